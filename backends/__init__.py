@@ -1,0 +1,106 @@
+"""Array backends: one object per device that owns the array module and its kernels.
+
+This package depends on NumPy (and, lazily, CuPy) only; it knows nothing about autograd.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import dtypes
+from .array_backend import ArrayBackend
+from .device import Device
+from .numpy_backend import NumpyBackend
+
+__all__ = [
+    "ArrayBackend",
+    "Device",
+    "NumpyBackend",
+    "cpu",
+    "cuda_device_count",
+    "cuda_is_available",
+    "dtypes",
+    "get",
+]
+
+cpu = NumpyBackend()
+_backends: dict[str, ArrayBackend] = {"cpu": cpu}
+
+
+def _import_cupy() -> Any:
+    try:
+        import cupy
+    except ImportError:
+        return None
+    return cupy
+
+
+def cuda_device_count() -> int:
+    """Number of usable CUDA devices; 0 without CuPy or a driver. Never raises."""
+    cupy = _import_cupy()
+    if cupy is None:
+        return 0
+    try:
+        if not cupy.cuda.is_available():
+            return 0
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
+def cuda_is_available() -> bool:
+    return cuda_device_count() > 0
+
+
+def get(device: Device | str | None) -> ArrayBackend:
+    """The backend for ``device`` (``None`` means the CPU)."""
+    if device is None:
+        return cpu
+    key = device if isinstance(device, str) else str(device)
+    backend = _backends.get(key)
+    if backend is None:
+        backend = _backends[key] = _create(Device(key))
+    return backend
+
+
+def _create(device: Device) -> ArrayBackend:
+    if device.type == "cpu":
+        return cpu
+    cupy = _import_cupy()
+    if cupy is None:
+        raise RuntimeError(
+            f"device '{device}' needs CuPy, which is not installed: "
+            "pip install 'gpugrad[cuda13]' (CUDA 13) or 'gpugrad[cuda12]' (CUDA 12)"
+        )
+    count = cuda_device_count()
+    if count == 0:
+        raise RuntimeError(
+            f"device '{device}' was asked for, but CuPy finds no CUDA device "
+            "(no NVIDIA GPU or driver on this machine)"
+        )
+    index = 0 if device.index is None else device.index
+    if index >= count:
+        raise RuntimeError(
+            f"CUDA error: invalid device ordinal: cuda:{index} asked for, "
+            f"but {count} CUDA device(s) are present"
+        )
+    from .cupy_backend import CupyBackend
+
+    backend = CupyBackend(cupy, index)
+    if _seed is not None:
+        backend.seed(_seed)
+    _backends[f"cuda:{index}"] = backend
+    if device.index is None:
+        _backends["cuda"] = backend
+    return backend
+
+
+_seed: int | None = None
+
+
+def seed_all(seed: int) -> None:
+    """Seed every backend's generator, including backends created later."""
+    global _seed
+    _seed = seed
+    for backend in set(_backends.values()):
+        backend.seed(seed)

@@ -1,0 +1,316 @@
+"""Array math for one device, written once against an array module (NumPy or CuPy).
+
+Every array operation gpugrad performs goes through a backend object. Its method names
+are the vocabulary of the derivative table: the same formula runs here on raw arrays, or
+on tensors through gpugrad's functional namespace when a differentiable gradient is asked
+for (``create_graph=True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import dtypes
+from .device import Device
+
+Array = Any
+Shape = tuple[int, ...]
+
+
+def _normalize_dim(dim: int | Sequence[int] | None) -> int | tuple[int, ...] | None:
+    if dim is None or isinstance(dim, int):
+        return dim
+    return tuple(dim)
+
+
+def _is_basic_key(key: tuple) -> bool:
+    """True when indexing with ``key`` is a view: no position can repeat."""
+    return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in key)
+
+
+class ArrayBackend:
+    """Elementwise, reduction, shape and creation ops on one device's arrays."""
+
+    name: str = "array"
+
+    def __init__(self, xp: Any, device: Device) -> None:
+        self.xp = xp
+        self.device = device
+        self.device_str = str(device)
+        # Direct bindings: no Python frame between an op and the array module.
+        self.neg = xp.negative
+        self.exp = xp.exp
+        self.log = xp.log
+        self.log1p = xp.log1p
+        self.expm1 = xp.expm1
+        self.sqrt = xp.sqrt
+        self.sin = xp.sin
+        self.cos = xp.cos
+        self.tan = xp.tan
+        self.tanh = xp.tanh
+        self.abs = xp.abs
+        self.sign = xp.sign
+        self.add = xp.add
+        self.sub = xp.subtract
+        self.mul = xp.multiply
+        self.div = xp.true_divide
+        self.pow = xp.power
+        self.maximum = xp.maximum
+        self.minimum = xp.minimum
+        self.where = xp.where
+        self.gt = xp.greater
+        self.lt = xp.less
+        self.ge = xp.greater_equal
+        self.le = xp.less_equal
+        self.eq = xp.equal
+        self.ne = xp.not_equal
+        self.logical_not = xp.logical_not
+        self.matmul = xp.matmul
+        self.reshape = xp.reshape
+        self.expand = xp.broadcast_to
+        self.isnan = xp.isnan
+        self.isfinite = xp.isfinite
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} device='{self.device_str}'>"
+
+    # --- conversion -------------------------------------------------------------------
+    def asarray(self, data: Any, dtype: Any = None) -> Array:
+        return self.xp.asarray(data, dtype=dtype)
+
+    def from_data(self, data: Any, dtype: Any = None, copy: bool = True) -> Array:
+        """An array from Python numbers, nested lists or another array, typed as PyTorch's
+        ``tensor()`` types it: arrays keep their dtype, Python floats become the default
+        float dtype and Python ints ``int64``."""
+        is_array = hasattr(data, "dtype") and hasattr(data, "shape")
+        if not is_array and hasattr(data, "__cuda_array_interface__"):
+            is_array = True
+        host = data if is_array or self.name != "numpy" else None
+        array = self.xp.array(data if host is None else host, dtype=dtype, copy=copy)
+        if dtype is None and not is_array:
+            kind = array.dtype.kind
+            if kind == "f":
+                array = array.astype(dtypes.DEFAULT_FLOAT.numpy, copy=False)
+            elif kind in "iu":
+                array = array.astype(dtypes.int64.numpy, copy=False)
+        if array.dtype not in dtypes.BY_NUMPY:
+            raise TypeError(
+                f"can't convert data of dtype {array.dtype} to a gpugrad tensor; supported: "
+                + ", ".join(d.name for d in dtypes.ALL)
+            )
+        return array
+
+    def astype(self, x: Array, dtype: Any) -> Array:
+        return x.astype(dtype, copy=False)
+
+    def copy(self, x: Array) -> Array:
+        return self.xp.array(x, copy=True)
+
+    def to_host(self, x: Array) -> Any:
+        raise NotImplementedError
+
+    def to_backend(self, x: Array, target: ArrayBackend) -> Array:
+        """``x`` copied onto ``target``'s device (through host memory)."""
+        if target is self:
+            return x
+        return target.asarray(self.to_host(x))
+
+    def synchronize(self) -> None:
+        """Wait for queued device work (a no-op on the CPU)."""
+
+    # --- elementwise --------------------------------------------------------------------
+    def rsqrt(self, x: Array) -> Array:
+        return 1 / self.xp.sqrt(x)
+
+    def reciprocal(self, x: Array) -> Array:
+        return 1 / x
+
+    def relu(self, x: Array) -> Array:
+        return self.xp.maximum(x, x.dtype.type(0))
+
+    def sigmoid(self, x: Array) -> Array:
+        """``1 / (1 + exp(-x))``, which rounds as PyTorch's float32 sigmoid does (the seed
+        notebook prints those digits). Fused-kernel entry point."""
+        return 1 / (1 + self.xp.exp(-x))
+
+    def clamp(self, x: Array, min: Any = None, max: Any = None) -> Array:
+        xp = self.xp
+        if min is not None:
+            x = xp.maximum(x, min)
+        if max is not None:
+            x = xp.minimum(x, max)
+        return x
+
+    # --- reductions ---------------------------------------------------------------------
+    def sum(self, x: Array, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Array:
+        return self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=dtype)
+
+    def mean(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        return self.xp.mean(x, axis=_normalize_dim(dim), keepdims=keepdim)
+
+    def prod(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        return self.xp.prod(x, axis=_normalize_dim(dim), keepdims=keepdim)
+
+    def amax(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        return self.xp.amax(x, axis=_normalize_dim(dim), keepdims=keepdim)
+
+    def amin(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        return self.xp.amin(x, axis=_normalize_dim(dim), keepdims=keepdim)
+
+    def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
+        return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
+
+    def argmax(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
+        return self.xp.argmax(x, axis=dim, keepdims=keepdim)
+
+    def argmin(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
+        return self.xp.argmin(x, axis=dim, keepdims=keepdim)
+
+    def cumsum(self, x: Array, dim: int) -> Array:
+        return self.xp.cumsum(x, axis=dim)
+
+    def flip(self, x: Array, dim: Any) -> Array:
+        return self.xp.flip(x, axis=_normalize_dim(dim))
+
+    def logsumexp(self, x: Array, dim: Any, keepdim: bool = False) -> Array:
+        xp = self.xp
+        axis = _normalize_dim(dim)
+        shift = xp.amax(x, axis=axis, keepdims=True)
+        shift = xp.where(xp.isfinite(shift), shift, 0)
+        out = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
+        return out if keepdim else xp.squeeze(out, axis=axis)
+
+    def softmax(self, x: Array, dim: int) -> Array:
+        e = self.xp.exp(x - self.xp.amax(x, axis=dim, keepdims=True))
+        return e / e.sum(axis=dim, keepdims=True)
+
+    def log_softmax(self, x: Array, dim: int) -> Array:
+        return x - self.logsumexp(x, dim, keepdim=True)
+
+    def prod_others(self, x: Array, dim: Any) -> Array:
+        """For each element, the product of the other elements of its reduction group:
+        the gradient of prod, exact when the inputs contain zeros."""
+        xp = self.xp
+        axes = tuple(range(x.ndim)) if dim is None else _normalize_dim(dim)
+        axes = (axes,) if isinstance(axes, int) else tuple(a % x.ndim for a in axes)
+        kept = [a for a in range(x.ndim) if a not in axes]
+        moved = xp.transpose(x, kept + list(axes))
+        flat = moved.reshape(moved.shape[: len(kept)] + (-1,))
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        right = xp.flip(
+            xp.cumprod(xp.concatenate([ones, xp.flip(flat, axis=-1)[..., :-1]], axis=-1), axis=-1),
+            axis=-1,
+        )
+        others = (left * right).reshape(moved.shape)
+        return xp.transpose(others, xp.argsort(xp.asarray(kept + list(axes))).tolist())
+
+    # --- shape ----------------------------------------------------------------------------
+    def sum_to(self, x: Array, shape: Shape) -> Array:
+        """Sum ``x`` down to ``shape``: the adjoint of broadcasting, in one place."""
+        if x.shape == shape:
+            return x
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+        )
+        return self.xp.sum(x, axis=axes, keepdims=True).reshape(shape)
+
+    def transpose(self, x: Array, dim0: int, dim1: int) -> Array:
+        return self.xp.swapaxes(x, dim0, dim1)
+
+    def mT(self, x: Array) -> Array:  # noqa: N802 - PyTorch's name
+        return self.xp.swapaxes(x, -1, -2)
+
+    def permute(self, x: Array, dims: Sequence[int]) -> Array:
+        return self.xp.transpose(x, dims)
+
+    def squeeze(self, x: Array, dim: Any = None) -> Array:
+        if dim is not None:
+            axes = (dim,) if isinstance(dim, int) else tuple(dim)
+            dim = tuple(d for d in axes if x.shape[d] == 1)
+        return self.xp.squeeze(x, axis=dim)
+
+    def unsqueeze(self, x: Array, dim: int) -> Array:
+        return self.xp.expand_dims(x, dim)
+
+    def cat(self, arrays: Sequence[Array], dim: int = 0) -> Array:
+        return self.xp.concatenate(arrays, axis=dim)
+
+    def stack(self, arrays: Sequence[Array], dim: int = 0) -> Array:
+        return self.xp.stack(arrays, axis=dim)
+
+    def getitem(self, x: Array, key: Any) -> Array:
+        return x[key]
+
+    def index_scatter(self, g: Array, shape: Shape, key: Any) -> Array:
+        """Zeros of ``shape`` with ``g`` added at ``x[key]``: the adjoint of indexing;
+        repeated integer indices accumulate."""
+        out = self.xp.zeros(shape, dtype=g.dtype)
+        if _is_basic_key(key if isinstance(key, tuple) else (key,)):
+            out[key] = g
+        else:
+            self._scatter_add(out, key, g)
+        return out
+
+    def _scatter_add(self, out: Array, key: Any, values: Array) -> None:
+        self.xp.add.at(out, key, values)
+
+    # --- creation -----------------------------------------------------------------------
+    def zeros(self, shape: Shape, dtype: Any) -> Array:
+        return self.xp.zeros(shape, dtype=dtype)
+
+    def ones(self, shape: Shape, dtype: Any) -> Array:
+        return self.xp.ones(shape, dtype=dtype)
+
+    def full(self, shape: Shape, value: Any, dtype: Any) -> Array:
+        return self.xp.full(shape, value, dtype=dtype)
+
+    def empty(self, shape: Shape, dtype: Any) -> Array:
+        return self.xp.empty(shape, dtype=dtype)
+
+    def zeros_like(self, x: Array) -> Array:
+        return self.xp.zeros_like(x)
+
+    def ones_like(self, x: Array) -> Array:
+        return self.xp.ones_like(x)
+
+    def arange(self, start: Any, end: Any, step: Any, dtype: Any) -> Array:
+        return self.xp.arange(start, end, step, dtype=dtype)
+
+    def linspace(self, start: float, end: float, steps: int, dtype: Any) -> Array:
+        return self.xp.linspace(start, end, steps, dtype=dtype)
+
+    def eye(self, n: int, m: int | None, dtype: Any) -> Array:
+        return self.xp.eye(n, m, dtype=dtype)
+
+    def seed(self, seed: int) -> None:
+        self._rng = self.xp.random.default_rng(seed)
+
+    def rand(self, shape: Shape, dtype: Any) -> Array:
+        return self._generator().random(shape, dtype=dtype)
+
+    def randn(self, shape: Shape, dtype: Any) -> Array:
+        return self._generator().standard_normal(shape, dtype=dtype)
+
+    def randint(self, low: int, high: int, shape: Shape, dtype: Any) -> Array:
+        return self._generator().integers(low, high, shape).astype(dtype)
+
+    def _generator(self) -> Any:
+        rng = getattr(self, "_rng", None)
+        if rng is None:
+            rng = self._rng = self.xp.random.default_rng()
+        return rng
+
+    # --- in-place -----------------------------------------------------------------------
+    def assign(self, dst: Array, src: Any) -> Array:
+        """Write ``src`` into ``dst`` and return the array that now holds the values
+        (``dst`` itself, or a new array when ``dst`` was an immutable scalar)."""
+        if isinstance(dst, self.xp.ndarray):
+            dst[...] = src
+            return dst
+        return self.xp.asarray(src, dtype=dst.dtype)[()]
+
+    def dtype_of(self, x: Array) -> dtypes.DType:
+        return dtypes.BY_NUMPY[x.dtype]

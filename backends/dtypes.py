@@ -1,0 +1,94 @@
+"""gpugrad's dtypes and PyTorch's type-promotion rules, over NumPy dtypes (CuPy shares them)."""
+
+from __future__ import annotations
+
+import numpy
+
+BOOL, INT, FLOAT = 0, 1, 2
+
+
+class DType:
+    """A tensor element type, printed as PyTorch prints its own (``gpugrad.float32``)."""
+
+    __slots__ = ("name", "numpy", "is_floating_point", "itemsize", "category")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.numpy = numpy.dtype(name)
+        kind = self.numpy.kind
+        self.category = FLOAT if kind == "f" else BOOL if kind == "b" else INT
+        self.is_floating_point = self.category == FLOAT
+        self.itemsize = self.numpy.itemsize
+
+    def __repr__(self) -> str:
+        return f"gpugrad.{self.name}"
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+float16 = DType("float16")
+float32 = DType("float32")
+float64 = DType("float64")
+uint8 = DType("uint8")
+int8 = DType("int8")
+int16 = DType("int16")
+int32 = DType("int32")
+int64 = DType("int64")
+bool_ = DType("bool")
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
+
+BY_NUMPY: dict[numpy.dtype, DType] = {d.numpy: d for d in ALL}
+ALIASES = {"half": float16, "float": float32, "double": float64, "long": int64, "int": int32}
+DEFAULT_FLOAT = float32
+
+
+def from_numpy_dtype(dt: numpy.dtype) -> DType:
+    try:
+        return BY_NUMPY[dt]
+    except KeyError:
+        raise TypeError(f"gpugrad does not support arrays of dtype {dt}") from None
+
+
+def as_dtype(spec: object) -> DType:
+    """A DType from a DType, a name ('float64'), a NumPy dtype or a Python type."""
+    if isinstance(spec, DType):
+        return spec
+    if spec is float:
+        return DEFAULT_FLOAT
+    if spec is int:
+        return int64
+    if spec is bool:
+        return bool_
+    if isinstance(spec, str) and spec in ALIASES:
+        return ALIASES[spec]
+    try:
+        return from_numpy_dtype(numpy.dtype(spec))
+    except TypeError as error:
+        raise TypeError(f"unsupported dtype {spec!r}") from error
+
+
+def promote_arrays(a: numpy.dtype, a_ndim: int, b: numpy.dtype, b_ndim: int) -> numpy.dtype:
+    """PyTorch's result dtype for two tensors: the higher category wins; within one
+    category, a dimensioned tensor outranks a 0-d one, and equals promote by size."""
+    ca, cb = BY_NUMPY[a].category, BY_NUMPY[b].category
+    if ca != cb:
+        return a if ca > cb else b
+    if (a_ndim == 0) != (b_ndim == 0):
+        return b if a_ndim == 0 else a
+    return numpy.promote_types(a, b)
+
+
+def scalar_category(value: object) -> int:
+    if isinstance(value, bool):
+        return BOOL
+    return INT if isinstance(value, int) else FLOAT
+
+
+def promote_with_scalar(a: numpy.dtype, value: object) -> numpy.dtype:
+    """PyTorch's result dtype for a tensor and a Python number: the number never upcasts
+    within its category, and lifts bool/int tensors to int64 or the default float."""
+    category = scalar_category(value)
+    if category <= BY_NUMPY[a].category:
+        return a
+    return DEFAULT_FLOAT.numpy if category == FLOAT else int64.numpy

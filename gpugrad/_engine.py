@@ -1,0 +1,310 @@
+"""The backward engine: iterative, so graph depth is bounded by memory, not the stack.
+
+It counts, for every node reachable from the outputs, how many edges lead into it; a node
+runs once all of them have delivered their gradient (summed), so each node runs once and
+hooks see the total gradient, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import _tensor_math
+from ._grad_mode import state as grad_state
+from ._graph import AccumulateGrad, Node, wrap_grad
+from ._tensor import Size, Tensor
+
+
+def _as_tuple(tensors: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
+    return (tensors,) if isinstance(tensors, Tensor) else tuple(tensors)
+
+
+def _root_grads(
+    outputs: tuple[Tensor, ...], grad_outputs: Sequence[Any] | None, tensor_mode: bool
+) -> list[Any]:
+    grads = []
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        given = None if grad_outputs is None else grad_outputs[i]
+        if given is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out._data.dtype.kind != "f":
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got "
+                    f"{out.dtype}"
+                )
+            grad = out._backend.ones_like(out._data)
+            grads.append(wrap_grad(grad, out._backend) if tensor_mode else grad)
+            continue
+        if not isinstance(given, Tensor):
+            raise TypeError(f"gradient must be a Tensor or None, not {type(given).__name__}")
+        if given._data.shape != out._data.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {Size(given._data.shape)} "
+                f"and output[{i}] has a shape of {Size(out._data.shape)}."
+            )
+        if given._backend is not out._backend:
+            raise RuntimeError(
+                f"invalid gradient at index {i} - expected device {out.device} but got "
+                f"{given.device}"
+            )
+        grads.append(given if tensor_mode else given._data)
+    return grads
+
+
+def _edge_node(edge: Any) -> Any:
+    return edge[0] if type(edge) is tuple else edge
+
+
+def _dependencies(roots: Sequence[Any]) -> dict[Any, int]:
+    deps: dict[Any, int] = {}
+    seen = set(roots)
+    stack = list(seen)
+    while stack:
+        for edge in stack.pop().edges:
+            if edge is None:
+                continue
+            node = edge[0] if type(edge) is tuple else edge
+            if node in deps:
+                deps[node] += 1
+            else:
+                deps[node] = 1
+                if node not in seen:
+                    seen.add(node)
+                    stack.append(node)
+    return deps
+
+
+def _run_tensor_hooks(hooks: dict, grad: Any, backend: Any, tensor_mode: bool) -> Any:
+    for hook in list(hooks.values()):
+        result = hook(grad if tensor_mode else wrap_grad(grad, backend))
+        if result is not None:
+            if not isinstance(result, Tensor) or result._data.shape != grad.shape:
+                raise RuntimeError(
+                    "hook returned an invalid gradient: expected a tensor of shape "
+                    f"{Size(grad.shape)}"
+                )
+            grad = result if tensor_mode else result._data
+    return grad
+
+
+def _accumulate(t: Tensor, grad: Any, tensor_mode: bool) -> None:
+    """``t.grad += grad``, keeping ``t.grad`` a tensor of ``t``'s dtype that nothing else
+    shares (the engine may hand the same gradient array to several inputs)."""
+    if tensor_mode:
+        if grad.dtype is not t.dtype:
+            from ._ops import to_dtype
+
+            grad = to_dtype(grad, t.dtype)
+        t.grad = grad if t.grad is None else t.grad + grad
+        return
+    backend = t._backend
+    if grad.dtype != t._data.dtype:
+        grad = grad.astype(t._data.dtype)
+    if t.grad is None:
+        t.grad = wrap_grad(backend.copy(grad) if grad.ndim else grad, backend)
+    else:
+        current = t.grad
+        if current.grad_fn is None and current.requires_grad is False:
+            current._data = backend.assign(current._data, current._data + grad)
+        else:
+            t.grad = wrap_grad(current._data + grad, backend)
+
+
+def execute(
+    outputs: tuple[Tensor, ...],
+    grads: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    accumulate_into: set[int] | None = None,
+    capture: dict[Any, int] | None = None,
+) -> list[Any] | None:
+    """Run backward from ``outputs``. Leaves accumulate into ``.grad`` (only those whose id
+    is in ``accumulate_into`` when it is given) unless ``capture`` maps nodes/edges to
+    result slots, in which case gradients are returned and ``.grad`` is left alone."""
+    tensor_mode = create_graph
+    buffers: dict[Any, Any] = {}
+    roots = []
+    for out, grad in zip(outputs, grads):
+        node = out.grad_fn
+        if node is None:
+            from ._graph import edge_of
+
+            node = edge_of(out)
+        nr = out._output_nr
+        _deliver(buffers, node, nr, grad)
+        roots.append(node)
+    deps = _dependencies(roots)
+    ready = [node for node in dict.fromkeys(roots) if node not in deps]
+    captured: list[Any] | None = None if capture is None else [None] * len(set(capture.values()))
+    functional = _tensor_math
+    previous = grad_state.enabled
+    grad_state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grad = buffers.pop(node, None)
+            if type(node) is AccumulateGrad:
+                if grad is not None:
+                    _finish_leaf(
+                        node.variable, grad, tensor_mode, accumulate_into, capture, captured, node
+                    )
+                continue
+            if grad is not None and node.pre_hooks is not None:
+                grad = _run_pre_hooks(node, grad, tensor_mode)
+            if capture is not None and grad is not None:
+                _capture_non_leaf(node, grad, capture, captured)
+            if grad is None:
+                input_grads = [None] * len(node.edges)
+            elif node.n_outputs == 1:
+                F = functional if tensor_mode else node.backend
+                input_grads = node.apply(grad, F, tensor_mode, retain_graph)
+            else:
+                input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
+            for edge, input_grad in zip(node.edges, input_grads):
+                if edge is None:
+                    continue
+                if type(edge) is tuple:
+                    target, nr = edge
+                else:
+                    target, nr = edge, 0
+                if input_grad is not None:
+                    _deliver(buffers, target, nr, input_grad)
+                remaining = deps[target] - 1
+                deps[target] = remaining
+                if remaining == 0:
+                    ready.append(target)
+    finally:
+        grad_state.enabled = previous
+    return captured
+
+
+def _deliver(buffers: dict, node: Any, nr: int, grad: Any) -> None:
+    if node.n_outputs == 1:
+        current = buffers.get(node)
+        buffers[node] = grad if current is None else current + grad
+        return
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * node.n_outputs
+    slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+
+
+def _run_pre_hooks(node: Node, grad: Any, tensor_mode: bool) -> Any:
+    multi = node.n_outputs != 1
+    for nr, hooks in node.pre_hooks.items():
+        g = grad[nr] if multi else grad
+        if g is None:
+            continue
+        if hooks.hooks:
+            g = _run_tensor_hooks(hooks.hooks, g, node.backend, tensor_mode)
+        if hooks.retained is not None:
+            tensor = hooks.retained()
+            if tensor is not None:
+                _accumulate(tensor, g, tensor_mode)
+        if multi:
+            grad[nr] = g
+        else:
+            grad = g
+    return grad
+
+
+def _capture_non_leaf(node: Any, grad: Any, capture: dict, captured: list) -> None:
+    if node.n_outputs == 1:
+        slot = capture.get((node, 0))
+        if slot is not None:
+            captured[slot] = grad
+        return
+    for nr, g in enumerate(grad):
+        slot = capture.get((node, nr))
+        if slot is not None and g is not None:
+            captured[slot] = g
+
+
+def _finish_leaf(t, grad, tensor_mode, accumulate_into, capture, captured, node) -> None:
+    extra = t._extra
+    if extra is not None and extra.hooks:
+        grad = _run_tensor_hooks(extra.hooks, grad, t._backend, tensor_mode)
+    if capture is not None:
+        slot = capture.get((node, 0))
+        if slot is not None:
+            captured[slot] = grad
+        return
+    if accumulate_into is None or id(t) in accumulate_into:
+        _accumulate(t, grad, tensor_mode)
+
+
+def backward(
+    tensors: Sequence[Tensor],
+    grad_tensors: Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | Tensor | None = None,
+) -> None:
+    outputs = _as_tuple(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _root_grads(outputs, grad_tensors, create_graph)
+    accumulate_into = None
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        accumulate_into = set()
+        for t in inputs:
+            if t.grad_fn is not None:
+                t.retain_grad()
+            accumulate_into.add(id(t))
+    execute(outputs, grads, retain_graph, create_graph, accumulate_into=accumulate_into)
+
+
+def grad(
+    outputs: Sequence[Tensor] | Tensor,
+    inputs: Sequence[Tensor] | Tensor,
+    grad_outputs: Sequence[Any] | Any | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated."""
+    from ._graph import edge_of
+
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    capture: dict[Any, int] = {}
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+        edge = edge_of(t)
+        capture[edge if type(edge) is tuple else (edge, 0)] = i
+    grads = _root_grads(outputs, grad_outputs, create_graph)
+    captured = execute(outputs, grads, retain_graph, create_graph, capture=capture)
+    result: list[Tensor | None] = []
+    for t in inputs:
+        edge = edge_of(t)
+        g = captured[capture[edge if type(edge) is tuple else (edge, 0)]]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+            if materialize_grads:
+                g = t._backend.zeros_like(t._data)
+                g = wrap_grad(g, t._backend) if not create_graph else wrap_grad(g, t._backend)
+            result.append(g)
+            continue
+        result.append(g if create_graph else wrap_grad(g, t._backend))
+    return tuple(result)

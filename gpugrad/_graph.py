@@ -1,0 +1,225 @@
+"""Graph nodes: what an op leaves behind so that its backward can run.
+
+A ``Node`` is a tensor's ``grad_fn``. It holds the op's table entry, one edge per input
+(the input's ``grad_fn``, its ``AccumulateGrad`` when it is a leaf, or ``None`` when no
+gradient is needed), and the values its backward formula reads. Backward runs either on
+raw arrays (the formulas get the backend as ``F``) or, for ``create_graph=True``, on
+tensors (``F`` is gpugrad's functional namespace), so every formula is differentiable.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from . import _tensor
+from ._tensor import Tensor, _wrap, _wrap_result
+
+Formula = Callable[..., Any]
+
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class Op:
+    """One row of the derivative table: forward on arrays, one backward formula per input.
+
+    ``save`` names what the formulas read after ``(F, grad)``: ``x``/``y``/``z`` for the
+    inputs, ``o`` for the output; the op's static arguments follow them.
+    """
+
+    __slots__ = (
+        "name",
+        "node_name",
+        "forward",
+        "grads",
+        "save_inputs",
+        "save_output",
+        "broadcasts",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        node_name: str,
+        forward: Callable[..., Any],
+        grads: tuple[Formula | None, ...],
+        save: str = "",
+        broadcasts: bool = False,
+    ) -> None:
+        self.name = name
+        self.node_name = node_name
+        self.forward = forward
+        self.grads = grads
+        self.save_inputs = tuple("xyz".index(c) for c in save if c != "o")
+        self.save_output = "o" in save
+        self.broadcasts = broadcasts
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name} ({self.node_name})>"
+
+
+class _Freed:
+    __slots__ = ()
+
+
+FREED = _Freed()
+
+
+class Node:
+    """A ``grad_fn``: one recorded application of an ``Op``."""
+
+    __slots__ = (
+        "op",
+        "edges",
+        "saved",
+        "out",
+        "attrs",
+        "backend",
+        "shapes",
+        "casts",
+        "pre_hooks",
+        "__weakref__",
+    )
+
+    n_outputs = 1
+
+    def __init__(self, op: Op, edges: tuple, saved: tuple, out: Any, attrs: tuple, backend):
+        self.op = op
+        self.edges = edges
+        self.saved = saved
+        self.out = out
+        self.attrs = attrs
+        self.backend = backend
+        self.shapes = None
+        self.casts = None
+        self.pre_hooks = None
+
+    def name(self) -> str:
+        return self.op.node_name
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        return tuple(
+            (None, 0) if e is None else e if type(e) is tuple else (e, 0) for e in self.edges
+        )
+
+    def register_hook(self, hook: Callable[..., Any]) -> _tensor.RemovableHandle:
+        """PyTorch's node hook: ``hook(grad_inputs, grad_outputs)`` after backward."""
+        raise NotImplementedError("node hooks are not supported; use Tensor.register_hook")
+
+    def apply(self, grad: Any, F: Any, tensor_mode: bool, retain_graph: bool) -> tuple:
+        """Gradients for each input edge, given the gradient of this node's output."""
+        op = self.op
+        saved = self.saved
+        if saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
+        if tensor_mode:
+            values = [s for s in saved]
+            if op.save_output:
+                values.append(_wrap_result(self.out, self.backend, self))
+        else:
+            values = [s._data if type(s) is Tensor else s for s in saved]
+            if op.save_output:
+                values.append(self.out)
+        values.extend(self.attrs)
+        formulas = op.grads
+        if type(formulas) is tuple:
+            grads = [
+                None if edge is None else formula(F, grad, *values)
+                for formula, edge in zip(formulas, self.edges)
+            ]
+        else:
+            grads = [
+                None if edge is None else g
+                for g, edge in zip(formulas(F, grad, *values), self.edges)
+            ]
+        if self.shapes is not None:
+            sum_to = F.sum_to
+            for i, shape in enumerate(self.shapes):
+                if shape is not None and grads[i] is not None and grads[i].shape != shape:
+                    grads[i] = sum_to(grads[i], shape)
+        if self.casts is not None:
+            for i, dtype in enumerate(self.casts):
+                if grads[i] is not None and dtype is not None:
+                    grads[i] = _cast(grads[i], dtype, tensor_mode)
+        if not retain_graph and (saved or op.save_output):
+            self.saved = FREED
+            self.out = None
+        return grads
+
+
+def tensor_hooks(node: Any, output_nr: int) -> TensorHooks:
+    """The hooks of the non-leaf tensor that is output ``output_nr`` of ``node``."""
+    if node.pre_hooks is None:
+        node.pre_hooks = {}
+    hooks = node.pre_hooks.get(output_nr)
+    if hooks is None:
+        hooks = node.pre_hooks[output_nr] = TensorHooks()
+    return hooks
+
+
+def _cast(grad: Any, dtype: Any, tensor_mode: bool) -> Any:
+    if tensor_mode:
+        from ._ops import to_dtype
+
+        return to_dtype(grad, dtype)
+    return grad.astype(dtype, copy=False)
+
+
+class TensorHooks:
+    """Hooks of a non-leaf tensor, kept on its ``grad_fn`` (keyed by output number)."""
+
+    __slots__ = ("hooks", "retained")
+
+    def __init__(self) -> None:
+        self.hooks: dict[int, Callable[..., Any]] = {}
+        self.retained: weakref.ref[Tensor] | None = None
+
+
+class AccumulateGrad:
+    """The node that ends every path at a leaf: adds the gradient into ``leaf.grad``."""
+
+    __slots__ = ("variable", "__weakref__")
+
+    edges = ()
+    n_outputs = 1
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    next_functions = ()
+
+
+def edge_of(t: Tensor) -> Any:
+    """The node a gradient for ``t`` flows into, or ``None`` when ``t`` needs none."""
+    if not t.requires_grad:
+        return None
+    node = t.grad_fn
+    if node is not None:
+        return node if t._output_nr == 0 else (node, t._output_nr)
+    extra = t._get_extra()
+    accumulator = extra.accumulator
+    if accumulator is None:
+        accumulator = extra.accumulator = AccumulateGrad(t)
+    return accumulator
+
+
+def wrap_grad(grad: Any, backend: Any) -> Tensor:
+    """A raw gradient array as a tensor, for hooks and custom functions."""
+    return _wrap(grad, backend)

@@ -1,0 +1,117 @@
+"""Matrix products: ``matmul`` (1-D, 2-D, batched and broadcast), ``mm``, ``bmm``, ``mv``,
+``dot``, ``outer``."""
+
+from __future__ import annotations
+
+from . import _derivatives as D
+from ._ops import _device_error, _record, mul
+from ._shape_ops import unsqueeze
+from ._tensor import Tensor
+
+
+def _dtype_name(t: Tensor) -> str:
+    return {
+        "float32": "float",
+        "float64": "double",
+        "float16": "c10::Half",
+        "int64": "long int",
+        "int32": "int",
+    }.get(t.dtype.name, t.dtype.name)
+
+
+def _shape_error(a, b) -> RuntimeError:
+    sa, sb = a.shape, b.shape
+    if a.ndim == 1 and b.ndim == 1:
+        return RuntimeError(
+            f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have the "
+            f"same number of elements, but got {sa[0]} and {sb[0]} elements respectively"
+        )
+    if a.ndim == 2 and b.ndim == 1:
+        return RuntimeError(
+            f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{sa[1]}), vec ({sb[0]})"
+        )
+    if a.ndim <= 2 and b.ndim <= 2:
+        left = f"{sa[-2] if a.ndim == 2 else 1}x{sa[-1]}"
+        right = f"{sb[0]}x{sb[1] if b.ndim == 2 else 1}"
+        return RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
+    return RuntimeError(
+        f"matmul: shapes {list(sa)} and {list(sb)} cannot be multiplied (the last dimension "
+        "of the first must equal the second-to-last of the second, and batch dimensions "
+        "must broadcast)"
+    )
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """The matrix product with NumPy/PyTorch broadcasting of batch dimensions."""
+    backend = input._backend
+    if other._backend is not backend:
+        raise _device_error(input, other)
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {_dtype_name(input)} != "
+            f"{_dtype_name(other)}"
+        )
+    try:
+        out = backend.matmul(a, b)
+    except ValueError:
+        raise _shape_error(a, b) from None
+    if a.ndim == 1:
+        op = D.DOT if b.ndim == 1 else D.MATMUL
+    elif a.ndim == 2:
+        op = D.MV if b.ndim == 1 else D.MM if b.ndim == 2 else D.MATMUL
+    else:
+        op = D.MATMUL
+    node_out = _record(op, out, backend, (input, other))
+    if node_out.grad_fn is not None:
+        node_out.grad_fn.shapes = (a.shape, b.shape)
+    return node_out
+
+
+def _require_dims(name: str, t: Tensor, ndim: int, what: str) -> None:
+    if t._data.ndim != ndim:
+        raise RuntimeError(f"{name}: {what} must be a {ndim}D tensor, got {t._data.ndim}D")
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    _require_dims("mm", input, 2, "self")
+    _require_dims("mm", mat2, 2, "mat2")
+    return matmul(input, mat2)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    _require_dims("mv", input, 2, "self")
+    _require_dims("mv", vec, 1, "vec")
+    return matmul(input, vec)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    _require_dims("bmm", input, 3, "batch1")
+    _require_dims("bmm", mat2, 3, "batch2")
+    if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != mat2._data.shape[1]:
+        raise RuntimeError(
+            "Expected size for first two dimensions of batch2 tensor to be: "
+            f"[{input._data.shape[0]}, {input._data.shape[2]}] but got: "
+            f"[{mat2._data.shape[0]}, {mat2._data.shape[1]}]."
+        )
+    out = matmul(input, mat2)
+    if out.grad_fn is not None:
+        out.grad_fn.op = D.BMM
+    return out
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    _require_dims("dot", input, 1, "1D tensors expected, but got self")
+    _require_dims("dot", other, 1, "other")
+    return matmul(input, other)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    return mul(unsqueeze(input, 1), vec2)
+
+
+ger = outer

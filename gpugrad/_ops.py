@@ -1,0 +1,382 @@
+"""gpugrad's differentiable functions (``gg.sin``, ``gg.sum``, ``Tensor.__mul__`` …).
+
+This module is also the namespace ``F`` that backward formulas use on tensors, so it offers
+every name the backends offer on arrays. Each function computes its forward through the
+tensor's backend and records a ``Node`` from the derivative table when a gradient will be
+needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from . import _derivatives as D
+from ._grad_mode import state as _grad_state
+from ._graph import Node, Op, edge_of
+from ._tensor import Tensor, _wrap, _wrap_result
+from .backends import dtypes as _dtypes
+
+Number = int | float | bool
+TensorOrNumber = Tensor | Number
+Dim = int | Sequence[int] | None
+
+_SCALAR_TYPES = (int, float, bool)
+
+
+# --- recording --------------------------------------------------------------------------
+def _record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
+    """Wrap ``out``; when grad mode is on and an input requires grad, give it a node."""
+    if _grad_state.enabled:
+        for t in inputs:
+            if type(t) is Tensor and t.requires_grad:
+                edges = tuple(edge_of(t) if type(t) is Tensor else None for t in inputs)
+                saved = tuple(inputs[i] for i in op.save_inputs)
+                node = Node(op, edges, saved, out if op.save_output else None, attrs, backend)
+                return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
+
+
+def _unary(op: Op, x: Tensor, *attrs: Any) -> Tensor:
+    backend = x._backend
+    out = op.forward(backend, x._data, *attrs)
+    if x.requires_grad and _grad_state.enabled:
+        node = Node(
+            op,
+            (edge_of(x),),
+            (x,) if op.save_inputs else (),
+            out if op.save_output else None,
+            attrs,
+            backend,
+        )
+        return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
+
+
+def _unary_function(op: Op):
+    def function(input: Tensor) -> Tensor:
+        return _unary(op, input)
+
+    function.__name__ = function.__qualname__ = op.name
+    function.__doc__ = f"Elementwise {op.name}; its gradient node is {op.node_name}."
+    return function
+
+
+def _device_error(a: Tensor, b: Tensor) -> RuntimeError:
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{a._backend.device_str} and {b._backend.device_str}!"
+    )
+
+
+def _broadcast_error(a_shape: tuple, b_shape: tuple) -> RuntimeError:
+    for i in range(1, max(len(a_shape), len(b_shape)) + 1):
+        m = a_shape[-i] if i <= len(a_shape) else 1
+        n = b_shape[-i] if i <= len(b_shape) else 1
+        if m != n and m != 1 and n != 1:
+            dim = max(len(a_shape), len(b_shape)) - i
+            return RuntimeError(
+                f"The size of tensor a ({m}) must match the size of tensor b ({n}) at "
+                f"non-singleton dimension {dim}"
+            )
+    return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} cannot be broadcast")
+
+
+def _operand(value: Any, other: Tensor) -> Any:
+    """A non-tensor operand: Python numbers pass as they are (they never upcast)."""
+    if isinstance(value, _SCALAR_TYPES):
+        return value
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    raise TypeError(
+        f"unsupported operand type for a gpugrad op: '{type(value).__name__}' "
+        "(use gpugrad.tensor(...) to convert arrays)"
+    )
+
+
+def _saved_pair(op: Op, a: Any, b: Any) -> tuple:
+    picks = op.save_inputs
+    if not picks:
+        return ()
+    if len(picks) == 2:
+        return (a, b)
+    return (a,) if picks[0] == 0 else (b,)
+
+
+def _binary(op: Op, a: Tensor, b: Any, scalar_op: Op | None = None) -> Tensor:
+    """``op(a, b)`` with ``a`` a tensor and ``b`` a tensor or a Python number."""
+    backend = a._backend
+    ad = a._data
+    if type(b) is not Tensor:
+        b = _operand(b, a)
+        if scalar_op is not None:
+            op = scalar_op
+        dtype = _dtypes.promote_with_scalar(ad.dtype, b)
+        if dtype is not ad.dtype and dtype != ad.dtype:
+            ad = ad.astype(dtype)
+        out = op.forward(backend, ad, b)
+        if a.requires_grad and _grad_state.enabled:
+            node = Node(
+                op,
+                (edge_of(a), None),
+                _saved_pair(op, a, b),
+                out if op.save_output else None,
+                (),
+                backend,
+            )
+            if ad.shape != out.shape:
+                node.shapes = (ad.shape, None)
+            return _wrap_result(out, backend, node)
+        return _wrap(out, backend)
+    if b._backend is not backend:
+        raise _device_error(a, b)
+    bd = b._data
+    casts = None
+    if ad.dtype != bd.dtype:
+        dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
+        casts = (ad.dtype, bd.dtype)
+        ad = ad.astype(dtype, copy=False)
+        bd = bd.astype(dtype, copy=False)
+    try:
+        out = op.forward(backend, ad, bd)
+    except ValueError:
+        raise _broadcast_error(ad.shape, bd.shape) from None
+    if (a.requires_grad or b.requires_grad) and _grad_state.enabled:
+        node = Node(
+            op,
+            (edge_of(a), edge_of(b)),
+            _saved_pair(op, a, b),
+            out if op.save_output else None,
+            (),
+            backend,
+        )
+        shape = out.shape
+        if ad.shape != shape or bd.shape != shape:
+            node.shapes = (ad.shape, bd.shape)
+        if casts is not None:
+            node.casts = casts
+        return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
+
+
+def _reflected(op: Op, a: Tensor, b: Any) -> Tensor:
+    """``b op a`` for a Python number ``b`` (``2 - x``, ``2 ** x``)."""
+    b = _operand(b, a)
+    backend = a._backend
+    ad = a._data
+    dtype = _dtypes.promote_with_scalar(ad.dtype, b)
+    if dtype != ad.dtype:
+        ad = ad.astype(dtype)
+    out = op.forward(backend, ad, b) if op is D.RSUB else op.forward(backend, b, ad)
+    if op is D.RSUB:
+        return _record(op, out, backend, (a, b))
+    return _record(op, out, backend, (b, a))
+
+
+# --- elementwise ------------------------------------------------------------------------
+neg = _unary_function(D.NEG)
+exp = _unary_function(D.EXP)
+log = _unary_function(D.LOG)
+log1p = _unary_function(D.LOG1P)
+expm1 = _unary_function(D.EXPM1)
+sqrt = _unary_function(D.SQRT)
+rsqrt = _unary_function(D.RSQRT)
+sin = _unary_function(D.SIN)
+cos = _unary_function(D.COS)
+tan = _unary_function(D.TAN)
+tanh = _unary_function(D.TANH)
+sigmoid = _unary_function(D.SIGMOID)
+relu = _unary_function(D.RELU)
+abs = _unary_function(D.ABS)
+sign = _unary_function(D.SIGN)
+reciprocal = _unary_function(D.RECIPROCAL)
+negative = neg
+
+
+def _float_input(x: Tensor) -> Tensor:
+    return x if x._data.dtype.kind == "f" else to_dtype(x, _dtypes.DEFAULT_FLOAT)
+
+
+def add(input: Tensor, other: TensorOrNumber) -> Tensor:
+    return _binary(D.ADD, input, other)
+
+
+def sub(input: Tensor, other: TensorOrNumber) -> Tensor:
+    return _binary(D.SUB, input, other)
+
+
+def mul(input: Tensor, other: TensorOrNumber) -> Tensor:
+    return _binary(D.MUL, input, other)
+
+
+def div(input: Tensor, other: TensorOrNumber) -> Tensor:
+    if (
+        input._data.dtype.kind != "f"
+        and (type(other) is not Tensor or other._data.dtype.kind != "f")
+        and not isinstance(other, float)
+    ):
+        input = _float_input(input)
+    return _binary(D.DIV, input, other)
+
+
+def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
+    if type(input) is not Tensor:
+        return _reflected(D.RPOW, exponent, input)
+    if type(exponent) is Tensor:
+        return _binary(D.POW, input, exponent)
+    return _binary(D.POW_SCALAR, input, exponent)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    return _binary(D.MAXIMUM, input, other)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    return _binary(D.MINIMUM, input, other)
+
+
+def _rsub(self: Tensor, other: Number) -> Tensor:
+    return _reflected(D.RSUB, self, other)
+
+
+def _rtruediv(self: Tensor, other: Number) -> Tensor:
+    return mul(reciprocal(_float_input(self)), other)
+
+
+def _rpow(self: Tensor, other: Number) -> Tensor:
+    return _reflected(D.RPOW, self, other)
+
+
+def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -> Tensor:
+    """PyTorch's clamp: gradient 1 inside ``[min, max]``, 0 where a bound is active."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from ._factories import full_like
+
+        out = input
+        if min is not None:
+            out = maximum(out, min if isinstance(min, Tensor) else full_like(input, min))
+        if max is not None:
+            out = minimum(out, max if isinstance(max, Tensor) else full_like(input, max))
+        return out
+    return _unary(D.CLAMP, input, min, max)
+
+
+clip = clamp
+
+
+def where(condition: Any, input: Any, other: Any) -> Tensor:
+    """Elements of ``input`` where ``condition`` holds, else of ``other``."""
+    ref = next((t for t in (input, other, condition) if type(t) is Tensor), None)
+    if ref is None:
+        raise TypeError("where() expects at least one tensor argument")
+    backend = ref._backend
+    cond = _as_tensor(condition, ref)
+    x = _as_tensor(input, ref) if type(input) is Tensor else input
+    y = _as_tensor(other, ref) if type(other) is Tensor else other
+    xd = x._data if type(x) is Tensor else x
+    yd = y._data if type(y) is Tensor else y
+    if type(x) is Tensor and type(y) is Tensor and xd.dtype != yd.dtype:
+        dtype = _dtypes.promote_arrays(xd.dtype, xd.ndim, yd.dtype, yd.ndim)
+        xd, yd = xd.astype(dtype, copy=False), yd.astype(dtype, copy=False)
+    elif type(x) is Tensor and type(y) is not Tensor:
+        yd = _operand(y, x)
+    elif type(y) is Tensor and type(x) is not Tensor:
+        xd = _operand(x, y)
+    for t in (x, y):
+        if type(t) is Tensor and t._backend is not backend:
+            raise _device_error(ref, t)
+    out = backend.where(cond._data, xd, yd)
+    tensor_out = _record(D.WHERE, out, backend, (cond, x, y))
+    node = tensor_out.grad_fn
+    if node is not None:
+        node.shapes = (None, getattr(xd, "shape", None), getattr(yd, "shape", None))
+    return tensor_out
+
+
+def _as_tensor(value: Any, like: Tensor) -> Tensor:
+    if type(value) is Tensor:
+        if value._backend is not like._backend:
+            raise _device_error(like, value)
+        return value
+    return _wrap(like._backend.asarray(value), like._backend)
+
+
+# --- comparisons (not differentiable) ---------------------------------------------------
+def _compare(method: str):
+    def compare(input: Tensor, other: TensorOrNumber) -> Tensor:
+        backend = input._backend
+        if type(other) is Tensor:
+            if other._backend is not backend:
+                raise _device_error(input, other)
+            other_data = other._data
+        else:
+            other_data = _operand(other, input)
+        try:
+            return _wrap(getattr(backend, method)(input._data, other_data), backend)
+        except ValueError:
+            raise _broadcast_error(input._data.shape, other_data.shape) from None
+
+    compare.__name__ = compare.__qualname__ = method
+    return compare
+
+
+eq = _compare("eq")
+ne = _compare("ne")
+gt = _compare("gt")
+lt = _compare("lt")
+ge = _compare("ge")
+le = _compare("le")
+greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return _wrap(input._backend.logical_not(input._data), input._backend)
+
+
+def _logical(method: str):
+    def logical(input: Tensor, other: Tensor) -> Tensor:
+        other = _as_tensor(other, input)
+        return _wrap(getattr(input._backend.xp, method)(input._data, other._data), input._backend)
+
+    logical.__name__ = method
+    return logical
+
+
+logical_and = _logical("logical_and")
+logical_or = _logical("logical_or")
+logical_xor = _logical("logical_xor")
+
+
+def isnan(input: Tensor) -> Tensor:
+    return _wrap(input._backend.isnan(input._data), input._backend)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return _wrap(input._backend.isfinite(input._data), input._backend)
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    return input.shape == other.shape and bool(eq(input, other).all())
+
+
+def allclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> bool:
+    xp = input._backend.xp
+    return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+# --- casting ----------------------------------------------------------------------------
+def to_dtype(input: Tensor, dtype: Any) -> Tensor:
+    target = _dtypes.as_dtype(dtype).numpy
+    if input._data.dtype == target:
+        return input
+    out = input._data.astype(target)
+    if target.kind != "f":
+        return _wrap(out, input._backend)
+    return _record(D.TO_DTYPE, out, input._backend, (input,), (input._data.dtype,))
+
+
+astype = to_dtype

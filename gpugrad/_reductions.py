@@ -1,0 +1,310 @@
+"""Reductions: ``sum mean prod max min amax amin var std logsumexp argmax argmin cumsum``,
+``softmax`` and ``log_softmax``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from . import _derivatives as D
+from ._ops import Dim, _record
+from ._tensor import Tensor, _wrap
+
+
+def _dims(ndim: int, dim: Dim) -> tuple[int, ...]:
+    """``dim`` normalized to a sorted tuple of non-negative axes (all axes for ``None``)."""
+    if dim is None:
+        return tuple(range(ndim))
+    axes = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = ndim if ndim > 0 else 1
+    out = []
+    for d in axes:
+        if not -rank <= d < rank:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
+                f"but got {d})"
+            )
+        out.append(d % rank if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *extra) -> Tensor:
+    data = input._data
+    axes = _dims(data.ndim, dim)
+    axis = axes if data.ndim else None
+    out = compute(input._backend, data, axis, keepdim)
+    op = op_all if dim is None else op_dim
+    return _record(
+        op, out, input._backend, (input,), (data.shape, _kept_shape(data.shape, axes), *extra)
+    )
+
+
+def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    if input._data.dtype.kind in "bui" and dtype is None:
+        return _wrap(
+            input._backend.sum(input._data, _dims_or_none(input, dim), keepdim, dtype="int64"),
+            input._backend,
+        )
+    return _reduce(input, dim, keepdim, lambda B, x, a, k: B.sum(x, a, k), D.SUM, D.SUM_DIM)
+
+
+def _dims_or_none(input: Tensor, dim: Dim) -> Any:
+    return None if dim is None else _dims(input._data.ndim, dim)
+
+
+def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    data = input._data
+    if data.dtype.kind != "f":
+        raise RuntimeError(
+            "mean(): could not infer output dtype. Input dtype must be either a floating "
+            f"point or complex dtype. Got: {input.dtype.name.capitalize()}"
+        )
+    axes = _dims(data.ndim, dim)
+    count = 1
+    for a in axes if data.ndim else ():
+        count *= data.shape[a]
+    return _reduce(
+        input, dim, keepdim, lambda B, x, a, k: B.mean(x, a, k), D.MEAN, D.MEAN_DIM, count
+    )
+
+
+def prod(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    axes = _dims(input._data.ndim, dim)
+    return _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: B.prod(x, a, k),
+        D.PROD,
+        D.PROD_DIM,
+        axes if input._data.ndim else None,
+    )
+
+
+def prod_others(input: Tensor, dim: Any) -> Tensor:
+    """Product of the other elements of each reduction group (prod's gradient, on tensors)."""
+    if bool(input._backend.xp.any(input._data == 0)):
+        raise NotImplementedError(
+            "the second derivative of prod over inputs that contain zeros is not supported"
+        )
+    return prod(input, dim, keepdim=True) / input if dim is not None else prod(input) / input
+
+
+def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
+    dim = None if dim == () else dim
+    axes = _dims(input._data.ndim, dim)
+    return _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: B.amax(x, a, k),
+        D.AMAX,
+        D.AMAX,
+        axes if input._data.ndim else None,
+    )
+
+
+def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
+    dim = None if dim == () else dim
+    axes = _dims(input._data.ndim, dim)
+    return _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: B.amin(x, a, k),
+        D.AMIN,
+        D.AMIN,
+        axes if input._data.ndim else None,
+    )
+
+
+class MaxMin(NamedTuple):
+    """``(values, indices)`` of ``max(dim)`` / ``min(dim)``, as ``torch.return_types``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
+    backend = input._backend
+    data = input._data
+    if dim is None:
+        if data.size == 0:
+            raise RuntimeError(
+                f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
+                "input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            )
+        out = backend.amax(data) if is_max else backend.amin(data)
+        axes = tuple(range(data.ndim))
+        return _record(
+            D.MAX if is_max else D.MIN,
+            out,
+            backend,
+            (input,),
+            (data.shape, (1,) * data.ndim, axes if data.ndim else None),
+        )
+    if isinstance(dim, Tensor):
+        return maximum_of(input, dim) if is_max else minimum_of(input, dim)
+    (axis,) = _dims(data.ndim, dim)
+    if data.ndim == 0:
+        return MaxMin(input.clone(), _wrap(backend.zeros((), "int64"), backend))
+    indices = backend.argmax(data, axis, True) if is_max else backend.argmin(data, axis, True)
+    values = backend.xp.take_along_axis(data, indices, axis)
+    kept = values.shape
+    onehot = (
+        backend.xp.arange(data.shape[axis]).reshape((-1,) + (1,) * (data.ndim - axis - 1))
+        == indices
+    )
+    if not keepdim:
+        values = backend.squeeze(values, axis)
+        indices = backend.squeeze(indices, axis)
+    op = D.MAX_DIM if is_max else D.MIN_DIM
+    values_t = _record(op, values, backend, (input,), (data.shape, kept, onehot))
+    return MaxMin(values_t, _wrap(indices, backend))
+
+
+def maximum_of(input: Tensor, other: Tensor) -> Tensor:
+    from ._ops import maximum
+
+    return maximum(input, other)
+
+
+def minimum_of(input: Tensor, other: Tensor) -> Tensor:
+    from ._ops import minimum
+
+    return minimum(input, other)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    """The largest element, or ``(values, indices)`` along ``dim``, or ``maximum``."""
+    return _extreme(input, dim, keepdim, True)
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    return _extreme(input, dim, keepdim, False)
+
+
+def _correction(unbiased: bool | None, correction: float | None) -> float:
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def _count(input: Tensor, dim: Dim) -> int:
+    axes = _dims(input._data.ndim, dim)
+    n = 1
+    for a in axes if input._data.ndim else ():
+        n *= input._data.shape[a]
+    return n
+
+
+def var(
+    input: Tensor,
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    c = _correction(unbiased, correction)
+    dims = _dims_or_none(input, dim)
+    return _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: B.var(x, a, c, k),
+        D.VAR,
+        D.VAR,
+        dims,
+        _count(input, dim) - c,
+    )
+
+
+def std(
+    input: Tensor,
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+) -> Tensor:
+    c = _correction(unbiased, correction)
+    dims = _dims_or_none(input, dim)
+    return _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: B.sqrt(B.var(x, a, c, k)),
+        D.STD,
+        D.STD,
+        dims,
+        _count(input, dim) - c,
+    )
+
+
+def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
+    return _reduce(
+        input, dim, keepdim, lambda B, x, a, k: B.logsumexp(x, a, k), D.LOGSUMEXP, D.LOGSUMEXP
+    )
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    backend = input._backend
+    if dim is None:
+        return _wrap(backend.argmax(input._data.reshape(-1)), backend)
+    return _wrap(backend.argmax(input._data, _dims(input.ndim, dim)[0], keepdim), backend)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    backend = input._backend
+    if dim is None:
+        return _wrap(backend.argmin(input._data.reshape(-1)), backend)
+    return _wrap(backend.argmin(input._data, _dims(input.ndim, dim)[0], keepdim), backend)
+
+
+def _single_dim(input: Tensor, dim: int) -> int:
+    return _dims(input._data.ndim, dim)[0] if input._data.ndim else 0
+
+
+def cumsum(input: Tensor, dim: int) -> Tensor:
+    axis = _single_dim(input, dim)
+    data = input._data
+    out = input._backend.cumsum(data, axis) if data.ndim else data
+    return _record(D.CUMSUM, out, input._backend, (input,), (axis,))
+
+
+def flip(input: Tensor, dims: Sequence[int] | int) -> Tensor:
+    axes = _dims(input._data.ndim, dims)
+    return _record(
+        D.FLIP, input._backend.flip(input._data, axes), input._backend, (input,), (axes,)
+    )
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    axis = _single_dim(input, dim)
+    return _record(
+        D.SOFTMAX, input._backend.softmax(input._data, axis), input._backend, (input,), (axis,)
+    )
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    axis = _single_dim(input, dim)
+    return _record(
+        D.LOG_SOFTMAX,
+        input._backend.log_softmax(input._data, axis),
+        input._backend,
+        (input,),
+        (axis,),
+    )
+
+
+def all(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _wrap(input._backend.xp.all(input._data, axis=dim, keepdims=keepdim), input._backend)
+
+
+def any(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _wrap(input._backend.xp.any(input._data, axis=dim, keepdims=keepdim), input._backend)

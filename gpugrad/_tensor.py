@@ -1,0 +1,330 @@
+"""The Tensor: an array on a device, plus what autograd needs to know about it.
+
+Operators and op methods (``+``, ``sin``, ``sum`` …) are attached by ``_ops`` so that a
+Tensor method is the very function ``gg.sin`` is, with no extra call on the hot path.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import backends
+from ._grad_mode import state as _grad_state
+from .backends import dtypes as _dtypes
+from .backends.device import Device
+from .backends.formatting import format_tensor
+
+if TYPE_CHECKING:
+    from ._graph import Node
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple printed as PyTorch prints ``torch.Size``."""
+
+    def __repr__(self) -> str:
+        return f"gpugrad.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class Tensor:
+    __slots__ = (
+        "_data",
+        "_backend",
+        "grad_fn",
+        "requires_grad",
+        "grad",
+        "_output_nr",
+        "_extra",
+        "__weakref__",
+    )
+
+    _data: Any
+    _backend: backends.ArrayBackend
+    grad_fn: Node | None
+    requires_grad: bool
+    grad: Tensor | None
+    _output_nr: int
+    _extra: TensorExtra | None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("create tensors with gpugrad.tensor(...), gpugrad.zeros(...) and friends")
+
+    # --- metadata -----------------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        shape = self._data.shape
+        return Size(shape) if dim is None else shape[dim]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    def nelement(self) -> int:
+        return int(self._data.size)
+
+    @property
+    def dtype(self) -> _dtypes.DType:
+        return _dtypes.BY_NUMPY[self._data.dtype]
+
+    @property
+    def device(self) -> Device:
+        return self._backend.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device.type == "cuda"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    __hash__ = object.__hash__
+
+    # --- conversion to Python and NumPy --------------------------------------------------
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.item()
+
+    def tolist(self) -> Any:
+        return self._backend.to_host(self._data).tolist()
+
+    def numpy(self) -> Any:
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. "
+                "Use tensor.detach().numpy() instead."
+            )
+        if self._backend.device.type != "cpu":
+            raise TypeError(
+                f"can't convert {self._backend.device_str} device type tensor to numpy. "
+                "Use Tensor.cpu() to copy the tensor to host memory first."
+            )
+        return self._backend.to_host(self._data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        host = self.detach().numpy()
+        return host if dtype is None else host.astype(dtype)
+
+    def _scalar(self, kind: type) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return kind(self._data.item())
+
+    def __float__(self) -> float:
+        return self._scalar(float)
+
+    def __int__(self) -> int:
+        return self._scalar(int)
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                "Boolean value of Tensor with more than one value is ambiguous"
+                if self._data.size
+                else "Boolean value of Tensor with no values is ambiguous"
+            )
+        return bool(self._data.item())
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    # --- printing -----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        extra: list[str] = []
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        device = self._backend.device
+        return format_tensor(
+            self._backend.to_host(self._data),
+            device=None if device.type == "cpu" else str(device),
+            extra=extra,
+        )
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return format(repr(self), spec)
+
+    # --- autograd -----------------------------------------------------------------------
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Sequence[Tensor] | Tensor | None = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad``, as PyTorch does."""
+        from ._engine import backward
+
+        backward(
+            (self,),
+            None if gradient is None else (gradient,),
+            retain_graph,
+            create_graph,
+            inputs,
+        )
+
+    def detach(self) -> Tensor:
+        return _wrap(self._data, self._backend)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to "
+                "use a computed variable in a subgraph that doesn't require differentiation "
+                "use var_no_grad = var.detach()."
+            )
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients"
+            )
+        self.requires_grad = bool(requires_grad) or self.grad_fn is not None
+        return self
+
+    def retain_grad(self) -> None:
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None and not self.retains_grad:
+            from ._graph import tensor_hooks
+
+            tensor_hooks(self.grad_fn, self._output_nr).retained = weakref.ref(self)
+            self._get_extra().retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._extra is not None and self._extra.retains_grad
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            from ._graph import tensor_hooks
+
+            hooks = tensor_hooks(self.grad_fn, self._output_nr).hooks
+        else:
+            hooks = self._get_extra().hooks
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def _get_extra(self) -> TensorExtra:
+        if self._extra is None:
+            self._extra = TensorExtra()
+        return self._extra
+
+    def zero_(self) -> Tensor:
+        self._data = self._backend.assign(self._data, 0)
+        return self
+
+    def fill_(self, value: Any) -> Tensor:
+        self._data = self._backend.assign(self._data, value)
+        return self
+
+
+class TensorExtra:
+    """Rarely used per-tensor state, kept out of the hot path."""
+
+    __slots__ = ("hooks", "retains_grad", "accumulator")
+
+    def __init__(self) -> None:
+        self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
+        self.retains_grad = False
+        self.accumulator: Any = None
+
+
+class RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Any]) -> None:
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+_new = object.__new__
+
+
+def _wrap(data: Any, backend: backends.ArrayBackend) -> Tensor:
+    """A tensor that does not require grad around ``data``."""
+    t = _new(Tensor)
+    t._data = data
+    t._backend = backend
+    t.grad_fn = None
+    t.requires_grad = False
+    t.grad = None
+    t._output_nr = 0
+    t._extra = None
+    return t
+
+
+def _wrap_result(data: Any, backend: backends.ArrayBackend, node: Node, output_nr: int = 0):
+    """The output of a recorded op."""
+    t = _new(Tensor)
+    t._data = data
+    t._backend = backend
+    t.grad_fn = node
+    t.requires_grad = True
+    t.grad = None
+    t._output_nr = output_nr
+    t._extra = None
+    return t
+
+
+def grad_enabled() -> bool:
+    return _grad_state.enabled

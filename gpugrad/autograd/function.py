@@ -1,0 +1,161 @@
+"""Custom differentiable ops: ``class Exp(gg.autograd.Function)`` with ``forward(ctx, …)``
+and ``backward(ctx, …)``, used as ``Exp.apply(x)``; the ``ctx`` is the op's graph node."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._grad_mode import no_grad
+from .._grad_mode import state as grad_state
+from .._graph import FREED, SECOND_BACKWARD, edge_of, wrap_grad
+from .._tensor import Size, Tensor, _wrap_result
+
+
+class FunctionCtx:
+    """The context a custom ``Function`` sees; also its node in the graph (``grad_fn``)."""
+
+    n_outputs = 1
+    pre_hooks = None
+
+    def __init__(self, function: type[Function]) -> None:
+        self._function = function
+        self._saved: Any = ()
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self.edges: tuple = ()
+        self.materialize_grads = True
+
+    def name(self) -> str:
+        return f"{self._function.__name__}Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple(
+            (None, 0) if e is None else e if type(e) is tuple else (e, 0) for e in self.edges
+        )
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        if self._saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
+        return self._saved
+
+    def set_materialize_grads(self, value: bool) -> None:
+        self.materialize_grads = value
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        self._non_differentiable = {id(t) for t in tensors}
+
+    def apply(self, grad: Any, F: Any, tensor_mode: bool, retain_graph: bool) -> list:
+        return self.apply_multi([grad], tensor_mode, retain_graph)
+
+    def apply_multi(self, grads: list, tensor_mode: bool, retain_graph: bool) -> list:
+        if self._saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
+        arguments = []
+        for g, (shape, backend, dtype) in zip(grads, self._output_meta):
+            if g is None and self.materialize_grads and backend is not None:
+                zeros = backend.zeros(shape, dtype)
+                arguments.append(wrap_grad(zeros, backend))
+            else:
+                arguments.append(g if tensor_mode or g is None else wrap_grad(g, backend))
+        if tensor_mode:
+            result = self._function.backward(self, *arguments)
+        else:
+            with no_grad():
+                result = self._function.backward(self, *arguments)
+        if not isinstance(result, tuple):
+            result = (result,)
+        expected = len(self.edges)
+        if len(result) != expected:
+            if len(result) > expected and all(r is None for r in result[expected:]):
+                result = result[:expected]
+            else:
+                raise RuntimeError(
+                    f"function {self.name()} returned an incorrect number of gradients "
+                    f"(expected {expected}, got {len(result)})"
+                )
+        out = []
+        for i, (g, edge, meta) in enumerate(zip(result, self.edges, self._input_meta)):
+            if edge is None or g is None:
+                out.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(
+                    f"function {self.name()} returned a gradient at index {i} that is not a "
+                    f"Tensor but {type(g).__name__}"
+                )
+            shape = meta[0]
+            if g._data.shape != shape:
+                if not _expandable(g._data.shape, shape):
+                    raise RuntimeError(
+                        f"Function {self.name()} returned an invalid gradient at index {i} - "
+                        f"got {list(g._data.shape)} but expected shape compatible with "
+                        f"{list(shape)}"
+                    )
+                g = g.sum_to_size(shape)
+            out.append(g if tensor_mode else g._data)
+        if not retain_graph and self._saved:
+            self._saved = FREED
+        return out
+
+
+def _expandable(grad_shape: tuple, shape: tuple) -> bool:
+    """True when ``grad_shape`` can be summed down to ``shape`` (broadcast-compatible)."""
+    if len(grad_shape) < len(shape):
+        return False
+    tail = grad_shape[len(grad_shape) - len(shape) :]
+    return all(n == m or n == 1 for n, m in zip(shape, tail))
+
+
+class Function:
+    """Base class for custom autograd ops (PyTorch's ``torch.autograd.Function``)."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("You must implement the forward function for custom Function.")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
+        raise NotImplementedError("You must implement the backward function for custom Function.")
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        ctx = FunctionCtx(cls)
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = needs
+        with no_grad():
+            outputs = cls.forward(ctx, *args)
+        if not (grad_state.enabled and any(needs)):
+            return outputs
+        single = not isinstance(outputs, tuple)
+        outs = (outputs,) if single else outputs
+        ctx.edges = tuple(edge_of(a) if isinstance(a, Tensor) else None for a in args)
+        ctx._input_meta = [(a._data.shape,) if isinstance(a, Tensor) else None for a in args]
+        ctx._output_meta = []
+        ctx.n_outputs = len(outs)
+        ctx.backend = next(a._backend for a in args if isinstance(a, Tensor))
+        skip = getattr(ctx, "_non_differentiable", set())
+        results = []
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor):
+                ctx._output_meta.append((o._data.shape, o._backend, o._data.dtype))
+                if o._data.dtype.kind == "f" and id(o) not in skip:
+                    o = _wrap_result(o._data, o._backend, ctx, i)
+            else:
+                ctx._output_meta.append(((), None, None))
+            results.append(o)
+        return results[0] if single else tuple(results)
+
+
+def once_differentiable(function: Any) -> Any:
+    """Marks a backward that does not support double backward (kept for API parity)."""
+    return function
+
+
+__all__ = ["Function", "FunctionCtx", "Size", "once_differentiable"]
