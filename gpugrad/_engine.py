@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _tensor_math
 from ._grad_mode import state as grad_state
-from ._graph import AccumulateGrad, Node, wrap_grad
+from ._graph import AccumulateGrad, Node, edge_of, wrap_grad
 from ._tensor import Size, Tensor
 
 
@@ -38,7 +38,11 @@ def _root_grads(
                     f"grad can be implicitly created only for real scalar outputs but got "
                     f"{out.dtype}"
                 )
-            grad = out._backend.ones_like(out._data)
+            data = out._data
+            if data.ndim == 0 and out._backend.name == "numpy":
+                grad = data.dtype.type(1)
+            else:
+                grad = out._backend.ones_like(data)
             grads.append(wrap_grad(grad, out._backend) if tensor_mode else grad)
             continue
         if not isinstance(given, Tensor):
@@ -62,21 +66,22 @@ def _edge_node(edge: Any) -> Any:
 
 
 def _dependencies(roots: Sequence[Any]) -> dict[Any, int]:
+    """For each node reachable from ``roots``, how many edges lead into it."""
     deps: dict[Any, int] = {}
-    seen = set(roots)
-    stack = list(seen)
+    stack = list(dict.fromkeys(roots))
     while stack:
         for edge in stack.pop().edges:
             if edge is None:
                 continue
-            node = edge[0] if type(edge) is tuple else edge
-            if node in deps:
-                deps[node] += 1
+            if type(edge) is tuple:
+                edge = edge[0]
+            count = deps.get(edge)
+            if count is None:
+                deps[edge] = 1
+                if edge not in roots:
+                    stack.append(edge)
             else:
-                deps[node] = 1
-                if node not in seen:
-                    seen.add(node)
-                    stack.append(node)
+                deps[edge] = count + 1
     return deps
 
 
@@ -133,8 +138,6 @@ def execute(
     for out, grad in zip(outputs, grads):
         node = out.grad_fn
         if node is None:
-            from ._graph import edge_of
-
             node = edge_of(out)
         nr = out._output_nr
         _deliver(buffers, node, nr, grad)
@@ -142,7 +145,6 @@ def execute(
     deps = _dependencies(roots)
     ready = [node for node in dict.fromkeys(roots) if node not in deps]
     captured: list[Any] | None = None if capture is None else [None] * len(set(capture.values()))
-    functional = _tensor_math
     previous = grad_state.enabled
     grad_state.enabled = create_graph
     try:
@@ -155,30 +157,36 @@ def execute(
                         node.variable, grad, tensor_mode, accumulate_into, capture, captured, node
                     )
                 continue
-            if grad is not None and node.pre_hooks is not None:
-                grad = _run_pre_hooks(node, grad, tensor_mode)
-            if capture is not None and grad is not None:
-                _capture_non_leaf(node, grad, capture, captured)
-            if grad is None:
-                input_grads = [None] * len(node.edges)
-            elif node.n_outputs == 1:
-                F = functional if tensor_mode else node.backend
-                input_grads = node.apply(grad, F, tensor_mode, retain_graph)
-            else:
-                input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
-            for edge, input_grad in zip(node.edges, input_grads):
+            input_grads = None
+            if grad is not None:
+                if node.pre_hooks is not None:
+                    grad = _run_pre_hooks(node, grad, tensor_mode)
+                if capture is not None:
+                    _capture_non_leaf(node, grad, capture, captured)
+                if node.n_outputs == 1:
+                    F = _tensor_math if tensor_mode else node.backend
+                    input_grads = node.apply(grad, F, tensor_mode, retain_graph)
+                else:
+                    input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
+            for i, edge in enumerate(node.edges):
                 if edge is None:
                     continue
+                nr = 0
                 if type(edge) is tuple:
-                    target, nr = edge
+                    edge, nr = edge
+                if input_grads is not None:
+                    g = input_grads[i]
+                    if g is not None:
+                        if edge.n_outputs == 1:
+                            current = buffers.get(edge)
+                            buffers[edge] = g if current is None else current + g
+                        else:
+                            _deliver(buffers, edge, nr, g)
+                remaining = deps[edge] - 1
+                if remaining:
+                    deps[edge] = remaining
                 else:
-                    target, nr = edge, 0
-                if input_grad is not None:
-                    _deliver(buffers, target, nr, input_grad)
-                remaining = deps[target] - 1
-                deps[target] = remaining
-                if remaining == 0:
-                    ready.append(target)
+                    ready.append(edge)
     finally:
         grad_state.enabled = previous
     return captured
@@ -273,8 +281,6 @@ def grad(
     materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated."""
-    from ._graph import edge_of
-
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if isinstance(grad_outputs, Tensor):

@@ -117,37 +117,45 @@ class Node:
         """PyTorch's node hook: ``hook(grad_inputs, grad_outputs)`` after backward."""
         raise NotImplementedError("node hooks are not supported; use Tensor.register_hook")
 
-    def apply(self, grad: Any, F: Any, tensor_mode: bool, retain_graph: bool) -> tuple:
+    def apply(self, grad: Any, F: Any, tensor_mode: bool, retain_graph: bool) -> list:
         """Gradients for each input edge, given the gradient of this node's output."""
         op = self.op
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
         if tensor_mode:
-            values = [s for s in saved]
+            args = saved
             if op.save_output:
-                values.append(_wrap_result(self.out, self.backend, self))
+                args += (_wrap_result(self.out, self.backend, self),)
         else:
-            values = [s._data if type(s) is Tensor else s for s in saved]
+            if not saved:
+                args = ()
+            elif len(saved) == 1:
+                s = saved[0]
+                args = (s._data if type(s) is Tensor else s,)
+            else:
+                args = tuple([s._data if type(s) is Tensor else s for s in saved])
             if op.save_output:
-                values.append(self.out)
-        values.extend(self.attrs)
+                args += (self.out,)
+        if self.attrs:
+            args += self.attrs
         formulas = op.grads
-        if type(formulas) is tuple:
+        if type(formulas) is not tuple:
             grads = [
-                None if edge is None else formula(F, grad, *values)
+                None if edge is None else g for g, edge in zip(formulas(F, grad, *args), self.edges)
+            ]
+        elif len(formulas) == 1:
+            grads = [formulas[0](F, grad, *args)]
+        else:
+            grads = [
+                None if edge is None else formula(F, grad, *args)
                 for formula, edge in zip(formulas, self.edges)
             ]
-        else:
-            grads = [
-                None if edge is None else g
-                for g, edge in zip(formulas(F, grad, *values), self.edges)
-            ]
         if self.shapes is not None:
-            sum_to = F.sum_to
             for i, shape in enumerate(self.shapes):
-                if shape is not None and grads[i] is not None and grads[i].shape != shape:
-                    grads[i] = sum_to(grads[i], shape)
+                g = grads[i]
+                if shape is not None and g is not None and g.shape != shape:
+                    grads[i] = F.sum_to(g, shape)
         if self.casts is not None:
             for i, dtype in enumerate(self.casts):
                 if grads[i] is not None and dtype is not None:

@@ -1,0 +1,25 @@
+"""Shared fixtures: ``device`` runs a test on the CPU and, where present, on CUDA.
+
+On a machine without a CUDA device the CUDA variants are collected, marked ``gpu`` and
+skipped with the reason, so the same tests run for real wherever a GPU exists.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import gpugrad as gg
+
+CUDA = gg.cuda.is_available()
+NO_CUDA = "no CUDA device (CuPy missing or no GPU/driver on this machine)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("gpu") and not CUDA:
+            item.add_marker(pytest.mark.skip(reason=NO_CUDA))
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def device(request: pytest.FixtureRequest) -> str:
+    return request.param
