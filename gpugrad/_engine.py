@@ -112,7 +112,9 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool) -> None:
     if grad.dtype != t._data.dtype:
         grad = grad.astype(t._data.dtype)
     if t.grad is None:
-        t.grad = wrap_grad(backend.copy(grad) if grad.ndim else grad, backend)
+        if isinstance(grad, backend.xp.ndarray):
+            grad = backend.copy(grad)
+        t.grad = wrap_grad(grad, backend)
     else:
         current = t.grad
         if current.grad_fn is None and current.requires_grad is False:

@@ -103,6 +103,23 @@ class Tensor:
         return self._data.shape[0]
 
     __hash__ = object.__hash__
+    # NumPy defers to the tensor's reflected operators (np.float32(2) * t is a tensor).
+    __array_ufunc__ = None
+
+    @property
+    def data(self) -> Tensor:
+        """The values as a tensor outside the graph, sharing this tensor's array."""
+        return _wrap(self._data, self._backend)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        if value._backend is not self._backend:
+            raise RuntimeError(
+                f"data set to a tensor on {value.device}, but this tensor is on {self.device}"
+            )
+        self._data = value._data
 
     # --- conversion to Python and NumPy --------------------------------------------------
     def item(self) -> Any:

@@ -124,3 +124,20 @@ def test_mixing_devices_raises_pytorchs_message(monkeypatch):
     for op in (lambda: a + b, lambda: a * b, lambda: a @ b, lambda: gg.cat([a, b])):
         with pytest.raises(RuntimeError, match=message):
             op()
+
+
+def test_numpy_scalars_act_like_python_numbers():
+    import numpy
+
+    t = gg.tensor([1.0, 2.0], requires_grad=True)
+    for result in (numpy.float64(3.0) + t, t * numpy.float64(2.0), numpy.float32(2) * t):
+        assert isinstance(result, gg.Tensor) and result.dtype is gg.float32
+        assert result.requires_grad
+
+
+def test_data_is_a_graph_free_view_for_manual_updates():
+    w = gg.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    w.data -= 0.5 * w.grad
+    assert w.tolist() == [-0.5, 0.5] and w.is_leaf and w.requires_grad
+    assert not w.data.requires_grad
