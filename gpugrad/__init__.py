@@ -8,7 +8,7 @@
 tensor(6.)
 """
 
-from . import _tensor_methods
+from . import _inplace, _tensor_methods
 from ._factories import (
     arange,
     as_tensor,
@@ -134,6 +134,7 @@ from .backends.dtypes import (
 from . import autograd, cuda  # noqa: E402  (autograd imports the core above)
 
 _tensor_methods.attach()
+_inplace.attach()
 
 half, float, double, long, int = float16, float32, float64, int64, int32
 __version__ = "0.1.0"

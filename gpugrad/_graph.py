@@ -72,6 +72,63 @@ class _Freed:
 FREED = _Freed()
 
 
+class InplaceClock:
+    """Counts in-place writes. A node remembers the count at its creation, so backward
+    checks its saved values only when some in-place write happened since (rarely)."""
+
+    __slots__ = ("epoch",)
+
+    def __init__(self) -> None:
+        self.epoch = 0
+
+
+clock = InplaceClock()
+
+
+class ModifiedOutput:
+    """Stands for a node's saved output whose array an in-place op overwrote."""
+
+    __slots__ = ("description", "version")
+
+    def __init__(self, description: str, version: int) -> None:
+        self.description = description
+        self.version = version
+
+
+def describe(t: Any) -> str:
+    return f"[gpugrad.{t.dtype.name} {list(t._data.shape)}]"
+
+
+def _modified_error(what: str, version: int, expected: int) -> RuntimeError:
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {what}, is at version {version}; expected version {expected} "
+        "instead. Hint: the tensor was changed in place after the operation that saved it; "
+        "use an out-of-place operation (x = x * 2 instead of x *= 2) or clone() it first."
+    )
+
+
+def check_saved_versions(node: Node) -> None:
+    """Raise PyTorch's error when a value ``node`` saved was changed in place later."""
+    if type(node.out) is ModifiedOutput:
+        out = node.out
+        raise _modified_error(
+            f"{out.description}, which is output 0 of {node.name()}",
+            out.version,
+            out.version - 1,
+        )
+    for s in node.saved:
+        if type(s) is not Tensor or s._extra is None or not s._extra.modifications:
+            continue
+        writes = s._extra.modifications
+        expected = sum(1 for epoch in writes if epoch <= node.epoch)
+        if expected != len(writes):
+            where = describe(s)
+            if s.grad_fn is not None:
+                where += f", which is output {s._output_nr} of {s.grad_fn.name()}"
+            raise _modified_error(where, len(writes), expected)
+
+
 class Node:
     """A ``grad_fn``: one recorded application of an ``Op``."""
 
@@ -85,12 +142,14 @@ class Node:
         "shapes",
         "casts",
         "pre_hooks",
+        "epoch",
         "__weakref__",
     )
 
     n_outputs = 1
 
     def __init__(self, op: Op, edges: tuple, saved: tuple, out: Any, attrs: tuple, backend):
+        self.epoch = clock.epoch
         self.op = op
         self.edges = edges
         self.saved = saved
@@ -123,6 +182,8 @@ class Node:
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
+        if clock.epoch != self.epoch:
+            check_saved_versions(self)
         if tensor_mode:
             args = saved
             if op.save_output:

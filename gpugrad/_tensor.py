@@ -276,24 +276,26 @@ class Tensor:
             self._extra = TensorExtra()
         return self._extra
 
-    def zero_(self) -> Tensor:
-        self._data = self._backend.assign(self._data, 0)
-        return self
-
-    def fill_(self, value: Any) -> Tensor:
-        self._data = self._backend.assign(self._data, value)
-        return self
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor has seen (PyTorch's version counter)."""
+        return 0 if self._extra is None else len(self._extra.modifications)
 
 
 class TensorExtra:
     """Rarely used per-tensor state, kept out of the hot path."""
 
-    __slots__ = ("hooks", "retains_grad", "accumulator")
+    __slots__ = ("hooks", "retains_grad", "accumulator", "modifications")
 
     def __init__(self) -> None:
         self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
         self.retains_grad = False
         self.accumulator: Any = None
+        self.modifications: list[int] = []  # in-place clock epochs of writes to this tensor
+
+    @property
+    def version(self) -> int:
+        return len(self.modifications)
 
 
 class RemovableHandle:

@@ -1,0 +1,183 @@
+"""In-place ops (``add_``, ``mul_``, ``x -= y``, ``x[i] = v`` …) with PyTorch's semantics.
+
+An in-place op computes the out-of-place op on an alias of the tensor's current history,
+writes the result into the tensor's own array, and makes the tensor the op's output (its
+``grad_fn`` becomes the op's node). Each write is recorded, so a backward that would read
+a value overwritten after it was saved raises PyTorch's "modified by an inplace operation"
+error instead of returning a wrong gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import _ops, _shape_ops
+from ._grad_mode import no_grad
+from ._grad_mode import state as _grad_state
+from ._graph import ModifiedOutput, clock, describe
+from ._tensor import Tensor, _wrap
+from .backends import dtypes as _dtypes
+
+_SCALAR_TYPE_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "bool": "Bool",
+}
+LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def _record_write(t: Tensor) -> None:
+    """Count a write to ``t``'s array; a node that saved that array as its output can no
+    longer use it."""
+    clock.epoch += 1
+    extra = t._get_extra()
+    extra.modifications.append(clock.epoch)
+    node = t.grad_fn
+    if node is not None and getattr(node, "out", None) is t._data:
+        node.out = ModifiedOutput(describe(t), len(extra.modifications))
+
+
+def _write(t: Tensor, values: Tensor) -> None:
+    data = values._data
+    if data.shape != t._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(t._data.shape)} doesn't match the broadcast shape "
+            f"{list(data.shape)}"
+        )
+    if data.dtype != t._data.dtype:
+        if _dtypes.BY_NUMPY[data.dtype].category > _dtypes.BY_NUMPY[t._data.dtype].category:
+            raise RuntimeError(
+                f"result type {_SCALAR_TYPE_NAMES[data.dtype.name]} can't be cast to the "
+                f"desired output type {_SCALAR_TYPE_NAMES[t._data.dtype.name]}"
+            )
+        data = data.astype(t._data.dtype)
+    _record_write(t)
+    t._data = t._backend.assign(t._data, data)
+
+
+def _needs_graph(t: Tensor, args: tuple) -> bool:
+    if not _grad_state.enabled:
+        return False
+    return t.requires_grad or any(type(a) is Tensor and a.requires_grad for a in args)
+
+
+def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
+    """Run ``function(t, *args)`` and store its result in ``t`` itself."""
+    if not _needs_graph(t, args):
+        with no_grad():
+            _write(t, function(t, *args))
+        return t
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(LEAF_ERROR)
+    alias = _wrap(t._data, t._backend)
+    alias.requires_grad, alias.grad_fn, alias._output_nr = (
+        t.requires_grad,
+        t.grad_fn,
+        t._output_nr,
+    )
+    out = function(alias, *args)
+    node = out.grad_fn
+    if node is not None and any(s is alias for s in getattr(node, "saved", ())):
+        alias._data = t._backend.copy(t._data)  # the node keeps the values it saved
+    _write(t, out)
+    t.grad_fn, t._output_nr, t.requires_grad = node, out._output_nr, out.requires_grad
+    return t
+
+
+def _inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."
+    return method
+
+
+def _zero(t: Tensor) -> Tensor:
+    return t * 0
+
+
+def _fill(t: Tensor, value: Any) -> Tensor:
+    if type(value) is Tensor:
+        return t * 0 + value.expand_as(t)
+    return t * 0 + value
+
+
+def _copy(t: Tensor, source: Tensor) -> Tensor:
+    return t * 0 + _shape_ops.expand(source.to(t.device), t._data.shape)
+
+
+def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
+    """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
+    ``value``."""
+    if type(key) is not tuple or any(type(k) is Tensor or isinstance(k, list) for k in key):
+        key = _shape_ops._index_key(key, t)
+    target_shape = t._data[key].shape
+    keep = _wrap(t._backend.ones_like(t._data), t._backend)
+    keep._data[key] = 0
+    if type(value) is not Tensor:
+        value = _wrap(t._backend.full(target_shape, value, t._data.dtype), t._backend)
+    placed = _shape_ops.index_scatter(_shape_ops.expand(value, target_shape), t._data.shape, key)
+    return t * keep + placed
+
+
+INPLACE = {
+    "add_": _ops.add,
+    "sub_": _ops.sub,
+    "mul_": _ops.mul,
+    "div_": _ops.div,
+    "pow_": _ops.pow,
+    "clamp_": _ops.clamp,
+    "clip_": _ops.clamp,
+    "neg_": _ops.neg,
+    "abs_": _ops.abs,
+    "exp_": _ops.exp,
+    "log_": _ops.log,
+    "sqrt_": _ops.sqrt,
+    "sin_": _ops.sin,
+    "cos_": _ops.cos,
+    "tanh_": _ops.tanh,
+    "sigmoid_": _ops.sigmoid,
+    "relu_": _ops.relu,
+    "zero_": _zero,
+    "fill_": _fill,
+    "copy_": _copy,
+}
+
+AUGMENTED = {
+    "__iadd__": "add_",
+    "__isub__": "sub_",
+    "__imul__": "mul_",
+    "__itruediv__": "div_",
+    "__ipow__": "pow_",
+}
+
+
+def _setitem_method(self: Tensor, key: Any, value: Any) -> None:
+    if _needs_graph(self, (value,)) or not isinstance(self._data, self._backend.xp.ndarray):
+        apply_inplace(_setitem, self, key, value)
+        return
+    if type(key) is not tuple or any(type(k) is Tensor or isinstance(k, list) for k in key):
+        key = _shape_ops._index_key(key, self)
+    if type(value) is Tensor:
+        if value._backend is not self._backend:
+            raise _ops._device_error(self, value)
+        value = value._data
+    _record_write(self)
+    self._data[key] = value
+
+
+def attach() -> None:
+    methods = {name: _inplace_method(name, f) for name, f in INPLACE.items()}
+    for name, function in methods.items():
+        setattr(Tensor, name, function)
+    for dunder, name in AUGMENTED.items():
+        setattr(Tensor, dunder, methods[name])
+    Tensor.__setitem__ = _setitem_method

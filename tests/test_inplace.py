@@ -1,0 +1,118 @@
+"""In-place ops: PyTorch's semantics, and never a wrong gradient after an in-place write."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import gpugrad as gg
+
+MODIFIED = "one of the variables needed for gradient computation has been modified by an inplace"
+
+
+def test_manual_sgd_step_under_no_grad_keeps_the_leaf(device):
+    w = gg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    for _ in range(2):
+        (w * w).sum().backward()
+        with gg.no_grad():
+            w -= 0.25 * w.grad
+        w.grad.zero_()
+    assert w.is_leaf and w.requires_grad and w.tolist() == [0.25, 0.5]
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused(device):
+    w = gg.tensor([1.0], requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used"):
+        w.add_(1)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        w[0] = 3.0
+
+
+def test_in_place_ops_are_differentiable(device):
+    x = gg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    h = x * 2
+    h.mul_(3)
+    h.exp_()
+    assert h.grad_fn.name() == "ExpBackward0" and h._version == 2
+    h.sum().backward()
+    assert x.grad.tolist() == pytest.approx([6 * math.exp(6), 6 * math.exp(12)], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "modify",
+    [
+        lambda h: h.mul_(3),
+        lambda h: h.add_(1),
+        lambda h: h.__setitem__(0, 5.0),
+        lambda h: h.zero_(),
+    ],
+    ids=["mul_", "add_", "setitem", "zero_"],
+)
+def test_modifying_a_saved_input_raises_at_backward(device, modify):
+    x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
+    h = x * 2
+    y = h * h  # saves h
+    modify(h)
+    with pytest.raises(RuntimeError, match=MODIFIED) as error:
+        y.sum().backward()
+    assert "is at version 1; expected version 0 instead" in str(error.value)
+
+
+def test_modifying_a_saved_output_raises_at_backward(device):
+    x = gg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    s = gg.sigmoid(x)
+    s.mul_(2)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        s.sum().backward()
+
+
+def test_ops_that_save_nothing_tolerate_later_writes_as_in_pytorch(device):
+    x = gg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    h = x + 1
+    y = h + 1
+    h.mul_(5)
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_setitem_is_differentiable_for_the_tensor_and_the_value(device):
+    x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
+    v = gg.tensor(5.0, requires_grad=True, device=device)
+    h = x * 1
+    h[1] = v * 2
+    assert h.tolist() == [1.0, 10.0, 3.0]
+    h.sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0, 1.0] and v.grad.item() == 2.0
+
+
+def test_plain_setitem_and_augmented_assignment(device):
+    m = gg.zeros(4, device=device)
+    m[0] = 4
+    m[gg.tensor([1, 2], device=device)] = gg.tensor([7.0, 8.0], device=device)
+    m[m > 7.5] = -1.0
+    m += 1
+    m *= 2
+    assert m.tolist() == [10.0, 16.0, 0.0, 2.0] and m._version == 5
+
+
+def test_in_place_result_must_fit_the_tensor(device):
+    with pytest.raises(
+        RuntimeError, match="result type Float can't be cast to the desired output type Long"
+    ):
+        gg.ones(3, dtype=gg.int64, device=device).add_(1.5)
+    with pytest.raises(
+        RuntimeError,
+        match=r"output with shape \[3\] doesn't match the "
+        r"broadcast shape \[2, 3\]",
+    ):
+        gg.ones(3, device=device).add_(gg.ones(2, 3, device=device))
+
+
+def test_fill_copy_and_clamp(device):
+    a = gg.zeros(3, device=device)
+    a.fill_(2.5)
+    b = gg.tensor([1.0, -4.0, 9.0], device=device)
+    a.copy_(b)
+    a.clamp_(-1, 2)
+    assert a.tolist() == [1.0, -1.0, 2.0] and b.tolist() == [1.0, -4.0, 9.0]
