@@ -12,7 +12,7 @@ from typing import Any
 
 from . import _tensor_math
 from ._grad_mode import state as grad_state
-from ._graph import AccumulateGrad, Node, edge_of, wrap_grad
+from ._graph import AccumulateGrad, Node, anomaly, edge_of, wrap_grad
 from ._tensor import Size, Tensor
 
 
@@ -170,6 +170,10 @@ def execute(
                     input_grads = node.apply(grad, F, tensor_mode, retain_graph)
                 else:
                     input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
+                if anomaly.enabled:
+                    from .autograd.anomaly import check_backward_outputs
+
+                    check_backward_outputs(node, input_grads)
             for i, edge in enumerate(node.edges):
                 if edge is None:
                     continue

@@ -85,6 +85,15 @@ class InplaceClock:
 clock = InplaceClock()
 
 
+class AnomalyMode:
+    """Whether backward checks every node's output for NaN (``detect_anomaly``)."""
+
+    enabled = False
+
+
+anomaly = AnomalyMode()
+
+
 class ModifiedOutput:
     """Stands for a node's saved output whose array an in-place op overwrote."""
 

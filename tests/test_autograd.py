@@ -316,3 +316,23 @@ def test_requires_grad_rules():
     with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf"):
         y.requires_grad_(False)
     assert y.detach().requires_grad is False and y.detach().is_leaf
+
+
+def test_detect_anomaly_names_the_op_and_where_it_was_created():
+    x = gg.tensor([0.0, 1.0], requires_grad=True)
+    with gg.autograd.detect_anomaly():
+        y = gg.sqrt(x) * 0  # the line the report must point at
+        with (
+            pytest.warns(RuntimeWarning, match="Error detected in SqrtBackward0"),
+            pytest.raises(RuntimeError) as error,
+        ):
+            y.sum().backward()
+    message = str(error.value)
+    assert "Function 'SqrtBackward0' returned nan values in its 0th output." in message
+    assert "the line the report must point at" in message
+    assert "gpugrad/_ops.py" not in message
+    assert not gg.autograd.is_anomaly_enabled()
+    x = gg.tensor([0.0, 1.0], requires_grad=True)
+    with pytest.warns(RuntimeWarning, match="encountered in divide"):
+        (gg.sqrt(x) * 0).sum().backward()  # outside the mode: no check, as in PyTorch
+    assert x.grad.isnan().tolist() == [True, False]
