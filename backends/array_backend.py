@@ -168,10 +168,10 @@ class ArrayBackend:
         return self.xp.argmin(x, axis=dim, keepdims=keepdim)
 
     def cumsum(self, x: Array, dim: int) -> Array:
-        return self.xp.cumsum(x, axis=dim)
+        return self.xp.cumsum(x, axis=dim) if x.ndim else x
 
     def flip(self, x: Array, dim: Any) -> Array:
-        return self.xp.flip(x, axis=_normalize_dim(dim))
+        return self.xp.flip(x, axis=_normalize_dim(dim)) if x.ndim else x
 
     def logsumexp(self, x: Array, dim: Any, keepdim: bool = False) -> Array:
         xp = self.xp

@@ -39,6 +39,18 @@ bool_ = DType("bool")
 ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
 
 BY_NUMPY: dict[numpy.dtype, DType] = {d.numpy: d for d in ALL}
+SCALAR_TYPE_NAMES = {
+    "float16": "Half",
+    "float32": "Float",
+    "float64": "Double",
+    "uint8": "Byte",
+    "int8": "Char",
+    "int16": "Short",
+    "int32": "Int",
+    "int64": "Long",
+    "bool": "Bool",
+}
+"""PyTorch's C++ scalar-type names, which its error messages print."""
 ALIASES = {"half": float16, "float": float32, "double": float64, "long": int64, "int": int32}
 DEFAULT_FLOAT = float32
 

@@ -46,6 +46,16 @@ def _pow_exponent_grad(F, g, x, y, o):
     return g * o * safe_log
 
 
+def _rpow_grad(F, g, x, o):
+    """``x ** y`` for a number ``x``: ``o * log(x)``; NaN for ``x < 0``, and for ``x == 0``
+    zero where ``y >= 0`` (there ``o`` is 0 or 1), as in PyTorch."""
+    if x > 0:
+        return g * o * math.log(x)
+    if x < 0:
+        return g * o * math.nan
+    return F.where(o > 1, g * -math.inf, 0)
+
+
 def _expand_reduced(F, g, shape, keep):
     """Undo a reduction's shape: back to ``keep`` (kept dims), then broadcast to ``shape``."""
     return F.expand(F.reshape(g, keep), shape)
@@ -158,14 +168,7 @@ POW = binary(
     _pow_exponent_grad,
     save="xyo",
 )
-RPOW = binary(
-    "pow",
-    "PowBackward2",
-    lambda B, x, y: B.pow(x, y),
-    None,
-    lambda F, g, x, o: g * o * math.log(x),
-    save="xo",
-)
+RPOW = binary("pow", "PowBackward2", lambda B, x, y: B.pow(x, y), None, _rpow_grad, save="xo")
 MAXIMUM = binary(
     "maximum",
     "MaximumBackward0",
@@ -264,14 +267,16 @@ UNSAFE_VIEW = backward_only(
 )
 SQUEEZE = backward_only("squeeze", "SqueezeBackward0", lambda F, g, shape: F.reshape(g, shape))
 SQUEEZE_DIM = backward_only("squeeze", "SqueezeBackward1", lambda F, g, shape: F.reshape(g, shape))
+SQUEEZE_DIMS = Op("squeeze", "SqueezeBackward2", None, SQUEEZE.grads)
 UNSQUEEZE = backward_only(
     "unsqueeze", "UnsqueezeBackward0", lambda F, g, shape: F.reshape(g, shape)
 )
 EXPAND = backward_only("expand", "ExpandBackward0", lambda F, g, shape: F.sum_to(g, shape))
-SUM_TO = backward_only("sum_to_size", "SumToSizeBackward0", lambda F, g, shape: F.expand(g, shape))
+SUM_TO = backward_only("sum_to_size", "SumBackward1", lambda F, g, shape: F.expand(g, shape))
 TRANSPOSE = backward_only(
     "transpose", "TransposeBackward0", lambda F, g, d0, d1: F.transpose(g, d0, d1)
 )
+T = backward_only("t", "TBackward0", lambda F, g: F.transpose(g, 0, 1))
 PERMUTE = backward_only("permute", "PermuteBackward0", lambda F, g, inverse: F.permute(g, inverse))
 SELECT = backward_only(
     "select", "SelectBackward0", lambda F, g, shape, key: F.index_scatter(g, shape, key)
@@ -306,6 +311,7 @@ TO_DTYPE = backward_only("to", "ToCopyBackward0", lambda F, g, dtype: F.astype(g
 # --- linear algebra ---------------------------------------------------------------------
 DOT = Op("matmul", "DotBackward0", None, (_matmul_grad_x, _matmul_grad_y), "xy", True)
 MV = Op("matmul", "MvBackward0", None, (_matmul_grad_x, _matmul_grad_y), "xy", True)
+VM = Op("matmul", "SqueezeBackward4", None, (_matmul_grad_x, _matmul_grad_y), "xy", True)
 MM = Op("matmul", "MmBackward0", None, (_matmul_grad_x, _matmul_grad_y), "xy", True)
 BMM = Op("matmul", "BmmBackward0", None, (_matmul_grad_x, _matmul_grad_y), "xy", True)
 MATMUL = Op("matmul", "UnsafeViewBackward0", None, (_matmul_grad_x, _matmul_grad_y), "xy", True)

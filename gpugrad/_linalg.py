@@ -7,6 +7,7 @@ from . import _derivatives as D
 from ._ops import _device_error, _record, mul
 from ._shape_ops import unsqueeze
 from ._tensor import Tensor
+from .backends import dtypes as _dtypes
 
 
 def _dtype_name(t: Tensor) -> str:
@@ -61,7 +62,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     except ValueError:
         raise _shape_error(a, b) from None
     if a.ndim == 1:
-        op = D.DOT if b.ndim == 1 else D.MATMUL
+        op = D.DOT if b.ndim == 1 else D.VM if b.ndim == 2 else D.MATMUL
     elif a.ndim == 2:
         op = D.MV if b.ndim == 1 else D.MM if b.ndim == 2 else D.MATMUL
     else:
@@ -72,26 +73,28 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return node_out
 
 
-def _require_dims(name: str, t: Tensor, ndim: int, what: str) -> None:
+def _require_dims(t: Tensor, ndim: int, message: str) -> None:
     if t._data.ndim != ndim:
-        raise RuntimeError(f"{name}: {what} must be a {ndim}D tensor, got {t._data.ndim}D")
+        raise RuntimeError(message)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    _require_dims("mm", input, 2, "self")
-    _require_dims("mm", mat2, 2, "mat2")
+    _require_dims(input, 2, "self must be a matrix")
+    _require_dims(mat2, 2, "mat2 must be a matrix")
     return matmul(input, mat2)
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    _require_dims("mv", input, 2, "self")
-    _require_dims("mv", vec, 1, "vec")
+    if input._data.ndim != 2 or vec._data.ndim != 1:
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got 1, {input._data.ndim}, {vec._data.ndim}"
+        )
     return matmul(input, vec)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    _require_dims("bmm", input, 3, "batch1")
-    _require_dims("bmm", mat2, 3, "batch2")
+    _require_dims(input, 3, "batch1 must be a 3D tensor")
+    _require_dims(mat2, 3, "batch2 must be a 3D tensor")
     if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != mat2._data.shape[1]:
         raise RuntimeError(
             "Expected size for first two dimensions of batch2 tensor to be: "
@@ -105,8 +108,15 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
-    _require_dims("dot", input, 1, "1D tensors expected, but got self")
-    _require_dims("dot", other, 1, "other")
+    a, b = input._data, other._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if a.dtype != b.dtype:
+        names = _dtypes.SCALAR_TYPE_NAMES
+        raise RuntimeError(
+            "dot : expected both vectors to have same dtype, but found "
+            f"{names[a.dtype.name]} and {names[b.dtype.name]}"
+        )
     return matmul(input, other)
 
 

@@ -53,9 +53,19 @@ def _unary(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     return _wrap(out, backend)
 
 
-def _unary_function(op: Op):
-    def function(input: Tensor) -> Tensor:
-        return _unary(op, input)
+def _unary_function(op: Op, floating: bool = False):
+    """The function for ``op``; a ``floating`` op computes integer inputs in the default
+    float dtype, as PyTorch does (``exp`` of an int64 tensor is float32)."""
+    if floating:
+
+        def function(input: Tensor) -> Tensor:
+            if input._data.dtype.kind != "f":
+                input = to_dtype(input, _dtypes.DEFAULT_FLOAT)
+            return _unary(op, input)
+    else:
+
+        def function(input: Tensor) -> Tensor:
+            return _unary(op, input)
 
     function.__name__ = function.__qualname__ = op.name
     function.__doc__ = f"Elementwise {op.name}; its gradient node is {op.node_name}."
@@ -82,12 +92,29 @@ def _broadcast_error(a_shape: tuple, b_shape: tuple) -> RuntimeError:
     return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} cannot be broadcast")
 
 
+def _first_mismatch(shapes: list[tuple]) -> tuple[tuple, tuple]:
+    """The broadcast shape so far and the first shape that does not broadcast with it."""
+    current = shapes[0]
+    for shape in shapes[1:]:
+        n = max(len(current), len(shape))
+        a, b = (1,) * (n - len(current)) + current, (1,) * (n - len(shape)) + shape
+        if any(m != k and m != 1 and k != 1 for m, k in zip(a, b)):
+            return current, shape
+        current = tuple(m if k == 1 else k for m, k in zip(a, b))
+    return current, shapes[-1]
+
+
 def _operand(value: Any, other: Tensor) -> Any:
-    """A non-tensor operand: Python numbers pass as they are (they never upcast)."""
-    if isinstance(value, _SCALAR_TYPES):
+    """A non-tensor operand as a Python number (Python numbers never upcast a tensor;
+    NumPy scalars, which would, are turned into them first)."""
+    if type(value) in _SCALAR_TYPES:
         return value
     if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
         return value.item()
+    if isinstance(value, int):  # int subclasses such as IntEnum
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     raise TypeError(
         f"unsupported operand type for a gpugrad op: '{type(value).__name__}' "
         "(use gpugrad.tensor(...) to convert arrays)"
@@ -175,21 +202,21 @@ def _reflected(op: Op, a: Tensor, b: Any) -> Tensor:
 
 # --- elementwise ------------------------------------------------------------------------
 neg = _unary_function(D.NEG)
-exp = _unary_function(D.EXP)
-log = _unary_function(D.LOG)
-log1p = _unary_function(D.LOG1P)
-expm1 = _unary_function(D.EXPM1)
-sqrt = _unary_function(D.SQRT)
-rsqrt = _unary_function(D.RSQRT)
-sin = _unary_function(D.SIN)
-cos = _unary_function(D.COS)
-tan = _unary_function(D.TAN)
-tanh = _unary_function(D.TANH)
-sigmoid = _unary_function(D.SIGMOID)
+exp = _unary_function(D.EXP, floating=True)
+log = _unary_function(D.LOG, floating=True)
+log1p = _unary_function(D.LOG1P, floating=True)
+expm1 = _unary_function(D.EXPM1, floating=True)
+sqrt = _unary_function(D.SQRT, floating=True)
+rsqrt = _unary_function(D.RSQRT, floating=True)
+sin = _unary_function(D.SIN, floating=True)
+cos = _unary_function(D.COS, floating=True)
+tan = _unary_function(D.TAN, floating=True)
+tanh = _unary_function(D.TANH, floating=True)
+sigmoid = _unary_function(D.SIGMOID, floating=True)
 relu = _unary_function(D.RELU)
 abs = _unary_function(D.ABS)
 sign = _unary_function(D.SIGN)
-reciprocal = _unary_function(D.RECIPROCAL)
+reciprocal = _unary_function(D.RECIPROCAL, floating=True)
 negative = neg
 
 
@@ -260,6 +287,8 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
         if max is not None:
             out = minimum(out, max if isinstance(max, Tensor) else full_like(input, max))
         return out
+    if isinstance(min, float) or isinstance(max, float):
+        input = _float_input(input)
     return _unary(D.CLAMP, input, min, max)
 
 
@@ -275,23 +304,34 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     cond = _as_tensor(condition, ref)
     x = _as_tensor(input, ref) if type(input) is Tensor else input
     y = _as_tensor(other, ref) if type(other) is Tensor else other
-    xd = x._data if type(x) is Tensor else x
-    yd = y._data if type(y) is Tensor else y
-    if type(x) is Tensor and type(y) is Tensor and xd.dtype != yd.dtype:
-        dtype = _dtypes.promote_arrays(xd.dtype, xd.ndim, yd.dtype, yd.ndim)
-        xd, yd = xd.astype(dtype, copy=False), yd.astype(dtype, copy=False)
-    elif type(x) is Tensor and type(y) is not Tensor:
-        yd = _operand(y, x)
-    elif type(y) is Tensor and type(x) is not Tensor:
-        xd = _operand(x, y)
+    xd = x._data if type(x) is Tensor else _operand(x, ref)
+    yd = y._data if type(y) is Tensor else _operand(y, ref)
+    if type(x) is Tensor and type(y) is Tensor:
+        if xd.dtype != yd.dtype:
+            dtype = _dtypes.promote_arrays(xd.dtype, xd.ndim, yd.dtype, yd.ndim)
+            xd, yd = xd.astype(dtype, copy=False), yd.astype(dtype, copy=False)
+    elif type(x) is Tensor:
+        xd = xd.astype(_dtypes.promote_with_scalar(xd.dtype, yd), copy=False)
+    elif type(y) is Tensor:
+        yd = yd.astype(_dtypes.promote_with_scalar(yd.dtype, xd), copy=False)
+    else:
+        dtype = _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd)
+        xd = backend.asarray(xd, _dtypes.promote_with_scalar(dtype, yd))
     for t in (x, y):
         if type(t) is Tensor and t._backend is not backend:
             raise _device_error(ref, t)
-    out = backend.where(cond._data, xd, yd)
+    try:
+        out = backend.where(cond._data, xd, yd)
+    except ValueError:
+        shapes = [cond._data.shape] + [d.shape for d in (xd, yd) if hasattr(d, "shape")]
+        raise _broadcast_error(*_first_mismatch(shapes)) from None
     tensor_out = _record(D.WHERE, out, backend, (cond, x, y))
     node = tensor_out.grad_fn
     if node is not None:
         node.shapes = (None, getattr(xd, "shape", None), getattr(yd, "shape", None))
+        dtypes = [t._data.dtype if type(t) is Tensor else None for t in (x, y)]
+        if any(d is not None and d != out.dtype for d in dtypes):
+            node.casts = (None, *dtypes)
     return tensor_out
 
 

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from . import _derivatives as D
-from ._ops import Dim, _record
+from ._ops import Dim, _float_input, _record, to_dtype
 from ._tensor import Tensor, _wrap
+from .backends import dtypes as _dtypes
 
 
 def _dims(ndim: int, dim: Dim) -> tuple[int, ...]:
@@ -44,9 +45,13 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
 
 
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
-    if input._data.dtype.kind in "bui" and dtype is None:
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    data = input._data
+    if data.dtype.kind in "bui":
+        total = "int64" if dtype is None else data.dtype
         return _wrap(
-            input._backend.sum(input._data, _dims_or_none(input, dim), keepdim, dtype="int64"),
+            input._backend.sum(data, _dims_or_none(input, dim), keepdim, dtype=total),
             input._backend,
         )
     return _reduce(input, dim, keepdim, lambda B, x, a, k: B.sum(x, a, k), D.SUM, D.SUM_DIM)
@@ -61,7 +66,7 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     if data.dtype.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating "
-            f"point or complex dtype. Got: {input.dtype.name.capitalize()}"
+            f"point or complex dtype. Got: {_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
         )
     axes = _dims(data.ndim, dim)
     count = 1
@@ -188,7 +193,9 @@ def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _extreme(input, dim, keepdim, False)
 
 
-def _correction(unbiased: bool | None, correction: float | None) -> float:
+def _correction(input: Tensor, unbiased: bool | None, correction: float | None) -> float:
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     if correction is not None:
         return correction
     return 1 if unbiased is None or unbiased else 0
@@ -210,7 +217,7 @@ def var(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    c = _correction(unbiased, correction)
+    c = _correction(input, unbiased, correction)
     dims = _dims_or_none(input, dim)
     return _reduce(
         input,
@@ -232,7 +239,7 @@ def std(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    c = _correction(unbiased, correction)
+    c = _correction(input, unbiased, correction)
     dims = _dims_or_none(input, dim)
     return _reduce(
         input,
@@ -247,6 +254,7 @@ def std(
 
 
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
+    input = _float_input(input)
     return _reduce(
         input, dim, keepdim, lambda B, x, a, k: B.logsumexp(x, a, k), D.LOGSUMEXP, D.LOGSUMEXP
     )
@@ -273,7 +281,7 @@ def _single_dim(input: Tensor, dim: int) -> int:
 def cumsum(input: Tensor, dim: int) -> Tensor:
     axis = _single_dim(input, dim)
     data = input._data
-    out = input._backend.cumsum(data, axis) if data.ndim else data
+    out = input._backend.cumsum(data, axis)
     return _record(D.CUMSUM, out, input._backend, (input,), (axis,))
 
 

@@ -37,23 +37,44 @@ def _resolve_shape(shape: tuple[int, ...], size: int) -> tuple[int, ...]:
     return shape
 
 
-def reshape(input: Tensor, *shape: Any) -> Tensor:
+VIEW_ERROR = (
+    "view size is not compatible with input tensor's size and stride (at least one dimension "
+    "spans across two contiguous subspaces). Use .reshape(...) instead."
+)
+
+
+def _reshape(input: Tensor, shape: tuple, may_copy: bool) -> Tensor:
     data = input._data
     target = _resolve_shape(_shape_arg(shape), data.size)
     if target == data.shape:
         return input
-    return _record(D.VIEW, data.reshape(target), input._backend, (input,), (data.shape,))
+    out = data.reshape(target)
+    op = D.VIEW
+    if not data.flags.c_contiguous and not input._backend.xp.may_share_memory(out, data):
+        if not may_copy:
+            raise RuntimeError(VIEW_ERROR)
+        op = D.UNSAFE_VIEW
+    return _record(op, out, input._backend, (input,), (data.shape,))
 
 
-view = reshape
+def reshape(input: Tensor, *shape: Any) -> Tensor:
+    """``input`` with a new shape: a view when the data allows, else a copy."""
+    return _reshape(input, shape, True)
+
+
+def view(input: Tensor, *shape: Any) -> Tensor:
+    """``input`` with a new shape, sharing its data; raises where that needs a copy."""
+    return _reshape(input, shape, False)
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     if not shape:
         return reshape(input, (1,))
-    start, end = start_dim % len(shape), end_dim % len(shape)
-    if start >= end:
+    start, end = (_dims(len(shape), d)[0] for d in (start_dim, end_dim))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
         return input
     merged = 1
     for n in shape[start : end + 1]:
@@ -69,7 +90,7 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     else:
         axes = _dims(data.ndim, dim) if data.ndim else ()
         out = input._backend.squeeze(data, axes)
-        op = D.SQUEEZE_DIM
+        op = D.SQUEEZE_DIM if isinstance(dim, int) else D.SQUEEZE_DIMS
     return _record(op, out, input._backend, (input,), (data.shape,))
 
 
@@ -101,13 +122,15 @@ swapaxes = transpose
 def permute(input: Tensor, *dims: Any) -> Tensor:
     order = _shape_arg(dims)
     data = input._data
-    if sorted(o % max(data.ndim, 1) for o in order) != list(range(data.ndim)):
+    if len(order) != data.ndim:
         raise RuntimeError(
             f"permute(sparse_coo): number of dimensions in the tensor input does not match "
             f"the length of the desired ordering of dimensions i.e. input.dim() = {data.ndim} "
             f"is not equal to len(dims) = {len(order)}"
         )
-    order = tuple(o % data.ndim for o in order)
+    order = tuple(_dims(data.ndim, o)[0] for o in order)
+    if len(set(order)) != len(order):
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
     inverse = tuple(sorted(range(len(order)), key=order.__getitem__))
     return _record(
         D.PERMUTE, input._backend.permute(data, order), input._backend, (input,), (inverse,)
@@ -128,7 +151,10 @@ def t(input: Tensor) -> Tensor:
         raise RuntimeError(
             f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D"
         )
-    return transpose(input, 0, -1) if input._data.ndim == 2 else input
+    data = input._data
+    if data.ndim < 2:
+        return input
+    return _record(D.T, input._backend.transpose(data, 0, 1), input._backend, (input,))
 
 
 def T(input: Tensor) -> Tensor:  # noqa: N802
@@ -142,16 +168,24 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     if offset < 0:
         raise RuntimeError(
             f"expand(gpugrad.{input.dtype.name}{{{list(data.shape)}}}, size={target}): the "
-            "number of sizes provided must be greater or equal to the number of dimensions "
-            "in the tensor"
+            f"number of sizes provided ({len(target)}) must be greater or equal to the number "
+            f"of dimensions in the tensor ({data.ndim})"
         )
-    for i, n in enumerate(data.shape):
-        if target[offset + i] == -1:
-            target[offset + i] = n
-        elif n != 1 and target[offset + i] != n:
+    for i in reversed(range(len(target))):
+        if i < offset:
+            if target[i] == -1:
+                raise RuntimeError(
+                    "The expanded size of the tensor (-1) isn't allowed in a leading, "
+                    f"non-existing dimension {i}"
+                )
+            continue
+        n = data.shape[i - offset]
+        if target[i] == -1:
+            target[i] = n
+        elif n != 1 and target[i] != n:
             raise RuntimeError(
-                f"The expanded size of the tensor ({target[offset + i]}) must match the "
-                f"existing size ({n}) at non-singleton dimension {offset + i}.  Target sizes: "
+                f"The expanded size of the tensor ({target[i]}) must match the existing size "
+                f"({n}) at non-singleton dimension {i}.  Target sizes: "
                 f"{list(_shape_arg(sizes))}.  Tensor sizes: {list(data.shape)}"
             )
     shape = tuple(target)
@@ -170,9 +204,9 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return expand(input, other._data.shape)
 
 
-def sum_to(input: Tensor, shape: Sequence[int]) -> Tensor:
+def sum_to(input: Tensor, *shape: Any) -> Tensor:
     """Sum ``input`` down to ``shape`` (the adjoint of ``expand``)."""
-    shape = tuple(shape)
+    shape = _shape_arg(shape)
     data = input._data
     if data.shape == shape:
         return input
@@ -208,7 +242,7 @@ def _index_key(key: Any, input: Tensor) -> Any:
                 raise _device_error(input, k)
             if k._data.dtype.kind == "f":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-            k = k._data
+            k = int(k._data) if k._data.ndim == 0 and k._data.dtype.kind in "iu" else k._data
         elif isinstance(k, list):
             k = backend.asarray(k)
         elif not (k is None or k is Ellipsis or isinstance(k, (int, slice))):
@@ -221,11 +255,23 @@ def _index_key(key: Any, input: Tensor) -> Any:
 
 
 def _index_op(key: tuple) -> Any:
-    if all(isinstance(k, int) for k in key):
-        return D.SELECT
-    if all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in key):
-        return D.UNSQUEEZE if all(k is None or k is Ellipsis for k in key) else D.SLICE
-    return D.INDEX
+    """PyTorch's node for ``x[key]``: ``IndexBackward0`` for advanced keys; for basic ones,
+    the node of the last int or slice, or ``UnsqueezeBackward0`` when the key only adds
+    dims (``None``) to full slices."""
+    op = None
+    reshaping = True
+    ends_with_none = False
+    for k in key:
+        if k is None:
+            ends_with_none = True
+        elif isinstance(k, int):
+            op, reshaping, ends_with_none = D.SELECT, False, False
+        elif isinstance(k, slice):
+            op, ends_with_none = D.SLICE, False
+            reshaping = reshaping and k == slice(None)
+        elif k is not Ellipsis:
+            return D.INDEX
+    return D.UNSQUEEZE if op is None or (reshaping and ends_with_none) else op
 
 
 def getitem(input: Tensor, key: Any) -> Tensor:
@@ -235,11 +281,23 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     try:
         out = data[key]
     except IndexError as error:
-        raise IndexError(str(error).replace("axis", "dimension")) from None
+        raise IndexError(_index_message(str(error), data.ndim)) from None
     op = _index_op(key if isinstance(key, tuple) else (key,))
     if op is D.UNSQUEEZE:
         return _record(D.UNSQUEEZE, out, input._backend, (input,), (data.shape,))
     return _record(op, out, input._backend, (input,), (data.shape, key))
+
+
+def _index_message(message: str, ndim: int) -> str:
+    """The array module's indexing error, worded as PyTorch words it."""
+    if message.startswith("too many indices"):
+        if ndim == 0:
+            return (
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            )
+        return f"too many indices for tensor of dimension {ndim}"
+    return message.replace("axis", "dimension")
 
 
 def index_scatter(grad: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
@@ -253,6 +311,11 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
     length = tensor._data.shape[axis]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
+        if step <= 0 and length:
+            raise RuntimeError(
+                "split_size can only be 0 if dimension size is 0, but got dimension size of "
+                f"{length}"
+            )
         sizes = [min(step, length - start) for start in range(0, length, step)] or [0]
     else:
         sizes = list(split_size_or_sections)
@@ -269,6 +332,8 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0):
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     length = input._data.shape[_dims(input._data.ndim, dim)[0]]
     return split(input, -(-length // chunks) if length else 1, dim)
 
@@ -288,6 +353,14 @@ def _joinable(tensors: Sequence[Tensor]) -> tuple[Any, list[Any]]:
         if a.dtype != dtype:
             dtype = _dtypes.promote_arrays(dtype, 1, a.dtype, 1)
     return backend, [a.astype(dtype, copy=False) for a in arrays]
+
+
+def _cast_grads_back(out: Tensor, tensors: list[Tensor]) -> Tensor:
+    """Inputs promoted to ``out``'s dtype get their gradients back in their own dtype."""
+    node = out.grad_fn
+    if node is not None and any(t._data.dtype != out._data.dtype for t in tensors):
+        node.casts = tuple(t._data.dtype for t in tensors)
+    return out
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -310,7 +383,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     for a in arrays:
         bounds.append((start, start + a.shape[axis]))
         start += a.shape[axis]
-    return _record(D.CAT, backend.cat(arrays, axis), backend, tuple(tensors), (axis, bounds))
+    out = _record(D.CAT, backend.cat(arrays, axis), backend, tuple(tensors), (axis, bounds))
+    return _cast_grads_back(out, tensors)
 
 
 concatenate = concat = cat
@@ -326,9 +400,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"at entry 0 and {list(a.shape)} at entry {i}"
             )
     axis = _dims(arrays[0].ndim + 1, dim)[0]
-    return _record(
+    out = _record(
         D.STACK, backend.stack(arrays, axis), backend, tuple(tensors), (axis, len(arrays))
     )
+    return _cast_grads_back(out, tensors)
 
 
 def size_of(input: Tensor) -> Size:

@@ -20,10 +20,6 @@ def _reversed_matmul(self: Tensor, other: Tensor) -> Tensor:
     return _linalg.matmul(other, self)
 
 
-def _view(self: Tensor, *shape: Any) -> Tensor:
-    return _shape_ops.reshape(self, *shape)
-
-
 def _type_cast(dtype_name: str):
     def cast(self: Tensor) -> Tensor:
         return _ops.to_dtype(self, dtype_name)
@@ -152,7 +148,7 @@ METHODS = {
         )
     },
     **{name: getattr(_linalg, name) for name in ("matmul", "mm", "mv", "bmm", "dot", "outer")},
-    "view": _view,
+    "view": _shape_ops.view,
     "to": _transfer.to,
     "cpu": _transfer.cpu,
     "cuda": _transfer.cuda,

@@ -3,13 +3,14 @@ differences, with PyTorch's signatures and default tolerances. Use float64 input
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._engine import grad as autograd_grad
 from .._factories import tensor, zeros_like
-from .._grad_mode import no_grad
+from .._grad_mode import enable_grad, no_grad
 from .._shape_ops import stack
 from .._tensor import Tensor
 
@@ -26,19 +27,30 @@ def _differentiable_outputs(func: Callable[..., Any], inputs: Sequence[Any]) -> 
     return [o for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor) and o.requires_grad]
 
 
-def _numerical_jacobians(func, inputs, index: int, eps: float, n_outputs: int) -> list[Tensor]:
-    """One (output numel × input numel) matrix per output, by central differences."""
-    flat = inputs[index]._data.reshape(-1)
-    columns: list[list[Tensor]] = [[] for _ in range(n_outputs)]
+def _differentiable_positions(func: Callable[..., Any], inputs: Sequence[Any]) -> list[int]:
+    outputs = _as_tuple(func(*inputs))
+    return [k for k, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+
+
+def _numerical_jacobians(func, inputs, index: int, eps: float, positions: list[int]):
+    """One (output numel × input numel) matrix per differentiable output (at ``positions``
+    of ``func``'s outputs), by central differences."""
+    data = inputs[index]._data
+    columns: list[list[Tensor]] = [[] for _ in positions]
+
+    def evaluate() -> list[Tensor]:
+        outputs = _as_tuple(func(*inputs))
+        return [outputs[k].detach().clone() for k in positions]
+
     with no_grad():
-        for j in range(flat.size):
-            original = flat[j].item()
-            flat[j] = original + eps
-            plus = [o.detach().clone() for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
-            flat[j] = original - eps
-            minus = [o.detach().clone() for o in _as_tuple(func(*inputs)) if isinstance(o, Tensor)]
-            flat[j] = original
-            for k in range(n_outputs):
+        for j in itertools.product(*map(range, data.shape)):
+            original = data[j].item()
+            data[j] = original + eps
+            plus = evaluate()
+            data[j] = original - eps
+            minus = evaluate()
+            data[j] = original
+            for k in range(len(positions)):
                 columns[k].append(((plus[k] - minus[k]) / (2 * eps)).reshape(-1))
     return [stack(c, dim=1) if c else None for c in columns]
 
@@ -82,11 +94,11 @@ def gradcheck(
                 "floating point.",
                 stacklevel=2,
             )
-    n_outputs = len(_differentiable_outputs(func, inputs))
+    positions = _differentiable_positions(func, inputs)
     for i, x in enumerate(inputs):
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
-        numerical = _numerical_jacobians(func, inputs, i, eps, n_outputs)
+        numerical = _numerical_jacobians(func, inputs, i, eps, positions)
         analytical = _analytical_jacobians(func, inputs, i)
         for k, (n, a) in enumerate(zip(numerical, analytical)):
             if n is None:
@@ -127,10 +139,11 @@ def gradgradcheck(
 
     def first_derivatives(*args: Any) -> tuple:
         xs, gs = args[:n_inputs], args[n_inputs:]
-        outs = _differentiable_outputs(func, xs)
-        grads = autograd_grad(
-            outs, [xs[i] for i in differentiable], gs, create_graph=True, allow_unused=True
-        )
+        with enable_grad():
+            outs = _differentiable_outputs(func, xs)
+            grads = autograd_grad(
+                outs, [xs[i] for i in differentiable], gs, create_graph=True, allow_unused=True
+            )
         return tuple(g for g in grads if g is not None)
 
     return gradcheck(
