@@ -104,3 +104,9 @@ def seed_all(seed: int) -> None:
     _seed = seed
     for backend in set(_backends.values()):
         backend.seed(seed)
+
+
+def cuda_memory_pool(index: int = 0) -> Any:
+    """CuPy's default device memory pool (the backend for ``cuda:index`` must exist)."""
+    backend = get(f"cuda:{index}")
+    return backend.xp.get_default_memory_pool()

@@ -127,15 +127,14 @@ def check_saved_versions(node: Node) -> None:
             out.version - 1,
         )
     for s in node.saved:
-        if type(s) is not Tensor or s._extra is None or not s._extra.modifications:
+        if type(s) is not Tensor or s._extra is None:
             continue
-        writes = s._extra.modifications
-        expected = sum(1 for epoch in writes if epoch <= node.epoch)
-        if expected != len(writes):
+        since = s._extra.versions_since(node.epoch)
+        if since:
             where = describe(s)
             if s.grad_fn is not None:
                 where += f", which is output {s._output_nr} of {s.grad_fn.name()}"
-            raise _modified_error(where, len(writes), expected)
+            raise _modified_error(where, s._extra.version, s._extra.version - since)
 
 
 class Node:

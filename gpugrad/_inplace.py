@@ -38,10 +38,11 @@ def _record_write(t: Tensor) -> None:
     longer use it."""
     clock.epoch += 1
     extra = t._get_extra()
-    extra.modifications.append(clock.epoch)
+    extra.version += 1
+    extra.writes.append(clock.epoch)
     node = t.grad_fn
     if node is not None and getattr(node, "out", None) is t._data:
-        node.out = ModifiedOutput(describe(t), len(extra.modifications))
+        node.out = ModifiedOutput(describe(t), extra.version)
 
 
 def _write(t: Tensor, values: Tensor) -> None:

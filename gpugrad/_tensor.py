@@ -7,6 +7,7 @@ Tensor method is the very function ``gg.sin`` is, with no extra call on the hot 
 from __future__ import annotations
 
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -237,9 +238,7 @@ class Tensor:
                 "use var_no_grad = var.detach()."
             )
         if requires_grad and self._data.dtype.kind != "f":
-            raise RuntimeError(
-                "only Tensors of floating point and complex dtype can require gradients"
-            )
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = bool(requires_grad) or self.grad_fn is not None
         return self
 
@@ -279,23 +278,24 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place writes this tensor has seen (PyTorch's version counter)."""
-        return 0 if self._extra is None else len(self._extra.modifications)
+        return 0 if self._extra is None else self._extra.version
 
 
 class TensorExtra:
     """Rarely used per-tensor state, kept out of the hot path."""
 
-    __slots__ = ("hooks", "retains_grad", "accumulator", "modifications")
+    __slots__ = ("hooks", "retains_grad", "accumulator", "version", "writes")
 
     def __init__(self) -> None:
         self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
         self.retains_grad = False
         self.accumulator: Any = None
-        self.modifications: list[int] = []  # in-place clock epochs of writes to this tensor
+        self.version = 0  # in-place writes so far (PyTorch's version counter)
+        self.writes: deque[int] = deque(maxlen=32)  # in-place clock epochs of recent writes
 
-    @property
-    def version(self) -> int:
-        return len(self.modifications)
+    def versions_since(self, epoch: int) -> int:
+        """Writes after ``epoch`` (exact while fewer than 32 of them happened since)."""
+        return sum(1 for e in self.writes if e > epoch)
 
 
 class RemovableHandle:

@@ -22,3 +22,13 @@ def synchronize(device: int | str | None = None) -> None:
 
 def manual_seed(seed: int) -> None:
     backends.seed_all(seed)
+
+
+def memory_allocated(device: int = 0) -> int:
+    """Bytes of device memory held by live CUDA tensors (CuPy's memory pool in use)."""
+    return int(backends.cuda_memory_pool(device).used_bytes())
+
+
+def empty_cache() -> None:
+    """Return the unused blocks of CuPy's memory pool to the driver."""
+    backends.cuda_memory_pool(0).free_all_blocks()
