@@ -130,22 +130,25 @@ def _saved_pair(op: Op, a: Any, b: Any) -> tuple:
     return (a,) if picks[0] == 0 else (b,)
 
 
-def _binary(op: Op, a: Tensor, b: Any, scalar_op: Op | None = None) -> Tensor:
+def _binary(op: Op, a: Tensor, b: Any) -> Tensor:
     """``op(a, b)`` with ``a`` a tensor and ``b`` a tensor or a Python number."""
     backend = a._backend
     ad = a._data
-    if type(b) is not Tensor:
-        b = _operand(b, a)
-        if scalar_op is not None:
-            op = scalar_op
-        dtype = _dtypes.promote_with_scalar(ad.dtype, b)
-        if dtype is not ad.dtype and dtype != ad.dtype:
-            ad = ad.astype(dtype)
+    kind = type(b)
+    if kind is not Tensor:
+        if kind is not float and kind is not int:
+            b = _operand(b, a)
+        if ad.dtype.kind != "f":
+            dtype = _dtypes.promote_with_scalar(ad.dtype, b)
+            if dtype != ad.dtype:
+                ad = ad.astype(dtype)
         out = op.forward(backend, ad, b)
         if a.requires_grad and _grad_state.enabled:
+            node = a.grad_fn
+            edge = node if node is not None and a._output_nr == 0 else edge_of(a)
             node = Node(
                 op,
-                (edge_of(a), None),
+                (edge, None),
                 _saved_pair(op, a, b),
                 out if op.save_output else None,
                 (),
@@ -187,17 +190,14 @@ def _binary(op: Op, a: Tensor, b: Any, scalar_op: Op | None = None) -> Tensor:
 
 
 def _reflected(op: Op, a: Tensor, b: Any) -> Tensor:
-    """``b op a`` for a Python number ``b`` (``2 - x``, ``2 ** x``)."""
+    """``b op a`` for a Python number ``b`` (``2 ** x``)."""
     b = _operand(b, a)
     backend = a._backend
     ad = a._data
     dtype = _dtypes.promote_with_scalar(ad.dtype, b)
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
-    out = op.forward(backend, ad, b) if op is D.RSUB else op.forward(backend, b, ad)
-    if op is D.RSUB:
-        return _record(op, out, backend, (a, b))
-    return _record(op, out, backend, (b, a))
+    return _record(op, op.forward(backend, b, ad), backend, (b, a))
 
 
 # --- elementwise ------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _rsub(self: Tensor, other: Number) -> Tensor:
-    return _reflected(D.RSUB, self, other)
+    return _binary(D.RSUB, self, other)
 
 
 def _rtruediv(self: Tensor, other: Number) -> Tensor:
