@@ -110,3 +110,17 @@ def cuda_memory_pool(index: int = 0) -> Any:
     """CuPy's default device memory pool (the backend for ``cuda:index`` must exist)."""
     backend = get(f"cuda:{index}")
     return backend.xp.get_default_memory_pool()
+
+
+def from_dlpack(obj: Any) -> tuple[ArrayBackend, Any]:
+    """``obj`` (any DLPack producer: a PyTorch, CuPy or NumPy array) as an array of the
+    backend for its device, sharing memory."""
+    device_type, index = obj.__dlpack_device__()
+    if int(device_type) == 1:  # kDLCPU
+        import numpy
+
+        return cpu, numpy.from_dlpack(obj)
+    if int(device_type) == 2:  # kDLCUDA
+        backend = get(f"cuda:{index}")
+        return backend, backend.xp.from_dlpack(obj)
+    raise RuntimeError(f"from_dlpack: unsupported DLPack device type {device_type}")

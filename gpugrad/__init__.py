@@ -15,6 +15,7 @@ from ._factories import (
     empty,
     empty_like,
     eye,
+    from_dlpack,
     from_numpy,
     full,
     full_like,

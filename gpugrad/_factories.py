@@ -65,6 +65,15 @@ def from_numpy(ndarray: Any) -> Tensor:
     return _leaf(backends.cpu.from_data(ndarray, copy=False), backends.cpu, False)
 
 
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """A tensor sharing memory with any DLPack producer (PyTorch, CuPy, NumPy …), on the
+    producer's device."""
+    if isinstance(ext_tensor, Tensor):
+        return ext_tensor
+    backend, array = backends.from_dlpack(ext_tensor)
+    return _leaf(array, backend, False)
+
+
 def _filled(kind: str, size: tuple, dtype, device, requires_grad, value=None) -> Tensor:
     backend = _backend(device)
     shape = _shape_arg(size)

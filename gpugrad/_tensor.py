@@ -146,6 +146,30 @@ class Tensor:
             )
         return self._backend.to_host(self._data)
 
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        """Export without a copy (PyTorch's, CuPy's and NumPy's ``from_dlpack`` take it)."""
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._data.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._data.__dlpack_device__()
+
+    @property
+    def __cuda_array_interface__(self) -> dict[str, Any]:
+        if self._backend.device.type != "cuda":
+            raise AttributeError(
+                "Can't get __cuda_array_interface__ on non-CUDA tensor type: "
+                f"gpugrad.{self.dtype.name} on {self.device}"
+            )
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't get __cuda_array_interface__ on Variable that requires grad. "
+                "If gradients aren't required, use var.detach() to get Variable that doesn't "
+                "require grad."
+            )
+        return self._data.__cuda_array_interface__
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         host = self.detach().numpy()
         return host if dtype is None else host.astype(dtype)
