@@ -127,7 +127,7 @@ def check_saved_versions(node: Node) -> None:
             out.version - 1,
         )
     for s in node.saved:
-        if type(s) is not Tensor or s._extra is None:
+        if not isinstance(s, Tensor) or s._extra is None:
             continue
         since = s._extra.versions_since(node.epoch)
         if since:
@@ -201,9 +201,9 @@ class Node:
                 args = ()
             elif len(saved) == 1:
                 s = saved[0]
-                args = (s._data if type(s) is Tensor else s,)
+                args = (s._data if isinstance(s, Tensor) else s,)
             else:
-                args = tuple([s._data if type(s) is Tensor else s for s in saved])
+                args = tuple([s._data if isinstance(s, Tensor) else s for s in saved])
             if op.save_output:
                 args += (self.out,)
         if self.attrs:

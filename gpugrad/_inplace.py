@@ -66,7 +66,7 @@ def _write(t: Tensor, values: Tensor) -> None:
 def _needs_graph(t: Tensor, args: tuple) -> bool:
     if not _grad_state.enabled:
         return False
-    return t.requires_grad or any(type(a) is Tensor and a.requires_grad for a in args)
+    return t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
 def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
@@ -106,7 +106,7 @@ def _zero(t: Tensor) -> Tensor:
 
 
 def _fill(t: Tensor, value: Any) -> Tensor:
-    if type(value) is Tensor:
+    if isinstance(value, Tensor):
         return t * 0 + value.expand_as(t)
     return t * 0 + value
 
@@ -115,15 +115,21 @@ def _copy(t: Tensor, source: Tensor) -> Tensor:
     return t * 0 + _shape_ops.expand(source.to(t.device), t._data.shape)
 
 
+def _array_key(t: Tensor, key: Any) -> Any:
+    """``key`` with tensors and lists turned into ``t``'s backend arrays."""
+    if type(key) is not tuple or any(isinstance(k, (Tensor, list)) for k in key):
+        return _shape_ops._index_key(key, t)
+    return key
+
+
 def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
     """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
     ``value``."""
-    if type(key) is not tuple or any(type(k) is Tensor or isinstance(k, list) for k in key):
-        key = _shape_ops._index_key(key, t)
+    key = _array_key(t, key)
     target_shape = t._data[key].shape
     keep = _wrap(t._backend.ones_like(t._data), t._backend)
     keep._data[key] = 0
-    if type(value) is not Tensor:
+    if not isinstance(value, Tensor):
         value = _wrap(t._backend.full(target_shape, value, t._data.dtype), t._backend)
     placed = _shape_ops.index_scatter(_shape_ops.expand(value, target_shape), t._data.shape, key)
     return t * keep + placed
@@ -165,9 +171,8 @@ def _setitem_method(self: Tensor, key: Any, value: Any) -> None:
     if _needs_graph(self, (value,)) or not isinstance(self._data, self._backend.xp.ndarray):
         apply_inplace(_setitem, self, key, value)
         return
-    if type(key) is not tuple or any(type(k) is Tensor or isinstance(k, list) for k in key):
-        key = _shape_ops._index_key(key, self)
-    if type(value) is Tensor:
+    key = _array_key(self, key)
+    if isinstance(value, Tensor):
         if value._backend is not self._backend:
             raise _ops._device_error(self, value)
         value = value._data

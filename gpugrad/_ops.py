@@ -29,8 +29,8 @@ def _record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) ->
     """Wrap ``out``; when grad mode is on and an input requires grad, give it a node."""
     if _grad_state.enabled:
         for t in inputs:
-            if type(t) is Tensor and t.requires_grad:
-                edges = tuple(edge_of(t) if type(t) is Tensor else None for t in inputs)
+            if isinstance(t, Tensor) and t.requires_grad:
+                edges = tuple(edge_of(t) if isinstance(t, Tensor) else None for t in inputs)
                 saved = tuple(inputs[i] for i in op.save_inputs)
                 node = Node(op, edges, saved, out if op.save_output else None, attrs, backend)
                 return _wrap_result(out, backend, node)
@@ -135,7 +135,7 @@ def _binary(op: Op, a: Tensor, b: Any) -> Tensor:
     backend = a._backend
     ad = a._data
     kind = type(b)
-    if kind is not Tensor:
+    if kind is float or kind is int or not (kind is Tensor or isinstance(b, Tensor)):
         if kind is not float and kind is not int:
             b = _operand(b, a)
         if ad.dtype.kind != "f":
@@ -239,7 +239,7 @@ def mul(input: Tensor, other: TensorOrNumber) -> Tensor:
 def div(input: Tensor, other: TensorOrNumber) -> Tensor:
     if (
         input._data.dtype.kind != "f"
-        and (type(other) is not Tensor or other._data.dtype.kind != "f")
+        and (not isinstance(other, Tensor) or other._data.dtype.kind != "f")
         and not isinstance(other, float)
     ):
         input = _float_input(input)
@@ -247,9 +247,9 @@ def div(input: Tensor, other: TensorOrNumber) -> Tensor:
 
 
 def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
-    if type(input) is not Tensor:
+    if not isinstance(input, Tensor):
         return _reflected(D.RPOW, exponent, input)
-    if type(exponent) is Tensor:
+    if isinstance(exponent, Tensor):
         return _binary(D.POW, input, exponent)
     return _binary(D.POW_SCALAR, input, exponent)
 
@@ -297,28 +297,28 @@ clip = clamp
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
     """Elements of ``input`` where ``condition`` holds, else of ``other``."""
-    ref = next((t for t in (input, other, condition) if type(t) is Tensor), None)
+    ref = next((t for t in (input, other, condition) if isinstance(t, Tensor)), None)
     if ref is None:
         raise TypeError("where() expects at least one tensor argument")
     backend = ref._backend
     cond = _as_tensor(condition, ref)
-    x = _as_tensor(input, ref) if type(input) is Tensor else input
-    y = _as_tensor(other, ref) if type(other) is Tensor else other
-    xd = x._data if type(x) is Tensor else _operand(x, ref)
-    yd = y._data if type(y) is Tensor else _operand(y, ref)
-    if type(x) is Tensor and type(y) is Tensor:
+    x = _as_tensor(input, ref) if isinstance(input, Tensor) else input
+    y = _as_tensor(other, ref) if isinstance(other, Tensor) else other
+    xd = x._data if isinstance(x, Tensor) else _operand(x, ref)
+    yd = y._data if isinstance(y, Tensor) else _operand(y, ref)
+    if isinstance(x, Tensor) and isinstance(y, Tensor):
         if xd.dtype != yd.dtype:
             dtype = _dtypes.promote_arrays(xd.dtype, xd.ndim, yd.dtype, yd.ndim)
             xd, yd = xd.astype(dtype, copy=False), yd.astype(dtype, copy=False)
-    elif type(x) is Tensor:
+    elif isinstance(x, Tensor):
         xd = xd.astype(_dtypes.promote_with_scalar(xd.dtype, yd), copy=False)
-    elif type(y) is Tensor:
+    elif isinstance(y, Tensor):
         yd = yd.astype(_dtypes.promote_with_scalar(yd.dtype, xd), copy=False)
     else:
         dtype = _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd)
         xd = backend.asarray(xd, _dtypes.promote_with_scalar(dtype, yd))
     for t in (x, y):
-        if type(t) is Tensor and t._backend is not backend:
+        if isinstance(t, Tensor) and t._backend is not backend:
             raise _device_error(ref, t)
     try:
         out = backend.where(cond._data, xd, yd)
@@ -329,14 +329,14 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     node = tensor_out.grad_fn
     if node is not None:
         node.shapes = (None, getattr(xd, "shape", None), getattr(yd, "shape", None))
-        dtypes = [t._data.dtype if type(t) is Tensor else None for t in (x, y)]
+        dtypes = [t._data.dtype if isinstance(t, Tensor) else None for t in (x, y)]
         if any(d is not None and d != out.dtype for d in dtypes):
             node.casts = (None, *dtypes)
     return tensor_out
 
 
 def _as_tensor(value: Any, like: Tensor) -> Tensor:
-    if type(value) is Tensor:
+    if isinstance(value, Tensor):
         if value._backend is not like._backend:
             raise _device_error(like, value)
         return value
@@ -347,7 +347,7 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
 def _compare(method: str):
     def compare(input: Tensor, other: TensorOrNumber) -> Tensor:
         backend = input._backend
-        if type(other) is Tensor:
+        if isinstance(other, Tensor):
             if other._backend is not backend:
                 raise _device_error(input, other)
             other_data = other._data

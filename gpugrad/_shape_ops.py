@@ -237,7 +237,7 @@ def _index_key(key: Any, input: Tensor) -> Any:
     items = key if isinstance(key, tuple) else (key,)
     converted = []
     for k in items:
-        if type(k) is Tensor:
+        if isinstance(k, Tensor):
             if k._backend is not backend:
                 raise _device_error(input, k)
             if k._data.dtype.kind == "f":

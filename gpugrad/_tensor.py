@@ -246,6 +246,27 @@ class Tensor:
             inputs,
         )
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Tensor:
+        """A copy with its own array (keeping the class, ``requires_grad`` and ``.grad``);
+        as in PyTorch, only graph leaves can be deep-copied."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment."
+            )
+        backend = self._backend
+        copy = _new(type(self))
+        copy._data, copy._backend = backend.copy(self._data), backend
+        copy.grad_fn, copy.requires_grad, copy._output_nr, copy._extra = (
+            None,
+            self.requires_grad,
+            0,
+            None,
+        )
+        copy.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        memo[id(self)] = copy
+        return copy
+
     def detach(self) -> Tensor:
         return _wrap(self._data, self._backend)
 
