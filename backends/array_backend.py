@@ -110,6 +110,10 @@ class ArrayBackend:
     def to_host(self, x: Array) -> Any:
         raise NotImplementedError
 
+    def owns(self, x: Array) -> bool:
+        """True when ``x`` is a writable array that owns its memory (not a view)."""
+        return x.base is None
+
     def to_backend(self, x: Array, target: ArrayBackend) -> Array:
         """``x`` copied onto ``target``'s device (through host memory)."""
         if target is self:

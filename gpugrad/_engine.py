@@ -98,9 +98,10 @@ def _run_tensor_hooks(hooks: dict, grad: Any, backend: Any, tensor_mode: bool) -
     return grad
 
 
-def _accumulate(t: Tensor, grad: Any, tensor_mode: bool) -> None:
+def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) -> None:
     """``t.grad += grad``, keeping ``t.grad`` a tensor of ``t``'s dtype that nothing else
-    shares (the engine may hand the same gradient array to several inputs)."""
+    shares. ``private`` says the engine handed ``grad`` to no one else, so a first gradient
+    that owns its memory is stored without a copy."""
     if tensor_mode:
         if grad.dtype is not t.dtype:
             from ._ops import to_dtype
@@ -112,7 +113,7 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool) -> None:
     if grad.dtype != t._data.dtype:
         grad = grad.astype(t._data.dtype)
     if t.grad is None:
-        if isinstance(grad, backend.xp.ndarray):
+        if isinstance(grad, backend.xp.ndarray) and not (private and backend.owns(grad)):
             grad = backend.copy(grad)
         t.grad = wrap_grad(grad, backend)
     else:
@@ -146,6 +147,7 @@ def execute(
         roots.append(node)
     deps = _dependencies(roots)
     ready = [node for node in dict.fromkeys(roots) if node not in deps]
+    shared = {id(g) for g in grads}  # gradient arrays someone else also holds
     captured: list[Any] | None = None if capture is None else [None] * len(set(capture.values()))
     previous = grad_state.enabled
     grad_state.enabled = create_graph
@@ -156,13 +158,21 @@ def execute(
             if type(node) is AccumulateGrad:
                 if grad is not None:
                     _finish_leaf(
-                        node.variable, grad, tensor_mode, accumulate_into, capture, captured, node
+                        node.variable,
+                        grad,
+                        tensor_mode,
+                        accumulate_into,
+                        capture,
+                        captured,
+                        node,
+                        id(grad) not in shared,
                     )
                 continue
             input_grads = None
             if grad is not None:
                 if node.pre_hooks is not None:
                     grad = _run_pre_hooks(node, grad, tensor_mode)
+                    shared.add(id(grad))
                 if capture is not None:
                     _capture_non_leaf(node, grad, capture, captured)
                 if node.n_outputs == 1:
@@ -170,6 +180,8 @@ def execute(
                     input_grads = node.apply(grad, F, tensor_mode, retain_graph)
                 else:
                     input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
+                if len(input_grads) > 1:
+                    _note_repeats(input_grads, shared)
                 if anomaly.enabled:
                     from .autograd.anomaly import check_backward_outputs
 
@@ -196,6 +208,20 @@ def execute(
     finally:
         grad_state.enabled = previous
     return captured
+
+
+def _note_repeats(grads: list, shared: set[int]) -> None:
+    """Record gradient arrays handed to more than one input (``add`` passes ``g`` to both)."""
+    if len(grads) == 2:
+        if grads[0] is grads[1] and grads[0] is not None:
+            shared.add(id(grads[0]))
+        return
+    seen: set[int] = set()
+    for g in grads:
+        if g is not None:
+            if id(g) in seen:
+                shared.add(id(g))
+            seen.add(id(g))
 
 
 def _deliver(buffers: dict, node: Any, nr: int, grad: Any) -> None:
@@ -240,17 +266,18 @@ def _capture_non_leaf(node: Any, grad: Any, capture: dict, captured: list) -> No
             captured[slot] = g
 
 
-def _finish_leaf(t, grad, tensor_mode, accumulate_into, capture, captured, node) -> None:
+def _finish_leaf(t, grad, tensor_mode, accumulate_into, capture, captured, node, private) -> None:
     extra = t._extra
     if extra is not None and extra.hooks:
         grad = _run_tensor_hooks(extra.hooks, grad, t._backend, tensor_mode)
+        private = False
     if capture is not None:
         slot = capture.get((node, 0))
         if slot is not None:
             captured[slot] = grad
         return
     if accumulate_into is None or id(t) in accumulate_into:
-        _accumulate(t, grad, tensor_mode)
+        _accumulate(t, grad, tensor_mode, private)
 
 
 def backward(

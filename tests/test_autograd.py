@@ -336,3 +336,20 @@ def test_detect_anomaly_names_the_op_and_where_it_was_created():
     with pytest.warns(RuntimeWarning, match="encountered in divide"):
         (gg.sqrt(x) * 0).sum().backward()  # outside the mode: no check, as in PyTorch
     assert x.grad.isnan().tolist() == [True, False]
+
+
+def test_leaf_grads_never_alias_the_users_gradient_or_each_other(device):
+    given = gg.ones(3, device=device)
+    x = gg.ones(3, requires_grad=True, device=device)
+    x.clone().backward(given)  # the gradient passes through unchanged
+    x.grad.zero_()
+    assert given.tolist() == [1.0, 1.0, 1.0]
+    a = gg.ones(2, requires_grad=True, device=device)
+    b = gg.ones(2, requires_grad=True, device=device)
+    (a + b).sum().backward()  # add hands the same array to both inputs
+    a.grad.zero_()
+    assert b.grad.tolist() == [1.0, 1.0]
+    c = gg.ones(2, 2, requires_grad=True, device=device)
+    c.sum().backward()  # the gradient arrives as a broadcast view
+    c.grad.zero_()
+    assert c.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
