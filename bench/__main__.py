@@ -1,0 +1,123 @@
+"""``python -m bench``: run the benchmark suite and write ``bench/results/<name>.{json,md,png}``.
+
+Options: ``--quick`` (tiny sizes, every benchmark once: for CI), ``--only A,B``,
+``--out DIR``, ``--device cpu|cuda|all``, ``--no-compile`` (skip torch.compile).
+Exits 1 when the libraries disagree on a result (the files are written all the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import report
+from .harness import LoadMonitor, check, measure, wait_for_quiet
+from .report import BUSY
+from .workloads import FACTORIES, Settings, cases
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _progress(items: list, quiet: bool):
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None and not quiet:
+        bar = tqdm(items, unit="case", file=sys.stderr, dynamic_ncols=True)
+        for item in bar:
+            bar.set_description(item.id)
+            yield item, bar.write
+        return
+    for i, item in enumerate(items, 1):
+        print(f"[{i}/{len(items)}] {item.id}", file=sys.stderr, flush=True)
+        yield item, lambda text: print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, every benchmark once")
+    parser.add_argument("--only", default="", help="comma-separated workloads, e.g. A,B")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    parser.add_argument("--device", default="all", choices=("all", "cpu", "cuda"))
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (C)")
+    parser.add_argument("--plain", action="store_true", help="plain progress lines, no tqdm")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=None,
+        metavar="S",
+        help="wait up to S seconds per case for other processes to leave the CPU, and redo "
+        "rounds they disturbed (default 60, 0 with --quick)",
+    )
+    args = parser.parse_args(argv)
+    only = "".join(w.strip().upper() for w in args.only.split(",") if w.strip()) or "".join(
+        FACTORIES
+    )
+    settings = Settings(quick=args.quick, compile=not args.no_compile)
+    wait_s = args.wait_quiet if args.wait_quiet is not None else (0 if args.quick else 60)
+
+    start = time.perf_counter()
+    machine = report.machine_info()
+    allocator, overrides = report.allocator_note()
+    selected = cases(only, args.device, settings)
+    results = []
+    for case, say in _progress(selected, args.plain):
+        variants, skipped = case.build_all()
+        problems = check(case, variants)
+        waited, _ = wait_for_quiet(wait_s, BUSY) if wait_s > 0 else (0.0, None)
+        with LoadMonitor() as load:
+            timings, stats = measure(
+                variants,
+                case.rounds,
+                case.inner,
+                case.sync,
+                warmup=not args.quick,
+                quiet_cores=BUSY if wait_s > 0 else None,
+                max_wait_s=wait_s,
+            )
+        result = report.case_result(case, variants, skipped, timings, problems)
+        stats["waited_s"] += waited
+        result["load"] = {**stats, "others_cores": stats["others_cores_mean"]}
+        result["load"]["others_cores_whole_case"] = load.others_cores
+        cores = result["load"]["others_cores"]
+        if cores is not None and cores > BUSY:
+            say(f"  other processes kept {cores:.2f} cores busy during {case.id}")
+        results.append(result)
+        case.release()
+        del variants
+        for t in result["targets"]:
+            if t["ratio"] is not None:
+                say(f"  {case.id}: gpugrad {t['ratio']:.2f}× {t['reference']} ({t['status']})")
+        for p in problems:
+            say(f"  CHECK FAILED {p}")
+
+    run = {
+        "name": report.result_name(machine),
+        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "machine": machine,
+        "allocator": allocator,
+        "allocator_overrides": overrides,
+        "settings": {
+            "quick": settings.quick,
+            "compile": settings.compile and not settings.quick,
+            "only": only,
+            "device": args.device,
+            "wait_quiet_s": wait_s,
+        },
+        "elapsed_s": time.perf_counter() - start,
+        "cases": results,
+        "targets": [t for r in results for t in r["targets"]],
+    }
+    for path in report.write_all(args.out, run):
+        print(path)
+    failed = sum(not r["check"]["ok"] for r in results)
+    if failed:
+        print(f"{failed} case(s) failed the cross-library check", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""The measuring core: variants, cases, interleaved medians and cross-library checks.
+
+A *case* is one workload at one size on one device (``C n=10M [cpu]``). It owns a lazily
+built set of inputs and, per library, a builder that turns those inputs into a
+:class:`Variant`: a callable that runs one iteration (and returns what it computed, so the
+libraries can be checked against each other), plus an optional untimed ``reset``.
+
+:func:`measure` times the variants of a case round by round in the same process, rotating
+the order every round, and keeps the median per variant: ratios taken inside one run are
+the claim; absolute times drift with the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class Unavailable(Exception):
+    """A variant that cannot run here (library missing, compile failed …); the reason is
+    reported instead of a time."""
+
+
+@dataclass
+class Variant:
+    label: str
+    run: Callable[[], Any]
+    role: str = "other"  # subject | reference | torch | floor | memory | peer | other
+    note: str = ""
+    reset: Callable[[], None] | None = None
+    checked: bool = True  # whether its results take part in the cross-library check
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. compile time
+
+
+@dataclass(frozen=True)
+class Target:
+    subject: str  # variant label
+    reference: str  # variant label
+    max_ratio: float
+    text: str  # as the issue states it
+
+
+Builder = Callable[[Any], Variant]
+
+
+@dataclass
+class Case:
+    """One workload at one size on one device."""
+
+    workload: str  # "A", "B", …
+    name: str  # unique within a workload and device, e.g. "n=10M"
+    title: str
+    device: str  # "cpu" | "cuda"
+    make_inputs: Callable[[], Any]
+    builders: dict[str, Builder]  # variant label -> builder (static labels, lazy work)
+    reference: str  # label that ratios are taken against
+    floor: str | None = None
+    per: int = 1  # operations per iteration: times are reported per operation
+    unit: str = "iteration"
+    rounds: int = 15
+    inner: int = 1
+    targets: tuple[Target, ...] = ()
+    check_steps: int = 1  # iterations run (after reset) before comparing results
+    rtol: float = 1e-4
+    atol: float = 0.0
+    sync: Callable[[], None] | None = None
+    _inputs: Any = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.workload} {self.name} [{self.device}]"
+
+    def inputs(self) -> Any:
+        if self._inputs is None:
+            self._inputs = self.make_inputs()
+        return self._inputs
+
+    def build(self, label: str) -> Variant:
+        variant = self.builders[label](self.inputs())
+        variant.label = label
+        return variant
+
+    def build_all(self) -> tuple[list[Variant], dict[str, str]]:
+        """Every variant that can run here, and the reason for each that cannot."""
+        variants, skipped = [], {}
+        for label in self.builders:
+            try:
+                variants.append(self.build(label))
+            except Unavailable as e:
+                skipped[label] = str(e)
+        return variants, skipped
+
+    def release(self) -> None:
+        self._inputs = None
+
+
+# --- results and checks ---------------------------------------------------------------
+def to_numpy(value: Any) -> np.ndarray:
+    """A host float64 array from what a variant returned (any library, any device)."""
+    if value is None:
+        raise TypeError("variant returned None")
+    module = type(value).__module__
+    if module.startswith("mygrad"):
+        value = value.data
+    elif module.startswith("cupy"):
+        value = value.get()
+    elif hasattr(value, "detach"):  # torch and gpugrad tensors
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _results(variant: Variant, steps: int) -> tuple[np.ndarray, ...]:
+    if variant.reset is not None:
+        variant.reset()
+    out = None
+    for _ in range(steps):
+        out = variant.run()
+    if not isinstance(out, tuple):
+        out = (out,)
+    return tuple(to_numpy(v) for v in out)
+
+
+def check(case: Case, variants: list[Variant]) -> list[str]:
+    """Run each checked variant ``case.check_steps`` times from its reset state and compare
+    what it returns with the reference's. Returns the mismatches (empty when all agree)."""
+    checked = [v for v in variants if v.checked]
+    by_label = {v.label: v for v in checked}
+    base_label = case.reference if case.reference in by_label else None
+    if base_label is None and checked:
+        base_label = checked[0].label
+    if base_label is None:
+        return []
+    expected = _results(by_label[base_label], case.check_steps)
+    problems = []
+    for v in checked:
+        if v.label == base_label:
+            continue
+        got = _results(v, case.check_steps)
+        for i, (g, e) in enumerate(zip(got, expected)):
+            if g.shape != e.shape and g.size == e.size:
+                g = g.reshape(e.shape)
+            scale = float(np.max(np.abs(e))) if e.size else 0.0
+            atol = case.atol + case.rtol * scale
+            if g.shape != e.shape or not np.allclose(g, e, rtol=case.rtol, atol=atol):
+                diff = np.max(np.abs(g - e)) if g.shape == e.shape else "shape"
+                problems.append(
+                    f"{case.id}: {v.label} output {i} differs from {base_label} "
+                    f"(max abs diff {diff}, scale {scale:.3g})"
+                )
+    return problems
+
+
+# --- timing ---------------------------------------------------------------------------
+@dataclass
+class Timing:
+    label: str
+    samples: list[float]  # seconds per iteration, one per round
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def quartiles(self) -> tuple[float, float]:
+        if len(self.samples) < 2:
+            return self.samples[0], self.samples[0]
+        q = statistics.quantiles(self.samples, n=4)
+        return q[0], q[2]
+
+
+def measure(
+    variants: list[Variant],
+    rounds: int,
+    inner: int,
+    sync: Callable[[], None] | None = None,
+    warmup: bool = True,
+    quiet_cores: float | None = None,
+    max_wait_s: float = 0.0,
+) -> tuple[dict[str, Timing], dict[str, Any]]:
+    """Median seconds per iteration of each variant, timed round by round: each round runs
+    every variant ``inner`` times (after its untimed ``reset``), and the order rotates from
+    round to round so that no library always runs first or after the same neighbour.
+    ``sync`` (the device's synchronize) is called before reading each clock.
+
+    With ``quiet_cores``, a round during which other processes kept more cores than that
+    busy is thrown away and run again once the machine is quiet (waiting at most
+    ``max_wait_s`` in all, and redoing at most ``2 * rounds`` rounds); the second value
+    returned says how many rounds were redone and the load of the rounds kept."""
+    clock = time.perf_counter
+    if warmup:
+        for v in variants:
+            if v.reset is not None:
+                v.reset()
+            for _ in range(min(inner, 3)):
+                v.run()
+    timings = {v.label: Timing(v.label, []) for v in variants}
+    k = len(variants)
+    redone, waited, kept_load = 0, 0.0, []
+    r = 0
+    while r < rounds:
+        order = variants[r % k :] + variants[: r % k] if k else []
+        samples = []
+        with LoadMonitor() as load:
+            for v in order:
+                run = v.run
+                if v.reset is not None:
+                    v.reset()
+                if sync is not None:
+                    sync()
+                t0 = clock()
+                for _ in range(inner):
+                    run()
+                if sync is not None:
+                    sync()
+                samples.append((v.label, (clock() - t0) / inner))
+        busy = load.others_cores
+        if (
+            quiet_cores is not None
+            and busy is not None
+            and busy > quiet_cores
+            and redone < 2 * rounds
+            and waited < max_wait_s
+        ):
+            redone += 1
+            waited += wait_for_quiet(max_wait_s - waited, quiet_cores)[0]
+            continue
+        for label, seconds in samples:
+            timings[label].samples.append(seconds)
+        if busy is not None:
+            kept_load.append(busy)
+        r += 1
+    stats = {
+        "rounds_redone": redone,
+        "waited_s": waited,
+        "others_cores_mean": sum(kept_load) / len(kept_load) if kept_load else None,
+        "others_cores_max": max(kept_load) if kept_load else None,
+    }
+    return timings, stats
+
+
+# --- other processes' load: a shared 2-core machine makes every ratio noisy -------------
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has been busy (Linux ``/proc/stat``), or ``None``."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    return (user + nice + system + irq + softirq + steal) / ticks
+
+
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+class LoadMonitor:
+    """How many cores *other* processes kept busy while a block ran (``others_cores``)."""
+
+    def __enter__(self) -> LoadMonitor:
+        self._wall = time.perf_counter()
+        self._busy = _busy_cpu_seconds()
+        self._own = _own_cpu_seconds()
+        self.others_cores: float | None = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        busy = _busy_cpu_seconds()
+        if busy is None or self._busy is None:
+            return
+        wall = time.perf_counter() - self._wall
+        others = (busy - self._busy) - (_own_cpu_seconds() - self._own)
+        self.others_cores = max(0.0, others / wall) if wall > 0 else 0.0
+
+
+def wait_for_quiet(max_wait_s: float, threshold_cores: float = 0.15, window_s: float = 0.5):
+    """Wait (at most ``max_wait_s``) until other processes use under ``threshold_cores``
+    for ``window_s``; returns the seconds waited and the last load seen."""
+    start = time.perf_counter()
+    while True:
+        with LoadMonitor() as load:
+            time.sleep(window_s)
+        waited = time.perf_counter() - start
+        if load.others_cores is None or load.others_cores < threshold_cores:
+            return waited, load.others_cores
+        if waited >= max_wait_s:
+            return waited, load.others_cores

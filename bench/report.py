@@ -1,0 +1,378 @@
+"""What a run leaves behind: machine info, a JSON of every median and ratio, a markdown
+table with each target's PASS/MISS, and a PNG chart of the ratios per workload."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import gpugrad as gg
+
+from .harness import Case, Timing, Variant
+
+BUSY = 0.15  # cores used by other processes above which a case is flagged
+ALLOCATOR_ENV = (
+    "LD_PRELOAD",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_MMAP_MAX_",
+    "GLIBC_TUNABLES",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    "PYTORCH_NO_CUDA_MEMORY_CACHING",
+    "CUPY_GPU_MEMORY_LIMIT",
+    "NUMPY_MADVISE_HUGEPAGE",
+)
+
+
+# --- machine ----------------------------------------------------------------------------
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpu_name() -> str | None:
+    if not gg.cuda.is_available():
+        return None
+    import cupy
+
+    name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def _git(*args: str) -> str:
+    root = Path(gg.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def _blas_threads() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keys = ("user_api", "internal_api", "num_threads", "version")
+    return [{k: info.get(k) for k in keys} for info in threadpool_info()]
+
+
+def allocator_note() -> tuple[str, dict[str, str]]:
+    """How memory is allocated in this run (the defaults, unless the environment says
+    otherwise): large temporaries cost page faults, so every claim states this."""
+    overrides = {k: os.environ[k] for k in ALLOCATOR_ENV if k in os.environ}
+    libc = " ".join(platform.libc_ver()) or "unknown libc"
+    try:
+        from numpy._core.multiarray import _get_madvise_hugepage
+
+        hugepage = "on" if _get_madvise_hugepage() else "off"
+    except ImportError:
+        hugepage = "unknown"
+    text = (
+        f"Default allocator settings for every library: {libc} malloc untuned, no allocator "
+        f"preloaded; NumPy's default (hugepage madvise {hugepage}); PyTorch's default CPU "
+        "allocator"
+    )
+    if gg.cuda.is_available():
+        text += "; CuPy's default memory pool; PyTorch's default CUDA caching allocator"
+    text += "."
+    if overrides:
+        text += " NOT default here, set in the environment: " + ", ".join(
+            f"{k}={v}" for k, v in overrides.items()
+        )
+    return text, overrides
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "hostname": socket.gethostname(),
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "gpu": _gpu_name(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "gpugrad": gg.__version__,
+        "gpugrad_commit": _git("rev-parse", "HEAD"),
+        "gpugrad_source_modified": bool(_git("status", "--porcelain", "--", "gpugrad")),
+        "blas_threadpools": _blas_threads(),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if info["gpu"] is not None:
+        import cupy
+
+        info["cupy"] = cupy.__version__
+        info["torch_cuda"] = torch.cuda.is_available()
+    for package in ("sklearn", "autograd", "mygrad"):
+        try:
+            module = __import__(package)
+            info[package] = getattr(module, "__version__", "installed")
+        except ImportError:
+            info[package] = None
+    return info
+
+
+def result_name(info: dict[str, Any]) -> str:
+    """The results' file stem: the GPU's name when there is one, else the hostname."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", info["gpu"] or info["hostname"]).strip("-")
+
+
+# --- one case ---------------------------------------------------------------------------
+def case_result(
+    case: Case,
+    variants: list[Variant],
+    skipped: dict[str, str],
+    timings: dict[str, Timing],
+    problems: list[str],
+) -> dict[str, Any]:
+    ref = timings.get(case.reference)
+    floor = timings.get(case.floor) if case.floor else None
+    rows = []
+    for v in variants:
+        t = timings[v.label]
+        q1, q3 = t.quartiles()
+        rows.append(
+            {
+                "label": v.label,
+                "role": v.role,
+                "note": v.note,
+                "median_s": t.median,
+                "per_unit_s": t.median / case.per,
+                "q1_s": q1,
+                "q3_s": q3,
+                "min_s": min(t.samples),
+                "rounds": len(t.samples),
+                "samples_s": t.samples,
+                "ratio_to_reference": t.median / ref.median if ref else None,
+                "ratio_to_floor": t.median / floor.median if floor else None,
+                "info": v.info,
+            }
+        )
+    targets = []
+    for target in case.targets:
+        subject, reference = timings.get(target.subject), timings.get(target.reference)
+        entry: dict[str, Any] = {
+            "case": case.id,
+            "text": target.text,
+            "subject": target.subject,
+            "reference": target.reference,
+            "max_ratio": target.max_ratio,
+            "ratio": None,
+            "status": "n/a",
+            "subject_note": next((v.note for v in variants if v.label == target.subject), ""),
+        }
+        if subject and reference:
+            entry["ratio"] = subject.median / reference.median
+            entry["status"] = "PASS" if entry["ratio"] <= target.max_ratio else "MISS"
+        targets.append(entry)
+    return {
+        "id": case.id,
+        "workload": case.workload,
+        "name": case.name,
+        "title": case.title,
+        "device": case.device,
+        "per": case.per,
+        "unit": case.unit,
+        "rounds": case.rounds,
+        "inner": case.inner,
+        "reference": case.reference,
+        "floor": case.floor,
+        "variants": rows,
+        "skipped": skipped,
+        "check": {"ok": not problems, "problems": problems, "steps": case.check_steps},
+        "targets": targets,
+    }
+
+
+# --- writers ----------------------------------------------------------------------------
+def _time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.2f} µs"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def write_markdown(path: Path, run: dict[str, Any]) -> None:
+    m = run["machine"]
+    lines = [
+        f"# gpugrad benchmarks on {run['name']}",
+        "",
+        f"{m['date']} · {m['cpu_model']} ({m['cpu_count']} cores)"
+        + (f" · {m['gpu']}" if m["gpu"] else " · no GPU")
+        + f" · Python {m['python']} · NumPy {m['numpy']} · PyTorch {m['torch']} "
+        f"({m['torch_threads']} threads) · gpugrad {m['gpugrad']} "
+        f"(commit {m['gpugrad_commit'][:10] or '?'}"
+        + (", with uncommitted changes" if m["gpugrad_source_modified"] else "")
+        + ")",
+        "",
+        f"Allocator: {run['allocator']}",
+        "",
+        "Times are medians of interleaved rounds (the libraries alternate round by round in "
+        "one process); ratios within this run are the claim, absolute times drift. "
+        f"Command: `{run['command']}` ({run['elapsed_s']:.0f} s).",
+        "",
+    ]
+    if run["settings"]["quick"]:
+        lines += [
+            "**Quick mode**: tiny sizes, every benchmark run once; the ratios below mean nothing.",
+            "",
+        ]
+    lines += [
+        "## Targets",
+        "",
+        "| workload | case | ratio | target | result | gpugrad ran |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for t in run["targets"]:
+        lines.append(
+            f"| {t['text']} | {t['case']} | {_ratio(t['ratio'])} vs {t['reference']} | "
+            f"≤ {t['max_ratio']}× | {t['status']} | {t['subject_note'] or '—'} |"
+        )
+    busy = [c for c in run["cases"] if (c.get("load", {}).get("others_cores") or 0) > BUSY]
+    if busy:
+        lines += [
+            "",
+            f"**Warning**: other processes kept the CPU busy during {len(busy)} case(s) "
+            "(see each case); their ratios are unreliable, PyTorch's multithreaded kernels "
+            "most of all.",
+        ]
+    failed = [p for c in run["cases"] for p in c["check"]["problems"]]
+    lines += ["", "Cross-library checks: " + ("all agree." if not failed else "FAILED")]
+    lines += [f"- {p}" for p in failed]
+    for case in run["cases"]:
+        per = f" per {case['unit']}" if case["per"] > 1 else f" per {case['unit']}"
+        lines += [
+            "",
+            f"## {case['id']}: {case['title']}",
+            "",
+            f"{case['rounds']} rounds × {case['inner']} iterations; ratios to "
+            f"**{case['reference']}** and to the floor **{case['floor']}**."
+            + (f" Times are per op ({case['per']} ops per iteration)." if case["per"] > 1 else "")
+            + (
+                f" Results checked equal after {case['check']['steps']} steps."
+                if case["check"]["steps"] > 1
+                else ""
+            )
+            + _load_text(case.get("load", {})),
+            "",
+            f"| variant | median{per} | × {case['reference']} | × floor | note |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for row in case["variants"]:
+            lines.append(
+                f"| {row['label']} | {_time(row['per_unit_s'])} | "
+                f"{_ratio(row['ratio_to_reference'])} | {_ratio(row['ratio_to_floor'])} | "
+                f"{row['note']} |"
+            )
+        for label, reason in case["skipped"].items():
+            lines.append(f"| {label} | — | — | — | not run: {reason} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _load_text(load: dict[str, Any]) -> str:
+    cores = load.get("others_cores")
+    if cores is None:
+        return ""
+    flag = " **(busy: unreliable)**" if cores > BUSY else ""
+    redone = load.get("rounds_redone") or 0
+    redo = f" ({redone} disturbed rounds were redone)" if redone else ""
+    return f" Other processes used {cores:.2f} cores during the rounds kept{flag}{redo}."
+
+
+ROLE_COLOURS = {
+    "subject": "tab:red",
+    "reference": "tab:blue",
+    "torch": "tab:cyan",
+    "floor": "tab:green",
+    "memory": "tab:olive",
+    "peer": "tab:gray",
+    "other": "tab:purple",
+}
+
+
+def write_chart(path: Path, run: dict[str, Any]) -> bool:
+    try:
+        import matplotlib
+    except ImportError:
+        print("no chart: matplotlib is not installed (pip install matplotlib)")
+        return False
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+
+    cases = [c for c in run["cases"] if c["variants"]]
+    if not cases:
+        return False
+    cols = 2
+    rows = (len(cases) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(13, 2.2 + 0.32 * 9 * rows), squeeze=False)
+    for ax, case in zip(axes.flat, cases):
+        variants = case["variants"]
+        labels = [v["label"] for v in variants]
+        ratios = [v["ratio_to_reference"] or np.nan for v in variants]
+        colours = [
+            ROLE_COLOURS["reference" if v["label"] == case["reference"] else v["role"]]
+            for v in variants
+        ]
+        y = np.arange(len(variants))
+        ax.barh(y, ratios, color=colours)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        for t in case["targets"]:
+            ax.axvline(t["max_ratio"], color="tab:red", linestyle="--", linewidth=1)
+        for yi, r in zip(y, ratios):
+            if np.isfinite(r):
+                ax.text(r, yi, f" {r:.2f}", va="center", fontsize=7)
+        ax.set_title(case["id"], fontsize=9)
+        ax.set_xlabel(f"time ÷ {case['reference']} (log; dashed: target)", fontsize=8)
+    for ax in list(axes.flat)[len(cases) :]:
+        ax.axis("off")
+    fig.suptitle(f"gpugrad benchmarks on {run['name']} — ratio to PyTorch (lower is faster)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_all(out_dir: Path, run: dict[str, Any]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / run["name"]
+    paths = [stem.with_suffix(".json"), stem.with_suffix(".md"), stem.with_suffix(".png")]
+    paths[0].write_text(json.dumps(run, indent=1, default=str) + "\n")
+    write_markdown(paths[1], run)
+    if not write_chart(paths[2], run):
+        paths.pop()
+    return paths

@@ -1,0 +1,686 @@
+"""Workloads A–D of the benchmark suite: one place defines each case and its variants.
+
+Both ``python -m bench`` and the pytest-benchmark tests (``bench/test_bench_*.py``) take
+their cases from :func:`cases`.
+
+- A: the seed notebook's scalar programs, forward + backward (0-d float32).
+- B: a 100-op elementwise chain on 1 and 1,000 float32 elements, forward + backward, per op.
+- C: sigmoid + BCE, forward (mean) + backward on 1M and 10M float32 (100M on a GPU).
+- D: full-batch training steps (logistic regression, MLP 30→64→1 tanh) on scikit-learn's
+  breast-cancer data, SGD with lr 0.1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+
+import gpugrad as gg
+
+from . import programs as P
+from .harness import Case, Target, Unavailable, Variant
+from .libs import (
+    GG,
+    TORCH,
+    Env,
+    Ops,
+    autograd_ops,
+    envs,
+    gg_fused_bce,
+    gg_has_inplace_sub,
+    mygrad_ops,
+    optional,
+)
+
+LR = 0.1
+TRAIN_CHECK_STEPS = 100  # D: final losses after this many steps must agree
+
+
+@dataclass(frozen=True)
+class Settings:
+    quick: bool = False  # tiny sizes, every benchmark once
+    compile: bool = True  # include torch.compile (C); off in quick mode
+
+
+def _size_name(n: int) -> str:
+    for unit, scale in (("M", 1_000_000), ("K", 1_000)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale}{unit}"
+    return str(n)
+
+
+# --- tape libraries (gpugrad, PyTorch, mygrad): one generic variant ------------------------
+@dataclass(frozen=True)
+class Tape:
+    ops: Ops
+    leaf: Any  # host array -> tensor that requires grad
+    const: Any  # host array -> tensor that does not
+    clear: Any  # tensor -> None: drop its gradient
+
+
+def gg_tape(env: Env) -> Tape:
+    return Tape(GG, partial(env.gg, requires_grad=True), env.gg, _set_grad_none)
+
+
+def torch_tape(env: Env) -> Tape:
+    return Tape(TORCH, partial(env.torch, requires_grad=True), env.torch, _set_grad_none)
+
+
+def mygrad_tape(env: Env) -> Tape:
+    if env.name != "cpu":
+        raise Unavailable("mygrad runs on the CPU only")
+    ops = mygrad_ops()
+    mg = optional("mygrad")
+    return Tape(ops, mg.tensor, partial(mg.tensor, constant=True), lambda t: t.null_grad())
+
+
+def _set_grad_none(t: Any) -> None:
+    t.grad = None
+
+
+def tape_variant(tape: Tape, program: Any, leaves: list, consts: list, grad_out=None, **kw):
+    """``program(ops, *leaves, *consts)`` forward + backward; returns the output and the
+    leaves' gradients. Gradients are dropped at the start of every iteration."""
+    xs = [tape.leaf(h) for h in leaves]
+    cs = [tape.const(h) for h in consts]
+    g = None if grad_out is None else tape.const(grad_out)
+    o, clear = tape.ops, tape.clear
+
+    def run():
+        for x in xs:
+            clear(x)
+        out = program(o, *xs, *cs)
+        if g is None:
+            out.backward()
+        else:
+            out.backward(g)
+        return (out, *[x.grad for x in xs])
+
+    return Variant("", run, **kw)
+
+
+def hips_variant(env: Env, program: Any, leaves: list, consts: list, grad_out=None, **kw):
+    """The same with HIPS autograd (functional: value_and_grad / make_vjp)."""
+    if env.name != "cpu":
+        raise Unavailable("HIPS autograd runs on the CPU only")
+    ag = optional("autograd")
+    o = autograd_ops()
+    argnum = tuple(range(len(leaves)))
+    f = lambda *xs: program(o, *xs, *consts)
+    if grad_out is None:
+        value_and_grad = ag.value_and_grad(f, argnum)
+
+        def run():
+            value, grads = value_and_grad(*leaves)
+            return (value, *grads)
+
+    else:
+        make_vjp = ag.make_vjp(f, argnum)
+
+        def run():
+            vjp, value = make_vjp(*leaves)
+            return (value, *vjp(grad_out))
+
+    return Variant("", run, **kw)
+
+
+def peers(env: Env, program: Any, leaves: list, consts: list, grad_out=None) -> dict:
+    """Builders for the optional peers (skipped when not installed)."""
+
+    def mygrad(inp):
+        return tape_variant(mygrad_tape(env), program, leaves, consts, grad_out, role="peer")
+
+    def hips(inp):
+        return hips_variant(env, program, leaves, consts, grad_out, role="peer")
+
+    return {"mygrad": mygrad, "HIPS autograd": hips}
+
+
+def _repeat(settings: Settings, rounds: int, inner: int) -> dict:
+    return {"rounds": 1, "inner": 1} if settings.quick else {"rounds": rounds, "inner": inner}
+
+
+# --- A: the seed notebook's scalar programs ---------------------------------------------
+def cases_a(env: Env, settings: Settings) -> list[Case]:
+    f32 = np.float32
+    xp = env.xp
+
+    def sin_sq_by_hand(inp):
+        x = env.array(f32(3.0))
+
+        def run():
+            y = x * x
+            return xp.sin(y), xp.cos(y) * (2 * x)
+
+        return Variant("", run, role="floor", note="derivative written by hand")
+
+    def logistic_by_hand(inp):
+        w, b, x, y = (env.array(f32(v)) for v in (1.0, 0.0, 6.7, 0.0))
+
+        def run():
+            y_pred = 1 / (1 + xp.exp(-(w * x + b)))
+            p = xp.clip(y_pred, P.EPS, 1 - P.EPS)
+            loss = -(y * xp.log(p) + (1 - y) * xp.log(1 - p))
+            inside = (y_pred >= P.EPS) & (y_pred <= 1 - P.EPS)
+            dz = (-(y / p) + (1 - y) / (1 - p)) * inside * y_pred * (1 - y_pred)
+            return loss, dz * x, dz
+
+        return Variant("", run, role="floor", note="derivative written by hand")
+
+    common = {"reference": "torch", "floor": "numpy by hand", **_repeat(settings, 21, 100)}
+    out = []
+    for name, title, program, leaves, consts, by_hand in (
+        ("sin_sq", "z = sin(x**2), x=3", lambda o, x: P.sin_sq(x, o), [3.0], [], sin_sq_by_hand),
+        (
+            "logistic_bce",
+            "notebook logistic unit + clamped BCE (w, b leaves; x=6.7, y=0)",
+            lambda o, w, b, x, y: P.logistic_bce(w, b, x, y, o),
+            [1.0, 0.0],
+            [6.7, 0.0],
+            logistic_by_hand,
+        ),
+    ):
+        leaves = [f32(v) for v in leaves]
+        consts = [f32(v) for v in consts]
+        args = (program, leaves, consts)
+        builders = {
+            "gpugrad": lambda inp, a=args: tape_variant(gg_tape(env), *a, role="subject"),
+            "torch": lambda inp, a=args: tape_variant(torch_tape(env), *a, role="reference"),
+            "numpy by hand": by_hand,
+            **peers(env, *args),
+        }
+        out.append(
+            Case(
+                "A",
+                name,
+                f"{title}; forward + backward, 0-d float32",
+                env.name,
+                make_inputs=lambda: None,
+                builders=builders,
+                targets=(Target("gpugrad", "torch", 0.35, "A ≤ 0.35× PyTorch"),),
+                rtol=1e-5,
+                sync=env.sync,
+                **common,
+            )
+        )
+    return out
+
+
+# --- B: per-op overhead, a 100-op elementwise chain --------------------------------------
+def _chain_by_hand(env: Env, inp: Any) -> Variant:
+    xp = env.xp
+    x, ones = env.array(inp.x), env.array(inp.ones)
+    sin, cos, exp, maximum, minimum, equal = (
+        xp.sin,
+        xp.cos,
+        xp.exp,
+        xp.maximum,
+        xp.minimum,
+        xp.equal,
+    )
+
+    def run():
+        h = x
+        saved = []
+        for _ in range(P.CHAIN_CYCLES):
+            a = h * 0.5 + 0.25
+            s = sin(a)
+            c = minimum(maximum(s, -1.0), 1.0)
+            h = exp(c)
+            saved.append((a, equal(c, s), h))  # clamp passes the gradient where c == s
+        g = ones
+        for a, inside, e in reversed(saved):
+            g = g * e * inside  # exp, then clamp
+            g = g * cos(a) * 0.5  # sin, add, mul
+        return h, g
+
+    return Variant("", run, role="floor", note="forward and backward written by hand")
+
+
+def cases_b(env: Env, settings: Settings) -> list[Case]:
+    program = lambda o, x: P.chain(x, o)
+    out = []
+    for n in (1, 1000):
+
+        def inputs(n=n):
+            rng = np.random.default_rng(1)
+            return SimpleNamespace(
+                x=rng.random(n, dtype=np.float32), ones=np.ones(n, dtype=np.float32)
+            )
+
+        def tape_builder(tape_of, role):
+            def build(inp):
+                return tape_variant(tape_of(env), program, [inp.x], [], inp.ones, role=role)
+
+            return build
+
+        def peer_builder(label):
+            return lambda inp: peers(env, program, [inp.x], [], inp.ones)[label](inp)
+
+        out.append(
+            Case(
+                "B",
+                f"n={n}",
+                f"{P.CHAIN_OPS}-op elementwise chain (mul, add, sin, clamp, exp) on {n} "
+                "float32, forward + backward",
+                env.name,
+                make_inputs=inputs,
+                builders={
+                    "gpugrad": tape_builder(gg_tape, "subject"),
+                    "torch": tape_builder(torch_tape, "reference"),
+                    "numpy by hand": partial(_chain_by_hand, env),
+                    "mygrad": peer_builder("mygrad"),
+                    "HIPS autograd": peer_builder("HIPS autograd"),
+                },
+                reference="torch",
+                floor="numpy by hand",
+                per=P.CHAIN_OPS,
+                unit="op",
+                targets=(Target("gpugrad", "torch", 0.5, "B ≤ 0.5× PyTorch per op"),),
+                rtol=1e-4,
+                sync=env.sync,
+                **_repeat(settings, 21, 10),
+            )
+        )
+    return out
+
+
+# --- C: sigmoid + BCE on large arrays ---------------------------------------------------
+def _composed(o: Ops, z: Any, y: Any) -> Any:
+    return P.composed_bce_mean(z, y, o)
+
+
+def _torch_composed(z: Any, y: Any) -> Any:
+    return P.composed_bce_mean(z, y, TORCH)
+
+
+def _bce_naive(env: Env, inp: Any) -> Variant:
+    """NumPy/CuPy composed op by op, forward and backward, fresh temporaries."""
+    xp = env.xp
+    z, y = env.array(inp.z), env.array(inp.y)
+    scale = 1 / z.size
+
+    def run():
+        p = 1 / (1 + xp.exp(-z))
+        pc = xp.clip(p, P.EPS, 1 - P.EPS)
+        loss = xp.mean(-(y * xp.log(pc) + (1 - y) * xp.log(1 - pc)))
+        g = -xp.full_like(z, scale)
+        g = g * y / pc - g * (1 - y) / (1 - pc)
+        g = g * ((p >= P.EPS) & (p <= 1 - P.EPS))
+        return loss, g * p * (1 - p)
+
+    return Variant("", run, role="other", note="composed, fresh temporaries")
+
+
+def _bce_out(env: Env, inp: Any) -> Variant:
+    """NumPy/CuPy by hand into preallocated buffers (``out=``): the stable logits form,
+    loss = mean(max(z, 0) - z*y + log(1 + exp(-|z|))), grad = (sigmoid(z) - y) / n, with
+    sigmoid(z) = 0.5 + sign(z) * (1 / (1 + exp(-|z|)) - 0.5): one exp and one log.
+    (``log(1 + e)`` rather than ``log1p(e)``: NumPy's float32 log1p is not vectorized and
+    was 5× slower than log here; the loss differs by < 1e-7 per element.)"""
+    xp = env.xp
+    z, y = env.array(inp.z), env.array(inp.y)
+    n = z.size
+    e, g = xp.empty_like(z), xp.empty_like(z)
+
+    def run():
+        xp.abs(z, out=e)
+        xp.negative(e, out=e)
+        xp.exp(e, out=e)
+        xp.add(e, 1, out=e)  # e = 1 + exp(-|z|)
+        loss = xp.log(e, out=g).sum()
+        loss += xp.maximum(z, 0, out=g).sum()
+        loss -= xp.multiply(z, y, out=g).sum()
+        xp.divide(1, e, out=e)
+        xp.subtract(e, 0.5, out=e)  # sigmoid(|z|) - 0.5
+        xp.sign(z, out=g)
+        xp.multiply(g, e, out=g)
+        xp.add(g, 0.5, out=g)  # sigmoid(z)
+        xp.subtract(g, y, out=g)
+        xp.multiply(g, 1 / n, out=g)
+        return loss / n, g
+
+    return Variant("", run, role="floor", note="by hand, preallocated out= buffers, one exp")
+
+
+def _copy_floor(env: Env, inp: Any) -> Variant:
+    z, y = env.torch(inp.z), env.torch(inp.y)
+    bz, by = torch.empty_like(z), torch.empty_like(y)
+
+    def run():
+        bz.copy_(z)
+        by.copy_(y)
+
+    threads = f"{torch.get_num_threads()} threads" if env.name == "cpu" else "device copy"
+    note = f"memory floor: copy of z and y (torch .copy_, {threads})"
+    return Variant("", run, role="memory", note=note, checked=False)
+
+
+def _torch_compiled(env: Env, settings: Settings, inp: Any) -> Variant:
+    if settings.quick or not settings.compile:
+        raise Unavailable("not run (quick mode or --no-compile)")
+    compiled = torch.compile(_torch_composed, dynamic=False)
+    variant = tape_variant(
+        torch_tape(env), lambda o, z, y: compiled(z, y), [inp.z], [inp.y], role="torch"
+    )
+    t0 = time.perf_counter()
+    try:
+        variant.run()
+        if env.sync is not None:
+            env.sync()
+    except Exception as e:  # compilers fail in many ways; report, do not crash
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise Unavailable(f"torch.compile failed: {type(e).__name__}: {first[:300]}") from e
+    seconds = time.perf_counter() - t0
+    variant.info["compile_s"] = seconds
+    variant.note = (
+        f"compile + first call {seconds:.1f} s (excluded from the timing; "
+        "short when the on-disk inductor cache is warm)"
+    )
+    return variant
+
+
+def _gg_bce(env: Env, composed_only: bool, inp: Any) -> Variant:
+    fused, how = gg_fused_bce()
+    tape = gg_tape(env)
+    if composed_only:
+        if fused is None:
+            raise Unavailable("same program as 'gpugrad' here (it has no fused BCE)")
+        return tape_variant(tape, _composed, [inp.z], [inp.y], note="composed ops")
+    if fused is None:
+        note = f"composed ops ({how})"
+        return tape_variant(tape, _composed, [inp.z], [inp.y], role="subject", note=note)
+    program = lambda o, z, y: fused(z, y)
+    return tape_variant(tape, program, [inp.z], [inp.y], role="subject", note=how)
+
+
+def cases_c(env: Env, settings: Settings) -> list[Case]:
+    if settings.quick:
+        sizes = (1_000, 10_000)
+    elif env.name == "cuda":
+        sizes = (1_000_000, 10_000_000, 100_000_000)
+    else:
+        sizes = (1_000_000, 10_000_000)
+    xp_name = "numpy" if env.name == "cpu" else "cupy"
+    reference = "torch bce_with_logits"
+    out = []
+    for n in sizes:
+
+        def inputs(n=n):
+            rng = np.random.default_rng(2)
+            z = rng.standard_normal(n, dtype=np.float32)
+            y = (rng.random(n, dtype=np.float32) < 0.5).astype(np.float32)
+            return SimpleNamespace(z=z, y=y)
+
+        def torch_builder(program, role="torch"):
+            return lambda inp: tape_variant(torch_tape(env), program, [inp.z], [inp.y], role=role)
+
+        targets = {
+            1_000_000: (Target("gpugrad", reference, 1.0, "C ≤ 1.0× bce_with_logits at 1M"),),
+            10_000_000: (Target("gpugrad", reference, 0.5, "C ≤ 0.5× bce_with_logits at 10M"),),
+        }.get(n, ())
+        if env.name == "cuda":
+            repeat = _repeat(settings, 15, 5 if n <= 10_000_000 else 1)
+        else:
+            repeat = _repeat(settings, 11 if n <= 1_000_000 else 5, 1)
+        out.append(
+            Case(
+                "C",
+                f"n={_size_name(n)}",
+                f"sigmoid + BCE, forward (mean) + backward, {_size_name(n)} float32",
+                env.name,
+                make_inputs=inputs,
+                builders={
+                    "gpugrad": partial(_gg_bce, env, False),
+                    "gpugrad composed": partial(_gg_bce, env, True),
+                    "torch composed": torch_builder(_composed),
+                    "torch F.bce(sigmoid)": torch_builder(
+                        lambda o, z, y: TF.binary_cross_entropy(torch.sigmoid(z), y)
+                    ),
+                    reference: torch_builder(
+                        lambda o, z, y: TF.binary_cross_entropy_with_logits(z, y), "reference"
+                    ),
+                    "torch.compile composed": partial(_torch_compiled, env, settings),
+                    f"{xp_name} naive": partial(_bce_naive, env),
+                    f"{xp_name} out=": partial(_bce_out, env),
+                    "copy": partial(_copy_floor, env),
+                },
+                reference=reference,
+                floor=f"{xp_name} out=",
+                targets=targets,
+                rtol=1e-4,
+                sync=env.sync,
+                **repeat,
+            )
+        )
+    return out
+
+
+# --- D: training steps on the breast-cancer data -----------------------------------------
+def _breast_cancer() -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from sklearn.datasets import load_breast_cancer
+    except ImportError as e:
+        raise Unavailable("scikit-learn is not installed (pip install scikit-learn)") from e
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return X.astype(np.float32), y.astype(np.float32).reshape(-1, 1)
+
+
+def _initial_weights(model: str, n_in: int) -> list[np.ndarray]:
+    """The same starting point for every library (NumPy, seeded, float32)."""
+    rng = np.random.default_rng(3)
+    f32 = np.float32
+    if model == "logistic":
+        return [rng.normal(0, 0.1, (n_in, 1)).astype(f32), np.zeros(1, f32)]
+    hidden = 64
+    a1, a2 = 1 / np.sqrt(n_in), 1 / np.sqrt(hidden)
+    return [
+        rng.uniform(-a1, a1, (n_in, hidden)).astype(f32),
+        np.zeros(hidden, f32),
+        rng.uniform(-a2, a2, (hidden, 1)).astype(f32),
+        np.zeros(1, f32),
+    ]
+
+
+def _torch_train(env: Env, logits: Any, with_logits: bool, inp: Any) -> Variant:
+    X, y = env.torch(inp.X), env.torch(inp.y)
+    params = [env.torch(p, requires_grad=True) for p in inp.init]
+    initial = [env.torch(p) for p in inp.init]
+
+    def reset():
+        with torch.no_grad():
+            for p, p0 in zip(params, initial):
+                p.copy_(p0)
+                p.grad = None
+
+    def run():
+        z = logits(X, params, TORCH)
+        loss = TF.binary_cross_entropy_with_logits(z, y) if with_logits else _composed(TORCH, z, y)
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LR * p.grad
+                p.grad = None
+        return loss
+
+    return Variant("", run, role="torch", reset=reset)
+
+
+def _gg_train(env: Env, logits: Any, inp: Any) -> Variant:
+    X, y = env.gg(inp.X), env.gg(inp.y)
+    fused, how = gg_fused_bce()
+    inplace = gg_has_inplace_sub()
+    params: list[Any] = []
+
+    def reset():
+        params[:] = [env.gg(p, requires_grad=True) for p in inp.init]
+
+    def run():
+        z = logits(X, params, GG)
+        loss = fused(z, y) if fused is not None else _composed(GG, z, y)
+        loss.backward()
+        with gg.no_grad():
+            if inplace:
+                for p in params:
+                    p -= LR * p.grad
+                    p.grad = None
+            else:
+                params[:] = [p - LR * p.grad for p in params]
+        if not inplace:
+            for p in params:
+                p.requires_grad_()
+        return loss
+
+    loss_note = how if fused is not None else f"composed BCE ({how})"
+    update = "w -= lr * w.grad under no_grad" if inplace else "leaves rebuilt under no_grad"
+    return Variant("", run, role="subject", reset=reset, note=f"{loss_note}; {update}")
+
+
+def _hand_train(env: Env, model: str, inp: Any) -> Variant:
+    xp = env.xp
+    X, y = env.array(inp.X), env.array(inp.y)
+    initial = [env.array(p) for p in inp.init]
+    params = [env.array(p) for p in inp.init]
+    scale = 1 / X.shape[0]
+    Xt = X.T
+
+    def reset():
+        for p, p0 in zip(params, initial):
+            p[...] = p0
+
+    def loss_and_dz(z):
+        p = 1 / (1 + xp.exp(-z))
+        pc = xp.clip(p, P.EPS, 1 - P.EPS)
+        loss = -xp.mean(y * xp.log(pc) + (1 - y) * xp.log(1 - pc))
+        return loss, (p - y) * scale  # exact while no prediction is clamped
+
+    if model == "logistic":
+        w, b = params
+
+        def run():
+            loss, dz = loss_and_dz(X @ w + b)
+            xp.subtract(w, LR * (Xt @ dz), out=w)
+            xp.subtract(b, LR * dz.sum(axis=0), out=b)
+            return loss
+
+    else:
+        W1, b1, W2, b2 = params
+
+        def run():
+            h = xp.tanh(X @ W1 + b1)
+            loss, dz = loss_and_dz(h @ W2 + b2)
+            da = (dz @ W2.T) * (1 - h * h)
+            xp.subtract(W2, LR * (h.T @ dz), out=W2)
+            xp.subtract(b2, LR * dz.sum(axis=0), out=b2)
+            xp.subtract(W1, LR * (Xt @ da), out=W1)
+            xp.subtract(b1, LR * da.sum(axis=0), out=b1)
+            return loss
+
+    return Variant("", run, role="floor", reset=reset, note="forward and backward by hand")
+
+
+def _mygrad_train(env: Env, logits: Any, inp: Any) -> Variant:
+    if env.name != "cpu":
+        raise Unavailable("mygrad runs on the CPU only")
+    mg, o = optional("mygrad"), mygrad_ops()
+    params: list[Any] = []
+
+    def reset():
+        params[:] = [mg.tensor(p) for p in inp.init]
+
+    def run():
+        loss = _composed(o, logits(inp.X, params, o), inp.y)
+        loss.backward()
+        params[:] = [mg.tensor(p.data - LR * p.grad) for p in params]
+        return loss
+
+    return Variant("", run, role="peer", reset=reset, note="composed BCE")
+
+
+def _hips_train(env: Env, logits: Any, inp: Any) -> Variant:
+    if env.name != "cpu":
+        raise Unavailable("HIPS autograd runs on the CPU only")
+    ag, o = optional("autograd"), autograd_ops()
+    value_and_grad = ag.value_and_grad(lambda ps: _composed(o, logits(inp.X, ps, o), inp.y))
+    params: list[Any] = []
+
+    def reset():
+        params[:] = [p.copy() for p in inp.init]
+
+    def run():
+        loss, grads = value_and_grad(params)
+        params[:] = [p - LR * g for p, g in zip(params, grads)]
+        return loss
+
+    return Variant("", run, role="peer", reset=reset, note="composed BCE")
+
+
+def cases_d(env: Env, settings: Settings) -> list[Case]:
+    fused, _ = gg_fused_bce()
+    reference = "torch bce_with_logits" if fused is not None else "torch composed"
+    steps = 10 if settings.quick else TRAIN_CHECK_STEPS
+    out = []
+    for model, logits, title, target in (
+        ("logistic", P.logistic_logits, "logistic regression 30→1", 0.5),
+        ("mlp", P.mlp_logits, "MLP 30→64 tanh→1", 0.8),
+    ):
+
+        def inputs(model=model):
+            X, y = _breast_cancer()
+            return SimpleNamespace(X=X, y=y, init=_initial_weights(model, X.shape[1]))
+
+        out.append(
+            Case(
+                "D",
+                model,
+                f"{title}, breast-cancer data (569×30, standardized), full-batch SGD step "
+                f"(lr {LR}), float32",
+                env.name,
+                make_inputs=inputs,
+                builders={
+                    "gpugrad": partial(_gg_train, env, logits),
+                    "torch composed": partial(_torch_train, env, logits, False),
+                    "torch bce_with_logits": partial(_torch_train, env, logits, True),
+                    "numpy by hand": partial(_hand_train, env, model),
+                    "mygrad": partial(_mygrad_train, env, logits),
+                    "HIPS autograd": partial(_hips_train, env, logits),
+                },
+                reference=reference,
+                floor="numpy by hand",
+                unit="step",
+                targets=(Target("gpugrad", reference, target, f"D {model} ≤ {target}× PyTorch"),),
+                # one more step than the updates, so the last loss is the one after them
+                check_steps=steps + 1,
+                rtol=1e-3,
+                sync=env.sync,
+                **_repeat(settings, 21, 20),
+            )
+        )
+    return out
+
+
+FACTORIES = {"A": cases_a, "B": cases_b, "C": cases_c, "D": cases_d}
+
+
+def cases(only: str = "ABCD", device: str = "all", settings: Settings | None = None) -> list[Case]:
+    """Every case of the chosen workloads on every available device (CPU first)."""
+    settings = settings or Settings()
+    unknown = set(only) - set(FACTORIES)
+    if unknown:
+        raise ValueError(f"unknown workload(s) {sorted(unknown)}; choose from {list(FACTORIES)}")
+    return [
+        case
+        for env in envs(device)
+        for workload in FACTORIES
+        if workload in only
+        for case in FACTORIES[workload](env, settings)
+    ]
