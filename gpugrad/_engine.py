@@ -168,38 +168,44 @@ def execute(
                         id(grad) not in shared,
                     )
                 continue
-            input_grads = None
-            if grad is not None:
-                if node.pre_hooks is not None:
-                    grad = _run_pre_hooks(node, grad, tensor_mode)
-                    shared.add(id(grad))
-                if capture is not None:
-                    _capture_non_leaf(node, grad, capture, captured)
-                if node.n_outputs == 1:
-                    F = _tensor_math if tensor_mode else node.backend
-                    input_grads = node.apply(grad, F, tensor_mode, retain_graph)
-                else:
-                    input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
-                if len(input_grads) > 1:
-                    _note_repeats(input_grads, shared)
-                if anomaly.enabled:
-                    from .autograd.anomaly import check_backward_outputs
+            if grad is None:  # no gradient reached this node: release what waits on it
+                for edge in node.edges:
+                    if edge is not None:
+                        _release(edge[0] if type(edge) is tuple else edge, deps, ready)
+                continue
+            if node.pre_hooks is not None:
+                grad = _run_pre_hooks(node, grad, tensor_mode)
+                shared.add(id(grad))
+            if capture is not None:
+                _capture_non_leaf(node, grad, capture, captured)
+            if node.n_outputs == 1:
+                input_grads = node.apply(
+                    grad, _tensor_math if tensor_mode else node.backend, tensor_mode, retain_graph
+                )
+            else:
+                input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
+            if len(input_grads) == 2:
+                if input_grads[0] is input_grads[1] and input_grads[0] is not None:
+                    shared.add(id(input_grads[0]))
+            elif len(input_grads) > 2:
+                _note_repeats(input_grads, shared)
+            if anomaly.enabled:
+                from .autograd.anomaly import check_backward_outputs
 
-                    check_backward_outputs(node, input_grads)
-            for i, edge in enumerate(node.edges):
+                check_backward_outputs(node, input_grads)
+            for edge, g in zip(node.edges, input_grads):
                 if edge is None:
                     continue
-                nr = 0
                 if type(edge) is tuple:
                     edge, nr = edge
-                if input_grads is not None:
-                    g = input_grads[i]
                     if g is not None:
-                        if edge.n_outputs == 1:
-                            current = buffers.get(edge)
-                            buffers[edge] = g if current is None else current + g
-                        else:
-                            _deliver(buffers, edge, nr, g)
+                        _deliver(buffers, edge, nr, g)
+                elif g is not None:
+                    if edge.n_outputs == 1:
+                        current = buffers.get(edge)
+                        buffers[edge] = g if current is None else current + g
+                    else:
+                        _deliver(buffers, edge, 0, g)
                 remaining = deps[edge] - 1
                 if remaining:
                     deps[edge] = remaining
@@ -210,12 +216,16 @@ def execute(
     return captured
 
 
+def _release(node: Any, deps: dict, ready: list) -> None:
+    remaining = deps[node] - 1
+    if remaining:
+        deps[node] = remaining
+    else:
+        ready.append(node)
+
+
 def _note_repeats(grads: list, shared: set[int]) -> None:
     """Record gradient arrays handed to more than one input (``add`` passes ``g`` to both)."""
-    if len(grads) == 2:
-        if grads[0] is grads[1] and grads[0] is not None:
-            shared.add(id(grads[0]))
-        return
     seen: set[int] = set()
     for g in grads:
         if g is not None:
