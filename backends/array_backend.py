@@ -138,6 +138,27 @@ class ArrayBackend:
         notebook prints those digits). Fused-kernel entry point."""
         return 1 / (1 + self.xp.exp(-x))
 
+    kernels: Any = None  # the executor of backends/kernels for this device
+
+    def run_kernel(
+        self,
+        kernel: Any,
+        inputs: Sequence[Array],
+        params: Sequence[float] = (),
+        *,
+        reduce: bool = False,
+        divisor: float = 1.0,
+    ) -> tuple[list[Array], bool]:
+        """A fused kernel (``backends/kernels``): its outputs (or, with ``reduce``, output 0
+        summed and divided by ``divisor``, in the same pass) and whether a block flagged
+        its inputs (out-of-range values; never checked on CUDA, where it would wait for the
+        device)."""
+        return self.kernels.run(kernel, inputs, params, reduce=reduce, divisor=divisor)
+
+    def sigmoid_backward(self, g: Array, y: Array) -> Array:
+        """``g * y * (1 - y)``; backends with fused kernels do it in one pass."""
+        return g * y * (1 - y)
+
     def clamp(self, x: Array, min: Any = None, max: Any = None) -> Array:
         xp = self.xp
         if min is not None:

@@ -137,5 +137,7 @@ from . import autograd, cuda  # noqa: E402  (autograd imports the core above)
 _tensor_methods.attach()
 _inplace.attach()
 
+from . import nn  # noqa: E402  (it builds on the tensor methods above)
+
 half, float, double, long, int = float16, float32, float64, int64, int32
 __version__ = "0.1.0"

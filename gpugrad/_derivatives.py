@@ -114,7 +114,7 @@ SIGMOID = unary(
     "sigmoid",
     "SigmoidBackward0",
     lambda B, x: B.sigmoid(x),
-    lambda F, g, o: g * o * (1 - o),
+    lambda F, g, o: F.sigmoid_backward(g, o),
     save="o",
 )
 RELU = unary(

@@ -22,6 +22,12 @@ from ._shape_ops import (
 )
 from ._transfer import to_backend
 
+
+def sigmoid_backward(grad, output):
+    """``grad * y * (1 - y)`` for ``y = sigmoid(x)`` (one fused kernel on raw arrays)."""
+    return grad * output * (1 - output)
+
+
 __all__ = [
     "astype",
     "cos",
@@ -38,6 +44,7 @@ __all__ = [
     "permute",
     "prod_others",
     "reshape",
+    "sigmoid_backward",
     "sign",
     "sin",
     "sum",

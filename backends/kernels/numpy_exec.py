@@ -1,0 +1,279 @@
+"""Runs a ``Kernel``'s NumPy body on the CPU.
+
+Small arrays (up to ``BLOCK`` elements) take one call. Larger ones are cut into blocks of
+``BLOCK`` elements, so that the body's intermediates live in preallocated, cache-sized
+scratch buffers (one set per thread, reused by every call) instead of fresh array-sized
+temporaries; from ``PARALLEL_MIN`` elements the blocks are split between the calling
+thread and a small persistent pool (NumPy's ufuncs release the GIL). A reduced output
+never exists as an array: each block is summed pairwise where it is computed and the
+block sums are added in double precision, in block order (deterministic).
+
+float16 is computed in float32 and rounded once at the end, as PyTorch computes it.
+Floating-point warnings are silenced inside kernels: overflow and log(0) are part of
+their documented behaviour (``exp(-x)`` of a very negative x, BCE's clamped log).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy
+
+from .spec import Kernel
+
+BLOCK = 1 << 16
+"""Elements per block: 256 KiB of float32, so a body's few buffers stay in L2."""
+PARALLEL_MIN = 1 << 18
+"""Arrays from this size on are split between threads."""
+
+_HALF = numpy.dtype(numpy.float16)
+_FLOAT = numpy.dtype(numpy.float32)
+
+
+def _default_threads() -> int:
+    env = os.environ.get("GPUGRAD_NUM_THREADS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+_threads = _default_threads()
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_local = threading.local()
+
+
+def set_num_threads(n: int) -> None:
+    """How many threads large kernels use (default ``min(2, cpu_count)``, or the
+    ``GPUGRAD_NUM_THREADS`` environment variable)."""
+    global _threads, _pool
+    if n < 1:
+        raise ValueError(f"set_num_threads expects a positive integer, got {n}")
+    with _pool_lock:
+        _threads = int(n)
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+            _pool = None
+
+
+def get_num_threads() -> int:
+    return _threads
+
+
+def _get_pool() -> ThreadPoolExecutor:
+    global _pool
+    pool = _pool
+    if pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(
+                    max_workers=max(1, _threads - 1), thread_name_prefix="gpugrad-kernel"
+                )
+            pool = _pool
+    return pool
+
+
+def _forget_pool_after_fork() -> None:
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+class OutputCache:
+    """Storage for large kernel outputs, reused once freed, instead of a fresh mapping
+    (page-faulted and zeroed by the OS: ~5 ms per 40 MB here) for every output.
+
+    Each cached buffer is handed out as a view; it is free again when no view of it is
+    alive, which its reference count tells (every NumPy view holds its base). At most
+    ``limit`` bytes of free buffers are kept; ``clear()`` drops them (as
+    ``torch.cuda.empty_cache`` does on a GPU). ``GPUGRAD_CPU_CACHE=0`` turns it off."""
+
+    MIN_BYTES = 4 << 20
+
+    def __init__(self, limit: int = 512 << 20) -> None:
+        self.limit = limit
+        self.enabled = os.environ.get("GPUGRAD_CPU_CACHE", "1") != "0"
+        self._buffers: list[numpy.ndarray] = []
+        self._lock = threading.Lock()
+
+    def empty(self, n: int, dtype: numpy.dtype) -> numpy.ndarray:
+        nbytes = n * dtype.itemsize
+        if not self.enabled or nbytes < self.MIN_BYTES:
+            return numpy.empty(n, dtype)
+        with self._lock:
+            for base in self._buffers:
+                # references: the list, this loop's name, getrefcount's argument
+                if nbytes <= base.nbytes <= 2 * nbytes and sys.getrefcount(base) == 3:
+                    return base[:nbytes].view(dtype)
+            base = numpy.empty(nbytes, numpy.uint8)
+            free = [b for b in self._buffers if sys.getrefcount(b) == 3]
+            while free and sum(b.nbytes for b in free) + nbytes > self.limit:
+                self._buffers.remove(free.pop(0))
+            if nbytes <= self.limit:
+                self._buffers.append(base)
+            return base.view(dtype)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._buffers = [b for b in self._buffers if sys.getrefcount(b) > 3]
+
+    def cached_bytes(self) -> int:
+        with self._lock:
+            return sum(b.nbytes for b in self._buffers)
+
+
+outputs = OutputCache()
+
+
+def _scratch(dtype: numpy.dtype, count: int) -> list[numpy.ndarray]:
+    """This thread's ``count`` reusable block buffers of ``dtype``."""
+    buffers = getattr(_local, "buffers", None)
+    if buffers is None:
+        buffers = _local.buffers = {}
+    have = buffers.get(dtype)
+    if have is None:
+        have = buffers[dtype] = []
+    while len(have) < count:
+        have.append(numpy.empty(BLOCK, dtype))
+    return have
+
+
+def _shape_of(arrays: Sequence[Any]) -> tuple[int, ...]:
+    shape = arrays[0].shape
+    for x in arrays[1:]:
+        if x.shape != shape:
+            shape = numpy.broadcast_shapes(shape, x.shape)
+    return shape
+
+
+def run(
+    kernel: Kernel,
+    inputs: Sequence[Any],
+    params: Sequence[float] = (),
+    *,
+    reduce: bool = False,
+    divisor: float = 1.0,
+) -> tuple[list[Any], bool]:
+    """``kernel`` on NumPy arrays. ``inputs`` follow ``kernel.inputs`` (``None`` for an
+    absent optional one) and broadcast against each other; the first one's dtype is the
+    result's. ``params`` are converted to the compute dtype. Returns the outputs (with
+    ``reduce``, the sum of output 0 divided by ``divisor``, as a scalar of the dtype) and
+    whether any block flagged a problem."""
+    first = inputs[0]
+    dtype = first.dtype
+    cdt = _FLOAT if dtype == _HALF else dtype
+    shape = first.shape
+    for x in inputs:
+        if x is not None and x.shape != shape:
+            shape = numpy.broadcast_shapes(*[x.shape for x in inputs if x is not None])
+            break
+    n = math.prod(shape)
+    ps = [cdt.type(p) for p in params]
+    k = kernel.scratch
+    if n <= BLOCK:
+        # One call on the arrays as they are: ufuncs broadcast and follow strides.
+        ins = [x if x is None or x.dtype == cdt else x.astype(cdt) for x in inputs]
+        if n == 0:
+            if reduce:
+                return [_reduced(0.0, divisor, dtype)], False
+            return [numpy.empty(shape, dtype) for _ in kernel.outputs], False
+        scratch = _scratch(cdt, k + 1)
+        if len(shape) == 1:
+            tmp = scratch[: k + 1] if n == BLOCK else [b[:n] for b in scratch[: k + 1]]
+        else:
+            tmp = [b[:n].reshape(shape) for b in scratch[: k + 1]]
+        outs = [tmp[k]] if reduce else [numpy.empty(shape, cdt) for _ in kernel.outputs]
+        with numpy.errstate(all="ignore"):
+            bad = kernel.numpy(*outs, *ins, *ps, *tmp[:k])
+            if reduce:
+                total = float(numpy.add.reduce(outs[0], axis=None))
+        if reduce:
+            return [_reduced(total, divisor, dtype)], bool(bad)
+        if cdt != dtype:
+            with numpy.errstate(over="ignore"):  # float16 overflows to inf, as it should
+                outs = [o.astype(dtype) for o in outs]
+        return outs, bool(bad)
+
+    flat: list[Any] = []
+    for x in inputs:
+        if x is None:
+            flat.append(None)
+            continue
+        if x.size == 1:
+            v = x.reshape(1)
+        else:
+            if x.shape != shape:
+                x = numpy.broadcast_to(x, shape)
+            v = x.reshape(-1)
+        flat.append(v.astype(cdt, copy=False))
+    nblocks = -(-n // BLOCK)
+    outs = [] if reduce else [outputs.empty(n, cdt) for _ in kernel.outputs]
+    partials = [0.0] * nblocks if reduce else None
+    threads = min(_threads, nblocks) if n >= PARALLEL_MIN else 1
+    bounds = [nblocks * i // threads for i in range(threads + 1)]
+    args = (kernel, flat, ps, outs, partials, n, cdt)
+    futures = []
+    if threads > 1:
+        pool = _get_pool()
+        futures = [
+            pool.submit(_run_blocks, *args, bounds[i], bounds[i + 1]) for i in range(1, threads)
+        ]
+    bad = _run_blocks(*args, bounds[0], bounds[1])
+    for future in futures:
+        bad = future.result() or bad
+    if reduce:
+        return [_reduced(math.fsum(partials), divisor, dtype)], bad
+    return [_finish(o, shape, dtype) for o in outs], bad
+
+
+def _run_blocks(
+    kernel: Kernel,
+    flat: list[Any],
+    params: list[Any],
+    outs: list[numpy.ndarray],
+    partials: list[float] | None,
+    n: int,
+    cdt: numpy.dtype,
+    first: int,
+    stop: int,
+) -> bool:
+    k = kernel.scratch
+    scratch = _scratch(cdt, k + 1)
+    body = kernel.numpy
+    bad = False
+    with numpy.errstate(all="ignore"):
+        for b in range(first, stop):
+            lo = b * BLOCK
+            hi = min(lo + BLOCK, n)
+            tmp = scratch[: k + 1] if hi - lo == BLOCK else [s[: hi - lo] for s in scratch[: k + 1]]
+            ins = [v if v is None or v.shape[0] != n else v[lo:hi] for v in flat]
+            if partials is not None:
+                if body(tmp[k], *ins, *params, *tmp[:k]):
+                    bad = True
+                partials[b] = float(numpy.add.reduce(tmp[k]))
+            elif body(*[o[lo:hi] for o in outs], *ins, *params, *tmp[:k]):
+                bad = True
+    return bad
+
+
+def _finish(out: numpy.ndarray, shape: tuple[int, ...], dtype: numpy.dtype) -> numpy.ndarray:
+    if out.dtype != dtype:
+        with numpy.errstate(over="ignore"):
+            out = out.astype(dtype)
+    return out.reshape(shape)
+
+
+def _reduced(total: float, divisor: float, dtype: numpy.dtype) -> Any:
+    value = total / divisor if divisor else math.nan
+    with numpy.errstate(over="ignore"):
+        return dtype.type(value)

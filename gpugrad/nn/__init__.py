@@ -1,0 +1,6 @@
+"""``gpugrad.nn``: neural-network building blocks; ``functional`` holds the fused
+losses and activations."""
+
+from . import functional
+
+__all__ = ["functional"]
