@@ -137,7 +137,8 @@ from . import autograd, cuda  # noqa: E402  (autograd imports the core above)
 _tensor_methods.attach()
 _inplace.attach()
 
-from . import nn  # noqa: E402  (it builds on the tensor methods above)
+from . import nn, optim, utils  # noqa: E402  (they build on the tensor methods above)
+from .serialization import load, save  # noqa: E402
 
 half, float, double, long, int = float16, float32, float64, int64, int32
 __version__ = "0.1.0"

@@ -19,17 +19,6 @@ from ._graph import ModifiedOutput, clock, describe
 from ._tensor import Tensor, _wrap
 from .backends import dtypes as _dtypes
 
-_SCALAR_TYPE_NAMES = {
-    "float16": "Half",
-    "float32": "Float",
-    "float64": "Double",
-    "uint8": "Byte",
-    "int8": "Char",
-    "int16": "Short",
-    "int32": "Int",
-    "int64": "Long",
-    "bool": "Bool",
-}
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
@@ -55,8 +44,8 @@ def _write(t: Tensor, values: Tensor) -> None:
     if data.dtype != t._data.dtype:
         if _dtypes.BY_NUMPY[data.dtype].category > _dtypes.BY_NUMPY[t._data.dtype].category:
             raise RuntimeError(
-                f"result type {_SCALAR_TYPE_NAMES[data.dtype.name]} can't be cast to the "
-                f"desired output type {_SCALAR_TYPE_NAMES[t._data.dtype.name]}"
+                f"result type {_dtypes.SCALAR_TYPE_NAMES[data.dtype.name]} can't be cast to the "
+                f"desired output type {_dtypes.SCALAR_TYPE_NAMES[t._data.dtype.name]}"
             )
         data = data.astype(t._data.dtype)
     _record_write(t)

@@ -209,6 +209,20 @@ def _count(input: Tensor, dim: Dim) -> int:
     return n
 
 
+def _variance(input, dim, unbiased, keepdim, correction, op, compute) -> Tensor:
+    c = _correction(input, unbiased, correction)
+    return _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: compute(B, B.var(x, a, c, k)),
+        op,
+        op,
+        _dims_or_none(input, dim),
+        _count(input, dim) - c,
+    )
+
+
 def var(
     input: Tensor,
     dim: Dim = None,
@@ -217,18 +231,7 @@ def var(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    c = _correction(input, unbiased, correction)
-    dims = _dims_or_none(input, dim)
-    return _reduce(
-        input,
-        dim,
-        keepdim,
-        lambda B, x, a, k: B.var(x, a, c, k),
-        D.VAR,
-        D.VAR,
-        dims,
-        _count(input, dim) - c,
-    )
+    return _variance(input, dim, unbiased, keepdim, correction, D.VAR, lambda B, v: v)
 
 
 def std(
@@ -239,18 +242,7 @@ def std(
     *,
     correction: float | None = None,
 ) -> Tensor:
-    c = _correction(input, unbiased, correction)
-    dims = _dims_or_none(input, dim)
-    return _reduce(
-        input,
-        dim,
-        keepdim,
-        lambda B, x, a, k: B.sqrt(B.var(x, a, c, k)),
-        D.STD,
-        D.STD,
-        dims,
-        _count(input, dim) - c,
-    )
+    return _variance(input, dim, unbiased, keepdim, correction, D.STD, lambda B, v: B.sqrt(v))
 
 
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:

@@ -1,0 +1,28 @@
+"""``Dropout``: zeroes elements with probability ``p`` in training mode."""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from . import _functional as F
+from .module import Module
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Module):
+    """In training mode, zero each element with probability ``p`` (drawn from gpugrad's
+    generator) and scale the rest by ``1 / (1 - p)``; in eval mode, the identity.
+    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -1,0 +1,94 @@
+"""Loss modules: ``BCELoss``, ``BCEWithLogitsLoss``, ``MSELoss``, ``CrossEntropyLoss``.
+
+Each computes PyTorch's loss for the same arguments; ``reduction`` is ``"mean"``
+(default), ``"sum"`` or ``"none"``. Class and sample weights are registered as buffers, as
+in PyTorch, so they appear in ``state_dict`` and follow ``to(device)``.
+"""
+
+from __future__ import annotations
+
+from ..._tensor import Tensor
+from . import _functional as F
+from .module import Module
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = F.check_reduction(reduction)
+
+
+class _WeightedLoss(_Loss):
+    weight: Tensor | None
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+
+class MSELoss(_Loss):
+    """Mean squared error ``(input - target)²``."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(input, target, self.reduction)
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross entropy between probabilities ``input`` and ``target`` (each log is
+    clamped at -100, as in PyTorch), computed by ``gpugrad.nn.functional``'s fused
+    ``binary_cross_entropy``."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """``BCELoss(sigmoid(input), target)`` computed stably from logits; ``pos_weight``
+    weighs the positive term per class."""
+
+    weight: Tensor | None
+    pos_weight: Tensor | None
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        reduction: str = "mean",
+        pos_weight: Tensor | None = None,
+    ) -> None:
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.reduction, self.pos_weight
+        )
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """``-log softmax(input)[target]`` for class indices (or ``-sum(p * log softmax)`` for
+    class probabilities), with optional class ``weight``, ``ignore_index`` and
+    ``label_smoothing`` as PyTorch defines them."""
+
+    def __init__(
+        self,
+        weight: Tensor | None = None,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__(weight, reduction)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            self.ignore_index,
+            self.reduction,
+            self.label_smoothing,
+        )

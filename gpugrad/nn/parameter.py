@@ -1,0 +1,112 @@
+"""``gpugrad.nn.Parameter``: a tensor that a Module registers as one of its parameters.
+
+A Parameter is a leaf ``Tensor`` subclass that requires grad and shares the array of the
+data it was made from; ops on it return plain tensors, and it prints as PyTorch prints a
+parameter::
+
+    >>> gg.nn.Parameter(gg.zeros(2))
+    Parameter containing:
+    tensor([0., 0.], requires_grad=True)
+
+This module also holds ``replace_data_``, the one place that gives an existing tensor new
+values while keeping its identity (optimizers, ``load_state_dict``, ``nn.init``, ``to``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._tensor import Tensor
+
+__all__ = ["Parameter", "copy_leaf", "is_parameter", "replace_data_"]
+
+
+class Parameter(Tensor):
+    """A tensor registered as a module parameter: ``Parameter(data, requires_grad=True)``."""
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
+        if data is None:
+            from .._factories import empty
+
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(
+                f"Parameter expects a gpugrad Tensor as data, got {type(data).__name__}"
+            )
+        parameter = object.__new__(cls)
+        parameter._data, parameter._backend = data._data, data._backend
+        parameter.grad_fn, parameter.grad, parameter._output_nr, parameter._extra = (
+            None,
+            None,
+            0,
+            None,
+        )
+        parameter.requires_grad = False
+        if requires_grad:
+            parameter.requires_grad_(True)
+        return parameter
+
+    def __init__(self, data: Tensor | None = None, requires_grad: bool = True) -> None:
+        """Everything happens in ``__new__``."""
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__
+
+
+def is_parameter(value: Any) -> bool:
+    """True for a tensor created by ``Parameter(...)``."""
+    return isinstance(value, Parameter)
+
+
+def replace_data_(tensor: Tensor, value: Tensor) -> Tensor:
+    """Give ``tensor`` the values of ``value`` in place, keeping the object (its identity,
+    ``requires_grad``, ``.grad`` and Parameter mark).
+
+    ``value`` must have ``tensor``'s shape and live on its device; it is cast to
+    ``tensor``'s dtype. Compute ``value`` with gpugrad ops under ``gg.no_grad()``; its array
+    is taken over (not copied), so pass a freshly computed tensor, not one still in use.
+    """
+    if not isinstance(value, Tensor):
+        raise TypeError(f"expected a gpugrad Tensor, got {type(value).__name__}")
+    if tuple(value.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            f"cannot replace the values of a tensor of shape {list(tensor.shape)} with "
+            f"values of shape {list(value.shape)}"
+        )
+    if value._backend is not tensor._backend:
+        raise RuntimeError(
+            "Expected all tensors to be on the same device, but found at least two devices, "
+            f"{tensor._backend.device_str} and {value._backend.device_str}!"
+        )
+    data = value._data
+    if data.dtype != tensor._data.dtype:
+        data = data.astype(tensor._data.dtype)
+    tensor._data = data
+    return tensor
+
+
+def move_(tensor: Tensor, value: Tensor) -> Tensor:
+    """Like ``replace_data_`` but also takes ``value``'s device and dtype (``Module.to``)."""
+    if tuple(value.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            f"cannot replace the values of a tensor of shape {list(tensor.shape)} with "
+            f"values of shape {list(value.shape)}"
+        )
+    tensor._data = value._data
+    tensor._backend = value._backend
+    return tensor
+
+
+def copy_leaf(tensor: Tensor) -> Tensor:
+    """A detached copy of ``tensor`` with its own array, its class (a Parameter stays one),
+    the same ``requires_grad`` and a copy of its ``.grad`` (what ``copy.deepcopy`` of a
+    module needs)."""
+    return (
+        tensor.detach().__deepcopy__({})
+        if tensor.grad_fn is not None
+        else (tensor.__deepcopy__({}))
+    )
