@@ -110,6 +110,10 @@ class ArrayBackend:
     def to_host(self, x: Array) -> Any:
         raise NotImplementedError
 
+    def shares_memory(self, a: Array, b: Array) -> bool:
+        """Whether ``a`` may be a view of ``b`` (a cheap bounds check)."""
+        return bool(self.xp.may_share_memory(a, b))
+
     def owns(self, x: Array) -> bool:
         """True when ``x`` is a writable array that owns its memory (not a view)."""
         return x.base is None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import _tensor
-from ._tensor import Tensor, _wrap, _wrap_result
+from ._tensor import Tensor, _wrap, _wrap_result, version_owner
 
 Formula = Callable[..., Any]
 
@@ -129,12 +129,13 @@ def check_saved_versions(node: Node) -> None:
     for s in node.saved:
         if not isinstance(s, Tensor) or s._extra is None:
             continue
-        since = s._extra.versions_since(node.epoch)
+        counter = version_owner(s)._extra
+        since = counter.versions_since(node.epoch)
         if since:
             where = describe(s)
             if s.grad_fn is not None:
                 where += f", which is output {s._output_nr} of {s.grad_fn.name()}"
-            raise _modified_error(where, s._extra.version, s._extra.version - since)
+            raise _modified_error(where, counter.version, counter.version - since)
 
 
 class Node:

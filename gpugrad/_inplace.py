@@ -16,22 +16,30 @@ from . import _ops, _shape_ops
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
 from ._graph import ModifiedOutput, clock, describe
-from ._tensor import Tensor, _wrap
+from ._tensor import Tensor, _wrap, version_owner
 from .backends import dtypes as _dtypes
 
+VIEW_ERROR = (
+    "an in-place operation on a view of a tensor that requires grad, while recording a "
+    "graph, is not supported: gpugrad does not rewrite the base's history (PyTorch's "
+    "CopySlices) and refuses rather than compute a wrong gradient. Write to the base "
+    "instead (x[i] = v), or clone() the view first."
+)
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
 def _record_write(t: Tensor) -> None:
-    """Count a write to ``t``'s array; a node that saved that array as its output can no
-    longer use it."""
+    """Count a write to ``t``'s memory (on the counter it shares with its views); a node
+    that saved that memory as its output can no longer use it."""
     clock.epoch += 1
-    extra = t._get_extra()
+    owner = version_owner(t)
+    extra = owner._get_extra()
     extra.version += 1
     extra.writes.append(clock.epoch)
-    node = t.grad_fn
-    if node is not None and getattr(node, "out", None) is t._data:
-        node.out = ModifiedOutput(describe(t), extra.version)
+    for written in (t, owner):
+        node = written.grad_fn
+        if node is not None and getattr(node, "out", None) is written._data:
+            node.out = ModifiedOutput(describe(written), extra.version)
 
 
 def _write(t: Tensor, values: Tensor) -> None:
@@ -66,6 +74,9 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
         return t
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_ERROR)
+    owner = version_owner(t)
+    if owner is not t and (owner.requires_grad or t.requires_grad):
+        raise RuntimeError(VIEW_ERROR)
     alias = _wrap(t._data, t._backend)
     alias.requires_grad, alias.grad_fn, alias._output_nr = (
         t.requires_grad,

@@ -8,7 +8,7 @@ from typing import Any
 from . import _derivatives as D
 from ._ops import _device_error, _record
 from ._reductions import _dims
-from ._tensor import Size, Tensor, _wrap
+from ._tensor import Size, Tensor, _wrap, mark_view
 from .backends import dtypes as _dtypes
 
 
@@ -43,6 +43,15 @@ VIEW_ERROR = (
 )
 
 
+def _view(op: Any, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
+    """``_record``, for ops whose result may share the input's memory: such a result shares
+    the input's version counter too, so a write through either is seen by both."""
+    result = _record(op, out, backend, inputs, attrs)
+    if backend.shares_memory(out, inputs[0]._data):
+        mark_view(result, inputs[0])
+    return result
+
+
 def _reshape(input: Tensor, shape: tuple, may_copy: bool) -> Tensor:
     data = input._data
     target = _resolve_shape(_shape_arg(shape), data.size)
@@ -54,7 +63,7 @@ def _reshape(input: Tensor, shape: tuple, may_copy: bool) -> Tensor:
         if not may_copy:
             raise RuntimeError(VIEW_ERROR)
         op = D.UNSAFE_VIEW
-    return _record(op, out, input._backend, (input,), (data.shape,))
+    return _view(op, out, input._backend, (input,), (data.shape,))
 
 
 def reshape(input: Tensor, *shape: Any) -> Tensor:
@@ -91,7 +100,7 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
         axes = _dims(data.ndim, dim) if data.ndim else ()
         out = input._backend.squeeze(data, axes)
         op = D.SQUEEZE_DIM if isinstance(dim, int) else D.SQUEEZE_DIMS
-    return _record(op, out, input._backend, (input,), (data.shape,))
+    return _view(op, out, input._backend, (input,), (data.shape,))
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
@@ -103,7 +112,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
             f"but got {dim})"
         )
     out = input._backend.unsqueeze(data, dim % rank)
-    return _record(D.UNSQUEEZE, out, input._backend, (input,), (data.shape,))
+    return _view(D.UNSQUEEZE, out, input._backend, (input,), (data.shape,))
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -111,7 +120,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     if data.ndim == 0:
         return input
     d0, d1 = (_dims(data.ndim, d)[0] for d in (dim0, dim1))
-    return _record(
+    return _view(
         D.TRANSPOSE, input._backend.transpose(data, d0, d1), input._backend, (input,), (d0, d1)
     )
 
@@ -132,7 +141,7 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
     if len(set(order)) != len(order):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     inverse = tuple(sorted(range(len(order)), key=order.__getitem__))
-    return _record(
+    return _view(
         D.PERMUTE, input._backend.permute(data, order), input._backend, (input,), (inverse,)
     )
 
@@ -154,7 +163,7 @@ def t(input: Tensor) -> Tensor:
     data = input._data
     if data.ndim < 2:
         return input
-    return _record(D.T, input._backend.transpose(data, 0, 1), input._backend, (input,))
+    return _view(D.T, input._backend.transpose(data, 0, 1), input._backend, (input,))
 
 
 def T(input: Tensor) -> Tensor:  # noqa: N802
@@ -191,7 +200,7 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     shape = tuple(target)
     if shape == data.shape:
         return input
-    return _record(
+    return _view(
         D.EXPAND, input._backend.expand(data, shape), input._backend, (input,), (data.shape,)
     )
 
@@ -278,14 +287,18 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     data = input._data
     if not isinstance(key, tuple) or any(type(k) is not int and type(k) is not slice for k in key):
         key = _index_key(key, input)
+    if type(key) is tuple and len(key) == data.ndim and all(type(k) is int for k in key):
+        key += (Ellipsis,)  # a 0-d view, as x[0] is in PyTorch (NumPy would copy a scalar)
+    elif type(key) is int and data.ndim == 1:
+        key = (key, Ellipsis)
     try:
         out = data[key]
     except IndexError as error:
         raise IndexError(_index_message(str(error), data.ndim)) from None
     op = _index_op(key if isinstance(key, tuple) else (key,))
     if op is D.UNSQUEEZE:
-        return _record(D.UNSQUEEZE, out, input._backend, (input,), (data.shape,))
-    return _record(op, out, input._backend, (input,), (data.shape, key))
+        return _view(D.UNSQUEEZE, out, input._backend, (input,), (data.shape,))
+    return _view(op, out, input._backend, (input,), (data.shape, key))
 
 
 def _index_message(message: str, ndim: int) -> str:

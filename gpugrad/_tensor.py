@@ -268,7 +268,8 @@ class Tensor:
         return copy
 
     def detach(self) -> Tensor:
-        return _wrap(self._data, self._backend)
+        """The same values outside the graph, sharing memory and version counter."""
+        return mark_view(_wrap(self._data, self._backend), self)
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -322,14 +323,16 @@ class Tensor:
 
     @property
     def _version(self) -> int:
-        """How many in-place writes this tensor has seen (PyTorch's version counter)."""
-        return 0 if self._extra is None else self._extra.version
+        """In-place writes to this tensor's memory (PyTorch's version counter, shared by a
+        tensor and its views)."""
+        extra = version_owner(self)._extra
+        return 0 if extra is None else extra.version
 
 
 class TensorExtra:
     """Rarely used per-tensor state, kept out of the hot path."""
 
-    __slots__ = ("hooks", "retains_grad", "accumulator", "version", "writes")
+    __slots__ = ("hooks", "retains_grad", "accumulator", "version", "writes", "base")
 
     def __init__(self) -> None:
         self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
@@ -337,6 +340,7 @@ class TensorExtra:
         self.accumulator: Any = None
         self.version = 0  # in-place writes so far (PyTorch's version counter)
         self.writes: deque[int] = deque(maxlen=32)  # in-place clock epochs of recent writes
+        self.base: Tensor | None = None  # for a view: the tensor whose memory it shares
 
     def versions_since(self, epoch: int) -> int:
         """Writes after ``epoch`` (exact while fewer than 32 of them happened since)."""
@@ -388,6 +392,19 @@ def _wrap_result(data: Any, backend: backends.ArrayBackend, node: Node, output_n
     t._output_nr = output_nr
     t._extra = None
     return t
+
+
+def version_owner(t: Tensor) -> Tensor:
+    """The tensor whose version counter ``t`` uses: its view base, or itself."""
+    extra = t._extra
+    return t if extra is None or extra.base is None else extra.base
+
+
+def mark_view(view: Tensor, of: Tensor) -> Tensor:
+    """Make ``view`` share ``of``'s memory's version counter."""
+    if view is not of:
+        view._get_extra().base = version_owner(of)
+    return view
 
 
 def grad_enabled() -> bool:

@@ -116,3 +116,42 @@ def test_fill_copy_and_clamp(device):
     a.copy_(b)
     a.clamp_(-1, 2)
     assert a.tolist() == [1.0, -1.0, 2.0] and b.tolist() == [1.0, -4.0, 9.0]
+
+
+def test_views_share_memory_and_version_with_their_base(device):
+    a = gg.zeros(2, 3, device=device)
+    row, element, flat = a[1], a[0, 2], a.view(6)
+    row.add_(1)
+    element.fill_(7)
+    assert a.tolist() == [[0.0, 0.0, 7.0], [1.0, 1.0, 1.0]]
+    assert a._version == row._version == flat._version == a.t()._version == 2
+
+
+def test_a_write_through_a_view_is_caught_at_backward(device):
+    x = gg.tensor([1.0, 2.0, 3.0], requires_grad=True, device=device)
+    h = x * 2
+    y = h * h  # saves h
+    with gg.no_grad():
+        h[0:2].mul_(10)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        y.sum().backward()
+
+
+def test_detach_shares_the_version_counter(device):
+    w = gg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    e = gg.exp(w)  # saves its output
+    e.detach().zero_()
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        e.sum().backward()
+
+
+def test_in_place_on_a_view_while_recording_is_refused_not_miscomputed(device):
+    x = gg.tensor([1.0, 2.0], requires_grad=True, device=device)
+    h = x * 2
+    with pytest.raises(
+        RuntimeError, match="in-place operation on a view of a tensor that requires grad"
+    ):
+        h[0].mul_(3)
+    h[0] = 5.0  # writing to the base itself is differentiable
+    h.sum().backward()
+    assert x.grad.tolist() == [0.0, 2.0]
