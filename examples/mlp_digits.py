@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 import gpugrad as gg
-from gpugrad.nn import modules as nn
+from gpugrad import nn
 from gpugrad.optim import Adam
 from gpugrad.serialization import load, save
 from gpugrad.utils.data import DataLoader, TensorDataset

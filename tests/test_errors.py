@@ -5,8 +5,10 @@ with the one PyTorch raises for the same input."""
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +66,21 @@ def _no_grad_backward(lib: Any) -> None:
 
 def _leaf_in_place(lib: Any) -> None:
     lib.tensor([1.0], requires_grad=True).add_(1)
+
+
+def _load_truncated(lib: Any) -> None:
+    path = Path(tempfile.mkdtemp()) / "model.npz"
+    gg.save({"w": gg.ones(100)}, path)
+    path.write_bytes(path.read_bytes()[:200])
+    gg.load(path)
+
+
+def _load_pickle(lib: Any) -> None:
+    import numpy
+
+    path = Path(tempfile.mkdtemp()) / "hostile.npz"
+    numpy.savez(path, payload=numpy.array([object()], dtype=object))
+    gg.load(path)
 
 
 @dataclass
