@@ -8,6 +8,7 @@ hooks see the total gradient, as in PyTorch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 from . import _tensor_math
@@ -65,26 +66,6 @@ def _edge_node(edge: Any) -> Any:
     return edge[0] if type(edge) is tuple else edge
 
 
-def _dependencies(roots: Sequence[Any]) -> dict[Any, int]:
-    """For each node reachable from ``roots``, how many edges lead into it."""
-    deps: dict[Any, int] = {}
-    stack = list(dict.fromkeys(roots))
-    while stack:
-        for edge in stack.pop().edges:
-            if edge is None:
-                continue
-            if type(edge) is tuple:
-                edge = edge[0]
-            count = deps.get(edge)
-            if count is None:
-                deps[edge] = 1
-                if edge not in roots:
-                    stack.append(edge)
-            else:
-                deps[edge] = count + 1
-    return deps
-
-
 def _run_tensor_hooks(hooks: dict, grad: Any, backend: Any, tensor_mode: bool) -> Any:
     for hook in list(hooks.values()):
         result = hook(grad if tensor_mode else wrap_grad(grad, backend))
@@ -136,43 +117,27 @@ def execute(
     is in ``accumulate_into`` when it is given) unless ``capture`` maps nodes/edges to
     result slots, in which case gradients are returned and ``.grad`` is left alone."""
     tensor_mode = create_graph
-    buffers: dict[Any, Any] = {}
-    roots = []
+    buffers: dict[Any, Any] = {}  # gradient waiting for each node reached so far
+    ready: list[tuple[int, Any]] = []  # heap of (-sequence number, node): newest first
+    leaves: dict[Any, None] = {}  # AccumulateGrad nodes reached, run last
     for out, grad in zip(outputs, grads):
         node = out.grad_fn
         if node is None:
             node = edge_of(out)
-        nr = out._output_nr
-        _deliver(buffers, node, nr, grad)
-        roots.append(node)
-    deps = _dependencies(roots)
-    ready = [node for node in dict.fromkeys(roots) if node not in deps]
+        if node not in buffers:
+            if type(node) is AccumulateGrad:
+                leaves[node] = None
+            else:
+                heappush(ready, (-node.seq, node))
+        _deliver(buffers, node, out._output_nr, grad)
     shared = {id(g) for g in grads}  # gradient arrays someone else also holds
     captured: list[Any] | None = None if capture is None else [None] * len(set(capture.values()))
     previous = grad_state.enabled
     grad_state.enabled = create_graph
     try:
         while ready:
-            node = ready.pop()
-            grad = buffers.pop(node, None)
-            if type(node) is AccumulateGrad:
-                if grad is not None:
-                    _finish_leaf(
-                        node.variable,
-                        grad,
-                        tensor_mode,
-                        accumulate_into,
-                        capture,
-                        captured,
-                        node,
-                        id(grad) not in shared,
-                    )
-                continue
-            if grad is None:  # no gradient reached this node: release what waits on it
-                for edge in node.edges:
-                    if edge is not None:
-                        _release(edge[0] if type(edge) is tuple else edge, deps, ready)
-                continue
+            node = heappop(ready)[1]
+            grad = buffers.pop(node)
             if node.pre_hooks is not None:
                 grad = _run_pre_hooks(node, grad, tensor_mode)
                 shared.add(id(grad))
@@ -194,34 +159,36 @@ def execute(
 
                 check_backward_outputs(node, input_grads)
             for edge, g in zip(node.edges, input_grads):
-                if edge is None:
+                if edge is None or g is None:
                     continue
+                nr = 0
                 if type(edge) is tuple:
                     edge, nr = edge
-                    if g is not None:
-                        _deliver(buffers, edge, nr, g)
-                elif g is not None:
-                    if edge.n_outputs == 1:
-                        current = buffers.get(edge)
-                        buffers[edge] = g if current is None else current + g
+                current = buffers.get(edge)
+                if current is None:
+                    if type(edge) is AccumulateGrad:
+                        leaves[edge] = None
                     else:
-                        _deliver(buffers, edge, 0, g)
-                remaining = deps[edge] - 1
-                if remaining:
-                    deps[edge] = remaining
+                        heappush(ready, (-edge.seq, edge))
+                if edge.n_outputs != 1:
+                    _deliver(buffers, edge, nr, g)
                 else:
-                    ready.append(edge)
+                    buffers[edge] = g if current is None else current + g
+        for node in leaves:
+            grad = buffers.pop(node)
+            _finish_leaf(
+                node.variable,
+                grad,
+                tensor_mode,
+                accumulate_into,
+                capture,
+                captured,
+                node,
+                id(grad) not in shared,
+            )
     finally:
         grad_state.enabled = previous
     return captured
-
-
-def _release(node: Any, deps: dict, ready: list) -> None:
-    remaining = deps[node] - 1
-    if remaining:
-        deps[node] = remaining
-    else:
-        ready.append(node)
 
 
 def _note_repeats(grads: list, shared: set[int]) -> None:

@@ -9,6 +9,7 @@ tensors (``F`` is gpugrad's functional namespace), so every formula is different
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +71,11 @@ class _Freed:
 
 
 FREED = _Freed()
+
+
+next_sequence = itertools.count().__next__
+"""Numbers nodes in creation order. A node's inputs always come from earlier nodes, so
+backward that runs the highest-numbered ready node first runs in a topological order."""
 
 
 class InplaceClock:
@@ -152,12 +158,14 @@ class Node:
         "casts",
         "pre_hooks",
         "epoch",
+        "seq",
         "__weakref__",
     )
 
     n_outputs = 1
 
     def __init__(self, op: Op, edges: tuple, saved: tuple, out: Any, attrs: tuple, backend):
+        self.seq = next_sequence()
         self.epoch = clock.epoch
         self.op = op
         self.edges = edges

@@ -7,7 +7,7 @@ from typing import Any
 
 from .._grad_mode import no_grad
 from .._grad_mode import state as grad_state
-from .._graph import FREED, SECOND_BACKWARD, edge_of, wrap_grad
+from .._graph import FREED, SECOND_BACKWARD, edge_of, next_sequence, wrap_grad
 from .._tensor import Size, Tensor, _wrap_result
 
 
@@ -18,6 +18,7 @@ class FunctionCtx:
     pre_hooks = None
 
     def __init__(self, function: type[Function]) -> None:
+        self.seq = next_sequence()
         self._function = function
         self._saved: Any = ()
         self.needs_input_grad: tuple[bool, ...] = ()
