@@ -20,10 +20,10 @@ from ._tensor import Tensor, _wrap, version_owner
 from .backends import dtypes as _dtypes
 
 VIEW_ERROR = (
-    "an in-place operation on a view of a tensor that requires grad, while recording a "
-    "graph, is not supported: gpugrad does not rewrite the base's history (PyTorch's "
-    "CopySlices) and refuses rather than compute a wrong gradient. Write to the base "
-    "instead (x[i] = v), or clone() the view first."
+    "an in-place operation on this view of a tensor that requires grad, while recording a "
+    "graph, is not supported: gpugrad writes back only through views made by indexing the "
+    "base directly (x[i].mul_(2), x[i] += v), and refuses rather than compute a wrong "
+    "gradient. Write to the base instead (x[i] = v), or clone() the view first."
 )
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
 
@@ -76,7 +76,7 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
         raise RuntimeError(LEAF_ERROR)
     owner = version_owner(t)
     if owner is not t and (owner.requires_grad or t.requires_grad):
-        raise RuntimeError(VIEW_ERROR)
+        return _inplace_through_base(function, t, owner, args)
     alias = _wrap(t._data, t._backend)
     alias.requires_grad, alias.grad_fn, alias._output_nr = (
         t.requires_grad,
@@ -90,6 +90,31 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     _write(t, out)
     t.grad_fn, t._output_nr, t.requires_grad = node, out._output_nr, out.requires_grad
     return t
+
+
+def _inplace_through_base(
+    function: Callable[..., Tensor], view: Tensor, base: Tensor, args: tuple
+) -> Tensor:
+    """An in-place op on ``base[key]``: write the new values into the base at ``key``
+    (differentiably, rebasing the base's history, as PyTorch's CopySlices does), then make
+    the view ``base[key]`` of the new base."""
+    key = view._extra.view_key
+    if key is None:
+        raise RuntimeError(VIEW_ERROR)
+    alias = _wrap(view._backend.copy(view._data), view._backend)
+    alias.requires_grad, alias.grad_fn, alias._output_nr = (
+        view.requires_grad,
+        view.grad_fn,
+        view._output_nr,
+    )
+    apply_inplace(_setitem, base, key, function(alias, *args))
+    fresh = _shape_ops.getitem(base, key)
+    view.grad_fn, view._output_nr, view.requires_grad = (
+        fresh.grad_fn,
+        fresh._output_nr,
+        fresh.requires_grad,
+    )
+    return view
 
 
 def _inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:

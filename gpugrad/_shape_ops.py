@@ -298,7 +298,10 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     op = _index_op(key if isinstance(key, tuple) else (key,))
     if op is D.UNSQUEEZE:
         return _view(D.UNSQUEEZE, out, input._backend, (input,), (data.shape,))
-    return _view(op, out, input._backend, (input,), (data.shape, key))
+    result = _view(op, out, input._backend, (input,), (data.shape, key))
+    if result._extra is not None and result._extra.base is input:
+        result._extra.view_key = key  # in-place ops on it write back through base[key]
+    return result
 
 
 def _index_message(message: str, ndim: int) -> str:

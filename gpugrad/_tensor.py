@@ -332,7 +332,7 @@ class Tensor:
 class TensorExtra:
     """Rarely used per-tensor state, kept out of the hot path."""
 
-    __slots__ = ("hooks", "retains_grad", "accumulator", "version", "writes", "base")
+    __slots__ = ("hooks", "retains_grad", "accumulator", "version", "writes", "base", "view_key")
 
     def __init__(self) -> None:
         self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
@@ -341,6 +341,7 @@ class TensorExtra:
         self.version = 0  # in-place writes so far (PyTorch's version counter)
         self.writes: deque[int] = deque(maxlen=32)  # in-place clock epochs of recent writes
         self.base: Tensor | None = None  # for a view: the tensor whose memory it shares
+        self.view_key: Any = None  # for base[key] views: the key, to write back through
 
     def versions_since(self, epoch: int) -> int:
         """Writes after ``epoch`` (exact while fewer than 32 of them happened since)."""
