@@ -14,11 +14,12 @@ values while keeping its identity (optimizers, ``load_state_dict``, ``nn.init``,
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .._tensor import Tensor
 
-__all__ = ["Parameter", "copy_leaf", "is_parameter", "replace_data_"]
+__all__ = ["Parameter", "copy_leaf", "is_parameter", "replace_data_", "zero_grads"]
 
 
 class Parameter(Tensor):
@@ -55,6 +56,19 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__
+
+
+def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Reset the gradients of ``params``: to ``None`` (PyTorch's default) or to zeros."""
+    for param in params:
+        if param.grad is None:
+            continue
+        if set_to_none:
+            param.grad = None
+        elif param.grad.grad_fn is not None:
+            param.grad = param.grad.detach().zero_()
+        else:
+            param.grad.zero_()
 
 
 def is_parameter(value: Any) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from .._grad_mode import enable_grad, no_grad
 from .._shape_ops import clone
 from .._tensor import Tensor
+from ..nn.parameter import zero_grads
 
 __all__ = ["Optimizer"]
 
@@ -86,16 +87,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter: to ``None`` (default) or to zeros."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                elif param.grad.grad_fn is not None:
-                    param.grad = param.grad.detach().zero_()
-                else:
-                    param.grad.zero_()
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; ``closure`` (re)computes and

@@ -17,7 +17,7 @@ from ..._shape_ops import clone
 from ..._tensor import Tensor
 from ..._transfer import _parse as _parse_to_args
 from ...backends import dtypes as _dtypes
-from ..parameter import Parameter, copy_leaf, move_, replace_data_
+from ..parameter import Parameter, copy_leaf, move_, replace_data_, zero_grads
 
 __all__ = ["Module"]
 
@@ -296,15 +296,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to ``None`` (default) or to zeros."""
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            elif param.grad.grad_fn is not None:
-                param.grad = param.grad.detach().zero_()
-            else:
-                param.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     # --- devices and dtypes -------------------------------------------------------------
     def _convert(self, device: Any, dtype: Any) -> Module:
