@@ -20,6 +20,8 @@ from .modules import (
 )
 from .parameter import Parameter
 
+from . import parallel  # noqa: E402  (builds on the modules above)
+
 __all__ = [
     "GELU",
     "BCELoss",
@@ -38,4 +40,5 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
 ]

@@ -1,0 +1,374 @@
+"""``gpugrad.nn.parallel.DistributedDataParallel``: data-parallel training over the ranks
+of ``gpugrad.distributed``'s process group, as PyTorch's DDP.
+
+    dist.init_process_group("mpi")
+    model = DistributedDataParallel(model)     # rank 0's parameters go to every rank
+    loss_fn(model(x_shard), y_shard).backward()  # grads are now averaged over the ranks
+    optimizer.step()                            # so every rank takes the same step
+
+How gradients travel. Parameters are grouped, in reverse registration order (roughly the
+order backward produces their gradients), into buckets of at most ``bucket_cap_mb`` (one
+dtype and device per bucket; a parameter larger than the cap gets a bucket of its own).
+A hook on each parameter (``Tensor.register_hook`` on the leaf, which gpugrad's engine
+runs when the parameter's gradient is complete, just before accumulating it) copies the
+parameter's gradient (plus what ``.grad`` already held) into its bucket's flat buffer.
+When every gradient of a bucket has arrived, and every earlier bucket is launched, the
+bucket is launched: one non-blocking ``Iallreduce`` (MPI) or NCCL all-reduce of the whole
+buffer, which proceeds while backward goes on computing the gradients of earlier layers.
+When the last gradient has arrived (still inside backward), DDP waits for all buckets,
+divides by the world size and writes the averages into the parameters' ``.grad``. Buckets
+are launched in the same fixed order on every rank, whatever order the gradients come in.
+
+``no_sync()`` skips all of this for the backward passes of forwards run inside it (the
+gradients accumulate locally); the next synchronized backward averages the accumulated
+gradients. With ``find_unused_parameters=True`` each forward walks the graph of its
+outputs, and parameters it cannot reach count as ready (their ``.grad``, or zeros, is
+averaged too), so a model whose forward skips parameters does not hang.
+
+Not supported: ``create_graph=True`` through DDP (its gradients are averaged as plain
+values), and parameters shared between two DDP models.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .._grad_mode import is_grad_enabled
+from .._graph import AccumulateGrad
+from .._tensor import Tensor, _wrap
+from .modules.module import Module
+
+__all__ = ["DistributedDataParallel"]
+
+UNFINISHED = (
+    "Expected to have finished reduction in the prior iteration before starting a new one. "
+    "This error indicates that your module has parameters that were not used in producing "
+    "loss. You can enable unused parameter detection by passing the keyword argument "
+    "`find_unused_parameters=True` to `gpugrad.nn.parallel.DistributedDataParallel`, and by "
+    "making sure all `forward` function outputs participate in calculating loss. "
+    "Parameters that did not receive a gradient on rank {rank}: {names}"
+)
+
+
+# PyTorch DDP arguments accepted and ignored (gpugrad's DDP has one behaviour for each).
+IGNORED_TORCH_ARGUMENTS = {
+    "check_reduction",
+    "gradient_as_bucket_view",
+    "static_graph",
+    "init_sync",
+    "delay_all_reduce_named_params",
+    "param_to_hook_all_reduce",
+    "mixed_precision",
+    "device_mesh",
+}
+
+
+class _Bucket:
+    __slots__ = ("indices", "offsets", "buffer", "device_type", "arrived", "work")
+
+    def __init__(self, indices: list[int], params: list[Tensor]) -> None:
+        self.indices = indices
+        self.offsets: list[int] = []
+        total = 0
+        for i in indices:
+            self.offsets.append(total)
+            total += params[i].numel()
+        first = params[indices[0]]
+        self.buffer = first._backend.xp.empty(total, dtype=first._data.dtype)
+        self.device_type = first._backend.device.type
+        self.arrived = 0
+        self.work: Any = None
+
+
+def _assign_buckets(params: list[Tensor], cap_bytes: int) -> list[list[int]]:
+    """Parameter indices grouped into buckets, in reverse order, by (device, dtype), each
+    at most ``cap_bytes`` (a single larger parameter fills a bucket of its own)."""
+    open_buckets: dict[Any, tuple[list[int], int]] = {}
+    done: list[list[int]] = []
+    for i in reversed(range(len(params))):
+        p = params[i]
+        key = (p._backend.device_str, p._data.dtype.str)
+        size = p.numel() * p._data.dtype.itemsize
+        current = open_buckets.get(key)
+        if current is not None and current[1] + size > cap_bytes:
+            done.append(current[0])
+            current = None
+        if current is None:
+            current = ([], 0)
+        current[0].append(i)
+        open_buckets[key] = (current[0], current[1] + size)
+    done.extend(indices for indices, _ in open_buckets.values())
+    # Launch order: the bucket holding the parameter backward reaches first comes first.
+    done.sort(key=lambda indices: -indices[0])
+    return done
+
+
+def _leaves_reached(outputs: Any) -> set[int]:
+    """ids of the leaf tensors whose AccumulateGrad nodes the outputs' graphs reach."""
+    stack: list[Any] = []
+    pending = [outputs]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, Tensor):
+            if value.grad_fn is not None:
+                stack.append(value.grad_fn)
+            elif value.requires_grad:
+                stack.append(("leaf", value))
+        elif isinstance(value, (list, tuple)):
+            pending.extend(value)
+        elif isinstance(value, dict):
+            pending.extend(value.values())
+    seen: set[int] = set()
+    leaves: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if type(node) is tuple:
+            leaves.add(id(node[1]))
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is AccumulateGrad:
+            leaves.add(id(node.variable))
+            continue
+        for edge in node.edges:
+            if edge is not None:
+                stack.append(edge[0] if type(edge) is tuple else edge)
+    return leaves
+
+
+def _make_hook(ref: Any, index: int) -> Any:
+    def hook(grad: Tensor) -> Tensor | None:
+        ddp = ref()
+        return None if ddp is None else ddp._on_grad(index, grad)
+
+    return hook
+
+
+def _remove_hooks(handles: list[Any]) -> None:
+    for handle in handles:
+        handle.remove()
+
+
+class DistributedDataParallel(Module):
+    """Wrap ``module`` so that backward averages its gradients over all ranks.
+
+    At wrap time rank 0's parameters and buffers are broadcast to every rank; with
+    ``broadcast_buffers`` (default) buffers are broadcast again before each forward.
+    ``bucket_cap_mb`` bounds a bucket's size (25 MB, PyTorch's default).
+    ``device_ids``/``output_device``/``dim`` are accepted for PyTorch compatibility and
+    ignored (the module is used on the device its parameters are on).
+    """
+
+    def __init__(
+        self,
+        module: Module,
+        device_ids: Any = None,
+        output_device: Any = None,
+        dim: int = 0,
+        broadcast_buffers: bool = True,
+        process_group: Any = None,
+        bucket_cap_mb: float | None = None,
+        find_unused_parameters: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        from .. import distributed as dist
+
+        unknown = sorted(set(kwargs) - IGNORED_TORCH_ARGUMENTS)
+        if unknown:
+            raise TypeError(f"DistributedDataParallel() got unexpected arguments {unknown}")
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel wraps a gpugrad Module, not {module!r}")
+        if not dist.is_initialized():
+            raise RuntimeError(
+                "Default process group has not been initialized, please make sure to call "
+                "init_process_group."
+            )
+        self.module = module
+        object.__setattr__(self, "broadcast_buffers", broadcast_buffers)
+        object.__setattr__(self, "find_unused_parameters", find_unused_parameters)
+        object.__setattr__(self, "require_backward_grad_sync", True)
+        object.__setattr__(self, "world_size", dist.get_world_size())
+        object.__setattr__(self, "rank", dist.get_rank())
+        cap = 25.0 if bucket_cap_mb is None else float(bucket_cap_mb)
+        object.__setattr__(self, "bucket_cap_bytes", max(1, int(cap * 1024 * 1024)))
+
+        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        params = [p for _, p in named]
+        object.__setattr__(self, "_param_names", [n for n, _ in named])
+        object.__setattr__(self, "_params", params)
+        self._sync_module_states()
+
+        buckets = [_Bucket(ix, params) for ix in _assign_buckets(params, self.bucket_cap_bytes)]
+        where: list[tuple[int, int]] = [(0, 0)] * len(params)
+        for b, bucket in enumerate(buckets):
+            for slot, i in enumerate(bucket.indices):
+                where[i] = (b, slot)
+        object.__setattr__(self, "_buckets", buckets)
+        object.__setattr__(self, "_where", where)
+        object.__setattr__(self, "_next_bucket", 0)  # the next bucket to launch
+        object.__setattr__(self, "_arrived_total", 0)
+        object.__setattr__(self, "_sync_this_backward", True)
+        object.__setattr__(self, "_unused", [])  # indices of unused params, this iteration
+        object.__setattr__(self, "_marked", [False] * len(params))
+        ref = weakref.ref(self)
+        handles = [p.register_hook(_make_hook(ref, i)) for i, p in enumerate(params)]
+        object.__setattr__(self, "_handles", handles)
+        # The hooks hold the wrapper weakly; when it goes, its hooks leave the parameters.
+        weakref.finalize(self, _remove_hooks, handles)
+
+    # --- wrap time ------------------------------------------------------------------------
+    def _sync_module_states(self) -> None:
+        from .. import distributed as dist
+
+        if self.world_size == 1:
+            return
+        for p in self.module.parameters():  # in place: the Parameter objects stay
+            dist.broadcast(p, 0)
+        self._broadcast_buffers()
+
+    def _broadcast_buffers(self) -> None:
+        from .. import distributed as dist
+
+        for b in self.module.buffers():
+            dist.broadcast(b, 0)
+
+    # --- forward ----------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        if self._arrived_total:
+            names = [n for i, n in enumerate(self._param_names) if not self._marked[i]]
+            self._reset()
+            raise RuntimeError(UNFINISHED.format(rank=self.rank, names=", ".join(names)))
+        if self.broadcast_buffers and self.world_size > 1:
+            self._broadcast_buffers()
+        sync = self.require_backward_grad_sync
+        object.__setattr__(self, "_sync_this_backward", sync)
+        output = self.module(*args, **kwargs)
+        if sync and self.find_unused_parameters and is_grad_enabled():
+            reached = _leaves_reached(output)
+            unused = [i for i, p in enumerate(self._params) if id(p) not in reached]
+            object.__setattr__(self, "_unused", unused)
+            if unused:
+                self._mark_unused()
+        return output
+
+    @contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Backward passes of forwards run inside this context accumulate gradients
+        locally, without communication; the first synchronized backward after it averages
+        the accumulated gradients."""
+        previous = self.require_backward_grad_sync
+        object.__setattr__(self, "require_backward_grad_sync", False)
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "require_backward_grad_sync", previous)
+
+    # --- backward ---------------------------------------------------------------------------
+    def _slot_view(self, index: int) -> Any:
+        b, slot = self._where[index]
+        bucket = self._buckets[b]
+        start = bucket.offsets[slot]
+        p = self._params[index]
+        return bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
+
+    def _on_grad(self, index: int, grad: Tensor) -> Tensor | None:
+        if not self._sync_this_backward:
+            return None
+        if self._marked[index]:
+            raise RuntimeError(
+                f"parameter {self._param_names[index]} received its gradient twice in one "
+                "DDP iteration (a second backward through the same forward, or a parameter "
+                "marked unused by find_unused_parameters that got a gradient after all); "
+                "run forward again before each backward"
+            )
+        p = self._params[index]
+        view = self._slot_view(index)
+        view[...] = grad._data
+        if p.grad is not None:
+            view += p.grad._data
+            p.grad = None  # the engine stores the returned value as the new .grad
+        self._arrive(index)
+        # The engine copies what we return into p.grad: the local sum now, overwritten with
+        # the average when the buckets finish (or the average itself, if they just did).
+        return _wrap(view, p._backend)
+
+    def _mark_unused(self) -> None:
+        for index in self._unused:
+            p = self._params[index]
+            view = self._slot_view(index)
+            if p.grad is None:
+                view[...] = 0
+            else:
+                view[...] = p.grad._data
+            self._arrive(index)
+
+    def _arrive(self, index: int) -> None:
+        self._marked[index] = True
+        b, _ = self._where[index]
+        self._buckets[b].arrived += 1
+        object.__setattr__(self, "_arrived_total", self._arrived_total + 1)
+        self._launch_ready()
+        if self._arrived_total == len(self._params):
+            self._finish()
+
+    def _launch_ready(self) -> None:
+        from ..distributed._group import _allreduce_array
+
+        buckets = self._buckets
+        n = self._next_bucket
+        while n < len(buckets) and buckets[n].arrived == len(buckets[n].indices):
+            bucket = buckets[n]
+            if self.world_size > 1:
+                bucket.work = _allreduce_array(bucket.buffer, bucket.device_type, True)
+            n += 1
+        object.__setattr__(self, "_next_bucket", n)
+        # Let MPI progress the launched reductions while backward goes on.
+        for bucket in buckets[:n]:
+            if bucket.work is not None:
+                bucket.work.is_completed()
+
+    def _finish(self) -> None:
+        scale = 1.0 / self.world_size
+        for bucket in self._buckets:
+            if bucket.work is not None:
+                bucket.work.wait()
+                bucket.work = None
+            if self.world_size > 1:
+                bucket.buffer *= scale
+            for slot, i in enumerate(bucket.indices):
+                p = self._params[i]
+                if p.grad is None:
+                    # The parameter whose hook is running (the engine stores the returned
+                    # view), or an unused one that had no gradient: give it the average.
+                    if self._unused and i in self._unused:
+                        start = bucket.offsets[slot]
+                        avg = bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
+                        p.grad = _wrap(p._backend.copy(avg), p._backend)
+                    continue
+                start = bucket.offsets[slot]
+                avg = bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
+                p.grad._data = p._backend.assign(p.grad._data, avg)
+        self._reset()
+
+    def _reset(self) -> None:
+        for bucket in self._buckets:
+            bucket.arrived = 0
+            bucket.work = None
+        object.__setattr__(self, "_next_bucket", 0)
+        object.__setattr__(self, "_arrived_total", 0)
+        object.__setattr__(self, "_marked", [False] * len(self._params))
+        object.__setattr__(self, "_unused", [])
+
+    # --- introspection --------------------------------------------------------------------
+    @property
+    def bucket_param_names(self) -> list[list[str]]:
+        """The parameter names of each bucket, in launch order."""
+        return [[self._param_names[i] for i in b.indices] for b in self._buckets]
+
+    def extra_repr(self) -> str:
+        return ""
