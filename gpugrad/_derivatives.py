@@ -27,14 +27,6 @@ def backward_only(name, node, grad, save=""):
     return Op(name, node, None, (grad,), save)
 
 
-def _inside(x, low, high):
-    if low is None:
-        return x <= high
-    if high is None:
-        return x >= low
-    return (x >= low) * (x <= high)
-
-
 def _pow_grad(F, g, x, y):
     if not isinstance(y, (int, float)):
         return g * y * x ** (y - 1)
@@ -133,7 +125,9 @@ CLAMP = unary(
     "clamp",
     "ClampBackward1",
     lambda B, x, low, high: B.clamp(x, low, high),
-    lambda F, g, x, low, high: F.where(_inside(x, low, high), g, 0),
+    # out == x exactly where low <= x <= high (NaN compares false): PyTorch's mask
+    lambda F, g, x, o, low, high: F.where(o == x, g, 0),
+    save="xo",
 )
 
 ADD = binary(

@@ -41,9 +41,10 @@ def _unary(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     backend = x._backend
     out = op.forward(backend, x._data, *attrs)
     if x.requires_grad and _grad_state.enabled:
+        node = x.grad_fn
         node = Node(
             op,
-            (edge_of(x),),
+            (node if node is not None and x._output_nr == 0 else edge_of(x),),
             (x,) if op.save_inputs else (),
             out if op.save_output else None,
             attrs,
