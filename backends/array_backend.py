@@ -8,6 +8,7 @@ for (``create_graph=True``).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,7 +40,7 @@ class ArrayBackend:
         self.device = device
         self.device_str = str(device)
         # Direct bindings: no Python frame between an op and the array module.
-        self.neg = xp.negative
+        self.neg = operator.neg
         self.exp = xp.exp
         self.log = xp.log
         self.log1p = xp.log1p
@@ -51,20 +52,22 @@ class ArrayBackend:
         self.tanh = xp.tanh
         self.abs = xp.abs
         self.sign = xp.sign
-        self.add = xp.add
-        self.sub = xp.subtract
-        self.mul = xp.multiply
-        self.div = xp.true_divide
-        self.pow = xp.power
+        # Operators, not ufunc calls: on arrays they run the same ufuncs; on NumPy scalars
+        # (what 0-d tensor data becomes) they take NumPy's scalar fast path, 10-20x faster.
+        self.add = operator.add
+        self.sub = operator.sub
+        self.mul = operator.mul
+        self.div = operator.truediv
+        self.pow = operator.pow
         self.maximum = xp.maximum
         self.minimum = xp.minimum
         self.where = xp.where
-        self.gt = xp.greater
-        self.lt = xp.less
-        self.ge = xp.greater_equal
-        self.le = xp.less_equal
-        self.eq = xp.equal
-        self.ne = xp.not_equal
+        self.gt = operator.gt
+        self.lt = operator.lt
+        self.ge = operator.ge
+        self.le = operator.le
+        self.eq = operator.eq
+        self.ne = operator.ne
         self.logical_not = xp.logical_not
         self.matmul = xp.matmul
         self.reshape = xp.reshape
