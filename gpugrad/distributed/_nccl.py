@@ -114,29 +114,23 @@ class NcclGroup:
             return data, False
         return self.cupy.ascontiguousarray(data), True
 
-    def all_reduce_array(self, array: Any, async_op: bool, op: str = "sum") -> Any:
-        stream = self._stream()
+    def _all_reduce_in_place(self, array: Any, op: str) -> None:
         self.comm.allReduce(
             array.data.ptr,
             array.data.ptr,
             array.size,
             self._dtype(array),
             self.ops[op],
-            stream.ptr,
+            self._stream().ptr,
         )
+
+    def all_reduce_array(self, array: Any, async_op: bool, op: str = "sum") -> Any:
+        self._all_reduce_in_place(array, op)
         return self._work(async_op, lambda: None)
 
     def all_reduce(self, tensor: Tensor, op: str, async_op: bool) -> Any:
         array, copied = self._contiguous(tensor)
-        stream = self._stream()
-        self.comm.allReduce(
-            array.data.ptr,
-            array.data.ptr,
-            array.size,
-            self._dtype(array),
-            self.ops[op],
-            stream.ptr,
-        )
+        self._all_reduce_in_place(array, op)
 
         def finish() -> None:
             if op == "avg" and self.world_size > 1:
