@@ -19,7 +19,7 @@ import argparse
 import sys
 import time
 
-import numpy as np
+from breast_cancer import load_data  # examples/breast_cancer.py
 
 import gpugrad as gg
 import gpugrad.distributed as dist
@@ -30,20 +30,6 @@ from gpugrad.optim import SGD
 from gpugrad.utils.data import DataLoader, TensorDataset
 
 ACCURACY_FLOOR = 0.95
-
-
-def load_data(seed: int) -> tuple[np.ndarray, ...]:
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
-
-    x, y = load_breast_cancer(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.2, random_state=seed, stratify=y
-    )
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
-    as32 = [a.astype(np.float32) for a in (x_train, x_test)]
-    return as32[0], as32[1], y_train.astype(np.float32), y_test.astype(np.float32)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,19 +27,7 @@ from gpugrad.nn.modules import (
 )
 from gpugrad.nn.parameter import Parameter
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _torch_on_one_thread():
-    """PyTorch's spinning intra-op threads slow its tiny ops badly on a loaded 2-core box."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_on_one_thread")
 
 
 class Block(Module):

@@ -28,19 +28,7 @@ STEPS = 20
 TOL = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _torch_on_one_thread():
-    """PyTorch's intra-op threads spin and fight for the cores on a loaded 2-core machine,
-    making its tiny ops 10-100x slower; one thread keeps this file fast."""
-    try:
-        import torch
-    except ImportError:
-        yield
-        return
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_on_one_thread")
 
 
 OPTIMIZERS = {
