@@ -1,16 +1,27 @@
 """Complete CUDA sources for the kernels, one module per (kernel, dtype).
 
 Each module holds one ``extern "C"`` function per variant: every subset of the optional
-inputs, elementwise, and (for a reducible kernel) with output 0 summed in the same pass.
-The text built here is exactly what CuPy's ``RawModule`` compiles and what the NVRTC gate
-(``tests/test_nvrtc_gate.py``) compiles, so it needs no CuPy internals and no headers:
-float16 is loaded and stored through PTX conversions and computed in float.
+inputs, elementwise, and (for a reducible kernel) with output 0 summed in the same pass
+while the other outputs are stored. The text built here is exactly what CuPy's
+``RawModule`` compiles and what the NVRTC gate (``tests/test_nvrtc_gate.py``) compiles, so
+it needs no CuPy internals and no headers: float16 is loaded and stored through PTX
+conversions and computed in float.
 
-Elementwise: a grid-stride loop; each input has a step (1, or 0 for one element broadcast).
+Elementwise: a grid-stride loop in which each thread first loads ``UNROLL`` elements of
+every input (``blockDim`` apart, so a warp's loads stay coalesced) and then computes and
+stores them: several loads in flight per thread, which a memory-bound kernel needs to
+reach the device's bandwidth. Each input has a step (1, or 0 for one element broadcast).
 Reduction: each thread sums its elements in double, blocks reduce with warp shuffles, each
 block writes its partial, and the last block to finish (a ticket counter) adds the
 partials in a fixed order, writes ``sum / divisor`` and resets the counter: one launch,
 deterministic.
+
+CuPy compiles with ``-ftz=true`` (it appends the flag after the caller's options), so
+float32 subnormals read as zero in arithmetic. ``gg_log`` therefore scales a subnormal
+argument itself: the log of a probability of 1e-40 is -92.1, as on the CPU and in
+PyTorch, not -inf. The same math prelude is compiled for the host (``host_source``), where
+a test runs every CUDA body, subnormal arguments included (the branch that scales them does
+not depend on the flush, which a host processor cannot reproduce faithfully).
 """
 
 from __future__ import annotations
@@ -18,6 +29,8 @@ from __future__ import annotations
 from .spec import Kernel
 
 BLOCK_THREADS = 256
+UNROLL = 4
+"""Elements each thread loads before it computes (per grid-stride step)."""
 MAX_REDUCE_BLOCKS = 1024
 """Capacity of the partial-sum workspace; a reduction launches at most this many blocks."""
 
@@ -28,7 +41,32 @@ DTYPES = {
     "float64": ("double", "double", "f64"),
 }
 
-_PRELUDE = r"""
+_MATH = r"""
+GG_FN float gg_exp(float x) { return expf(x); }
+GG_FN double gg_exp(double x) { return exp(x); }
+GG_FN float gg_log(float x) {
+    const unsigned int bits = gg_float_bits(x);
+    if (bits != 0u && bits < 0x00800000u)  // positive subnormal: m * 2^-149
+        return logf((float)bits) - 103.27892990343185f;  // 149 * ln 2
+    return logf(x);
+}
+GG_FN double gg_log(double x) { return log(x); }
+GG_FN float gg_log1p(float x) { return log1pf(x); }
+GG_FN double gg_log1p(double x) { return log1p(x); }
+GG_FN float gg_tanh(float x) { return tanhf(x); }
+GG_FN double gg_tanh(double x) { return tanh(x); }
+GG_FN float gg_erf(float x) { return erff(x); }
+GG_FN double gg_erf(double x) { return erf(x); }
+GG_FN float gg_abs(float x) { return fabsf(x); }
+GG_FN double gg_abs(double x) { return fabs(x); }
+// std::max / std::min: a NaN first argument propagates, as in PyTorch's CPU kernels.
+template <typename T> GG_FN T gg_max(T a, T b) { return (a < b) ? b : a; }
+template <typename T> GG_FN T gg_min(T a, T b) { return (b < a) ? b : a; }
+"""
+
+_DEVICE_PRELUDE = (
+    r"""
+#define GG_FN __device__ __forceinline__
 typedef unsigned short gg_half;  // IEEE binary16 bits; converted with PTX cvt
 
 __device__ __forceinline__ float gg_load(const gg_half* p, long long i) {
@@ -45,23 +83,10 @@ __device__ __forceinline__ float gg_load(const float* p, long long i) { return p
 __device__ __forceinline__ void gg_store(float* p, long long i, float v) { p[i] = v; }
 __device__ __forceinline__ double gg_load(const double* p, long long i) { return p[i]; }
 __device__ __forceinline__ void gg_store(double* p, long long i, double v) { p[i] = v; }
-
-__device__ __forceinline__ float gg_exp(float x) { return expf(x); }
-__device__ __forceinline__ double gg_exp(double x) { return exp(x); }
-__device__ __forceinline__ float gg_log(float x) { return logf(x); }
-__device__ __forceinline__ double gg_log(double x) { return log(x); }
-__device__ __forceinline__ float gg_log1p(float x) { return log1pf(x); }
-__device__ __forceinline__ double gg_log1p(double x) { return log1p(x); }
-__device__ __forceinline__ float gg_tanh(float x) { return tanhf(x); }
-__device__ __forceinline__ double gg_tanh(double x) { return tanh(x); }
-__device__ __forceinline__ float gg_erf(float x) { return erff(x); }
-__device__ __forceinline__ double gg_erf(double x) { return erf(x); }
-__device__ __forceinline__ float gg_abs(float x) { return fabsf(x); }
-__device__ __forceinline__ double gg_abs(double x) { return fabs(x); }
-// std::max / std::min: a NaN first argument propagates, as in PyTorch's CPU kernels.
-template <typename T> __device__ __forceinline__ T gg_max(T a, T b) { return (a < b) ? b : a; }
-template <typename T> __device__ __forceinline__ T gg_min(T a, T b) { return (b < a) ? b : a; }
-
+__device__ __forceinline__ unsigned int gg_float_bits(float x) { return __float_as_uint(x); }
+"""
+    + _MATH
+    + r"""
 __device__ __forceinline__ double gg_warp_sum(double v) {
     for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_down_sync(0xffffffffu, v, offset);
     return v;
@@ -81,6 +106,24 @@ __device__ double gg_block_sum(double v) {
     return v;
 }
 """
+)
+
+_HOST_PRELUDE = (
+    r"""
+#include <cmath>
+#include <cstring>
+#define GG_FN inline
+template <typename T> inline T gg_load(const T* p, long long i) { return p[i]; }
+template <typename T> inline void gg_store(T* p, long long i, T v) { p[i] = v; }
+inline unsigned int gg_float_bits(float x) {
+    unsigned int b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+}
+struct gg_dim { long long x; };
+"""
+    + _MATH
+)
 
 
 def function_name(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool) -> str:
@@ -90,19 +133,13 @@ def function_name(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: 
     return "_".join(parts)
 
 
-def _parts(kernel: Kernel, present: tuple[str, ...], reduce: bool) -> tuple[list[str], str]:
-    """The parameter list and the per-element code (loads, body, stores) of one variant."""
+def _signature(kernel: Kernel, present: tuple[str, ...], reduce: bool) -> list[str]:
+    """Inputs (pointer, step), parameters, [reduction workspace], stored outputs, n."""
     args = []
-    loads = []
     for name in kernel.inputs:
-        if name in kernel.optional:
-            loads.append(f"const bool HAS_{name} = {'true' if name in present else 'false'};")
-            if name not in present:
-                loads.append(f"const acc_t {name} = acc_t(1);")
-                continue
-        args.append(f"const gg_t* __restrict__ {name}_ptr")
-        args.append(f"const long long {name}_step")
-        loads.append(f"const acc_t {name} = gg_load({name}_ptr, i * {name}_step);")
+        if name in kernel.optional and name not in present:
+            continue
+        args += [f"const gg_t* __restrict__ {name}_ptr", f"const long long {name}_step"]
     args += [f"const acc_t {name}" for name in kernel.params]
     if reduce:
         args += [
@@ -111,33 +148,58 @@ def _parts(kernel: Kernel, present: tuple[str, ...], reduce: bool) -> tuple[list
             "gg_t* __restrict__ gg_result",
             "const double gg_divisor",
         ]
-    else:
-        args += [f"gg_t* __restrict__ {name}_ptr" for name in kernel.outputs]
+    args += [f"gg_t* __restrict__ {name}_ptr" for name in kernel.stored(reduce)]
     args.append("const long long n")
+    return args
+
+
+def _loop(kernel: Kernel, present: tuple[str, ...], reduce: bool) -> str:
+    """The grid-stride loop: load UNROLL elements of each input, then compute and store."""
+    loaded = [n for n in kernel.inputs if n not in kernel.optional or n in present]
+    flags = [
+        f"const bool HAS_{n} = {'true' if n in present else 'false'};"
+        for n in kernel.inputs
+        if n in kernel.optional
+    ]
+    ones = [f"const acc_t {n} = acc_t(1);" for n in kernel.inputs if n not in loaded]
+    buffers = " ".join(f"acc_t gg_in_{n}[GG_UNROLL];" for n in loaded)
+    loads = " ".join(f"gg_in_{n}[u] = gg_load({n}_ptr, i * {n}_step);" for n in loaded)
+    takes = " ".join(f"const acc_t {n} = gg_in_{n}[u];" for n in loaded)
     declare = " ".join(f"acc_t {name};" for name in kernel.outputs)
+    stores = [f"gg_store({name}_ptr, i, {name});" for name in kernel.stored(reduce)]
     if reduce:
-        store = f"gg_acc += (double){kernel.outputs[0]};"
-    else:
-        store = " ".join(f"gg_store({name}_ptr, i, {name});" for name in kernel.outputs)
-    body = "\n".join("            " + line.strip() for line in kernel.cuda.strip().splitlines())
-    element = f"""        {" ".join(loads)}
-        {declare}
-        {{
-{body}
+        stores.insert(0, f"gg_acc += (double){kernel.outputs[0]};")
+    body = "\n".join("                " + line.strip() for line in kernel.cuda.strip().splitlines())
+    return f"""
+    {" ".join(flags + ones)}
+    const long long gg_stride = (long long)blockDim.x * gridDim.x * GG_UNROLL;
+    for (long long gg_base = (long long)blockIdx.x * blockDim.x * GG_UNROLL + threadIdx.x;
+         gg_base < n; gg_base += gg_stride) {{
+        {buffers}
+#pragma unroll
+        for (int u = 0; u < GG_UNROLL; ++u) {{
+            const long long i = gg_base + (long long)u * blockDim.x;
+            if (i < n) {{ {loads} }}
         }}
-        {store}"""
-    return args, element
+#pragma unroll
+        for (int u = 0; u < GG_UNROLL; ++u) {{
+            const long long i = gg_base + (long long)u * blockDim.x;
+            if (i < n) {{
+                {takes}
+                {declare}
+                {{
+{body}
+                }}
+                {" ".join(stores)}
+            }}
+        }}
+    }}"""
 
 
 def _variant(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool) -> str:
-    args, element = _parts(kernel, present, reduce)
-    loop = f"""
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;
-         i += (long long)blockDim.x * gridDim.x) {{
-{element}
-    }}"""
     name = function_name(kernel, dtype, present, reduce)
-    signature = ",\n    ".join(args)
+    signature = ",\n    ".join(_signature(kernel, present, reduce))
+    loop = _loop(kernel, present, reduce)
     if not reduce:
         return f'extern "C" __global__ void {name}(\n    {signature}) {{{loop}\n}}\n'
     return f"""extern "C" __global__ void {name}(
@@ -165,53 +227,43 @@ def _variant(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool)
 """
 
 
-_HOST_PRELUDE = r"""
-#include <cmath>
-template <typename T> inline T gg_load(const T* p, long long i) { return p[i]; }
-template <typename T> inline void gg_store(T* p, long long i, T v) { p[i] = v; }
-inline float gg_exp(float x) { return expf(x); }
-inline double gg_exp(double x) { return exp(x); }
-inline float gg_log(float x) { return logf(x); }
-inline double gg_log(double x) { return log(x); }
-inline float gg_log1p(float x) { return log1pf(x); }
-inline double gg_log1p(double x) { return log1p(x); }
-inline float gg_tanh(float x) { return tanhf(x); }
-inline double gg_tanh(double x) { return tanh(x); }
-inline float gg_erf(float x) { return erff(x); }
-inline double gg_erf(double x) { return erf(x); }
-inline float gg_abs(float x) { return fabsf(x); }
-inline double gg_abs(double x) { return fabs(x); }
-template <typename T> inline T gg_max(T a, T b) { return (a < b) ? b : a; }
-template <typename T> inline T gg_min(T a, T b) { return (b < a) ? b : a; }
-"""
+def _typedefs(dtype: str) -> str:
+    storage, compute, _ = DTYPES[dtype]
+    return f"typedef {storage} gg_t;\ntypedef {compute} acc_t;\n#define GG_UNROLL {UNROLL}\n"
+
+
+HOST_GRID = (3, 5)
+"""The (blocks, threads) that the host build of a kernel emulates: small, so that every
+size the test uses takes several grid-stride steps and a partial last one."""
 
 
 def host_source(kernels: tuple[Kernel, ...], dtype: str) -> str:
-    """A C++ translation unit that runs every elementwise variant's per-element code (the
-    same text as in the CUDA sources) in a plain loop with the C library's math, as
-    ``extern "C"`` functions named as the CUDA ones: lets a CPU-only test run every CUDA
-    body. float32 and float64 only."""
-    storage, compute, _ = DTYPES[dtype]
-    parts = [_HOST_PRELUDE, f"typedef {storage} gg_t;\ntypedef {compute} acc_t;\n"]
+    """A C++ translation unit that runs every elementwise variant's loop (the same text as
+    in the CUDA sources) for each (block, thread) of a small emulated grid, with the C
+    library's math, as ``extern "C"`` functions named as the CUDA ones: lets a CPU-only
+    test run every CUDA body. float32 and float64 only; subnormals are not flushed here."""
+    blocks, threads = HOST_GRID
+    parts = [_HOST_PRELUDE, _typedefs(dtype)]
     for kernel in kernels:
         for present in kernel.variants():
-            args, element = _parts(kernel, present, False)
             name = function_name(kernel, dtype, present, False)
             parts.append(
-                f'extern "C" void {name}({", ".join(args)}) {{\n'
-                f"    for (long long i = 0; i < n; ++i) {{\n{element}\n    }}\n}}\n"
+                f'extern "C" void {name}({", ".join(_signature(kernel, present, False))}) {{\n'
+                f"    const gg_dim gridDim = {{{blocks}}}, blockDim = {{{threads}}};\n"
+                f"    for (gg_dim blockIdx = {{0}}; blockIdx.x < gridDim.x; ++blockIdx.x)\n"
+                f"    for (gg_dim threadIdx = {{0}}; threadIdx.x < blockDim.x; ++threadIdx.x) {{"
+                f"{_loop(kernel, present, False)}\n    }}\n}}\n"
             )
     return "\n".join(parts)
 
 
 def source(kernel: Kernel, dtype: str) -> str:
     """The complete CUDA source of ``kernel``'s module for ``dtype``."""
-    storage, compute, _ = DTYPES[dtype]
     parts = [
         f"// gpugrad fused kernel '{kernel.name}' for {dtype}; generated from "
         "backends/kernels/defs.py",
-        _PRELUDE,
-        f"typedef {storage} gg_t;\ntypedef {compute} acc_t;\n",
+        _DEVICE_PRELUDE,
+        _typedefs(dtype),
     ]
     for present in kernel.variants():
         parts.append(_variant(kernel, dtype, present, False))

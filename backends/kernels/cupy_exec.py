@@ -26,28 +26,49 @@ class CupyKernels:
         self.cupy = cupy
         self.device = device
         self._modules: dict[tuple[str, str], Any] = {}
-        self._functions: dict[str, Any] = {}
+        self._functions: dict[str, tuple[Any, int]] = {}
         self._workspaces: dict[int, tuple[Any, Any]] = {}
-        self._grid_limit: int | None = None
+        self._sm_count: int | None = None
 
     def _function(self, kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool):
+        """The compiled function of one variant and the most blocks worth launching for it:
+        as many as the device holds at once (its occupancy), so that no block waits for a
+        second wave; the grid-stride loop covers the rest."""
         name = cuda_source.function_name(kernel, dtype, present, reduce)
-        fn = self._functions.get(name)
-        if fn is None:
+        entry = self._functions.get(name)
+        if entry is None:
             key = (kernel.name, dtype)
             module = self._modules.get(key)
             if module is None:
                 module = self._modules[key] = self.cupy.RawModule(
                     code=cuda_source.source(kernel, dtype), options=("-std=c++14",)
                 )
-            fn = self._functions[name] = module.get_function(name)
-        return fn
+            fn = module.get_function(name)
+            limit = self._sms() * self._resident_blocks(fn)
+            if reduce:
+                limit = min(limit, cuda_source.MAX_REDUCE_BLOCKS)
+            entry = self._functions[name] = (fn, max(1, limit))
+        return entry
 
-    def _grid(self, n: int) -> int:
-        if self._grid_limit is None:
-            sms = self.cupy.cuda.Device(self.device.id).attributes["MultiProcessorCount"]
-            self._grid_limit = max(1, min(cuda_source.MAX_REDUCE_BLOCKS, 8 * sms))
-        return max(1, min(-(-n // cuda_source.BLOCK_THREADS), self._grid_limit))
+    def _sms(self) -> int:
+        if self._sm_count is None:
+            device = self.cupy.cuda.Device(self.device.id)
+            self._sm_count = int(device.attributes["MultiProcessorCount"])
+        return self._sm_count
+
+    def _resident_blocks(self, fn: Any) -> int:
+        try:
+            blocks = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
+                fn.ptr, cuda_source.BLOCK_THREADS, 0
+            )
+        except Exception:  # an older CuPy without the occupancy call: a safe guess
+            blocks = 4
+        return max(1, int(blocks))
+
+    @staticmethod
+    def _grid(n: int, limit: int) -> int:
+        per_block = cuda_source.BLOCK_THREADS * cuda_source.UNROLL
+        return max(1, min(-(-n // per_block), limit))
 
     def _workspace(self) -> tuple[Any, Any]:
         """Partials and the ticket counter, per stream (the last block resets the counter)."""
@@ -99,19 +120,20 @@ class CupyKernels:
                 args += [cupy.ascontiguousarray(x), numpy.int64(1)]
         args += [compute(p) for p in params]
         with self.device:
+            stored = [cupy.empty(shape, dtype=dtype) for _ in kernel.stored(reduce)]
             if reduce:
                 result = cupy.empty((), dtype=dtype)
                 if n == 0:
                     result.fill(0.0 if divisor else math.nan)
-                    return [result], False
+                    return [result, *stored], False
                 partials, counter = self._workspace()
-                fn = self._function(kernel, dtype.name, tuple(present), True)
-                args += [partials, counter, result, numpy.float64(divisor), numpy.int64(n)]
-                fn((self._grid(n),), (cuda_source.BLOCK_THREADS,), tuple(args))
-                return [result], False
-            outs = [cupy.empty(shape, dtype=dtype) for _ in kernel.outputs]
+                fn, limit = self._function(kernel, dtype.name, tuple(present), True)
+                args += [partials, counter, result, numpy.float64(divisor), *stored]
+                args.append(numpy.int64(n))
+                fn((self._grid(n, limit),), (cuda_source.BLOCK_THREADS,), tuple(args))
+                return [result, *stored], False
             if n:
-                fn = self._function(kernel, dtype.name, tuple(present), False)
-                args += outs + [numpy.int64(n)]
-                fn((self._grid(n),), (cuda_source.BLOCK_THREADS,), tuple(args))
-            return outs, False
+                fn, limit = self._function(kernel, dtype.name, tuple(present), False)
+                args += [*stored, numpy.int64(n)]
+                fn((self._grid(n, limit),), (cuda_source.BLOCK_THREADS,), tuple(args))
+            return stored, False

@@ -168,7 +168,8 @@ def run(
     absent optional one) and broadcast against each other; the first one's dtype is the
     result's. ``params`` are converted to the compute dtype. Returns the outputs (with
     ``reduce``, the sum of output 0 divided by ``divisor``, as a scalar of the dtype) and
-    whether any block flagged a problem."""
+    whether any block flagged a problem. With ``reduce`` the other outputs are stored as
+    usual, after the sum."""
     first = inputs[0]
     dtype = first.dtype
     cdt = _FLOAT if dtype == _HALF else dtype
@@ -183,26 +184,26 @@ def run(
     if n <= BLOCK:
         # One call on the arrays as they are: ufuncs broadcast and follow strides.
         ins = [x if x is None or x.dtype == cdt else x.astype(cdt) for x in inputs]
+        stored = [numpy.empty(shape, cdt) for _ in kernel.stored(reduce)]
         if n == 0:
-            if reduce:
-                return [_reduced(0.0, divisor, dtype)], False
-            return [numpy.empty(shape, dtype) for _ in kernel.outputs], False
+            empty = [numpy.empty(shape, dtype) for _ in kernel.stored(reduce)]
+            return ([_reduced(0.0, divisor, dtype), *empty] if reduce else empty), False
         scratch = _scratch(cdt, k + 1)
         if len(shape) == 1:
             tmp = scratch[: k + 1] if n == BLOCK else [b[:n] for b in scratch[: k + 1]]
         else:
             tmp = [b[:n].reshape(shape) for b in scratch[: k + 1]]
-        outs = [tmp[k]] if reduce else [numpy.empty(shape, cdt) for _ in kernel.outputs]
+        outs = [tmp[k], *stored] if reduce else stored
         with numpy.errstate(all="ignore"):
             bad = kernel.numpy(*outs, *ins, *ps, *tmp[:k])
             if reduce:
                 total = float(numpy.add.reduce(outs[0], axis=None))
-        if reduce:
-            return [_reduced(total, divisor, dtype)], bool(bad)
         if cdt != dtype:
             with numpy.errstate(over="ignore"):  # float16 overflows to inf, as it should
-                outs = [o.astype(dtype) for o in outs]
-        return outs, bool(bad)
+                stored = [o.astype(dtype) for o in stored]
+        if reduce:
+            return [_reduced(total, divisor, dtype), *stored], bool(bad)
+        return stored, bool(bad)
 
     flat: list[Any] = []
     for x in inputs:
@@ -217,7 +218,7 @@ def run(
             v = x.reshape(-1)
         flat.append(v.astype(cdt, copy=False))
     nblocks = -(-n // BLOCK)
-    outs = [] if reduce else [outputs.empty(n, cdt) for _ in kernel.outputs]
+    outs = [outputs.empty(n, cdt) for _ in kernel.stored(reduce)]
     partials = [0.0] * nblocks if reduce else None
     threads = min(_threads, nblocks) if n >= PARALLEL_MIN else 1
     bounds = [nblocks * i // threads for i in range(threads + 1)]
@@ -231,9 +232,10 @@ def run(
     bad = _run_blocks(*args, bounds[0], bounds[1])
     for future in futures:
         bad = future.result() or bad
+    stored = [_finish(o, shape, dtype) for o in outs]
     if reduce:
-        return [_reduced(math.fsum(partials), divisor, dtype)], bad
-    return [_finish(o, shape, dtype) for o in outs], bad
+        return [_reduced(math.fsum(partials), divisor, dtype), *stored], bad
+    return stored, bad
 
 
 def _run_blocks(
@@ -258,7 +260,7 @@ def _run_blocks(
             tmp = scratch[: k + 1] if hi - lo == BLOCK else [s[: hi - lo] for s in scratch[: k + 1]]
             ins = [v if v is None or v.shape[0] != n else v[lo:hi] for v in flat]
             if partials is not None:
-                if body(tmp[k], *ins, *params, *tmp[:k]):
+                if body(tmp[k], *[o[lo:hi] for o in outs], *ins, *params, *tmp[:k]):
                     bad = True
                 partials[b] = float(numpy.add.reduce(tmp[k]))
             elif body(*[o[lo:hi] for o in outs], *ins, *params, *tmp[:k]):

@@ -38,7 +38,7 @@ class Kernel:
     reducible: bool = False
     """Output 0 may be summed in the same pass (``reduce=True``): CUDA accumulates it in
     double and reduces across blocks in one launch; NumPy sums each block pairwise and
-    adds the block sums in double."""
+    adds the block sums in double. Other outputs are stored as usual."""
     doc: str = ""
 
     def __post_init__(self) -> None:
@@ -47,8 +47,10 @@ class Kernel:
             raise ValueError(f"kernel {self.name}: a name is used twice in {names}")
         if not self.optional <= set(self.inputs):
             raise ValueError(f"kernel {self.name}: optional names must be inputs")
-        if self.reducible and len(self.outputs) != 1:
-            raise ValueError(f"kernel {self.name}: a reducible kernel has one output")
+
+    def stored(self, reduce: bool) -> tuple[str, ...]:
+        """The outputs written element by element (with ``reduce``, output 0 is summed)."""
+        return self.outputs[1:] if reduce else self.outputs
 
     def variants(self) -> list[tuple[str, ...]]:
         """Every subset of the optional inputs that may be present, in input order."""
