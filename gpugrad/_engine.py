@@ -13,7 +13,7 @@ from typing import Any
 
 from . import _tensor_math
 from ._grad_mode import state as grad_state
-from ._graph import AccumulateGrad, Node, anomaly, edge_of, wrap_grad
+from ._graph import AccumulateGrad, Node, anomaly, edge_of, set_unit_seeds, wrap_grad
 from ._tensor import Size, Tensor
 
 
@@ -25,6 +25,7 @@ def _root_grads(
     outputs: tuple[Tensor, ...], grad_outputs: Sequence[Any] | None, tensor_mode: bool
 ) -> list[Any]:
     grads = []
+    seeds = []
     for i, out in enumerate(outputs):
         if not out.requires_grad:
             raise RuntimeError(
@@ -44,6 +45,7 @@ def _root_grads(
                 grad = data.dtype.type(1)
             else:
                 grad = out._backend.ones_like(data)
+            seeds.append(grad)
             grads.append(wrap_grad(grad, out._backend) if tensor_mode else grad)
             continue
         if not isinstance(given, Tensor):
@@ -59,6 +61,7 @@ def _root_grads(
                 f"{given.device}"
             )
         grads.append(given if tensor_mode else given._data)
+    set_unit_seeds(() if tensor_mode else tuple(seeds))
     return grads
 
 
@@ -139,6 +142,7 @@ def execute(
             node = heappop(ready)[1]
             grad = buffers.pop(node)
             if node.pre_hooks is not None:
+                set_unit_seeds(())  # a hook may have changed the seed in place
                 grad = _run_pre_hooks(node, grad, tensor_mode)
                 shared.add(id(grad))
             if capture is not None:
@@ -188,6 +192,7 @@ def execute(
             )
     finally:
         grad_state.enabled = previous
+        set_unit_seeds(())
     return captured
 
 

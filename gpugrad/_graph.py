@@ -10,6 +10,7 @@ tensors (``F`` is gpugrad's functional namespace), so every formula is different
 from __future__ import annotations
 
 import itertools
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -142,6 +143,20 @@ def check_saved_versions(node: Node) -> None:
             if s.grad_fn is not None:
                 where += f", which is output {s._output_nr} of {s.grad_fn.name()}"
             raise _modified_error(where, counter.version, counter.version - since)
+
+
+_seeds = threading.local()
+
+
+def set_unit_seeds(seeds: tuple[Any, ...]) -> None:
+    """The gradients the running backward created itself as ones (``loss.backward()``)."""
+    _seeds.unit = seeds
+
+
+def is_unit_seed(grad: Any) -> bool:
+    """Whether ``grad`` is a ones seed that nothing (no hook) has seen: a formula that has
+    the gradient for a unit upstream gradient ready may then return it as it is."""
+    return any(grad is seed for seed in getattr(_seeds, "unit", ()))
 
 
 class Node:

@@ -155,6 +155,19 @@ REFERENCES = {
         {"divisor": 5.0},
         lambda g, x, t, w, pw, divisor: ((pw * t + 1 - t) * _sigmoid(x) - pw * t) * g * w / divisor,
     ),
+    "bce_logits_with_grad": (
+        lambda r, n: {
+            "x": _logits(r, n),
+            "t": _targets(r, n),
+            "w": r.random(n),
+            "pw": r.random(n) * 3,
+        },
+        {"divisor": 5.0},
+        lambda x, t, w, pw, divisor: (
+            ((1 - t) * x + ((pw - 1) * t + 1) * _softplus_neg(x)) * w,
+            ((pw * t + 1 - t) * _sigmoid(x) - pw * t) * w / divisor,
+        ),
+    ),
     "bce_logits_target_backward": (
         lambda r, n: {
             "g": r.standard_normal(n),
@@ -207,7 +220,7 @@ REFERENCES = {
 }
 
 
-SCALE = {"bce_logits": 100.0, "bce_logits_target_backward": 100.0, "gelu_tanh_backward": 2.0}
+SCALE = {"bce_logits": 100.0, "bce_logits_with_grad": 100.0, "bce_logits_target_backward": 100.0, "gelu_tanh_backward": 2.0}
 """Kernels whose result cancels terms of this size (|x| up to 100; 1 + tanh near -1): the
 same cancellation as in PyTorch's formula, so the absolute tolerance scales with it."""
 
@@ -219,6 +232,10 @@ def _case(kernel: Kernel, dtype, n: int, seed: int = 0):
     inputs = {name: data[name].astype(dtype) for name in kernel.inputs}
     params = {name: float(dtype(value)) for name, value in params.items()}
     return inputs, params, reference
+
+
+def _as_tuple(value):
+    return value if isinstance(value, tuple) else (value,)
 
 
 def _assert_close(got, expected, dtype, scale=1.0):
@@ -249,7 +266,8 @@ def test_numpy_body_matches_float64_reference(kernel, dtype, n):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # kernels never warn (overflow, log(0), 0/0)
             outs, _ = numpy_exec.run(kernel, args, tuple(params.values()))
-        assert outs[0].dtype == dtype and outs[0].shape == (n,)
+        assert all(o.dtype == dtype and o.shape == (n,) for o in outs)
+        assert len(outs) == len(kernel.outputs)
         ref_args = [
             inputs[name].astype(numpy.float64)
             if name in present or name not in kernel.optional
@@ -258,8 +276,9 @@ def test_numpy_body_matches_float64_reference(kernel, dtype, n):
         ]
         params64 = [numpy.float64(v) for v in params.values()]
         with numpy.errstate(all="ignore"):
-            expected = reference(*ref_args, *params64)
-        _assert_close(outs[0], expected, dtype, SCALE.get(kernel.name, 1.0))
+            expected = _as_tuple(reference(*ref_args, *params64))
+        for got, want in zip(outs, expected, strict=True):
+            _assert_close(got, want, dtype, SCALE.get(kernel.name, 1.0))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -268,11 +287,13 @@ def test_reduction_in_the_kernel_matches_the_sum_of_its_elements(kernel, dtype):
     n = 3 * numpy_exec.BLOCK + 17
     inputs, params, _ = _case(kernel, dtype, n)
     args = [inputs[name] for name in kernel.inputs]
-    (elements,), _ = numpy_exec.run(kernel, args, tuple(params.values()))
+    (elements, *others), _ = numpy_exec.run(kernel, args, tuple(params.values()))
     for divisor in (1.0, float(n)):
-        (total,), _ = numpy_exec.run(
+        (total, *stored), _ = numpy_exec.run(
             kernel, args, tuple(params.values()), reduce=True, divisor=divisor
         )
+        for got, want in zip(stored, others, strict=True):  # stored as without the sum
+            numpy.testing.assert_array_equal(got, want)
         assert numpy.asarray(total).dtype == dtype and numpy.ndim(total) == 0
         exact = math.fsum(elements.astype(numpy.float64)) / divisor
         with numpy.errstate(over="ignore"):
@@ -477,14 +498,15 @@ def test_cuda_body_on_the_host_matches_the_numpy_body(host_library, kernel, dtyp
     inputs, params, _ = _case(kernel, np_dtype, 2000, seed=5)
     inputs = {k: numpy.ascontiguousarray(v) for k, v in inputs.items()}
     for present in kernel.variants():
-        (host,) = _run_host(host_library[dtype], kernel, dtype, present, inputs, params)
+        host = _run_host(host_library[dtype], kernel, dtype, present, inputs, params)
         args = [
             inputs[name] if name in present or name not in kernel.optional else None
             for name in kernel.inputs
         ]
-        (numpy_out,), _ = numpy_exec.run(kernel, args, tuple(params.values()))
+        numpy_outs, _ = numpy_exec.run(kernel, args, tuple(params.values()))
         tol = 2e-5 if dtype == "float32" else 1e-12
-        numpy.testing.assert_allclose(host, numpy_out, rtol=tol, atol=tol, equal_nan=True)
+        for got, want in zip(host, numpy_outs, strict=True):
+            numpy.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
 
 
 def test_float32_subnormal_probabilities_keep_their_log(host_library):
@@ -626,23 +648,29 @@ def test_cuda_kernel_matches_numpy_kernel(kernel, dtype):
                 inputs[name] if name in present or name not in kernel.optional else None
                 for name in kernel.inputs
             ]
-            (expected,), _ = CPU.run_kernel(kernel, args, tuple(params.values()))
+            expected, _ = CPU.run_kernel(kernel, args, tuple(params.values()))
             device_args = [None if a is None else gpu.asarray(a) for a in args]
-            (got,), _ = gpu.run_kernel(kernel, device_args, tuple(params.values()))
-            assert got.dtype == dtype and got.shape == expected.shape
+            got, _ = gpu.run_kernel(kernel, device_args, tuple(params.values()))
             tol = TOLERANCE[dtype] * (10 if dtype is not numpy.float16 else 1)
-            numpy.testing.assert_allclose(
-                gpu.to_host(got), expected, rtol=tol, atol=tol, equal_nan=True
-            )
+            tol *= SCALE.get(kernel.name, 1.0) if dtype is numpy.float16 else 1
+            for g, e in zip(got, expected, strict=True):
+                assert g.dtype == dtype and g.shape == e.shape
+                numpy.testing.assert_allclose(
+                    gpu.to_host(g), e, rtol=tol, atol=tol, equal_nan=True
+                )
             if kernel.reducible:
                 for divisor in (1.0, float(n)):
-                    (e,), _ = CPU.run_kernel(
+                    (e, *e_stored), _ = CPU.run_kernel(
                         kernel, args, tuple(params.values()), reduce=True, divisor=divisor
                     )
-                    (g,), _ = gpu.run_kernel(
+                    (g, *g_stored), _ = gpu.run_kernel(
                         kernel, device_args, tuple(params.values()), reduce=True, divisor=divisor
                     )
                     assert float(g) == pytest.approx(float(e), rel=max(tol, 1e-6), abs=tol)
+                    for gs, es in zip(g_stored, e_stored, strict=True):
+                        numpy.testing.assert_allclose(
+                            gpu.to_host(gs), es, rtol=tol, atol=tol, equal_nan=True
+                        )
 
 
 @pytest.mark.gpu

@@ -57,11 +57,12 @@ class CupyKernels:
         return self._sm_count
 
     def _resident_blocks(self, fn: Any) -> int:
-        try:
+        try:  # RawModule.get_function gives a RawKernel; its driver function is .kernel
+            function = getattr(fn, "kernel", fn)
             blocks = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
-                fn.ptr, cuda_source.BLOCK_THREADS, 0
+                function.ptr, cuda_source.BLOCK_THREADS, 0
             )
-        except Exception:  # an older CuPy without the occupancy call: a safe guess
+        except Exception:  # a CuPy without the occupancy call: a safe guess
             blocks = 4
         return max(1, int(blocks))
 

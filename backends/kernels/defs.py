@@ -337,35 +337,47 @@ BCE_TARGET_BACKWARD = Kernel(
 
 
 # --- binary cross entropy on logits -------------------------------------------------------
-def _bce_logits_np(loss, x, t, w, pw, a, b):
-    numpy.abs(x, out=a)
-    numpy.negative(a, out=a)
-    numpy.exp(a, out=a)
-    _log1p(a, b, loss)  # b = log1p(exp(-|x|))
-    numpy.minimum(x, 0, out=a)
-    numpy.subtract(a, b, out=a)  # a = log_sigmoid(x)
+def _exp_neg_abs(x, out):
+    numpy.abs(x, out=out)
+    numpy.negative(out, out=out)
+    numpy.exp(out, out=out)
+
+
+def _bce_logits_loss(loss, x, t, w, pw, e, b):
+    """The loss from ``e = exp(-|x|)``; overwrites ``e`` and ``b``."""
+    _log1p(e, b, loss)  # b = log1p(exp(-|x|))
+    numpy.minimum(x, 0, out=e)
+    numpy.subtract(e, b, out=e)  # e = log_sigmoid(x)
     numpy.subtract(1, t, out=loss)
     numpy.multiply(loss, x, out=loss)
     if pw is not None:
         numpy.subtract(pw, 1, out=b)
         numpy.multiply(b, t, out=b)
         numpy.add(b, 1, out=b)
-        numpy.multiply(a, b, out=a)
-    numpy.subtract(loss, a, out=loss)
+        numpy.multiply(e, b, out=e)
+    numpy.subtract(loss, e, out=loss)
     if w is not None:
         numpy.multiply(loss, w, out=loss)
 
+
+def _bce_logits_np(loss, x, t, w, pw, a, b):
+    _exp_neg_abs(x, a)
+    _bce_logits_loss(loss, x, t, w, pw, a, b)
+
+
+_BCE_LOGITS_LOSS = """
+    const acc_t e = gg_exp(-gg_abs(x));
+    const acc_t ls = gg_min(x, acc_t(0)) - gg_log1p(e);
+    if (HAS_pw) loss = (acc_t(1) - t) * x - ((pw - acc_t(1)) * t + acc_t(1)) * ls;
+    else loss = (acc_t(1) - t) * x - ls;
+    if (HAS_w) loss *= w;"""
 
 BCE_LOGITS = Kernel(
     name="bce_logits",
     inputs=("x", "t", "w", "pw"),
     optional=frozenset({"w", "pw"}),
     outputs=("loss",),
-    cuda="""
-        const acc_t ls = gg_min(x, acc_t(0)) - gg_log1p(gg_exp(-gg_abs(x)));
-        if (HAS_pw) loss = (acc_t(1) - t) * x - ((pw - acc_t(1)) * t + acc_t(1)) * ls;
-        else loss = (acc_t(1) - t) * x - ls;
-        if (HAS_w) loss *= w;""",
+    cuda=_BCE_LOGITS_LOSS,
     numpy=_bce_logits_np,
     scratch=2,
     reducible=True,
@@ -374,23 +386,36 @@ BCE_LOGITS = Kernel(
 )
 
 
-def _bce_logits_backward_np(gx, g, x, t, w, pw, divisor, a, b):
-    g, divisor = _scaled(g, divisor)
-    _sigmoid_into(x, a)
+def _logits_grad(gx, s, t, pw, b):
+    """``gx = s - t``, or ``(pw*t + 1 - t) * s - pw*t`` with ``pos_weight``."""
     if pw is None:
-        numpy.subtract(a, t, out=gx)
+        numpy.subtract(s, t, out=gx)
     else:
         numpy.multiply(pw, t, out=b)
         numpy.add(b, 1, out=gx)
         numpy.subtract(gx, t, out=gx)
-        numpy.multiply(gx, a, out=gx)
+        numpy.multiply(gx, s, out=gx)
         numpy.subtract(gx, b, out=gx)
-    numpy.multiply(gx, g, out=gx)
+
+
+def _times_w_over(gx, w, divisor):
     if w is not None:
         numpy.multiply(gx, w, out=gx)
     if divisor != 1:
         numpy.divide(gx, divisor, out=gx)
 
+
+def _bce_logits_backward_np(gx, g, x, t, w, pw, divisor, a, b):
+    g, divisor = _scaled(g, divisor)
+    _sigmoid_into(x, a)
+    _logits_grad(gx, a, t, pw, b)
+    numpy.multiply(gx, g, out=gx)
+    _times_w_over(gx, w, divisor)
+
+
+_LOGITS_GRAD = """
+    if (HAS_pw) gx = (pw * t + acc_t(1) - t) * s - pw * t;
+    else gx = s - t;"""
 
 BCE_LOGITS_BACKWARD = Kernel(
     name="bce_logits_backward",
@@ -398,16 +423,49 @@ BCE_LOGITS_BACKWARD = Kernel(
     optional=frozenset({"w", "pw"}),
     params=("divisor",),
     outputs=("gx",),
-    cuda="""
-        const acc_t s = acc_t(1) / (acc_t(1) + gg_exp(-x));
-        if (HAS_pw) gx = ((pw * t + acc_t(1) - t) * s - pw * t) * g;
-        else gx = (s - t) * g;
-        if (HAS_w) gx *= w;
-        gx /= divisor;""",
+    cuda="const acc_t s = acc_t(1) / (acc_t(1) + gg_exp(-x));"
+    + _LOGITS_GRAD
+    + """
+    gx *= g;
+    if (HAS_w) gx *= w;
+    gx /= divisor;""",
     numpy=_bce_logits_backward_np,
     scratch=2,
     doc="PyTorch's gradient: (sigmoid(x) - t) * g, or ((pw*t + 1 - t) * sigmoid(x) - pw*t) "
     "* g with pos_weight; times w, / divisor.",
+)
+
+
+def _bce_logits_with_grad_np(loss, gx, x, t, w, pw, divisor, a, b, c):
+    _exp_neg_abs(x, a)
+    numpy.greater_equal(x, 0, out=c)
+    numpy.maximum(c, a, out=c)  # 1 where x >= 0, else e (NaN stays NaN)
+    numpy.add(a, 1, out=b)
+    numpy.divide(c, b, out=c)  # sigmoid(x) from e, without a second exp
+    _logits_grad(gx, c, t, pw, b)
+    _times_w_over(gx, w, divisor)
+    _bce_logits_loss(loss, x, t, w, pw, a, b)
+
+
+BCE_LOGITS_WITH_GRAD = Kernel(
+    name="bce_logits_with_grad",
+    inputs=("x", "t", "w", "pw"),
+    optional=frozenset({"w", "pw"}),
+    params=("divisor",),
+    outputs=("loss", "gx"),
+    cuda=_BCE_LOGITS_LOSS
+    + """
+    const acc_t s = (x >= acc_t(0) ? acc_t(1) : e) / (acc_t(1) + e);"""
+    + _LOGITS_GRAD
+    + """
+    if (HAS_w) gx *= w;
+    gx /= divisor;""",
+    numpy=_bce_logits_with_grad_np,
+    scratch=3,
+    reducible=True,
+    doc="The loss of bce_logits and, in the same pass, its gradient for an upstream "
+    "gradient of one (bce_logits_backward with g = 1, sigmoid taken from exp(-|x|)): "
+    "forward and backward of a training step read x and t once.",
 )
 
 
@@ -654,6 +712,7 @@ KERNELS: tuple[Kernel, ...] = (
     BCE_TARGET_BACKWARD,
     BCE_LOGITS,
     BCE_LOGITS_BACKWARD,
+    BCE_LOGITS_WITH_GRAD,
     BCE_LOGITS_TARGET_BACKWARD,
     SOFTPLUS,
     SOFTPLUS_BACKWARD,

@@ -16,7 +16,7 @@ from typing import Any
 
 from .. import _ops
 from .._grad_mode import state as _grad_state
-from .._graph import Op
+from .._graph import Op, is_unit_seed
 from .._ops import _record
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
@@ -300,7 +300,13 @@ def _raise_range_error(p: Any, t: Any) -> None:
 
 
 # --- binary cross entropy on logits -----------------------------------------------------------
-def _bce_logits_grad_input(F, g, x, t, w, pw, divisor):
+def _bce_logits_grad_input(F, g, x, t, w, pw, divisor, ready):
+    gx = ready.pop() if ready else None  # computed by the forward pass; used at most once
+    if gx is not None and not _tensor_mode(g):
+        if is_unit_seed(g):
+            return gx
+        gx *= g
+        return gx
     if not _tensor_mode(g):
         if g.dtype != x.dtype:
             g = g.astype(x.dtype)
@@ -316,7 +322,7 @@ def _bce_logits_grad_input(F, g, x, t, w, pw, divisor):
     return grad / divisor if divisor != 1 else grad
 
 
-def _bce_logits_grad_target(F, g, x, t, w, pw, divisor):
+def _bce_logits_grad_target(F, g, x, t, w, pw, divisor, ready):
     if not _tensor_mode(g):
         if g.dtype != x.dtype:
             g = g.astype(x.dtype)
@@ -348,7 +354,15 @@ def binary_cross_entropy_with_logits(
     ``(1 - t) * x - lw * log_sigmoid(x)`` with ``lw = (pos_weight - 1) * t + 1`` and
     ``log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``; the gradient is
     ``(sigmoid(x) - t)`` (with ``pos_weight``: ``(pos_weight*t + 1 - t) * sigmoid(x) -
-    pos_weight*t``), times ``grad`` and ``weight``. ``input`` and ``target`` are promoted
+    pos_weight*t``), times ``grad`` and ``weight``.
+
+    With a ``mean`` or ``sum`` reduction and an ``input`` that requires grad, the forward
+    pass computes that gradient too, in the same pass over the data (its sigmoid taken
+    from the ``exp(-|x|)`` the loss needs), and keeps it until backward: ``loss.backward()``
+    then launches nothing for this node, and any other upstream gradient costs one multiply.
+    This holds one input-sized buffer from forward to backward (where PyTorch holds only
+    ``input`` and ``target``); compute losses you will not differentiate under
+    ``gg.no_grad()``. ``input`` and ``target`` are promoted
     to a common dtype (PyTorch returns the target's dtype when they differ); ``weight``
     and ``pos_weight`` broadcast to ``input``'s shape and cannot require grad."""
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
@@ -375,13 +389,16 @@ def binary_cross_entropy_with_logits(
     w = _operand(weight, input, dtype, _logits_broadcast_error)
     pw = _operand(pos_weight, input, dtype, lambda s, e: _ops._broadcast_error(s, e))
     backend = input._backend
-    (out,), _ = backend.run_kernel(
-        K.BCE_LOGITS,
-        (input._data, target._data, w, pw),
-        reduce=reduce,
-        divisor=divisor,
-    )
-    return _record(BCE_WITH_LOGITS, out, backend, (input, target), (w, pw, divisor))
+    arrays = (input._data, target._data, w, pw)
+    ready = []
+    if reduce and input.requires_grad and _grad_state.enabled:
+        (out, gx), _ = backend.run_kernel(
+            K.BCE_LOGITS_WITH_GRAD, arrays, (divisor,), reduce=True, divisor=divisor
+        )
+        ready.append(gx)
+    else:
+        (out,), _ = backend.run_kernel(K.BCE_LOGITS, arrays, reduce=reduce, divisor=divisor)
+    return _record(BCE_WITH_LOGITS, out, backend, (input, target), (w, pw, divisor, ready))
 
 
 def _logits_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
