@@ -220,7 +220,12 @@ REFERENCES = {
 }
 
 
-SCALE = {"bce_logits": 100.0, "bce_logits_with_grad": 100.0, "bce_logits_target_backward": 100.0, "gelu_tanh_backward": 2.0}
+SCALE = {
+    "bce_logits": 100.0,
+    "bce_logits_with_grad": 100.0,
+    "bce_logits_target_backward": 100.0,
+    "gelu_tanh_backward": 2.0,
+}
 """Kernels whose result cancels terms of this size (|x| up to 100; 1 + tanh near -1): the
 same cancellation as in PyTorch's formula, so the absolute tolerance scales with it."""
 
@@ -655,9 +660,7 @@ def test_cuda_kernel_matches_numpy_kernel(kernel, dtype):
             tol *= SCALE.get(kernel.name, 1.0) if dtype is numpy.float16 else 1
             for g, e in zip(got, expected, strict=True):
                 assert g.dtype == dtype and g.shape == e.shape
-                numpy.testing.assert_allclose(
-                    gpu.to_host(g), e, rtol=tol, atol=tol, equal_nan=True
-                )
+                numpy.testing.assert_allclose(gpu.to_host(g), e, rtol=tol, atol=tol, equal_nan=True)
             if kernel.reducible:
                 for divisor in (1.0, float(n)):
                     (e, *e_stored), _ = CPU.run_kernel(
