@@ -173,6 +173,9 @@ class Timing:
         return q[0], q[2]
 
 
+SETTLE_BELOW = 3
+
+
 def measure(
     variants: list[Variant],
     rounds: int,
@@ -185,7 +188,12 @@ def measure(
     """Median seconds per iteration of each variant, timed round by round: each round runs
     every variant ``inner`` times (after its untimed ``reset``), and the order rotates from
     round to round so that no library always runs first or after the same neighbour.
-    ``sync`` (the device's synchronize) is called before reading each clock.
+    ``sync`` (the device's synchronize) is called before reading each clock. When a round
+    times fewer than ``SETTLE_BELOW`` calls, one untimed call of the same variant comes
+    first: a single timed call would otherwise carry its predecessor's aftermath (PyTorch's
+    OpenMP workers spin for some milliseconds after each parallel region, taking cores from
+    the next library's threads; measured here: gpugrad's two-thread fused BCE at 1M took
+    11 ms right after a PyTorch call and 7.5 ms after one of its own).
 
     With ``quiet_cores``, a round during which other processes kept more cores than that
     busy is thrown away and run again once the machine is quiet (waiting at most
@@ -208,6 +216,10 @@ def measure(
         with LoadMonitor() as load:
             for v in order:
                 run = v.run
+                if inner < SETTLE_BELOW:
+                    if v.reset is not None:
+                        v.reset()
+                    run()
                 if v.reset is not None:
                     v.reset()
                 if sync is not None:
