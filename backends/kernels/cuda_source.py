@@ -29,8 +29,13 @@ from __future__ import annotations
 from .spec import Kernel
 
 BLOCK_THREADS = 256
-UNROLL = 4
-"""Elements each thread loads before it computes (per grid-stride step)."""
+UNROLL = 2
+"""Elements each thread loads before it computes (per grid-stride step). Chosen with
+``python -m bench.cuda_tune`` on an H200 (bench/results/gpu-tune.txt), at 100M float32: 2
+was the best for BCE forward and within 3% of the best for the fused BCE with its gradient
+(1 was best there, 4 was 14% slower: its registers cut the resident blocks from 8 to 3);
+for sigmoid 4 was 11% faster than 2. Launch bounds that force occupancy made kernels
+spill."""
 MAX_REDUCE_BLOCKS = 1024
 """Capacity of the partial-sum workspace; a reduction launches at most this many blocks."""
 
@@ -196,13 +201,16 @@ def _loop(kernel: Kernel, present: tuple[str, ...], reduce: bool) -> str:
     }}"""
 
 
-def _variant(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool) -> str:
+def _variant(
+    kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool, min_blocks: int
+) -> str:
     name = function_name(kernel, dtype, present, reduce)
     signature = ",\n    ".join(_signature(kernel, present, reduce))
     loop = _loop(kernel, present, reduce)
+    bounds = f"__launch_bounds__({BLOCK_THREADS}, {min_blocks}) " if min_blocks else ""
     if not reduce:
-        return f'extern "C" __global__ void {name}(\n    {signature}) {{{loop}\n}}\n'
-    return f"""extern "C" __global__ void {name}(
+        return f'extern "C" __global__ void {bounds}{name}(\n    {signature}) {{{loop}\n}}\n'
+    return f"""extern "C" __global__ void {bounds}{name}(
     {signature}) {{
     double gg_acc = 0.0;{loop}
     gg_acc = gg_block_sum(gg_acc);
@@ -227,9 +235,9 @@ def _variant(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool)
 """
 
 
-def _typedefs(dtype: str) -> str:
+def _typedefs(dtype: str, unroll: int = UNROLL) -> str:
     storage, compute, _ = DTYPES[dtype]
-    return f"typedef {storage} gg_t;\ntypedef {compute} acc_t;\n#define GG_UNROLL {UNROLL}\n"
+    return f"typedef {storage} gg_t;\ntypedef {compute} acc_t;\n#define GG_UNROLL {unroll}\n"
 
 
 HOST_GRID = (3, 5)
@@ -257,18 +265,24 @@ def host_source(kernels: tuple[Kernel, ...], dtype: str) -> str:
     return "\n".join(parts)
 
 
-def source(kernel: Kernel, dtype: str) -> str:
-    """The complete CUDA source of ``kernel``'s module for ``dtype``."""
+MIN_BLOCKS = 0
+"""``__launch_bounds__`` minimum of resident blocks per SM (0: none, the compiler chooses
+the registers)."""
+
+
+def source(kernel: Kernel, dtype: str, unroll: int = UNROLL, min_blocks: int = MIN_BLOCKS) -> str:
+    """The complete CUDA source of ``kernel``'s module for ``dtype`` (``unroll`` and
+    ``min_blocks`` other than the defaults are for ``scripts/cuda-tune``)."""
     parts = [
         f"// gpugrad fused kernel '{kernel.name}' for {dtype}; generated from "
         "backends/kernels/defs.py",
         _DEVICE_PRELUDE,
-        _typedefs(dtype),
+        _typedefs(dtype, unroll),
     ]
     for present in kernel.variants():
-        parts.append(_variant(kernel, dtype, present, False))
+        parts.append(_variant(kernel, dtype, present, False, min_blocks))
         if kernel.reducible:
-            parts.append(_variant(kernel, dtype, present, True))
+            parts.append(_variant(kernel, dtype, present, True, min_blocks))
     return "\n".join(parts)
 
 
