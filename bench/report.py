@@ -115,8 +115,10 @@ def machine_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "gpugrad": gg.__version__,
-        "gpugrad_commit": _git("rev-parse", "HEAD"),
-        "gpugrad_source_modified": bool(_git("status", "--porcelain", "--", "gpugrad")),
+        # GPUGRAD_SOURCE_COMMIT: the commit of a tree copied without its git history
+        "gpugrad_commit": os.environ.get("GPUGRAD_SOURCE_COMMIT") or _git("rev-parse", "HEAD"),
+        "gpugrad_source_modified": not os.environ.get("GPUGRAD_SOURCE_COMMIT")
+        and bool(_git("status", "--porcelain", "--", "gpugrad", "backends")),
         "blas_threadpools": _blas_threads(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
