@@ -557,3 +557,72 @@ def test_cuda_functional_matches_cpu(dtype):
         tol = {numpy.float16: 3e-3, numpy.float32: 1e-5, numpy.float64: 1e-11}[dtype]
         for cpu, cuda in zip(*results):
             numpy.testing.assert_allclose(cuda, cpu, rtol=tol, atol=tol, equal_nan=True)
+
+
+# --- the input's gradient computed in the forward pass ----------------------------------------
+def _eager_case(device):
+    rng = numpy.random.default_rng(11)
+    x = rng.standard_normal(1000) * 5
+    t = (rng.random(1000) < 0.5).astype(numpy.float64)
+    z = gg.tensor(x, device=device, requires_grad=True)
+    y = gg.tensor(t, device=device)
+    s = 1 / (1 + numpy.exp(-x))
+    return z, y, (s - t) / x.size, s * (1 - s) / x.size
+
+
+def _kernels_run(monkeypatch, device):
+    backend = gg.backends.get(device)
+    names = []
+    original = backend.run_kernel
+
+    def spy(kernel, *args, **kwargs):
+        names.append(kernel.name)
+        return original(kernel, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "run_kernel", spy)
+    return names
+
+
+def test_bce_with_logits_backward_uses_the_gradient_of_the_forward_pass(device, monkeypatch):
+    z, y, expected, _ = _eager_case(device)
+    names = _kernels_run(monkeypatch, device)
+    loss = F.binary_cross_entropy_with_logits(z, y)
+    assert names == ["bce_logits_with_grad"]
+    loss.backward()
+    assert names == ["bce_logits_with_grad"]  # backward launched nothing
+    numpy.testing.assert_allclose(z.grad.cpu().numpy(), expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("run", "factor"),
+    [
+        (lambda loss: [loss.backward(retain_graph=True) for _ in range(3)], 3.0),
+        (lambda loss: (loss * 2.5).backward(), 2.5),
+        (lambda loss: (loss.register_hook(lambda g: g * 2), loss.backward()), 2.0),
+        (lambda loss: (loss + loss).backward(), 2.0),
+    ],
+    ids=["retain_graph x3", "upstream 2.5", "hook doubles", "used twice"],
+)
+def test_bce_with_logits_gradient_from_forward_is_scaled_and_used_once(device, run, factor):
+    z, y, expected, _ = _eager_case(device)
+    run(F.binary_cross_entropy_with_logits(z, y))
+    numpy.testing.assert_allclose(z.grad.cpu().numpy(), factor * expected, rtol=1e-12, atol=1e-15)
+
+
+def test_bce_with_logits_without_grad_makes_no_gradient_buffer(device, monkeypatch):
+    z, y, _, _ = _eager_case(device)
+    names = _kernels_run(monkeypatch, device)
+    with gg.no_grad():
+        F.binary_cross_entropy_with_logits(z, y)
+    F.binary_cross_entropy_with_logits(z.detach(), y)
+    F.binary_cross_entropy_with_logits(z, y, reduction="none")
+    assert names == ["bce_logits", "bce_logits", "bce_logits"]
+
+
+def test_bce_with_logits_second_derivative_after_the_eager_gradient(device):
+    z, y, expected, second = _eager_case(device)
+    loss = F.binary_cross_entropy_with_logits(z, y)
+    (g,) = gg.autograd.grad(loss, z, create_graph=True)
+    numpy.testing.assert_allclose(g.detach().cpu().numpy(), expected, rtol=1e-12, atol=1e-15)
+    g.sum().backward()
+    numpy.testing.assert_allclose(z.grad.cpu().numpy(), second, rtol=1e-10, atol=1e-15)
