@@ -19,7 +19,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -123,6 +123,11 @@ class OutputCache:
                 self._buffers.append(base)
             return base.view(dtype)
 
+    def lends(self, base: Any) -> bool:
+        """Whether ``base`` is one of the cache's buffers (then the one array viewing it,
+        an output handed out by ``empty``, is its only user)."""
+        return any(base is b for b in self._buffers)
+
     def clear(self) -> None:
         with self._lock:
             self._buffers = [b for b in self._buffers if sys.getrefcount(b) > 3]
@@ -221,15 +226,15 @@ def run(
     outs = [outputs.empty(n, cdt) for _ in kernel.stored(reduce)]
     partials = [0.0] * nblocks if reduce else None
     threads = min(_threads, nblocks) if n >= PARALLEL_MIN else 1
-    bounds = [nblocks * i // threads for i in range(threads + 1)]
-    args = (kernel, flat, ps, outs, partials, n, cdt)
+    # Threads take the next block from one counter (next() on it is atomic under the GIL):
+    # a thread the machine slows down takes fewer blocks instead of delaying the call.
+    blocks = iter(range(nblocks))
+    args = (kernel, flat, ps, outs, partials, n, cdt, blocks)
     futures = []
     if threads > 1:
         pool = _get_pool()
-        futures = [
-            pool.submit(_run_blocks, *args, bounds[i], bounds[i + 1]) for i in range(1, threads)
-        ]
-    bad = _run_blocks(*args, bounds[0], bounds[1])
+        futures = [pool.submit(_run_blocks, *args) for _ in range(1, threads)]
+    bad = _run_blocks(*args)
     for future in futures:
         bad = future.result() or bad
     stored = [_finish(o, shape, dtype) for o in outs]
@@ -246,15 +251,14 @@ def _run_blocks(
     partials: list[float] | None,
     n: int,
     cdt: numpy.dtype,
-    first: int,
-    stop: int,
+    blocks: Iterator[int],
 ) -> bool:
     k = kernel.scratch
     scratch = _scratch(cdt, k + 1)
     body = kernel.numpy
     bad = False
     with numpy.errstate(all="ignore"):
-        for b in range(first, stop):
+        for b in blocks:
             lo = b * BLOCK
             hi = min(lo + BLOCK, n)
             tmp = scratch[: k + 1] if hi - lo == BLOCK else [s[: hi - lo] for s in scratch[: k + 1]]
