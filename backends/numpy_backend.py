@@ -22,6 +22,13 @@ class NumpyBackend(ArrayBackend):
     def to_host(self, x: Any) -> numpy.ndarray:
         return numpy.asarray(x)
 
+    def owns(self, x: Any) -> bool:
+        """Also true for a fused kernel's output: a view of a buffer of the kernels' output
+        cache, which no other array shares while it lives (so a leaf takes it as its
+        gradient without the copy that a view of another array needs)."""
+        base = x.base
+        return base is None or (x.flags.writeable and self.kernels.outputs.lends(base))
+
     def sigmoid(self, x: Any) -> Any:
         """``1 / (1 + exp(-x))`` (PyTorch's float32 rounding); ``exp(-x)`` overflows to inf
         for x < -88 (float32) and ``1 / inf`` is the exact limit, 0, without a warning.

@@ -626,3 +626,21 @@ def test_bce_with_logits_second_derivative_after_the_eager_gradient(device):
     numpy.testing.assert_allclose(g.detach().cpu().numpy(), expected, rtol=1e-12, atol=1e-15)
     g.sum().backward()
     numpy.testing.assert_allclose(z.grad.cpu().numpy(), second, rtol=1e-10, atol=1e-15)
+
+
+def test_a_gradient_from_the_output_cache_is_kept_without_a_copy_and_not_reused():
+    n = numpy_exec.OutputCache.MIN_BYTES // 4 + 1000  # large enough for the output cache
+    rng = numpy.random.default_rng(12)
+    x = rng.standard_normal(n).astype(numpy.float32)
+    y = gg.tensor((rng.random(n) < 0.5).astype(numpy.float32))
+    first = gg.tensor(x, requires_grad=True)
+    F.binary_cross_entropy_with_logits(first, y).backward()
+    kept = first.grad.numpy()
+    assert numpy_exec.outputs.lends(kept.base)  # the kernel's buffer itself, not a copy
+    before = kept.copy()
+    second = gg.tensor(-x, requires_grad=True)
+    F.binary_cross_entropy_with_logits(second, y).backward()
+    assert not numpy.shares_memory(kept, second.grad.numpy())
+    numpy.testing.assert_array_equal(first.grad.numpy(), before)
+    F.binary_cross_entropy_with_logits(first, y).backward()  # accumulates in place
+    numpy.testing.assert_allclose(first.grad.numpy(), 2 * before, rtol=1e-6)
