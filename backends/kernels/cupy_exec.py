@@ -96,14 +96,15 @@ class CupyKernels:
         cupy = self.cupy
         present_arrays = [x for x in inputs if x is not None]
         dtype = present_arrays[0].dtype
-        if dtype.name not in cuda_source.DTYPES:
+        dtype_name = dtype.name  # a property that takes microseconds: read it once
+        if dtype_name not in cuda_source.DTYPES:
             raise TypeError(f"fused kernel '{kernel.name}' does not support {dtype}")
         shape = present_arrays[0].shape
         for x in present_arrays[1:]:
             if x.shape != shape:
                 shape = numpy.broadcast_shapes(shape, x.shape)
         n = math.prod(shape)
-        compute = _COMPUTE[dtype.name]
+        compute = _COMPUTE[dtype_name]
         args: list[Any] = []
         present = []
         for name, x in zip(kernel.inputs, inputs):
@@ -128,13 +129,13 @@ class CupyKernels:
                     result.fill(0.0 if divisor else math.nan)
                     return [result, *stored], False
                 partials, counter = self._workspace()
-                fn, limit = self._function(kernel, dtype.name, tuple(present), True)
+                fn, limit = self._function(kernel, dtype_name, tuple(present), True)
                 args += [partials, counter, result, numpy.float64(divisor), *stored]
                 args.append(numpy.int64(n))
                 fn((self._grid(n, limit),), (cuda_source.BLOCK_THREADS,), tuple(args))
                 return [result, *stored], False
             if n:
-                fn, limit = self._function(kernel, dtype.name, tuple(present), False)
+                fn, limit = self._function(kernel, dtype_name, tuple(present), False)
                 args += [*stored, numpy.int64(n)]
                 fn((self._grid(n, limit),), (cuda_source.BLOCK_THREADS,), tuple(args))
             return stored, False
