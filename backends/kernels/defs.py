@@ -211,6 +211,14 @@ def _scaled(g, divisor):
     return g, divisor
 
 
+def _times_w_over(gx, w, divisor):
+    """``gx *= w`` (when given), then ``gx /= divisor`` (when not 1), in place."""
+    if w is not None:
+        numpy.multiply(gx, w, out=gx)
+    if divisor != 1:
+        numpy.divide(gx, divisor, out=gx)
+
+
 def _bce_backward_np(gp, g, p, t, w, divisor, a):
     g, divisor = _scaled(g, divisor)
     numpy.subtract(1, p, out=a)
@@ -220,10 +228,7 @@ def _bce_backward_np(gp, g, p, t, w, divisor, a):
     numpy.subtract(p, t, out=gp)
     numpy.multiply(g, gp, out=gp)
     numpy.divide(gp, a, out=gp)
-    if w is not None:
-        numpy.multiply(gp, w, out=gp)
-    if divisor != 1:
-        numpy.divide(gp, divisor, out=gp)
+    _times_w_over(gp, w, divisor)
 
 
 BCE_BACKWARD = Kernel(
@@ -283,10 +288,7 @@ def _bce_eps_backward_np(gp, g, p, t, w, lo, hi, divisor, a):
     numpy.divide(gp, a, out=gp)
     if not (_min(p) >= lo and _max(p) <= hi):
         numpy.copyto(gp, 0, where=~((p >= lo) & (p <= hi)))
-    if w is not None:
-        numpy.multiply(gp, w, out=gp)
-    if divisor != 1:
-        numpy.divide(gp, divisor, out=gp)
+    _times_w_over(gp, w, divisor)
 
 
 BCE_EPS_BACKWARD = Kernel(
@@ -312,10 +314,7 @@ def _bce_target_backward_np(gt, g, p, w, lo, hi, divisor, a, b, c):
     numpy.log(pc, out=b)
     numpy.subtract(a, b, out=gt)
     numpy.multiply(g, gt, out=gt)
-    if w is not None:
-        numpy.multiply(gt, w, out=gt)
-    if divisor != 1:
-        numpy.divide(gt, divisor, out=gt)
+    _times_w_over(gt, w, divisor)
 
 
 BCE_TARGET_BACKWARD = Kernel(
@@ -398,13 +397,6 @@ def _logits_grad(gx, s, t, pw, b):
         numpy.subtract(gx, b, out=gx)
 
 
-def _times_w_over(gx, w, divisor):
-    if w is not None:
-        numpy.multiply(gx, w, out=gx)
-    if divisor != 1:
-        numpy.divide(gx, divisor, out=gx)
-
-
 def _bce_logits_backward_np(gx, g, x, t, w, pw, divisor, a, b):
     g, divisor = _scaled(g, divisor)
     _sigmoid_into(x, a)
@@ -473,9 +465,7 @@ def _bce_logits_target_backward_np(gt, g, x, w, pw, divisor, a, b):
     if pw is None:
         numpy.negative(x, out=gt)
     else:
-        numpy.abs(x, out=a)
-        numpy.negative(a, out=a)
-        numpy.exp(a, out=a)
+        _exp_neg_abs(x, a)
         _log1p(a, b, gt)  # b = log1p(exp(-|x|))
         numpy.minimum(x, 0, out=a)
         numpy.subtract(a, b, out=a)  # log_sigmoid(x)
@@ -485,10 +475,7 @@ def _bce_logits_target_backward_np(gt, g, x, w, pw, divisor, a, b):
         numpy.multiply(a, pw, out=a)
         numpy.subtract(gt, a, out=gt)
     numpy.multiply(gt, g, out=gt)
-    if w is not None:
-        numpy.multiply(gt, w, out=gt)
-    if divisor != 1:
-        numpy.divide(gt, divisor, out=gt)
+    _times_w_over(gt, w, divisor)
 
 
 BCE_LOGITS_TARGET_BACKWARD = Kernel(
