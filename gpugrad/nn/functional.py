@@ -176,13 +176,25 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 # --- binary cross entropy on probabilities ----------------------------------------------------
+def _run_backward(F, kernel, g, like, inputs, params):
+    """A backward kernel on arrays, ``g`` first and cast to ``like``'s dtype."""
+    if g.dtype != like.dtype:
+        g = g.astype(like.dtype)
+    return F.run_kernel(kernel, (g, *inputs), params)[0][0]
+
+
+def _weighted(grad, w, like, divisor):
+    """``grad * w / divisor`` on tensors (``w`` and the division only when given)."""
+    if w is not None:
+        grad = grad * _constant(w, like)
+    return grad / divisor if divisor != 1 else grad
+
+
 def _bce_grad_input(F, g, p, t, w, lo, hi, divisor):
     if not _tensor_mode(g):
-        if g.dtype != p.dtype:
-            g = g.astype(p.dtype)
         if lo is None:
-            return F.run_kernel(K.BCE_BACKWARD, (g, p, t, w), (divisor,))[0][0]
-        return F.run_kernel(K.BCE_EPS_BACKWARD, (g, p, t, w), (lo, hi, divisor))[0][0]
+            return _run_backward(F, K.BCE_BACKWARD, g, p, (p, t, w), (divisor,))
+        return _run_backward(F, K.BCE_EPS_BACKWARD, g, p, (p, t, w), (lo, hi, divisor))
     if lo is None:
         grad = g * (p - t) / _ops.clamp((1 - p) * p, min=K.BCE_EPSILON)
     else:
@@ -191,22 +203,16 @@ def _bce_grad_input(F, g, p, t, w, lo, hi, divisor):
         pc = _ops.clamp(p, lo, hi)
         inside = _ops.logical_and(p >= lo, p <= hi)
         grad = _ops.where(inside, g * (pc - t) / ((1 - pc) * pc), 0)
-    if w is not None:
-        grad = grad * _constant(w, p)
-    return grad / divisor if divisor != 1 else grad
+    return _weighted(grad, w, p, divisor)
 
 
 def _bce_grad_target(F, g, p, t, w, lo, hi, divisor):
     if not _tensor_mode(g):
-        if g.dtype != p.dtype:
-            g = g.astype(p.dtype)
         bounds = (0.0, 1.0) if lo is None else (lo, hi)
-        return F.run_kernel(K.BCE_TARGET_BACKWARD, (g, p, w), (*bounds, divisor))[0][0]
+        return _run_backward(F, K.BCE_TARGET_BACKWARD, g, p, (p, w), (*bounds, divisor))
     pc = p if lo is None else _ops.clamp(p, lo, hi)
     grad = g * (_ops.log1p(-pc) - _ops.log(pc))
-    if w is not None:
-        grad = grad * _constant(w, p)
-    return grad / divisor if divisor != 1 else grad
+    return _weighted(grad, w, p, divisor)
 
 
 BCE = Op(
@@ -302,36 +308,27 @@ def _raise_range_error(p: Any, t: Any) -> None:
 # --- binary cross entropy on logits -----------------------------------------------------------
 def _bce_logits_grad_input(F, g, x, t, w, pw, divisor, ready):
     gx = ready.pop() if ready else None  # computed by the forward pass; used at most once
-    if gx is not None and not _tensor_mode(g):
-        if is_unit_seed(g):
-            return gx
-        gx *= g
-        return gx
     if not _tensor_mode(g):
-        if g.dtype != x.dtype:
-            g = g.astype(x.dtype)
-        return F.run_kernel(K.BCE_LOGITS_BACKWARD, (g, x, t, w, pw), (divisor,))[0][0]
+        if gx is None:
+            return _run_backward(F, K.BCE_LOGITS_BACKWARD, g, x, (x, t, w, pw), (divisor,))
+        if not is_unit_seed(g):
+            gx *= g
+        return gx
     s = _ops.sigmoid(x)
     if pw is None:
         grad = (s - t) * g
     else:
         tp = _constant(pw, x) * t
         grad = ((tp + 1 - t) * s - tp) * g
-    if w is not None:
-        grad = grad * _constant(w, x)
-    return grad / divisor if divisor != 1 else grad
+    return _weighted(grad, w, x, divisor)
 
 
 def _bce_logits_grad_target(F, g, x, t, w, pw, divisor, ready):
     if not _tensor_mode(g):
-        if g.dtype != x.dtype:
-            g = g.astype(x.dtype)
-        return F.run_kernel(K.BCE_LOGITS_TARGET_BACKWARD, (g, x, w, pw), (divisor,))[0][0]
+        return _run_backward(F, K.BCE_LOGITS_TARGET_BACKWARD, g, x, (x, w, pw), (divisor,))
     # log_sigmoid(-x) - pos_weight * log_sigmoid(x), with log_sigmoid(x) = -softplus(-x)
     grad = -x * g if pw is None else (_constant(pw, x) * softplus(-x) - softplus(x)) * g
-    if w is not None:
-        grad = grad * _constant(w, x)
-    return grad / divisor if divisor != 1 else grad
+    return _weighted(grad, w, x, divisor)
 
 
 BCE_WITH_LOGITS = Op(
