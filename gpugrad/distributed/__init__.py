@@ -21,6 +21,7 @@ Install it with ``pip install 'gpugrad[mpi]'`` (mpi4py plus the MPICH wheel, whi
 ``mpiexec``).
 """
 
+from . import _group
 from ._group import (
     ReduceOp,
     Work,
@@ -41,23 +42,4 @@ from ._group import (
 )
 from .sampler import DistributedSampler, shard
 
-__all__ = [
-    "DistributedSampler",
-    "ReduceOp",
-    "Work",
-    "all_gather",
-    "all_reduce",
-    "barrier",
-    "broadcast",
-    "destroy_process_group",
-    "get_backend",
-    "get_local_rank",
-    "get_rank",
-    "get_world_size",
-    "init_process_group",
-    "is_available",
-    "is_initialized",
-    "is_mpi_available",
-    "is_nccl_available",
-    "shard",
-]
+__all__ = [*_group.__all__, "DistributedSampler", "shard"]
