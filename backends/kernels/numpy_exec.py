@@ -188,11 +188,11 @@ def run(
     k = kernel.scratch
     if n <= BLOCK:
         # One call on the arrays as they are: ufuncs broadcast and follow strides.
-        ins = [x if x is None or x.dtype == cdt else x.astype(cdt) for x in inputs]
-        stored = [numpy.empty(shape, cdt) for _ in kernel.stored(reduce)]
         if n == 0:
             empty = [numpy.empty(shape, dtype) for _ in kernel.stored(reduce)]
             return ([_reduced(0.0, divisor, dtype), *empty] if reduce else empty), False
+        ins = [x if x is None or x.dtype == cdt else x.astype(cdt) for x in inputs]
+        stored = [numpy.empty(shape, cdt) for _ in kernel.stored(reduce)]
         scratch = _scratch(cdt, k + 1)
         if len(shape) == 1:
             tmp = scratch[: k + 1] if n == BLOCK else [b[:n] for b in scratch[: k + 1]]
