@@ -21,10 +21,25 @@ __all__ = [
     "cuda_is_available",
     "dtypes",
     "get",
+    "get_cpu_kernels",
+    "set_cpu_kernels",
 ]
 
 cpu = NumpyBackend()
 _backends: dict[str, ArrayBackend] = {"cpu": cpu}
+
+
+def set_cpu_kernels(name: str) -> None:
+    """Run the CPU's fused kernels with ``"numpy"`` (the default: NumPy's ufuncs, nothing
+    to build) or ``"native"`` (their C bodies, built once per machine with the system's
+    C++ compiler; raises ``NativeBuildError`` with the compiler's message when that
+    fails). The ``GPUGRAD_CPU_KERNELS`` environment variable sets it at import."""
+    cpu.use_kernels(name)
+
+
+def get_cpu_kernels() -> str:
+    """``"numpy"`` or ``"native"``: what runs the CPU's fused kernels."""
+    return cpu.kernels_name()
 
 
 def _import_cupy() -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import numpy
@@ -9,7 +11,9 @@ import numpy
 from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import defs as _k
-from .kernels import numpy_exec as _exec
+from .kernels import native_exec, numpy_exec
+
+CPU_KERNELS = ("numpy", "native")
 
 
 class NumpyBackend(ArrayBackend):
@@ -17,7 +21,29 @@ class NumpyBackend(ArrayBackend):
 
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
-        self.kernels = _exec
+        self.kernels: Any = numpy_exec
+        wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")
+        try:
+            self.use_kernels(wanted)
+        except (ValueError, native_exec.NativeBuildError) as error:
+            message = f"GPUGRAD_CPU_KERNELS={wanted}: {error}; using the NumPy kernels"
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    def use_kernels(self, name: str) -> None:
+        """Which executor runs the fused kernels: ``"numpy"`` (NumPy's ufuncs over
+        cache-sized blocks) or ``"native"`` (the kernels' C bodies compiled on this machine,
+        built now if not cached; raises ``NativeBuildError`` when that fails)."""
+        if name not in CPU_KERNELS:
+            raise ValueError(f"CPU kernels must be one of {CPU_KERNELS}, got {name!r}")
+        if name == "native":
+            for dtype in native_exec.native_source.DTYPES:
+                native_exec.build(dtype)
+            self.kernels = native_exec
+        else:
+            self.kernels = numpy_exec
+
+    def kernels_name(self) -> str:
+        return "native" if self.kernels is native_exec else "numpy"
 
     def to_host(self, x: Any) -> numpy.ndarray:
         return numpy.asarray(x)

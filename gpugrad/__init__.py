@@ -115,6 +115,7 @@ from ._shape_ops import (
     unsqueeze,
 )
 from ._tensor import Size, Tensor
+from .backends import get_cpu_kernels, set_cpu_kernels
 from .backends.device import Device as device
 from .backends.dtypes import (
     DType as dtype,

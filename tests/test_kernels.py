@@ -1,16 +1,18 @@
-"""The fused kernels (``backends/kernels``): each NumPy body against a float64 reference,
-the executor's paths (direct, blocked, threaded, reduced) against each other, each CUDA
-body run on the host (C++ compiled with the C library's math), the CuPy launcher's
-arguments against the generated signatures, and, on a GPU, each CUDA kernel against the
-NumPy one."""
+"""The fused kernels (``backends/kernels``): each kernel, through both CPU executors (the
+NumPy bodies, and the native build of the C bodies), against a float64 reference; the
+executors' paths (direct, blocked, threaded, reduced) against each other; each CUDA body
+run on the host (C++ compiled with the C library's math), the CuPy launcher's arguments
+against the generated signatures, and, on a GPU, each CUDA kernel against the NumPy one."""
 
 from __future__ import annotations
 
 import ctypes
 import math
+import os
 import re
 import shutil
 import subprocess
+import sys
 import warnings
 from types import SimpleNamespace
 
@@ -18,7 +20,7 @@ import numpy
 import pytest
 
 from gpugrad import backends
-from gpugrad.backends.kernels import cuda_source, numpy_exec
+from gpugrad.backends.kernels import cuda_source, native_exec, numpy_exec
 from gpugrad.backends.kernels import defs as K
 from gpugrad.backends.kernels.erf import erf
 from gpugrad.backends.kernels.spec import Kernel
@@ -29,6 +31,26 @@ SIZES = (1, 1000, 3 * numpy_exec.BLOCK + 17)  # one element, one call, threaded 
 TOLERANCE = {numpy.float16: 3e-3, numpy.float32: 2e-6, numpy.float64: 1e-13}
 
 _erf64 = numpy.vectorize(math.erf, otypes=[numpy.float64])
+
+
+def _native_available() -> str:
+    try:
+        for dtype in ("float32", "float64"):
+            native_exec.build(dtype)
+    except native_exec.NativeBuildError as error:
+        return str(error)
+    return ""
+
+
+@pytest.fixture(params=["numpy", "native"])
+def executor(request):
+    """Each CPU executor (``numpy_exec`` or ``native_exec``; both have ``run``)."""
+    if request.param == "numpy":
+        return numpy_exec
+    why = _native_available()
+    if why:
+        pytest.skip(why)
+    return native_exec
 
 
 # --- inputs and float64 references ------------------------------------------------------------
@@ -261,7 +283,7 @@ def test_every_kernel_has_a_reference():
 @pytest.mark.parametrize("n", SIZES, ids=["one", "small", "blocked"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("kernel", K.KERNELS, ids=lambda k: k.name)
-def test_numpy_body_matches_float64_reference(kernel, dtype, n):
+def test_kernel_matches_float64_reference(executor, kernel, dtype, n):
     inputs, params, reference = _case(kernel, dtype, n)
     for present in kernel.variants():
         args = [
@@ -270,7 +292,7 @@ def test_numpy_body_matches_float64_reference(kernel, dtype, n):
         ]
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # kernels never warn (overflow, log(0), 0/0)
-            outs, _ = numpy_exec.run(kernel, args, tuple(params.values()))
+            outs, _ = executor.run(kernel, args, tuple(params.values()))
         assert all(o.dtype == dtype and o.shape == (n,) for o in outs)
         assert len(outs) == len(kernel.outputs)
         ref_args = [
@@ -288,13 +310,13 @@ def test_numpy_body_matches_float64_reference(kernel, dtype, n):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("kernel", [k for k in K.KERNELS if k.reducible], ids=lambda k: k.name)
-def test_reduction_in_the_kernel_matches_the_sum_of_its_elements(kernel, dtype):
+def test_reduction_in_the_kernel_matches_the_sum_of_its_elements(executor, kernel, dtype):
     n = 3 * numpy_exec.BLOCK + 17
     inputs, params, _ = _case(kernel, dtype, n)
     args = [inputs[name] for name in kernel.inputs]
-    (elements, *others), _ = numpy_exec.run(kernel, args, tuple(params.values()))
+    (elements, *others), _ = executor.run(kernel, args, tuple(params.values()))
     for divisor in (1.0, float(n)):
-        (total, *stored), _ = numpy_exec.run(
+        (total, *stored), _ = executor.run(
             kernel, args, tuple(params.values()), reduce=True, divisor=divisor
         )
         for got, want in zip(stored, others, strict=True):  # stored as without the sum
@@ -306,26 +328,26 @@ def test_reduction_in_the_kernel_matches_the_sum_of_its_elements(kernel, dtype):
         assert float(total) == pytest.approx(exact, rel=TOLERANCE[dtype])
 
 
-def test_reduced_mean_is_accurate_and_deterministic():
+def test_reduced_mean_is_accurate_and_deterministic(executor):
     n = 5_000_003
     p = numpy.full(n, 0.3, numpy.float32)
     t = numpy.zeros(n, numpy.float32)
-    (mean,), _ = numpy_exec.run(K.BCE, (p, t, None), reduce=True, divisor=n)
+    (mean,), _ = executor.run(K.BCE, (p, t, None), reduce=True, divisor=n)
     exact = -math.log1p(-float(numpy.float32(0.3)))
     assert float(mean) == pytest.approx(exact, rel=1e-6)  # a float32 running sum is ~1% off
-    again = [numpy_exec.run(K.BCE, (p, t, None), reduce=True, divisor=n)[0][0] for _ in range(3)]
+    again = [executor.run(K.BCE, (p, t, None), reduce=True, divisor=n)[0][0] for _ in range(3)]
     assert all(v == mean for v in again)
 
 
-def test_blocked_threaded_and_direct_paths_agree_bitwise():
+def test_blocked_threaded_and_direct_paths_agree_bitwise(executor):
     rng = numpy.random.default_rng(1)
     n = 5 * numpy_exec.BLOCK + 3
     p = _probabilities(rng, n).astype(numpy.float32)
     t = _targets(rng, n).astype(numpy.float32)
-    (blocked,), _ = numpy_exec.run(K.BCE, (p, t, None))
+    (blocked,), _ = executor.run(K.BCE, (p, t, None))
     direct = numpy.concatenate(
         [
-            numpy_exec.run(K.BCE, (p[i : i + 1000], t[i : i + 1000], None))[0][0]
+            executor.run(K.BCE, (p[i : i + 1000], t[i : i + 1000], None))[0][0]
             for i in range(0, n, 1000)
         ]
     )
@@ -333,9 +355,9 @@ def test_blocked_threaded_and_direct_paths_agree_bitwise():
     threads = numpy_exec.get_num_threads()
     try:
         numpy_exec.set_num_threads(1)
-        (serial,), _ = numpy_exec.run(K.BCE, (p, t, None))
+        (serial,), _ = executor.run(K.BCE, (p, t, None))
         numpy_exec.set_num_threads(3)
-        (three,), _ = numpy_exec.run(K.BCE, (p, t, None))
+        (three,), _ = executor.run(K.BCE, (p, t, None))
     finally:
         numpy_exec.set_num_threads(threads)
     numpy.testing.assert_array_equal(serial, blocked)
@@ -345,58 +367,67 @@ def test_blocked_threaded_and_direct_paths_agree_bitwise():
 
 
 @pytest.mark.parametrize("n", [10, 3 * numpy_exec.BLOCK + 1])
-def test_inputs_broadcast_follow_strides_and_keep_shape(n):
+def test_inputs_broadcast_follow_strides_and_keep_shape(executor, n):
     rng = numpy.random.default_rng(2)
     g = numpy.float32(0.25)  # a 0-d gradient, as after a mean
     base = rng.random((n, 2)).astype(numpy.float32)
     p = base[:, 0]  # strided
     t = rng.random(n).astype(numpy.float32)
     w = numpy.float32([2.0])
-    (got,), _ = numpy_exec.run(K.BCE_BACKWARD, (g, p, t, w), (4.0,))
-    (ref,), _ = numpy_exec.run(
+    (got,), _ = executor.run(K.BCE_BACKWARD, (g, p, t, w), (4.0,))
+    (ref,), _ = executor.run(
         K.BCE_BACKWARD, (numpy.full(n, g), p.copy(), t, numpy.full(n, 2.0, numpy.float32)), (4.0,)
     )
     numpy.testing.assert_array_equal(got, ref)
     grid = rng.random((4, 5)).astype(numpy.float64)
-    (out,), _ = numpy_exec.run(K.SIGMOID, (grid,))
+    (out,), _ = executor.run(K.SIGMOID, (grid,))
     assert out.shape == (4, 5)
-    numpy.testing.assert_array_equal(out, 1 / (1 + numpy.exp(-grid)))
-    (scalar,), _ = numpy_exec.run(K.SIGMOID, (numpy.float32(6.7),))
+    numpy.testing.assert_allclose(out, 1 / (1 + numpy.exp(-grid)), rtol=1e-15, atol=0)
+    (scalar,), _ = executor.run(K.SIGMOID, (numpy.float32(6.7),))
     assert scalar.shape == () and scalar.dtype == numpy.float32
 
 
-def test_empty_inputs():
+def test_empty_inputs(executor):
     empty = numpy.zeros((0, 3), numpy.float32)
-    (out,), bad = numpy_exec.run(K.BCE, (empty, empty, None))
+    (out,), bad = executor.run(K.BCE, (empty, empty, None))
     assert out.shape == (0, 3) and not bad
-    (mean,), _ = numpy_exec.run(K.BCE, (empty, empty, None), reduce=True, divisor=0.0)
+    (mean,), _ = executor.run(K.BCE, (empty, empty, None), reduce=True, divisor=0.0)
     assert math.isnan(mean)
-    (total,), _ = numpy_exec.run(K.BCE, (empty, empty, None), reduce=True)
+    (total,), _ = executor.run(K.BCE, (empty, empty, None), reduce=True)
     assert total == 0
 
 
-def test_bce_kernel_flags_inputs_outside_the_unit_interval():
+def test_bce_kernel_flags_inputs_outside_the_unit_interval(executor):
     t = numpy.full(4, 0.5, numpy.float32)
     for p in ([0.5, 1.5, 0.2, 0.1], [0.5, -0.1, 0.2, 0.1], [0.5, numpy.nan, 0.2, 0.1]):
-        assert numpy_exec.run(K.BCE, (numpy.float32(p), t, None))[1]
-    assert numpy_exec.run(K.BCE, (t, numpy.float32([0, 1, 2, 0]), None))[1]
-    assert not numpy_exec.run(K.BCE, (numpy.float32([0, 1, 0.5, 1e-30]), t, None))[1]
+        assert executor.run(K.BCE, (numpy.float32(p), t, None))[1]
+    assert executor.run(K.BCE, (t, numpy.float32([0, 1, 2, 0]), None))[1]
+    assert not executor.run(K.BCE, (numpy.float32([0, 1, 0.5, 1e-30]), t, None))[1]
 
 
 # --- sigmoid through the backend --------------------------------------------------------------
 @pytest.mark.parametrize("n", [1, 64, 65, 100_000, 600_000])
 def test_backend_sigmoid_rounds_as_the_composed_expression_and_never_warns(n):
+    """Bitwise with the NumPy kernels; within 4 ulp with the native ones (their vector
+    ``expf`` is not NumPy's; PyTorch's differs from NumPy's by as much)."""
     rng = numpy.random.default_rng(3)
     x = (rng.standard_normal(n) * 50).astype(numpy.float32)
+    exact = CPU.kernels is numpy_exec
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         y = CPU.sigmoid(x)
         with numpy.errstate(over="ignore"):
             expected = 1 / (1 + numpy.exp(-x))
-        numpy.testing.assert_array_equal(y, expected)
+        _assert_ulps(y, expected, 0 if exact or n <= 64 else 4)
         g = rng.standard_normal(n).astype(numpy.float32)
-        numpy.testing.assert_array_equal(CPU.sigmoid_backward(g, y), g * y * (1 - y))
+        _assert_ulps(CPU.sigmoid_backward(g, y), g * y * (1 - y), 0 if exact or n <= 64 else 1)
     assert CPU.sigmoid(numpy.float32([-1000, 1000])).tolist() == [0.0, 1.0]
+
+
+def _assert_ulps(got, expected, ulps):
+    assert got.dtype == expected.dtype == numpy.float32
+    apart = numpy.abs(got.view(numpy.int32).astype(numpy.int64) - expected.view(numpy.int32))
+    assert int(apart.max()) <= ulps
 
 
 # --- the numpy erf ----------------------------------------------------------------------------
@@ -530,6 +561,124 @@ def test_float32_subnormal_probabilities_keep_their_log(host_library):
         (expected,), _ = numpy_exec.run(kernel, args, tuple(params.values()))
         assert abs(float(expected[0]) - 92.1034) < 1e-3, kernel.name  # NumPy keeps subnormals
         numpy.testing.assert_allclose(host, expected, rtol=1e-6)
+
+
+# --- the native CPU executor --------------------------------------------------------------------
+@pytest.fixture
+def native():
+    why = _native_available()
+    if why:
+        pytest.skip(why)
+    return native_exec
+
+
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64], ids=lambda d: d.__name__)
+def test_native_results_do_not_depend_on_where_an_element_sits(native, dtype):
+    """The remainder of every call runs through the same vector code as the rest (padded),
+    so an element's bits do not depend on the array's length or offset."""
+    rng = numpy.random.default_rng(11)
+    x = (rng.standard_normal(300) * 6).astype(dtype)
+    t = rng.random(300).astype(dtype)
+    (whole,), _ = native.run(K.SIGMOID, (x,))
+    loss, grad = native.run(K.BCE_LOGITS_WITH_GRAD, (x, t, None, None), (3.0,))[0]
+    for start in range(0, 40, 3):
+        for length in (1, 5, 16, 31, 100):
+            part = slice(start, start + length)
+            (y,), _ = native.run(K.SIGMOID, (x[part],))
+            numpy.testing.assert_array_equal(y, whole[part])
+            (lp, gp), _ = native.run(K.BCE_LOGITS_WITH_GRAD, (x[part], t[part], None, None), (3.0,))
+            numpy.testing.assert_array_equal(lp, loss[part])
+            numpy.testing.assert_array_equal(gp, grad[part])
+            (total, gs), _ = native.run(
+                K.BCE_LOGITS_WITH_GRAD, (x[part], t[part], None, None), (3.0,), reduce=True
+            )
+            numpy.testing.assert_array_equal(gs, grad[part])  # the padding is not summed
+            assert float(total) == pytest.approx(math.fsum(loss[part].astype(float)), rel=1e-6)
+
+
+def test_native_float16_runs_the_numpy_kernel(native):
+    x = numpy.linspace(-9, 9, 1001).astype(numpy.float16)
+    for kernel, inputs in ((K.SIGMOID, (x,)), (K.GELU, (x,))):
+        (got,), _ = native.run(kernel, inputs)
+        (want,), _ = numpy_exec.run(kernel, inputs)
+        assert got.dtype == numpy.float16
+        numpy.testing.assert_array_equal(got, want)
+
+
+def test_native_keeps_the_log_of_subnormal_probabilities(native):
+    p = numpy.array([1e-40, 3e-39, 1e-45, 0.25], numpy.float32)
+    (loss,), bad = native.run(K.BCE, (p, numpy.ones_like(p), None))
+    (expected,), _ = numpy_exec.run(K.BCE, (p, numpy.ones_like(p), None))
+    assert not bad and abs(float(loss[0]) - 92.1034) < 1e-3
+    numpy.testing.assert_allclose(loss, expected, rtol=1e-6)
+
+
+def test_native_flags_a_bad_element_in_any_block(native):
+    n = 3 * numpy_exec.BLOCK + 5
+    p = numpy.full(n, 0.5, numpy.float32)
+    t = numpy.full(n, 0.5, numpy.float32)
+    for where in (0, numpy_exec.BLOCK + 7, n - 1):
+        for bad_value in (1.0000001, -1e-30, numpy.nan):
+            q = p.copy()
+            q[where] = bad_value
+            assert native.run(K.BCE, (q, t, None), reduce=True, divisor=n)[1]
+    assert not native.run(K.BCE, (p, t, None), reduce=True, divisor=n)[1]
+
+
+def test_native_build_is_cached_and_rebuilt_for_a_changed_source(native, tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(tmp_path))
+    built = native._built("float64")
+    assert built.parent == tmp_path and built.exists()
+    stamp = built.stat().st_mtime_ns
+    assert native._built("float64") == built and built.stat().st_mtime_ns == stamp
+    monkeypatch.setattr(native, "FLAGS", (*native.FLAGS, "-DGG_CHANGED"))
+    assert native._built("float64") != built
+
+
+@pytest.mark.parametrize(
+    "cxx, message", [("/nonexistent/c++", "cannot run"), ("false", "the build failed")]
+)
+def test_native_build_failure_names_the_problem(tmp_path, monkeypatch, cxx, message):
+    monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CXX", cxx)
+    monkeypatch.setattr(native_exec, "_libraries", {})
+    with pytest.raises(native_exec.NativeBuildError, match=message):
+        native_exec.build("float32")
+
+
+def test_cpu_kernels_are_chosen_by_name(native):
+    import gpugrad as gg
+
+    assert gg.get_cpu_kernels() in ("numpy", "native")
+    before = gg.get_cpu_kernels()
+    try:
+        gg.set_cpu_kernels("native")
+        assert gg.get_cpu_kernels() == "native" and CPU.kernels is native_exec
+        p = gg.tensor([0.2, 1.5])
+        with pytest.raises(RuntimeError, match="between 0 and 1"):
+            gg.nn.functional.binary_cross_entropy(p, gg.tensor([0.0, 1.0]))
+        gg.set_cpu_kernels("numpy")
+        assert gg.get_cpu_kernels() == "numpy" and CPU.kernels is numpy_exec
+        with pytest.raises(ValueError, match="one of"):
+            gg.set_cpu_kernels("fast")
+    finally:
+        gg.set_cpu_kernels(before)
+
+
+def test_environment_variable_falls_back_to_numpy_with_a_warning(tmp_path):
+    env = {
+        **os.environ,
+        "GPUGRAD_CPU_KERNELS": "native",
+        "CXX": "/nonexistent/c++",
+        "GPUGRAD_CACHE_DIR": str(tmp_path),
+    }
+    code = "import gpugrad as gg; print(gg.get_cpu_kernels())"
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", code], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "numpy"
+    assert "GPUGRAD_CPU_KERNELS=native" in done.stderr and "cannot run" in done.stderr
 
 
 # --- the CuPy launcher, against the generated signatures (no GPU needed) ----------------------

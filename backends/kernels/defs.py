@@ -196,6 +196,7 @@ BCE = Kernel(
              - t * gg_max(gg_log(p), {_c(LOG_FLOOR)});
         if (HAS_w) loss *= w;""",
     numpy=_bce_np,
+    check="!((p >= acc_t(0)) & (p <= acc_t(1)) & (t >= acc_t(0)) & (t <= acc_t(1)))",
     scratch=3,
     reducible=True,
     doc="PyTorch's binary_cross_entropy: w * ((t - 1) * max(log1p(-p), -100) "

@@ -19,8 +19,9 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy
@@ -153,11 +154,12 @@ def _scratch(dtype: numpy.dtype, count: int) -> list[numpy.ndarray]:
     return have
 
 
-def _shape_of(arrays: Sequence[Any]) -> tuple[int, ...]:
-    shape = arrays[0].shape
-    for x in arrays[1:]:
-        if x.shape != shape:
-            shape = numpy.broadcast_shapes(shape, x.shape)
+def broadcast_shape(inputs: Sequence[Any]) -> tuple[int, ...]:
+    """The shape that ``inputs`` (``None`` for an absent one) broadcast to."""
+    shape = inputs[0].shape
+    for x in inputs:
+        if x is not None and x.shape != shape:
+            return numpy.broadcast_shapes(*[x.shape for x in inputs if x is not None])
     return shape
 
 
@@ -178,11 +180,7 @@ def run(
     first = inputs[0]
     dtype = first.dtype
     cdt = _FLOAT if dtype == _HALF else dtype
-    shape = first.shape
-    for x in inputs:
-        if x is not None and x.shape != shape:
-            shape = numpy.broadcast_shapes(*[x.shape for x in inputs if x is not None])
-            break
+    shape = broadcast_shape(inputs)
     n = math.prod(shape)
     ps = [cdt.type(p) for p in params]
     k = kernel.scratch
@@ -190,7 +188,7 @@ def run(
         # One call on the arrays as they are: ufuncs broadcast and follow strides.
         if n == 0:
             empty = [numpy.empty(shape, dtype) for _ in kernel.stored(reduce)]
-            return ([_reduced(0.0, divisor, dtype), *empty] if reduce else empty), False
+            return ([reduced(0.0, divisor, dtype), *empty] if reduce else empty), False
         ins = [x if x is None or x.dtype == cdt else x.astype(cdt) for x in inputs]
         stored = [numpy.empty(shape, cdt) for _ in kernel.stored(reduce)]
         scratch = _scratch(cdt, k + 1)
@@ -207,7 +205,7 @@ def run(
             with numpy.errstate(over="ignore"):  # float16 overflows to inf, as it should
                 stored = [o.astype(dtype) for o in stored]
         if reduce:
-            return [_reduced(total, divisor, dtype), *stored], bool(bad)
+            return [reduced(total, divisor, dtype), *stored], bool(bad)
         return stored, bool(bad)
 
     flat: list[Any] = []
@@ -222,25 +220,36 @@ def run(
                 x = numpy.broadcast_to(x, shape)
             v = x.reshape(-1)
         flat.append(v.astype(cdt, copy=False))
-    nblocks = -(-n // BLOCK)
     outs = [outputs.empty(n, cdt) for _ in kernel.stored(reduce)]
-    partials = [0.0] * nblocks if reduce else None
+    partials = [0.0] * block_count(n) if reduce else None
+    bad = in_blocks(n, partial(_run_blocks, kernel, flat, ps, outs, partials, n, cdt))
+    stored = [_finish(o, shape, dtype) for o in outs]
+    if reduce:
+        return [reduced(math.fsum(partials), divisor, dtype), *stored], bad
+    return stored, bad
+
+
+def block_count(n: int) -> int:
+    return -(-n // BLOCK)
+
+
+def in_blocks(n: int, work: Callable[[Iterator[int]], bool]) -> bool:
+    """Runs ``work`` on the block indices of ``n`` elements, in this thread and, from
+    ``PARALLEL_MIN`` elements, in the pool's threads too: each call takes the next block
+    from one shared iterator (``next()`` on it is atomic under the GIL), so a thread the
+    machine slows down takes fewer blocks instead of delaying the call. ``work`` returns
+    whether it flagged a block; so does this."""
+    nblocks = block_count(n)
     threads = min(_threads, nblocks) if n >= PARALLEL_MIN else 1
-    # Threads take the next block from one counter (next() on it is atomic under the GIL):
-    # a thread the machine slows down takes fewer blocks instead of delaying the call.
     blocks = iter(range(nblocks))
-    args = (kernel, flat, ps, outs, partials, n, cdt, blocks)
     futures = []
     if threads > 1:
         pool = _get_pool()
-        futures = [pool.submit(_run_blocks, *args) for _ in range(1, threads)]
-    bad = _run_blocks(*args)
+        futures = [pool.submit(work, blocks) for _ in range(1, threads)]
+    bad = work(blocks)
     for future in futures:
         bad = future.result() or bad
-    stored = [_finish(o, shape, dtype) for o in outs]
-    if reduce:
-        return [_reduced(math.fsum(partials), divisor, dtype), *stored], bad
-    return stored, bad
+    return bad
 
 
 def _run_blocks(
@@ -279,7 +288,7 @@ def _finish(out: numpy.ndarray, shape: tuple[int, ...], dtype: numpy.dtype) -> n
     return out.reshape(shape)
 
 
-def _reduced(total: float, divisor: float, dtype: numpy.dtype) -> Any:
+def reduced(total: float, divisor: float, dtype: numpy.dtype) -> Any:
     value = total / divisor if divisor else math.nan
     with numpy.errstate(over="ignore"):
         return dtype.type(value)

@@ -39,6 +39,10 @@ class Kernel:
     """Output 0 may be summed in the same pass (``reduce=True``): CUDA accumulates it in
     double and reduces across blocks in one launch; NumPy sums each block pairwise and
     adds the block sums in double. Other outputs are stored as usual."""
+    check: str = ""
+    """A C condition on the inputs, true for an element the NumPy body would flag (such as
+    a probability outside [0, 1]): the native CPU executor ORs it over the elements; CUDA
+    never checks (it would have to wait for the device)."""
     doc: str = ""
 
     def __post_init__(self) -> None:

@@ -1,0 +1,228 @@
+"""Runs a ``Kernel``'s C body on the CPU, compiled on this machine (opt-in).
+
+``native_source`` turns the CUDA bodies into one C++ file per dtype; the first use builds
+it with the system's C++ compiler (``$CXX``, else ``c++`` or ``g++``) for this processor
+(``-march=native``) into a cache directory (``$GPUGRAD_CACHE_DIR``, else
+``$XDG_CACHE_HOME/gpugrad``, else ``~/.cache/gpugrad``), named by a hash of the source,
+the flags, the compiler's version and the processor, so a changed kernel is rebuilt and a
+build is never run on a machine it was not made for. Later processes load it in
+milliseconds.
+
+Arrays are cut into the blocks of ``numpy_exec`` and run on its threads (``ctypes``
+releases the GIL for the call); each block's sum comes back in double and the block sums
+are added in block order, so a mean is deterministic and independent of the thread count.
+float16 tensors keep the NumPy executor.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy
+
+from . import native_source, numpy_exec
+from .cuda_source import function_name
+from .defs import KERNELS
+from .numpy_exec import BLOCK, outputs
+from .spec import Kernel
+
+__all__ = ["NativeBuildError", "build", "cache_dir", "outputs", "run"]
+
+FLAGS = (
+    "-O3",
+    "-march=native",
+    "-std=c++14",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-fno-thread-jumps",
+    "-fopenmp-simd",
+    "-shared",
+    "-fPIC",
+)
+"""No fast-math (NaN, inf and signed zeros keep their IEEE behaviour). ``-fno-math-errno``
+lets math calls be vectorized and ``-fno-trapping-math`` lets a conditional expression
+compute both sides (the result is unchanged; nothing here reads the FP exception flags).
+``-fno-thread-jumps``: GCC 12 otherwise turns two tests of the same value (softplus'
+threshold, BCE's ``min(x, 0)`` and ``x >= 0``) into branches that stop vectorization."""
+LIBS = ("-lmvec", "-lm")
+
+
+class NativeBuildError(RuntimeError):
+    """The native kernels could not be built (no compiler, or it failed)."""
+
+
+_lock = threading.Lock()
+_libraries: dict[str, ctypes.CDLL] = {}
+_functions: dict[str, Any] = {}
+
+
+def compiler() -> list[str]:
+    cxx = os.environ.get("CXX")
+    if cxx:
+        return shlex.split(cxx)
+    for name in ("c++", "g++"):
+        path = shutil.which(name)
+        if path:
+            return [path]
+    raise NativeBuildError(
+        "native CPU kernels need a C++ compiler (GCC 6 or newer): none found "
+        "(set CXX, or install g++)"
+    )
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("GPUGRAD_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gpugrad"
+
+
+def _processor() -> str:
+    """What ``-march=native`` depends on: the processor's model and feature flags."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = [ln for ln in f if ln.startswith(("model name", "flags"))][:2]
+    except OSError:
+        lines = []
+    return platform.machine() + platform.processor() + "".join(lines)
+
+
+def _version(cxx: list[str]) -> str:
+    try:
+        done = subprocess.run([*cxx, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise NativeBuildError(f"native CPU kernels: cannot run {cxx[0]}: {error}") from error
+    return done.stdout
+
+
+def build(dtype: str) -> ctypes.CDLL:
+    """The loaded library of every kernel for ``dtype``, built first if not cached."""
+    library = _libraries.get(dtype)
+    if library is not None:
+        return library
+    with _lock:
+        if dtype not in _libraries:
+            _libraries[dtype] = ctypes.CDLL(str(_built(dtype)))
+    return _libraries[dtype]
+
+
+def _built(dtype: str) -> Path:
+    source = native_source.source(KERNELS, dtype)
+    cxx = compiler()
+    key = "\0".join([source, *cxx, *FLAGS, *LIBS, _version(cxx), _processor()])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    directory = cache_dir()
+    target = directory / f"kernels_{dtype}_{digest}.so"
+    if target.exists():
+        return target
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        src = Path(tmp) / f"kernels_{dtype}.cpp"
+        src.write_text(source)
+        out = Path(tmp) / target.name
+        command = [*cxx, *FLAGS, str(src), "-o", str(out), *LIBS]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise NativeBuildError(f"native CPU kernels: {error}") from error
+        if done.returncode != 0:
+            raise NativeBuildError(
+                f"native CPU kernels: the build failed ({shlex.join(command)}):\n"
+                + done.stderr[-4000:]
+            )
+        os.replace(out, target)  # atomic: a concurrent build leaves one complete file
+    return target
+
+
+def _function(kernel: Kernel, dtype: numpy.dtype, present: tuple[str, ...], reduce: bool):
+    name = function_name(kernel, dtype.name, present, reduce)
+    fn = _functions.get(name)
+    if fn is None:
+        fn = getattr(build(dtype.name), name)
+        scalar = ctypes.c_float if dtype == numpy.float32 else ctypes.c_double
+        loaded = [n for n in kernel.inputs if n not in kernel.optional or n in present]
+        fn.argtypes = (
+            [ctypes.c_void_p] * len(loaded)
+            + [scalar] * len(kernel.params)
+            + [ctypes.c_void_p] * len(kernel.stored(reduce))
+            + [ctypes.c_longlong, ctypes.c_void_p]
+        )
+        fn.restype = ctypes.c_double
+        _functions[name] = fn
+    return fn
+
+
+def run(
+    kernel: Kernel,
+    inputs: Sequence[Any],
+    params: Sequence[float] = (),
+    *,
+    reduce: bool = False,
+    divisor: float = 1.0,
+) -> tuple[list[Any], bool]:
+    """As ``numpy_exec.run`` (which it calls for float16 and empty arrays)."""
+    dtype = inputs[0].dtype
+    shape = numpy_exec.broadcast_shape(inputs)
+    n = math.prod(shape)
+    if dtype.name not in native_source.DTYPES or n == 0:
+        return numpy_exec.run(kernel, inputs, params, reduce=reduce, divisor=divisor)
+    present = tuple(
+        name for name, x in zip(kernel.inputs, inputs) if name in kernel.optional and x is not None
+    )
+    fn = _function(kernel, dtype, present, reduce)
+    size = dtype.itemsize
+    keep = []  # the arrays behind the addresses, alive until the call returns
+    starts, steps = [], []
+    for x in inputs:
+        if x is None:
+            continue
+        x = x.astype(dtype, copy=False)
+        if x.size == 1:
+            x = numpy.full(min(n, BLOCK), x.reshape(()), dtype)
+            steps.append(0)
+        else:
+            if x.shape != shape:
+                x = numpy.broadcast_to(x, shape)
+            x = numpy.ascontiguousarray(x)
+            steps.append(size)
+        keep.append(x)
+        starts.append(x.ctypes.data)
+    outs = [outputs.empty(n, dtype) for _ in kernel.stored(reduce)]
+    out_starts = [o.ctypes.data for o in outs]
+    nblocks = numpy_exec.block_count(n)
+    sums = [0.0] * nblocks
+    flags = numpy.zeros(nblocks, numpy.intc)
+    flag0 = flags.ctypes.data
+    params = list(params)
+
+    def work(blocks: Iterator[int]) -> bool:
+        for b in blocks:
+            lo = b * BLOCK
+            sums[b] = fn(
+                *[a + lo * s for a, s in zip(starts, steps)],
+                *params,
+                *[a + lo * size for a in out_starts],
+                min(BLOCK, n - lo),
+                flag0 + b * flags.itemsize,
+            )
+        return False
+
+    numpy_exec.in_blocks(n, work)
+    bad = bool(flags.any())
+    stored = [o.reshape(shape) for o in outs]
+    if reduce:
+        return [numpy_exec.reduced(math.fsum(sums), divisor, dtype), *stored], bad
+    return stored, bad
