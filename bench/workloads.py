@@ -13,7 +13,7 @@ their cases from :func:`cases`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
 from typing import Any
@@ -408,6 +408,40 @@ def _gg_bce(env: Env, composed_only: bool, inp: Any) -> Variant:
     return tape_variant(tape, program, [inp.z], [inp.y], role="subject", note=how)
 
 
+NATIVE = "gpugrad native"
+
+
+def cpu_native(env: Env, builder: Any) -> dict:
+    """``{NATIVE: builder}`` on the CPU: the same gpugrad variant, run with the fused
+    kernels' native build (``gg.set_cpu_kernels("native")`` around each call)."""
+    if env.name != "cpu":
+        return {}
+
+    def build(inp: Any) -> Variant:
+        before = gg.get_cpu_kernels()
+        try:
+            gg.set_cpu_kernels("native")  # built once per machine, loaded once per process
+        except RuntimeError as e:
+            raise Unavailable(f"native CPU kernels do not build here: {e}") from e
+        finally:
+            gg.set_cpu_kernels(before)
+        variant = builder(inp)
+        inner = variant.run
+
+        def run():
+            before = gg.get_cpu_kernels()
+            gg.set_cpu_kernels("native")
+            try:
+                return inner()
+            finally:
+                gg.set_cpu_kernels(before)
+
+        note = f"{variant.note}; native CPU kernels" if variant.note else "native CPU kernels"
+        return replace(variant, run=run, note=note)
+
+    return {NATIVE: build}
+
+
 def cases_c(env: Env, settings: Settings) -> list[Case]:
     if settings.quick:
         sizes = (1_000, 10_000)
@@ -437,10 +471,17 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                 ),
             }.get(n, ())
         else:
-            targets = {
-                1_000_000: (Target("gpugrad", reference, 1.0, "C ≤ 1.0× bce_with_logits at 1M"),),
-                10_000_000: (Target("gpugrad", reference, 0.5, "C ≤ 0.5× bce_with_logits at 10M"),),
-            }.get(n, ())
+            limit = {1_000_000: 1.0, 10_000_000: 0.5}.get(n)
+            targets = tuple(
+                Target(
+                    subject,
+                    reference,
+                    limit,
+                    f"C{how} ≤ {limit}× bce_with_logits at {_size_name(n)}",
+                )
+                for subject, how in (("gpugrad", ""), (NATIVE, " native"))
+                if limit is not None
+            )
         if env.name == "cuda":
             repeat = _repeat(settings, 15, 5 if n <= 10_000_000 else 1)
         else:
@@ -454,6 +495,7 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                 make_inputs=inputs,
                 builders={
                     "gpugrad": partial(_gg_bce, env, False),
+                    **cpu_native(env, partial(_gg_bce, env, False)),
                     "gpugrad composed": partial(_gg_bce, env, True),
                     "torch composed": torch_builder(_composed),
                     "torch F.bce(sigmoid)": torch_builder(
@@ -663,6 +705,7 @@ def cases_d(env: Env, settings: Settings) -> list[Case]:
                 make_inputs=inputs,
                 builders={
                     "gpugrad": partial(_gg_train, env, logits),
+                    **cpu_native(env, partial(_gg_train, env, logits)),
                     "torch composed": partial(_torch_train, env, logits, False),
                     "torch bce_with_logits": partial(_torch_train, env, logits, True),
                     "numpy by hand": partial(_hand_train, env, model),
@@ -673,7 +716,11 @@ def cases_d(env: Env, settings: Settings) -> list[Case]:
                 floor="numpy by hand",
                 unit="step",
                 targets=cpu_only(
-                    env, (Target("gpugrad", reference, target, f"D {model} ≤ {target}× PyTorch"),)
+                    env,
+                    tuple(
+                        Target(subject, reference, target, f"D {model}{how} ≤ {target}× PyTorch")
+                        for subject, how in (("gpugrad", ""), (NATIVE, " native"))
+                    ),
                 ),
                 # one more step than the updates, so the last loss is the one after them
                 check_steps=steps + 1,
