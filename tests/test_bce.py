@@ -13,6 +13,7 @@ import pytest
 
 import gpugrad as gg
 import gpugrad.nn.functional as F
+from gpugrad import backends
 from gpugrad.autograd import gradcheck, gradgradcheck
 from gpugrad.backends.kernels import numpy_exec
 from gpugrad.backends.kernels.defs import eps_bounds
@@ -644,3 +645,18 @@ def test_a_gradient_from_the_output_cache_is_kept_without_a_copy_and_not_reused(
     numpy.testing.assert_array_equal(first.grad.numpy(), before)
     F.binary_cross_entropy_with_logits(first, y).backward()  # accumulates in place
     numpy.testing.assert_allclose(first.grad.numpy(), 2 * before, rtol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1000, 3 * numpy_exec.BLOCK + 5])
+def test_a_fresh_kernel_output_becomes_the_gradient_without_a_copy(n, monkeypatch):
+    """Below the output cache's size a kernel's output is a fresh array of the input's
+    shape (not a reshaped view of one), which the leaf takes as its gradient."""
+    copies = []
+    copy = backends.cpu.copy
+    monkeypatch.setattr(backends.cpu, "copy", lambda a: copies.append(a.shape) or copy(a))
+    rng = numpy.random.default_rng(13)
+    z = gg.tensor(rng.standard_normal(n).astype(numpy.float32), requires_grad=True)
+    y = gg.tensor((rng.random(n) < 0.5).astype(numpy.float32))
+    F.binary_cross_entropy_with_logits(z, y).backward()
+    assert copies == []
+    assert z.grad.numpy().base is None

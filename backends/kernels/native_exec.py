@@ -222,7 +222,7 @@ def run(
 
     numpy_exec.in_blocks(n, work)
     bad = bool(flags.any())
-    stored = [o.reshape(shape) for o in outs]
+    stored = [numpy_exec.shaped(o, shape) for o in outs]
     if reduce:
         return [numpy_exec.reduced(math.fsum(sums), divisor, dtype), *stored], bad
     return stored, bad

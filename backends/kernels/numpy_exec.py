@@ -99,7 +99,7 @@ class OutputCache:
     ``limit`` bytes of free buffers are kept; ``clear()`` drops them (as
     ``torch.cuda.empty_cache`` does on a GPU). ``GPUGRAD_CPU_CACHE=0`` turns it off."""
 
-    MIN_BYTES = 4 << 20
+    MIN_BYTES = 1 << 20
 
     def __init__(self, limit: int = 512 << 20) -> None:
         self.limit = limit
@@ -285,7 +285,14 @@ def _finish(out: numpy.ndarray, shape: tuple[int, ...], dtype: numpy.dtype) -> n
     if out.dtype != dtype:
         with numpy.errstate(over="ignore"):
             out = out.astype(dtype)
-    return out.reshape(shape)
+    return shaped(out, shape)
+
+
+def shaped(out: numpy.ndarray, shape: tuple[int, ...]) -> numpy.ndarray:
+    """``out`` in ``shape``; itself when it has that shape already: a reshaped view would
+    hide that the array owns its memory, and a leaf would copy it to take it as its
+    gradient."""
+    return out if out.shape == shape else out.reshape(shape)
 
 
 def reduced(total: float, divisor: float, dtype: numpy.dtype) -> Any:
