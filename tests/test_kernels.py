@@ -665,6 +665,13 @@ def test_cpu_kernels_are_chosen_by_name(native):
         gg.set_cpu_kernels(before)
 
 
+def test_the_environment_choice_is_the_one_in_use():
+    """Under ``GPUGRAD_CPU_KERNELS=native`` (CI's second run of the suite) the native
+    kernels are the ones running, not a silent fallback."""
+    wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")
+    assert CPU.kernels is {"numpy": numpy_exec, "native": native_exec}[wanted]
+
+
 def test_environment_variable_falls_back_to_numpy_with_a_warning(tmp_path):
     env = {
         **os.environ,
