@@ -36,8 +36,7 @@ class NumpyBackend(ArrayBackend):
         if name not in CPU_KERNELS:
             raise ValueError(f"CPU kernels must be one of {CPU_KERNELS}, got {name!r}")
         if name == "native":
-            for dtype in native_exec.native_source.DTYPES:
-                native_exec.build(dtype)
+            native_exec.build_all()
             self.kernels = native_exec
         else:
             self.kernels = numpy_exec

@@ -646,6 +646,15 @@ def test_native_build_failure_names_the_problem(tmp_path, monkeypatch, cxx, mess
         native_exec.build("float32")
 
 
+def test_an_unusable_cache_directory_is_a_build_error(native, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setattr(native_exec, "_libraries", {})
+    with pytest.raises(native_exec.NativeBuildError, match="a-file"):
+        native_exec.build("float32")
+
+
 def test_cpu_kernels_are_chosen_by_name(native):
     import gpugrad as gg
 

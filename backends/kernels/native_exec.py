@@ -27,6 +27,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from .defs import KERNELS
 from .numpy_exec import BLOCK, outputs
 from .spec import Kernel
 
-__all__ = ["NativeBuildError", "build", "cache_dir", "outputs", "run"]
+__all__ = ["NativeBuildError", "build", "build_all", "cache_dir", "outputs", "run"]
 
 FLAGS = (
     "-O3",
@@ -56,14 +57,23 @@ lets math calls be vectorized and ``-fno-trapping-math`` lets a conditional expr
 compute both sides (the result is unchanged; nothing here reads the FP exception flags).
 ``-fno-thread-jumps``: GCC 12 otherwise turns two tests of the same value (softplus'
 threshold, BCE's ``min(x, 0)`` and ``x >= 0``) into branches that stop vectorization."""
-LIBS = ("-lmvec", "-lm")
+
+
+def _libs() -> tuple[str, ...]:
+    """libmvec where the source may call it (glibc on x86-64); elsewhere only libm."""
+    if platform.machine() in ("x86_64", "AMD64") and platform.libc_ver()[0] == "glibc":
+        return ("-lmvec", "-lm")
+    return ("-lm",)
+
+
+LIBS = _libs()
 
 
 class NativeBuildError(RuntimeError):
     """The native kernels could not be built (no compiler, or it failed)."""
 
 
-_lock = threading.Lock()
+_locks = {dtype: threading.Lock() for dtype in native_source.DTYPES}
 _libraries: dict[str, ctypes.CDLL] = {}
 _functions: dict[str, Any] = {}
 
@@ -113,10 +123,19 @@ def build(dtype: str) -> ctypes.CDLL:
     library = _libraries.get(dtype)
     if library is not None:
         return library
-    with _lock:
+    with _locks[dtype]:
         if dtype not in _libraries:
-            _libraries[dtype] = ctypes.CDLL(str(_built(dtype)))
+            try:
+                _libraries[dtype] = ctypes.CDLL(str(_built(dtype)))
+            except OSError as error:  # an unwritable cache, a library that does not load
+                raise NativeBuildError(f"native CPU kernels: {error}") from error
     return _libraries[dtype]
+
+
+def build_all() -> None:
+    """Builds (or loads) every dtype's library, the builds side by side."""
+    with ThreadPoolExecutor(len(native_source.DTYPES)) as pool:
+        list(pool.map(build, native_source.DTYPES))
 
 
 def _built(dtype: str) -> Path:
