@@ -10,11 +10,13 @@ from typing import Any
 from . import dtypes
 from .array_backend import ArrayBackend
 from .device import Device
+from .kernels.native_exec import NativeBuildError
 from .numpy_backend import NumpyBackend
 
 __all__ = [
     "ArrayBackend",
     "Device",
+    "NativeBuildError",
     "NumpyBackend",
     "cpu",
     "cuda_device_count",

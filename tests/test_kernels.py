@@ -642,7 +642,7 @@ def test_native_build_failure_names_the_problem(tmp_path, monkeypatch, cxx, mess
     monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("CXX", cxx)
     monkeypatch.setattr(native_exec, "_libraries", {})
-    with pytest.raises(native_exec.NativeBuildError, match=message):
+    with pytest.raises(backends.NativeBuildError, match=message):
         native_exec.build("float32")
 
 
