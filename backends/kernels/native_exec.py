@@ -166,12 +166,15 @@ def _built(dtype: str) -> Path:
     return target
 
 
-def _function(kernel: Kernel, dtype: numpy.dtype, present: tuple[str, ...], reduce: bool):
-    name = function_name(kernel, dtype.name, present, reduce)
-    fn = _functions.get(name)
+_DTYPES = {numpy.dtype(name): name for name in native_source.DTYPES}
+
+
+def _function(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool):
+    key = (kernel.name, dtype, present, reduce)
+    fn = _functions.get(key)
     if fn is None:
-        fn = getattr(build(dtype.name), name)
-        scalar = ctypes.c_float if dtype == numpy.float32 else ctypes.c_double
+        fn = getattr(build(dtype), function_name(kernel, dtype, present, reduce))
+        scalar = ctypes.c_float if dtype == "float32" else ctypes.c_double
         loaded = [n for n in kernel.inputs if n not in kernel.optional or n in present]
         fn.argtypes = (
             [ctypes.c_void_p] * len(loaded)
@@ -180,7 +183,7 @@ def _function(kernel: Kernel, dtype: numpy.dtype, present: tuple[str, ...], redu
             + [ctypes.c_longlong, ctypes.c_void_p]
         )
         fn.restype = ctypes.c_double
-        _functions[name] = fn
+        _functions[key] = fn
     return fn
 
 
@@ -192,40 +195,63 @@ def run(
     reduce: bool = False,
     divisor: float = 1.0,
 ) -> tuple[list[Any], bool]:
-    """As ``numpy_exec.run`` (which it calls for float16 and empty arrays)."""
+    """As ``numpy_exec.run`` (which it calls for float16 and empty arrays). An array of up
+    to ``BLOCK`` elements takes one call from this thread (a few microseconds of Python
+    around it: the NumPy bodies' twenty ufunc calls cost more at that size)."""
     dtype = inputs[0].dtype
+    name = _DTYPES.get(dtype)
     shape = numpy_exec.broadcast_shape(inputs)
     n = math.prod(shape)
-    if dtype.name not in native_source.DTYPES or n == 0:
+    if name is None or n == 0:
         return numpy_exec.run(kernel, inputs, params, reduce=reduce, divisor=divisor)
     present = tuple(
-        name for name, x in zip(kernel.inputs, inputs) if name in kernel.optional and x is not None
+        name for name, x in zip(kernel.inputs, inputs) if x is not None and name in kernel.optional
     )
-    fn = _function(kernel, dtype, present, reduce)
+    fn = _function(kernel, name, present, reduce)
     size = dtype.itemsize
     keep = []  # the arrays behind the addresses, alive until the call returns
     starts, steps = [], []
     for x in inputs:
         if x is None:
             continue
-        x = x.astype(dtype, copy=False)
-        if x.size == 1:
+        if not isinstance(x, numpy.ndarray):  # a NumPy scalar
+            x = numpy.asarray(x)
+        if x.dtype != dtype:
+            x = x.astype(dtype)
+        if x.size == 1 and n > 1:
             x = numpy.full(min(n, BLOCK), x.reshape(()), dtype)
             steps.append(0)
         else:
             if x.shape != shape:
                 x = numpy.broadcast_to(x, shape)
-            x = numpy.ascontiguousarray(x)
+            if not x.flags.c_contiguous:
+                x = numpy.ascontiguousarray(x)
             steps.append(size)
         keep.append(x)
         starts.append(x.ctypes.data)
-    outs = [outputs.empty(n, dtype) for _ in kernel.stored(reduce)]
-    out_starts = [o.ctypes.data for o in outs]
+    stored = kernel.stored(reduce)
     nblocks = numpy_exec.block_count(n)
-    sums = [0.0] * nblocks
-    flags = numpy.zeros(nblocks, numpy.intc)
-    flag0 = flags.ctypes.data
-    params = list(params)
+    flags = (ctypes.c_int * nblocks)()
+    if nblocks == 1:
+        outs = [numpy.empty(shape, dtype) for _ in stored]
+        total = fn(*starts, *params, *[o.ctypes.data for o in outs], n, ctypes.addressof(flags))
+    else:
+        outs = [outputs.empty(n, dtype) for _ in stored]
+        sums = _in_blocks(fn, n, starts, steps, params, outs, size, flags)
+        outs = [numpy_exec.shaped(o, shape) for o in outs]
+        total = math.fsum(sums)
+    bad = any(flags)
+    if reduce:
+        return [numpy_exec.reduced(total, divisor, dtype), *outs], bad
+    return outs, bad
+
+
+def _in_blocks(fn, n, starts, steps, params, outs, size, flags) -> list[float]:
+    """``fn`` over the blocks of ``numpy_exec``, on its threads; the blocks' sums."""
+    sums = [0.0] * len(flags)
+    out_starts = [o.ctypes.data for o in outs]
+    flag0 = ctypes.addressof(flags)
+    flag_size = ctypes.sizeof(ctypes.c_int)
 
     def work(blocks: Iterator[int]) -> bool:
         for b in blocks:
@@ -235,13 +261,9 @@ def run(
                 *params,
                 *[a + lo * size for a in out_starts],
                 min(BLOCK, n - lo),
-                flag0 + b * flags.itemsize,
+                flag0 + b * flag_size,
             )
         return False
 
     numpy_exec.in_blocks(n, work)
-    bad = bool(flags.any())
-    stored = [numpy_exec.shaped(o, shape) for o in outs]
-    if reduce:
-        return [numpy_exec.reduced(math.fsum(sums), divisor, dtype), *stored], bad
-    return stored, bad
+    return sums

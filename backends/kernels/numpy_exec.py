@@ -295,7 +295,14 @@ def shaped(out: numpy.ndarray, shape: tuple[int, ...]) -> numpy.ndarray:
     return out if out.shape == shape else out.reshape(shape)
 
 
+_LARGEST = {numpy.dtype(t): float(numpy.finfo(t).max) for t in (numpy.float16, numpy.float32)}
+
+
 def reduced(total: float, divisor: float, dtype: numpy.dtype) -> Any:
+    """``total / divisor`` as a scalar of ``dtype``; one too large for it is inf, without a
+    warning (NumPy's error state is changed only then: that takes microseconds)."""
     value = total / divisor if divisor else math.nan
+    if abs(value) <= _LARGEST.get(dtype, math.inf):
+        return dtype.type(value)
     with numpy.errstate(over="ignore"):
         return dtype.type(value)
