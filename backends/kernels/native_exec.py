@@ -75,7 +75,7 @@ class NativeBuildError(RuntimeError):
 
 _locks = {dtype: threading.Lock() for dtype in native_source.DTYPES}
 _libraries: dict[str, ctypes.CDLL] = {}
-_functions: dict[str, Any] = {}
+_functions: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
 
 
 def compiler() -> list[str]:
@@ -246,7 +246,16 @@ def run(
     return outs, bad
 
 
-def _in_blocks(fn, n, starts, steps, params, outs, size, flags) -> list[float]:
+def _in_blocks(
+    fn: Any,
+    n: int,
+    starts: list[int],
+    steps: list[int],
+    params: Sequence[float],
+    outs: list[numpy.ndarray],
+    size: int,
+    flags: Any,
+) -> list[float]:
     """``fn`` over the blocks of ``numpy_exec``, on its threads; the blocks' sums."""
     sums = [0.0] * len(flags)
     out_starts = [o.ctypes.data for o in outs]
