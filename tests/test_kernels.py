@@ -674,6 +674,22 @@ def test_cpu_kernels_are_chosen_by_name(native):
         gg.set_cpu_kernels(before)
 
 
+def test_switching_to_built_native_kernels_starts_no_build(native, monkeypatch):
+    """Once built and loaded, choosing the native kernels is an attribute change (the
+    benchmark switches around every call)."""
+    native.build_all()
+
+    def no_threads(*args, **kwargs):
+        raise AssertionError("a build pool was started")
+
+    monkeypatch.setattr(native, "ThreadPoolExecutor", no_threads)
+    before = backends.get_cpu_kernels()
+    try:
+        backends.set_cpu_kernels("native")
+    finally:
+        backends.set_cpu_kernels(before)
+
+
 def test_the_environment_choice_is_the_one_in_use():
     """Under ``GPUGRAD_CPU_KERNELS=native`` (CI's second run of the suite) the native
     kernels are the ones running, not a silent fallback."""

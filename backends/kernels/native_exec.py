@@ -134,6 +134,8 @@ def build(dtype: str) -> ctypes.CDLL:
 
 def build_all() -> None:
     """Builds (or loads) every dtype's library, the builds side by side."""
+    if len(_libraries) == len(native_source.DTYPES):
+        return
     with ThreadPoolExecutor(len(native_source.DTYPES)) as pool:
         list(pool.map(build, native_source.DTYPES))
 
