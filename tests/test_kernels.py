@@ -42,14 +42,27 @@ def _native_available() -> str:
     return ""
 
 
-@pytest.fixture(params=["numpy", "native"])
-def executor(request):
-    """Each CPU executor (``numpy_exec`` or ``native_exec``; both have ``run``)."""
+@pytest.fixture(scope="session")
+def scalar_math_cache(tmp_path_factory):
+    """A cache directory for the native build with scalar math calls (``GG_SCALAR_MATH``),
+    the variant that platforms without libmvec get."""
+    return tmp_path_factory.mktemp("native-scalar")
+
+
+@pytest.fixture(params=["numpy", "native", "native-scalar"])
+def executor(request, monkeypatch, scalar_math_cache):
+    """Each CPU executor (``numpy_exec`` or ``native_exec``; both have ``run``), the native
+    one also built without vector math."""
     if request.param == "numpy":
         return numpy_exec
     why = _native_available()
     if why:
         pytest.skip(why)
+    if request.param == "native-scalar":
+        monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(scalar_math_cache))
+        monkeypatch.setattr(native_exec, "FLAGS", (*native_exec.FLAGS, "-DGG_SCALAR_MATH"))
+        monkeypatch.setattr(native_exec, "_libraries", {})
+        monkeypatch.setattr(native_exec, "_functions", {})
     return native_exec
 
 

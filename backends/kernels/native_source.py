@@ -9,8 +9,9 @@ ORs the kernel's ``check`` into ``*gg_flag`` (the inputs the NumPy body would fl
 The math functions are declared with GCC's ``simd`` attribute where glibc (2.35 or newer,
 x86-64) provides their vector versions in libmvec: the loops then call ``expf`` and
 ``logf`` eight floats at a time, which is what makes this path faster than NumPy's ufuncs
-(each of which makes its own pass over the block). Elsewhere the same source compiles to
-scalar calls and stays correct. No fast-math: NaN, infinities and signed zeros behave as in
+(each of which makes its own pass over the block). Elsewhere (or with ``-DGG_SCALAR_MATH``,
+which the tests use to run this variant here) the same source compiles to scalar calls and
+stays correct. No fast-math: NaN, infinities and signed zeros behave as in
 the CUDA and NumPy bodies. Subnormals are not flushed on the CPU, so ``gg_log`` needs no
 rescaling there (``GG_FLUSHED_SUBNORMALS`` is 0).
 """
@@ -28,7 +29,8 @@ _VECTOR_MATH = ("exp", "log", "log1p", "tanh", "erf")
 _PRELUDE = (
     r"""
 #include <features.h>
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) \
+    && !defined(GG_SCALAR_MATH)
 #if __GLIBC_PREREQ(2, 35)
 #define GG_VEC __attribute__((simd("notinbranch")))
 #endif
