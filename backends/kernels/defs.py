@@ -220,6 +220,13 @@ def _times_w_over(gx, w, divisor):
         numpy.divide(gx, divisor, out=gx)
 
 
+def _times_w_over_c(out: str) -> str:
+    """The CUDA body's ``_times_w_over``: ``out *= w`` (when given), ``out /= divisor``."""
+    return f"""
+        if (HAS_w) {out} *= w;
+        {out} /= divisor;"""
+
+
 def _bce_backward_np(gp, g, p, t, w, divisor, a):
     g, divisor = _scaled(g, divisor)
     numpy.subtract(1, p, out=a)
@@ -239,9 +246,8 @@ BCE_BACKWARD = Kernel(
     params=("divisor",),
     outputs=("gp",),
     cuda=f"""
-        gp = g * (p - t) / gg_max((acc_t(1) - p) * p, {_c(BCE_EPSILON)});
-        if (HAS_w) gp *= w;
-        gp /= divisor;""",
+        gp = g * (p - t) / gg_max((acc_t(1) - p) * p, {_c(BCE_EPSILON)});"""
+    + _times_w_over_c("gp"),
     numpy=_bce_backward_np,
     scratch=1,
     doc="PyTorch's gradient: g * (p - t) / max((1 - p) * p, 1e-12), times w, / divisor.",
@@ -299,9 +305,8 @@ BCE_EPS_BACKWARD = Kernel(
     params=("lo", "hi", "divisor"),
     outputs=("gp",),
     cuda="""
-        gp = (p >= lo && p <= hi) ? g * (p - t) / ((acc_t(1) - p) * p) : acc_t(0);
-        if (HAS_w) gp *= w;
-        gp /= divisor;""",
+        gp = (p >= lo && p <= hi) ? g * (p - t) / ((acc_t(1) - p) * p) : acc_t(0);"""
+    + _times_w_over_c("gp"),
     numpy=_bce_eps_backward_np,
     scratch=1,
     doc="g * (p - t) / (p * (1 - p)) inside [lo, hi], 0 where the clamp acts (and for "
@@ -326,9 +331,8 @@ BCE_TARGET_BACKWARD = Kernel(
     outputs=("gt",),
     cuda="""
         const acc_t pc = gg_min(gg_max(p, lo), hi);
-        gt = g * (gg_log1p(-pc) - gg_log(pc));
-        if (HAS_w) gt *= w;
-        gt /= divisor;""",
+        gt = g * (gg_log1p(-pc) - gg_log(pc));"""
+    + _times_w_over_c("gt"),
     numpy=_bce_target_backward_np,
     scratch=3,
     doc="The target's gradient, g * (log1p(-p) - log(p)) (PyTorch's -logit(p), no -100 "
@@ -419,9 +423,8 @@ BCE_LOGITS_BACKWARD = Kernel(
     cuda="const acc_t s = acc_t(1) / (acc_t(1) + gg_exp(-x));"
     + _LOGITS_GRAD
     + """
-    gx *= g;
-    if (HAS_w) gx *= w;
-    gx /= divisor;""",
+    gx *= g;"""
+    + _times_w_over_c("gx"),
     numpy=_bce_logits_backward_np,
     scratch=2,
     doc="PyTorch's gradient: (sigmoid(x) - t) * g, or ((pw*t + 1 - t) * sigmoid(x) - pw*t) "
@@ -450,9 +453,7 @@ BCE_LOGITS_WITH_GRAD = Kernel(
     + """
     const acc_t s = (x >= acc_t(0) ? acc_t(1) : e) / (acc_t(1) + e);"""
     + _LOGITS_GRAD
-    + """
-    if (HAS_w) gx *= w;
-    gx /= divisor;""",
+    + _times_w_over_c("gx"),
     numpy=_bce_logits_with_grad_np,
     scratch=3,
     reducible=True,
@@ -491,9 +492,8 @@ BCE_LOGITS_TARGET_BACKWARD = Kernel(
             gt = (gg_min(-x, acc_t(0)) - sp - (gg_min(x, acc_t(0)) - sp) * pw) * g;
         } else {
             gt = -x * g;
-        }
-        if (HAS_w) gt *= w;
-        gt /= divisor;""",
+        }"""
+    + _times_w_over_c("gt"),
     numpy=_bce_logits_target_backward_np,
     scratch=2,
     doc="The target's gradient: -x * g, or (log_sigmoid(-x) - pw * log_sigmoid(x)) * g; "
