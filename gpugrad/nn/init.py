@@ -126,17 +126,29 @@ def eye_(tensor: Tensor) -> Tensor:
         return replace_data_(tensor, eye)
 
 
+def _xavier_std(tensor: Tensor, gain: float) -> float:
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return gain * math.sqrt(2.0 / float(fan_in + fan_out))
+
+
+def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> float:
+    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
+
+
+def _uniform_with_std(tensor: Tensor, std: float) -> Tensor:
+    """U(-bound, bound) with ``bound = sqrt(3) * std``, rounded as PyTorch computes it."""
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound)
+
+
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio)."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return _uniform_with_std(tensor, _xavier_std(tensor, gain))
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     """N(0, std²) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return normal_(tensor, 0.0, _xavier_std(tensor, gain))
 
 
 def kaiming_uniform_(
@@ -150,10 +162,7 @@ def kaiming_uniform_(
     ``a=sqrt(5)`` this is ``Linear``'s default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     if 0 in tuple(tensor.shape):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    gain = calculate_gain(nonlinearity, a)
-    bound = math.sqrt(3.0) * gain / math.sqrt(fan)
-    return uniform_(tensor, -bound, bound)
+    return _uniform_with_std(tensor, _kaiming_std(tensor, a, mode, nonlinearity))
 
 
 def kaiming_normal_(
@@ -166,5 +175,4 @@ def kaiming_normal_(
     """N(0, std²) with ``std = gain / sqrt(fan)``."""
     if 0 in tuple(tensor.shape):
         return tensor
-    fan = _calculate_correct_fan(tensor, mode)
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
