@@ -33,13 +33,15 @@ TOLERANCE = {numpy.float16: 3e-3, numpy.float32: 2e-6, numpy.float64: 1e-13}
 _erf64 = numpy.vectorize(math.erf, otypes=[numpy.float64])
 
 
-def _native_available() -> str:
+@pytest.fixture
+def native():
+    """``native_exec`` with its libraries built; skips, saying why, where they do not build
+    (no C++ compiler)."""
     try:
-        for dtype in ("float32", "float64"):
-            native_exec.build(dtype)
+        native_exec.build_all()
     except native_exec.NativeBuildError as error:
-        return str(error)
-    return ""
+        pytest.skip(str(error))
+    return native_exec
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +57,7 @@ def executor(request, monkeypatch, scalar_math_cache):
     one also built without vector math."""
     if request.param == "numpy":
         return numpy_exec
-    why = _native_available()
-    if why:
-        pytest.skip(why)
+    request.getfixturevalue("native")  # skips where the native kernels do not build
     if request.param == "native-scalar":
         monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(scalar_math_cache))
         monkeypatch.setattr(native_exec, "FLAGS", (*native_exec.FLAGS, "-DGG_SCALAR_MATH"))
@@ -577,14 +577,6 @@ def test_float32_subnormal_probabilities_keep_their_log(host_library):
 
 
 # --- the native CPU executor --------------------------------------------------------------------
-@pytest.fixture
-def native():
-    why = _native_available()
-    if why:
-        pytest.skip(why)
-    return native_exec
-
-
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64], ids=lambda d: d.__name__)
 def test_native_results_do_not_depend_on_where_an_element_sits(native, dtype):
     """The remainder of every call runs through the same vector code as the rest (padded),
