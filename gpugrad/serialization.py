@@ -326,7 +326,12 @@ class _Archive:
     stored or deflated only, inside the file, and all together no larger than ``limit``."""
 
     def __init__(self, fid: BinaryIO, file_size: int, limit: int) -> None:
-        self.zip = zipfile.ZipFile(fid)
+        try:
+            self.zip = zipfile.ZipFile(fid)
+        except _ZIP_ERRORS as error:
+            raise _Malformed(
+                f"its zip directory is corrupt: {type(error).__name__}: {error}"
+            ) from None
         self.infos = {info.filename: info for info in self.zip.infolist()}
         total = 0
         for info in self.infos.values():
@@ -343,7 +348,7 @@ class _Archive:
     @staticmethod
     def _check(info: zipfile.ZipInfo, file_size: int) -> None:
         name = info.filename
-        if info.flag_bits & 0x1:
+        if info.flag_bits & 0x41:  # bit 0: encrypted, bit 6: strong encryption
             raise _Malformed(f"member {name!r} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             raise _Malformed(
@@ -371,11 +376,27 @@ class _Archive:
         return info
 
     def open(self, name: str) -> Any:
-        return self.zip.open(self.info(name))
+        try:
+            return self.zip.open(self.info(name))
+        except _ZIP_ERRORS as error:
+            raise _Malformed(
+                f"member {name!r} is corrupt: {type(error).__name__}: {error}"
+            ) from None
 
     def read(self, name: str) -> bytes:
         with self.open(name) as member:
             return member.read()
+
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    NotImplementedError,  # zip versions and features zipfile does not read
+    UnicodeDecodeError,  # member names
+    ValueError,  # negative seeks from corrupt offsets
+    OverflowError,  # offsets beyond what a seek takes
+    EOFError,
+    OSError,
+)
 
 
 def _size_text(n: int) -> str:

@@ -352,3 +352,36 @@ def test_save_through_a_symlink_replaces_the_target(tmp_path):
     link.symlink_to(target)
     save(gg.zeros(1), link)
     assert link.is_symlink() and load(target).tolist() == [0.0]
+
+
+# --- random corruption ------------------------------------------------------------------------
+def _corruptions(data: bytes, count: int, seed: int):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        corrupt = bytearray(data)
+        kind = rng.integers(3)
+        if kind == 0:  # a few flipped bytes anywhere
+            for position in rng.integers(len(corrupt), size=rng.integers(1, 5)):
+                corrupt[position] = int(rng.integers(256))
+        elif kind == 1:  # truncated
+            corrupt = corrupt[: int(rng.integers(len(corrupt)))]
+        else:  # four random bytes, e.g. over a size or an offset
+            position = int(rng.integers(len(corrupt)))
+            corrupt[position : position + 4] = rng.integers(256, size=4).astype(np.uint8).tobytes()
+        yield bytes(corrupt)
+
+
+def test_randomly_corrupted_checkpoints_raise_only_checkpoint_error():
+    """Flipped bytes, truncations and overwritten fields in the directory, the headers
+    or the data either load (a flip in padding or in a value) or raise CheckpointError,
+    never zipfile's, NumPy's or the codec's own exceptions (the cases each were found by)."""
+    buffer = io.BytesIO()
+    save({"w": gg.randn(5, 3), "meta": [1, 2.5, "x"], "n": gg.arange(4)}, buffer)
+    outcomes = {"loaded": 0, "refused": 0}
+    for corrupt in _corruptions(buffer.getvalue(), 600, seed=0):
+        try:
+            load(io.BytesIO(corrupt))
+            outcomes["loaded"] += 1
+        except CheckpointError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 500, outcomes

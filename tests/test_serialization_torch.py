@@ -407,3 +407,51 @@ def test_safetensors_is_recognized_without_the_suffix():
 
     data = save_bytes({"w": np.arange(3, dtype=np.float32)})
     assert load(io.BytesIO(data))["w"].tolist() == [0.0, 1.0, 2.0]
+
+
+def test_randomly_corrupted_torch_checkpoints_raise_only_checkpoint_error(tmp_path):
+    path = tmp_path / "good.pt"
+    storage = _storage(numel=6)
+    _torch_zip(
+        path,
+        _state_dict(a=_tensor(storage, size=(6,)), b=_tensor(storage, offset=2, size=(2,))),
+        {"0": _floats(0, 1, 2, 3, 4, 5)},
+    )
+    data = path.read_bytes()
+    assert load(io.BytesIO(data))["b"].tolist() == [2.0, 3.0]
+    rng = np.random.default_rng(1)
+    refused = 0
+    for _ in range(600):
+        corrupt = bytearray(data)
+        if rng.integers(2):
+            corrupt = corrupt[: int(rng.integers(len(corrupt)))]
+        else:
+            for position in rng.integers(len(corrupt), size=rng.integers(1, 5)):
+                corrupt[position] = int(rng.integers(256))
+        try:
+            load(io.BytesIO(bytes(corrupt)))
+        except CheckpointError:
+            refused += 1
+    assert refused > 500
+
+
+def test_cuda_storage_without_cuda_asks_for_map_location(tmp_path, device):
+    path = tmp_path / "cuda.pt"
+    tensor = _tensor(_storage(numel=3, location="cuda:0"))
+    _torch_zip(path, _state_dict(w=tensor), {"0": _floats(1, 2, 3)})
+    if not gg.cuda.is_available():
+        with pytest.raises(RuntimeError, match=r"map_location=gpugrad.device\('cpu'\)"):
+            load(path)
+    seen = []
+    out = load(path, map_location=lambda storage, location: seen.append(location) or storage)
+    assert seen == ["cuda:0"] and out["w"].device.type == "cpu"
+    out = load(path, map_location={"cuda:0": device})
+    assert out["w"].device.type == device and out["w"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_pickled_whole_module_is_refused_naming_its_class(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "module.pt"
+    torch.save(torch.nn.Linear(2, 2), path)
+    with pytest.raises(CheckpointError, match="GLOBAL torch.nn.modules.linear.Linear was refused"):
+        load(path)
