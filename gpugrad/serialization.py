@@ -52,10 +52,9 @@ import uuid
 import zipfile
 import zlib
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from . import _torch_pickle, backends
-from ._tensor import Tensor
 from .backends import checkpoint_io
 from .backends import dtypes as _dtypes
 
@@ -77,6 +76,17 @@ _SCALARS = (bool, int, float, str, type(None))
 _KEYS = (str, int, float, bool, type(None))
 
 PathOrFile = str | os.PathLike | BinaryIO
+
+if TYPE_CHECKING:
+    from . import Tensor
+
+
+def _gg() -> Any:
+    """The gpugrad package: this module uses only its public API (imported lazily, as
+    gpugrad imports this module while it initializes)."""
+    import gpugrad
+
+    return gpugrad
 
 
 class CheckpointError(pickle.UnpicklingError, RuntimeError, ValueError):
@@ -101,8 +111,6 @@ class _Writer:
         self.keep: list[Tensor] = []  # keeps ids unique while saving
 
     def tensor(self, t: Tensor) -> dict[str, Any]:
-        from .nn.parameter import Parameter
-
         key = self.keys.get(id(t))
         if key is None:
             key = self.keys[id(t)] = f"t{len(self.keys)}"
@@ -114,13 +122,13 @@ class _Writer:
             "shape": list(t.shape),
             "device": str(t.device),
             "requires_grad": bool(t.requires_grad),
-            "parameter": isinstance(t, Parameter),
+            "parameter": isinstance(t, _gg().nn.Parameter),
         }
 
     def node(self, obj: Any, depth: int = 0) -> dict[str, Any]:
         if depth > MAX_DEPTH:
             raise ValueError(f"gg.save: object nested deeper than {MAX_DEPTH} levels")
-        if isinstance(obj, Tensor):
+        if isinstance(obj, _gg().Tensor):
             return self.tensor(obj)
         if isinstance(obj, dict):
             items = []
@@ -160,7 +168,7 @@ def _write_gpugrad(obj: Any) -> Callable[[BinaryIO], None]:
 
 def _write_safetensors(obj: Any) -> Callable[[BinaryIO], None]:
     if not isinstance(obj, dict) or not all(
-        isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()
+        isinstance(k, str) and isinstance(v, _gg().Tensor) for k, v in obj.items()
     ):
         raise TypeError(
             "gg.save to a .safetensors file stores a flat dict of str names to tensors "
@@ -278,27 +286,27 @@ class _Placement:
         """The host data of storage ``key`` and the device its tensors go to."""
         if key in self.storages:
             return self.storages[key]
-        result = (host, self.target(location))
+        mapped = None
         if callable(self.map_location):
-            import gpugrad
-
-            storage = gpugrad.from_numpy(host)
+            storage = _gg().from_numpy(host)
             mapped = self.map_location(storage, location)
-            if mapped is not None:
-                if not isinstance(mapped, Tensor) or mapped.shape != storage.shape:
-                    raise RuntimeError(
-                        "map_location must return a storage (the 1-D tensor it was given, "
-                        f"possibly moved) or None, not {type(mapped).__name__}"
-                        + (f" of shape {tuple(mapped.shape)}" if isinstance(mapped, Tensor) else "")
-                    )
-                result = (_host(mapped.to(storage.dtype)), str(mapped.device))
+            if mapped is not None and not (
+                isinstance(mapped, _gg().Tensor) and mapped.shape == storage.shape
+            ):
+                shape = f" of shape {tuple(mapped.shape)}" if hasattr(mapped, "shape") else ""
+                raise RuntimeError(
+                    "map_location must return a storage (the 1-D tensor it was given, "
+                    f"possibly moved) or None, not {type(mapped).__name__}{shape}"
+                )
+        if mapped is None:
+            result = (host, self.target(location))
+        else:
+            result = (_host(mapped.to(storage.dtype)), str(mapped.device))
         self.storages[key] = result
         return result
 
 
 def _place(host: Any, device: str) -> Tensor:
-    import gpugrad
-
     if device.startswith("cuda") and not backends.cuda_is_available():
         raise RuntimeError(
             "Attempting to deserialize object on a CUDA device but "
@@ -306,17 +314,15 @@ def _place(host: Any, device: str) -> Tensor:
             "please use gpugrad.load with map_location=gpugrad.device('cpu') to map your "
             "storages to the CPU."
         )
-    result = gpugrad.from_numpy(host)
+    result = _gg().from_numpy(host)
     return result if device == "cpu" else result.to(device)
 
 
 def _finish(t: Tensor, requires_grad: bool, parameter: bool, what: str) -> Tensor:
-    from .nn.parameter import Parameter
-
     if requires_grad and not t.is_floating_point():
         raise _Malformed(f"{what} of dtype {t.dtype.name} cannot require grad")
     if parameter:
-        return Parameter(t, requires_grad=requires_grad)
+        return _gg().nn.Parameter(t, requires_grad=requires_grad)
     return t.requires_grad_(True) if requires_grad else t
 
 
