@@ -151,13 +151,6 @@ def _find_global(module: str, name: str) -> Any:
     )
 
 
-class _Mark:
-    pass
-
-
-_MARK = _Mark()
-
-
 class AllowlistUnpickler:
     """Reads one pickle from ``data`` (bytes); ``persistent_load(pid)`` resolves storages."""
 
@@ -305,7 +298,10 @@ def _set_items(target: Any, items: list[Any]) -> None:
         key = items[i]
         if not isinstance(key, (str, int, float, bool, type(None), tuple)):
             raise UnsafePickle(f"a dict key of type {type(key).__name__} is not allowed")
-        target[key] = items[i + 1]
+        try:
+            target[key] = items[i + 1]
+        except TypeError:  # e.g. a tuple key holding a list
+            raise UnsafePickle(f"an unhashable dict key {key!r:.60}") from None
 
 
 def _top(u: AllowlistUnpickler) -> Any:

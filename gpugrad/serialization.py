@@ -338,6 +338,7 @@ class _Archive:
             raise _Malformed(
                 f"its zip directory is corrupt: {type(error).__name__}: {error}"
             ) from None
+        self.limit = limit
         self.infos = {info.filename: info for info in self.zip.infolist()}
         total = 0
         for info in self.infos.values():
@@ -608,8 +609,16 @@ class _TorchReader:
             self._check_storage(ref)
         refs: list[_torch_pickle.TensorRef] = []
         _collect(root, refs)
+        total = 0
         for ref in refs:
             _check_bounds(ref)
+            total += _element_count(ref.size) * _dtypes.as_dtype(ref.storage.dtype).itemsize
+        if total > self.archive.limit:  # stride-0 (expanded) tensors repeat their storage
+            raise _Malformed(
+                f"its tensors declare {_size_text(total)} in all, more than the "
+                f"{_size_text(self.archive.limit)} allowed; pass max_bytes= to gg.load to "
+                "allow more for a file you trust"
+            )
         return _Rebuilder(self).rebuild(root)
 
     def _check_storage(self, ref: _torch_pickle.StorageRef) -> None:
@@ -643,6 +652,13 @@ def _collect(obj: Any, out: list, depth: int = 0) -> None:
     elif isinstance(obj, (list, tuple)):
         for value in obj:
             _collect(value, out, depth + 1)
+
+
+def _element_count(size: tuple[int, ...]) -> int:
+    count = 1
+    for n in size:
+        count *= n
+    return count
 
 
 def _check_bounds(ref: _torch_pickle.TensorRef) -> None:

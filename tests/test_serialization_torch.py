@@ -193,6 +193,22 @@ def test_offsets_and_strides_out_of_bounds_are_refused(offset, size, stride, mes
         load(path)
 
 
+def test_expanded_tensor_loads_but_a_stride_zero_bomb_is_refused(tmp_path):
+    path = tmp_path / "expanded.pt"
+    expanded = _tensor(_storage(numel=1), size=(2, 3), stride=(0, 0))
+    _torch_zip(path, _state_dict(w=expanded), {"0": _floats(7)})
+    assert load(path)["w"].tolist() == [[7.0] * 3] * 2
+    bomb = tmp_path / "bomb.pt"
+    huge = _tensor(_storage(numel=1), size=(1 << 30, 1 << 10), stride=(0, 0))
+    _torch_zip(bomb, _state_dict(w=huge), {"0": _floats(7)})
+    tracemalloc.start()
+    with pytest.raises(CheckpointError, match="its tensors declare 4096.0 GiB in all"):
+        load(bomb)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < MiB
+
+
 @pytest.mark.parametrize(
     ("pickled", "message"),
     [
@@ -202,6 +218,7 @@ def test_offsets_and_strides_out_of_bounds_are_refused(offset, size, stride, mes
         (b"\x80\x02" + b"]" * 1_001 + b".", "more than 1000 objects"),
         (b"\x80\x02" + b"\x8a\xff" + b"\x01" * 255 + b".", "integer of 255 bytes"),
         (b"\x80\x02h\x05.", "memo entry 5, which it never stored"),
+        (b"\x80\x02}(" + _tuple([b"]"]) + _int(1) + b"u.", "an unhashable dict key"),
         (b"\x80\x02" + _str("x") + b"r\xff\xff\xff\xff" + b"." , None),
         (b"\x80\x02" + _str("x") + b"\x8c", "truncated"),
         (b"\x80\x02" + b"\x81", r"opcode b'\\x81' is not allowed"),
@@ -210,7 +227,8 @@ def test_offsets_and_strides_out_of_bounds_are_refused(offset, size, stride, mes
         (b"\x80\x02" + _global("collections", "OrderedDict") + b")R" + b"]b.",
          "BUILD of a OrderedDict is not allowed|BUILD of a list"),
     ],
-    ids=["hooks", "bfloat16", "object-count", "long-int", "memo-get", "huge-memo-index",
+    ids=["hooks", "bfloat16", "object-count", "long-int", "memo-get", "unhashable-key",
+         "huge-memo-index",
          "truncated", "opcode", "storage-type", "build"],
 )  # fmt: skip
 def test_malformed_pickles_are_refused(pickled, message, tmp_path, monkeypatch):
