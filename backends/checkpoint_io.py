@@ -203,23 +203,23 @@ def array_from_storage(
 
 
 # --- safetensors ----------------------------------------------------------------------------
-def _safetensors_numpy() -> Any:
+def _safetensors() -> Any:
     try:
+        import safetensors
         import safetensors.numpy
     except ImportError:
         raise ImportError(
             "reading and writing .safetensors files needs the safetensors package: "
             "pip install 'gpugrad[safetensors]'"
         ) from None
-    return safetensors.numpy
+    return safetensors
 
 
-def read_safetensors(data: bytes) -> tuple[dict[str, numpy.ndarray], dict[str, str]]:
-    """The arrays and the metadata of a safetensors buffer, through the safetensors package
-    (which checks that every tensor's byte range lies inside the buffer)."""
-    import json
-
-    st = _safetensors_numpy()
+def read_safetensors(data: bytes) -> dict[str, numpy.ndarray]:
+    """The arrays of a safetensors buffer. The safetensors package parses the header (in
+    Rust, against its schema) and checks that every tensor's byte range lies inside the
+    buffer and matches its dtype and shape; the arrays are built here from those bytes."""
+    st = _safetensors()
     if len(data) < 8:
         raise FormatError("a safetensors file holds at least an 8-byte header length")
     length = int.from_bytes(data[:8], "little")
@@ -228,24 +228,26 @@ def read_safetensors(data: bytes) -> tuple[dict[str, numpy.ndarray], dict[str, s
             f"the safetensors header declares {length} bytes, but the file holds {len(data) - 8}"
         )
     try:
-        header = json.loads(data[8 : 8 + length])
-    except (ValueError, RecursionError):
-        raise FormatError("the safetensors header is not valid JSON") from None
-    if not isinstance(header, dict):
-        raise FormatError("the safetensors header is not a JSON object")
-    metadata = header.pop("__metadata__", None) or {}
-    for name, entry in header.items():
-        code = entry.get("dtype") if isinstance(entry, dict) else None
+        entries = st.deserialize(data)
+    except Exception as error:  # safetensors_rust.SafetensorError
+        raise FormatError(f"{type(error).__name__}: {error}") from None
+    arrays = {}
+    for name, entry in entries:
+        code = entry["dtype"]
         if code not in SAFETENSORS_DTYPES:
             raise FormatError(f"tensor {name!r} has dtype {code!r}, which gpugrad does not support")
-    try:
-        arrays = st.load(bytes(data))
-    except Exception as error:  # safetensors_rust.SafetensorError and friends
-        raise FormatError(f"{type(error).__name__}: {error}") from None
-    return {name: _native(array) for name, array in arrays.items()}, dict(metadata)
+        dtype = numpy.dtype(dtypes.as_dtype(SAFETENSORS_DTYPES[code]).numpy).newbyteorder("<")
+        shape = tuple(entry["shape"])
+        buffer = entry["data"]
+        if len(buffer) != element_count(shape) * dtype.itemsize:
+            raise FormatError(f"tensor {name!r} holds {len(buffer)} bytes, not its shape's")
+        arrays[name] = _native(numpy.frombuffer(buffer, dtype=dtype).reshape(shape))
+    return arrays
 
 
 def write_safetensors(arrays: Mapping[str, Any], metadata: Mapping[str, str]) -> bytes:
     """``arrays`` (host arrays by name) as the bytes of a safetensors file."""
-    st = _safetensors_numpy()
-    return st.save({name: _native(numpy.asarray(a)) for name, a in arrays.items()}, dict(metadata))
+    st = _safetensors()
+    return st.numpy.save(
+        {name: _native(numpy.asarray(a)) for name, a in arrays.items()}, dict(metadata)
+    )

@@ -709,7 +709,7 @@ class _Rebuilder:
 # --- safetensors --------------------------------------------------------------------------
 def _load_safetensors(data: bytes, placement: _Placement) -> dict[str, Tensor]:
     try:
-        arrays, _ = checkpoint_io.read_safetensors(data)
+        arrays = checkpoint_io.read_safetensors(data)
     except checkpoint_io.FormatError as error:
         raise _Malformed(str(error)) from None
     out = {}

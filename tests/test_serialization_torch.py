@@ -417,6 +417,14 @@ def test_hostile_safetensors_are_refused(tmp_path):
         load(path)
     with pytest.raises(CheckpointError, match="exceed max_bytes=10"):
         load(path, max_bytes=10)
+    nested = b'{"w": ' + b"[" * 500_000 + b"]" * 500_000 + b"}"
+    path.write_bytes(len(nested).to_bytes(8, "little") + nested)
+    tracemalloc.start()
+    with pytest.raises(CheckpointError, match="SafetensorError"):
+        load(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * MiB  # the 1 MB file itself, read once
 
 
 def test_safetensors_is_recognized_without_the_suffix():
