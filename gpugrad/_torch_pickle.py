@@ -141,7 +141,7 @@ def _find_global(module: str, name: str) -> Any:
         return found
     if module == "torch" and name in UNSUPPORTED_STORAGES:
         raise UnsafePickle(
-            f"tensors of dtype {UNSUPPORTED_STORAGES[name]} (torch.{name}), which gpugrad "
+            f"it holds tensors of dtype {UNSUPPORTED_STORAGES[name]} (torch.{name}), which gpugrad "
             "does not support; convert them in PyTorch first (e.g. .float())"
         )
     raise UnsafePickle(
