@@ -174,11 +174,16 @@ def storage_from_stream(stream: BinaryIO, dtype: str, numel: int, little_endian:
 
 
 def array_from_storage(
-    storage: Any, offset: int, size: Sequence[int], stride: Sequence[int]
+    storage: Any,
+    offset: int,
+    size: Sequence[int],
+    stride: Sequence[int],
+    exclusive: bool = False,
 ) -> numpy.ndarray:
     """A contiguous copy of the strided view ``(offset, size, stride)`` of ``storage``
     (in elements, as PyTorch counts them), after checking that every element it reaches
-    lies inside the storage."""
+    lies inside the storage. When the view is the whole storage in C order and no other
+    tensor uses the storage (``exclusive``), the storage itself, reshaped (no copy)."""
     if len(size) != len(stride):
         raise FormatError(f"size {tuple(size)} and stride {tuple(stride)} differ in length")
     if any(n < 0 for n in size) or any(s < 0 for s in stride) or offset < 0:
@@ -192,6 +197,8 @@ def array_from_storage(
             f"a tensor of size {tuple(size)}, stride {tuple(stride)} at offset {offset} "
             f"reaches element {last} of a storage of {storage.size}"
         )
+    if exclusive and offset == 0 and count == storage.size and _c_order(size, stride):
+        return storage.reshape(tuple(size))
     itemsize = storage.itemsize
     view = as_strided(
         storage[offset:],
@@ -200,6 +207,15 @@ def array_from_storage(
         writeable=False,
     )
     return numpy.array(view, copy=True, order="C")
+
+
+def _c_order(size: Sequence[int], stride: Sequence[int]) -> bool:
+    expected = 1
+    for n, s in zip(reversed(size), reversed(stride)):
+        if n != 1 and s != expected:
+            return False
+        expected *= n
+    return True
 
 
 # --- safetensors ----------------------------------------------------------------------------

@@ -619,7 +619,11 @@ class _TorchReader:
                 f"{_size_text(self.archive.limit)} allowed; pass max_bytes= to gg.load to "
                 "allow more for a file you trust"
             )
-        return _Rebuilder(self).rebuild(root)
+        users: dict[str, set[int]] = {}
+        for ref in refs:
+            users.setdefault(ref.storage.key, set()).add(id(ref))
+        exclusive = {key for key, ids in users.items() if len(ids) == 1}
+        return _Rebuilder(self, exclusive).rebuild(root)
 
     def _check_storage(self, ref: _torch_pickle.StorageRef) -> None:
         name = f"{self.prefix}data/{ref.key}"
@@ -677,14 +681,17 @@ def _check_bounds(ref: _torch_pickle.TensorRef) -> None:
 
 
 class _Rebuilder:
-    def __init__(self, reader: _TorchReader) -> None:
+    def __init__(self, reader: _TorchReader, exclusive: set[str]) -> None:
         self.reader = reader
+        self.exclusive = exclusive  # storages only one tensor uses: no copy needed
         self.built: dict[int, Tensor] = {}
         self.keep: list[Any] = []
 
     def tensor(self, ref: _torch_pickle.TensorRef) -> Tensor:
         host, device = self.reader.storage(ref.storage)
-        array = checkpoint_io.array_from_storage(host, ref.offset, ref.size, ref.stride)
+        array = checkpoint_io.array_from_storage(
+            host, ref.offset, ref.size, ref.stride, ref.storage.key in self.exclusive
+        )
         what = f"a tensor of storage {ref.storage.key!r}"
         return _finish(_place(array, device), ref.requires_grad, ref.parameter, what)
 

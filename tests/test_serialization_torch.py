@@ -113,6 +113,8 @@ def test_hand_built_checkpoint_loads(tmp_path):
     assert out["flat"].tolist() == [0, 1, 2, 3, 4, 5]
     assert out["view"].tolist() == [[1, 4], [2, 5]]
     assert isinstance(out["params"], gg.nn.Parameter) and out["params"].requires_grad
+    out["flat"].mul_(10)  # tensors that shared a storage load as separate tensors
+    assert out["view"].tolist() == [[1, 4], [2, 5]] and out["params"].tolist() == [0, 1]
 
     big_endian = tmp_path / "big.pt"
     _torch_zip(
