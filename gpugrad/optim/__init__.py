@@ -3,6 +3,7 @@ learning-rate schedulers (``gpugrad.optim.lr_scheduler``)."""
 
 from .adam import Adam, AdamW
 from .adam_variants import Adamax, NAdam, RAdam
+from . import lr_scheduler
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import Adadelta, Adagrad, RMSprop
@@ -20,4 +21,5 @@ __all__ = [
     "Optimizer",
     "RAdam",
     "RMSprop",
+    "lr_scheduler",
 ]
