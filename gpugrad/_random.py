@@ -2,8 +2,9 @@
 default generators, and the in-place random Tensor methods (``normal_``, ``uniform_``,
 ``exponential_``, ``bernoulli_``, ``random_``).
 
-A Generator's state is always a NumPy PCG64 stream on the host, so it can be saved with
-``get_state`` and restored with ``set_state`` whatever its device:
+A Generator's state is always a NumPy PCG64 stream on the host
+(``backends/random_stream.py``), so it can be saved with ``get_state`` and restored with
+``set_state`` whatever its device:
 
 - on the CPU, samples come from that stream directly (``gg.manual_seed(s)`` then
   ``gg.rand(...)`` draws what ``numpy.random.default_rng(s).random(...)`` draws);
@@ -17,14 +18,14 @@ errors and reproducibility are PyTorch's.
 
 from __future__ import annotations
 
+import operator
 import threading
 from typing import Any
-
-import numpy as np
 
 from . import backends
 from .backends import dtypes as _dtypes
 from .backends.device import Device
+from .backends.random_stream import STATE_BYTES, RandomStream, fresh_seed
 
 __all__ = [
     "Generator",
@@ -39,21 +40,20 @@ __all__ = [
 #: ``torch.Generator().initial_seed()``: the seed of a Generator nobody has seeded.
 DEFAULT_SEED = 67280421310721
 _UINT64 = (1 << 64) - 1
-_STATE_BYTES = 8 + 16 + 16 + 1 + 4  # initial seed, PCG64 state and increment, uint32 cache
+_STATE_BYTES = 8 + STATE_BYTES  # the initial seed, then the stream's state
 
 
 def _seed_value(seed: Any, what: str = "manual_seed") -> int:
     """A seed as PyTorch takes one: any int in [-2**63, 2**64), negatives wrapped."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise RuntimeError(f"{what} expected a long, but got {type(seed).__name__}")
-    seed = int(seed)
-    if seed < -(1 << 63) or seed > _UINT64:
+    try:
+        if isinstance(seed, bool):
+            raise TypeError
+        value = operator.index(seed)
+    except TypeError:
+        raise RuntimeError(f"{what} expected a long, but got {type(seed).__name__}") from None
+    if value < -(1 << 63) or value > _UINT64:
         raise ValueError("Overflow when unpacking long long")
-    return seed & _UINT64
-
-
-def _fresh_seed() -> int:
-    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0])
+    return value & _UINT64
 
 
 class Generator:
@@ -79,12 +79,12 @@ class Generator:
         value = _seed_value(seed)
         with self._lock:
             self._initial_seed = value
-            self._rng = np.random.default_rng(value)
+            self._stream = RandomStream(value)
         return self
 
     def seed(self) -> int:
         """Seed from the operating system's entropy; returns the seed used."""
-        value = _fresh_seed()
+        value = fresh_seed()
         self.manual_seed(value)
         return value
 
@@ -97,13 +97,8 @@ class Generator:
         from ._factories import tensor
 
         with self._lock:
-            state = self._rng.bit_generator.state
-        raw = bytearray(self._initial_seed.to_bytes(8, "little"))
-        raw += state["state"]["state"].to_bytes(16, "little")
-        raw += state["state"]["inc"].to_bytes(16, "little")
-        raw += bytes([state["has_uint32"]])
-        raw += int(state["uinteger"]).to_bytes(4, "little")
-        return tensor(np.frombuffer(bytes(raw), dtype=np.uint8).copy(), dtype="uint8")
+            raw = self._initial_seed.to_bytes(8, "little") + self._stream.state_bytes()
+        return tensor(list(raw), dtype="uint8")
 
     def set_state(self, new_state: Any) -> Generator:
         """Restore a state returned by ``get_state``; returns the generator."""
@@ -111,75 +106,41 @@ class Generator:
 
         if not isinstance(new_state, Tensor) or new_state.dtype.name != "uint8":
             raise TypeError("RNG state must be a torch.ByteTensor")
-        raw = bytes(new_state.cpu().numpy().tobytes())
+        raw = bytes(new_state.cpu().reshape(-1).tolist())
         if len(raw) != _STATE_BYTES:
             raise RuntimeError(
                 f"Expected a gpugrad generator state of size {_STATE_BYTES} but found the "
                 f"input RNG state size to be {len(raw)}"
             )
-        rng = np.random.default_rng()
-        rng.bit_generator.state = {
-            "bit_generator": "PCG64",
-            "state": {
-                "state": int.from_bytes(raw[8:24], "little"),
-                "inc": int.from_bytes(raw[24:40], "little"),
-            },
-            "has_uint32": raw[40],
-            "uinteger": int.from_bytes(raw[41:45], "little"),
-        }
+        stream = RandomStream.from_state_bytes(raw[8:])
         with self._lock:
             self._initial_seed = int.from_bytes(raw[:8], "little")
-            self._rng = rng
+            self._stream = stream
         return self
 
     def __repr__(self) -> str:
         return f"<gpugrad.Generator object on {self._device}>"
 
-    # --- sampling (arrays on ``backend``) ----------------------------------------------
-    def _stream(self, backend: backends.ArrayBackend) -> Any:
-        """The NumPy generator itself on the CPU; on CUDA a CuPy Philox generator seeded
-        from the host stream (one seed per call)."""
-        if backend.device.type == "cpu":
-            return self._rng
-        with self._lock:
-            seed = int(self._rng.integers(0, 1 << 63))
-        xp = backend.xp
-        return xp.random.Generator(xp.random.Philox4x3210(seed))
-
-    def _on(self, backend: backends.ArrayBackend, draw: Any) -> Any:
-        if backend.device.type == "cpu":
-            return draw(self._stream(backend))
-        with backend.cuda_device:
-            return draw(self._stream(backend))
-
+    # --- sampling: arrays on ``backend`` (see backends/random_stream.py) ----------------
     def uniform(self, backend: backends.ArrayBackend, shape: tuple, dtype: Any) -> Any:
-        """U[0, 1) samples of a floating ``dtype`` (float16 drawn in float32)."""
-        draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
-        out = self._on(backend, lambda rng: rng.random(shape, dtype=draw_dtype))
-        return out.astype(dtype, copy=False)
+        with self._lock:
+            return self._stream.uniform(backend, shape, dtype)
 
     def normal(self, backend: backends.ArrayBackend, shape: tuple, dtype: Any) -> Any:
-        """Standard normal samples of a floating ``dtype``."""
-        draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
-        out = self._on(backend, lambda rng: rng.standard_normal(shape, dtype=draw_dtype))
-        return out.astype(dtype, copy=False)
+        with self._lock:
+            return self._stream.normal(backend, shape, dtype)
 
     def exponential(self, backend: backends.ArrayBackend, shape: tuple, dtype: Any) -> Any:
-        """Exp(1) samples of a floating ``dtype``."""
-        draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
-        out = self._on(backend, lambda rng: rng.standard_exponential(shape, dtype=draw_dtype))
-        return out.astype(dtype, copy=False)
+        with self._lock:
+            return self._stream.exponential(backend, shape, dtype)
 
     def integers(self, backend: backends.ArrayBackend, low: int, high: int, shape: tuple) -> Any:
-        """Uniform int64 samples in ``[low, high)``."""
-        return self._on(backend, lambda rng: rng.integers(low, high, shape))
+        with self._lock:
+            return self._stream.integers(backend, low, high, shape)
 
     def permutation(self, backend: backends.ArrayBackend, n: int) -> Any:
-        """A uniformly random permutation of ``0 .. n-1`` (int64)."""
-        if backend.device.type == "cpu":
-            return self._rng.permutation(n)
-        keys = self.uniform(backend, (n,), np.float64)
-        return backend.xp.argsort(keys).astype(np.int64)
+        with self._lock:
+            return self._stream.permutation(backend, n)
 
 
 default_generator = Generator("cpu")
@@ -238,7 +199,7 @@ def manual_seed(seed: int) -> Generator:
 
 def seed() -> int:
     """Seed every default generator from the operating system's entropy; returns the seed."""
-    value = _fresh_seed()
+    value = fresh_seed()
     manual_seed(value)
     return value
 
@@ -325,17 +286,17 @@ def bernoulli_(t: Any, p: Any = 0.5, *, generator: Generator | None = None):
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
     else:
         probs = p
-    draw = _generator(t, generator).uniform(t._backend, t._data.shape, np.float64)
+    draw = _generator(t, generator).uniform(t._backend, t._data.shape, t._backend.xp.float64)
     return _fill(t, (draw < probs).astype(t._data.dtype))
 
 
-def _random_bounds(dtype: Any) -> tuple[int, int]:
+def _random_bounds(xp: Any, dtype: Any) -> tuple[int, int]:
     """``random_()``'s default range [0, high] inclusive, as PyTorch."""
     if dtype.kind == "b":
         return 0, 1
     if dtype.kind == "f":
-        return 0, 1 << (np.finfo(dtype).nmant + 1)
-    return 0, int(np.iinfo(dtype).max)
+        return 0, 1 << (xp.finfo(dtype).nmant + 1)
+    return 0, int(xp.iinfo(dtype).max)
 
 
 def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generator | None = None):
@@ -346,7 +307,7 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
     if to is None and from_ != 0:
         from_, to = 0, from_
     if to is None:
-        low, high = _random_bounds(dtype)
+        low, high = _random_bounds(t._backend.xp, dtype)
         high += 1
     else:
         low, high = int(from_), int(to)
@@ -354,7 +315,7 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
             raise RuntimeError(
                 f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
             )
-        if dtype.kind in "iub" and not _fits(dtype, high - 1):
+        if dtype.kind in "iub" and not _fits(t._backend.xp, dtype, high - 1):
             raise RuntimeError(
                 f"to - 1 is out of bounds for {_C_NAMES.get(dtype.name, dtype.name)}"
             )
@@ -365,10 +326,10 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
 _C_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short", "int32": "int"}
 
 
-def _fits(dtype: Any, value: int) -> bool:
+def _fits(xp: Any, dtype: Any, value: int) -> bool:
     if dtype.kind == "b":
         return value in (0, 1)
-    info = np.iinfo(dtype)
+    info = xp.iinfo(dtype)
     return info.min <= value <= info.max
 
 
