@@ -438,7 +438,7 @@ def multinomial(
                 "non-negative category to sample)"
             )
         race = source.exponential(backend, rows.shape, xp.float64)
-        with xp.errstate(divide="ignore"):
+        with backends.cpu.xp.errstate(divide="ignore"):  # CuPy never warns
             keys = race / rows
         picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
     picks = picks.astype(xp.int64)
@@ -486,8 +486,12 @@ def normal(
     if not std_is_tensor and not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     mean_data = mean._data if mean_is_tensor else mean
-    shape = xp.broadcast_shapes(*(t._data.shape for t in (mean, std) if isinstance(t, Tensor)))
-    numpy_dtype = xp.result_type(*(t._data for t in (mean, std) if isinstance(t, Tensor)))
+    shape = backends.cpu.xp.broadcast_shapes(
+        *(t._data.shape for t in (mean, std) if isinstance(t, Tensor))
+    )
+    numpy_dtype = backends.cpu.xp.result_type(
+        *(t._data.dtype for t in (mean, std) if isinstance(t, Tensor))
+    )
     source = _random.generator_for(generator, backend)
     noise = source.normal(backend, shape, numpy_dtype)
     return _wrap((noise * std_data + mean_data).astype(numpy_dtype, copy=False), backend)
