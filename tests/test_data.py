@@ -394,3 +394,12 @@ def test_readme_loop_still_works():
         ]
     assert sizes == [16, 16, 16, 2]
     assert [len(b[0]) for b in data.batches(gg.zeros(5), batch_size=2)] == [2, 2, 1]
+
+
+def test_shuffle_without_generator_follows_gg_manual_seed():
+    ds = list(range(30))
+    gg.manual_seed(21)
+    first = [b.tolist() for b in data.DataLoader(ds, batch_size=7, shuffle=True)]
+    gg.manual_seed(21)
+    again = [b.tolist() for b in data.DataLoader(ds, batch_size=7, shuffle=True)]
+    assert first == again and sorted(sum(first, [])) == ds
