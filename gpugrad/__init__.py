@@ -8,10 +8,11 @@
 tensor(6.)
 """
 
-from . import _inplace, _tensor_methods
+from . import _inplace, _random, _tensor_methods
 from ._factories import (
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -21,17 +22,22 @@ from ._factories import (
     full_like,
     linspace,
     manual_seed,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
+from ._random import Generator, default_generator, initial_seed, seed
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._linalg import bmm, dot, ger, matmul, mm, mv, outer
 from ._ops import (
@@ -137,6 +143,7 @@ from . import autograd, cuda  # noqa: E402  (autograd imports the core above)
 
 _tensor_methods.attach()
 _inplace.attach()
+_random.attach()
 
 from . import nn, optim, utils  # noqa: E402  (they build on the tensor methods above)
 from . import distributed  # noqa: E402  (mpi4py is imported only by init_process_group)

@@ -1,13 +1,15 @@
 """Tensor creation: ``tensor``, ``zeros``, ``ones``, ``full``, ``empty``, ``arange``,
-``linspace``, ``eye``, ``rand``, ``randn``, ``randint``, the ``*_like`` forms, ``from_numpy``
-and ``manual_seed``."""
+``linspace``, ``eye``, ``rand``, ``randn``, ``randint``, the ``*_like`` forms, ``from_numpy``,
+``manual_seed`` and the random samplers (``randperm``, ``multinomial``, ``bernoulli``,
+``normal``), each drawing from a ``gg.Generator`` (``generator=``, default the device's)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from . import backends
+from . import _random, backends
+from ._random import Generator
 from ._shape_ops import _shape_arg
 from ._tensor import Tensor, _wrap
 from .backends import dtypes as _dtypes
@@ -103,17 +105,25 @@ def empty(
 
 
 def rand(
-    *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Uniform samples from [0, 1)."""
-    return _filled("rand", size, dtype, device, requires_grad)
+    return _random_leaf("uniform", size, generator, dtype, device, requires_grad)
 
 
 def randn(
-    *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
+    *size: Any,
+    generator: Generator | None = None,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
 ) -> Tensor:
     """Standard normal samples."""
-    return _filled("randn", size, dtype, device, requires_grad)
+    return _random_leaf("normal", size, generator, dtype, device, requires_grad)
 
 
 def _scalar_dtype(value: Any) -> _dtypes.DType:
@@ -135,18 +145,28 @@ def full(
 
 
 def randint(
-    low: int,
-    high: int | None = None,
-    size: Sequence[int] = (),
+    low: int = 0,
+    high: Any = None,
+    size: Any = None,
     *,
+    generator: Generator | None = None,
     dtype: DTypeLike = None,
     device: DeviceLike = None,
+    requires_grad: bool = False,
 ) -> Tensor:
-    if high is None:
+    """Integers uniform in ``[low, high)``: ``randint(high, size)`` or
+    ``randint(low, high, size)`` (int64 unless ``dtype`` says otherwise)."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint() missing 1 required positional argument: 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     backend = _backend(device)
-    array = backend.randint(low, high, tuple(size), _numpy_dtype(dtype, _dtypes.int64))
-    return _wrap(array, backend)
+    shape = _random_shape((size,))
+    dtype = _dtypes.as_dtype(_dtypes.int64 if dtype is None else dtype).numpy
+    array = _random_integers(backend, generator, int(low), int(high), shape, dtype)
+    return _leaf(array, backend, requires_grad)
 
 
 def arange(
@@ -235,21 +255,29 @@ def empty_like(
 def rand_like(
     input: Tensor,
     *,
+    generator: Generator | None = None,
     dtype: DTypeLike = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _like("rand", input, dtype, device, requires_grad)
+    dtype, device = _like_dtype_device(input, dtype, device)
+    return rand(
+        input.shape, generator=generator, dtype=dtype, device=device, requires_grad=requires_grad
+    )
 
 
 def randn_like(
     input: Tensor,
     *,
+    generator: Generator | None = None,
     dtype: DTypeLike = None,
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    return _like("randn", input, dtype, device, requires_grad)
+    dtype, device = _like_dtype_device(input, dtype, device)
+    return randn(
+        input.shape, generator=generator, dtype=dtype, device=device, requires_grad=requires_grad
+    )
 
 
 def full_like(
@@ -263,6 +291,207 @@ def full_like(
     return _like("full", input, dtype, device, requires_grad, fill_value)
 
 
-def manual_seed(seed: int) -> None:
-    """Seed the random generators of the CPU and every CUDA device in use."""
-    backends.seed_all(int(seed))
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generators of the CPU and every CUDA device; returns
+    ``gg.default_generator``."""
+    return _random.manual_seed(seed)
+
+
+# --- random sampling ----------------------------------------------------------------------
+def _random_shape(size: tuple) -> tuple[int, ...]:
+    shape = _shape_arg(size)
+    if any(n < 0 for n in shape):
+        negative = next(n for n in shape if n < 0)
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {negative}: {list(shape)}"
+        )
+    return shape
+
+
+def _float_dtype(dtype: DTypeLike, kernel: str) -> Any:
+    numpy_dtype = _numpy_dtype(dtype)
+    if numpy_dtype.kind != "f":
+        name = _dtypes.SCALAR_TYPE_NAMES[numpy_dtype.name]
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{name}'")
+    return numpy_dtype
+
+
+def _random_leaf(kind, size, generator, dtype, device, requires_grad) -> Tensor:
+    backend = _backend(device)
+    shape = _random_shape(size)
+    kernel = "check_uniform_bounds" if kind == "uniform" else "normal_kernel_cpu"
+    numpy_dtype = _float_dtype(dtype, kernel)
+    source = _random.generator_for(generator, backend)
+    array = getattr(source, kind)(backend, shape, numpy_dtype)
+    return _leaf(array, backend, requires_grad)
+
+
+def _random_integers(backend, generator, low: int, high: int, shape: tuple, dtype: Any) -> Any:
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
+    if dtype.kind == "b" and high - 1 > 1:
+        raise RuntimeError("to - 1 is out of bounds for bool")
+    source = _random.generator_for(generator, backend)
+    return source.integers(backend, low, high, shape).astype(dtype)
+
+
+def _like_dtype_device(input: Tensor, dtype: DTypeLike, device: DeviceLike) -> tuple:
+    return (
+        input.dtype if dtype is None else dtype,
+        input._backend.device_str if device is None else device,
+    )
+
+
+def randint_like(
+    input: Tensor,
+    low: int = 0,
+    high: int | None = None,
+    *,
+    generator: Generator | None = None,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Integers uniform in ``[low, high)`` (``randint_like(input, high)`` from 0), shaped
+    like ``input`` and of its dtype unless ``dtype`` is given."""
+    if high is None:
+        low, high = 0, low
+    dtype, device = _like_dtype_device(input, dtype, device)
+    return randint(
+        low,
+        high,
+        tuple(input.shape),
+        generator=generator,
+        dtype=dtype,
+        device=device,
+        requires_grad=requires_grad,
+    )
+
+
+def randperm(
+    n: int,
+    *,
+    generator: Generator | None = None,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    backend = _backend(device)
+    numpy_dtype = _dtypes.as_dtype(_dtypes.int64 if dtype is None else dtype).numpy
+    order = _random.generator_for(generator, backend).permutation(backend, n)
+    return _leaf(order.astype(numpy_dtype), backend, requires_grad)
+
+
+def multinomial(
+    input: Tensor,
+    num_samples: int,
+    replacement: bool = False,
+    *,
+    generator: Generator | None = None,
+) -> Tensor:
+    """Indices drawn from the categorical distribution(s) given by the non-negative
+    weights in each row of ``input`` (1-D or 2-D): with replacement by inverting the
+    cumulative sum, without by the exponential race (the ``num_samples`` smallest
+    ``Exp(1) / weight``), which is sequential sampling without replacement."""
+    weights = input._data
+    xp = input._backend.xp
+    if weights.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if weights.dtype.kind != "f":
+        name = _dtypes.SCALAR_TYPE_NAMES[weights.dtype.name]
+        raise RuntimeError(
+            f"multinomial only supports floating-point dtypes for input, got: {name}"
+        )
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    categories = weights.shape[-1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError(
+            "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+        )
+    if categories > 1 << 24:
+        raise RuntimeError("number of categories cannot exceed 2^24")
+    rows = weights.reshape(-1, categories).astype(xp.float64)
+    if bool(xp.any(~xp.isfinite(rows) | (rows < 0))):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = rows.sum(axis=1)
+    if bool(xp.any(totals <= 0)):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    backend = input._backend
+    source = _random.generator_for(generator, backend)
+    if replacement:
+        cumulative = xp.cumsum(rows / totals[:, None], axis=1)
+        draws = source.uniform(backend, (rows.shape[0], num_samples), xp.float64)
+        picks = xp.stack([xp.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws)])
+        picks = xp.minimum(picks, categories - 1)
+    else:
+        if bool(xp.any((rows > 0).sum(axis=1) < num_samples)):
+            raise RuntimeError(
+                "invalid multinomial distribution (with replacement=False, not enough "
+                "non-negative category to sample)"
+            )
+        race = source.exponential(backend, rows.shape, xp.float64)
+        with backends.cpu.xp.errstate(divide="ignore"):  # CuPy never warns
+            keys = race / rows
+        picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    picks = picks.astype(xp.int64)
+    if weights.ndim == 1:
+        picks = picks[0]
+    return _wrap(picks, backend)
+
+
+def bernoulli(
+    input: Tensor, p: float | None = None, *, generator: Generator | None = None
+) -> Tensor:
+    """0/1 samples, 1 with probability ``input`` elementwise (or ``p`` everywhere when
+    given), of ``input``'s dtype."""
+    out = empty_like(input)
+    return out.bernoulli_(input if p is None else p, generator=generator)
+
+
+def normal(
+    mean: Any,
+    std: Any = 1.0,
+    size: Any = None,
+    *,
+    generator: Generator | None = None,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """Normal samples: elementwise ``N(mean, std**2)`` for tensor ``mean`` and/or ``std``
+    (broadcast), or ``size`` samples of one distribution for numbers."""
+    mean_is_tensor, std_is_tensor = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not mean_is_tensor and not std_is_tensor:
+        if size is None:
+            raise TypeError("normal() missing 1 required positional argument: 'size'")
+        if not std >= 0.0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        out = empty(_random_shape((size,)), dtype=dtype, device=device)
+        out.normal_(float(mean), float(std), generator=generator)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+    reference = mean if mean_is_tensor else std
+    backend = reference._backend
+    xp = backend.xp
+    std_data = std._data if std_is_tensor else std
+    if std_is_tensor and bool(xp.any(std_data < 0)):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    if not std_is_tensor and not std >= 0.0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    mean_data = mean._data if mean_is_tensor else mean
+    shape = backends.cpu.xp.broadcast_shapes(
+        *(t._data.shape for t in (mean, std) if isinstance(t, Tensor))
+    )
+    numpy_dtype = backends.cpu.xp.result_type(
+        *(t._data.dtype for t in (mean, std) if isinstance(t, Tensor))
+    )
+    source = _random.generator_for(generator, backend)
+    noise = source.normal(backend, shape, numpy_dtype)
+    return _wrap((noise * std_data + mean_data).astype(numpy_dtype, copy=False), backend)

@@ -21,7 +21,13 @@ def synchronize(device: int | str | None = None) -> None:
 
 
 def manual_seed(seed: int) -> None:
-    backends.seed_all(seed)
+    """Seed the default generator of every CUDA device (gpugrad keeps one seed for all)."""
+    from ._random import cuda_manual_seed_all
+
+    cuda_manual_seed_all(seed)
+
+
+manual_seed_all = manual_seed
 
 
 def memory_allocated(device: int = 0) -> int:

@@ -21,6 +21,7 @@ from .modules import (
 from .parameter import Parameter
 
 from . import parallel  # noqa: E402  (builds on the modules above)
+from . import utils  # noqa: E402
 
 __all__ = [
     "GELU",
@@ -41,4 +42,5 @@ __all__ = [
     "functional",
     "init",
     "parallel",
+    "utils",
 ]

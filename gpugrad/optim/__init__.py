@@ -1,7 +1,25 @@
-"""``gpugrad.optim``: optimizers that update parameters step for step as PyTorch's do."""
+"""``gpugrad.optim``: optimizers that update parameters step for step as PyTorch's do, and
+learning-rate schedulers (``gpugrad.optim.lr_scheduler``)."""
 
 from .adam import Adam, AdamW
+from .adam_variants import Adamax, NAdam, RAdam
+from . import lr_scheduler
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
+from .rmsprop import Adadelta, Adagrad, RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]
+__all__ = [
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "lr_scheduler",
+]

@@ -9,8 +9,7 @@ from typing import Any
 from .._factories import tensor, zeros_like
 from .._ops import maximum, sqrt
 from .._tensor import Tensor
-from ..nn.parameter import replace_data_
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -74,18 +73,18 @@ class Adam(Optimizer):
             if amsgrad:
                 state["max_exp_avg_sq"] = zeros_like(param)
         step_t = state["step"]
-        replace_data_(step_t, step_t + 1)
-        step = step_t.item()
+        step = step_t.item() + 1
+        store_(step_t, step)
 
         if weight_decay != 0:
             if group.get("decoupled_weight_decay", False):
-                replace_data_(param, param * (1 - lr * weight_decay))
+                store_(param, param * (1 - lr * weight_decay))
             else:
                 grad = grad + param * weight_decay
 
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        replace_data_(exp_avg, exp_avg + (grad - exp_avg) * (1 - beta1))
-        replace_data_(exp_avg_sq, exp_avg_sq * beta2 + grad * grad * (1 - beta2))
+        store_(exp_avg, exp_avg + (grad - exp_avg) * (1 - beta1))
+        store_(exp_avg_sq, exp_avg_sq * beta2 + grad * grad * (1 - beta2))
 
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
@@ -95,10 +94,10 @@ class Adam(Optimizer):
             max_sq = state.get("max_exp_avg_sq")
             if max_sq is None:  # amsgrad switched on after the state was created
                 max_sq = state["max_exp_avg_sq"] = zeros_like(param)
-            replace_data_(max_sq, maximum(max_sq, exp_avg_sq))
+            store_(max_sq, maximum(max_sq, exp_avg_sq))
             second = max_sq
         denom = sqrt(second) / bias_correction2_sqrt + group["eps"]
-        replace_data_(param, param - exp_avg / denom * step_size)
+        store_(param, param - exp_avg / denom * step_size)
 
 
 class AdamW(Adam):

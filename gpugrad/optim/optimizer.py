@@ -1,9 +1,11 @@
 """``gpugrad.optim.Optimizer``: parameter groups, per-parameter state, ``zero_grad``,
 ``step`` and ``state_dict`` / ``load_state_dict`` in PyTorch's format.
 
-gpugrad has no in-place tensor ops: an update computes the new values with gpugrad ops
-under ``no_grad`` and gives them to the parameter with ``replace_data_``, so each
-Parameter object (and each state tensor) keeps its identity.
+Updates write into each parameter and state tensor with public in-place ops under
+``no_grad`` (``param.sub_(...)``, ``store_(buffer, value)``), so every Parameter object
+keeps its identity and every write bumps the tensor's version counter: a backward through
+a graph that saved a parameter before ``step()`` raises PyTorch's "modified by an inplace
+operation" error instead of using the new values.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from .._shape_ops import clone
 from .._tensor import Tensor
 from ..nn.parameter import zero_grads
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "store_"]
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
@@ -176,6 +178,13 @@ class Optimizer:
                 if key != "params":
                     text += f"    {key}: {group[key]}\n"
         return text + ")"
+
+
+def store_(target: Tensor, value: Tensor | float) -> Tensor:
+    """Write ``value`` into ``target`` in place (``target[...] = value``: one public in-place
+    write that bumps ``target``'s version counter, cast to its dtype); returns ``target``."""
+    target[...] = value
+    return target
 
 
 def _cast(param: Tensor, name: str, value: Any) -> Any:

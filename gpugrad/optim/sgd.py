@@ -7,8 +7,7 @@ from typing import Any
 
 from .._shape_ops import clone
 from .._tensor import Tensor
-from ..nn.parameter import replace_data_
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["SGD"]
 
@@ -64,6 +63,6 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = clone(grad)
             else:
-                replace_data_(buf, buf * momentum + grad * (1 - group["dampening"]))
+                store_(buf, buf * momentum + grad * (1 - group["dampening"]))
             grad = grad + buf * momentum if group["nesterov"] else buf
-        replace_data_(param, param - grad * group["lr"])
+        store_(param, param - grad * group["lr"])
