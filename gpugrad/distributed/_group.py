@@ -4,17 +4,31 @@ One process group per process, as ``torch.distributed``'s default group: its ran
 size are those of the communicator the MPI launcher set up (mpi4py's ``COMM_WORLD``,
 duplicated so that gpugrad's traffic never mixes with the program's own MPI calls).
 
-Arrays move in place: a collective writes its result into the tensor's own array (and
-counts the write on the tensor's version counter, as any in-place op does).
+Every collective is started non-blocking and waited for against the group's timeout
+(``_work``): a rank whose peers never join raises ``RuntimeError`` instead of hanging.
+Results reach a tensor through an in-place assignment (``tensor[...] = result`` under
+``no_grad``), so the tensor's version counter counts them and a backward that saved the old values
+raises PyTorch's "modified by an inplace operation" error.
+
+Layering: ``_work`` (waiting, no dependencies) < ``_nccl`` (NCCL on CuPy arrays) <
+``_group`` (tensors, MPI, the default group).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from .._inplace import _record_write
+import numpy
+
+from .._factories import from_dlpack, from_numpy
+from .._grad_mode import no_grad
 from .._tensor import Tensor
+from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work
 
 __all__ = [
     "ReduceOp",
@@ -43,6 +57,11 @@ NOT_INITIALIZED = (
     "Default process group has not been initialized, please make sure to call init_process_group."
 )
 BACKENDS = ("mpi", "nccl")
+ABORTING = (
+    "gpugrad.distributed: rank {rank} raised an uncaught exception; aborting all {world} "
+    "ranks (MPI_Abort) so that none waits for it. init_process_group(abort_on_exception="
+    "False) turns this off."
+)
 
 
 class ReduceOp:
@@ -61,17 +80,21 @@ class _Group:
     """What ``init_process_group`` sets up: the MPI communicator (always) and, for
     ``backend="nccl"``, an NCCL communicator for CUDA tensors (created on first use)."""
 
-    def __init__(self, backend: str, mpi: Any, comm: Any, owns_comm: bool) -> None:
+    def __init__(
+        self, backend: str, mpi: Any, comm: Any, owns_comm: bool, timeout: timedelta
+    ) -> None:
         self.backend = backend
         self.MPI = mpi
         self.comm = comm
         self.owns_comm = owns_comm
+        self.timeout = timeout
+        self.state = CollectiveTimeout()
         self.rank = comm.Get_rank()
         self.world_size = comm.Get_size()
         local = comm.Split_type(mpi.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank = local.Get_rank()
         local.Free()
-        self.nccl: Any = None  # a _nccl.NcclGroup, made by _nccl_group()
+        self.nccl: Any = None  # a _nccl.NcclGroup, made by nccl_group()
         self.ops = {
             ReduceOp.SUM: mpi.SUM,
             ReduceOp.AVG: mpi.SUM,  # then divided by the world size
@@ -95,6 +118,17 @@ class _Group:
 
             self.nccl = NcclGroup(self)
         return self.nccl
+
+    def work(self, op: str, done: Callable[[], bool] | None, finish: Any = None) -> Work:
+        """The handle of a started collective, bounded by this group's timeout."""
+        return Work(op, done, finish, self.timeout, self.rank, self.state)
+
+
+def _run(work: Work, async_op: bool) -> Work | None:
+    if async_op:
+        return work
+    work.wait()
+    return None
 
 
 _group: _Group | None = None
@@ -121,7 +155,14 @@ def _import_mpi() -> Any:
     return MPI
 
 
-def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any) -> None:
+def init_process_group(
+    backend: str = "mpi",
+    *,
+    timeout: timedelta | None = None,
+    abort_on_exception: bool = True,
+    comm: Any = None,
+    **kwargs: Any,
+) -> None:
     """Join the default process group: rank and world size come from the MPI launcher
     (``mpiexec -n N python script.py``; a plain ``python script.py`` is a group of one).
 
@@ -129,14 +170,31 @@ def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any)
     a CUDA-aware MPI; untested). ``backend="nccl"`` moves CUDA tensors with NCCL
     (``cupy.cuda.nccl``; untested) and CPU tensors with MPI. ``comm`` is an mpi4py
     communicator to use instead of ``COMM_WORLD`` (it is duplicated). PyTorch's
-    rendezvous arguments (``init_method``, ``rank``, ``world_size``, ``timeout``…) are
-    accepted only where they agree with the launcher.
+    rendezvous arguments (``init_method``, ``rank``, ``world_size``…) are accepted only
+    where they agree with the launcher.
+
+    ``timeout`` (a ``datetime.timedelta``; PyTorch's default, 30 minutes) bounds every
+    collective: a rank whose peers do not join one within it raises ``RuntimeError``
+    naming the collective and the timeout, and the group cannot be used afterwards.
+
+    ``abort_on_exception`` (gpugrad's; default True): in a group of more than one rank,
+    an exception that ends this rank's program (``sys.excepthook``) aborts the whole job
+    with ``MPI_Abort`` after printing its traceback, so the other ranks do not wait for
+    a rank that is gone. ``destroy_process_group`` removes the hook.
     """
     global _group
     if _group is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
     if backend not in BACKENDS:
         raise ValueError(f"Invalid backend: '{backend}'; gpugrad supports 'mpi' and 'nccl'")
+    if timeout is None:
+        timeout = DEFAULT_TIMEOUT
+    if not isinstance(timeout, timedelta):
+        raise TypeError(
+            f"Expected timeout argument to be of type datetime.timedelta, got {timeout}"
+        )
+    if timeout <= timedelta(0):
+        raise ValueError(f"timeout must be positive, got {timeout}")
     mpi = _import_mpi()
     base = mpi.COMM_WORLD if comm is None else comm
     for key in ("rank", "world_size"):
@@ -147,11 +205,11 @@ def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any)
                 f"init_process_group got {key}={want}, but the MPI launcher says {have}; "
                 "gpugrad takes rank and world size from MPI"
             )
-    for key in ("init_method", "timeout", "store", "group_name", "pg_options", "device_id"):
+    for key in ("init_method", "store", "group_name", "pg_options", "device_id"):
         kwargs.pop(key, None)
     if kwargs:
         raise TypeError(f"init_process_group() got unexpected arguments {sorted(kwargs)}")
-    group = _Group(backend, mpi, base.Dup(), owns_comm=True)
+    group = _Group(backend, mpi, base.Dup(), owns_comm=True, timeout=timeout)
     if backend == "nccl":
         from ._nccl import check_available
 
@@ -161,11 +219,44 @@ def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any)
             group.comm.Free()
             raise
     _group = group
+    if abort_on_exception and group.world_size > 1:
+        _install_abort_hook(group)
+
+
+# --- abort on an uncaught exception -------------------------------------------------------
+_hook_replaced: Any = None  # the sys.excepthook that the abort hook replaced
+
+
+def _install_abort_hook(group: _Group) -> None:
+    global _hook_replaced
+    previous = sys.excepthook
+    mpi, rank, world = group.MPI, group.rank, group.world_size
+
+    def abort_on_uncaught_exception(exc_type: Any, exc: Any, traceback: Any) -> None:
+        try:
+            previous(exc_type, exc, traceback)
+            print(ABORTING.format(rank=rank, world=world), file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            mpi.COMM_WORLD.Abort(1)
+
+    _hook_replaced = previous
+    sys.excepthook = abort_on_uncaught_exception
+
+
+def _remove_abort_hook() -> None:
+    global _hook_replaced
+    if _hook_replaced is not None:
+        if getattr(sys.excepthook, "__name__", "") == "abort_on_uncaught_exception":
+            sys.excepthook = _hook_replaced
+        _hook_replaced = None
 
 
 def _get() -> _Group:
     if _group is None:
         raise RuntimeError(NOT_INITIALIZED)
+    _group.state.check()
     return _group
 
 
@@ -174,59 +265,51 @@ def is_initialized() -> bool:
 
 
 def get_rank() -> int:
-    return _get().rank
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.rank
 
 
 def get_world_size() -> int:
-    return _get().world_size
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.world_size
 
 
 def get_local_rank() -> int:
     """This process's rank among the group's processes on the same machine (pick the
     GPU with it: ``f"cuda:{dist.get_local_rank()}"``)."""
-    return _get().local_rank
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.local_rank
 
 
 def get_backend() -> str:
-    return _get().backend
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.backend
 
 
-def barrier() -> None:
-    _get().comm.Barrier()
+def barrier(group: Any = None, async_op: bool = False) -> Work | None:
+    """Wait until every rank has reached this call (bounded by the timeout)."""
+    g = _get()
+    return _run(g.work("barrier", g.comm.Ibarrier().Test), async_op)
 
 
 def destroy_process_group() -> None:
     """Leave the group. MPI itself stays initialized (mpi4py finalizes it at exit)."""
     global _group
-    group = _get()
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    group = _group
     _group = None
+    _remove_abort_hook()
+    if group.state.failed_op is not None:
+        return  # a collective is still pending on the communicator: leave it alone
     if group.nccl is not None:
         group.nccl.destroy()
     if group.owns_comm:
         group.comm.Free()
-
-
-class Work:
-    """The handle an ``async_op=True`` collective returns: ``wait()`` finishes it."""
-
-    def __init__(self, request: Any = None, finish: Any = None) -> None:
-        self._request = request
-        self._finish = finish
-        self._done = request is None and finish is None
-
-    def is_completed(self) -> bool:
-        if self._done:
-            return True
-        return self._request is not None and bool(self._request.Test()) and self.wait()
-
-    def wait(self, timeout: Any = None) -> bool:
-        if not self._done:
-            if self._request is not None:
-                self._request.Wait()
-            self._done = True
-            if self._finish is not None:
-                self._finish()
-        return True
 
 
 # --- arrays -------------------------------------------------------------------------------
@@ -237,33 +320,44 @@ def _check_tensor(tensor: Any, name: str = "tensor") -> Tensor:
 
 
 def _is_cuda(tensor: Tensor) -> bool:
-    return tensor._backend.device.type == "cuda"
+    return tensor.device.type == "cuda"
 
 
-def _working_array(tensor: Tensor) -> tuple[Any, bool]:
-    """An array MPI can write into, and whether it is a copy that has to be written back
-    into the tensor afterwards (a NumPy scalar, a non-contiguous or read-only view)."""
-    data = tensor._data
-    xp = tensor._backend.xp
-    if (
-        isinstance(data, xp.ndarray)
-        and data.flags.c_contiguous
-        and getattr(data.flags, "writeable", True)
-    ):
-        return data, False
-    return xp.ascontiguousarray(xp.asarray(data)).copy(), True
+def _cupy() -> Any:
+    return importlib.import_module("cupy")
 
 
-def _store(tensor: Tensor, array: Any, copied: bool) -> None:
-    if copied:
-        tensor._data = tensor._backend.assign(tensor._data, array.reshape(tensor._data.shape))
-    _record_write(tensor)
+def _values(tensor: Tensor) -> Any:
+    """A C-contiguous array (NumPy or CuPy) holding ``tensor``'s values. It may share
+    memory with the tensor: collectives only read it."""
+    t = tensor.detach().contiguous()
+    if _is_cuda(t):
+        return _cupy().ascontiguousarray(_cupy().from_dlpack(t))
+    return numpy.asarray(t.numpy(), order="C")
 
 
-def _cuda_mpi_ready(tensor: Tensor) -> None:
+def _empty_like(array: Any, shape: tuple[int, ...] | None = None) -> Any:
+    module = numpy if isinstance(array, numpy.ndarray) else _cupy()
+    return module.empty(array.shape if shape is None else shape, dtype=array.dtype)
+
+
+def _as_tensor(array: Any) -> Tensor:
+    """A tensor sharing memory with a NumPy or CuPy array."""
+    return from_numpy(array) if isinstance(array, numpy.ndarray) else from_dlpack(array)
+
+
+def _write(tensor: Tensor, array: Any) -> None:
+    """Store a collective's result in ``tensor``: an in-place write, counted on its
+    version counter."""
+    with no_grad():
+        tensor[...] = _as_tensor(array).reshape(tensor.shape)
+
+
+def _cuda_mpi_ready(array: Any) -> None:
     """CUDA-aware MPI reads device memory directly: the kernels that wrote it must be done.
     UNTESTED (no GPU where this was written)."""
-    tensor._backend.synchronize()
+    if not isinstance(array, numpy.ndarray):
+        array.device.synchronize()
 
 
 def all_reduce(
@@ -274,47 +368,48 @@ def all_reduce(
     g = _get()
     _check_tensor(tensor)
     mpi_op = g.mpi_op(op)
-    if op == ReduceOp.AVG and tensor._data.dtype.kind != "f":
+    if op == ReduceOp.AVG and not tensor.is_floating_point():
         raise RuntimeError("ReduceOp.AVG needs a floating point tensor")
+    send = _values(tensor)
     if _is_cuda(tensor) and g.backend == "nccl":
-        return g.nccl_group().all_reduce(tensor, op, async_op)
-    array, copied = _working_array(tensor)
-    if _is_cuda(tensor):
-        _cuda_mpi_ready(tensor)
+        recv = send.copy()  # NCCL reduces in place: keep the tensor's own memory out of it
+        done = g.nccl_group().all_reduce(recv, op)
+    else:
+        recv = _empty_like(send)
+        _cuda_mpi_ready(send)
+        done = g.comm.Iallreduce(send, recv, mpi_op).Test
 
     def finish() -> None:
         if op == ReduceOp.AVG and g.world_size > 1:
-            array[...] /= g.world_size
-        _store(tensor, array, copied)
+            recv[...] /= g.world_size
+        _write(tensor, recv)
 
-    if async_op:
-        return Work(g.comm.Iallreduce(g.MPI.IN_PLACE, array, mpi_op), finish)
-    g.comm.Allreduce(g.MPI.IN_PLACE, array, mpi_op)
-    finish()
-    return None
+    return _run(g.work("all_reduce", done, finish), async_op)
 
 
-def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False):
-    """Give every rank the values of ``tensor`` on rank ``src``, in place."""
+def broadcast(
+    tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False
+) -> Work | None:
+    """Give every rank the values of ``tensor`` on rank ``src``, in place (on every
+    rank, ``src`` included, the write counts on the tensor's version counter, as in
+    PyTorch)."""
     g = _get()
     _check_tensor(tensor)
     if not 0 <= src < g.world_size:
         raise ValueError(f"Invalid src rank {src} for a world of size {g.world_size}")
+    values = _values(tensor)
+    buffer = values.copy() if g.rank == src else _empty_like(values)
     if _is_cuda(tensor) and g.backend == "nccl":
-        return g.nccl_group().broadcast(tensor, src, async_op)
-    array, copied = _working_array(tensor)
-    if _is_cuda(tensor):
-        _cuda_mpi_ready(tensor)
-    if async_op:
-        return Work(g.comm.Ibcast(array, root=src), lambda: _store(tensor, array, copied))
-    g.comm.Bcast(array, root=src)
-    _store(tensor, array, copied)
-    return None
+        done = g.nccl_group().broadcast(buffer, src)
+    else:
+        _cuda_mpi_ready(buffer)
+        done = g.comm.Ibcast(buffer, root=src).Test
+    return _run(g.work("broadcast", done, lambda: _write(tensor, buffer)), async_op)
 
 
 def all_gather(
     tensor_list: list[Tensor], tensor: Tensor, group: Any = None, async_op: bool = False
-):
+) -> Work | None:
     """Fill ``tensor_list[i]`` (one tensor per rank, each of ``tensor``'s shape and dtype)
     with rank ``i``'s ``tensor``, in place."""
     g = _get()
@@ -326,42 +421,35 @@ def all_gather(
         )
     for i, out in enumerate(tensor_list):
         _check_tensor(out, f"tensor_list[{i}]")
-        if tuple(out.shape) != tuple(tensor.shape) or out._data.dtype != tensor._data.dtype:
+        if tuple(out.shape) != tuple(tensor.shape) or out.dtype != tensor.dtype:
             raise ValueError(
                 f"tensor_list[{i}] has shape {list(out.shape)} and dtype {out.dtype}, but the "
                 f"tensor has shape {list(tensor.shape)} and dtype {tensor.dtype}"
             )
-        if out._backend is not tensor._backend:
+        if out.device != tensor.device:
             raise RuntimeError("all_gather: tensor_list and tensor must be on the same device")
+    send = _values(tensor)
+    recv = _empty_like(send, (g.world_size, *send.shape))
     if _is_cuda(tensor) and g.backend == "nccl":
-        return g.nccl_group().all_gather(tensor_list, tensor, async_op)
-    xp = tensor._backend.xp
-    send = xp.ascontiguousarray(xp.asarray(tensor._data))
-    recv = xp.empty((g.world_size, *send.shape), dtype=send.dtype)
-    if _is_cuda(tensor):
-        _cuda_mpi_ready(tensor)
+        done = g.nccl_group().all_gather(send, recv)
+    else:
+        _cuda_mpi_ready(send)
+        done = g.comm.Iallgather(send, recv).Test
 
     def finish() -> None:
         for i, out in enumerate(tensor_list):
-            out._data = out._backend.assign(out._data, recv[i])
-            _record_write(out)
+            _write(out, recv[i])
 
-    if async_op:
-        return Work(g.comm.Iallgather(send, recv), finish)
-    g.comm.Allgather(send, recv)
-    finish()
-    return None
+    return _run(g.work("all_gather", done, finish), async_op)
 
 
-def _allreduce_array(array: Any, device_type: str, async_op: bool) -> Any:
-    """Sum a contiguous array across ranks, in place (what DDP's buckets use). Returns a
-    ``Work`` when ``async_op``."""
+def _allreduce_array(array: Any) -> Work:
+    """Start summing a contiguous NumPy or CuPy array across ranks, in place (what DDP's
+    buckets use: the array is DDP's own buffer, not a tensor's)."""
     g = _get()
-    if device_type == "cuda":
-        if g.backend == "nccl":
-            return g.nccl_group().all_reduce_array(array, async_op)
-        array.device.synchronize()  # CUDA-aware MPI (UNTESTED)
-    if async_op:
-        return Work(g.comm.Iallreduce(g.MPI.IN_PLACE, array, g.MPI.SUM))
-    g.comm.Allreduce(g.MPI.IN_PLACE, array, g.MPI.SUM)
-    return None
+    if not isinstance(array, numpy.ndarray) and g.backend == "nccl":
+        done = g.nccl_group().all_reduce(array)
+    else:
+        _cuda_mpi_ready(array)
+        done = g.comm.Iallreduce(g.MPI.IN_PLACE, array, g.MPI.SUM).Test
+    return g.work("all_reduce (DDP gradient bucket)", done)

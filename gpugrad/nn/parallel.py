@@ -36,9 +36,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .._grad_mode import is_grad_enabled
-from .._graph import AccumulateGrad
-from .._tensor import Tensor, _wrap
+from .._factories import empty
+from .._grad_mode import is_grad_enabled, no_grad
+from .._tensor import Tensor
 from .modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -67,18 +67,26 @@ IGNORED_TORCH_ARGUMENTS = {
 
 
 class _Bucket:
-    __slots__ = ("indices", "offsets", "buffer", "device_type", "arrived", "work")
+    """A flat gradient buffer for some parameters (``slots[k]`` is the view of it shaped
+    as parameter ``indices[k]``) and the array MPI or NCCL reduces, which shares its
+    memory."""
+
+    __slots__ = ("indices", "buffer", "slots", "array", "arrived", "work")
 
     def __init__(self, indices: list[int], params: list[Tensor]) -> None:
+        from ..distributed._group import _values
+
         self.indices = indices
-        self.offsets: list[int] = []
-        total = 0
-        for i in indices:
-            self.offsets.append(total)
-            total += params[i].numel()
         first = params[indices[0]]
-        self.buffer = first._backend.xp.empty(total, dtype=first._data.dtype)
-        self.device_type = first._backend.device.type
+        total = sum(params[i].numel() for i in indices)
+        self.buffer = empty(total, dtype=first.dtype, device=first.device)
+        self.slots: list[Tensor] = []
+        start = 0
+        for i in indices:
+            n = params[i].numel()
+            self.slots.append(self.buffer[start : start + n].view(params[i].shape))
+            start += n
+        self.array = _values(self.buffer)  # the same memory, for the collectives
         self.arrived = 0
         self.work: Any = None
 
@@ -90,8 +98,8 @@ def _assign_buckets(params: list[Tensor], cap_bytes: int) -> list[list[int]]:
     done: list[list[int]] = []
     for i in reversed(range(len(params))):
         p = params[i]
-        key = (p._backend.device_str, p._data.dtype.str)
-        size = p.numel() * p._data.dtype.itemsize
+        key = (str(p.device), p.dtype)
+        size = p.numel() * p.dtype.itemsize
         current = open_buckets.get(key)
         if current is not None and current[1] + size > cap_bytes:
             done.append(current[0])
@@ -107,7 +115,8 @@ def _assign_buckets(params: list[Tensor], cap_bytes: int) -> list[list[int]]:
 
 
 def _leaves_reached(outputs: Any) -> set[int]:
-    """ids of the leaf tensors whose AccumulateGrad nodes the outputs' graphs reach."""
+    """ids of the leaf tensors whose AccumulateGrad nodes the outputs' graphs reach
+    (through ``grad_fn.next_functions``; an AccumulateGrad node has a ``variable``)."""
     stack: list[Any] = []
     pending = [outputs]
     while pending:
@@ -131,12 +140,13 @@ def _leaves_reached(outputs: Any) -> set[int]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if type(node) is AccumulateGrad:
-            leaves.add(id(node.variable))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.add(id(variable))
             continue
-        for edge in node.edges:
-            if edge is not None:
-                stack.append(edge[0] if type(edge) is tuple else edge)
+        for next_node, _ in node.next_functions:
+            if next_node is not None:
+                stack.append(next_node)
     return leaves
 
 
@@ -269,12 +279,9 @@ class DistributedDataParallel(Module):
             object.__setattr__(self, "require_backward_grad_sync", previous)
 
     # --- backward ---------------------------------------------------------------------------
-    def _slot_view(self, index: int) -> Any:
+    def _slot(self, index: int) -> Tensor:
         b, slot = self._where[index]
-        bucket = self._buckets[b]
-        start = bucket.offsets[slot]
-        p = self._params[index]
-        return bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
+        return self._buckets[b].slots[slot]
 
     def _on_grad(self, index: int, grad: Tensor) -> Tensor | None:
         if not self._sync_this_backward:
@@ -287,24 +294,23 @@ class DistributedDataParallel(Module):
                 "run forward again before each backward"
             )
         p = self._params[index]
-        view = self._slot_view(index)
-        view[...] = grad._data
-        if p.grad is not None:
-            view += p.grad._data
-            p.grad = None  # the engine stores the returned value as the new .grad
+        slot = self._slot(index)
+        with no_grad():
+            slot[...] = grad
+            if p.grad is not None:
+                slot.add_(p.grad)
+                p.grad = None  # the engine stores the returned value as the new .grad
         self._arrive(index)
         # The engine copies what we return into p.grad: the local sum now, overwritten with
         # the average when the buckets finish (or the average itself, if they just did).
-        return _wrap(view, p._backend)
+        return slot
 
     def _mark_unused(self) -> None:
         for index in self._unused:
             p = self._params[index]
-            view = self._slot_view(index)
-            if p.grad is None:
-                view[...] = 0
-            else:
-                view[...] = p.grad._data
+            slot = self._slot(index)
+            with no_grad():
+                slot[...] = 0 if p.grad is None else p.grad
             self._arrive(index)
 
     def _arrive(self, index: int) -> None:
@@ -324,7 +330,7 @@ class DistributedDataParallel(Module):
         while n < len(buckets) and buckets[n].arrived == len(buckets[n].indices):
             bucket = buckets[n]
             if self.world_size > 1:
-                bucket.work = _allreduce_array(bucket.buffer, bucket.device_type, True)
+                bucket.work = _allreduce_array(bucket.array)
             n += 1
         object.__setattr__(self, "_next_bucket", n)
         # Let MPI progress the launched reductions while backward goes on.
@@ -336,23 +342,20 @@ class DistributedDataParallel(Module):
         scale = 1.0 / self.world_size
         for bucket in self._buckets:
             if bucket.work is not None:
-                bucket.work.wait()
+                bucket.work.wait()  # bounded by the process group's timeout
                 bucket.work = None
-            if self.world_size > 1:
-                bucket.buffer *= scale
-            for slot, i in enumerate(bucket.indices):
-                p = self._params[i]
-                if p.grad is None:
-                    # The parameter whose hook is running (the engine stores the returned
-                    # view), or an unused one that had no gradient: give it the average.
-                    if self._unused and i in self._unused:
-                        start = bucket.offsets[slot]
-                        avg = bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
-                        p.grad = _wrap(p._backend.copy(avg), p._backend)
-                    continue
-                start = bucket.offsets[slot]
-                avg = bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
-                p.grad._data = p._backend.assign(p.grad._data, avg)
+            with no_grad():
+                if self.world_size > 1:
+                    bucket.buffer.mul_(scale)
+                for slot, i in zip(bucket.slots, bucket.indices):
+                    p = self._params[i]
+                    if p.grad is not None:
+                        p.grad[...] = slot
+                    elif self._unused and i in self._unused:
+                        # An unused parameter that had no gradient gets the average. (The
+                        # parameter whose hook is running has none either: the engine
+                        # stores the slot it returns.)
+                        p.grad = slot.clone()
         self._reset()
 
     def _reset(self) -> None:
