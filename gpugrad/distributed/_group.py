@@ -25,9 +25,8 @@ from typing import Any
 
 import numpy
 
-from .._factories import from_dlpack, from_numpy
-from .._grad_mode import no_grad
-from .._tensor import Tensor
+# gpugrad's public namespace only (the package defines these before importing distributed).
+from .. import Tensor, from_dlpack, from_numpy, no_grad
 from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work
 
 __all__ = [

@@ -18,8 +18,9 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .._factories import tensor
-from ..backends import cpu as _cpu
+import numpy
+
+from .. import tensor
 from ..utils.data import TensorDataset
 
 __all__ = ["DistributedSampler", "shard"]
@@ -80,7 +81,8 @@ class DistributedSampler:
 
     def indices(self) -> list[int]:
         if self.shuffle:
-            rng = _cpu.xp.random.default_rng(self.seed + self.epoch)
+            # Host-side indices: NumPy's generator, the same on every rank for a seed.
+            rng = numpy.random.default_rng(self.seed + self.epoch)
             order = rng.permutation(self.n).tolist()
         else:
             order = list(range(self.n))
@@ -109,5 +111,5 @@ def shard(dataset: Any, sampler: DistributedSampler) -> TensorDataset:
         )  # fmt: skip
     rows = sampler.indices()
     return TensorDataset(
-        *(t[tensor(rows, dtype="int64", device=t._backend.device_str)] for t in dataset.tensors)
+        *(t[tensor(rows, dtype="int64", device=t.device)] for t in dataset.tensors)
     )

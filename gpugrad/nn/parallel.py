@@ -31,14 +31,14 @@ values), and parameters shared between two DDP models.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .._factories import empty
-from .._grad_mode import is_grad_enabled, no_grad
-from .._tensor import Tensor
+# gpugrad's public namespace only (the package defines these before importing nn).
+from .. import Tensor, empty, is_grad_enabled, no_grad, tensor, zeros
 from .modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -150,6 +150,69 @@ def _leaves_reached(outputs: Any) -> set[int]:
     return leaves
 
 
+COUNT_MISMATCH = (
+    "DDP expects same model across all ranks, but Rank {rank} has {mine} {kind}, while rank "
+    "{other} has inconsistent {theirs} {kind}."
+)
+MINE_DIFFERS = (
+    "[{rank}]: {kind}[{index}] ({name}) in this process with {what} {mine} appears not to "
+    "match {what} of the same {noun} in process 0."
+)
+OTHER_DIFFERS = (
+    "[{rank}]: {kind}[{index}] ({name}) has {what} {theirs} in process {other}, which "
+    "appears not to match {what} {mine} of the same {noun} in this process and in process 0 "
+    "(DDP expects same model across all ranks)."
+)
+
+
+def _gather_json(value: Any) -> list[Any]:
+    """Every rank's ``value`` (JSON-able), in rank order, through two all_gathers."""
+    from .. import distributed as dist
+
+    world = dist.get_world_size()
+    raw = list(json.dumps(value).encode())
+    lengths = [zeros(1, dtype="int64") for _ in range(world)]
+    dist.all_gather(lengths, tensor([len(raw)], dtype="int64"))
+    longest = max(int(n.item()) for n in lengths)
+    padded = tensor(raw + [0] * (longest - len(raw)), dtype="uint8")
+    gathered = [zeros(longest, dtype="uint8") for _ in range(world)]
+    dist.all_gather(gathered, padded)
+    return [
+        json.loads(bytes(g.tolist()[: int(n.item())]).decode()) for g, n in zip(gathered, lengths)
+    ]
+
+
+def _verify_same_across_ranks(kind: str, named: list[tuple[str, Tensor]], rank: int) -> None:
+    """Raise ``RuntimeError`` on every rank unless every rank has as many ``kind``
+    ("params" or "buffers") as this one, each of the same shape and dtype, as PyTorch's
+    DDP verifies at wrap time (a broadcast between mismatched models fails in MPI, or
+    hangs). The message names the first mismatching tensor."""
+    mine = [[list(t.shape), str(t.dtype)] for _, t in named]
+    every = _gather_json(mine)
+    for other, theirs in enumerate(every):
+        if len(theirs) != len(mine):
+            raise RuntimeError(
+                COUNT_MISMATCH.format(
+                    rank=rank, mine=len(mine), kind=kind, other=other, theirs=len(theirs)
+                )
+            )
+    noun = kind[:-1]
+    reference = every[0]
+    for index, (name, _) in enumerate(named):
+        for other, theirs in enumerate(every):
+            if theirs[index] == reference[index]:
+                continue
+            what, slot = ("sizes", 0) if theirs[index][0] != reference[index][0] else ("dtype", 1)
+            fields = dict(rank=rank, kind=kind, index=index, name=name, what=what, noun=noun)
+            if mine[index] != reference[index]:
+                raise RuntimeError(MINE_DIFFERS.format(**fields, mine=mine[index][slot]))
+            raise RuntimeError(
+                OTHER_DIFFERS.format(
+                    **fields, other=other, theirs=theirs[index][slot], mine=mine[index][slot]
+                )
+            )
+
+
 def _make_hook(ref: Any, index: int) -> Any:
     def hook(grad: Tensor) -> Tensor | None:
         ddp = ref()
@@ -166,7 +229,12 @@ def _remove_hooks(handles: list[Any]) -> None:
 class DistributedDataParallel(Module):
     """Wrap ``module`` so that backward averages its gradients over all ranks.
 
-    At wrap time rank 0's parameters and buffers are broadcast to every rank; with
+    At wrap time every rank checks that all ranks hold the same number of parameters
+    and buffers, of the same shapes and dtypes (``RuntimeError`` on every rank, naming the
+    first mismatch, as PyTorch's "DDP expects same model across all ranks"); then rank
+    0's parameters and buffers are broadcast to every rank (in place, counted on their
+    version counters: a graph recorded before wrapping cannot backpropagate through the
+    old values); with
     ``broadcast_buffers`` (default) buffers are broadcast again before each forward.
     ``bucket_cap_mb`` bounds a bucket's size (25 MB, PyTorch's default).
     ``device_ids``/``output_device``/``dim`` are accepted for PyTorch compatibility and
@@ -237,6 +305,8 @@ class DistributedDataParallel(Module):
 
         if self.world_size == 1:
             return
+        _verify_same_across_ranks("params", list(self.module.named_parameters()), self.rank)
+        _verify_same_across_ranks("buffers", list(self.module.named_buffers()), self.rank)
         for p in self.module.parameters():  # in place: the Parameter objects stay
             dist.broadcast(p, 0)
         self._broadcast_buffers()
