@@ -16,17 +16,14 @@ Layering: ``_work`` (waiting, no dependencies) < ``_nccl`` (NCCL on CuPy arrays)
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-import numpy
-
 # gpugrad's public namespace only (the package defines these before importing distributed).
-from .. import Tensor, from_dlpack, from_numpy, no_grad
+from .. import Tensor, cuda, empty, empty_like, no_grad
 from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work
 
 __all__ = [
@@ -311,7 +308,10 @@ def destroy_process_group() -> None:
         group.comm.Free()
 
 
-# --- arrays -------------------------------------------------------------------------------
+# --- buffers -------------------------------------------------------------------------------
+# MPI reads and writes tensors directly: mpi4py takes any object that exports DLPack, as
+# gpugrad's tensors do (contiguous ones only: the buffers below always are). NCCL takes
+# the same tensors as CuPy arrays sharing their memory (_nccl).
 def _check_tensor(tensor: Any, name: str = "tensor") -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name} must be a gpugrad Tensor, not {type(tensor).__name__}")
@@ -322,41 +322,24 @@ def _is_cuda(tensor: Tensor) -> bool:
     return tensor.device.type == "cuda"
 
 
-def _cupy() -> Any:
-    return importlib.import_module("cupy")
+def _send_buffer(tensor: Tensor) -> Tensor:
+    """A contiguous tensor holding ``tensor``'s values, outside any graph. It may share
+    memory with ``tensor``: collectives only read it."""
+    return tensor.detach().contiguous()
 
 
-def _values(tensor: Tensor) -> Any:
-    """A C-contiguous array (NumPy or CuPy) holding ``tensor``'s values. It may share
-    memory with the tensor: collectives only read it."""
-    t = tensor.detach().contiguous()
-    if _is_cuda(t):
-        return _cupy().ascontiguousarray(_cupy().from_dlpack(t))
-    return numpy.asarray(t.numpy(), order="C")
-
-
-def _empty_like(array: Any, shape: tuple[int, ...] | None = None) -> Any:
-    module = numpy if isinstance(array, numpy.ndarray) else _cupy()
-    return module.empty(array.shape if shape is None else shape, dtype=array.dtype)
-
-
-def _as_tensor(array: Any) -> Tensor:
-    """A tensor sharing memory with a NumPy or CuPy array."""
-    return from_numpy(array) if isinstance(array, numpy.ndarray) else from_dlpack(array)
-
-
-def _write(tensor: Tensor, array: Any) -> None:
+def _write(tensor: Tensor, result: Tensor) -> None:
     """Store a collective's result in ``tensor``: an in-place write, counted on its
     version counter."""
     with no_grad():
-        tensor[...] = _as_tensor(array).reshape(tensor.shape)
+        tensor[...] = result
 
 
-def _cuda_mpi_ready(array: Any) -> None:
+def _cuda_mpi_ready(buffer: Tensor) -> None:
     """CUDA-aware MPI reads device memory directly: the kernels that wrote it must be done.
     UNTESTED (no GPU where this was written)."""
-    if not isinstance(array, numpy.ndarray):
-        array.device.synchronize()
+    if _is_cuda(buffer):
+        cuda.synchronize(str(buffer.device))
 
 
 def all_reduce(
@@ -369,18 +352,19 @@ def all_reduce(
     mpi_op = g.mpi_op(op)
     if op == ReduceOp.AVG and not tensor.is_floating_point():
         raise RuntimeError("ReduceOp.AVG needs a floating point tensor")
-    send = _values(tensor)
+    send = _send_buffer(tensor)
     if _is_cuda(tensor) and g.backend == "nccl":
-        recv = send.copy()  # NCCL reduces in place: keep the tensor's own memory out of it
+        recv = send.clone()  # NCCL reduces in place: keep the tensor's own memory out of it
         done = g.nccl_group().all_reduce(recv, op)
     else:
-        recv = _empty_like(send)
+        recv = empty_like(send)
         _cuda_mpi_ready(send)
         done = g.comm.Iallreduce(send, recv, mpi_op).Test
 
     def finish() -> None:
         if op == ReduceOp.AVG and g.world_size > 1:
-            recv[...] /= g.world_size
+            with no_grad():
+                recv.div_(g.world_size)
         _write(tensor, recv)
 
     return _run(g.work("all_reduce", done, finish), async_op)
@@ -396,8 +380,8 @@ def broadcast(
     _check_tensor(tensor)
     if not 0 <= src < g.world_size:
         raise ValueError(f"Invalid src rank {src} for a world of size {g.world_size}")
-    values = _values(tensor)
-    buffer = values.copy() if g.rank == src else _empty_like(values)
+    send = _send_buffer(tensor)
+    buffer = send.clone() if g.rank == src else empty_like(send)
     if _is_cuda(tensor) and g.backend == "nccl":
         done = g.nccl_group().broadcast(buffer, src)
     else:
@@ -427,8 +411,8 @@ def all_gather(
             )
         if out.device != tensor.device:
             raise RuntimeError("all_gather: tensor_list and tensor must be on the same device")
-    send = _values(tensor)
-    recv = _empty_like(send, (g.world_size, *send.shape))
+    send = _send_buffer(tensor)
+    recv = empty((g.world_size, *send.shape), dtype=send.dtype, device=send.device)
     if _is_cuda(tensor) and g.backend == "nccl":
         done = g.nccl_group().all_gather(send, recv)
     else:
@@ -442,13 +426,13 @@ def all_gather(
     return _run(g.work("all_gather", done, finish), async_op)
 
 
-def _allreduce_array(array: Any) -> Work:
-    """Start summing a contiguous NumPy or CuPy array across ranks, in place (what DDP's
-    buckets use: the array is DDP's own buffer, not a tensor's)."""
+def _allreduce_bucket(buffer: Tensor) -> Work:
+    """Start summing DDP's contiguous bucket ``buffer`` across ranks, in place. (The bucket
+    is DDP's own memory, no user's tensor, so nothing needs its version counted.)"""
     g = _get()
-    if not isinstance(array, numpy.ndarray) and g.backend == "nccl":
-        done = g.nccl_group().all_reduce(array)
+    if _is_cuda(buffer) and g.backend == "nccl":
+        done = g.nccl_group().all_reduce(buffer)
     else:
-        _cuda_mpi_ready(array)
-        done = g.comm.Iallreduce(g.MPI.IN_PLACE, array, g.MPI.SUM).Test
+        _cuda_mpi_ready(buffer)
+        done = g.comm.Iallreduce(g.MPI.IN_PLACE, buffer, g.MPI.SUM).Test
     return g.work("all_reduce (DDP gradient bucket)", done)

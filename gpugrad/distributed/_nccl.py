@@ -3,8 +3,9 @@
 UNTESTED: written on a machine without a GPU. It follows CuPy's ``cupy.cuda.nccl``
 binding: rank 0 makes the NCCL unique id, MPI broadcasts it (as 128 bytes, no pickling),
 every rank builds an ``NcclCommunicator(world_size, id, rank)`` on its current device and
-the collectives run on CuPy's current stream. It works on contiguous CuPy arrays only;
-``_group`` turns tensors into arrays and writes the results back. Each collective
+the collectives run on CuPy's current stream. It takes contiguous CUDA tensors (through
+CuPy arrays that share their memory, made with DLPack); ``_group`` makes the buffers and
+writes the results back into the caller's tensors. Each collective
 returns a ``done()`` poll for ``_work.wait_until``, which bounds the wait by the group's
 timeout.
 """
@@ -108,8 +109,9 @@ class NcclGroup:
         event = self._stream().record()
         return lambda: bool(event.done)
 
-    def all_reduce(self, array: Any, op: str = "sum") -> Callable[[], bool]:
-        """Reduce the contiguous ``array`` across ranks, in place."""
+    def all_reduce(self, buffer: Any, op: str = "sum") -> Callable[[], bool]:
+        """Reduce the contiguous tensor ``buffer`` across ranks, in place."""
+        array = self.cupy.from_dlpack(buffer)
         self.comm.allReduce(
             array.data.ptr,
             array.data.ptr,
@@ -120,13 +122,17 @@ class NcclGroup:
         )
         return self._done()
 
-    def broadcast(self, array: Any, src: int) -> Callable[[], bool]:
-        """Give every rank ``src``'s values of the contiguous ``array``, in place."""
+    def broadcast(self, buffer: Any, src: int) -> Callable[[], bool]:
+        """Give every rank ``src``'s values of the contiguous tensor ``buffer``, in place."""
+        array = self.cupy.from_dlpack(buffer)
         self.comm.bcast(array.data.ptr, array.size, self._dtype(array), src, self._stream().ptr)
         return self._done()
 
-    def all_gather(self, send: Any, recv: Any) -> Callable[[], bool]:
-        """Rank ``i``'s ``send`` into ``recv[i]`` (``recv``: ``(world_size, *send.shape)``)."""
+    def all_gather(self, send_buffer: Any, recv_buffer: Any) -> Callable[[], bool]:
+        """Rank ``i``'s ``send_buffer`` into ``recv_buffer[i]`` (contiguous tensors; the
+        second of shape ``(world_size, *send_buffer.shape)``)."""
+        send = self.cupy.from_dlpack(send_buffer)
+        recv = self.cupy.from_dlpack(recv_buffer)
         self.comm.allGather(
             send.data.ptr, recv.data.ptr, send.size, self._dtype(send), self._stream().ptr
         )

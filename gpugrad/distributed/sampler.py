@@ -18,9 +18,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-import numpy
-
 from .. import tensor
+from ..backends import cpu as _cpu
 from ..utils.data import TensorDataset
 
 __all__ = ["DistributedSampler", "shard"]
@@ -81,8 +80,8 @@ class DistributedSampler:
 
     def indices(self) -> list[int]:
         if self.shuffle:
-            # Host-side indices: NumPy's generator, the same on every rank for a seed.
-            rng = numpy.random.default_rng(self.seed + self.epoch)
+            # No seeded randperm in gpugrad's backends yet: the CPU's array module draws it.
+            rng = _cpu.xp.random.default_rng(self.seed + self.epoch)
             order = rng.permutation(self.n).tolist()
         else:
             order = list(range(self.n))

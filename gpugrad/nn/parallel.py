@@ -68,14 +68,11 @@ IGNORED_TORCH_ARGUMENTS = {
 
 class _Bucket:
     """A flat gradient buffer for some parameters (``slots[k]`` is the view of it shaped
-    as parameter ``indices[k]``) and the array MPI or NCCL reduces, which shares its
-    memory."""
+    as parameter ``indices[k]``), reduced across ranks as one message."""
 
-    __slots__ = ("indices", "buffer", "slots", "array", "arrived", "work")
+    __slots__ = ("indices", "buffer", "slots", "arrived", "work")
 
     def __init__(self, indices: list[int], params: list[Tensor]) -> None:
-        from ..distributed._group import _values
-
         self.indices = indices
         first = params[indices[0]]
         total = sum(params[i].numel() for i in indices)
@@ -86,7 +83,6 @@ class _Bucket:
             n = params[i].numel()
             self.slots.append(self.buffer[start : start + n].view(params[i].shape))
             start += n
-        self.array = _values(self.buffer)  # the same memory, for the collectives
         self.arrived = 0
         self.work: Any = None
 
@@ -393,14 +389,14 @@ class DistributedDataParallel(Module):
             self._finish()
 
     def _launch_ready(self) -> None:
-        from ..distributed._group import _allreduce_array
+        from ..distributed._group import _allreduce_bucket
 
         buckets = self._buckets
         n = self._next_bucket
         while n < len(buckets) and buckets[n].arrived == len(buckets[n].indices):
             bucket = buckets[n]
             if self.world_size > 1:
-                bucket.work = _allreduce_array(bucket.array)
+                bucket.work = _allreduce_bucket(bucket.buffer)
             n += 1
         object.__setattr__(self, "_next_bucket", n)
         # Let MPI progress the launched reductions while backward goes on.
