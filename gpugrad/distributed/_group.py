@@ -115,9 +115,20 @@ class _Group:
             self.nccl = NcclGroup(self)
         return self.nccl
 
-    def work(self, op: str, done: Callable[[], bool] | None, finish: Any = None) -> Work:
+    def arrival(self) -> Callable[[], bool] | None:
+        """Start a non-blocking barrier beside an MPI collective: its ``Test`` tells the
+        waiting rank when every rank has reached the collective (``_work.wait_until``)."""
+        return self.comm.Ibarrier().Test if self.world_size > 1 else None
+
+    def work(
+        self,
+        op: str,
+        done: Callable[[], bool] | None,
+        finish: Any = None,
+        arrived: Callable[[], bool] | None = None,
+    ) -> Work:
         """The handle of a started collective, bounded by this group's timeout."""
-        return Work(op, done, finish, self.timeout, self.rank, self.state)
+        return Work(op, done, finish, self.timeout, self.rank, self.state, arrived)
 
 
 def _run(work: Work, async_op: bool) -> Work | None:
@@ -355,10 +366,11 @@ def all_reduce(
     send = _send_buffer(tensor)
     if _is_cuda(tensor) and g.backend == "nccl":
         recv = send.clone()  # NCCL reduces in place: keep the tensor's own memory out of it
-        done = g.nccl_group().all_reduce(recv, op)
+        done, arrived = g.nccl_group().all_reduce(recv, op), None
     else:
         recv = empty_like(send)
         _cuda_mpi_ready(send)
+        arrived = g.arrival()
         done = g.comm.Iallreduce(send, recv, mpi_op).Test
 
     def finish() -> None:
@@ -367,7 +379,7 @@ def all_reduce(
                 recv.div_(g.world_size)
         _write(tensor, recv)
 
-    return _run(g.work("all_reduce", done, finish), async_op)
+    return _run(g.work("all_reduce", done, finish, arrived), async_op)
 
 
 def broadcast(
@@ -383,11 +395,12 @@ def broadcast(
     send = _send_buffer(tensor)
     buffer = send.clone() if g.rank == src else empty_like(send)
     if _is_cuda(tensor) and g.backend == "nccl":
-        done = g.nccl_group().broadcast(buffer, src)
+        done, arrived = g.nccl_group().broadcast(buffer, src), None
     else:
         _cuda_mpi_ready(buffer)
+        arrived = g.arrival()
         done = g.comm.Ibcast(buffer, root=src).Test
-    return _run(g.work("broadcast", done, lambda: _write(tensor, buffer)), async_op)
+    return _run(g.work("broadcast", done, lambda: _write(tensor, buffer), arrived), async_op)
 
 
 def all_gather(
@@ -414,16 +427,17 @@ def all_gather(
     send = _send_buffer(tensor)
     recv = empty((g.world_size, *send.shape), dtype=send.dtype, device=send.device)
     if _is_cuda(tensor) and g.backend == "nccl":
-        done = g.nccl_group().all_gather(send, recv)
+        done, arrived = g.nccl_group().all_gather(send, recv), None
     else:
         _cuda_mpi_ready(send)
+        arrived = g.arrival()
         done = g.comm.Iallgather(send, recv).Test
 
     def finish() -> None:
         for i, out in enumerate(tensor_list):
             _write(out, recv[i])
 
-    return _run(g.work("all_gather", done, finish), async_op)
+    return _run(g.work("all_gather", done, finish, arrived), async_op)
 
 
 def _allreduce_bucket(buffer: Tensor) -> Work:
@@ -431,8 +445,9 @@ def _allreduce_bucket(buffer: Tensor) -> Work:
     is DDP's own memory, no user's tensor, so nothing needs its version counted.)"""
     g = _get()
     if _is_cuda(buffer) and g.backend == "nccl":
-        done = g.nccl_group().all_reduce(buffer)
+        done, arrived = g.nccl_group().all_reduce(buffer), None
     else:
         _cuda_mpi_ready(buffer)
+        arrived = g.arrival()
         done = g.comm.Iallreduce(g.MPI.IN_PLACE, buffer, g.MPI.SUM).Test
-    return g.work("all_reduce (DDP gradient bucket)", done)
+    return g.work("all_reduce (DDP gradient bucket)", done, None, arrived)
