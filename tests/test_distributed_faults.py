@@ -210,11 +210,20 @@ def test_broadcast_counts_as_an_inplace_write():
         pytest.skip("mpi4py is not installed (pip install 'gpugrad[mpi]')")
     dist.init_process_group("mpi")
     try:
-        w = gg.tensor([1.0, 2.0], requires_grad=True)
-        loss = (w * w).sum()
-        dist.broadcast(w, 0)
-        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
-            loss.backward()
+        # A contiguous tensor (MPI writes its memory), a transposed view and a 0-d tensor
+        # (the result goes through a copy): each write is counted.
+        w = gg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        s0 = gg.tensor(3.0, requires_grad=True)
+        for write in (
+            lambda: dist.broadcast(w, 0),
+            lambda: dist.all_reduce(w.t(), op=dist.ReduceOp.AVG),
+            lambda: dist.all_reduce(s0),
+        ):
+            loss = (w * w).sum() + s0 * s0
+            write()
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                loss.backward()
+        assert w.tolist() == [[1.0, 2.0], [3.0, 4.0]] and s0.item() == 3.0
         # The values are written, not blended: a tensor holding inf/NaN takes the result.
         s = gg.tensor([float("inf"), float("nan")])
         dist.all_reduce(s, op=dist.ReduceOp.MAX)

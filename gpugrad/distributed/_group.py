@@ -6,9 +6,10 @@ duplicated so that gpugrad's traffic never mixes with the program's own MPI call
 
 Every collective is started non-blocking and waited for against the group's timeout
 (``_work``): a rank whose peers never join raises ``RuntimeError`` instead of hanging.
-Results reach a tensor through an in-place assignment (``tensor[...] = result`` under
-``no_grad``), so the tensor's version counter counts them and a backward that saved the old values
-raises PyTorch's "modified by an inplace operation" error.
+MPI writes a result straight into a C-contiguous tensor's memory (through DLPack), and the
+write is then counted as an in-place op on the tensor's version counter (``_store``);
+other tensors get their result through an assignment from a copy. Either way a backward
+that saved the old values raises PyTorch's "modified by an inplace operation" error.
 
 Layering: ``_work`` (waiting, no dependencies) < ``_nccl`` (NCCL on CuPy arrays) <
 ``_group`` (tensors, MPI, the default group).
@@ -23,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 # gpugrad's public namespace only (the package defines these before importing distributed).
-from .. import Tensor, cuda, empty, empty_like, no_grad
+from .. import Tensor, cuda, empty, no_grad
 from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work
 
 __all__ = [
@@ -333,17 +334,45 @@ def _is_cuda(tensor: Tensor) -> bool:
     return tensor.device.type == "cuda"
 
 
-def _send_buffer(tensor: Tensor) -> Tensor:
-    """A contiguous tensor holding ``tensor``'s values, outside any graph. It may share
-    memory with ``tensor``: collectives only read it."""
-    return tensor.detach().contiguous()
+def _in_place_alias(tensor: Tensor) -> Tensor | None:
+    """``tensor.detach()`` (the same memory) when a collective can write its result
+    straight into it: a C-contiguous, writeable array of at least one dimension. ``None``
+    otherwise (a view with gaps or reversed strides, a broadcast, a 0-d tensor): the
+    collective then works on a copy that is assigned back."""
+    alias = tensor.detach()
+    if alias.dim() == 0:
+        return None
+    if _is_cuda(alias):
+        return alias if alias.__cuda_array_interface__["strides"] is None else None
+    flags = alias.numpy().flags
+    return alias if flags.c_contiguous and flags.writeable else None
 
 
-def _write(tensor: Tensor, result: Tensor) -> None:
-    """Store a collective's result in ``tensor``: an in-place write, counted on its
-    version counter."""
+def _fresh_copy(tensor: Tensor) -> Tensor:
+    """A new C-contiguous tensor holding ``tensor``'s values, outside any graph."""
+    buffer = empty(tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
     with no_grad():
-        tensor[...] = result
+        buffer[...] = tensor.detach()
+    return buffer
+
+
+def _send_buffer(tensor: Tensor) -> Tensor:
+    """A C-contiguous tensor holding ``tensor``'s values (``tensor``'s own memory where it
+    can be): collectives only read it."""
+    alias = _in_place_alias(tensor)
+    return _fresh_copy(tensor) if alias is None else alias
+
+
+def _store(tensor: Tensor, buffer: Tensor, in_place: bool) -> None:
+    """Finish a collective's write into ``tensor`` as an in-place op, counted on its version
+    counter (a backward that saved the old values then raises): assign the result when it
+    went to a copy; when it went straight into ``tensor``'s memory, count that write with
+    an in-place assignment to an empty slice (which PyTorch counts too)."""
+    with no_grad():
+        if in_place:
+            tensor[:0] = 0
+        else:
+            tensor[...] = buffer
 
 
 def _cuda_mpi_ready(buffer: Tensor) -> None:
@@ -363,21 +392,20 @@ def all_reduce(
     mpi_op = g.mpi_op(op)
     if op == ReduceOp.AVG and not tensor.is_floating_point():
         raise RuntimeError("ReduceOp.AVG needs a floating point tensor")
-    send = _send_buffer(tensor)
+    alias = _in_place_alias(tensor)
+    buffer = _fresh_copy(tensor) if alias is None else alias
     if _is_cuda(tensor) and g.backend == "nccl":
-        recv = send.clone()  # NCCL reduces in place: keep the tensor's own memory out of it
-        done, arrived = g.nccl_group().all_reduce(recv, op), None
+        done, arrived = g.nccl_group().all_reduce(buffer, op), None
     else:
-        recv = empty_like(send)
-        _cuda_mpi_ready(send)
+        _cuda_mpi_ready(buffer)
         arrived = g.arrival()
-        done = g.comm.Iallreduce(send, recv, mpi_op).Test
+        done = g.comm.Iallreduce(g.MPI.IN_PLACE, buffer, mpi_op).Test
 
     def finish() -> None:
         if op == ReduceOp.AVG and g.world_size > 1:
             with no_grad():
-                recv.div_(g.world_size)
-        _write(tensor, recv)
+                buffer.div_(g.world_size)
+        _store(tensor, buffer, alias is not None)
 
     return _run(g.work("all_reduce", done, finish, arrived), async_op)
 
@@ -392,15 +420,21 @@ def broadcast(
     _check_tensor(tensor)
     if not 0 <= src < g.world_size:
         raise ValueError(f"Invalid src rank {src} for a world of size {g.world_size}")
-    send = _send_buffer(tensor)
-    buffer = send.clone() if g.rank == src else empty_like(send)
+    alias = _in_place_alias(tensor)
+    if alias is not None:
+        buffer = alias
+    elif g.rank == src:
+        buffer = _fresh_copy(tensor)
+    else:
+        buffer = empty(tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
     if _is_cuda(tensor) and g.backend == "nccl":
         done, arrived = g.nccl_group().broadcast(buffer, src), None
     else:
         _cuda_mpi_ready(buffer)
         arrived = g.arrival()
         done = g.comm.Ibcast(buffer, root=src).Test
-    return _run(g.work("broadcast", done, lambda: _write(tensor, buffer), arrived), async_op)
+    finish = lambda: _store(tensor, buffer, alias is not None)  # noqa: E731
+    return _run(g.work("broadcast", done, finish, arrived), async_op)
 
 
 def all_gather(
@@ -435,7 +469,7 @@ def all_gather(
 
     def finish() -> None:
         for i, out in enumerate(tensor_list):
-            _write(out, recv[i])
+            _store(out, recv[i], in_place=False)
 
     return _run(g.work("all_gather", done, finish, arrived), async_op)
 
