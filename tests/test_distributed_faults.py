@@ -73,6 +73,17 @@ def scenario_rank_1_stuck(out_dir: str) -> None:
         raise
 
 
+def scenario_no_abort(out_dir: str) -> None:
+    """abort_on_exception=False: rank 1 fails and exits; only rank 0's 2 s timeout ends
+    its wait."""
+    dist.init_process_group("mpi", timeout=timedelta(seconds=2), abort_on_exception=False)
+    t = gg.ones(3)
+    dist.all_reduce(t)
+    if dist.get_rank() == 1:
+        raise ValueError("rank 1 failed mid-training")
+    dist.all_reduce(t)
+
+
 def _ddp_error(model: nn.Module) -> str | None:
     try:
         DistributedDataParallel(model)
@@ -110,6 +121,7 @@ def scenario_ddp_checks(out_dir: str) -> None:
 SCENARIOS = {
     "rank_1_raises": scenario_rank_1_raises,
     "rank_1_stuck": scenario_rank_1_stuck,
+    "no_abort": scenario_no_abort,
     "ddp_checks": scenario_ddp_checks,
 }
 
@@ -136,6 +148,16 @@ def test_a_collective_times_out_when_a_rank_never_joins(tmp_path):
     again = (tmp_path / "rank0-again.txt").read_text()
     assert "unusable: an earlier all_reduce timed out" in again
     assert "rank 0 raised an uncaught exception; aborting all 2 ranks" in output
+
+
+@needs_mpiexec
+def test_without_the_abort_hook_the_timeout_ends_the_wait(tmp_path):
+    proc = run_two_ranks("no_abort", tmp_path)  # raises TimeoutExpired if it hangs
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "ValueError: rank 1 failed mid-training" in output
+    assert "RuntimeError: all_reduce timed out on rank 0 after 2000ms" in output
+    assert "aborting all" not in output
 
 
 @needs_mpiexec
