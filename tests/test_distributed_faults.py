@@ -75,13 +75,24 @@ def scenario_rank_1_stuck(out_dir: str) -> None:
 
 def scenario_no_abort(out_dir: str) -> None:
     """abort_on_exception=False: rank 1 fails and exits; only rank 0's 2 s timeout ends
-    its wait."""
+    its wait (and its exit, which MPI_Finalize would block, aborts)."""
     dist.init_process_group("mpi", timeout=timedelta(seconds=2), abort_on_exception=False)
     t = gg.ones(3)
     dist.all_reduce(t)
     if dist.get_rank() == 1:
         raise ValueError("rank 1 failed mid-training")
     dist.all_reduce(t)
+
+
+def scenario_init_timeout(out_dir: str) -> None:
+    """Rank 1 starts MPI but never reaches init_process_group; rank 0's raises after 2 s
+    and its exit aborts the job (the sleeping rank 1 included). (MPI's own start, MPI_Init
+    at mpi4py's import, waits for every launched rank, unbounded: rank 1 imports it.)"""
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.Get_rank() == 1:
+        time.sleep(10 * RUN_BOUND_S)
+    dist.init_process_group("mpi", timeout=timedelta(seconds=2))
 
 
 def _ddp_error(model: nn.Module) -> str | None:
@@ -122,6 +133,7 @@ SCENARIOS = {
     "rank_1_raises": scenario_rank_1_raises,
     "rank_1_stuck": scenario_rank_1_stuck,
     "no_abort": scenario_no_abort,
+    "init_timeout": scenario_init_timeout,
     "ddp_checks": scenario_ddp_checks,
 }
 
@@ -157,7 +169,17 @@ def test_without_the_abort_hook_the_timeout_ends_the_wait(tmp_path):
     assert proc.returncode != 0, output
     assert "ValueError: rank 1 failed mid-training" in output
     assert "RuntimeError: all_reduce timed out on rank 0 after 2000ms" in output
-    assert "aborting all" not in output
+    assert "aborting all" not in output  # no excepthook
+    assert "rank 0 is exiting with a collective that timed out still pending" in output
+
+
+@needs_mpiexec
+def test_init_process_group_times_out_when_a_rank_never_calls_it(tmp_path):
+    proc = run_two_ranks("init_timeout", tmp_path)  # raises TimeoutExpired if it hangs
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    assert "RuntimeError: init_process_group timed out on rank 0 after 2000ms" in output
+    assert "rank 0 is exiting with a collective that timed out still pending" in output
 
 
 @needs_mpiexec

@@ -17,6 +17,7 @@ Layering: ``_work`` (waiting, no dependencies) < ``_nccl`` (NCCL on CuPy arrays)
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import Any
 
 # gpugrad's public namespace only (the package defines these before importing distributed).
 from .. import Tensor, cuda, empty, no_grad
-from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work
+from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work, wait_until
 
 __all__ = [
     "ReduceOp",
@@ -54,6 +55,11 @@ NOT_INITIALIZED = (
     "Default process group has not been initialized, please make sure to call init_process_group."
 )
 BACKENDS = ("mpi", "nccl")
+ABORTING_AT_EXIT = (
+    "gpugrad.distributed: rank {rank} is exiting with a collective that timed out still "
+    "pending, and MPI cannot finalize with one (it would wait forever): aborting the job "
+    "(MPI_Abort)."
+)
 ABORTING = (
     "gpugrad.distributed: rank {rank} raised an uncaught exception; aborting all {world} "
     "ranks (MPI_Abort) so that none waits for it. init_process_group(abort_on_exception="
@@ -85,8 +91,8 @@ class _Group:
         self.comm = comm
         self.owns_comm = owns_comm
         self.timeout = timeout
-        self.state = CollectiveTimeout()
         self.rank = comm.Get_rank()
+        self.state = CollectiveTimeout(lambda: _abort_at_exit(mpi, self.rank))
         self.world_size = comm.Get_size()
         local = comm.Split_type(mpi.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank = local.Get_rank()
@@ -217,6 +223,11 @@ def init_process_group(
         kwargs.pop(key, None)
     if kwargs:
         raise TypeError(f"init_process_group() got unexpected arguments {sorted(kwargs)}")
+    # Every rank must reach init_process_group (its Dup and Split_type are blocking
+    # collectives): a barrier bounded by the timeout first.
+    rank = base.Get_rank()
+    state = CollectiveTimeout(lambda: _abort_at_exit(mpi, rank))
+    wait_until(base.Ibarrier().Test, "init_process_group", timeout, rank, state)
     group = _Group(backend, mpi, base.Dup(), owns_comm=True, timeout=timeout)
     if backend == "nccl":
         from ._nccl import check_available
@@ -231,7 +242,20 @@ def init_process_group(
         _install_abort_hook(group)
 
 
-# --- abort on an uncaught exception -------------------------------------------------------
+# --- abort on an uncaught exception, or at exit after a timeout ------------------------------
+def _abort_at_exit(mpi: Any, rank: int) -> None:
+    """After a timeout: make the process's exit abort the job. MPI_Finalize (which mpi4py
+    calls at exit) would wait forever for the collective that never completed."""
+
+    def abort() -> None:
+        print(ABORTING_AT_EXIT.format(rank=rank), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        mpi.COMM_WORLD.Abort(1)
+
+    atexit.register(abort)  # runs before mpi4py's finalizer, registered at its import
+
+
 _hook_replaced: Any = None  # the sys.excepthook that the abort hook replaced
 
 

@@ -6,8 +6,8 @@ passes; after the timeout it raises ``RuntimeError`` naming the collective and t
 timeout, as PyTorch's gloo backend does, instead of waiting forever.
 
 How it polls. MPI moves a message only while some rank's MPI calls drive its progress
-engine, so a rank that sleeps between polls slows the transfer itself (a 40 MB
-all-reduce took 2.7x as long). Each MPI collective therefore comes with an ``arrived``
+engine (MPICH has no progress thread), so a rank that sleeps between polls slows the
+transfer itself. Each MPI collective therefore comes with an ``arrived``
 poll (a non-blocking barrier started with it): while some rank has not reached the
 collective, the waiting rank sleeps between polls with a growing backoff (after a short
 spin: most collectives complete within microseconds), so waiting for a slow or failed
@@ -45,10 +45,17 @@ BROKEN = (
 
 class CollectiveTimeout:
     """What a group remembers after a timeout: no further collective may start on it (its
-    communicator still has the unfinished operation pending)."""
+    communicator still has the unfinished operation pending). ``on_timeout`` runs once,
+    when the first timeout happens."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_timeout: Callable[[], None] | None = None) -> None:
         self.failed_op: str | None = None
+        self.on_timeout = on_timeout
+
+    def timed_out(self, op: str) -> None:
+        if self.failed_op is None and self.on_timeout is not None:
+            self.on_timeout()
+        self.failed_op = op
 
     def check(self) -> None:
         if self.failed_op is not None:
@@ -76,7 +83,7 @@ def wait_until(
     while not done():
         now = time.monotonic()
         if now >= deadline:
-            state.failed_op = op
+            state.timed_out(op)
             raise RuntimeError(
                 TIMED_OUT.format(op=op, rank=rank, ms=round(seconds * 1000), timeout=timeout)
             )
