@@ -56,9 +56,16 @@ def flat_params(model: nn.Module) -> list[float]:
     return [v for p in model.parameters() for v in p.detach().reshape(-1).tolist()]
 
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
 def _clean_env() -> dict[str, str]:
-    """This environment without an enclosing MPI job's variables (pytest under mpiexec)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
+    """This environment without an enclosing MPI job's variables (pytest under mpiexec),
+    with this checkout first on the path: the ranks import the gpugrad under test, not
+    whichever one is installed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "MPI", "HYDRA"))}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
 
 
 # --- the worker: mpiexec -n 2 python tests/test_distributed.py ----------------------------

@@ -11,10 +11,16 @@
     dist.all_reduce(t)                      # in place: every rank now holds 3s
     dist.destroy_process_group()
 
-CPU tensors travel through mpi4py's buffer calls (``Allreduce``, ``Bcast``, ``Allgather``
-on the tensors' NumPy arrays: no pickling, no copy for contiguous arrays). CUDA tensors
-travel through NCCL (``backend="nccl"``, ``cupy.cuda.nccl``) or through a CUDA-aware MPI
-(``backend="mpi"``); both CUDA paths are UNTESTED (written without a GPU).
+Every collective waits at most ``init_process_group(timeout=...)`` (30 minutes by
+default, as PyTorch), then raises ``RuntimeError``; in a group of more than one rank an
+uncaught exception on any rank aborts the whole job (``MPI_Abort``; turn it off with
+``init_process_group(abort_on_exception=False)``). No run hangs silently.
+
+CPU tensors travel through mpi4py's buffer calls (``Iallreduce``, ``Ibcast``,
+``Iallgather`` on the tensors themselves, through DLPack: no pickling, no copy for
+C-contiguous tensors). CUDA tensors travel through NCCL (``backend="nccl"``,
+``cupy.cuda.nccl``) or through a CUDA-aware MPI (``backend="mpi"``); both CUDA paths are
+UNTESTED (written without a GPU).
 
 mpi4py is imported only by ``init_process_group``; ``import gpugrad`` does not need it.
 Install it with ``pip install 'gpugrad[mpi]'`` (mpi4py plus the MPICH wheel, which brings

@@ -4,17 +4,29 @@ One process group per process, as ``torch.distributed``'s default group: its ran
 size are those of the communicator the MPI launcher set up (mpi4py's ``COMM_WORLD``,
 duplicated so that gpugrad's traffic never mixes with the program's own MPI calls).
 
-Arrays move in place: a collective writes its result into the tensor's own array (and
-counts the write on the tensor's version counter, as any in-place op does).
+Every collective is started non-blocking and waited for against the group's timeout
+(``_work``): a rank whose peers never join raises ``RuntimeError`` instead of hanging.
+MPI writes a result straight into a C-contiguous tensor's memory (through DLPack), and the
+write is then counted as an in-place op on the tensor's version counter (``_store``);
+other tensors get their result through an assignment from a copy. Either way a backward
+that saved the old values raises PyTorch's "modified by an inplace operation" error.
+
+Layering: ``_work`` (waiting, no dependencies) < ``_nccl`` (NCCL on CuPy arrays) <
+``_group`` (tensors, MPI, the default group).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import sys
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from .._inplace import _record_write
-from .._tensor import Tensor
+# gpugrad's public namespace only (the package defines these before importing distributed).
+from .. import Tensor, cuda, empty, no_grad
+from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work, wait_until
 
 __all__ = [
     "ReduceOp",
@@ -43,6 +55,16 @@ NOT_INITIALIZED = (
     "Default process group has not been initialized, please make sure to call init_process_group."
 )
 BACKENDS = ("mpi", "nccl")
+ABORTING_AT_EXIT = (
+    "gpugrad.distributed: rank {rank} is exiting with a collective that timed out still "
+    "pending, and MPI cannot finalize with one (it would wait forever): aborting the job "
+    "(MPI_Abort)."
+)
+ABORTING = (
+    "gpugrad.distributed: rank {rank} raised an uncaught exception; aborting all {world} "
+    "ranks (MPI_Abort) so that none waits for it. init_process_group(abort_on_exception="
+    "False) turns this off."
+)
 
 
 class ReduceOp:
@@ -61,17 +83,21 @@ class _Group:
     """What ``init_process_group`` sets up: the MPI communicator (always) and, for
     ``backend="nccl"``, an NCCL communicator for CUDA tensors (created on first use)."""
 
-    def __init__(self, backend: str, mpi: Any, comm: Any, owns_comm: bool) -> None:
+    def __init__(
+        self, backend: str, mpi: Any, comm: Any, owns_comm: bool, timeout: timedelta
+    ) -> None:
         self.backend = backend
         self.MPI = mpi
         self.comm = comm
         self.owns_comm = owns_comm
+        self.timeout = timeout
         self.rank = comm.Get_rank()
+        self.state = CollectiveTimeout(lambda: _abort_at_exit(mpi, self.rank))
         self.world_size = comm.Get_size()
         local = comm.Split_type(mpi.COMM_TYPE_SHARED, key=self.rank)
         self.local_rank = local.Get_rank()
         local.Free()
-        self.nccl: Any = None  # a _nccl.NcclGroup, made by _nccl_group()
+        self.nccl: Any = None  # a _nccl.NcclGroup, made by nccl_group()
         self.ops = {
             ReduceOp.SUM: mpi.SUM,
             ReduceOp.AVG: mpi.SUM,  # then divided by the world size
@@ -95,6 +121,28 @@ class _Group:
 
             self.nccl = NcclGroup(self)
         return self.nccl
+
+    def arrival(self) -> Callable[[], bool] | None:
+        """Start a non-blocking barrier beside an MPI collective: its ``Test`` tells the
+        waiting rank when every rank has reached the collective (``_work.wait_until``)."""
+        return self.comm.Ibarrier().Test if self.world_size > 1 else None
+
+    def work(
+        self,
+        op: str,
+        done: Callable[[], bool] | None,
+        finish: Any = None,
+        arrived: Callable[[], bool] | None = None,
+    ) -> Work:
+        """The handle of a started collective, bounded by this group's timeout."""
+        return Work(op, done, finish, self.timeout, self.rank, self.state, arrived)
+
+
+def _run(work: Work, async_op: bool) -> Work | None:
+    if async_op:
+        return work
+    work.wait()
+    return None
 
 
 _group: _Group | None = None
@@ -121,7 +169,14 @@ def _import_mpi() -> Any:
     return MPI
 
 
-def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any) -> None:
+def init_process_group(
+    backend: str = "mpi",
+    *,
+    timeout: timedelta | None = None,
+    abort_on_exception: bool = True,
+    comm: Any = None,
+    **kwargs: Any,
+) -> None:
     """Join the default process group: rank and world size come from the MPI launcher
     (``mpiexec -n N python script.py``; a plain ``python script.py`` is a group of one).
 
@@ -129,14 +184,31 @@ def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any)
     a CUDA-aware MPI; untested). ``backend="nccl"`` moves CUDA tensors with NCCL
     (``cupy.cuda.nccl``; untested) and CPU tensors with MPI. ``comm`` is an mpi4py
     communicator to use instead of ``COMM_WORLD`` (it is duplicated). PyTorch's
-    rendezvous arguments (``init_method``, ``rank``, ``world_size``, ``timeout``…) are
-    accepted only where they agree with the launcher.
+    rendezvous arguments (``init_method``, ``rank``, ``world_size``…) are accepted only
+    where they agree with the launcher.
+
+    ``timeout`` (a ``datetime.timedelta``; PyTorch's default, 30 minutes) bounds every
+    collective: a rank whose peers do not join one within it raises ``RuntimeError``
+    naming the collective and the timeout, and the group cannot be used afterwards.
+
+    ``abort_on_exception`` (gpugrad's; default True): in a group of more than one rank,
+    an exception that ends this rank's program (``sys.excepthook``) aborts the whole job
+    with ``MPI_Abort`` after printing its traceback, so the other ranks do not wait for
+    a rank that is gone. ``destroy_process_group`` removes the hook.
     """
     global _group
     if _group is not None:
         raise RuntimeError("trying to initialize the default process group twice!")
     if backend not in BACKENDS:
         raise ValueError(f"Invalid backend: '{backend}'; gpugrad supports 'mpi' and 'nccl'")
+    if timeout is None:
+        timeout = DEFAULT_TIMEOUT
+    if not isinstance(timeout, timedelta):
+        raise TypeError(
+            f"Expected timeout argument to be of type datetime.timedelta, got {timeout}"
+        )
+    if timeout <= timedelta(0):
+        raise ValueError(f"timeout must be positive, got {timeout}")
     mpi = _import_mpi()
     base = mpi.COMM_WORLD if comm is None else comm
     for key in ("rank", "world_size"):
@@ -147,11 +219,16 @@ def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any)
                 f"init_process_group got {key}={want}, but the MPI launcher says {have}; "
                 "gpugrad takes rank and world size from MPI"
             )
-    for key in ("init_method", "timeout", "store", "group_name", "pg_options", "device_id"):
+    for key in ("init_method", "store", "group_name", "pg_options", "device_id"):
         kwargs.pop(key, None)
     if kwargs:
         raise TypeError(f"init_process_group() got unexpected arguments {sorted(kwargs)}")
-    group = _Group(backend, mpi, base.Dup(), owns_comm=True)
+    # Every rank must reach init_process_group (its Dup and Split_type are blocking
+    # collectives): a barrier bounded by the timeout first.
+    rank = base.Get_rank()
+    state = CollectiveTimeout(lambda: _abort_at_exit(mpi, rank))
+    wait_until(base.Ibarrier().Test, "init_process_group", timeout, rank, state)
+    group = _Group(backend, mpi, base.Dup(), owns_comm=True, timeout=timeout)
     if backend == "nccl":
         from ._nccl import check_available
 
@@ -161,11 +238,57 @@ def init_process_group(backend: str = "mpi", *, comm: Any = None, **kwargs: Any)
             group.comm.Free()
             raise
     _group = group
+    if abort_on_exception and group.world_size > 1:
+        _install_abort_hook(group)
+
+
+# --- abort on an uncaught exception, or at exit after a timeout ------------------------------
+def _abort_at_exit(mpi: Any, rank: int) -> None:
+    """After a timeout: make the process's exit abort the job. MPI_Finalize (which mpi4py
+    calls at exit) would wait forever for the collective that never completed."""
+
+    def abort() -> None:
+        print(ABORTING_AT_EXIT.format(rank=rank), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        mpi.COMM_WORLD.Abort(1)
+
+    atexit.register(abort)  # runs before mpi4py's finalizer, registered at its import
+
+
+_hook_replaced: Any = None  # the sys.excepthook that the abort hook replaced
+
+
+def _install_abort_hook(group: _Group) -> None:
+    global _hook_replaced
+    previous = sys.excepthook
+    mpi, rank, world = group.MPI, group.rank, group.world_size
+
+    def abort_on_uncaught_exception(exc_type: Any, exc: Any, traceback: Any) -> None:
+        try:
+            previous(exc_type, exc, traceback)
+            print(ABORTING.format(rank=rank, world=world), file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            mpi.COMM_WORLD.Abort(1)
+
+    _hook_replaced = previous
+    sys.excepthook = abort_on_uncaught_exception
+
+
+def _remove_abort_hook() -> None:
+    global _hook_replaced
+    if _hook_replaced is not None:
+        if getattr(sys.excepthook, "__name__", "") == "abort_on_uncaught_exception":
+            sys.excepthook = _hook_replaced
+        _hook_replaced = None
 
 
 def _get() -> _Group:
     if _group is None:
         raise RuntimeError(NOT_INITIALIZED)
+    _group.state.check()
     return _group
 
 
@@ -174,62 +297,57 @@ def is_initialized() -> bool:
 
 
 def get_rank() -> int:
-    return _get().rank
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.rank
 
 
 def get_world_size() -> int:
-    return _get().world_size
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.world_size
 
 
 def get_local_rank() -> int:
     """This process's rank among the group's processes on the same machine (pick the
     GPU with it: ``f"cuda:{dist.get_local_rank()}"``)."""
-    return _get().local_rank
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.local_rank
 
 
 def get_backend() -> str:
-    return _get().backend
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    return _group.backend
 
 
-def barrier() -> None:
-    _get().comm.Barrier()
+def barrier(group: Any = None, async_op: bool = False) -> Work | None:
+    """Wait until every rank has reached this call (bounded by the timeout)."""
+    g = _get()
+    return _run(g.work("barrier", g.comm.Ibarrier().Test), async_op)
 
 
 def destroy_process_group() -> None:
     """Leave the group. MPI itself stays initialized (mpi4py finalizes it at exit)."""
     global _group
-    group = _get()
+    if _group is None:
+        raise RuntimeError(NOT_INITIALIZED)
+    group = _group
     _group = None
+    _remove_abort_hook()
+    if group.state.failed_op is not None:
+        return  # a collective is still pending on the communicator: leave it alone
     if group.nccl is not None:
         group.nccl.destroy()
     if group.owns_comm:
         group.comm.Free()
 
 
-class Work:
-    """The handle an ``async_op=True`` collective returns: ``wait()`` finishes it."""
-
-    def __init__(self, request: Any = None, finish: Any = None) -> None:
-        self._request = request
-        self._finish = finish
-        self._done = request is None and finish is None
-
-    def is_completed(self) -> bool:
-        if self._done:
-            return True
-        return self._request is not None and bool(self._request.Test()) and self.wait()
-
-    def wait(self, timeout: Any = None) -> bool:
-        if not self._done:
-            if self._request is not None:
-                self._request.Wait()
-            self._done = True
-            if self._finish is not None:
-                self._finish()
-        return True
-
-
-# --- arrays -------------------------------------------------------------------------------
+# --- buffers -------------------------------------------------------------------------------
+# MPI reads and writes tensors directly: mpi4py takes any object that exports DLPack, as
+# gpugrad's tensors do (contiguous ones only: the buffers below always are). NCCL takes
+# the same tensors as CuPy arrays sharing their memory (_nccl).
 def _check_tensor(tensor: Any, name: str = "tensor") -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{name} must be a gpugrad Tensor, not {type(tensor).__name__}")
@@ -237,33 +355,55 @@ def _check_tensor(tensor: Any, name: str = "tensor") -> Tensor:
 
 
 def _is_cuda(tensor: Tensor) -> bool:
-    return tensor._backend.device.type == "cuda"
+    return tensor.device.type == "cuda"
 
 
-def _working_array(tensor: Tensor) -> tuple[Any, bool]:
-    """An array MPI can write into, and whether it is a copy that has to be written back
-    into the tensor afterwards (a NumPy scalar, a non-contiguous or read-only view)."""
-    data = tensor._data
-    xp = tensor._backend.xp
-    if (
-        isinstance(data, xp.ndarray)
-        and data.flags.c_contiguous
-        and getattr(data.flags, "writeable", True)
-    ):
-        return data, False
-    return xp.ascontiguousarray(xp.asarray(data)).copy(), True
+def _in_place_alias(tensor: Tensor) -> Tensor | None:
+    """``tensor.detach()`` (the same memory) when a collective can write its result
+    straight into it: a C-contiguous, writeable array of at least one dimension. ``None``
+    otherwise (a view with gaps or reversed strides, a broadcast, a 0-d tensor): the
+    collective then works on a copy that is assigned back."""
+    alias = tensor.detach()
+    if alias.dim() == 0:
+        return None
+    if _is_cuda(alias):
+        return alias if alias.__cuda_array_interface__["strides"] is None else None
+    flags = alias.numpy().flags
+    return alias if flags.c_contiguous and flags.writeable else None
 
 
-def _store(tensor: Tensor, array: Any, copied: bool) -> None:
-    if copied:
-        tensor._data = tensor._backend.assign(tensor._data, array.reshape(tensor._data.shape))
-    _record_write(tensor)
+def _fresh_copy(tensor: Tensor) -> Tensor:
+    """A new C-contiguous tensor holding ``tensor``'s values, outside any graph."""
+    buffer = empty(tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
+    with no_grad():
+        buffer[...] = tensor.detach()
+    return buffer
 
 
-def _cuda_mpi_ready(tensor: Tensor) -> None:
+def _send_buffer(tensor: Tensor) -> Tensor:
+    """A C-contiguous tensor holding ``tensor``'s values (``tensor``'s own memory where it
+    can be): collectives only read it."""
+    alias = _in_place_alias(tensor)
+    return _fresh_copy(tensor) if alias is None else alias
+
+
+def _store(tensor: Tensor, buffer: Tensor, in_place: bool) -> None:
+    """Finish a collective's write into ``tensor`` as an in-place op, counted on its version
+    counter (a backward that saved the old values then raises): assign the result when it
+    went to a copy; when it went straight into ``tensor``'s memory, count that write with
+    an in-place assignment to an empty slice (which PyTorch counts too)."""
+    with no_grad():
+        if in_place:
+            tensor[:0] = 0
+        else:
+            tensor[...] = buffer
+
+
+def _cuda_mpi_ready(buffer: Tensor) -> None:
     """CUDA-aware MPI reads device memory directly: the kernels that wrote it must be done.
     UNTESTED (no GPU where this was written)."""
-    tensor._backend.synchronize()
+    if _is_cuda(buffer):
+        cuda.synchronize(str(buffer.device))
 
 
 def all_reduce(
@@ -274,47 +414,56 @@ def all_reduce(
     g = _get()
     _check_tensor(tensor)
     mpi_op = g.mpi_op(op)
-    if op == ReduceOp.AVG and tensor._data.dtype.kind != "f":
+    if op == ReduceOp.AVG and not tensor.is_floating_point():
         raise RuntimeError("ReduceOp.AVG needs a floating point tensor")
+    alias = _in_place_alias(tensor)
+    buffer = _fresh_copy(tensor) if alias is None else alias
     if _is_cuda(tensor) and g.backend == "nccl":
-        return g.nccl_group().all_reduce(tensor, op, async_op)
-    array, copied = _working_array(tensor)
-    if _is_cuda(tensor):
-        _cuda_mpi_ready(tensor)
+        done, arrived = g.nccl_group().all_reduce(buffer, op), None
+    else:
+        _cuda_mpi_ready(buffer)
+        arrived = g.arrival()
+        done = g.comm.Iallreduce(g.MPI.IN_PLACE, buffer, mpi_op).Test
 
     def finish() -> None:
         if op == ReduceOp.AVG and g.world_size > 1:
-            array[...] /= g.world_size
-        _store(tensor, array, copied)
+            with no_grad():
+                buffer.div_(g.world_size)
+        _store(tensor, buffer, alias is not None)
 
-    if async_op:
-        return Work(g.comm.Iallreduce(g.MPI.IN_PLACE, array, mpi_op), finish)
-    g.comm.Allreduce(g.MPI.IN_PLACE, array, mpi_op)
-    finish()
-    return None
+    return _run(g.work("all_reduce", done, finish, arrived), async_op)
 
 
-def broadcast(tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False):
-    """Give every rank the values of ``tensor`` on rank ``src``, in place."""
+def broadcast(
+    tensor: Tensor, src: int = 0, group: Any = None, async_op: bool = False
+) -> Work | None:
+    """Give every rank the values of ``tensor`` on rank ``src``, in place (on every
+    rank, ``src`` included, the write counts on the tensor's version counter, as in
+    PyTorch)."""
     g = _get()
     _check_tensor(tensor)
     if not 0 <= src < g.world_size:
         raise ValueError(f"Invalid src rank {src} for a world of size {g.world_size}")
+    alias = _in_place_alias(tensor)
+    if alias is not None:
+        buffer = alias
+    elif g.rank == src:
+        buffer = _fresh_copy(tensor)
+    else:
+        buffer = empty(tuple(tensor.shape), dtype=tensor.dtype, device=tensor.device)
     if _is_cuda(tensor) and g.backend == "nccl":
-        return g.nccl_group().broadcast(tensor, src, async_op)
-    array, copied = _working_array(tensor)
-    if _is_cuda(tensor):
-        _cuda_mpi_ready(tensor)
-    if async_op:
-        return Work(g.comm.Ibcast(array, root=src), lambda: _store(tensor, array, copied))
-    g.comm.Bcast(array, root=src)
-    _store(tensor, array, copied)
-    return None
+        done, arrived = g.nccl_group().broadcast(buffer, src), None
+    else:
+        _cuda_mpi_ready(buffer)
+        arrived = g.arrival()
+        done = g.comm.Ibcast(buffer, root=src).Test
+    finish = lambda: _store(tensor, buffer, alias is not None)  # noqa: E731
+    return _run(g.work("broadcast", done, finish, arrived), async_op)
 
 
 def all_gather(
     tensor_list: list[Tensor], tensor: Tensor, group: Any = None, async_op: bool = False
-):
+) -> Work | None:
     """Fill ``tensor_list[i]`` (one tensor per rank, each of ``tensor``'s shape and dtype)
     with rank ``i``'s ``tensor``, in place."""
     g = _get()
@@ -326,42 +475,37 @@ def all_gather(
         )
     for i, out in enumerate(tensor_list):
         _check_tensor(out, f"tensor_list[{i}]")
-        if tuple(out.shape) != tuple(tensor.shape) or out._data.dtype != tensor._data.dtype:
+        if tuple(out.shape) != tuple(tensor.shape) or out.dtype != tensor.dtype:
             raise ValueError(
                 f"tensor_list[{i}] has shape {list(out.shape)} and dtype {out.dtype}, but the "
                 f"tensor has shape {list(tensor.shape)} and dtype {tensor.dtype}"
             )
-        if out._backend is not tensor._backend:
+        if out.device != tensor.device:
             raise RuntimeError("all_gather: tensor_list and tensor must be on the same device")
+    send = _send_buffer(tensor)
+    recv = empty((g.world_size, *send.shape), dtype=send.dtype, device=send.device)
     if _is_cuda(tensor) and g.backend == "nccl":
-        return g.nccl_group().all_gather(tensor_list, tensor, async_op)
-    xp = tensor._backend.xp
-    send = xp.ascontiguousarray(xp.asarray(tensor._data))
-    recv = xp.empty((g.world_size, *send.shape), dtype=send.dtype)
-    if _is_cuda(tensor):
-        _cuda_mpi_ready(tensor)
+        done, arrived = g.nccl_group().all_gather(send, recv), None
+    else:
+        _cuda_mpi_ready(send)
+        arrived = g.arrival()
+        done = g.comm.Iallgather(send, recv).Test
 
     def finish() -> None:
         for i, out in enumerate(tensor_list):
-            out._data = out._backend.assign(out._data, recv[i])
-            _record_write(out)
+            _store(out, recv[i], in_place=False)
 
-    if async_op:
-        return Work(g.comm.Iallgather(send, recv), finish)
-    g.comm.Allgather(send, recv)
-    finish()
-    return None
+    return _run(g.work("all_gather", done, finish, arrived), async_op)
 
 
-def _allreduce_array(array: Any, device_type: str, async_op: bool) -> Any:
-    """Sum a contiguous array across ranks, in place (what DDP's buckets use). Returns a
-    ``Work`` when ``async_op``."""
+def _allreduce_bucket(buffer: Tensor) -> Work:
+    """Start summing DDP's contiguous bucket ``buffer`` across ranks, in place. (The bucket
+    is DDP's own memory, no user's tensor, so nothing needs its version counted.)"""
     g = _get()
-    if device_type == "cuda":
-        if g.backend == "nccl":
-            return g.nccl_group().all_reduce_array(array, async_op)
-        array.device.synchronize()  # CUDA-aware MPI (UNTESTED)
-    if async_op:
-        return Work(g.comm.Iallreduce(g.MPI.IN_PLACE, array, g.MPI.SUM))
-    g.comm.Allreduce(g.MPI.IN_PLACE, array, g.MPI.SUM)
-    return None
+    if _is_cuda(buffer) and g.backend == "nccl":
+        done, arrived = g.nccl_group().all_reduce(buffer), None
+    else:
+        _cuda_mpi_ready(buffer)
+        arrived = g.arrival()
+        done = g.comm.Iallreduce(g.MPI.IN_PLACE, buffer, g.MPI.SUM).Test
+    return g.work("all_reduce (DDP gradient bucket)", done, None, arrived)

@@ -3,16 +3,20 @@
 UNTESTED: written on a machine without a GPU. It follows CuPy's ``cupy.cuda.nccl``
 binding: rank 0 makes the NCCL unique id, MPI broadcasts it (as 128 bytes, no pickling),
 every rank builds an ``NcclCommunicator(world_size, id, rank)`` on its current device and
-the collectives run on CuPy's current stream.
+the collectives run on CuPy's current stream. It takes contiguous CUDA tensors (through
+CuPy arrays that share their memory, made with DLPack); ``_group`` makes the buffers and
+writes the results back into the caller's tensors. Each collective
+returns a ``done()`` poll for ``_work.wait_until``, which bounds the wait by the group's
+timeout.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
-from .._inplace import _record_write
-from .._tensor import Tensor
+from ._work import wait_until
 
 NCCL_MISSING = (
     "backend='nccl' needs CuPy built with NCCL (cupy.cuda.nccl) and a CUDA device: "
@@ -66,7 +70,8 @@ class NcclGroup:
         raw = bytearray(128)
         if uid is not None:
             raw[:] = bytes((int(c) & 0xFF) for c in uid)
-        group.comm.Bcast([raw, group.MPI.BYTE], root=0)
+        request = group.comm.Ibcast([raw, group.MPI.BYTE], root=0)
+        wait_until(request.Test, "init_process_group(nccl)", group.timeout, group.rank, group.state)
         uid = tuple(b - 256 if b > 127 else b for b in raw)  # back to signed chars
         self.comm = nccl.NcclCommunicator(group.world_size, uid, group.rank)
         self.dtypes = {
@@ -98,23 +103,15 @@ class NcclGroup:
     def _stream(self) -> Any:
         return self.cupy.cuda.get_current_stream()
 
-    def _work(self, async_op: bool, finish: Any) -> Any:
-        from ._group import Work
+    def _done(self) -> Callable[[], bool]:
+        """Whether the work queued so far on the current stream has finished: polled
+        against the group's timeout (``_work.wait_until``) instead of blocking."""
+        event = self._stream().record()
+        return lambda: bool(event.done)
 
-        stream = self._stream()
-        if not async_op:
-            finish()
-            return None
-        event = stream.record()
-        return Work(None, lambda: (event.synchronize(), finish()))
-
-    def _contiguous(self, tensor: Tensor) -> tuple[Any, bool]:
-        data = tensor._data
-        if data.flags.c_contiguous:
-            return data, False
-        return self.cupy.ascontiguousarray(data), True
-
-    def _all_reduce_in_place(self, array: Any, op: str) -> None:
+    def all_reduce(self, buffer: Any, op: str = "sum") -> Callable[[], bool]:
+        """Reduce the contiguous tensor ``buffer`` across ranks, in place."""
+        array = self.cupy.from_dlpack(buffer)
         self.comm.allReduce(
             array.data.ptr,
             array.data.ptr,
@@ -123,45 +120,20 @@ class NcclGroup:
             self.ops[op],
             self._stream().ptr,
         )
+        return self._done()
 
-    def all_reduce_array(self, array: Any, async_op: bool, op: str = "sum") -> Any:
-        self._all_reduce_in_place(array, op)
-        return self._work(async_op, lambda: None)
+    def broadcast(self, buffer: Any, src: int) -> Callable[[], bool]:
+        """Give every rank ``src``'s values of the contiguous tensor ``buffer``, in place."""
+        array = self.cupy.from_dlpack(buffer)
+        self.comm.bcast(array.data.ptr, array.size, self._dtype(array), src, self._stream().ptr)
+        return self._done()
 
-    def all_reduce(self, tensor: Tensor, op: str, async_op: bool) -> Any:
-        array, copied = self._contiguous(tensor)
-        self._all_reduce_in_place(array, op)
-
-        def finish() -> None:
-            if op == "avg" and self.world_size > 1:
-                array[...] /= self.world_size
-            if copied:
-                tensor._data[...] = array
-            _record_write(tensor)
-
-        return self._work(async_op, finish)
-
-    def broadcast(self, tensor: Tensor, src: int, async_op: bool) -> Any:
-        array, copied = self._contiguous(tensor)
-        stream = self._stream()
-        self.comm.bcast(array.data.ptr, array.size, self._dtype(array), src, stream.ptr)
-
-        def finish() -> None:
-            if copied:
-                tensor._data[...] = array
-            _record_write(tensor)
-
-        return self._work(async_op, finish)
-
-    def all_gather(self, tensor_list: list[Tensor], tensor: Tensor, async_op: bool) -> Any:
-        send, _ = self._contiguous(tensor)
-        recv = self.cupy.empty((self.world_size, *send.shape), dtype=send.dtype)
-        stream = self._stream()
-        self.comm.allGather(send.data.ptr, recv.data.ptr, send.size, self._dtype(send), stream.ptr)
-
-        def finish() -> None:
-            for i, out in enumerate(tensor_list):
-                out._data = out._backend.assign(out._data, recv[i])
-                _record_write(out)
-
-        return self._work(async_op, finish)
+    def all_gather(self, send_buffer: Any, recv_buffer: Any) -> Callable[[], bool]:
+        """Rank ``i``'s ``send_buffer`` into ``recv_buffer[i]`` (contiguous tensors; the
+        second of shape ``(world_size, *send_buffer.shape)``)."""
+        send = self.cupy.from_dlpack(send_buffer)
+        recv = self.cupy.from_dlpack(recv_buffer)
+        self.comm.allGather(
+            send.data.ptr, recv.data.ptr, send.size, self._dtype(send), self._stream().ptr
+        )
+        return self._done()

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .._factories import tensor
+from .. import tensor
 from ..backends import cpu as _cpu
 from ..utils.data import TensorDataset
 
@@ -80,6 +80,7 @@ class DistributedSampler:
 
     def indices(self) -> list[int]:
         if self.shuffle:
+            # No seeded randperm in gpugrad's backends yet: the CPU's array module draws it.
             rng = _cpu.xp.random.default_rng(self.seed + self.epoch)
             order = rng.permutation(self.n).tolist()
         else:
@@ -109,5 +110,5 @@ def shard(dataset: Any, sampler: DistributedSampler) -> TensorDataset:
         )  # fmt: skip
     rows = sampler.indices()
     return TensorDataset(
-        *(t[tensor(rows, dtype="int64", device=t._backend.device_str)] for t in dataset.tensors)
+        *(t[tensor(rows, dtype="int64", device=t.device)] for t in dataset.tensors)
     )

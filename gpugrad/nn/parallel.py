@@ -31,14 +31,14 @@ values), and parameters shared between two DDP models.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .._grad_mode import is_grad_enabled
-from .._graph import AccumulateGrad
-from .._tensor import Tensor, _wrap
+# gpugrad's public namespace only (the package defines these before importing nn).
+from .. import Tensor, empty, is_grad_enabled, no_grad, tensor, zeros
 from .modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -67,18 +67,22 @@ IGNORED_TORCH_ARGUMENTS = {
 
 
 class _Bucket:
-    __slots__ = ("indices", "offsets", "buffer", "device_type", "arrived", "work")
+    """A flat gradient buffer for some parameters (``slots[k]`` is the view of it shaped
+    as parameter ``indices[k]``), reduced across ranks as one message."""
+
+    __slots__ = ("indices", "buffer", "slots", "arrived", "work")
 
     def __init__(self, indices: list[int], params: list[Tensor]) -> None:
         self.indices = indices
-        self.offsets: list[int] = []
-        total = 0
-        for i in indices:
-            self.offsets.append(total)
-            total += params[i].numel()
         first = params[indices[0]]
-        self.buffer = first._backend.xp.empty(total, dtype=first._data.dtype)
-        self.device_type = first._backend.device.type
+        total = sum(params[i].numel() for i in indices)
+        self.buffer = empty(total, dtype=first.dtype, device=first.device)
+        self.slots: list[Tensor] = []
+        start = 0
+        for i in indices:
+            n = params[i].numel()
+            self.slots.append(self.buffer[start : start + n].view(params[i].shape))
+            start += n
         self.arrived = 0
         self.work: Any = None
 
@@ -90,8 +94,8 @@ def _assign_buckets(params: list[Tensor], cap_bytes: int) -> list[list[int]]:
     done: list[list[int]] = []
     for i in reversed(range(len(params))):
         p = params[i]
-        key = (p._backend.device_str, p._data.dtype.str)
-        size = p.numel() * p._data.dtype.itemsize
+        key = (str(p.device), p.dtype)
+        size = p.numel() * p.dtype.itemsize
         current = open_buckets.get(key)
         if current is not None and current[1] + size > cap_bytes:
             done.append(current[0])
@@ -107,7 +111,8 @@ def _assign_buckets(params: list[Tensor], cap_bytes: int) -> list[list[int]]:
 
 
 def _leaves_reached(outputs: Any) -> set[int]:
-    """ids of the leaf tensors whose AccumulateGrad nodes the outputs' graphs reach."""
+    """ids of the leaf tensors whose AccumulateGrad nodes the outputs' graphs reach
+    (through ``grad_fn.next_functions``; an AccumulateGrad node has a ``variable``)."""
     stack: list[Any] = []
     pending = [outputs]
     while pending:
@@ -131,13 +136,77 @@ def _leaves_reached(outputs: Any) -> set[int]:
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if type(node) is AccumulateGrad:
-            leaves.add(id(node.variable))
+        variable = getattr(node, "variable", None)
+        if variable is not None:
+            leaves.add(id(variable))
             continue
-        for edge in node.edges:
-            if edge is not None:
-                stack.append(edge[0] if type(edge) is tuple else edge)
+        for next_node, _ in node.next_functions:
+            if next_node is not None:
+                stack.append(next_node)
     return leaves
+
+
+COUNT_MISMATCH = (
+    "DDP expects same model across all ranks, but Rank {rank} has {mine} {kind}, while rank "
+    "{other} has inconsistent {theirs} {kind}."
+)
+MINE_DIFFERS = (
+    "[{rank}]: {kind}[{index}] ({name}) in this process with {what} {mine} appears not to "
+    "match {what} of the same {noun} in process 0."
+)
+OTHER_DIFFERS = (
+    "[{rank}]: {kind}[{index}] ({name}) has {what} {theirs} in process {other}, which "
+    "appears not to match {what} {mine} of the same {noun} in this process and in process 0 "
+    "(DDP expects same model across all ranks)."
+)
+
+
+def _gather_json(value: Any) -> list[Any]:
+    """Every rank's ``value`` (JSON-able), in rank order, through two all_gathers."""
+    from .. import distributed as dist
+
+    world = dist.get_world_size()
+    raw = list(json.dumps(value).encode())
+    lengths = [zeros(1, dtype="int64") for _ in range(world)]
+    dist.all_gather(lengths, tensor([len(raw)], dtype="int64"))
+    longest = max(int(n.item()) for n in lengths)
+    padded = tensor(raw + [0] * (longest - len(raw)), dtype="uint8")
+    gathered = [zeros(longest, dtype="uint8") for _ in range(world)]
+    dist.all_gather(gathered, padded)
+    return [
+        json.loads(bytes(g.tolist()[: int(n.item())]).decode()) for g, n in zip(gathered, lengths)
+    ]
+
+
+def _verify_same_across_ranks(kind: str, named: list[tuple[str, Tensor]], rank: int) -> None:
+    """Raise ``RuntimeError`` on every rank unless every rank has as many ``kind``
+    ("params" or "buffers") as this one, each of the same shape and dtype, as PyTorch's
+    DDP verifies at wrap time (a broadcast between mismatched models fails in MPI, or
+    hangs). The message names the first mismatching tensor."""
+    mine = [[list(t.shape), str(t.dtype)] for _, t in named]
+    every = _gather_json(mine)
+    for other, theirs in enumerate(every):
+        if len(theirs) != len(mine):
+            raise RuntimeError(
+                COUNT_MISMATCH.format(
+                    rank=rank, mine=len(mine), kind=kind, other=other, theirs=len(theirs)
+                )
+            )
+    noun = kind[:-1]
+    reference = every[0]
+    for index, (name, _) in enumerate(named):
+        for other, theirs in enumerate(every):
+            if theirs[index] == reference[index]:
+                continue
+            what, slot = ("sizes", 0) if theirs[index][0] != reference[index][0] else ("dtype", 1)
+            fields = dict(rank=rank, kind=kind, index=index, name=name, what=what, noun=noun)
+            if mine[index] != reference[index]:
+                raise RuntimeError(MINE_DIFFERS.format(**fields, mine=mine[index][slot]))
+            raise RuntimeError(
+                OTHER_DIFFERS.format(
+                    **fields, other=other, theirs=theirs[index][slot], mine=mine[index][slot]
+                )
+            )
 
 
 def _make_hook(ref: Any, index: int) -> Any:
@@ -156,7 +225,12 @@ def _remove_hooks(handles: list[Any]) -> None:
 class DistributedDataParallel(Module):
     """Wrap ``module`` so that backward averages its gradients over all ranks.
 
-    At wrap time rank 0's parameters and buffers are broadcast to every rank; with
+    At wrap time every rank checks that all ranks hold the same number of parameters
+    and buffers, of the same shapes and dtypes (``RuntimeError`` on every rank, naming the
+    first mismatch, as PyTorch's "DDP expects same model across all ranks"); then rank
+    0's parameters and buffers are broadcast to every rank (in place, counted on their
+    version counters: a graph recorded before wrapping cannot backpropagate through the
+    old values); with
     ``broadcast_buffers`` (default) buffers are broadcast again before each forward.
     ``bucket_cap_mb`` bounds a bucket's size (25 MB, PyTorch's default).
     ``device_ids``/``output_device``/``dim`` are accepted for PyTorch compatibility and
@@ -227,6 +301,8 @@ class DistributedDataParallel(Module):
 
         if self.world_size == 1:
             return
+        _verify_same_across_ranks("params", list(self.module.named_parameters()), self.rank)
+        _verify_same_across_ranks("buffers", list(self.module.named_buffers()), self.rank)
         for p in self.module.parameters():  # in place: the Parameter objects stay
             dist.broadcast(p, 0)
         self._broadcast_buffers()
@@ -269,12 +345,9 @@ class DistributedDataParallel(Module):
             object.__setattr__(self, "require_backward_grad_sync", previous)
 
     # --- backward ---------------------------------------------------------------------------
-    def _slot_view(self, index: int) -> Any:
+    def _slot(self, index: int) -> Tensor:
         b, slot = self._where[index]
-        bucket = self._buckets[b]
-        start = bucket.offsets[slot]
-        p = self._params[index]
-        return bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
+        return self._buckets[b].slots[slot]
 
     def _on_grad(self, index: int, grad: Tensor) -> Tensor | None:
         if not self._sync_this_backward:
@@ -287,24 +360,23 @@ class DistributedDataParallel(Module):
                 "run forward again before each backward"
             )
         p = self._params[index]
-        view = self._slot_view(index)
-        view[...] = grad._data
-        if p.grad is not None:
-            view += p.grad._data
-            p.grad = None  # the engine stores the returned value as the new .grad
+        slot = self._slot(index)
+        with no_grad():
+            slot[...] = grad
+            if p.grad is not None:
+                slot.add_(p.grad)
+                p.grad = None  # the engine stores the returned value as the new .grad
         self._arrive(index)
         # The engine copies what we return into p.grad: the local sum now, overwritten with
         # the average when the buckets finish (or the average itself, if they just did).
-        return _wrap(view, p._backend)
+        return slot
 
     def _mark_unused(self) -> None:
         for index in self._unused:
             p = self._params[index]
-            view = self._slot_view(index)
-            if p.grad is None:
-                view[...] = 0
-            else:
-                view[...] = p.grad._data
+            slot = self._slot(index)
+            with no_grad():
+                slot[...] = 0 if p.grad is None else p.grad
             self._arrive(index)
 
     def _arrive(self, index: int) -> None:
@@ -317,14 +389,14 @@ class DistributedDataParallel(Module):
             self._finish()
 
     def _launch_ready(self) -> None:
-        from ..distributed._group import _allreduce_array
+        from ..distributed._group import _allreduce_bucket
 
         buckets = self._buckets
         n = self._next_bucket
         while n < len(buckets) and buckets[n].arrived == len(buckets[n].indices):
             bucket = buckets[n]
             if self.world_size > 1:
-                bucket.work = _allreduce_array(bucket.buffer, bucket.device_type, True)
+                bucket.work = _allreduce_bucket(bucket.buffer)
             n += 1
         object.__setattr__(self, "_next_bucket", n)
         # Let MPI progress the launched reductions while backward goes on.
@@ -336,23 +408,20 @@ class DistributedDataParallel(Module):
         scale = 1.0 / self.world_size
         for bucket in self._buckets:
             if bucket.work is not None:
-                bucket.work.wait()
+                bucket.work.wait()  # bounded by the process group's timeout
                 bucket.work = None
-            if self.world_size > 1:
-                bucket.buffer *= scale
-            for slot, i in enumerate(bucket.indices):
-                p = self._params[i]
-                if p.grad is None:
-                    # The parameter whose hook is running (the engine stores the returned
-                    # view), or an unused one that had no gradient: give it the average.
-                    if self._unused and i in self._unused:
-                        start = bucket.offsets[slot]
-                        avg = bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
-                        p.grad = _wrap(p._backend.copy(avg), p._backend)
-                    continue
-                start = bucket.offsets[slot]
-                avg = bucket.buffer[start : start + p.numel()].reshape(p._data.shape)
-                p.grad._data = p._backend.assign(p.grad._data, avg)
+            with no_grad():
+                if self.world_size > 1:
+                    bucket.buffer.mul_(scale)
+                for slot, i in zip(bucket.slots, bucket.indices):
+                    p = self._params[i]
+                    if p.grad is not None:
+                        p.grad[...] = slot
+                    elif self._unused and i in self._unused:
+                        # An unused parameter that had no gradient gets the average. (The
+                        # parameter whose hook is running has none either: the engine
+                        # stores the slot it returns.)
+                        p.grad = slot.clone()
         self._reset()
 
     def _reset(self) -> None:
