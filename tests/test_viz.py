@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -235,3 +238,21 @@ def test_renders_svg_and_shows_inline(tmp_path):
     path = dot.render(tmp_path / "bce", format="png", cleanup=True)
     assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "image/svg+xml" in dot._repr_mimebundle_()  # Jupyter's inline display
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program not installed")
+def test_seed_notebook_draws_its_graphs(tmp_path):
+    pytest.importorskip("graphviz")
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "examples" / "seed_notebook.py"), "--viz", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert BCE_TEXT in result.stdout and SIN_TEXT in result.stdout
+    for name in ("sin_square", "logistic_bce"):
+        assert "</svg>" in (tmp_path / f"{name}.svg").read_text()
+        assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
