@@ -23,6 +23,7 @@ NOT_PATHS = {
     ".venv/bin/activate": "made by the README's first command",
     "train.py": "the user's own script in an mpiexec example",
     "model.npz": "written by the training example",
+    "build/docs/index.html": "written by the docs build",
 }
 """Tokens in code spans that look like paths but do not name a file of the repository."""
 
