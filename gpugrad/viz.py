@@ -21,6 +21,7 @@ Traversal is iterative: a graph of any depth is drawn without recursion.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 __all__ = ["FUSED_NODE_NAMES", "make_dot", "saved_values", "text"]
@@ -74,9 +75,11 @@ def saved_values(fn: Any) -> list[tuple[str, Any]]:
     ``attrs`` tuples (the inputs and arguments its derivative formula reads, in its order,
     named ``saved[i]`` and ``attrs[i]``).
     """
-    values = [
-        (a[len(_SAVED_PREFIX) :], getattr(fn, a)) for a in dir(fn) if a.startswith(_SAVED_PREFIX)
-    ]
+    values = []
+    for attribute in dir(fn):
+        if attribute.startswith(_SAVED_PREFIX):
+            with contextlib.suppress(RuntimeError):  # freed by a backward
+                values.append((attribute[len(_SAVED_PREFIX) :], getattr(fn, attribute)))
     saved = getattr(fn, "saved", None)
     if isinstance(saved, tuple):
         values += [(f"saved[{i}]", v) for i, v in enumerate(saved)]

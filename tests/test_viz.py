@@ -176,6 +176,32 @@ def test_show_saved_and_attrs(device):
     assert "fillcolor=orange" not in source
 
 
+def test_show_saved_of_a_custom_function_and_of_a_freed_pytorch_graph(device):
+    pytest.importorskip("graphviz")
+
+    class Cube(gg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x**2 * g
+
+    x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
+    source = gg.viz.make_dot(Cube.apply(x), show_saved=True).source
+    assert 'label="saved_tensors[0]\n(2,) float32" fillcolor=orange' in source
+    assert "label=CubeBackward" in source
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.sin(t)
+    assert "fillcolor=orange" in gg.viz.make_dot(y, show_saved=True).source
+    y.sum().backward()  # PyTorch raises when a freed saved tensor is read; the drawing does not
+    assert "fillcolor=orange" not in gg.viz.make_dot(y, show_saved=True).source
+
+
 def test_max_attr_chars_truncates(device):
     pytest.importorskip("graphviz")
     x = gg.tensor([1.0, 2.0], device=device, requires_grad=True)
