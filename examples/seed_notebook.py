@@ -1,15 +1,18 @@
 """The seed notebook ("PyTorch AutoGrad Function") replayed with gpugrad, cell by cell.
 
-    python examples/seed_notebook.py [--device cuda]
+    python examples/seed_notebook.py [--device cuda] [--viz DIR]
 
-Each cell prints what the PyTorch notebook printed; tests/test_seed_notebook.py holds the
-expected strings.
+Each cell prints what the PyTorch notebook printed; tests/test_notebook_cells.py holds the
+expected strings. ``--viz DIR`` also draws the autograd graphs of ``sin(x**2)`` and of the
+logistic loss into DIR as SVG and PNG (``gg.viz.make_dot``: ``pip install "gpugrad[viz]"``
+and Graphviz's ``dot`` program), and prints them as text trees (``gg.viz.text``).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 import gpugrad as gg
 
@@ -26,7 +29,17 @@ def binary_cross_entropy(prediction: gg.Tensor, target: gg.Tensor) -> gg.Tensor:
     return -(target * gg.log(prediction) + (1 - target) * gg.log(1 - prediction))
 
 
-def main(device: str) -> None:
+def draw(graphs: dict[str, tuple[gg.Tensor, dict[str, gg.Tensor]]], out: Path) -> None:
+    """Each graph as ``out/<name>.svg`` and ``.png``, and as a text tree on stdout."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, (output, params) in graphs.items():
+        print(f"\n== The graph of {name}\n{gg.viz.text(output, params=params)}")
+        dot = gg.viz.make_dot(output, params=params)
+        for fmt in ("svg", "png"):
+            print("wrote", dot.render(out / name, format=fmt, cleanup=True))
+
+
+def main(device: str, viz: Path | None = None) -> None:
     def t(value: float, **kwargs: object) -> gg.Tensor:
         return gg.tensor(value, device=device, **kwargs)
 
@@ -41,6 +54,7 @@ def main(device: str) -> None:
     print("\n== Chain rule: z = sin(x**2)")
     x = t(3.0, requires_grad=True)
     z = gg.sin(x**2)
+    graphs = {"sin_square": (z, {"x": x})}
     cell("6", "z = gg.sin(x**2)", repr(z))
     z.backward()
     cell("7", "z.backward(); x.grad", repr(x.grad))
@@ -63,6 +77,7 @@ def main(device: str) -> None:
     y_pred = gg.sigmoid(z)
     cell("22", "y_pred = gg.sigmoid(z)", repr(y_pred))
     loss = binary_cross_entropy(y_pred, y)
+    graphs["logistic_bce"] = (loss, {"w": w, "b": b})
     cell("23", "loss = binary_cross_entropy(y_pred, y)", repr(loss))
     loss.backward()
     cell("25", "w.grad", str(w.grad))
@@ -91,8 +106,15 @@ def main(device: str) -> None:
     except RuntimeError as error:
         cell("55", "y.backward()", f"RuntimeError: {error}")
 
+    if viz is not None:
+        draw(graphs, viz)
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    main(parser.parse_args().device)
+    parser.add_argument(
+        "--viz", type=Path, metavar="DIR", help="draw the autograd graphs into DIR (SVG, PNG)"
+    )
+    args = parser.parse_args()
+    main(args.device, args.viz)

@@ -148,6 +148,7 @@ _random.attach()
 from . import nn, optim, utils  # noqa: E402  (they build on the tensor methods above)
 from . import distributed  # noqa: E402  (mpi4py is imported only by init_process_group)
 from .serialization import load, save  # noqa: E402
+from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)
 
 half, float, double, long, int = float16, float32, float64, int64, int32
 __version__ = "0.1.0"

@@ -1,5 +1,6 @@
 """``gpugrad.utils``: helpers outside the tensor core (``gpugrad.utils.data``)."""
 
 from . import data
+from ..info import collect_env
 
-__all__ = ["data"]
+__all__ = ["collect_env", "data"]

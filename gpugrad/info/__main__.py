@@ -1,0 +1,5 @@
+"""``python -m gpugrad.info``: print the environment report."""
+
+from . import main
+
+main()
