@@ -24,6 +24,7 @@ NOT_PATHS = {
     "train.py": "the user's own script in an mpiexec example",
     "model.npz": "written by the training example",
     "build/docs/index.html": "written by the docs build",
+    "build/docs": "the docs build's output folder",
 }
 """Tokens in code spans that look like paths but do not name a file of the repository."""
 
