@@ -14,6 +14,7 @@ from typing import Any
 
 from . import dtypes
 from .device import Device
+from .kernels.executor import KernelExecutor
 
 Array = Any
 Shape = tuple[int, ...]
@@ -69,6 +70,9 @@ class ArrayBackend:
         self.eq = operator.eq
         self.ne = operator.ne
         self.logical_not = xp.logical_not
+        self.logical_and = xp.logical_and
+        self.logical_or = xp.logical_or
+        self.logical_xor = xp.logical_xor
         self.matmul = xp.matmul
         self.reshape = xp.reshape
         self.expand = xp.broadcast_to
@@ -117,6 +121,18 @@ class ArrayBackend:
         """Whether ``a`` may be a view of ``b`` (a cheap bounds check)."""
         return bool(self.xp.may_share_memory(a, b))
 
+    def is_array(self, x: Any) -> bool:
+        """Whether ``x`` is this backend's array type (not a NumPy scalar, which 0-d
+        results may be on the CPU)."""
+        return isinstance(x, self.xp.ndarray)
+
+    def ascontiguousarray(self, x: Array) -> Array:
+        """``x`` itself when it is C-contiguous, else a C-contiguous copy."""
+        return self.xp.ascontiguousarray(x)
+
+    def allclose(self, a: Array, b: Array, rtol: float, atol: float, equal_nan: bool) -> bool:
+        return bool(self.xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
     def owns(self, x: Array) -> bool:
         """True when ``x`` is a writable array that owns its memory (not a view)."""
         return x.base is None
@@ -145,7 +161,10 @@ class ArrayBackend:
         notebook prints those digits). Fused-kernel entry point."""
         return 1 / (1 + self.xp.exp(-x))
 
-    kernels: Any = None  # the executor of backends/kernels for this device
+    kernels: KernelExecutor  # the executor of backends/kernels for this device
+    special: Any = None
+    """Special functions on this device's arrays (``erf`` …): ``backends/kernels/special``
+    on the CPU, ``cupyx.scipy.special`` on CUDA."""
 
     def run_kernel(
         self,
@@ -198,6 +217,15 @@ class ArrayBackend:
 
     def argmin(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
         return self.xp.argmin(x, axis=dim, keepdims=keepdim)
+
+    def all(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
+        return self.xp.all(x, axis=dim, keepdims=keepdim)
+
+    def any(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
+        return self.xp.any(x, axis=dim, keepdims=keepdim)
+
+    def take_along_axis(self, x: Array, indices: Array, dim: int) -> Array:
+        return self.xp.take_along_axis(x, indices, dim)
 
     def cumsum(self, x: Array, dim: int) -> Array:
         return self.xp.cumsum(x, axis=dim) if x.ndim else x

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy
@@ -19,6 +20,7 @@ class CupyBackend(ArrayBackend):
         super().__init__(cupy, Device("cuda", index))
         self.cuda_device = cupy.cuda.Device(index)
         self.kernels = CupyKernels(cupy, self.cuda_device)
+        self.special = importlib.import_module("cupyx.scipy.special")
 
     def asarray(self, data: Any, dtype: Any = None) -> Any:
         with self.cuda_device:

@@ -11,7 +11,7 @@ import numpy
 from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import defs as _k
-from .kernels import native_exec, numpy_exec
+from .kernels import native_exec, numpy_exec, special
 
 CPU_KERNELS = ("numpy", "native")
 
@@ -22,6 +22,7 @@ class NumpyBackend(ArrayBackend):
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
         self.kernels: Any = numpy_exec
+        self.special = special
         wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")
         try:
             self.use_kernels(wanted)
@@ -52,7 +53,7 @@ class NumpyBackend(ArrayBackend):
         cache, which no other array shares while it lives (so a leaf takes it as its
         gradient without the copy that a view of another array needs)."""
         base = x.base
-        return base is None or (x.flags.writeable and self.kernels.outputs.lends(base))
+        return base is None or (x.flags.writeable and self.kernels.lends(base))
 
     def sigmoid(self, x: Any) -> Any:
         """``1 / (1 + exp(-x))`` (PyTorch's float32 rounding); ``exp(-x)`` overflows to inf

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import backends
-from ._shape_ops import _shape_arg
 from ._tensor import Tensor, _wrap
+from ._tensor import shape_arg as _shape_arg
 from .backends import dtypes as _dtypes
 from .backends.device import Device
 

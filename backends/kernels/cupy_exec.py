@@ -83,6 +83,10 @@ class CupyKernels:
             )
         return space
 
+    def lends(self, base: Any) -> bool:
+        """CuPy's memory pool owns every buffer: no output cache lends one."""
+        return False
+
     def run(
         self,
         kernel: Kernel,

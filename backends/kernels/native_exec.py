@@ -36,10 +36,10 @@ import numpy
 from . import native_source, numpy_exec
 from .cuda_source import function_name
 from .defs import KERNELS
-from .numpy_exec import BLOCK, outputs
+from .numpy_exec import BLOCK, lends, outputs
 from .spec import Kernel
 
-__all__ = ["NativeBuildError", "build", "build_all", "cache_dir", "outputs", "run"]
+__all__ = ["NativeBuildError", "build", "build_all", "cache_dir", "lends", "outputs", "run"]
 
 FLAGS = (
     "-O3",

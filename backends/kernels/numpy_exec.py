@@ -229,6 +229,11 @@ def run(
     return stored, bad
 
 
+def lends(base: Any) -> bool:
+    """Whether ``base`` is a buffer of the output cache (``KernelExecutor.lends``)."""
+    return outputs.lends(base)
+
+
 def block_count(n: int) -> int:
     return -(-n // BLOCK)
 

@@ -99,7 +99,7 @@ class NcclGroup:
         return self.cupy.cuda.get_current_stream()
 
     def _work(self, async_op: bool, finish: Any) -> Any:
-        from ._group import Work
+        from ._work import Work
 
         stream = self._stream()
         if not async_op:

@@ -1,0 +1,23 @@
+"""gpugrad's ops, each declared once in its family module (see ``registry``).
+
+Families: ``elementwise`` (arithmetic, unary math, comparisons), ``reduce``, ``shape``,
+``index``, ``linalg``, ``transfer`` (devices and dtypes) and ``nn`` (fused activations and
+losses). ``dispatch`` records an op's node; ``backward_ns`` is the namespace the derivative
+formulas use on tensors.
+"""
+
+from . import registry
+from . import transfer  # noqa: I001  (families in dependency order)
+from . import elementwise, reduce, shape, index, linalg, nn, backward_ns
+
+__all__ = [
+    "backward_ns",
+    "elementwise",
+    "index",
+    "linalg",
+    "nn",
+    "reduce",
+    "registry",
+    "shape",
+    "transfer",
+]
