@@ -9,6 +9,7 @@ import inspect
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gpugrad as gg
@@ -134,3 +135,28 @@ def test_fused_rows_run_kernels_on_arrays_and_composites_on_tensors():
     }
     for r in fused:
         assert len(r.composite) == len(r.grads)
+
+
+UNARY = [d for d in REGISTRY.values() if d.domain is not None]
+"""Unary elementwise ops that declare a ``domain``: checked here against PyTorch on every
+device, and in tests/test_op_gradients.py by gradcheck/gradgradcheck, with no line per op."""
+
+
+@pytest.mark.parametrize("op", UNARY, ids=lambda d: d.name)
+def test_unary_op_matches_torch_on_device(op, device):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(7).uniform(*op.domain, (3, 4))
+    for dtype, rtol in (("float32", 1e-5), ("float64", 1e-12)):
+        x = gg.tensor(values, dtype=getattr(gg, dtype), device=device, requires_grad=True)
+        y = op.function(x)
+        y.backward(gg.ones_like(y))
+        xt = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
+        yt = getattr(torch, op.name)(xt)
+        yt.backward(torch.ones_like(yt))
+        assert y.grad_fn.name() == yt.grad_fn.name()
+        np.testing.assert_allclose(y.detach().cpu().numpy(), yt.detach().numpy(), rtol=rtol)
+        np.testing.assert_allclose(x.grad.cpu().numpy(), xt.grad.numpy(), rtol=rtol, atol=1e-7)
+    ints = gg.tensor([1, 2], device=device)
+    assert (
+        op.function(ints).dtype.name == str(getattr(torch, op.name)(torch.tensor([1, 2])).dtype)[6:]
+    )
