@@ -153,6 +153,9 @@ class ArrayBackend:
     def reciprocal(self, x: Array) -> Array:
         return 1 / x
 
+    def erf(self, x: Array) -> Array:
+        return self.special.erf(x)
+
     def relu(self, x: Array) -> Array:
         return self.xp.maximum(x, x.dtype.type(0))
 

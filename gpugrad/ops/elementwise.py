@@ -201,6 +201,14 @@ reciprocal = unary(
     floating=True,
     domain=(0.5, 2),
 )
+erf = unary(
+    "erf",
+    "ErfBackward0",
+    lambda B, x: B.erf(x),
+    lambda ns, g, x: g * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x)),
+    floating=True,
+    domain=(-2, 2),
+)
 alias("negative", "neg")
 
 
