@@ -11,6 +11,7 @@ Unary elementwise ops that declare a ``domain`` get their cases generated from t
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -362,11 +363,18 @@ CASES = [
 ]
 
 
+def _arity(function: Callable) -> int:
+    return sum(
+        p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+        for p in inspect.signature(function).parameters.values()
+    )
+
+
 GENERATED = [
     case(
         f"{d.name}_registry",
         d.function,
-        (rng.uniform(*d.domain, (2, 3)),),
+        tuple(rng.uniform(*d.domain, (2, 3)) for _ in range(_arity(d.function))),
         *d.rows,
     )
     for d in REGISTRY.values()

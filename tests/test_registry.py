@@ -137,26 +137,38 @@ def test_fused_rows_run_kernels_on_arrays_and_composites_on_tensors():
         assert len(r.composite) == len(r.grads)
 
 
-UNARY = [d for d in REGISTRY.values() if d.domain is not None]
-"""Unary elementwise ops that declare a ``domain``: checked here against PyTorch on every
-device, and in tests/test_op_gradients.py by gradcheck/gradgradcheck, with no line per op."""
+GENERATED = [d for d in REGISTRY.values() if d.domain is not None]
+"""Elementwise ops that declare a ``domain``: checked here against PyTorch on every device,
+and in tests/test_op_gradients.py by gradcheck/gradgradcheck, with no line per op."""
 
 
-@pytest.mark.parametrize("op", UNARY, ids=lambda d: d.name)
-def test_unary_op_matches_torch_on_device(op, device):
+def _arity(function) -> int:
+    return sum(
+        p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+        for p in inspect.signature(function).parameters.values()
+    )
+
+
+@pytest.mark.parametrize("op", GENERATED, ids=lambda d: d.name)
+def test_elementwise_op_matches_torch_on_device(op, device):
     torch = pytest.importorskip("torch")
-    values = np.random.default_rng(7).uniform(*op.domain, (3, 4))
+    rng = np.random.default_rng(7)
+    values = [rng.uniform(*op.domain, (3, 4)) for _ in range(_arity(op.function))]
     for dtype, rtol in (("float32", 1e-5), ("float64", 1e-12)):
-        x = gg.tensor(values, dtype=getattr(gg, dtype), device=device, requires_grad=True)
-        y = op.function(x)
+        xs = [
+            gg.tensor(v, dtype=getattr(gg, dtype), device=device, requires_grad=True)
+            for v in values
+        ]
+        y = op.function(*xs)
         y.backward(gg.ones_like(y))
-        xt = torch.tensor(values, dtype=getattr(torch, dtype), requires_grad=True)
-        yt = getattr(torch, op.name)(xt)
+        xts = [torch.tensor(v, dtype=getattr(torch, dtype), requires_grad=True) for v in values]
+        yt = getattr(torch, op.name)(*xts)
         yt.backward(torch.ones_like(yt))
         assert y.grad_fn.name() == yt.grad_fn.name()
         np.testing.assert_allclose(y.detach().cpu().numpy(), yt.detach().numpy(), rtol=rtol)
-        np.testing.assert_allclose(x.grad.cpu().numpy(), xt.grad.numpy(), rtol=rtol, atol=1e-7)
-    ints = gg.tensor([1, 2], device=device)
-    assert (
-        op.function(ints).dtype.name == str(getattr(torch, op.name)(torch.tensor([1, 2])).dtype)[6:]
-    )
+        for x, xt in zip(xs, xts):
+            np.testing.assert_allclose(x.grad.cpu().numpy(), xt.grad.numpy(), rtol=rtol, atol=1e-7)
+    if len(values) == 1:  # integer inputs compute in the default float dtype, as PyTorch's
+        ints = gg.tensor([1, 2], device=device)
+        theirs = getattr(torch, op.name)(torch.tensor([1, 2])).dtype
+        assert op.function(ints).dtype.name == str(theirs).removeprefix("torch.")
