@@ -62,6 +62,7 @@ class ArrayBackend:
         self.pow = operator.pow
         self.maximum = xp.maximum
         self.minimum = xp.minimum
+        self.logaddexp = xp.logaddexp
         self.where = xp.where
         self.gt = operator.gt
         self.lt = operator.lt

@@ -336,6 +336,22 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
     return binary_apply(MINIMUM, input, other)
 
 
+LOGADDEXP = binary(
+    "logaddexp",
+    "LogaddexpBackward0",
+    lambda B, x, y: B.logaddexp(x, y),
+    lambda ns, g, x, y, o: g * ns.exp(x - o),
+    lambda ns, g, x, y, o: g * ns.exp(y - o),
+    save=("x", "y", "o"),
+)
+
+
+@declare(rows=(LOGADDEXP,), domain=(-3, 3))
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow."""
+    return binary_apply(LOGADDEXP, _float_input(input), other)
+
+
 @declare("__radd__", methods=("__radd__",), export=False, rows=(ADD,))
 def _reversed_add(self: Tensor, other: Any) -> Tensor:
     return binary_apply(ADD, self, other)
