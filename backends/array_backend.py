@@ -40,6 +40,7 @@ class ArrayBackend:
         self.xp = xp
         self.device = device
         self.device_str = str(device)
+        self.array_type = xp.ndarray  # isinstance(x, backend.array_type): an array, not a scalar
         # Direct bindings: no Python frame between an op and the array module.
         self.neg = operator.neg
         self.exp = xp.exp
@@ -124,8 +125,8 @@ class ArrayBackend:
 
     def is_array(self, x: Any) -> bool:
         """Whether ``x`` is this backend's array type (not a NumPy scalar, which 0-d
-        results may be on the CPU)."""
-        return isinstance(x, self.xp.ndarray)
+        results may be on the CPU); hot paths test ``isinstance(x, backend.array_type)``."""
+        return isinstance(x, self.array_type)
 
     def ascontiguousarray(self, x: Array) -> Array:
         """``x`` itself when it is C-contiguous, else a C-contiguous copy."""

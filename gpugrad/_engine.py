@@ -97,7 +97,7 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) 
     if grad.dtype != t._data.dtype:
         grad = grad.astype(t._data.dtype)
     if t.grad is None:
-        if backend.is_array(grad) and not (private and backend.owns(grad)):
+        if isinstance(grad, backend.array_type) and not (private and backend.owns(grad)):
             grad = backend.copy(grad)
         t.grad = wrap_grad(grad, backend)
     else:

@@ -461,6 +461,32 @@ def test_case_records_its_ops(c: Case) -> None:
     assert not missing, f"{c.name} does not record {missing}"
 
 
+def _nodes(tensors: list[gg.Tensor]) -> list:
+    nodes, seen = [], set()
+    stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)
+        stack.extend(n for n, _ in node.next_functions if n is not None)
+    return nodes
+
+
+@pytest.mark.parametrize("c", CASES, ids=lambda c: c.name)
+def test_recorded_nodes_keep_their_rows_contract(c: Case) -> None:
+    """Each node holds the saved values and static attributes its row names, one each."""
+    outputs = _outputs(c.fn(*_leaves(c.inputs)))
+    for node in _nodes(outputs):
+        op = getattr(node, "op", None)
+        if op is None:
+            continue
+        assert len(node.attrs) == len(op.attrs), (op, node.attrs)
+        assert len(node.saved) == len(op.save_inputs), op
+        assert (node.out is not None) == op.save_output, op
+
+
 def test_every_derivative_table_op_has_a_case() -> None:
     covered = {id(op) for c in CASES for op in c.ops}
     assert sorted(op.node_name for op in registry.rows() if id(op) not in covered) == []
