@@ -53,10 +53,10 @@ from .backends.dtypes import (
 )
 from . import ops
 from . import _tensor_methods  # noqa: I001  (attaches the registry's methods to Tensor)
+from ._exports import *  # noqa: F403  (the registry's ops: gpugrad.sin, gpugrad.sum …)
 from . import autograd, cuda
 
 _tensor_methods.attach()
-globals().update(ops.registry.exports())  # gpugrad.sin, gpugrad.sum … (see ops/registry.py)
 
 from . import nn, optim, utils  # noqa: E402  (they build on the tensor methods above)
 from . import distributed  # noqa: E402  (mpi4py is imported only by init_process_group)

@@ -137,6 +137,25 @@ def render_stubs() -> str:
     return _STUB_HEADER + "".join(lines)
 
 
+EXPORTS_STUB_PATH = "gpugrad/_exports.pyi"
+
+
+def render_export_stubs() -> str:
+    """The text of ``_exports.pyi``: each exported op imported from its family module."""
+    lines = [
+        "# Generated from the op registry by scripts/gen_stubs.py; do not edit by hand.\n",
+        '"""The ops ``gpugrad`` exports, for type checkers (see ``_exports.py``)."""\n\n',
+    ]
+    exported = registry.exports()
+    imports = sorted(
+        (f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()
+    )
+    for module, original, name in imports:
+        lines.append(f"from {module} import {original} as {name}\n")
+    lines.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(exported)) + "]\n")
+    return "".join(lines)
+
+
 def attached_names() -> set[str]:
     """Every Tensor attribute ``attach`` sets (what the stubs must declare)."""
     return {

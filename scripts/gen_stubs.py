@@ -1,6 +1,6 @@
-"""Regenerate ``gpugrad/_tensor_api.pyi`` (the Tensor methods' typed declarations) from the
-op registry, then format it with ruff. Run after declaring an op: ``python scripts/gen_stubs.py``.
-``tests/test_registry.py`` fails while the file and the registry disagree."""
+"""Regenerate the typed declarations of the Tensor methods (``gpugrad/_tensor_api.pyi``)
+and of ``gpugrad``'s ops (``gpugrad/_exports.pyi``) from the op registry, formatted with
+ruff. Run it after declaring an op; ``tests/test_registry.py`` fails while they disagree."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ sys.path.insert(0, str(ROOT))
 
 from gpugrad import _tensor_methods  # noqa: E402
 
-path = ROOT / _tensor_methods.STUB_PATH
-path.write_text(_tensor_methods.render_stubs())
-subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(path)], check=False)
-print(f"wrote {path.relative_to(ROOT)}")
+for relative, text in (
+    (_tensor_methods.STUB_PATH, _tensor_methods.render_stubs()),
+    (_tensor_methods.EXPORTS_STUB_PATH, _tensor_methods.render_export_stubs()),
+):
+    path = ROOT / relative
+    path.write_text(text)
+    subprocess.run([sys.executable, "-m", "ruff", "format", "-q", str(path)], check=False)
+    print(f"wrote {relative}")

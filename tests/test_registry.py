@@ -70,6 +70,13 @@ def test_stub_file_is_what_the_registry_generates():
     assert ast.dump(_stub_tree(on_disk)) == ast.dump(_stub_tree(_tensor_methods.render_stubs()))
 
 
+def test_export_stubs_are_what_the_registry_generates():
+    on_disk = (ROOT / _tensor_methods.EXPORTS_STUB_PATH).read_text()
+    generated = _tensor_methods.render_export_stubs()
+    assert ast.dump(_stub_tree(on_disk)) == ast.dump(_stub_tree(generated))
+    assert sorted(gg._exports.__all__) == sorted(registry.exports())
+
+
 def test_stubs_declare_exactly_the_attached_methods_with_their_parameters():
     tree = _stub_tree((ROOT / _tensor_methods.STUB_PATH).read_text())
     (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef)]
