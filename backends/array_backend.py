@@ -14,10 +14,16 @@ from typing import Any
 
 from . import dtypes
 from .device import Device
+from .kernels import defs as _k
 from .kernels.executor import KernelExecutor
 
 Array = Any
 Shape = tuple[int, ...]
+
+
+FUSED = {"sigmoid": _k.SIGMOID, "sigmoid_backward": _k.SIGMOID_BACKWARD}
+"""Backend functions that are fused kernels (``backend.sigmoid(x)``), bound to the
+device's executor, which holds their size and dtype gates."""
 
 
 def _normalize_dim(dim: int | Sequence[int] | None) -> int | tuple[int, ...] | None:
@@ -161,12 +167,18 @@ class ArrayBackend:
     def relu(self, x: Array) -> Array:
         return self.xp.maximum(x, x.dtype.type(0))
 
-    def sigmoid(self, x: Array) -> Array:
-        """``1 / (1 + exp(-x))``, which rounds as PyTorch's float32 sigmoid does (the seed
-        notebook prints those digits). Fused-kernel entry point."""
-        return 1 / (1 + self.xp.exp(-x))
+    @property
+    def kernels(self) -> KernelExecutor:
+        """The executor of ``backends/kernels`` for this device. Setting it binds the
+        fused elementwise functions of the backend's vocabulary (``FUSED``)."""
+        return self._kernels
 
-    kernels: KernelExecutor  # the executor of backends/kernels for this device
+    @kernels.setter
+    def kernels(self, executor: KernelExecutor) -> None:
+        self._kernels = executor
+        for name, kernel in FUSED.items():
+            setattr(self, name, executor.bind(kernel))
+
     special: Any = None
     """Special functions on this device's arrays (``erf`` …): ``backends/kernels/special``
     on the CPU, ``cupyx.scipy.special`` on CUDA."""
@@ -185,10 +197,6 @@ class ArrayBackend:
         its inputs (out-of-range values; never checked on CUDA, where it would wait for the
         device)."""
         return self.kernels.run(kernel, inputs, params, reduce=reduce, divisor=divisor)
-
-    def sigmoid_backward(self, g: Array, y: Array) -> Array:
-        """``g * y * (1 - y)``; backends with fused kernels do it in one pass."""
-        return g * y * (1 - y)
 
     def clamp(self, x: Array, min: Any = None, max: Any = None) -> Array:
         xp = self.xp

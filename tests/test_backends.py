@@ -56,7 +56,7 @@ def test_kernel_executors_share_one_protocol():
     assert isinstance(numpy_exec, KernelExecutor)
     assert isinstance(native_exec, KernelExecutor)
     assert isinstance(backends.cpu.kernels, KernelExecutor)
-    for name in ("run", "lends"):
+    for name in ("run", "bind", "lends"):
         protocol = inspect.signature(getattr(KernelExecutor, name))
         for executor in (numpy_exec, native_exec):
             params = list(inspect.signature(getattr(executor, name)).parameters)

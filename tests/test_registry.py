@@ -179,3 +179,46 @@ def test_elementwise_op_matches_torch_on_device(op, device):
         ints = gg.tensor([1, 2], device=device)
         theirs = getattr(torch, op.name)(torch.tensor([1, 2])).dtype
         assert op.function(ints).dtype.name == str(theirs).removeprefix("torch.")
+
+
+F = gg.nn.functional
+_P = np.random.default_rng(11).uniform(0.05, 0.95, (4, 5))
+_X = np.random.default_rng(12).standard_normal((4, 5)) * 3
+FUSED_CALLS = {
+    "sigmoid": (lambda x, t: gg.sigmoid(x), _X),
+    "softplus": (lambda x, t: F.softplus(x, beta=1.5, threshold=2.0), _X),
+    "gelu": (lambda x, t: F.gelu(x), _X),
+    "gelu_tanh": (lambda x, t: F.gelu(x, approximate="tanh"), _X),
+    "bce": (lambda p, t: F.binary_cross_entropy(p, t, reduction="sum"), _P),
+    "bce_eps": (lambda p, t: F.binary_cross_entropy(p, t, reduction="none", eps=0.1), _P),
+    "bce_logits": (lambda x, t: F.binary_cross_entropy_with_logits(x, t), _X),
+    "bce_logits_pos_weight": (
+        lambda x, t: F.binary_cross_entropy_with_logits(
+            x,
+            t,
+            weight=gg.full((5,), 0.5, dtype=gg.float64),
+            pos_weight=gg.full((5,), 2.0, dtype=gg.float64),
+        ),
+        _X,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUSED_CALLS))
+def test_fused_kernels_agree_with_their_composites(name, device):
+    """The kernel gradients (plain backward) equal the composite formulas' (the same
+    backward with ``create_graph=True``), for the input and the target."""
+    fn, values = FUSED_CALLS[name]
+    target = np.random.default_rng(13).uniform(0.0, 1.0, values.shape)
+    results = []
+    for create_graph in (False, True):
+        x = gg.tensor(values, dtype=gg.float64, device=device, requires_grad=True)
+        t = gg.tensor(target, dtype=gg.float64, device=device, requires_grad=True)
+        out = fn(x, t)
+        used = [x, t] if name.startswith("bce") else [x]
+        grads = gg.autograd.grad(
+            out, used, gg.ones_like(out) * 0.75, create_graph=create_graph, allow_unused=True
+        )
+        results.append([g.detach().cpu().numpy() for g in grads])
+    for kernel, composite in zip(*results):
+        np.testing.assert_allclose(kernel, composite, rtol=1e-10, atol=1e-12)

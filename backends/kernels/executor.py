@@ -5,7 +5,7 @@ on the CPU) and ``cupy_exec.CupyKernels`` (one object per GPU) all satisfy
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .spec import Kernel
@@ -24,6 +24,12 @@ class KernelExecutor(Protocol):
     ) -> tuple[list[Any], bool]:
         """``kernel`` on arrays: its outputs (with ``reduce``, output 0 summed and divided
         by ``divisor``, in the same pass) and whether a block flagged its inputs."""
+        ...
+
+    def bind(self, kernel: Kernel) -> Callable[..., Any]:
+        """``kernel`` (one output) as a function of its input arrays, with this executor's
+        size and dtype gates: the kernel's ``small`` expression where the kernel machinery
+        costs more than the math or does not apply."""
         ...
 
     def lends(self, base: Any) -> bool:
