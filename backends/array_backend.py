@@ -14,9 +14,16 @@ from typing import Any
 
 from . import dtypes
 from .device import Device
+from .kernels import defs as _k
+from .kernels.executor import KernelExecutor
 
 Array = Any
 Shape = tuple[int, ...]
+
+
+FUSED = {"sigmoid": _k.SIGMOID, "sigmoid_backward": _k.SIGMOID_BACKWARD}
+"""Backend functions that are fused kernels (``backend.sigmoid(x)``), bound to the
+device's executor, which holds their size and dtype gates."""
 
 
 def _normalize_dim(dim: int | Sequence[int] | None) -> int | tuple[int, ...] | None:
@@ -39,6 +46,7 @@ class ArrayBackend:
         self.xp = xp
         self.device = device
         self.device_str = str(device)
+        self.array_type = xp.ndarray  # isinstance(x, backend.array_type): an array, not a scalar
         # Direct bindings: no Python frame between an op and the array module.
         self.neg = operator.neg
         self.exp = xp.exp
@@ -61,6 +69,7 @@ class ArrayBackend:
         self.pow = operator.pow
         self.maximum = xp.maximum
         self.minimum = xp.minimum
+        self.logaddexp = xp.logaddexp
         self.where = xp.where
         self.gt = operator.gt
         self.lt = operator.lt
@@ -69,6 +78,9 @@ class ArrayBackend:
         self.eq = operator.eq
         self.ne = operator.ne
         self.logical_not = xp.logical_not
+        self.logical_and = xp.logical_and
+        self.logical_or = xp.logical_or
+        self.logical_xor = xp.logical_xor
         self.matmul = xp.matmul
         self.reshape = xp.reshape
         self.expand = xp.broadcast_to
@@ -117,6 +129,18 @@ class ArrayBackend:
         """Whether ``a`` may be a view of ``b`` (a cheap bounds check)."""
         return bool(self.xp.may_share_memory(a, b))
 
+    def is_array(self, x: Any) -> bool:
+        """Whether ``x`` is this backend's array type (not a NumPy scalar, which 0-d
+        results may be on the CPU); hot paths test ``isinstance(x, backend.array_type)``."""
+        return isinstance(x, self.array_type)
+
+    def ascontiguousarray(self, x: Array) -> Array:
+        """``x`` itself when it is C-contiguous, else a C-contiguous copy."""
+        return self.xp.ascontiguousarray(x)
+
+    def allclose(self, a: Array, b: Array, rtol: float, atol: float, equal_nan: bool) -> bool:
+        return bool(self.xp.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
     def owns(self, x: Array) -> bool:
         """True when ``x`` is a writable array that owns its memory (not a view)."""
         return x.base is None
@@ -137,15 +161,27 @@ class ArrayBackend:
     def reciprocal(self, x: Array) -> Array:
         return 1 / x
 
+    def erf(self, x: Array) -> Array:
+        return self.special.erf(x)
+
     def relu(self, x: Array) -> Array:
         return self.xp.maximum(x, x.dtype.type(0))
 
-    def sigmoid(self, x: Array) -> Array:
-        """``1 / (1 + exp(-x))``, which rounds as PyTorch's float32 sigmoid does (the seed
-        notebook prints those digits). Fused-kernel entry point."""
-        return 1 / (1 + self.xp.exp(-x))
+    @property
+    def kernels(self) -> KernelExecutor:
+        """The executor of ``backends/kernels`` for this device. Setting it binds the
+        fused elementwise functions of the backend's vocabulary (``FUSED``)."""
+        return self._kernels
 
-    kernels: Any = None  # the executor of backends/kernels for this device
+    @kernels.setter
+    def kernels(self, executor: KernelExecutor) -> None:
+        self._kernels = executor
+        for name, kernel in FUSED.items():
+            setattr(self, name, executor.bind(kernel))
+
+    special: Any = None
+    """Special functions on this device's arrays (``erf`` …): ``backends/kernels/special``
+    on the CPU, ``cupyx.scipy.special`` on CUDA."""
 
     def run_kernel(
         self,
@@ -161,10 +197,6 @@ class ArrayBackend:
         its inputs (out-of-range values; never checked on CUDA, where it would wait for the
         device)."""
         return self.kernels.run(kernel, inputs, params, reduce=reduce, divisor=divisor)
-
-    def sigmoid_backward(self, g: Array, y: Array) -> Array:
-        """``g * y * (1 - y)``; backends with fused kernels do it in one pass."""
-        return g * y * (1 - y)
 
     def clamp(self, x: Array, min: Any = None, max: Any = None) -> Array:
         xp = self.xp
@@ -198,6 +230,15 @@ class ArrayBackend:
 
     def argmin(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
         return self.xp.argmin(x, axis=dim, keepdims=keepdim)
+
+    def all(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
+        return self.xp.all(x, axis=dim, keepdims=keepdim)
+
+    def any(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
+        return self.xp.any(x, axis=dim, keepdims=keepdim)
+
+    def take_along_axis(self, x: Array, indices: Array, dim: int) -> Array:
+        return self.xp.take_along_axis(x, indices, dim)
 
     def cumsum(self, x: Array, dim: int) -> Array:
         return self.xp.cumsum(x, axis=dim) if x.ndim else x

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy
 
 from .array_backend import ArrayBackend
 from .device import Device
-from .kernels import defs as _k
 from .kernels.cupy_exec import CupyKernels
 
 
@@ -19,6 +19,7 @@ class CupyBackend(ArrayBackend):
         super().__init__(cupy, Device("cuda", index))
         self.cuda_device = cupy.cuda.Device(index)
         self.kernels = CupyKernels(cupy, self.cuda_device)
+        self.special = importlib.import_module("cupyx.scipy.special")
 
     def asarray(self, data: Any, dtype: Any = None) -> Any:
         with self.cuda_device:
@@ -38,15 +39,3 @@ class CupyBackend(ArrayBackend):
     def assign(self, dst: Any, src: Any) -> Any:
         dst[...] = src
         return dst
-
-    # --- fused kernels (backends/kernels) ----------------------------------------------
-    def sigmoid(self, x: Any) -> Any:
-        if x.dtype.kind != "f":
-            return 1 / (1 + self.xp.exp(-x))
-        return self.kernels.run(_k.SIGMOID, (x,))[0][0]
-
-    def sigmoid_backward(self, g: Any, y: Any) -> Any:
-        """``g * y * (1 - y)`` in one elementwise kernel."""
-        if g.dtype != y.dtype or y.dtype.kind != "f":
-            return g * y * (1 - y)
-        return self.kernels.run(_k.SIGMOID_BACKWARD, (g, y))[0][0]

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
-from . import _tensor_math
 from ._grad_mode import state as grad_state
 from ._graph import AccumulateGrad, Node, anomaly, edge_of, set_unit_seeds, wrap_grad
 from ._tensor import Size, Tensor
+from .ops import backward_ns
 
 
 def _as_tuple(tensors: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
@@ -88,7 +88,7 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) 
     that owns its memory is stored without a copy."""
     if tensor_mode:
         if grad.dtype is not t.dtype:
-            from ._ops import to_dtype
+            from .ops.transfer import to_dtype
 
             grad = to_dtype(grad, t.dtype)
         t.grad = grad if t.grad is None else t.grad + grad
@@ -97,7 +97,7 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) 
     if grad.dtype != t._data.dtype:
         grad = grad.astype(t._data.dtype)
     if t.grad is None:
-        if isinstance(grad, backend.xp.ndarray) and not (private and backend.owns(grad)):
+        if isinstance(grad, backend.array_type) and not (private and backend.owns(grad)):
             grad = backend.copy(grad)
         t.grad = wrap_grad(grad, backend)
     else:
@@ -149,7 +149,7 @@ def execute(
                 _capture_non_leaf(node, grad, capture, captured)
             if node.n_outputs == 1:
                 input_grads = node.apply(
-                    grad, _tensor_math if tensor_mode else node.backend, tensor_mode, retain_graph
+                    grad, backward_ns if tensor_mode else node.backend, tensor_mode, retain_graph
                 )
             else:
                 input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
@@ -159,7 +159,7 @@ def execute(
             elif len(input_grads) > 2:
                 _note_repeats(input_grads, shared)
             if anomaly.enabled:
-                from .autograd.anomaly import check_backward_outputs
+                from ._anomaly import check_backward_outputs
 
                 check_backward_outputs(node, input_grads)
             for edge, g in zip(node.edges, input_grads):

@@ -10,8 +10,8 @@ from typing import Any
 
 from . import _random, backends
 from ._random import Generator
-from ._shape_ops import _shape_arg
 from ._tensor import Tensor, _wrap
+from ._tensor import shape_arg as _shape_arg
 from .backends import dtypes as _dtypes
 from .backends.device import Device
 

@@ -9,9 +9,9 @@ tensors (``F`` is gpugrad's functional namespace), so every formula is different
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import threading
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -29,11 +29,23 @@ SECOND_BACKWARD = (
 )
 
 
+SAVE_NAMES = ("x", "y", "z", "o")
+"""What a row may save, in this order: its inputs by position (``x``, ``y``, ``z``) and
+its output ``o``."""
+
+
 class Op:
     """One row of the derivative table: forward on arrays, one backward formula per input.
 
-    ``save`` names what the formulas read after ``(F, grad)``: ``x``/``y``/``z`` for the
-    inputs, ``o`` for the output; the op's static arguments follow them.
+    A formula is ``formula(ns, grad, *saved, *attrs)``: ``ns`` is the backward namespace
+    (the backend on raw arrays; ``gpugrad.ops.backward_ns`` on tensors, for
+    ``create_graph``), then the values named in ``save`` and the static arguments named in
+    ``attrs``. The names are a contract, checked here when the table is built: each
+    formula's parameters after ``(ns, grad)`` must be exactly ``save + attrs``.
+
+    ``composite`` holds the formulas run on tensors when they differ from ``grads`` (rows
+    whose ``grads`` call fused kernels); ``splits`` marks a row with one formula that
+    returns the gradients of all its inputs (``cat``, ``stack``).
     """
 
     __slots__ = (
@@ -41,30 +53,64 @@ class Op:
         "node_name",
         "forward",
         "grads",
+        "composite",
+        "save",
+        "attrs",
         "save_inputs",
         "save_output",
         "broadcasts",
+        "splits",
     )
 
     def __init__(
         self,
         name: str,
         node_name: str,
-        forward: Callable[..., Any],
+        forward: Callable[..., Any] | None,
         grads: tuple[Formula | None, ...],
-        save: str = "",
+        *,
+        save: tuple[str, ...] = (),
+        attrs: tuple[str, ...] = (),
         broadcasts: bool = False,
+        composite: tuple[Formula | None, ...] | None = None,
+        splits: bool = False,
     ) -> None:
+        if type(grads) is not tuple or (composite is not None and type(composite) is not tuple):
+            raise TypeError(f"{node_name}: grads and composite must be tuples of formulas")
+        order = [SAVE_NAMES.index(n) if n in SAVE_NAMES else -1 for n in save]
+        if -1 in order or order != sorted(set(order)):
+            raise TypeError(f"{node_name}: save={save!r} must name {SAVE_NAMES} in that order")
         self.name = name
         self.node_name = node_name
         self.forward = forward
         self.grads = grads
-        self.save_inputs = tuple("xyz".index(c) for c in save if c != "o")
+        self.composite = grads if composite is None else composite
+        self.save = tuple(save)
+        self.attrs = tuple(attrs)
+        self.save_inputs = tuple("xyz".index(n) for n in save if n != "o")
         self.save_output = "o" in save
         self.broadcasts = broadcasts
+        self.splits = splits
+        for formula in (*self.grads, *self.composite):
+            if formula is not None:
+                _check_contract(self, formula)
 
     def __repr__(self) -> str:
         return f"<Op {self.name} ({self.node_name})>"
+
+
+def _check_contract(op: Op, formula: Formula) -> None:
+    """``formula``'s parameters after ``(ns, grad)`` must be the row's ``save + attrs``."""
+    params = list(inspect.signature(formula).parameters.values())
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return
+    names = [p.name for p in params[2:]]
+    expected = [*op.save, *op.attrs]
+    if names != expected:
+        raise TypeError(
+            f"{op.node_name}: formula {formula.__qualname__} takes {names} after (ns, grad), "
+            f"but the row declares save={op.save} attrs={op.attrs}"
+        )
 
 
 class _Freed:
@@ -208,8 +254,9 @@ class Node:
         """PyTorch's node hook: ``hook(grad_inputs, grad_outputs)`` after backward."""
         raise NotImplementedError("node hooks are not supported; use Tensor.register_hook")
 
-    def apply(self, grad: Any, F: Any, tensor_mode: bool, retain_graph: bool) -> list:
-        """Gradients for each input edge, given the gradient of this node's output."""
+    def apply(self, grad: Any, ns: Any, tensor_mode: bool, retain_graph: bool) -> list:
+        """Gradients for each input edge, given the gradient of this node's output; ``ns``
+        is the backward namespace (the backend, or the tensor namespace)."""
         op = self.op
         saved = self.saved
         if saved is FREED:
@@ -217,10 +264,12 @@ class Node:
         if clock.epoch != self.epoch:
             check_saved_versions(self)
         if tensor_mode:
+            formulas = op.composite
             args = saved
             if op.save_output:
                 args += (_wrap_result(self.out, self.backend, self),)
         else:
+            formulas = op.grads
             if not saved:
                 args = ()
             elif len(saved) == 1:
@@ -232,59 +281,32 @@ class Node:
                 args += (self.out,)
         if self.attrs:
             args += self.attrs
-        formulas = op.grads
-        if type(formulas) is not tuple:
-            grads = [
-                None if edge is None else g for g, edge in zip(formulas(F, grad, *args), self.edges)
-            ]
-        elif len(formulas) == 1:
-            grads = [formulas[0](F, grad, *args)]
+        if len(formulas) == 1:
+            if op.splits:
+                grads = [
+                    None if edge is None else g
+                    for g, edge in zip(formulas[0](ns, grad, *args), self.edges)
+                ]
+            else:
+                grads = [formulas[0](ns, grad, *args)]
         else:
             grads = [
-                None if edge is None else formula(F, grad, *args)
+                None if edge is None else formula(ns, grad, *args)
                 for formula, edge in zip(formulas, self.edges)
             ]
         if self.shapes is not None:
             for i, shape in enumerate(self.shapes):
                 g = grads[i]
                 if shape is not None and g is not None and g.shape != shape:
-                    grads[i] = F.sum_to(g, shape)
+                    grads[i] = ns.sum_to(g, shape)
         if self.casts is not None:
             for i, dtype in enumerate(self.casts):
                 if grads[i] is not None and dtype is not None:
-                    grads[i] = _cast(grads[i], dtype, tensor_mode)
+                    grads[i] = ns.astype(grads[i], dtype)
         if not retain_graph and (saved or op.save_output):
             self.saved = FREED
             self.out = None
         return grads
-
-
-def tensor_hooks(node: Any, output_nr: int) -> TensorHooks:
-    """The hooks of the non-leaf tensor that is output ``output_nr`` of ``node``."""
-    if node.pre_hooks is None:
-        node.pre_hooks = {}
-    hooks = node.pre_hooks.get(output_nr)
-    if hooks is None:
-        hooks = node.pre_hooks[output_nr] = TensorHooks()
-    return hooks
-
-
-def _cast(grad: Any, dtype: Any, tensor_mode: bool) -> Any:
-    if tensor_mode:
-        from ._ops import to_dtype
-
-        return to_dtype(grad, dtype)
-    return grad.astype(dtype, copy=False)
-
-
-class TensorHooks:
-    """Hooks of a non-leaf tensor, kept on its ``grad_fn`` (keyed by output number)."""
-
-    __slots__ = ("hooks", "retained")
-
-    def __init__(self) -> None:
-        self.hooks: dict[int, Callable[..., Any]] = {}
-        self.retained: weakref.ref[Tensor] | None = None
 
 
 class AccumulateGrad:

@@ -12,12 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _ops, _shape_ops
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
 from ._graph import ModifiedOutput, clock, describe
 from ._tensor import Tensor, _wrap, version_owner
 from .backends import dtypes as _dtypes
+from .ops.dispatch import device_error
+from .ops.index import _index_key, getitem, index_scatter
+from .ops.registry import declare
+from .ops.shape import expand
 
 VIEW_ERROR = (
     "an in-place operation on this view of a tensor that requires grad, while recording a "
@@ -108,7 +111,7 @@ def _inplace_through_base(
         view._output_nr,
     )
     apply_inplace(_setitem, base, key, function(alias, *args))
-    fresh = _shape_ops.getitem(base, key)
+    fresh = getitem(base, key)
     view.grad_fn, view._output_nr, view.requires_grad = (
         fresh.grad_fn,
         fresh._output_nr,
@@ -117,7 +120,7 @@ def _inplace_through_base(
     return view
 
 
-def _inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
 
@@ -126,24 +129,27 @@ def _inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[...,
     return method
 
 
+@declare("zero_", methods=(), inplace=("zero_",), export=False)
 def _zero(t: Tensor) -> Tensor:
     return t * 0
 
 
+@declare("fill_", methods=(), inplace=("fill_",), export=False)
 def _fill(t: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor):
         return t * 0 + value.expand_as(t)
     return t * 0 + value
 
 
+@declare("copy_", methods=(), inplace=("copy_",), export=False)
 def _copy(t: Tensor, source: Tensor) -> Tensor:
-    return t * 0 + _shape_ops.expand(source.to(t.device), t._data.shape)
+    return t * 0 + expand(source.to(t.device), t._data.shape)
 
 
 def _array_key(t: Tensor, key: Any) -> Any:
     """``key`` with tensors and lists turned into ``t``'s backend arrays."""
     if type(key) is not tuple or any(isinstance(k, (Tensor, list)) for k in key):
-        return _shape_ops._index_key(key, t)
+        return _index_key(key, t)
     return key
 
 
@@ -156,59 +162,19 @@ def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
     keep._data[key] = 0
     if not isinstance(value, Tensor):
         value = _wrap(t._backend.full(target_shape, value, t._data.dtype), t._backend)
-    placed = _shape_ops.index_scatter(_shape_ops.expand(value, target_shape), t._data.shape, key)
+    placed = index_scatter(expand(value, target_shape), t._data.shape, key)
     return t * keep + placed
 
 
-INPLACE = {
-    "add_": _ops.add,
-    "sub_": _ops.sub,
-    "mul_": _ops.mul,
-    "div_": _ops.div,
-    "pow_": _ops.pow,
-    "clamp_": _ops.clamp,
-    "clip_": _ops.clamp,
-    "neg_": _ops.neg,
-    "abs_": _ops.abs,
-    "exp_": _ops.exp,
-    "log_": _ops.log,
-    "sqrt_": _ops.sqrt,
-    "sin_": _ops.sin,
-    "cos_": _ops.cos,
-    "tanh_": _ops.tanh,
-    "sigmoid_": _ops.sigmoid,
-    "relu_": _ops.relu,
-    "zero_": _zero,
-    "fill_": _fill,
-    "copy_": _copy,
-}
-
-AUGMENTED = {
-    "__iadd__": "add_",
-    "__isub__": "sub_",
-    "__imul__": "mul_",
-    "__itruediv__": "div_",
-    "__ipow__": "pow_",
-}
-
-
-def _setitem_method(self: Tensor, key: Any, value: Any) -> None:
-    if _needs_graph(self, (value,)) or not isinstance(self._data, self._backend.xp.ndarray):
+def setitem_method(self: Tensor, key: Any, value: Any) -> None:
+    """``self[key] = value``."""
+    if _needs_graph(self, (value,)) or not self._backend.is_array(self._data):
         apply_inplace(_setitem, self, key, value)
         return
     key = _array_key(self, key)
     if isinstance(value, Tensor):
         if value._backend is not self._backend:
-            raise _ops._device_error(self, value)
+            raise device_error(self, value)
         value = value._data
     _record_write(self)
     self._data[key] = value
-
-
-def attach() -> None:
-    methods = {name: _inplace_method(name, f) for name, f in INPLACE.items()}
-    for name, function in methods.items():
-        setattr(Tensor, name, function)
-    for dunder, name in AUGMENTED.items():
-        setattr(Tensor, dunder, methods[name])
-    Tensor.__setitem__ = _setitem_method

@@ -94,11 +94,11 @@ class Generator:
 
     def get_state(self) -> Any:
         """The generator's state as a CPU ``uint8`` tensor (for ``set_state``)."""
-        from ._factories import tensor
+        from ._tensor import _wrap
 
         with self._lock:
             raw = self._initial_seed.to_bytes(8, "little") + self._stream.state_bytes()
-        return tensor(list(raw), dtype="uint8")
+        return _wrap(backends.cpu.asarray(list(raw), _dtypes.uint8.numpy), backends.cpu)
 
     def set_state(self, new_state: Any) -> Generator:
         """Restore a state returned by ``get_state``; returns the generator."""
@@ -333,7 +333,8 @@ def _fits(xp: Any, dtype: Any, value: int) -> bool:
     return info.min <= value <= info.max
 
 
-#: (name, function) of the in-place random Tensor methods; ``attach`` sets them on Tensor.
+#: (name, function) of the in-place random Tensor methods; ``gpugrad.ops.random`` declares
+#: them in the op registry, which attaches them with every other method.
 RANDOM_METHODS = [
     ("normal_", normal_),
     ("uniform_", uniform_),
@@ -341,11 +342,3 @@ RANDOM_METHODS = [
     ("bernoulli_", bernoulli_),
     ("random_", random_),
 ]
-
-
-def attach() -> None:
-    """Set the random in-place methods on ``Tensor`` (called by ``gpugrad/__init__``)."""
-    from ._tensor import Tensor
-
-    for name, function in RANDOM_METHODS:
-        setattr(Tensor, name, function)

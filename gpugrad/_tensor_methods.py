@@ -1,171 +1,168 @@
-"""Tensor operators and op methods: each is the very function of the functional API."""
+"""The one place where ``Tensor`` gets its methods.
+
+Every op method and operator is the very function of the functional API, taken from the op
+registry (``gpugrad.ops.registry``): ``Tensor.sin is gpugrad.sin``. In-place methods
+(``sin_``, ``x += y``, ``x[i] = v``) wrap the same functions (``gpugrad._inplace``), and
+``backward`` runs the engine. This module sits above the engine, so no lower layer imports
+a higher one to reach them.
+"""
 
 from __future__ import annotations
 
+import inspect
+import re
+from collections.abc import Sequence
 from typing import Any
 
-from . import _linalg, _ops, _reductions, _shape_ops, _transfer
+from . import _engine, _inplace
 from ._tensor import Tensor
+from .ops import registry
 
-
-def _reversed_add(self: Tensor, other: Any) -> Tensor:
-    return _ops.add(self, other)
-
-
-def _reversed_mul(self: Tensor, other: Any) -> Tensor:
-    return _ops.mul(self, other)
-
-
-def _reversed_matmul(self: Tensor, other: Tensor) -> Tensor:
-    return _linalg.matmul(other, self)
-
-
-def _type_cast(dtype_name: str):
-    def cast(self: Tensor) -> Tensor:
-        return _ops.to_dtype(self, dtype_name)
-
-    cast.__name__ = dtype_name
-    return cast
-
-
-OPERATORS = {
-    "__add__": _ops.add,
-    "__radd__": _reversed_add,
-    "__sub__": _ops.sub,
-    "__rsub__": _ops._rsub,
-    "__mul__": _ops.mul,
-    "__rmul__": _reversed_mul,
-    "__truediv__": _ops.div,
-    "__rtruediv__": _ops._rtruediv,
-    "__pow__": _ops.pow,
-    "__rpow__": _ops._rpow,
-    "__matmul__": _linalg.matmul,
-    "__rmatmul__": _reversed_matmul,
-    "__neg__": _ops.neg,
-    "__abs__": _ops.abs,
-    "__eq__": _ops.eq,
-    "__ne__": _ops.ne,
-    "__gt__": _ops.gt,
-    "__lt__": _ops.lt,
-    "__ge__": _ops.ge,
-    "__le__": _ops.le,
-    "__and__": _ops.logical_and,
-    "__or__": _ops.logical_or,
-    "__xor__": _ops.logical_xor,
-    "__invert__": _ops.logical_not,
-    "__getitem__": _shape_ops.getitem,
+AUGMENTED = {
+    "__iadd__": "add_",
+    "__isub__": "sub_",
+    "__imul__": "mul_",
+    "__itruediv__": "div_",
+    "__ipow__": "pow_",
 }
+"""Augmented assignments and the in-place method each one is."""
 
-METHODS = {
-    **{
-        name: getattr(_ops, name)
-        for name in (
-            "add",
-            "sub",
-            "mul",
-            "div",
-            "pow",
-            "neg",
-            "negative",
-            "exp",
-            "log",
-            "log1p",
-            "expm1",
-            "sqrt",
-            "rsqrt",
-            "sin",
-            "cos",
-            "tan",
-            "tanh",
-            "sigmoid",
-            "relu",
-            "abs",
-            "sign",
-            "reciprocal",
-            "clamp",
-            "clip",
-            "maximum",
-            "minimum",
-            "eq",
-            "ne",
-            "gt",
-            "lt",
-            "ge",
-            "le",
-            "greater",
-            "less",
-            "logical_not",
-            "logical_and",
-            "logical_or",
-            "isnan",
-            "isfinite",
-            "equal",
-            "allclose",
-        )
-    },
-    **{
-        name: getattr(_reductions, name)
-        for name in (
-            "sum",
-            "mean",
-            "prod",
-            "max",
-            "min",
-            "amax",
-            "amin",
-            "var",
-            "std",
-            "logsumexp",
-            "argmax",
-            "argmin",
-            "cumsum",
-            "flip",
-            "softmax",
-            "log_softmax",
-            "all",
-            "any",
-        )
-    },
-    **{
-        name: getattr(_shape_ops, name)
-        for name in (
-            "reshape",
-            "flatten",
-            "squeeze",
-            "unsqueeze",
-            "transpose",
-            "swapaxes",
-            "permute",
-            "t",
-            "expand",
-            "expand_as",
-            "broadcast_to",
-            "contiguous",
-            "clone",
-            "split",
-            "chunk",
-            "sum_to_size",
-        )
-    },
-    **{name: getattr(_linalg, name) for name in ("matmul", "mm", "mv", "bmm", "dot", "outer")},
-    "view": _shape_ops.view,
-    "to": _transfer.to,
-    "cpu": _transfer.cpu,
-    "cuda": _transfer.cuda,
-    "float": _type_cast("float32"),
-    "double": _type_cast("float64"),
-    "half": _type_cast("float16"),
-    "long": _type_cast("int64"),
-    "int": _type_cast("int32"),
-    "bool": _type_cast("bool"),
-}
 
-PROPERTIES = {"T": _shape_ops.T, "mT": _shape_ops.mT}
+def backward(
+    self: Tensor,
+    gradient: Tensor | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | Tensor | None = None,
+) -> None:
+    """Accumulate d(self)/d(leaf) into each leaf's ``.grad``, as PyTorch does."""
+    _engine.backward(
+        (self,),
+        None if gradient is None else (gradient,),
+        retain_graph,
+        create_graph,
+        inputs,
+    )
+
+
+def inplace_methods() -> dict:
+    """Every in-place method, by name, made from the registry's out-of-place functions."""
+    return {
+        name: _inplace.inplace_method(name, function)
+        for name, function in registry.inplace_methods().items()
+    }
 
 
 def attach() -> None:
-    for name, function in {**OPERATORS, **METHODS}.items():
+    for name, function in registry.methods().items():
         setattr(Tensor, name, function)
-    for name, function in PROPERTIES.items():
+    for name, function in registry.properties().items():
         setattr(Tensor, name, property(function))
+    inplace = inplace_methods()
+    for name, method in inplace.items():
+        setattr(Tensor, name, method)
+    for dunder, name in AUGMENTED.items():
+        setattr(Tensor, dunder, inplace[name])
+    Tensor.__setitem__ = _inplace.setitem_method
+    Tensor.backward = backward
     Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; tensors hash by identity
+
+
+# --- typed declarations ------------------------------------------------------------------
+STUB_PATH = "gpugrad/_tensor_api.pyi"
+_STUB_HEADER = '''# Generated from the op registry by scripts/gen_stubs.py; do not edit by hand.
+"""Typed declarations of the methods ``gpugrad._tensor_methods`` attaches to ``Tensor``
+(``Tensor`` derives from ``TensorMethods`` for type checkers only)."""
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from ._tensor import Tensor
+from .backends.device import Device
+from .ops.dispatch import Dim, Number, TensorOrNumber
+
+class TensorMethods:
+'''
+_BUILTIN_NAMES = re.compile(r"(?<![\w.])(int|float|bool)(?![\w])")
+
+
+def _annotation(text: Any) -> str:
+    """An annotation as written in the source, with ``int``/``float``/``bool`` spelled
+    ``builtins.*`` (inside the class those names are the cast methods)."""
+    return _BUILTIN_NAMES.sub(r"builtins.\1", text if isinstance(text, str) else text.__name__)
+
+
+def _signature(name: str, function: Any, returns: str | None = None) -> str:
+    sig = inspect.signature(function)
+    params = []
+    star_done = False
+    for i, p in enumerate(sig.parameters.values()):
+        if i == 0:
+            params.append("self")
+            continue
+        text = p.name
+        if p.kind is p.VAR_POSITIONAL:
+            text, star_done = f"*{p.name}", True
+        elif p.kind is p.VAR_KEYWORD:
+            text = f"**{p.name}"
+        elif p.kind is p.KEYWORD_ONLY and not star_done:
+            params.append("*")
+            star_done = True
+        if p.annotation is not p.empty:
+            text += f": {_annotation(p.annotation)}"
+        if p.default is not p.empty:
+            text += f" = {p.default!r}" if p.annotation is not p.empty else f"={p.default!r}"
+        params.append(text)
+    if returns is None:
+        ret = sig.return_annotation
+        returns = "Any" if ret is sig.empty else _annotation(ret)
+    ignore = "  # type: ignore[override]" if name in ("__eq__", "__ne__") else ""
+    return f"    def {name}({', '.join(params)}) -> {returns}: ...{ignore}\n"
+
+
+def render_stubs() -> str:
+    """The text of ``_tensor_api.pyi``: every attached method, from the registry."""
+    lines = []
+    for name, function in sorted(registry.methods().items()):
+        lines.append(_signature(name, function))
+    for name, function in sorted(registry.inplace_methods().items()):
+        lines.append(_signature(name, function, "Tensor"))
+    for dunder in sorted(AUGMENTED):
+        lines.append(f"    def {dunder}(self, other: Any) -> Tensor: ...\n")
+    lines.append("    def __setitem__(self, key: Any, value: Any) -> None: ...\n")
+    lines.append(_signature("backward", backward))
+    for name in sorted(registry.properties()):
+        lines.append(f"    @property\n    def {name}(self) -> Tensor: ...\n")
+    return _STUB_HEADER + "".join(lines)
+
+
+EXPORTS_STUB_PATH = "gpugrad/_exports.pyi"
+
+
+def render_export_stubs() -> str:
+    """The text of ``_exports.pyi``: each exported op imported from its family module."""
+    lines = [
+        "# Generated from the op registry by scripts/gen_stubs.py; do not edit by hand.\n",
+        '"""The ops ``gpugrad`` exports, for type checkers (see ``_exports.py``)."""\n\n',
+    ]
+    exported = registry.exports()
+    imports = sorted(
+        (f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()
+    )
+    for module, original, name in imports:
+        lines.append(f"from {module} import {original} as {name}\n")
+    lines.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(exported)) + "]\n")
+    return "".join(lines)
+
+
+def attached_names() -> set[str]:
+    """Every Tensor attribute ``attach`` sets (what the stubs must declare)."""
+    return {
+        *registry.methods(),
+        *registry.properties(),
+        *registry.inplace_methods(),
+        *AUGMENTED,
+        "__setitem__",
+        "backward",
+    }

@@ -81,12 +81,36 @@ if TYPE_CHECKING:
     from . import Tensor
 
 
-def _gg() -> Any:
-    """The gpugrad package: this module uses only its public API (imported lazily, as
-    gpugrad imports this module while it initializes)."""
-    import gpugrad
+class _PublicAPI:
+    """The few public names this module uses (``Tensor``, ``nn.Parameter``, ``from_numpy``),
+    imported from the modules that define them when first used: the ``gpugrad`` package
+    imports this module while it initializes, so importing the package here would be a
+    cycle."""
 
-    return gpugrad
+    @property
+    def Tensor(self) -> Any:  # noqa: N802 - the public name
+        from ._tensor import Tensor
+
+        return Tensor
+
+    @property
+    def nn(self) -> Any:
+        from . import nn
+
+        return nn
+
+    @property
+    def from_numpy(self) -> Any:
+        from ._factories import from_numpy
+
+        return from_numpy
+
+
+_API = _PublicAPI()
+
+
+def _gg() -> _PublicAPI:
+    return _API
 
 
 class CheckpointError(pickle.UnpicklingError, RuntimeError, ValueError):

@@ -328,3 +328,28 @@ def test_shard_feeds_the_data_loader():
 
 if __name__ == "__main__":
     worker(sys.argv[1])
+
+
+@pytest.mark.skipif(not HAVE_MPI4PY, reason="mpi4py missing")
+def test_init_after_the_environment_report_imported_mpi_without_initializing_it():
+    """``python -m gpugrad.info`` imports ``mpi4py.MPI`` with ``rc.initialize = False``;
+    a later ``init_process_group`` in the same process must initialize MPI itself (it
+    crashed the interpreter before)."""
+    program = (
+        "import gpugrad as gg, gpugrad.distributed as dist\n"
+        "gg.utils.collect_env()\n"
+        "dist.init_process_group('mpi')\n"
+        "t = gg.tensor([1.0, 2.0])\n"
+        "dist.all_reduce(t)\n"
+        "print(dist.get_world_size(), t.tolist())\n"
+        "dist.destroy_process_group()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", program],
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["1", "[1.0,", "2.0]"]

@@ -132,7 +132,7 @@ def test_a_failing_section_is_reported_not_raised(monkeypatch):
     ],
 )
 def test_cpu_kernels_say_why(monkeypatch, current, variable, why):
-    monkeypatch.setattr(gg, "get_cpu_kernels", lambda: current)
+    monkeypatch.setattr(gg.backends, "get_cpu_kernels", lambda: current)
     if variable is None:
         monkeypatch.delenv("GPUGRAD_CPU_KERNELS", raising=False)
     else:

@@ -83,6 +83,27 @@ class CupyKernels:
             )
         return space
 
+    def bind(self, kernel: Kernel):
+        """``kernel`` as a function of its input arrays that returns its one output; its
+        ``small`` expression where the kernels do not apply (non-float or differing
+        dtypes). No size gate: one launch costs the same as CuPy's own ufuncs."""
+        small = kernel.small
+
+        def bound(*inputs: Any) -> Any:
+            dtype = inputs[0].dtype
+            if small is not None and (
+                dtype.kind != "f" or any(x.dtype != dtype for x in inputs[1:])
+            ):
+                return small(*inputs)
+            return self.run(kernel, inputs)[0][0]
+
+        bound.__name__ = bound.__qualname__ = kernel.name
+        return bound
+
+    def lends(self, base: Any) -> bool:
+        """CuPy's memory pool owns every buffer: no output cache lends one."""
+        return False
+
     def run(
         self,
         kernel: Kernel,

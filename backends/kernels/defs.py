@@ -112,6 +112,13 @@ def _sigmoid_np(y, x):
     _sigmoid_into(x, y)
 
 
+def _sigmoid_small(x):
+    """``1 / (1 + exp(-x))`` on any array; ``exp(-x)`` overflows to inf for x < -88
+    (float32) and ``1 / inf`` is the exact limit, 0, without a warning."""
+    with numpy.errstate(over="ignore"):
+        return 1 / (1 + numpy.exp(-x))
+
+
 SIGMOID = Kernel(
     name="sigmoid",
     inputs=("x",),
@@ -119,6 +126,7 @@ SIGMOID = Kernel(
     cuda="y = acc_t(1) / (acc_t(1) + gg_exp(-x));",
     numpy=_sigmoid_np,
     doc="1 / (1 + exp(-x)); exp's overflow for very negative x gives exactly 0.",
+    small=_sigmoid_small,
 )
 
 
@@ -136,6 +144,7 @@ SIGMOID_BACKWARD = Kernel(
     numpy=_sigmoid_backward_np,
     scratch=1,
     doc="g * y * (1 - y) from the saved output y.",
+    small=lambda g, y: g * y * (1 - y),
 )
 
 

@@ -36,10 +36,19 @@ import numpy
 from . import native_source, numpy_exec
 from .cuda_source import function_name
 from .defs import KERNELS
-from .numpy_exec import BLOCK, outputs
+from .numpy_exec import BLOCK, lends, outputs
 from .spec import Kernel
 
-__all__ = ["NativeBuildError", "build", "build_all", "cache_dir", "outputs", "run"]
+__all__ = [
+    "NativeBuildError",
+    "bind",
+    "build",
+    "build_all",
+    "cache_dir",
+    "lends",
+    "outputs",
+    "run",
+]
 
 FLAGS = (
     "-O3",
@@ -187,6 +196,11 @@ def _function(kernel: Kernel, dtype: str, present: tuple[str, ...], reduce: bool
         fn.restype = ctypes.c_double
         _functions[key] = fn
     return fn
+
+
+def bind(kernel: Kernel):
+    """As ``numpy_exec.bind``, running the native kernel."""
+    return numpy_exec.bind_with(kernel, run)
 
 
 def run(

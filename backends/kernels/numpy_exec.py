@@ -229,6 +229,50 @@ def run(
     return stored, bad
 
 
+SMALL = 64
+"""Up to this many elements, a bound kernel evaluates its ``small`` expression: a few
+ufunc calls cost less than the kernel machinery's few microseconds of Python."""
+_KERNEL_DTYPES = (_HALF, _FLOAT, numpy.dtype(numpy.float64))
+
+
+def bind(kernel: Kernel):
+    """``kernel`` as a function of its input arrays that returns its one output, with the
+    size and dtype gates in one place: the ``small`` expression for inputs of at most
+    ``SMALL`` elements (float16 aside: it is computed in float32 and rounded once, at
+    every size) or of a dtype the kernels do not take, else this executor's ``run``."""
+    return bind_with(kernel, run)
+
+
+def bind_with(kernel: Kernel, execute: Callable[..., tuple[list[Any], bool]]):
+    """``bind`` for an executor whose ``run`` is ``execute`` (the native one shares the
+    gates)."""
+    small = kernel.small
+
+    def bound(*inputs: Any) -> Any:
+        first = inputs[0]
+        dtype = first.dtype
+        if small is not None:
+            if dtype not in _KERNEL_DTYPES:
+                return small(*inputs)
+            n = first.size
+            for x in inputs[1:]:
+                if x.dtype != dtype:
+                    return small(*inputs)
+                if x.size > n:
+                    n = x.size
+            if n <= SMALL and dtype != _HALF:
+                return small(*inputs)
+        return execute(kernel, inputs)[0][0]
+
+    bound.__name__ = bound.__qualname__ = kernel.name
+    return bound
+
+
+def lends(base: Any) -> bool:
+    """Whether ``base`` is a buffer of the output cache (``KernelExecutor.lends``)."""
+    return outputs.lends(base)
+
+
 def block_count(n: int) -> int:
     return -(-n // BLOCK)
 

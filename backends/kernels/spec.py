@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,11 @@ class Kernel:
     a probability outside [0, 1]): the native CPU executor ORs it over the elements; CUDA
     never checks (it would have to wait for the device)."""
     doc: str = ""
+    small: Callable[..., Any] | None = None
+    """The same formula as one array expression, ``small(*inputs)`` -> the output, for a
+    kernel with one output: what ``executor.bind(kernel)`` computes where the kernel
+    machinery costs more than the math (NumPy inputs of at most ``SMALL`` elements, float16
+    aside) or does not apply (inputs of differing or non-float dtypes)."""
 
     def __post_init__(self) -> None:
         names = self.inputs + self.params + self.outputs

@@ -1,44 +1,10 @@
 """``detect_anomaly``: a backward that produces NaN names the op whose backward produced it
 and shows where that op was created (its forward traceback), as PyTorch's anomaly mode.
-
-While the mode is on, every new graph node records the stack of its creation; outside it
-nothing is recorded, so the mode costs nothing when off.
-"""
+The mode itself lives in the core (``gpugrad._anomaly``), where the engine reaches it."""
 
 from __future__ import annotations
 
-import traceback
-import warnings
-import weakref
-from pathlib import Path
-from typing import Any
-
-from .. import _graph
-from .._graph import Node
-
-_plain_init = Node.__init__
-_traces: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
-
-
-state = _graph.anomaly
-
-
-_PACKAGE = str(Path(__file__).resolve().parents[1])
-
-
-def _traced_init(self: Node, *args: Any) -> None:
-    _plain_init(self, *args)
-    frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PACKAGE)]
-    _traces[self] = traceback.format_list(frames)
-
-
-def is_anomaly_enabled() -> bool:
-    return state.enabled
-
-
-def set_detect_anomaly(mode: bool) -> None:
-    state.enabled = bool(mode)
-    Node.__init__ = _traced_init if mode else _plain_init  # type: ignore[method-assign]
+from .._anomaly import is_anomaly_enabled, set_detect_anomaly, state
 
 
 class detect_anomaly:  # noqa: N801 - PyTorch's name
@@ -53,29 +19,6 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc: object) -> None:
         set_detect_anomaly(self._previous)
-
-
-def check_backward_outputs(node: Any, grads: list) -> None:
-    """Raise when ``node``'s backward produced NaN (called by the engine in anomaly mode)."""
-    for i, g in enumerate(grads):
-        if g is None:
-            continue
-        if bool(node.backend.isnan(getattr(g, "_data", g)).any()):
-            trace = "".join(_traces.get(node, ["(created before anomaly detection was on)\n"]))
-            warnings.warn(
-                f"Error detected in {node.name()}. Traceback of forward call that caused the "
-                f"error:\n{trace}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            raise RuntimeError(
-                f"Function '{node.name()}' returned nan values in its {_ordinal(i)} output.\n"
-                f"Forward call that created it:\n{trace}"
-            )
-
-
-def _ordinal(i: int) -> str:
-    return f"{i}th"  # PyTorch's wording: "its 0th output"
 
 
 __all__ = ["detect_anomaly", "is_anomaly_enabled", "set_detect_anomaly"]

@@ -11,8 +11,8 @@ from typing import Any
 from .._engine import grad as autograd_grad
 from .._factories import tensor, zeros_like
 from .._grad_mode import enable_grad, no_grad
-from .._shape_ops import stack
 from .._tensor import Tensor
+from ..ops.shape import stack
 
 
 class GradcheckError(RuntimeError):

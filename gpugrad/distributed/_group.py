@@ -25,7 +25,10 @@ from datetime import timedelta
 from typing import Any
 
 # gpugrad's public namespace only (the package defines these before importing distributed).
-from .. import Tensor, cuda, empty, no_grad
+from .. import cuda
+from .._factories import empty
+from .._grad_mode import no_grad
+from .._tensor import Tensor
 from ._work import DEFAULT_TIMEOUT, CollectiveTimeout, Work, wait_until
 
 __all__ = [
@@ -166,6 +169,23 @@ def _import_mpi() -> Any:
         from mpi4py import MPI
     except (ImportError, RuntimeError, OSError) as error:  # no mpi4py, or no MPI library
         raise RuntimeError(MPI_MISSING) from error
+    if not MPI.Is_initialized():
+        # mpi4py was first imported with ``mpi4py.rc.initialize = False`` (for instance by
+        # ``python -m gpugrad.info``, which only asks for the library's version): initialize
+        # now, as mpi4py would have, with the same thread level and finalizer.
+        import mpi4py
+
+        levels = {
+            "single": MPI.THREAD_SINGLE,
+            "funneled": MPI.THREAD_FUNNELED,
+            "serialized": MPI.THREAD_SERIALIZED,
+            "multiple": MPI.THREAD_MULTIPLE,
+        }
+        MPI.Init_thread(levels.get(mpi4py.rc.thread_level, MPI.THREAD_MULTIPLE))
+        if mpi4py.rc.finalize in (None, True):
+            import atexit
+
+            atexit.register(lambda: None if MPI.Is_finalized() else MPI.Finalize())
     return MPI
 
 

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .. import tensor
+from .._factories import tensor
 from ..backends import cpu as _cpu
 from ..utils.data import TensorDataset
 

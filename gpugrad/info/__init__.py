@@ -34,9 +34,10 @@ def _version(distribution: str) -> str:
 
 
 def _gpugrad_rows() -> list[tuple[str, str]]:
-    import gpugrad
+    from .._version import __version__
 
-    return [("gpugrad", f"{gpugrad.__version__} ({os.path.dirname(gpugrad.__file__)})")]
+    package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return [("gpugrad", f"{__version__} ({package_dir})")]
 
 
 def _python_rows() -> list[tuple[str, str]]:
@@ -50,9 +51,9 @@ def _python_rows() -> list[tuple[str, str]]:
 
 def _cpu_kernel_rows() -> list[tuple[str, str]]:
     """Which executor runs the fused kernels on the CPU, and what chose it."""
-    import gpugrad
+    from ..backends import get_cpu_kernels
 
-    current = gpugrad.get_cpu_kernels()
+    current = get_cpu_kernels()
     wanted = os.environ.get(CPU_KERNELS_VARIABLE)
     if current == "native":
         why = (

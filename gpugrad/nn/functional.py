@@ -1,402 +1,170 @@
-"""``gpugrad.nn.functional``: losses and activations on fused kernels.
+"""``gpugrad.nn.functional``: PyTorch's ``torch.nn.functional`` names.
 
-Each function runs one fused kernel forward (``backends.kernels``: NumPy over cache-sized
-blocks on the CPU, one CuPy launch on a GPU, the mean/sum reduction included) and records
-one node whose backward is again one fused kernel. With ``create_graph=True`` the backward
-formulas are composed of gpugrad ops instead, so gradients of gradients work.
-
-Semantics and error messages are PyTorch's (``torch.nn.functional``), except where a
-docstring says otherwise. On CUDA, BCE does not check that its input lies in [0, 1]
-(checking would wait for the device): out-of-range values give NaN there.
+The fused activations and binary cross entropies are declared once in ``gpugrad.ops.nn``
+(fused kernels on arrays, composite formulas for ``create_graph``); ``relu``, ``sigmoid``,
+``tanh``, ``softmax`` and ``log_softmax`` are gpugrad's own ops; ``mse_loss``,
+``cross_entropy`` and ``dropout`` are compositions of gpugrad ops, which autograd
+differentiates. Semantics and error messages are PyTorch's, except where a docstring says
+otherwise. ``EXTRAS`` names what this module has beyond PyTorch's (nothing today).
 """
 
-from __future__ import annotations
+import warnings as _warnings
 
-from typing import Any
-
-from .. import _ops
-from .._grad_mode import state as _grad_state
-from .._graph import Op, is_unit_seed
-from .._ops import _record
-from .._tensor import Tensor, _wrap
-from ..backends import dtypes as _dtypes
-from ..backends.kernels import defs as K
+from .._factories import arange as _arange
+from .._factories import rand as _rand
+from .._tensor import Tensor
+from ..ops import elementwise as _elementwise
+from ..ops.elementwise import logical_and as _logical_and
+from ..ops.elementwise import logical_or as _logical_or
+from ..ops.elementwise import sigmoid, tanh
+from ..ops.nn import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    gelu,
+    softplus,
+)
+from ..ops.reduce import log_softmax, softmax
+from ..ops.transfer import to_dtype as _to_dtype
+from ._reduction import check_reduction as _check_reduction
+from ._reduction import reduce as _reduce
 
 __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
     "gelu",
+    "log_softmax",
+    "mse_loss",
     "relu",
     "sigmoid",
+    "softmax",
     "softplus",
     "tanh",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
+EXTRAS: tuple[str, ...] = ()
+"""Public names here that ``torch.nn.functional`` does not have (documented extras)."""
 
 
-# --- helpers ------------------------------------------------------------------------------
-def _tensor_mode(g: Any) -> bool:
-    """Backward formulas get tensors when a graph of the backward is being built."""
-    return type(g) is Tensor
-
-
-def _constant(data: Any, like: Tensor) -> Tensor | None:
-    return None if data is None else _wrap(data, like._backend)
-
-
-def _type_name(dtype: Any) -> str:
-    return _dtypes.SCALAR_TYPE_NAMES[dtype.name]
-
-
-def _require_float(input: Tensor, kernel_name: str) -> None:
-    if input._data.dtype.kind != "f":
-        raise NotImplementedError(
-            f"\"{kernel_name}\" not implemented for '{_type_name(input._data.dtype)}'"
+def _check_legacy(size_average: None, reduce: None) -> None:
+    if size_average is not None or reduce is not None:
+        raise ValueError(
+            "size_average and reduce are deprecated in PyTorch and not supported by gpugrad; "
+            "use reduction='none' | 'mean' | 'sum'"
         )
-
-
-def _reduction(reduction: str, n: int) -> tuple[bool, float]:
-    """(reduce in the kernel, divisor) for PyTorch's ``reduction`` argument."""
-    if reduction == "mean":
-        return True, float(n)
-    if reduction == "sum":
-        return True, 1.0
-    if reduction == "none":
-        return False, 1.0
-    raise ValueError(f"{reduction} is not a valid value for reduction")
-
-
-def _no_grad_allowed(t: Tensor | None, function: str, argument: str) -> None:
-    if t is not None and t.requires_grad and _grad_state.enabled:
-        raise RuntimeError(
-            f"The function '{function}' is not differentiable with respect to argument "
-            f"'{argument}'. This input cannot have requires_grad True."
-        )
-
-
-def _same_device(input: Tensor, other: Tensor | None) -> None:
-    if other is not None and other._backend is not input._backend:
-        raise _ops._device_error(input, other)
-
-
-def _operand(t: Tensor | None, input: Tensor, dtype: Any, broadcast_error) -> Any:
-    """``t``'s array in ``dtype``, checked to broadcast to ``input``'s shape."""
-    if t is None:
-        return None
-    if not isinstance(t, Tensor):
-        raise TypeError(f"expected a Tensor, got {type(t).__name__}")
-    _same_device(input, t)
-    data = t._data
-    shape = input._data.shape
-    if data.shape != shape and not _broadcasts_to(data.shape, shape):
-        raise broadcast_error(data.shape, shape)
-    return data if data.dtype == dtype else data.astype(dtype)
-
-
-def _broadcasts_to(shape: tuple, target: tuple) -> bool:
-    if len(shape) > len(target):
-        return False
-    return all(n == 1 or n == m for n, m in zip(shape[::-1], target[::-1]))
-
-
-# --- activations ----------------------------------------------------------------------------
-def sigmoid(input: Tensor) -> Tensor:
-    """``1 / (1 + exp(-x))``: ``gpugrad.sigmoid`` (the backend's fused sigmoid kernel)."""
-    return _ops.sigmoid(input)
-
-
-def tanh(input: Tensor) -> Tensor:
-    return _ops.tanh(input)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu_() if inplace else _ops.relu(input)
+    return input.relu_() if inplace else _elementwise.relu(input)
 
 
-def _softplus_grad(F, g, x, beta, threshold):
-    if _tensor_mode(g):
-        bx = x * beta
-        return _ops.where(bx > threshold, g, g * _ops.sigmoid(bx))
-    return F.run_kernel(K.SOFTPLUS_BACKWARD, (g, x), (beta, threshold))[0][0]
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: None = None,
+    reduce: None = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Mean squared error ``(input - target)**2``, reduced as ``reduction`` says."""
+    _check_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        _warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size "
+            f"({input.shape}). This will likely lead to incorrect results due to "
+            "broadcasting. Please ensure they have the same size.",
+            stacklevel=4,
+        )
+    diff = input - target
+    return _reduce(diff * diff, reduction)
 
 
-SOFTPLUS = Op("softplus", "SoftplusBackward0", None, (_softplus_grad,), save="x")
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: None = None,
+    ignore_index: int = -100,
+    reduce: None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """PyTorch's ``cross_entropy``: ``input`` holds unnormalized scores with the classes
+    along dim 1 (dim 0 for a single sample); ``target`` holds class indices (an integer
+    tensor, ``ignore_index`` entries skipped) or class probabilities (a float tensor shaped
+    like ``input``)."""
+    _check_legacy(size_average, reduce)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if input.dim() == 0:
+        raise ValueError("cross_entropy expects an input of at least one dimension")
+    class_dim = 0 if input.dim() == 1 else 1
+    n_classes = input.shape[class_dim]
+    log_p = log_softmax(input, class_dim)
+    class_shape = [1] * input.dim()
+    class_shape[class_dim] = n_classes
+    w = None
+    if weight is not None:
+        if tuple(weight.shape) != (n_classes,):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {n_classes} classes or no classes"
+            )
+        w = weight.reshape(class_shape)
 
+    if target.is_floating_point():  # class probabilities
+        if tuple(target.shape) != tuple(input.shape):
+            raise RuntimeError(
+                f"Expected target size {list(input.shape)}, got {list(target.shape)}"
+            )
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        terms = log_p * target
+        if w is not None:
+            terms = terms * w
+        loss = -terms.sum(class_dim)
+        if reduction == "mean":
+            return loss.sum() / (input.numel() // n_classes if input.numel() else 1)
+        return _reduce(loss, reduction)
 
-def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """PyTorch's softplus: ``log1p(exp(beta * x)) / beta``, and ``x`` itself where
-    ``beta * x > threshold``."""
-    _require_float(input, "softplus_cpu")
-    backend = input._backend
-    (out,), _ = backend.run_kernel(K.SOFTPLUS, (input._data,), (beta, threshold))
-    return _record(SOFTPLUS, out, backend, (input,), (beta, threshold))
-
-
-def _ndtr_grad(F, g, x):
-    return g * F.exp(x * x * -0.5) * K.GELU_PDF
-
-
-NDTR = Op("ndtr", "SpecialNdtrBackward0", None, (_ndtr_grad,), save="x")
-
-
-def _ndtr(input: Tensor) -> Tensor:
-    """The standard normal CDF, differentiable (GELU's gradient uses it)."""
-    backend = input._backend
-    (out,), _ = backend.run_kernel(K.NDTR, (input._data,))
-    return _record(NDTR, out, backend, (input,))
-
-
-def _gelu_grad(F, g, x, approximate):
-    if not _tensor_mode(g):
-        kernel = K.GELU_TANH_BACKWARD if approximate == "tanh" else K.GELU_BACKWARD
-        return F.run_kernel(kernel, (g, x))[0][0]
-    if approximate == "tanh":
-        inner = (x + K.GELU_TANH_KAPPA * (x * x * x)) * K.GELU_TANH_BETA
-        th = _ops.tanh(inner)
-        d_inner = (x * x * (3 * K.GELU_TANH_KAPPA) + 1) * K.GELU_TANH_BETA
-        return g * ((th + 1) * 0.5 + (1 - th * th) * d_inner * x * 0.5)
-    pdf = _ops.exp(x * x * -0.5) * K.GELU_PDF
-    return g * (_ndtr(x) + x * pdf)
-
-
-GELU = Op("gelu", "GeluBackward0", None, (_gelu_grad,), save="x")
-
-
-def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """GELU: ``x * Phi(x)`` (``approximate="none"``, through erf) or PyTorch's tanh form
-    ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))`` (``"tanh"``)."""
-    if approximate not in ("none", "tanh"):
-        raise RuntimeError("approximate argument must be either none or tanh.")
-    _require_float(input, "GeluKernelImpl")
-    backend = input._backend
-    kernel = K.GELU_TANH if approximate == "tanh" else K.GELU
-    (out,), _ = backend.run_kernel(kernel, (input._data,))
-    return _record(GELU, out, backend, (input,), (approximate,))
-
-
-# --- binary cross entropy on probabilities ----------------------------------------------------
-def _run_backward(F, kernel, g, like, inputs, params):
-    """A backward kernel on arrays, ``g`` first and cast to ``like``'s dtype."""
-    if g.dtype != like.dtype:
-        g = g.astype(like.dtype)
-    return F.run_kernel(kernel, (g, *inputs), params)[0][0]
-
-
-def _weighted(grad, w, like, divisor):
-    """``grad * w / divisor`` on tensors (``w`` and the division only when given)."""
-    if w is not None:
-        grad = grad * _constant(w, like)
-    return grad / divisor if divisor != 1 else grad
-
-
-def _bce_grad_input(F, g, p, t, w, lo, hi, divisor):
-    if not _tensor_mode(g):
-        if lo is None:
-            return _run_backward(F, K.BCE_BACKWARD, g, p, (p, t, w), (divisor,))
-        return _run_backward(F, K.BCE_EPS_BACKWARD, g, p, (p, t, w), (lo, hi, divisor))
-    if lo is None:
-        grad = g * (p - t) / _ops.clamp((1 - p) * p, min=K.BCE_EPSILON)
-    else:
-        # Computed on the clamped p, so that no inf/NaN leaks through where() into
-        # second derivatives; the mask zeroes the gradient where the clamp acts.
-        pc = _ops.clamp(p, lo, hi)
-        inside = _ops.logical_and(p >= lo, p <= hi)
-        grad = _ops.where(inside, g * (pc - t) / ((1 - pc) * pc), 0)
-    return _weighted(grad, w, p, divisor)
-
-
-def _bce_grad_target(F, g, p, t, w, lo, hi, divisor):
-    if not _tensor_mode(g):
-        bounds = (0.0, 1.0) if lo is None else (lo, hi)
-        return _run_backward(F, K.BCE_TARGET_BACKWARD, g, p, (p, w), (*bounds, divisor))
-    pc = p if lo is None else _ops.clamp(p, lo, hi)
-    grad = g * (_ops.log1p(-pc) - _ops.log(pc))
-    return _weighted(grad, w, p, divisor)
-
-
-BCE = Op(
-    "binary_cross_entropy",
-    "BinaryCrossEntropyBackward0",
-    None,
-    (_bce_grad_input, _bce_grad_target),
-    save="xy",
-)
-
-
-def _bce_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
-    return RuntimeError(
-        f"Attempting to broadcast a dimension of length {shape[-1] if shape else 1} at -1! "
-        f"Mismatching argument at index 1 had {_size(shape)}; but expected shape should be "
-        f"broadcastable to {list(expected)}"
+    expected = tuple(s for i, s in enumerate(input.shape) if i != class_dim)
+    if tuple(target.shape) != expected:
+        raise ValueError(f"Expected target size {list(expected)}, got {list(target.shape)}")
+    valid = target != ignore_index
+    out_of_range = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
+    if bool(out_of_range.any()):
+        bad = target[out_of_range].reshape(-1)[0].item()
+        raise IndexError(f"Target {bad} is out of bounds.")
+    classes = _arange(n_classes, device=input._backend.device_str).reshape(class_shape)
+    one_hot = _to_dtype(target.unsqueeze(class_dim) == classes, log_p.dtype)
+    picked = (log_p * one_hot).sum(class_dim)  # log p[target]
+    # weight[target] per sample (1 without class weights); 0 where the target is ignored
+    valid_weight = _to_dtype(valid, log_p.dtype)
+    target_weight = valid_weight if w is None else (one_hot * w).sum(class_dim) * valid_weight
+    nll = -picked * target_weight
+    nll_reduced = (
+        nll.sum() / target_weight.sum() if reduction == "mean" else _reduce(nll, reduction)
     )
-
-
-def _size(shape: tuple) -> str:
-    from .._tensor import Size
-
-    return repr(Size(shape))
-
-
-def binary_cross_entropy(
-    input: Tensor,
-    target: Tensor,
-    weight: Tensor | None = None,
-    reduction: str = "mean",
-    *,
-    eps: float | None = None,
-) -> Tensor:
-    """Binary cross entropy between probabilities ``input`` and ``target``, fused.
-
-    By default exactly PyTorch's ``binary_cross_entropy``: each log term is clamped at
-    -100, the gradient is ``grad * (input - target) / max((1 - input) * input, 1e-12)``,
-    ``input`` and ``target`` must lie in [0, 1] (``RuntimeError`` otherwise; not checked
-    on CUDA) and have the same shape (``ValueError``) and dtype.
-
-    With ``eps=`` it is the seed notebook's loss: ``input`` is clamped to
-    ``[eps, 1 - eps]`` before the logs (no -100 floor) and its gradient is zero where the
-    clamp acts, as PyTorch's ``clamp`` passes gradients (inside the closed interval). The
-    bounds are honoured in the tensor's dtype: ``eps`` is rounded to it, and where
-    ``1 - eps`` rounds to 1 (float32 and ``eps=1e-8``; float16 and ``eps < 2**-12``) the
-    upper bound is the largest value below 1, ``nextafter(1, 0)``, so the clamp still
-    keeps ``log(1 - p)`` finite. Out-of-range inputs are clamped, not reported.
-
-    ``reduction`` is ``"mean"`` (summed in double precision, divided by the element
-    count), ``"sum"`` or ``"none"``; ``weight`` (broadcast to ``input``'s shape)
-    multiplies each element's loss and cannot require grad.
-    """
-    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise TypeError("binary_cross_entropy expects tensors for input and target")
-    if target._data.shape != input._data.shape:
-        raise ValueError(
-            f"Using a target size ({_size(target._data.shape)}) that is different to the "
-            f"input size ({_size(input._data.shape)}) is deprecated. Please ensure they "
-            "have the same size."
-        )
-    _same_device(input, target)
-    _require_float(input, "binary_cross_entropy")
-    dtype = input._data.dtype
-    if target._data.dtype != dtype:
-        raise RuntimeError(
-            f"Found dtype {_type_name(target._data.dtype)} but expected {_type_name(dtype)}"
-        )
-    _no_grad_allowed(weight, "binary_cross_entropy", "weight")
-    reduce, divisor = _reduction(reduction, input._data.size)
-    w = _operand(weight, input, dtype, _bce_broadcast_error)
-    backend = input._backend
-    p, t = input._data, target._data
-    if eps is None:
-        lo = hi = None
-        (out,), bad = backend.run_kernel(K.BCE, (p, t, w), reduce=reduce, divisor=divisor)
-        if bad:
-            _raise_range_error(p, t)
+    if label_smoothing <= 0:
+        return nll_reduced
+    smooth = -(log_p * w).sum(class_dim) if w is not None else -log_p.sum(class_dim)
+    smooth = smooth * valid_weight
+    if reduction == "mean":
+        smooth_reduced = smooth.sum() / target_weight.sum()
     else:
-        lo, hi = K.eps_bounds(eps, dtype)
-        (out,), _ = backend.run_kernel(
-            K.BCE_EPS, (p, t, w), (lo, hi), reduce=reduce, divisor=divisor
-        )
-    return _record(BCE, out, backend, (input, target), (w, lo, hi, divisor))
+        smooth_reduced = _reduce(smooth, reduction)
+    return (1 - label_smoothing) * nll_reduced + smooth_reduced * (label_smoothing / n_classes)
 
 
-def _raise_range_error(p: Any, t: Any) -> None:
-    if not bool(((p >= 0) & (p <= 1)).all()):
-        raise RuntimeError("all elements of input should be between 0 and 1")
-    if not bool(((t >= 0) & (t <= 1)).all()):
-        raise RuntimeError("all elements of target should be between 0 and 1")
-
-
-# --- binary cross entropy on logits -----------------------------------------------------------
-def _bce_logits_grad_input(F, g, x, t, w, pw, divisor, ready):
-    gx = ready.pop() if ready else None  # computed by the forward pass; used at most once
-    if not _tensor_mode(g):
-        if gx is None:
-            return _run_backward(F, K.BCE_LOGITS_BACKWARD, g, x, (x, t, w, pw), (divisor,))
-        if not is_unit_seed(g):
-            gx *= g
-        return gx
-    s = _ops.sigmoid(x)
-    if pw is None:
-        grad = (s - t) * g
-    else:
-        tp = _constant(pw, x) * t
-        grad = ((tp + 1 - t) * s - tp) * g
-    return _weighted(grad, w, x, divisor)
-
-
-def _bce_logits_grad_target(F, g, x, t, w, pw, divisor, ready):
-    if not _tensor_mode(g):
-        return _run_backward(F, K.BCE_LOGITS_TARGET_BACKWARD, g, x, (x, w, pw), (divisor,))
-    # log_sigmoid(-x) - pos_weight * log_sigmoid(x), with log_sigmoid(x) = -softplus(-x)
-    grad = -x * g if pw is None else (_constant(pw, x) * softplus(-x) - softplus(x)) * g
-    return _weighted(grad, w, x, divisor)
-
-
-BCE_WITH_LOGITS = Op(
-    "binary_cross_entropy_with_logits",
-    "BinaryCrossEntropyWithLogitsBackward0",
-    None,
-    (_bce_logits_grad_input, _bce_logits_grad_target),
-    save="xy",
-)
-
-
-def binary_cross_entropy_with_logits(
-    input: Tensor,
-    target: Tensor,
-    weight: Tensor | None = None,
-    reduction: str = "mean",
-    pos_weight: Tensor | None = None,
-) -> Tensor:
-    """PyTorch's ``binary_cross_entropy_with_logits``, fused: the stable form
-    ``(1 - t) * x - lw * log_sigmoid(x)`` with ``lw = (pos_weight - 1) * t + 1`` and
-    ``log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``; the gradient is
-    ``(sigmoid(x) - t)`` (with ``pos_weight``: ``(pos_weight*t + 1 - t) * sigmoid(x) -
-    pos_weight*t``), times ``grad`` and ``weight``.
-
-    With a ``mean`` or ``sum`` reduction and an ``input`` that requires grad, the forward
-    pass computes that gradient too, in the same pass over the data (its sigmoid taken
-    from the ``exp(-|x|)`` the loss needs), and keeps it until backward: ``loss.backward()``
-    then launches nothing for this node, and any other upstream gradient costs one multiply.
-    This holds one input-sized buffer from forward to backward (where PyTorch holds only
-    ``input`` and ``target``); compute losses you will not differentiate under
-    ``gg.no_grad()``. ``input`` and ``target`` are promoted
-    to a common dtype (PyTorch returns the target's dtype when they differ); ``weight``
-    and ``pos_weight`` broadcast to ``input``'s shape and cannot require grad."""
-    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
-        raise TypeError("binary_cross_entropy_with_logits expects tensors")
-    if target._data.shape != input._data.shape:
-        raise ValueError(
-            f"Target size ({_size(target._data.shape)}) must be the same as input size "
-            f"({_size(input._data.shape)})"
-        )
-    _same_device(input, target)
-    _require_float(input, "log_sigmoid_cpu")
-    function = "binary_cross_entropy_with_logits"
-    _no_grad_allowed(weight, function, "weight")
-    _no_grad_allowed(pos_weight, function, "pos_weight")
-    xd, td = input._data, target._data
-    if td.dtype != xd.dtype:
-        dtype = _dtypes.promote_arrays(xd.dtype, xd.ndim, td.dtype, td.ndim)
-        if dtype.kind != "f":
-            dtype = xd.dtype
-        input = _ops.to_dtype(input, dtype)
-        target = _ops.to_dtype(target, dtype)
-    dtype = input._data.dtype
-    reduce, divisor = _reduction(reduction, input._data.size)
-    w = _operand(weight, input, dtype, _logits_broadcast_error)
-    pw = _operand(pos_weight, input, dtype, lambda s, e: _ops._broadcast_error(s, e))
-    backend = input._backend
-    arrays = (input._data, target._data, w, pw)
-    ready = []
-    if reduce and input.requires_grad and _grad_state.enabled:
-        (out, gx), _ = backend.run_kernel(
-            K.BCE_LOGITS_WITH_GRAD, arrays, (divisor,), reduce=True, divisor=divisor
-        )
-        ready.append(gx)
-    else:
-        (out,), _ = backend.run_kernel(K.BCE_LOGITS, arrays, reduce=reduce, divisor=divisor)
-    return _record(BCE_WITH_LOGITS, out, backend, (input, target), (w, pw, divisor, ready))
-
-
-def _logits_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
-    return _ops._broadcast_error(expected, shape)
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
+    (only while ``training``)."""
+    if inplace:
+        raise NotImplementedError("dropout(inplace=True) is not supported; use inplace=False")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    keep = _rand(*input.shape, device=input._backend.device_str) >= p
+    return input * _to_dtype(keep, input.dtype) * (1.0 / (1.0 - p))

@@ -38,7 +38,9 @@ from contextlib import contextmanager
 from typing import Any
 
 # gpugrad's public namespace only (the package defines these before importing nn).
-from .. import Tensor, empty, is_grad_enabled, no_grad, tensor, zeros
+from .._factories import empty, tensor, zeros
+from .._grad_mode import is_grad_enabled, no_grad
+from .._tensor import Tensor
 from .modules.module import Module
 
 __all__ = ["DistributedDataParallel"]

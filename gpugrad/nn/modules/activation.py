@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import _ops
 from ..._tensor import Tensor
-from . import _functional as F
+from .. import functional as F
 from .module import Module
 
 __all__ = ["GELU", "ReLU", "Sigmoid", "Tanh"]

@@ -8,7 +8,8 @@ in PyTorch, so they appear in ``state_dict`` and follow ``to(device)``.
 from __future__ import annotations
 
 from ..._tensor import Tensor
-from . import _functional as F
+from .. import functional as F
+from .._reduction import check_reduction
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
@@ -17,7 +18,7 @@ __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "MSELoss"]
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = F.check_reduction(reduction)
+        self.reduction = check_reduction(reduction)
 
 
 class _WeightedLoss(_Loss):
@@ -32,7 +33,7 @@ class MSELoss(_Loss):
     """Mean squared error ``(input - target)²``."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
@@ -88,7 +89,7 @@ class CrossEntropyLoss(_WeightedLoss):
             input,
             target,
             self.weight,
-            self.ignore_index,
-            self.reduction,
-            self.label_smoothing,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
         )

@@ -1,0 +1,24 @@
+"""gpugrad's ops, each declared once in its family module (see ``registry``).
+
+Families: ``elementwise`` (arithmetic, unary math, comparisons), ``reduce``, ``shape``,
+``index``, ``linalg``, ``transfer`` (devices and dtypes) and ``nn`` (fused activations and
+losses), ``random`` (in-place random methods). ``dispatch`` records an op's node; ``backward_ns`` is the namespace the derivative
+formulas use on tensors.
+"""
+
+from . import registry
+from . import transfer  # noqa: I001  (families in dependency order)
+from . import elementwise, reduce, shape, index, linalg, nn, random, backward_ns
+
+__all__ = [
+    "backward_ns",
+    "elementwise",
+    "index",
+    "linalg",
+    "nn",
+    "random",
+    "reduce",
+    "registry",
+    "shape",
+    "transfer",
+]

@@ -1,0 +1,185 @@
+"""Recording an op: run its forward on the backend, and give the result a ``Node`` when a
+gradient will be needed. ``unary_apply`` and ``binary_apply`` are the per-op hot path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._grad_mode import state as _grad_state
+from .._graph import Node, Op, edge_of
+from .._tensor import Tensor, _wrap, _wrap_result
+from ..backends import dtypes as _dtypes
+
+Number = int | float | bool
+TensorOrNumber = Tensor | Number
+Dim = int | Sequence[int] | None
+
+_SCALAR_TYPES = (int, float, bool)
+
+
+# --- recording --------------------------------------------------------------------------
+def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
+    """Wrap ``out``; when grad mode is on and an input requires grad, give it a node."""
+    if _grad_state.enabled:
+        for t in inputs:
+            if isinstance(t, Tensor) and t.requires_grad:
+                edges = tuple(edge_of(t) if isinstance(t, Tensor) else None for t in inputs)
+                saved = tuple(inputs[i] for i in op.save_inputs)
+                node = Node(op, edges, saved, out if op.save_output else None, attrs, backend)
+                return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
+
+
+def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
+    backend = x._backend
+    out = op.forward(backend, x._data, *attrs)
+    if x.requires_grad and _grad_state.enabled:
+        node = x.grad_fn
+        node = Node(
+            op,
+            (node if node is not None and x._output_nr == 0 else edge_of(x),),
+            (x,) if op.save_inputs else (),
+            out if op.save_output else None,
+            attrs,
+            backend,
+        )
+        return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
+
+
+def device_error(a: Tensor, b: Tensor) -> RuntimeError:
+    return RuntimeError(
+        "Expected all tensors to be on the same device, but found at least two devices, "
+        f"{a._backend.device_str} and {b._backend.device_str}!"
+    )
+
+
+def broadcast_error(a_shape: tuple, b_shape: tuple) -> RuntimeError:
+    for i in range(1, max(len(a_shape), len(b_shape)) + 1):
+        m = a_shape[-i] if i <= len(a_shape) else 1
+        n = b_shape[-i] if i <= len(b_shape) else 1
+        if m != n and m != 1 and n != 1:
+            dim = max(len(a_shape), len(b_shape)) - i
+            return RuntimeError(
+                f"The size of tensor a ({m}) must match the size of tensor b ({n}) at "
+                f"non-singleton dimension {dim}"
+            )
+    return RuntimeError(f"shapes {list(a_shape)} and {list(b_shape)} cannot be broadcast")
+
+
+def first_mismatch(shapes: list[tuple]) -> tuple[tuple, tuple]:
+    """The broadcast shape so far and the first shape that does not broadcast with it."""
+    current = shapes[0]
+    for shape in shapes[1:]:
+        n = max(len(current), len(shape))
+        a, b = (1,) * (n - len(current)) + current, (1,) * (n - len(shape)) + shape
+        if any(m != k and m != 1 and k != 1 for m, k in zip(a, b)):
+            return current, shape
+        current = tuple(m if k == 1 else k for m, k in zip(a, b))
+    return current, shapes[-1]
+
+
+def operand(value: Any, other: Tensor) -> Any:
+    """A non-tensor operand as a Python number (Python numbers never upcast a tensor;
+    NumPy scalars, which would, are turned into them first)."""
+    if type(value) in _SCALAR_TYPES:
+        return value
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0:
+        return value.item()
+    if isinstance(value, int):  # int subclasses such as IntEnum
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    raise TypeError(
+        f"unsupported operand type for a gpugrad op: '{type(value).__name__}' "
+        "(use gpugrad.tensor(...) to convert arrays)"
+    )
+
+
+def _saved_pair(op: Op, a: Any, b: Any) -> tuple:
+    picks = op.save_inputs
+    if not picks:
+        return ()
+    if len(picks) == 2:
+        return (a, b)
+    return (a,) if picks[0] == 0 else (b,)
+
+
+def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
+    """``op(a, b)`` with ``a`` a tensor and ``b`` a tensor or a Python number."""
+    backend = a._backend
+    ad = a._data
+    kind = type(b)
+    if kind is float or kind is int or not (kind is Tensor or isinstance(b, Tensor)):
+        if kind is not float and kind is not int:
+            b = operand(b, a)
+        if ad.dtype.kind != "f":
+            dtype = _dtypes.promote_with_scalar(ad.dtype, b)
+            if dtype != ad.dtype:
+                ad = ad.astype(dtype)
+        out = op.forward(backend, ad, b)
+        if a.requires_grad and _grad_state.enabled:
+            node = a.grad_fn
+            edge = node if node is not None and a._output_nr == 0 else edge_of(a)
+            node = Node(
+                op,
+                (edge, None),
+                _saved_pair(op, a, b),
+                out if op.save_output else None,
+                (),
+                backend,
+            )
+            if ad.shape != out.shape:
+                node.shapes = (ad.shape, None)
+            return _wrap_result(out, backend, node)
+        return _wrap(out, backend)
+    if b._backend is not backend:
+        raise device_error(a, b)
+    bd = b._data
+    casts = None
+    if ad.dtype != bd.dtype:
+        dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
+        casts = (ad.dtype, bd.dtype)
+        ad = ad.astype(dtype, copy=False)
+        bd = bd.astype(dtype, copy=False)
+    try:
+        out = op.forward(backend, ad, bd)
+    except ValueError:
+        raise broadcast_error(ad.shape, bd.shape) from None
+    if (a.requires_grad or b.requires_grad) and _grad_state.enabled:
+        node = Node(
+            op,
+            (edge_of(a), edge_of(b)),
+            _saved_pair(op, a, b),
+            out if op.save_output else None,
+            (),
+            backend,
+        )
+        shape = out.shape
+        if ad.shape != shape or bd.shape != shape:
+            node.shapes = (ad.shape, bd.shape)
+        if casts is not None:
+            node.casts = casts
+        return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
+
+
+def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
+    """``b op a`` for a Python number ``b`` (``2 ** x``)."""
+    b = operand(b, a)
+    backend = a._backend
+    ad = a._data
+    dtype = _dtypes.promote_with_scalar(ad.dtype, b)
+    if dtype != ad.dtype:
+        ad = ad.astype(dtype)
+    return record(op, op.forward(backend, b, ad), backend, (b, a))
+
+
+def as_tensor(value: Any, like: Tensor) -> Tensor:
+    if isinstance(value, Tensor):
+        if value._backend is not like._backend:
+            raise device_error(like, value)
+        return value
+    return _wrap(like._backend.asarray(value), like._backend)

@@ -1,0 +1,417 @@
+"""Fused losses and activations: ``softplus``, ``gelu`` (and its ``ndtr``), binary cross
+entropy on probabilities and on logits.
+
+Each runs one fused kernel forward (``backends.kernels``: NumPy over cache-sized blocks on
+the CPU, one CuPy launch on a GPU, the mean/sum reduction included) and records one row
+whose ``grads`` are again fused kernels on arrays and whose ``composite`` formulas,
+written with gpugrad ops, run on tensors for ``create_graph=True``, so gradients of
+gradients work. ``gpugrad.nn.functional`` exports them.
+
+Semantics and error messages are PyTorch's (``torch.nn.functional``), except where a
+docstring says otherwise. On CUDA, BCE does not check that its input lies in [0, 1]
+(checking would wait for the device): out-of-range values give NaN there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._grad_mode import state as _grad_state
+from .._graph import Op, is_unit_seed
+from .._tensor import Size, Tensor, _wrap
+from ..backends import dtypes as _dtypes
+from ..backends.kernels import defs as K
+from .dispatch import broadcast_error, device_error, record
+from .elementwise import clamp, exp, log, log1p, logical_and, sigmoid, tanh, where
+from .registry import declare
+from .transfer import to_dtype
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _constant(data: Any, like: Tensor) -> Tensor | None:
+    return None if data is None else _wrap(data, like._backend)
+
+
+def _type_name(dtype: Any) -> str:
+    return _dtypes.SCALAR_TYPE_NAMES[dtype.name]
+
+
+def _require_float(input: Tensor, kernel_name: str) -> None:
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f"\"{kernel_name}\" not implemented for '{_type_name(input._data.dtype)}'"
+        )
+
+
+def _reduction(reduction: str, n: int) -> tuple[bool, float]:
+    """(reduce in the kernel, divisor) for PyTorch's ``reduction`` argument."""
+    if reduction == "mean":
+        return True, float(n)
+    if reduction == "sum":
+        return True, 1.0
+    if reduction == "none":
+        return False, 1.0
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _no_grad_allowed(t: Tensor | None, function: str, argument: str) -> None:
+    if t is not None and t.requires_grad and _grad_state.enabled:
+        raise RuntimeError(
+            f"The function '{function}' is not differentiable with respect to argument "
+            f"'{argument}'. This input cannot have requires_grad True."
+        )
+
+
+def _same_device(input: Tensor, other: Tensor | None) -> None:
+    if other is not None and other._backend is not input._backend:
+        raise device_error(input, other)
+
+
+def _operand(t: Tensor | None, input: Tensor, dtype: Any, broadcast_error) -> Any:
+    """``t``'s array in ``dtype``, checked to broadcast to ``input``'s shape."""
+    if t is None:
+        return None
+    if not isinstance(t, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(t).__name__}")
+    _same_device(input, t)
+    data = t._data
+    shape = input._data.shape
+    if data.shape != shape and not _broadcasts_to(data.shape, shape):
+        raise broadcast_error(data.shape, shape)
+    return data if data.dtype == dtype else data.astype(dtype)
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    if len(shape) > len(target):
+        return False
+    return all(n == 1 or n == m for n, m in zip(shape[::-1], target[::-1]))
+
+
+# --- activations ----------------------------------------------------------------------------
+def _softplus_kernel_grad(ns, g, x, beta, threshold):
+    return ns.run_kernel(K.SOFTPLUS_BACKWARD, (g, x), (beta, threshold))[0][0]
+
+
+def _softplus_composite_grad(ns, g, x, beta, threshold):
+    bx = x * beta
+    return where(bx > threshold, g, g * sigmoid(bx))
+
+
+SOFTPLUS = Op(
+    "softplus",
+    "SoftplusBackward0",
+    None,
+    (_softplus_kernel_grad,),
+    save=("x",),
+    attrs=("beta", "threshold"),
+    composite=(_softplus_composite_grad,),
+)
+
+
+@declare(methods=(), export=False, rows=(SOFTPLUS,))
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """PyTorch's softplus: ``log1p(exp(beta * x)) / beta``, and ``x`` itself where
+    ``beta * x > threshold``."""
+    _require_float(input, "softplus_cpu")
+    backend = input._backend
+    (out,), _ = backend.run_kernel(K.SOFTPLUS, (input._data,), (beta, threshold))
+    return record(SOFTPLUS, out, backend, (input,), (beta, threshold))
+
+
+def _ndtr_grad(ns, g, x):
+    return g * ns.exp(x * x * -0.5) * K.GELU_PDF
+
+
+NDTR = Op("ndtr", "SpecialNdtrBackward0", None, (_ndtr_grad,), save=("x",))
+
+
+@declare("ndtr", methods=(), export=False, rows=(NDTR,))
+def _ndtr(input: Tensor) -> Tensor:
+    """The standard normal CDF, differentiable (GELU's gradient uses it)."""
+    backend = input._backend
+    (out,), _ = backend.run_kernel(K.NDTR, (input._data,))
+    return record(NDTR, out, backend, (input,))
+
+
+def _gelu_kernel_grad(ns, g, x, approximate):
+    kernel = K.GELU_TANH_BACKWARD if approximate == "tanh" else K.GELU_BACKWARD
+    return ns.run_kernel(kernel, (g, x))[0][0]
+
+
+def _gelu_composite_grad(ns, g, x, approximate):
+    if approximate == "tanh":
+        inner = (x + K.GELU_TANH_KAPPA * (x * x * x)) * K.GELU_TANH_BETA
+        th = tanh(inner)
+        d_inner = (x * x * (3 * K.GELU_TANH_KAPPA) + 1) * K.GELU_TANH_BETA
+        return g * ((th + 1) * 0.5 + (1 - th * th) * d_inner * x * 0.5)
+    pdf = exp(x * x * -0.5) * K.GELU_PDF
+    return g * (_ndtr(x) + x * pdf)
+
+
+GELU = Op(
+    "gelu",
+    "GeluBackward0",
+    None,
+    (_gelu_kernel_grad,),
+    save=("x",),
+    attrs=("approximate",),
+    composite=(_gelu_composite_grad,),
+)
+
+
+@declare(methods=(), export=False, rows=(GELU,))
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """GELU: ``x * Phi(x)`` (``approximate="none"``, through erf) or PyTorch's tanh form
+    ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x**3)))`` (``"tanh"``)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    _require_float(input, "GeluKernelImpl")
+    backend = input._backend
+    kernel = K.GELU_TANH if approximate == "tanh" else K.GELU
+    (out,), _ = backend.run_kernel(kernel, (input._data,))
+    return record(GELU, out, backend, (input,), (approximate,))
+
+
+# --- binary cross entropy on probabilities ----------------------------------------------------
+def _run_backward(ns, kernel, g, like, inputs, params):
+    """A backward kernel on arrays, ``g`` first and cast to ``like``'s dtype."""
+    if g.dtype != like.dtype:
+        g = g.astype(like.dtype)
+    return ns.run_kernel(kernel, (g, *inputs), params)[0][0]
+
+
+def _weighted(grad, w, like, divisor):
+    """``grad * w / divisor`` on tensors (``w`` and the division only when given)."""
+    if w is not None:
+        grad = grad * _constant(w, like)
+    return grad / divisor if divisor != 1 else grad
+
+
+# The rows save input ``x`` (probabilities ``p``) and target ``y`` (``t``).
+def _bce_kernel_grad_input(ns, g, x, y, w, lo, hi, divisor):
+    if lo is None:
+        return _run_backward(ns, K.BCE_BACKWARD, g, x, (x, y, w), (divisor,))
+    return _run_backward(ns, K.BCE_EPS_BACKWARD, g, x, (x, y, w), (lo, hi, divisor))
+
+
+def _bce_kernel_grad_target(ns, g, x, y, w, lo, hi, divisor):
+    bounds = (0.0, 1.0) if lo is None else (lo, hi)
+    return _run_backward(ns, K.BCE_TARGET_BACKWARD, g, x, (x, w), (*bounds, divisor))
+
+
+def _bce_composite_grad_input(ns, g, x, y, w, lo, hi, divisor):
+    p, t = x, y
+    if lo is None:
+        grad = g * (p - t) / clamp((1 - p) * p, min=K.BCE_EPSILON)
+    else:
+        # Computed on the clamped p, so that no inf/NaN leaks through where() into
+        # second derivatives; the mask zeroes the gradient where the clamp acts.
+        pc = clamp(p, lo, hi)
+        inside = logical_and(p >= lo, p <= hi)
+        grad = where(inside, g * (pc - t) / ((1 - pc) * pc), 0)
+    return _weighted(grad, w, p, divisor)
+
+
+def _bce_composite_grad_target(ns, g, x, y, w, lo, hi, divisor):
+    pc = x if lo is None else clamp(x, lo, hi)
+    grad = g * (log1p(-pc) - log(pc))
+    return _weighted(grad, w, x, divisor)
+
+
+BCE = Op(
+    "binary_cross_entropy",
+    "BinaryCrossEntropyBackward0",
+    None,
+    (_bce_kernel_grad_input, _bce_kernel_grad_target),
+    save=("x", "y"),
+    attrs=("w", "lo", "hi", "divisor"),
+    composite=(_bce_composite_grad_input, _bce_composite_grad_target),
+)
+
+
+def _bce_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"Attempting to broadcast a dimension of length {shape[-1] if shape else 1} at -1! "
+        f"Mismatching argument at index 1 had {_size(shape)}; but expected shape should be "
+        f"broadcastable to {list(expected)}"
+    )
+
+
+def _size(shape: tuple) -> str:
+    return repr(Size(shape))
+
+
+@declare(methods=(), export=False, rows=(BCE,))
+def binary_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    *,
+    eps: float | None = None,
+) -> Tensor:
+    """Binary cross entropy between probabilities ``input`` and ``target``, fused.
+
+    By default exactly PyTorch's ``binary_cross_entropy``: each log term is clamped at
+    -100, the gradient is ``grad * (input - target) / max((1 - input) * input, 1e-12)``,
+    ``input`` and ``target`` must lie in [0, 1] (``RuntimeError`` otherwise; not checked
+    on CUDA) and have the same shape (``ValueError``) and dtype.
+
+    With ``eps=`` it is the seed notebook's loss: ``input`` is clamped to
+    ``[eps, 1 - eps]`` before the logs (no -100 floor) and its gradient is zero where the
+    clamp acts, as PyTorch's ``clamp`` passes gradients (inside the closed interval). The
+    bounds are honoured in the tensor's dtype: ``eps`` is rounded to it, and where
+    ``1 - eps`` rounds to 1 (float32 and ``eps=1e-8``; float16 and ``eps < 2**-12``) the
+    upper bound is the largest value below 1, ``nextafter(1, 0)``, so the clamp still
+    keeps ``log(1 - p)`` finite. Out-of-range inputs are clamped, not reported.
+
+    ``reduction`` is ``"mean"`` (summed in double precision, divided by the element
+    count), ``"sum"`` or ``"none"``; ``weight`` (broadcast to ``input``'s shape)
+    multiplies each element's loss and cannot require grad.
+    """
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("binary_cross_entropy expects tensors for input and target")
+    if target._data.shape != input._data.shape:
+        raise ValueError(
+            f"Using a target size ({_size(target._data.shape)}) that is different to the "
+            f"input size ({_size(input._data.shape)}) is deprecated. Please ensure they "
+            "have the same size."
+        )
+    _same_device(input, target)
+    _require_float(input, "binary_cross_entropy")
+    dtype = input._data.dtype
+    if target._data.dtype != dtype:
+        raise RuntimeError(
+            f"Found dtype {_type_name(target._data.dtype)} but expected {_type_name(dtype)}"
+        )
+    _no_grad_allowed(weight, "binary_cross_entropy", "weight")
+    reduce, divisor = _reduction(reduction, input._data.size)
+    w = _operand(weight, input, dtype, _bce_broadcast_error)
+    backend = input._backend
+    p, t = input._data, target._data
+    if eps is None:
+        lo = hi = None
+        (out,), bad = backend.run_kernel(K.BCE, (p, t, w), reduce=reduce, divisor=divisor)
+        if bad:
+            _raise_range_error(p, t)
+    else:
+        lo, hi = K.eps_bounds(eps, dtype)
+        (out,), _ = backend.run_kernel(
+            K.BCE_EPS, (p, t, w), (lo, hi), reduce=reduce, divisor=divisor
+        )
+    return record(BCE, out, backend, (input, target), (w, lo, hi, divisor))
+
+
+def _raise_range_error(p: Any, t: Any) -> None:
+    if not bool(((p >= 0) & (p <= 1)).all()):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    if not bool(((t >= 0) & (t <= 1)).all()):
+        raise RuntimeError("all elements of target should be between 0 and 1")
+
+
+# --- binary cross entropy on logits -----------------------------------------------------------
+# The rows save the logits ``x`` and the target ``y``; ``ready`` holds the input gradient
+# the forward pass computed for a unit upstream gradient (used at most once).
+def _bce_logits_kernel_grad_input(ns, g, x, y, w, pw, divisor, ready):
+    gx = ready.pop() if ready else None
+    if gx is None:
+        return _run_backward(ns, K.BCE_LOGITS_BACKWARD, g, x, (x, y, w, pw), (divisor,))
+    if not is_unit_seed(g):
+        gx *= g
+    return gx
+
+
+def _bce_logits_kernel_grad_target(ns, g, x, y, w, pw, divisor, ready):
+    return _run_backward(ns, K.BCE_LOGITS_TARGET_BACKWARD, g, x, (x, w, pw), (divisor,))
+
+
+def _bce_logits_composite_grad_input(ns, g, x, y, w, pw, divisor, ready):
+    if ready:
+        ready.pop()  # a graph of the backward is built: the forward's gradient is not used
+    s = sigmoid(x)
+    if pw is None:
+        grad = (s - y) * g
+    else:
+        tp = _constant(pw, x) * y
+        grad = ((tp + 1 - y) * s - tp) * g
+    return _weighted(grad, w, x, divisor)
+
+
+def _bce_logits_composite_grad_target(ns, g, x, y, w, pw, divisor, ready):
+    # log_sigmoid(-x) - pos_weight * log_sigmoid(x), with log_sigmoid(x) = -softplus(-x)
+    grad = -x * g if pw is None else (_constant(pw, x) * softplus(-x) - softplus(x)) * g
+    return _weighted(grad, w, x, divisor)
+
+
+BCE_WITH_LOGITS = Op(
+    "binary_cross_entropy_with_logits",
+    "BinaryCrossEntropyWithLogitsBackward0",
+    None,
+    (_bce_logits_kernel_grad_input, _bce_logits_kernel_grad_target),
+    save=("x", "y"),
+    attrs=("w", "pw", "divisor", "ready"),
+    composite=(_bce_logits_composite_grad_input, _bce_logits_composite_grad_target),
+)
+
+
+@declare(methods=(), export=False, rows=(BCE_WITH_LOGITS,))
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """PyTorch's ``binary_cross_entropy_with_logits``, fused: the stable form
+    ``(1 - t) * x - lw * log_sigmoid(x)`` with ``lw = (pos_weight - 1) * t + 1`` and
+    ``log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))``; the gradient is
+    ``(sigmoid(x) - t)`` (with ``pos_weight``: ``(pos_weight*t + 1 - t) * sigmoid(x) -
+    pos_weight*t``), times ``grad`` and ``weight``.
+
+    With a ``mean`` or ``sum`` reduction and an ``input`` that requires grad, the forward
+    pass computes that gradient too, in the same pass over the data (its sigmoid taken
+    from the ``exp(-|x|)`` the loss needs), and keeps it until backward: ``loss.backward()``
+    then launches nothing for this node, and any other upstream gradient costs one multiply.
+    This holds one input-sized buffer from forward to backward (where PyTorch holds only
+    ``input`` and ``target``); compute losses you will not differentiate under
+    ``gg.no_grad()``. ``input`` and ``target`` are promoted
+    to a common dtype (PyTorch returns the target's dtype when they differ); ``weight``
+    and ``pos_weight`` broadcast to ``input``'s shape and cannot require grad."""
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("binary_cross_entropy_with_logits expects tensors")
+    if target._data.shape != input._data.shape:
+        raise ValueError(
+            f"Target size ({_size(target._data.shape)}) must be the same as input size "
+            f"({_size(input._data.shape)})"
+        )
+    _same_device(input, target)
+    _require_float(input, "log_sigmoid_cpu")
+    function = "binary_cross_entropy_with_logits"
+    _no_grad_allowed(weight, function, "weight")
+    _no_grad_allowed(pos_weight, function, "pos_weight")
+    xd, td = input._data, target._data
+    if td.dtype != xd.dtype:
+        dtype = _dtypes.promote_arrays(xd.dtype, xd.ndim, td.dtype, td.ndim)
+        if dtype.kind != "f":
+            dtype = xd.dtype
+        input = to_dtype(input, dtype)
+        target = to_dtype(target, dtype)
+    dtype = input._data.dtype
+    reduce, divisor = _reduction(reduction, input._data.size)
+    w = _operand(weight, input, dtype, _logits_broadcast_error)
+    pw = _operand(pos_weight, input, dtype, lambda s, e: broadcast_error(s, e))
+    backend = input._backend
+    arrays = (input._data, target._data, w, pw)
+    ready = []
+    if reduce and input.requires_grad and _grad_state.enabled:
+        (out, gx), _ = backend.run_kernel(
+            K.BCE_LOGITS_WITH_GRAD, arrays, (divisor,), reduce=True, divisor=divisor
+        )
+        ready.append(gx)
+    else:
+        (out,), _ = backend.run_kernel(K.BCE_LOGITS, arrays, reduce=reduce, divisor=divisor)
+    return record(BCE_WITH_LOGITS, out, backend, (input, target), (w, pw, divisor, ready))
+
+
+def _logits_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
+    return broadcast_error(expected, shape)

@@ -1,0 +1,113 @@
+"""Moving tensors between devices and dtypes: ``to``, ``cpu``, ``cuda``, ``float`` … .
+Transfers are differentiable: the gradient flows back to the source device and dtype."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import backends
+from .._graph import Op
+from .._tensor import Tensor, _wrap
+from ..backends import dtypes as _dtypes
+from ..backends.device import Device
+from .dispatch import record
+from .registry import declare
+
+TO_DEVICE = Op(
+    "to",
+    "ToCopyBackward0",
+    None,
+    (lambda ns, g, source: ns.to_backend(g, source),),
+    attrs=("source",),
+)
+TO_DTYPE = Op(
+    "to", "ToCopyBackward0", None, (lambda ns, g, dtype: ns.astype(g, dtype),), attrs=("dtype",)
+)
+
+
+def to_dtype(input: Tensor, dtype: Any) -> Tensor:
+    """``input`` in ``dtype`` (itself when it already is); differentiable to floats."""
+    target = _dtypes.as_dtype(dtype).numpy
+    if input._data.dtype == target:
+        return input
+    out = input._data.astype(target)
+    if target.kind != "f":
+        return _wrap(out, input._backend)
+    return record(TO_DTYPE, out, input._backend, (input,), (input._data.dtype,))
+
+
+astype = to_dtype
+
+
+def to_backend(input: Tensor, backend: backends.ArrayBackend) -> Tensor:
+    source = input._backend
+    if source is backend:
+        return input
+    out = source.to_backend(input._data, backend)
+    return record(TO_DEVICE, out, backend, (input,), (source,))
+
+
+def parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """The ``(device, dtype)`` that ``Tensor.to``/``Module.to`` arguments ask for."""
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("copy", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, _dtypes.DType):
+            dtype = arg
+        elif isinstance(arg, (str, Device, int)):
+            device = f"cuda:{arg}" if isinstance(arg, int) else arg
+        elif arg is not None:
+            dtype = _dtypes.as_dtype(arg)
+    return device, dtype
+
+
+@declare(export=False, rows=(TO_DEVICE, TO_DTYPE))
+def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    device, dtype = parse_to(args, dict(kwargs))
+    out = input
+    if device is not None:
+        out = to_backend(out, backends.get(device))
+    if dtype is not None:
+        out = to_dtype(out, dtype)
+    return out
+
+
+@declare(export=False)
+def cpu(input: Tensor) -> Tensor:
+    return to_backend(input, backends.cpu)
+
+
+@declare(export=False)
+def cuda(input: Tensor, device: int | str | Device | None = None) -> Tensor:
+    if device is None:
+        device = "cuda"
+    elif isinstance(device, int):
+        device = f"cuda:{device}"
+    return to_backend(input, backends.get(device))
+
+
+def _type_cast(method: str, dtype_name: str) -> None:
+    def cast(input: Tensor) -> Tensor:
+        return to_dtype(input, dtype_name)
+
+    cast.__name__ = cast.__qualname__ = method
+    cast.__module__ = __name__
+    cast.__doc__ = f"``input`` as {dtype_name}."
+    declare(method, export=False)(cast)
+
+
+for _method, _dtype_name in (
+    ("float", "float32"),
+    ("double", "float64"),
+    ("half", "float16"),
+    ("long", "int64"),
+    ("int", "int32"),
+    ("bool", "bool"),
+):
+    _type_cast(_method, _dtype_name)
