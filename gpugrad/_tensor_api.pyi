@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
+from ._random import Generator
 from ._tensor import Tensor
 from .backends.device import Device
 from .ops.dispatch import Dim, Number, TensorOrNumber

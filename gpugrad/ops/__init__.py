@@ -1,9 +1,9 @@
 """gpugrad's ops, each declared once in its family module (see ``registry``).
 
 Families: ``elementwise`` (arithmetic, unary math, comparisons), ``reduce``, ``shape``,
-``index``, ``linalg``, ``transfer`` (devices and dtypes) and ``nn`` (fused activations and
-losses), ``random`` (in-place random methods). ``dispatch`` records an op's node; ``backward_ns`` is the namespace the derivative
-formulas use on tensors.
+``index``, ``linalg``, ``transfer`` (devices and dtypes), ``nn`` (fused activations and
+losses) and ``random`` (the in-place random methods). ``dispatch`` records an op's node;
+``backward_ns`` is the namespace the derivative formulas use on tensors.
 """
 
 from . import registry
