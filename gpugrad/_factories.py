@@ -34,7 +34,7 @@ def _leaf(data: Any, backend: backends.ArrayBackend, requires_grad: bool) -> Ten
             raise RuntimeError(
                 "Only Tensors of floating point and complex dtype can require gradients"
             )
-        t.requires_grad = True
+        t._requires_grad = True
     return t
 
 
