@@ -325,7 +325,9 @@ class Tensor:
             if not requires_grad:
                 raise RuntimeError(_NON_LEAF_REQUIRES_GRAD)
             return self
-        self.requires_grad = requires_grad
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = requires_grad
         return self
 
     def retain_grad(self) -> None:
