@@ -60,7 +60,8 @@ def _in_threads(work: Callable[[int], None], n: int) -> None:
 
 # --- 1. thread-safe gradient accumulation ---------------------------------------------------
 def test_gradient_accumulation_from_several_threads_loses_nothing(device, frequent_thread_switches):
-    x = gg.zeros(3, device=device, requires_grad=True)
+    # Large enough that NumPy releases the GIL inside the addition, as real models do.
+    x = gg.zeros(100_000, device=device, requires_grad=True)
     y = (x * 2).sum()  # one graph, shared by the threads: each backward adds 2
 
     def backward_50_times(_: int) -> None:
@@ -69,20 +70,19 @@ def test_gradient_accumulation_from_several_threads_loses_nothing(device, freque
 
     for _ in range(4):  # 4 rounds of 2 threads x 50 passes
         _in_threads(backward_50_times, 2)
-    assert x.grad.tolist() == [800.0, 800.0, 800.0]
+    assert x.grad.min().item() == x.grad.max().item() == 800.0
 
 
 def test_hogwild_training_of_a_shared_weight_is_exact(device, frequent_thread_switches):
-    w = gg.zeros(4, device=device, requires_grad=True)
-    inputs = [gg.full((4,), 1.0, device=device), gg.full((4,), 3.0, device=device)]
-    steps = 400
+    w = gg.zeros(100_000, device=device, requires_grad=True)
+    steps = 200
 
     def train(i: int) -> None:
         for _ in range(steps):
-            (w * inputs[i]).sum().backward()  # a fresh graph per step, one shared leaf
+            (w.sum() * (i + 1)).backward()  # a fresh graph per step, one shared leaf
 
     _in_threads(train, 2)
-    assert w.grad.tolist() == [steps * 4.0] * 4
+    assert w.grad.min().item() == w.grad.max().item() == steps * (1 + 2)
 
 
 # --- 2. .grad and requires_grad assignment ---------------------------------------------------
