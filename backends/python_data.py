@@ -89,10 +89,13 @@ def host_array(data: Any, target: Any, default_float: Any) -> numpy.ndarray:
     given ``target`` dtype, else ``default_float`` for floats, int64 for ints and bool for
     bools; refused with PyTorch's errors where PyTorch refuses."""
     target = None if target is None else numpy.dtype(target)
+    if type(data) in _PYTHON_SCALARS:
+        return _scalar_array(data, target, default_float)
     integral_target = target is not None and target.kind in "iu"
     ints_as_int64 = None if target is None else integral_target
     host = numpy.array(data)
     kind = host.dtype.kind
+    largest = float(numpy.abs(host).max()) if kind == "f" and host.size else 0.0  # NaN: a float
     if kind == "O":
         _check_values(data, ints_as_int64)
         host = numpy.array(data, dtype=numpy.int64 if integral_target else numpy.float64)
@@ -101,7 +104,7 @@ def host_array(data: Any, target: Any, default_float: Any) -> numpy.ndarray:
         # Python ints past int64 make NumPy choose uint64, or float64 when of both signs.
         if kind == "u" and host.dtype.itemsize == 8 and host.max() > INT64_MAX:
             raise ValueError(OVERFLOW_WHEN_UNPACKING)
-        if kind == "f" and numpy.abs(host).max() >= 2.0**63:
+        if kind == "f" and largest >= 2.0**63:
             _check_values(data, ints_as_int64)
     if target is None:
         if kind == "f":
@@ -111,24 +114,58 @@ def host_array(data: Any, target: Any, default_float: Any) -> numpy.ndarray:
         else:
             return host
     elif integral_target:
-        _check_in_range(host, target)
-    with numpy.errstate(over="ignore", invalid="ignore"):  # float16 overflow is inf, as in PyTorch
-        return host.astype(target, copy=False)
+        _check_in_range(host, target)  # so the cast below cannot overflow
+    if target.kind == "f" and largest > _LARGEST_FLOAT[target]:
+        with numpy.errstate(over="ignore"):  # inf, as in PyTorch, without NumPy's warning
+            return host.astype(target)
+    return host.astype(target, copy=False)
 
 
-def checked_fill(value: Any, target: Any) -> Any:
-    """``full()``'s fill value for an array of ``target``: PyTorch refuses one outside an
-    integer type's range and wraps ``-max..-1`` into an unsigned type."""
-    target = numpy.dtype(target)
-    if target.kind not in "iu" or isinstance(value, (bool, numpy.bool_)):
+_PYTHON_SCALARS = (bool, int, float)
+_LARGEST_FLOAT = {
+    numpy.dtype(kind): float(numpy.finfo(kind).max)
+    for kind in (numpy.float16, numpy.float32, numpy.float64)
+}
+
+
+def _scalar_array(value: bool | int | float, target: Any, default_float: Any) -> numpy.ndarray:
+    """``host_array`` of one Python number, checked without array reductions."""
+    if target is None:
+        if type(value) is bool:
+            return numpy.array(value)
+        if type(value) is int:
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise ValueError(OVERFLOW_WHEN_UNPACKING)
+            return numpy.array(value, dtype=numpy.int64)
+        target = numpy.dtype(default_float)
+    if target.kind in "iu":
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(OVERFLOW_WHEN_UNPACKING)
+        value = _checked_integer(value, target, "")
+    elif target.kind == "f" and abs(value) > _LARGEST_FLOAT[target] and math.isfinite(value):
+        with numpy.errstate(over="ignore"):  # inf, as in PyTorch, without NumPy's warning
+            return numpy.array(value, dtype=target)
+    return numpy.array(value, dtype=target)
+
+
+def _checked_integer(value: Any, target: numpy.dtype, suffix: str) -> Any:
+    """``value`` for an integer ``target``: PyTorch refuses one outside the type's range
+    and wraps ``-max..-1`` into an unsigned type."""
+    if isinstance(value, (bool, numpy.bool_)):
         return value
     info = numpy.iinfo(target)
     if isinstance(value, numbers.Integral):
         value = int(value)
         lowest = -int(info.max) if info.min == 0 else info.min
         if not lowest <= value <= info.max:
-            raise _cannot_convert(target, "_t")
+            raise _cannot_convert(target, suffix)
         return value % (int(info.max) + 1) if value < 0 and info.min == 0 else value
     if not (math.isfinite(value) and info.min <= value <= info.max):
-        raise _cannot_convert(target, "_t")
+        raise _cannot_convert(target, suffix)
     return value
+
+
+def checked_fill(value: Any, target: Any) -> Any:
+    """``full()``'s fill value for an array of ``target``, checked as PyTorch checks it."""
+    target = numpy.dtype(target)
+    return _checked_integer(value, target, "_t") if target.kind in "iu" else value

@@ -28,7 +28,7 @@ def _root_grads(
     grads = []
     seeds = []
     for i, out in enumerate(outputs):
-        if not out.requires_grad:
+        if not out._requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )

@@ -313,7 +313,7 @@ class AccumulateGrad:
 
 def edge_of(t: Tensor) -> Any:
     """The node a gradient for ``t`` flows into, or ``None`` when ``t`` needs none."""
-    if not t.requires_grad:
+    if not t._requires_grad:
         return None
     node = t.grad_fn
     if node is not None:
