@@ -86,8 +86,8 @@ def _run_tensor_hooks(hooks: dict, grad: Any, backend: Any, tensor_mode: bool) -
 _accumulate_lock = threading.Lock()
 """Serialises the read-add-write of a leaf's ``.grad``, so that backward passes running in
 several threads at once (hogwild training of shared weights) lose no gradient, as in
-PyTorch. One lock for all leaves: taken once per leaf per backward and uncontended on one
-thread, where it costs about as much as an attribute read."""
+PyTorch. One lock for all leaves, taken once per leaf per backward: uncontended on one
+thread, it costs tens of nanoseconds."""
 
 
 def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) -> None:
@@ -100,25 +100,29 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) 
             from ._ops import to_dtype
 
             grad = to_dtype(grad, t.dtype)
-        with _accumulate_lock:
+        _accumulate_lock.acquire()
+        try:
             current = t._grad
             t._grad = grad if current is None else current + grad
+        finally:
+            _accumulate_lock.release()
         return
     backend = t._backend
     if grad.dtype != t._data.dtype:
         grad = grad.astype(t._data.dtype)
-    if isinstance(grad, backend.xp.ndarray) and not (private and backend.owns(grad)):
-        first = backend.copy  # copied only if it becomes the first gradient
-    else:
-        first = None
-    with _accumulate_lock:
+    _accumulate_lock.acquire()  # cheaper than ``with`` on the hot path
+    try:
         current = t._grad
         if current is None:
-            t._grad = wrap_grad(grad if first is None else first(grad), backend)
+            if isinstance(grad, backend.xp.ndarray) and not (private and backend.owns(grad)):
+                grad = backend.copy(grad)
+            t._grad = wrap_grad(grad, backend)
         elif current.grad_fn is None and current._requires_grad is False:
             current._data = backend.assign(current._data, current._data + grad)
         else:
             t._grad = wrap_grad(current._data + grad, backend)
+    finally:
+        _accumulate_lock.release()
 
 
 def execute(
