@@ -7,6 +7,7 @@ hooks see the total gradient, as in PyTorch.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
@@ -27,7 +28,7 @@ def _root_grads(
     grads = []
     seeds = []
     for i, out in enumerate(outputs):
-        if not out.requires_grad:
+        if not out._requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
@@ -82,30 +83,46 @@ def _run_tensor_hooks(hooks: dict, grad: Any, backend: Any, tensor_mode: bool) -
     return grad
 
 
+_accumulate_lock = threading.Lock()
+"""Serialises the read-add-write of a leaf's ``.grad``, so that backward passes running in
+several threads at once (hogwild training of shared weights) lose no gradient, as in
+PyTorch. One lock for all leaves, taken once per leaf per backward: uncontended on one
+thread, it costs tens of nanoseconds."""
+
+
 def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) -> None:
     """``t.grad += grad``, keeping ``t.grad`` a tensor of ``t``'s dtype that nothing else
     shares. ``private`` says the engine handed ``grad`` to no one else, so a first gradient
-    that owns its memory is stored without a copy."""
+    that owns its memory is stored without a copy. Writes the private ``_grad`` slot:
+    the engine's gradients need none of the checks a user's assignment gets."""
     if tensor_mode:
         if grad.dtype is not t.dtype:
             from .ops.transfer import to_dtype
 
             grad = to_dtype(grad, t.dtype)
-        t.grad = grad if t.grad is None else t.grad + grad
+        _accumulate_lock.acquire()
+        try:
+            current = t._grad
+            t._grad = grad if current is None else current + grad
+        finally:
+            _accumulate_lock.release()
         return
     backend = t._backend
     if grad.dtype != t._data.dtype:
         grad = grad.astype(t._data.dtype)
-    if t.grad is None:
-        if isinstance(grad, backend.array_type) and not (private and backend.owns(grad)):
-            grad = backend.copy(grad)
-        t.grad = wrap_grad(grad, backend)
-    else:
-        current = t.grad
-        if current.grad_fn is None and current.requires_grad is False:
+    _accumulate_lock.acquire()  # cheaper than ``with`` on the hot path
+    try:
+        current = t._grad
+        if current is None:
+            if isinstance(grad, backend.array_type) and not (private and backend.owns(grad)):
+                grad = backend.copy(grad)
+            t._grad = wrap_grad(grad, backend)
+        elif current.grad_fn is None and current._requires_grad is False:
             current._data = backend.assign(current._data, current._data + grad)
         else:
-            t.grad = wrap_grad(current._data + grad, backend)
+            t._grad = wrap_grad(current._data + grad, backend)
+    finally:
+        _accumulate_lock.release()
 
 
 def execute(

@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 from . import _random, backends
 from ._random import Generator
 from ._tensor import Tensor, _wrap
-from ._tensor import shape_arg as _shape_arg
 from .backends import dtypes as _dtypes
+from .backends import python_data
 from .backends.device import Device
 
 DeviceLike = Device | str | int | None
@@ -36,8 +39,70 @@ def _leaf(data: Any, backend: backends.ArrayBackend, requires_grad: bool) -> Ten
             raise RuntimeError(
                 "Only Tensors of floating point and complex dtype can require gradients"
             )
-        t.requires_grad = True
+        t._requires_grad = True
     return t
+
+
+def _type_name(value: Any) -> str:
+    """A value's type as PyTorch's argument errors name it (``numpy.ndarray``, ``float``)."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _size(function: str, size: tuple, position: int = 1) -> tuple[int, ...]:
+    """The shape given as ``f(2, 3)`` or ``f((2, 3))``, refused with PyTorch's errors when it
+    is not made of ints or has a negative dimension."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        dims = []
+        for pos, n in enumerate(size[0]):
+            if isinstance(n, bool) or not hasattr(n, "__index__"):
+                raise TypeError(
+                    f"{function}(): argument 'size' (position {position}) must be tuple of "
+                    f"ints, but found element of type {_type_name(n)} at pos {pos}"
+                )
+            dims.append(operator.index(n))
+    elif len(size) == 1 and (isinstance(size[0], bool) or not hasattr(size[0], "__index__")):
+        raise TypeError(
+            f"{function}(): argument 'size' (position {position}) must be tuple of ints, not "
+            f"{_type_name(size[0])}"
+        )
+    else:
+        dims = []
+        for pos, n in enumerate(size):
+            if not hasattr(n, "__index__"):
+                raise TypeError(
+                    f"{function}(): argument 'size' failed to unpack the object at pos "
+                    f'{pos + 1} with error "type must be tuple of ints,but got {_type_name(n)}"'
+                )
+            dims.append(operator.index(n))
+    for n in dims:
+        if n < 0:
+            if function == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.")
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {dims}")
+    return tuple(dims)
+
+
+def _check_number(function: str, name: str, position: int, value: Any) -> Any:
+    """``value`` as a Python number (a one-element tensor gives its item), or PyTorch's
+    ``TypeError`` naming the argument."""
+    if isinstance(value, Tensor) and value._data.size == 1:
+        return value.item()
+    if not isinstance(value, numbers.Number):
+        raise TypeError(
+            f"{function}(): argument '{name}' (position {position}) must be Number, not "
+            f"{_type_name(value)}"
+        )
+    return value
+
+
+def _check_int(function: str, name: str, position: int, value: Any) -> int:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(
+            f"{function}(): argument '{name}' (position {position}) must be int, not "
+            f"{_type_name(value)}"
+        )
+    return operator.index(value)
 
 
 def tensor(
@@ -52,7 +117,12 @@ def tensor(
         data = data._backend.to_host(data._data) if data._backend is not backend else data._data
     elif isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
         data = [v.tolist() if isinstance(v, Tensor) else v for v in data]
-    array = backend.from_data(data, None if dtype is None else _numpy_dtype(dtype))
+    if python_data.is_python_data(data, dtype is not None):
+        target = None if dtype is None else _numpy_dtype(dtype)
+        host = python_data.host_array(data, target, _dtypes.DEFAULT_FLOAT.numpy)
+        array = backend.from_data(host, copy=False)
+    else:
+        array = backend.from_data(data, None if dtype is None else _numpy_dtype(dtype))
     return _leaf(array, backend, requires_grad)
 
 
@@ -64,6 +134,8 @@ def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None) -> 
 
 def from_numpy(ndarray: Any) -> Tensor:
     """A CPU tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, backends.cpu.xp.ndarray):
+        raise TypeError(f"expected np.ndarray (got {_type_name(ndarray)})")
     return _leaf(backends.cpu.from_data(ndarray, copy=False), backends.cpu, False)
 
 
@@ -78,7 +150,7 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
 
 def _filled(kind: str, size: tuple, dtype, device, requires_grad, value=None) -> Tensor:
     backend = _backend(device)
-    shape = _shape_arg(size)
+    shape = _size(kind, size)
     if kind == "full":
         array = backend.full(shape, value, _numpy_dtype(dtype))
     else:
@@ -140,14 +212,20 @@ def full(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"full(): argument 'size' (position 1) must be tuple of ints, not {_type_name(size)}"
+        )
+    fill_value = _check_number("full", "fill_value", 2, fill_value)
     dtype = _scalar_dtype(fill_value) if dtype is None else dtype
-    return _filled("full", (tuple(size),), dtype, device, requires_grad, fill_value)
+    fill_value = python_data.checked_fill(fill_value, _numpy_dtype(dtype))
+    return _filled("full", (size,), dtype, device, requires_grad, fill_value)
 
 
 def randint(
     low: int = 0,
-    high: Any = None,
-    size: Any = None,
+    high: int | Sequence[int] | None = None,
+    size: Sequence[int] | None = None,
     *,
     generator: Generator | None = None,
     dtype: DTypeLike = None,
@@ -156,16 +234,22 @@ def randint(
 ) -> Tensor:
     """Integers uniform in ``[low, high)``: ``randint(high, size)`` or
     ``randint(low, high, size)`` (int64 unless ``dtype`` says otherwise)."""
-    if size is None:
-        if high is None:
-            raise TypeError("randint() missing 1 required positional argument: 'size'")
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
-    elif high is None:
+    elif high is None and size is not None:  # randint(high, size=size)
         low, high = 0, low
+    if size is None or high is None:
+        raise TypeError("randint(): missing the 'size' argument: randint(low, high, size)")
+    low = _check_int("randint", "low", 1, low)
+    high = _check_int("randint", "high", 2, high)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(
+            f"randint(): argument 'size' (position 3) must be tuple of ints, not {_type_name(size)}"
+        )
+    shape = _size("randint", (size,), 3)
     backend = _backend(device)
-    shape = _random_shape((size,))
-    dtype = _dtypes.as_dtype(_dtypes.int64 if dtype is None else dtype).numpy
-    array = _random_integers(backend, generator, int(low), int(high), shape, dtype)
+    dtype = _numpy_dtype(dtype, _dtypes.int64)
+    array = _random_integers(backend, generator, low, high, shape, dtype)
     return _leaf(array, backend, requires_grad)
 
 
@@ -179,12 +263,31 @@ def arange(
     requires_grad: bool = False,
 ) -> Tensor:
     if end is None:
-        start, end = 0, start
+        start, end = 0, _check_number("arange", "end", 1, start)
+    else:
+        start = _check_number("arange", "start", 1, start)
+        end = _check_number("arange", "end", 2, end)
+    step = _check_number("arange", "step", 3, step)
+    _check_range(start, end, step)
+    if dtype is not None and _dtypes.as_dtype(dtype) is _dtypes.bool_:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if dtype is None:
         integral = all(isinstance(v, int) for v in (start, end, step))
         dtype = _dtypes.int64 if integral else _dtypes.DEFAULT_FLOAT
     backend = _backend(device)
     return _leaf(backend.arange(start, end, step, _numpy_dtype(dtype)), backend, requires_grad)
+
+
+def _check_range(start: Any, end: Any, step: Any) -> None:
+    """PyTorch's ``arange`` checks: a finite range, a nonzero step of the range's sign."""
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (step > 0 and end < start) or (step < 0 and end > start):
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if math.ceil((end - start) / step) > python_data.INT64_MAX:
+        raise RuntimeError("invalid size, possible overflow?")
 
 
 def linspace(
@@ -196,6 +299,8 @@ def linspace(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    if isinstance(steps, int) and steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     backend = _backend(device)
     return _leaf(backend.linspace(start, end, steps, _numpy_dtype(dtype)), backend, requires_grad)
 
@@ -208,18 +313,30 @@ def eye(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    n = _check_int("eye", "n", 1, n)
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None:
+        m = _check_int("eye", "m", 2, m)
+        if m < 0:
+            raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     backend = _backend(device)
     return _leaf(backend.eye(n, m, _numpy_dtype(dtype)), backend, requires_grad)
 
 
 def _like(kind: str, input: Tensor, dtype, device, requires_grad, value=None) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{kind}_like(): argument 'input' (position 1) must be Tensor, not {_type_name(input)}"
+        )
     dtype = input.dtype if dtype is None else dtype
     device = input._backend.device_str if device is None else device
     if kind == "full":
+        value = _check_number("full_like", "fill_value", 2, value)
         return full(
             input._data.shape, value, dtype=dtype, device=device, requires_grad=requires_grad
         )
-    return _filled(kind, (input._data.shape,), dtype, device, requires_grad)
+    return _filled(kind, (tuple(input._data.shape),), dtype, device, requires_grad)
 
 
 def zeros_like(
@@ -298,14 +415,9 @@ def manual_seed(seed: int) -> Generator:
 
 
 # --- random sampling ----------------------------------------------------------------------
-def _random_shape(size: tuple) -> tuple[int, ...]:
-    shape = _shape_arg(size)
-    if any(n < 0 for n in shape):
-        negative = next(n for n in shape if n < 0)
-        raise RuntimeError(
-            f"Trying to create tensor with negative dimension {negative}: {list(shape)}"
-        )
-    return shape
+def _random_shape(size: tuple, function: str = "randn") -> tuple[int, ...]:
+    """A random function's size argument, checked as the factories check theirs."""
+    return _size(function, size)
 
 
 def _float_dtype(dtype: DTypeLike, kernel: str) -> Any:
@@ -318,7 +430,7 @@ def _float_dtype(dtype: DTypeLike, kernel: str) -> Any:
 
 def _random_leaf(kind, size, generator, dtype, device, requires_grad) -> Tensor:
     backend = _backend(device)
-    shape = _random_shape(size)
+    shape = _random_shape(size, "rand" if kind == "uniform" else "randn")
     kernel = "check_uniform_bounds" if kind == "uniform" else "normal_kernel_cpu"
     numpy_dtype = _float_dtype(dtype, kernel)
     source = _random.generator_for(generator, backend)
@@ -474,7 +586,7 @@ def normal(
             raise TypeError("normal() missing 1 required positional argument: 'size'")
         if not std >= 0.0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-        out = empty(_random_shape((size,)), dtype=dtype, device=device)
+        out = empty(_random_shape((size,), "normal"), dtype=dtype, device=device)
         out.normal_(float(mean), float(std), generator=generator)
         return out.requires_grad_(requires_grad) if requires_grad else out
     reference = mean if mean_is_tensor else std

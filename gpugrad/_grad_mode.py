@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,6 +22,41 @@ def is_grad_enabled() -> bool:
     return state.enabled
 
 
+def _run_under(mode: bool, step: Callable[..., Any], *args: Any) -> Any:
+    previous = state.enabled
+    state.enabled = mode
+    try:
+        return step(*args)
+    finally:
+        state.enabled = previous
+
+
+def _generator_under(mode: bool, function: Callable[..., Generator]) -> Callable[..., Generator]:
+    """Wrap a generator function so that its body runs under ``mode`` at every resumption
+    (``next``, ``send``, ``throw``, ``close``) while the caller's code between resumptions
+    runs under the caller's own mode, as PyTorch's ``_DecoratorContextManager`` does."""
+
+    @functools.wraps(function)
+    def generator_under_mode(*args: Any, **kwargs: Any) -> Generator:
+        generator = function(*args, **kwargs)  # runs none of the body yet
+        try:
+            response = _run_under(mode, generator.send, None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    _run_under(mode, generator.close)
+                    raise
+                except BaseException as error:
+                    response = _run_under(mode, generator.throw, error)
+                else:
+                    response = _run_under(mode, generator.send, request)
+        except StopIteration as stop:
+            return stop.value
+
+    return generator_under_mode
+
+
 class _GradModeContext:
     """A context manager that is also a decorator, as PyTorch's are."""
 
@@ -35,6 +71,8 @@ class _GradModeContext:
 
     def __call__(self, function: F) -> F:
         mode = self._mode
+        if inspect.isgeneratorfunction(function):
+            return _generator_under(mode, function)  # type: ignore[return-value]
 
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -60,7 +98,12 @@ class enable_grad(_GradModeContext):  # noqa: N801
 
 class set_grad_enabled(_GradModeContext):  # noqa: N801
     def __init__(self, mode: bool) -> None:
-        self._mode = bool(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(
+                "set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+                f"{type(mode).__name__}"
+            )
+        self._mode = mode
         self._previous = state.enabled
         state.enabled = self._mode  # takes effect at once when used as a function
 

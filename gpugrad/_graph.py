@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -310,7 +311,11 @@ class Node:
 
 
 class AccumulateGrad:
-    """The node that ends every path at a leaf: adds the gradient into ``leaf.grad``."""
+    """The node that ends every path at a leaf: adds the gradient into ``leaf.grad``.
+
+    As in PyTorch, the graph holds the accumulator and the accumulator holds its leaf, while
+    the leaf holds its accumulator only weakly (``edge_of``): no reference cycle, so a leaf
+    is freed by reference counting as soon as neither the user nor a graph needs it."""
 
     __slots__ = ("variable", "__weakref__")
 
@@ -331,15 +336,17 @@ class AccumulateGrad:
 
 def edge_of(t: Tensor) -> Any:
     """The node a gradient for ``t`` flows into, or ``None`` when ``t`` needs none."""
-    if not t.requires_grad:
+    if not t._requires_grad:
         return None
     node = t.grad_fn
     if node is not None:
         return node if t._output_nr == 0 else (node, t._output_nr)
     extra = t._get_extra()
-    accumulator = extra.accumulator
-    if accumulator is None:
-        accumulator = extra.accumulator = AccumulateGrad(t)
+    alive = extra.accumulator
+    accumulator = None if alive is None else alive()
+    if accumulator is None:  # first use, or every graph that held the last one is gone
+        accumulator = AccumulateGrad(t)
+        extra.accumulator = weakref.ref(accumulator)
     return accumulator
 
 

@@ -81,7 +81,7 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     if owner is not t and (owner.requires_grad or t.requires_grad):
         return _inplace_through_base(function, t, owner, args)
     alias = _wrap(t._data, t._backend)
-    alias.requires_grad, alias.grad_fn, alias._output_nr = (
+    alias._requires_grad, alias.grad_fn, alias._output_nr = (
         t.requires_grad,
         t.grad_fn,
         t._output_nr,
@@ -91,7 +91,7 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     if node is not None and any(s is alias for s in getattr(node, "saved", ())):
         alias._data = t._backend.copy(t._data)  # the node keeps the values it saved
     _write(t, out)
-    t.grad_fn, t._output_nr, t.requires_grad = node, out._output_nr, out.requires_grad
+    t.grad_fn, t._output_nr, t._requires_grad = node, out._output_nr, out.requires_grad
     return t
 
 
@@ -105,14 +105,14 @@ def _inplace_through_base(
     if key is None:
         raise RuntimeError(VIEW_ERROR)
     alias = _wrap(view._backend.copy(view._data), view._backend)
-    alias.requires_grad, alias.grad_fn, alias._output_nr = (
+    alias._requires_grad, alias.grad_fn, alias._output_nr = (
         view.requires_grad,
         view.grad_fn,
         view._output_nr,
     )
     apply_inplace(_setitem, base, key, function(alias, *args))
     fresh = getitem(base, key)
-    view.grad_fn, view._output_nr, view.requires_grad = (
+    view.grad_fn, view._output_nr, view._requires_grad = (
         fresh.grad_fn,
         fresh._output_nr,
         fresh.requires_grad,

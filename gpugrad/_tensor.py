@@ -10,6 +10,7 @@ Type checkers see them through ``_tensor_api.pyi``, generated from the same regi
 from __future__ import annotations
 
 import builtins
+import operator
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -53,8 +54,8 @@ class Tensor(_Methods):
         "_data",
         "_backend",
         "grad_fn",
-        "requires_grad",
-        "grad",
+        "_requires_grad",
+        "_grad",
         "_output_nr",
         "_extra",
         "__weakref__",
@@ -63,13 +64,49 @@ class Tensor(_Methods):
     _data: Any
     _backend: backends.ArrayBackend
     grad_fn: Node | None
-    requires_grad: builtins.bool
-    grad: Tensor | None
+    _requires_grad: builtins.bool
+    _grad: Tensor | None
     _output_nr: builtins.int
     _extra: TensorExtra | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("create tensors with gpugrad.tensor(...), gpugrad.zeros(...) and friends")
+
+    # --- autograd attributes ----------------------------------------------------------------
+    # Public ``grad`` and ``requires_grad`` validate what users assign, as PyTorch does; the
+    # library itself writes the private slots, so the engine's hot path pays nothing. The
+    # getters are C-level ``attrgetter``s: a read costs a few nanoseconds more than a slot's.
+    def _set_grad(self, grad: Tensor | None) -> None:
+        if grad is not None:
+            _check_assigned_grad(self, grad)
+        self._grad = grad
+
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="The gradient accumulated by backward (``None`` until one arrives).",
+    )
+
+    def _set_requires_grad(self, requires_grad: builtins.bool) -> None:
+        if type(requires_grad) is not builtins.bool:
+            raise RuntimeError("requires_grad must be a bool")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                _NON_LEAF_REQUIRES_GRAD
+                if not requires_grad
+                else "you can only change requires_grad flags of leaf variables."
+            )
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "only Tensors of floating point and complex dtype can require gradients"
+            )
+        self._requires_grad = requires_grad
+
+    requires_grad = property(
+        operator.attrgetter("_requires_grad"),
+        _set_requires_grad,
+        doc="Whether backward computes a gradient for this tensor.",
+    )
 
     # --- metadata -----------------------------------------------------------------------
     @property
@@ -185,7 +222,7 @@ class Tensor(_Methods):
         return self._data.__cuda_array_interface__
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        host = self.detach().numpy()
+        host = self.numpy()  # refuses a tensor that requires grad, as PyTorch does
         return host if dtype is None else host.astype(dtype)
 
     def _scalar(self, kind: type) -> Any:
@@ -253,13 +290,13 @@ class Tensor(_Methods):
         backend = self._backend
         copy = _new(type(self))
         copy._data, copy._backend = backend.copy(self._data), backend
-        copy.grad_fn, copy.requires_grad, copy._output_nr, copy._extra = (
+        copy.grad_fn, copy._requires_grad, copy._output_nr, copy._extra = (
             None,
-            self.requires_grad,
+            self._requires_grad,
             0,
             None,
         )
-        copy.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        copy._grad = None if self._grad is None else self._grad.__deepcopy__(memo)
         memo[id(self)] = copy
         return copy
 
@@ -269,19 +306,22 @@ class Tensor(_Methods):
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
-        if self.grad_fn is not None and not requires_grad:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to "
-                "use a computed variable in a subgraph that doesn't require differentiation "
-                "use var_no_grad = var.detach()."
+        if type(requires_grad) is not builtins.bool:
+            raise TypeError(
+                "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
+                f"{type(requires_grad).__name__}"
             )
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(_NON_LEAF_REQUIRES_GRAD)
+            return self
         if requires_grad and self._data.dtype.kind != "f":
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        self.requires_grad = bool(requires_grad) or self.grad_fn is not None
+        self._requires_grad = requires_grad
         return self
 
     def retain_grad(self) -> None:
@@ -329,7 +369,7 @@ class TensorExtra:
     def __init__(self) -> None:
         self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
         self.retains_grad = False
-        self.accumulator: Any = None
+        self.accumulator: Any = None  # weakref.ref to the leaf's AccumulateGrad (_graph.edge_of)
         self.version = 0  # in-place writes so far (PyTorch's version counter)
         self.writes: deque[int] = deque(maxlen=32)  # in-place clock epochs of recent writes
         self.base: Tensor | None = None  # for a view: the tensor whose memory it shares
@@ -380,6 +420,62 @@ class RemovableHandle:
 
 _new = object.__new__
 
+_NON_LEAF_REQUIRES_GRAD = (
+    "you can only change requires_grad flags of leaf variables. If you want to use a computed "
+    "variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+)
+
+# PyTorch names dtypes by their C++ types in ``.grad`` assignment errors.
+_CPP_TYPE = {
+    "float16": ("c10::Half", "Half"),
+    "bfloat16": ("c10::BFloat16", "BFloat16"),
+    "float32": ("float", "Float"),
+    "float64": ("double", "Double"),
+    "uint8": ("unsigned char", "Byte"),
+    "int8": ("signed char", "Char"),
+    "int16": ("short int", "Short"),
+    "int32": ("int", "Int"),
+    "int64": ("long int", "Long"),
+    "bool": ("bool", "Bool"),
+}
+
+
+def _check_assigned_grad(t: Tensor, grad: Any) -> None:
+    """Refuse a ``.grad`` that could not be this tensor's gradient, with PyTorch's errors."""
+    if not isinstance(grad, Tensor):
+        raise TypeError(
+            "assigned grad expected to be a Tensor or None but got grad of type "
+            f"{type(grad).__name__}"
+        )
+    if grad is t:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if grad._data.dtype != t._data.dtype:
+        given, expected = grad.dtype.name, t.dtype.name
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{_CPP_TYPE.get(given, (given,))[0]}' "
+            f"to a tensor with grad_dtype '{_CPP_TYPE.get(expected, (0, expected))[1]}'. The "
+            "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype)."
+        )
+    if grad._backend is not t._backend:
+        given, expected = grad._backend.device, t._backend.device
+        if given.type != expected.type:
+            raise RuntimeError(
+                f"attempting to assign a gradient with device type '{given.type}' to a tensor "
+                f"with device type '{expected.type}'. Please ensure that the gradient and the "
+                "tensor are on the same device"
+            )
+        raise RuntimeError(
+            f"attempting to assign a gradient located on device with index '{given.index}' to "
+            f"a tensor located on device with index '{expected.index}'. Please ensure that the "
+            "gradient and the tensor are on the same device"
+        )
+    if grad._data.shape != t._data.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size '{list(grad._data.shape)}' to a tensor of "
+            f"size '{list(t._data.shape)}'. Please ensure that the gradient and the tensor are "
+            "the same size"
+        )
+
 
 def _wrap(data: Any, backend: backends.ArrayBackend) -> Tensor:
     """A tensor that does not require grad around ``data``."""
@@ -387,8 +483,8 @@ def _wrap(data: Any, backend: backends.ArrayBackend) -> Tensor:
     t._data = data
     t._backend = backend
     t.grad_fn = None
-    t.requires_grad = False
-    t.grad = None
+    t._requires_grad = False
+    t._grad = None
     t._output_nr = 0
     t._extra = None
     return t
@@ -400,8 +496,8 @@ def _wrap_result(data: Any, backend: backends.ArrayBackend, node: Node, output_n
     t._data = data
     t._backend = backend
     t.grad_fn = node
-    t.requires_grad = True
-    t.grad = None
+    t._requires_grad = True
+    t._grad = None
     t._output_nr = output_nr
     t._extra = None
     return t

@@ -1,0 +1,171 @@
+"""Python numbers and nested lists made into host arrays with PyTorch's checks.
+
+``tensor()`` and ``full()`` take Python values. NumPy converts them silently where PyTorch
+refuses: an int past int64 becomes uint64, float64 or an object array (PyTorch:
+"Overflow when unpacking long long"), a value outside an integer dtype wraps or raises
+NumPy's ``OverflowError`` (PyTorch: ``RuntimeError`` "value cannot be converted to type
+int8 without overflow"), and ``None`` or a dict becomes an object array. The checks cost
+one pass over the converted array, in C, and a pass over the Python values only when
+NumPy's result says something is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy
+
+from . import dtypes
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+OVERFLOW_WHEN_UNPACKING = "Overflow when unpacking long long"
+
+
+def is_python_data(data: Any, dtype_given: bool) -> bool:
+    """Whether ``tensor(data)`` converts ``data`` as Python values: anything but an array
+    (a NumPy scalar counts as a Python number when a dtype is given, as in PyTorch, so that
+    ``tensor(np.int64(300), dtype=int8)`` is checked, not wrapped)."""
+    if isinstance(data, numpy.generic):
+        return dtype_given and isinstance(data, numbers.Number)
+    return not (
+        (hasattr(data, "dtype") and hasattr(data, "shape"))
+        or hasattr(data, "__cuda_array_interface__")
+    )
+
+
+def _cannot_convert(dtype: numpy.dtype, suffix: str = "") -> RuntimeError:
+    name = dtypes.BY_NUMPY[numpy.dtype(dtype)].name
+    return RuntimeError(f"value cannot be converted to type {name}{suffix} without overflow")
+
+
+def _leaves(data: Any) -> list:
+    """The values in nested lists and tuples, in order."""
+    values, pending = [], [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (list, tuple)):
+            pending.extend(reversed(item))
+        else:
+            values.append(item)
+    return values
+
+
+def _check_values(data: Any, ints_as_int64: bool | None) -> None:
+    """Raise PyTorch's error for the value NumPy could not type: something not a number,
+    or an int outside int64 where PyTorch unpacks ints as int64 (``ints_as_int64``: an
+    integer target; ``None``: no target, so when no float is in the data)."""
+    values = _leaves(data)
+    for v in values:
+        if not isinstance(v, (numbers.Number, numpy.generic)):
+            raise RuntimeError(f"Could not infer dtype of {type(v).__name__}")
+    if ints_as_int64 is None:
+        ints_as_int64 = not any(isinstance(v, (float, numpy.floating)) for v in values)
+    if ints_as_int64 and any(type(v) is int and not INT64_MIN <= v <= INT64_MAX for v in values):
+        raise ValueError(OVERFLOW_WHEN_UNPACKING)
+
+
+def _check_in_range(host: numpy.ndarray, target: numpy.dtype) -> None:
+    """PyTorch's check when Python numbers become an integer dtype: ints within the type's
+    range (an unsigned type also takes ``-max..-1``, wrapping them, as PyTorch does), floats
+    finite and within the range."""
+    if host.size == 0 or host.dtype.kind == "b":
+        return
+    info = numpy.iinfo(target)
+    low, high = host.min(), host.max()
+    if host.dtype.kind == "f":
+        if not (numpy.isfinite(low) and numpy.isfinite(high)):
+            raise _cannot_convert(target)
+        lowest = info.min
+    else:
+        lowest = -int(info.max) if info.min == 0 else info.min
+    if low < lowest or high > info.max:
+        raise _cannot_convert(target)
+
+
+def host_array(data: Any, target: Any, default_float: Any) -> numpy.ndarray:
+    """A new host array of Python ``data`` typed as PyTorch's ``tensor()`` types it: the
+    given ``target`` dtype, else ``default_float`` for floats, int64 for ints and bool for
+    bools; refused with PyTorch's errors where PyTorch refuses."""
+    target = None if target is None else numpy.dtype(target)
+    if type(data) in _PYTHON_SCALARS:
+        return _scalar_array(data, target, default_float)
+    integral_target = target is not None and target.kind in "iu"
+    ints_as_int64 = None if target is None else integral_target
+    host = numpy.array(data)
+    kind = host.dtype.kind
+    largest = float(numpy.abs(host).max()) if kind == "f" and host.size else 0.0  # NaN: a float
+    if kind == "O":
+        _check_values(data, ints_as_int64)
+        host = numpy.array(data, dtype=numpy.int64 if integral_target else numpy.float64)
+        kind = host.dtype.kind
+    elif ints_as_int64 is not False and host.size and kind in "uf":
+        # Python ints past int64 make NumPy choose uint64, or float64 when of both signs.
+        if kind == "u" and host.dtype.itemsize == 8 and host.max() > INT64_MAX:
+            raise ValueError(OVERFLOW_WHEN_UNPACKING)
+        if kind == "f" and largest >= 2.0**63:
+            _check_values(data, ints_as_int64)
+    if target is None:
+        if kind == "f":
+            target = numpy.dtype(default_float)
+        elif kind in "iu":
+            target = numpy.dtype(numpy.int64)
+        else:
+            return host
+    elif integral_target:
+        _check_in_range(host, target)  # so the cast below cannot overflow
+    if target.kind == "f" and largest > _LARGEST_FLOAT[target]:
+        with numpy.errstate(over="ignore"):  # inf, as in PyTorch, without NumPy's warning
+            return host.astype(target)
+    return host.astype(target, copy=False)
+
+
+_PYTHON_SCALARS = (bool, int, float)
+_LARGEST_FLOAT = {
+    numpy.dtype(kind): float(numpy.finfo(kind).max)
+    for kind in (numpy.float16, numpy.float32, numpy.float64)
+}
+
+
+def _scalar_array(value: bool | int | float, target: Any, default_float: Any) -> numpy.ndarray:
+    """``host_array`` of one Python number, checked without array reductions."""
+    if target is None:
+        if type(value) is bool:
+            return numpy.array(value)
+        if type(value) is int:
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise ValueError(OVERFLOW_WHEN_UNPACKING)
+            return numpy.array(value, dtype=numpy.int64)
+        target = numpy.dtype(default_float)
+    if target.kind in "iu":
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            raise ValueError(OVERFLOW_WHEN_UNPACKING)
+        value = _checked_integer(value, target, "")
+    elif target.kind == "f" and abs(value) > _LARGEST_FLOAT[target] and math.isfinite(value):
+        with numpy.errstate(over="ignore"):  # inf, as in PyTorch, without NumPy's warning
+            return numpy.array(value, dtype=target)
+    return numpy.array(value, dtype=target)
+
+
+def _checked_integer(value: Any, target: numpy.dtype, suffix: str) -> Any:
+    """``value`` for an integer ``target``: PyTorch refuses one outside the type's range
+    and wraps ``-max..-1`` into an unsigned type."""
+    if isinstance(value, (bool, numpy.bool_)):
+        return value
+    info = numpy.iinfo(target)
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+        lowest = -int(info.max) if info.min == 0 else info.min
+        if not lowest <= value <= info.max:
+            raise _cannot_convert(target, suffix)
+        return value % (int(info.max) + 1) if value < 0 and info.min == 0 else value
+    if not (math.isfinite(value) and info.min <= value <= info.max):
+        raise _cannot_convert(target, suffix)
+    return value
+
+
+def checked_fill(value: Any, target: Any) -> Any:
+    """``full()``'s fill value for an array of ``target``, checked as PyTorch checks it."""
+    target = numpy.dtype(target)
+    return _checked_integer(value, target, "_t") if target.kind in "iu" else value
