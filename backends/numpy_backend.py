@@ -12,6 +12,7 @@ from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import defs as _k
 from .kernels import native_exec, numpy_exec
+from .threadpools import matmul as _matmul
 
 CPU_KERNELS = ("numpy", "native")
 
@@ -21,6 +22,7 @@ class NumpyBackend(ArrayBackend):
 
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
+        self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
         self.kernels: Any = numpy_exec
         wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")
         try:
