@@ -26,6 +26,9 @@ import numpy
 
 SMALL_PRODUCT = 1 << 22
 """Multiply-adds (m·n·k, times the batch) under which a product runs on one BLAS thread."""
+BLAS_ALONE_BELOW = 1 << 18
+"""Products this small are left alone: OpenBLAS runs them on one thread by itself (its
+``GEMM_MULTITHREAD_THRESHOLD``), and switching costs a few microseconds."""
 
 
 class _BlasPools:
@@ -77,7 +80,7 @@ _pools = _BlasPools()
 def matmul(a: Any, b: Any) -> Any:
     """``numpy.matmul``, on one BLAS thread when the product is small."""
     work = a.size * (b.shape[-1] if b.ndim > 1 else 1)
-    if work >= SMALL_PRODUCT or not _pools.controllers():
+    if not BLAS_ALONE_BELOW <= work < SMALL_PRODUCT or not _pools.controllers():
         return numpy.matmul(a, b)
     _pools.enter()
     try:

@@ -55,13 +55,16 @@ def test_a_small_product_runs_on_one_thread_and_restores_the_count(monkeypatch) 
     assert seen == [1] and blas.threads == 2 and blas.history == [1, 2]
 
 
-def test_a_large_product_keeps_the_blas_setting(monkeypatch) -> None:
+def test_large_and_tiny_products_keep_the_blas_setting(monkeypatch) -> None:
     blas = _Recording(threads=2)
     monkeypatch.setattr(threadpools, "_pools", _pools_with(blas))
     n = 256  # 256**3 = 16M multiply-adds, over the threshold
     a = numpy.ones((n, n), numpy.float32)
     assert n**3 >= threadpools.SMALL_PRODUCT
     numpy.testing.assert_array_equal(threadpools.matmul(a, a), numpy.matmul(a, a))
+    tiny = numpy.ones((8, 8), numpy.float32)  # one thread anyway: left alone
+    assert 8**3 < threadpools.BLAS_ALONE_BELOW
+    numpy.testing.assert_array_equal(threadpools.matmul(tiny, tiny), numpy.matmul(tiny, tiny))
     assert blas.history == []
 
 
