@@ -413,7 +413,15 @@ def write_chart(path: Path, run: dict[str, Any]) -> bool:
             for v in variants
         ]
         y = np.arange(len(variants))
-        ax.barh(y, ratios, color=colours)
+        spread = np.array(
+            [
+                [r - v["ratio_to_reference_range"][0], v["ratio_to_reference_range"][1] - r]
+                if v["ratio_to_reference_range"] and np.isfinite(r)
+                else [0.0, 0.0]
+                for r, v in zip(ratios, variants)
+            ]
+        ).T
+        ax.barh(y, ratios, color=colours, xerr=spread, error_kw={"elinewidth": 0.8})
         ax.set_yticks(y, labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
@@ -427,7 +435,11 @@ def write_chart(path: Path, run: dict[str, Any]) -> bool:
             if np.isfinite(r):
                 ax.text(r, yi, f" {r:.2f}", va="center", fontsize=7)
         ax.set_title(case["id"], fontsize=9)
-        ax.set_xlabel(f"time ÷ {case['reference']} (log; dashed: target)", fontsize=8)
+        ax.set_xlabel(
+            f"time ÷ {case['reference']}, median over rounds, whiskers min–max "
+            "(log; dashed: target)",
+            fontsize=8,
+        )
     for ax in list(axes.flat)[len(cases) :]:
         ax.axis("off")
     fig.suptitle(f"gpugrad benchmarks on {run['name']} — ratio to PyTorch (lower is faster)")

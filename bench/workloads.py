@@ -151,9 +151,9 @@ def _repeat(settings: Settings, rounds: int, inner: int) -> dict:
 # --- A: the seed notebook's scalar programs ---------------------------------------------
 def cases_a(env: Env, settings: Settings) -> list[Case]:
     f32 = np.float32
-    xp = env.xp
 
     def sin_sq_by_hand(inp):
+        xp = env.xp
         x = env.array(f32(3.0))
 
         def run():
@@ -163,6 +163,7 @@ def cases_a(env: Env, settings: Settings) -> list[Case]:
         return Variant("", run, role="floor", note="derivative written by hand")
 
     def logistic_by_hand(inp):
+        xp = env.xp
         w, b, x, y = (env.array(f32(v)) for v in (1.0, 0.0, 6.7, 0.0))
 
         def run():
