@@ -221,8 +221,12 @@ def case_result(
             )
             if max_ratio is not None:
                 entry["status"] = "PASS" if summary["ratio"] <= max_ratio else "MISS"
+            elif summary["max"] < 1:
+                entry["status"] = "faster in every round"
+            elif summary["min"] > 1:
+                entry["status"] = "slower in every round"
             else:
-                entry["status"] = "faster" if summary["ratio"] < 1 else "not faster"
+                entry["status"] = "no change beyond the rounds' spread"
         return entry
 
     targets = [compared(t.subject, t.reference, t.text, t.max_ratio) for t in case.targets]
@@ -292,6 +296,11 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
         f"drift between runs. Command: `{run['command']}` ({run['elapsed_s']:.0f} s).",
         "",
     ]
+    if run["settings"]["quick"]:
+        lines += [
+            "**Quick mode**: tiny sizes, every benchmark run once; the ratios below mean nothing.",
+            "",
+        ]
     base = run["settings"].get("baseline")
     if base:
         lines += [
@@ -307,11 +316,6 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
                 f"{t['status']} |"
             )
         lines.append("")
-    if run["settings"]["quick"]:
-        lines += [
-            "**Quick mode**: tiny sizes, every benchmark run once; the ratios below mean nothing.",
-            "",
-        ]
     lines += [
         "## Targets",
         "",
