@@ -63,7 +63,7 @@ def test_large_and_tiny_products_keep_the_blas_setting(monkeypatch) -> None:
     assert n**3 >= threadpools.SMALL_PRODUCT
     numpy.testing.assert_array_equal(threadpools.matmul(a, a), numpy.matmul(a, a))
     tiny = numpy.ones((8, 8), numpy.float32)  # one thread anyway: left alone
-    assert 8**3 < threadpools.BLAS_ALONE_BELOW
+    assert threadpools.BLAS_ALONE_BELOW > 8**3
     numpy.testing.assert_array_equal(threadpools.matmul(tiny, tiny), numpy.matmul(tiny, tiny))
     assert blas.history == []
 
