@@ -6,8 +6,9 @@ fused CPU kernels run on their own small pool (``kernels.numpy_exec``, 2 threads
 (a 569×30 @ 30×64 product: 22 µs on two threads, 31 µs on one, on the 2-core machine the
 project is measured on), but once anything else wants a core - another process, gpugrad's
 own kernel threads, the Python thread - OpenBLAS's threads wait for each other: the
-breast-cancer MLP step took 5-85 ms with two BLAS threads and 1-5 ms with one on a
-shared machine (``python -m bench.threads``). So gpugrad runs its small products
+breast-cancer MLP step took 45-102 ms (medians) with two BLAS threads and 3.7-5.3 ms with
+one while other processes kept 1.7-1.8 of the 2 cores busy (``python -m bench.threads``).
+So gpugrad runs its small products
 (under :data:`SMALL_PRODUCT` multiply-adds) on one BLAS thread and leaves larger ones,
 where threads pay, to OpenBLAS's own setting; NumPy calls outside gpugrad are untouched.
 
