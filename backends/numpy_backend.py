@@ -11,6 +11,7 @@ import numpy
 from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import native_exec, numpy_exec, special
+from .threadpools import matmul as _matmul
 
 CPU_KERNELS = ("numpy", "native")
 
@@ -20,6 +21,7 @@ class NumpyBackend(ArrayBackend):
 
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
+        self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
         self.kernels = numpy_exec
         self.special = special
         wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")

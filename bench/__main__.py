@@ -1,8 +1,11 @@
 """``python -m bench``: run the benchmark suite and write ``bench/results/<name>.{json,md,png}``.
 
-Options: ``--quick`` (tiny sizes, every benchmark once: for CI), ``--only A,B``,
-``--out DIR``, ``--device cpu|cuda|all``, ``--no-compile`` (skip torch.compile).
-Exits 1 when the libraries disagree on a result (the files are written all the same).
+Options: ``--quick`` (tiny sizes, every benchmark once), ``--only A,B``, ``--out DIR``,
+``--device cpu|cuda|all``, ``--no-compile`` (skip torch.compile), ``--baseline REV``
+(gpugrad at an older commit measured beside the current tree, in its own processes).
+Every variant is measured in a process of its own (``bench.worker``); this process only
+drives them. Exits 1 when the libraries disagree on a result (the files are written all
+the same).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import time
 from pathlib import Path
 
 from . import report
-from .harness import LoadMonitor, check, measure, wait_for_quiet
+from .baseline import Baseline, export
+from .harness import Case, compare, measure, wait_for_quiet
 from .report import BUSY
+from .worker import Placement, Workers, build_remote
 from .workloads import FACTORIES, Settings, cases
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,6 +41,51 @@ def _progress(items: list, quiet: bool):
         yield item, lambda text: print(text, file=sys.stderr, flush=True)
 
 
+def placements(case: Case, baseline: Baseline | None) -> list[tuple[str, Placement]]:
+    """Every variant label of ``case`` with where it runs; with a baseline, each gpugrad
+    variant a second time, on the older commit."""
+    here = Placement()
+    out = [(label, here) for label in case.builders]
+    if baseline is not None:
+        out += [
+            (label, baseline.placement) for label in case.builders if label.startswith("gpugrad")
+        ]
+    return out
+
+
+def run_case(
+    case: Case,
+    workers: Workers,
+    baseline: Baseline | None,
+    settings: Settings,
+    wait_s: float,
+) -> dict:
+    """Build, check and time one case, each variant in its measuring process."""
+    variants, skipped = build_remote(
+        workers, case, placements(case, baseline), settings.quick, settings.compile
+    )
+    try:
+        outputs = {v.label: v.results(case.check_steps) for v in variants if v.checked}
+        problems = compare(case, outputs)
+        del outputs
+        waited, _ = wait_for_quiet(wait_s, BUSY) if wait_s > 0 else (0.0, None)
+        timings, stats = measure(
+            variants,
+            case.rounds,
+            case.inner,
+            warmup=not settings.quick,
+            quiet_cores=BUSY if wait_s > 0 else None,
+            max_wait_s=wait_s,
+        )
+    finally:
+        for v in variants:
+            v.release()
+    result = report.case_result(case, variants, skipped, timings, problems)
+    stats["waited_s"] += waited
+    result["load"] = {**stats, "others_cores": stats["others_cores_mean"]}
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, every benchmark once")
@@ -44,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="all", choices=("all", "cpu", "cuda"))
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (C)")
     parser.add_argument("--plain", action="store_true", help="plain progress lines, no tqdm")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        default=None,
+        help="also measure gpugrad at git commit REV, each variant in its own process, and "
+        "report the current tree's time over REV's per round",
+    )
     parser.add_argument(
         "--wait-quiet",
         type=float,
@@ -63,36 +120,27 @@ def main(argv: list[str] | None = None) -> int:
     machine = report.machine_info()
     allocator, overrides = report.allocator_note()
     selected = cases(only, args.device, settings)
+    baseline = export(args.baseline) if args.baseline else None
     results = []
-    for case, say in _progress(selected, args.plain):
-        variants, skipped = case.build_all()
-        problems = check(case, variants)
-        waited, _ = wait_for_quiet(wait_s, BUSY) if wait_s > 0 else (0.0, None)
-        with LoadMonitor() as load:
-            timings, stats = measure(
-                variants,
-                case.rounds,
-                case.inner,
-                case.sync,
-                warmup=not args.quick,
-                quiet_cores=BUSY if wait_s > 0 else None,
-                max_wait_s=wait_s,
-            )
-        result = report.case_result(case, variants, skipped, timings, problems)
-        stats["waited_s"] += waited
-        result["load"] = {**stats, "others_cores": stats["others_cores_mean"]}
-        result["load"]["others_cores_whole_case"] = load.others_cores
-        cores = result["load"]["others_cores"]
-        if cores is not None and cores > BUSY:
-            say(f"  other processes kept {cores:.2f} cores busy during {case.id}")
-        results.append(result)
-        case.release()
-        del variants
-        for t in result["targets"]:
-            if t["ratio"] is not None:
-                say(f"  {case.id}: gpugrad {t['ratio']:.2f}× {t['reference']} ({t['status']})")
-        for p in problems:
-            say(f"  CHECK FAILED {p}")
+    try:
+        with Workers() as workers:
+            for case, say in _progress(selected, args.plain):
+                result = run_case(case, workers, baseline, settings, wait_s)
+                results.append(result)
+                cores = result["load"]["others_cores"]
+                if cores is not None and cores > BUSY:
+                    say(f"  other processes kept {cores:.2f} cores busy during {case.id}")
+                for t in result["targets"] + result["baseline"]:
+                    if t["ratio"] is not None:
+                        say(
+                            f"  {case.id}: {t['subject']} {t['ratio']:.2f}× {t['reference']} "
+                            f"({t['status']})"
+                        )
+                for p in result["check"]["problems"]:
+                    say(f"  CHECK FAILED {p}")
+    finally:
+        if baseline is not None:
+            baseline.remove()
 
     run = {
         "name": report.result_name(machine),
@@ -106,10 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             "only": only,
             "device": args.device,
             "wait_quiet_s": wait_s,
+            "baseline": None
+            if baseline is None
+            else {"rev": baseline.rev, "commit": baseline.commit},
         },
         "elapsed_s": time.perf_counter() - start,
         "cases": results,
         "targets": [t for r in results for t in r["targets"]],
+        "baseline": [t for r in results for t in r["baseline"]],
     }
     for path in report.write_all(args.out, run):
         print(path)

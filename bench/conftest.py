@@ -4,7 +4,10 @@
     pytest bench                          # pytest-benchmark timings, full sizes
     pytest bench --bench-quick            # pytest-benchmark timings, tiny sizes
 
-``python -m bench`` is the suite's main runner (interleaved medians, ratio report).
+``python -m bench`` is the suite's main runner and its report is the claim: there every
+variant is timed in a process of its own. pytest-benchmark times each variant in pytest's
+own process, where the libraries the earlier tests loaded may still be spinning threads:
+use those timings for one variant's trend, never for a ratio between libraries.
 """
 
 from __future__ import annotations

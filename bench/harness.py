@@ -17,7 +17,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -115,7 +115,9 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _results(variant: Variant, steps: int) -> tuple[np.ndarray, ...]:
+def results(variant: Variant, steps: int) -> tuple[np.ndarray, ...]:
+    """What ``variant`` returns after ``steps`` iterations from its reset state, as host
+    arrays (a measuring process sends these back for the cross-library check)."""
     if variant.reset is not None:
         variant.reset()
     out = None
@@ -126,23 +128,18 @@ def _results(variant: Variant, steps: int) -> tuple[np.ndarray, ...]:
     return tuple(to_numpy(v) for v in out)
 
 
-def check(case: Case, variants: list[Variant]) -> list[str]:
-    """Run each checked variant ``case.check_steps`` times from its reset state and compare
-    what it returns with the reference's. Returns the mismatches (empty when all agree)."""
-    checked = [v for v in variants if v.checked]
-    by_label = {v.label: v for v in checked}
-    base_label = case.reference if case.reference in by_label else None
-    if base_label is None and checked:
-        base_label = checked[0].label
-    if base_label is None:
+def compare(case: Case, outputs: dict[str, tuple[np.ndarray, ...]]) -> list[str]:
+    """Compare each checked variant's results (label -> arrays) with the reference's, or
+    with the first one's when the reference did not run. Returns the mismatches."""
+    if not outputs:
         return []
-    expected = _results(by_label[base_label], case.check_steps)
+    base_label = case.reference if case.reference in outputs else next(iter(outputs))
+    expected = outputs[base_label]
     problems = []
-    for v in checked:
-        if v.label == base_label:
+    for label, got_all in outputs.items():
+        if label == base_label:
             continue
-        got = _results(v, case.check_steps)
-        for i, (g, e) in enumerate(zip(got, expected)):
+        for i, (g, e) in enumerate(zip(got_all, expected)):
             if g.shape != e.shape and g.size == e.size:
                 g = g.reshape(e.shape)
             scale = float(np.max(np.abs(e))) if e.size else 0.0
@@ -150,86 +147,127 @@ def check(case: Case, variants: list[Variant]) -> list[str]:
             if g.shape != e.shape or not np.allclose(g, e, rtol=case.rtol, atol=atol):
                 diff = np.max(np.abs(g - e)) if g.shape == e.shape else "shape"
                 problems.append(
-                    f"{case.id}: {v.label} output {i} differs from {base_label} "
+                    f"{case.id}: {label} output {i} differs from {base_label} "
                     f"(max abs diff {diff}, scale {scale:.3g})"
                 )
     return problems
 
 
+def check(case: Case, variants: list[Variant]) -> list[str]:
+    """:func:`compare` of variants built in this process (the pytest front end)."""
+    return compare(case, {v.label: results(v, case.check_steps) for v in variants if v.checked})
+
+
 # --- timing ---------------------------------------------------------------------------
+SETTLE_BELOW = 3
+
+
+def time_block(variant: Variant, inner: int, sync: Callable[[], None] | None) -> float:
+    """Seconds per iteration of ``inner`` iterations of ``variant`` after its untimed
+    ``reset`` (what one round measures of one variant, in the variant's own process).
+    ``sync`` (the device's synchronize) is called before reading each clock. When fewer
+    than ``SETTLE_BELOW`` calls are timed, one untimed call of the same variant comes
+    first, so that a single timed call does not carry whatever ran on the machine just
+    before it (another process's threads still spinning, caches, page faults)."""
+    clock = time.perf_counter
+    run = variant.run
+    if inner < SETTLE_BELOW:
+        if variant.reset is not None:
+            variant.reset()
+        run()
+    if variant.reset is not None:
+        variant.reset()
+    if sync is not None:
+        sync()
+    t0 = clock()
+    for _ in range(inner):
+        run()
+    if sync is not None:
+        sync()
+    return (clock() - t0) / inner
+
+
+@dataclass
+class Sample:
+    """One variant's block in one round, as its measuring process reports it."""
+
+    seconds: float  # per iteration
+    cpu_s: float  # CPU time the measuring process used for the whole request (all threads)
+    pid: int
+    libraries: tuple[str, ...]  # the autodiff libraries imported in that process
+
+
+class Runner(Protocol):
+    """A variant that runs somewhere else (``bench.worker.RemoteVariant``)."""
+
+    label: str
+
+    def warmup(self, iterations: int) -> None: ...
+
+    def time(self, inner: int) -> Sample: ...
+
+
 @dataclass
 class Timing:
     label: str
-    samples: list[float]  # seconds per iteration, one per round
+    samples: list[float]  # seconds per iteration, one per kept round (aligned across variants)
+    processes: set[tuple[int, tuple[str, ...]]] = field(default_factory=set)
 
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
 
     def quartiles(self) -> tuple[float, float]:
-        if len(self.samples) < 2:
-            return self.samples[0], self.samples[0]
-        q = statistics.quantiles(self.samples, n=4)
-        return q[0], q[2]
+        return quartiles(self.samples)
 
 
-SETTLE_BELOW = 3
+def quartiles(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        return values[0], values[0]
+    q = statistics.quantiles(values, n=4)
+    return q[0], q[2]
+
+
+def round_ratios(subject: Timing, reference: Timing) -> list[float]:
+    """``subject ÷ reference`` in each round: both ran in that round, one after the other,
+    so they saw the same machine; the claim is the median of these."""
+    return [s / r for s, r in zip(subject.samples, reference.samples)]
 
 
 def measure(
-    variants: list[Variant],
+    runners: list[Runner],
     rounds: int,
     inner: int,
-    sync: Callable[[], None] | None = None,
     warmup: bool = True,
     quiet_cores: float | None = None,
     max_wait_s: float = 0.0,
 ) -> tuple[dict[str, Timing], dict[str, Any]]:
-    """Median seconds per iteration of each variant, timed round by round: each round runs
-    every variant ``inner`` times (after its untimed ``reset``), and the order rotates from
-    round to round so that no library always runs first or after the same neighbour.
-    ``sync`` (the device's synchronize) is called before reading each clock. When a round
-    times fewer than ``SETTLE_BELOW`` calls, one untimed call of the same variant comes
-    first: a single timed call would otherwise carry its predecessor's aftermath (PyTorch's
-    OpenMP workers spin for some milliseconds after each parallel region, taking cores from
-    the next library's threads; measured here: gpugrad's two-thread fused BCE at 1M took
-    11 ms right after a PyTorch call and 7.5 ms after one of its own).
+    """Seconds per iteration of each variant, round by round: each round times every
+    variant's block of ``inner`` iterations, one variant after another, each in its own
+    process, and the order rotates from round to round so that no variant always runs
+    first or after the same neighbour.
 
-    With ``quiet_cores``, a round during which other processes kept more cores than that
-    busy is thrown away and run again once the machine is quiet (waiting at most
-    ``max_wait_s`` in all, and redoing at most ``2 * rounds`` rounds); the second value
-    returned says how many rounds were redone and the load of the rounds kept."""
-    clock = time.perf_counter
+    With ``quiet_cores``, a round during which more than that many cores were busy with
+    anything but the variant being timed (other processes, and the measuring processes'
+    own threads still spinning after their block) is thrown away and run again once the
+    machine is quiet (waiting at most ``max_wait_s`` in all, and redoing at most
+    ``2 * rounds`` rounds); the second value returned says how many rounds were redone
+    and the load of the rounds kept."""
     if warmup:
-        for v in variants:
-            if v.reset is not None:
-                v.reset()
-            for _ in range(min(inner, 3)):
-                v.run()
-    timings = {v.label: Timing(v.label, []) for v in variants}
-    k = len(variants)
+        for runner in runners:
+            runner.warmup(min(inner, 3))
+    timings = {r.label: Timing(r.label, []) for r in runners}
+    k = len(runners)
     redone, waited, kept_load = 0, 0.0, []
     r = 0
     while r < rounds:
-        order = variants[r % k :] + variants[: r % k] if k else []
+        order = runners[r % k :] + runners[: r % k] if k else []
         samples = []
         with LoadMonitor() as load:
-            for v in order:
-                run = v.run
-                if inner < SETTLE_BELOW:
-                    if v.reset is not None:
-                        v.reset()
-                    run()
-                if v.reset is not None:
-                    v.reset()
-                if sync is not None:
-                    sync()
-                t0 = clock()
-                for _ in range(inner):
-                    run()
-                if sync is not None:
-                    sync()
-                samples.append((v.label, (clock() - t0) / inner))
+            for runner in order:
+                sample = runner.time(inner)
+                load.exclude(sample.cpu_s)
+                samples.append((runner.label, sample))
         busy = load.others_cores
         if (
             quiet_cores is not None
@@ -241,8 +279,9 @@ def measure(
             redone += 1
             waited += wait_for_quiet(max_wait_s - waited, quiet_cores)[0]
             continue
-        for label, seconds in samples:
-            timings[label].samples.append(seconds)
+        for label, sample in samples:
+            timings[label].samples.append(sample.seconds)
+            timings[label].processes.add((sample.pid, sample.libraries))
         if busy is not None:
             kept_load.append(busy)
         r += 1
@@ -274,21 +313,27 @@ def _own_cpu_seconds() -> float:
 
 
 class LoadMonitor:
-    """How many cores *other* processes kept busy while a block ran (``others_cores``)."""
+    """How many cores *other* processes kept busy while a block ran (``others_cores``):
+    the machine's busy time less this process's and less what :meth:`exclude` was told
+    (the CPU time a measuring process reported for the work it was asked to do)."""
 
     def __enter__(self) -> LoadMonitor:
         self._wall = time.perf_counter()
         self._busy = _busy_cpu_seconds()
         self._own = _own_cpu_seconds()
+        self._excluded = 0.0
         self.others_cores: float | None = None
         return self
+
+    def exclude(self, cpu_s: float) -> None:
+        self._excluded += cpu_s
 
     def __exit__(self, *exc: object) -> None:
         busy = _busy_cpu_seconds()
         if busy is None or self._busy is None:
             return
         wall = time.perf_counter() - self._wall
-        others = (busy - self._busy) - (_own_cpu_seconds() - self._own)
+        others = (busy - self._busy) - (_own_cpu_seconds() - self._own) - self._excluded
         self.others_cores = max(0.0, others / wall) if wall > 0 else 0.0
 
 

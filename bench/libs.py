@@ -3,19 +3,20 @@
 Each workload's program is written once (``bench.programs``) against an :class:`Ops`
 namespace; gpugrad, PyTorch, NumPy/CuPy and the optional peers (HIPS ``autograd``,
 ``mygrad``) each supply one. :class:`Env` places host arrays on a device for each library.
+
+Every library is imported lazily, by the variant that uses it: each variant is measured in
+a process of its own (``bench.worker``), and that process must load its own library only.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-
-import gpugrad as gg
 
 from .harness import Unavailable
 
@@ -31,8 +32,16 @@ class Ops:
     mean: Callable[..., Any]
 
 
-GG = Ops(gg.sin, gg.exp, gg.log, gg.tanh, gg.sigmoid, gg.clamp, gg.mean)
-TORCH = Ops(torch.sin, torch.exp, torch.log, torch.tanh, torch.sigmoid, torch.clamp, torch.mean)
+def gg_ops() -> Ops:
+    import gpugrad as gg
+
+    return Ops(gg.sin, gg.exp, gg.log, gg.tanh, gg.sigmoid, gg.clamp, gg.mean)
+
+
+def torch_ops() -> Ops:
+    import torch
+
+    return Ops(torch.sin, torch.exp, torch.log, torch.tanh, torch.sigmoid, torch.clamp, torch.mean)
 
 
 def optional(module: str) -> Any:
@@ -76,6 +85,8 @@ def gg_fused_bce() -> tuple[Callable[[Any, Any], Any] | None, str]:
             "gg.nn.functional.binary_cross_entropy_with_logits"
         )
     if hasattr(functional, "binary_cross_entropy"):
+        import gpugrad as gg
+
         bce = functional.binary_cross_entropy
         return (
             lambda z, y: bce(gg.sigmoid(z), y),
@@ -86,7 +97,20 @@ def gg_fused_bce() -> tuple[Callable[[Any, Any], Any] | None, str]:
 
 def gg_has_inplace_sub() -> bool:
     """Whether ``w -= x`` updates a gpugrad tensor in place (PyTorch's ``__isub__``)."""
+    import gpugrad as gg
+
     return hasattr(gg.Tensor, "__isub__") and hasattr(gg.Tensor, "sub_")
+
+
+def synchronize_cuda() -> None:
+    """Wait for the GPU work of every library this process has loaded (each process
+    measures one library, and only that library's module is imported there)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        cupy.cuda.Device().synchronize()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 class Env:
@@ -94,19 +118,25 @@ class Env:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        if name == "cuda":
+        self.sync: Callable[[], None] | None = synchronize_cuda if name == "cuda" else None
+
+    @property
+    def xp(self) -> Any:
+        """NumPy on the CPU, CuPy on CUDA (imported when a variant first asks)."""
+        if self.name == "cuda":
             import cupy
 
-            self.xp = cupy
-            self.sync: Callable[[], None] | None = gg.cuda.synchronize
-        else:
-            self.xp = np
-            self.sync = None
+            return cupy
+        return np
 
-    def gg(self, host: Any, requires_grad: bool = False) -> gg.Tensor:
+    def gg(self, host: Any, requires_grad: bool = False) -> Any:
+        import gpugrad as gg
+
         return gg.tensor(host, device=self.name, requires_grad=requires_grad)
 
-    def torch(self, host: Any, requires_grad: bool = False) -> torch.Tensor:
+    def torch(self, host: Any, requires_grad: bool = False) -> Any:
+        import torch
+
         if self.name == "cuda" and not torch.cuda.is_available():
             raise Unavailable("this PyTorch build has no CUDA")
         t = torch.tensor(host, device=self.name)
@@ -114,16 +144,21 @@ class Env:
 
     def array(self, host: Any) -> Any:
         """NumPy: float32 scalars stay NumPy scalars (the fastest a hand program gets)."""
-        if self.xp is np:
+        if self.name == "cpu":
             return host.copy() if isinstance(host, np.ndarray) else host
         return self.xp.asarray(host)
 
 
+def cuda_available() -> bool:
+    """Whether gpugrad sees a CUDA device (asked in the driving process only)."""
+    import gpugrad as gg
+
+    return gg.cuda.is_available()
+
+
 def envs(device: str = "all") -> list[Env]:
     """The devices to run on: the CPU, and CUDA when gpugrad sees a device."""
-    names = ["cpu"]
-    if gg.cuda.is_available():
-        names.append("cuda")
+    names = ["cpu", "cuda"] if device != "cpu" and cuda_available() else ["cpu"]
     if device != "all":
         names = [n for n in names if n == device]
     return [Env(n) for n in names]

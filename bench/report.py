@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import socket
+import statistics
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import torch
 
 import gpugrad as gg
 
-from .harness import Case, Timing, Variant
+from .harness import Case, Timing, quartiles, round_ratios
 
 BUSY = 0.15  # cores used by other processes above which a case is flagged
 ALLOCATOR_ENV = (
@@ -142,19 +143,37 @@ def result_name(info: dict[str, Any]) -> str:
 
 
 # --- one case ---------------------------------------------------------------------------
+def ratio_summary(subject: Timing, reference: Timing) -> dict[str, Any]:
+    """The per-round ratios ``subject ÷ reference``: median (the claim), range, quartiles."""
+    ratios = round_ratios(subject, reference)
+    q1, q3 = quartiles(ratios)
+    return {
+        "ratio": statistics.median(ratios),
+        "min": min(ratios),
+        "max": max(ratios),
+        "q1": q1,
+        "q3": q3,
+        "rounds": ratios,
+    }
+
+
 def case_result(
     case: Case,
-    variants: list[Variant],
+    variants: list[Any],
     skipped: dict[str, str],
     timings: dict[str, Timing],
     problems: list[str],
 ) -> dict[str, Any]:
+    """One case's entry in the report. ``variants`` have a label, role, note and info
+    (``bench.worker.RemoteVariant``); ``timings`` holds their rounds."""
     ref = timings.get(case.reference)
     floor = timings.get(case.floor) if case.floor else None
     rows = []
     for v in variants:
         t = timings[v.label]
         q1, q3 = t.quartiles()
+        to_ref = ratio_summary(t, ref) if ref else None
+        to_floor = ratio_summary(t, floor) if floor else None
         rows.append(
             {
                 "label": v.label,
@@ -167,28 +186,56 @@ def case_result(
                 "min_s": min(t.samples),
                 "rounds": len(t.samples),
                 "samples_s": t.samples,
-                "ratio_to_reference": t.median / ref.median if ref else None,
-                "ratio_to_floor": t.median / floor.median if floor else None,
+                "ratio_to_reference": to_ref and to_ref["ratio"],
+                "ratio_to_reference_range": to_ref and [to_ref["min"], to_ref["max"]],
+                "ratio_to_reference_iqr": to_ref and [to_ref["q1"], to_ref["q3"]],
+                "ratio_to_floor": to_floor and to_floor["ratio"],
+                "processes": [
+                    {"pid": pid, "libraries": list(libraries)}
+                    for pid, libraries in sorted(t.processes)
+                ],
                 "info": v.info,
             }
         )
-    targets = []
-    for target in case.targets:
-        subject, reference = timings.get(target.subject), timings.get(target.reference)
+    notes = {v.label: v.note for v in variants}
+
+    def compared(subject: str, reference: str, text: str, max_ratio: float | None):
         entry: dict[str, Any] = {
             "case": case.id,
-            "text": target.text,
-            "subject": target.subject,
-            "reference": target.reference,
-            "max_ratio": target.max_ratio,
+            "text": text,
+            "subject": subject,
+            "reference": reference,
+            "max_ratio": max_ratio,
             "ratio": None,
+            "range": None,
+            "iqr": None,
             "status": "n/a",
-            "subject_note": next((v.note for v in variants if v.label == target.subject), ""),
+            "subject_note": notes.get(subject, ""),
         }
-        if subject and reference:
-            entry["ratio"] = subject.median / reference.median
-            entry["status"] = "PASS" if entry["ratio"] <= target.max_ratio else "MISS"
-        targets.append(entry)
+        if subject in timings and reference in timings:
+            summary = ratio_summary(timings[subject], timings[reference])
+            entry.update(
+                ratio=summary["ratio"],
+                range=[summary["min"], summary["max"]],
+                iqr=[summary["q1"], summary["q3"]],
+            )
+            if max_ratio is not None:
+                entry["status"] = "PASS" if summary["ratio"] <= max_ratio else "MISS"
+            elif summary["max"] < 1:
+                entry["status"] = "faster in every round"
+            elif summary["min"] > 1:
+                entry["status"] = "slower in every round"
+            else:
+                entry["status"] = "no change beyond the rounds' spread"
+        return entry
+
+    targets = [compared(t.subject, t.reference, t.text, t.max_ratio) for t in case.targets]
+    before_after = [
+        compared(label, older, f"{case.id}: {label} ÷ {older}", None)
+        for label in timings
+        for older in timings
+        if older.startswith(label + " @")
+    ]
     return {
         "id": case.id,
         "workload": case.workload,
@@ -205,6 +252,7 @@ def case_result(
         "skipped": skipped,
         "check": {"ok": not problems, "problems": problems, "steps": case.check_steps},
         "targets": targets,
+        "baseline": before_after,
     }
 
 
@@ -217,8 +265,12 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e6:.2f} µs"
 
 
-def _ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.2f}×"
+def _ratio(value: float | None, spread: list[float] | None = None) -> str:
+    if value is None:
+        return "—"
+    if not spread:
+        return f"{value:.2f}×"
+    return f"{value:.2f}× ({spread[0]:.2f}–{spread[1]:.2f})"
 
 
 def write_markdown(path: Path, run: dict[str, Any]) -> None:
@@ -236,9 +288,12 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
         "",
         f"Allocator: {run['allocator']}",
         "",
-        "Times are medians of interleaved rounds (the libraries alternate round by round in "
-        "one process); ratios within this run are the claim, absolute times drift. "
-        f"Command: `{run['command']}` ({run['elapsed_s']:.0f} s).",
+        "Each variant runs in a Python process of its own (two libraries in one process "
+        "slow each other down: their worker threads spin after each call and starve the "
+        "other's). The processes take turns round by round, so all of them see the same "
+        "machine; a ratio is taken in each round, and the claim is the median of those "
+        "ratios, with their range (min–max) in parentheses. Absolute times are medians and "
+        f"drift between runs. Command: `{run['command']}` ({run['elapsed_s']:.0f} s).",
         "",
     ]
     if run["settings"]["quick"]:
@@ -246,15 +301,31 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
             "**Quick mode**: tiny sizes, every benchmark run once; the ratios below mean nothing.",
             "",
         ]
+    base = run["settings"].get("baseline")
+    if base:
+        lines += [
+            f"## Before and after: the current tree against `{base['rev']}` "
+            f"(commit {base['commit'][:10]})",
+            "",
+            "| case | variant | time ÷ its time at the baseline | |",
+            "|---|---|---:|---|",
+        ]
+        for t in run["baseline"]:
+            lines.append(
+                f"| {t['case']} | {t['subject']} | {_ratio(t['ratio'], t['range'])} | "
+                f"{t['status']} |"
+            )
+        lines.append("")
     lines += [
         "## Targets",
         "",
-        "| workload | case | ratio | target | result | gpugrad ran |",
+        "| workload | case | ratio (range over rounds) | target | result | gpugrad ran |",
         "|---|---|---:|---:|---|---|",
     ]
     for t in run["targets"]:
         lines.append(
-            f"| {t['text']} | {t['case']} | {_ratio(t['ratio'])} vs {t['reference']} | "
+            f"| {t['text']} | {t['case']} | {_ratio(t['ratio'], t['range'])} vs "
+            f"{t['reference']} | "
             f"≤ {t['max_ratio']}× | {t['status']} | {t['subject_note'] or '—'} |"
         )
     busy = [c for c in run["cases"] if (c.get("load", {}).get("others_cores") or 0) > BUSY]
@@ -290,7 +361,8 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
         for row in case["variants"]:
             lines.append(
                 f"| {row['label']} | {_time(row['per_unit_s'])} | "
-                f"{_ratio(row['ratio_to_reference'])} | {_ratio(row['ratio_to_floor'])} | "
+                f"{_ratio(row['ratio_to_reference'], row['ratio_to_reference_range'])} | "
+                f"{_ratio(row['ratio_to_floor'])} | "
                 f"{row['note']} |"
             )
         for label, reason in case["skipped"].items():
@@ -345,7 +417,15 @@ def write_chart(path: Path, run: dict[str, Any]) -> bool:
             for v in variants
         ]
         y = np.arange(len(variants))
-        ax.barh(y, ratios, color=colours)
+        spread = np.array(
+            [
+                [r - v["ratio_to_reference_range"][0], v["ratio_to_reference_range"][1] - r]
+                if v["ratio_to_reference_range"] and np.isfinite(r)
+                else [0.0, 0.0]
+                for r, v in zip(ratios, variants)
+            ]
+        ).T
+        ax.barh(y, ratios, color=colours, xerr=spread, error_kw={"elinewidth": 0.8})
         ax.set_yticks(y, labels, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
@@ -359,7 +439,11 @@ def write_chart(path: Path, run: dict[str, Any]) -> bool:
             if np.isfinite(r):
                 ax.text(r, yi, f" {r:.2f}", va="center", fontsize=7)
         ax.set_title(case["id"], fontsize=9)
-        ax.set_xlabel(f"time ÷ {case['reference']} (log; dashed: target)", fontsize=8)
+        ax.set_xlabel(
+            f"time ÷ {case['reference']}, median over rounds, whiskers min–max "
+            "(log; dashed: target)",
+            fontsize=8,
+        )
     for ax in list(axes.flat)[len(cases) :]:
         ax.axis("off")
     fig.suptitle(f"gpugrad benchmarks on {run['name']} — ratio to PyTorch (lower is faster)")
