@@ -18,7 +18,7 @@ import numpy as np
 
 from .._factories import arange, full, rand, zeros
 from .._grad_mode import no_grad
-from .._ops import logical_and, logical_or, to_dtype, where
+from .._ops import logical_and, logical_or, maximum, to_dtype, where
 from .._reductions import log_softmax, softmax
 from .._shape_ops import cat, stack
 from .._tensor import Tensor
@@ -591,23 +591,15 @@ def _conv(
     taps = math.prod(kernel)
     positions = math.prod(out)
     windows = _windows(x, kernel, strides, dilations, out)
+    # Columns (N, G, C/G * taps, L) against weights (G, O/G, C/G * taps): one batched
+    # matrix product whose result is already laid out as (N, O, *out), contiguous.
+    cols = stack(windows, 2).reshape(n, groups, group_channels * taps, positions)
+    w = weight.reshape(groups, out_channels // groups, group_channels * taps)
     if groups == 1:
-        # (N, *out, C, taps) rows against (C * taps, O): one matrix product.
-        cols = stack(windows, -1)  # (N, C, *out, taps)
-        perm = (0, *range(2, 2 + spatial), 1, 2 + spatial)
-        cols = cols.permute(*perm).reshape(n * positions, group_channels * taps)
-        result = cols @ weight.reshape(out_channels, -1).t()  # (N * L, O)
-        if bias is not None:
-            result = result + bias
-        result = result.reshape(n, *out, out_channels)
-        result = result.permute(0, spatial + 1, *range(1, spatial + 1))
-    else:
-        cols = stack(windows, 2)  # (N, C, taps, *out)
-        cols = cols.reshape(n, groups, group_channels * taps, positions)
-        w = weight.reshape(groups, out_channels // groups, group_channels * taps)
-        result = (w @ cols).reshape(n, out_channels, *out)  # (N, G, O/G, L)
-        if bias is not None:
-            result = result + bias.reshape(out_channels, *([1] * spatial))
+        cols, w = cols.squeeze(1), w.squeeze(0)
+    result = (w @ cols).reshape(n, out_channels, *out)
+    if bias is not None:
+        result = result + bias.reshape(out_channels, *([1] * spatial))
     return result if batched else result.squeeze(0)
 
 
@@ -782,16 +774,67 @@ def _max_pool(
     batched = input.dim() == spatial + 2
     x = input if batched else input.unsqueeze(0)
     x = _spatial_pad(x, pads, extra, float("-inf"))
-    windows = stack(_windows(x, kernel, strides, dil, out), -1)  # (N, C, *out, taps)
-    # The first maximum of each window takes the gradient, as in PyTorch.
-    first = windows.argmax(-1, keepdim=True)
-    taps = arange(math.prod(kernel), device=_device(input))
-    result = where(first == taps, windows, 0.0).sum(-1)
+    windows = _windows(x, kernel, strides, dil, out)
+    # Which tap holds each window's maximum: the first one in row-major order, as PyTorch's
+    # kernels choose; found with elementwise ops on the window views. A window holding a
+    # NaN has no such tap; its NaN is put back below.
+    with no_grad():
+        values = [w.detach() for w in windows]
+        best = values[0]
+        for v in values[1:]:
+            best = maximum(best, v)
+        nan_windows = best.isnan()
+        has_nan = bool(nan_windows.any())
+        chosen, taken = [], None
+        for v in values:
+            hit = v == best
+            if taken is not None:
+                hit = logical_and(hit, taken.logical_not())
+                taken = logical_or(taken, hit)
+            else:
+                taken = hit
+            chosen.append(hit)
+    if _tiles(kernel, strides, pads, dil, extra):
+        # Non-overlapping windows: one mask over the input, one select, one reduction.
+        mask = _tile_mask(chosen, x, kernel, out)
+        covered = x[(slice(None), slice(None), *(slice(0, o * k) for o, k in zip(out, kernel)))]
+        picked = where(mask, covered, 0.0)
+        split = [x.shape[0], x.shape[1]]
+        for o, k in zip(out, kernel, strict=True):
+            split += [o, k]
+        result = picked.reshape(*split).sum(tuple(range(3, 3 + 2 * spatial, 2)))
+    else:
+        result = None
+        for hit, window in zip(chosen, windows, strict=True):
+            term = where(hit, window, 0.0)
+            result = term if result is None else result + term
+    if has_nan:
+        result = where(nan_windows, best, result)
     if not batched:
         result = result.squeeze(0)
     if not return_indices:
         return result
-    return result, _pool_indices(first.squeeze(-1), input, kernel, strides, pads, dil, batched)
+    with no_grad():
+        first = zeros(tuple(chosen[0].shape), dtype=_dtypes.int64, device=_device(input))
+        for tap, hit in enumerate(chosen):
+            first = where(hit, tap, first)
+    return result, _pool_indices(first, input, kernel, strides, pads, dil, batched)
+
+
+def _tiles(kernel: tuple, strides: tuple, pads: tuple, dil: tuple, extra: tuple) -> bool:
+    """Whether the windows tile the input without overlap or padding."""
+    return kernel == strides and not any(pads) and all(d == 1 for d in dil) and not any(extra)
+
+
+def _tile_mask(chosen: list, x: Tensor, kernel: tuple, out: tuple) -> Tensor:
+    """A boolean mask over the tiled part of ``x``, true at each window's chosen tap."""
+    shape = (x.shape[0], x.shape[1], *(o * k for o, k in zip(out, kernel, strict=True)))
+    mask = zeros(shape, dtype=_dtypes.bool_, device=_device(x))
+    with no_grad():
+        for offset, hit in zip(np.ndindex(*kernel), chosen, strict=True):
+            key = (slice(None), slice(None), *(slice(o, None, k) for o, k in zip(offset, kernel)))
+            mask[key] = hit
+    return mask
 
 
 def _pool_indices(first, input, kernel, strides, pads, dil, batched) -> Tensor:
@@ -956,13 +999,15 @@ def batch_norm(
             _update_running(running_mean, mean.reshape(channels), momentum)
         if running_var is not None:
             _update_running(running_var, var.reshape(channels) * (count / (count - 1)), momentum)
-        out = centered * (var + eps).rsqrt()
+        scale = (var + eps).rsqrt()
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+        centered = input - running_mean.reshape(shape)
+        scale = (running_var.reshape(shape) + eps).rsqrt()
     if weight is not None:
-        out = out * weight.reshape(shape)
+        scale = scale * weight.reshape(shape)  # per channel: one full-size product below
+    out = centered * scale
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
