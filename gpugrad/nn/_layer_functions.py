@@ -1309,16 +1309,13 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
             f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
         )
     class_dim = 0 if input.dim() == 1 else 1
-    if input.dim() == 1:
-        if target.dim() != 0:
-            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    elif input.dim() == 2 and target.dim() != 1:
-        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    elif target.shape[0] != input.shape[0] if target.dim() else True:
+    if input.dim() != 1 and (target.dim() == 0 or target.shape[0] != input.shape[0]):
         raise ValueError(
             f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
             f"({target.shape[0] if target.dim() else 1})."
         )
+    if input.dim() <= 2 and target.dim() != input.dim() - 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     expected = tuple(s for i, s in enumerate(input.shape) if i != class_dim)
     if tuple(target.shape) != expected:
         raise RuntimeError(
