@@ -364,3 +364,23 @@ def test_mse_loss_warns_on_broadcasting_targets_as_torch_does():
 def test_all_names_are_public_functions():
     for name in F.__all__:
         assert callable(getattr(F, name)) and not name.startswith("_")
+
+
+@pytest.mark.parametrize("name", ["elu", "silu", "mish", "hardtanh", "leaky_relu"])
+def test_inplace_activations_match_torch(device, name):
+    values = [-1.0, 2.0, 0.3, 5.0]
+    ours_leaf = gg.tensor(values, device=device, requires_grad=True)
+    theirs_leaf = torch.tensor(values, requires_grad=True)
+    ours_x, theirs_x = ours_leaf * 1, theirs_leaf * 1
+    ours = getattr(F, name)(ours_x, inplace=True)
+    theirs = getattr(TF, name)(theirs_x, inplace=True)
+    assert ours is ours_x
+    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), 1e-6)
+    ours[:3].sum().backward()
+    theirs[:3].sum().backward()
+    np.testing.assert_allclose(ours_leaf.grad.cpu().numpy(), theirs_leaf.grad.numpy(), 1e-6)
+    extremes = [float("inf"), -float("inf"), 0.0]  # no graph: a plain, exact assignment
+    plain = gg.tensor(extremes, device=device)
+    assert getattr(F, name)(plain, inplace=True) is plain
+    expected = getattr(TF, name)(torch.tensor(extremes)).numpy()
+    np.testing.assert_allclose(plain.cpu().numpy(), expected, 1e-6)

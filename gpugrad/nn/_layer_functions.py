@@ -9,15 +9,14 @@ reduction (pooling). Error texts and exception classes are PyTorch's.
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from .._factories import arange, full, rand, zeros
-from .._grad_mode import no_grad
+from .._grad_mode import is_grad_enabled, no_grad
 from .._ops import logical_and, logical_or, maximum, to_dtype, where
 from .._reductions import log_softmax, softmax
 from .._shape_ops import cat, stack
@@ -114,6 +113,18 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(n) for n in shape) + "]"
 
 
+def _in_place(input: Tensor, function: Any) -> Tensor:
+    """``input`` given ``function(input)``'s values in place (an activation's
+    ``inplace=True``). Outside a recorded graph this is a plain assignment, exact even where
+    ``input`` held inf or NaN; inside one, the function runs on a clone (so the values it
+    saves are never overwritten) and ``copy_`` records the write (refusing a leaf that
+    requires grad, as PyTorch does)."""
+    if is_grad_enabled() and input.requires_grad:
+        return input.copy_(function(input.clone()))
+    input[...] = function(input)
+    return input
+
+
 def _same_shape_warning(input: Tensor, target: Tensor) -> None:
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(
@@ -161,15 +172,20 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` where ``x > 0``, else ``negative_slope * x``."""
-    if inplace:
-        return input.mul_(where(input > 0, 1.0, float(negative_slope)).to(input.dtype))
-    return where(input > 0, input, input * negative_slope)
+
+    def function(x: Tensor) -> Tensor:
+        return where(x > 0, x, x * negative_slope)
+
+    return _in_place(input, function) if inplace else function(input)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    out = where(input > 0, input, (input.clamp(max=0.0)).expm1() * alpha)
-    return input.copy_(out) if inplace else out
+
+    def function(x: Tensor) -> Tensor:
+        return where(x > 0, x, x.clamp(max=0.0).expm1() * alpha)
+
+    return _in_place(input, function) if inplace else function(input)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -181,14 +197,20 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)``."""
-    out = input * input.sigmoid()
-    return input.copy_(out) if inplace else out
+
+    def function(x: Tensor) -> Tensor:
+        return x * x.sigmoid()
+
+    return _in_place(input, function) if inplace else function(input)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * tanh(softplus(x))``."""
-    out = input * softplus(input).tanh()
-    return input.copy_(out) if inplace else out
+
+    def function(x: Tensor) -> Tensor:
+        return x * softplus(x).tanh()
+
+    return _in_place(input, function) if inplace else function(input)
 
 
 def hardtanh(
@@ -197,9 +219,12 @@ def hardtanh(
     """``clamp(x, min_val, max_val)``; as in PyTorch the gradient is 0 at the bounds."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    inside = logical_and(input > min_val, input < max_val)
-    out = where(inside, input, input.detach().clamp(min_val, max_val))
-    return input.copy_(out) if inplace else out
+
+    def function(x: Tensor) -> Tensor:
+        inside = logical_and(x > min_val, x < max_val)
+        return where(inside, x, x.detach().clamp(min_val, max_val))
+
+    return _in_place(input, function) if inplace else function(input)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -454,6 +479,11 @@ def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int, 
     return span // stride + 1
 
 
+def _taps(kernel: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Each offset within a kernel window, in row-major order."""
+    return list(itertools.product(*(range(k) for k in kernel)))
+
+
 def _windows(
     x: Tensor,
     kernel: tuple[int, ...],
@@ -464,7 +494,7 @@ def _windows(
     """The ``prod(kernel)`` strided views of an already padded ``(N, C, *spatial)`` input,
     one per kernel offset in row-major order, each shaped ``(N, C, *out)``."""
     views = []
-    for offset in np.ndindex(*kernel):
+    for offset in _taps(kernel):
         key: list[Any] = [slice(None), slice(None)]
         for o, s, d, n in zip(offset, stride, dilation, out, strict=True):
             start = o * d
@@ -831,7 +861,7 @@ def _tile_mask(chosen: list, x: Tensor, kernel: tuple, out: tuple) -> Tensor:
     shape = (x.shape[0], x.shape[1], *(o * k for o, k in zip(out, kernel, strict=True)))
     mask = zeros(shape, dtype=_dtypes.bool_, device=_device(x))
     with no_grad():
-        for offset, hit in zip(np.ndindex(*kernel), chosen, strict=True):
+        for offset, hit in zip(_taps(kernel), chosen, strict=True):
             key = (slice(None), slice(None), *(slice(o, None, k) for o, k in zip(offset, kernel)))
             mask[key] = hit
     return mask
@@ -842,10 +872,10 @@ def _pool_indices(first, input, kernel, strides, pads, dil, batched) -> Tensor:
     holds each window's tap number (row-major over the kernel)."""
     spatial = len(kernel)
     sizes = tuple(input.shape[-spatial:])
-    tap_offsets = np.unravel_index(np.arange(math.prod(kernel)), kernel)
+    tap_offsets = list(zip(*_taps(kernel), strict=True))  # per axis, each tap's offset
     flat = None
     for axis in range(spatial):
-        offset = _constant(tap_offsets[axis], first, _dtypes.int64)[first]
+        offset = _constant(list(tap_offsets[axis]), first, _dtypes.int64)[first]
         steps = arange(first.shape[2 + axis], device=_device(input))
         steps = steps.reshape(-1, *([1] * (spatial - axis - 1)))
         coord = steps * strides[axis] - pads[axis] + offset * dil[axis]
@@ -913,19 +943,22 @@ def avg_pool2d(
             _window_counts(n, k, s, p, o, count_include_pad)
             for n, k, s, p, o in zip(sizes, kernel, strides, pads, out, strict=True)
         ]
-        result = total / _constant(np.outer(counts[0], counts[1]), total)
+        divisor = [[a * b for b in counts[1]] for a in counts[0]]
+        result = total / _constant(divisor, total)
     return result if batched else result.squeeze(0)
 
 
-def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: bool) -> Any:
+def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: bool) -> list:
     """How many cells each window of one axis averages over (PyTorch's rule: padding
     counts when ``include_pad``, the ceil-mode overhang never does)."""
-    start = np.arange(out) * s - p
-    end = np.minimum(start + k, size + p)
-    if not include_pad:
-        start = np.maximum(start, 0)
-        end = np.minimum(end, size)
-    return (end - start).astype(np.float64)
+    counts = []
+    for i in range(out):
+        start = i * s - p
+        end = min(start + k, size + p)
+        if not include_pad:
+            start, end = max(start, 0), min(end, size)
+        counts.append(float(end - start))
+    return counts
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
@@ -1048,6 +1081,13 @@ def layer_norm(
     return out
 
 
+_MACHINE_EPSILON = {
+    "float16": 2.0**-10,
+    "float32": 2.0**-23,
+    "float64": 2.0**-52,
+}
+
+
 def rms_norm(
     input: Tensor,
     normalized_shape: Any,
@@ -1058,7 +1098,7 @@ def rms_norm(
     dtype's machine epsilon, as in PyTorch."""
     dims = _normalized_dims(input, normalized_shape)
     if eps is None:
-        eps = float(np.finfo(input.dtype.name).eps)
+        eps = _MACHINE_EPSILON[input.dtype.name]
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight
 
