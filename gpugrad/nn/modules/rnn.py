@@ -25,22 +25,37 @@ __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
-def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh, b_hh):
-    """One step given the input's projection ``x W_ihᵀ + b_ih``: returns ``(h, c)``."""
-    h_proj = LF.linear(h, w_hh, b_hh)
+def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh_t, b_hh):
+    """One step given the input's projection ``x W_ihᵀ + b_ih`` (plus ``b_hh`` except
+    for GRU, whose ``b_hn`` sits inside the reset gate) and ``W_hhᵀ``: returns ``(h, c)``."""
+    h_proj = h @ w_hh_t
     if mode == "LSTM":
-        i, f, g, o = (x_proj + h_proj).chunk(4, -1)
-        c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+        gates = x_proj + h_proj
+        hidden = h.shape[-1]
+        opened = gates.sigmoid()  # one op for i, f and o (g's share is unused)
+        i, f, o = opened[:, :hidden], opened[:, hidden : 2 * hidden], opened[:, 3 * hidden :]
+        g = gates[:, 2 * hidden : 3 * hidden].tanh()
+        c = f * c + i * g
+        return o * c.tanh(), c
     if mode == "GRU":
-        xr, xz, xn = x_proj.chunk(3, -1)
-        hr, hz, hn = h_proj.chunk(3, -1)
-        r = (xr + hr).sigmoid()
-        z = (xz + hz).sigmoid()
-        n = (xn + r * hn).tanh()
-        return (1 - z) * n + z * h, None
+        if b_hh is not None:
+            h_proj = h_proj + b_hh
+        hidden = h.shape[-1]
+        rz = (x_proj[:, : 2 * hidden] + h_proj[:, : 2 * hidden]).sigmoid()
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        n = (x_proj[:, 2 * hidden :] + r * h_proj[:, 2 * hidden :]).tanh()
+        return n + z * (h - n), None
     pre = x_proj + h_proj
     return (pre.tanh() if mode == "RNN_TANH" else _ops.relu(pre)), None
+
+
+def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
+    """``x W_ihᵀ + b_ih`` for all steps at once, with ``b_hh`` folded in where the
+    recurrence allows it (not GRU)."""
+    projected = LF.linear(x, w_ih, b_ih)
+    if b_hh is not None and mode != "GRU":
+        projected = projected + b_hh
+    return projected
 
 
 class _RNNBase(Module):
@@ -150,11 +165,12 @@ class _RNNBase(Module):
                 index = layer * directions + direction
                 h = h0[index]
                 c = c0[index] if c0 is not None else None
-                projected = LF.linear(x, w_ih, b_ih)  # (T, B, gates): one product
+                projected = _project(self.mode, x, w_ih, b_ih, b_hh)  # (T, B, gates)
+                w_hh_t = w_hh.t()
                 steps = range(x.shape[0] - 1, -1, -1) if direction else range(x.shape[0])
                 hs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
                 for t in steps:
-                    h, c = _rnn_step(self.mode, projected[t], h, c, w_hh, b_hh)
+                    h, c = _rnn_step(self.mode, projected[t], h, c, w_hh_t, b_hh)
                     hs[t] = h
                 outputs.append(stack(hs))
                 final_h.append(h)
@@ -315,8 +331,8 @@ class _CellBase(Module):
         if self._mode == "LSTM":
             c = zeros(shape, dtype=input.dtype, device=device) if c is None else c
             c = c if batched or c.dim() == 2 else c.unsqueeze(0)
-        projected = LF.linear(x, self.weight_ih, self.bias_ih)
-        h, c = _rnn_step(self._mode, projected, h, c, self.weight_hh, self.bias_hh)
+        projected = _project(self._mode, x, self.weight_ih, self.bias_ih, self.bias_hh)
+        h, c = _rnn_step(self._mode, projected, h, c, self.weight_hh.t(), self.bias_hh)
         if not batched:
             h = h.squeeze(0)
             c = c.squeeze(0) if c is not None else None
