@@ -184,6 +184,8 @@ def check_saved_versions(node: Node) -> None:
         if not isinstance(s, Tensor) or s._extra is None:
             continue
         counter = version_owner(s)._extra
+        if counter is None:  # a view of a tensor that was never written in place
+            continue
         since = counter.versions_since(node.epoch)
         if since:
             where = describe(s)

@@ -2,7 +2,9 @@
 
 Each function fills its tensor in place (the tensor object keeps its identity, its
 ``requires_grad`` and its Parameter mark), draws from gpugrad's generator (seeded by
-``gg.manual_seed``) on the tensor's device, records no graph and returns the tensor.
+``gg.manual_seed``) on the tensor's device, records no graph and returns the tensor. The
+write is an in-place assignment, so it bumps the version counter: a graph that saved the old
+values refuses to backpropagate through them.
 The distributions are PyTorch's; the random streams are gpugrad's own.
 """
 
@@ -14,7 +16,6 @@ from typing import Any
 from .. import _factories
 from .._grad_mode import no_grad
 from .._tensor import Tensor
-from .parameter import replace_data_
 
 __all__ = [
     "calculate_gain",
@@ -91,21 +92,31 @@ def _draw(kind: str, tensor: Tensor) -> Tensor:
     return factory(*tensor.shape, dtype=draw_dtype, device=tensor._backend.device_str)
 
 
+def _fill_with(tensor: Tensor, values: Tensor) -> Tensor:
+    """Write ``values`` into ``tensor`` in place (no graph, version counter bumped).
+
+    An indexed assignment, not ``copy_``: ``copy_`` computes ``t * 0 + values`` and so keeps
+    the NaN or inf that an ``empty`` tensor may hold."""
+    with no_grad():
+        tensor[...] = values
+    return tensor
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     """Fill ``tensor`` with samples of U(a, b)."""
     with no_grad():
-        return replace_data_(tensor, _draw("uniform", tensor) * (b - a) + a)
+        return _fill_with(tensor, _draw("uniform", tensor) * (b - a) + a)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     """Fill ``tensor`` with samples of N(mean, std²)."""
     with no_grad():
-        return replace_data_(tensor, _draw("normal", tensor) * std + mean)
+        return _fill_with(tensor, _draw("normal", tensor) * std + mean)
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     with no_grad():
-        return replace_data_(tensor, _factories.full_like(tensor, val))
+        return _fill_with(tensor, _factories.full_like(tensor, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
@@ -123,7 +134,7 @@ def eye_(tensor: Tensor) -> Tensor:
     rows, cols = tensor.shape
     with no_grad():
         eye = _factories.eye(rows, cols, dtype=tensor.dtype, device=tensor._backend.device_str)
-        return replace_data_(tensor, eye)
+        return _fill_with(tensor, eye)
 
 
 def _xavier_std(tensor: Tensor, gain: float) -> float:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .._tensor import Tensor
 
-__all__ = ["Parameter", "copy_leaf", "is_parameter", "replace_data_", "zero_grads"]
+__all__ = ["Buffer", "Parameter", "copy_leaf", "is_parameter", "replace_data_", "zero_grads"]
 
 
 class Parameter(Tensor):
@@ -56,6 +56,39 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__
+
+
+class Buffer(Tensor):
+    """A tensor that a Module registers as a buffer when assigned as an attribute
+    (``self.running_mean = nn.Buffer(gg.zeros(3))``): module state that is not a parameter,
+    saved in ``state_dict`` unless ``persistent=False`` and moved by ``to()``. It shares
+    ``data``'s array and prints as a plain tensor."""
+
+    __slots__ = ("persistent",)
+
+    def __new__(cls, data: Tensor | None = None, *, persistent: bool = True) -> Buffer:
+        if data is None:
+            from .._factories import empty
+
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Buffer expects a gpugrad Tensor as data, got {type(data).__name__}")
+        buffer = object.__new__(cls)
+        buffer._data, buffer._backend = data._data, data._backend
+        buffer.grad_fn, buffer.grad, buffer._output_nr, buffer._extra = None, None, 0, None
+        buffer.requires_grad = False
+        if data.requires_grad:
+            buffer.requires_grad_(True)
+        buffer.persistent = persistent
+        return buffer
+
+    def __init__(self, data: Tensor | None = None, *, persistent: bool = True) -> None:
+        """Everything happens in ``__new__``."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Buffer:
+        copy = super().__deepcopy__(memo)
+        copy.persistent = self.persistent
+        return copy
 
 
 def zero_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:

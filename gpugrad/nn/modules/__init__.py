@@ -1,25 +1,99 @@
 """gpugrad's layers, containers and losses (``gpugrad.nn.Linear`` …)."""
 
-from .activation import GELU, ReLU, Sigmoid, Tanh
-from .container import ModuleList, Sequential
-from .dropout import Dropout
-from .linear import Identity, Linear
-from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .activation import (
+    ELU,
+    GELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    SiLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .dropout import Dropout, Dropout2d
+from .flatten import Flatten, Unflatten
+from .linear import Bilinear, Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import Module
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool1d, MaxPool2d
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .sparse import Embedding, EmbeddingBag
+from .transformer import MultiheadAttention, TransformerEncoderLayer
 
 __all__ = [
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Bilinear",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "CosineEmbeddingLoss",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout2d",
+    "ELU",
+    "Embedding",
+    "EmbeddingBag",
+    "Flatten",
     "GELU",
+    "GRU",
+    "GRUCell",
+    "GroupNorm",
+    "Hardtanh",
+    "HuberLoss",
     "Identity",
+    "KLDivLoss",
+    "L1Loss",
+    "LSTM",
+    "LSTMCell",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
+    "MaxPool2d",
+    "Mish",
     "Module",
+    "ModuleDict",
     "ModuleList",
+    "MultiheadAttention",
+    "NLLLoss",
+    "ParameterDict",
+    "ParameterList",
+    "RMSNorm",
+    "RNN",
+    "RNNCell",
     "ReLU",
-    "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Sequential",
+    "SmoothL1Loss",
+    "Softmax",
+    "Softplus",
     "Tanh",
+    "TransformerEncoderLayer",
+    "Unflatten",
 ]

@@ -1,18 +1,19 @@
-"""``Dropout``: zeroes elements with probability ``p`` in training mode."""
+"""``Dropout`` and ``Dropout2d``: zero elements (or whole channels) with probability ``p``
+in training mode."""
 
 from __future__ import annotations
 
 from ..._tensor import Tensor
-from .. import functional as F
+from .. import _layer_functions as LF
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 class Dropout(Module):
     """In training mode, zero each element with probability ``p`` (drawn from gpugrad's
-    generator) and scale the rest by ``1 / (1 - p)``; in eval mode, the identity.
-    ``inplace`` is accepted for PyTorch compatibility; the result is always a new tensor."""
+    generator) and scale the rest by ``1 / (1 - p)``; in eval mode, the identity. With
+    ``inplace`` the input itself is scaled."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -22,7 +23,15 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return LF.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """In training mode, zero whole channels (``input[n, c]`` of ``(N, C, H, W)``) with
+    probability ``p`` and scale the rest by ``1 / (1 - p)``; in eval mode, the identity."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return LF.dropout2d(input, self.p, self.training, self.inplace)

@@ -9,15 +9,15 @@ optimizers built before ``load_state_dict`` or ``to(device)`` keep working.
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from ..._grad_mode import no_grad
-from ..._shape_ops import clone
-from ..._tensor import Tensor
+from ..._tensor import RemovableHandle, Tensor
 from ..._transfer import _parse as _parse_to_args
 from ...backends import dtypes as _dtypes
-from ..parameter import Parameter, copy_leaf, move_, replace_data_, zero_grads
+from ..parameter import Buffer, Parameter, copy_leaf, move_, zero_grads
 
 __all__ = ["Module"]
 
@@ -66,6 +66,9 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_hooks_with_kwargs", set())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -73,7 +76,62 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        pre_hooks = self.__dict__.get("_forward_pre_hooks")
+        hooks = self.__dict__.get("_forward_hooks")
+        if not pre_hooks and not hooks:
+            return self.forward(*args, **kwargs)
+        with_kwargs = self._hooks_with_kwargs
+        for hook_id, hook in list(pre_hooks.items()):
+            if hook_id in with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook must return None or a tuple of (new_args, "
+                            f"new_kwargs), but got {result}."
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook_id, hook in list(hooks.items()):
+            if hook_id in with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # --- hooks --------------------------------------------------------------------------
+    def _add_hook(
+        self, registry: OrderedDict, hook: Callable, prepend: bool, with_kwargs: bool
+    ) -> RemovableHandle:
+        handle = RemovableHandle(registry)
+        registry[handle.id] = hook
+        if prepend:
+            registry.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each ``forward`` (``hook(module, args,
+        kwargs)`` with ``with_kwargs``); a non-``None`` result replaces the arguments.
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, with_kwargs)
+
+    def register_forward_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after each ``forward`` (``hook(module, args,
+        kwargs, output)`` with ``with_kwargs``); a non-``None`` result replaces the output.
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
 
     # --- registration -------------------------------------------------------------------
     def _check_init(self, what: str) -> None:
@@ -140,7 +198,11 @@ class Module:
 
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
-        if isinstance(value, Parameter):
+        if isinstance(value, Buffer):
+            self._check_init("buffers")
+            self._unregister(name)
+            self.register_buffer(name, value, persistent=value.persistent)
+        elif isinstance(value, Parameter):
             self._check_init("parameters")
             self._unregister(name)
             self.register_parameter(name, value)
@@ -354,13 +416,11 @@ class Module:
 
     def state_dict(
         self, *, destination: dict | None = None, prefix: str = "", keep_vars: bool = False
-    ) -> dict[str, Tensor]:
-        """Parameters and persistent buffers by dotted name (``"0.weight"``), detached
-        unless ``keep_vars``. The tensors share their arrays with the module's at the time of
-        the call; later optimizer steps give the module new arrays, so a state dict taken
-        before training keeps the values it had."""
+    ) -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name (``"0.weight"``), in an
+        ``OrderedDict``, detached unless ``keep_vars``."""
         if destination is None:
-            destination = {}
+            destination = OrderedDict()
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
@@ -436,10 +496,9 @@ class Module:
             )
         with no_grad():
             for target, source in updates:
-                value = source.detach().to(device=target._backend.device_str, dtype=target.dtype)
-                if value._data is source._data:
-                    value = clone(value)  # never alias the checkpoint's array
-                replace_data_(target, value)
+                # An in-place write into the target's own array: it bumps the version counter,
+                # so a graph that saved the old values refuses to backpropagate through them.
+                target[...] = source.detach().to(device=target.device, dtype=target.dtype)
         return _IncompatibleKeys(missing, unexpected)
 
     # --- copying ------------------------------------------------------------------------
@@ -464,6 +523,15 @@ class Module:
 
     def _get_name(self) -> str:
         return type(self).__name__
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        for name, default in (
+            ("_forward_pre_hooks", OrderedDict),
+            ("_forward_hooks", OrderedDict),
+            ("_hooks_with_kwargs", set),
+        ):
+            self.__dict__.setdefault(name, default())
 
     def __repr__(self) -> str:
         extra = self.extra_repr()

@@ -1,0 +1,409 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and their one-step cells.
+
+Each layer projects the whole input sequence with one matrix product, then runs the
+recurrence one step at a time; gate order and parameter names are PyTorch's (``i f g o``
+for LSTM, ``r z n`` for GRU; ``weight_ih_l0``, ``bias_hh_l1_reverse`` …), so state dicts
+load either way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ... import _ops
+from ..._factories import empty, zeros
+from ..._shape_ops import cat, stack
+from ..._tensor import Tensor
+from .. import _layer_functions as LF
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh_t, b_hh):
+    """One step given the input's projection ``x W_ihᵀ + b_ih`` (plus ``b_hh`` except
+    for GRU, whose ``b_hn`` sits inside the reset gate) and ``W_hhᵀ``: returns ``(h, c)``."""
+    h_proj = h @ w_hh_t
+    if mode == "LSTM":
+        gates = x_proj + h_proj
+        hidden = h.shape[-1]
+        opened = gates.sigmoid()  # one op for i, f and o (g's share is unused)
+        i, f, o = opened[:, :hidden], opened[:, hidden : 2 * hidden], opened[:, 3 * hidden :]
+        g = gates[:, 2 * hidden : 3 * hidden].tanh()
+        c = f * c + i * g
+        return o * c.tanh(), c
+    if mode == "GRU":
+        if b_hh is not None:
+            h_proj = h_proj + b_hh
+        hidden = h.shape[-1]
+        rz = (x_proj[:, : 2 * hidden] + h_proj[:, : 2 * hidden]).sigmoid()
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        n = (x_proj[:, 2 * hidden :] + r * h_proj[:, 2 * hidden :]).tanh()
+        return n + z * (h - n), None
+    pre = x_proj + h_proj
+    return (pre.tanh() if mode == "RNN_TANH" else _ops.relu(pre)), None
+
+
+def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
+    """``x W_ihᵀ + b_ih`` for all steps at once, with ``b_hh`` folded in where the
+    recurrence allows it (not GRU)."""
+    projected = LF.linear(x, w_ih, b_ih)
+    if b_hh is not None and mode != "GRU":
+        projected = projected + b_hh
+    return projected
+
+
+class _RNNBase(Module):
+    def __init__(
+        self,
+        mode: str,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError(
+                "dropout should be a number in range [0, 1] representing the probability of "
+                "an element being zeroed"
+            )
+        if hidden_size <= 0:
+            raise ValueError("hidden_size must be greater than zero")
+        if num_layers <= 0:
+            raise ValueError("num_layers must be greater than zero")
+        if proj_size:
+            raise NotImplementedError("LSTM with proj_size > 0 is not supported by gpugrad")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        gates = _GATES[mode] * hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_weights_names: list[str] = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for direction in range(directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = [("weight_ih", (gates, layer_input)), ("weight_hh", (gates, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                for name, shape in shapes:
+                    param = Parameter(empty(*shape, dtype=dtype, device=device))
+                    setattr(self, name + suffix, param)
+                    self._flat_weights_names.append(name + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) for every weight and bias."""
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for param in self.parameters():
+            init.uniform_(param, -bound, bound)
+
+    def _layer_params(self, layer: int, direction: int) -> tuple:
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        get = self._parameters.get
+        return (
+            get("weight_ih" + suffix),
+            get("weight_hh" + suffix),
+            get("bias_ih" + suffix),
+            get("bias_hh" + suffix),
+        )
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        is_lstm = self.mode == "LSTM"
+        batched = input.dim() == 3
+        if input.dim() not in (2, 3):
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D "
+                "tensor instead"
+            )
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {input.shape[-1]}"
+            )
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)  # (T, B, F)
+        batch = x.shape[1]
+        directions = 2 if self.bidirectional else 1
+        state_shape = (self.num_layers * directions, batch, self.hidden_size)
+        if hx is None:
+            h0 = zeros(state_shape, dtype=input.dtype, device=input._backend.device_str)
+            c0 = h0 if is_lstm else None
+        else:
+            h0, c0 = hx if is_lstm else (hx, None)
+            if not batched:
+                h0 = h0.unsqueeze(1)
+                c0 = c0.unsqueeze(1) if c0 is not None else None
+            if tuple(h0.shape) != state_shape:
+                raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h0.shape)}")
+            if c0 is not None and tuple(c0.shape) != state_shape:
+                raise RuntimeError(f"Expected hidden size {state_shape}, got {list(c0.shape)}")
+        final_h, final_c = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
+                index = layer * directions + direction
+                h = h0[index]
+                c = c0[index] if c0 is not None else None
+                projected = _project(self.mode, x, w_ih, b_ih, b_hh)  # (T, B, gates)
+                w_hh_t = w_hh.t()
+                steps = range(x.shape[0] - 1, -1, -1) if direction else range(x.shape[0])
+                hs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
+                for t in steps:
+                    h, c = _rnn_step(self.mode, projected[t], h, c, w_hh_t, b_hh)
+                    hs[t] = h
+                outputs.append(stack(hs))
+                final_h.append(h)
+                if is_lstm:
+                    final_c.append(c)
+            x = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = LF.dropout(x, self.dropout, True)
+        output = x
+        if batched and self.batch_first:
+            output = output.transpose(0, 1)
+        h_n = stack(final_h)
+        c_n = stack(final_c) if is_lstm else None
+        if not batched:
+            output = output.squeeze(1)
+            h_n = h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        return output, ((h_n, c_n) if is_lstm else h_n)
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        if self.batch_first is not False:
+            text += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            text += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            text += f", bidirectional={self.bidirectional}"
+        return text
+
+
+class RNN(_RNNBase):
+    """Elman RNN: ``h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)`` (or ``relu``)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(
+                f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'."
+            )
+        self.nonlinearity = nonlinearity
+        mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(
+            mode, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, 0, device, dtype,
+        )  # fmt: skip
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory; ``forward(input, (h_0, c_0))`` returns
+    ``output, (h_n, c_n)``."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            "LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, proj_size, device, dtype,
+        )  # fmt: skip
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit (PyTorch's formulation, gates ``r z n``)."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(
+            "GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+            bidirectional, 0, device, dtype,
+        )  # fmt: skip
+
+
+class _CellBase(Module):
+    _mode = "RNN_TANH"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool,
+        gates: int,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = Parameter(
+            empty(gates * hidden_size, input_size, dtype=dtype, device=device)
+        )
+        self.weight_hh = Parameter(
+            empty(gates * hidden_size, hidden_size, dtype=dtype, device=device)
+        )
+        if bias:
+            self.bias_ih = Parameter(empty(gates * hidden_size, dtype=dtype, device=device))
+            self.bias_hh = Parameter(empty(gates * hidden_size, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for param in self.parameters():
+            init.uniform_(param, -bound, bound)
+
+    def _step(self, input: Tensor, h: Tensor | None, c: Tensor | None):
+        if input.dim() not in (1, 2):
+            raise ValueError(
+                f"{type(self).__name__}: Expected input to be 1D or 2D, got {input.dim()}D instead"
+            )
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input has inconsistent input_size: got {input.shape[-1]} expected "
+                f"{self.input_size}"
+            )
+        batched = input.dim() == 2
+        x = input if batched else input.unsqueeze(0)
+        shape = (x.shape[0], self.hidden_size)
+        device = input._backend.device_str
+        h = zeros(shape, dtype=input.dtype, device=device) if h is None else h
+        h = h if batched or h.dim() == 2 else h.unsqueeze(0)
+        if self._mode == "LSTM":
+            c = zeros(shape, dtype=input.dtype, device=device) if c is None else c
+            c = c if batched or c.dim() == 2 else c.unsqueeze(0)
+        projected = _project(self._mode, x, self.weight_ih, self.bias_ih, self.bias_hh)
+        h, c = _rnn_step(self._mode, projected, h, c, self.weight_hh.t(), self.bias_hh)
+        if not batched:
+            h = h.squeeze(0)
+            c = c.squeeze(0) if c is not None else None
+        return h, c
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            text += f", bias={self.bias}"
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        if nonlinearity != "tanh":
+            text += f", nonlinearity={nonlinearity}"
+        return text
+
+
+class RNNCell(_CellBase):
+    """One step of ``RNN``: ``h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``."""
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {nonlinearity}")
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
+        self.nonlinearity = nonlinearity
+        self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(input, hx, None)[0]
+
+
+class LSTMCell(_CellBase):
+    """One step of ``LSTM``: returns ``(h', c')``."""
+
+    _mode = "LSTM"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
+
+    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Tensor]:
+        h, c = (None, None) if hx is None else hx
+        return self._step(input, h, c)
+
+
+class GRUCell(_CellBase):
+    """One step of ``GRU``."""
+
+    _mode = "GRU"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
+        return self._step(input, hx, None)[0]
