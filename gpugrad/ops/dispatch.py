@@ -18,6 +18,31 @@ Dim = int | Sequence[int] | None
 
 _SCALAR_TYPES = (int, float, bool)
 
+WRAPPED_NUMBER_OPS = frozenset({"add", "sub", "mul", "div"})
+"""The ops whose Python-number operand PyTorch wraps into a tensor, so their node lists it
+as ``(None, 0)`` in ``next_functions``; every other op takes a number as a ``Scalar``
+argument (``x ** 2``, ``2 ** x``, ``1 - x``), which its node does not list."""
+
+
+class ArgumentNode(Node):
+    """A node with one argument that is not an input of PyTorch's node: a Python number
+    the op takes as a ``Scalar``, or a tensor it never differentiates (``where``'s
+    condition). The argument keeps its (``None``) edge, so the derivative formulas line up
+    with the edges; ``next_functions`` leaves it out, as PyTorch's does."""
+
+    __slots__ = ("argument",)
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        listed = Node.next_functions.fget(self)
+        return listed[: self.argument] + listed[self.argument + 1 :]
+
+
+def _argument_node(argument: int, *node_args: Any) -> ArgumentNode:
+    node = ArgumentNode(*node_args)
+    node.argument = argument
+    return node
+
 
 # --- recording --------------------------------------------------------------------------
 def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
@@ -27,8 +52,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
             if isinstance(t, Tensor) and t.requires_grad:
                 edges = tuple(edge_of(t) if isinstance(t, Tensor) else None for t in inputs)
                 saved = tuple(inputs[i] for i in op.save_inputs)
-                node = Node(op, edges, saved, out if op.save_output else None, attrs, backend)
-                return _wrap_result(out, backend, node)
+                node_args = (op, edges, saved, out if op.save_output else None, attrs, backend)
+                if op.grads[0] is None and len(edges) > 1:  # where's condition
+                    return _wrap_result(out, backend, _argument_node(0, *node_args))
+                return _wrap_result(out, backend, Node(*node_args))
     return _wrap(out, backend)
 
 
@@ -123,7 +150,7 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
-            node = Node(
+            node_args = (
                 op,
                 (edge, None),
                 _saved_pair(op, a, b),
@@ -131,6 +158,10 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
                 (),
                 backend,
             )
+            if op.name in WRAPPED_NUMBER_OPS:
+                node = Node(*node_args)
+            else:
+                node = _argument_node(1, *node_args)
             if ad.shape != out.shape:
                 node.shapes = (ad.shape, None)
             return _wrap_result(out, backend, node)
@@ -174,7 +205,12 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     dtype = _dtypes.promote_with_scalar(ad.dtype, b)
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
-    return record(op, op.forward(backend, b, ad), backend, (b, a))
+    out = op.forward(backend, b, ad)
+    if a.requires_grad and _grad_state.enabled:
+        saved = tuple((b, a)[i] for i in op.save_inputs)
+        node_args = (op, (None, edge_of(a)), saved, out if op.save_output else None, (), backend)
+        return _wrap_result(out, backend, _argument_node(0, *node_args))
+    return _wrap(out, backend)
 
 
 def as_tensor(value: Any, like: Tensor) -> Tensor:
