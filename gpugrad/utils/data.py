@@ -1,9 +1,15 @@
 """``gpugrad.utils.data``: datasets, samplers, ``default_collate`` and ``DataLoader``, as
 ``torch.utils.data``.
 
+>>> from gpugrad.utils.data import DataLoader, TensorDataset
+>>> x, y = gg.randn(200, 3), gg.randint(0, 2, (200,))
 >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)
 >>> for xb, yb in loader:          # a new permutation each epoch, reproducible by seed
-...     ...
+...     print(xb.shape, yb.shape)
+gpugrad.Size([64, 3]) gpugrad.Size([64])
+gpugrad.Size([64, 3]) gpugrad.Size([64])
+gpugrad.Size([64, 3]) gpugrad.Size([64])
+gpugrad.Size([8, 3]) gpugrad.Size([8])
 
 Differences from PyTorch, by design: workers (``num_workers > 0``) are threads, not
 processes, and an ``IterableDataset`` is always iterated once, in the main thread (as if
