@@ -24,13 +24,14 @@ as ``(None, 0)`` in ``next_functions``; every other op takes a number as a ``Sca
 argument (``x ** 2``, ``2 ** x``, ``1 - x``), which its node does not list."""
 
 
-class ArgumentNode(Node):
-    """A node with one argument that is not an input of PyTorch's node: a Python number
-    the op takes as a ``Scalar``, or a tensor it never differentiates (``where``'s
+class FirstArgumentNode(Node):
+    """A node whose first argument is not an input of PyTorch's node: a Python number the
+    op takes as a ``Scalar`` (``2 ** x``), or a tensor it never differentiates (``where``'s
     condition). The argument keeps its (``None``) edge, so the derivative formulas line up
     with the edges; ``next_functions`` leaves it out, as PyTorch's does."""
 
-    __slots__ = ("argument",)
+    __slots__ = ()
+    argument = 0
 
     @property
     def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
@@ -38,10 +39,11 @@ class ArgumentNode(Node):
         return listed[: self.argument] + listed[self.argument + 1 :]
 
 
-def _argument_node(argument: int, *node_args: Any) -> ArgumentNode:
-    node = ArgumentNode(*node_args)
-    node.argument = argument
-    return node
+class SecondArgumentNode(FirstArgumentNode):
+    """As ``FirstArgumentNode``, for the second argument (``x ** 2``, ``1 - x``)."""
+
+    __slots__ = ()
+    argument = 1
 
 
 # --- recording --------------------------------------------------------------------------
@@ -52,10 +54,9 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
             if isinstance(t, Tensor) and t.requires_grad:
                 edges = tuple(edge_of(t) if isinstance(t, Tensor) else None for t in inputs)
                 saved = tuple(inputs[i] for i in op.save_inputs)
-                node_args = (op, edges, saved, out if op.save_output else None, attrs, backend)
-                if op.grads[0] is None and len(edges) > 1:  # where's condition
-                    return _wrap_result(out, backend, _argument_node(0, *node_args))
-                return _wrap_result(out, backend, Node(*node_args))
+                kind = FirstArgumentNode if op.grads[0] is None else Node  # where's condition
+                node = kind(op, edges, saved, out if op.save_output else None, attrs, backend)
+                return _wrap_result(out, backend, node)
     return _wrap(out, backend)
 
 
@@ -150,7 +151,8 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
-            node_args = (
+            kind = Node if op.name in WRAPPED_NUMBER_OPS else SecondArgumentNode
+            node = kind(
                 op,
                 (edge, None),
                 _saved_pair(op, a, b),
@@ -158,10 +160,6 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
                 (),
                 backend,
             )
-            if op.name in WRAPPED_NUMBER_OPS:
-                node = Node(*node_args)
-            else:
-                node = _argument_node(1, *node_args)
             if ad.shape != out.shape:
                 node.shapes = (ad.shape, None)
             return _wrap_result(out, backend, node)
@@ -208,8 +206,10 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     out = op.forward(backend, b, ad)
     if a.requires_grad and _grad_state.enabled:
         saved = tuple((b, a)[i] for i in op.save_inputs)
-        node_args = (op, (None, edge_of(a)), saved, out if op.save_output else None, (), backend)
-        return _wrap_result(out, backend, _argument_node(0, *node_args))
+        node = FirstArgumentNode(
+            op, (None, edge_of(a)), saved, out if op.save_output else None, (), backend
+        )
+        return _wrap_result(out, backend, node)
     return _wrap(out, backend)
 
 
