@@ -8,6 +8,7 @@ for (``create_graph=True``).
 
 from __future__ import annotations
 
+import contextlib
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -387,3 +388,34 @@ class ArrayBackend:
 
     def dtype_of(self, x: Array) -> dtypes.DType:
         return dtypes.BY_NUMPY[x.dtype]
+
+    # --- integration: error state and categorical sampling (issues 14, 15) ---------------
+    def errstate(self, **kwargs: str) -> contextlib.AbstractContextManager:
+        """A context that sets how this device's array math reports floating-point
+        errors (``divide=``, ``invalid=``, ``over=``, ``under=``: ``"ignore"``, ``"warn"``
+        …), as ``numpy.errstate``; on devices whose array module never warns, a no-op."""
+        return contextlib.nullcontext()
+
+    def sample_categories(
+        self, rows: Array, num_samples: int, replacement: bool, stream: Any
+    ) -> Array:
+        """``num_samples`` column indices (int64) per row of ``rows``, non-negative float64
+        weights with a positive sum, drawn from ``stream`` (a ``RandomStream``): with
+        replacement by inverting the cumulative sum, without by the exponential race (the
+        ``num_samples`` smallest ``Exp(1) / weight``: sequential sampling without
+        replacement)."""
+        xp = self.xp
+        if replacement:
+            totals = rows.sum(axis=1)
+            cumulative = xp.cumsum(rows / totals[:, None], axis=1)
+            draws = stream.uniform(self, (rows.shape[0], num_samples), xp.float64)
+            picks = xp.stack(
+                [xp.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws)]
+            )
+            picks = xp.minimum(picks, rows.shape[1] - 1)
+        else:
+            race = stream.exponential(self, rows.shape, xp.float64)
+            with self.errstate(divide="ignore"):
+                keys = race / rows
+            picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+        return picks.astype(xp.int64)

@@ -55,3 +55,41 @@ class NumpyBackend(ArrayBackend):
         gradient without the copy that a view of another array needs)."""
         base = x.base
         return base is None or (x.flags.writeable and self.kernels.lends(base))
+
+    # --- integration: host arrays, dtype arithmetic, error state (issues 14, 15) ---------
+    def errstate(self, **kwargs: str) -> Any:
+        """``numpy.errstate``: NumPy's floating-point warnings set for the block."""
+        return numpy.errstate(**kwargs)
+
+    def is_host_array(self, x: Any) -> bool:
+        """Whether ``x`` is a NumPy array (``numpy.ndarray``)."""
+        return isinstance(x, numpy.ndarray)
+
+    def is_host_scalar(self, x: Any) -> bool:
+        """Whether ``x`` is a NumPy scalar (``numpy.generic``: ``numpy.float32(1)`` …)."""
+        return isinstance(x, numpy.generic)
+
+    def host_array(self, data: Any) -> numpy.ndarray:
+        """``numpy.array(data)``: NumPy's own typing of a list of NumPy scalars."""
+        return numpy.array(data)
+
+    def broadcast_shapes(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape ``shapes`` broadcast to (``ValueError`` when they do not)."""
+        return numpy.broadcast_shapes(*shapes)
+
+    def result_type(self, *array_dtypes: Any) -> numpy.dtype:
+        """The dtype NumPy promotes arrays of ``array_dtypes`` to."""
+        return numpy.result_type(*array_dtypes)
+
+    def float32_mul(self, a: float, b: float) -> float:
+        """``a * b`` computed in float32 (each rounded to float32 first), as a float."""
+        return float(numpy.float32(a) * numpy.float32(b))
+
+    def integer_range(self, dtype: Any) -> tuple[int, int]:
+        """The smallest and largest value of integer ``dtype``."""
+        info = numpy.iinfo(dtype)
+        return int(info.min), int(info.max)
+
+    def mantissa_bits(self, dtype: Any) -> int:
+        """The explicit mantissa bits of floating ``dtype`` (23 for float32)."""
+        return int(numpy.finfo(dtype).nmant)

@@ -134,7 +134,7 @@ def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None) -> 
 
 def from_numpy(ndarray: Any) -> Tensor:
     """A CPU tensor sharing memory with ``ndarray``."""
-    if not isinstance(ndarray, backends.cpu.xp.ndarray):
+    if not backends.cpu.is_host_array(ndarray):
         raise TypeError(f"expected np.ndarray (got {_type_name(ndarray)})")
     return _leaf(backends.cpu.from_data(ndarray, copy=False), backends.cpu, False)
 
@@ -512,7 +512,7 @@ def multinomial(
     cumulative sum, without by the exponential race (the ``num_samples`` smallest
     ``Exp(1) / weight``), which is sequential sampling without replacement."""
     weights = input._data
-    xp = input._backend.xp
+    backend = input._backend
     if weights.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if weights.dtype.kind != "f":
@@ -530,30 +530,18 @@ def multinomial(
         )
     if categories > 1 << 24:
         raise RuntimeError("number of categories cannot exceed 2^24")
-    rows = weights.reshape(-1, categories).astype(xp.float64)
-    if bool(xp.any(~xp.isfinite(rows) | (rows < 0))):
+    rows = weights.reshape(-1, categories).astype(_dtypes.float64.numpy)
+    if bool(backend.any(~backend.isfinite(rows) | (rows < 0))):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    totals = rows.sum(axis=1)
-    if bool(xp.any(totals <= 0)):
+    if bool(backend.any(rows.sum(axis=1) <= 0)):
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    backend = input._backend
+    if not replacement and bool(backend.any((rows > 0).sum(axis=1) < num_samples)):
+        raise RuntimeError(
+            "invalid multinomial distribution (with replacement=False, not enough "
+            "non-negative category to sample)"
+        )
     source = _random.generator_for(generator, backend)
-    if replacement:
-        cumulative = xp.cumsum(rows / totals[:, None], axis=1)
-        draws = source.uniform(backend, (rows.shape[0], num_samples), xp.float64)
-        picks = xp.stack([xp.searchsorted(c, d, side="right") for c, d in zip(cumulative, draws)])
-        picks = xp.minimum(picks, categories - 1)
-    else:
-        if bool(xp.any((rows > 0).sum(axis=1) < num_samples)):
-            raise RuntimeError(
-                "invalid multinomial distribution (with replacement=False, not enough "
-                "non-negative category to sample)"
-            )
-        race = source.exponential(backend, rows.shape, xp.float64)
-        with backends.cpu.xp.errstate(divide="ignore"):  # CuPy never warns
-            keys = race / rows
-        picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
-    picks = picks.astype(xp.int64)
+    picks = source.sample_categories(backend, rows, num_samples, replacement)
     if weights.ndim == 1:
         picks = picks[0]
     return _wrap(picks, backend)
@@ -591,17 +579,16 @@ def normal(
         return out.requires_grad_(requires_grad) if requires_grad else out
     reference = mean if mean_is_tensor else std
     backend = reference._backend
-    xp = backend.xp
     std_data = std._data if std_is_tensor else std
-    if std_is_tensor and bool(xp.any(std_data < 0)):
+    if std_is_tensor and bool(backend.any(std_data < 0)):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     if not std_is_tensor and not std >= 0.0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     mean_data = mean._data if mean_is_tensor else mean
-    shape = backends.cpu.xp.broadcast_shapes(
+    shape = backends.cpu.broadcast_shapes(
         *(t._data.shape for t in (mean, std) if isinstance(t, Tensor))
     )
-    numpy_dtype = backends.cpu.xp.result_type(
+    numpy_dtype = backends.cpu.result_type(
         *(t._data.dtype for t in (mean, std) if isinstance(t, Tensor))
     )
     source = _random.generator_for(generator, backend)

@@ -14,10 +14,12 @@ from typing import Any
 
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
-from ._graph import ModifiedOutput, clock, describe
+from ._graph import ModifiedOutput, Op, clock, describe
 from ._tensor import Tensor, _wrap, version_owner
 from .backends import dtypes as _dtypes
-from .ops.dispatch import device_error
+from .backends import python_data
+from .ops.dispatch import broadcast_error, device_error, record
+from .ops.elementwise import where
 from .ops.index import _index_key, getitem, index_scatter
 from .ops.registry import declare
 from .ops.shape import expand
@@ -129,21 +131,76 @@ def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., 
     return method
 
 
+# Overwriting ops: the result is exactly the new values (never ``t * 0 + new``, which keeps a
+# NaN or inf of the old values); the overwritten tensor gets a zero gradient and the source
+# the gradient summed to its shape and cast to its dtype, as PyTorch's nodes.
+def _zero_grad(ns, g):
+    return ns.zeros_like(g)
+
+
+def _pass_grad(ns, g):
+    return g
+
+
+ZERO = Op("zero_", "ZeroBackward0", None, (_zero_grad,))
+FILL_NUMBER = Op("fill_", "FillBackward2", None, (_zero_grad,))
+FILL_TENSOR = Op("fill_", "FillBackward3", None, (_zero_grad, _pass_grad))
+COPY = Op("copy_", "CopyBackwards", None, (_zero_grad, _pass_grad))
+
+
+def _overwrite(op: Op, t: Tensor, source: Tensor) -> Tensor:
+    """``source`` broadcast to ``t``'s shape and cast to its dtype, recorded as ``op`` of
+    ``(t, source)``."""
+    backend = t._backend
+    if source._backend is not backend:
+        source = source.to(t.device)
+    data = source._data
+    shape, dtype = t._data.shape, t._data.dtype
+    if data.shape != shape:
+        try:
+            data = backend.expand(data, shape)
+        except ValueError:
+            raise broadcast_error(shape, data.shape) from None
+    if data.dtype != dtype:
+        data = backend.astype(data, dtype)
+    out = record(op, data, backend, (t, source))
+    node = out.grad_fn
+    if node is not None:
+        if source._data.shape != shape:
+            node.shapes = (None, source._data.shape)
+        if source._data.dtype != dtype:
+            node.casts = (None, source._data.dtype)
+    return out
+
+
 @declare("zero_", methods=(), inplace=("zero_",), export=False)
 def _zero(t: Tensor) -> Tensor:
-    return t * 0
+    backend = t._backend
+    return record(ZERO, backend.zeros(t._data.shape, t._data.dtype), backend, (t,))
 
 
 @declare("fill_", methods=(), inplace=("fill_",), export=False)
 def _fill(t: Tensor, value: Any) -> Tensor:
     if isinstance(value, Tensor):
-        return t * 0 + value.expand_as(t)
-    return t * 0 + value
+        if value._data.ndim:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value._data.ndim} dimensions."
+            )
+        return _overwrite(FILL_TENSOR, t, value)
+    backend = t._backend
+    dtype = t._data.dtype
+    value = python_data.checked_fill(value, dtype)
+    return record(FILL_NUMBER, backend.full(t._data.shape, value, dtype), backend, (t,))
 
 
 @declare("copy_", methods=(), inplace=("copy_",), export=False)
 def _copy(t: Tensor, source: Tensor) -> Tensor:
-    return t * 0 + expand(source.to(t.device), t._data.shape)
+    if not isinstance(source, Tensor):
+        raise TypeError(
+            f"copy_(): argument 'src' (position 1) must be Tensor, not {type(source).__name__}"
+        )
+    return _overwrite(COPY, t, source)
 
 
 def _array_key(t: Tensor, key: Any) -> Any:
@@ -158,12 +215,12 @@ def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
     ``value``."""
     key = _array_key(t, key)
     target_shape = t._data[key].shape
-    keep = _wrap(t._backend.ones_like(t._data), t._backend)
-    keep._data[key] = 0
+    keep = _wrap(t._backend.ones(t._data.shape, _dtypes.bool_.numpy), t._backend)
+    keep._data[key] = False
     if not isinstance(value, Tensor):
         value = _wrap(t._backend.full(target_shape, value, t._data.dtype), t._backend)
     placed = index_scatter(expand(value, target_shape), t._data.shape, key)
-    return t * keep + placed
+    return where(keep, t, placed)  # selects: a NaN or inf that ``key`` overwrites is gone
 
 
 def setitem_method(self: Tensor, key: Any, value: Any) -> None:

@@ -142,6 +142,13 @@ class Generator:
         with self._lock:
             return self._stream.permutation(backend, n)
 
+    def sample_categories(
+        self, backend: backends.ArrayBackend, rows: Any, num_samples: int, replacement: bool
+    ) -> Any:
+        """``backend.sample_categories`` drawing from this generator's stream."""
+        with self._lock:
+            return backend.sample_categories(rows, num_samples, replacement, self._stream)
+
 
 default_generator = Generator("cpu")
 default_generator.seed()  # as in PyTorch, the default stream differs from run to run
@@ -275,8 +282,8 @@ def bernoulli_(t: Any, p: Any = 0.5, *, generator: Generator | None = None):
             raise NotImplementedError(
                 f"\"bernoulli_tensor_cpu_p_\" not implemented for '{_type_name(probs)}'"
             )
-        xp = t._backend.xp
-        if bool(xp.any((probs < 0) | (probs > 1) | xp.isnan(probs))):
+        backend = t._backend
+        if bool(backend.any((probs < 0) | (probs > 1) | backend.isnan(probs))):
             raise RuntimeError(
                 "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this "
                 "error message be improved?  If so, please report an enhancement request "
@@ -286,17 +293,17 @@ def bernoulli_(t: Any, p: Any = 0.5, *, generator: Generator | None = None):
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
     else:
         probs = p
-    draw = _generator(t, generator).uniform(t._backend, t._data.shape, t._backend.xp.float64)
+    draw = _generator(t, generator).uniform(t._backend, t._data.shape, _dtypes.float64.numpy)
     return _fill(t, (draw < probs).astype(t._data.dtype))
 
 
-def _random_bounds(xp: Any, dtype: Any) -> tuple[int, int]:
+def _random_bounds(dtype: Any) -> tuple[int, int]:
     """``random_()``'s default range [0, high] inclusive, as PyTorch."""
     if dtype.kind == "b":
         return 0, 1
     if dtype.kind == "f":
-        return 0, 1 << (xp.finfo(dtype).nmant + 1)
-    return 0, int(xp.iinfo(dtype).max)
+        return 0, 1 << (backends.cpu.mantissa_bits(dtype) + 1)
+    return 0, backends.cpu.integer_range(dtype)[1]
 
 
 def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generator | None = None):
@@ -307,7 +314,7 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
     if to is None and from_ != 0:
         from_, to = 0, from_
     if to is None:
-        low, high = _random_bounds(t._backend.xp, dtype)
+        low, high = _random_bounds(dtype)
         high += 1
     else:
         low, high = int(from_), int(to)
@@ -315,7 +322,7 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
             raise RuntimeError(
                 f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
             )
-        if dtype.kind in "iub" and not _fits(t._backend.xp, dtype, high - 1):
+        if dtype.kind in "iub" and not _fits(dtype, high - 1):
             raise RuntimeError(
                 f"to - 1 is out of bounds for {_C_NAMES.get(dtype.name, dtype.name)}"
             )
@@ -326,11 +333,11 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
 _C_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short", "int32": "int"}
 
 
-def _fits(xp: Any, dtype: Any, value: int) -> bool:
+def _fits(dtype: Any, value: int) -> bool:
     if dtype.kind == "b":
         return value in (0, 1)
-    info = xp.iinfo(dtype)
-    return info.min <= value <= info.max
+    low, high = backends.cpu.integer_range(dtype)
+    return low <= value <= high
 
 
 #: (name, function) of the in-place random Tensor methods; ``gpugrad.ops.random`` declares

@@ -132,9 +132,7 @@ def modules_with_examples() -> list[str]:
     return with_examples
 
 
-FRAGMENTS = {
-    "gpugrad.utils.data": "its module example uses x and y without defining them",
-}
+FRAGMENTS: dict[str, str] = {}
 """Modules whose docstring examples are fragments rather than runnable sessions (to fix in
 the docstrings; strict, so a fixed one fails here until it is taken off this list)."""
 

@@ -104,11 +104,6 @@ def test_nodes_and_edges_are_pytorchs(device, build):
     assert len(ours) == (3 if build is sin_square else 13)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gpugrad's PowBackward0 (x**2) and RsubBackward1 (1 - p) list (None, 0) for "
-    "their Python-number operand in next_functions; PyTorch lists only the tensor input",
-)
 @pytest.mark.parametrize("build", GRAPHS)
 def test_next_functions_match_pytorchs_including_none(build):
     torch = pytest.importorskip("torch")

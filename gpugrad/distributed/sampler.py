@@ -18,8 +18,8 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from .._factories import tensor
-from ..backends import cpu as _cpu
+from .._factories import randperm, tensor
+from .._random import Generator
 from ..utils.data import TensorDataset
 
 __all__ = ["DistributedSampler", "shard"]
@@ -80,9 +80,8 @@ class DistributedSampler:
 
     def indices(self) -> list[int]:
         if self.shuffle:
-            # No seeded randperm in gpugrad's backends yet: the CPU's array module draws it.
-            rng = _cpu.xp.random.default_rng(self.seed + self.epoch)
-            order = rng.permutation(self.n).tolist()
+            generator = Generator().manual_seed(self.seed + self.epoch)
+            order = randperm(self.n, generator=generator).tolist()
         else:
             order = list(range(self.n))
         if self.drop_last:

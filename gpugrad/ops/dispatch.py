@@ -18,6 +18,33 @@ Dim = int | Sequence[int] | None
 
 _SCALAR_TYPES = (int, float, bool)
 
+WRAPPED_NUMBER_OPS = frozenset({"add", "sub", "mul", "div"})
+"""The ops whose Python-number operand PyTorch wraps into a tensor, so their node lists it
+as ``(None, 0)`` in ``next_functions``; every other op takes a number as a ``Scalar``
+argument (``x ** 2``, ``2 ** x``, ``1 - x``), which its node does not list."""
+
+
+class FirstArgumentNode(Node):
+    """A node whose first argument is not an input of PyTorch's node: a Python number the
+    op takes as a ``Scalar`` (``2 ** x``), or a tensor it never differentiates (``where``'s
+    condition). The argument keeps its (``None``) edge, so the derivative formulas line up
+    with the edges; ``next_functions`` leaves it out, as PyTorch's does."""
+
+    __slots__ = ()
+    argument = 0
+
+    @property
+    def next_functions(self) -> tuple[tuple[Node | None, int], ...]:
+        listed = Node.next_functions.fget(self)
+        return listed[: self.argument] + listed[self.argument + 1 :]
+
+
+class SecondArgumentNode(FirstArgumentNode):
+    """As ``FirstArgumentNode``, for the second argument (``x ** 2``, ``1 - x``)."""
+
+    __slots__ = ()
+    argument = 1
+
 
 # --- recording --------------------------------------------------------------------------
 def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
@@ -27,7 +54,8 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
             if isinstance(t, Tensor) and t.requires_grad:
                 edges = tuple(edge_of(t) if isinstance(t, Tensor) else None for t in inputs)
                 saved = tuple(inputs[i] for i in op.save_inputs)
-                node = Node(op, edges, saved, out if op.save_output else None, attrs, backend)
+                kind = FirstArgumentNode if op.grads[0] is None else Node  # where's condition
+                node = kind(op, edges, saved, out if op.save_output else None, attrs, backend)
                 return _wrap_result(out, backend, node)
     return _wrap(out, backend)
 
@@ -123,7 +151,8 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
-            node = Node(
+            kind = Node if op.name in WRAPPED_NUMBER_OPS else SecondArgumentNode
+            node = kind(
                 op,
                 (edge, None),
                 _saved_pair(op, a, b),
@@ -174,7 +203,14 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     dtype = _dtypes.promote_with_scalar(ad.dtype, b)
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
-    return record(op, op.forward(backend, b, ad), backend, (b, a))
+    out = op.forward(backend, b, ad)
+    if a.requires_grad and _grad_state.enabled:
+        saved = tuple((b, a)[i] for i in op.save_inputs)
+        node = FirstArgumentNode(
+            op, (None, edge_of(a)), saved, out if op.save_output else None, (), backend
+        )
+        return _wrap_result(out, backend, node)
+    return _wrap(out, backend)
 
 
 def as_tensor(value: Any, like: Tensor) -> Tensor:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._factories import tensor, zeros_like
-from .._ops import maximum, sqrt
 from .._tensor import Tensor
+from ..ops.elementwise import maximum, sqrt
 from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["Adam", "AdamW"]

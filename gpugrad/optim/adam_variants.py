@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from .._factories import tensor, zeros_like
-from .._ops import abs, maximum, sqrt
 from .._tensor import Tensor
 from ..backends import cpu as _cpu
+from ..ops.elementwise import abs, maximum, sqrt
 from .optimizer import Optimizer, ParamsT, store_
 from .rmsprop import advance, check_non_negative, step_counter
 
@@ -141,7 +141,7 @@ class NAdam(Optimizer):
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
         # PyTorch multiplies the float32 product by mu rounded to float32.
-        mu_product = float(_cpu.xp.float32(state["mu_product"].item()) * _cpu.xp.float32(mu))
+        mu_product = _cpu.float32_mul(state["mu_product"].item(), mu)
         store_(state["mu_product"], mu_product)
         update_moments(state, grad, beta1, beta2)
         denom = sqrt(state["exp_avg_sq"] / bias_correction2) + group["eps"]

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._grad_mode import enable_grad, no_grad
-from .._shape_ops import cat
 from .._tensor import Tensor
+from ..ops.shape import cat
 from .optimizer import Optimizer, ParamsT, store_
 from .rmsprop import check_non_negative
 

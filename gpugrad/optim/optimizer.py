@@ -16,9 +16,9 @@ from copy import deepcopy
 from typing import Any
 
 from .._grad_mode import enable_grad, no_grad
-from .._shape_ops import clone
 from .._tensor import Tensor
 from ..nn.parameter import zero_grads
+from ..ops.shape import clone
 
 __all__ = ["Optimizer", "store_"]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._factories import full_like, tensor, zeros_like
-from .._ops import sqrt
 from .._tensor import Tensor
+from ..ops.elementwise import sqrt
 from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["Adadelta", "Adagrad", "RMSprop"]

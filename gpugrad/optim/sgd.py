@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._shape_ops import clone
 from .._tensor import Tensor
+from ..ops.shape import clone
 from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["SGD"]

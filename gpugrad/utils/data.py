@@ -1,9 +1,15 @@
 """``gpugrad.utils.data``: datasets, samplers, ``default_collate`` and ``DataLoader``, as
 ``torch.utils.data``.
 
+>>> from gpugrad.utils.data import DataLoader, TensorDataset
+>>> x, y = gg.randn(200, 3), gg.randint(0, 2, (200,))
 >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)
 >>> for xb, yb in loader:          # a new permutation each epoch, reproducible by seed
-...     ...
+...     print(xb.shape, yb.shape)
+gpugrad.Size([64, 3]) gpugrad.Size([64])
+gpugrad.Size([64, 3]) gpugrad.Size([64])
+gpugrad.Size([64, 3]) gpugrad.Size([64])
+gpugrad.Size([8, 3]) gpugrad.Size([8])
 
 Differences from PyTorch, by design: workers (``num_workers > 0``) are threads, not
 processes, and an ``IterableDataset`` is always iterated once, in the main thread (as if
@@ -28,9 +34,9 @@ from typing import Any
 
 from .._factories import as_tensor, empty, multinomial, randint, randperm, tensor
 from .._random import Generator, default_generator
-from .._shape_ops import stack
 from .._tensor import Tensor
 from ..backends import cpu as _cpu
+from ..ops.shape import stack
 
 __all__ = [
     "BatchSampler",
@@ -366,8 +372,8 @@ def default_convert(data: Any) -> Any:
     (the ``collate_fn`` of a loader without automatic batching)."""
     if isinstance(data, Tensor):
         return data
-    if isinstance(data, (_cpu.xp.ndarray, _cpu.xp.generic)):
-        if isinstance(data, _cpu.xp.ndarray) and _NP_STR_OBJ.search(data.dtype.str) is not None:
+    if _cpu.is_host_array(data) or _cpu.is_host_scalar(data):
+        if _cpu.is_host_array(data) and _NP_STR_OBJ.search(data.dtype.str) is not None:
             return data
         return as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
@@ -395,14 +401,14 @@ def default_collate(batch: list) -> Any:
     elem = batch[0]
     if isinstance(elem, Tensor):
         return stack(batch, 0)
-    if isinstance(elem, _cpu.xp.ndarray):
+    if _cpu.is_host_array(elem):
         if _NP_STR_OBJ.search(elem.dtype.str) is not None:
             raise TypeError(_COLLATE_ERROR.format(elem.dtype))
         return default_collate([as_tensor(b) for b in batch])
-    if isinstance(elem, _cpu.xp.generic):
+    if _cpu.is_host_scalar(elem):
         if _NP_STR_OBJ.search(elem.dtype.str) is not None:
             raise TypeError(_COLLATE_ERROR.format(elem.dtype))
-        return as_tensor(_cpu.xp.array(batch))
+        return as_tensor(_cpu.host_array(batch))
     if isinstance(elem, bool):
         return tensor(batch)
     if isinstance(elem, float):

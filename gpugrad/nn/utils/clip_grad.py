@@ -11,11 +11,11 @@ from collections.abc import Iterable
 
 from ..._factories import tensor
 from ..._grad_mode import no_grad
-from ..._ops import logical_or
-from ..._reductions import amax
-from ..._shape_ops import stack
 from ..._tensor import Tensor
 from ...backends import cpu as _cpu
+from ...ops.elementwise import logical_or
+from ...ops.reduce import amax
+from ...ops.shape import stack
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
@@ -88,7 +88,7 @@ def clip_grad_norm_(
     if not grads:
         return total_norm
     # A non-finite norm scales the gradients to NaN, as in PyTorch, without NumPy's warning.
-    with no_grad(), _cpu.xp.errstate(invalid="ignore"):
+    with no_grad(), _cpu.errstate(invalid="ignore"):
         clip_coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
         for grad in grads:
             grad.mul_(clip_coef.to(grad.device))
