@@ -48,6 +48,19 @@ from .backends.dtypes import (
     bool_ as bool,
 )
 from .backends.dtypes import (
+    finfo,
+    get_default_dtype,
+    iinfo,
+    set_default_dtype,
+)
+from ._toplevel import (
+    inference_mode,
+    is_floating_point,
+    is_inference_mode_enabled,
+    is_tensor,
+    numel,
+)
+from .backends.dtypes import (
     float16,
     float32,
     float64,
