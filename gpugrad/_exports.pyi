@@ -46,12 +46,16 @@ from .ops.elementwise import where as where
 from .ops.index import chunk as chunk
 from .ops.index import split as split
 from .ops.linalg import bmm as bmm
+from .ops.linalg import det as det
 from .ops.linalg import dot as dot
+from .ops.linalg import einsum as einsum
+from .ops.linalg import inv as inverse
 from .ops.linalg import matmul as matmul
 from .ops.linalg import mm as mm
 from .ops.linalg import mv as mv
 from .ops.linalg import outer as ger
 from .ops.linalg import outer as outer
+from .ops.linalg import slogdet as slogdet
 from .ops.reduce import all as all
 from .ops.reduce import amax as amax
 from .ops.reduce import amin as amin
@@ -106,8 +110,10 @@ __all__ = [
     "concatenate",
     "cos",
     "cumsum",
+    "det",
     "div",
     "dot",
+    "einsum",
     "eq",
     "equal",
     "erf",
@@ -118,6 +124,7 @@ __all__ = [
     "ge",
     "ger",
     "gt",
+    "inverse",
     "isfinite",
     "isnan",
     "le",
@@ -153,6 +160,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "sin",
+    "slogdet",
     "softmax",
     "split",
     "sqrt",
