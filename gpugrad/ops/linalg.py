@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from .._factories import zeros_like
 from .._graph import FREED, SECOND_BACKWARD, Node, Op, edge_of
 from .._tensor import Tensor, _wrap, _wrap_result
 from .._tensor import grad_enabled as _grad_enabled
@@ -16,9 +17,12 @@ from ..backends import dtypes as _dtypes
 from ..backends.array_backend import LinAlgError as _LinAlgError
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
-from .elementwise import mul
+from .elementwise import abs, maximum, mul, where
+from .index import getitem
+from .reduce import _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
-from .shape import mT, squeeze, unsqueeze
+from .shape import mT, permute, reshape, squeeze, stack, unsqueeze
+from .transfer import to_dtype
 
 
 def _matmul_grad_x(ns, g, x, y):
@@ -550,6 +554,7 @@ def solve_matrix(A: Tensor, B: Tensor) -> Tensor:
     return node_out
 
 
+@declare("linalg_solve", methods=(), export=False, rows=(SOLVE,))
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``X A = B`` when ``left=False``); ``B`` is a
     batch of vectors when its shape is ``A``'s without the last dimension, as PyTorch's."""
@@ -596,6 +601,7 @@ def _cholesky_grad(ns, g, o):
 CHOLESKY = Op("cholesky", "LinalgCholeskyExBackward0", None, (_cholesky_grad,), save=("o",))
 
 
+@declare("linalg_cholesky", methods=(), export=False, rows=(CHOLESKY,))
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor ``L`` (``A = L L^T``) of each symmetric positive-definite matrix
     (``U = L^T`` when ``upper``); reads ``A``'s lower triangle."""
@@ -653,6 +659,7 @@ class QRResult(NamedTuple):
     R: Tensor
 
 
+@declare("linalg_qr", methods=(), export=False, rows=(QR,))
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """``A = Q R`` with orthonormal columns ``Q`` and upper-triangular ``R``."""
     _matrix_input(A, "qr", square=False)
@@ -721,6 +728,7 @@ class SVDResult(NamedTuple):
     Vh: Tensor
 
 
+@declare("linalg_svd", methods=(), export=False, rows=(SVD,))
 def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
     """``A = U diag(S) Vh``, singular values in descending order. Gradients of ``U`` and
     ``Vh`` are defined up to their sign, as PyTorch's: differentiate functions that do not
@@ -733,6 +741,7 @@ def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
     return SVDResult(*_record_multi(SVD, (u, s, vh), A._backend, A, (full_matrices,)))
 
 
+@declare("linalg_svdvals", methods=(), export=False)
 def svdvals(A: Tensor) -> Tensor:
     """The singular values of ``A``, descending."""
     _matrix_input(A, "svdvals", square=False)
@@ -765,6 +774,7 @@ class EighResult(NamedTuple):
     eigenvectors: Tensor
 
 
+@declare("linalg_eigh", methods=(), export=False, rows=(EIGH,))
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's name
     """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, read
     from the triangle ``UPLO``."""
@@ -778,6 +788,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803 - PyTorch's na
     return EighResult(*_record_multi(EIGH, (w, v), A._backend, A, ()))
 
 
+@declare("linalg_eigvalsh", methods=(), export=False)
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803 - PyTorch's name
     """The eigenvalues (ascending) of symmetric matrices."""
     _matrix_input(A, "eigvalsh")
@@ -794,3 +805,318 @@ def identity(like: Tensor, n: int) -> Tensor:
 def tril_weights(like: Tensor, diagonal: float) -> Tensor:
     """The backend's ``tril_weights`` as a constant tensor (for the formulas)."""
     return _wrap(like._backend.tril_weights(like._data, diagonal), like._backend)
+
+
+# --- norms and distances -----------------------------------------------------------------
+def _norm2_grad(ns, g, x, o, shape, keep):
+    norm = ns.reshape(o, keep)
+    safe = ns.where(norm == 0, 1, norm)  # x is all zeros there: gradient 0, as PyTorch's
+    return _expand_reduced(ns, g, shape, keep) * x / safe
+
+
+VECTOR_NORM = Op(
+    "vector_norm",
+    "LinalgVectorNormBackward0",
+    None,
+    (_norm2_grad,),
+    save=("x", "o"),
+    attrs=("shape", "keep"),
+)
+
+
+@declare(methods=(), export=False, rows=(VECTOR_NORM,))
+def vector_norm(
+    x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """The ``ord``-norm of ``x`` over ``dim`` (all elements when ``None``), as
+    ``torch.linalg.vector_norm``: ``inf``/``-inf`` are max/min of ``|x|``, ``0`` counts
+    non-zeros."""
+    if isinstance(ord, (str, bool)):
+        raise TypeError(
+            f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}"
+        )
+    if dtype is not None:
+        x = to_dtype(x, dtype)
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{_dtypes.SCALAR_TYPE_NAMES[x.dtype.name]}"
+        )
+    if ord == 2:
+        return _reduce(
+            x,
+            dim,
+            keepdim,
+            lambda B, a, axes, k: B.sqrt(B.sum(a * a, axes, k)),
+            VECTOR_NORM,
+            VECTOR_NORM,
+        )
+    magnitude = abs(x)
+    if ord == float("inf"):
+        return amax(magnitude, () if dim is None else dim, keepdim)
+    if ord == float("-inf"):
+        return amin(magnitude, () if dim is None else dim, keepdim)
+    if ord == 0:
+        return sum(to_dtype(x != 0, x.dtype), dim, keepdim)
+    if ord == 1:
+        return sum(magnitude, dim, keepdim)
+    return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+
+
+def _to_last_two(A: Tensor, dim: tuple[int, int]) -> Tensor:
+    d0, d1 = (d % A.ndim for d in dim)
+    order = [d for d in range(A.ndim) if d not in (d0, d1)] + [d0, d1]
+    return permute(A, *order)
+
+
+@declare(methods=(), export=False)
+def matrix_norm(
+    A: Tensor, ord: Any = "fro", dim: tuple[int, int] = (-2, -1), keepdim: bool = False
+) -> Tensor:
+    """A matrix norm over the two dimensions ``dim``: ``'fro'``, ``'nuc'`` (sum of singular
+    values), ``2``/``-2`` (largest/smallest singular value), ``1``/``-1`` and
+    ``inf``/``-inf`` (max/min absolute column/row sum), as ``torch.linalg.matrix_norm``."""
+    if A.ndim < 2:
+        raise RuntimeError(
+            "linalg.matrix_norm: The input tensor A must have at least 2 dimensions."
+        )
+    _floating(A, "matrix_norm")
+    dim = tuple(dim)
+    if ord == "fro":
+        return vector_norm(A, 2, dim, keepdim)
+    if ord in ("nuc", 2, -2):
+        values = svdvals(_to_last_two(A, dim))
+        out = (
+            sum(values, -1) if ord == "nuc" else amax(values, -1) if ord == 2 else amin(values, -1)
+        )
+    elif ord in (1, -1, float("inf"), float("-inf")):
+        rows, cols = (d % A.ndim for d in dim)
+        summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
+        sums = sum(abs(A), summed, keepdim=True)
+        out = amax(sums, over, True) if ord > 0 else amin(sums, over, True)
+        return (
+            out
+            if keepdim
+            else squeeze(squeeze(out, max(dim[0] % A.ndim, dim[1] % A.ndim)), min(rows, cols))
+        )
+    else:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if keepdim:
+        for d in sorted(d % A.ndim for d in dim):
+            out = unsqueeze(out, d)
+    return out
+
+
+@declare(methods=(), export=False)
+def linalg_norm(
+    A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dtype: Any = None
+) -> Tensor:
+    """``torch.linalg.norm``: a vector norm over one dimension (or all, for ``ord=None``),
+    a matrix norm over two, or, without ``dim``, by ``A``'s dimension (1-D or 2-D)."""
+    if dtype is not None:
+        A = to_dtype(A, dtype)
+    if dim is None:
+        if ord is None:
+            return vector_norm(A, 2, None, keepdim)
+        if A.ndim == 1:
+            return vector_norm(A, ord, None, keepdim)
+        if A.ndim == 2:
+            return matrix_norm(A, ord, (-2, -1), keepdim)
+        raise RuntimeError(
+            "linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. "
+            f"Got {A.ndim}D."
+        )
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dims) == 1:
+        return vector_norm(A, 2 if ord is None else ord, dims, keepdim)
+    if len(dims) == 2:
+        return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim)
+    raise RuntimeError(
+        f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}"
+    )
+
+
+@declare()
+def norm(
+    input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
+    """``torch.norm``: ``'fro'`` (the 2-norm of the elements over ``dim``), ``'nuc'``, or
+    the vector ``p``-norm over ``dim``."""
+    if p == "nuc":
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"norm(): unsupported norm type {p!r}")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+@declare()
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other``."""
+    return vector_norm(input - other, p)
+
+
+@declare(methods=())
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
+    """Pairwise ``p``-norm distances between the rows of ``x1`` (``... x P x M``) and of
+    ``x2`` (``... x R x M``): ``... x P x R``. The difference tensor is formed, so the
+    gradient at zero distance is 0 as PyTorch's (no matmul shortcut)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(
+            f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D"
+            if x1.ndim < 2
+            else f"cdist only supports at least 2D tensors, X2 got: {x2.ndim}D"
+        )
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(
+            f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}"
+        )
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    return vector_norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, -1)
+
+
+# --- products built on matmul and einsum --------------------------------------------------
+def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:  # PyTorch ignores input then (NaN and inf in it do not propagate)
+        return product + zeros_like(input)
+    return product + (input if beta == 1 else input * beta)
+
+
+@declare()
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1):
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+
+
+@declare()
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1):
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+@declare()
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+@declare()
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    return _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
+
+
+@declare()
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: ``out[i*n + k] = input[i] * other[k]`` along every dimension."""
+    ndim = max(input.ndim, other.ndim)
+    a = reshape(input, (1,) * (ndim - input.ndim) + tuple(input.shape))
+    b = reshape(other, (1,) * (ndim - other.ndim) + tuple(other.shape))
+    spread_a = reshape(a, tuple(n for m in a.shape for n in (m, 1)))
+    spread_b = reshape(b, tuple(n for m in b.shape for n in (1, m)))
+    return reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a.shape, b.shape)))
+
+
+@declare(methods=())
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Contract the last ``dims`` dimensions of ``a`` with the first ``dims`` of ``b``, or
+    the listed ``dims = (dims_a, dims_b)``; an ``einsum``."""
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims_a, dims_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    letters = iter(_LETTERS)
+    spec_a = [next(letters) for _ in range(a.ndim)]
+    spec_b = [next(letters) for _ in range(b.ndim)]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise RuntimeError(
+                f"contracted dimensions need to match, but first has size {a.shape[da]} in "
+                f"dim {da} and second has size {b.shape[db]} in dim {db}"
+            )
+        spec_b[db] = spec_a[da]
+    contracted = {spec_a[d] for d in dims_a}
+    out = [c for c in spec_a if c not in contracted] + [c for c in spec_b if c not in contracted]
+    return einsum(f"{''.join(spec_a)},{''.join(spec_b)}->{''.join(out)}", a, b)
+
+
+@declare()
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sums of products over the last dimensions (``a * b`` when either is 0-d)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(
+            f"inner() the last dimension must match on both input tensors but got shapes "
+            f"{list(input.shape)} and {list(other.shape)}"
+        )
+    return tensordot(input, other, ([-1 % input.ndim], [-1 % other.ndim]))
+
+
+def _cross(input: Tensor, other: Tensor, dim: int, name: str) -> Tensor:
+    if input.ndim != other.ndim:
+        raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
+    axis = dim % input.ndim
+    if input.shape[axis] != 3 or other.shape[axis] != 3:
+        raise RuntimeError(
+            f"{name}: inputs dimension {dim} must have length 3. Got "
+            f"{input.shape[axis]} and {other.shape[axis]}"
+        )
+
+    def part(t: Tensor, k: int) -> Tensor:
+        return getitem(t, (slice(None),) * axis + (k,))
+
+    a0, a1, a2 = (part(input, k) for k in range(3))
+    b0, b1, b2 = (part(other, k) for k in range(3))
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis)
+
+
+@declare()
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """The 3-D cross product along ``dim`` (the first dimension of size 3 when ``None``)."""
+    if dim is None:
+        dim = next((i for i, n in enumerate(input.shape) if n == 3), -1)
+    return _cross(input, other, dim, "linalg.cross")
+
+
+@declare("linalg_cross", methods=(), export=False)
+def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
+    """``torch.linalg.cross``: the 3-D cross product along ``dim`` (default the last)."""
+    return _cross(input, other, dim, "linalg.cross")
+
+
+@declare("matrix_rank", methods=(), export=False)
+def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False):
+    """The number of singular values above ``max(atol, rtol * largest)`` (PyTorch's
+    default ``rtol``: ``eps * max(m, n)`` when neither is given)."""
+    _matrix_input(A, "matrix_rank", square=False)
+    values = A._backend.svdvals(A._data)
+    largest = A._backend.amax(values, -1, True) if values.shape[-1] else 0
+    if rtol is None:
+        rtol = 0.0 if atol is not None else _dtypes.finfo(A.dtype).eps * max(A.shape[-2:])
+    limit = A._backend.maximum(atol or 0.0, rtol * largest)
+    return _wrap(A._backend.sum(values > limit, -1, dtype="int64"), A._backend)
+
+
+@declare("pinv", methods=(), export=False)
+def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+    """The pseudo-inverse ``V diag(1/S) U^T`` over the singular values above the cutoff
+    (``matrix_rank``'s), differentiable through ``svd`` (so not at repeated singular
+    values)."""
+    _matrix_input(A, "pinv", square=False)
+    left, values, right = svd(A, full_matrices=False)
+    if rtol is None:
+        rtol = 0.0 if atol is not None else _dtypes.finfo(A.dtype).eps * max(A.shape[-2:])
+    largest = amax(values.detach(), -1, True) if values.shape[-1] else 0
+    limit = maximum(largest * rtol, atol or 0.0) if values.shape[-1] else 0
+    keep = values > limit
+    inverse = where(keep, 1 / where(keep, values, 1), 0)
+    return matmul(mT(right) * unsqueeze(inverse, -2), mT(left))
