@@ -323,7 +323,7 @@ def _einsum_reduce(t: Tensor, spec_in: str, spec_out: str) -> Tensor:
     return _record(EINSUM_REDUCE, out, t._backend, (t,), (spec_in, spec_out, data.shape))
 
 
-@declare(methods=())
+@declare(methods=(), rows=(EINSUM_REDUCE, EINSUM))
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Sums of products over the index letters of ``equation`` (PyTorch's ``einsum``:
     ellipsis broadcasting, repeated letters for diagonals and traces, implicit output),
