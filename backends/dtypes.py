@@ -94,7 +94,7 @@ class finfo:  # noqa: N801 - PyTorch's name
         self.min = float(info.min)
         self.tiny = float(info.tiny)
         self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)  # as PyTorch: a power of ten
         self.dtype = dtype.name
 
     def __repr__(self) -> str:
