@@ -433,7 +433,7 @@ class ArrayBackend:
     def solve(self, a: Array, b: Array) -> Array:
         """``a^{-1} b`` for matrices ``b`` (batch dimensions broadcast)."""
         if a.shape[:-2] != b.shape[:-2]:
-            batch = self.xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
             a = self.xp.broadcast_to(a, batch + a.shape[-2:])
             b = self.xp.broadcast_to(b, batch + b.shape[-2:])
         return self._linalg("solve", self.xp.linalg.solve, a, b)
