@@ -1,4 +1,11 @@
-"""gpugrad's dtypes and PyTorch's type-promotion rules, over NumPy dtypes (CuPy shares them)."""
+"""gpugrad's dtypes and PyTorch's type-promotion rules, over NumPy dtypes (CuPy shares them).
+
+``bfloat16`` is not supported. NumPy has no such dtype; the ``ml_dtypes`` package's
+(installable, 0.6) is an extension dtype of kind ``'V'``, not ``'f'`` (which gpugrad's
+floating-point checks and promotion rules read), NumPy's ``matmul`` of two bfloat16
+arrays returns float32, and CuPy has no bfloat16. Supporting it would mean a second
+floating-point path through promotion, every op's dtype rule and both backends.
+"""
 
 from __future__ import annotations
 
