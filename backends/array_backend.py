@@ -9,9 +9,12 @@ for (``create_graph=True``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 from collections.abc import Sequence
 from typing import Any
+
+import numpy
 
 from . import dtypes
 from .device import Device
@@ -419,3 +422,96 @@ class ArrayBackend:
                 keys = race / rows
             picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
         return picks.astype(xp.int64)
+    # --- linear algebra (einsum, decompositions; ops/linalg.py, gpugrad.linalg) ----------
+    def einsum(self, subscripts: str, *operands: Array) -> Array:
+        """``einsum`` with an optimized contraction (BLAS ``tensordot`` where it applies)."""
+        return self.xp.einsum(subscripts, *operands, optimize=True)
+
+    def einsum_pairs(
+        self, specs: Sequence[str], out: str, shapes: Sequence[Shape]
+    ) -> list[tuple[int, int]]:
+        """The pairwise contraction order for operands ``specs`` of ``shapes``: positions in
+        the operand list, each contraction's result appended at its end (NumPy's greedy
+        ``einsum_path``, computed from shapes alone, so the same for every device)."""
+        return _einsum_pairs(tuple(specs), out, tuple(map(tuple, shapes)))
+
+    def identity(self, like: Array, n: int) -> Array:
+        """The ``n`` by ``n`` identity matrix in ``like``'s dtype (and device)."""
+        return self.xp.eye(n, dtype=like.dtype)
+
+    def tril_weights(self, x: Array, diagonal: float) -> Array:
+        """A constant ``(n, n)`` matrix for ``x``'s last dimension: 1 below the diagonal,
+        ``diagonal`` on it, 0 above (the Cholesky/QR derivatives' triangular masks)."""
+        n = x.shape[-1]
+        return self.xp.tri(n, n, -1, dtype=x.dtype) + diagonal * self.xp.eye(n, dtype=x.dtype)
+
+    def _linalg(self, name: str, function: Any, *args: Any) -> Any:
+        try:
+            return function(*args)
+        except self.xp.linalg.LinAlgError as error:
+            raise LinAlgError(name, str(error)) from None
+
+    def inv(self, a: Array) -> Array:
+        return self._linalg("inv", self.xp.linalg.inv, a)
+
+    def det(self, a: Array) -> Array:
+        return self.xp.linalg.det(a)
+
+    def slogdet(self, a: Array) -> tuple[Array, Array]:
+        sign, logabsdet = self.xp.linalg.slogdet(a)
+        return sign, logabsdet
+
+    def solve(self, a: Array, b: Array) -> Array:
+        """``a^{-1} b`` for matrices ``b`` (batch dimensions broadcast)."""
+        if a.shape[:-2] != b.shape[:-2]:
+            batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            a = self.xp.broadcast_to(a, batch + a.shape[-2:])
+            b = self.xp.broadcast_to(b, batch + b.shape[-2:])
+        return self._linalg("solve", self.xp.linalg.solve, a, b)
+
+    def cholesky(self, a: Array) -> Array:
+        return self._linalg("cholesky", self.xp.linalg.cholesky, a)
+
+    def qr(self, a: Array, mode: str) -> tuple[Array, Array]:
+        if mode == "r":
+            return self.xp.empty((0,), a.dtype), self.xp.linalg.qr(a, mode="r")
+        q, r = self.xp.linalg.qr(a, mode=mode)
+        return q, r
+
+    def svd(self, a: Array, full_matrices: bool) -> tuple[Array, Array, Array]:
+        u, s, vh = self._linalg("svd", self.xp.linalg.svd, a, full_matrices)
+        return u, s, vh
+
+    def svdvals(self, a: Array) -> Array:
+        return self._linalg("svd", self.xp.linalg.svd, a, False, False)
+
+    def eigh(self, a: Array, uplo: str) -> tuple[Array, Array]:
+        w, v = self._linalg("eigh", self.xp.linalg.eigh, a, uplo)
+        return w, v
+
+    def eigvalsh(self, a: Array, uplo: str) -> Array:
+        return self._linalg("eigh", self.xp.linalg.eigvalsh, a, uplo)
+
+
+@functools.lru_cache(maxsize=512)
+def _einsum_pairs(specs: tuple[str, ...], out: str, shapes: tuple[Shape, ...]):
+    if len(specs) < 2:
+        return []
+    if len(specs) == 2:
+        return [(0, 1)]
+    dummies = [numpy.broadcast_to(numpy.empty((), numpy.float64), s) for s in shapes]
+    path, _ = numpy.einsum_path(",".join(specs) + "->" + out, *dummies, optimize="greedy")
+    pairs = [tuple(step) for step in path[1:]]
+    if any(len(step) != 2 for step in pairs):  # not a pairwise path: contract left to right
+        return [(0, 1)] * (len(specs) - 1)
+    return pairs
+
+
+class LinAlgError(RuntimeError):
+    """A matrix had no factorization or inverse (singular, not positive-definite), as
+    PyTorch's ``torch.linalg.LinAlgError``; ``op`` names the failing function."""
+
+    def __init__(self, op: str, detail: str = "") -> None:
+        self.op = op
+        self.detail = detail
+        super().__init__(f"linalg.{op}: {detail}")

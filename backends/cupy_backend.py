@@ -39,3 +39,11 @@ class CupyBackend(ArrayBackend):
     def assign(self, dst: Any, src: Any) -> Any:
         dst[...] = src
         return dst
+
+    # --- linear algebra (ops/linalg.py) -------------------------------------------------
+    def _linalg(self, name: str, function: Any, *args: Any) -> Any:
+        """CuPy reports a singular or indefinite matrix only under ``errstate``."""
+        import cupyx
+
+        with cupyx.errstate(linalg="raise"):
+            return super()._linalg(name, function, *args)

@@ -1,4 +1,11 @@
-"""gpugrad's dtypes and PyTorch's type-promotion rules, over NumPy dtypes (CuPy shares them)."""
+"""gpugrad's dtypes and PyTorch's type-promotion rules, over NumPy dtypes (CuPy shares them).
+
+``bfloat16`` is not supported. NumPy has no such dtype; the ``ml_dtypes`` package's
+(installable, 0.6) is an extension dtype of kind ``'V'``, not ``'f'`` (which gpugrad's
+floating-point checks and promotion rules read), NumPy's ``matmul`` of two bfloat16
+arrays returns float32, and CuPy has no bfloat16. Supporting it would mean a second
+floating-point path through promotion, every op's dtype rule and both backends.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +60,77 @@ SCALAR_TYPE_NAMES = {
 """PyTorch's C++ scalar-type names, which its error messages print."""
 ALIASES = {"half": float16, "float": float32, "double": float64, "long": int64, "int": int32}
 DEFAULT_FLOAT = float32
+"""The default floating dtype: factories' float default and where ints promote to. Read at
+call time as ``dtypes.DEFAULT_FLOAT`` (a module attribute, so one lookup); changed only by
+``set_default_dtype``."""
+
+
+def get_default_dtype() -> DType:
+    """The current default floating point dtype (``gpugrad.float32`` unless changed)."""
+    return DEFAULT_FLOAT
+
+
+def set_default_dtype(d: object) -> None:
+    """Set the default floating point dtype to ``float32`` or ``float64`` (PyTorch's rule:
+    only floating dtypes; gpugrad has no complex dtypes)."""
+    global DEFAULT_FLOAT
+    if not isinstance(d, DType):
+        raise TypeError(
+            "invalid dtype object: only floating-point types are supported as the default type"
+        )
+    if d not in (float32, float64, float16):
+        raise TypeError("only floating-point types are supported as the default type")
+    DEFAULT_FLOAT = d
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of a floating dtype: ``bits eps max min tiny smallest_normal
+    resolution dtype``, as ``torch.finfo``."""
+
+    def __init__(self, type: DType | None = None) -> None:
+        dtype = DEFAULT_FLOAT if type is None else type
+        if not isinstance(dtype, DType) or not dtype.is_floating_point:
+            raise TypeError(
+                "torch.finfo() requires a floating point input type. Use "
+                "torch.iinfo to handle 'torch.finfo'"
+            )
+        info = numpy.finfo(dtype.numpy)
+        self.bits = int(info.bits)
+        self.eps = float(info.eps)
+        self.max = float(info.max)
+        self.min = float(info.min)
+        self.tiny = float(info.tiny)
+        self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)  # as PyTorch: a power of ten
+        self.dtype = dtype.name
+
+    def __repr__(self) -> str:
+        return (
+            f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+            f"tiny={self.tiny:g}, dtype={self.dtype})"
+        )
+
+
+class iinfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of an integer dtype: ``bits max min dtype``, as ``torch.iinfo``."""
+
+    def __init__(self, type: DType) -> None:
+        if not isinstance(type, DType) or type.category == FLOAT:
+            raise TypeError(
+                "torch.iinfo() requires an integer input type. Use torch.finfo "
+                "to handle 'torch.iinfo'"
+            )
+        if type is bool_:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        info = numpy.iinfo(type.numpy)
+        self.bits = int(info.bits)
+        self.max = int(info.max)
+        self.min = int(info.min)
+        self.dtype = type.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 def from_numpy_dtype(dt: numpy.dtype) -> DType:

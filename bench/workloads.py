@@ -774,3 +774,75 @@ def find_case(workload: str, device: str, name: str, settings: Settings) -> Case
         if case.name == name:
             return case
     raise KeyError(f"no case {workload} {name} [{device}]")
+
+
+# --- E: einsum contractions, forward + backward (issue 16) ------------------------------
+EINSUM_CASES = (
+    ("matmul", "ij,jk->ik", ((256, 256), (256, 256))),
+    ("batched_attention", "bhqd,bhkd->bhqk", ((8, 4, 64, 32), (8, 4, 64, 32))),
+    ("chain3", "ij,jk,kl->il", ((64, 512), (512, 32), (32, 512))),
+    ("bilinear", "bn,anm,bm->ba", ((64, 32), (16, 32, 32), (64, 32))),
+)
+
+
+def _einsum_variant(env: Env, library: str, equation: str, inp: Any, role: str) -> Variant:
+    """``einsum(equation, *leaves).sum()`` forward + backward; gradients dropped each time."""
+    module = __import__("gpugrad" if library == "gpugrad" else "torch")
+    make = env.gg if library == "gpugrad" else env.torch
+    xs = [make(h, requires_grad=True) for h in inp]
+
+    def run():
+        for x in xs:
+            x.grad = None
+        out = module.einsum(equation, *xs).sum()
+        out.backward()
+        return (out, *[x.grad for x in xs])
+
+    return Variant("", run, role=role)
+
+
+def _einsum_by_hand(env: Env, equation: str, inp: Any) -> Variant:
+    """NumPy/CuPy ``einsum(optimize=True)`` forward only: the floor for the forward half."""
+    xp = env.xp
+    arrays = [env.array(h) for h in inp]
+
+    def run():
+        return (xp.einsum(equation, *arrays, optimize=True).sum(),)
+
+    return Variant("", run, role="floor", note="forward only; no gradient")
+
+
+def cases_e(env: Env, settings: Settings) -> list[Case]:
+    rng = np.random.default_rng(16)
+    out = []
+    for name, equation, shapes in EINSUM_CASES:
+        if settings.quick:
+            shapes = tuple(tuple(min(n, 8) for n in s) for s in shapes)
+        inputs = partial(
+            lambda shapes: [rng.standard_normal(s).astype(np.float32) for s in shapes], shapes
+        )
+        out.append(
+            Case(
+                "E",
+                name,
+                f"einsum {equation!r} on {' , '.join('×'.join(map(str, s)) for s in shapes)}; "
+                "forward + backward (sum), float32",
+                env.name,
+                make_inputs=inputs,
+                builders={
+                    "gpugrad": partial(_einsum_variant, env, "gpugrad", equation, role="subject"),
+                    "torch": partial(_einsum_variant, env, "torch", equation, role="reference"),
+                    "numpy by hand": partial(_einsum_by_hand, env, equation),
+                },
+                reference="torch",
+                floor="numpy by hand",
+                rtol=1e-3,
+                atol=1e-3,
+                sync=env.sync,
+                **_repeat(settings, 11, 5),
+            )
+        )
+    return out
+
+
+FACTORIES["E"] = cases_e

@@ -48,6 +48,19 @@ from .backends.dtypes import (
     bool_ as bool,
 )
 from .backends.dtypes import (
+    finfo,
+    get_default_dtype,
+    iinfo,
+    set_default_dtype,
+)
+from ._toplevel import (
+    inference_mode,
+    is_floating_point,
+    is_inference_mode_enabled,
+    is_tensor,
+    numel,
+)
+from .backends.dtypes import (
     float16,
     float32,
     float64,
@@ -60,7 +73,7 @@ from .backends.dtypes import (
 from . import ops
 from . import _tensor_methods  # noqa: I001  (attaches the registry's methods to Tensor)
 from ._exports import *  # noqa: F403  (the registry's ops: gpugrad.sin, gpugrad.sum …)
-from . import autograd, cuda
+from . import autograd, cuda, linalg
 
 _tensor_methods.attach()
 

@@ -45,13 +45,28 @@ from .ops.elementwise import tanh as tanh
 from .ops.elementwise import where as where
 from .ops.index import chunk as chunk
 from .ops.index import split as split
+from .ops.linalg import addbmm as addbmm
+from .ops.linalg import addmm as addmm
+from .ops.linalg import addmv as addmv
+from .ops.linalg import baddbmm as baddbmm
 from .ops.linalg import bmm as bmm
+from .ops.linalg import cdist as cdist
+from .ops.linalg import cross as cross
+from .ops.linalg import det as det
+from .ops.linalg import dist as dist
 from .ops.linalg import dot as dot
+from .ops.linalg import einsum as einsum
+from .ops.linalg import inner as inner
+from .ops.linalg import inv as inverse
+from .ops.linalg import kron as kron
 from .ops.linalg import matmul as matmul
 from .ops.linalg import mm as mm
 from .ops.linalg import mv as mv
+from .ops.linalg import norm as norm
 from .ops.linalg import outer as ger
 from .ops.linalg import outer as outer
+from .ops.linalg import slogdet as slogdet
+from .ops.linalg import tensordot as tensordot
 from .ops.reduce import all as all
 from .ops.reduce import amax as amax
 from .ops.reduce import amin as amin
@@ -88,6 +103,9 @@ from .ops.shape import unsqueeze as unsqueeze
 __all__ = [
     "abs",
     "add",
+    "addbmm",
+    "addmm",
+    "addmv",
     "all",
     "allclose",
     "amax",
@@ -95,9 +113,11 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "baddbmm",
     "bmm",
     "broadcast_to",
     "cat",
+    "cdist",
     "chunk",
     "clamp",
     "clip",
@@ -105,9 +125,13 @@ __all__ = [
     "concat",
     "concatenate",
     "cos",
+    "cross",
     "cumsum",
+    "det",
+    "dist",
     "div",
     "dot",
+    "einsum",
     "eq",
     "equal",
     "erf",
@@ -118,8 +142,11 @@ __all__ = [
     "ge",
     "ger",
     "gt",
+    "inner",
+    "inverse",
     "isfinite",
     "isnan",
+    "kron",
     "le",
     "log",
     "log1p",
@@ -142,6 +169,7 @@ __all__ = [
     "ne",
     "neg",
     "negative",
+    "norm",
     "outer",
     "permute",
     "pow",
@@ -153,6 +181,7 @@ __all__ = [
     "sigmoid",
     "sign",
     "sin",
+    "slogdet",
     "softmax",
     "split",
     "sqrt",
@@ -165,6 +194,7 @@ __all__ = [
     "t",
     "tan",
     "tanh",
+    "tensordot",
     "transpose",
     "unsqueeze",
     "var",

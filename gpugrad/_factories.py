@@ -28,8 +28,10 @@ def _backend(device: DeviceLike) -> backends.ArrayBackend:
     return backends.get(device)
 
 
-def _numpy_dtype(dtype: DTypeLike, default: _dtypes.DType = _dtypes.DEFAULT_FLOAT) -> Any:
-    return (default if dtype is None else _dtypes.as_dtype(dtype)).numpy
+def _numpy_dtype(dtype: DTypeLike, default: _dtypes.DType | None = None) -> Any:
+    if dtype is None:
+        return (_dtypes.DEFAULT_FLOAT if default is None else default).numpy
+    return _dtypes.as_dtype(dtype).numpy
 
 
 def _leaf(data: Any, backend: backends.ArrayBackend, requires_grad: bool) -> Tensor:

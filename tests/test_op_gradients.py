@@ -337,6 +337,55 @@ CASES = [
     case("mv", lambda x, y: gg.mv(x, y), (randn(3, 2), randn(2)), L.MV),
     case("dot", lambda x, y: x.dot(y), (randn(5), randn(5)), L.DOT),
     case("outer", lambda x, y: gg.outer(x, y), (randn(3), randn(4)), E.MUL, S.UNSQUEEZE),
+    # --- einsum and gpugrad.linalg (issue 16) ----------------------------------------------
+    case(
+        "einsum_mm", lambda x, y: gg.einsum("ij,jk->ik", x, y), (randn(2, 3), randn(3, 4)), L.EINSUM
+    ),
+    case(
+        "einsum_diagonal_trace",
+        lambda x, y: gg.einsum("iij,j->i", x, y),
+        (randn(3, 3, 2), randn(2)),
+        L.EINSUM_REDUCE,
+        L.EINSUM,
+    ),
+    case("inverse", lambda x: x.inverse(), (randn(3, 3) + 3 * np.eye(3),), L.INV),
+    case("det", lambda x: gg.det(x), (randn(3, 3) + 3 * np.eye(3),), L.DET),
+    case("slogdet", lambda x: gg.slogdet(x)[1], (randn(3, 3) + 3 * np.eye(3),), L.SLOGDET),
+    case(
+        "linalg_solve",
+        lambda a, b: gg.linalg.solve(a, b),
+        (randn(2, 3, 3) + 3 * np.eye(3), randn(3, 2)),
+        L.SOLVE,
+    ),
+    case(
+        "linalg_cholesky",
+        lambda a: gg.linalg.cholesky(a @ a.mT + gg.eye(3, dtype=gg.float64)),
+        (randn(3, 3),),
+        L.CHOLESKY,
+    ),
+    case(
+        "linalg_qr",
+        lambda a: (lambda r: r.Q * r.R.sum(0))(gg.linalg.qr(a)),
+        (randn(4, 3),),
+        L.QR,
+    ),
+    case(
+        "linalg_svd",
+        lambda a: (lambda r: r.U @ (r.Vh * r.S.unsqueeze(-1)) + r.U @ r.Vh)(
+            gg.linalg.svd(a, full_matrices=False)
+        ),
+        (randn(4, 3),),
+        L.SVD,
+    ),
+    case(
+        "linalg_eigh",
+        lambda a: (lambda r: r.eigenvectors * r.eigenvectors * r.eigenvalues)(
+            gg.linalg.eigh(a + a.mT)
+        ),
+        (randn(3, 3),),
+        L.EIGH,
+    ),
+    case("vector_norm", lambda x: gg.linalg.vector_norm(x, dim=1), (randn(3, 4),), L.VECTOR_NORM),
     # --- dtype and device -------------------------------------------------------------
     case(
         "to_float32",

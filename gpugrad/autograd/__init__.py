@@ -2,6 +2,7 @@
 
 from .._engine import backward, grad
 from .._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from . import functional
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -15,6 +16,7 @@ __all__ = [
     "is_anomaly_enabled",
     "set_detect_anomaly",
     "enable_grad",
+    "functional",
     "grad",
     "gradcheck",
     "gradgradcheck",

@@ -6,10 +6,14 @@ A formula ``formula(ns, grad, ...)`` runs with ``ns`` = the backend on raw array
 use from an ``ArrayBackend``; ``tests/test_registry.py`` checks that both sides have them.
 """
 
+import sys
+
 from .._factories import zeros_like
+from . import linalg as _linalg
 from .elementwise import cos, exp, log, sign, sin, where
 from .index import getitem, index_scatter
-from .linalg import matmul
+from .linalg import einsum, identity, inv, matmul, tril_weights
+from .linalg import solve_matrix as solve
 from .reduce import cumsum, flip, mean, prod_others, sum
 from .shape import expand, mT, permute, reshape, sum_to, transpose, unsqueeze
 from .transfer import astype, to_backend
@@ -24,11 +28,14 @@ __all__ = [
     "astype",
     "cos",
     "cumsum",
+    "einsum",
     "exp",
     "expand",
     "flip",
     "getitem",
+    "identity",
     "index_scatter",
+    "inv",
     "log",
     "mT",
     "matmul",
@@ -39,11 +46,15 @@ __all__ = [
     "sigmoid_backward",
     "sign",
     "sin",
+    "solve",
     "sum",
     "sum_to",
     "to_backend",
     "transpose",
+    "tril_weights",
     "unsqueeze",
     "where",
     "zeros_like",
 ]
+
+_linalg.MultiOutputNode.tensor_namespace = sys.modules[__name__]

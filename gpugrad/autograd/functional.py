@@ -1,0 +1,415 @@
+"""``gpugrad.autograd.functional``: ``jacobian hessian vjp jvp hvp vhp``, PyTorch's API.
+
+Everything is built on reverse mode (``autograd.grad``), as PyTorch's own functions are:
+``jvp`` and ``hvp`` use the double-backward trick (the gradient of a vector-Jacobian
+product with respect to its vector is a Jacobian-vector product). Inputs and outputs
+follow PyTorch's conventions: a Tensor or a tuple of Tensors in, the same structure out.
+``vectorize=True`` (PyTorch's vmap path) and ``strategy="forward-mode"`` are not
+supported and raise ``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._engine import grad as _grad
+from .._factories import zeros_like
+from .._grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
+from .._tensor import Tensor
+from ..ops.shape import stack
+
+__all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
+
+
+def _as_tuple(value: Any, arg_name: str, fn_name: str) -> tuple[bool, tuple]:
+    is_tuple = isinstance(value, tuple)
+    values = value if is_tuple else (value,)
+    for i, element in enumerate(values):
+        if not isinstance(element, Tensor):
+            where = (
+                f"value at index {i} has type {type(element)}"
+                if is_tuple
+                else f"given {arg_name} has type {type(element)}"
+            )
+            raise TypeError(
+                f"The {arg_name} given to {fn_name} must be either a Tensor or a tuple of "
+                f"Tensors but the {where}."
+            )
+    return is_tuple, values
+
+
+def _unpack(result: Any, to_unpack: Any) -> Any:
+    if isinstance(to_unpack, tuple):
+        if not to_unpack[1]:
+            result = tuple(element[0] for element in result)
+        if not to_unpack[0]:
+            result = result[0]
+    elif not to_unpack:
+        result = result[0]
+    return result
+
+
+def _grad_preprocess(inputs: tuple, create_graph: bool, need_graph: bool) -> tuple:
+    """Fresh inputs to differentiate against: a differentiable alias when the caller's
+    graph must be kept (``create_graph``), else a detached copy."""
+    if create_graph:
+        return tuple(
+            inp.view(inp.shape) if inp.requires_grad else inp.detach().requires_grad_(need_graph)
+            for inp in inputs
+        )
+    return tuple(inp.detach().requires_grad_(need_graph) for inp in inputs)
+
+
+def _grad_postprocess(values: tuple, create_graph: bool) -> tuple:
+    if isinstance(values[0], Tensor):
+        return values if create_graph else tuple(v.detach() for v in values)
+    return tuple(_grad_postprocess(v, create_graph) for v in values)
+
+
+def _validate_v(v: tuple, other: tuple, is_other_tuple: bool) -> None:
+    if len(other) != len(v):
+        if is_other_tuple:
+            raise RuntimeError(
+                f"v is a tuple of invalid length: should be {len(other)} but got {len(v)}."
+            )
+        raise RuntimeError("The given v should contain a single Tensor.")
+    for idx, (el_v, el_other) in enumerate(zip(v, other)):
+        if el_v.size() != el_other.size():
+            prepend = f"Entry {idx} in " if is_other_tuple else ""
+            raise RuntimeError(
+                f"{prepend}v has invalid size: should be {el_other.size()} but got {el_v.size()}."
+            )
+
+
+_NOT_REQUIRING = {
+    "hessian": (
+        "The hessian of the user-provided function with respect to input {i} is independent "
+        "of the input. This is not allowed in strict mode. You should ensure that your "
+        "function is thrice differentiable and that the hessian depends on the inputs."
+    ),
+    "jacobian": (
+        "While computing the hessian, found that the jacobian of the user-provided function "
+        "with respect to input {i} is independent of the input. This is not allowed in "
+        "strict mode. You should ensure that your function is twice differentiable and that "
+        "the jacobian depends on the inputs (this would be violated by a linear function for "
+        "example)."
+    ),
+    "grad_inputs": (
+        "The gradient with respect to input {i} is independent of the inputs of the "
+        "user-provided function. This is not allowed in strict mode."
+    ),
+    "outputs": (
+        "Output {i} of the user-provided function does not require gradients. The outputs "
+        "must be computed in a differentiable manner from the input when running in strict "
+        "mode."
+    ),
+}
+
+
+def _check_requires_grad(values: tuple, kind: str, strict: bool) -> None:
+    if not strict:
+        return
+    for i, value in enumerate(values):
+        if value is None:
+            raise RuntimeError(
+                f"The output of the user-provided function is independent of input {i}. This "
+                "is not allowed in strict mode."
+            )
+        if not value.requires_grad:
+            raise RuntimeError(_NOT_REQUIRING[kind].format(i=i))
+
+
+def _autograd_grad(
+    outputs: tuple, inputs: tuple, grad_outputs: tuple | None = None, create_graph=False
+) -> tuple:
+    """``autograd.grad`` over the outputs that require grad; ``None`` for unused inputs."""
+    if grad_outputs is None:
+        grad_outputs = (None,) * len(outputs)
+    kept = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o.requires_grad]
+    if not kept:
+        return (None,) * len(inputs)
+    new_outputs = tuple(o for o, _ in kept)
+    new_grads = tuple(g for _, g in kept)
+    return _grad(
+        new_outputs,
+        inputs,
+        None if all(g is None for g in new_grads) else new_grads,
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
+
+
+_ZERO_MESSAGES = {
+    "back": (
+        "The output of the user-provided function is independent of input {i}. This is not "
+        "allowed in strict mode."
+    ),
+    "back_trick": (
+        "The gradient with respect to the input is independent of entry {i} in the "
+        "grad_outputs when using the double backward trick to compute forward mode "
+        "gradients. This is not allowed in strict mode."
+    ),
+    "double_back": (
+        "The jacobian of the user-provided function is independent of input {i}. This is not "
+        "allowed in strict mode."
+    ),
+    "double_back_trick": (
+        "The hessian of the user-provided function is independent of entry {i} in the "
+        "grad_jacobian. This is not allowed in strict mode as it prevents from using the "
+        "double backward trick to replace forward mode AD."
+    ),
+}
+
+
+def _fill_in_zeros(grads: tuple, refs: tuple, strict: bool, create_graph: bool, stage: str):
+    result = []
+    for i, g in enumerate(grads):
+        if g is None:
+            if strict:
+                raise RuntimeError(_ZERO_MESSAGES[stage].format(i=i))
+            g = zeros_like(refs[i])
+        elif strict and create_graph and not g.requires_grad:
+            which = "hessian" if "double" in stage else "jacobian"
+            raise RuntimeError(
+                f"The {which} of the user-provided function is independent of input {i}. This "
+                "is not allowed in strict mode when create_graph=True."
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def _single_element_v(inputs: tuple, what: str) -> None:
+    if len(inputs) != 1 or inputs[0].numel() != 1:
+        raise RuntimeError(
+            f"The vector v can only be None if the {what} is a single Tensor with a single element."
+        )
+
+
+def vjp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph=False, strict=False
+) -> tuple[Any, Any]:
+    """``(func(*inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(
+            outputs, "outputs of the user-provided function", "vjp"
+        )
+        _check_requires_grad(outputs, "outputs", strict)
+        if v is not None:
+            _, v = _as_tuple(v, "v", "vjp")
+            v = _grad_preprocess(v, create_graph, need_graph=False)
+            _validate_v(v, outputs, is_outputs_tuple)
+        elif len(outputs) != 1 or outputs[0].numel() != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the user-provided function returns a single "
+                "Tensor with a single element."
+            )
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grads = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
+        result = _fill_in_zeros(grads, inputs, strict, create_graph, "back")
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_inputs_tuple)
+
+
+def jvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph=False, strict=False
+) -> tuple[Any, Any]:
+    """``(func(*inputs), J v)``: the Jacobian-vector product, by the double-backward trick."""
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        if v is not None:
+            _, v = _as_tuple(v, "v", "jvp")
+            v = _grad_preprocess(v, create_graph, need_graph=False)
+            _validate_v(v, inputs, is_inputs_tuple)
+        else:
+            _single_element_v(inputs, "input to the user-provided function")
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(
+            outputs, "outputs of the user-provided function", "jvp"
+        )
+        _check_requires_grad(outputs, "outputs", strict)
+        grad_outputs = tuple(zeros_like(out, requires_grad=True) for out in outputs)
+        grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
+        _check_requires_grad(grad_inputs, "grad_inputs", strict)
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grads = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
+        result = _fill_in_zeros(grads, outputs, strict, create_graph, "back_trick")
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_outputs_tuple)
+
+
+def jacobian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+) -> Any:
+    """The Jacobian of ``func`` at ``inputs``: ``J[i][j]`` has shape
+    ``outputs[i].shape + inputs[j].shape``, unpacked as PyTorch's when not tuples."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
+            'function has more outputs than inputs, "forward-mode" tends to be more '
+            'performant. Otherwise, prefer to use "reverse-mode".'
+        )
+    if strategy == "forward-mode":
+        raise NotImplementedError(
+            'jacobian: strategy="forward-mode" is not supported by gpugrad (it has no forward '
+            'AD); use strategy="reverse-mode"'
+        )
+    if vectorize:
+        raise NotImplementedError(
+            "jacobian: vectorize=True is not supported by gpugrad (it has no vmap); use "
+            "vectorize=False"
+        )
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+        outputs = func(*inputs)
+        is_outputs_tuple, outputs = _as_tuple(
+            outputs, "outputs of the user-provided function", "jacobian"
+        )
+        _check_requires_grad(outputs, "outputs", strict)
+        jacobians = []
+        for i, out in enumerate(outputs):
+            rows: tuple[list, ...] = tuple([] for _ in inputs)
+            flat = out.reshape(-1)
+            for j in range(out.numel()):
+                vj = _autograd_grad((flat[j],), inputs, create_graph=create_graph)
+                for k, (row, g, inp) in enumerate(zip(rows, vj, inputs)):
+                    if g is None:
+                        if strict:
+                            raise RuntimeError(
+                                f"Output {i} of the user-provided function is independent of "
+                                f"input {k}. This is not allowed in strict mode."
+                            )
+                        g = zeros_like(inp)
+                    elif strict and create_graph and not g.requires_grad:
+                        raise RuntimeError(
+                            "The jacobian of the user-provided function is independent of "
+                            f"input {i}. This is not allowed in strict mode when "
+                            "create_graph=True."
+                        )
+                    row.append(g)
+            jacobians.append(
+                tuple(
+                    stack(row, 0).reshape(tuple(out.shape) + tuple(inp.shape))
+                    if row
+                    else zeros_like(inp).reshape(tuple(out.shape) + tuple(inp.shape))
+                    for row, inp in zip(rows, inputs)
+                )
+            )
+        result = _grad_postprocess(tuple(jacobians), create_graph)
+        return _unpack(result, (is_outputs_tuple, is_inputs_tuple))
+
+
+def hessian(
+    func: Callable[..., Any],
+    inputs: Any,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:
+    """The Hessian of a scalar function ``func`` at ``inputs``."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+
+    def ensure_single_output_function(*inp: Tensor) -> Tensor:
+        out = func(*inp)
+        is_out_tuple, t_out = _as_tuple(out, "outputs of the user-provided function", "hessian")
+        _check_requires_grad(t_out, "outputs", strict)
+        if is_out_tuple or not isinstance(out, Tensor):
+            raise RuntimeError("The function given to hessian should return a single Tensor")
+        if out.numel() != 1:
+            raise RuntimeError(
+                "The Tensor returned by the function given to hessian should contain a single "
+                "element"
+            )
+        return out.squeeze()
+
+    def jac_func(*inp: Tensor) -> Any:
+        jac = jacobian(ensure_single_output_function, inp, create_graph=True)
+        _check_requires_grad(jac, "jacobian", strict)
+        return jac
+
+    result = jacobian(
+        jac_func,
+        inputs,
+        create_graph=create_graph,
+        strict=strict,
+        vectorize=vectorize,
+        strategy=outer_jacobian_strategy,
+    )
+    return _unpack(result, (is_inputs_tuple, is_inputs_tuple))
+
+
+def vhp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph=False, strict=False
+) -> tuple[Any, Any]:
+    """``(func(*inputs), v^T H)``: the vector-Hessian product of a scalar function."""
+    with enable_grad():
+        is_inputs_tuple, inputs, outputs, is_outputs_tuple, v, jac = _first_derivative(
+            func, inputs, v, create_graph, strict, "vhp"
+        )
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grads = _autograd_grad(jac, inputs, v, create_graph=create_graph)
+        result = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back")
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_inputs_tuple)
+
+
+def hvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph=False, strict=False
+) -> tuple[Any, Any]:
+    """``(func(*inputs), H v)``: the Hessian-vector product of a scalar function, by the
+    double-backward trick."""
+    with enable_grad():
+        is_inputs_tuple, inputs, outputs, is_outputs_tuple, v, jac = _first_derivative(
+            func, inputs, v, create_graph, strict, "hvp"
+        )
+        grad_jac = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)
+        double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
+        _check_requires_grad(jac, "hessian", strict)
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grads = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
+        result = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back_trick")
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_inputs_tuple)
+
+
+def _first_derivative(func, inputs, v, create_graph: bool, strict: bool, name: str):
+    """The shared first half of ``vhp``/``hvp``: checked inputs, ``v`` and outputs, and the
+    gradient of the scalar output with its graph kept."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
+    inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
+    if v is not None:
+        _, v = _as_tuple(v, "v", name)
+        v = _grad_preprocess(v, create_graph, need_graph=False)
+        _validate_v(v, inputs, is_inputs_tuple)
+    else:
+        _single_element_v(inputs, "input to the user-provided function")
+    outputs = func(*inputs)
+    is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", name)
+    _check_requires_grad(outputs, "outputs", strict)
+    if is_outputs_tuple or not isinstance(outputs[0], Tensor):
+        raise RuntimeError(f"The function given to {name} should return a single Tensor")
+    if outputs[0].numel() != 1:
+        raise RuntimeError(
+            f"The Tensor returned by the function given to {name} should contain a single element"
+        )
+    jac = _autograd_grad(outputs, inputs, create_graph=True)
+    _check_requires_grad(jac, "jacobian", strict)
+    return is_inputs_tuple, inputs, outputs, is_outputs_tuple, v, jac
