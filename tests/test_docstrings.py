@@ -1,7 +1,8 @@
 """Every public name has a docstring and a signature that ``inspect`` reads (the API
 reference shows both): the functions and classes of each public namespace (its ``__all__``,
 or its public ``dir()``), and ``Tensor``'s methods and properties, including the functions
-the op registry generates."""
+the op registry generates. Where PyTorch's counterpart has a Python signature, gpugrad's
+takes PyTorch's parameters in PyTorch's order, or the difference is listed with its reason."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import inspect
 import types
 from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 import gpugrad as gg
 
@@ -266,3 +269,80 @@ def test_signatures_are_the_ones_torch_declares_where_it_declares_them():
     }
     for function, names in parameters.items():
         assert list(inspect.signature(function).parameters)[: len(names)] == names, function
+
+
+# Where gpugrad's parameters knowingly differ from PyTorch's (the check below lists the rest).
+KNOWN_SIGNATURE_DIFFERENCES = {
+    # gpugrad extras, after PyTorch's parameters or keyword-only:
+    "gpugrad.nn.BatchNorm1d": "bias=, a gpugrad extra after PyTorch's parameters",
+    "gpugrad.nn.BatchNorm2d": "bias=, a gpugrad extra after PyTorch's parameters",
+    "gpugrad.nn.GroupNorm": "bias=, a gpugrad extra after PyTorch's parameters",
+    "gpugrad.nn.functional.binary_cross_entropy": "eps=, a gpugrad extra; no size_average/reduce",
+    "gpugrad.utils.data.DataLoader": "seed=, a gpugrad extra (keyword)",
+    "gpugrad.distributed.init_process_group": "abort_on_exception= and comm=, gpugrad extras",
+    # PyTorch's deprecated positional parameters are not accepted:
+    "gpugrad.nn.L1Loss": "no size_average/reduce (deprecated in PyTorch)",
+    "gpugrad.nn.MSELoss": "no size_average/reduce (deprecated in PyTorch)",
+    "gpugrad.nn.BCELoss": "no size_average/reduce (deprecated in PyTorch)",
+    "gpugrad.nn.BCEWithLogitsLoss": "no size_average/reduce (deprecated in PyTorch)",
+    "gpugrad.nn.CrossEntropyLoss": "no size_average/reduce (deprecated in PyTorch)",
+    "gpugrad.nn.functional.binary_cross_entropy_with_logits": "no size_average/reduce",
+    "gpugrad.autograd.backward": "no grad_variables (deprecated in PyTorch)",
+    "gpugrad.autograd.grad": "no only_inputs (deprecated in PyTorch)",
+}
+
+
+def signature_differences() -> dict[str, str]:
+    """For every public gpugrad name whose PyTorch counterpart has a Python signature: a
+    positional parameter at a position where PyTorch has another, or a parameter PyTorch
+    does not have (a call written for PyTorch would mean something else, or fail)."""
+    torch = pytest.importorskip("torch")
+    counterparts = {
+        "gpugrad": torch,
+        "gpugrad.nn": torch.nn,
+        "gpugrad.nn.functional": torch.nn.functional,
+        "gpugrad.nn.init": torch.nn.init,
+        "gpugrad.nn.utils": torch.nn.utils,
+        "gpugrad.optim": torch.optim,
+        "gpugrad.optim.lr_scheduler": torch.optim.lr_scheduler,
+        "gpugrad.autograd": torch.autograd,
+        "gpugrad.utils.data": torch.utils.data,
+        "gpugrad.distributed": torch.distributed,
+        "gpugrad.cuda": torch.cuda,
+    }
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    differences = {}
+    for namespace, torch_module in counterparts.items():
+        module = importlib.import_module(namespace)
+        for name in public_names(module):
+            ours, theirs = getattr(module, name), getattr(torch_module, name, None)
+            if theirs is None or not callable(ours):
+                continue
+            try:
+                ours_sig, theirs_sig = inspect.signature(ours), inspect.signature(theirs)
+            except (TypeError, ValueError):
+                continue  # PyTorch's C functions declare no Python signature
+            theirs_params = theirs_sig.parameters.values()
+            if not theirs_sig.parameters or any(p.kind in variadic for p in theirs_params):
+                continue  # nothing to compare with
+            theirs_positional = [p.name for p in theirs_params if p.kind in positional]
+            ours_params = [p for p in ours_sig.parameters.values() if p.kind not in variadic]
+            ours_positional = [p.name for p in ours_params if p.kind in positional]
+            if ours_positional != theirs_positional[: len(ours_positional)]:
+                differences[f"{namespace}.{name}"] = (
+                    f"positional {ours_positional}, PyTorch's {theirs_positional}"
+                )
+            unknown = [p.name for p in ours_params if p.name not in theirs_sig.parameters]
+            if unknown:
+                differences.setdefault(f"{namespace}.{name}", f"PyTorch has no {unknown}")
+    return differences
+
+
+def test_signatures_take_pytorchs_parameters_in_pytorchs_order():
+    differences = signature_differences()
+    unexplained = {k: v for k, v in differences.items() if k not in KNOWN_SIGNATURE_DIFFERENCES}
+    assert unexplained == {}
+    stale = sorted(set(KNOWN_SIGNATURE_DIFFERENCES) - set(differences))
+    assert stale == [], "these agree with PyTorch now: remove them from the list"
+    assert "gpugrad.optim.SGD" not in differences  # a PyTorch-compatible one, compared
