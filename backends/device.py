@@ -4,6 +4,10 @@ from __future__ import annotations
 
 
 class Device:
+    """A device as PyTorch names it (``torch.device``): ``device("cpu")``, ``device("cuda")``,
+    ``device("cuda:1")`` or ``device("cuda", 1)``; ``type`` and ``index`` (``None`` when not
+    given)."""
+
     __slots__ = ("type", "index")
 
     def __init__(self, spec: str | Device, index: int | None = None) -> None:

@@ -17,6 +17,9 @@ CPU_KERNELS = ("numpy", "native")
 
 
 class NumpyBackend(ArrayBackend):
+    """The CPU's array backend: NumPy arrays, with fused kernels from NumPy's ufuncs or native C
+    (``set_cpu_kernels``)."""
+
     name = "numpy"
 
     def __init__(self) -> None:

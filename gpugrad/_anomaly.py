@@ -34,10 +34,13 @@ def _traced_init(self: Node, *args: Any) -> None:
 
 
 def is_anomaly_enabled() -> bool:
+    """True while anomaly detection is on (``detect_anomaly`` or ``set_detect_anomaly(True)``)."""
     return state.enabled
 
 
 def set_detect_anomaly(mode: bool) -> None:
+    """Turn anomaly detection on or off: nodes remember the stack that made them, and a backward
+    that produces NaN names the node and that stack."""
     state.enabled = bool(mode)
     Node.__init__ = _traced_init if mode else _plain_init  # type: ignore[method-assign]
 

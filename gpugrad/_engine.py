@@ -286,6 +286,9 @@ def backward(
     create_graph: bool = False,
     inputs: Sequence[Tensor] | Tensor | None = None,
 ) -> None:
+    """Accumulate into the leaves' ``.grad`` the gradients of ``tensors`` (weighted by
+    ``grad_tensors`` for non-scalar ones), as ``torch.autograd.backward``; ``inputs`` limits
+    which leaves receive them."""
     outputs = _as_tuple(tensors)
     if retain_graph is None:
         retain_graph = create_graph

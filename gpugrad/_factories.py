@@ -129,6 +129,8 @@ def tensor(
 
 
 def as_tensor(data: Any, dtype: DTypeLike = None, device: DeviceLike = None) -> Tensor:
+    """``data`` as a tensor, sharing it when it already is one of the requested dtype and device
+    (``torch.as_tensor``); otherwise a copy as :func:`tensor` makes."""
     if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     return tensor(data, dtype=dtype, device=device)
@@ -163,18 +165,24 @@ def _filled(kind: str, size: tuple, dtype, device, requires_grad, value=None) ->
 def zeros(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
+    """A tensor of zeros of shape ``size`` (``zeros(2, 3)`` or ``zeros((2, 3))``), float32 unless
+    ``dtype`` says otherwise."""
     return _filled("zeros", size, dtype, device, requires_grad)
 
 
 def ones(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
+    """A tensor of ones of shape ``size`` (``ones(2, 3)`` or ``ones((2, 3))``), float32 unless
+    ``dtype`` says otherwise."""
     return _filled("ones", size, dtype, device, requires_grad)
 
 
 def empty(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
+    """An uninitialised tensor of shape ``size`` (its values are whatever the memory held), float32
+    unless ``dtype`` says otherwise."""
     return _filled("empty", size, dtype, device, requires_grad)
 
 
@@ -214,6 +222,8 @@ def full(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``; its dtype follows the value (bool,
+    int64 or the default float) unless ``dtype`` is given."""
     if not isinstance(size, (tuple, list)):
         raise TypeError(
             f"full(): argument 'size' (position 1) must be tuple of ints, not {_type_name(size)}"
@@ -264,6 +274,8 @@ def arange(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """The values ``start, start + step, ...`` below ``end`` (``arange(end)`` counts from 0): int64
+    when all three are ints, else the default float dtype."""
     if end is None:
         start, end = 0, _check_number("arange", "end", 1, start)
     else:
@@ -301,6 +313,7 @@ def linspace(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end``, both included."""
     if isinstance(steps, int) and steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     backend = _backend(device)
@@ -315,6 +328,8 @@ def eye(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``): ones on the diagonal, zeros
+    elsewhere."""
     n = _check_int("eye", "n", 1, n)
     if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
@@ -348,6 +363,7 @@ def zeros_like(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """Zeros of ``input``'s shape, and of its dtype and device unless given."""
     return _like("zeros", input, dtype, device, requires_grad)
 
 
@@ -358,6 +374,7 @@ def ones_like(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """Ones of ``input``'s shape, and of its dtype and device unless given."""
     return _like("ones", input, dtype, device, requires_grad)
 
 
@@ -368,6 +385,7 @@ def empty_like(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """An uninitialised tensor of ``input``'s shape, and of its dtype and device unless given."""
     return _like("empty", input, dtype, device, requires_grad)
 
 
@@ -379,6 +397,8 @@ def rand_like(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """Uniform samples from [0, 1) of ``input``'s shape, and of its dtype and device unless
+    given."""
     dtype, device = _like_dtype_device(input, dtype, device)
     return rand(
         input.shape, generator=generator, dtype=dtype, device=device, requires_grad=requires_grad
@@ -393,6 +413,7 @@ def randn_like(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """Standard normal samples of ``input``'s shape, and of its dtype and device unless given."""
     dtype, device = _like_dtype_device(input, dtype, device)
     return randn(
         input.shape, generator=generator, dtype=dtype, device=device, requires_grad=requires_grad
@@ -407,6 +428,8 @@ def full_like(
     device: DeviceLike = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    """A tensor of ``input``'s shape filled with ``fill_value``, of ``input``'s dtype and device
+    unless given."""
     return _like("full", input, dtype, device, requires_grad, fill_value)
 
 

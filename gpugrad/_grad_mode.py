@@ -19,6 +19,7 @@ state = _State()
 
 
 def is_grad_enabled() -> bool:
+    """True when operations on this thread record the autograd graph (no ``no_grad`` in force)."""
     return state.enabled
 
 
@@ -93,10 +94,16 @@ class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
 
 
 class enable_grad(_GradModeContext):  # noqa: N801
+    """Context manager and decorator that turns gradient recording on inside a ``no_grad`` block
+    (this thread only)."""
+
     _mode = True
 
 
 class set_grad_enabled(_GradModeContext):  # noqa: N801
+    """Turn gradient recording on or off (``mode``): at once when called as a function, or for a
+    ``with`` block or a decorated function (this thread only)."""
+
     def __init__(self, mode: bool) -> None:
         if not isinstance(mode, bool):
             raise TypeError(

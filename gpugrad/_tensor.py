@@ -36,6 +36,7 @@ class Size(tuple):
         return f"gpugrad.Size({list(self)})"
 
     def numel(self) -> int:
+        """The number of elements a tensor of this shape holds (the product of the sizes)."""
         n = 1
         for d in self:
             n *= d
@@ -50,16 +51,25 @@ def shape_arg(shape: tuple) -> tuple[int, ...]:
 
 
 class Tensor(_Methods):
-    __slots__ = (
-        "_data",
-        "_backend",
-        "grad_fn",
-        "_requires_grad",
-        "_grad",
-        "_output_nr",
-        "_extra",
-        "__weakref__",
-    )
+    """A multi-dimensional array on a device (a NumPy array on the CPU, a CuPy array on a
+    GPU) that autograd can differentiate, as ``torch.Tensor``.
+
+    Create tensors with the factories (``gpugrad.tensor``, ``zeros``, ``randn`` ...), not
+    with ``Tensor(...)``. ``requires_grad=True`` makes a leaf whose ``.grad`` ``backward``
+    fills; every op on such a tensor records a ``grad_fn`` node of the graph.
+    """
+
+    # A dict, so that the public slot ``grad_fn`` carries its docstring.
+    __slots__ = {
+        "_data": None,
+        "_backend": None,
+        "grad_fn": "The graph node that made this tensor (``None`` for a leaf).",
+        "_requires_grad": None,
+        "_grad": None,
+        "_output_nr": None,
+        "_extra": None,
+        "__weakref__": None,
+    }
 
     _data: Any
     _backend: backends.ArrayBackend
@@ -111,42 +121,55 @@ class Tensor(_Methods):
     # --- metadata -----------------------------------------------------------------------
     @property
     def shape(self) -> Size:
+        """The tensor's shape, a :class:`gpugrad.Size`."""
         return Size(self._data.shape)
 
     def size(self, dim: builtins.int | None = None) -> Any:
+        """The tensor's shape (a :class:`gpugrad.Size`), or the size of dimension ``dim``."""
         shape = self._data.shape
         return Size(shape) if dim is None else shape[dim]
 
     def dim(self) -> builtins.int:
+        """The number of dimensions."""
         return self._data.ndim
 
     @property
     def ndim(self) -> builtins.int:
+        """The number of dimensions (an alias of :meth:`dim`)."""
         return self._data.ndim
 
     def numel(self) -> builtins.int:
+        """The number of elements."""
         return int(self._data.size)
 
     def nelement(self) -> builtins.int:
+        """The number of elements (an alias of :meth:`numel`)."""
         return int(self._data.size)
 
     @property
     def dtype(self) -> _dtypes.DType:
+        """The element type, a ``gpugrad.dtype`` (``gpugrad.float32`` ...)."""
         return _dtypes.BY_NUMPY[self._data.dtype]
 
     @property
     def device(self) -> Device:
+        """The device the tensor's memory is on (``device(type='cpu')``, ``device(type='cuda',
+        index=0)``)."""
         return self._backend.device
 
     @property
     def is_cuda(self) -> builtins.bool:
+        """True when the tensor is on a CUDA device."""
         return self._backend.device.type == "cuda"
 
     @property
     def is_leaf(self) -> builtins.bool:
+        """True for a tensor no recorded op made: one the user created, or any tensor that does not
+        require grad."""
         return self.grad_fn is None
 
     def is_floating_point(self) -> builtins.bool:
+        """True when the dtype is a floating-point type."""
         return self._data.dtype.kind == "f"
 
     def __len__(self) -> builtins.int:
@@ -175,6 +198,7 @@ class Tensor(_Methods):
 
     # --- conversion to Python and NumPy --------------------------------------------------
     def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
@@ -182,9 +206,12 @@ class Tensor(_Methods):
         return self._data.item()
 
     def tolist(self) -> Any:
+        """The values as (nested) Python lists of Python numbers; a 0-d tensor gives a number."""
         return self._backend.to_host(self._data).tolist()
 
     def numpy(self) -> Any:
+        """The values as a NumPy array sharing this CPU tensor's memory (refused for a tensor that
+        requires grad or is on a GPU)."""
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. "
@@ -305,11 +332,15 @@ class Tensor(_Methods):
         return mark_view(_wrap(self._data, self._backend), self)
 
     def detach_(self) -> Tensor:
+        """Detach this tensor from the graph in place: it becomes a leaf that does not require
+        grad."""
         self.grad_fn = None
         self._requires_grad = False
         return self
 
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
+        """Set ``requires_grad`` of this leaf in place (floating-point tensors only); returns
+        the tensor."""
         if type(requires_grad) is not builtins.bool:
             raise TypeError(
                 "requires_grad_(): argument 'requires_grad' (position 1) must be bool, not "
@@ -325,6 +356,8 @@ class Tensor(_Methods):
         return self
 
     def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor when backward runs (leaves keep theirs
+        anyway)."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self.grad_fn is not None and not self.retains_grad:
@@ -333,6 +366,7 @@ class Tensor(_Methods):
 
     @property
     def retains_grad(self) -> builtins.bool:
+        """True when :meth:`retain_grad` was called on this non-leaf tensor."""
         return self._extra is not None and self._extra.retains_grad
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
@@ -401,6 +435,9 @@ class TensorHooks:
 
 
 class RemovableHandle:
+    """The handle ``register_hook`` returns: ``remove()`` (or leaving its ``with`` block)
+    unregisters the hook."""
+
     _next_id = 0
 
     def __init__(self, hooks: dict[int, Any]) -> None:
@@ -409,6 +446,7 @@ class RemovableHandle:
         RemovableHandle._next_id += 1
 
     def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
         self.hooks.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:

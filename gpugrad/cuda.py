@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from . import backends
 
+__all__ = [
+    "device_count",
+    "empty_cache",
+    "is_available",
+    "manual_seed",
+    "manual_seed_all",
+    "memory_allocated",
+    "synchronize",
+]
+
 
 def is_available() -> bool:
     """True when CuPy is installed and sees at least one CUDA device. Never raises."""
@@ -11,6 +21,7 @@ def is_available() -> bool:
 
 
 def device_count() -> int:
+    """The number of usable CUDA devices; 0 without CuPy or a driver. Never raises."""
     return backends.cuda_device_count()
 
 

@@ -313,16 +313,19 @@ def _get() -> _Group:
 
 
 def is_initialized() -> bool:
+    """True once ``init_process_group`` has run (and ``destroy_process_group`` has not)."""
     return _group is not None
 
 
 def get_rank() -> int:
+    """This process's rank in the default group, 0 to ``get_world_size() - 1``."""
     if _group is None:
         raise RuntimeError(NOT_INITIALIZED)
     return _group.rank
 
 
 def get_world_size() -> int:
+    """The number of processes in the default group."""
     if _group is None:
         raise RuntimeError(NOT_INITIALIZED)
     return _group.world_size
@@ -337,6 +340,7 @@ def get_local_rank() -> int:
 
 
 def get_backend() -> str:
+    """The default group's backend name: ``"mpi"`` or ``"nccl"``."""
     if _group is None:
         raise RuntimeError(NOT_INITIALIZED)
     return _group.backend

@@ -115,15 +115,18 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any 
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill ``tensor`` with ``val`` in place, outside the graph; returns ``tensor``."""
     with no_grad():
         return _fill_with(tensor, _factories.full_like(tensor, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with zeros in place, outside the graph; returns ``tensor``."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with ones in place, outside the graph; returns ``tensor``."""
     return constant_(tensor, 1.0)
 
 

@@ -34,14 +34,16 @@ def advance(state: dict) -> float:
 
 
 class RMSprop(Optimizer):
-    r"""For each parameter ``p`` with gradient ``g``::
+    r"""RMSprop, as ``torch.optim.RMSprop``.
 
-    g = g + weight_decay * p
-    v = alpha * v + (1 - alpha) * g * g
-    m = m + (1 - alpha) * (g - m)                   (centered)
-    avg = sqrt(v - m * m) + eps  if centered else sqrt(v) + eps
-    b = momentum * b + g / avg;  p = p - lr * b     (momentum > 0)
-    p = p - lr * g / avg                            (otherwise)
+    For each parameter ``p`` with gradient ``g``::
+
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g * g
+        m = m + (1 - alpha) * (g - m)                   (centered)
+        avg = sqrt(v - m * m) + eps  if centered else sqrt(v) + eps
+        b = momentum * b + g / avg;  p = p - lr * b     (momentum > 0)
+        p = p - lr * g / avg                            (otherwise)
     """
 
     def __init__(
@@ -162,13 +164,15 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
-    r"""For each parameter ``p`` with gradient ``g``::
+    r"""Adadelta, as ``torch.optim.Adadelta``.
 
-    g = g + weight_decay * p
-    v = rho * v + (1 - rho) * g * g
-    delta = sqrt(u + eps) / sqrt(v + eps) * g
-    u = rho * u + (1 - rho) * delta * delta
-    p = p - lr * delta
+    For each parameter ``p`` with gradient ``g``::
+
+        g = g + weight_decay * p
+        v = rho * v + (1 - rho) * g * g
+        delta = sqrt(u + eps) / sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta * delta
+        p = p - lr * delta
     """
 
     def __init__(
