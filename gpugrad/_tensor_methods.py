@@ -149,12 +149,19 @@ def render_export_stubs() -> str:
     ]
     exported = registry.exports()
     imports = sorted(
-        (f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()
+        ((f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()),
+        key=lambda entry: [_natural(part) for part in entry],
     )
     for module, original, name in imports:
         lines.append(f"from {module} import {original} as {name}\n")
     lines.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(exported)) + "]\n")
     return "".join(lines)
+
+
+def _natural(text: str) -> list:
+    """A sort key that orders numbers inside names by value, as ruff's isort does
+    (``log1p``, ``log2``, ``log10``)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def attached_names() -> set[str]:

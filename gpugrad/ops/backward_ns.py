@@ -7,7 +7,21 @@ use from an ``ArrayBackend``; ``tests/test_registry.py`` checks that both sides 
 """
 
 from .._factories import zeros_like
-from .elementwise import cos, exp, log, sign, sin, where
+from .elementwise import (
+    cos,
+    cosh,
+    digamma,
+    exp,
+    floor_divide,
+    isfinite,
+    log,
+    polygamma,
+    sign,
+    sin,
+    sinh,
+    trunc,
+    where,
+)
 from .index import getitem, index_scatter
 from .linalg import matmul
 from .reduce import cumsum, flip, mean, prod_others, sum
@@ -21,6 +35,13 @@ def sigmoid_backward(grad, output):
 
 
 __all__ = [
+    "trunc",
+    "sinh",
+    "polygamma",
+    "isfinite",
+    "floor_divide",
+    "digamma",
+    "cosh",
     "astype",
     "cos",
     "cumsum",
