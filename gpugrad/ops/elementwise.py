@@ -738,11 +738,12 @@ def _polygamma_method(self: Tensor, n: int) -> Tensor:
 
 
 # --- rounding (integer-valued: zero gradients, integer tensors kept as they are) -------
-def _not_implemented(kernel: str, x: Tensor) -> NotImplementedError:
+def _not_implemented(kernel: str, x: Tensor, per_device: bool = True) -> NotImplementedError:
+    """PyTorch's error for a kernel without this dtype (``"frac_cpu" not implemented for
+    'Long'``; ``per_device=False`` for kernels named without the device)."""
     name = _dtypes.SCALAR_TYPE_NAMES[x._data.dtype.name]
-    return NotImplementedError(
-        f"\"{kernel}_{x._backend.device.type}\" not implemented for '{name}'"
-    )
+    full = f"{kernel}_{x._backend.device.type}" if per_device else kernel
+    return NotImplementedError(f"\"{full}\" not implemented for '{name}'")
 
 
 def _rounding(name: str, node: str) -> Any:
@@ -1045,7 +1046,7 @@ def lerp(input: Tensor, end: Tensor, weight: TensorOrNumber) -> Tensor:
     dtype = input._data.dtype
     kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
     if dtype.kind != "f":
-        raise _not_implemented(kernel, input)
+        raise _not_implemented(kernel, input, per_device=False)
     named = [("end", end)] + ([("weight", weight)] if isinstance(weight, Tensor) else [])
     for label, t in named:
         if t._backend is not input._backend:
