@@ -189,7 +189,7 @@ def _lgamma_near_one(z: numpy.ndarray) -> numpy.ndarray:
 
 
 def _lgamma64(x: numpy.ndarray) -> numpy.ndarray:
-    out = numpy.empty_like(x)
+    out = numpy.full_like(x, numpy.nan)  # NaN stays NaN
     big = x >= 0.5
     out[big] = _lanczos(x[big])
     small = x < 0.5
