@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -63,7 +64,6 @@ class ArrayBackend:
         self.tan = xp.tan
         self.tanh = xp.tanh
         self.abs = xp.abs
-        self.sign = xp.sign
         # Operators, not ufunc calls: on arrays they run the same ufuncs; on NumPy scalars
         # (what 0-d tensor data becomes) they take NumPy's scalar fast path, 10-20x faster.
         self.add = operator.add
@@ -209,6 +209,171 @@ class ArrayBackend:
         if max is not None:
             x = xp.minimum(x, max)
         return x
+
+    # --- elementwise math (exp2 ... lgamma, rounding, bitwise: the elementwise family) ---
+    def sign(self, x: Array) -> Array:
+        """Signs, with PyTorch's ``sign(nan) = 0``."""
+        out = self.xp.sign(x)
+        return self.xp.nan_to_num(out, nan=0.0, copy=False) if out.dtype.kind == "f" else out
+
+    def exp2(self, x: Array) -> Array:
+        return self.xp.exp2(x)
+
+    def log2(self, x: Array) -> Array:
+        return self.xp.log2(x)
+
+    def log10(self, x: Array) -> Array:
+        return self.xp.log10(x)
+
+    def asin(self, x: Array) -> Array:
+        return self.xp.arcsin(x)
+
+    def acos(self, x: Array) -> Array:
+        return self.xp.arccos(x)
+
+    def atan(self, x: Array) -> Array:
+        return self.xp.arctan(x)
+
+    def sinh(self, x: Array) -> Array:
+        return self.xp.sinh(x)
+
+    def cosh(self, x: Array) -> Array:
+        return self.xp.cosh(x)
+
+    def asinh(self, x: Array) -> Array:
+        return self.xp.arcsinh(x)
+
+    def acosh(self, x: Array) -> Array:
+        return self.xp.arccosh(x)
+
+    def atanh(self, x: Array) -> Array:
+        return self.xp.arctanh(x)
+
+    def atan2(self, x: Array, y: Array) -> Array:
+        return self.xp.arctan2(x, y)
+
+    def hypot(self, x: Array, y: Array) -> Array:
+        return self.xp.hypot(x, y)
+
+    def fmax(self, x: Array, y: Array) -> Array:
+        return self.xp.fmax(x, y)
+
+    def fmin(self, x: Array, y: Array) -> Array:
+        return self.xp.fmin(x, y)
+
+    def floor(self, x: Array) -> Array:
+        """Integer arrays are returned as a copy of themselves (PyTorch keeps the dtype)."""
+        return self.xp.floor(x) if x.dtype.kind == "f" else x.copy()
+
+    def ceil(self, x: Array) -> Array:
+        return self.xp.ceil(x) if x.dtype.kind == "f" else x.copy()
+
+    def trunc(self, x: Array) -> Array:
+        return self.xp.trunc(x) if x.dtype.kind == "f" else x.copy()
+
+    def round(self, x: Array, decimals: int = 0) -> Array:
+        """Half to even; with ``decimals``, ``rint(x * 10**d) / 10**d`` as PyTorch."""
+        if x.dtype.kind != "f":
+            return x.copy()
+        if decimals == 0:
+            return self.xp.rint(x)
+        return self.xp.round(x, decimals)
+
+    def frac(self, x: Array) -> Array:
+        return x - self.xp.trunc(x)
+
+    def remainder(self, x: Array, y: Any) -> Array:
+        return self.xp.remainder(x, y)
+
+    def fmod(self, x: Array, y: Any) -> Array:
+        return self.xp.fmod(x, y)
+
+    def floor_divide(self, x: Array, y: Any) -> Array:
+        return self.xp.floor_divide(x, y)
+
+    def isinf(self, x: Array) -> Array:
+        return self.xp.isinf(x)
+
+    def isposinf(self, x: Array) -> Array:
+        return x == self.xp.inf
+
+    def isneginf(self, x: Array) -> Array:
+        return x == -self.xp.inf
+
+    def nan_to_num(self, x: Array, nan: float, posinf: Any, neginf: Any) -> Array:
+        if x.dtype.kind != "f":
+            return x.copy()
+        return self.xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def lerp(self, x: Array, end: Array, weight: Any) -> Array:
+        """PyTorch's two-sided formula: exact at both ends (``weight`` 0 and 1)."""
+        xp = self.xp
+        if not hasattr(weight, "shape"):
+            if -0.5 < weight < 0.5:
+                return x + weight * (end - x)
+            return end - (end - x) * (1 - weight)
+        return xp.where(
+            xp.abs(weight) < 0.5, x + weight * (end - x), end - (end - x) * (1 - weight)
+        )
+
+    def bitwise_and(self, x: Any, y: Any) -> Array:
+        return self.xp.bitwise_and(x, y)
+
+    def bitwise_or(self, x: Any, y: Any) -> Array:
+        return self.xp.bitwise_or(x, y)
+
+    def bitwise_xor(self, x: Any, y: Any) -> Array:
+        return self.xp.bitwise_xor(x, y)
+
+    def bitwise_not(self, x: Array) -> Array:
+        return self.xp.invert(x)
+
+    def isclose(self, x: Array, y: Array, rtol: float, atol: float, equal_nan: bool) -> Array:
+        """PyTorch's closeness: equal, or a finite error within ``atol + |rtol * y|``."""
+        xp = self.xp
+        close = x == y
+        if equal_nan and x.dtype.kind == "f":
+            close = close | (xp.isnan(x) & xp.isnan(y))
+        if rtol == 0 and atol == 0:
+            return close
+        if x.dtype.kind != "f":
+            x, y = x.astype(dtypes.DEFAULT_FLOAT.numpy), y.astype(dtypes.DEFAULT_FLOAT.numpy)
+        error = xp.abs(x - y)
+        return close | (xp.isfinite(error) & (error <= atol + xp.abs(rtol * y)))
+
+    def erfc(self, x: Array) -> Array:
+        return self.special.erfc(x).astype(x.dtype, copy=False)
+
+    def erfinv(self, x: Array) -> Array:
+        return self.special.erfinv(x).astype(x.dtype, copy=False)
+
+    def lgamma(self, x: Array) -> Array:
+        return self.special.gammaln(x).astype(x.dtype, copy=False)
+
+    def digamma(self, x: Array) -> Array:
+        return self.special.digamma(x).astype(x.dtype, copy=False)
+
+    def polygamma(self, n: int, x: Array) -> Array:
+        """``n = 1`` is PyTorch's trigamma algorithm (so digamma's gradient agrees with
+        PyTorch's, whose trigamma is good to ~1e-9), ``n >= 2`` the Hurwitz zeta."""
+        if n == 0:
+            return self.digamma(x)
+        if n == 1:
+            return self._trigamma(x)
+        return self.special.polygamma(n, x).astype(x.dtype, copy=False)
+
+    def _trigamma(self, x: Array) -> Array:
+        xp = self.xp
+        reflect = x < 0.5
+        sin_pi = xp.sin(math.pi * x)
+        result = xp.where(reflect, -(math.pi * math.pi) / (sin_pi * sin_pi), 0.0)
+        x = xp.where(reflect, 1 - x, x)
+        for _ in range(6):
+            result = result + 1 / (x * x)
+            x = x + 1
+        ixx = 1 / (x * x)
+        result = result + (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
+        return xp.where(reflect, -result, result).astype(x.dtype, copy=False)
 
     # --- reductions ---------------------------------------------------------------------
     def sum(self, x: Array, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Array:
@@ -422,6 +587,7 @@ class ArrayBackend:
                 keys = race / rows
             picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
         return picks.astype(xp.int64)
+
     # --- linear algebra (einsum, decompositions; ops/linalg.py, gpugrad.linalg) ----------
     def einsum(self, subscripts: str, *operands: Array) -> Array:
         """``einsum`` with an optimized contraction (BLAS ``tensordot`` where it applies)."""

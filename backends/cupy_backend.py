@@ -47,3 +47,12 @@ class CupyBackend(ArrayBackend):
 
         with cupyx.errstate(linalg="raise"):
             return super()._linalg(name, function, *args)
+
+    # --- elementwise math (the elementwise family) ---
+    def digamma(self, x: Any) -> Any:
+        """``cupyx``'s psi with PyTorch's values at 0 (``-inf`` at +0, ``inf`` at -0) and
+        NaN at the negative integers."""
+        xp = self.xp
+        out = self.special.digamma(x).astype(x.dtype, copy=False)
+        out = xp.where(x == 0, xp.copysign(xp.inf, -x).astype(x.dtype), out)
+        return xp.where((x < 0) & (x == xp.floor(x)), xp.nan, out).astype(x.dtype, copy=False)

@@ -2,46 +2,94 @@
 """The ops ``gpugrad`` exports, for type checkers (see ``_exports.py``)."""
 
 from .ops.elementwise import abs as abs
+from .ops.elementwise import acos as acos
+from .ops.elementwise import acos as arccos
+from .ops.elementwise import acosh as acosh
+from .ops.elementwise import acosh as arccosh
 from .ops.elementwise import add as add
 from .ops.elementwise import allclose as allclose
+from .ops.elementwise import asin as arcsin
+from .ops.elementwise import asin as asin
+from .ops.elementwise import asinh as arcsinh
+from .ops.elementwise import asinh as asinh
+from .ops.elementwise import atan as arctan
+from .ops.elementwise import atan as atan
+from .ops.elementwise import atan2 as arctan2
+from .ops.elementwise import atan2 as atan2
+from .ops.elementwise import atanh as arctanh
+from .ops.elementwise import atanh as atanh
+from .ops.elementwise import bitwise_and as bitwise_and
+from .ops.elementwise import bitwise_not as bitwise_not
+from .ops.elementwise import bitwise_or as bitwise_or
+from .ops.elementwise import bitwise_xor as bitwise_xor
+from .ops.elementwise import ceil as ceil
 from .ops.elementwise import clamp as clamp
 from .ops.elementwise import clamp as clip
 from .ops.elementwise import cos as cos
+from .ops.elementwise import cosh as cosh
+from .ops.elementwise import digamma as digamma
 from .ops.elementwise import div as div
 from .ops.elementwise import eq as eq
 from .ops.elementwise import equal as equal
 from .ops.elementwise import erf as erf
+from .ops.elementwise import erfc as erfc
+from .ops.elementwise import erfinv as erfinv
 from .ops.elementwise import exp as exp
+from .ops.elementwise import exp2 as exp2
 from .ops.elementwise import expm1 as expm1
+from .ops.elementwise import floor as floor
+from .ops.elementwise import floor_divide as floor_divide
+from .ops.elementwise import fmax as fmax
+from .ops.elementwise import fmin as fmin
+from .ops.elementwise import fmod as fmod
+from .ops.elementwise import frac as frac
 from .ops.elementwise import ge as ge
 from .ops.elementwise import gt as gt
+from .ops.elementwise import hypot as hypot
+from .ops.elementwise import isclose as isclose
 from .ops.elementwise import isfinite as isfinite
+from .ops.elementwise import isinf as isinf
 from .ops.elementwise import isnan as isnan
+from .ops.elementwise import isneginf as isneginf
+from .ops.elementwise import isposinf as isposinf
 from .ops.elementwise import le as le
+from .ops.elementwise import lerp as lerp
+from .ops.elementwise import lgamma as lgamma
 from .ops.elementwise import log as log
 from .ops.elementwise import log1p as log1p
+from .ops.elementwise import log2 as log2
+from .ops.elementwise import log10 as log10
 from .ops.elementwise import logaddexp as logaddexp
 from .ops.elementwise import logical_and as logical_and
 from .ops.elementwise import logical_not as logical_not
 from .ops.elementwise import logical_or as logical_or
+from .ops.elementwise import logical_xor as logical_xor
 from .ops.elementwise import lt as lt
 from .ops.elementwise import maximum as maximum
 from .ops.elementwise import minimum as minimum
 from .ops.elementwise import mul as mul
+from .ops.elementwise import nan_to_num as nan_to_num
 from .ops.elementwise import ne as ne
 from .ops.elementwise import neg as neg
 from .ops.elementwise import neg as negative
+from .ops.elementwise import polygamma as polygamma
 from .ops.elementwise import pow as pow
 from .ops.elementwise import reciprocal as reciprocal
 from .ops.elementwise import relu as relu
+from .ops.elementwise import remainder as remainder
+from .ops.elementwise import round as round
 from .ops.elementwise import rsqrt as rsqrt
 from .ops.elementwise import sigmoid as sigmoid
 from .ops.elementwise import sign as sign
 from .ops.elementwise import sin as sin
+from .ops.elementwise import sinh as sinh
 from .ops.elementwise import sqrt as sqrt
+from .ops.elementwise import square as square
 from .ops.elementwise import sub as sub
 from .ops.elementwise import tan as tan
 from .ops.elementwise import tanh as tanh
+from .ops.elementwise import trunc as fix
+from .ops.elementwise import trunc as trunc
 from .ops.elementwise import where as where
 from .ops.index import chunk as chunk
 from .ops.index import split as split
@@ -102,6 +150,8 @@ from .ops.shape import unsqueeze as unsqueeze
 
 __all__ = [
     "abs",
+    "acos",
+    "acosh",
     "add",
     "addbmm",
     "addmm",
@@ -111,13 +161,30 @@ __all__ = [
     "amax",
     "amin",
     "any",
+    "arccos",
+    "arccosh",
+    "arcsin",
+    "arcsinh",
+    "arctan",
+    "arctan2",
+    "arctanh",
     "argmax",
     "argmin",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
     "baddbmm",
+    "bitwise_and",
+    "bitwise_not",
+    "bitwise_or",
+    "bitwise_xor",
     "bmm",
     "broadcast_to",
     "cat",
     "cdist",
+    "ceil",
     "chunk",
     "clamp",
     "clip",
@@ -125,9 +192,11 @@ __all__ = [
     "concat",
     "concatenate",
     "cos",
+    "cosh",
     "cross",
     "cumsum",
     "det",
+    "digamma",
     "dist",
     "div",
     "dot",
@@ -135,26 +204,46 @@ __all__ = [
     "eq",
     "equal",
     "erf",
+    "erfc",
+    "erfinv",
     "exp",
+    "exp2",
     "expm1",
+    "fix",
     "flatten",
     "flip",
+    "floor",
+    "floor_divide",
+    "fmax",
+    "fmin",
+    "fmod",
+    "frac",
     "ge",
     "ger",
     "gt",
+    "hypot",
     "inner",
     "inverse",
+    "isclose",
     "isfinite",
+    "isinf",
     "isnan",
+    "isneginf",
+    "isposinf",
     "kron",
     "le",
+    "lerp",
+    "lgamma",
     "log",
+    "log10",
     "log1p",
+    "log2",
     "log_softmax",
     "logaddexp",
     "logical_and",
     "logical_not",
     "logical_or",
+    "logical_xor",
     "logsumexp",
     "lt",
     "matmul",
@@ -166,25 +255,31 @@ __all__ = [
     "mm",
     "mul",
     "mv",
+    "nan_to_num",
     "ne",
     "neg",
     "negative",
     "norm",
     "outer",
     "permute",
+    "polygamma",
     "pow",
     "prod",
     "reciprocal",
     "relu",
+    "remainder",
     "reshape",
+    "round",
     "rsqrt",
     "sigmoid",
     "sign",
     "sin",
+    "sinh",
     "slogdet",
     "softmax",
     "split",
     "sqrt",
+    "square",
     "squeeze",
     "stack",
     "std",
@@ -196,6 +291,7 @@ __all__ = [
     "tanh",
     "tensordot",
     "transpose",
+    "trunc",
     "unsqueeze",
     "var",
     "where",

@@ -88,10 +88,22 @@ class TensorMethods:
 _BUILTIN_NAMES = re.compile(r"(?<![\w.])(int|float|bool)(?![\w])")
 
 
+_STUB_NAMES = {
+    "Any", "Device", "Dim", "Generator", "None", "Number", "Sequence", "Tensor",
+    "TensorOrNumber", "builtins", "dict", "list", "slice", "str", "tuple", "type",
+    "int", "float", "bool",
+}  # fmt: skip
+"""Names the stub file's header imports or Python defines; an annotation naming anything
+else (a family's result type such as ``SignLogAbsDet``) is declared ``Any``."""
+
+
 def _annotation(text: Any) -> str:
     """An annotation as written in the source, with ``int``/``float``/``bool`` spelled
     ``builtins.*`` (inside the class those names are the cast methods)."""
-    return _BUILTIN_NAMES.sub(r"builtins.\1", text if isinstance(text, str) else text.__name__)
+    text = text if isinstance(text, str) else text.__name__
+    if any(name not in _STUB_NAMES for name in re.findall(r"[A-Za-z_]\w*", text)):
+        return "Any"
+    return _BUILTIN_NAMES.sub(r"builtins.\1", text)
 
 
 def _signature(name: str, function: Any, returns: str | None = None) -> str:
@@ -149,12 +161,19 @@ def render_export_stubs() -> str:
     ]
     exported = registry.exports()
     imports = sorted(
-        (f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()
+        ((f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()),
+        key=lambda entry: [_natural(part) for part in entry],
     )
     for module, original, name in imports:
         lines.append(f"from {module} import {original} as {name}\n")
     lines.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(exported)) + "]\n")
     return "".join(lines)
+
+
+def _natural(text: str) -> list:
+    """A sort key that orders numbers inside names by value, as ruff's isort does
+    (``log1p``, ``log2``, ``log10``)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def attached_names() -> set[str]:

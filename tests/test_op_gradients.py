@@ -456,6 +456,41 @@ CASES += [
 ]
 
 
+# --- elementwise ops with several rows, or integer-valued ones (zero gradients) -----------
+FRACTIONAL = rng.uniform(0.1, 0.9, (2, 3)) + rng.integers(-3, 3, (2, 3))
+"""Values away from integers, where rounding ops are locally constant."""
+CASES += [
+    case("floor", lambda x: x.floor() * x, (FRACTIONAL,), row("floor"), E.MUL),
+    case("ceil", lambda x: gg.ceil(x) * x, (FRACTIONAL,), row("ceil"), E.MUL),
+    case("trunc", lambda x: x.trunc() * x, (FRACTIONAL,), row("trunc"), E.MUL),
+    case("round", lambda x: gg.round(x) * x, (FRACTIONAL + 0.03,), E.ROUND, E.MUL),
+    case(
+        "round_decimals",
+        lambda x: x.round(decimals=1) * x,
+        (FRACTIONAL + 0.03,),
+        E.ROUND_DECIMALS,
+        E.MUL,
+    ),
+    case("frac", lambda x: x.frac(), (FRACTIONAL,), E.FRAC),
+    case("polygamma", lambda x: gg.polygamma(2, x), (positive(2, 3),), E.POLYGAMMA),
+    case("polygamma_method", lambda x: x.polygamma(1), (positive(2, 3),), E.POLYGAMMA),
+    case("remainder_scalar", lambda x: x % 1.5, (FRACTIONAL,), E.REMAINDER_SCALAR),
+    case(
+        "remainder", lambda x, y: gg.remainder(x, y), (FRACTIONAL, nonzero(2, 3) + 3.1), E.REMAINDER
+    ),
+    case("fmod_scalar", lambda x: gg.fmod(x, -1.5), (FRACTIONAL,), E.FMOD_SCALAR),
+    case("fmod", lambda x, y: x.fmod(y), (FRACTIONAL, nonzero(2, 3) * 0.9 + 0.05), E.FMOD),
+    case("lerp_scalar", lambda x, y: gg.lerp(x, y, 0.3), (randn(2, 3), randn(3)), E.LERP_SCALAR),
+    case("lerp_scalar_far", lambda x, y: x.lerp(y, 0.8), (randn(2, 3), randn(2, 3)), E.LERP_SCALAR),
+    case(
+        "lerp_tensor",
+        lambda x, y, w: gg.lerp(x, y, w),
+        (randn(2, 3), randn(1, 3), rng.uniform(-0.2, 1.2, (2, 1))),
+        E.LERP,
+    ),
+]
+
+
 def _leaves(values: tuple[np.ndarray, ...]) -> tuple[gg.Tensor, ...]:
     return tuple(gg.tensor(v, dtype=gg.float64, requires_grad=True) for v in values)
 

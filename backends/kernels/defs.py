@@ -511,6 +511,10 @@ BCE_LOGITS_TARGET_BACKWARD = Kernel(
 
 
 # --- activations --------------------------------------------------------------------------
+def _max_ignoring_nan(x):
+    return numpy.fmax.reduce(x, axis=None)
+
+
 def _softplus_np(y, x, beta, threshold, a, b, c):
     if beta == 1:
         bx = x
@@ -521,7 +525,7 @@ def _softplus_np(y, x, beta, threshold, a, b, c):
     _log1p(b, y, c)
     if beta != 1:
         numpy.divide(y, beta, out=y)
-    top = _max(bx)
+    top = _max_ignoring_nan(bx)  # a NaN must not hide an inf that needs the fix-ups
     if top > 80:  # exp overflowed somewhere below the threshold: log1p(inf) is inf
         numpy.copyto(y, b, where=numpy.isinf(b))
     if top > threshold:
@@ -544,7 +548,7 @@ SOFTPLUS = Kernel(
 
 def _softplus_backward_np(gx, g, x, beta, threshold, a):
     numpy.multiply(x, beta, out=a)
-    top = _max(a)
+    top = _max_ignoring_nan(a)
     mask = a > threshold if top > threshold else None
     numpy.exp(a, out=a)
     numpy.multiply(g, a, out=gx)

@@ -10,7 +10,21 @@ import sys
 
 from .._factories import zeros_like
 from . import linalg as _linalg
-from .elementwise import cos, exp, log, sign, sin, where
+from .elementwise import (
+    cos,
+    cosh,
+    digamma,
+    exp,
+    floor_divide,
+    isfinite,
+    log,
+    polygamma,
+    sign,
+    sin,
+    sinh,
+    trunc,
+    where,
+)
 from .index import getitem, index_scatter
 from .linalg import einsum, identity, inv, matmul, tril_weights
 from .linalg import solve_matrix as solve
@@ -25,6 +39,13 @@ def sigmoid_backward(grad, output):
 
 
 __all__ = [
+    "trunc",
+    "sinh",
+    "polygamma",
+    "isfinite",
+    "floor_divide",
+    "digamma",
+    "cosh",
     "astype",
     "cos",
     "cumsum",

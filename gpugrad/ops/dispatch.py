@@ -126,6 +126,16 @@ def operand(value: Any, other: Tensor) -> Any:
     )
 
 
+def wrap_integer(value: int, dtype: Any) -> int:
+    """A Python int cast into an integer tensor's ``dtype`` with wraparound, as PyTorch
+    casts scalars (``int8 + 300`` is ``int8 + 44``); ints beyond int64 are left to fail."""
+    bits = dtype.itemsize * 8
+    low = -(1 << (bits - 1)) if dtype.kind == "i" else 0
+    if low <= value < low + (1 << bits) or not -(1 << 63) <= value < (1 << 63):
+        return value
+    return (value - low) % (1 << bits) + low
+
+
 def _saved_pair(op: Op, a: Any, b: Any) -> tuple:
     picks = op.save_inputs
     if not picks:
@@ -147,6 +157,8 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             dtype = _dtypes.promote_with_scalar(ad.dtype, b)
             if dtype != ad.dtype:
                 ad = ad.astype(dtype)
+            elif type(b) is int and dtype.kind in "iu":
+                b = wrap_integer(b, dtype)
         out = op.forward(backend, ad, b)
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn

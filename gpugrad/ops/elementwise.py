@@ -28,8 +28,9 @@ from .dispatch import (
     record,
     reflected_apply,
     unary_apply,
+    wrap_integer,
 )
-from .registry import OpDef, alias, declare, register
+from .registry import REGISTRY, OpDef, alias, declare, register
 from .transfer import to_dtype
 
 
@@ -182,7 +183,7 @@ relu = unary(
     "relu",
     "ReluBackward0",
     lambda B, x: B.relu(x),
-    lambda ns, g, o: ns.where(o > 0, g, 0),
+    lambda ns, g, o: ns.where(o <= 0, 0, g),  # PyTorch's mask: NaN passes the gradient
     save=("o",),
     inplace=True,
 )
@@ -214,8 +215,8 @@ alias("negative", "neg")
 
 # --- arithmetic -------------------------------------------------------------------------
 def _pow_grad(ns, g, x, y):
-    if not isinstance(y, (int, float)):
-        return g * y * x ** (y - 1)
+    if not isinstance(y, (int, float)):  # zero where the exponent is 0, as PyTorch
+        return ns.where(y == 0, 0, g * y * x ** (y - 1))
     return ns.zeros_like(g) if y == 0 else g * y * x ** (y - 1)
 
 
@@ -259,7 +260,7 @@ DIV = binary(
     "DivBackward0",
     lambda B, x, y: B.div(x, y),
     lambda ns, g, x, y: g / y,
-    lambda ns, g, x, y: -g * x / (y * y),
+    lambda ns, g, x, y: -g * ((x / y) / y),  # PyTorch's order: no overflow of y * y
 )
 POW_SCALAR = binary("pow", "PowBackward0", lambda B, x, y: B.pow(x, y), _pow_grad, None)
 POW = binary(
@@ -275,15 +276,16 @@ MAXIMUM = binary(
     "maximum",
     "MaximumBackward0",
     lambda B, x, y: B.maximum(x, y),
-    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(x > y, g, 0)),
-    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(y > x, g, 0)),
+    # PyTorch's masks: a tie splits, the smaller side gets 0, and NaN passes to both
+    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(x < y, 0, g)),
+    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(x > y, 0, g)),
 )
 MINIMUM = binary(
     "minimum",
     "MinimumBackward0",
     lambda B, x, y: B.minimum(x, y),
-    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(x < y, g, 0)),
-    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(y < x, g, 0)),
+    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(x > y, 0, g)),
+    lambda ns, g, x, y: ns.where(x == y, g / 2, ns.where(x < y, 0, g)),
 )
 
 
@@ -435,6 +437,11 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         raise TypeError("where() expects at least one tensor argument")
     backend = ref._backend
     cond = as_tensor(condition, ref)
+    if cond._data.dtype.kind != "b":
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            + _dtypes.SCALAR_TYPE_NAMES[cond._data.dtype.name]
+        )
     x = as_tensor(input, ref) if isinstance(input, Tensor) else input
     y = as_tensor(other, ref) if isinstance(other, Tensor) else other
     xd = x._data if isinstance(x, Tensor) else operand(x, ref)
@@ -471,6 +478,8 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 # --- comparisons and logical ops (not differentiable) -----------------------------------
 def _compare(method: str, operator: str) -> Any:
     def compare(input: Tensor, other: TensorOrNumber) -> Tensor:
+        if other is None and method in ("eq", "ne"):
+            return method == "ne"  # PyTorch: ``t == None`` is False, ``t != None`` True
         backend = input._backend
         if isinstance(other, Tensor):
             if other._backend is not backend:
@@ -499,26 +508,30 @@ alias("less", "lt", export=False)
 greater, less = gt, lt
 
 
-@declare(methods=("logical_not", "__invert__"))
+@declare(inplace=("logical_not_",))
 def logical_not(input: Tensor) -> Tensor:
+    """Elementwise logical NOT: True where ``input`` is zero."""
     return _wrap(input._backend.logical_not(input._data), input._backend)
 
 
-def _logical(method: str, operator: str, public: bool = True) -> Any:
+def _logical(method: str) -> Any:
     def logical(input: Tensor, other: Tensor) -> Tensor:
         other = as_tensor(other, input)
         backend = input._backend
-        return _wrap(getattr(backend, method)(input._data, other._data), backend)
+        try:
+            return _wrap(getattr(backend, method)(input._data, other._data), backend)
+        except ValueError:
+            raise broadcast_error(input._data.shape, other._data.shape) from None
 
     logical.__name__ = logical.__qualname__ = method
     logical.__module__ = __name__
-    methods = (method, operator) if public else (operator,)
-    return declare(method, methods=methods, export=public)(logical)
+    logical.__doc__ = f"Elementwise {method.replace('_', ' ').upper()} of truth values."
+    return declare(method, inplace=(f"{method}_",))(logical)
 
 
-logical_and = _logical("logical_and", "__and__")
-logical_or = _logical("logical_or", "__or__")
-logical_xor = _logical("logical_xor", "__xor__", public=False)
+logical_and = _logical("logical_and")
+logical_or = _logical("logical_or")
+logical_xor = _logical("logical_xor")
 
 
 @declare()
@@ -542,3 +555,616 @@ def allclose(
 ) -> bool:
     backend = input._backend
     return backend.allclose(input._data, other._data, rtol, atol, equal_nan)
+
+
+# --- more unary math --------------------------------------------------------------------
+_LN2 = math.log(2)
+_LN10 = math.log(10)
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+exp2 = unary(
+    "exp2",
+    "Exp2Backward0",
+    lambda B, x: B.exp2(x),
+    lambda ns, g, o: g * o * _LN2,
+    save=("o",),
+    floating=True,
+    inplace=True,
+    domain=(-2, 2),
+)
+log2 = unary(
+    "log2",
+    "Log2Backward0",
+    lambda B, x: B.log2(x),
+    lambda ns, g, x: g / (x * _LN2),
+    floating=True,
+    inplace=True,
+    domain=(0.5, 2),
+)
+log10 = unary(
+    "log10",
+    "Log10Backward0",
+    lambda B, x: B.log10(x),
+    lambda ns, g, x: g / (x * _LN10),
+    floating=True,
+    inplace=True,
+    domain=(0.5, 2),
+)
+asin = unary(
+    "asin",
+    "AsinBackward0",
+    lambda B, x: B.asin(x),
+    lambda ns, g, x: g * (1 - x * x) ** -0.5,
+    floating=True,
+    inplace=True,
+    domain=(-0.8, 0.8),
+)
+acos = unary(
+    "acos",
+    "AcosBackward0",
+    lambda B, x: B.acos(x),
+    lambda ns, g, x: -g * (1 - x * x) ** -0.5,
+    floating=True,
+    inplace=True,
+    domain=(-0.8, 0.8),
+)
+atan = unary(
+    "atan",
+    "AtanBackward0",
+    lambda B, x: B.atan(x),
+    lambda ns, g, x: g / (1 + x * x),
+    floating=True,
+    inplace=True,
+    domain=(-2, 2),
+)
+sinh = unary(
+    "sinh",
+    "SinhBackward0",
+    lambda B, x: B.sinh(x),
+    lambda ns, g, x: g * ns.cosh(x),
+    floating=True,
+    inplace=True,
+    domain=(-2, 2),
+)
+cosh = unary(
+    "cosh",
+    "CoshBackward0",
+    lambda B, x: B.cosh(x),
+    lambda ns, g, x: g * ns.sinh(x),
+    floating=True,
+    inplace=True,
+    domain=(-2, 2),
+)
+asinh = unary(
+    "asinh",
+    "AsinhBackward0",
+    lambda B, x: B.asinh(x),
+    lambda ns, g, x: g * (x * x + 1) ** -0.5,
+    floating=True,
+    inplace=True,
+    domain=(-2, 2),
+)
+acosh = unary(
+    "acosh",
+    "AcoshBackward0",
+    lambda B, x: B.acosh(x),
+    lambda ns, g, x: g * (x * x - 1) ** -0.5,
+    floating=True,
+    inplace=True,
+    domain=(1.2, 3),
+)
+atanh = unary(
+    "atanh",
+    "AtanhBackward0",
+    lambda B, x: B.atanh(x),
+    lambda ns, g, x: g / (1 - x * x),
+    floating=True,
+    inplace=True,
+    domain=(-0.8, 0.8),
+)
+erfc = unary(
+    "erfc",
+    "ErfcBackward0",
+    lambda B, x: B.erfc(x),
+    lambda ns, g, x: -g * _TWO_OVER_SQRT_PI * ns.exp(-(x * x)),
+    floating=True,
+    inplace=True,
+    domain=(-2, 3),
+)
+erfinv = unary(
+    "erfinv",
+    "ErfinvBackward0",
+    lambda B, x: B.erfinv(x),
+    lambda ns, g, o: g * (math.sqrt(math.pi) / 2) * ns.exp(o * o),
+    save=("o",),
+    floating=True,
+    inplace=True,
+    domain=(-0.9, 0.9),
+)
+lgamma = unary(
+    "lgamma",
+    "LgammaBackward0",
+    lambda B, x: B.lgamma(x),
+    lambda ns, g, x: g * ns.digamma(x),
+    floating=True,
+    inplace=True,
+    domain=(2.5, 6),
+)
+digamma = unary(
+    "digamma",
+    "DigammaBackward0",
+    lambda B, x: B.digamma(x),
+    lambda ns, g, x: g * ns.polygamma(1, x),
+    floating=True,
+    inplace=True,
+    domain=(0.2, 1.2),
+)
+for _name, _of in (
+    ("arcsin", "asin"),
+    ("arccos", "acos"),
+    ("arctan", "atan"),
+    ("arcsinh", "asinh"),
+    ("arccosh", "acosh"),
+    ("arctanh", "atanh"),
+):
+    alias(_name, _of)
+    register(
+        OpDef(f"{_name}_", REGISTRY[_of].function, methods=(), inplace=(f"{_name}_",), export=False)
+    )
+
+
+POLYGAMMA = Op(
+    "polygamma",
+    "PolygammaBackward0",
+    lambda B, x, n: B.polygamma(n, x),
+    (lambda ns, g, x, n: g * ns.polygamma(n + 1, x),),
+    save=("x",),
+    attrs=("n",),
+)
+
+
+@declare(methods=(), rows=(POLYGAMMA,))
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The ``n``-th derivative of ``digamma`` (``polygamma(0, x)`` is ``digamma(x)``)."""
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return unary_apply(POLYGAMMA, _float_input(input), n)
+
+
+@declare("Tensor.polygamma", methods=("polygamma",), inplace=("polygamma_",), export=False)
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    """``polygamma(n, self)``."""
+    return polygamma(n, self)
+
+
+# --- rounding (integer-valued: zero gradients, integer tensors kept as they are) -------
+def _not_implemented(kernel: str, x: Tensor, per_device: bool = True) -> NotImplementedError:
+    """PyTorch's error for a kernel without this dtype (``"frac_cpu" not implemented for
+    'Long'``; ``per_device=False`` for kernels named without the device)."""
+    name = _dtypes.SCALAR_TYPE_NAMES[x._data.dtype.name]
+    full = f"{kernel}_{x._backend.device.type}" if per_device else kernel
+    return NotImplementedError(f"\"{full}\" not implemented for '{name}'")
+
+
+def _rounding(name: str, node: str) -> Any:
+    row = Op(name, node, lambda B, x: getattr(B, name)(x), (lambda ns, g: ns.zeros_like(g),))
+
+    def function(input: Tensor) -> Tensor:
+        if input._data.dtype.kind == "b":
+            raise _not_implemented(f"{name}_vml", input)
+        return unary_apply(row, input)
+
+    function.__name__ = function.__qualname__ = name
+    function.__module__ = __name__
+    function.__doc__ = f"Elementwise {name}; integer tensors are returned unchanged (a copy)."
+    register(
+        OpDef(
+            name,
+            function,
+            methods=(name,),
+            inplace=(f"{name}_",),
+            rows=(row,),
+            family="elementwise",
+        )
+    )
+    return function
+
+
+floor = _rounding("floor", "FloorBackward0")
+ceil = _rounding("ceil", "CeilBackward0")
+trunc = _rounding("trunc", "TruncBackward0")
+alias("fix", "trunc")
+register(OpDef("fix_", trunc, methods=(), inplace=("fix_",), export=False))
+
+ROUND = Op("round", "RoundBackward0", lambda B, x: B.round(x), (lambda ns, g: ns.zeros_like(g),))
+ROUND_DECIMALS = Op(
+    "round",
+    "RoundBackward1",
+    lambda B, x, decimals: B.round(x, decimals),
+    (lambda ns, g, decimals: ns.zeros_like(g),),
+    attrs=("decimals",),
+)
+
+
+@declare(inplace=("round_",), rows=(ROUND, ROUND_DECIMALS))
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even; ``decimals`` rounds to that many decimal places (negative:
+    to tens, hundreds ...), as ``torch.round``."""
+    if input._data.dtype.kind == "b":
+        raise _not_implemented("round", input)
+    if decimals == 0:
+        return unary_apply(ROUND, input)
+    if input._data.dtype.kind != "f":
+        raise _not_implemented("round", input)
+    return unary_apply(ROUND_DECIMALS, input, decimals)
+
+
+FRAC = Op("frac", "FracBackward0", lambda B, x: B.frac(x), (lambda ns, g: g,))
+
+
+@declare(inplace=("frac_",), rows=(FRAC,))
+def frac(input: Tensor) -> Tensor:
+    """``input - trunc(input)``: the fractional part, with the sign of ``input``."""
+    if input._data.dtype.kind != "f":
+        raise _not_implemented("frac", input)
+    return unary_apply(FRAC, input)
+
+
+@declare(inplace=("square_",))
+def square(input: Tensor) -> Tensor:
+    """``input ** 2`` (its node is PowBackward0, as PyTorch's)."""
+    return pow(input, 2)
+
+
+# --- more binary math -------------------------------------------------------------------
+def _tensor_other(name: str, other: Any) -> None:
+    if not isinstance(other, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
+        )
+
+
+ATAN2 = binary(
+    "atan2",
+    "Atan2Backward0",
+    lambda B, x, y: B.atan2(x, y),
+    lambda ns, g, x, y: g * y / (x * x + y * y),
+    lambda ns, g, x, y: -g * x / (x * x + y * y),
+)
+
+
+@declare(inplace=("atan2_",), rows=(ATAN2,), domain=(-2, 2))
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """The angle of the point ``(other, input)``: ``atan(input / other)`` in the right
+    quadrant."""
+    _tensor_other("atan2", other)
+    return binary_apply(ATAN2, _float_input(input), other)
+
+
+alias("arctan2", "atan2")
+register(OpDef("arctan2_", atan2, methods=(), inplace=("arctan2_",), export=False))
+
+HYPOT = binary(
+    "hypot",
+    "HypotBackward0",
+    lambda B, x, y: B.hypot(x, y),
+    lambda ns, g, x, y, o: g * x / o,
+    lambda ns, g, x, y, o: g * y / o,
+    save=("x", "y", "o"),
+)
+
+
+@declare(inplace=("hypot_",), rows=(HYPOT,), domain=(0.3, 2))
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    """``sqrt(input**2 + other**2)`` without overflow."""
+    _tensor_other("hypot", other)
+    if input._data.dtype.kind != "f" and other._data.dtype.kind != "f":
+        raise _not_implemented("hypot", input)
+    return binary_apply(HYPOT, input, other)
+
+
+FMAX = binary(
+    "fmax",
+    "FmaxBackward0",
+    lambda B, x, y: B.fmax(x, y),
+    lambda ns, g, x, y: ns.where((x >= y) | (y != y), g, 0),
+    lambda ns, g, x, y: ns.where((x >= y) | (y != y), 0, g),
+)
+FMIN = binary(
+    "fmin",
+    "FminBackward0",
+    lambda B, x, y: B.fmin(x, y),
+    lambda ns, g, x, y: ns.where((x <= y) | (y != y), g, 0),
+    lambda ns, g, x, y: ns.where((x <= y) | (y != y), 0, g),
+)
+
+
+@declare(rows=(FMAX,), domain=(-2, 2))
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise maximum, ignoring NaN (NaN only where both are NaN); a tie's
+    gradient goes to ``input``, as PyTorch's."""
+    _tensor_other("fmax", other)
+    return binary_apply(FMAX, input, other)
+
+
+@declare(rows=(FMIN,), domain=(-2, 2))
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise minimum, ignoring NaN; a tie's gradient goes to ``input``."""
+    _tensor_other("fmin", other)
+    return binary_apply(FMIN, input, other)
+
+
+def _check_integer_divisor(input: Tensor, other: Any) -> None:
+    """Integer division by zero raises, as PyTorch's CPU kernels do."""
+    data = other._data if isinstance(other, Tensor) else other
+    kinds = (input._data.dtype.kind, getattr(data, "dtype", None) and data.dtype.kind)
+    integer = isinstance(other, Tensor) and all(k in "biu" for k in kinds)
+    integer |= type(other) is int and kinds[0] in "biu"
+    if integer and bool((data == 0).any() if isinstance(other, Tensor) else data == 0):
+        raise RuntimeError("ZeroDivisionError")
+
+
+REMAINDER_SCALAR = binary(
+    "remainder", "RemainderBackward0", lambda B, x, y: B.remainder(x, y), lambda ns, g: g, None, ()
+)
+REMAINDER = binary(
+    "remainder",
+    "RemainderBackward1",
+    lambda B, x, y: B.remainder(x, y),
+    lambda ns, g, x, y: g,
+    lambda ns, g, x, y: -g * ns.floor_divide(x, y),
+)
+FMOD_SCALAR = binary(
+    "fmod", "FmodBackward0", lambda B, x, y: B.fmod(x, y), lambda ns, g: g, None, ()
+)
+FMOD = binary(
+    "fmod",
+    "FmodBackward1",
+    lambda B, x, y: B.fmod(x, y),
+    lambda ns, g, x, y: g,
+    lambda ns, g, x, y: -g * ns.trunc(x / y),
+)
+
+
+@declare(
+    methods=("remainder", "__mod__"),
+    inplace=("remainder_", "__imod__"),
+    rows=(REMAINDER_SCALAR, REMAINDER),
+)
+def remainder(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """Python's modulus: the result has the sign of ``other`` (``torch.remainder``)."""
+    _check_integer_divisor(input, other)
+    if isinstance(other, Tensor):
+        return binary_apply(REMAINDER, input, other)
+    return binary_apply(REMAINDER_SCALAR, input, other)
+
+
+@declare(inplace=("fmod_",), rows=(FMOD_SCALAR, FMOD))
+def fmod(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """C's modulus: the result has the sign of ``input`` (``torch.fmod``)."""
+    _check_integer_divisor(input, other)
+    if isinstance(other, Tensor):
+        return binary_apply(FMOD, input, other)
+    return binary_apply(FMOD_SCALAR, input, other)
+
+
+def _promoted(input: Tensor, other: Any) -> tuple[Any, Any, Any]:
+    """The backend and both operands' arrays in PyTorch's result dtype (a Python number
+    stays a number, wrapped into an integer dtype as PyTorch casts it)."""
+    backend = input._backend
+    ad = input._data
+    if isinstance(other, Tensor):
+        if other._backend is not backend:
+            raise device_error(input, other)
+        bd = other._data
+        if ad.dtype != bd.dtype:
+            dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
+            ad, bd = ad.astype(dtype, copy=False), bd.astype(dtype, copy=False)
+        return backend, ad, bd
+    bd = operand(other, input)
+    dtype = _dtypes.promote_with_scalar(ad.dtype, bd)
+    if type(bd) is int and dtype.kind in "iu":
+        bd = wrap_integer(bd, dtype)
+    return backend, ad.astype(dtype, copy=False), bd
+
+
+def _apply_unrecorded(method: str, input: Tensor, other: Any, reflected: bool = False) -> Tensor:
+    """A binary op without a gradient, with PyTorch's promotion and broadcasting errors."""
+    backend, ad, bd = _promoted(input, other)
+    try:
+        out = getattr(backend, method)(bd, ad) if reflected else getattr(backend, method)(ad, bd)
+    except ValueError:
+        raise broadcast_error(ad.shape, getattr(bd, "shape", ())) from None
+    return _wrap(out, backend)
+
+
+@declare(methods=("floor_divide", "__floordiv__"), inplace=("floor_divide_", "__ifloordiv__"))
+def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """``floor(input / other)`` (Python's ``//``); not differentiable (PyTorch has no
+    derivative for it either)."""
+    _check_integer_divisor(input, other)
+    return _apply_unrecorded("floor_divide", input, other)
+
+
+@declare("__rfloordiv__", methods=("__rfloordiv__",), export=False)
+def _rfloordiv(self: Tensor, other: Number) -> Tensor:
+    if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
+        raise RuntimeError("ZeroDivisionError")
+    return _apply_unrecorded("floor_divide", self, other, reflected=True)
+
+
+@declare("__rmod__", methods=("__rmod__",), export=False)
+def _rmod(self: Tensor, other: Number) -> Tensor:
+    """``number % tensor``: not differentiable, as in PyTorch."""
+    if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
+        raise RuntimeError("ZeroDivisionError")
+    return _apply_unrecorded("remainder", self, other, reflected=True)
+
+
+LERP_SCALAR = Op(
+    "lerp",
+    "LerpBackward0",
+    None,
+    (lambda ns, g, weight: g * (1 - weight), lambda ns, g, weight: g * weight),
+    attrs=("weight",),
+)
+LERP = Op(
+    "lerp",
+    "LerpBackward1",
+    None,
+    (
+        lambda ns, g, x, y, z: g * (1 - z),
+        lambda ns, g, x, y, z: g * z,
+        lambda ns, g, x, y, z: g * (y - x),
+    ),
+    save=("x", "y", "z"),
+)
+_DTYPE_WORDS = {"float16": "c10::Half", "float32": "float", "float64": "double"}
+
+
+def _record_broadcast(op: Op, out: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
+    """``record`` for an op of several tensors that broadcast: each gradient is summed
+    back to its input's shape."""
+    backend = inputs[0]._backend
+    result = record(op, out, backend, inputs, attrs)
+    node = result.grad_fn
+    if node is not None:
+        shapes = tuple(t._data.shape if isinstance(t, Tensor) else None for t in inputs)
+        if any(s is not None and s != out.shape for s in shapes):
+            node.shapes = shapes
+    return result
+
+
+@declare(inplace=("lerp_",), rows=(LERP_SCALAR, LERP))
+def lerp(input: Tensor, end: Tensor, weight: TensorOrNumber) -> Tensor:
+    """``input + weight * (end - input)``, computed from the nearer end as PyTorch does
+    (exact at ``weight`` 0 and 1)."""
+    if not isinstance(end, Tensor):
+        raise TypeError(
+            f"lerp(): argument 'end' (position 2) must be Tensor, not {type(end).__name__}"
+        )
+    dtype = input._data.dtype
+    kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+    if dtype.kind != "f":
+        raise _not_implemented(kernel, input, per_device=False)
+    named = [("end", end)] + ([("weight", weight)] if isinstance(weight, Tensor) else [])
+    for label, t in named:
+        if t._backend is not input._backend:
+            raise device_error(input, t)
+        if t._data.dtype != dtype:
+            raise RuntimeError(
+                f"expected dtype {_DTYPE_WORDS[dtype.name]} for `{label}` but got dtype "
+                f"{_DTYPE_WORDS.get(t._data.dtype.name, t._data.dtype.name)}"
+            )
+    backend = input._backend
+    w = weight._data if isinstance(weight, Tensor) else operand(weight, input)
+    try:
+        out = backend.lerp(input._data, end._data, w)
+    except ValueError:
+        shapes = [input._data.shape, end._data.shape] + ([w.shape] if hasattr(w, "shape") else [])
+        raise broadcast_error(*first_mismatch(shapes)) from None
+    if isinstance(weight, Tensor):
+        return _record_broadcast(LERP, out, (input, end, weight))
+    return _record_broadcast(LERP_SCALAR, out, (input, end), (w,))
+
+
+# --- NaN and infinity -------------------------------------------------------------------
+@declare()
+def isinf(input: Tensor) -> Tensor:
+    """True where ``input`` is +inf or -inf."""
+    return _wrap(input._backend.isinf(input._data), input._backend)
+
+
+@declare()
+def isposinf(input: Tensor) -> Tensor:
+    """True where ``input`` is +inf."""
+    return _wrap(input._backend.isposinf(input._data), input._backend)
+
+
+@declare()
+def isneginf(input: Tensor) -> Tensor:
+    """True where ``input`` is -inf."""
+    return _wrap(input._backend.isneginf(input._data), input._backend)
+
+
+NAN_TO_NUM = Op(
+    "nan_to_num",
+    "NanToNumBackward0",
+    lambda B, x, nan, posinf, neginf: B.nan_to_num(x, nan, posinf, neginf),
+    (lambda ns, g, x, nan, posinf, neginf: ns.where(ns.isfinite(x), g, 0),),
+    save=("x",),
+    attrs=("nan", "posinf", "neginf"),
+)
+
+
+@declare(inplace=("nan_to_num_",), rows=(NAN_TO_NUM,), domain=(-2, 2))
+def nan_to_num(
+    input: Tensor, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0
+    and the dtype's largest and lowest finite values); the gradient is 0 where they were."""
+    return unary_apply(NAN_TO_NUM, input, nan, posinf, neginf)
+
+
+@declare()
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
+    """True where ``|input - other| <= atol + rtol * |other|`` (or equal)."""
+    _tensor_other("isclose", other)
+    a, b = input._data.dtype, other._data.dtype
+    if a != b:
+        raise RuntimeError(
+            f"{_dtypes.SCALAR_TYPE_NAMES[a.name]} did not match {_dtypes.SCALAR_TYPE_NAMES[b.name]}"
+        )
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    if other._backend is not input._backend:
+        raise device_error(input, other)
+    try:
+        out = input._backend.isclose(input._data, other._data, rtol, atol, equal_nan)
+    except ValueError:
+        raise broadcast_error(input._data.shape, other._data.shape) from None
+    return _wrap(out, input._backend)
+
+
+# --- bitwise ops (bool and integer tensors) ---------------------------------------------
+def _bitwise(name: str, operator: str, reflected: str, inplace: str) -> Any:
+    def bitwise(input: Tensor, other: TensorOrNumber) -> Tensor:
+        backend, ad, bd = _promoted(input, other)
+        if ad.dtype.kind not in "biu":
+            raise _not_implemented(name, _wrap(ad, backend))
+        try:
+            return _wrap(getattr(backend, name)(ad, bd), backend)
+        except ValueError:
+            raise broadcast_error(ad.shape, getattr(bd, "shape", ())) from None
+
+    bitwise.__name__ = bitwise.__qualname__ = name
+    bitwise.__module__ = __name__
+    bitwise.__doc__ = f"Elementwise {name.replace('_', ' ').upper()}: logical for bool tensors."
+    function = declare(name, methods=(name, operator), inplace=(f"{name}_", inplace))(bitwise)
+
+    def reflected_op(self: Tensor, other: Number) -> Tensor:
+        return function(self, other)  # these ops commute
+
+    reflected_op.__name__ = reflected_op.__qualname__ = reflected
+    reflected_op.__module__ = __name__
+    declare(reflected, methods=(reflected,), export=False)(reflected_op)
+    return function
+
+
+bitwise_and = _bitwise("bitwise_and", "__and__", "__rand__", "__iand__")
+bitwise_or = _bitwise("bitwise_or", "__or__", "__ror__", "__ior__")
+bitwise_xor = _bitwise("bitwise_xor", "__xor__", "__rxor__", "__ixor__")
+
+
+@declare(methods=("bitwise_not", "__invert__"), inplace=("bitwise_not_",))
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise NOT: ``~x`` of integers, logical NOT of bools."""
+    if input._data.dtype.kind not in "biu":
+        raise TypeError(
+            "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
+        )
+    return _wrap(input._backend.bitwise_not(input._data), input._backend)
