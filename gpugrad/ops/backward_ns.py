@@ -10,7 +10,7 @@ from .._factories import zeros_like
 from .elementwise import cos, exp, log, sign, sin, where
 from .index import getitem, index_scatter
 from .linalg import matmul
-from .reduce import cumsum, flip, mean, prod_others, sum
+from .reduce import cumprod, cumsum, flip, logcumsumexp, mean, prod_others, sum
 from .shape import expand, mT, permute, reshape, sum_to, transpose, unsqueeze
 from .transfer import astype, to_backend
 
@@ -20,9 +20,20 @@ def sigmoid_backward(grad, output):
     return grad * output * (1 - output)
 
 
+def scatter_along(grad, indices, dim, shape):
+    """Zeros of ``shape`` with ``grad`` at ``indices`` along ``dim`` (the backend's
+    ``scatter_along``), as the differentiable adjoint of indexing."""
+    return index_scatter(grad, shape, grad._backend.along_key(indices, dim))
+
+
+scatter_add_along = scatter_along
+"""On tensors ``index_scatter`` adds at repeated indices, so one function serves both."""
+
+
 __all__ = [
     "astype",
     "cos",
+    "cumprod",
     "cumsum",
     "exp",
     "expand",
@@ -30,12 +41,15 @@ __all__ = [
     "getitem",
     "index_scatter",
     "log",
+    "logcumsumexp",
     "mT",
     "matmul",
     "mean",
     "permute",
     "prod_others",
     "reshape",
+    "scatter_add_along",
+    "scatter_along",
     "sigmoid_backward",
     "sign",
     "sin",
