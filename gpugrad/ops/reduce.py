@@ -353,13 +353,13 @@ def _count(input: Tensor, dim: Dim) -> int:
     return n
 
 
-def _variance(input, dim, unbiased, keepdim, correction, op, compute) -> Tensor:
+def _variance(input, dim, unbiased, keepdim, correction, op, statistic: str) -> Tensor:
     c = _correction(input, unbiased, correction)
     return _reduce(
         input,
         dim,
         keepdim,
-        lambda B, x, a, k: compute(B, B.var(x, a, c, k)),
+        lambda B, x, a, k: getattr(B, statistic)(x, a, c, k),
         op,
         op,
         _dims_or_none(input, dim),
@@ -379,7 +379,7 @@ def var(
 ) -> Tensor:
     """The variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
     keepdim = _keepdim(keepdim, keepdims)
-    return _variance(input, dim, unbiased, keepdim, correction, VAR, lambda B, v: v)
+    return _variance(input, dim, unbiased, keepdim, correction, VAR, "var")
 
 
 @declare(rows=(STD,))
@@ -394,7 +394,7 @@ def std(
 ) -> Tensor:
     """The standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
     keepdim = _keepdim(keepdim, keepdims)
-    return _variance(input, dim, unbiased, keepdim, correction, STD, lambda B, v: B.sqrt(v))
+    return _variance(input, dim, unbiased, keepdim, correction, STD, "std")
 
 
 @declare(rows=(LOGSUMEXP,))
@@ -849,7 +849,8 @@ def nanmean(
             f"{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
         )
     present = _wrap(~input._backend.isnan(input._data), input._backend)
-    return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
+    with input._backend.quiet():  # an all-NaN slice: 0 / 0 is NaN, quietly
+        return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
 
 
 @declare()
@@ -860,7 +861,9 @@ def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
     return _wrap(backend.count_nonzero(input._data, axes), backend)
 
 
-def _moments(input, dim, unbiased, keepdim, correction, ops, spread) -> tuple[Tensor, Tensor]:
+def _moments(
+    input, dim, unbiased, keepdim, correction, ops, statistic: str
+) -> tuple[Tensor, Tensor]:
     c = _correction(input, unbiased, correction)
     count = _count(input, dim)
     axes = _dims_or_none(input, dim)
@@ -868,7 +871,7 @@ def _moments(input, dim, unbiased, keepdim, correction, ops, spread) -> tuple[Te
         input,
         dim,
         keepdim,
-        lambda B, x, a, k: spread(B, B.var(x, a, c, k)),
+        lambda B, x, a, k: getattr(B, statistic)(x, a, c, k),
         ops[0],
         ops[0],
         axes,
@@ -891,7 +894,7 @@ def var_mean(
     """``(var, mean)`` over ``dim`` in one call."""
     keepdim = _keepdim(keepdim, keepdims)
     ops = (VAR_MEAN, VAR_MEAN_MEAN, VAR_MEAN_MEAN)
-    return _moments(input, dim, unbiased, keepdim, correction, ops, lambda B, v: v)
+    return _moments(input, dim, unbiased, keepdim, correction, ops, "var")
 
 
 @declare(methods=(), rows=(STD_MEAN, STD_MEAN_MEAN))
@@ -907,7 +910,7 @@ def std_mean(
     """``(std, mean)`` over ``dim`` in one call."""
     keepdim = _keepdim(keepdim, keepdims)
     ops = (STD_MEAN, STD_MEAN_MEAN, STD_MEAN_MEAN)
-    return _moments(input, dim, unbiased, keepdim, correction, ops, lambda B, v: B.sqrt(v))
+    return _moments(input, dim, unbiased, keepdim, correction, ops, "std")
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
