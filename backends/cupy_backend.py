@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import Any
 
 import numpy
 
-from .array_backend import ArrayBackend
+from .array_backend import ArrayBackend, doubling_scan
 from .device import Device
 from .kernels.cupy_exec import CupyKernels
 
@@ -39,3 +40,11 @@ class CupyBackend(ArrayBackend):
     def assign(self, dst: Any, src: Any) -> Any:
         dst[...] = src
         return dst
+
+    # --- reductions (sort, topk, scans, order statistics) --------------------------------
+    def quiet(self) -> Any:
+        return contextlib.nullcontext()  # CuPy never warns
+
+    def scan(self, ufunc: Any, x: Any, dim: int) -> Any:
+        """CuPy's ufuncs offer ``accumulate`` for a few only: a doubling scan."""
+        return doubling_scan(self.xp, ufunc, x, dim)
