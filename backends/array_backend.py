@@ -24,6 +24,7 @@ from .kernels.executor import KernelExecutor
 
 Array = Any
 Shape = tuple[int, ...]
+_FLOAT32 = "float32"
 
 
 FUSED = {"sigmoid": _k.SIGMOID, "sigmoid_backward": _k.SIGMOID_BACKWARD}
@@ -35,6 +36,17 @@ def _normalize_dim(dim: int | Sequence[int] | None) -> int | tuple[int, ...] | N
     if dim is None or isinstance(dim, int):
         return dim
     return tuple(dim)
+
+
+def doubling_scan(xp: Any, ufunc: Any, x: Array, dim: int) -> Array:
+    """The inclusive scan of ``ufunc`` along ``dim`` in log2(n) vectorized steps
+    (Hillis-Steele), for array modules whose ufuncs lack ``accumulate``."""
+    out = xp.moveaxis(x, dim, -1).copy()
+    step = 1
+    while step < out.shape[-1]:
+        out[..., step:] = ufunc(out[..., step:], out[..., :-step])
+        step *= 2
+    return xp.moveaxis(out, -1, dim)
 
 
 def _is_basic_key(key: tuple) -> bool:
@@ -377,12 +389,21 @@ class ArrayBackend:
 
     # --- reductions ---------------------------------------------------------------------
     def sum(self, x: Array, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Array:
+        if x.dtype.char == "e" and dtype is None:  # float16 accumulates in float32
+            out = self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=_FLOAT32)
+            return self.narrow_half(out)
         return self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=dtype)
 
     def mean(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        if x.dtype.char == "e":
+            out = self.xp.mean(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=_FLOAT32)
+            return self.narrow_half(out)
         return self.xp.mean(x, axis=_normalize_dim(dim), keepdims=keepdim)
 
     def prod(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        if x.dtype.char == "e":
+            out = self.xp.prod(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=_FLOAT32)
+            return self.narrow_half(out)
         return self.xp.prod(x, axis=_normalize_dim(dim), keepdims=keepdim)
 
     def amax(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
@@ -392,6 +413,8 @@ class ArrayBackend:
         return self.xp.amin(x, axis=_normalize_dim(dim), keepdims=keepdim)
 
     def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
+        if x.dtype.char == "e":
+            return self.narrow_half(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
         return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
 
     def argmax(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
@@ -410,7 +433,11 @@ class ArrayBackend:
         return self.xp.take_along_axis(x, indices, dim)
 
     def cumsum(self, x: Array, dim: int) -> Array:
-        return self.xp.cumsum(x, axis=dim) if x.ndim else x
+        if not x.ndim:
+            return x
+        if x.dtype.char == "e":
+            return self.narrow_half(self.xp.cumsum(x, axis=dim, dtype=_FLOAT32))
+        return self.xp.cumsum(x, axis=dim)
 
     def flip(self, x: Array, dim: Any) -> Array:
         return self.xp.flip(x, axis=_normalize_dim(dim)) if x.ndim else x
@@ -418,16 +445,23 @@ class ArrayBackend:
     def logsumexp(self, x: Array, dim: Any, keepdim: bool = False) -> Array:
         xp = self.xp
         axis = _normalize_dim(dim)
+        if x.size == 0:  # the log of an empty sum: -inf, as PyTorch's
+            with self.quiet():
+                return xp.log(xp.sum(xp.exp(x), axis=axis, keepdims=keepdim))
         shift = xp.amax(x, axis=axis, keepdims=True)
         shift = xp.where(xp.isfinite(shift), shift, 0)
         out = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
         return out if keepdim else xp.squeeze(out, axis=axis)
 
     def softmax(self, x: Array, dim: int) -> Array:
+        if x.size == 0:
+            return self.xp.empty_like(x)
         e = self.xp.exp(x - self.xp.amax(x, axis=dim, keepdims=True))
         return e / e.sum(axis=dim, keepdims=True)
 
     def log_softmax(self, x: Array, dim: int) -> Array:
+        if x.size == 0:
+            return self.xp.empty_like(x)
         return x - self.logsumexp(x, dim, keepdim=True)
 
     def prod_others(self, x: Array, dim: Any) -> Array:
@@ -447,6 +481,197 @@ class ArrayBackend:
         )
         others = (left * right).reshape(moved.shape)
         return xp.transpose(others, xp.argsort(xp.asarray(kept + list(axes))).tolist())
+
+    # --- reductions (sort, topk, scans, order statistics) --------------------------------
+    def quiet(self) -> Any:
+        """A context in which floating-point exceptions (inf - inf, overflow) give their IEEE
+        results silently, as PyTorch's do."""
+        return self.xp.errstate(all="ignore")
+
+    def narrow_half(self, x: Array) -> Array:
+        """A float32 result of float16 math rounded back to float16 (overflow: inf, quietly)."""
+        with self.quiet():
+            return x.astype("float16")
+
+    def sort(self, x: Array, dim: int, descending: bool = False) -> tuple[Array, Array]:
+        """Values and int64 indices of ``x`` sorted along ``dim``; stable both ways (equal
+        values keep their order) and NaN the largest value, as PyTorch's."""
+        xp = self.xp
+        if x.ndim == 0:
+            return x, xp.zeros((), dtype="int64")
+        if descending:  # reversing an ascending sort of the reversed input keeps it stable
+            order = xp.flip(xp.argsort(xp.flip(x, dim), axis=dim, kind="stable"), dim)
+            indices = (x.shape[dim] - 1) - order
+        else:
+            indices = xp.argsort(x, axis=dim, kind="stable")
+        indices = indices.astype("int64", copy=False)
+        return xp.take_along_axis(x, indices, dim), indices
+
+    def topk(self, x: Array, k: int, dim: int, largest: bool) -> tuple[Array, Array]:
+        """The ``k`` largest (smallest) values along ``dim``, sorted, and their indices: a
+        partition first when ``k`` is a small part of the dim, then a sort of those."""
+        xp = self.xp
+        n = x.shape[dim]
+        if k == 0 or 4 * k >= n:
+            values, indices = self.sort(x, dim, descending=largest)
+            keep = (slice(None),) * dim + (slice(0, k),)
+            return values[keep], indices[keep]
+        part = xp.argpartition(x, n - k if largest else k - 1, axis=dim)
+        keep = (slice(None),) * dim + (slice(n - k, n) if largest else slice(0, k),)
+        chosen = part[keep]
+        values, order = self.sort(xp.take_along_axis(x, chosen, dim), dim, descending=largest)
+        return values, xp.take_along_axis(chosen, order, dim).astype("int64", copy=False)
+
+    def median(self, x: Array, dim: int, ignore_nan: bool) -> tuple[Array, Array]:
+        """The lower median along ``dim`` and its index, kept dims: NaN when the slice holds
+        one (``ignore_nan``: the median of the other values), as PyTorch's."""
+        xp = self.xp
+        values, indices = self.sort(x, dim)
+        n = x.shape[dim]
+        kept = x.shape[:dim] + (1,) + x.shape[dim + 1 :]
+        if x.dtype.kind == "f":
+            valid = n - xp.sum(xp.isnan(x), axis=dim, keepdims=True)
+            if ignore_nan:
+                position = (xp.maximum(valid, 1) - 1) // 2
+            else:  # the first NaN sorts at ``valid``
+                position = xp.where(valid < n, valid, (n - 1) // 2)
+        else:
+            position = xp.full(kept, (n - 1) // 2)
+        position = position.astype("int64", copy=False)
+        return (
+            xp.take_along_axis(values, position, dim),
+            xp.take_along_axis(indices, position, dim),
+        )
+
+    def mode(self, x: Array, dim: int) -> tuple[Array, Array]:
+        """The most frequent value along ``dim`` (the smallest of equally frequent ones) and
+        the index of its last occurrence, kept dims, as PyTorch's: runs of a sorted copy."""
+        xp = self.xp
+        values, indices = self.sort(x, dim)
+        values = xp.moveaxis(values, dim, -1)
+        indices = xp.moveaxis(indices, dim, -1)
+        n = values.shape[-1]
+        positions = xp.arange(n)
+        starts = xp.ones(values.shape, dtype=bool)
+        starts[..., 1:] = values[..., 1:] != values[..., :-1]
+        run_start = self.scan(xp.maximum, xp.where(starts, positions, 0), -1)
+        ends = xp.ones(values.shape, dtype=bool)
+        ends[..., :-1] = starts[..., 1:]
+        length = xp.where(ends, positions - run_start + 1, 0)
+        best = xp.argmax(length, axis=-1)[..., None]
+        picked = xp.take_along_axis(values, best, -1), xp.take_along_axis(indices, best, -1)
+        return tuple(xp.moveaxis(a, -1, dim) for a in picked)
+
+    def scan(self, ufunc: Any, x: Array, dim: int) -> Array:
+        """The inclusive scan of a binary ufunc along ``dim`` (``maximum``: a running max)."""
+        return ufunc.accumulate(x, axis=dim)
+
+    def cumextreme(self, x: Array, dim: int, largest: bool) -> tuple[Array, Array]:
+        """Running max (min) along ``dim`` and the index of its latest occurrence; NaN
+        propagates, as PyTorch's ``cummax``/``cummin``."""
+        xp = self.xp
+        values = self.scan(xp.maximum if largest else xp.minimum, x, dim)
+        positions = xp.arange(x.shape[dim]).reshape((-1,) + (1,) * (x.ndim - dim - 1))
+        hit = x == values
+        if x.dtype.kind == "f":
+            hit |= xp.isnan(x)
+        indices = self.scan(xp.maximum, xp.where(hit, positions, 0), dim)
+        return values, indices.astype("int64", copy=False)
+
+    def cumprod(self, x: Array, dim: int) -> Array:
+        if not x.ndim:
+            return x
+        with self.quiet():  # inf * 0, overflow: quiet
+            if x.dtype.char == "e":
+                return self.narrow_half(self.xp.cumprod(x, axis=dim, dtype=_FLOAT32))
+            return self.xp.cumprod(x, axis=dim, dtype="int64" if x.dtype.kind in "biu" else None)
+
+    def logcumsumexp(self, x: Array, dim: int) -> Array:
+        if not x.ndim:
+            return x
+        with self.quiet():  # NaN and inf - inf propagate quietly
+            return self.scan(self.xp.logaddexp, x, dim)
+
+    def std(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
+        """The square root of ``var``, taken before a float16 variance is rounded (which
+        may overflow where the deviation does not)."""
+        if x.dtype.char == "e":
+            return self.narrow_half(
+                self.xp.sqrt(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
+            )
+        return self.xp.sqrt(self.var(x, dim, correction, keepdim))
+
+    def first_zero(self, x: Array, dim: int) -> tuple[Array, Array] | None:
+        """Masks of the positions before and at the first zero of each slice along ``dim``
+        (``None`` when ``x`` has no zero): where cumprod's gradient changes formula."""
+        xp = self.xp
+        zero = x == 0
+        if not bool(xp.any(zero)):
+            return None
+        seen = xp.cumsum(zero, axis=dim)
+        return seen == 0, zero & (seen == 1)
+
+    def nansum(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        axis = _normalize_dim(dim)
+        with self.quiet():  # inf + -inf is NaN, quietly
+            if x.dtype.char == "e":
+                return self.narrow_half(
+                    self.xp.nansum(x, axis=axis, keepdims=keepdim, dtype=_FLOAT32)
+                )
+            return self.xp.nansum(x, axis=axis, keepdims=keepdim)
+
+    def count_nonzero(self, x: Array, dim: Any = None) -> Array:
+        return self.xp.sum(x != 0, axis=_normalize_dim(dim), dtype="int64")
+
+    def unique(
+        self, x: Array, return_inverse: bool, return_counts: bool, dim: int | None
+    ) -> tuple[Array, Array, Array]:
+        """Sorted unique values (rows along ``dim``), the inverse indices and the counts."""
+        values, inverse, counts = self.xp.unique(
+            x if dim is not None else x.reshape(-1),
+            return_inverse=True,
+            return_counts=True,
+            axis=dim,
+        )
+        inverse = inverse.reshape(x.shape if dim is None else (x.shape[dim],))
+        return values, inverse.astype("int64", copy=False), counts.astype("int64", copy=False)
+
+    def scatter_along(self, g: Array, indices: Array, dim: int, shape: Shape) -> Array:
+        """Zeros of ``shape`` with ``g`` written at ``indices`` along ``dim`` (indices
+        distinct within each slice): the gradient of sort, topk and median."""
+        out = self.xp.zeros(shape, dtype=g.dtype)
+        out[self.along_key(indices, dim)] = g
+        return out
+
+    def scatter_add_along(self, g: Array, indices: Array, dim: int, shape: Shape) -> Array:
+        """Zeros of ``shape`` with ``g`` added at ``indices`` along ``dim`` (indices may
+        repeat; their other dims are ``shape``'s): one ``bincount`` of flat positions."""
+        xp = self.xp
+        moved = xp.moveaxis(indices, dim, -1)
+        lead = moved.shape[:-1]
+        n = shape[dim]
+        offsets = (xp.arange(math.prod(lead)) * n).reshape(lead + (1,))
+        weights = xp.moveaxis(xp.broadcast_to(g, indices.shape), dim, -1).reshape(-1)
+        summed = xp.bincount(
+            (moved + offsets).reshape(-1),
+            weights=weights.astype("float64"),
+            minlength=math.prod(lead) * n,
+        )
+        return xp.moveaxis(summed.astype(g.dtype).reshape(lead + (n,)), -1, dim)
+
+    def along_key(self, indices: Array, dim: int) -> tuple[Array, ...]:
+        """The advanced-index key that picks ``indices`` along ``dim`` (``x[key]`` is
+        ``take_along_axis(x, indices, dim)``)."""
+        xp = self.xp
+        key = []
+        for axis, size in enumerate(indices.shape):
+            if axis == dim:
+                key.append(indices)
+            else:
+                shape = [1] * indices.ndim
+                shape[axis] = size
+                key.append(xp.arange(size).reshape(shape))
+        return tuple(key)
 
     # --- shape ----------------------------------------------------------------------------
     def sum_to(self, x: Array, shape: Shape) -> Array:

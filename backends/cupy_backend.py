@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from typing import Any
 
 import numpy
 
-from .array_backend import ArrayBackend
+from .array_backend import ArrayBackend, doubling_scan
 from .device import Device
 from .kernels.cupy_exec import CupyKernels
 
@@ -56,3 +57,11 @@ class CupyBackend(ArrayBackend):
         out = self.special.digamma(x).astype(x.dtype, copy=False)
         out = xp.where(x == 0, xp.copysign(xp.inf, -x).astype(x.dtype), out)
         return xp.where((x < 0) & (x == xp.floor(x)), xp.nan, out).astype(x.dtype, copy=False)
+
+    # --- reductions (sort, topk, scans, order statistics) --------------------------------
+    def quiet(self) -> Any:
+        return contextlib.nullcontext()  # CuPy never warns
+
+    def scan(self, ufunc: Any, x: Any, dim: int) -> Any:
+        """CuPy's ufuncs offer ``accumulate`` for a few only: a doubling scan."""
+        return doubling_scan(self.xp, ufunc, x, dim)

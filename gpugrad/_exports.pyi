@@ -121,18 +121,37 @@ from .ops.reduce import amin as amin
 from .ops.reduce import any as any
 from .ops.reduce import argmax as argmax
 from .ops.reduce import argmin as argmin
+from .ops.reduce import argsort as argsort
+from .ops.reduce import count_nonzero as count_nonzero
+from .ops.reduce import cummax as cummax
+from .ops.reduce import cummin as cummin
+from .ops.reduce import cumprod as cumprod
 from .ops.reduce import cumsum as cumsum
 from .ops.reduce import flip as flip
+from .ops.reduce import kthvalue as kthvalue
 from .ops.reduce import log_softmax as log_softmax
+from .ops.reduce import logcumsumexp as logcumsumexp
 from .ops.reduce import logsumexp as logsumexp
 from .ops.reduce import max as max
 from .ops.reduce import mean as mean
+from .ops.reduce import median as median
 from .ops.reduce import min as min
+from .ops.reduce import mode as mode
+from .ops.reduce import msort as msort
+from .ops.reduce import nanmean as nanmean
+from .ops.reduce import nanmedian as nanmedian
+from .ops.reduce import nansum as nansum
 from .ops.reduce import prod as prod
+from .ops.reduce import quantile as quantile
 from .ops.reduce import softmax as softmax
+from .ops.reduce import sort as sort
 from .ops.reduce import std as std
+from .ops.reduce import std_mean as std_mean
 from .ops.reduce import sum as sum
+from .ops.reduce import topk as topk
+from .ops.reduce import unique as unique
 from .ops.reduce import var as var
+from .ops.reduce import var_mean as var_mean
 from .ops.shape import broadcast_to as broadcast_to
 from .ops.shape import cat as cat
 from .ops.shape import cat as concat
@@ -170,6 +189,7 @@ __all__ = [
     "arctanh",
     "argmax",
     "argmin",
+    "argsort",
     "asin",
     "asinh",
     "atan",
@@ -193,7 +213,11 @@ __all__ = [
     "concatenate",
     "cos",
     "cosh",
+    "count_nonzero",
     "cross",
+    "cummax",
+    "cummin",
+    "cumprod",
     "cumsum",
     "det",
     "digamma",
@@ -231,6 +255,7 @@ __all__ = [
     "isneginf",
     "isposinf",
     "kron",
+    "kthvalue",
     "le",
     "lerp",
     "lgamma",
@@ -240,6 +265,7 @@ __all__ = [
     "log2",
     "log_softmax",
     "logaddexp",
+    "logcumsumexp",
     "logical_and",
     "logical_not",
     "logical_or",
@@ -250,12 +276,18 @@ __all__ = [
     "max",
     "maximum",
     "mean",
+    "median",
     "min",
     "minimum",
     "mm",
+    "mode",
+    "msort",
     "mul",
     "mv",
     "nan_to_num",
+    "nanmean",
+    "nanmedian",
+    "nansum",
     "ne",
     "neg",
     "negative",
@@ -265,6 +297,7 @@ __all__ = [
     "polygamma",
     "pow",
     "prod",
+    "quantile",
     "reciprocal",
     "relu",
     "remainder",
@@ -277,12 +310,14 @@ __all__ = [
     "sinh",
     "slogdet",
     "softmax",
+    "sort",
     "split",
     "sqrt",
     "square",
     "squeeze",
     "stack",
     "std",
+    "std_mean",
     "sub",
     "sum",
     "swapaxes",
@@ -290,9 +325,12 @@ __all__ = [
     "tan",
     "tanh",
     "tensordot",
+    "topk",
     "transpose",
     "trunc",
+    "unique",
     "unsqueeze",
     "var",
+    "var_mean",
     "where",
 ]

@@ -28,7 +28,7 @@ from .elementwise import (
 from .index import getitem, index_scatter
 from .linalg import einsum, identity, inv, matmul, tril_weights
 from .linalg import solve_matrix as solve
-from .reduce import cumsum, flip, mean, prod_others, sum
+from .reduce import cumprod, cumsum, flip, logcumsumexp, mean, prod_others, sum
 from .shape import expand, mT, permute, reshape, sum_to, transpose, unsqueeze
 from .transfer import astype, to_backend
 
@@ -36,6 +36,16 @@ from .transfer import astype, to_backend
 def sigmoid_backward(grad, output):
     """``grad * y * (1 - y)`` for ``y = sigmoid(x)`` (one fused kernel on raw arrays)."""
     return grad * output * (1 - output)
+
+
+def scatter_along(grad, indices, dim, shape):
+    """Zeros of ``shape`` with ``grad`` at ``indices`` along ``dim`` (the backend's
+    ``scatter_along``), as the differentiable adjoint of indexing."""
+    return index_scatter(grad, shape, grad._backend.along_key(indices, dim))
+
+
+scatter_add_along = scatter_along
+"""On tensors ``index_scatter`` adds at repeated indices, so one function serves both."""
 
 
 __all__ = [
@@ -48,6 +58,7 @@ __all__ = [
     "cosh",
     "astype",
     "cos",
+    "cumprod",
     "cumsum",
     "einsum",
     "exp",
@@ -58,12 +69,15 @@ __all__ = [
     "index_scatter",
     "inv",
     "log",
+    "logcumsumexp",
     "mT",
     "matmul",
     "mean",
     "permute",
     "prod_others",
     "reshape",
+    "scatter_add_along",
+    "scatter_along",
     "sigmoid_backward",
     "sign",
     "sin",

@@ -4,15 +4,17 @@ amax amin var std logsumexp argmax argmin cumsum flip``, ``softmax``, ``log_soft
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
+from . import return_types as _return_types
 from .dispatch import Dim
 from .dispatch import record as _record
-from .elementwise import _float_input, maximum, minimum
+from .elementwise import _float_input, maximum, minimum, where
 from .registry import declare
 from .transfer import to_dtype
 
@@ -50,8 +52,12 @@ def _var_grad(ns, g, x, shape, keep, dim, dof):
 
 
 def _std_grad(ns, g, x, o, shape, keep, dim, dof):
+    """As PyTorch's: zero where the standard deviation is zero (no spread)."""
     centered = x - ns.mean(x, dim, True)
-    return _expand_reduced(ns, g, shape, keep) * centered / (ns.reshape(o, keep) * dof)
+    spread = ns.reshape(o, keep)
+    flat = spread == 0
+    scaled = centered / (ns.where(flat, 1, spread) * dof)
+    return ns.where(flat, 0, _expand_reduced(ns, g, shape, keep) * scaled)
 
 
 def _logsumexp_grad(ns, g, x, o, shape, keep):
@@ -116,8 +122,16 @@ def _dims(ndim: int, dim: Dim) -> tuple[int, ...]:
                 f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], "
                 f"but got {d})"
             )
-        out.append(d % rank if ndim else 0)
-    return tuple(sorted(set(out)))
+        d = d % rank if ndim else 0
+        if d in out:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return tuple(sorted(out))
+
+
+def _keepdim(keepdim: bool, keepdims: bool | None) -> bool:
+    """``keepdims=``, NumPy's spelling, which PyTorch accepts for ``keepdim=``."""
+    return keepdim if keepdims is None else keepdims
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -136,7 +150,16 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
 
 
 @declare(rows=(SUM, SUM_DIM))
-def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def sum(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
+) -> Tensor:
+    """The sum of ``input`` (over ``dim``; integers and bools sum as int64)."""
+    keepdim = _keepdim(keepdim, keepdims)
     if dtype is not None:
         input = to_dtype(input, dtype)
     data = input._data
@@ -154,7 +177,11 @@ def _dims_or_none(input: Tensor, dim: Dim) -> Any:
 
 
 @declare(rows=(MEAN, MEAN_DIM))
-def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+def mean(
+    input: Tensor, dim: Dim = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The mean of ``input`` (over ``dim``); floating inputs only, as PyTorch's."""
+    keepdim = _keepdim(keepdim, keepdims)
     data = input._data
     if data.dtype.kind != "f":
         raise RuntimeError(
@@ -169,7 +196,11 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 
 
 @declare(rows=(PROD, PROD_DIM))
-def prod(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def prod(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The product of ``input`` (over ``dim``); float16 accumulates in float32."""
+    keepdim = _keepdim(keepdim, keepdims)
     axes = _dims(input._data.ndim, dim)
     return _reduce(
         input,
@@ -192,8 +223,13 @@ def prod_others(input: Tensor, dim: Any) -> Tensor:
 
 
 @declare(rows=(AMAX,))
-def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
+def amax(
+    input: Tensor, dim: Dim = (), keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The largest value over ``dim`` (all dims by default); ties share the gradient."""
+    keepdim = _keepdim(keepdim, keepdims)
     dim = None if dim == () else dim
+    _check_nonempty("amax", input, dim)
     axes = _dims(input._data.ndim, dim)
     return _reduce(
         input,
@@ -207,8 +243,13 @@ def amax(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
 
 
 @declare(rows=(AMIN,))
-def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
+def amin(
+    input: Tensor, dim: Dim = (), keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The smallest value over ``dim`` (all dims by default); ties share the gradient."""
+    keepdim = _keepdim(keepdim, keepdims)
     dim = None if dim == () else dim
+    _check_nonempty("amin", input, dim)
     axes = _dims(input._data.ndim, dim)
     return _reduce(
         input,
@@ -221,11 +262,25 @@ def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
     )
 
 
-class MaxMin(NamedTuple):
-    """``(values, indices)`` of ``max(dim)`` / ``min(dim)``, as ``torch.return_types``."""
+def _check_nonempty(name: str, input: Tensor, dim: Any) -> None:
+    """PyTorch's errors for reducing an empty tensor where no value exists."""
+    shape = input._data.shape
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        return
+    given = (dim,) if isinstance(dim, int) else tuple(dim)
+    for d, axis in zip(given, (_dims(len(shape), d)[0] for d in given)):
+        if shape and shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
 
-    values: Tensor
-    indices: Tensor
+
+def _check_dim_nonempty(name: str, input: Tensor, axis: int) -> None:
+    if input._data.ndim and input._data.shape[axis] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
 
 
 def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
@@ -249,8 +304,10 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
     if isinstance(dim, Tensor):
         return maximum(input, dim) if is_max else minimum(input, dim)
     (axis,) = _dims(data.ndim, dim)
+    result = _return_types.max if is_max else _return_types.min
+    _check_dim_nonempty("max" if is_max else "min", input, axis)
     if data.ndim == 0:
-        return MaxMin(input.clone(), _wrap(backend.zeros((), "int64"), backend))
+        return result(input.clone(), _wrap(backend.zeros((), "int64"), backend))
     indices = backend.argmax(data, axis, True) if is_max else backend.argmin(data, axis, True)
     values = backend.take_along_axis(data, indices, axis)
     kept = values.shape
@@ -261,18 +318,23 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
         indices = backend.squeeze(indices, axis)
     op = MAX_DIM if is_max else MIN_DIM
     values_t = _record(op, values, backend, (input,), (data.shape, kept, onehot))
-    return MaxMin(values_t, _wrap(indices, backend))
+    return result(values_t, _wrap(indices, backend))
 
 
 @declare(rows=(MAX, MAX_DIM))
-def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+def max(
+    input: Tensor, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Any:
     """The largest element, or ``(values, indices)`` along ``dim``, or ``maximum``."""
-    return _extreme(input, dim, keepdim, True)
+    return _extreme(input, dim, _keepdim(keepdim, keepdims), True)
 
 
 @declare(rows=(MIN, MIN_DIM))
-def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
-    return _extreme(input, dim, keepdim, False)
+def min(
+    input: Tensor, dim: Any = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Any:
+    """The smallest element, or ``(values, indices)`` along ``dim``, or ``minimum``."""
+    return _extreme(input, dim, _keepdim(keepdim, keepdims), False)
 
 
 def _correction(input: Tensor, unbiased: bool | None, correction: float | None) -> float:
@@ -291,13 +353,13 @@ def _count(input: Tensor, dim: Dim) -> int:
     return n
 
 
-def _variance(input, dim, unbiased, keepdim, correction, op, compute) -> Tensor:
+def _variance(input, dim, unbiased, keepdim, correction, op, statistic: str) -> Tensor:
     c = _correction(input, unbiased, correction)
     return _reduce(
         input,
         dim,
         keepdim,
-        lambda B, x, a, k: compute(B, B.var(x, a, c, k)),
+        lambda B, x, a, k: getattr(B, statistic)(x, a, c, k),
         op,
         op,
         _dims_or_none(input, dim),
@@ -313,8 +375,11 @@ def var(
     keepdim: bool = False,
     *,
     correction: float | None = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    return _variance(input, dim, unbiased, keepdim, correction, VAR, lambda B, v: v)
+    """The variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    keepdim = _keepdim(keepdim, keepdims)
+    return _variance(input, dim, unbiased, keepdim, correction, VAR, "var")
 
 
 @declare(rows=(STD,))
@@ -325,12 +390,19 @@ def std(
     keepdim: bool = False,
     *,
     correction: float | None = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    return _variance(input, dim, unbiased, keepdim, correction, STD, lambda B, v: B.sqrt(v))
+    """The standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
+    keepdim = _keepdim(keepdim, keepdims)
+    return _variance(input, dim, unbiased, keepdim, correction, STD, "std")
 
 
 @declare(rows=(LOGSUMEXP,))
-def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
+def logsumexp(
+    input: Tensor, dim: Dim, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """``log(sum(exp(input)))`` over ``dim``, computed stably; -inf for an empty sum."""
+    keepdim = _keepdim(keepdim, keepdims)
     input = _float_input(input)
     return _reduce(
         input, dim, keepdim, lambda B, x, a, k: B.logsumexp(x, a, k), LOGSUMEXP, LOGSUMEXP
@@ -338,19 +410,39 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
 
 
 @declare()
-def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmax(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The index of the largest value (of the flattened input without ``dim``)."""
+    keepdim = _keepdim(keepdim, keepdims)
     backend = input._backend
     if dim is None:
+        if input._data.size == 0:
+            raise IndexError(
+                "argmax(): Expected reduction dim to be specified for input.numel() == 0."
+            )
         return _wrap(backend.argmax(input._data.reshape(-1)), backend)
-    return _wrap(backend.argmax(input._data, _dims(input.ndim, dim)[0], keepdim), backend)
+    axis = _dims(input.ndim, dim)[0]
+    _check_dim_nonempty("argmax", input, axis)
+    return _wrap(backend.argmax(input._data, axis if input.ndim else None, keepdim), backend)
 
 
 @declare()
-def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+def argmin(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The index of the smallest value (of the flattened input without ``dim``)."""
+    keepdim = _keepdim(keepdim, keepdims)
     backend = input._backend
     if dim is None:
+        if input._data.size == 0:
+            raise IndexError(
+                "argmin(): Expected reduction dim to be specified for input.numel() == 0."
+            )
         return _wrap(backend.argmin(input._data.reshape(-1)), backend)
-    return _wrap(backend.argmin(input._data, _dims(input.ndim, dim)[0], keepdim), backend)
+    axis = _dims(input.ndim, dim)[0]
+    _check_dim_nonempty("argmin", input, axis)
+    return _wrap(backend.argmin(input._data, axis if input.ndim else None, keepdim), backend)
 
 
 def _single_dim(input: Tensor, dim: int) -> int:
@@ -392,10 +484,529 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:
 
 
 @declare()
-def all(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _wrap(input._backend.all(input._data, dim, keepdim), input._backend)
+def all(
+    input: Tensor, dim: Dim = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """Whether every element (over ``dim``) is true."""
+    keepdim = _keepdim(keepdim, keepdims)
+    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    return _wrap(input._backend.all(input._data, axes, keepdim), input._backend)
 
 
 @declare()
-def any(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    return _wrap(input._backend.any(input._data, dim, keepdim), input._backend)
+def any(
+    input: Tensor, dim: Dim = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """Whether any element (over ``dim``) is true."""
+    keepdim = _keepdim(keepdim, keepdims)
+    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    return _wrap(input._backend.any(input._data, axes, keepdim), input._backend)
+
+
+# --- order statistics, scans, sorting -----------------------------------------------------
+def _scattered_back(ns, g, indices, dim, shape):
+    """The gradient of values picked at ``indices`` along ``dim``: scattered back there."""
+    return ns.scatter_along(ns.reshape(g, indices.shape), indices, dim, shape)
+
+
+def _scatter_added_back(ns, g, indices, dim, shape):
+    return ns.scatter_add_along(g, indices, dim, shape)
+
+
+def _evenly_distributed(ns, g, mask, count):
+    """A whole-tensor median's gradient: shared evenly by the elements equal to it."""
+    return ns.where(mask, g / count, 0)
+
+
+def _reverse_cumsum(ns, t, dim):
+    return ns.flip(ns.cumsum(ns.flip(t, dim), dim), dim)
+
+
+def _cumprod_grad(ns, g, x, o, dim, zeros):
+    """PyTorch's formula, exact with zeros: before a slice's first zero, the reversed
+    cumulative sum of ``g * o`` over ``x``; at it, the same with that zero read as one;
+    after it, zero."""
+    if zeros is None:
+        return _reverse_cumsum(ns, g * o, dim) / x
+    if isinstance(x, Tensor):  # create_graph: the zero branch is exact to first order only
+        raise NotImplementedError(
+            "the second derivative of cumprod over inputs that contain zeros is not supported"
+        )
+    before, at = zeros
+    first = _reverse_cumsum(ns, g * o, dim) / ns.where(before, x, 1)
+    at_zero = _reverse_cumsum(ns, g * ns.cumprod(ns.where(at, 1, x), dim), dim)
+    return ns.where(before, first, ns.where(at, at_zero, 0))
+
+
+_LOG_ZERO = -1e4
+"""Stands for log(0) in logcumsumexp's gradient: its exponential is 0 in every float dtype
+(as -inf's is) while staying finite, so the formula is differentiable again."""
+
+
+def _logcumsumexp_grad(ns, g, x, o, dim):
+    """PyTorch's stable formula: the positive and negative parts of ``g`` in log space."""
+    positive = g > 0
+    negative = g < 0
+    log_abs = ns.log(ns.where(positive, g, ns.where(negative, -g, 1)))
+
+    def part(mask):
+        logs = ns.where(mask, log_abs, _LOG_ZERO) - o
+        return ns.exp(ns.flip(ns.logcumsumexp(ns.flip(logs, dim), dim), dim) + x)
+
+    return part(positive) - part(negative)
+
+
+def _nansum_grad(ns, g, shape, keep, nan):
+    spread = _expand_reduced(ns, g, shape, keep)
+    return spread if nan is None else ns.where(nan, 0, spread)
+
+
+_PICKED = ("indices", "dim", "shape")
+SORT = Op("sort", "SortBackward0", None, (_scattered_back,), attrs=_PICKED)
+TOPK = Op("topk", "TopkBackward0", None, (_scattered_back,), attrs=_PICKED)
+KTHVALUE = Op("kthvalue", "KthvalueBackward0", None, (_scattered_back,), attrs=_PICKED)
+MEDIAN_DIM = Op("median", "MedianBackward1", None, (_scattered_back,), attrs=_PICKED)
+NANMEDIAN_DIM = Op("nanmedian", "NanmedianBackward1", None, (_scattered_back,), attrs=_PICKED)
+MODE = Op("mode", "ModeBackward0", None, (_scattered_back,), attrs=_PICKED)
+MEDIAN = Op("median", "MedianBackward0", None, (_evenly_distributed,), attrs=("mask", "count"))
+NANMEDIAN = Op(
+    "nanmedian", "NanmedianBackward0", None, (_evenly_distributed,), attrs=("mask", "count")
+)
+CUMMAX = Op("cummax", "CummaxBackward0", None, (_scatter_added_back,), attrs=_PICKED)
+CUMMIN = Op("cummin", "CumminBackward0", None, (_scatter_added_back,), attrs=_PICKED)
+CUMPROD = Op(
+    "cumprod", "CumprodBackward0", None, (_cumprod_grad,), save=("x", "o"), attrs=("dim", "zeros")
+)
+LOGCUMSUMEXP = Op(
+    "logcumsumexp",
+    "LogcumsumexpBackward0",
+    None,
+    (_logcumsumexp_grad,),
+    save=("x", "o"),
+    attrs=("dim",),
+)
+NANSUM = Op("nansum", "NansumBackward0", None, (_nansum_grad,), attrs=(*_KEPT, "nan"))
+VAR_MEAN = Op("var_mean", "VarMeanBackward0", None, (_var_grad,), save=("x",), attrs=VAR.attrs)
+STD_MEAN = Op("std_mean", "StdMeanBackward0", None, (_std_grad,), save=("x", "o"), attrs=STD.attrs)
+VAR_MEAN_MEAN = Op("var_mean", "VarMeanBackward0", None, (_mean_grad,), attrs=MEAN.attrs)
+STD_MEAN_MEAN = Op("std_mean", "StdMeanBackward0", None, (_mean_grad,), attrs=MEAN.attrs)
+
+
+def _picked(op: Op, input: Tensor, values: Any, indices: Any, axis: int, result: type) -> Any:
+    """``(values, indices)`` as ``result``, the values recording ``op``, whose gradient
+    scatters back to ``indices`` along ``axis``."""
+    backend = input._backend
+    shape = input._data.shape
+    kept = indices if indices.ndim == len(shape) else None
+    values_t = _record(op, values, backend, (input,), (kept, axis, shape))
+    return result(values_t, _wrap(indices, backend))
+
+
+def _on_vector(function, input: Tensor, *args: Any, **kwargs: Any) -> Any:
+    """Run ``function`` on a 0-d ``input`` seen as one element, then give back 0-d results
+    (PyTorch treats a 0-d tensor as a one-element dim 0 in these ops)."""
+    out = function(input.reshape(1), *args, **kwargs)
+    return type(out)(*(t.reshape(()) for t in out))
+
+
+def _floating_only(name: str, input: Tensor) -> None:
+    if input._data.dtype.kind == "b":
+        raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
+
+
+@declare(rows=(SORT,))
+def sort(
+    input: Tensor,
+    dim: int = -1,
+    descending: bool = False,
+    *,
+    stable: bool = False,
+) -> Any:
+    """``(values, indices)`` of ``input`` sorted along ``dim``; always stable (``stable=``
+    is accepted for PyTorch's signature); NaN sorts as the largest value."""
+    if input._data.ndim == 0:
+        return _on_vector(sort, input, 0, descending)
+    axis = _single_dim(input, dim)
+    values, indices = input._backend.sort(input._data, axis, descending)
+    return _picked(SORT, input, values, indices, axis, _return_types.sort)
+
+
+@declare()
+def argsort(
+    input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (stable)."""
+    if input._data.ndim == 0:
+        return _wrap(input._backend.zeros((), "int64"), input._backend)
+    axis = _single_dim(input, dim)
+    return _wrap(input._backend.sort(input._data, axis, descending)[1], input._backend)
+
+
+@declare()
+def msort(input: Tensor) -> Tensor:
+    """``input`` sorted along its first dim."""
+    return sort(input, 0).values
+
+
+@declare(rows=(TOPK,))
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
+    indices, largest first (always sorted)."""
+    if input._data.ndim == 0:
+        if k not in (0, 1):
+            raise RuntimeError("selected index k out of range")
+        return _on_vector(topk, input, k, 0, largest)
+    axis = _single_dim(input, dim)
+    if not 0 <= k <= input._data.shape[axis]:
+        raise RuntimeError("selected index k out of range")
+    values, indices = input._backend.topk(input._data, k, axis, largest)
+    return _picked(TOPK, input, values, indices, axis, _return_types.topk)
+
+
+def _squeezed(backend: Any, arrays: tuple, axis: int, keepdim: bool) -> tuple:
+    return arrays if keepdim else tuple(backend.squeeze(a, axis) for a in arrays)
+
+
+def _picked_reduction(op, input, values, indices, axis, keepdim, result) -> Any:
+    """A reduction whose values are picked at ``indices`` (kept dims): its gradient
+    scatters back there whether or not the dim is kept."""
+    backend = input._backend
+    shape = input._data.shape
+    out_values, out_indices = _squeezed(backend, (values, indices), axis, keepdim)
+    values_t = _record(op, out_values, backend, (input,), (indices, axis, shape))
+    return result(values_t, _wrap(out_indices, backend))
+
+
+@declare(rows=(KTHVALUE,))
+def kthvalue(
+    input: Tensor, k: int, dim: int = -1, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Any:
+    """``(values, indices)`` of the ``k``-th smallest element along ``dim``."""
+    keepdim = _keepdim(keepdim, keepdims)
+    if input._data.ndim == 0:
+        return _on_vector(kthvalue, input, k, 0, keepdim)
+    axis = _single_dim(input, dim)
+    if not 1 <= k <= input._data.shape[axis]:
+        raise IndexError(f"kthvalue(): selected number k out of range for dimension {axis}")
+    backend = input._backend
+    values, indices = backend.sort(input._data, axis)
+    keep = (slice(None),) * axis + (slice(k - 1, k),)
+    return _picked_reduction(
+        KTHVALUE, input, values[keep], indices[keep], axis, keepdim, _return_types.kthvalue
+    )
+
+
+def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
+    name = "nanmedian" if ignore_nan else "median"
+    backend = input._backend
+    data = input._data
+    if dim is None:
+        flat = data.reshape(-1)
+        if flat.size == 0:
+            value = backend.full((), float("nan"), data.dtype)
+            return _wrap(value, backend)
+        values, _ = backend.median(flat, 0, ignore_nan)
+        value = values.reshape(())
+        mask = (data == value) if value == value else backend.isnan(data)
+        count = int(backend.sum(mask))
+        op = NANMEDIAN if ignore_nan else MEDIAN
+        return _record(op, value, backend, (input,), (mask, count))
+    if data.ndim == 0:
+        return _on_vector(_median, input, 0, keepdim, ignore_nan)
+    axis = _single_dim(input, dim)
+    _check_dim_nonempty(name, input, axis)
+    values, indices = backend.median(data, axis, ignore_nan)
+    op = NANMEDIAN_DIM if ignore_nan else MEDIAN_DIM
+    result = _return_types.nanmedian if ignore_nan else _return_types.median
+    return _picked_reduction(op, input, values, indices, axis, keepdim, result)
+
+
+@declare(rows=(MEDIAN, MEDIAN_DIM))
+def median(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Any:
+    """The lower median of all elements, or ``(values, indices)`` along ``dim``; NaN where
+    the values hold one."""
+    return _median(input, dim, _keepdim(keepdim, keepdims), ignore_nan=False)
+
+
+@declare(rows=(NANMEDIAN, NANMEDIAN_DIM))
+def nanmedian(
+    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Any:
+    """``median`` ignoring NaN values (NaN only where a slice holds nothing else)."""
+    return _median(input, dim, _keepdim(keepdim, keepdims), ignore_nan=True)
+
+
+@declare(rows=(MODE,))
+def mode(
+    input: Tensor, dim: int = -1, keepdim: bool = False, *, keepdims: bool | None = None
+) -> Any:
+    """``(values, indices)``: the most frequent value along ``dim`` (the smallest of equally
+    frequent ones) and the index of its last occurrence."""
+    keepdim = _keepdim(keepdim, keepdims)
+    if input._data.ndim == 0:
+        return _on_vector(mode, input, 0, keepdim)
+    axis = _single_dim(input, dim)
+    _check_dim_nonempty("mode", input, axis)
+    values, indices = input._backend.mode(input._data, axis)
+    return _picked_reduction(MODE, input, values, indices, axis, keepdim, _return_types.mode)
+
+
+def _cumextreme(input: Tensor, dim: int, largest: bool) -> Any:
+    result = _return_types.cummax if largest else _return_types.cummin
+    if input._data.ndim == 0:
+        return _on_vector(_cumextreme, input, 0, largest)
+    axis = _single_dim(input, dim)
+    backend = input._backend
+    data = input._data
+    if data.size == 0:
+        return result(input.clone(), _wrap(backend.zeros(data.shape, "int64"), backend))
+    values, indices = backend.cumextreme(data, axis, largest)
+    op = CUMMAX if largest else CUMMIN
+    values_t = _record(op, values, backend, (input,), (indices, axis, data.shape))
+    return result(values_t, _wrap(indices, backend))
+
+
+@declare(rows=(CUMMAX,))
+def cummax(input: Tensor, dim: int) -> Any:
+    """``(values, indices)``: the running maximum along ``dim`` and where it was last
+    reached."""
+    return _cumextreme(input, dim, True)
+
+
+@declare(rows=(CUMMIN,))
+def cummin(input: Tensor, dim: int) -> Any:
+    """``(values, indices)``: the running minimum along ``dim`` and where it was last
+    reached."""
+    return _cumextreme(input, dim, False)
+
+
+@declare(rows=(CUMPROD,))
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """The cumulative product along ``dim`` (integers in int64; float16 in float32)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    axis = _single_dim(input, dim)
+    backend = input._backend
+    data = input._data
+    out = backend.cumprod(data, axis)
+    zeros = backend.first_zero(data, axis) if input.requires_grad and data.ndim else None
+    return _record(CUMPROD, out, backend, (input,), (axis, zeros))
+
+
+@declare(rows=(LOGCUMSUMEXP,))
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """``log(cumsum(exp(input)))`` along ``dim``, computed stably (floating inputs)."""
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"logcumsumexp_out_cpu" not implemented for '
+            f"'{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}'"
+        )
+    axis = _single_dim(input, dim)
+    out = input._backend.logcumsumexp(input._data, axis)
+    return _record(LOGCUMSUMEXP, out, input._backend, (input,), (axis,))
+
+
+@declare(rows=(NANSUM,))
+def nansum(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
+) -> Tensor:
+    """The sum over ``dim`` treating NaN as zero."""
+    keepdim = _keepdim(keepdim, keepdims)
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    if input._data.dtype.kind != "f":
+        return sum(input, dim, keepdim)
+    backend = input._backend
+    data = input._data
+    nan = backend.isnan(data)
+    nan = nan if bool(backend.any(nan)) else None
+    return _reduce(input, dim, keepdim, lambda B, x, a, k: B.nansum(x, a, k), NANSUM, NANSUM, nan)
+
+
+@declare()
+def nanmean(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
+) -> Tensor:
+    """The mean over ``dim`` of the values that are not NaN."""
+    keepdim = _keepdim(keepdim, keepdims)
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            "nanmean(): expected input to have floating point or complex dtype but got "
+            f"{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
+        )
+    present = _wrap(~input._backend.isnan(input._data), input._backend)
+    with input._backend.quiet():  # an all-NaN slice: 0 / 0 is NaN, quietly
+        return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
+
+
+@declare()
+def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
+    """The number of non-zero elements (over ``dim``), as int64."""
+    backend = input._backend
+    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    return _wrap(backend.count_nonzero(input._data, axes), backend)
+
+
+def _moments(
+    input, dim, unbiased, keepdim, correction, ops, statistic: str
+) -> tuple[Tensor, Tensor]:
+    c = _correction(input, unbiased, correction)
+    count = _count(input, dim)
+    axes = _dims_or_none(input, dim)
+    deviation = _reduce(
+        input,
+        dim,
+        keepdim,
+        lambda B, x, a, k: getattr(B, statistic)(x, a, c, k),
+        ops[0],
+        ops[0],
+        axes,
+        count - c,
+    )
+    average = _reduce(input, dim, keepdim, lambda B, x, a, k: B.mean(x, a, k), *ops[1:], count)
+    return deviation, average
+
+
+@declare(methods=(), rows=(VAR_MEAN, VAR_MEAN_MEAN))
+def var_mean(
+    input: Tensor,
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+    keepdims: bool | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim`` in one call."""
+    keepdim = _keepdim(keepdim, keepdims)
+    ops = (VAR_MEAN, VAR_MEAN_MEAN, VAR_MEAN_MEAN)
+    return _moments(input, dim, unbiased, keepdim, correction, ops, "var")
+
+
+@declare(methods=(), rows=(STD_MEAN, STD_MEAN_MEAN))
+def std_mean(
+    input: Tensor,
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
+    *,
+    correction: float | None = None,
+    keepdims: bool | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim`` in one call."""
+    keepdim = _keepdim(keepdim, keepdims)
+    ops = (STD_MEAN, STD_MEAN_MEAN, STD_MEAN_MEAN)
+    return _moments(input, dim, unbiased, keepdim, correction, ops, "std")
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+@declare()
+def quantile(
+    input: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """The ``q``-th quantiles (a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
+    elements without it); NaN where a slice holds NaN. Differentiable through ``sort``."""
+    backend = input._backend
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(
+            "quantile() interpolation must be one of linear, lower, higher, midpoint or "
+            f"nearest. Got {interpolation}"
+        )
+    if isinstance(q, Tensor):
+        if q._data.ndim > 1:
+            raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+        if q.dtype != input.dtype:
+            raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+        qs = [float(v) for v in q.reshape(-1).tolist()]
+        scalar_q = q._data.ndim == 0
+    else:
+        qs, scalar_q = [float(q)], True
+    for value in qs:
+        if not 0 <= value <= 1:
+            raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {value:g}")
+    if input._data.size == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    x = input.reshape(-1) if dim is None else input
+    if x._data.ndim == 0:
+        x = x.reshape(1)
+    axis = _single_dim(x, 0 if dim is None else dim)
+    n = x._data.shape[axis]
+    ordered = sort(x, axis).values
+    positions = [v * (n - 1) for v in qs]
+    low = [math.floor(p) for p in positions]
+    high = [math.ceil(p) for p in positions]
+    if interpolation == "lower":
+        high = low
+    elif interpolation == "higher":
+        low = high
+    elif interpolation == "nearest":
+        low = high = [round(p) for p in positions]
+    lead = (slice(None),) * axis
+    lower = ordered[lead + (list(low),)]
+    upper = ordered[lead + (list(high),)]
+    if interpolation == "linear":
+        shape = [1] * lower._data.ndim
+        shape[axis] = len(qs)
+        weights = [p - lo for p, lo in zip(positions, low)]
+        weight = _wrap(backend.asarray(weights, dtype=x._data.dtype).reshape(shape), backend)
+        out = lower + weight * (upper - lower)
+    elif interpolation == "midpoint":
+        out = (lower + upper) / 2
+    else:
+        out = lower
+    has_nan = backend.any(backend.isnan(x._data), axis, True)
+    if bool(backend.any(has_nan)):
+        out = where(_wrap(has_nan, backend), float("nan"), out)
+    out = out.permute([axis] + [i for i in range(out._data.ndim) if i != axis])
+    if keepdim:
+        kept = list(input.shape) if dim is not None else [1] * input._data.ndim
+        if dim is not None:
+            kept[axis] = 1
+        out = out.reshape([len(qs), *kept])
+    if scalar_q:
+        out = out.reshape(out.shape[1:])
+    return out
+
+
+@declare()
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    """The sorted unique elements (rows along ``dim``), with the inverse indices and the
+    counts when asked; not differentiable, as PyTorch's."""
+    backend = input._backend
+    axis = None if dim is None else _single_dim(input, dim)
+    values, inverse, counts = backend.unique(input._data, return_inverse, return_counts, axis)
+    out = [_wrap(values, backend)]
+    if return_inverse:
+        out.append(_wrap(inverse, backend))
+    if return_counts:
+        out.append(_wrap(counts, backend))
+    return out[0] if len(out) == 1 else tuple(out)
