@@ -1,4 +1,4 @@
-"""The functional forms of the layers (``gpugrad.nn._layer_functions``): values and
+"""The functional forms of the layers (``gpugrad.nn.functional``): values and
 gradients against PyTorch in float64, finite-difference gradient checks (first and, for a
 few, second order), and PyTorch's error texts."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.nn import _layer_functions as F
+import gpugrad.nn.functional as F
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
