@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
+
+from ..ops.nn import legacy_reduction  # noqa: F401  (the composite losses read it here)
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -21,19 +22,3 @@ def reduce(loss: Any, reduction: str) -> Any:
     if reduction == "sum":
         return loss.sum()
     return loss
-
-
-def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
-    """``reduction``, or PyTorch's reading of the deprecated ``size_average`` and
-    ``reduce`` flags when either is given (with PyTorch's warning)."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    result = "mean" if size_average and reduce else "sum" if reduce else "none"
-    warnings.warn(
-        f"size_average and reduce args will be deprecated, please use reduction='{result}' "
-        "instead.",
-        stacklevel=3,
-    )
-    return result

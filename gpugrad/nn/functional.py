@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools as _itertools
 import math as _math
+import struct as _struct
 import typing as _typing
 import warnings as _warnings
 
@@ -82,6 +83,7 @@ __all__ = [
     "group_norm",
     "hardtanh",
     "huber_loss",
+    "interpolate",
     "kl_div",
     "l1_loss",
     "layer_norm",
@@ -995,6 +997,149 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     return x
 
 
+# --- resampling -----------------------------------------------------------------------------
+_INTERPOLATE_MODES = {
+    "nearest": None,
+    "nearest-exact": None,
+    "linear": 1,
+    "bilinear": 2,
+    "trilinear": 3,
+}
+_SIZE_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to float32, as PyTorch's nearest-neighbour kernels compute."""
+    return _struct.unpack("f", _struct.pack("f", value))[0]
+
+
+def interpolate(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of ``(N, C, *spatial)`` to ``size`` or by ``scale_factor``:
+    ``mode`` ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
+    (4-D) or ``"trilinear"`` (5-D), with PyTorch's source-index rules (``align_corners``);
+    each axis is one gather (and for the linear modes one blend), so gradients flow back
+    through autograd. ``bicubic``, ``area`` and ``antialias`` are not implemented."""
+    spatial = input.dim() - 2
+    if mode not in _INTERPOLATE_MODES or spatial not in (1, 2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})"
+        )
+    linear_mode = _INTERPOLATE_MODES[mode] is not None
+    if linear_mode and _INTERPOLATE_MODES[mode] != spatial:
+        raise NotImplementedError(
+            f"Got {input.dim()}D input, but {mode} mode needs {_INTERPOLATE_MODES[mode] + 2}D input"
+        )
+    if align_corners is not None and not linear_mode:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if antialias:
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            "requires a 4-D tensor as input"
+            if not (mode == "bilinear" and input.dim() == 4)
+            else "interpolate: antialias=True is not supported by gpugrad"
+        )
+    align = bool(align_corners)
+    sizes = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        out_sizes = list(size) if isinstance(size, (tuple, list)) else [size] * spatial
+        if len(out_sizes) != spatial:
+            raise ValueError(
+                "Input and output must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {sizes} and output size of {size}. Please "
+                "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                "(o1, o2, ...,oK) format."
+            )
+        out_sizes = [int(n) for n in out_sizes]
+        scales: list[float | None] = [None] * spatial
+    elif scale_factor is not None:
+        factors = (
+            list(scale_factor)
+            if isinstance(scale_factor, (tuple, list))
+            else [scale_factor] * spatial
+        )
+        if len(factors) != spatial:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but "
+                f"got input with spatial dimensions of {sizes} and scale_factor of shape "
+                f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                "and scale_factor in (s1, s2, ...,sK) format."
+            )
+        out_sizes = [_math.floor(float(n) * float(f)) for n, f in zip(sizes, factors, strict=True)]
+        scales = [None if recompute_scale_factor else float(f) for f in factors]
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if min(sizes) <= 0 or min(out_sizes) <= 0:
+        names = _SIZE_NAMES[spatial]
+        shown_in = ", ".join(f"{k}: {v}" for k, v in zip(names, sizes, strict=True))
+        shown_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes, strict=True))
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input "
+            f"({shown_in}) output ({shown_out})"
+        )
+    out = input
+    for axis in range(spatial):
+        n_in, n_out, scale = sizes[axis], out_sizes[axis], scales[axis]
+        dim = 2 + axis
+        if linear_mode:
+            out = _linear_resample(out, dim, n_in, n_out, scale, align)
+        else:
+            out = _take(out, dim, _nearest_indices(n_in, n_out, scale, mode == "nearest-exact"))
+    return out
+
+
+def _take(x: Tensor, dim: int, indices: list[int]) -> Tensor:
+    key = (slice(None),) * dim + (_tensor(indices, dtype=_dtypes.int64, device=_device(x)),)
+    return x[key]
+
+
+def _nearest_indices(n_in: int, n_out: int, scale: float | None, exact: bool) -> list[int]:
+    """PyTorch's ``nearest_idx`` / ``nearest_neighbor_exact_compute_source_index``: the
+    scale is a float32, ``1 / scale_factor`` when one was given, else ``n_in / n_out``."""
+    if not exact and n_out == n_in:
+        return list(range(n_out))
+    if not exact and n_out == 2 * n_in:
+        return [i >> 1 for i in range(n_out)]
+    s = _float32(1.0 / scale if scale is not None and scale > 0 else n_in / n_out)
+    offset = 0.5 if exact else 0.0
+    return [min(int(_math.floor(_float32((i + offset) * s))), n_in - 1) for i in range(n_out)]
+
+
+def _linear_resample(
+    x: Tensor, dim: int, n_in: int, n_out: int, scale: float | None, align: bool
+) -> Tensor:
+    """Linear interpolation along ``dim`` with PyTorch's ``area_pixel_compute_source_index``."""
+    if align:
+        step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    lower, upper, weights = [], [], []
+    for i in range(n_out):
+        source = step * i if align else max(step * (i + 0.5) - 0.5, 0.0)
+        first = int(source)
+        lower.append(first)
+        upper.append(first + 1 if first < n_in - 1 else first)
+        weights.append(source - first)
+    shape = [1] * x.dim()
+    shape[dim] = n_out
+    w1 = _tensor(weights, dtype=x.dtype, device=_device(x)).reshape(shape)
+    return _take(x, dim, lower) * (1 - w1) + _take(x, dim, upper) * w1
+
+
 # --- normalization --------------------------------------------------------------------------
 def _update_running(running: Tensor, value: Tensor, momentum: float) -> None:
     with _no_grad():
@@ -1250,13 +1395,15 @@ def mse_loss(
     size_average: Any = None,
     reduce: Any = None,
     reduction: str = "mean",
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean squared error ``(input - target)²``."""
+    """Mean squared error ``(input - target)²``; with an elementwise ``weight`` (shaped like
+    ``input``) ``"mean"`` divides the weighted sum by ``weight.sum()``, as PyTorch does."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _same_shape_warning(input, target)
     diff = input - target
-    return _reduce(diff * diff, reduction)
+    return _weighted_reduce(diff * diff, input, weight, reduction, by_weight=True)
 
 
 def l1_loss(
@@ -1265,12 +1412,28 @@ def l1_loss(
     size_average: Any = None,
     reduce: Any = None,
     reduction: str = "mean",
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean absolute error ``|input - target|``."""
+    """Mean absolute error ``|input - target|``; ``weight`` as in ``mse_loss``."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _same_shape_warning(input, target)
-    return _reduce((input - target).abs(), reduction)
+    return _weighted_reduce((input - target).abs(), input, weight, reduction, by_weight=True)
+
+
+def _weighted_reduce(
+    loss: Tensor, input: Tensor, weight: Tensor | None, reduction: str, by_weight: bool
+) -> Tensor:
+    """``loss * weight`` reduced: PyTorch's weighted ``mse_loss``/``l1_loss`` divide the
+    mean by the summed weights (``by_weight``), ``huber_loss`` by the element count."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    weighted = loss * weight
+    if reduction == "mean" and by_weight:
+        return weighted.sum() / weight.sum()
+    return _reduce(weighted, reduction)
 
 
 def smooth_l1_loss(
@@ -1310,9 +1473,7 @@ def huber_loss(
     diff = input - target
     size = diff.abs()
     loss = _where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
-    if weight is not None:
-        loss = loss * weight
-    return _reduce(loss, reduction)
+    return _weighted_reduce(loss, input, weight, reduction, by_weight=False)
 
 
 def kl_div(
