@@ -846,3 +846,138 @@ def cases_e(env: Env, settings: Settings) -> list[Case]:
 
 
 FACTORIES["E"] = cases_e
+
+
+# ===========================================================================================
+# --- L: layers (issue 17): a conv block, LayerNorm + causal self-attention, an LSTM --------
+# ===========================================================================================
+# The same module is built from each library's own ``nn`` (gpugrad's mirrors PyTorch's), in
+# each library's own measuring process; its parameters are drawn from one seeded NumPy
+# stream in ``named_parameters()`` order, so both processes hold the same weights. One
+# iteration: forward, ``(out * out).mean()``, backward; it returns the loss and the
+# gradients of the input and of the first parameter.
+def _conv_block(lib: Any) -> Any:
+    nn = lib.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2)
+    )
+
+
+def _attention_block(lib: Any, width: int = 128, heads: int = 4) -> Any:
+    nn, F = lib.nn, lib.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln = nn.LayerNorm(width)
+            self.qkv = nn.Linear(width, 3 * width)
+            self.proj = nn.Linear(width, width)
+
+        def forward(self, x: Any) -> Any:
+            b, t, c = x.shape
+            q, k, v = (
+                z.reshape(b, t, heads, c // heads).transpose(1, 2)
+                for z in self.qkv(self.ln(x)).split(c, dim=2)
+            )
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return x + self.proj(y.transpose(1, 2).reshape(b, t, c))
+
+    return Block()
+
+
+def _lstm(lib: Any) -> Any:
+    return _LSTMOutput(lib.nn.LSTM(64, 128))
+
+
+class _LSTMOutput:
+    """``lstm(x)[0]``: the LSTM's output sequence, as a plain callable module wrapper."""
+
+    def __init__(self, lstm: Any) -> None:
+        self.lstm = lstm
+
+    def named_parameters(self) -> Any:
+        return self.lstm.named_parameters()
+
+    def to(self, device: str) -> _LSTMOutput:
+        self.lstm.to(device)
+        return self
+
+    def __call__(self, x: Any) -> Any:
+        return self.lstm(x)[0]
+
+
+def _layer_variant(env: Env, library: str, make_module: Any, inp: Any) -> Variant:
+    if library == "gpugrad":
+        import gpugrad as lib
+
+        tensor, role = env.gg, "subject"
+    else:
+        import torch as lib
+
+        tensor, role = env.torch, "reference"
+    module = make_module(lib).to(env.name)
+    rng = np.random.default_rng(17)
+    params = []
+    with lib.no_grad():
+        for _, p in module.named_parameters():
+            values = rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.2
+            p.copy_(tensor(values))
+            params.append(p)
+    x = tensor(inp.x, requires_grad=True)
+
+    def run():
+        x.grad = None
+        for p in params:
+            p.grad = None
+        out = module(x)
+        loss = (out * out).mean()
+        loss.backward()
+        return loss, x.grad, params[0].grad
+
+    return Variant("", run, role=role)
+
+
+LAYER_CASES = (
+    # name, module, input shape, CPU target, title
+    ("conv-block", _conv_block, (64, 3, 32, 32), 2.0,
+     "Conv2d(3→16, 3×3) + BatchNorm2d + ReLU + MaxPool2d(2) on (64, 3, 32, 32)"),
+    ("attention", _attention_block, (16, 128, 128), 1.5,
+     "LayerNorm + causal self-attention (4 heads, SDPA) + residual on (16, 128, 128)"),
+    ("lstm", _lstm, (32, 16, 64), 1.5,
+     "LSTM(64→128) over a 32-step sequence, batch 16"),
+)  # fmt: skip
+
+
+def cases_l(env: Env, settings: Settings) -> list[Case]:
+    out = []
+    for name, make_module, shape, cpu_target, title in LAYER_CASES:
+        if settings.quick:  # tiny: a quarter of the batch
+            shape = (max(1, shape[0] // 4), *shape[1:]) if name != "lstm" else (8, 4, 64)
+
+        def inputs(shape=shape):
+            return SimpleNamespace(x=np.random.default_rng(2).standard_normal(shape, np.float32))
+
+        target = cpu_target if env.name == "cpu" else 1.3
+        out.append(
+            Case(
+                "L",
+                name,
+                f"{title}, float32, forward + backward",
+                env.name,
+                make_inputs=inputs,
+                builders={
+                    "gpugrad": partial(_layer_variant, env, "gpugrad", make_module),
+                    "torch": partial(_layer_variant, env, "torch", make_module),
+                },
+                reference="torch",
+                targets=(Target("gpugrad", "torch", target, f"L {name} ≤ {target}× PyTorch"),),
+                rtol=2e-3,
+                atol=1e-5,
+                sync=env.sync,
+                **_repeat(settings, 11, 3),
+            )
+        )
+    return out
+
+
+FACTORIES["L"] = cases_l

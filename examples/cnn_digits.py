@@ -15,7 +15,6 @@ A tqdm bar shows the progress; ``--plot`` saves the loss and accuracy curves as 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 
@@ -24,6 +23,7 @@ import numpy as np
 import gpugrad as gg
 from gpugrad import nn
 from gpugrad.optim import Adam
+from gpugrad.optim.lr_scheduler import CosineAnnealingLR
 
 ACCURACY_FLOOR = 0.97
 
@@ -53,12 +53,6 @@ def make_model(device: str) -> nn.Module:
     ).to(device)
 
 
-def cosine_lr(base_lr: float, step: int, total_steps: int) -> float:
-    """The learning rate of ``CosineAnnealingLR(T_max=total_steps, eta_min=0)`` at ``step``."""
-    # TODO(lead): CosineAnnealingLR once gg.optim.lr_scheduler lands
-    return 0.5 * base_lr * (1 + math.cos(math.pi * step / total_steps))
-
-
 def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device: str) -> float:
     model.eval()
     with gg.no_grad():
@@ -73,27 +67,25 @@ def train(model: nn.Module, data: tuple[np.ndarray, ...], args) -> tuple[list, l
     x_train, x_test, y_train, y_test = data
     loss_fn = nn.CrossEntropyLoss()
     optimizer = Adam(model.parameters(), lr=args.lr)
-    rng = np.random.default_rng(args.seed)
     steps_per_epoch = -(-len(x_train) // args.batch_size)
-    total_steps = args.epochs * steps_per_epoch
+    # stepped once per batch: the learning rate falls along a half cosine to 0 at the end
+    scheduler = CosineAnnealingLR(optimizer, T_max=args.epochs * steps_per_epoch)
+    shuffle = gg.Generator().manual_seed(args.seed)  # the batch order, apart from dropout's
     x_all = gg.tensor(x_train, device=args.device)
     y_all = gg.tensor(y_train, device=args.device)
     losses: list[float] = []
     test_accuracies: list[float] = []
-    step = 0
     bar = tqdm(range(1, args.epochs + 1), desc="epochs", unit="epoch", file=sys.stdout)
     for _epoch in bar:
-        order = gg.tensor(rng.permutation(len(x_train)), device=args.device)
+        order = gg.randperm(len(x_train), generator=shuffle).to(args.device)
         for start in range(0, len(x_train), args.batch_size):
             batch = order[start : start + args.batch_size]
-            for group in optimizer.param_groups:
-                group["lr"] = cosine_lr(args.lr, step, total_steps)
             optimizer.zero_grad()
             loss = loss_fn(model(x_all[batch]), y_all[batch])
             loss.backward()
             optimizer.step()
+            scheduler.step()
             losses.append(loss.item())
-            step += 1
         test_accuracies.append(accuracy(model, x_test, y_test, args.device))
         recent = float(np.mean(losses[-steps_per_epoch:]))
         bar.set_postfix(loss=f"{recent:.4f}", test_acc=f"{test_accuracies[-1]:.3f}")

@@ -395,16 +395,21 @@ PW64 = gg.tensor([3.0, 0.5, 1.0, 2.0, 1.0], dtype=gg.float64)
 
 FUNCTIONS = {
     "bce_mean": (lambda p, t: F.binary_cross_entropy(p, t), (_p64, _t64)),
-    "bce_sum_weight": (lambda p, t: F.binary_cross_entropy(p, t, W64, "sum"), (_p64, _t64)),
+    "bce_sum_weight": (
+        lambda p, t: F.binary_cross_entropy(p, t, W64, reduction="sum"),
+        (_p64, _t64),
+    ),
     "bce_none": (lambda p, t: F.binary_cross_entropy(p, t, reduction="none"), (_p64, _t64)),
     "bce_eps": (lambda p, t: F.binary_cross_entropy(p, t, eps=0.01), (_p64, _t64)),
     "bce_eps_none_weight": (
-        lambda p, t: F.binary_cross_entropy(p, t, W64, "none", eps=0.02),
+        lambda p, t: F.binary_cross_entropy(p, t, W64, reduction="none", eps=0.02),
         (_p64, _t64),
     ),
     "logits_mean": (lambda x, t: F.binary_cross_entropy_with_logits(x, t), (_x64, _t64)),
     "logits_weights": (
-        lambda x, t: F.binary_cross_entropy_with_logits(x, t, W64, "none", PW64),
+        lambda x, t: F.binary_cross_entropy_with_logits(
+            x, t, W64, reduction="none", pos_weight=PW64
+        ),
         (_x64, _t64),
     ),
     "logits_pos_weight_sum": (
@@ -529,15 +534,17 @@ def test_cuda_functional_matches_cpu(dtype):
     n = 200_003
     cases = [
         (
-            lambda d, p, t, w: F.binary_cross_entropy(p, t, w, "mean"),
+            lambda d, p, t, w: F.binary_cross_entropy(p, t, w, reduction="mean"),
             _probabilities(n, dtype),
         ),
         (
-            lambda d, p, t, w: F.binary_cross_entropy(p, t, w, "none", eps=1e-3),
+            lambda d, p, t, w: F.binary_cross_entropy(p, t, w, reduction="none", eps=1e-3),
             _probabilities(n, dtype),
         ),
         (
-            lambda d, x, t, w: F.binary_cross_entropy_with_logits(x, t, w, "sum", w),
+            lambda d, x, t, w: F.binary_cross_entropy_with_logits(
+                x, t, w, reduction="sum", pos_weight=w
+            ),
             _logits(n, dtype),
         ),
         (lambda d, x, t, w: F.softplus(x, beta=2.0) * t, _logits(n, dtype)),

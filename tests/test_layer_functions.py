@@ -1,4 +1,4 @@
-"""The functional forms of the layers (``gpugrad.nn._layer_functions``): values and
+"""The functional forms of the layers (``gpugrad.nn.functional``): values and
 gradients against PyTorch in float64, finite-difference gradient checks (first and, for a
 few, second order), and PyTorch's error texts."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import gpugrad as gg
-from gpugrad.nn import _layer_functions as F
+import gpugrad.nn.functional as F
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -85,6 +85,37 @@ CASES = {
     "avg_pool2d-divisor": (lambda f, t, x: f.avg_pool2d(x, 2, divisor_override=3), [X4]),
     "adaptive_avg_pool2d": (lambda f, t, x: f.adaptive_avg_pool2d(x, (3, 4)), [X4]),
     "unfold": (lambda f, t, x: f.unfold(x, (2, 3), padding=1, stride=2), [X4]),
+    "interpolate-nearest": (lambda f, t, x: f.interpolate(x, size=(5, 13)), [X4]),
+    "interpolate-nearest-scale": (lambda f, t, x: f.interpolate(x, scale_factor=(1.7, 0.6)), [X4]),
+    "interpolate-nearest-double": (lambda f, t, x: f.interpolate(x, scale_factor=2), [X3]),
+    "interpolate-nearest-exact": (
+        lambda f, t, x: f.interpolate(x, size=(10, 4), mode="nearest-exact"),
+        [X4],
+    ),
+    "interpolate-linear": (
+        lambda f, t, x: f.interpolate(x, scale_factor=1.5, mode="linear"),
+        [X3],
+    ),
+    "interpolate-bilinear": (
+        lambda f, t, x: f.interpolate(x, size=(11, 4), mode="bilinear"),
+        [X4],
+    ),
+    "interpolate-bilinear-corners": (
+        lambda f, t, x: f.interpolate(
+            x, scale_factor=(2.5, 1.3), mode="bilinear", align_corners=True
+        ),
+        [X4],
+    ),
+    "interpolate-bilinear-recompute": (
+        lambda f, t, x: f.interpolate(
+            x, scale_factor=1.3, mode="bilinear", recompute_scale_factor=True
+        ),
+        [X4],
+    ),
+    "interpolate-trilinear": (
+        lambda f, t, x: f.interpolate(x, size=(3, 4, 2), mode="trilinear"),
+        [_x(1, 2, 2, 3, 5)],
+    ),
     "pad-constant": (lambda f, t, x: f.pad(x, (1, 2, 2, 1), value=0.5), [X4]),
     "pad-crop": (lambda f, t, x: f.pad(x, (-1, 2)), [X4]),
     "pad-reflect": (lambda f, t, x: f.pad(x, (1, 2, 2, 1), mode="reflect"), [X4]),
@@ -134,6 +165,12 @@ CASES = {
         [Q, K, V],
     ),
     "mse_loss": (lambda f, t, a, b: f.mse_loss(a, b), [X2, Y2]),
+    "mse_loss-weight": (lambda f, t, a, b, w: f.mse_loss(a, b, weight=w), [X2, Y2, P2]),
+    "l1_loss-weight": (
+        lambda f, t, a, b, w: f.l1_loss(a, b, reduction="sum", weight=w),
+        [X2, Y2, P2],
+    ),
+    "huber_loss-weight": (lambda f, t, a, b, w: f.huber_loss(a, b, weight=w), [X2, Y2, P2]),
     "l1_loss": (lambda f, t, a, b: f.l1_loss(a, b, reduction="sum"), [X2, Y2]),
     "smooth_l1_loss": (lambda f, t, a, b: f.smooth_l1_loss(a, b, beta=0.5), [X2, Y2]),
     "huber_loss": (lambda f, t, a, b: f.huber_loss(a, b, reduction="none", delta=0.7), [X2, Y2]),
@@ -216,6 +253,11 @@ GRADCHECKS = {
     "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, 3), [(1, 2, 5, 4)]),
     "unfold": (lambda x: F.unfold(x, 2, stride=2), [(1, 2, 4, 4)]),
     "pad-reflect": (lambda x: F.pad(x, (2, 1, 1, 2), mode="reflect"), [(1, 1, 4, 4)]),
+    "interpolate-bilinear": (
+        lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"),
+        [(1, 2, 3, 4)],
+    ),
+    "interpolate-nearest": (lambda x: F.interpolate(x, size=(5, 3)), [(1, 1, 3, 4)]),
     "batch_norm": (
         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
         [(4, 3, 2), (3,), (3,)],
@@ -342,6 +384,17 @@ ERRORS = [
     lambda f, t: f.dropout(t.zeros(2), p=1.5),
     lambda f, t: f.kl_div(t.zeros(2), t.zeros(2), reduction="batchmeanx"),
     lambda f, t: f.linear(t.zeros(2, 3), None),
+    lambda f, t: f.mse_loss(t.zeros(2, 3), t.zeros(2, 3), weight=t.ones(3)),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4)),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), size=2, scale_factor=2),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), size=(2, 3, 4)),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), scale_factor=(2, 3, 3)),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), scale_factor=2, mode="linear"),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), scale_factor=2, align_corners=True),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), scale_factor=2, mode="bogus"),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3, 4), size=0),
+    lambda f, t: f.interpolate(t.zeros(3), scale_factor=2),
+    lambda f, t: f.interpolate(t.zeros(1, 2, 3), scale_factor=2, antialias=True),
 ]
 
 
@@ -384,3 +437,43 @@ def test_inplace_activations_match_torch(device, name):
     assert getattr(F, name)(plain, inplace=True) is plain
     expected = getattr(TF, name)(torch.tensor(extremes)).numpy()
     np.testing.assert_allclose(plain.cpu().numpy(), expected, 1e-6)
+
+
+@pytest.mark.parametrize(
+    ("size_average", "reduce"), [(False, None), (None, False), (True, True), (False, True)]
+)
+@pytest.mark.parametrize(
+    "name",
+    ["mse_loss", "l1_loss", "smooth_l1_loss", "kl_div", "binary_cross_entropy"],
+)
+def test_legacy_size_average_and_reduce_read_as_torch_reads_them(
+    device, name, size_average, reduce
+):
+    x, y = RNG.random((3, 4)), RNG.random((3, 4))
+    flags = {"size_average": size_average, "reduce": reduce}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = getattr(F, name)(gg.tensor(x, device=device), gg.tensor(y, device=device), **flags)
+        theirs = getattr(TF, name)(torch.tensor(x), torch.tensor(y), **flags)
+    messages = [str(w.message) for w in caught if "size_average" in str(w.message)]
+    assert len(messages) == 2 and messages[0] == messages[1]
+    np.testing.assert_allclose(ours.cpu().numpy(), theirs.numpy(), 1e-12)
+
+
+def test_functional_defines_each_function_once():
+    """One home per function: every public name of ``gg.nn.functional`` is defined there
+    or is the registry's op (``gpugrad.ops``); no second implementation remains."""
+    for name in F.__all__:
+        module = getattr(F, name).__module__
+        assert module == "gpugrad.nn.functional" or module.startswith("gpugrad.ops."), name
+    assert F.softplus is gg.ops.nn.softplus and F.gelu is gg.ops.nn.gelu
+
+
+def test_a_reduction_string_in_a_legacy_flag_is_refused():
+    """PyTorch would read ``"sum"`` in ``size_average``'s place as ``True`` (a mean, with a
+    warning); gpugrad refuses it rather than return the wrong reduction."""
+    p = gg.full((3,), 0.5)
+    with pytest.raises(TypeError, match="reduction='sum'"):
+        F.binary_cross_entropy(p, p, None, "sum")
+    with pytest.raises(TypeError, match="reduction='none'"):
+        F.mse_loss(p, p, None, "none")

@@ -486,7 +486,7 @@ def test_loss_argument_errors():
         BCELoss()(gg.full((3,), 0.5), gg.ones(3, 1))
     with pytest.raises(IndexError, match="Target 5 is out of bounds"):
         CrossEntropyLoss()(gg.randn(2, 3), gg.tensor([0, 5]))
-    with pytest.raises(ValueError, match="Expected target size"):
+    with pytest.raises(ValueError, match="Expected input batch_size"):
         CrossEntropyLoss()(gg.randn(2, 3), gg.tensor([0, 1, 2]))
     with pytest.warns(UserWarning, match="likely lead to incorrect results"):
         MSELoss()(gg.randn(3, 1), gg.randn(3))

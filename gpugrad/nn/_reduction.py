@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ops.nn import legacy_reduction  # noqa: F401  (the composite losses read it here)
+
 REDUCTIONS = ("none", "mean", "sum")
 
 

@@ -1,22 +1,45 @@
-"""``gpugrad.nn.functional``: PyTorch's ``torch.nn.functional`` names.
+"""``gpugrad.nn.functional``: PyTorch's ``torch.nn.functional`` names, each defined once.
 
-The fused activations and binary cross entropies are declared once in ``gpugrad.ops.nn``
-(fused kernels on arrays, composite formulas for ``create_graph``); ``relu``, ``sigmoid``,
-``tanh``, ``softmax`` and ``log_softmax`` are gpugrad's own ops; ``mse_loss``,
-``cross_entropy`` and ``dropout`` are compositions of gpugrad ops, which autograd
-differentiates. Semantics and error messages are PyTorch's, except where a docstring says
+Three kinds live behind this one namespace:
+
+- fused ops declared in the op registry (``gpugrad.ops.nn``: ``softplus``, ``gelu``,
+  ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``; fused kernels forward
+  and backward, composite formulas for ``create_graph``), imported here;
+- gpugrad's own ops (``relu``, ``sigmoid``, ``tanh``, ``softmax``, ``log_softmax``);
+- composites of gpugrad's public tensor ops, defined below: the layers' functional forms
+  (convolution, pooling, normalization, embeddings, attention, distances) and the other
+  losses. Autograd differentiates them, to any order, with no gradient code here
+  (tinygrad's approach). Convolution and pooling gather their windows with ``kh * kw``
+  strided slices of the padded input (each slice a view) and reduce them with one matrix
+  product (convolution) or elementwise maxima/sums (pooling).
+
+Semantics, error texts and exception classes are PyTorch's, except where a docstring says
 otherwise. ``EXTRAS`` names what this module has beyond PyTorch's (nothing today).
 """
 
+from __future__ import annotations
+
+import itertools as _itertools
+import math as _math
+import struct as _struct
+import typing as _typing
 import warnings as _warnings
 
 from .._factories import arange as _arange
+from .._factories import full as _full
 from .._factories import rand as _rand
+from .._factories import tensor as _tensor
+from .._factories import zeros as _zeros
+from .._grad_mode import is_grad_enabled as _is_grad_enabled
+from .._grad_mode import no_grad as _no_grad
 from .._tensor import Tensor
+from ..backends import dtypes as _dtypes
 from ..ops import elementwise as _elementwise
 from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
+from ..ops.elementwise import maximum as _maximum
 from ..ops.elementwise import sigmoid, tanh
+from ..ops.elementwise import where as _where
 from ..ops.nn import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -24,147 +47,1642 @@ from ..ops.nn import (
     softplus,
 )
 from ..ops.reduce import log_softmax, softmax
+from ..ops.shape import cat as _cat
+from ..ops.shape import stack as _stack
 from ..ops.transfer import to_dtype as _to_dtype
+from ._reduction import REDUCTIONS as _REDUCTION_NAMES
 from ._reduction import check_reduction as _check_reduction
+from ._reduction import legacy_reduction as _legacy_reduction
 from ._reduction import reduce as _reduce
 
+if _typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+del annotations  # the __future__ flag's name: dir() shows PyTorch's names only
+
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "batch_norm",
+    "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
+    "dropout2d",
+    "elu",
+    "embedding",
+    "embedding_bag",
     "gelu",
+    "group_norm",
+    "hardtanh",
+    "huber_loss",
+    "interpolate",
+    "kl_div",
+    "l1_loss",
+    "layer_norm",
+    "leaky_relu",
+    "linear",
     "log_softmax",
+    "max_pool1d",
+    "max_pool2d",
+    "mish",
     "mse_loss",
+    "nll_loss",
+    "normalize",
+    "one_hot",
+    "pad",
+    "pairwise_distance",
     "relu",
+    "rms_norm",
+    "scaled_dot_product_attention",
     "sigmoid",
+    "silu",
+    "smooth_l1_loss",
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
 ]
 
 EXTRAS: tuple[str, ...] = ()
 """Public names here that ``torch.nn.functional`` does not have (documented extras)."""
 
 
-def _check_legacy(size_average: None, reduce: None) -> None:
-    if size_average is not None or reduce is not None:
-        raise ValueError(
-            "size_average and reduce are deprecated in PyTorch and not supported by gpugrad; "
-            "use reduction='none' | 'mean' | 'sum'"
+# --- small shared pieces ------------------------------------------------------------------
+def _pair(value: Any, n: int = 2) -> tuple[int, ...]:
+    if isinstance(value, (tuple, list)):
+        if len(value) == 1:
+            return tuple(value) * n
+        return tuple(int(v) for v in value)
+    return (int(value),) * n
+
+
+def _require_tensor(value: Any, function: str, argument: str, position: int) -> None:
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{function}(): argument '{argument}' (position {position}) must be Tensor, "
+            f"not {type(value).__name__}"
         )
 
 
-def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    return input.relu_() if inplace else _elementwise.relu(input)
+def _device(t: Tensor) -> str:
+    return t._backend.device_str
 
 
-def mse_loss(
-    input: Tensor,
-    target: Tensor,
-    size_average: None = None,
-    reduce: None = None,
-    reduction: str = "mean",
-) -> Tensor:
-    """Mean squared error ``(input - target)**2``, reduced as ``reduction`` says."""
-    _check_legacy(size_average, reduce)
-    _check_reduction(reduction)
+def _constant(values: Any, like: Tensor, dtype: Any = None) -> Tensor:
+    """A tensor of ``values`` (a NumPy array or number) on ``like``'s device."""
+    return _tensor(values, dtype=dtype or like.dtype, device=_device(like))
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def _in_place(input: Tensor, function: Any) -> Tensor:
+    """``input`` given ``function(input)``'s values in place (an activation's
+    ``inplace=True``). Outside a recorded graph this is a plain assignment, exact even where
+    ``input`` held inf or NaN; inside one, the function runs on a clone (so the values it
+    saves are never overwritten) and ``copy_`` records the write (refusing a leaf that
+    requires grad, as PyTorch does)."""
+    if _is_grad_enabled() and input.requires_grad:
+        return input.copy_(function(input.clone()))
+    input[...] = function(input)
+    return input
+
+
+def _same_shape_warning(input: Tensor, target: Tensor) -> None:
     if tuple(target.shape) != tuple(input.shape):
         _warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to "
             "broadcasting. Please ensure they have the same size.",
-            stacklevel=4,
+            stacklevel=3,
         )
+
+
+# --- linear maps and activations ------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``; ``inplace=True`` overwrites ``input``."""
+    return input.relu_() if inplace else _elementwise.relu(input)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``."""
+    _require_tensor(input, "linear", "input", 1)
+    _require_tensor(weight, "linear", "weight", 2)
+    out = input @ weight.t() if weight.dim() == 2 else input @ weight
+    return out if bias is None else out + bias
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = sum_ij input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``."""
+    out_features, in1, in2 = weight.shape
+    if input1.shape[-1] != in1:
+        raise RuntimeError(
+            f"bilinear(): input1 size does not match weight size: got {input1.shape[-1]} "
+            f"but expected {in1}"
+        )
+    if input2.shape[-1] != in2:
+        raise RuntimeError(
+            f"bilinear(): input2 size does not match weight size: got {input2.shape[-1]} "
+            f"but expected {in2}"
+        )
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    # (n, in1) @ (in1, out * in2) -> (n, out, in2), then contract in2 with input2.
+    mixed = (x1 @ weight.permute(1, 0, 2).reshape(in1, out_features * in2)).reshape(
+        -1, out_features, in2
+    )
+    out = (mixed * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, out_features)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope * x``."""
+
+    def function(x: Tensor) -> Tensor:
+        return _where(x > 0, x, x * negative_slope)
+
+    return _in_place(input, function) if inplace else function(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+
+    def function(x: Tensor) -> Tensor:
+        return _where(x > 0, x, x.clamp(max=0.0).expm1() * alpha)
+
+    return _in_place(input, function) if inplace else function(input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)``."""
+
+    def function(x: Tensor) -> Tensor:
+        return x * x.sigmoid()
+
+    return _in_place(input, function) if inplace else function(input)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+
+    def function(x: Tensor) -> Tensor:
+        return x * softplus(x).tanh()
+
+    return _in_place(input, function) if inplace else function(input)
+
+
+def hardtanh(
+    input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+) -> Tensor:
+    """``clamp(x, min_val, max_val)``; as in PyTorch the gradient is 0 at the bounds."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+
+    def function(x: Tensor) -> Tensor:
+        inside = _logical_and(x > min_val, x < max_val)
+        return _where(inside, x, x.detach().clamp(min_val, max_val))
+
+    return _in_place(input, function) if inplace else function(input)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """In training, zero each element with probability ``p`` (from gpugrad's seeded
+    generator) and scale the rest by ``1 / (1 - p)``; otherwise the identity."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        scale = _zeros(tuple(input.shape), dtype=input.dtype, device=_device(input))
+    else:
+        keep = _rand(*input.shape, device=_device(input)) >= p
+        scale = _to_dtype(keep, input.dtype) * (1.0 / (1.0 - p))
+    return input.mul_(scale) if inplace else input * scale
+
+
+def dropout2d(
+    input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> Tensor:
+    """Zero whole channels (dim 1 of ``(N, C, H, W)``, dim 0 of ``(C, H, W)``)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is deprecated "
+            "and will result in an error in a future release. Expected a 3-D or 4-D input."
+        )
+    if not training or p == 0:
+        return input
+    mask_shape = tuple(input.shape[: input.dim() - 2]) + (1, 1)
+    if p == 1:
+        scale = _zeros(mask_shape, dtype=input.dtype, device=_device(input))
+    else:
+        keep = _rand(*mask_shape, device=_device(input)) >= p
+        scale = _to_dtype(keep, input.dtype) * (1.0 / (1.0 - p))
+    return input.mul_(scale) if inplace else input * scale
+
+
+# --- index-like ops -------------------------------------------------------------------------
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """``int64`` one-hot codes along a new last dim."""
+    if tensor.dtype != _dtypes.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if tensor.numel() and bool((tensor < 0).any()):
+        raise RuntimeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(tensor.max().item()) + 1
+    elif tensor.numel() and int(tensor.max().item()) >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    classes = _arange(num_classes, device=_device(tensor))
+    return _to_dtype(tensor.unsqueeze(-1) == classes, _dtypes.int64)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no
+    gradient. ``max_norm`` renormalizes the looked-up rows of ``weight`` in place."""
+    if input.is_floating_point():
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {_scalar_name(input)} instead (while checking "
+            "arguments for embedding)"
+        )
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
+    rows = weight.shape[0]
+    if input.numel() and (bool((input >= rows).any()) or bool((input < -rows).any())):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += rows
+    if max_norm is not None:
+        with _no_grad():
+            picked = weight[input.reshape(-1)]
+            norms = _vector_norm(picked, norm_type, -1, True)
+            factor = _where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+            weight[input.reshape(-1)] = picked * factor
+    out = weight[input]
+    if padding_idx is not None:
+        out = _where((input != padding_idx).unsqueeze(-1), out, out.detach())
+    return out
+
+
+def _scalar_name(t: Tensor) -> str:
+    return _dtypes.SCALAR_TYPE_NAMES[t.dtype.name]
+
+
+def embedding_bag(
+    input: Tensor,
+    weight: Tensor,
+    offsets: Tensor | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2,
+    scale_grad_by_freq: bool = False,
+    mode: str = "mean",
+    sparse: bool = False,
+    per_sample_weights: Tensor | None = None,
+    include_last_offset: bool = False,
+    padding_idx: int | None = None,
+) -> Tensor:
+    """Sums, means or maxima of bags of embeddings: ``input`` 2-D (one bag per row) or 1-D
+    with ``offsets`` marking where each bag starts."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(
+            "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+            f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+            "on GitHub."
+        )
+    if input.dim() == 2:
+        if offsets is not None:
+            raise ValueError(
+                "if input is 2D, then offsets has to be None, as input is treated "
+                "is a mini-batch of fixed length sequences."
+            )
+        bags = [(i * input.shape[1], (i + 1) * input.shape[1]) for i in range(input.shape[0])]
+        flat = input.reshape(-1)
+        weights = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+    elif input.dim() == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        starts = [int(v) for v in offsets.tolist()]
+        ends = starts[1:] + [input.shape[0]]
+        if include_last_offset:
+            starts, ends = starts[:-1], ends[:-1]
+        bags = list(zip(starts, ends, strict=True))
+        flat, weights = input, per_sample_weights
+    else:
+        raise ValueError(
+            f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}"
+        )
+    rows = embedding(flat, weight, padding_idx, max_norm, norm_type)
+    if weights is not None:
+        rows = rows * weights.unsqueeze(-1)
+    keep = None
+    if padding_idx is not None:
+        keep = _to_dtype(flat != (padding_idx % weight.shape[0]), rows.dtype).unsqueeze(-1)
+    outputs = []
+    for start, end in bags:
+        bag = rows[start:end]
+        if end <= start:
+            outputs.append(_zeros(weight.shape[1], dtype=weight.dtype, device=_device(weight)))
+        elif mode == "sum":
+            outputs.append(bag.sum(0))
+        elif mode == "mean":
+            count = keep[start:end].sum(0) if keep is not None else float(end - start)
+            outputs.append(bag.sum(0) / (count.clamp(min=1.0) if keep is not None else count))
+        else:
+            outputs.append(bag.amax(0))
+    return _stack(outputs)
+
+
+# --- padding and windows --------------------------------------------------------------------
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None):
+    """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starts
+    from the last dim. ``mode`` is ``"constant"`` (negative widths crop), ``"reflect"``,
+    ``"replicate"`` or ``"circular"``."""
+    pad = [int(p) for p in pad]
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError(
+            "Padding length should be less than or equal to two times the input dimension "
+            f"but got padding length {len(pad)} and input of dimension {input.dim()}"
+        )
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(
+            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
+            f"(got mode {mode!r})"
+        )
+    if mode != "constant" and value not in (None, 0):
+        raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    out = input
+    for k in range(len(pad) // 2):
+        dim = input.dim() - 1 - k
+        before, after = pad[2 * k], pad[2 * k + 1]
+        if before == 0 and after == 0:
+            continue
+        out = _pad_dim(out, dim, before, after, mode, 0.0 if value is None else value, pad, k)
+    return out
+
+
+def _narrow(t: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:
+    key = [slice(None)] * t.dim()
+    key[dim] = slice(start, stop, step)
+    return t[tuple(key)]
+
+
+def _pad_dim(
+    t: Tensor, dim: int, before: int, after: int, mode: str, value: float, pad: list, k: int
+) -> Tensor:
+    size = t.shape[dim]
+    if mode == "constant":
+        if before < 0:
+            t, before = _narrow(t, dim, -before, t.shape[dim]), 0
+        if after < 0:
+            t, after = _narrow(t, dim, 0, t.shape[dim] + after), 0
+        pieces = []
+        for width in (before, after):
+            shape = list(t.shape)
+            shape[dim] = width
+            pieces.append(_full(tuple(shape), value, dtype=t.dtype, device=_device(t)))
+        parts = [p for p, w in ((pieces[0], before), (t, 1), (pieces[1], after)) if w]
+        return _cat(parts, dim) if len(parts) > 1 else parts[0]
+    if mode == "reflect":
+        if before >= size or after >= size:
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({before}, {after}) at dimension {dim} of "
+                f"input {_shape_text(t.shape)}"
+            )
+        left = _narrow(t, dim, 1, before + 1).flip(dim) if before else None
+        right = _narrow(t, dim, size - 1 - after, size - 1).flip(dim) if after else None
+    elif mode == "replicate":
+        left = right = None
+        if before:
+            left = _repeat(_narrow(t, dim, 0, 1), dim, before)
+        if after:
+            right = _repeat(_narrow(t, dim, size - 1, size), dim, after)
+    else:  # circular
+        if before > size or after > size:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+        left = _narrow(t, dim, size - before, size) if before else None
+        right = _narrow(t, dim, 0, after) if after else None
+    parts = [p for p in (left, t, right) if p is not None]
+    return _cat(parts, dim)
+
+
+def _repeat(t: Tensor, dim: int, times: int) -> Tensor:
+    shape = list(t.shape)
+    shape[dim] = times
+    return t.expand(*shape)
+
+
+def _out_size(size: int, kernel: int, stride: int, padding: int, dilation: int, ceil: bool):
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if ceil:
+        out = -(-span // stride) + 1
+        if (out - 1) * stride >= size + padding:
+            out -= 1
+        return out
+    return span // stride + 1
+
+
+def _taps(kernel: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Each offset within a kernel window, in row-major order."""
+    return list(_itertools.product(*(range(k) for k in kernel)))
+
+
+def _windows(
+    x: Tensor,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    out: tuple[int, ...],
+) -> list[Tensor]:
+    """The ``prod(kernel)`` strided views of an already padded ``(N, C, *spatial)`` input,
+    one per kernel offset in row-major order, each shaped ``(N, C, *out)``."""
+    views = []
+    for offset in _taps(kernel):
+        key: list[Any] = [slice(None), slice(None)]
+        for o, s, d, n in zip(offset, stride, dilation, out, strict=True):
+            start = o * d
+            key.append(slice(start, start + s * (n - 1) + 1, s))
+        views.append(x[tuple(key)])
+    return views
+
+
+def unfold(
+    input: Tensor,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """im2col: ``(N, C, H, W)`` to ``(N, C * kh * kw, L)`` sliding-window columns."""
+    if input.dim() not in (3, 4):
+        raise NotImplementedError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
+        )
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    kernel, dil, pads, strides = _pair(kernel_size), _pair(dilation), _pair(padding), _pair(stride)
+    x = pad(x, (pads[1], pads[1], pads[0], pads[0])) if any(pads) else x
+    out = tuple(
+        _out_size(x.shape[2 + i], kernel[i], strides[i], 0, dil[i], False) for i in range(2)
+    )
+    if min(out) <= 0:
+        raise RuntimeError(
+            f"Given input with spatial size ({input.shape[-2]}, {input.shape[-1]}), "
+            f"kernel_size=({kernel[0]}, {kernel[1]}), dilation=({dil[0]}, {dil[1]}), "
+            f"padding=({pads[0]}, {pads[1]}), calculated shape of the array of sliding blocks "
+            f"as ({out[0]}, {out[1]}), but its components must be at least one."
+        )
+    n, c = x.shape[0], x.shape[1]
+    cols = _stack(_windows(x, kernel, strides, dil, out), 2)  # (N, C, kh*kw, oh, ow)
+    cols = cols.reshape(n, c * kernel[0] * kernel[1], out[0] * out[1])
+    return cols if batched else cols.squeeze(0)
+
+
+# --- convolution ----------------------------------------------------------------------------
+def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -> list:
+    """``[(before, after), ...]`` per spatial dim from an int, a tuple, ``"valid"`` or
+    ``"same"`` (which may pad one more after than before, as PyTorch does)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return [(0, 0)] * len(kernel)
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            result = []
+            for k, d in zip(kernel, dilation, strict=True):
+                total = d * (k - 1)
+                result.append((total // 2, total - total // 2))
+            return result
+        raise ValueError(f"Invalid padding string '{padding}'")
+    return [(p, p) for p in _pair(padding, len(kernel))]
+
+
+def _conv(
+    name: str,
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    groups: int,
+    spatial: int,
+    transposed_weight_shape: Sequence[int] | None = None,
+) -> Tensor:
+    _require_tensor(input, name, "input", 1)
+    _require_tensor(weight, name, "weight", 2)
+    if weight.dim() != spatial + 2:
+        raise RuntimeError(
+            "weight should have at least three dimensions"
+            if weight.dim() < 3
+            else f"Expected {spatial + 2}-dimensional weight for {spatial + 2}-dimensional "
+            f"input, but got weight of size {_shape_text(weight.shape)} instead"
+        )
+    batched = input.dim() == spatial + 2
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
+            f"{name}, but got input of size: {_shape_text(input.shape)}"
+        )
+    x = input if batched else input.unsqueeze(0)
+    out_channels, group_channels = weight.shape[0], weight.shape[1]
+    if x.shape[1] != group_channels * groups:
+        shown = transposed_weight_shape if transposed_weight_shape is not None else weight.shape
+        kind = "transposed=1" if transposed_weight_shape is not None else f"groups={groups}"
+        expected = group_channels * groups
+        if transposed_weight_shape is not None:
+            expected = transposed_weight_shape[0]
+        raise RuntimeError(
+            f"Given {kind}, weight of size {_shape_text(shown)}, expected input"
+            f"{_shape_text(x.shape)} to have {expected} channels, but got {x.shape[1]} "
+            "channels instead"
+        )
+    if out_channels % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension "
+            f"0, but got weight of size {_shape_text(weight.shape)} instead"
+        )
+    kernel = tuple(weight.shape[2:])
+    strides = _pair(stride, spatial)
+    dilations = _pair(dilation, spatial)
+    pads = _conv_padding(padding, kernel, dilations, strides)
+    flat_pad: list[int] = []
+    for before, after in reversed(pads):
+        flat_pad += [before, after]
+    if any(flat_pad):
+        x = pad(x, flat_pad)
+    padded = tuple(x.shape[2:])
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
+    if any(e > p for e, p in zip(effective, padded, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
+            "than actual input size"
+        )
+    out = tuple((p - e) // s + 1 for p, e, s in zip(padded, effective, strides, strict=True))
+    n = x.shape[0]
+    taps = _math.prod(kernel)
+    positions = _math.prod(out)
+    windows = _windows(x, kernel, strides, dilations, out)
+    # Columns (N, G, C/G * taps, L) against weights (G, O/G, C/G * taps): one batched
+    # matrix product whose result is already laid out as (N, O, *out), contiguous.
+    cols = _stack(windows, 2).reshape(n, groups, group_channels * taps, positions)
+    w = weight.reshape(groups, out_channels // groups, group_channels * taps)
+    if groups == 1:
+        cols, w = cols.squeeze(1), w.squeeze(0)
+    result = (w @ cols).reshape(n, out_channels, *out)
+    if bias is not None:
+        result = result + bias.reshape(out_channels, *([1] * spatial))
+    return result if batched else result.squeeze(0)
+
+
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation of ``(N, C, L)`` with ``weight`` ``(O, C / groups, k)``."""
+    return _conv("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D cross-correlation of ``(N, C, H, W)`` with ``weight`` ``(O, C / groups, kh, kw)``."""
+    return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def _dilate(x: Tensor, dim: int, stride: int) -> Tensor:
+    """Insert ``stride - 1`` zeros between neighbours along ``dim``."""
+    if stride == 1:
+        return x
+    size = x.shape[dim]
+    shape = list(x.shape)
+    shape.insert(dim + 1, stride - 1)
+    gaps = _zeros(tuple(shape), dtype=x.dtype, device=_device(x))
+    woven = _cat([x.unsqueeze(dim + 1), gaps], dim + 1)  # (..., size, stride, ...)
+    merged = list(x.shape)
+    merged[dim] = size * stride
+    return _narrow(woven.reshape(*merged), dim, 0, (size - 1) * stride + 1)
+
+
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> Tensor:
+    """The gradient of ``conv2d`` with respect to its input, as a layer: ``weight`` is
+    ``(C_in, C_out / groups, kh, kw)``. Computed as a stride-1 convolution of the input
+    with zeros woven between its pixels, with the kernel flipped."""
+    _require_tensor(input, "conv_transpose2d", "input", 1)
+    _require_tensor(weight, "conv_transpose2d", "weight", 2)
+    batched = input.dim() == 4
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got "
+            f"input of size: {_shape_text(input.shape)}"
+        )
+    x = input if batched else input.unsqueeze(0)
+    in_channels = weight.shape[0]
+    if x.shape[1] != in_channels:
+        raise RuntimeError(
+            f"Given transposed=1, weight of size {_shape_text(weight.shape)}, expected input"
+            f"{_shape_text(x.shape)} to have {in_channels} channels, but got {x.shape[1]} "
+            "channels instead"
+        )
+    strides, pads, extra, dil = (
+        _pair(stride),
+        _pair(padding),
+        _pair(output_padding),
+        _pair(dilation),
+    )
+    for e, s, d in zip(extra, strides, dil, strict=True):
+        if e >= s and e >= d:
+            raise RuntimeError(
+                "output padding must be smaller than either stride or dilation, but got "
+                f"output_padding_height: {extra[0]} output_padding_width: {extra[1]} "
+                f"stride_height: {strides[0]} stride_width: {strides[1]} dilation_height: "
+                f"{dil[0]} dilation_width: {dil[1]}"
+            )
+    kh, kw = weight.shape[2], weight.shape[3]
+    x = _dilate(_dilate(x, 2, strides[0]), 3, strides[1])
+    widths = []
+    for k, p, e, d in zip((kh, kw), pads, extra, dil, strict=True):
+        edge = d * (k - 1) - p
+        widths.append((edge, edge + e))
+    x = pad(x, (widths[1][0], widths[1][1], widths[0][0], widths[0][1]))
+    out_per_group = weight.shape[1]
+    w = weight.reshape(groups, in_channels // groups, out_per_group, kh, kw)
+    w = w.transpose(1, 2).reshape(groups * out_per_group, in_channels // groups, kh, kw)
+    w = w.flip((2, 3))
+    out = _conv("conv_transpose2d", x, w, bias, 1, 0, dil, groups, 2)
+    return out if batched else out.squeeze(0)
+
+
+# --- pooling --------------------------------------------------------------------------------
+def _pool_setup(
+    name: str,
+    input: Tensor,
+    spatial: int,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+) -> tuple:
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"{name}: Expected {spatial + 1}D or {spatial + 2}D (batch mode) tensor with "
+            f"optional 0 dim batch size for input, but got: {_shape_text(input.shape)}"
+        )
+    kernel = _pair(kernel_size, spatial)
+    strides = kernel if stride is None or stride == [] or stride == () else _pair(stride, spatial)
+    pads = _pair(padding, spatial)
+    dil = _pair(dilation, spatial)
+    if any(k <= 0 for k in kernel):
+        raise RuntimeError(f"{name}: kernel_size must be greater than zero")
+    if any(s <= 0 for s in strides):
+        raise RuntimeError(f"{name}: stride must be greater than zero")
+    for p, k, d in zip(pads, kernel, dil, strict=True):
+        if p > (d * (k - 1) + 1) // 2:
+            raise RuntimeError(
+                f"pad should be at most half of effective kernel size, but got pad={p}, "
+                f"kernel_size={k} and dilation={d}"
+            )
+    sizes = tuple(input.shape[-spatial:])
+    out = tuple(
+        _out_size(n, k, s, p, d, ceil_mode)
+        for n, k, s, p, d in zip(sizes, kernel, strides, pads, dil, strict=True)
+    )
+    if min(out) <= 0:
+        channels = input.shape[-spatial - 1]
+        raise RuntimeError(
+            f"Given input size: ({'x'.join(map(str, (channels, *sizes)))}). Calculated output "
+            f"size: ({'x'.join(map(str, (channels, *out)))}). Output size is too small"
+        )
+    # Right padding so the last (ceil-mode) window fits.
+    extra = tuple(
+        max(0, (o - 1) * s + d * (k - 1) + 1 - n - 2 * p)
+        for o, s, d, k, n, p in zip(out, strides, dil, kernel, sizes, pads, strict=True)
+    )
+    return kernel, strides, pads, dil, out, extra
+
+
+def _spatial_pad(x: Tensor, pads: tuple, extra: tuple, value: float) -> Tensor:
+    flat: list[int] = []
+    for p, e in reversed(list(zip(pads, extra, strict=True))):
+        flat += [p, p + e]
+    return pad(x, flat, value=value) if any(flat) else x
+
+
+def _max_pool(
+    name: str,
+    input: Tensor,
+    spatial: int,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
+    kernel, strides, pads, dil, out, extra = _pool_setup(
+        name, input, spatial, kernel_size, stride, padding, dilation, ceil_mode
+    )
+    batched = input.dim() == spatial + 2
+    x = input if batched else input.unsqueeze(0)
+    x = _spatial_pad(x, pads, extra, float("-inf"))
+    windows = _windows(x, kernel, strides, dil, out)
+    # Which tap holds each window's maximum: the first one in row-major order, as PyTorch's
+    # kernels choose; found with elementwise ops on the window views. A window holding a
+    # NaN has no such tap; its NaN is put back below.
+    with _no_grad():
+        values = [w.detach() for w in windows]
+        best = values[0]
+        for v in values[1:]:
+            best = _maximum(best, v)
+        nan_windows = best.isnan()
+        has_nan = bool(nan_windows.any())
+        chosen, taken = [], None
+        for v in values:
+            hit = v == best
+            if taken is not None:
+                hit = _logical_and(hit, taken.logical_not())
+                taken = _logical_or(taken, hit)
+            else:
+                taken = hit
+            chosen.append(hit)
+    # Pick each window's chosen value: a product with the 0/1 mask is several times
+    # faster than a select (NumPy's ``where`` mispredicts on data-dependent masks), but
+    # only exact when every value is finite (``inf * 0`` is NaN).
+    with _no_grad():
+        finite = bool(x.detach().isfinite().all())
+    result = None
+    for hit, window in zip(chosen, windows, strict=True):
+        term = window * _to_dtype(hit, window.dtype) if finite else _where(hit, window, 0.0)
+        result = term if result is None else result + term
+    if has_nan:
+        result = _where(nan_windows, best, result)
+    if not batched:
+        result = result.squeeze(0)
+    if not return_indices:
+        return result
+    with _no_grad():
+        first = _zeros(tuple(chosen[0].shape), dtype=_dtypes.int64, device=_device(input))
+        for tap, hit in enumerate(chosen):
+            first = _where(hit, tap, first)
+    return result, _pool_indices(first, input, kernel, strides, pads, dil, batched)
+
+
+def _pool_indices(first, input, kernel, strides, pads, dil, batched) -> Tensor:
+    """Flat positions (within each channel of ``input``) of the chosen maxima; ``first``
+    holds each window's tap number (row-major over the kernel)."""
+    spatial = len(kernel)
+    sizes = tuple(input.shape[-spatial:])
+    tap_offsets = list(zip(*_taps(kernel), strict=True))  # per axis, each tap's offset
+    flat = None
+    for axis in range(spatial):
+        offset = _constant(list(tap_offsets[axis]), first, _dtypes.int64)[first]
+        steps = _arange(first.shape[2 + axis], device=_device(input))
+        steps = steps.reshape(-1, *([1] * (spatial - axis - 1)))
+        coord = steps * strides[axis] - pads[axis] + offset * dil[axis]
+        flat = coord if flat is None else flat * sizes[axis] + coord
+    return flat if batched else flat.squeeze(0)
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over sliding windows of ``(N, C, L)``."""
+    return _max_pool(
+        "max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Maximum over sliding windows of ``(N, C, H, W)``."""
+    return _max_pool(
+        "max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over sliding windows of ``(N, C, H, W)`` (zero padding; ``count_include_pad``
+    and ``divisor_override`` as in PyTorch)."""
+    kernel, strides, pads, dil, out, extra = _pool_setup(
+        "avg_pool2d", input, 2, kernel_size, stride, padding, 1, ceil_mode
+    )
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    x = _spatial_pad(x, pads, extra, 0.0)
+    total = None
+    for window in _windows(x, kernel, strides, dil, out):
+        total = window if total is None else total + window
+    if divisor_override is not None:
+        result = total / divisor_override
+    else:
+        sizes = tuple(input.shape[-2:])
+        counts = [
+            _window_counts(n, k, s, p, o, count_include_pad)
+            for n, k, s, p, o in zip(sizes, kernel, strides, pads, out, strict=True)
+        ]
+        divisor = [[a * b for b in counts[1]] for a in counts[0]]
+        result = total / _constant(divisor, total)
+    return result if batched else result.squeeze(0)
+
+
+def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: bool) -> list:
+    """How many cells each window of one axis averages over (PyTorch's rule: padding
+    counts when ``include_pad``, the ceil-mode overhang never does)."""
+    counts = []
+    for i in range(out):
+        start = i * s - p
+        end = min(start + k, size + p)
+        if not include_pad:
+            start, end = max(start, 0), min(end, size)
+        counts.append(float(end - start))
+    return counts
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling to a fixed ``output_size`` (``None`` keeps that dim): window ``i``
+    of an axis of size ``n`` spans ``[floor(i n / out), ceil((i + 1) n / out))``."""
+    if input.dim() not in (3, 4):
+        raise ValueError(f"Input dimension should be at least {3}")
+    sizes = tuple(input.shape[-2:])
+    target = _pair(output_size) if output_size is not None else sizes
+    if isinstance(output_size, (tuple, list)):
+        target = tuple(sizes[i] if v is None else int(v) for i, v in enumerate(output_size))
+    if len(target) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be 2, but got {len(target)}")
+    x = input
+    for axis, (n, o) in enumerate(zip(sizes, target, strict=True)):
+        dim = x.dim() - 2 + axis
+        if n % o == 0:
+            shape = list(x.shape)
+            shape[dim : dim + 1] = [o, n // o]
+            x = x.reshape(*shape).mean(dim + 1)
+            continue
+        pieces = []
+        for i in range(o):
+            start, end = (i * n) // o, -((-(i + 1) * n) // o)
+            pieces.append(_narrow(x, dim, start, end).mean(dim, keepdim=True))
+        x = _cat(pieces, dim)
+    return x
+
+
+# --- resampling -----------------------------------------------------------------------------
+_INTERPOLATE_MODES = {
+    "nearest": None,
+    "nearest-exact": None,
+    "linear": 1,
+    "bilinear": 2,
+    "trilinear": 3,
+}
+_SIZE_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to float32, as PyTorch's nearest-neighbour kernels compute."""
+    return _struct.unpack("f", _struct.pack("f", value))[0]
+
+
+def interpolate(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
+    """Resize the spatial dims of ``(N, C, *spatial)`` to ``size`` or by ``scale_factor``:
+    ``mode`` ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
+    (4-D) or ``"trilinear"`` (5-D), with PyTorch's source-index rules (``align_corners``);
+    each axis is one gather (and for the linear modes one blend), so gradients flow back
+    through autograd. ``bicubic``, ``area`` and ``antialias`` are not implemented."""
+    spatial = input.dim() - 2
+    if mode not in _INTERPOLATE_MODES or spatial not in (1, 2, 3):
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})"
+        )
+    linear_mode = _INTERPOLATE_MODES[mode] is not None
+    if linear_mode and _INTERPOLATE_MODES[mode] != spatial:
+        raise NotImplementedError(
+            f"Got {input.dim()}D input, but {mode} mode needs {_INTERPOLATE_MODES[mode] + 2}D input"
+        )
+    if align_corners is not None and not linear_mode:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if antialias:
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            "requires a 4-D tensor as input"
+            if not (mode == "bilinear" and input.dim() == 4)
+            else "interpolate: antialias=True is not supported by gpugrad"
+        )
+    align = bool(align_corners)
+    sizes = list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        out_sizes = list(size) if isinstance(size, (tuple, list)) else [size] * spatial
+        if len(out_sizes) != spatial:
+            raise ValueError(
+                "Input and output must have the same number of spatial dimensions, but got "
+                f"input with spatial dimensions of {sizes} and output size of {size}. Please "
+                "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
+                "(o1, o2, ...,oK) format."
+            )
+        out_sizes = [int(n) for n in out_sizes]
+        scales: list[float | None] = [None] * spatial
+    elif scale_factor is not None:
+        factors = (
+            list(scale_factor)
+            if isinstance(scale_factor, (tuple, list))
+            else [scale_factor] * spatial
+        )
+        if len(factors) != spatial:
+            raise ValueError(
+                "Input and scale_factor must have the same number of spatial dimensions, but "
+                f"got input with spatial dimensions of {sizes} and scale_factor of shape "
+                f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
+                "and scale_factor in (s1, s2, ...,sK) format."
+            )
+        out_sizes = [_math.floor(float(n) * float(f)) for n, f in zip(sizes, factors, strict=True)]
+        scales = [None if recompute_scale_factor else float(f) for f in factors]
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if min(sizes) <= 0 or min(out_sizes) <= 0:
+        names = _SIZE_NAMES[spatial]
+        shown_in = ", ".join(f"{k}: {v}" for k, v in zip(names, sizes, strict=True))
+        shown_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes, strict=True))
+        raise RuntimeError(
+            "Input and output sizes should be greater than 0, but got input "
+            f"({shown_in}) output ({shown_out})"
+        )
+    out = input
+    for axis in range(spatial):
+        n_in, n_out, scale = sizes[axis], out_sizes[axis], scales[axis]
+        dim = 2 + axis
+        if linear_mode:
+            out = _linear_resample(out, dim, n_in, n_out, scale, align)
+        else:
+            out = _take(out, dim, _nearest_indices(n_in, n_out, scale, mode == "nearest-exact"))
+    return out
+
+
+def _take(x: Tensor, dim: int, indices: list[int]) -> Tensor:
+    key = (slice(None),) * dim + (_tensor(indices, dtype=_dtypes.int64, device=_device(x)),)
+    return x[key]
+
+
+def _nearest_indices(n_in: int, n_out: int, scale: float | None, exact: bool) -> list[int]:
+    """PyTorch's ``nearest_idx`` / ``nearest_neighbor_exact_compute_source_index``: the
+    scale is a float32, ``1 / scale_factor`` when one was given, else ``n_in / n_out``."""
+    if not exact and n_out == n_in:
+        return list(range(n_out))
+    if not exact and n_out == 2 * n_in:
+        return [i >> 1 for i in range(n_out)]
+    s = _float32(1.0 / scale if scale is not None and scale > 0 else n_in / n_out)
+    offset = 0.5 if exact else 0.0
+    return [min(int(_math.floor(_float32((i + offset) * s))), n_in - 1) for i in range(n_out)]
+
+
+def _linear_resample(
+    x: Tensor, dim: int, n_in: int, n_out: int, scale: float | None, align: bool
+) -> Tensor:
+    """Linear interpolation along ``dim`` with PyTorch's ``area_pixel_compute_source_index``."""
+    if align:
+        step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    lower, upper, weights = [], [], []
+    for i in range(n_out):
+        source = step * i if align else max(step * (i + 0.5) - 0.5, 0.0)
+        first = int(source)
+        lower.append(first)
+        upper.append(first + 1 if first < n_in - 1 else first)
+        weights.append(source - first)
+    shape = [1] * x.dim()
+    shape[dim] = n_out
+    w1 = _tensor(weights, dtype=x.dtype, device=_device(x)).reshape(shape)
+    return _take(x, dim, lower) * (1 - w1) + _take(x, dim, upper) * w1
+
+
+# --- normalization --------------------------------------------------------------------------
+def _update_running(running: Tensor, value: Tensor, momentum: float) -> None:
+    with _no_grad():
+        running[...] = running * (1 - momentum) + value.detach() * momentum
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each channel (dim 1) by the batch statistics (``training``) or by the
+    running ones; in training the running statistics move by ``momentum`` towards the
+    batch mean and unbiased variance, in place."""
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    dims = (0, *range(2, input.dim()))
+    shape = (1, channels) + (1,) * (input.dim() - 2)
+    if training:
+        count = input.numel() // channels
+        if count <= 1:
+            raise ValueError(
+                "Expected more than 1 value per channel when training, got input size "
+                f"{input.shape}"
+            )
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(dims, keepdim=True)
+        if running_mean is not None:
+            _update_running(running_mean, mean.reshape(channels), momentum)
+        if running_var is not None:
+            _update_running(running_var, var.reshape(channels) * (count / (count - 1)), momentum)
+        scale = (var + eps).rsqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        centered = input - running_mean.reshape(shape)
+        scale = (running_var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight.reshape(shape)  # per channel: one full-size product below
+    out = centered * scale
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _normalized_dims(input: Tensor, normalized_shape: Any) -> tuple[int, ...]:
+    shape = (
+        (int(normalized_shape),)
+        if isinstance(normalized_shape, int)
+        else tuple(int(n) for n in normalized_shape)
+    )
+    k = len(shape)
+    if k == 0 or k > input.dim() or tuple(input.shape[-k:]) != shape:
+        raise RuntimeError(
+            f"Given normalized_shape={_shape_text(shape)}, expected input with shape "
+            f"{_shape_text(['*', *shape])}, but got input of size{_shape_text(input.shape)}"
+        )
+    return tuple(range(input.dim() - k, input.dim()))
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dims (biased variance)."""
+    dims = _normalized_dims(input, normalized_shape)
+    mean = input.mean(dims, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(dims, keepdim=True)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+_MACHINE_EPSILON = {
+    "float16": 2.0**-10,
+    "float32": 2.0**-23,
+    "float64": 2.0**-52,
+}
+
+
+def rms_norm(
+    input: Tensor,
+    normalized_shape: Any,
+    weight: Tensor | None = None,
+    eps: float | None = None,
+) -> Tensor:
+    """``x / sqrt(mean(x²) + eps)`` over the trailing dims; ``eps`` defaults to the
+    dtype's machine epsilon, as in PyTorch."""
+    dims = _normalized_dims(input, normalized_shape)
+    if eps is None:
+        eps = _MACHINE_EPSILON[input.dtype.name]
+    out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def group_norm(
+    input: Tensor,
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalize each group of ``channels / num_groups`` channels of every sample."""
+    if input.dim() < 2 or input.shape[1] % num_groups:
+        raise RuntimeError(
+            "Expected number of channels in input to be divisible by num_groups, but got "
+            f"input of shape {_shape_text(input.shape)} and num_groups={num_groups}"
+        )
+    n, channels = input.shape[0], input.shape[1]
+    grouped = input.reshape(n, num_groups, -1)
+    mean = grouped.mean(-1, keepdim=True)
+    centered = grouped - mean
+    var = (centered * centered).mean(-1, keepdim=True)
+    out = (centered * (var + eps).rsqrt()).reshape(*input.shape)
+    shape = (1, channels) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+# --- distances ------------------------------------------------------------------------------
+def _vector_norm(x: Tensor, p: float, dim: Any, keepdim: bool) -> Tensor:
+    """``||x||_p`` along ``dim`` whose gradient at a zero vector is 0 (PyTorch's
+    subgradient), not the NaN that ``sqrt(0)``'s derivative would give."""
+    if p == float("inf"):
+        return x.abs().amax(dim, keepdim=keepdim)
+    if p == 1:
+        return x.abs().sum(dim, keepdim=keepdim)
+    powered = (x * x) if p == 2 else x.abs() ** p
+    total = powered.sum(dim, keepdim=keepdim)
+    positive = total > 0
+    safe = _where(positive, total, 1.0)
+    root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
+    return _where(positive, root, 0.0)
+
+
+def normalize(
+    input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out: Any = None
+) -> Tensor:
+    """``input / max(||input||_p, eps)`` along ``dim``."""
+    norm = _vector_norm(input, p, dim, True)
+    return input / norm.clamp(min=eps)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim``."""
+    n1 = _vector_norm(x1, 2, dim, True).clamp(min=eps)
+    n2 = _vector_norm(x2, 2, dim, True).clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(
+    x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False
+) -> Tensor:
+    """``||x1 - x2 + eps||_p`` along the last dim."""
+    return _vector_norm(x1 - x2 + eps, p, -1, keepdim)
+
+
+# --- attention ------------------------------------------------------------------------------
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    enable_gqa: bool = False,
+) -> Tensor:
+    """``softmax(q kᵀ * scale + mask) v``. A boolean mask keeps the ``True`` positions, a
+    float mask is added; ``is_causal`` keeps position ``j <= i``."""
+    if is_causal and attn_mask is not None:
+        raise RuntimeError(
+            "_scaled_dot_product_attention: Explicit attn_mask should not be set when "
+            "is_causal=True"
+        )
+    if (
+        attn_mask is not None
+        and attn_mask.dtype != _dtypes.bool_
+        and not (attn_mask.is_floating_point())
+    ):
+        raise RuntimeError(
+            "Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+            f"attn_mask.dtype: {_C_NAMES.get(attn_mask.dtype.name, attn_mask.dtype.name)} and "
+            f" query.dtype: {_C_NAMES.get(query.dtype.name, query.dtype.name)} instead."
+        )
+    if enable_gqa and key.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        repeat = query.shape[-3] // key.shape[-3]
+        key = _repeat_heads(key, repeat)
+        value = _repeat_heads(value, repeat)
+    length, source = query.shape[-2], key.shape[-2]
+    scale = 1.0 / _math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale
+    if is_causal:
+        rows = _arange(length, device=_device(query)).unsqueeze(-1)
+        cols = _arange(source, device=_device(query))
+        scores = _where(cols <= rows, scores, float("-inf"))
+    elif attn_mask is not None:
+        if attn_mask.dtype == _dtypes.bool_:
+            scores = _where(attn_mask, scores, float("-inf"))
+        else:
+            scores = scores + attn_mask
+    weights = softmax(scores, -1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p, True)
+    return weights @ value
+
+
+_C_NAMES = {
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+}
+
+
+def _repeat_heads(t: Tensor, repeat: int) -> Tensor:
+    shape = list(t.shape)
+    expanded = t.unsqueeze(-3).expand(*shape[:-2], repeat, *shape[-2:])
+    return expanded.reshape(*shape[:-3], shape[-3] * repeat, *shape[-2:])
+
+
+# --- losses ---------------------------------------------------------------------------------
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean squared error ``(input - target)²``; with an elementwise ``weight`` (shaped like
+    ``input``) ``"mean"`` divides the weighted sum by ``weight.sum()``, as PyTorch does."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _same_shape_warning(input, target)
     diff = input - target
-    return _reduce(diff * diff, reduction)
+    return _weighted_reduce(diff * diff, input, weight, reduction, by_weight=True)
+
+
+def l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    weight: Tensor | None = None,
+) -> Tensor:
+    """Mean absolute error ``|input - target|``; ``weight`` as in ``mse_loss``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _same_shape_warning(input, target)
+    return _weighted_reduce((input - target).abs(), input, weight, reduction, by_weight=True)
+
+
+def _weighted_reduce(
+    loss: Tensor, input: Tensor, weight: Tensor | None, reduction: str, by_weight: bool
+) -> Tensor:
+    """``loss * weight`` reduced: PyTorch's weighted ``mse_loss``/``l1_loss`` divide the
+    mean by the summed weights (``by_weight``), ``huber_loss`` by the element count."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    weighted = loss * weight
+    if reduction == "mean" and by_weight:
+        return weighted.sum() / weight.sum()
+    return _reduce(weighted, reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """``0.5 d² / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _same_shape_warning(input, target)
+    diff = input - target
+    size = diff.abs()
+    if beta == 0:
+        return _reduce(size, reduction)
+    loss = _where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight: Tensor | None = None,
+) -> Tensor:
+    """``0.5 d²`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _same_shape_warning(input, target)
+    diff = input - target
+    size = diff.abs()
+    loss = _where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _weighted_reduce(loss, input, weight, reduction, by_weight=False)
+
+
+def kl_div(
+    input: Tensor,
+    target: Tensor,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """``target * (log(target) - input)`` (0 where ``target`` is 0); ``input`` holds log
+    probabilities; ``reduction="batchmean"`` divides the sum by the batch size."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in (*_REDUCTION_NAMES, "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if reduction == "mean":
+        _warnings.warn(
+            "reduction: 'mean' divides the total loss by both the batch size and the support "
+            "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
+            "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
+            "major release.",
+            stacklevel=2,
+        )
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        positive = target > 0
+        log_t = _where(positive, target, 1.0).log()
+        loss = _where(positive, target * (log_t - input), -target * input * 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.dim() else 1)
+    return _reduce(loss, reduction)
+
+
+_TARGET_DTYPES = ("int64", "uint8")
+
+
+def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, int]:
+    """Check class-index targets for ``nll_loss``/``cross_entropy``: returns the class dim
+    and the number of classes."""
+    if input.dim() == 0:
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    if target.dtype.name not in _TARGET_DTYPES:
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
+        )
+    class_dim = 0 if input.dim() == 1 else 1
+    if input.dim() != 1 and (target.dim() == 0 or target.shape[0] != input.shape[0]):
+        raise ValueError(
+            f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+            f"({target.shape[0] if target.dim() else 1})."
+        )
+    if input.dim() <= 2 and target.dim() != input.dim() - 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    expected = tuple(s for i, s in enumerate(input.shape) if i != class_dim)
+    if tuple(target.shape) != expected:
+        raise RuntimeError(
+            f"Expected target size {_shape_text(expected)}, got {_shape_text(target.shape)}"
+        )
+    return class_dim, input.shape[class_dim]
+
+
+def _nll(
+    log_p: Tensor,
+    target: Tensor,
+    weight: Tensor | None,
+    ignore_index: int,
+    class_dim: int,
+    n_classes: int,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Per-sample ``-w[t] log_p[t]``, the per-sample weights ``w[t]`` (0 where ignored) and
+    the one-hot mask of the targets."""
+    valid = target != ignore_index
+    if target.numel():
+        bad = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
+        if bool(bad.any()):
+            raise IndexError(f"Target {target[bad].reshape(-1)[0].item()} is out of bounds.")
+    class_shape = [1] * log_p.dim()
+    class_shape[class_dim] = n_classes
+    classes = _arange(n_classes, device=_device(log_p)).reshape(class_shape)
+    chosen = target.unsqueeze(class_dim) == classes
+    picked = _where(chosen, log_p, 0.0).sum(class_dim)
+    sample_weight = _to_dtype(valid, log_p.dtype)
+    if weight is not None:
+        if tuple(weight.shape) != (n_classes,):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {n_classes} classes or no "
+                "classes but got weight tensor of shape: "
+                f"{_shape_text(weight.shape)}"
+            )
+        per_class = _where(chosen, weight.reshape(class_shape), 0.0).sum(class_dim)
+        sample_weight = per_class * sample_weight
+    return -picked * sample_weight, sample_weight, chosen
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``-input[n, target[n]]`` weighted by ``weight[target[n]]``; ``"mean"`` divides by
+    the summed weights of the non-ignored targets."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    class_dim, n_classes = _class_layout(input, target, "nll_loss")
+    loss, sample_weight, _ = _nll(input, target, weight, ignore_index, class_dim, n_classes)
+    if reduction == "mean":
+        return loss.sum() / sample_weight.sum()
+    return _reduce(loss, reduction)
 
 
 def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
-    size_average: None = None,
+    size_average: Any = None,
     ignore_index: int = -100,
-    reduce: None = None,
+    reduce: Any = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """PyTorch's ``cross_entropy``: ``input`` holds unnormalized scores with the classes
     along dim 1 (dim 0 for a single sample); ``target`` holds class indices (an integer
     tensor, ``ignore_index`` entries skipped) or class probabilities (a float tensor shaped
-    like ``input``)."""
-    _check_legacy(size_average, reduce)
+    like ``input``); ``label_smoothing`` mixes the target with the uniform distribution."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() == 0:
-        raise ValueError("cross_entropy expects an input of at least one dimension")
-    class_dim = 0 if input.dim() == 1 else 1
-    n_classes = input.shape[class_dim]
+        raise ValueError("Expected 1 or more dimensions (got 0)")
+    if target.is_floating_point():
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    class_dim, n_classes = _class_layout(input, target, "cross_entropy")
     log_p = log_softmax(input, class_dim)
-    class_shape = [1] * input.dim()
-    class_shape[class_dim] = n_classes
-    w = None
-    if weight is not None:
-        if tuple(weight.shape) != (n_classes,):
-            raise RuntimeError(
-                f"weight tensor should be defined either for all {n_classes} classes or no classes"
-            )
-        w = weight.reshape(class_shape)
-
-    if target.is_floating_point():  # class probabilities
-        if tuple(target.shape) != tuple(input.shape):
-            raise RuntimeError(
-                f"Expected target size {list(input.shape)}, got {list(target.shape)}"
-            )
-        if label_smoothing > 0:
-            target = target * (1 - label_smoothing) + label_smoothing / n_classes
-        terms = log_p * target
-        if w is not None:
-            terms = terms * w
-        loss = -terms.sum(class_dim)
-        if reduction == "mean":
-            return loss.sum() / (input.numel() // n_classes if input.numel() else 1)
-        return _reduce(loss, reduction)
-
-    expected = tuple(s for i, s in enumerate(input.shape) if i != class_dim)
-    if tuple(target.shape) != expected:
-        raise ValueError(f"Expected target size {list(expected)}, got {list(target.shape)}")
-    valid = target != ignore_index
-    out_of_range = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
-    if bool(out_of_range.any()):
-        bad = target[out_of_range].reshape(-1)[0].item()
-        raise IndexError(f"Target {bad} is out of bounds.")
-    classes = _arange(n_classes, device=input._backend.device_str).reshape(class_shape)
-    one_hot = _to_dtype(target.unsqueeze(class_dim) == classes, log_p.dtype)
-    picked = (log_p * one_hot).sum(class_dim)  # log p[target]
-    # weight[target] per sample (1 without class weights); 0 where the target is ignored
-    valid_weight = _to_dtype(valid, log_p.dtype)
-    target_weight = valid_weight if w is None else (one_hot * w).sum(class_dim) * valid_weight
-    nll = -picked * target_weight
-    nll_reduced = (
-        nll.sum() / target_weight.sum() if reduction == "mean" else _reduce(nll, reduction)
-    )
+    nll, sample_weight, _ = _nll(log_p, target, weight, ignore_index, class_dim, n_classes)
+    if reduction == "mean":
+        nll_reduced = nll.sum() / sample_weight.sum()
+    else:
+        nll_reduced = _reduce(nll, reduction)
     if label_smoothing <= 0:
         return nll_reduced
-    smooth = -(log_p * w).sum(class_dim) if w is not None else -log_p.sum(class_dim)
-    smooth = smooth * valid_weight
+    class_shape = [1] * input.dim()
+    class_shape[class_dim] = n_classes
+    per_class = log_p if weight is None else log_p * weight.reshape(class_shape)
+    valid = _to_dtype(target != ignore_index, log_p.dtype)
+    smooth = -per_class.sum(class_dim) * valid
     if reduction == "mean":
-        smooth_reduced = smooth.sum() / target_weight.sum()
+        smooth_reduced = smooth.sum() / sample_weight.sum()
     else:
         smooth_reduced = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll_reduced + smooth_reduced * (label_smoothing / n_classes)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``
-    (only while ``training``)."""
-    if inplace:
-        raise NotImplementedError("dropout(inplace=True) is not supported; use inplace=False")
-    if not training or p == 0:
-        return input
-    if p == 1:
-        return input * 0.0
-    keep = _rand(*input.shape, device=input._backend.device_str) >= p
-    return input * _to_dtype(keep, input.dtype) * (1.0 / (1.0 - p))
+def _cross_entropy_probabilities(
+    input: Tensor, target: Tensor, weight: Tensor | None, reduction: str, smoothing: float
+) -> Tensor:
+    if tuple(target.shape) != tuple(input.shape):
+        if input.dim() == 2 and target.dim() != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        raise RuntimeError(
+            f"Expected target size {_shape_text(input.shape)}, got {_shape_text(target.shape)}"
+        )
+    class_dim = 0 if input.dim() == 1 else 1
+    n_classes = input.shape[class_dim]
+    log_p = log_softmax(input, class_dim)
+    if smoothing > 0:
+        target = target * (1 - smoothing) + smoothing / n_classes
+    terms = log_p * target
+    if weight is not None:
+        class_shape = [1] * input.dim()
+        class_shape[class_dim] = n_classes
+        terms = terms * weight.reshape(class_shape)
+    loss = -terms.sum(class_dim)
+    if reduction == "mean":
+        return loss.sum() / max(input.numel() // n_classes, 1) if input.numel() else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(
+    input1: Tensor,
+    input2: Tensor,
+    target: Tensor,
+    margin: float = 0.0,
+    size_average: Any = None,
+    reduce: Any = None,
+    reduction: str = "mean",
+) -> Tensor:
+    """``1 - cos(x1, x2)`` for ``target == 1``, ``max(0, cos(x1, x2) - margin)`` for
+    ``target == -1``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.dim() != input2.dim() or input1.dim() not in (1, 2):
+        raise RuntimeError(
+            f"cosine_embedding_loss : 1D or 2D inputs expected, got {input1.dim()}D and "
+            f"{input2.dim()}D"
+        )
+    dim = input1.dim() - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    mag1 = (input1 * input1).sum(dim) + eps
+    mag2 = (input2 * input2).sum(dim) + eps
+    cos = prod / (mag1 * mag2).sqrt()
+    positive = 1 - cos
+    negative = (cos - margin).clamp(min=0.0)
+    zero = _zeros((), dtype=cos.dtype, device=_device(cos))
+    loss = _where(target == 1, positive, zero) + _where(target == -1, negative, zero)
+    return _reduce(loss, reduction)

@@ -14,6 +14,7 @@ docstring says otherwise. On CUDA, BCE does not check that its input lies in [0,
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from .._grad_mode import state as _grad_state
@@ -52,6 +53,27 @@ def _reduction(reduction: str, n: int) -> tuple[bool, float]:
     if reduction == "none":
         return False, 1.0
     raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def legacy_reduction(size_average: Any, reduce: Any, reduction: str) -> str:
+    """``reduction``, or PyTorch's reading of the deprecated ``size_average`` and
+    ``reduce`` flags of its losses when either is given (with PyTorch's warning)."""
+    if size_average is None and reduce is None:
+        return reduction
+    if isinstance(size_average, str) or isinstance(reduce, str):
+        raise TypeError(
+            "size_average and reduce are PyTorch's deprecated bool flags; pass the reduction "
+            f"by keyword: reduction={(size_average if isinstance(size_average, str) else reduce)!r}"
+        )
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    result = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{result}' "
+        "instead.",
+        stacklevel=3,
+    )
+    return result
 
 
 def _no_grad_allowed(t: Tensor | None, function: str, argument: str) -> None:
@@ -246,6 +268,8 @@ def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
     reduction: str = "mean",
     *,
     eps: float | None = None,
@@ -269,6 +293,7 @@ def binary_cross_entropy(
     count), ``"sum"`` or ``"none"``; ``weight`` (broadcast to ``input``'s shape)
     multiplies each element's loss and cannot require grad.
     """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("binary_cross_entropy expects tensors for input and target")
     if target._data.shape != input._data.shape:
@@ -359,6 +384,8 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: Any = None,
+    reduce: Any = None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
@@ -377,6 +404,7 @@ def binary_cross_entropy_with_logits(
     ``gg.no_grad()``. ``input`` and ``target`` are promoted
     to a common dtype (PyTorch returns the target's dtype when they differ); ``weight``
     and ``pos_weight`` broadcast to ``input``'s shape and cannot require grad."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("binary_cross_entropy_with_logits expects tensors")
     if target._data.shape != input._data.shape:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import warnings
 
-from ... import _ops, _reductions
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
 from .. import functional as F
 from .module import Module
 
@@ -43,12 +41,12 @@ class ReLU(Module):
 
 class Tanh(Module):
     def forward(self, input: Tensor) -> Tensor:
-        return _ops.tanh(input)
+        return F.tanh(input)
 
 
 class Sigmoid(Module):
     def forward(self, input: Tensor) -> Tensor:
-        return _ops.sigmoid(input)
+        return F.sigmoid(input)
 
 
 class GELU(Module):
@@ -80,7 +78,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.leaky_relu(input, self.negative_slope, self.inplace)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + _inplace_suffix(self.inplace)
@@ -95,7 +93,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.elu(input, self.alpha, self.inplace)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + _inplace_suffix(self.inplace)
@@ -109,7 +107,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.silu(input, self.inplace)
+        return F.silu(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -123,7 +121,7 @@ class Mish(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.mish(input, self.inplace)
+        return F.mish(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -138,7 +136,7 @@ class Softplus(Module):
         self.threshold = threshold
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.softplus(input, self.beta, self.threshold)
+        return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -156,7 +154,7 @@ class Hardtanh(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.hardtanh(input, self.min_val, self.max_val, self.inplace)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_suffix(self.inplace)
@@ -180,7 +178,7 @@ class Softmax(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         dim = _implicit_dim("softmax", input.dim()) if self.dim is None else self.dim
-        return _reductions.softmax(input, dim)
+        return F.softmax(input, dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -195,7 +193,7 @@ class LogSoftmax(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         dim = _implicit_dim("log_softmax", input.dim()) if self.dim is None else self.dim
-        return _reductions.log_softmax(input, dim)
+        return F.log_softmax(input, dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..._factories import empty
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -101,13 +101,13 @@ class _ConvNd(Module):
         if self.padding_mode == "zeros":
             return input, self.padding
         if isinstance(self.padding, str):
-            pads = LF._conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
+            pads = F._conv_padding(self.padding, self.kernel_size, self.dilation, self.stride)
         else:
             pads = [(p, p) for p in self.padding]
         flat: list[int] = []
         for before, after in reversed(pads):
             flat += [before, after]
-        return LF.pad(input, flat, mode=self.padding_mode), 0
+        return F.pad(input, flat, mode=self.padding_mode), 0
 
     def extra_repr(self) -> str:
         n = self._spatial
@@ -156,9 +156,7 @@ class Conv1d(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         x, padding = self._padded(input)
-        return LF.conv1d(
-            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
-        )
+        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -185,9 +183,7 @@ class Conv2d(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:
         x, padding = self._padded(input)
-        return LF.conv2d(
-            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
-        )
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -222,7 +218,7 @@ class ConvTranspose2d(_ConvNd):
         output_padding = self.output_padding
         if output_size is not None:
             output_padding = self._output_padding(input, output_size)
-        return LF.conv_transpose2d(
+        return F.conv_transpose2d(
             input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip

@@ -4,7 +4,7 @@ in training mode."""
 from __future__ import annotations
 
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
+from .. import functional as F
 from .module import Module
 
 __all__ = ["Dropout", "Dropout2d"]
@@ -23,7 +23,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.dropout(input, self.p, self.training, self.inplace)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -34,4 +34,4 @@ class Dropout2d(Dropout):
     probability ``p`` and scale the rest by ``1 / (1 - p)``; in eval mode, the identity."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.dropout2d(input, self.p, self.training, self.inplace)
+        return F.dropout2d(input, self.p, self.training, self.inplace)

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..._factories import empty
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -56,7 +56,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.linear(input, self.weight, self.bias)
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (
@@ -103,7 +103,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
-        return LF.bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (

@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 
 from ..._grad_mode import no_grad
 from ..._tensor import RemovableHandle, Tensor
-from ..._transfer import _parse as _parse_to_args
 from ...backends import dtypes as _dtypes
+from ...ops.transfer import parse_to as _parse_to_args
 from ..parameter import Buffer, Parameter, copy_leaf, move_, zero_grads
 
 __all__ = ["Module"]

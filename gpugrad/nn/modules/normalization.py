@@ -9,7 +9,7 @@ from ..._factories import empty, ones, tensor, zeros
 from ..._grad_mode import no_grad
 from ..._tensor import Tensor
 from ...backends import dtypes as _dtypes
-from .. import _layer_functions as LF
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -90,7 +90,7 @@ class _BatchNorm(Module):
                 factor = 1.0 / float(self.num_batches_tracked.item())
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         keep_running = not self.training or self.track_running_stats
-        return LF.batch_norm(
+        return F.batch_norm(
             input,
             self.running_mean if keep_running else None,
             self.running_var if keep_running else None,
@@ -159,7 +159,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (
@@ -189,7 +189,7 @@ class RMSNorm(Module):
             self.register_parameter("weight", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return (
@@ -231,7 +231,7 @@ class GroupNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (

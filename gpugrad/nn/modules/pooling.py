@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
+from .. import functional as F
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool1d", "MaxPool2d"]
@@ -40,7 +40,7 @@ class MaxPool1d(_MaxPoolNd):
     """Maximum over sliding windows of ``(N, C, L)``."""
 
     def forward(self, input: Tensor) -> Any:
-        return LF.max_pool1d(
+        return F.max_pool1d(
             input, self.kernel_size, self.stride, self.padding, self.dilation,
             ceil_mode=self.ceil_mode, return_indices=self.return_indices,
         )  # fmt: skip
@@ -50,7 +50,7 @@ class MaxPool2d(_MaxPoolNd):
     """Maximum over sliding windows of ``(N, C, H, W)``."""
 
     def forward(self, input: Tensor) -> Any:
-        return LF.max_pool2d(
+        return F.max_pool2d(
             input, self.kernel_size, self.stride, self.padding, self.dilation,
             ceil_mode=self.ceil_mode, return_indices=self.return_indices,
         )  # fmt: skip
@@ -77,7 +77,7 @@ class AvgPool2d(Module):
         self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.avg_pool2d(
+        return F.avg_pool2d(
             input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
             self.count_include_pad, self.divisor_override,
         )  # fmt: skip
@@ -94,7 +94,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

@@ -11,11 +11,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ... import _ops
 from ..._factories import empty, zeros
-from ..._shape_ops import cat, stack
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
+from ...ops.shape import cat, stack
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -46,13 +45,13 @@ def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh_t, b_
         n = (x_proj[:, 2 * hidden :] + r * h_proj[:, 2 * hidden :]).tanh()
         return n + z * (h - n), None
     pre = x_proj + h_proj
-    return (pre.tanh() if mode == "RNN_TANH" else _ops.relu(pre)), None
+    return (pre.tanh() if mode == "RNN_TANH" else F.relu(pre)), None
 
 
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
     """``x W_ihᵀ + b_ih`` for all steps at once, with ``b_hh`` folded in where the
     recurrence allows it (not GRU)."""
-    projected = LF.linear(x, w_ih, b_ih)
+    projected = F.linear(x, w_ih, b_ih)
     if b_hh is not None and mode != "GRU":
         projected = projected + b_hh
     return projected
@@ -178,7 +177,7 @@ class _RNNBase(Module):
                     final_c.append(c)
             x = outputs[0] if directions == 1 else cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                x = LF.dropout(x, self.dropout, True)
+                x = F.dropout(x, self.dropout, True)
         output = x
         if batched and self.batch_first:
             output = output.transpose(0, 1)

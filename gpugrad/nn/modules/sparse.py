@@ -7,7 +7,7 @@ from typing import Any
 from ..._factories import empty
 from ..._grad_mode import no_grad
 from ..._tensor import Tensor
-from .. import _layer_functions as LF
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -105,7 +105,7 @@ class Embedding(_EmbeddingBase):
         )  # fmt: skip
 
     def forward(self, input: Tensor) -> Tensor:
-        return LF.embedding(
+        return F.embedding(
             input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
             self.scale_grad_by_freq, self.sparse,
         )  # fmt: skip
@@ -168,7 +168,7 @@ class EmbeddingBag(_EmbeddingBase):
         offsets: Tensor | None = None,
         per_sample_weights: Tensor | None = None,
     ) -> Tensor:
-        return LF.embedding_bag(
+        return F.embedding_bag(
             input, self.weight, offsets, self.max_norm, self.norm_type,
             self.scale_grad_by_freq, self.mode, self.sparse, per_sample_weights,
             self.include_last_offset, self.padding_idx,

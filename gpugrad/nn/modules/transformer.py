@@ -7,10 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._factories import empty, zeros
-from ..._ops import where
 from ..._tensor import Tensor
 from ...backends import dtypes as _dtypes
-from .. import _layer_functions as LF
+from ...ops.elementwise import where
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -113,7 +112,7 @@ class MultiheadAttention(Module):
         else:
             weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
         return tuple(
-            LF.linear(x, w, bias)
+            F.linear(x, w, bias)
             for x, w, bias in zip((query, key, value), weights, biases, strict=True)
         )
 
@@ -156,7 +155,7 @@ class MultiheadAttention(Module):
             scores = scores + mask
         weights = scores.softmax(-1)
         if self.dropout > 0 and self.training:
-            weights = LF.dropout(weights, self.dropout, True)
+            weights = F.dropout(weights, self.dropout, True)
         out = (weights @ v).permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
         out = self.out_proj(out)
         if batched and self.batch_first:
