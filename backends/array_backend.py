@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +33,14 @@ def _normalize_dim(dim: int | Sequence[int] | None) -> int | tuple[int, ...] | N
     if dim is None or isinstance(dim, int):
         return dim
     return tuple(dim)
+
+
+def reduced_count(shape: Shape, axis: int | tuple[int, ...] | None) -> int:
+    """How many elements each output of a reduction over ``axis`` reduces."""
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return math.prod(shape[a] for a in axes)
 
 
 def doubling_scan(xp: Any, ufunc: Any, x: Array, dim: int) -> Array:
@@ -227,6 +236,10 @@ class ArrayBackend:
         return self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=dtype)
 
     def mean(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        if x.size == 0:  # NaN, as PyTorch's, without NumPy's warning
+            with self.quiet():
+                total = self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim)
+                return total / x.dtype.type(0)
         if x.dtype.char == "e":
             out = self.xp.mean(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=_FLOAT32)
             return self.narrow_half(out)
@@ -245,6 +258,14 @@ class ArrayBackend:
         return self.xp.amin(x, axis=_normalize_dim(dim), keepdims=keepdim)
 
     def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
+        axis = _normalize_dim(dim)
+        if reduced_count(x.shape, axis) - correction <= 0:
+            # NaN or inf, as PyTorch's (whose own warning the op gives), not NumPy's warning
+            with warnings.catch_warnings(), self.quiet():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                wide = x.astype(_FLOAT32) if x.dtype.char == "e" else x
+                out = self.xp.var(wide, axis=axis, ddof=correction, keepdims=keepdim)
+                return out.astype(x.dtype)
         if x.dtype.char == "e":
             return self.narrow_half(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
         return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
@@ -428,7 +449,9 @@ class ArrayBackend:
         """The square root of ``var``, taken before a float16 variance is rounded (which
         may overflow where the deviation does not)."""
         if x.dtype.char == "e":
-            return self.narrow_half(self.xp.sqrt(self.var(x.astype(_FLOAT32), dim, correction, keepdim)))
+            return self.narrow_half(
+                self.xp.sqrt(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
+            )
         return self.xp.sqrt(self.var(x, dim, correction, keepdim))
 
     def first_zero(self, x: Array, dim: int) -> tuple[Array, Array] | None:
