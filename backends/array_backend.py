@@ -379,9 +379,20 @@ class ArrayBackend:
         """The lower median along ``dim`` and its index, kept dims: NaN when the slice holds
         one (``ignore_nan``: the median of the other values), as PyTorch's."""
         xp = self.xp
-        values, indices = self.sort(x, dim)
         n = x.shape[dim]
         kept = x.shape[:dim] + (1,) + x.shape[dim + 1 :]
+        if x.dtype.kind != "f" or not bool(xp.isnan(x).any()):
+            # One partition finds the value; its index is the one a stable sort would put at
+            # that rank: among the equal values, the (rank - number smaller)-th.
+            k = (n - 1) // 2
+            value = xp.take_along_axis(
+                xp.partition(x, k, axis=dim), xp.full(kept, k, dtype="int64"), dim
+            )
+            equal = x == value
+            nth = k - xp.sum(x < value, axis=dim, keepdims=True)
+            indices = xp.argmax(xp.cumsum(equal, axis=dim) > nth, axis=dim, keepdims=True)
+            return value, indices.astype("int64", copy=False)
+        values, indices = self.sort(x, dim)
         if x.dtype.kind == "f":
             valid = n - xp.sum(xp.isnan(x), axis=dim, keepdims=True)
             if ignore_nan:

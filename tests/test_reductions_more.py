@@ -541,3 +541,16 @@ def test_mean_of_nothing_is_nan_quietly(device):
         assert_same(gg.zeros(0, 3, device=device).mean(0), torch.zeros(0, 3).mean(0))
         half = gg.zeros(0, 2, dtype=gg.float16, device=device).mean(0)
         assert_same(half, torch.zeros(0, 2, dtype=torch.float16).mean(0))
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_median_index_among_ties_is_torchs(dim, device):
+    """The partition path (no NaN) picks, among equal values, the index a stable sort would
+    put at the median's rank, as PyTorch does."""
+    values = np.random.default_rng(5).integers(0, 5, (50, 31)).astype(np.float64)
+    x, xt = both(values, device, requires_grad=False)
+    ours, theirs = x.median(dim), xt.median(dim)
+    np.testing.assert_array_equal(host(ours.values), theirs.values.numpy())
+    np.testing.assert_array_equal(host(ours.indices), theirs.indices.numpy())
+    ints = gg.tensor(values.astype(np.int64), device=device).median(dim)
+    np.testing.assert_array_equal(host(ints.indices), theirs.indices.numpy())
