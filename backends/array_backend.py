@@ -12,6 +12,7 @@ import contextlib
 import functools
 import math
 import operator
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,14 @@ def _normalize_dim(dim: int | Sequence[int] | None) -> int | tuple[int, ...] | N
     if dim is None or isinstance(dim, int):
         return dim
     return tuple(dim)
+
+
+def reduced_count(shape: Shape, axis: int | tuple[int, ...] | None) -> int:
+    """How many elements each output of a reduction over ``axis`` reduces."""
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return math.prod(shape[a] for a in axes)
 
 
 def doubling_scan(xp: Any, ufunc: Any, x: Array, dim: int) -> Array:
@@ -395,6 +404,10 @@ class ArrayBackend:
         return self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=dtype)
 
     def mean(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
+        if x.size == 0:  # NaN, as PyTorch's, without NumPy's warning
+            with self.quiet():
+                total = self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim)
+                return total / x.dtype.type(0)
         if x.dtype.char == "e":
             out = self.xp.mean(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=_FLOAT32)
             return self.narrow_half(out)
@@ -413,6 +426,14 @@ class ArrayBackend:
         return self.xp.amin(x, axis=_normalize_dim(dim), keepdims=keepdim)
 
     def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
+        axis = _normalize_dim(dim)
+        if reduced_count(x.shape, axis) - correction <= 0:
+            # NaN or inf, as PyTorch's (whose own warning the op gives), not NumPy's warning
+            with warnings.catch_warnings(), self.quiet():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                wide = x.astype(_FLOAT32) if x.dtype.char == "e" else x
+                out = self.xp.var(wide, axis=axis, ddof=correction, keepdims=keepdim)
+                return out.astype(x.dtype)
         if x.dtype.char == "e":
             return self.narrow_half(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
         return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
@@ -526,9 +547,20 @@ class ArrayBackend:
         """The lower median along ``dim`` and its index, kept dims: NaN when the slice holds
         one (``ignore_nan``: the median of the other values), as PyTorch's."""
         xp = self.xp
-        values, indices = self.sort(x, dim)
         n = x.shape[dim]
         kept = x.shape[:dim] + (1,) + x.shape[dim + 1 :]
+        if x.dtype.kind != "f" or not bool(xp.isnan(x).any()):
+            # One partition finds the value; its index is the one a stable sort would put at
+            # that rank: among the equal values, the (rank - number smaller)-th.
+            k = (n - 1) // 2
+            value = xp.take_along_axis(
+                xp.partition(x, k, axis=dim), xp.full(kept, k, dtype="int64"), dim
+            )
+            equal = x == value
+            nth = k - xp.sum(x < value, axis=dim, keepdims=True)
+            indices = xp.argmax(xp.cumsum(equal, axis=dim) > nth, axis=dim, keepdims=True)
+            return value, indices.astype("int64", copy=False)
+        values, indices = self.sort(x, dim)
         if x.dtype.kind == "f":
             valid = n - xp.sum(xp.isnan(x), axis=dim, keepdims=True)
             if ignore_nan:

@@ -507,3 +507,50 @@ def test_doubling_scan_equals_accumulate():
                 expected = ufunc.accumulate(values, axis=dim)
                 scanned = doubling_scan(np, ufunc, values, dim)
             np.testing.assert_allclose(scanned, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: t[:1].std(),
+        lambda t: t.var(correction=6),
+        lambda t: t.reshape(2, 2).var((0, 1), correction=4),
+        lambda t: t[:0].var(),
+        lambda t: t[:0].reshape(0, 1).std(0),
+    ],
+)
+def test_no_degrees_of_freedom_gives_torchs_values_and_warning(call, device):
+    values = np.array([1.0, 2.0, 4.0, 8.0])
+    x, xt = both(values, device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours = call(x)
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0") as expected:
+        theirs = call(xt)
+    assert [str(w.message) for w in caught] == [
+        str(w.message).partition(" (Triggered internally")[0] for w in expected
+    ]
+    assert all(w.category is UserWarning for w in caught)
+    assert_same(ours, theirs)
+
+
+def test_mean_of_nothing_is_nan_quietly(device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same(gg.zeros(0, device=device).mean(), torch.zeros(0).mean())
+        assert_same(gg.zeros(0, 3, device=device).mean(0), torch.zeros(0, 3).mean(0))
+        half = gg.zeros(0, 2, dtype=gg.float16, device=device).mean(0)
+        assert_same(half, torch.zeros(0, 2, dtype=torch.float16).mean(0))
+
+
+@pytest.mark.parametrize("dim", [0, 1])
+def test_median_index_among_ties_is_torchs(dim, device):
+    """The partition path (no NaN) picks, among equal values, the index a stable sort would
+    put at the median's rank, as PyTorch does."""
+    values = np.random.default_rng(5).integers(0, 5, (50, 31)).astype(np.float64)
+    x, xt = both(values, device, requires_grad=False)
+    ours, theirs = x.median(dim), xt.median(dim)
+    np.testing.assert_array_equal(host(ours.values), theirs.values.numpy())
+    np.testing.assert_array_equal(host(ours.indices), theirs.indices.numpy())
+    ints = gg.tensor(values.astype(np.int64), device=device).median(dim)
+    np.testing.assert_array_equal(host(ints.indices), theirs.indices.numpy())

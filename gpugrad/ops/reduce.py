@@ -5,6 +5,7 @@ amax amin var std logsumexp argmax argmin cumsum flip``, ``softmax``, ``log_soft
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -353,8 +354,19 @@ def _count(input: Tensor, dim: Dim) -> int:
     return n
 
 
+def _warn_no_freedom(name: str, input: Tensor, dim: Dim, correction: float) -> None:
+    if _count(input, dim) - correction <= 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than "
+            "the reduction factor (input numel divided by output numel).",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def _variance(input, dim, unbiased, keepdim, correction, op, statistic: str) -> Tensor:
     c = _correction(input, unbiased, correction)
+    _warn_no_freedom(statistic, input, dim, c)
     return _reduce(
         input,
         dim,
@@ -865,6 +877,7 @@ def _moments(
     input, dim, unbiased, keepdim, correction, ops, statistic: str
 ) -> tuple[Tensor, Tensor]:
     c = _correction(input, unbiased, correction)
+    _warn_no_freedom(f"{statistic}_mean", input, dim, c)
     count = _count(input, dim)
     axes = _dims_or_none(input, dim)
     deviation = _reduce(
