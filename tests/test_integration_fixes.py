@@ -221,15 +221,22 @@ def test_fill_with_a_tensor_of_dimensions_is_refused():
         gg.zeros(3).copy_(gg.ones(2))
 
 
+def _set_row(t, s):
+    t[0] = s[1]
+    t[1, 1:] = 0.25
+    return t
+
+
 @pytest.mark.parametrize(
     "overwrite",
     [
+        _set_row,
         lambda t, s: t.copy_(s),
         lambda t, s: t.copy_(s[0]),
         lambda t, s: t.fill_(s[1, 2]),
         lambda t, s: t.zero_() + s.sum(),
     ],
-    ids=["copy_", "copy_-broadcast", "fill_", "zero_"],
+    ids=["setitem", "copy_", "copy_-broadcast", "fill_", "zero_"],
 )
 def test_overwrite_gradients_by_finite_differences(device, overwrite):
     def f(a, s):
