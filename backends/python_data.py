@@ -165,7 +165,17 @@ def _checked_integer(value: Any, target: numpy.dtype, suffix: str) -> Any:
     return value
 
 
+_FLOAT_C_NAMES = {numpy.dtype(numpy.float16): "c10::Half", numpy.dtype(numpy.float32): "float"}
+
+
 def checked_fill(value: Any, target: Any) -> Any:
-    """``full()``'s fill value for an array of ``target``, checked as PyTorch checks it."""
+    """``full()``'s (and ``fill_``'s) value for an array of ``target``, checked as PyTorch
+    checks it: a finite float beyond the float type's range is refused, not made inf."""
     target = numpy.dtype(target)
-    return _checked_integer(value, target, "_t") if target.kind in "iu" else value
+    if target.kind in "iu":
+        return _checked_integer(value, target, "_t")
+    if target in _FLOAT_C_NAMES and math.isfinite(value) and abs(value) > _LARGEST_FLOAT[target]:
+        raise RuntimeError(
+            f"value cannot be converted to type {_FLOAT_C_NAMES[target]} without overflow"
+        )
+    return value

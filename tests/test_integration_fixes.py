@@ -221,15 +221,22 @@ def test_fill_with_a_tensor_of_dimensions_is_refused():
         gg.zeros(3).copy_(gg.ones(2))
 
 
+def _set_row(t, s):
+    t[0] = s[1]
+    t[1, 1:] = 0.25
+    return t
+
+
 @pytest.mark.parametrize(
     "overwrite",
     [
+        _set_row,
         lambda t, s: t.copy_(s),
         lambda t, s: t.copy_(s[0]),
         lambda t, s: t.fill_(s[1, 2]),
         lambda t, s: t.zero_() + s.sum(),
     ],
-    ids=["copy_", "copy_-broadcast", "fill_", "zero_"],
+    ids=["setitem", "copy_", "copy_-broadcast", "fill_", "zero_"],
 )
 def test_overwrite_gradients_by_finite_differences(device, overwrite):
     def f(a, s):
@@ -326,3 +333,21 @@ def test_number_operands_still_get_their_gradients(device, expression):
         return x.grad.tolist()
 
     assert grad(gg, device) == pytest.approx(grad(torch))
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "uint8", "int8"])
+@pytest.mark.parametrize("value", [1e10, 1e300, 300, -129, math.inf, 2.5])
+def test_fill_and_full_refuse_what_pytorch_refuses(device, dtype, value):
+    torch = pytest.importorskip("torch")
+
+    def outcome(make):
+        try:
+            return make().tolist()
+        except RuntimeError as error:
+            return str(error)
+
+    expected = outcome(lambda: torch.zeros(2, dtype=getattr(torch, dtype)).fill_(value))
+    assert outcome(lambda: gg.zeros(2, dtype=dtype, device=device).fill_(value)) == expected
+    theirs = outcome(lambda: torch.full((2,), value, dtype=getattr(torch, dtype)))
+    assert outcome(lambda: gg.full((2,), value, dtype=dtype, device=device)) == theirs
