@@ -513,7 +513,7 @@ class SignLogAbsDet(NamedTuple):
 
 
 @declare(rows=(SLOGDET,))
-def slogdet(A: Tensor) -> SignLogAbsDet:
+def slogdet(A: Tensor) -> tuple[Tensor, Tensor]:
     """``(sign, log|det A|)`` of each square matrix; the sign has no gradient."""
     _matrix_input(A, "slogdet")
     sign, logabsdet = A._backend.slogdet(A._data)
