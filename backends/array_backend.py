@@ -235,7 +235,12 @@ class ArrayBackend:
     def sign(self, x: Array) -> Array:
         """Signs, with PyTorch's ``sign(nan) = 0``."""
         out = self.xp.sign(x)
-        return self.xp.nan_to_num(out, nan=0.0, copy=False) if out.dtype.kind == "f" else out
+        if out.dtype.kind != "f":
+            return out
+        if isinstance(out, self.array_type):
+            self.xp.copyto(out, 0, where=out != out)
+            return out
+        return out if out == out else out.dtype.type(0)  # a NumPy scalar (0-d data)
 
     def exp2(self, x: Array) -> Array:
         return self.xp.exp2(x)

@@ -512,3 +512,33 @@ def test_polygamma_matches_torch(device):
     xt.digamma().sum().backward()
     same(x.grad, xt.grad, rtol=1e-6)
     assert gg.polygamma(1, gg.tensor([1, 2], device=device)).dtype == gg.float32
+
+
+ZERO_D_UNARY = [
+    "sign", "abs", "exp2", "log2", "log10", "square", "asin", "acos", "atan", "sinh", "cosh",
+    "asinh", "atanh", "erfc", "erfinv", "lgamma", "digamma", "floor", "ceil", "round", "trunc",
+    "frac", "isinf", "isposinf", "isneginf", "nan_to_num",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ZERO_D_UNARY)
+@pytest.mark.parametrize("value", [0.25, NAN, -INF])
+def test_zero_dim_tensors_match_torch(device, name, value):
+    """0-d tensors (NumPy scalars on the CPU backend) take the same paths."""
+    x = gg.tensor(value, dtype=gg.float64, device=device, requires_grad=True)
+    xt = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+    out, out_t = getattr(gg, name)(x), getattr(torch, name)(xt)
+    same(out, out_t, rtol=1e-14)
+    if out_t.requires_grad:
+        out.backward()
+        out_t.backward()
+        same(x.grad, xt.grad, rtol=1e-12)
+    binary = gg.remainder(x, 0.75), gg.fmod(x, -0.75), gg.lerp(x, x * 2, 0.25), x.hypot(x)
+    binary_t = (
+        torch.remainder(xt, 0.75),
+        torch.fmod(xt, -0.75),
+        torch.lerp(xt, xt * 2, 0.25),
+        xt.hypot(xt),
+    )
+    for ours, theirs in zip(binary, binary_t):
+        same(ours, theirs, rtol=1e-14)

@@ -295,21 +295,25 @@ def _float_input(x: Tensor) -> Tensor:
 
 @declare(methods=("add", "__add__"), inplace=("add_",), rows=(ADD,))
 def add(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """``input + other``, broadcast, in PyTorch's result dtype."""
     return binary_apply(ADD, input, other)
 
 
 @declare(methods=("sub", "__sub__"), inplace=("sub_",), rows=(SUB,))
 def sub(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """``input - other``, broadcast, in PyTorch's result dtype."""
     return binary_apply(SUB, input, other)
 
 
 @declare(methods=("mul", "__mul__"), inplace=("mul_",), rows=(MUL,))
 def mul(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """``input * other``, broadcast, in PyTorch's result dtype."""
     return binary_apply(MUL, input, other)
 
 
 @declare(methods=("div", "__truediv__"), inplace=("div_",), rows=(DIV,))
 def div(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """True division ``input / other``: integer tensors divide in the default float dtype."""
     if (
         input._data.dtype.kind != "f"
         and (not isinstance(other, Tensor) or other._data.dtype.kind != "f")
@@ -321,6 +325,7 @@ def div(input: Tensor, other: TensorOrNumber) -> Tensor:
 
 @declare(methods=("pow", "__pow__"), inplace=("pow_",), rows=(POW_SCALAR, POW, RPOW))
 def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
+    """``input ** exponent`` (either may be a number)."""
     if not isinstance(input, Tensor):
         return reflected_apply(RPOW, exponent, input)
     if isinstance(exponent, Tensor):
@@ -330,11 +335,13 @@ def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
 
 @declare(rows=(MAXIMUM,))
 def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise maximum (NaN propagates); a tie splits the gradient."""
     return binary_apply(MAXIMUM, input, other)
 
 
 @declare(rows=(MINIMUM,))
 def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """The elementwise minimum (NaN propagates); a tie splits the gradient."""
     return binary_apply(MINIMUM, input, other)
 
 
@@ -356,26 +363,31 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
 
 @declare("__radd__", methods=("__radd__",), export=False, rows=(ADD,))
 def _reversed_add(self: Tensor, other: Any) -> Tensor:
+    """``other + self``."""
     return binary_apply(ADD, self, other)
 
 
 @declare("__rmul__", methods=("__rmul__",), export=False, rows=(MUL,))
 def _reversed_mul(self: Tensor, other: Any) -> Tensor:
+    """``other * self``."""
     return binary_apply(MUL, self, other)
 
 
 @declare("__rsub__", methods=("__rsub__",), export=False, rows=(RSUB,))
 def _rsub(self: Tensor, other: Number) -> Tensor:
+    """``other - self``."""
     return binary_apply(RSUB, self, other)
 
 
 @declare("__rtruediv__", methods=("__rtruediv__",), export=False)
 def _rtruediv(self: Tensor, other: Number) -> Tensor:
+    """``other / self``."""
     return mul(reciprocal(_float_input(self)), other)
 
 
 @declare("__rpow__", methods=("__rpow__",), export=False, rows=(RPOW,))
 def _rpow(self: Tensor, other: Number) -> Tensor:
+    """``other ** self``."""
     return reflected_apply(RPOW, self, other)
 
 
@@ -494,6 +506,15 @@ def _compare(method: str, operator: str) -> Any:
 
     compare.__name__ = compare.__qualname__ = method
     compare.__module__ = __name__
+    symbol = {
+        "__eq__": "==",
+        "__ne__": "!=",
+        "__gt__": ">",
+        "__lt__": "<",
+        "__ge__": ">=",
+        "__le__": "<=",
+    }
+    compare.__doc__ = f"Elementwise ``input {symbol[operator]} other``: a bool tensor."
     return declare(method, methods=(method, operator))(compare)
 
 
@@ -536,16 +557,19 @@ logical_xor = _logical("logical_xor")
 
 @declare()
 def isnan(input: Tensor) -> Tensor:
+    """True where ``input`` is NaN."""
     return _wrap(input._backend.isnan(input._data), input._backend)
 
 
 @declare()
 def isfinite(input: Tensor) -> Tensor:
+    """True where ``input`` is neither infinite nor NaN."""
     return _wrap(input._backend.isfinite(input._data), input._backend)
 
 
 @declare()
 def equal(input: Tensor, other: Tensor) -> bool:
+    """True when both have the same shape and elements."""
     return input.shape == other.shape and bool(eq(input, other).all())
 
 
@@ -553,6 +577,7 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def allclose(
     input: Tensor, other: Tensor, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
 ) -> bool:
+    """True when every element of ``input`` is close to ``other`` (see ``isclose``)."""
     backend = input._backend
     return backend.allclose(input._data, other._data, rtol, atol, equal_nan)
 
@@ -594,7 +619,7 @@ asin = unary(
     "asin",
     "AsinBackward0",
     lambda B, x: B.asin(x),
-    lambda ns, g, x: g * (1 - x * x) ** -0.5,
+    lambda ns, g, x: g * ns.rsqrt(1 - x * x),
     floating=True,
     inplace=True,
     domain=(-0.8, 0.8),
@@ -603,7 +628,7 @@ acos = unary(
     "acos",
     "AcosBackward0",
     lambda B, x: B.acos(x),
-    lambda ns, g, x: -g * (1 - x * x) ** -0.5,
+    lambda ns, g, x: -g * ns.rsqrt(1 - x * x),
     floating=True,
     inplace=True,
     domain=(-0.8, 0.8),
@@ -639,7 +664,7 @@ asinh = unary(
     "asinh",
     "AsinhBackward0",
     lambda B, x: B.asinh(x),
-    lambda ns, g, x: g * (x * x + 1) ** -0.5,
+    lambda ns, g, x: g * ns.rsqrt(x * x + 1),
     floating=True,
     inplace=True,
     domain=(-2, 2),
@@ -648,7 +673,7 @@ acosh = unary(
     "acosh",
     "AcoshBackward0",
     lambda B, x: B.acosh(x),
-    lambda ns, g, x: g * (x * x - 1) ** -0.5,
+    lambda ns, g, x: g * ns.rsqrt(x * x - 1),
     floating=True,
     inplace=True,
     domain=(1.2, 3),
@@ -988,6 +1013,7 @@ def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
 
 @declare("__rfloordiv__", methods=("__rfloordiv__",), export=False)
 def _rfloordiv(self: Tensor, other: Number) -> Tensor:
+    """``other // self`` (not differentiable)."""
     if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
         raise RuntimeError("ZeroDivisionError")
     return _apply_unrecorded("floor_divide", self, other, reflected=True)
@@ -1150,6 +1176,7 @@ def _bitwise(name: str, operator: str, reflected: str, inplace: str) -> Any:
         return function(self, other)  # these ops commute
 
     reflected_op.__name__ = reflected_op.__qualname__ = reflected
+    reflected_op.__doc__ = f"``other {name.removeprefix('bitwise_')} self``, elementwise."
     reflected_op.__module__ = __name__
     declare(reflected, methods=(reflected,), export=False)(reflected_op)
     return function
