@@ -118,22 +118,23 @@ COMPAT_MODULES = re.compile(
     r"|gpugrad\._(?:ops|shape_ops|reductions|linalg|transfer)\b",
     re.MULTILINE,
 )
-STILL_ON_COMPAT_MODULES = ("gpugrad/nn/modules/", "gpugrad/nn/_layer_functions.py")
-"""Being rewritten elsewhere; they move to ``gpugrad.ops`` with that work."""
 
 
-def test_only_the_layers_still_import_the_compatibility_modules():
+def test_the_compatibility_modules_are_gone_and_nothing_imports_them():
+    """The op families live in ``gpugrad.ops``; the old flat modules (``gpugrad._ops`` …)
+    that re-exported them during the move are deleted, and nothing names them."""
+    assert not [
+        m
+        for m in ("_ops", "_shape_ops", "_reductions", "_linalg", "_transfer")
+        if (ROOT / "gpugrad" / f"{m}.py").exists()
+    ]
     offenders = []
     for folder in ("gpugrad", "tests", "bench", "examples"):
         for path in (ROOT / folder).rglob("*.py"):
             name = str(path.relative_to(ROOT))
-            if name.startswith(STILL_ON_COMPAT_MODULES) or name in (
-                "tests/test_integration_fixes.py",
-                *(f"gpugrad/{m}.py" for m in ("_ops", "_shape_ops", "_reductions")),
-                *(f"gpugrad/{m}.py" for m in ("_linalg", "_transfer")),
+            if name != "tests/test_integration_fixes.py" and COMPAT_MODULES.search(
+                path.read_text()
             ):
-                continue
-            if COMPAT_MODULES.search(path.read_text()):
                 offenders.append(name)
     assert offenders == []
 

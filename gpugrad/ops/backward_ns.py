@@ -9,7 +9,7 @@ use from an ``ArrayBackend``; ``tests/test_registry.py`` checks that both sides 
 import sys
 
 from .._factories import zeros_like
-from . import linalg as _linalg
+from . import linalg as linalg_family
 from .elementwise import (
     cos,
     cosh,
@@ -94,4 +94,4 @@ __all__ = [
     "zeros_like",
 ]
 
-_linalg.MultiOutputNode.tensor_namespace = sys.modules[__name__]
+linalg_family.MultiOutputNode.tensor_namespace = sys.modules[__name__]

@@ -1,3 +1,0 @@
-"""Temporary compatibility names: reductions now live in ``gpugrad.ops.reduce``."""
-
-from .ops.reduce import *  # noqa: F403
