@@ -39,3 +39,20 @@ class CupyBackend(ArrayBackend):
     def assign(self, dst: Any, src: Any) -> Any:
         dst[...] = src
         return dst
+
+    # --- shape and index ops: CuPy's atomic scatter-add, device pointers -----------------
+    def add_at_flat(self, size: int, positions: Any, values: Any) -> Any:
+        import cupyx
+
+        out = self.xp.zeros(size, dtype=values.dtype)
+        cupyx.scatter_add(out, positions.reshape(-1), values.reshape(-1))
+        return out
+
+    def data_ptr(self, x: Any) -> int:
+        return int(x.data.ptr)
+
+    def storage_offset(self, x: Any) -> int:
+        base = x
+        while getattr(base, "base", None) is not None:
+            base = base.base
+        return (int(x.data.ptr) - int(base.data.ptr)) // x.dtype.itemsize

@@ -43,8 +43,24 @@ from .ops.elementwise import sub as sub
 from .ops.elementwise import tan as tan
 from .ops.elementwise import tanh as tanh
 from .ops.elementwise import where as where
+from .ops.index import argwhere as argwhere
 from .ops.index import chunk as chunk
+from .ops.index import gather as gather
+from .ops.index import index_add as index_add
+from .ops.index import index_fill as index_fill
+from .ops.index import index_put as index_put
+from .ops.index import index_select as index_select
+from .ops.index import masked_fill as masked_fill
+from .ops.index import masked_select as masked_select
+from .ops.index import narrow as narrow
+from .ops.index import nonzero as nonzero
+from .ops.index import repeat_interleave as repeat_interleave
+from .ops.index import scatter as scatter
+from .ops.index import scatter_add as scatter_add
+from .ops.index import scatter_reduce as scatter_reduce
 from .ops.index import split as split
+from .ops.index import take_along_dim as take_along_dim
+from .ops.index import unbind as unbind
 from .ops.linalg import bmm as bmm
 from .ops.linalg import dot as dot
 from .ops.linalg import matmul as matmul
@@ -70,20 +86,41 @@ from .ops.reduce import softmax as softmax
 from .ops.reduce import std as std
 from .ops.reduce import sum as sum
 from .ops.reduce import var as var
+from .ops.shape import broadcast_shapes as broadcast_shapes
+from .ops.shape import broadcast_tensors as broadcast_tensors
 from .ops.shape import broadcast_to as broadcast_to
 from .ops.shape import cat as cat
 from .ops.shape import cat as concat
 from .ops.shape import cat as concatenate
 from .ops.shape import clone as clone
+from .ops.shape import column_stack as column_stack
+from .ops.shape import diag as diag
+from .ops.shape import diag_embed as diag_embed
+from .ops.shape import diagonal as diagonal
+from .ops.shape import dstack as dstack
 from .ops.shape import flatten as flatten
+from .ops.shape import hstack as hstack
+from .ops.shape import is_tensor as is_tensor
+from .ops.shape import meshgrid as meshgrid
+from .ops.shape import movedim as moveaxis
+from .ops.shape import movedim as movedim
+from .ops.shape import numel as numel
 from .ops.shape import permute as permute
+from .ops.shape import repeat as repeat
 from .ops.shape import reshape as reshape
+from .ops.shape import roll as roll
 from .ops.shape import squeeze as squeeze
 from .ops.shape import stack as stack
 from .ops.shape import t as t
+from .ops.shape import tile as tile
+from .ops.shape import trace as trace
 from .ops.shape import transpose as swapaxes
 from .ops.shape import transpose as transpose
+from .ops.shape import tril as tril
+from .ops.shape import triu as triu
 from .ops.shape import unsqueeze as unsqueeze
+from .ops.shape import vstack as row_stack
+from .ops.shape import vstack as vstack
 
 __all__ = [
     "abs",
@@ -95,19 +132,27 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "argwhere",
     "bmm",
+    "broadcast_shapes",
+    "broadcast_tensors",
     "broadcast_to",
     "cat",
     "chunk",
     "clamp",
     "clip",
     "clone",
+    "column_stack",
     "concat",
     "concatenate",
     "cos",
     "cumsum",
+    "diag",
+    "diag_embed",
+    "diagonal",
     "div",
     "dot",
+    "dstack",
     "eq",
     "equal",
     "erf",
@@ -115,9 +160,16 @@ __all__ = [
     "expm1",
     "flatten",
     "flip",
+    "gather",
     "ge",
     "ger",
     "gt",
+    "hstack",
+    "index_add",
+    "index_fill",
+    "index_put",
+    "index_select",
+    "is_tensor",
     "isfinite",
     "isnan",
     "le",
@@ -130,26 +182,41 @@ __all__ = [
     "logical_or",
     "logsumexp",
     "lt",
+    "masked_fill",
+    "masked_select",
     "matmul",
     "max",
     "maximum",
     "mean",
+    "meshgrid",
     "min",
     "minimum",
     "mm",
+    "moveaxis",
+    "movedim",
     "mul",
     "mv",
+    "narrow",
     "ne",
     "neg",
     "negative",
+    "nonzero",
+    "numel",
     "outer",
     "permute",
     "pow",
     "prod",
     "reciprocal",
     "relu",
+    "repeat",
+    "repeat_interleave",
     "reshape",
+    "roll",
+    "row_stack",
     "rsqrt",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
     "sigmoid",
     "sign",
     "sin",
@@ -163,10 +230,17 @@ __all__ = [
     "sum",
     "swapaxes",
     "t",
+    "take_along_dim",
     "tan",
     "tanh",
+    "tile",
+    "trace",
     "transpose",
+    "tril",
+    "triu",
+    "unbind",
     "unsqueeze",
     "var",
+    "vstack",
     "where",
 ]

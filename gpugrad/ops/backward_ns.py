@@ -8,10 +8,33 @@ use from an ``ArrayBackend``; ``tests/test_registry.py`` checks that both sides 
 
 from .._factories import zeros_like
 from .elementwise import cos, exp, log, sign, sin, where
-from .index import getitem, index_scatter
+from .index import (
+    gather,
+    gather_backward,
+    getitem,
+    index_fill,
+    index_scatter,
+    index_select,
+    index_select_backward,
+    masked_fill,
+    scatter,
+)
 from .linalg import matmul
 from .reduce import cumsum, flip, mean, prod_others, sum
-from .shape import expand, mT, permute, reshape, sum_to, transpose, unsqueeze
+from .shape import (
+    diagonal,
+    diagonal_backward,
+    expand,
+    mT,
+    permute,
+    reshape,
+    roll,
+    sum_to,
+    transpose,
+    tril,
+    triu,
+    unsqueeze,
+)
 from .transfer import astype, to_backend
 
 
@@ -24,18 +47,28 @@ __all__ = [
     "astype",
     "cos",
     "cumsum",
+    "diagonal",
+    "diagonal_backward",
     "exp",
     "expand",
     "flip",
+    "gather",
+    "gather_backward",
     "getitem",
+    "index_fill",
     "index_scatter",
+    "index_select",
+    "index_select_backward",
     "log",
     "mT",
+    "masked_fill",
     "matmul",
     "mean",
     "permute",
     "prod_others",
     "reshape",
+    "roll",
+    "scatter",
     "sigmoid_backward",
     "sign",
     "sin",
@@ -43,6 +76,8 @@ __all__ = [
     "sum_to",
     "to_backend",
     "transpose",
+    "tril",
+    "triu",
     "unsqueeze",
     "where",
     "zeros_like",
