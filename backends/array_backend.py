@@ -47,6 +47,17 @@ def _single_index_axis(key: Any, ndim: int) -> int | None:
     return along
 
 
+def _broadcast_along(index: Array, shape: Shape, dim: int) -> Array | None:
+    """The 1-D index along ``dim`` when ``index`` spans ``shape``'s other dims by
+    broadcasting (stride 0, as an ``expand`` makes it), else ``None``."""
+    if index.ndim != len(shape) or index.ndim < 2:
+        return None
+    for d, n in enumerate(index.shape):
+        if d != dim and (n != shape[d] or (index.strides[d] != 0 and n != 1)):
+            return None
+    return index[tuple(slice(None) if d == dim else 0 for d in range(index.ndim))]
+
+
 def _is_basic_key(key: tuple) -> bool:
     """True when indexing with ``key`` is a view: no position can repeat."""
     return all(k is None or k is Ellipsis or isinstance(k, (int, slice)) for k in key)
@@ -382,11 +393,19 @@ class ArrayBackend:
         return xp.broadcast_to(positions, index.shape)
 
     def gather(self, x: Array, dim: int, index: Array) -> Array:
+        along = _broadcast_along(index, x.shape, dim)
+        if along is not None:  # whole rows: take them
+            return self.xp.take(x, along, axis=dim)
         part = x[tuple(slice(n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
         return self.xp.take_along_axis(part, index, dim) if x.ndim else x[index]
 
     def gather_backward(self, g: Array, shape: Shape, dim: int, index: Array) -> Array:
-        """Zeros of ``shape`` with ``g`` added where ``gather`` read (the adjoint)."""
+        """Zeros of ``shape`` with ``g`` added where ``gather`` read (the adjoint). An
+        index broadcast along the other dims (``idx[:, None].expand(-1, 64)``) is
+        ``index_select``'s pattern, which scatters whole rows."""
+        along = _broadcast_along(index, shape, dim)
+        if along is not None:
+            return self.index_select_backward(g, shape, dim, along)
         size = 1
         for n in shape:
             size *= n
@@ -493,9 +512,13 @@ class ArrayBackend:
             return xp.zeros((1 if x else 0, 0), dtype=xp.int64)
         return xp.stack(xp.nonzero(x), axis=-1).astype(xp.int64, copy=False)
 
-    def index_bounds(self, index: Array) -> tuple[int, int]:
-        """The smallest and largest value of a non-empty index array."""
-        return int(index.min()), int(index.max())
+    def first_out_of_range(self, index: Array, size: int) -> int | None:
+        """The first value of ``index`` (in C order) outside ``[0, size)``, or ``None``
+        (two reductions when all are in range, the common case)."""
+        if int(index.min()) >= 0 and int(index.max()) < size:
+            return None
+        flat = index.reshape(-1)
+        return int(flat[self.xp.flatnonzero((flat < 0) | (flat >= size))[0]])
 
     def data_ptr(self, x: Array) -> int:
         return int(x.ctypes.data) if hasattr(x, "ctypes") else int(self.xp.asarray(x).ctypes.data)

@@ -276,8 +276,7 @@ def _index_array(index: Any, input: Tensor, what: str, allowed: str = "int64") -
 
 def _check_bounds(backend: Any, index: Any, size: int, dim: int, error: type = RuntimeError):
     if index.size:
-        low, high = backend.index_bounds(index)
-        bad = low if low < 0 else high if high >= size else None
+        bad = backend.first_out_of_range(index, size)
         if bad is not None:
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
@@ -438,8 +437,10 @@ def scatter_reduce(
         ones = backend.ones(idx.shape, dtype)
         start = backend.full(input._data.shape, 1 if include_self else 0, dtype)
         count = backend.scatter_add(start, axis, idx, ones)
-        count = _wrap(backend.where(count == 0, backend.ones((), dtype), count), backend)
-        return total // count if dtype.kind in "iu" else total / count
+        count = backend.where(count == 0, backend.ones((), dtype), count)
+        if dtype.kind in "iu":  # integer means round down, as PyTorch's
+            return _wrap(total._data // count, backend)
+        return total / _wrap(count, backend)
     if input.requires_grad or part.requires_grad:
         raise NotImplementedError(
             f"scatter_reduce(reduce={reduce!r}) is not differentiable in gpugrad (sum and mean are)"
@@ -457,8 +458,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     data = input._data
     axis = _dim(data.ndim, dim)
     if idx.size:
-        low, high = input._backend.index_bounds(idx)
-        if low < 0 or high >= (data.shape[axis] if data.ndim else 1):
+        size = data.shape[axis] if data.ndim else 1
+        if input._backend.first_out_of_range(idx, size) is not None:
             raise IndexError("index out of range in self")
     idx = idx.reshape(-1)
     out = input._backend.index_select(data, axis, idx)
@@ -529,6 +530,19 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     return _record(INDEX_FILL, out, input._backend, (input,), (axis, idx))
 
 
+_C_TYPE_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+}
+"""The C++ type names PyTorch's mask errors print."""
+
+
 def _mask_array(mask: Any, input: Tensor, what: str) -> Any:
     backend = input._backend
     if isinstance(mask, Tensor):
@@ -538,7 +552,7 @@ def _mask_array(mask: Any, input: Tensor, what: str) -> Any:
     elif not backend.is_array(mask):
         raise TypeError(f"{what}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask.dtype.kind != "b":
-        name = _dtypes.BY_NUMPY[mask.dtype].name if mask.dtype in _dtypes.BY_NUMPY else mask.dtype
+        name = _C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)
         raise RuntimeError(f"{what} only supports boolean masks, but got mask with dtype {name}")
     return mask
 
