@@ -396,13 +396,17 @@ class ArrayBackend:
         along = _broadcast_along(index, x.shape, dim)
         if along is not None:  # whole rows: take them
             return self.xp.take(x, along, axis=dim)
+        if not x.ndim:  # the index can only hold zeros
+            return self.xp.broadcast_to(self.xp.asarray(x), index.shape).copy()
         part = x[tuple(slice(n) if d != dim else slice(None) for d, n in enumerate(index.shape))]
-        return self.xp.take_along_axis(part, index, dim) if x.ndim else x[index]
+        return self.xp.take_along_axis(part, index, dim)
 
     def gather_backward(self, g: Array, shape: Shape, dim: int, index: Array) -> Array:
         """Zeros of ``shape`` with ``g`` added where ``gather`` read (the adjoint). An
         index broadcast along the other dims (``idx[:, None].expand(-1, 64)``) is
         ``index_select``'s pattern, which scatters whole rows."""
+        if not shape:
+            return self.xp.asarray(g.sum(), dtype=g.dtype).reshape(())
         along = _broadcast_along(index, shape, dim)
         if along is not None:
             return self.index_select_backward(g, shape, dim, along)
@@ -442,7 +446,7 @@ class ArrayBackend:
         return out.reshape(x.shape)
 
     def index_select(self, x: Array, dim: int, index: Array) -> Array:
-        return self.xp.take(x, index, axis=dim) if x.ndim else x[index]
+        return self.xp.take(x, index, axis=dim) if x.ndim else self.xp.asarray(x).copy()
 
     def index_select_backward(self, g: Array, shape: Shape, dim: int, index: Array) -> Array:
         """Zeros of ``shape`` with the slices of ``g`` along ``dim`` added at ``index``

@@ -58,6 +58,13 @@ PROGRAMS = [
         ((3, 4),),
         "GatherBackward0",
     ),
+    Program("gather_0d", lambda L, d, x: x.gather(0, _m([0, 0])(L, d)), ((),), "GatherBackward0"),
+    Program(
+        "index_select_0d",
+        lambda L, d, x: x.index_select(0, _m([0])(L, d)),
+        ((),),
+        "IndexSelectBackward0",
+    ),
     Program(
         "take_along_dim",
         lambda L, d, x: L.take_along_dim(x, _m([[1], [0], [3]])(L, d), 1),

@@ -457,6 +457,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise IndexError("index_select(): Index is supposed to be a vector")
     data = input._data
     axis = _dim(data.ndim, dim)
+    if not data.ndim and idx.size != 1:
+        raise RuntimeError(
+            f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
+        )
     if idx.size:
         size = data.shape[axis] if data.ndim else 1
         if input._backend.first_out_of_range(idx, size) is not None:
