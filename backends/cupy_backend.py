@@ -48,6 +48,33 @@ class CupyBackend(ArrayBackend):
         cupyx.scatter_add(out, positions.reshape(-1), values.reshape(-1))
         return out
 
+    def scatter_reduce(
+        self, x: Any, dim: int, index: Any, src: Any, reduce: str, include_self: bool
+    ) -> Any:
+        """``amax``/``amin`` with CuPy's atomic ``scatter_max``/``scatter_min``; ``prod``,
+        which CuPy has no scatter for, through host memory (NumPy's ``multiply.at``)."""
+        if reduce == "prod":
+            from . import cpu
+
+            host = cpu.scatter_reduce(
+                self.to_host(x), dim, self.to_host(index), self.to_host(src), reduce, include_self
+            )
+            return self.asarray(host)
+        import cupyx
+
+        xp = self.xp
+        positions = self.flat_positions(x.shape, dim, index).reshape(-1)
+        out = xp.array(x, copy=True).reshape(-1)
+        if not include_self:
+            if x.dtype.kind == "f":
+                out[positions] = -xp.inf if reduce == "amax" else xp.inf
+            else:
+                info = xp.iinfo(x.dtype)
+                out[positions] = info.min if reduce == "amax" else info.max
+        combine = cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min
+        combine(out, positions, src.reshape(-1))
+        return out.reshape(x.shape)
+
     def data_ptr(self, x: Any) -> int:
         return int(x.data.ptr)
 
