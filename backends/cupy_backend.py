@@ -65,3 +65,47 @@ class CupyBackend(ArrayBackend):
     def scan(self, ufunc: Any, x: Any, dim: int) -> Any:
         """CuPy's ufuncs offer ``accumulate`` for a few only: a doubling scan."""
         return doubling_scan(self.xp, ufunc, x, dim)
+
+    # --- shape and index ops: CuPy's atomic scatter-add, device pointers -----------------
+    def add_at_flat(self, size: int, positions: Any, values: Any) -> Any:
+        import cupyx
+
+        out = self.xp.zeros(size, dtype=values.dtype)
+        cupyx.scatter_add(out, positions.reshape(-1), values.reshape(-1))
+        return out
+
+    def scatter_reduce(
+        self, x: Any, dim: int, index: Any, src: Any, reduce: str, include_self: bool
+    ) -> Any:
+        """``amax``/``amin`` with CuPy's atomic ``scatter_max``/``scatter_min``; ``prod``,
+        which CuPy has no scatter for, through host memory (NumPy's ``multiply.at``)."""
+        if reduce == "prod":
+            from . import cpu
+
+            host = cpu.scatter_reduce(
+                self.to_host(x), dim, self.to_host(index), self.to_host(src), reduce, include_self
+            )
+            return self.asarray(host)
+        import cupyx
+
+        xp = self.xp
+        positions = self.flat_positions(x.shape, dim, index).reshape(-1)
+        out = xp.array(x, copy=True).reshape(-1)
+        if not include_self:
+            if x.dtype.kind == "f":
+                out[positions] = -xp.inf if reduce == "amax" else xp.inf
+            else:
+                info = xp.iinfo(x.dtype)
+                out[positions] = info.min if reduce == "amax" else info.max
+        combine = cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min
+        combine(out, positions, src.reshape(-1))
+        return out.reshape(x.shape)
+
+    def data_ptr(self, x: Any) -> int:
+        return int(x.data.ptr)
+
+    def storage_offset(self, x: Any) -> int:
+        base = x
+        while getattr(base, "base", None) is not None:
+            base = base.base
+        return (int(x.data.ptr) - int(base.data.ptr)) // x.dtype.itemsize

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.workloads import Settings, cases
+from bench.workloads import FACTORIES, Settings, cases
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -22,7 +22,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--bench-quick", action="store_true", help="tiny sizes (implied by --benchmark-disable)"
     )
-    group.addoption("--bench-only", default="ABCD", help="workloads to collect, e.g. AB")
+    group.addoption("--bench-only", default="", help="workloads to collect, e.g. AB (default: all)")
     group.addoption("--bench-device", default="all", choices=("all", "cpu", "cuda"))
 
 
@@ -36,7 +36,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     config = metafunc.config
     selected = cases(
-        config.getoption("bench_only").replace(",", "").upper(),
+        config.getoption("bench_only").replace(",", "").upper() or "".join(FACTORIES),
         config.getoption("bench_device"),
         _settings(config),
     )

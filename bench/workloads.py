@@ -981,3 +981,99 @@ def cases_l(env: Env, settings: Settings) -> list[Case]:
 
 
 FACTORIES["L"] = cases_l
+
+
+# === I: embedding-style index_select / gather, forward + backward ========================
+# (a block of its own: other workloads are added in blocks of their own)
+EMBEDDING_ROWS, EMBEDDING_DIM, EMBEDDING_LOOKUPS = 50_000, 64, 32_768
+
+
+def _embedding_inputs(settings: Settings) -> SimpleNamespace:
+    rows, dim, lookups = (
+        (100, 8, 64) if settings.quick else (EMBEDDING_ROWS, EMBEDDING_DIM, EMBEDDING_LOOKUPS)
+    )
+    rng = np.random.default_rng(5)
+    index = rng.integers(0, rows, lookups)
+    return SimpleNamespace(
+        weight=rng.standard_normal((rows, dim), dtype=np.float32),
+        index=index,
+        index_2d=np.ascontiguousarray(np.broadcast_to(index[:, None], (lookups, dim))),
+        grad_out=rng.standard_normal((lookups, dim), dtype=np.float32),
+    )
+
+
+def _embedding_tape(env: Env, library: str, how: str, inp: Any) -> Variant:
+    """``weight.index_select(0, index)`` (or ``weight.gather(0, index_2d)``), then backward
+    of a given output gradient, in gpugrad or PyTorch."""
+    to = env.gg if library == "gpugrad" else env.torch
+    weight = to(inp.weight, requires_grad=True)
+    index = to(inp.index if how == "index_select" else inp.index_2d)
+    grad_out = to(inp.grad_out)
+
+    def run():
+        weight.grad = None
+        out = weight.index_select(0, index) if how == "index_select" else weight.gather(0, index)
+        out.backward(grad_out)
+        return out, weight.grad
+
+    role = "subject" if library == "gpugrad" else "reference"
+    return Variant("", run, role=role)
+
+
+def _embedding_by_hand(env: Env, scatter: str, inp: Any) -> Variant:
+    """NumPy/CuPy by hand: ``take`` forward; the gradient scattered with ``bincount``
+    (gpugrad's CPU path; CuPy's ``scatter_add`` on CUDA) or with ``add.at``."""
+    xp = env.xp
+    weight, index, grad_out = env.array(inp.weight), env.array(inp.index), env.array(inp.grad_out)
+    rows, dim = weight.shape
+    columns = xp.arange(dim)
+
+    def run():
+        out = xp.take(weight, index, axis=0)
+        if scatter == "add.at":
+            grad = xp.zeros_like(weight)
+            if env.name == "cuda":
+                import cupyx
+
+                cupyx.scatter_add(grad, index, grad_out)
+            else:
+                xp.add.at(grad, index, grad_out)
+        else:
+            positions = (index[:, None] * dim + columns).reshape(-1)
+            flat = xp.bincount(positions, weights=grad_out.reshape(-1), minlength=rows * dim)
+            grad = flat.astype(weight.dtype).reshape(rows, dim)
+        return out, grad
+
+    role = "floor" if scatter == "bincount" else "other"
+    return Variant("", run, role=role, note=f"take + {scatter} scatter-add")
+
+
+def cases_i(env: Env, settings: Settings) -> list[Case]:
+    out = []
+    for how in ("index_select", "gather"):
+        out.append(
+            Case(
+                "I",
+                how,
+                f"embedding-style weight.{how}(0, index) on a {EMBEDDING_ROWS}×{EMBEDDING_DIM} "
+                f"float32 table, {EMBEDDING_LOOKUPS} lookups, forward + backward",
+                env.name,
+                make_inputs=partial(_embedding_inputs, settings),
+                builders={
+                    "gpugrad": partial(_embedding_tape, env, "gpugrad", how),
+                    "torch": partial(_embedding_tape, env, "torch", how),
+                    "numpy by hand": partial(_embedding_by_hand, env, "bincount"),
+                    "numpy add.at": partial(_embedding_by_hand, env, "add.at"),
+                },
+                reference="torch",
+                floor="numpy by hand",
+                rtol=1e-4,
+                atol=1e-4,
+                sync=env.sync,
+                **_repeat(settings, 11, 1),
+            )
+        )
+    return out
+
+
+FACTORIES["I"] = cases_i

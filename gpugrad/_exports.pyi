@@ -91,8 +91,24 @@ from .ops.elementwise import tanh as tanh
 from .ops.elementwise import trunc as fix
 from .ops.elementwise import trunc as trunc
 from .ops.elementwise import where as where
+from .ops.index import argwhere as argwhere
 from .ops.index import chunk as chunk
+from .ops.index import gather as gather
+from .ops.index import index_add as index_add
+from .ops.index import index_fill as index_fill
+from .ops.index import index_put as index_put
+from .ops.index import index_select as index_select
+from .ops.index import masked_fill as masked_fill
+from .ops.index import masked_select as masked_select
+from .ops.index import narrow as narrow
+from .ops.index import nonzero as nonzero
+from .ops.index import repeat_interleave as repeat_interleave
+from .ops.index import scatter as scatter
+from .ops.index import scatter_add as scatter_add
+from .ops.index import scatter_reduce as scatter_reduce
 from .ops.index import split as split
+from .ops.index import take_along_dim as take_along_dim
+from .ops.index import unbind as unbind
 from .ops.linalg import addbmm as addbmm
 from .ops.linalg import addmm as addmm
 from .ops.linalg import addmv as addmv
@@ -152,20 +168,41 @@ from .ops.reduce import topk as topk
 from .ops.reduce import unique as unique
 from .ops.reduce import var as var
 from .ops.reduce import var_mean as var_mean
+from .ops.shape import broadcast_shapes as broadcast_shapes
+from .ops.shape import broadcast_tensors as broadcast_tensors
 from .ops.shape import broadcast_to as broadcast_to
 from .ops.shape import cat as cat
 from .ops.shape import cat as concat
 from .ops.shape import cat as concatenate
 from .ops.shape import clone as clone
+from .ops.shape import column_stack as column_stack
+from .ops.shape import diag as diag
+from .ops.shape import diag_embed as diag_embed
+from .ops.shape import diagonal as diagonal
+from .ops.shape import dstack as dstack
 from .ops.shape import flatten as flatten
+from .ops.shape import hstack as hstack
+from .ops.shape import is_tensor as is_tensor
+from .ops.shape import meshgrid as meshgrid
+from .ops.shape import movedim as moveaxis
+from .ops.shape import movedim as movedim
+from .ops.shape import numel as numel
 from .ops.shape import permute as permute
+from .ops.shape import repeat as repeat
 from .ops.shape import reshape as reshape
+from .ops.shape import roll as roll
 from .ops.shape import squeeze as squeeze
 from .ops.shape import stack as stack
 from .ops.shape import t as t
+from .ops.shape import tile as tile
+from .ops.shape import trace as trace
 from .ops.shape import transpose as swapaxes
 from .ops.shape import transpose as transpose
+from .ops.shape import tril as tril
+from .ops.shape import triu as triu
 from .ops.shape import unsqueeze as unsqueeze
+from .ops.shape import vstack as row_stack
+from .ops.shape import vstack as vstack
 
 __all__ = [
     "abs",
@@ -190,6 +227,7 @@ __all__ = [
     "argmax",
     "argmin",
     "argsort",
+    "argwhere",
     "asin",
     "asinh",
     "atan",
@@ -201,6 +239,8 @@ __all__ = [
     "bitwise_or",
     "bitwise_xor",
     "bmm",
+    "broadcast_shapes",
+    "broadcast_tensors",
     "broadcast_to",
     "cat",
     "cdist",
@@ -209,6 +249,7 @@ __all__ = [
     "clamp",
     "clip",
     "clone",
+    "column_stack",
     "concat",
     "concatenate",
     "cos",
@@ -220,10 +261,14 @@ __all__ = [
     "cumprod",
     "cumsum",
     "det",
+    "diag",
+    "diag_embed",
+    "diagonal",
     "digamma",
     "dist",
     "div",
     "dot",
+    "dstack",
     "einsum",
     "eq",
     "equal",
@@ -242,12 +287,19 @@ __all__ = [
     "fmin",
     "fmod",
     "frac",
+    "gather",
     "ge",
     "ger",
     "gt",
+    "hstack",
     "hypot",
+    "index_add",
+    "index_fill",
+    "index_put",
+    "index_select",
     "inner",
     "inverse",
+    "is_tensor",
     "isclose",
     "isfinite",
     "isinf",
@@ -272,15 +324,20 @@ __all__ = [
     "logical_xor",
     "logsumexp",
     "lt",
+    "masked_fill",
+    "masked_select",
     "matmul",
     "max",
     "maximum",
     "mean",
     "median",
+    "meshgrid",
     "min",
     "minimum",
     "mm",
     "mode",
+    "moveaxis",
+    "movedim",
     "msort",
     "mul",
     "mv",
@@ -288,10 +345,13 @@ __all__ = [
     "nanmean",
     "nanmedian",
     "nansum",
+    "narrow",
     "ne",
     "neg",
     "negative",
+    "nonzero",
     "norm",
+    "numel",
     "outer",
     "permute",
     "polygamma",
@@ -301,9 +361,16 @@ __all__ = [
     "reciprocal",
     "relu",
     "remainder",
+    "repeat",
+    "repeat_interleave",
     "reshape",
+    "roll",
     "round",
+    "row_stack",
     "rsqrt",
+    "scatter",
+    "scatter_add",
+    "scatter_reduce",
     "sigmoid",
     "sign",
     "sin",
@@ -322,15 +389,22 @@ __all__ = [
     "sum",
     "swapaxes",
     "t",
+    "take_along_dim",
     "tan",
     "tanh",
     "tensordot",
+    "tile",
     "topk",
+    "trace",
     "transpose",
+    "tril",
+    "triu",
     "trunc",
+    "unbind",
     "unique",
     "unsqueeze",
     "var",
     "var_mean",
+    "vstack",
     "where",
 ]

@@ -495,6 +495,83 @@ CASES += [
     ),
 ]
 
+# --- shape and index ops (gather, scatter, index_select, diagonal ...) --------------------
+ROWS_3x4 = index([[0, 3], [1, 1], [2, 0]])
+CASES += [
+    case("gather", lambda x: x.gather(1, ROWS_3x4), (randn(3, 4),), I.GATHER, I.GATHER_BACKWARD),
+    case(
+        "take_along_dim",
+        lambda x: gg.take_along_dim(x, index([[1], [0], [3]]), 1),
+        (randn(3, 4),),
+        I.GATHER,
+    ),
+    case(
+        "scatter",
+        lambda x, s: x.scatter(1, index([[0, 3], [1, 2], [2, 0]]), s),
+        (randn(3, 4), randn(3, 2)),
+        I.SCATTER,
+        I.SCATTER_VALUE,
+        I.GATHER,
+    ),
+    case(
+        "scatter_value",
+        lambda x: x.scatter(0, index([[2, 0]]), 1.5),
+        (randn(3, 2),),
+        I.SCATTER_VALUE,
+    ),
+    case(
+        "scatter_add",
+        lambda x, s: x.scatter_add(1, ROWS_3x4, s),
+        (randn(3, 4), randn(3, 2)),
+        I.SCATTER_ADD,
+        I.GATHER,
+    ),
+    case(
+        "index_select",
+        lambda x: x.index_select(1, index([3, 0, 3])),
+        (randn(2, 4),),
+        I.INDEX_SELECT,
+        I.INDEX_SELECT_BACKWARD,
+    ),
+    case(
+        "index_add",
+        lambda x, s: x.index_add(0, index([2, 2]), s, alpha=1.5),
+        (randn(3, 2), randn(2, 2)),
+        I.INDEX_ADD,
+        I.INDEX_SELECT,
+    ),
+    case(
+        "index_fill", lambda x: x.index_fill(1, index([0, 2]), -1.0), (randn(2, 3),), I.INDEX_FILL
+    ),
+    case(
+        "masked_fill", lambda x: x.masked_fill(gg.tensor(MASK), 2.0), (randn(3, 4),), I.MASKED_FILL
+    ),
+    case(
+        "masked_fill_tensor",
+        lambda x, v: x.masked_fill(gg.tensor(MASK[0]), v.sum()),
+        (randn(3, 4), randn(2)),
+        I.MASKED_FILL_TENSOR,
+    ),
+    case(
+        "index_put",
+        lambda x, v: x.index_put((index([1, 0]), index([2, 2])), v),
+        (randn(3, 4), randn(2)),
+        I.INDEX_PUT,
+    ),
+    case("roll", lambda x: x.roll((1, -2), (0, 1)), (randn(3, 4),), S.ROLL),
+    case("tril", lambda x: x.tril(-1), (randn(3, 4),), S.TRIL),
+    case("triu", lambda x: gg.triu(x, 1), (randn(2, 3, 4),), S.TRIU),
+    case(
+        "diagonal",
+        lambda x: x.diagonal(1, 0, 2),
+        (randn(3, 2, 4),),
+        S.DIAGONAL,
+        S.DIAGONAL_BACKWARD,
+    ),
+    case("diag_embed", lambda x: gg.diag_embed(x, -1), (randn(2, 3),), S.DIAG_EMBED, S.DIAGONAL),
+    case("repeat", lambda x: x.repeat(2, 1, 3), (randn(3, 2),), S.REPEAT),
+]
+
 
 # --- elementwise ops with several rows, or integer-valued ones (zero gradients) -----------
 FRACTIONAL = rng.uniform(0.1, 0.9, (2, 3)) + rng.integers(-3, 3, (2, 3))

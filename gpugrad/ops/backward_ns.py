@@ -8,7 +8,9 @@ use from an ``ArrayBackend``; ``tests/test_registry.py`` checks that both sides 
 
 import sys
 
-from .._factories import zeros_like
+from .._factories import (
+    zeros_like,
+)
 from . import linalg as linalg_family
 from .elementwise import (
     cos,
@@ -26,12 +28,52 @@ from .elementwise import (
     trunc,
     where,
 )
-from .index import getitem, index_scatter
-from .linalg import einsum, identity, inv, matmul, tril_weights
+from .index import (
+    gather,
+    gather_backward,
+    getitem,
+    index_fill,
+    index_scatter,
+    index_select,
+    index_select_backward,
+    masked_fill,
+    scatter,
+)
+from .linalg import (
+    einsum,
+    identity,
+    inv,
+    matmul,
+    tril_weights,
+)
 from .linalg import solve_matrix as solve
-from .reduce import cumprod, cumsum, flip, logcumsumexp, mean, prod_others, sum
-from .shape import expand, mT, permute, reshape, sum_to, transpose, unsqueeze
-from .transfer import astype, to_backend
+from .reduce import (
+    cumprod,
+    cumsum,
+    flip,
+    logcumsumexp,
+    mean,
+    prod_others,
+    sum,
+)
+from .shape import (
+    diagonal,
+    diagonal_backward,
+    expand,
+    mT,
+    permute,
+    reshape,
+    roll,
+    sum_to,
+    transpose,
+    tril,
+    triu,
+    unsqueeze,
+)
+from .transfer import (
+    astype,
+    to_backend,
+)
 
 
 def sigmoid_backward(grad, output):
@@ -66,9 +108,22 @@ __all__ = [
     "index_scatter",
     "inv",
     "isfinite",
+    "diagonal",
+    "diagonal_backward",
+    "exp",
+    "expand",
+    "flip",
+    "gather",
+    "gather_backward",
+    "getitem",
+    "index_fill",
+    "index_scatter",
+    "index_select",
+    "index_select_backward",
     "log",
     "logcumsumexp",
     "mT",
+    "masked_fill",
     "matmul",
     "mean",
     "permute",
@@ -78,6 +133,8 @@ __all__ = [
     "rsqrt",
     "scatter_add_along",
     "scatter_along",
+    "roll",
+    "scatter",
     "sigmoid_backward",
     "sign",
     "sin",
@@ -89,6 +146,8 @@ __all__ = [
     "transpose",
     "tril_weights",
     "trunc",
+    "tril",
+    "triu",
     "unsqueeze",
     "where",
     "zeros_like",

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._graph import Op
-from .._tensor import Tensor
+from .._tensor import Tensor, _wrap
+from ..backends import dtypes as _dtypes
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
 from .registry import declare
-from .shape import UNSQUEEZE, _view
+from .shape import UNSQUEEZE, _view, broadcast_shapes, expand, movedim, reshape
 
 
 def _scattered(ns, g, shape, key):
@@ -44,6 +45,10 @@ def _index_key(key: Any, input: Tensor) -> Any:
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             k = int(k._data) if k._data.ndim == 0 and k._data.dtype.kind in "iu" else k._data
         elif isinstance(k, list):
+            k = backend.asarray(k)
+        elif getattr(k, "ndim", 0) and hasattr(k, "dtype"):  # NumPy (or CuPy) arrays
+            if k.dtype.kind not in "iub":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
             k = backend.asarray(k)
         elif not (k is None or k is Ellipsis or isinstance(k, (int, slice))):
             if hasattr(k, "__index__"):
@@ -147,3 +152,581 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     length = input._data.shape[_dims(input._data.ndim, dim)[0]]
     return split(input, -(-length // chunks) if length else 1, dim)
+
+
+# --- gather, scatter, index_select, index_add, index_fill, masked ops --------------------
+GATHER = Op(
+    "gather",
+    "GatherBackward0",
+    None,
+    (lambda ns, g, shape, dim, index: ns.gather_backward(g, shape, dim, index),),
+    attrs=("shape", "dim", "index"),
+)
+GATHER_BACKWARD = Op(
+    "gather_backward",
+    "GatherBackwardBackward0",
+    None,
+    (lambda ns, g, dim, index: ns.gather(g, dim, index),),
+    attrs=("dim", "index"),
+)
+SCATTER = Op(
+    "scatter",
+    "ScatterBackward0",
+    None,
+    (
+        lambda ns, g, dim, index: ns.scatter(g, dim, index, 0),
+        lambda ns, g, dim, index: ns.gather(g, dim, index),
+    ),
+    attrs=("dim", "index"),
+)
+SCATTER_VALUE = Op(
+    "scatter",
+    "ScatterBackward1",
+    None,
+    (lambda ns, g, dim, index: ns.scatter(g, dim, index, 0),),
+    attrs=("dim", "index"),
+)
+SCATTER_ADD = Op(
+    "scatter_add",
+    "ScatterAddBackward0",
+    None,
+    (lambda ns, g, dim, index: g, lambda ns, g, dim, index: ns.gather(g, dim, index)),
+    attrs=("dim", "index"),
+)
+INDEX_SELECT = Op(
+    "index_select",
+    "IndexSelectBackward0",
+    None,
+    (lambda ns, g, shape, dim, index: ns.index_select_backward(g, shape, dim, index),),
+    attrs=("shape", "dim", "index"),
+)
+INDEX_SELECT_BACKWARD = Op(
+    "index_select_backward",
+    "IndexSelectBackwardBackward0",
+    None,
+    (lambda ns, g, dim, index: ns.index_select(g, dim, index),),
+    attrs=("dim", "index"),
+)
+INDEX_ADD = Op(
+    "index_add",
+    "IndexAddBackward0",
+    None,
+    (
+        lambda ns, g, dim, index, alpha: g,
+        lambda ns, g, dim, index, alpha: ns.index_select(g, dim, index) * alpha,
+    ),
+    attrs=("dim", "index", "alpha"),
+)
+INDEX_FILL = Op(
+    "index_fill",
+    "IndexFillBackward0",
+    None,
+    (lambda ns, g, dim, index: ns.index_fill(g, dim, index, 0),),
+    attrs=("dim", "index"),
+)
+INDEX_PUT = Op(
+    "index_put",
+    "IndexPutBackward0",
+    None,
+    (lambda ns, g, key, kept: ns.where(kept, g, 0), lambda ns, g, key, kept: ns.getitem(g, key)),
+    attrs=("key", "kept"),
+)
+MASKED_FILL = Op(
+    "masked_fill",
+    "MaskedFillBackward0",
+    None,
+    (lambda ns, g, mask: ns.masked_fill(g, mask, 0),),
+    attrs=("mask",),
+)
+MASKED_FILL_TENSOR = Op(
+    "masked_fill",
+    "MaskedFillBackward1",
+    None,
+    (
+        lambda ns, g, mask: ns.masked_fill(g, mask, 0),
+        lambda ns, g, mask: ns.sum(ns.where(mask, g, 0)),
+    ),
+    attrs=("mask",),
+)
+
+
+def _dim(ndim: int, dim: int) -> int:
+    return _dims(ndim, dim)[0]
+
+
+def _index_array(index: Any, input: Tensor, what: str, allowed: str = "int64") -> Any:
+    """``index`` (a tensor, or an array of ``input``'s backend inside a backward formula)
+    as an integer array, refused as PyTorch refuses it."""
+    backend = input._backend
+    if isinstance(index, Tensor):
+        if index._backend is not backend:
+            raise _device_error(input, index)
+        index = index._data
+    elif not backend.is_array(index):
+        raise TypeError(f"{what}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    kinds = {"int64": ("int64",), "int32/int64": ("int32", "int64")}[allowed]
+    if index.dtype.name not in kinds:
+        message = {
+            "gather": "gather(): Expected dtype int32/int64 for index",
+            "index_select": "index_select(): Expected dtype int32 or int64 for index",
+        }.get(what, f"{what}(): Expected dtype int64 for index")
+        raise RuntimeError(message)
+    return backend.asarray(index)
+
+
+def _check_bounds(backend: Any, index: Any, size: int, dim: int, error: type = RuntimeError):
+    if index.size:
+        bad = backend.first_out_of_range(index, size)
+        if bad is not None:
+            raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+
+
+def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) -> int:
+    """``dim`` normalized, after PyTorch's checks of a gather/scatter index."""
+    data = input._data
+    axis = _dim(data.ndim, dim)
+    if index.ndim != max(data.ndim, 1) and not (index.ndim <= 1 and data.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d in range(index.ndim):
+        too_big = src is not None and index.shape[d] > src.shape[d]
+        if (d != axis and index.shape[d] > data.shape[d]) or too_big:
+            if src is None:
+                raise RuntimeError(
+                    f"Size does not match at dimension {d} expected index {list(index.shape)} "
+                    f"to be no larger than self {list(data.shape)} apart from dimension {axis}"
+                )
+            raise RuntimeError(
+                f"Expected index {list(index.shape)} to be no larger than self "
+                f"{list(data.shape)} apart from dimension {axis} and to be no larger size "
+                f"than src {list(src.shape)}"
+            )
+    _check_bounds(input._backend, index, data.shape[axis] if data.ndim else 1, axis)
+    return axis
+
+
+@declare(rows=(GATHER,))
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): values picked along ``dim``."""
+    idx = _index_array(index, input, "gather", "int32/int64")
+    axis = _scatter_checks("gather", input, dim, idx, None)
+    data = input._data
+    out = input._backend.gather(data, axis, idx)
+    return _record(GATHER, out, input._backend, (input,), (data.shape, axis, idx))
+
+
+@declare(export=False, methods=(), rows=(GATHER_BACKWARD,))
+def gather_backward(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
+    """Zeros of ``shape`` with ``grad`` added where ``gather`` read (its adjoint)."""
+    out = grad._backend.gather_backward(grad._data, shape, dim, index)
+    return _record(GATHER_BACKWARD, out, grad._backend, (grad,), (dim, index))
+
+
+@declare()
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """Values of ``input`` at ``indices`` along ``dim`` (of the flattened input when
+    ``dim`` is None), with ``input`` and ``indices`` broadcast against each other."""
+    if dim is None:
+        return gather(reshape(input, (-1,)), 0, reshape(indices, (-1,)))
+    data, idx = input._data, indices._data
+    axis = _dim(data.ndim, dim)
+    if idx.ndim != data.ndim:
+        raise RuntimeError(
+            "torch.take_along_dim(): input and indices should have the same number of "
+            f"dimensions, but got {data.ndim} dimensions for input, and {idx.ndim} "
+            "dimensions for indices"
+        )
+    others = [
+        tuple(1 if d == axis else n for d, n in enumerate(s)) for s in (data.shape, idx.shape)
+    ]
+    input_shape = list(broadcast_shapes(*others))
+    index_shape = list(input_shape)
+    input_shape[axis], index_shape[axis] = data.shape[axis], idx.shape[axis]
+    return gather(expand(input, input_shape), axis, expand(indices, index_shape))
+
+
+def _source(what: str, input: Tensor, src: Any, index: Any) -> Tensor:
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{what}(): argument 'src' must be Tensor, not {type(src).__name__}")
+    if src._backend is not input._backend:
+        raise _device_error(input, src)
+    if src._data.dtype != input._data.dtype:
+        raise RuntimeError(f"{what}(): Expected self.dtype to be equal to src.dtype")
+    return src
+
+
+def _index_part(src: Tensor, index: Any) -> Tensor:
+    """``src`` cut to ``index``'s shape: the part scatter reads."""
+    if src._data.shape == index.shape:
+        return src
+    return getitem(src, tuple(slice(n) for n in index.shape))
+
+
+@declare(rows=(SCATTER, SCATTER_VALUE), inplace=("scatter_",))
+def scatter(
+    input: Tensor,
+    dim: int,
+    index: Tensor,
+    src: Any = None,
+    *,
+    value: Any = None,
+    reduce: str | None = None,
+) -> Tensor:
+    """A copy of ``input`` with ``src`` (a tensor, or the number ``value``) written at
+    ``index`` along ``dim``; ``reduce="add"``/``"multiply"`` combines instead."""
+    if src is None:
+        src = value
+    if src is None:
+        raise TypeError("scatter() missing required argument 'src' or 'value'")
+    idx = _index_array(index, input, "scatter")
+    is_tensor = isinstance(src, Tensor)
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if is_tensor:
+            return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
+        backend = input._backend
+        full = backend.full(idx.shape, src, input._data.dtype)
+        fill = _wrap(full, backend)
+        return scatter_reduce(input, dim, index, fill, "sum" if reduce == "add" else "prod")
+    axis = _scatter_checks("scatter", input, dim, idx, src._data if is_tensor else None)
+    backend = input._backend
+    if is_tensor:
+        part = _index_part(_source("scatter", input, src, idx), idx)
+        out = backend.scatter(input._data, axis, idx, part._data)
+        return _record(SCATTER, out, backend, (input, part), (axis, idx))
+    if hasattr(src, "dtype") and backend.is_array(src):
+        src = src.item() if src.ndim == 0 else src
+    out = backend.scatter(input._data, axis, idx, src)
+    return _record(SCATTER_VALUE, out, backend, (input,), (axis, idx))
+
+
+@declare(rows=(SCATTER_ADD,), inplace=("scatter_add_",))
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    idx = _index_array(index, input, "scatter_add")
+    axis = _scatter_checks("scatter_add", input, dim, idx, src._data)
+    part = _index_part(_source("scatter", input, src, idx), idx)
+    out = input._backend.scatter_add(input._data, axis, idx, part._data)
+    return _record(SCATTER_ADD, out, input._backend, (input, part), (axis, idx))
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+@declare(inplace=("scatter_reduce_",))
+def scatter_reduce(
+    input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """``input`` with the ``src`` values at each ``index`` combined by ``reduce``
+    (``"sum" "prod" "mean" "amax" "amin"``), ``input``'s own value included unless
+    ``include_self=False``; differentiable through ``sum`` and ``mean`` (composites)."""
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(
+            "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce)
+        )
+    idx = _index_array(index, input, "scatter_reduce")
+    axis = _scatter_checks("scatter_reduce", input, dim, idx, src._data)
+    part = _index_part(_source("scatter_reduce", input, src, idx), idx)
+    backend = input._backend
+    if reduce in ("sum", "mean"):
+        base = input if include_self else scatter(input, axis, idx, 0)
+        total = scatter_add(base, axis, idx, part)
+        if reduce == "sum":
+            return total
+        dtype = input._data.dtype
+        ones = backend.ones(idx.shape, dtype)
+        start = backend.full(input._data.shape, 1 if include_self else 0, dtype)
+        count = backend.scatter_add(start, axis, idx, ones)
+        count = backend.where(count == 0, backend.ones((), dtype), count)
+        if dtype.kind in "iu":  # integer means round down, as PyTorch's
+            return _wrap(total._data // count, backend)
+        return total / _wrap(count, backend)
+    if input.requires_grad or part.requires_grad:
+        raise NotImplementedError(
+            f"scatter_reduce(reduce={reduce!r}) is not differentiable in gpugrad (sum and mean are)"
+        )
+    out = backend.scatter_reduce(input._data, axis, idx, part._data, reduce, include_self)
+    return _wrap(out, backend)
+
+
+@declare(rows=(INDEX_SELECT,))
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of ``input`` along ``dim`` at the positions ``index`` (a 1-D tensor)."""
+    idx = _index_array(index, input, "index_select", "int32/int64")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    data = input._data
+    axis = _dim(data.ndim, dim)
+    if not data.ndim and idx.size != 1:
+        raise RuntimeError(
+            f"index_select(): Index to scalar can have only 1 value, got {idx.size} value(s)"
+        )
+    if idx.size:
+        size = data.shape[axis] if data.ndim else 1
+        if input._backend.first_out_of_range(idx, size) is not None:
+            raise IndexError("index out of range in self")
+    idx = idx.reshape(-1)
+    out = input._backend.index_select(data, axis, idx)
+    return _record(INDEX_SELECT, out, input._backend, (input,), (data.shape, axis, idx))
+
+
+@declare(export=False, methods=(), rows=(INDEX_SELECT_BACKWARD,))
+def index_select_backward(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
+    """Zeros of ``shape`` with ``grad``'s slices added at ``index`` (index_select's adjoint)."""
+    out = grad._backend.index_select_backward(grad._data, shape, dim, index)
+    return _record(INDEX_SELECT_BACKWARD, out, grad._backend, (grad,), (dim, index))
+
+
+def _vector_index(what: str, input: Tensor, dim: int, index: Any) -> tuple[int, Any]:
+    idx = _index_array(index, input, what, "int32/int64")
+    if idx.ndim > 1:
+        raise IndexError(f"{what}(): Index is supposed to be a vector")
+    data = input._data
+    axis = _dim(data.ndim, dim)
+    return axis, idx.reshape(-1)
+
+
+@declare(rows=(INDEX_ADD,), inplace=("index_add_",))
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source``'s slices along ``dim`` added at
+    ``index`` (repeated indices add up)."""
+    axis, idx = _vector_index("index_add", input, dim, index)
+    data = input._data
+    if source._data.dtype != data.dtype:
+        names = _dtypes.SCALAR_TYPE_NAMES
+        raise RuntimeError(
+            f"index_add_(): self ({names[data.dtype.name]}) and source "
+            f"({names[source._data.dtype.name]}) must have the same scalar type"
+        )
+    n = source._data.shape[axis] if source._data.ndim else 1
+    if idx.size != n:
+        raise RuntimeError(
+            f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+            f"({n}), for dim: {axis}"
+        )
+    _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis)
+    backend = input._backend
+    added = backend.index_select_backward(source._data, data.shape, axis, idx)
+    out = data + (added if alpha == 1 else added * alpha)
+    return _record(INDEX_ADD, out, backend, (input, source), (axis, idx, alpha))
+
+
+@declare(rows=(INDEX_FILL,), inplace=("index_fill_",))
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """A copy of ``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    axis, idx = _vector_index("index_fill", input, dim, index)
+    data = input._data
+    _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis, IndexError)
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                "index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        if value.requires_grad:
+            keep = index_fill(input, axis, idx, 0)
+            mask = index_fill(
+                _wrap(input._backend.zeros(data.shape, data.dtype), input._backend), axis, idx, 1
+            )
+            return keep + mask * value
+        value = value.item()
+    out = input._backend.index_fill(data, axis, idx, value)
+    return _record(INDEX_FILL, out, input._backend, (input,), (axis, idx))
+
+
+_C_TYPE_NAMES = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+}
+"""The C++ type names PyTorch's mask errors print."""
+
+
+def _mask_array(mask: Any, input: Tensor, what: str) -> Any:
+    backend = input._backend
+    if isinstance(mask, Tensor):
+        if mask._backend is not backend:
+            raise _device_error(input, mask)
+        mask = mask._data
+    elif not backend.is_array(mask):
+        raise TypeError(f"{what}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask.dtype.kind != "b":
+        name = _C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)
+        raise RuntimeError(f"{what} only supports boolean masks, but got mask with dtype {name}")
+    return mask
+
+
+@declare(rows=(MASKED_FILL, MASKED_FILL_TENSOR), inplace=("masked_fill_",))
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """A copy of ``input`` with ``value`` where ``mask`` (bool, broadcast) is True."""
+    m = _mask_array(mask, input, "masked_fill_")
+    data = input._data
+    backend_shape = broadcast_shapes_of(m.shape, data.shape)
+    if backend_shape != data.shape:
+        raise RuntimeError(
+            f"masked_fill_: output with shape {list(data.shape)} doesn't match the broadcast "
+            f"shape {list(backend_shape)}"
+        )
+    backend = input._backend
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        if value._backend is not backend:
+            raise _device_error(input, value)
+        if value.requires_grad or input.requires_grad:
+            v = value if value._data.dtype == data.dtype else value.to(input.dtype)
+            out = backend.masked_fill(data, m, v._data)
+            return _record(MASKED_FILL_TENSOR, out, backend, (input, v), (m,))
+        value = value.item()
+    out = backend.masked_fill(data, m, value)
+    return _record(MASKED_FILL, out, backend, (input,), (m,))
+
+
+def broadcast_shapes_of(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(broadcast_shapes(*shapes))
+
+
+@declare()
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
+    m = _mask_array(mask, input, "masked_select:")
+    shape = broadcast_shapes_of(m.shape, input._data.shape)
+    full = expand(input, shape)
+    mask_full = input._backend.expand(m, shape)
+    return getitem(full, mask_full)
+
+
+@declare()
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """The indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or with
+    ``as_tuple=True`` one 1-D tensor per dimension."""
+    backend = input._backend
+    rows = backend.nonzero(input._data)
+    if not as_tuple:
+        return _wrap(rows, backend)
+    if input._data.ndim == 0:
+        return (_wrap(backend.zeros((rows.shape[0],), rows.dtype), backend),)
+    return tuple(
+        _wrap(backend.ascontiguousarray(rows[:, d]), backend) for d in range(rows.shape[1])
+    )
+
+
+@declare()
+def argwhere(input: Tensor) -> Tensor:
+    """The indices of the non-zero elements, one row each (``nonzero(input)``)."""
+    return nonzero(input)
+
+
+@declare(rows=(INDEX_PUT,), inplace=("index_put_",))
+def index_put(input: Tensor, indices: Sequence[Any], values: Any, accumulate: bool = False):
+    """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``,
+    where repeated indices add up)."""
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError("index_put(): argument 'indices' must be tuple of Tensors")
+    key = _index_key(tuple(indices), input)
+    data = input._data
+    if not isinstance(values, Tensor):
+        values = _wrap(input._backend.asarray(values, data.dtype), input._backend)
+    elif values._data.dtype != data.dtype:
+        names = _dtypes.SCALAR_TYPE_NAMES
+        raise RuntimeError(
+            "Index put requires the source and destination dtypes match, got "
+            f"{names[data.dtype.name]} for the destination and "
+            f"{names[values._data.dtype.name]} for the source."
+        )
+    target = data[key].shape
+    values = expand(values, target)
+    if accumulate:
+        return input + index_scatter(values, data.shape, key)
+    backend = input._backend
+    out = backend.copy(data)
+    out[key] = values._data
+    kept = backend.ones(data.shape, _dtypes.bool_.numpy)
+    kept[key] = False
+    return _record(INDEX_PUT, out, backend, (input, values), (key, kept))
+
+
+# --- slicing along a dim: unbind, narrow, unfold, repeat_interleave ---------------------
+
+
+@declare()
+def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    """The slices of ``input`` along ``dim``, that dim removed."""
+    axis = _dims(input._data.ndim, dim)[0]
+    return tuple(
+        getitem(input, (slice(None),) * axis + (i,)) for i in range(input._data.shape[axis])
+    )
+
+
+@declare()
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """The slice ``start:start + length`` of ``input`` along ``dim`` (a view)."""
+    data = input._data
+    if not data.ndim:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    axis = _dims(data.ndim, dim)[0]
+    size = data.shape[axis]
+    start = int(start)
+    if not -size <= start <= size:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
+    start %= size if start < 0 else size + 1
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    return getitem(input, (slice(None),) * axis + (slice(start, start + length),))
+
+
+@declare()
+def repeat_interleave(
+    input: Any, repeats: Any = None, dim: int | None = None, *, output_size: int | None = None
+) -> Tensor:
+    """Each element (each slice along ``dim``) repeated ``repeats`` times in place."""
+    backend = input._backend
+    if repeats is None:  # repeat_interleave(repeats): indices repeated by their counts
+        counts = input._data
+        return _wrap(backend.repeat_indices(counts), backend)
+    if dim is None:
+        input, dim = reshape(input, (-1,)), 0
+    axis = _dims(input._data.ndim, dim)[0]
+    n = input._data.shape[axis] if input._data.ndim else 1
+    counts = repeats._data if isinstance(repeats, Tensor) else backend.asarray(repeats)
+    if counts.ndim == 0 or counts.size == 1:
+        counts = backend.full((n,), int(counts.reshape(-1)[0]), counts.dtype)
+    if counts.shape != (n,):
+        raise RuntimeError("repeats must have the same size as input along dim")
+    index = backend.repeat_indices(counts)
+    return index_select(input, axis, _wrap(index, backend))
+
+
+@declare(export=False)
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of ``size`` elements every ``step`` along ``dimension``, as a new last
+    dim."""
+    data = input._data
+    axis = _dims(data.ndim, dimension)[0]
+    length = data.shape[axis] if data.ndim else 1
+    if size > length:
+        raise RuntimeError(
+            f"maximum size for tensor at dimension {axis} is {length} but size is {size}"
+        )
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    backend = input._backend
+    starts = backend.arange(0, length - size + 1, step, _dtypes.int64.numpy)
+    window = backend.arange(0, size, 1, _dtypes.int64.numpy)
+    index = backend.add(backend.reshape(starts, (-1, 1)), window)
+    if not data.ndim:
+        return reshape(input, (1,))
+    picked = getitem(input, (slice(None),) * axis + (index,))
+    return movedim(picked, axis + 1, -1)

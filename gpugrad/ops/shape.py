@@ -372,3 +372,467 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     axis = _dims(arrays[0].ndim + 1, dim)[0]
     out = _record(STACK, backend.stack(arrays, axis), backend, tuple(tensors), (axis, len(arrays)))
     return _cast_grads_back(out, tensors)
+
+
+# --- more shape ops: stacking, moving dims, diagonals, repeats, windows ------------------
+def _repeat_grad(ns, g, shape, repeats):
+    """Sum the tiles of ``g`` back onto one copy of ``shape``."""
+    lead = len(repeats) - len(shape)
+    full = (1,) * lead + tuple(shape)
+    interleaved = []
+    for r, n in zip(repeats, full):
+        interleaved += [r, n]
+    summed = ns.sum(ns.reshape(g, tuple(interleaved)), tuple(range(0, 2 * len(full), 2)))
+    return ns.reshape(summed, tuple(shape))
+
+
+ROLL = Op(
+    "roll",
+    "RollBackward0",
+    None,
+    (lambda ns, g, shifts, dims: ns.roll(g, tuple(-s for s in shifts), dims),),
+    attrs=("shifts", "dims"),
+)
+TRIL = Op(
+    "tril",
+    "TrilBackward0",
+    None,
+    (lambda ns, g, diagonal: ns.tril(g, diagonal),),
+    attrs=("diagonal",),
+)
+TRIU = Op(
+    "triu",
+    "TriuBackward0",
+    None,
+    (lambda ns, g, diagonal: ns.triu(g, diagonal),),
+    attrs=("diagonal",),
+)
+_DIAG = ("offset", "dim1", "dim2")
+DIAGONAL = Op(
+    "diagonal",
+    "DiagonalBackward0",
+    None,
+    (lambda ns, g, shape, offset, dim1, dim2: ns.diagonal_backward(g, shape, offset, dim1, dim2),),
+    attrs=("shape", *_DIAG),
+)
+DIAGONAL_BACKWARD = Op(
+    "diagonal_backward",
+    "DiagonalBackwardBackward0",
+    None,
+    (lambda ns, g, offset, dim1, dim2: ns.diagonal(g, offset, dim1, dim2),),
+    attrs=_DIAG,
+)
+DIAG_EMBED = Op(
+    "diag_embed",
+    "DiagEmbedBackward0",
+    None,
+    (lambda ns, g, offset, dim1, dim2: ns.diagonal(g, offset, dim1, dim2),),
+    attrs=_DIAG,
+)
+REPEAT = Op("repeat", "RepeatBackward0", None, (_repeat_grad,), attrs=("shape", "repeats"))
+
+
+def _ints(values: Any) -> tuple[int, ...]:
+    return (values,) if isinstance(values, int) else tuple(values)
+
+
+@declare(methods=())
+def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
+    """The shape that ``shapes`` broadcast to (``torch.broadcast_shapes``)."""
+    from .._tensor import Size
+    from .dispatch import broadcast_error, first_mismatch
+
+    sizes = [_ints(s) for s in shapes]
+    if not sizes:
+        return Size(())
+    n = max(len(s) for s in sizes)
+    out = [1] * n
+    for s in sizes:
+        for i, k in enumerate(s, n - len(s)):
+            if k != 1 and out[i] != 1 and k != out[i]:
+                raise broadcast_error(*first_mismatch([tuple(x) for x in sizes]))
+            if k != 1:
+                out[i] = k
+    return Size(out)
+
+
+@declare(methods=())
+def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
+    """The tensors expanded to their common broadcast shape."""
+    shape = broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def _at_least(t: Tensor, ndim: int) -> Tensor:
+    shape = t._data.shape
+    if len(shape) >= ndim:
+        return t
+    if ndim == 3 and len(shape) == 2:
+        return reshape(t, shape + (1,))
+    if ndim == 3:
+        return reshape(t, (1,) + (shape or (1,)) + (1,))
+    return reshape(t, (1,) * (ndim - len(shape)) + shape)
+
+
+@declare(methods=())
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    parts = [_at_least(t, 1) for t in tensors]
+    return cat(parts, 0 if parts and parts[0]._data.ndim == 1 else 1)
+
+
+@declare(methods=())
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 0, 1-D tensors taken as rows."""
+    return cat([_at_least(t, 2) for t in tensors], 0)
+
+
+alias("row_stack", "vstack", methods=())
+
+
+@declare(methods=())
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 2, after making each tensor at least 3-D."""
+    return cat([_at_least(t, 3) for t in tensors], 2)
+
+
+@declare(methods=())
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate along dim 1, 0-D and 1-D tensors taken as columns."""
+    parts = [reshape(t, (t._data.size, 1)) if t._data.ndim <= 1 else t for t in tensors]
+    return cat(parts, 1)
+
+
+@declare()
+def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]):
+    """``input`` with the dims ``source`` moved to the positions ``destination``."""
+    src, dst = _ints(source), _ints(destination)
+    ndim = input._data.ndim
+    if len(src) != len(dst):
+        raise RuntimeError(
+            "movedim: Invalid source or destination dims: source "
+            f"({list(src)} dims) should contain the same number of dims as destination "
+            f"({list(dst)} dims)"
+        )
+    src = tuple(_dims(ndim, d)[0] for d in src)
+    dst = tuple(_dims(ndim, d)[0] for d in dst)
+    for what, dims, given in (("source", src, source), ("destination", dst, destination)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{what}` ({list(_ints(given))})")
+    order = [d for d in range(ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    if order == list(range(ndim)):
+        return input
+    return permute(input, tuple(order))
+
+
+alias("moveaxis", "movedim")
+
+
+@declare(rows=(ROLL,))
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None):
+    """``input`` with its elements shifted by ``shifts`` along ``dims`` (wrapping round;
+    over the flattened tensor when ``dims`` is None)."""
+    if dims is None:
+        if isinstance(shifts, int) or len(_ints(shifts)) == 1:
+            flat = reshape(input, (-1,))
+            return reshape(roll(flat, _ints(shifts)[0], 0), input._data.shape)
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(_ints(shifts))}, dims:0"
+        )
+    moves, axes = _ints(shifts), _ints(dims)
+    if len(moves) != len(axes):
+        raise RuntimeError(
+            f"shifts and dimensions must align. shifts: {len(moves)}, dims:{len(axes)}"
+        )
+    axes = tuple(_dims(input._data.ndim, d)[0] for d in axes)
+    out = input._backend.roll(input._data, moves, axes)
+    return _record(ROLL, out, input._backend, (input,), (moves, axes))
+
+
+def _triangle(op: Op, name: str, input: Tensor, diagonal: int) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    out = getattr(input._backend, name)(input._data, diagonal)
+    return _record(op, out, input._backend, (input,), (diagonal,))
+
+
+@declare(rows=(TRIL,), inplace=("tril_",))
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (below ``diagonal``), zeros elsewhere."""
+    return _triangle(TRIL, "tril", input, diagonal)
+
+
+@declare(rows=(TRIU,), inplace=("triu_",))
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (above ``diagonal``), zeros elsewhere."""
+    return _triangle(TRIU, "triu", input, diagonal)
+
+
+def _diag_dims(ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
+    d1, d2 = _dims(ndim, dim1)[0], _dims(ndim, dim2)[0]
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+@declare(rows=(DIAGONAL,))
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` of the planes ``(dim1, dim2)``, as the last dim."""
+    data = input._data
+    d1, d2 = _diag_dims(data.ndim, dim1, dim2)
+    out = input._backend.diagonal(data, offset, d1, d2)
+    return _record(DIAGONAL, out, input._backend, (input,), (data.shape, offset, d1, d2))
+
+
+@declare(export=False, methods=(), rows=(DIAGONAL_BACKWARD,))
+def diagonal_backward(grad: Tensor, shape: tuple, offset: int, dim1: int, dim2: int) -> Tensor:
+    """Zeros of ``shape`` with ``grad`` on the diagonals (``diagonal``'s adjoint)."""
+    out = grad._backend.diagonal_backward(grad._data, shape, offset, dim1, dim2)
+    return _record(DIAGONAL_BACKWARD, out, grad._backend, (grad,), (offset, dim1, dim2))
+
+
+@declare(rows=(DIAG_EMBED,))
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1``, ``dim2``) with the last dim of ``input`` on their
+    diagonal ``offset``."""
+    data = input._data
+    d1, d2 = _diag_dims(data.ndim + 1, dim1, dim2)
+    out = input._backend.diag_embed(data, offset, d1, d2)
+    return _record(DIAG_EMBED, out, input._backend, (input,), (offset, d1, d2))
+
+
+@declare()
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-D tensor as the diagonal ``diagonal`` of a matrix; of a matrix, that diagonal."""
+    ndim = input._data.ndim
+    if ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if ndim == 2:
+        return globals()["diagonal"](input, diagonal)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {ndim}D")
+
+
+@declare()
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix."""
+    from .reduce import sum as sum_
+
+    if input._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
+    return sum_(diagonal(input))
+
+
+@declare(rows=(REPEAT,))
+def repeat(input: Tensor, *repeats: Any) -> Tensor:
+    """``input`` tiled ``repeats[i]`` times along each dim (new leading dims as needed)."""
+    reps = shape_arg(repeats)
+    data = input._data
+    if len(reps) < data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    if any(r < 0 for r in reps):
+        raise RuntimeError(f"Trying to create tensor with negative dimension: {list(reps)}")
+    out = input._backend.repeat(data, reps)
+    return _record(REPEAT, out, input._backend, (input,), (data.shape, reps))
+
+
+@declare()
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """``input`` repeated ``dims[i]`` times along each dim (ones prepended to ``dims``
+    when it is shorter than ``input``'s shape)."""
+    reps = _ints(dims)
+    return repeat(input, (1,) * (input._data.ndim - len(reps)) + reps)
+
+
+@declare()
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
+    """Coordinate grids from 1-D tensors (``indexing="ij"``, the default, or ``"xy"``)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    indexing = "ij" if indexing is None else indexing
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(
+            f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}'
+        )
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError(
+                f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}"
+            )
+    flat = [reshape(t, (-1,)) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = tuple(t._data.shape[0] for t in flat)
+    grids = []
+    for i, t in enumerate(flat):
+        view_shape = [1] * len(flat)
+        view_shape[i] = shape[i]
+        grids.append(expand(reshape(t, tuple(view_shape)), shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+@declare(export=False)
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
+    """``input`` with dim ``dim`` split into ``sizes`` (one may be -1)."""
+    data = input._data
+    axis = _dims(data.ndim, dim)[0]
+    sizes = tuple(sizes)
+    known = 1
+    for n in sizes:
+        if n != -1:
+            known *= n
+    n = data.shape[axis]
+    if (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
+            f"{axis} ({n}) in the input tensor"
+        )
+    return reshape(input, data.shape[:axis] + sizes + data.shape[axis + 1 :])
+
+
+@declare(export=False)
+def view_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` viewed with ``other``'s shape."""
+    return view(input, other._data.shape)
+
+
+@declare(export=False)
+def reshape_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` reshaped to ``other``'s shape."""
+    return reshape(input, other._data.shape)
+
+
+@declare(export=False)
+def type_as(input: Tensor, other: Tensor) -> Tensor:
+    """``input`` in ``other``'s dtype."""
+    return input.to(other.dtype)
+
+
+def _new(input: Tensor, kind: str, size: tuple, value: Any, dtype: Any, device: Any, rg: bool):
+    from .. import _factories
+
+    dtype = input.dtype if dtype is None else dtype
+    device = input.device if device is None else device
+    if kind == "full":
+        return _factories.full(size, value, dtype=dtype, device=device, requires_grad=rg)
+    return getattr(_factories, kind)(*size, dtype=dtype, device=device, requires_grad=rg)
+
+
+@declare(export=False)
+def new_zeros(
+    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Zeros of ``size`` with ``input``'s dtype and device (unless given)."""
+    return _new(input, "zeros", shape_arg(size), None, dtype, device, requires_grad)
+
+
+@declare(export=False)
+def new_ones(
+    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Ones of ``size`` with ``input``'s dtype and device (unless given)."""
+    return _new(input, "ones", shape_arg(size), None, dtype, device, requires_grad)
+
+
+@declare(export=False)
+def new_empty(
+    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """An uninitialized tensor of ``size`` with ``input``'s dtype and device."""
+    return _new(input, "empty", shape_arg(size), None, dtype, device, requires_grad)
+
+
+@declare(export=False)
+def new_full(
+    input: Tensor,
+    size: Sequence[int],
+    fill_value: Any,
+    *,
+    dtype: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``fill_value`` in a tensor of ``size`` with ``input``'s dtype and device."""
+    return _new(input, "full", tuple(size), fill_value, dtype, device, requires_grad)
+
+
+@declare(export=False)
+def new_tensor(
+    input: Tensor, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A new leaf holding a copy of ``data``, with ``input``'s dtype and device unless
+    given."""
+    from .. import _factories
+
+    if isinstance(data, Tensor):
+        data = data.detach()
+    dtype = input.dtype if dtype is None else dtype
+    device = input.device if device is None else device
+    return _factories.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+@declare(methods=())
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``."""
+    return input._data.size
+
+
+@declare(methods=())
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a gpugrad tensor."""
+    return isinstance(obj, Tensor)
+
+
+@declare(export=False)
+def element_size(input: Tensor) -> int:
+    """Bytes per element."""
+    return input._data.dtype.itemsize
+
+
+@declare("itemsize", methods=(), export=False, properties=("itemsize",))
+def itemsize(input: Tensor) -> int:
+    """Bytes per element."""
+    return input._data.dtype.itemsize
+
+
+@declare("nbytes", methods=(), export=False, properties=("nbytes",))
+def nbytes(input: Tensor) -> int:
+    """Bytes of the elements (``numel() * element_size()``)."""
+    return input._data.size * input._data.dtype.itemsize
+
+
+@declare(export=False)
+def stride(input: Tensor, dim: int | None = None) -> Any:
+    """Elements to step in memory per step along each dim (of ``dim`` when given)."""
+    data = input._data
+    size = data.dtype.itemsize
+    steps = tuple(s // size for s in getattr(data, "strides", ()))
+    if dim is None:
+        return steps
+    return steps[_dims(data.ndim, dim)[0]]
+
+
+@declare(export=False)
+def is_contiguous(input: Tensor, memory_format: Any = None) -> bool:
+    """Whether the elements lie in memory in C order, without gaps."""
+    data = input._data
+    return bool(data.flags.c_contiguous) if hasattr(data, "flags") else True
+
+
+@declare(export=False)
+def data_ptr(input: Tensor) -> int:
+    """The address of the first element."""
+    return input._backend.data_ptr(input._data)
+
+
+@declare(export=False)
+def storage_offset(input: Tensor) -> int:
+    """Elements from the start of the memory ``input`` shares to its first element."""
+    return input._backend.storage_offset(input._data)
