@@ -938,7 +938,7 @@ def linalg_norm(
 
 @declare()
 def norm(
-    input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+    input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, *, dtype: Any = None
 ) -> Tensor:
     """``torch.norm``: ``'fro'`` (the 2-norm of the elements over ``dim``), ``'nuc'``, or
     the vector ``p``-norm over ``dim``."""
