@@ -122,6 +122,8 @@ def index_scatter(grad: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
 
 @declare()
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
+    """Splits ``tensor`` into views along ``dim``: pieces of ``split_size_or_sections``
+    each, or of the listed sizes."""
     axis = _dims(tensor._data.ndim, dim)[0]
     length = tensor._data.shape[axis]
     if isinstance(split_size_or_sections, int):
@@ -148,6 +150,8 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
 
 @declare()
 def chunk(input: Tensor, chunks: int, dim: int = 0):
+    """Splits ``input`` into ``chunks`` views along ``dim`` (the last one smaller when the
+    size does not divide)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     length = input._data.shape[_dims(input._data.ndim, dim)[0]]

@@ -134,6 +134,7 @@ def _require_dims(t: Tensor, ndim: int, message: str) -> None:
 
 @declare()
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Matrix product of two 2-D tensors."""
     _require_dims(input, 2, "self must be a matrix")
     _require_dims(mat2, 2, "mat2 must be a matrix")
     return matmul(input, mat2)
@@ -141,6 +142,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 @declare()
 def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Product of a 2-D matrix and a 1-D vector."""
     if input._data.ndim != 2 or vec._data.ndim != 1:
         raise RuntimeError(
             f"vector + matrix @ vector expected, got 1, {input._data.ndim}, {vec._data.ndim}"
@@ -150,6 +152,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 
 @declare(rows=(BMM,))
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product of ``(b, n, m)`` and ``(b, m, p)`` tensors."""
     _require_dims(input, 3, "batch1 must be a 3D tensor")
     _require_dims(mat2, 3, "batch2 must be a 3D tensor")
     if input._data.shape[0] != mat2._data.shape[0] or input._data.shape[2] != mat2._data.shape[1]:
@@ -166,6 +169,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 @declare()
 def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
     a, b = input._data, other._data
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
@@ -180,6 +184,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 
 @declare()
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors (``ger`` is its old name)."""
     return mul(unsqueeze(input, 1), vec2)
 
 

@@ -463,6 +463,7 @@ def _single_dim(input: Tensor, dim: int) -> int:
 
 @declare(rows=(CUMSUM,))
 def cumsum(input: Tensor, dim: int) -> Tensor:
+    """Cumulative sum along ``dim``."""
     axis = _single_dim(input, dim)
     data = input._data
     out = input._backend.cumsum(data, axis)
@@ -471,12 +472,14 @@ def cumsum(input: Tensor, dim: int) -> Tensor:
 
 @declare(rows=(FLIP,))
 def flip(input: Tensor, dims: Sequence[int] | int) -> Tensor:
+    """Reverses the order of elements along the given dims (a copy, as in PyTorch)."""
     axes = _dims(input._data.ndim, dims)
     return _record(FLIP, input._backend.flip(input._data, axes), input._backend, (input,), (axes,))
 
 
 @declare(rows=(SOFTMAX,))
 def softmax(input: Tensor, dim: int) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
     axis = _single_dim(input, dim)
     return _record(
         SOFTMAX, input._backend.softmax(input._data, axis), input._backend, (input,), (axis,)
@@ -485,6 +488,7 @@ def softmax(input: Tensor, dim: int) -> Tensor:
 
 @declare(rows=(LOG_SOFTMAX,))
 def log_softmax(input: Tensor, dim: int) -> Tensor:
+    """``log(softmax(input, dim))``, computed stably."""
     axis = _single_dim(input, dim)
     return _record(
         LOG_SOFTMAX,

@@ -130,6 +130,7 @@ def view(input: Tensor, *shape: Any) -> Tensor:
 
 @declare()
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Flattens dims ``start_dim`` to ``end_dim`` into one (a view where possible)."""
     shape = input._data.shape
     if not shape:
         return reshape(input, (1,))
@@ -146,6 +147,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 @declare(rows=(SQUEEZE, SQUEEZE_DIM, SQUEEZE_DIMS))
 def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
+    """Removes dimensions of size 1 (all, or those in ``dim``)."""
     data = input._data
     if dim is None:
         out = input._backend.squeeze(data)
@@ -159,6 +161,7 @@ def squeeze(input: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
 
 @declare(rows=(UNSQUEEZE,))
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """A view with a dimension of size 1 inserted at ``dim``."""
     data = input._data
     rank = data.ndim + 1
     if not -rank <= dim < rank:
@@ -172,6 +175,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 @declare(rows=(TRANSPOSE,))
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """A view with dimensions ``dim0`` and ``dim1`` swapped."""
     data = input._data
     if data.ndim == 0:
         return input
@@ -187,6 +191,7 @@ alias("swapaxes", "transpose", export=True)
 
 @declare(rows=(PERMUTE,))
 def permute(input: Tensor, *dims: Any) -> Tensor:
+    """A view with the dimensions reordered as ``dims``."""
     order = shape_arg(dims)
     data = input._data
     if len(order) != data.ndim:
@@ -204,6 +209,7 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 @declare("mT", methods=(), export=False, properties=("mT",))
 def mT(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """The last two dimensions swapped (a view)."""
     if input._data.ndim < 2:
         raise RuntimeError(
             "tensor.mT is only supported on matrices or batches of matrices. "
@@ -214,6 +220,7 @@ def mT(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
 
 @declare(rows=(T_ROW,))
 def t(input: Tensor) -> Tensor:
+    """Transposes a tensor of at most 2 dimensions."""
     if input._data.ndim > 2:
         raise RuntimeError(
             f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D"
@@ -226,11 +233,13 @@ def t(input: Tensor) -> Tensor:
 
 @declare("T", methods=(), export=False, properties=("T",))
 def T(input: Tensor) -> Tensor:  # noqa: N802
+    """The tensor with its dimensions reversed (a view)."""
     return permute(input, tuple(range(input._data.ndim - 1, -1, -1)))
 
 
 @declare(export=False, rows=(EXPAND,))
 def expand(input: Tensor, *sizes: Any) -> Tensor:
+    """A view with singleton dimensions repeated to ``sizes`` (-1 keeps a size)."""
     data = input._data
     target = list(shape_arg(sizes))
     offset = len(target) - data.ndim
@@ -267,11 +276,13 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
 
 @declare()
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
+    """A view of ``input`` broadcast to ``shape``."""
     return expand(input, tuple(shape))
 
 
 @declare(export=False)
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
+    """``self.expand(other.size())``."""
     return expand(input, other._data.shape)
 
 
@@ -292,6 +303,7 @@ sum_to_size = sum_to
 
 @declare(export=False)
 def contiguous(input: Tensor) -> Tensor:
+    """The tensor itself if C-contiguous, else a contiguous copy."""
     data = input._data
     out = input._backend.ascontiguousarray(data)
     if out is data or not data.ndim:
@@ -301,6 +313,7 @@ def contiguous(input: Tensor) -> Tensor:
 
 @declare(rows=(CLONE,))
 def clone(input: Tensor) -> Tensor:
+    """A copy of ``input`` that stays in the graph (gradient flows back)."""
     return _record(CLONE, input._backend.copy(input._data), input._backend, (input,))
 
 
@@ -331,6 +344,7 @@ def _cast_grads_back(out: Tensor, tensors: list[Tensor]) -> Tensor:
 
 @declare(methods=(), rows=(CAT,))
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenates tensors along an existing dimension ``dim``."""
     tensors = list(tensors)
     backend, arrays = _joinable(tensors)
     axis = _dims(arrays[0].ndim, dim)[0]
@@ -361,6 +375,7 @@ alias("concatenate", "cat", methods=())
 
 @declare(methods=(), rows=(STACK,))
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stacks same-shaped tensors along a new dimension ``dim``."""
     tensors = list(tensors)
     backend, arrays = _joinable(tensors)
     for i, a in enumerate(arrays[1:], 1):

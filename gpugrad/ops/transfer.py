@@ -69,6 +69,8 @@ def parse_to(args: tuple, kwargs: dict) -> tuple[Any, Any]:
 
 @declare(export=False, rows=(TO_DEVICE, TO_DTYPE))
 def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """This tensor converted to another device and/or dtype, as ``torch.Tensor.to``;
+    differentiable."""
     device, dtype = parse_to(args, dict(kwargs))
     out = input
     if device is not None:
@@ -80,11 +82,13 @@ def to(input: Tensor, *args: Any, **kwargs: Any) -> Tensor:
 
 @declare(export=False)
 def cpu(input: Tensor) -> Tensor:
+    """This tensor on the CPU (itself if it is there already); differentiable."""
     return to_backend(input, backends.cpu)
 
 
 @declare(export=False)
 def cuda(input: Tensor, device: int | str | Device | None = None) -> Tensor:
+    """This tensor on a CUDA device (``device``, default the current one); differentiable."""
     if device is None:
         device = "cuda"
     elif isinstance(device, int):

@@ -40,11 +40,15 @@ class ReLU(Module):
 
 
 class Tanh(Module):
+    """Applies the hyperbolic tangent elementwise."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Sigmoid(Module):
+    """Applies the logistic sigmoid ``1 / (1 + exp(-x))`` elementwise (one fused kernel)."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 

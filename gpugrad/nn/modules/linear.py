@@ -16,6 +16,9 @@ __all__ = ["Bilinear", "Identity", "Linear", "NonDynamicallyQuantizableLinear"]
 
 
 class Identity(Module):
+    """Returns its input unchanged; any constructor arguments are accepted and ignored,
+    as in PyTorch."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
