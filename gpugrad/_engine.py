@@ -312,10 +312,17 @@ def grad(
     grad_outputs: Sequence[Any] | Any | None = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
+    only_inputs: bool = True,
     allow_unused: bool | None = None,
+    is_grads_batched: bool = False,
     materialize_grads: bool = False,
 ) -> tuple[Tensor | None, ...]:
-    """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated."""
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    ``only_inputs`` is accepted and ignored, as in PyTorch (where it is deprecated: only
+    the inputs' gradients are ever computed); ``is_grads_batched=True`` is not supported."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported")
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if isinstance(grad_outputs, Tensor):
