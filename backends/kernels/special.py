@@ -140,8 +140,11 @@ def erfinv(x) -> numpy.ndarray:
         t = 2 / (math.pi * _WINITZKI_A) + log_term / 2
         y = numpy.sqrt(numpy.sqrt(t * t - log_term / _WINITZKI_A) - t)
         tail = a > 0.5
+        middle = ~tail
+        residual = numpy.empty_like(y)
         for _ in range(2):  # Halley: cubic convergence from Winitzki's ~2e-3
-            residual = numpy.where(tail, one_minus - erfc(y), erf(y) - a)
+            residual[tail] = one_minus[tail] - _erfc64(y[tail])
+            residual[middle] = erf(y[middle]) - a[middle]
             slope = _TWO_OVER_SQRT_PI * numpy.exp(-y * y)
             step = residual / slope
             y = y - step / (1 + y * step)
