@@ -201,7 +201,6 @@ KNOWN_SIGNATURE_DIFFERENCES = {
     "gpugrad.nn.BCEWithLogitsLoss": "no size_average/reduce (deprecated in PyTorch)",
     "gpugrad.nn.CrossEntropyLoss": "no size_average/reduce (deprecated in PyTorch)",
     "gpugrad.autograd.backward": "no grad_variables (deprecated in PyTorch)",
-    "gpugrad.autograd.grad": "no only_inputs (deprecated in PyTorch)",
 }
 
 

@@ -487,6 +487,13 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     return tensor_out
 
 
+@declare("where_method", methods=("where",), export=False)
+def where_method(self: Tensor, condition: Any, other: Any) -> Tensor:
+    """``Tensor.where(condition, other)``: ``self`` where ``condition`` holds, else
+    ``other`` (``gpugrad.where(condition, self, other)``)."""
+    return where(condition, self, other)
+
+
 # --- comparisons and logical ops (not differentiable) -----------------------------------
 def _compare(method: str, operator: str) -> Any:
     def compare(input: Tensor, other: TensorOrNumber) -> Tensor:
