@@ -12,7 +12,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from . import dtypes
+from . import dtypes, fp_errors
 from .device import Device
 from .kernels import defs as _k
 from .kernels.executor import KernelExecutor
@@ -211,7 +211,10 @@ class ArrayBackend:
         return self.xp.sum(x, axis=_normalize_dim(dim), keepdims=keepdim, dtype=dtype)
 
     def mean(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
-        return self.xp.mean(x, axis=_normalize_dim(dim), keepdims=keepdim)
+        axis = _normalize_dim(dim)
+        if x.size == 0:  # NumPy warns "Mean of empty slice"; PyTorch's nan is silent
+            return self.xp.sum(x, axis=axis, keepdims=keepdim) / 0
+        return self.xp.mean(x, axis=axis, keepdims=keepdim)
 
     def prod(self, x: Array, dim: Any = None, keepdim: bool = False) -> Array:
         return self.xp.prod(x, axis=_normalize_dim(dim), keepdims=keepdim)
@@ -223,7 +226,19 @@ class ArrayBackend:
         return self.xp.amin(x, axis=_normalize_dim(dim), keepdims=keepdim)
 
     def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
-        return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
+        axis = _normalize_dim(dim)
+        axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+        count = 1
+        for a in axes:
+            count *= x.shape[a]
+        if count - correction > 0:
+            return self.xp.var(x, axis=axis, ddof=correction, keepdims=keepdim)
+        # PyTorch divides by max(0, count - correction) (0/0: nan, else inf); NumPy too,
+        # but with a "Degrees of freedom <= 0" warning
+        squares = self.xp.sum(x * 0, axis=axis, keepdims=keepdim)  # 0, or nan where x is
+        if count:
+            squares = self.xp.var(x, axis=axis, keepdims=keepdim) * count
+        return squares / 0
 
     def argmax(self, x: Array, dim: int | None = None, keepdim: bool = False) -> Array:
         return self.xp.argmax(x, axis=dim, keepdims=keepdim)
@@ -387,3 +402,19 @@ class ArrayBackend:
 
     def dtype_of(self, x: Array) -> dtypes.DType:
         return dtypes.BY_NUMPY[x.dtype]
+
+
+# --- floating-point warnings (issue 15): see fp_errors -----------------------------------
+SILENCED = (
+    *("sum", "mean", "prod", "var", "cumsum", "logsumexp", "softmax", "log_softmax"),
+    *("prod_others", "clamp", "relu", "rsqrt", "reciprocal", "erf"),
+    *("astype", "from_data", "asarray", "full", "arange", "linspace"),
+)
+"""Backend methods that compute with NumPy's floating-point errors ignored, as PyTorch
+computes (``softmax`` of an all ``-inf`` row is nan, a cast of ``inf`` to int32 is
+-2147483648, neither warns). Op bodies outside ``dispatch``'s forward calls and the
+engine's backward pass reach NumPy through these; the per-op hot paths (the ufuncs bound
+in ``__init__``) are silenced by their caller instead, at no extra Python frame."""
+for _name in SILENCED:
+    setattr(ArrayBackend, _name, fp_errors.silenced(getattr(ArrayBackend, _name)))
+del _name

@@ -11,6 +11,9 @@ from .._grad_mode import state as _grad_state
 from .._graph import Node, Op, edge_of
 from .._tensor import Tensor, _wrap, _wrap_result
 from ..backends import dtypes as _dtypes
+from ..backends.fp_errors import IGNORE as _FP_IGNORE
+from ..backends.fp_errors import reset_state as _fp_reset
+from ..backends.fp_errors import set_state as _fp_set
 
 Number = int | float | bool
 TensorOrNumber = Tensor | Number
@@ -34,7 +37,11 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 
 def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     backend = x._backend
-    out = op.forward(backend, x._data, *attrs)
+    token = _fp_set(_FP_IGNORE)  # no NumPy warning for log(0), exp(100), 0/0 (fp_errors)
+    try:
+        out = op.forward(backend, x._data, *attrs)
+    finally:
+        _fp_reset(token)
     if x.requires_grad and _grad_state.enabled:
         node = x.grad_fn
         node = Node(
@@ -119,7 +126,11 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             dtype = _dtypes.promote_with_scalar(ad.dtype, b)
             if dtype != ad.dtype:
                 ad = ad.astype(dtype)
-        out = op.forward(backend, ad, b)
+        token = _fp_set(_FP_IGNORE)
+        try:
+            out = op.forward(backend, ad, b)
+        finally:
+            _fp_reset(token)
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
@@ -139,15 +150,18 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         raise device_error(a, b)
     bd = b._data
     casts = None
-    if ad.dtype != bd.dtype:
-        dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
-        casts = (ad.dtype, bd.dtype)
-        ad = ad.astype(dtype, copy=False)
-        bd = bd.astype(dtype, copy=False)
+    token = _fp_set(_FP_IGNORE)
     try:
+        if ad.dtype != bd.dtype:
+            dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
+            casts = (ad.dtype, bd.dtype)
+            ad = ad.astype(dtype, copy=False)
+            bd = bd.astype(dtype, copy=False)
         out = op.forward(backend, ad, bd)
     except ValueError:
         raise broadcast_error(ad.shape, bd.shape) from None
+    finally:
+        _fp_reset(token)
     if (a.requires_grad or b.requires_grad) and _grad_state.enabled:
         node = Node(
             op,
@@ -174,7 +188,12 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     dtype = _dtypes.promote_with_scalar(ad.dtype, b)
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
-    return record(op, op.forward(backend, b, ad), backend, (b, a))
+    token = _fp_set(_FP_IGNORE)
+    try:
+        out = op.forward(backend, b, ad)
+    finally:
+        _fp_reset(token)
+    return record(op, out, backend, (b, a))
 
 
 def as_tensor(value: Any, like: Tensor) -> Tensor:
