@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_errors import CASES as BAD_INPUT  # the other catalogues, reused
+from test_reliability_core import MISUSE, OVERFLOWS
 
 import gpugrad as gg
 
@@ -225,3 +227,22 @@ def test_numpy_warns_as_usual_outside_gpugrad(device: str) -> None:
     with pytest.warns(RuntimeWarning, match="divide by zero"):
         np.log(np.zeros(1))
     assert np.geterr()["divide"] == "warn"
+
+
+REFUSED: dict[str, tuple[type[Exception], Callable[[Any, str], Any]]] = {
+    **{f"bad input: {c.name}": (c.error, lambda L, d, c=c: c.run(L)) for c in BAD_INPUT},
+    **{f"misuse: {name}": (error, make) for name, (error, make) in MISUSE.items()},
+    **{f"overflow {i}": (error, make) for i, (make, error, _) in enumerate(OVERFLOWS)},
+}
+"""The bad-input catalogues of ``test_errors`` and ``test_reliability_core``: each raises
+its error, with no NumPy warning on the way there."""
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_refused_input_raises_its_error_and_no_warning(device: str, name: str) -> None:
+    error, make = REFUSED[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(Exception) as raised:
+            make(gg, device)
+    assert type(raised.value) is error, repr(raised.value)
