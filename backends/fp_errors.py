@@ -10,8 +10,13 @@ under "ignore" without touching the caller's state:
   is a context variable, so this is one C call each way (``numpy.errstate`` builds its
   state object anew on every entry: ~1 µs, ten times more). On NumPy 1.x they fall back to
   ``numpy.seterr``, whose state is per thread.
-- ``silenced(function)`` is ``function`` run between the two, for entry points that are
-  not on a per-op hot path.
+- ``quiet.run(function, *args)`` calls ``function`` inside a context of this thread's
+  own whose state is "ignore" (``contextvars.Context.run``): the cheapest switch measured,
+  ~0.05 µs per op against ~0.2 µs for a set and reset, for each op's forward call. That
+  context is fresh (no other context variable of the caller is visible in it) and cannot
+  be entered twice at once, so it runs only array code that calls no op.
+- ``silenced(function)`` is ``function`` run between ``set_state`` and ``reset_state``,
+  for entry points that are not on a per-op hot path.
 
 Where it is applied: each op's forward call (``ops/dispatch.py``), each backward pass
 (``_engine.execute``, so every derivative formula), the backend methods that op bodies
@@ -21,7 +26,9 @@ call directly (``ArrayBackend``), and the fused kernels' NumPy bodies. CuPy neve
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -62,3 +69,20 @@ def silenced(function: F) -> F:
             reset_state(token)
 
     return run_silenced  # type: ignore[return-value]
+
+
+class _QuietContext(threading.local):
+    """Per thread: ``run(function, *args)`` computes ``function(*args)`` under "ignore"."""
+
+    def __init__(self) -> None:
+        if _state is None:  # pragma: no cover - NumPy 1.x: seterr's state is per thread
+            self.run = lambda function, *args: silenced(function)(*args)
+            return
+        context = contextvars.Context()
+        context.run(set_state, IGNORE)
+        self.run = context.run
+
+
+quiet = _QuietContext()
+"""``quiet.run(function, *args)``: ``function(*args)`` with NumPy's floating-point errors
+ignored, in this thread's own context (see the module's docstring)."""

@@ -246,3 +246,29 @@ def test_refused_input_raises_its_error_and_no_warning(device: str, name: str) -
         with pytest.raises(Exception) as raised:
             make(gg, device)
     assert type(raised.value) is error, repr(raised.value)
+
+
+def test_ops_in_many_threads_at_once_stay_silent(device: str) -> None:
+    """Each thread computes in a context of its own (``fp_errors.quiet``): none is entered
+    twice, and none warns."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            x = gg.tensor([0.0, 1.0], device=device, requires_grad=True)
+            for _ in range(200):
+                (gg.log(x) * x / 0).sum().backward()
+            assert x.grad.isnan().tolist() == [True, True]
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append(error)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

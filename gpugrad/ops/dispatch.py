@@ -10,8 +10,10 @@ from typing import Any
 from .._grad_mode import state as _grad_state
 from .._graph import Node, Op, edge_of
 from .._tensor import Tensor, _wrap, _wrap_result
+from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
 from ..backends.fp_errors import IGNORE as _FP_IGNORE
+from ..backends.fp_errors import quiet as _quiet
 from ..backends.fp_errors import reset_state as _fp_reset
 from ..backends.fp_errors import set_state as _fp_set
 
@@ -37,11 +39,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 
 def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     backend = x._backend
-    token = _fp_set(_FP_IGNORE)  # no NumPy warning for log(0), exp(100), 0/0 (fp_errors)
-    try:
+    if backend is _cpu:  # NumPy computes log(0), exp(100), 0/0 without warning (fp_errors)
+        out = _quiet.run(op.forward, backend, x._data, *attrs)
+    else:  # CuPy never warns
         out = op.forward(backend, x._data, *attrs)
-    finally:
-        _fp_reset(token)
     if x.requires_grad and _grad_state.enabled:
         node = x.grad_fn
         node = Node(
@@ -126,11 +127,10 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             dtype = _dtypes.promote_with_scalar(ad.dtype, b)
             if dtype != ad.dtype:
                 ad = ad.astype(dtype)
-        token = _fp_set(_FP_IGNORE)
-        try:
+        if backend is _cpu:
+            out = _quiet.run(op.forward, backend, ad, b)
+        else:
             out = op.forward(backend, ad, b)
-        finally:
-            _fp_reset(token)
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
@@ -150,18 +150,22 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         raise device_error(a, b)
     bd = b._data
     casts = None
-    token = _fp_set(_FP_IGNORE)
-    try:
-        if ad.dtype != bd.dtype:
-            dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
-            casts = (ad.dtype, bd.dtype)
+    if ad.dtype != bd.dtype:
+        dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
+        casts = (ad.dtype, bd.dtype)
+        token = _fp_set(_FP_IGNORE)  # int64 to float16 may overflow: inf, unwarned
+        try:
             ad = ad.astype(dtype, copy=False)
             bd = bd.astype(dtype, copy=False)
-        out = op.forward(backend, ad, bd)
+        finally:
+            _fp_reset(token)
+    try:
+        if backend is _cpu:
+            out = _quiet.run(op.forward, backend, ad, bd)
+        else:
+            out = op.forward(backend, ad, bd)
     except ValueError:
         raise broadcast_error(ad.shape, bd.shape) from None
-    finally:
-        _fp_reset(token)
     if (a.requires_grad or b.requires_grad) and _grad_state.enabled:
         node = Node(
             op,
@@ -188,11 +192,7 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     dtype = _dtypes.promote_with_scalar(ad.dtype, b)
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
-    token = _fp_set(_FP_IGNORE)
-    try:
-        out = op.forward(backend, b, ad)
-    finally:
-        _fp_reset(token)
+    out = _quiet.run(op.forward, backend, b, ad) if backend is _cpu else op.forward(backend, b, ad)
     return record(op, out, backend, (b, a))
 
 
