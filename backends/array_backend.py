@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy
 
-from . import dtypes
+from . import dtypes, fp_errors
 from .device import Device
 from .kernels import defs as _k
 from .kernels.executor import KernelExecutor
@@ -1149,3 +1149,19 @@ class LinAlgError(RuntimeError):
         self.op = op
         self.detail = detail
         super().__init__(f"linalg.{op}: {detail}")
+
+
+# --- floating-point warnings (issue 15): see fp_errors -----------------------------------
+SILENCED = (
+    *("sum", "mean", "prod", "var", "cumsum", "logsumexp", "softmax", "log_softmax"),
+    *("prod_others", "clamp", "relu", "rsqrt", "reciprocal", "erf"),
+    *("astype", "from_data", "asarray", "full", "arange", "linspace"),
+)
+"""Backend methods that compute with NumPy's floating-point errors ignored, as PyTorch
+computes (``softmax`` of an all ``-inf`` row is nan, a cast of ``inf`` to int32 is
+-2147483648, neither warns). Op bodies outside ``dispatch``'s forward calls and the
+engine's backward pass reach NumPy through these; the per-op hot paths (the ufuncs bound
+in ``__init__``) are silenced by their caller instead, at no extra Python frame."""
+for _name in SILENCED:
+    setattr(ArrayBackend, _name, fp_errors.silenced(getattr(ArrayBackend, _name)))
+del _name

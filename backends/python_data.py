@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy
 
-from . import dtypes
+from . import dtypes, fp_errors
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 OVERFLOW_WHEN_UNPACKING = "Overflow when unpacking long long"
@@ -84,6 +84,7 @@ def _check_in_range(host: numpy.ndarray, target: numpy.dtype) -> None:
         raise _cannot_convert(target)
 
 
+@fp_errors.silenced  # 1e-45 to float32 underflows, 1e300 overflows: PyTorch's values
 def host_array(data: Any, target: Any, default_float: Any) -> numpy.ndarray:
     """A new host array of Python ``data`` typed as PyTorch's ``tensor()`` types it: the
     given ``target`` dtype, else ``default_float`` for floats, int64 for ints and bool for

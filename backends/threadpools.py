@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy
 
+from . import fp_errors
+
 SMALL_PRODUCT = 1 << 22
 """Multiply-adds (m·n·k, times the batch) under which a product runs on one BLAS thread."""
 BLAS_ALONE_BELOW = 1 << 18
@@ -81,10 +83,14 @@ _pools = _BlasPools()
 def matmul(a: Any, b: Any) -> Any:
     """``numpy.matmul``, on one BLAS thread when the product is small."""
     work = a.size * (b.shape[-1] if b.ndim > 1 else 1)
-    if not BLAS_ALONE_BELOW <= work < SMALL_PRODUCT or not _pools.controllers():
-        return numpy.matmul(a, b)
-    _pools.enter()
+    token = fp_errors.set_state(fp_errors.IGNORE)  # inf * 0 is nan, as in PyTorch: no warning
     try:
-        return numpy.matmul(a, b)
+        if not BLAS_ALONE_BELOW <= work < SMALL_PRODUCT or not _pools.controllers():
+            return numpy.matmul(a, b)
+        _pools.enter()
+        try:
+            return numpy.matmul(a, b)
+        finally:
+            _pools.exit()
     finally:
-        _pools.exit()
+        fp_errors.reset_state(token)

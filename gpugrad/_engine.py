@@ -15,6 +15,7 @@ from typing import Any
 from ._grad_mode import state as grad_state
 from ._graph import AccumulateGrad, Node, anomaly, edge_of, set_unit_seeds, wrap_grad
 from ._tensor import Size, Tensor
+from .backends import fp_errors
 from .ops import backward_ns
 
 
@@ -154,6 +155,7 @@ def execute(
     captured: list[Any] | None = None if capture is None else [None] * len(set(capture.values()))
     previous = grad_state.enabled
     grad_state.enabled = create_graph
+    fp_token = fp_errors.set_state(fp_errors.IGNORE)  # formulas never warn: 1/0 is inf
     try:
         while ready:
             node = heappop(ready)[1]
@@ -208,6 +210,7 @@ def execute(
                 id(grad) not in shared,
             )
     finally:
+        fp_errors.reset_state(fp_token)
         grad_state.enabled = previous
         set_unit_seeds(())
     return captured

@@ -10,7 +10,12 @@ from typing import Any
 from .._grad_mode import state as _grad_state
 from .._graph import Node, Op, edge_of
 from .._tensor import Tensor, _wrap, _wrap_result
+from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
+from ..backends.fp_errors import IGNORE as _FP_IGNORE
+from ..backends.fp_errors import quiet as _quiet
+from ..backends.fp_errors import reset_state as _fp_reset
+from ..backends.fp_errors import set_state as _fp_set
 
 Number = int | float | bool
 TensorOrNumber = Tensor | Number
@@ -62,7 +67,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 
 def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     backend = x._backend
-    out = op.forward(backend, x._data, *attrs)
+    if backend is _cpu:  # NumPy computes log(0), exp(100), 0/0 without warning (fp_errors)
+        out = _quiet.run(op.forward, backend, x._data, *attrs)
+    else:  # CuPy never warns
+        out = op.forward(backend, x._data, *attrs)
     if x.requires_grad and _grad_state.enabled:
         node = x.grad_fn
         node = Node(
@@ -159,7 +167,10 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
                 ad = ad.astype(dtype)
             elif type(b) is int and dtype.kind in "iu":
                 b = wrap_integer(b, dtype)
-        out = op.forward(backend, ad, b)
+        if backend is _cpu:
+            out = _quiet.run(op.forward, backend, ad, b)
+        else:
+            out = op.forward(backend, ad, b)
         if a.requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
@@ -183,10 +194,17 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     if ad.dtype != bd.dtype:
         dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
         casts = (ad.dtype, bd.dtype)
-        ad = ad.astype(dtype, copy=False)
-        bd = bd.astype(dtype, copy=False)
+        token = _fp_set(_FP_IGNORE)  # int64 to float16 may overflow: inf, unwarned
+        try:
+            ad = ad.astype(dtype, copy=False)
+            bd = bd.astype(dtype, copy=False)
+        finally:
+            _fp_reset(token)
     try:
-        out = op.forward(backend, ad, bd)
+        if backend is _cpu:
+            out = _quiet.run(op.forward, backend, ad, bd)
+        else:
+            out = op.forward(backend, ad, bd)
     except ValueError:
         raise broadcast_error(ad.shape, bd.shape) from None
     if (a.requires_grad or b.requires_grad) and _grad_state.enabled:
@@ -215,7 +233,7 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     dtype = _dtypes.promote_with_scalar(ad.dtype, b)
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
-    out = op.forward(backend, b, ad)
+    out = _quiet.run(op.forward, backend, b, ad) if backend is _cpu else op.forward(backend, b, ad)
     if a.requires_grad and _grad_state.enabled:
         saved = tuple((b, a)[i] for i in op.save_inputs)
         node = FirstArgumentNode(
