@@ -182,11 +182,9 @@ from .ops.shape import diagonal as diagonal
 from .ops.shape import dstack as dstack
 from .ops.shape import flatten as flatten
 from .ops.shape import hstack as hstack
-from .ops.shape import is_tensor as is_tensor
 from .ops.shape import meshgrid as meshgrid
 from .ops.shape import movedim as moveaxis
 from .ops.shape import movedim as movedim
-from .ops.shape import numel as numel
 from .ops.shape import permute as permute
 from .ops.shape import repeat as repeat
 from .ops.shape import reshape as reshape
@@ -299,7 +297,6 @@ __all__ = [
     "index_select",
     "inner",
     "inverse",
-    "is_tensor",
     "isclose",
     "isfinite",
     "isinf",
@@ -351,7 +348,6 @@ __all__ = [
     "negative",
     "nonzero",
     "norm",
-    "numel",
     "outer",
     "permute",
     "polygamma",

@@ -793,18 +793,6 @@ def new_tensor(
     return _factories.tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-@declare(methods=())
-def numel(input: Tensor) -> int:
-    """The number of elements of ``input``."""
-    return input._data.size
-
-
-@declare(methods=())
-def is_tensor(obj: Any) -> bool:
-    """Whether ``obj`` is a gpugrad tensor."""
-    return isinstance(obj, Tensor)
-
-
 @declare(export=False)
 def element_size(input: Tensor) -> int:
     """Bytes per element."""
