@@ -115,9 +115,12 @@ def test_special_functions_match_torch_at_special_points_and_on_a_grid(device, n
         values = np.concatenate([np.linspace(-1, 1, 2001), SPECIAL_POINTS, [1.5, -1.5]])
     if name == "digamma":  # away from the root and the poles, where both lose digits
         near_root = np.abs(values - 1.4616321449683622) < 0.05
-        near_pole = (
-            (values < 0) & (np.abs(values - np.round(values)) < 1e-3) & (values != np.round(values))
-        )
+        with np.errstate(invalid="ignore"):  # inf - inf in the grid's special points
+            near_pole = (
+                (values < 0)
+                & (np.abs(values - np.round(values)) < 1e-3)
+                & (values != np.round(values))
+            )
         values = values[~near_root & ~near_pole]
     ours = getattr(gg, name)(gg.tensor(values, dtype=getattr(gg, dtype), device=device))
     theirs = getattr(torch_module(), name)(
