@@ -81,7 +81,7 @@ def test_operators_on_bool_tensors_match_torch(device, name):
     )
     mixed = (
         gg.tensor(a, device=device) & True,
-        gg.tensor(a, device=device) | gg.tensor([2, 1, 0, 3]),
+        gg.tensor(a, device=device) | gg.tensor([2, 1, 0, 3], device=device),
     )
     same(mixed[0], torch.tensor(a) & True)
     same(mixed[1], torch.tensor(a) | torch.tensor([2, 1, 0, 3]))

@@ -123,13 +123,21 @@ CASES = {
     "pad-circular": (lambda f, t, x: f.pad(x, (1, 2, 2, 1), mode="circular"), [X4]),
     "batch_norm-train": (
         lambda f, t, x, w, b: f.batch_norm(
-            x, t.zeros(3, dtype=t.float64), t.ones(3, dtype=t.float64), w, b, training=True
+            x,
+            t.zeros(3, dtype=t.float64, device=x.device),
+            t.ones(3, dtype=t.float64, device=x.device),
+            w,
+            b,
+            training=True,
         ),
         [X4, _x(3), _x(3)],
     ),
     "batch_norm-eval": (
         lambda f, t, x, w: f.batch_norm(
-            x, t.tensor([0.1, 0.2, 0.3]).double(), t.tensor([1.0, 2.0, 0.5]).double(), w
+            x,
+            t.tensor([0.1, 0.2, 0.3], device=x.device).double(),
+            t.tensor([1.0, 2.0, 0.5], device=x.device).double(),
+            w,
         ),
         [X4, _x(3)],
     ),
@@ -154,13 +162,13 @@ CASES = {
     ),
     "sdpa-bool-mask": (
         lambda f, t, q, k, v: f.scaled_dot_product_attention(
-            q, k, v, attn_mask=t.tensor(BOOL_MASK), scale=0.3
+            q, k, v, attn_mask=t.tensor(BOOL_MASK, device=q.device), scale=0.3
         ),
         [Q, K, V],
     ),
     "sdpa-float-mask": (
         lambda f, t, q, k, v: f.scaled_dot_product_attention(
-            q, k, v, attn_mask=t.tensor(FLOAT_MASK)
+            q, k, v, attn_mask=t.tensor(FLOAT_MASK, device=q.device)
         ),
         [Q, K, V],
     ),
@@ -177,16 +185,20 @@ CASES = {
     "kl_div": (lambda f, t, a, b: f.kl_div(a, b, reduction="batchmean"), [X2, P2]),
     "kl_div-log": (lambda f, t, a, b: f.kl_div(a, b, reduction="sum", log_target=True), [X2, Y2]),
     "nll_loss": (
-        lambda f, t, a, i: f.nll_loss(a, i, t.tensor(CLASS_WEIGHTS)),
+        lambda f, t, a, i: f.nll_loss(a, i, t.tensor(CLASS_WEIGHTS, device=a.device)),
         [X2, TARGETS],
     ),
     "cross_entropy": (
-        lambda f, t, a, i: f.cross_entropy(a, i, t.tensor(CLASS_WEIGHTS), label_smoothing=0.2),
+        lambda f, t, a, i: f.cross_entropy(
+            a, i, t.tensor(CLASS_WEIGHTS, device=a.device), label_smoothing=0.2
+        ),
         [X2, TARGETS],
     ),
     "cross_entropy-sum": (lambda f, t, a, i: f.cross_entropy(a, i, reduction="sum"), [X2, TARGETS]),
     "cross_entropy-probabilities": (
-        lambda f, t, a, p: f.cross_entropy(a, p, t.tensor(CLASS_WEIGHTS), label_smoothing=0.1),
+        lambda f, t, a, p: f.cross_entropy(
+            a, p, t.tensor(CLASS_WEIGHTS, device=a.device), label_smoothing=0.1
+        ),
         [X2, P2],
     ),
     "cross_entropy-4d": (

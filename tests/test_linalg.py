@@ -206,7 +206,7 @@ def test_norm_of_zeros_has_zero_gradient_like_torch(device):
 
 
 def _spd(m, x):
-    return x @ x.mT + 3 * m.eye(x.shape[-1], dtype=x.dtype)
+    return x @ x.mT + 3 * m.eye(x.shape[-1], dtype=x.dtype, device=x.device)
 
 
 DECOMPOSITIONS = {

@@ -196,8 +196,8 @@ FUSED_CALLS = {
         lambda x, t: F.binary_cross_entropy_with_logits(
             x,
             t,
-            weight=gg.full((5,), 0.5, dtype=gg.float64),
-            pos_weight=gg.full((5,), 2.0, dtype=gg.float64),
+            weight=gg.full((5,), 0.5, dtype=gg.float64, device=x.device),
+            pos_weight=gg.full((5,), 2.0, dtype=gg.float64, device=x.device),
         ),
         _X,
     ),
