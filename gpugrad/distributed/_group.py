@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -263,15 +264,26 @@ def init_process_group(
 
 
 # --- abort on an uncaught exception, or at exit after a timeout ------------------------------
+ABORT_GRACE_S = 0.5
+"""How long a rank waits, after flushing its last words, before ``MPI_Abort``: the
+launcher forwards each rank's output through pipes, and an abort that comes first kills
+the forwarders with the traceback's last lines still in them."""
+
+
+def _flush_then_abort(mpi: Any) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(ABORT_GRACE_S)
+    mpi.COMM_WORLD.Abort(1)
+
+
 def _abort_at_exit(mpi: Any, rank: int) -> None:
     """After a timeout: make the process's exit abort the job. MPI_Finalize (which mpi4py
     calls at exit) would wait forever for the collective that never completed."""
 
     def abort() -> None:
         print(ABORTING_AT_EXIT.format(rank=rank), file=sys.stderr)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        mpi.COMM_WORLD.Abort(1)
+        _flush_then_abort(mpi)
 
     atexit.register(abort)  # runs before mpi4py's finalizer, registered at its import
 
@@ -288,10 +300,8 @@ def _install_abort_hook(group: _Group) -> None:
         try:
             previous(exc_type, exc, traceback)
             print(ABORTING.format(rank=rank, world=world), file=sys.stderr)
-            sys.stdout.flush()
-            sys.stderr.flush()
         finally:
-            mpi.COMM_WORLD.Abort(1)
+            _flush_then_abort(mpi)
 
     _hook_replaced = previous
     sys.excepthook = abort_on_uncaught_exception
