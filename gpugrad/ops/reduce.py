@@ -223,24 +223,28 @@ def prod_others(input: Tensor, dim: Any) -> Tensor:
     return prod(input, dim, keepdim=True) / input if dim is not None else prod(input) / input
 
 
-@declare(rows=(AMAX,))
-def amax(
-    input: Tensor, dim: Dim = (), keepdim: bool = False, *, keepdims: bool | None = None
-) -> Tensor:
-    """The largest value over ``dim`` (all dims by default); ties share the gradient."""
-    keepdim = _keepdim(keepdim, keepdims)
+def _extreme_over(name: str, row: Any, input: Tensor, dim: Dim, keepdim: bool) -> Tensor:
+    """``amax``/``amin`` (``name``) over ``dim`` (all dims when ``()``): one body for both."""
     dim = None if dim == () else dim
-    _check_nonempty("amax", input, dim)
+    _check_nonempty(name, input, dim)
     axes = _dims(input._data.ndim, dim)
     return _reduce(
         input,
         dim,
         keepdim,
-        lambda B, x, a, k: B.amax(x, a, k),
-        AMAX,
-        AMAX,
+        lambda B, x, a, k: getattr(B, name)(x, a, k),  # the backend's amax / amin
+        row,
+        row,
         axes if input._data.ndim else None,
     )
+
+
+@declare(rows=(AMAX,))
+def amax(
+    input: Tensor, dim: Dim = (), keepdim: bool = False, *, keepdims: bool | None = None
+) -> Tensor:
+    """The largest value over ``dim`` (all dims by default); ties share the gradient."""
+    return _extreme_over("amax", AMAX, input, dim, _keepdim(keepdim, keepdims))
 
 
 @declare(rows=(AMIN,))
@@ -248,19 +252,7 @@ def amin(
     input: Tensor, dim: Dim = (), keepdim: bool = False, *, keepdims: bool | None = None
 ) -> Tensor:
     """The smallest value over ``dim`` (all dims by default); ties share the gradient."""
-    keepdim = _keepdim(keepdim, keepdims)
-    dim = None if dim == () else dim
-    _check_nonempty("amin", input, dim)
-    axes = _dims(input._data.ndim, dim)
-    return _reduce(
-        input,
-        dim,
-        keepdim,
-        lambda B, x, a, k: B.amin(x, a, k),
-        AMIN,
-        AMIN,
-        axes if input._data.ndim else None,
-    )
+    return _extreme_over("amin", AMIN, input, dim, _keepdim(keepdim, keepdims))
 
 
 def _check_nonempty(name: str, input: Tensor, dim: Any) -> None:
