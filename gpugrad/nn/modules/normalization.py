@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._factories import empty, ones, tensor, zeros
+from ..._factories import ones, tensor, zeros
 from ..._grad_mode import no_grad
 from ..._tensor import Tensor
 from ...backends import dtypes as _dtypes
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ._parameters import add_parameter
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm"]
@@ -42,15 +42,9 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(empty(num_features, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(empty(num_features, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(self, "weight", (num_features,), affine, **factory)
+        add_parameter(self, "bias", (num_features,), affine and bias, **factory)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
@@ -148,15 +142,10 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(*self.normalized_shape, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        shape = self.normalized_shape
+        add_parameter(self, "weight", shape, elementwise_affine, fill=ones, **factory)
+        add_parameter(self, "bias", shape, elementwise_affine and bias, fill=zeros, **factory)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -183,10 +172,10 @@ class RMSNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(
+            self, "weight", self.normalized_shape, elementwise_affine, fill=ones, **factory
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
@@ -220,15 +209,9 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(self, "weight", (num_channels,), affine, fill=ones, **factory)
+        add_parameter(self, "bias", (num_channels,), affine and bias, fill=zeros, **factory)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
