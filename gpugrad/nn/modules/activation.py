@@ -25,18 +25,25 @@ __all__ = [
 ]
 
 
-class ReLU(Module):
-    """``max(x, 0)``; with ``inplace=True`` the input tensor itself is overwritten."""
+class _InplaceActivation(Module):
+    """An activation whose only argument is ``inplace``: the functional form named by
+    ``_function``."""
+
+    _function = "relu"
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input, self.inplace)
+        return getattr(F, self._function)(input, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
+    """``max(x, 0)``; with ``inplace=True`` the input tensor itself is overwritten."""
 
 
 class Tanh(Module):
@@ -103,32 +110,16 @@ class ELU(Module):
         return f"alpha={self.alpha}" + _inplace_suffix(self.inplace)
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """``x * sigmoid(x)`` (swish)."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = "silu"
 
 
-class Mish(Module):
+class Mish(_InplaceActivation):
     """``x * tanh(softplus(x))``."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.mish(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = "mish"
 
 
 class Softplus(Module):
@@ -173,31 +164,29 @@ def _implicit_dim(name: str, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-class Softmax(Module):
+class _SoftmaxNd(Module):
+    """A softmax along ``dim`` (PyTorch's deprecated implicit choice when ``None``): the
+    functional form named by ``_function``."""
+
+    _function = "softmax"
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        dim = _implicit_dim(self._function, input.dim()) if self.dim is None else self.dim
+        return getattr(F, self._function)(input, dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxNd):
     """``exp(x) / sum(exp(x))`` along ``dim``."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
 
-    def forward(self, input: Tensor) -> Tensor:
-        dim = _implicit_dim("softmax", input.dim()) if self.dim is None else self.dim
-        return F.softmax(input, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
+class LogSoftmax(_SoftmaxNd):
     """``log(softmax(x))`` along ``dim``, computed stably."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        dim = _implicit_dim("log_softmax", input.dim()) if self.dim is None else self.dim
-        return F.log_softmax(input, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = "log_softmax"
