@@ -7,7 +7,7 @@ from typing import Any
 from ..._tensor import Tensor
 from .. import functional as F
 from ._parameters import add_parameter, reset_fan_in_uniform_
-from .module import Module
+from .module import Module, non_default_repr
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
@@ -105,19 +105,13 @@ class _ConvNd(Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}"
         )
-        if isinstance(self.padding, str) or self.padding != (0,) * n:
-            text += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            text += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * n:
-            text += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
+        zeros = (0,) * n
+        text += non_default_repr(
+            self, {"padding": zeros, "dilation": (1,) * n, "output_padding": zeros, "groups": 1}
+        )
         if self.bias is None:
             text += ", bias=False"
-        if self.padding_mode != "zeros":
-            text += f", padding_mode={self.padding_mode}"
-        return text
+        return text + non_default_repr(self, {"padding_mode": "zeros"})
 
 
 class Conv1d(_ConvNd):
