@@ -125,7 +125,32 @@ def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in normalized_shape)
 
 
-class LayerNorm(Module):
+class _TrailingNorm(Module):
+    """What ``LayerNorm`` and ``RMSNorm`` share: the trailing ``normalized_shape`` dims,
+    ``eps``, and with ``elementwise_affine`` a ``weight`` of ones and (unless ``bias`` is
+    ``None``: ``RMSNorm`` has none) a ``bias`` of zeros."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float | None,
+        elementwise_affine: bool,
+        bias: bool | None,
+        device: Any,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        factory = {"dtype": dtype, "device": device}
+        shape = self.normalized_shape
+        add_parameter(self, "weight", shape, elementwise_affine, fill=ones, **factory)
+        if bias is not None:
+            add_parameter(self, "bias", shape, elementwise_affine and bias, fill=zeros, **factory)
+
+
+class LayerNorm(_TrailingNorm):
     """Normalize over the trailing ``normalized_shape`` dims, then scale and shift
     (``weight`` ones, ``bias`` zeros)."""
 
@@ -138,14 +163,7 @@ class LayerNorm(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        factory = {"dtype": dtype, "device": device}
-        shape = self.normalized_shape
-        add_parameter(self, "weight", shape, elementwise_affine, fill=ones, **factory)
-        add_parameter(self, "bias", shape, elementwise_affine and bias, fill=zeros, **factory)
+        super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -157,7 +175,7 @@ class LayerNorm(Module):
         )
 
 
-class RMSNorm(Module):
+class RMSNorm(_TrailingNorm):
     """``x / sqrt(mean(x²) + eps) * weight`` over the trailing ``normalized_shape`` dims."""
 
     def __init__(
@@ -168,14 +186,7 @@ class RMSNorm(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        factory = {"dtype": dtype, "device": device}
-        add_parameter(
-            self, "weight", self.normalized_shape, elementwise_affine, fill=ones, **factory
-        )
+        super().__init__(normalized_shape, eps, elementwise_affine, None, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
