@@ -35,13 +35,13 @@ def advance(state: dict) -> float:
     return step
 
 
-def decay(param: Tensor, grad: Tensor, group: dict[str, Any]) -> Tensor:
-    """Weight decay: decoupled (``p *= 1 - lr * wd``, in place, where the group asks for
-    ``decoupled_weight_decay``) or L2 (returns ``g + wd * p``)."""
+def decay(param: Tensor, grad: Tensor, group: dict[str, Any], decoupled: bool = False) -> Tensor:
+    """The group's weight decay: ``decoupled`` (``p *= 1 - lr * wd``, in place; returns
+    ``g``) or L2 (returns ``g + wd * p``)."""
     weight_decay = group["weight_decay"]
     if weight_decay == 0:
         return grad
-    if group.get("decoupled_weight_decay", False):
+    if decoupled:
         store_(param, param * (1 - group["lr"] * weight_decay))
         return grad
     return grad + param * weight_decay

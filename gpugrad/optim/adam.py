@@ -53,7 +53,8 @@ class AdamFamily(Optimizer):
         if not state:
             new_state(state, param, *self._moments, **self._state_values())
         step = advance(state)
-        self._adam_step(param, decay(param, grad, group), state, group, step)
+        grad = decay(param, grad, group, group.get("decoupled_weight_decay", False))
+        self._adam_step(param, grad, state, group, step)
 
     def _adam_step(
         self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any], step: float
