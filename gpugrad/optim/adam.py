@@ -15,7 +15,7 @@ from .optimizer import Optimizer, ParamsT, store_
 __all__ = ["Adam", "AdamW"]
 
 
-class AdamFamily(Optimizer):
+class _AdamFamily(Optimizer):
     """What Adam and its variants share: PyTorch's checks of ``lr``, ``betas``, ``eps`` and
     ``weight_decay`` (the first four entries of ``defaults``, then the subclass's options
     in its order), and a step that creates the state (``step``, ``_state_values``, then a
@@ -68,7 +68,7 @@ def update_moments(state: dict, grad: Tensor, beta1: float, beta2: float) -> Non
     square_average_(state["exp_avg_sq"], grad, beta2)
 
 
-class Adam(AdamFamily):
+class Adam(_AdamFamily):
     r"""For each parameter ``p`` with gradient ``g`` (negated when ``maximize``), at step
     ``t`` (counted from 1)::
 

@@ -10,13 +10,13 @@ from .._tensor import Tensor
 from ..backends import cpu as _cpu
 from ..ops.elementwise import abs, maximum, sqrt
 from ._shared import lerp_
-from .adam import AdamFamily, update_moments
+from .adam import _AdamFamily, update_moments
 from .optimizer import ParamsT, store_
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
 
-class Adamax(AdamFamily):
+class Adamax(_AdamFamily):
     r"""Adam with the infinity norm: ``u = max(beta2 * u, |g| + eps)``,
     ``p = p - lr / (1 - beta1**t) * m / u``."""
 
@@ -58,7 +58,7 @@ class Adamax(AdamFamily):
         store_(param, param - exp_avg / exp_inf * clr)
 
 
-class NAdam(AdamFamily):
+class NAdam(_AdamFamily):
     r"""Adam with Nesterov momentum (Dozat), with PyTorch's momentum schedule
     ``mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))`` and its running product
     ``mu_product`` (a float32 0-d tensor, as in PyTorch)."""
@@ -117,7 +117,7 @@ class NAdam(AdamFamily):
         )
 
 
-class RAdam(AdamFamily):
+class RAdam(_AdamFamily):
     r"""Rectified Adam (Liu et al.): plain momentum SGD while the variance of the adaptive
     learning rate is intractable (``rho_t <= 5``), rectified Adam after."""
 
