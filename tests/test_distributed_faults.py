@@ -44,6 +44,15 @@ def run_two_ranks(scenario: str, out_dir: Path) -> subprocess.CompletedProcess:
     )
 
 
+def failed_run_output(scenario: str, out_dir: Path) -> str:
+    """Run ``scenario`` on two ranks (``TimeoutExpired`` if it hangs), check that the job
+    failed, and return its stdout and stderr."""
+    proc = run_two_ranks(scenario, out_dir)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0, output
+    return output
+
+
 # --- the scenarios: mpiexec -n 2 python tests/test_distributed_faults.py SCENARIO DIR --------
 def scenario_rank_1_raises(out_dir: str) -> None:
     """Rank 1 fails mid-training; rank 0 waits in an all_reduce whose timeout (10 min) is
@@ -139,20 +148,50 @@ SCENARIOS = {
 
 
 # --- multi-rank tests ----------------------------------------------------------------------
+# scenario, what the output must say, what it must not say
+FAILED_JOBS = {
+    "an_exception_on_one_rank_aborts_the_job": (
+        "rank_1_raises",
+        [
+            "ValueError: rank 1 failed mid-training",
+            "rank 1 raised an uncaught exception; aborting all 2 ranks",
+        ],
+        [],
+    ),
+    "without_the_abort_hook_the_timeout_ends_the_wait": (
+        "no_abort",
+        [
+            "ValueError: rank 1 failed mid-training",
+            "RuntimeError: all_reduce timed out on rank 0 after 2000ms",
+            "rank 0 is exiting with a collective that timed out still pending",
+        ],
+        ["aborting all"],  # no excepthook
+    ),
+    "init_process_group_times_out_when_a_rank_never_calls_it": (
+        "init_timeout",
+        [
+            "RuntimeError: init_process_group timed out on rank 0 after 2000ms",
+            "rank 0 is exiting with a collective that timed out still pending",
+        ],
+        [],
+    ),
+}
+
+
 @needs_mpiexec
-def test_an_exception_on_one_rank_aborts_the_job(tmp_path):
-    proc = run_two_ranks("rank_1_raises", tmp_path)  # raises TimeoutExpired if it hangs
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output
-    assert "ValueError: rank 1 failed mid-training" in output
-    assert "rank 1 raised an uncaught exception; aborting all 2 ranks" in output
+@pytest.mark.parametrize("case", list(FAILED_JOBS))
+def test_a_failed_job_says_why(case, tmp_path):
+    scenario, present, absent = FAILED_JOBS[case]
+    output = failed_run_output(scenario, tmp_path)
+    for text in present:
+        assert text in output
+    for text in absent:
+        assert text not in output
 
 
 @needs_mpiexec
 def test_a_collective_times_out_when_a_rank_never_joins(tmp_path):
-    proc = run_two_ranks("rank_1_stuck", tmp_path)  # raises TimeoutExpired if it hangs
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output
+    output = failed_run_output("rank_1_stuck", tmp_path)
     message = (tmp_path / "rank0.txt").read_text()
     assert message.startswith("all_reduce timed out on rank 0 after 2000ms (timeout=0:00:02"), (
         message
@@ -160,26 +199,6 @@ def test_a_collective_times_out_when_a_rank_never_joins(tmp_path):
     again = (tmp_path / "rank0-again.txt").read_text()
     assert "unusable: an earlier all_reduce timed out" in again
     assert "rank 0 raised an uncaught exception; aborting all 2 ranks" in output
-
-
-@needs_mpiexec
-def test_without_the_abort_hook_the_timeout_ends_the_wait(tmp_path):
-    proc = run_two_ranks("no_abort", tmp_path)  # raises TimeoutExpired if it hangs
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output
-    assert "ValueError: rank 1 failed mid-training" in output
-    assert "RuntimeError: all_reduce timed out on rank 0 after 2000ms" in output
-    assert "aborting all" not in output  # no excepthook
-    assert "rank 0 is exiting with a collective that timed out still pending" in output
-
-
-@needs_mpiexec
-def test_init_process_group_times_out_when_a_rank_never_calls_it(tmp_path):
-    proc = run_two_ranks("init_timeout", tmp_path)  # raises TimeoutExpired if it hangs
-    output = proc.stdout + proc.stderr
-    assert proc.returncode != 0, output
-    assert "RuntimeError: init_process_group timed out on rank 0 after 2000ms" in output
-    assert "rank 0 is exiting with a collective that timed out still pending" in output
 
 
 @needs_mpiexec

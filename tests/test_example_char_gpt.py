@@ -4,32 +4,17 @@ losses, step for step."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from checkout import ROOT, run_script
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "char_gpt.py"
 
 
 def _run(cwd: Path, device: str, *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--device", device, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        # this checkout's gpugrad, whatever an installed one says
-        env={
-            **os.environ,
-            "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        },
-        timeout=300,
-    )
+    result = run_script(SCRIPT, "--quick", "--device", device, *args, cwd=cwd, OMP_NUM_THREADS="1")
     assert result.returncode == 0, f"failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
@@ -67,12 +52,5 @@ def test_resume_continues_with_identical_losses(tmp_path, device):
 
 @pytest.mark.parametrize("flag", ["--steps", "--stop-after"])
 def test_bad_step_counts_are_refused(tmp_path, flag):
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", flag, "0"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
-    )
+    result = run_script(SCRIPT, "--quick", flag, "0", cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "must be a positive integer" in result.stderr

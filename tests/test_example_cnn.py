@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from checkout import ROOT, run_script
 
 if importlib.util.find_spec("sklearn") is None:  # find, not import: sklearn loads slowly
     pytest.skip("the example needs scikit-learn's bundled datasets", allow_module_level=True)
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "examples" / "cnn_digits.py"
 
 
 def test_cnn_digits_quick(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--plot", "curves.png"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        # this checkout's gpugrad, whatever an installed one says
-        env={
-            **os.environ,
-            "OMP_NUM_THREADS": "1",
-            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-        },
-        timeout=300,
+    result = run_script(
+        SCRIPT, "--quick", "--plot", "curves.png", cwd=tmp_path, OMP_NUM_THREADS="1"
     )
     assert result.returncode == 0, f"failed:\n{result.stdout}\n{result.stderr}"
     out = result.stdout

@@ -54,6 +54,18 @@ class Net(Module):
         return self.head(self.block(x))
 
 
+NET_PARAMETERS = [
+    "block.scale",
+    "block.fc.weight",
+    "block.fc.bias",
+    "head.0.weight",
+    "head.0.bias",
+    "head.2.weight",
+    "head.2.bias",
+]
+"""``Net``'s parameters, in registration order."""
+
+
 # --- Parameter ----------------------------------------------------------------------------
 def test_parameter_is_a_leaf_tensor_that_requires_grad(device: str):
     data = gg.tensor([1.0, 2.0], device=device)
@@ -86,15 +98,7 @@ def test_parameter_rejects_non_tensors():
 def test_registration_by_assignment():
     net = Net()
     names = [name for name, _ in net.named_parameters()]
-    assert names == [
-        "block.scale",
-        "block.fc.weight",
-        "block.fc.bias",
-        "head.0.weight",
-        "head.0.bias",
-        "head.2.weight",
-        "head.2.bias",
-    ]
+    assert names == NET_PARAMETERS
     assert [p is q for p, q in zip(net.parameters(), (t for _, t in net.named_parameters()))]
     assert [name for name, _ in net.named_buffers()] == ["block.running", "block.scratch"]
     assert [type(m).__name__ for m in net.children()] == ["Block", "Sequential"]
@@ -219,16 +223,8 @@ def test_state_dict_keys_match_pytorch():
 def test_state_dict_contents():
     net = Net()
     state = net.state_dict()
-    assert list(state) == [
-        "block.scale",
-        "block.running",
-        "block.fc.weight",
-        "block.fc.bias",
-        "head.0.weight",
-        "head.0.bias",
-        "head.2.weight",
-        "head.2.bias",
-    ]  # the non-persistent buffer is left out
+    # a module's parameters, its (persistent) buffers, then its children's
+    assert list(state) == ["block.scale", "block.running", *NET_PARAMETERS[1:]]
     assert all(not t.requires_grad and not isinstance(t, Parameter) for t in state.values())
     kept = net.state_dict(keep_vars=True)
     assert kept["block.scale"] is net.block.scale

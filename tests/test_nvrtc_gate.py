@@ -60,20 +60,13 @@ def test_cubin_is_produced_for_each_arch():
         assert cubin[:4] == b"\x7fELF"
 
 
-BROKEN = Kernel(
-    name="broken",
-    inputs=("x",),
-    outputs=("y",),
-    cuda="y = x * acc_t(2)  // the ';' is missing",
-    numpy=lambda y, x: None,
-)
-UNKNOWN_NAME = Kernel(
-    name="unknown_name",
-    inputs=("x",),
-    outputs=("y",),
-    cuda="y = gg_exp(z);",
-    numpy=lambda y, x: None,
-)
+def _unary_kernel(name: str, cuda: str) -> Kernel:
+    """A ``y = f(x)`` kernel with the CUDA body ``cuda`` (never run on NumPy)."""
+    return Kernel(name=name, inputs=("x",), outputs=("y",), cuda=cuda, numpy=lambda y, x: None)
+
+
+BROKEN = _unary_kernel("broken", "y = x * acc_t(2)  // the ';' is missing")
+UNKNOWN_NAME = _unary_kernel("unknown_name", "y = gg_exp(z);")
 
 
 @pytest.mark.parametrize("arch", nvrtc.ARCHES)

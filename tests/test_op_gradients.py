@@ -617,17 +617,7 @@ def _outputs(result) -> list[gg.Tensor]:
 
 
 def _recorded_ops(tensors: list[gg.Tensor]) -> set[int]:
-    ops, seen = set(), set()
-    stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if hasattr(node, "op"):
-            ops.add(id(node.op))
-        stack.extend(n for n, _ in node.next_functions if n is not None)
-    return ops
+    return {id(node.op) for node in _nodes(tensors) if hasattr(node, "op")}
 
 
 @pytest.fixture(autouse=True)
@@ -663,6 +653,7 @@ def test_case_records_its_ops(c: Case) -> None:
 
 
 def _nodes(tensors: list[gg.Tensor]) -> list:
+    """Every graph node behind ``tensors``, each once."""
     nodes, seen = [], set()
     stack = [t.grad_fn for t in tensors if t.grad_fn is not None]
     while stack:

@@ -31,6 +31,12 @@ def host(t):
     return t.detach().cpu().numpy()
 
 
+def assert_same_values_and_indices(ours, theirs, rows=slice(None)) -> None:
+    """A (values, indices) result equals PyTorch's (the indices in ``rows``)."""
+    np.testing.assert_array_equal(host(ours.values), theirs.values.detach().numpy())
+    np.testing.assert_array_equal(host(ours.indices)[rows], theirs.indices.numpy()[rows])
+
+
 def first(result):
     return result[0] if isinstance(result, tuple) else result
 
@@ -156,8 +162,7 @@ def test_sort_is_stable_and_puts_nan_where_torch_does(descending, device):
     x, xt = both(values, device, requires_grad=False)
     ours = x.sort(descending=descending)
     theirs = xt.sort(descending=descending, stable=True)
-    np.testing.assert_array_equal(host(ours.values), theirs.values.numpy())
-    np.testing.assert_array_equal(host(ours.indices), theirs.indices.numpy())
+    assert_same_values_and_indices(ours, theirs)
     np.testing.assert_array_equal(
         host(x.argsort(descending=descending)), xt.argsort(descending=descending, stable=True)
     )
@@ -181,8 +186,7 @@ def test_topk_partition_path_matches_torch(device):
     x, xt = both(values, device)
     for largest in (True, False):
         ours, theirs = x.topk(7, largest=largest), xt.topk(7, largest=largest)
-        np.testing.assert_array_equal(host(ours.values), theirs.values.detach().numpy())
-        np.testing.assert_array_equal(host(ours.indices), theirs.indices.numpy())
+        assert_same_values_and_indices(ours, theirs)
     with pytest.raises(RuntimeError, match="selected index k out of range"):
         x.topk(251)
     assert x.topk(0).values.shape == (2, 0)
@@ -190,28 +194,13 @@ def test_topk_partition_path_matches_torch(device):
 
 def test_median_mode_and_cummax_with_ties_and_nan_match_torch(device):
     x, xt = both(TIES, device, requires_grad=False)
-    for call in (
-        lambda t: t.median(1),
-        lambda t: t.mode(1),
-        lambda t: t.mode(0),
-        lambda t: t.cummax(1),
-        lambda t: t.cummin(0),
-    ):
-        ours, theirs = call(x), call(xt)
-        np.testing.assert_array_equal(host(ours.values), theirs.values.numpy())
-        np.testing.assert_array_equal(host(ours.indices), theirs.indices.numpy())
+    for method, dim in (("median", 1), ("mode", 1), ("mode", 0), ("cummax", 1), ("cummin", 0)):
+        assert_same_values_and_indices(getattr(x, method)(dim), getattr(xt, method)(dim))
     with_nan = np.array([[1.0, np.nan, 3.0, 0.5], [np.nan, np.nan, np.nan, np.nan], [4, 2, 1, 3]])
     x, xt = both(with_nan, device, requires_grad=False)
-    for call in (
-        lambda t: t.median(1),
-        lambda t: t.nanmedian(1),
-        lambda t: t.cummax(1),
-        lambda t: t.cummin(1),
-    ):
-        ours, theirs = call(x), call(xt)
-        np.testing.assert_array_equal(host(ours.values), theirs.values.numpy())
-        rows = ~np.isnan(with_nan).all(axis=1)  # all-NaN rows: PyTorch's index is arbitrary
-        np.testing.assert_array_equal(host(ours.indices)[rows], theirs.indices.numpy()[rows])
+    rows = ~np.isnan(with_nan).all(axis=1)  # all-NaN rows: PyTorch's index is arbitrary
+    for method in ("median", "nanmedian", "cummax", "cummin"):
+        assert_same_values_and_indices(getattr(x, method)(1), getattr(xt, method)(1), rows)
     assert np.isnan(float(x.median())) and float(x.nanmedian()) == float(xt.nanmedian())
 
 
@@ -550,7 +539,6 @@ def test_median_index_among_ties_is_torchs(dim, device):
     values = np.random.default_rng(5).integers(0, 5, (50, 31)).astype(np.float64)
     x, xt = both(values, device, requires_grad=False)
     ours, theirs = x.median(dim), xt.median(dim)
-    np.testing.assert_array_equal(host(ours.values), theirs.values.numpy())
-    np.testing.assert_array_equal(host(ours.indices), theirs.indices.numpy())
+    assert_same_values_and_indices(ours, theirs)
     ints = gg.tensor(values.astype(np.int64), device=device).median(dim)
     np.testing.assert_array_equal(host(ints.indices), theirs.indices.numpy())

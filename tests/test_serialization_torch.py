@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tracemalloc
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,28 @@ from gpugrad.serialization import CheckpointError, load, save
 
 ROOT = Path(__file__).resolve().parents[1]
 MiB = 1 << 20
+
+
+def traced_peak(action: Callable[[], object]) -> int:
+    """Run ``action``; return the peak of the allocations traced meanwhile."""
+    tracemalloc.start()
+    try:
+        action()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def refused_peak(path: Path, message: str) -> int:
+    """Check that ``load(path)`` raises ``CheckpointError`` matching ``message``; return
+    the peak of the allocations traced meanwhile."""
+
+    def refuse() -> None:
+        with pytest.raises(CheckpointError, match=message):
+            load(path)
+
+    return traced_peak(refuse)
 
 
 # --- a tiny pickle assembler ----------------------------------------------------------------
@@ -168,12 +191,7 @@ def test_storage_size_that_disagrees_with_the_data_is_refused_before_allocating(
     huge = tmp_path / "huge.pt"
     numel = 1 << 40
     _torch_zip(huge, _state_dict(w=_tensor(_storage(numel=numel), size=(numel,))), {"0": b""})
-    tracemalloc.start()
-    with pytest.raises(CheckpointError, match="but its data holds 0 bytes"):
-        load(huge)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert peak < MiB
+    assert refused_peak(huge, "but its data holds 0 bytes") < MiB
 
 
 @pytest.mark.parametrize(
@@ -203,12 +221,7 @@ def test_expanded_tensor_loads_but_a_stride_zero_bomb_is_refused(tmp_path):
     bomb = tmp_path / "bomb.pt"
     huge = _tensor(_storage(numel=1), size=(1 << 30, 1 << 10), stride=(0, 0))
     _torch_zip(bomb, _state_dict(w=huge), {"0": _floats(7)})
-    tracemalloc.start()
-    with pytest.raises(CheckpointError, match="its tensors declare 4096.0 GiB in all"):
-        load(bomb)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert peak < MiB
+    assert refused_peak(bomb, "its tensors declare 4096.0 GiB in all") < MiB
 
 
 @pytest.mark.parametrize(
@@ -237,16 +250,12 @@ def test_malformed_pickles_are_refused(pickled, message, tmp_path, monkeypatch):
     monkeypatch.setattr(_torch_pickle, "MAX_OBJECTS", 1000)  # 1,000,000 by default
     path = tmp_path / "bad.pt"
     _torch_zip(path, pickled, {"0": _floats(1, 2, 3)})
-    tracemalloc.start()
-    try:
-        if message is None:  # a 4-billion memo index costs nothing (a dict, not a list)
-            assert load(path) == "x"
-        else:
-            with pytest.raises(CheckpointError, match=message):
-                load(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    if message is None:  # a 4-billion memo index costs nothing (a dict, not a list)
+        loaded = []
+        peak = traced_peak(lambda: loaded.append(load(path)))
+        assert loaded == ["x"]
+    else:
+        peak = refused_peak(path, message)
     assert peak < 256 * MiB
 
 
@@ -404,12 +413,7 @@ def test_hostile_safetensors_are_refused(tmp_path):
     path = tmp_path / "bad.safetensors"
     header = json.dumps({"w": {"dtype": "F32", "shape": [1 << 30], "data_offsets": [0, 4 << 30]}})
     path.write_bytes(len(header).to_bytes(8, "little") + header.encode() + bytes(8))
-    tracemalloc.start()
-    with pytest.raises(CheckpointError, match="not a valid checkpoint"):
-        load(path)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert peak < MiB
+    assert refused_peak(path, "not a valid checkpoint") < MiB
     path.write_bytes((1 << 40).to_bytes(8, "little") + b"{}")
     with pytest.raises(CheckpointError, match="header declares 1099511627776 bytes"):
         load(path)
@@ -421,12 +425,7 @@ def test_hostile_safetensors_are_refused(tmp_path):
         load(path, max_bytes=10)
     nested = b'{"w": ' + b"[" * 500_000 + b"]" * 500_000 + b"}"
     path.write_bytes(len(nested).to_bytes(8, "little") + nested)
-    tracemalloc.start()
-    with pytest.raises(CheckpointError, match="SafetensorError"):
-        load(path)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    assert peak < 8 * MiB  # the 1 MB file itself, read once
+    assert refused_peak(path, "SafetensorError") < 8 * MiB  # the 1 MB file itself, read once
 
 
 def test_safetensors_is_recognized_without_the_suffix():

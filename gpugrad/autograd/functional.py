@@ -160,31 +160,95 @@ _ZERO_MESSAGES = {
         "grad_jacobian. This is not allowed in strict mode as it prevents from using the "
         "double backward trick to replace forward mode AD."
     ),
+    "jacobian_row": (
+        "Output {output} of the user-provided function is independent of input {i}. This is "
+        "not allowed in strict mode."
+    ),
 }
 
 
-def _fill_in_zeros(grads: tuple, refs: tuple, strict: bool, create_graph: bool, stage: str):
+def _fill_in_zeros(
+    grads: tuple, refs: tuple, strict: bool, create_graph: bool, stage: str, output: int = -1
+) -> tuple:
+    """Zeros (like ``refs``) for the gradients that are ``None``; in strict mode, PyTorch's
+    error instead, and (with ``create_graph``) for a gradient without a graph. ``output``:
+    the output whose Jacobian row ``grads`` is (``jacobian``), which PyTorch's
+    ``create_graph`` error names as the input."""
     result = []
     for i, g in enumerate(grads):
         if g is None:
             if strict:
-                raise RuntimeError(_ZERO_MESSAGES[stage].format(i=i))
+                raise RuntimeError(_ZERO_MESSAGES[stage].format(i=i, output=output))
             g = zeros_like(refs[i])
         elif strict and create_graph and not g.requires_grad:
             which = "hessian" if "double" in stage else "jacobian"
             raise RuntimeError(
-                f"The {which} of the user-provided function is independent of input {i}. This "
-                "is not allowed in strict mode when create_graph=True."
+                f"The {which} of the user-provided function is independent of input "
+                f"{i if output < 0 else output}. This is not allowed in strict mode when "
+                "create_graph=True."
             )
         result.append(g)
     return tuple(result)
 
 
-def _single_element_v(inputs: tuple, what: str) -> None:
-    if len(inputs) != 1 or inputs[0].numel() != 1:
-        raise RuntimeError(
-            f"The vector v can only be None if the {what} is a single Tensor with a single element."
-        )
+def _prepared_inputs(inputs: Any, name: str, create_graph: bool) -> tuple[bool, tuple]:
+    """Whether ``inputs`` is a tuple, and the inputs checked and made differentiable."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
+    return is_inputs_tuple, _grad_preprocess(inputs, create_graph, need_graph=True)
+
+
+def _prepared_v(
+    v: Any,
+    like: tuple,
+    is_like_tuple: bool,
+    name: str,
+    create_graph: bool,
+    what: str = "input to the user-provided function is",
+) -> tuple | None:
+    """``v`` checked against ``like`` (the tensors it multiplies); when it is omitted,
+    PyTorch's error unless ``like`` (``what`` names it) is one single-element tensor."""
+    if v is None:
+        if len(like) != 1 or like[0].numel() != 1:
+            raise RuntimeError(
+                f"The vector v can only be None if the {what} a single Tensor with a single "
+                "element."
+            )
+        return None
+    _, v = _as_tuple(v, "v", name)
+    v = _grad_preprocess(v, create_graph, need_graph=False)
+    _validate_v(v, like, is_like_tuple)
+    return v
+
+
+def _outputs(func: Callable[..., Any], inputs: tuple, name: str, strict: bool):
+    """``func(*inputs)`` as a tuple (checked, and in strict mode required to need grad),
+    and whether it was one."""
+    is_outputs_tuple, outputs = _as_tuple(
+        func(*inputs), "outputs of the user-provided function", name
+    )
+    _check_requires_grad(outputs, "outputs", strict)
+    return is_outputs_tuple, outputs
+
+
+def _product(
+    outputs: tuple,
+    is_outputs_tuple: bool,
+    backward: tuple[tuple, tuple, Any],
+    refs: tuple,
+    is_result_tuple: bool,
+    stage: str,
+    create_graph: bool,
+    strict: bool,
+) -> tuple[Any, Any]:
+    """The second half of ``vjp jvp vhp hvp``: the gradient ``backward`` (outputs, inputs,
+    grad_outputs) asks for, zeros (like ``refs``) where it is missing, both results
+    detached unless ``create_graph``, unpacked as the caller passed them."""
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        grads = _autograd_grad(*backward, create_graph=create_graph)
+        result = _fill_in_zeros(grads, refs, strict, create_graph, stage)
+    outputs = _grad_postprocess(outputs, create_graph)
+    result = _grad_postprocess(result, create_graph)
+    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_result_tuple)
 
 
 def vjp(
@@ -192,28 +256,15 @@ def vjp(
 ) -> tuple[Any, Any]:
     """``(func(*inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(
-            outputs, "outputs of the user-provided function", "vjp"
+        is_inputs_tuple, inputs = _prepared_inputs(inputs, "vjp", create_graph)
+        is_outputs_tuple, outputs = _outputs(func, inputs, "vjp", strict)
+        v = _prepared_v(
+            v, outputs, is_outputs_tuple, "vjp", create_graph, "user-provided function returns"
         )
-        _check_requires_grad(outputs, "outputs", strict)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "vjp")
-            v = _grad_preprocess(v, create_graph, need_graph=False)
-            _validate_v(v, outputs, is_outputs_tuple)
-        elif len(outputs) != 1 or outputs[0].numel() != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the user-provided function returns a single "
-                "Tensor with a single element."
-            )
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grads, inputs, strict, create_graph, "back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_inputs_tuple)
+    return _product(
+        outputs, is_outputs_tuple, (outputs, inputs, v), inputs, is_inputs_tuple, "back",
+        create_graph, strict,
+    )  # fmt: skip
 
 
 def jvp(
@@ -221,28 +272,16 @@ def jvp(
 ) -> tuple[Any, Any]:
     """``(func(*inputs), J v)``: the Jacobian-vector product, by the double-backward trick."""
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _grad_preprocess(v, create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        else:
-            _single_element_v(inputs, "input to the user-provided function")
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(
-            outputs, "outputs of the user-provided function", "jvp"
-        )
-        _check_requires_grad(outputs, "outputs", strict)
+        is_inputs_tuple, inputs = _prepared_inputs(inputs, "jvp", create_graph)
+        v = _prepared_v(v, inputs, is_inputs_tuple, "jvp", create_graph)
+        is_outputs_tuple, outputs = _outputs(func, inputs, "jvp", strict)
         grad_outputs = tuple(zeros_like(out, requires_grad=True) for out in outputs)
         grad_inputs = _autograd_grad(outputs, inputs, grad_outputs, create_graph=True)
         _check_requires_grad(grad_inputs, "grad_inputs", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grads, outputs, strict, create_graph, "back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_outputs_tuple)
+    return _product(
+        outputs, is_outputs_tuple, (grad_inputs, grad_outputs, v), outputs, is_outputs_tuple,
+        "back_trick", create_graph, strict,
+    )  # fmt: skip
 
 
 def jacobian(
@@ -272,33 +311,16 @@ def jacobian(
             "vectorize=False"
         )
     with enable_grad():
-        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-        inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-        outputs = func(*inputs)
-        is_outputs_tuple, outputs = _as_tuple(
-            outputs, "outputs of the user-provided function", "jacobian"
-        )
-        _check_requires_grad(outputs, "outputs", strict)
+        is_inputs_tuple, inputs = _prepared_inputs(inputs, "jacobian", create_graph)
+        is_outputs_tuple, outputs = _outputs(func, inputs, "jacobian", strict)
         jacobians = []
         for i, out in enumerate(outputs):
             rows: tuple[list, ...] = tuple([] for _ in inputs)
             flat = out.reshape(-1)
             for j in range(out.numel()):
                 vj = _autograd_grad((flat[j],), inputs, create_graph=create_graph)
-                for k, (row, g, inp) in enumerate(zip(rows, vj, inputs)):
-                    if g is None:
-                        if strict:
-                            raise RuntimeError(
-                                f"Output {i} of the user-provided function is independent of "
-                                f"input {k}. This is not allowed in strict mode."
-                            )
-                        g = zeros_like(inp)
-                    elif strict and create_graph and not g.requires_grad:
-                        raise RuntimeError(
-                            "The jacobian of the user-provided function is independent of "
-                            f"input {i}. This is not allowed in strict mode when "
-                            "create_graph=True."
-                        )
+                vj = _fill_in_zeros(vj, inputs, strict, create_graph, "jacobian_row", output=i)
+                for row, g in zip(rows, vj):
                     row.append(g)
             jacobians.append(
                 tuple(
@@ -362,12 +384,10 @@ def vhp(
         is_inputs_tuple, inputs, outputs, is_outputs_tuple, v, jac = _first_derivative(
             func, inputs, v, create_graph, strict, "vhp"
         )
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _autograd_grad(jac, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_inputs_tuple)
+    return _product(
+        outputs, is_outputs_tuple, (jac, inputs, v), inputs, is_inputs_tuple, "double_back",
+        create_graph, strict,
+    )  # fmt: skip
 
 
 def hvp(
@@ -382,28 +402,18 @@ def hvp(
         grad_jac = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)
         double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        grads = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
-        result = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back_trick")
-    outputs = _grad_postprocess(outputs, create_graph)
-    result = _grad_postprocess(result, create_graph)
-    return _unpack(outputs, is_outputs_tuple), _unpack(result, is_inputs_tuple)
+    return _product(
+        outputs, is_outputs_tuple, (double_back, grad_jac, v), inputs, is_inputs_tuple,
+        "double_back_trick", create_graph, strict,
+    )  # fmt: skip
 
 
 def _first_derivative(func, inputs, v, create_graph: bool, strict: bool, name: str):
     """The shared first half of ``vhp``/``hvp``: checked inputs, ``v`` and outputs, and the
     gradient of the scalar output with its graph kept."""
-    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", name)
-    inputs = _grad_preprocess(inputs, create_graph, need_graph=True)
-    if v is not None:
-        _, v = _as_tuple(v, "v", name)
-        v = _grad_preprocess(v, create_graph, need_graph=False)
-        _validate_v(v, inputs, is_inputs_tuple)
-    else:
-        _single_element_v(inputs, "input to the user-provided function")
-    outputs = func(*inputs)
-    is_outputs_tuple, outputs = _as_tuple(outputs, "outputs of the user-provided function", name)
-    _check_requires_grad(outputs, "outputs", strict)
+    is_inputs_tuple, inputs = _prepared_inputs(inputs, name, create_graph)
+    v = _prepared_v(v, inputs, is_inputs_tuple, name, create_graph)
+    is_outputs_tuple, outputs = _outputs(func, inputs, name, strict)
     if is_outputs_tuple or not isinstance(outputs[0], Tensor):
         raise RuntimeError(f"The function given to {name} should return a single Tensor")
     if outputs[0].numel() != 1:

@@ -6,15 +6,69 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._factories import tensor, zeros_like
+from .._factories import zeros_like
 from .._tensor import Tensor
 from ..ops.elementwise import maximum, sqrt
+from ._shared import advance, check_non_negative, decay, lerp_, new_state, square_average_
 from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["Adam", "AdamW"]
 
 
-class Adam(Optimizer):
+class _AdamFamily(Optimizer):
+    """What Adam and its variants share: PyTorch's checks of ``lr``, ``betas``, ``eps`` and
+    ``weight_decay`` (the first four entries of ``defaults``, then the subclass's options
+    in its order), and a step that creates the state (``step``, ``_state_values``, then a
+    zero tensor for each name in ``_moments``), counts the step and applies weight decay
+    before the subclass's ``_adam_step``. Options named in ``_non_negative`` are checked
+    after ``weight_decay``."""
+
+    _moments = ("exp_avg", "exp_avg_sq")
+    _non_negative: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        betas: tuple[float, float],
+        eps: float,
+        weight_decay: float,
+        **options: Any,
+    ) -> None:
+        check_non_negative(lr=lr, eps=eps)
+        for index, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        check_non_negative(
+            weight_decay=weight_decay, **{name: options[name] for name in self._non_negative}
+        )
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
+        super().__init__(params, {**defaults, **options})
+
+    def _state_values(self) -> dict[str, Tensor]:
+        """State entries other than the step and the zeroed moments."""
+        return {}
+
+    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
+        if not state:
+            new_state(state, param, *self._moments, **self._state_values())
+        step = advance(state)
+        grad = decay(param, grad, group, group.get("decoupled_weight_decay", False))
+        self._adam_step(param, grad, state, group, step)
+
+    def _adam_step(
+        self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any], step: float
+    ) -> None:
+        raise NotImplementedError
+
+
+def update_moments(state: dict, grad: Tensor, beta1: float, beta2: float) -> None:
+    """Adam's running mean of the gradient (``exp_avg``) and of its square (``exp_avg_sq``)."""
+    lerp_(state["exp_avg"], grad, 1 - beta1)
+    square_average_(state["exp_avg_sq"], grad, beta2)
+
+
+class Adam(_AdamFamily):
     r"""For each parameter ``p`` with gradient ``g`` (negated when ``maximize``), at step
     ``t`` (counted from 1)::
 
@@ -39,65 +93,33 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "amsgrad": amsgrad,
-            "maximize": maximize,
-            "decoupled_weight_decay": decoupled_weight_decay,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad=amsgrad,
+            maximize=maximize,
+            decoupled_weight_decay=decoupled_weight_decay,
+        )
 
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
-        lr = group["lr"]
+    def _adam_step(
+        self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any], step: float
+    ) -> None:
         beta1, beta2 = group["betas"]
-        weight_decay = group["weight_decay"]
-        amsgrad = group["amsgrad"]
-        if not state:
-            # PyTorch keeps ``step`` as a float32 0-d tensor on the CPU.
-            state["step"] = tensor(0.0, dtype="float32")
-            state["exp_avg"] = zeros_like(param)
-            state["exp_avg_sq"] = zeros_like(param)
-            if amsgrad:
-                state["max_exp_avg_sq"] = zeros_like(param)
-        step_t = state["step"]
-        step = step_t.item() + 1
-        store_(step_t, step)
-
-        if weight_decay != 0:
-            if group.get("decoupled_weight_decay", False):
-                store_(param, param * (1 - lr * weight_decay))
-            else:
-                grad = grad + param * weight_decay
-
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        store_(exp_avg, exp_avg + (grad - exp_avg) * (1 - beta1))
-        store_(exp_avg_sq, exp_avg_sq * beta2 + grad * grad * (1 - beta2))
-
-        bias_correction1 = 1 - beta1**step
+        update_moments(state, grad, beta1, beta2)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        step_size = lr / bias_correction1
-        second = exp_avg_sq
-        if amsgrad:
+        step_size = group["lr"] / (1 - beta1**step)
+        second = state["exp_avg_sq"]
+        if group["amsgrad"]:
             max_sq = state.get("max_exp_avg_sq")
-            if max_sq is None:  # amsgrad switched on after the state was created
+            if max_sq is None:  # the first step, or amsgrad switched on after it
                 max_sq = state["max_exp_avg_sq"] = zeros_like(param)
-            store_(max_sq, maximum(max_sq, exp_avg_sq))
+            store_(max_sq, maximum(max_sq, second))
             second = max_sq
         denom = sqrt(second) / bias_correction2_sqrt + group["eps"]
-        store_(param, param - exp_avg / denom * step_size)
+        store_(param, param - state["exp_avg"] / denom * step_size)
 
 
 class AdamW(Adam):

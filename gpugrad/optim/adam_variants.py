@@ -5,49 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._factories import tensor, zeros_like
+from .._factories import tensor
 from .._tensor import Tensor
 from ..backends import cpu as _cpu
 from ..ops.elementwise import abs, maximum, sqrt
-from .optimizer import Optimizer, ParamsT, store_
-from .rmsprop import advance, check_non_negative, step_counter
+from ._shared import lerp_
+from .adam import _AdamFamily, update_moments
+from .optimizer import ParamsT, store_
 
 __all__ = ["Adamax", "NAdam", "RAdam"]
 
 
-def check_adam_arguments(lr: float, betas: tuple[float, float], eps: float, wd: float) -> None:
-    check_non_negative(lr=lr, eps=eps)
-    for index, beta in enumerate(betas):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-    check_non_negative(weight_decay=wd)
-
-
-def adam_state(state: dict, param: Tensor) -> None:
-    state["step"] = step_counter()
-    state["exp_avg"] = zeros_like(param)
-    state["exp_avg_sq"] = zeros_like(param)
-
-
-def decay(param: Tensor, grad: Tensor, group: dict[str, Any]) -> Tensor:
-    """Weight decay: decoupled (``p *= 1 - lr * wd``, in place) or L2 (returns
-    ``g + wd * p``)."""
-    weight_decay = group["weight_decay"]
-    if weight_decay == 0:
-        return grad
-    if group.get("decoupled_weight_decay", False):
-        store_(param, param * (1 - group["lr"] * weight_decay))
-        return grad
-    return grad + param * weight_decay
-
-
-def update_moments(state: dict, grad: Tensor, beta1: float, beta2: float) -> None:
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-    store_(exp_avg, exp_avg + (grad - exp_avg) * (1 - beta1))
-    store_(exp_avg_sq, exp_avg_sq * beta2 + grad * grad * (1 - beta2))
-
-
-class Adamax(Optimizer):
+class Adamax(_AdamFamily):
     r"""Adam with the infinity norm: ``u = max(beta2 * u, |g| + eps)``,
     ``p = p - lr / (1 - beta1**t) * m / u``."""
 
@@ -64,38 +33,37 @@ class Adamax(Optimizer):
         differentiable: bool = False,
         capturable: bool = False,
     ) -> None:
-        check_adam_arguments(lr, betas, eps, weight_decay)
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "foreach": foreach,
-            "maximize": maximize,
-            "differentiable": differentiable,
-            "capturable": capturable,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            foreach=foreach,
+            maximize=maximize,
+            differentiable=differentiable,
+            capturable=capturable,
+        )
 
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
+    _moments = ("exp_avg", "exp_inf")
+
+    def _adam_step(
+        self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any], step: float
+    ) -> None:
         beta1, beta2 = group["betas"]
-        if not state:
-            state["step"] = step_counter()
-            state["exp_avg"] = zeros_like(param)
-            state["exp_inf"] = zeros_like(param)
-        step = advance(state)
-        grad = decay(param, grad, group)
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
-        store_(exp_avg, exp_avg + (grad - exp_avg) * (1 - beta1))
+        lerp_(exp_avg, grad, 1 - beta1)
         store_(exp_inf, maximum(exp_inf * beta2, abs(grad) + group["eps"]))
         clr = group["lr"] / (1 - beta1**step)
         store_(param, param - exp_avg / exp_inf * clr)
 
 
-class NAdam(Optimizer):
+class NAdam(_AdamFamily):
     r"""Adam with Nesterov momentum (Dozat), with PyTorch's momentum schedule
     ``mu_t = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))`` and its running product
     ``mu_product`` (a float32 0-d tensor, as in PyTorch)."""
+
+    _non_negative = ("momentum_decay",)
 
     def __init__(
         self,
@@ -112,32 +80,29 @@ class NAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_adam_arguments(lr, betas, eps, weight_decay)
-        check_non_negative(momentum_decay=momentum_decay)
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "momentum_decay": momentum_decay,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,
-            "capturable": capturable,
-            "differentiable": differentiable,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            momentum_decay=momentum_decay,
+            decoupled_weight_decay=decoupled_weight_decay,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+        )
 
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
+    def _state_values(self) -> dict[str, Tensor]:
+        """The running product of the momentum schedule starts at one."""
+        return {"mu_product": tensor(1.0, dtype="float32")}
+
+    def _adam_step(
+        self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any], step: float
+    ) -> None:
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        if not state:
-            state["step"] = step_counter()
-            state["mu_product"] = tensor(1.0, dtype="float32")
-            state["exp_avg"] = zeros_like(param)
-            state["exp_avg_sq"] = zeros_like(param)
-        step = advance(state)
         bias_correction2 = 1 - beta2**step
-        grad = decay(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * group["momentum_decay"])))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * group["momentum_decay"])))
         # PyTorch multiplies the float32 product by mu rounded to float32.
@@ -152,7 +117,7 @@ class NAdam(Optimizer):
         )
 
 
-class RAdam(Optimizer):
+class RAdam(_AdamFamily):
     r"""Rectified Adam (Liu et al.): plain momentum SGD while the variance of the adaptive
     learning rate is intractable (``rho_t <= 5``), rectified Adam after."""
 
@@ -170,26 +135,23 @@ class RAdam(Optimizer):
         capturable: bool = False,
         differentiable: bool = False,
     ) -> None:
-        check_adam_arguments(lr, betas, eps, weight_decay)
-        defaults = {
-            "lr": lr,
-            "betas": tuple(betas),
-            "eps": eps,
-            "weight_decay": weight_decay,
-            "maximize": maximize,
-            "foreach": foreach,
-            "capturable": capturable,
-            "decoupled_weight_decay": decoupled_weight_decay,
-            "differentiable": differentiable,
-        }
-        super().__init__(params, defaults)
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            decoupled_weight_decay=decoupled_weight_decay,
+            differentiable=differentiable,
+        )
 
-    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
+    def _adam_step(
+        self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any], step: float
+    ) -> None:
         lr, (beta1, beta2) = group["lr"], group["betas"]
-        if not state:
-            adam_state(state, param)
-        step = advance(state)
-        grad = decay(param, grad, group)
         update_moments(state, grad, beta1, beta2)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step

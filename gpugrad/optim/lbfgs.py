@@ -10,8 +10,8 @@ from typing import Any
 from .._grad_mode import enable_grad, no_grad
 from .._tensor import Tensor
 from ..ops.shape import cat
+from ._shared import check_non_negative
 from .optimizer import Optimizer, ParamsT, store_
-from .rmsprop import check_non_negative
 
 __all__ = ["LBFGS"]
 

@@ -5,32 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._factories import full_like, tensor, zeros_like
+from .._factories import full_like, zeros_like
 from .._tensor import Tensor
 from ..ops.elementwise import sqrt
+from ._shared import advance, check_non_negative, decay, lerp_, new_state, square_average_
 from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["Adadelta", "Adagrad", "RMSprop"]
-
-
-def check_non_negative(**values: float) -> None:
-    """Raise PyTorch's ``ValueError("Invalid <what> value: <v>")`` for a negative value."""
-    for name, value in values.items():
-        if not value >= 0.0:
-            what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
-            raise ValueError(f"Invalid {what}: {value}")
-
-
-def step_counter() -> Tensor:
-    """PyTorch keeps ``step`` as a float32 0-d tensor on the CPU."""
-    return tensor(0.0, dtype="float32")
-
-
-def advance(state: dict) -> float:
-    """Add one to ``state["step"]`` and return the new count."""
-    step = state["step"].item() + 1
-    store_(state["step"], step)
-    return step
 
 
 class RMSprop(Optimizer):
@@ -79,20 +60,18 @@ class RMSprop(Optimizer):
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
-            state["step"] = step_counter()
-            state["square_avg"] = zeros_like(param)
+            new_state(state, param, "square_avg")
             if momentum > 0:
                 state["momentum_buffer"] = zeros_like(param)
             if group["centered"]:
                 state["grad_avg"] = zeros_like(param)
         advance(state)
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = decay(param, grad, group)
         square_avg = state["square_avg"]
-        store_(square_avg, square_avg * alpha + grad * grad * (1 - alpha))
+        square_average_(square_avg, grad, alpha)
         if group["centered"]:
             grad_avg = state["grad_avg"]
-            store_(grad_avg, grad_avg + (grad - grad_avg) * (1 - alpha))
+            lerp_(grad_avg, grad, 1 - alpha)
             avg = sqrt(square_avg - grad_avg * grad_avg) + group["eps"]
         else:
             avg = sqrt(square_avg) + group["eps"]
@@ -147,15 +126,13 @@ class Adagrad(Optimizer):
                 self._init_state(self.state[param], param)
 
     def _init_state(self, state: dict, param: Tensor) -> None:
-        state["step"] = step_counter()
-        state["sum"] = full_like(param, self.defaults["initial_accumulator_value"])
+        new_state(state, param, sum=full_like(param, self.defaults["initial_accumulator_value"]))
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
         if not state:  # a parameter added by add_param_group
             self._init_state(state, param)
         step = advance(state)
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = decay(param, grad, group)
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         state_sum = state["sum"]
         store_(state_sum, state_sum + grad * grad)
@@ -207,14 +184,11 @@ class Adadelta(Optimizer):
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
         rho, eps = group["rho"], group["eps"]
         if not state:
-            state["step"] = step_counter()
-            state["square_avg"] = zeros_like(param)
-            state["acc_delta"] = zeros_like(param)
+            new_state(state, param, "square_avg", "acc_delta")
         advance(state)
-        if group["weight_decay"] != 0:
-            grad = grad + param * group["weight_decay"]
+        grad = decay(param, grad, group)
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-        store_(square_avg, square_avg * rho + grad * grad * (1 - rho))
+        square_average_(square_avg, grad, rho)
         delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * grad
-        store_(acc_delta, acc_delta * rho + delta * delta * (1 - rho))
+        square_average_(acc_delta, delta, rho)
         store_(param, param - delta * group["lr"])

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._tensor import Tensor
 from ..ops.shape import clone
+from ._shared import check_non_negative, decay
 from .optimizer import Optimizer, ParamsT, store_
 
 __all__ = ["SGD"]
@@ -35,12 +36,7 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         defaults = {
@@ -54,10 +50,8 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict[str, Any]) -> None:
-        weight_decay = group["weight_decay"]
         momentum = group["momentum"]
-        if weight_decay != 0:
-            grad = grad + param * weight_decay
+        grad = decay(param, grad, group)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:

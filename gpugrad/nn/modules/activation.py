@@ -25,18 +25,36 @@ __all__ = [
 ]
 
 
-class ReLU(Module):
-    """``max(x, 0)``; with ``inplace=True`` the input tensor itself is overwritten."""
+class _InplaceActivation(Module):
+    """An activation that takes ``inplace``: the functional form named by ``_function``,
+    called with the attributes named in ``_arguments``, then ``inplace``; the repr lists
+    them, then ``inplace=True`` when set."""
+
+    _function = "relu"
+    _arguments: tuple[str, ...] = ()
 
     def __init__(self, inplace: bool = False) -> None:
+        self._record(inplace)
+
+    def _record(self, inplace: bool, **arguments: float) -> None:
+        """Initialize the module and keep the arguments, ``inplace`` last (PyTorch's
+        attribute order)."""
         super().__init__()
+        for name, value in arguments.items():
+            setattr(self, name, value)
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input, self.inplace)
+        arguments = [getattr(self, name) for name in self._arguments]
+        return getattr(F, self._function)(input, *arguments, self.inplace)
 
     def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        parts = [f"{name}={getattr(self, name)}" for name in self._arguments]
+        return ", ".join(parts + (["inplace=True"] if self.inplace else []))
+
+
+class ReLU(_InplaceActivation):
+    """``max(x, 0)``; with ``inplace=True`` the input tensor itself is overwritten."""
 
 
 class Tanh(Module):
@@ -69,66 +87,36 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-def _inplace_suffix(inplace: bool) -> str:
-    return ", inplace=True" if inplace else ""
-
-
-class LeakyReLU(Module):
+class LeakyReLU(_InplaceActivation):
     """``x`` for ``x > 0``, else ``negative_slope * x``."""
 
+    _function = "leaky_relu"
+    _arguments = ("negative_slope",)
+
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
-        super().__init__()
-        self.negative_slope = negative_slope
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}" + _inplace_suffix(self.inplace)
+        self._record(inplace, negative_slope=negative_slope)
 
 
-class ELU(Module):
+class ELU(_InplaceActivation):
     """``x`` for ``x > 0``, else ``alpha * (exp(x) - 1)``."""
 
+    _function = "elu"
+    _arguments = ("alpha",)
+
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}" + _inplace_suffix(self.inplace)
+        self._record(inplace, alpha=alpha)
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """``x * sigmoid(x)`` (swish)."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.silu(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = "silu"
 
 
-class Mish(Module):
+class Mish(_InplaceActivation):
     """``x * tanh(softplus(x))``."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.mish(input, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+    _function = "mish"
 
 
 class Softplus(Module):
@@ -146,22 +134,16 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Hardtanh(Module):
+class Hardtanh(_InplaceActivation):
     """``clamp(x, min_val, max_val)``."""
 
+    _function = "hardtanh"
+    _arguments = ("min_val", "max_val")
+
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
-        super().__init__()
         if max_val <= min_val:
             raise AssertionError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
-        self.min_val = min_val
-        self.max_val = max_val
-        self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace_suffix(self.inplace)
+        self._record(inplace, min_val=min_val, max_val=max_val)
 
 
 def _implicit_dim(name: str, ndim: int) -> int:
@@ -173,31 +155,29 @@ def _implicit_dim(name: str, ndim: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-class Softmax(Module):
+class _SoftmaxNd(Module):
+    """A softmax along ``dim`` (PyTorch's deprecated implicit choice when ``None``): the
+    functional form named by ``_function``."""
+
+    _function = "softmax"
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        dim = _implicit_dim(self._function, input.dim()) if self.dim is None else self.dim
+        return getattr(F, self._function)(input, dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_SoftmaxNd):
     """``exp(x) / sum(exp(x))`` along ``dim``."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
 
-    def forward(self, input: Tensor) -> Tensor:
-        dim = _implicit_dim("softmax", input.dim()) if self.dim is None else self.dim
-        return F.softmax(input, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
+class LogSoftmax(_SoftmaxNd):
     """``log(softmax(x))`` along ``dim``, computed stably."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        dim = _implicit_dim("log_softmax", input.dim()) if self.dim is None else self.dim
-        return F.log_softmax(input, dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
+    _function = "log_softmax"

@@ -128,7 +128,27 @@ class ModuleList(Module):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class ModuleDict(Module):
+class _KeyedContainer(Module):
+    """What ``ModuleDict`` and ``ParameterDict`` share: the dict protocol over the ordered
+    keys that ``_ordered_keys`` returns."""
+
+    def _ordered_keys(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._ordered_keys())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ordered_keys())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ordered_keys()
+
+    def keys(self) -> Iterable[str]:
+        return self._ordered_keys().keys()
+
+
+class ModuleDict(_KeyedContainer):
     """An ordered dict of modules whose parameters the owner registers under their keys."""
 
     def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
@@ -145,14 +165,8 @@ class ModuleDict(Module):
     def __delitem__(self, key: str) -> None:
         del self._modules[key]
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._modules
+    def _ordered_keys(self) -> dict[str, Any]:
+        return self._modules
 
     def clear(self) -> None:
         self._modules.clear()
@@ -161,9 +175,6 @@ class ModuleDict(Module):
         module = self[key]
         del self[key]
         return module
-
-    def keys(self) -> Iterable[str]:
-        return self._modules.keys()
 
     def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()
@@ -255,7 +266,7 @@ class ParameterList(Module):
         return "\n".join(_describe_value(i, p, lambda t: t.dtype) for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_KeyedContainer):
     """An ordered dict of parameters registered on the module under their keys; plain
     tensors put in it become Parameters, as in PyTorch."""
 
@@ -276,17 +287,8 @@ class ParameterDict(Module):
         del self._keys[key]
         delattr(self, key)
 
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._keys
-
-    def keys(self) -> Iterable[str]:
-        return self._keys.keys()
+    def _ordered_keys(self) -> dict[str, Any]:
+        return self._keys
 
     def items(self) -> Iterable[tuple[str, Any]]:
         return ((k, self[k]) for k in self._keys)

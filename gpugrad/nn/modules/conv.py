@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ..._factories import empty
 from ..._tensor import Tensor
 from .. import functional as F
-from .. import init
-from ..parameter import Parameter
-from .module import Module
+from ._parameters import add_parameter, reset_fan_in_uniform_
+from .module import Module, non_default_repr
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
 
@@ -24,9 +21,11 @@ def _ntuple(value: Any, n: int) -> tuple[int, ...]:
 
 
 class _ConvNd(Module):
-    """What the convolutions share: PyTorch's arguments, parameters, initialization and
-    repr. ``weight`` is ``(out, in / groups, *kernel)`` (``(in, out / groups, *kernel)`` when
-    transposed); both are drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), as in PyTorch."""
+    """What the convolutions share: PyTorch's arguments (the constructor is ``Conv1d``'s and
+    ``Conv2d``'s; ``ConvTranspose2d`` sets its ``output_padding`` after), parameters,
+    initialization and repr. ``weight`` is ``(out, in / groups, *kernel)`` (``(in, out /
+    groups, *kernel)`` when transposed); both are drawn from U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)), as in PyTorch."""
 
     _spatial = 2
     _transposed = False
@@ -44,7 +43,6 @@ class _ConvNd(Module):
         padding_mode: str = "zeros",
         device: Any = None,
         dtype: Any = None,
-        output_padding: Any = 0,
     ) -> None:
         super().__init__()
         n = self._spatial
@@ -73,27 +71,19 @@ class _ConvNd(Module):
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
         self.dilation = _ntuple(dilation, n)
         self.transposed = self._transposed
-        self.output_padding = _ntuple(output_padding, n)
+        self.output_padding = (0,) * n
         self.groups = groups
         self.padding_mode = padding_mode
         if self._transposed:
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(empty(*shape, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        add_parameter(self, "weight", shape, dtype=dtype, device=device)
+        add_parameter(self, "bias", (out_channels,), bias, dtype=dtype, device=device)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            if fan_in != 0:
-                bound = 1 / math.sqrt(fan_in)
-                init.uniform_(self.bias, -bound, bound)
+        reset_fan_in_uniform_(self.weight, self.bias, zero_bias_without_fan_in=False)
 
     def _padded(self, input: Tensor) -> tuple[Tensor, Any]:
         """The input padded by ``padding_mode`` (non-zero modes) and the padding left for
@@ -115,44 +105,19 @@ class _ConvNd(Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}"
         )
-        if isinstance(self.padding, str) or self.padding != (0,) * n:
-            text += f", padding={self.padding}"
-        if self.dilation != (1,) * n:
-            text += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * n:
-            text += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
+        zeros = (0,) * n
+        text += non_default_repr(
+            self, {"padding": zeros, "dilation": (1,) * n, "output_padding": zeros, "groups": 1}
+        )
         if self.bias is None:
             text += ", bias=False"
-        if self.padding_mode != "zeros":
-            text += f", padding_mode={self.padding_mode}"
-        return text
+        return text + non_default_repr(self, {"padding_mode": "zeros"})
 
 
 class Conv1d(_ConvNd):
     """1-D convolution over ``(N, C_in, L)`` (or unbatched ``(C_in, L)``)."""
 
     _spatial = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
 
     def forward(self, input: Tensor) -> Tensor:
         x, padding = self._padded(input)
@@ -161,25 +126,6 @@ class Conv1d(_ConvNd):
 
 class Conv2d(_ConvNd):
     """2-D convolution over ``(N, C_in, H, W)`` (or unbatched ``(C_in, H, W)``)."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: Any = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype,
-        )  # fmt: skip
 
     def forward(self, input: Tensor) -> Tensor:
         x, padding = self._padded(input)
@@ -211,8 +157,9 @@ class ConvTranspose2d(_ConvNd):
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-            padding_mode, device, dtype, output_padding,
+            padding_mode, device, dtype,
         )  # fmt: skip
+        self.output_padding = _ntuple(output_padding, self._spatial)
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
         output_padding = self.output_padding

@@ -5,11 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..._factories import empty
 from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ._parameters import add_parameter, reset_fan_in_uniform_
 from .module import Module
 
 __all__ = ["Bilinear", "Identity", "Linear", "NonDynamicallyQuantizableLinear"]
@@ -44,19 +43,13 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(self, "weight", (out_features, in_features), **factory)
+        add_parameter(self, "bias", (out_features,), bias, **factory)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        reset_fan_in_uniform_(self.weight, self.bias, zero_bias_without_fan_in=True)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -90,13 +83,9 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(
-            empty(out_features, in1_features, in2_features, dtype=dtype, device=device)
-        )
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(self, "weight", (out_features, in1_features, in2_features), **factory)
+        add_parameter(self, "bias", (out_features,), bias, **factory)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

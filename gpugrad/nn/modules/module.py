@@ -45,6 +45,19 @@ def _addindent(text: str, spaces: int) -> str:
     return first + "\n" + "\n".join(" " * spaces + line for line in lines)
 
 
+def non_default_repr(module: Any, defaults: dict[str, Any]) -> str:
+    """``", name=value"`` for each attribute of ``module`` that differs from its default in
+    ``defaults`` (in that order), as PyTorch's ``extra_repr`` lists the optional arguments.
+    ``None``, ``True`` and ``False`` defaults are compared by identity, others by value."""
+    text = ""
+    for name, default in defaults.items():
+        value = getattr(module, name)
+        by_identity = default is None or isinstance(default, bool)
+        if value is not default if by_identity else value != default:
+            text += f", {name}={value}"
+    return text
+
+
 def _typename(value: Any) -> str:
     if isinstance(value, Tensor):
         return "gpugrad.Tensor"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._factories import empty, ones, tensor, zeros
+from ..._factories import ones, tensor, zeros
 from ..._grad_mode import no_grad
 from ..._tensor import Tensor
 from ...backends import dtypes as _dtypes
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ._parameters import add_parameter
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm"]
@@ -42,15 +42,9 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(empty(num_features, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(empty(num_features, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(self, "weight", (num_features,), affine, **factory)
+        add_parameter(self, "bias", (num_features,), affine and bias, **factory)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, dtype=dtype, device=device))
             self.register_buffer("running_var", ones(num_features, dtype=dtype, device=device))
@@ -131,7 +125,32 @@ def _shape_tuple(normalized_shape: Any) -> tuple[int, ...]:
     return tuple(int(n) for n in normalized_shape)
 
 
-class LayerNorm(Module):
+class _TrailingNorm(Module):
+    """What ``LayerNorm`` and ``RMSNorm`` share: the trailing ``normalized_shape`` dims,
+    ``eps``, and with ``elementwise_affine`` a ``weight`` of ones and (unless ``bias`` is
+    ``None``: ``RMSNorm`` has none) a ``bias`` of zeros."""
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float | None,
+        elementwise_affine: bool,
+        bias: bool | None,
+        device: Any,
+        dtype: Any,
+    ) -> None:
+        super().__init__()
+        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        factory = {"dtype": dtype, "device": device}
+        shape = self.normalized_shape
+        add_parameter(self, "weight", shape, elementwise_affine, fill=ones, **factory)
+        if bias is not None:
+            add_parameter(self, "bias", shape, elementwise_affine and bias, fill=zeros, **factory)
+
+
+class LayerNorm(_TrailingNorm):
     """Normalize over the trailing ``normalized_shape`` dims, then scale and shift
     (``weight`` ones, ``bias`` zeros)."""
 
@@ -144,19 +163,7 @@ class LayerNorm(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(*self.normalized_shape, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        super().__init__(normalized_shape, eps, elementwise_affine, bias, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -168,7 +175,7 @@ class LayerNorm(Module):
         )
 
 
-class RMSNorm(Module):
+class RMSNorm(_TrailingNorm):
     """``x / sqrt(mean(x²) + eps) * weight`` over the trailing ``normalized_shape`` dims."""
 
     def __init__(
@@ -179,14 +186,7 @@ class RMSNorm(Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
-        super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
+        super().__init__(normalized_shape, eps, elementwise_affine, None, device, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
@@ -220,15 +220,9 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(ones(num_channels, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        factory = {"dtype": dtype, "device": device}
+        add_parameter(self, "weight", (num_channels,), affine, fill=ones, **factory)
+        add_parameter(self, "bias", (num_channels,), affine and bias, fill=zeros, **factory)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

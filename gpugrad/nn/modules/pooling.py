@@ -12,6 +12,11 @@ __all__ = ["AdaptiveAvgPool2d", "AvgPool2d", "MaxPool1d", "MaxPool2d"]
 
 
 class _MaxPoolNd(Module):
+    """What ``MaxPool1d`` and ``MaxPool2d`` share: PyTorch's arguments and repr, and a
+    forward through the functional form named by ``_function``."""
+
+    _function = "max_pool2d"
+
     def __init__(
         self,
         kernel_size: Any,
@@ -35,25 +40,21 @@ class _MaxPoolNd(Module):
             f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"
         )
 
+    def forward(self, input: Tensor) -> Any:
+        return getattr(F, self._function)(
+            input, self.kernel_size, self.stride, self.padding, self.dilation,
+            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
+        )  # fmt: skip
+
 
 class MaxPool1d(_MaxPoolNd):
     """Maximum over sliding windows of ``(N, C, L)``."""
 
-    def forward(self, input: Tensor) -> Any:
-        return F.max_pool1d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation,
-            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
-        )  # fmt: skip
+    _function = "max_pool1d"
 
 
 class MaxPool2d(_MaxPoolNd):
     """Maximum over sliding windows of ``(N, C, H, W)``."""
-
-    def forward(self, input: Tensor) -> Any:
-        return F.max_pool2d(
-            input, self.kernel_size, self.stride, self.padding, self.dilation,
-            ceil_mode=self.ceil_mode, return_indices=self.return_indices,
-        )  # fmt: skip
 
 
 class AvgPool2d(Module):

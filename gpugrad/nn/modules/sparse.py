@@ -10,7 +10,7 @@ from ..._tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, non_default_repr
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -28,19 +28,22 @@ def _check_padding_idx(padding_idx: int | None, num_embeddings: int) -> int | No
 
 
 class _EmbeddingBase(Module):
+    """What ``Embedding`` and ``EmbeddingBag`` share: the table (its constructor is
+    ``Embedding``'s), its initialization and the optional part of the repr."""
+
     def __init__(
         self,
         num_embeddings: int,
         embedding_dim: int,
-        padding_idx: int | None,
-        max_norm: float | None,
-        norm_type: float,
-        scale_grad_by_freq: bool,
-        sparse: bool,
-        _weight: Tensor | None,
-        _freeze: bool,
-        device: Any,
-        dtype: Any,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device: Any = None,
+        dtype: Any = None,
     ) -> None:
         super().__init__()
         self.num_embeddings = num_embeddings
@@ -72,37 +75,12 @@ class _EmbeddingBase(Module):
 
     def _options_repr(self) -> str:
         """The optional arguments' part of PyTorch's repr."""
-        text = ""
-        if self.max_norm is not None:
-            text += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            text += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
-        return text
+        defaults = {"max_norm": None, "norm_type": 2, "scale_grad_by_freq": False}
+        return non_default_repr(self, defaults)
 
 
 class Embedding(_EmbeddingBase):
     """A lookup table: ``Embedding(n, d)(indices)`` picks rows of the ``(n, d)`` weight."""
-
-    def __init__(
-        self,
-        num_embeddings: int,
-        embedding_dim: int,
-        padding_idx: int | None = None,
-        max_norm: float | None = None,
-        norm_type: float = 2.0,
-        scale_grad_by_freq: bool = False,
-        sparse: bool = False,
-        _weight: Tensor | None = None,
-        _freeze: bool = False,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(
-            num_embeddings, embedding_dim, padding_idx, max_norm, norm_type,
-            scale_grad_by_freq, sparse, _weight, _freeze, device, dtype,
-        )  # fmt: skip
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(
