@@ -407,6 +407,70 @@ def test_large_scatter_add_accumulates_exactly_as_add_at(device: str) -> None:
             np.testing.assert_allclose(_numpy(w.grad), expected, rtol=tol, atol=tol)
 
 
+ROW_SCATTER_CASES = {
+    # name: (rows, width, index): which strategy of ``add_rows`` each one takes
+    "few repeats (rank passes)": (3000, 16, ("integers", 0, 3000, 2000)),
+    "many repeats of few rows (reduceat)": (7, 16, ("integers", 0, 7, 2000)),
+    "all distinct (one pass)": (3000, 16, ("permutation", 3000, 1500)),
+    "narrow rows (bincount)": (300, 2, ("integers", 0, 300, 4000)),
+    "small (bincount)": (10, 4, ("integers", 0, 10, 12)),
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_SCATTER_CASES), ids=list(ROW_SCATTER_CASES))
+def test_row_scatter_add_strategies_match_torch(case: str, device: str) -> None:
+    """index_select's, embedding-style gather's and ``x[idx]``'s backward (whole rows
+    scattered: sorted passes, reduceat or bincount, by the index's repeats) give PyTorch's
+    gradients, along dim 0 and along a middle dim, in float32 and float64."""
+    rows, width, (how, *args) = ROW_SCATTER_CASES[case]
+    rng = _rng(case)
+    index = rng.integers(*args[:2], args[2]) if how == "integers" else rng.permutation(args[0])
+    index = index[: args[-1]]
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+        table = rng.standard_normal((rows, width)).astype(dtype)
+        grad_out = rng.standard_normal((index.size, width)).astype(dtype)
+        t_w = torch.tensor(table, requires_grad=True)
+        t_w.index_select(0, torch.tensor(index)).backward(torch.tensor(grad_out))
+        expected = t_w.grad.numpy()
+        w = gg.tensor(table, device=device, requires_grad=True)
+        w.index_select(0, gg.tensor(index, device=device)).backward(
+            gg.tensor(grad_out, device=device)
+        )
+        np.testing.assert_allclose(_numpy(w.grad), expected, rtol=tol, atol=tol)
+        w.grad = None
+        full = gg.tensor(np.ascontiguousarray(np.broadcast_to(index[:, None], grad_out.shape)))
+        w.gather(0, full.to(device)).backward(gg.tensor(grad_out, device=device))
+        np.testing.assert_allclose(_numpy(w.grad), expected, rtol=tol, atol=tol)
+        # along a middle dim: (2, rows, width) indexed on dim 1
+        t_x = torch.tensor(np.stack([table, -table]), requires_grad=True)
+        t_x.index_select(1, torch.tensor(index)).backward(
+            torch.tensor(np.stack([grad_out, grad_out]))
+        )
+        x = gg.tensor(np.stack([table, -table]), device=device, requires_grad=True)
+        x[:, gg.tensor(index, device=device)].backward(
+            gg.tensor(np.stack([grad_out, grad_out]), device=device)
+        )
+        np.testing.assert_allclose(_numpy(x.grad), t_x.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_gather_index_constant_only_in_its_first_rows_is_gathered_elementwise(device: str):
+    """An index whose first lines repeat along dim 1 but whose later ones do not is not
+    taken for an embedding-style (whole-row) index: values and gradient stay PyTorch's."""
+    rng = _rng("gather-almost-rows")
+    index = np.repeat(rng.integers(0, 40, (30, 1)), 5, axis=1)
+    index[20, 3] = (index[20, 3] + 1) % 40
+    table = rng.standard_normal((40, 5))
+    grad_out = rng.standard_normal((30, 5))
+    t_w = torch.tensor(table, requires_grad=True)
+    t_out = t_w.gather(0, torch.tensor(index))
+    t_out.backward(torch.tensor(grad_out))
+    w = gg.tensor(table, device=device, requires_grad=True)
+    out = w.gather(0, gg.tensor(index, device=device))
+    out.backward(gg.tensor(grad_out, device=device))
+    np.testing.assert_array_equal(_numpy(out), t_out.detach().numpy())
+    np.testing.assert_allclose(_numpy(w.grad), t_w.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_integer_scatter_add_is_exact(device: str) -> None:
     big = 2**53 + 1
     x = gg.zeros(2, dtype=gg.int64, device=device)

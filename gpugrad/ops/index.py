@@ -314,6 +314,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
+    idx = input._backend.broadcast_index(idx, data.shape, axis)
     out = input._backend.gather(data, axis, idx)
     return _record(GATHER, out, input._backend, (input,), (data.shape, axis, idx))
 
