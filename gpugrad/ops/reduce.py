@@ -4,7 +4,6 @@ amax amin var std logsumexp argmax argmin cumsum flip``, ``softmax``, ``log_soft
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +14,7 @@ from ..backends import dtypes as _dtypes
 from . import return_types as _return_types
 from .dispatch import Dim
 from .dispatch import record as _record
-from .elementwise import _float_input, maximum, minimum, where
+from .elementwise import _float_input, lerp, maximum, minimum
 from .registry import declare
 from .transfer import to_dtype
 
@@ -923,26 +922,25 @@ def std_mean(
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+QUANTILE_PICK = Op("quantile_pick", "GatherBackward0", None, (_scatter_added_back,), attrs=_PICKED)
+"""The sorted values a quantile reads, picked straight from the input (sort and gather in
+one); its gradient adds back to where they came from (PyTorch's sort + gather adjoint)."""
 
 
-@declare()
-def quantile(
-    input: Tensor,
-    q: Any,
-    dim: int | None = None,
-    keepdim: bool = False,
-    *,
-    interpolation: str = "linear",
+def _quantile(
+    input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str, ignore_nan: bool
 ) -> Tensor:
-    """The ``q``-th quantiles (a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
-    elements without it); NaN where a slice holds NaN. Differentiable through ``sort``."""
+    """PyTorch's quantile_compute: ranks ``q * (n - 1)`` in the input's dtype over each
+    slice sorted (NaN last), ``n`` the slice's size, or its count of non-NaN values when
+    ``ignore_nan``: a slice holding NaN reads its last (NaN) value for ``quantile``, and
+    an all-NaN slice its first for ``nanquantile``, where the gradient goes."""
     backend = input._backend
     if input._data.dtype.kind != "f":
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if interpolation not in _INTERPOLATIONS:
         raise RuntimeError(
             "quantile() interpolation must be one of linear, lower, higher, midpoint or "
-            f"nearest. Got {interpolation}"
+            f"nearest, but got {interpolation}"
         )
     if isinstance(q, Tensor):
         if q._data.ndim > 1:
@@ -962,33 +960,37 @@ def quantile(
     if x._data.ndim == 0:
         x = x.reshape(1)
     axis = _single_dim(x, 0 if dim is None else dim)
-    n = x._data.shape[axis]
-    ordered = sort(x, axis).values
-    positions = [v * (n - 1) for v in qs]
-    low = [math.floor(p) for p in positions]
-    high = [math.ceil(p) for p in positions]
-    if interpolation == "lower":
-        high = low
-    elif interpolation == "higher":
-        low = high
-    elif interpolation == "nearest":
-        low = high = [round(p) for p in positions]
-    lead = (slice(None),) * axis
-    lower = ordered[lead + (list(low),)]
-    upper = ordered[lead + (list(high),)]
-    if interpolation == "linear":
-        shape = [1] * lower._data.ndim
-        shape[axis] = len(qs)
-        weights = [p - lo for p, lo in zip(positions, low)]
-        weight = _wrap(backend.asarray(weights, dtype=x._data.dtype).reshape(shape), backend)
-        out = lower + weight * (upper - lower)
-    elif interpolation == "midpoint":
-        out = (lower + upper) / 2
+    data = x._data
+    dtype = data.dtype
+    n = data.shape[axis]
+    _, order = backend.sort(data, axis)
+    q_shape = [1] * data.ndim
+    q_shape[axis] = len(qs)
+    q_array = backend.asarray(qs, dtype=dtype).reshape(q_shape)
+    nan = backend.isnan(data)
+    if ignore_nan:
+        count = backend.sum(~nan, axis, True).astype(dtype)
+        ranks = q_array * (count - 1)
+        ranks = backend.where(ranks < 0, backend.zeros((), dtype), ranks)
     else:
-        out = lower
-    has_nan = backend.any(backend.isnan(x._data), axis, True)
-    if bool(backend.any(has_nan)):
-        out = where(_wrap(has_nan, backend), float("nan"), out)
+        has_nan = backend.any(nan, axis, True)
+        ranks = backend.where(has_nan, backend.full((), n - 1, dtype), q_array * (n - 1))
+    ranks = {
+        "lower": backend.floor,
+        "higher": backend.ceil,
+        "nearest": backend.round,
+    }.get(interpolation, lambda r: r)(ranks)
+    below = backend.floor(ranks)
+
+    def pick(rank: Any) -> Tensor:
+        indices = backend.take_along_axis(order, rank.astype("int64"), axis)
+        values = backend.take_along_axis(data, indices, axis)
+        return _record(QUANTILE_PICK, values, backend, (x,), (indices, axis, data.shape))
+
+    out = pick(below)
+    if interpolation in ("linear", "midpoint"):
+        weight = ranks - below if interpolation == "linear" else backend.full((), 0.5, dtype)
+        out = lerp(out, pick(backend.ceil(ranks)), _wrap(weight, backend))
     out = out.permute([axis] + [i for i in range(out._data.ndim) if i != axis])
     if keepdim:
         kept = list(input.shape) if dim is not None else [1] * input._data.ndim
@@ -998,6 +1000,35 @@ def quantile(
     if scalar_q:
         out = out.reshape(out.shape[1:])
     return out
+
+
+@declare(rows=(QUANTILE_PICK,))
+def quantile(
+    input: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """The ``q``-th quantiles (a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
+    elements without it); NaN where a slice holds NaN. Differentiable as PyTorch's (its
+    gradient reaches the values it interpolates between)."""
+    return _quantile(input, q, dim, keepdim, interpolation, ignore_nan=False)
+
+
+@declare(rows=(QUANTILE_PICK,))
+def nanquantile(
+    input: Tensor,
+    q: Any,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    interpolation: str = "linear",
+) -> Tensor:
+    """``quantile`` ignoring NaN values: each slice's quantiles of its non-NaN values (NaN
+    only where a slice holds nothing else)."""
+    return _quantile(input, q, dim, keepdim, interpolation, ignore_nan=True)
 
 
 @declare()
