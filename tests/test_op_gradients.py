@@ -525,6 +525,18 @@ CASES += [
         (randn(3, 2),),
         I.SCATTER_VALUE,
     ),
+    *(
+        case(
+            f"scatter_reduce_{reduce}_{include_self}",
+            lambda x, s, reduce=reduce, include_self=include_self: x.scatter_reduce(
+                1, ROWS_3x4, s, reduce, include_self=include_self
+            ),
+            (distinct(3, 4), distinct(3, 2) * 0.93 + 0.01),  # no ties between the two
+            I.SCATTER_REDUCE_PROD if reduce == "prod" else I.SCATTER_REDUCE_EXTREME,
+        )
+        for reduce in ("prod", "amax", "amin")
+        for include_self in (True, False)
+    ),
     case(
         "scatter_add",
         lambda x, s: x.scatter_add(1, ROWS_3x4, s),

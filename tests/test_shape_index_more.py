@@ -109,6 +109,18 @@ PROGRAMS = [
         ((3, 4), (3, 2)),
         None,
     ),
+    *(
+        Program(
+            f"scatter_reduce_{reduce}{'' if include_self else '_exclude_self'}",
+            lambda L, d, x, s, reduce=reduce, include_self=include_self: x.scatter_reduce(
+                1, _m([[0, 0], [1, 3], [2, 2]])(L, d), s, reduce, include_self=include_self
+            ),
+            ((3, 4), (3, 2)),
+            "ScatterReduceBackward0",
+        )
+        for reduce in ("prod", "amax", "amin")
+        for include_self in (True, False)
+    ),
     Program(
         "index_select",
         lambda L, d, x: x.index_select(1, _m([3, 0, 3])(L, d)),
@@ -469,6 +481,54 @@ def test_gather_index_constant_only_in_its_first_rows_is_gathered_elementwise(de
     out.backward(gg.tensor(grad_out, device=device))
     np.testing.assert_array_equal(_numpy(out), t_out.detach().numpy())
     np.testing.assert_allclose(_numpy(w.grad), t_w.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradients_at_ties_and_zeros_match_torch(reduce, include_self, device):
+    """PyTorch's formulas where they matter: amax/amin share the gradient evenly among
+    equal values (``input``'s own counted even with ``include_self=False``); prod with one
+    zero at a target (the others' product) and with two (none); first and second order."""
+    x0 = np.array([[1.0, 5.0, 0.0, 5.0], [2.0, -1.0, 3.0, 0.5]])
+    s0 = np.array([[5.0, 2.0, 5.0, 7.0, 1.0, 0.0], [0.0, 3.0, 4.0, -1.0, 2.0, 2.0]])
+    index = [[1, 1, 3, 2, 0, 2], [0, 0, 0, 1, 3, 3]]
+    w = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 2.0, 1.5]])
+    results = []
+    for L in (gg, torch):
+        dev = {} if L is torch else {"device": device}
+        x = L.tensor(x0, requires_grad=True, **dev)
+        s = L.tensor(s0, requires_grad=True, **dev)
+        out = x.scatter_reduce(1, _index(L, index, device), s, reduce, include_self=include_self)
+        gx, gs = L.autograd.grad((out * L.tensor(w, **dev)).sum(), (x, s), create_graph=True)
+        total = (gx**2).sum() + (gs**2).sum()
+        # amax/amin's gradient is constant in x and s: gpugrad records no graph for it
+        second = (
+            L.autograd.grad(total, (x, s), allow_unused=True)
+            if total.requires_grad
+            else (None, None)
+        )
+        results.append([_numpy(out), _numpy(gx), _numpy(gs)])
+        results[-1] += [
+            np.zeros_like(a) if g is None else _numpy(g) for g, a in zip(second, (x0, s0))
+        ]
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    if reduce == "prod":  # two zeros at one target: first order as PyTorch, no second order
+        s0[1, 1] = 0.0
+        firsts = []
+        for L in (gg, torch):
+            dev = {} if L is torch else {"device": device}
+            x = L.tensor(x0, requires_grad=True, **dev)
+            s = L.tensor(s0, requires_grad=True, **dev)
+            idx = _index(L, index, device)
+            out = x.scatter_reduce(1, idx, s, "prod", include_self=include_self)
+            firsts.append([_numpy(g) for g in L.autograd.grad(out.sum(), (x, s))])
+            with pytest.raises(RuntimeError, match="Double backward is unsupported for src"):
+                out = x.scatter_reduce(1, idx, s, "prod", include_self=include_self)
+                (_, gs) = L.autograd.grad(out.sum(), (x, s), create_graph=True)
+                L.autograd.grad(gs.sum(), s)
+        for ours, theirs in zip(*firsts):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 def test_integer_scatter_add_is_exact(device: str) -> None:

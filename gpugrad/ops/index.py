@@ -418,13 +418,93 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
-@declare(inplace=("scatter_reduce_",))
+def _scatter_prod_self_grad(ns, g, x, y, o, dim, index, include_self):
+    """PyTorch's: ``g`` times the product the element was multiplied by (its own zero
+    read as one), none where ``include_self=False`` replaced it."""
+    masked_self = ns.masked_fill(x, x == 0, 1)
+    others = ns.scatter_reduce(masked_self, dim, index, y, "prod", include_self=include_self)
+    grad = g * others / masked_self
+    return grad if include_self else ns.scatter(grad, dim, index, 0)
+
+
+def _scatter_prod_src_grad(ns, g, x, y, o, dim, index, include_self):
+    """PyTorch's: ``g * result / src`` gathered; a zero alone at its target gets the
+    product of the others (a target with two zeros gives its zeros none). A gradient
+    asked with ``create_graph`` over two zeros at one target is refused, with PyTorch's
+    text (PyTorch refuses when that double backward runs; here when it is recorded)."""
+    zero = y == 0
+    zeros_at_target = ns.scatter_add(
+        ns.zeros_like(x), dim, index, ns.masked_fill(ns.zeros_like(y), zero, 1)
+    )
+    at_target = ns.gather(zeros_at_target, dim, index)
+    if isinstance(g, Tensor) and bool((at_target > 1).any()):  # create_graph: PyTorch's refusal
+        raise RuntimeError(
+            "scatter_reduce(): Double backward is unsupported for src when >1 zeros in src are "
+            "scattered to the same position in self"
+        )
+    lone_zero = zero & (at_target == 1)
+    others = ns.scatter_reduce(
+        x, dim, index, ns.masked_fill(y, lone_zero, 1), "prod", include_self=include_self
+    )
+    return ns.where(
+        lone_zero,
+        ns.gather(g * others, dim, index),
+        ns.gather(g * o, dim, index) / ns.masked_fill(y, zero, 1),
+    )
+
+
+def _extreme_shares(ns, g, x, y, o, dim, index):
+    """``g`` split evenly among the values equal to the result, ``x``'s own included even
+    with ``include_self=False`` (PyTorch's count)."""
+    value = ns.gather(o, dim, index)
+    self_is, src_is = x == o, y == value
+    count = ns.scatter_add(
+        ns.masked_fill(ns.zeros_like(x), self_is, 1),
+        dim,
+        index,
+        ns.masked_fill(ns.zeros_like(y), src_is, 1),
+    )
+    return g / count, self_is, src_is, value
+
+
+def _scatter_extreme_self_grad(ns, g, x, y, o, dim, index, include_self):
+    shared, self_is, _, _ = _extreme_shares(ns, g, x, y, o, dim, index)
+    grad = ns.where(self_is, shared, 0)
+    return grad if include_self else ns.scatter(grad, dim, index, 0)
+
+
+def _scatter_extreme_src_grad(ns, g, x, y, o, dim, index, include_self):
+    shared, _, src_is, _ = _extreme_shares(ns, g, x, y, o, dim, index)
+    return ns.where(src_is, ns.gather(shared, dim, index), 0)
+
+
+_SCATTER_REDUCE_ATTRS = ("dim", "index", "include_self")
+SCATTER_REDUCE_PROD = Op(
+    "scatter_reduce",
+    "ScatterReduceBackward0",
+    None,
+    (_scatter_prod_self_grad, _scatter_prod_src_grad),
+    save=("x", "y", "o"),
+    attrs=_SCATTER_REDUCE_ATTRS,
+)
+SCATTER_REDUCE_EXTREME = Op(
+    "scatter_reduce",
+    "ScatterReduceBackward0",
+    None,
+    (_scatter_extreme_self_grad, _scatter_extreme_src_grad),
+    save=("x", "y", "o"),
+    attrs=_SCATTER_REDUCE_ATTRS,
+)
+
+
+@declare(inplace=("scatter_reduce_",), rows=(SCATTER_REDUCE_PROD, SCATTER_REDUCE_EXTREME))
 def scatter_reduce(
     input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
 ) -> Tensor:
     """``input`` with the ``src`` values at each ``index`` combined by ``reduce``
     (``"sum" "prod" "mean" "amax" "amin"``), ``input``'s own value included unless
-    ``include_self=False``; differentiable through ``sum`` and ``mean`` (composites)."""
+    ``include_self=False``; differentiable as PyTorch's (``amax``/``amin`` share the
+    gradient evenly among equal values; ``prod`` exact with zeros)."""
     if reduce not in _REDUCTIONS:
         raise RuntimeError(
             "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce)
@@ -446,12 +526,9 @@ def scatter_reduce(
         if dtype.kind in "iu":  # integer means round down, as PyTorch's
             return _wrap(total._data // count, backend)
         return total / _wrap(count, backend)
-    if input.requires_grad or part.requires_grad:
-        raise NotImplementedError(
-            f"scatter_reduce(reduce={reduce!r}) is not differentiable in gpugrad (sum and mean are)"
-        )
     out = backend.scatter_reduce(input._data, axis, idx, part._data, reduce, include_self)
-    return _wrap(out, backend)
+    op = SCATTER_REDUCE_PROD if reduce == "prod" else SCATTER_REDUCE_EXTREME
+    return _record(op, out, backend, (input, part), (axis, idx, include_self))
 
 
 @declare(rows=(INDEX_SELECT,))
