@@ -965,6 +965,37 @@ class ArrayBackend:
             return index
         return xp.broadcast_to(line, index.shape)
 
+    # --- shape: the diagonal as a writable view (issue 16, api) ----------------------------
+    def diagonal_view(self, x: Array, offset: int, dim1: int, dim2: int) -> Array:
+        """The diagonal ``offset`` of the planes ``(dim1, dim2)`` as the last dim, sharing
+        ``x``'s memory and writable (NumPy's own ``diagonal`` is a read-only view): the
+        plane's corner cut at the diagonal's start, one step along both dims at a time."""
+        xp = self.xp
+        moved = xp.moveaxis(x, (dim1, dim2), (-2, -1))
+        rows, cols = moved.shape[-2:]
+        length = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+        corner = moved[..., min(max(-offset, 0), rows) :, min(max(offset, 0), cols) :]
+        step = moved.strides[-2] + moved.strides[-1]
+        return xp.lib.stride_tricks.as_strided(
+            corner, moved.shape[:-2] + (length,), moved.strides[:-2] + (step,)
+        )
+
+    def diagonal_key(self, shape: Shape, offset: int, dim1: int, dim2: int) -> tuple:
+        """The index key that reads (and writes) ``diagonal(x, offset, dim1, dim2)`` of an
+        ``x`` of ``shape``, in the same layout: every dim indexed by a broadcast ``arange``,
+        the diagonal's position last."""
+        xp = self.xp
+        rest = [d for d in range(len(shape)) if d not in (dim1, dim2)]
+        length = max(0, min(shape[dim1] + min(offset, 0), shape[dim2] - max(offset, 0)))
+        ndim = len(rest) + 1
+        key: list[Any] = [None] * len(shape)
+        for position, d in enumerate(rest):
+            key[d] = xp.arange(shape[d]).reshape((-1,) + (1,) * (ndim - 1 - position))
+        steps = xp.arange(length)
+        key[dim1] = steps + max(-offset, 0)
+        key[dim2] = steps + max(offset, 0)
+        return tuple(key)
+
     def index_fill(self, x: Array, dim: int, index: Array, value: Any) -> Array:
         out = self.xp.array(x, copy=True)
         out[(slice(None),) * dim + (index,)] = value

@@ -531,6 +531,30 @@ def test_scatter_reduce_gradients_at_ties_and_zeros_match_torch(reduce, include_
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
+def test_diagonal_is_a_view_writes_reach_the_base_as_in_torch(device: str) -> None:
+    """``diagonal`` shares its input's memory and version counter: copy_/fill_/add_ on it
+    (any offset and dims) change the base, the base's writes show in it, and an in-place
+    op on the diagonal of a tensor in a graph rebases the graph (gradients as PyTorch's)."""
+    results = []
+    for L in (gg, torch):
+        dev = {} if L is torch else {"device": device}
+        x = L.zeros(2, 3, 4, dtype=L.float64, **dev)
+        x.diagonal().copy_(L.tensor([1.0, 2.0], dtype=L.float64, **dev))
+        x.diagonal(1, 1, 2).add_(5)
+        x.diagonal(-1, 2, 1).fill_(7)
+        view = x.diagonal(0, 0, 2)
+        x.mul_(3)
+        record = [_numpy(x), _numpy(view), x._version, view._version]
+        a = L.tensor(_rng("diag-view").standard_normal((3, 4)), requires_grad=True, **dev)
+        b = a * 1
+        b.diagonal(1).mul_(a[0, :3])  # values from the graph too
+        (b * b).sum().backward()
+        record += [_numpy(b), _numpy(a.grad)]
+        results.append(record)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
 def test_integer_scatter_add_is_exact(device: str) -> None:
     big = 2**53 + 1
     x = gg.zeros(2, dtype=gg.int64, device=device)

@@ -594,11 +594,17 @@ def _diag_dims(ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
 
 @declare(rows=(DIAGONAL,))
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal ``offset`` of the planes ``(dim1, dim2)``, as the last dim."""
+    """The diagonal ``offset`` of the planes ``(dim1, dim2)``, as the last dim: a view,
+    so writes to it (``x.diagonal().copy_(v)``, ``x.diagonal().add_(1)``) reach ``input``
+    and both share a version counter, as in PyTorch."""
     data = input._data
     d1, d2 = _diag_dims(data.ndim, dim1, dim2)
-    out = input._backend.diagonal(data, offset, d1, d2)
-    return _record(DIAGONAL, out, input._backend, (input,), (data.shape, offset, d1, d2))
+    backend = input._backend
+    out = backend.diagonal_view(data, offset, d1, d2)
+    result = _view(DIAGONAL, out, backend, (input,), (data.shape, offset, d1, d2))
+    if result._extra is not None and result._extra.base is input:
+        result._extra.view_key = backend.diagonal_key(data.shape, offset, d1, d2)
+    return result
 
 
 @declare(export=False, methods=(), rows=(DIAGONAL_BACKWARD,))
