@@ -159,36 +159,42 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
 
 
 # --- gather, scatter, index_select, index_add, index_fill, masked ops --------------------
-GATHER = Op(
-    "gather",
-    "GatherBackward0",
-    None,
-    (lambda ns, g, shape, dim, index: ns.gather_backward(g, shape, dim, index),),
-    attrs=("shape", "dim", "index"),
-)
-GATHER_BACKWARD = Op(
-    "gather_backward",
-    "GatherBackwardBackward0",
-    None,
-    (lambda ns, g, dim, index: ns.gather(g, dim, index),),
-    attrs=("dim", "index"),
-)
+def _picking_rows(name: str, node: str) -> tuple[Op, Op]:
+    """The rows of ``gather``/``index_select`` (``name``) and of its adjoint
+    ``<name>_backward``: each one's gradient is the other."""
+    adjoint = f"{name}_backward"
+    forward = Op(
+        name,
+        node,
+        None,
+        (lambda ns, g, shape, dim, index: getattr(ns, adjoint)(g, shape, dim, index),),
+        attrs=("shape", "dim", "index"),
+    )
+    backward = Op(
+        adjoint,
+        node.replace("Backward0", "BackwardBackward0"),
+        None,
+        (lambda ns, g, dim, index: getattr(ns, name)(g, dim, index),),
+        attrs=("dim", "index"),
+    )
+    return forward, backward
+
+
+def _zeroed_where_written(ns, g, dim, index):
+    """The gradient of values overwritten at ``index`` along ``dim``: none there."""
+    return ns.scatter(g, dim, index, 0)
+
+
+GATHER, GATHER_BACKWARD = _picking_rows("gather", "GatherBackward0")
 SCATTER = Op(
     "scatter",
     "ScatterBackward0",
     None,
-    (
-        lambda ns, g, dim, index: ns.scatter(g, dim, index, 0),
-        lambda ns, g, dim, index: ns.gather(g, dim, index),
-    ),
+    (_zeroed_where_written, lambda ns, g, dim, index: ns.gather(g, dim, index)),
     attrs=("dim", "index"),
 )
 SCATTER_VALUE = Op(
-    "scatter",
-    "ScatterBackward1",
-    None,
-    (lambda ns, g, dim, index: ns.scatter(g, dim, index, 0),),
-    attrs=("dim", "index"),
+    "scatter", "ScatterBackward1", None, (_zeroed_where_written,), attrs=("dim", "index")
 )
 SCATTER_ADD = Op(
     "scatter_add",
@@ -197,20 +203,7 @@ SCATTER_ADD = Op(
     (lambda ns, g, dim, index: g, lambda ns, g, dim, index: ns.gather(g, dim, index)),
     attrs=("dim", "index"),
 )
-INDEX_SELECT = Op(
-    "index_select",
-    "IndexSelectBackward0",
-    None,
-    (lambda ns, g, shape, dim, index: ns.index_select_backward(g, shape, dim, index),),
-    attrs=("shape", "dim", "index"),
-)
-INDEX_SELECT_BACKWARD = Op(
-    "index_select_backward",
-    "IndexSelectBackwardBackward0",
-    None,
-    (lambda ns, g, dim, index: ns.index_select(g, dim, index),),
-    attrs=("dim", "index"),
-)
+INDEX_SELECT, INDEX_SELECT_BACKWARD = _picking_rows("index_select", "IndexSelectBackward0")
 INDEX_ADD = Op(
     "index_add",
     "IndexAddBackward0",
@@ -258,16 +251,25 @@ def _dim(ndim: int, dim: int) -> int:
     return _dims(ndim, dim)[0]
 
 
+def _operand_array(value: Any, input: Tensor, what: str, argument: str) -> Any:
+    """The array of ``value`` (a tensor on ``input``'s device, or already an array of its
+    backend inside a backward formula), refused with PyTorch's error otherwise."""
+    if isinstance(value, Tensor):
+        if value._backend is not input._backend:
+            raise _device_error(input, value)
+        return value._data
+    if not input._backend.is_array(value):
+        raise TypeError(
+            f"{what}(): argument '{argument}' must be Tensor, not {type(value).__name__}"
+        )
+    return value
+
+
 def _index_array(index: Any, input: Tensor, what: str, allowed: str = "int64") -> Any:
     """``index`` (a tensor, or an array of ``input``'s backend inside a backward formula)
     as an integer array, refused as PyTorch refuses it."""
     backend = input._backend
-    if isinstance(index, Tensor):
-        if index._backend is not backend:
-            raise _device_error(input, index)
-        index = index._data
-    elif not backend.is_array(index):
-        raise TypeError(f"{what}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    index = _operand_array(index, input, what, "index")
     kinds = {"int64": ("int64",), "int32/int64": ("int32", "int64")}[allowed]
     if index.dtype.name not in kinds:
         message = {
@@ -478,23 +480,21 @@ def _scatter_extreme_src_grad(ns, g, x, y, o, dim, index, include_self):
     return ns.where(src_is, ns.gather(shared, dim, index), 0)
 
 
-_SCATTER_REDUCE_ATTRS = ("dim", "index", "include_self")
-SCATTER_REDUCE_PROD = Op(
-    "scatter_reduce",
-    "ScatterReduceBackward0",
-    None,
-    (_scatter_prod_self_grad, _scatter_prod_src_grad),
-    save=("x", "y", "o"),
-    attrs=_SCATTER_REDUCE_ATTRS,
-)
-SCATTER_REDUCE_EXTREME = Op(
-    "scatter_reduce",
-    "ScatterReduceBackward0",
-    None,
-    (_scatter_extreme_self_grad, _scatter_extreme_src_grad),
-    save=("x", "y", "o"),
-    attrs=_SCATTER_REDUCE_ATTRS,
-)
+def _scatter_reduce_row(self_grad: Any, src_grad: Any) -> Op:
+    """A ``ScatterReduceBackward0`` row: formulas of ``(input, src)`` reading both and the
+    result, the dim, the index and ``include_self``."""
+    return Op(
+        "scatter_reduce",
+        "ScatterReduceBackward0",
+        None,
+        (self_grad, src_grad),
+        save=("x", "y", "o"),
+        attrs=("dim", "index", "include_self"),
+    )
+
+
+SCATTER_REDUCE_PROD = _scatter_reduce_row(_scatter_prod_self_grad, _scatter_prod_src_grad)
+SCATTER_REDUCE_EXTREME = _scatter_reduce_row(_scatter_extreme_self_grad, _scatter_extreme_src_grad)
 
 
 @declare(inplace=("scatter_reduce_",), rows=(SCATTER_REDUCE_PROD, SCATTER_REDUCE_EXTREME))
@@ -630,13 +630,7 @@ _C_TYPE_NAMES = {
 
 
 def _mask_array(mask: Any, input: Tensor, what: str) -> Any:
-    backend = input._backend
-    if isinstance(mask, Tensor):
-        if mask._backend is not backend:
-            raise _device_error(input, mask)
-        mask = mask._data
-    elif not backend.is_array(mask):
-        raise TypeError(f"{what}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    mask = _operand_array(mask, input, what, "mask")
     if mask.dtype.kind != "b":
         name = _C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)
         raise RuntimeError(f"{what} only supports boolean masks, but got mask with dtype {name}")
