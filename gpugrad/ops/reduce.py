@@ -149,19 +149,29 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
     )
 
 
-@declare(rows=(SUM, SUM_DIM))
-def sum(
-    input: Tensor,
-    dim: Dim = None,
-    keepdim: bool = False,
-    *,
-    dtype: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The sum of ``input`` (over ``dim``; integers and bools sum as int64)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    if dtype is not None:
-        input = to_dtype(input, dtype)
+def _declare_summation(name: str, doc: str, body: Any, rows: tuple[Op, ...] = ()) -> Any:
+    """Declare ``sum``, ``nansum`` or ``nanmean``: PyTorch's one signature (``dtype=`` casts
+    first), then ``body(input, dim, keepdim, dtype)``."""
+
+    def function(
+        input: Tensor,
+        dim: Dim = None,
+        keepdim: bool = False,
+        *,
+        dtype: Any = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        keepdim = _keepdim(keepdim, keepdims)
+        if dtype is not None:
+            input = to_dtype(input, dtype)
+        return body(input, dim, keepdim, dtype)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return declare(name, rows=rows)(function)
+
+
+def _sum(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
     data = input._data
     if data.dtype.kind in "bui":
         total = "int64" if dtype is None else data.dtype
@@ -170,6 +180,14 @@ def sum(
             input._backend,
         )
     return _reduce(input, dim, keepdim, lambda B, x, a, k: B.sum(x, a, k), SUM, SUM_DIM)
+
+
+sum = _declare_summation(
+    "sum",
+    "The sum of ``input`` (over ``dim``; integers and bools sum as int64).",
+    _sum,
+    (SUM, SUM_DIM),
+)
 
 
 def _dims_or_none(input: Tensor, dim: Dim) -> Any:
@@ -412,40 +430,40 @@ def logsumexp(
     )
 
 
-@declare()
-def argmax(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
-) -> Tensor:
-    """The index of the largest value (of the flattened input without ``dim``)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    backend = input._backend
-    if dim is None:
-        if input._data.size == 0:
-            raise IndexError(
-                "argmax(): Expected reduction dim to be specified for input.numel() == 0."
-            )
-        return _wrap(backend.argmax(input._data.reshape(-1)), backend)
-    axis = _dims(input.ndim, dim)[0]
-    _check_dim_nonempty("argmax", input, axis)
-    return _wrap(backend.argmax(input._data, axis if input.ndim else None, keepdim), backend)
+def _declare_arg_extreme(name: str, doc: str) -> Any:
+    """Declare ``argmax`` or ``argmin`` (``name``, the backend's method too): one body."""
+
+    def function(
+        input: Tensor,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        keepdim = _keepdim(keepdim, keepdims)
+        backend = input._backend
+        find = getattr(backend, name)
+        if dim is None:
+            if input._data.size == 0:
+                raise IndexError(
+                    f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                )
+            return _wrap(find(input._data.reshape(-1)), backend)
+        axis = _dims(input.ndim, dim)[0]
+        _check_dim_nonempty(name, input, axis)
+        return _wrap(find(input._data, axis if input.ndim else None, keepdim), backend)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return declare(name)(function)
 
 
-@declare()
-def argmin(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
-) -> Tensor:
-    """The index of the smallest value (of the flattened input without ``dim``)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    backend = input._backend
-    if dim is None:
-        if input._data.size == 0:
-            raise IndexError(
-                "argmin(): Expected reduction dim to be specified for input.numel() == 0."
-            )
-        return _wrap(backend.argmin(input._data.reshape(-1)), backend)
-    axis = _dims(input.ndim, dim)[0]
-    _check_dim_nonempty("argmin", input, axis)
-    return _wrap(backend.argmin(input._data, axis if input.ndim else None, keepdim), backend)
+argmax = _declare_arg_extreme(
+    "argmax", "The index of the largest value (of the flattened input without ``dim``)."
+)
+argmin = _declare_arg_extreme(
+    "argmin", "The index of the smallest value (of the flattened input without ``dim``)."
+)
 
 
 def _single_dim(input: Tensor, dim: int) -> int:
@@ -815,41 +833,21 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     return _record(LOGCUMSUMEXP, out, input._backend, (input,), (axis,))
 
 
-@declare(rows=(NANSUM,))
-def nansum(
-    input: Tensor,
-    dim: Dim = None,
-    keepdim: bool = False,
-    *,
-    dtype: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The sum over ``dim`` treating NaN as zero."""
-    keepdim = _keepdim(keepdim, keepdims)
-    if dtype is not None:
-        input = to_dtype(input, dtype)
+def _nansum(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
     if input._data.dtype.kind != "f":
         return sum(input, dim, keepdim)
     backend = input._backend
-    data = input._data
-    nan = backend.isnan(data)
+    nan = backend.isnan(input._data)
     nan = nan if bool(backend.any(nan)) else None
     return _reduce(input, dim, keepdim, lambda B, x, a, k: B.nansum(x, a, k), NANSUM, NANSUM, nan)
 
 
-@declare()
-def nanmean(
-    input: Tensor,
-    dim: Dim = None,
-    keepdim: bool = False,
-    *,
-    dtype: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The mean over ``dim`` of the values that are not NaN."""
-    keepdim = _keepdim(keepdim, keepdims)
-    if dtype is not None:
-        input = to_dtype(input, dtype)
+nansum = _declare_summation(
+    "nansum", "The sum over ``dim`` treating NaN as zero.", _nansum, (NANSUM,)
+)
+
+
+def _nanmean(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
     if input._data.dtype.kind != "f":
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
@@ -858,6 +856,11 @@ def nanmean(
     present = _wrap(~input._backend.isnan(input._data), input._backend)
     with input._backend.quiet():  # an all-NaN slice: 0 / 0 is NaN, quietly
         return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
+
+
+nanmean = _declare_summation(
+    "nanmean", "The mean over ``dim`` of the values that are not NaN.", _nanmean
+)
 
 
 @declare()
@@ -1002,33 +1005,37 @@ def _quantile(
     return out
 
 
-@declare(rows=(QUANTILE_PICK,))
-def quantile(
-    input: Tensor,
-    q: Any,
-    dim: int | None = None,
-    keepdim: bool = False,
-    *,
-    interpolation: str = "linear",
-) -> Tensor:
+def _declare_quantile(name: str, ignore_nan: bool, doc: str) -> Any:
+    """Declare ``quantile`` or ``nanquantile``: PyTorch's signature over ``_quantile``."""
+
+    def function(
+        input: Tensor,
+        q: Any,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor:
+        return _quantile(input, q, dim, keepdim, interpolation, ignore_nan)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return declare(name, rows=(QUANTILE_PICK,))(function)
+
+
+quantile = _declare_quantile(
+    "quantile",
+    False,
     """The ``q``-th quantiles (a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
     elements without it); NaN where a slice holds NaN. Differentiable as PyTorch's (its
-    gradient reaches the values it interpolates between)."""
-    return _quantile(input, q, dim, keepdim, interpolation, ignore_nan=False)
-
-
-@declare(rows=(QUANTILE_PICK,))
-def nanquantile(
-    input: Tensor,
-    q: Any,
-    dim: int | None = None,
-    keepdim: bool = False,
-    *,
-    interpolation: str = "linear",
-) -> Tensor:
+    gradient reaches the values it interpolates between).""",
+)
+nanquantile = _declare_quantile(
+    "nanquantile",
+    True,
     """``quantile`` ignoring NaN values: each slice's quantiles of its non-NaN values (NaN
-    only where a slice holds nothing else)."""
-    return _quantile(input, q, dim, keepdim, interpolation, ignore_nan=True)
+    only where a slice holds nothing else).""",
+)
 
 
 @declare()
