@@ -430,20 +430,17 @@ DIAGONAL = Op(
     (lambda ns, g, shape, offset, dim1, dim2: ns.diagonal_backward(g, shape, offset, dim1, dim2),),
     attrs=("shape", *_DIAG),
 )
+
+
+def _diagonal_of_grad(ns, g, offset, dim1, dim2):
+    """The gradient of a tensor whose diagonals were placed: those diagonals."""
+    return ns.diagonal(g, offset, dim1, dim2)
+
+
 DIAGONAL_BACKWARD = Op(
-    "diagonal_backward",
-    "DiagonalBackwardBackward0",
-    None,
-    (lambda ns, g, offset, dim1, dim2: ns.diagonal(g, offset, dim1, dim2),),
-    attrs=_DIAG,
+    "diagonal_backward", "DiagonalBackwardBackward0", None, (_diagonal_of_grad,), attrs=_DIAG
 )
-DIAG_EMBED = Op(
-    "diag_embed",
-    "DiagEmbedBackward0",
-    None,
-    (lambda ns, g, offset, dim1, dim2: ns.diagonal(g, offset, dim1, dim2),),
-    attrs=_DIAG,
-)
+DIAG_EMBED = Op("diag_embed", "DiagEmbedBackward0", None, (_diagonal_of_grad,), attrs=_DIAG)
 REPEAT = Op("repeat", "RepeatBackward0", None, (_repeat_grad,), attrs=("shape", "repeats"))
 
 
