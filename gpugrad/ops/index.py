@@ -321,11 +321,22 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     return _record(GATHER, out, input._backend, (input,), (data.shape, axis, idx))
 
 
-@declare(export=False, methods=(), rows=(GATHER_BACKWARD,))
-def gather_backward(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
-    """Zeros of ``shape`` with ``grad`` added where ``gather`` read (its adjoint)."""
-    out = grad._backend.gather_backward(grad._data, shape, dim, index)
-    return _record(GATHER_BACKWARD, out, grad._backend, (grad,), (dim, index))
+def _declare_adjoint(row: Op, doc: str) -> Any:
+    """Declare the differentiable adjoint ``row.name`` (``gather_backward``,
+    ``index_select_backward``): the backend's method of that name, recorded as ``row``."""
+
+    def function(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
+        out = getattr(grad._backend, row.name)(grad._data, shape, dim, index)
+        return _record(row, out, grad._backend, (grad,), (dim, index))
+
+    function.__name__ = function.__qualname__ = row.name
+    function.__doc__ = doc
+    return declare(row.name, export=False, methods=(), rows=(row,))(function)
+
+
+gather_backward = _declare_adjoint(
+    GATHER_BACKWARD, "Zeros of ``shape`` with ``grad`` added where ``gather`` read (its adjoint)."
+)
 
 
 @declare()
@@ -552,11 +563,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return _record(INDEX_SELECT, out, input._backend, (input,), (data.shape, axis, idx))
 
 
-@declare(export=False, methods=(), rows=(INDEX_SELECT_BACKWARD,))
-def index_select_backward(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
-    """Zeros of ``shape`` with ``grad``'s slices added at ``index`` (index_select's adjoint)."""
-    out = grad._backend.index_select_backward(grad._data, shape, dim, index)
-    return _record(INDEX_SELECT_BACKWARD, out, grad._backend, (grad,), (dim, index))
+index_select_backward = _declare_adjoint(
+    INDEX_SELECT_BACKWARD,
+    "Zeros of ``shape`` with ``grad``'s slices added at ``index`` (index_select's adjoint).",
+)
 
 
 def _vector_index(what: str, input: Tensor, dim: int, index: Any) -> tuple[int, Any]:

@@ -743,28 +743,32 @@ def _new(input: Tensor, kind: str, size: tuple, value: Any, dtype: Any, device: 
     return getattr(_factories, kind)(*size, dtype=dtype, device=device, requires_grad=rg)
 
 
-@declare(export=False)
-def new_zeros(
-    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """Zeros of ``size`` with ``input``'s dtype and device (unless given)."""
-    return _new(input, "zeros", shape_arg(size), None, dtype, device, requires_grad)
+def _declare_new(kind: str, doc: str) -> Any:
+    """Declare ``new_zeros``, ``new_ones`` or ``new_empty`` (``kind``: the factory)."""
+
+    def function(
+        input: Tensor,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        return _new(input, kind, shape_arg(size), None, dtype, device, requires_grad)
+
+    function.__name__ = function.__qualname__ = f"new_{kind}"
+    function.__doc__ = doc
+    return declare(f"new_{kind}", export=False)(function)
 
 
-@declare(export=False)
-def new_ones(
-    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """Ones of ``size`` with ``input``'s dtype and device (unless given)."""
-    return _new(input, "ones", shape_arg(size), None, dtype, device, requires_grad)
-
-
-@declare(export=False)
-def new_empty(
-    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """An uninitialized tensor of ``size`` with ``input``'s dtype and device."""
-    return _new(input, "empty", shape_arg(size), None, dtype, device, requires_grad)
+new_zeros = _declare_new(
+    "zeros", "Zeros of ``size`` with ``input``'s dtype and device (unless given)."
+)
+new_ones = _declare_new(
+    "ones", "Ones of ``size`` with ``input``'s dtype and device (unless given)."
+)
+new_empty = _declare_new(
+    "empty", "An uninitialized tensor of ``size`` with ``input``'s dtype and device."
+)
 
 
 @declare(export=False)
