@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from .._graph import Op
@@ -388,34 +389,44 @@ def _variance(input, dim, unbiased, keepdim, correction, op, statistic: str) -> 
     )
 
 
-@declare(rows=(VAR,))
-def var(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    return _variance(input, dim, unbiased, keepdim, correction, VAR, "var")
+def _declare_dispersion(
+    name: str, doc: str, body: Any, rows: tuple[Op, ...], returns: str, **declaration: Any
+) -> Any:
+    """Declare ``var``, ``std``, ``var_mean`` or ``std_mean``: PyTorch's one signature,
+    then ``body(input, dim, unbiased, keepdim, correction)`` (a ``partial``, so the
+    degrees-of-freedom warning still points at the caller's line)."""
+
+    def function(
+        input: Tensor,
+        dim: Dim = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+        keepdims: bool | None = None,
+    ):
+        return body(input, dim, unbiased, _keepdim(keepdim, keepdims), correction)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    function.__annotations__["return"] = returns
+    return declare(name, rows=rows, **declaration)(function)
 
 
-@declare(rows=(STD,))
-def std(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    return _variance(input, dim, unbiased, keepdim, correction, STD, "std")
+var = _declare_dispersion(
+    "var",
+    "The variance over ``dim`` with Bessel's ``correction`` (1 by default).",
+    partial(_variance, op=VAR, statistic="var"),
+    (VAR,),
+    "Tensor",
+)
+std = _declare_dispersion(
+    "std",
+    "The standard deviation over ``dim`` with Bessel's ``correction`` (1 by default).",
+    partial(_variance, op=STD, statistic="std"),
+    (STD,),
+    "Tensor",
+)
 
 
 @declare(rows=(LOGSUMEXP,))
@@ -892,36 +903,22 @@ def _moments(
     return deviation, average
 
 
-@declare(methods=(), rows=(VAR_MEAN, VAR_MEAN_MEAN))
-def var_mean(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> tuple[Tensor, Tensor]:
-    """``(var, mean)`` over ``dim`` in one call."""
-    keepdim = _keepdim(keepdim, keepdims)
-    ops = (VAR_MEAN, VAR_MEAN_MEAN, VAR_MEAN_MEAN)
-    return _moments(input, dim, unbiased, keepdim, correction, ops, "var")
-
-
-@declare(methods=(), rows=(STD_MEAN, STD_MEAN_MEAN))
-def std_mean(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> tuple[Tensor, Tensor]:
-    """``(std, mean)`` over ``dim`` in one call."""
-    keepdim = _keepdim(keepdim, keepdims)
-    ops = (STD_MEAN, STD_MEAN_MEAN, STD_MEAN_MEAN)
-    return _moments(input, dim, unbiased, keepdim, correction, ops, "std")
+var_mean = _declare_dispersion(
+    "var_mean",
+    "``(var, mean)`` over ``dim`` in one call.",
+    partial(_moments, ops=(VAR_MEAN, VAR_MEAN_MEAN, VAR_MEAN_MEAN), statistic="var"),
+    (VAR_MEAN, VAR_MEAN_MEAN),
+    "tuple[Tensor, Tensor]",
+    methods=(),
+)
+std_mean = _declare_dispersion(
+    "std_mean",
+    "``(std, mean)`` over ``dim`` in one call.",
+    partial(_moments, ops=(STD_MEAN, STD_MEAN_MEAN, STD_MEAN_MEAN), statistic="std"),
+    (STD_MEAN, STD_MEAN_MEAN),
+    "tuple[Tensor, Tensor]",
+    methods=(),
+)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
