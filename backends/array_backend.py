@@ -886,15 +886,115 @@ class ArrayBackend:
         if not shape:
             return g.reshape(shape) * index.size
         moved = xp.moveaxis(g, dim, 0)
-        rest = moved.shape[1:]
-        width = 1
-        for n in rest:
-            width *= n
-        index = index.astype(xp.int64).reshape(-1, 1)
+        index = index.astype(xp.int64, copy=False).reshape(-1)
         index = xp.where(index < 0, index + shape[dim], index)  # x[:, -1]'s adjoint
-        positions = index * width + xp.arange(width)
-        out = self.add_at_flat(shape[dim] * width, positions, moved.reshape(index.size, width))
-        return xp.moveaxis(out.reshape((shape[dim],) + rest), 0, dim)
+        out = self.add_rows((shape[dim],) + moved.shape[1:], index, moved)
+        return out if dim == 0 else xp.moveaxis(out, 0, dim)
+
+    # --- index: whole-row scatter-add and row-constant indices (issue 16, api) ------------
+    def add_rows(self, shape: Shape, index: Array, values: Array) -> Array:
+        """Zeros of ``shape`` with the slices of ``values`` (``(n,) + shape[1:]``) added at
+        ``index`` along the first dim (``n`` int64 in ``[0, shape[0])``; repeats add up in
+        index order, as a serial loop would): the adjoint of ``index_select`` and of
+        embedding-style ``gather``. The result owns its memory.
+
+        ``add.at`` and a ``bincount`` of flat positions cost one scattered update per
+        element; here the indices are sorted once (``n`` values, not one per element) and
+        whole rows move at once. With few repeats, pass ``r`` adds each index's ``r``-th
+        row (the indices of a pass are distinct, so plain fancy ``+=`` is exact); with many
+        repeats of few indices, ``add.reduceat`` sums each index's rows. Small or narrow
+        problems keep the flat ``bincount``."""
+        xp = self.xp
+        n = index.size
+        width = math.prod(shape[1:])
+        values = values.reshape(n, width)
+        if n * width <= 4096 or width < 4:
+            positions = index.reshape(-1, 1) * width + xp.arange(width)
+            flat = self.add_at_flat(shape[0] * width, positions, values)
+            return flat.reshape(shape).copy()
+        out = xp.zeros(shape, dtype=values.dtype)
+        rows = out.reshape(shape[0], width)  # a view: writes reach ``out``
+        # sorted by (index, position): unique keys, so the fast unstable sort keeps order
+        keys = index * n + xp.arange(n)
+        keys.sort()
+        ordered = keys // n
+        order = keys - ordered * n
+        first = xp.empty(n, dtype=bool)
+        first[:1] = True
+        xp.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        starts = xp.flatnonzero(first)
+        counts = xp.diff(xp.append(starts, n))
+        most = int(counts.max())
+        if most * 4 > starts.size:  # many repeats of few indices: one sum per index
+            rows[ordered[starts]] = xp.add.reduceat(xp.take(values, order, 0), starts, axis=0)
+            return out
+        rows[ordered[starts]] = xp.take(values, order[starts], 0)
+        if most > 1:
+            later = xp.flatnonzero(~first)  # each index's second, third ... rows
+            rank = later - xp.repeat(starts, counts - 1)  # their place within their index
+            keys = rank * n + later
+            keys.sort()
+            ranks = keys // n
+            by_rank = keys - ranks * n
+            ends = xp.searchsorted(ranks, xp.arange(1, most + 1))
+            for r in range(1, most):
+                pick = by_rank[ends[r - 1] : ends[r]]
+                rows[ordered[pick]] += xp.take(values, order[pick], 0)
+        return out
+
+    def broadcast_index(self, index: Array, shape: Shape, dim: int) -> Array:
+        """``index`` itself, or, when its values repeat along every dim but ``dim`` and it
+        spans ``shape`` there (``idx[:, None].repeat(1, d)``: embedding-style ``gather``),
+        the same values as a stride-0 broadcast of one line, which ``gather`` and its
+        adjoint then move as whole rows. A sample of a few lines is compared first, so an
+        index that varies costs almost nothing; one that passes is compared in full."""
+        xp = self.xp
+        if (
+            index.ndim != len(shape)
+            or index.ndim < 2
+            or _broadcast_along(index, shape, dim) is not None
+        ):
+            return index
+        if any(n != shape[d] for d, n in enumerate(index.shape) if d != dim):
+            return index
+        line = index[tuple(slice(None) if d == dim else slice(0, 1) for d in range(index.ndim))]
+        sample = tuple(slice(0, 8) if d == dim else slice(None) for d in range(index.ndim))
+        if not xp.array_equal(index[sample], xp.broadcast_to(line[sample], index[sample].shape)):
+            return index
+        if not xp.array_equal(index, xp.broadcast_to(line, index.shape)):
+            return index
+        return xp.broadcast_to(line, index.shape)
+
+    # --- shape: the diagonal as a writable view (issue 16, api) ----------------------------
+    def diagonal_view(self, x: Array, offset: int, dim1: int, dim2: int) -> Array:
+        """The diagonal ``offset`` of the planes ``(dim1, dim2)`` as the last dim, sharing
+        ``x``'s memory and writable (NumPy's own ``diagonal`` is a read-only view): the
+        plane's corner cut at the diagonal's start, one step along both dims at a time."""
+        xp = self.xp
+        moved = xp.moveaxis(x, (dim1, dim2), (-2, -1))
+        rows, cols = moved.shape[-2:]
+        length = max(0, min(rows + min(offset, 0), cols - max(offset, 0)))
+        corner = moved[..., min(max(-offset, 0), rows) :, min(max(offset, 0), cols) :]
+        step = moved.strides[-2] + moved.strides[-1]
+        return xp.lib.stride_tricks.as_strided(
+            corner, moved.shape[:-2] + (length,), moved.strides[:-2] + (step,)
+        )
+
+    def diagonal_key(self, shape: Shape, offset: int, dim1: int, dim2: int) -> tuple:
+        """The index key that reads (and writes) ``diagonal(x, offset, dim1, dim2)`` of an
+        ``x`` of ``shape``, in the same layout: every dim indexed by a broadcast ``arange``,
+        the diagonal's position last."""
+        xp = self.xp
+        rest = [d for d in range(len(shape)) if d not in (dim1, dim2)]
+        length = max(0, min(shape[dim1] + min(offset, 0), shape[dim2] - max(offset, 0)))
+        ndim = len(rest) + 1
+        key: list[Any] = [None] * len(shape)
+        for position, d in enumerate(rest):
+            key[d] = xp.arange(shape[d]).reshape((-1,) + (1,) * (ndim - 1 - position))
+        steps = xp.arange(length)
+        key[dim1] = steps + max(-offset, 0)
+        key[dim2] = steps + max(offset, 0)
+        return tuple(key)
 
     def index_fill(self, x: Array, dim: int, index: Array, value: Any) -> Array:
         out = self.xp.array(x, copy=True)

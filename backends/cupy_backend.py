@@ -74,6 +74,14 @@ class CupyBackend(ArrayBackend):
         cupyx.scatter_add(out, positions.reshape(-1), values.reshape(-1))
         return out
 
+    def add_rows(self, shape: tuple[int, ...], index: Any, values: Any) -> Any:
+        """CuPy's atomic ``scatter_add`` of whole slices (no sorting, no flat positions)."""
+        import cupyx
+
+        out = self.xp.zeros(shape, dtype=values.dtype)
+        cupyx.scatter_add(out, index, values)
+        return out
+
     def scatter_reduce(
         self, x: Any, dim: int, index: Any, src: Any, reduce: str, include_self: bool
     ) -> Any:

@@ -999,6 +999,7 @@ def _embedding_inputs(settings: Settings) -> SimpleNamespace:
         index=index,
         index_2d=np.ascontiguousarray(np.broadcast_to(index[:, None], (lookups, dim))),
         grad_out=rng.standard_normal((lookups, dim), dtype=np.float32),
+        index_free=rng.integers(0, rows, (lookups, dim)),  # a row per element: no whole rows
     )
 
 
@@ -1007,7 +1008,7 @@ def _embedding_tape(env: Env, library: str, how: str, inp: Any) -> Variant:
     of a given output gradient, in gpugrad or PyTorch."""
     to = env.gg if library == "gpugrad" else env.torch
     weight = to(inp.weight, requires_grad=True)
-    index = to(inp.index if how == "index_select" else inp.index_2d)
+    index = to({"index_select": inp.index, "gather": inp.index_2d}.get(how, inp.index_free))
     grad_out = to(inp.grad_out)
 
     def run():
@@ -1028,7 +1029,14 @@ def _embedding_by_hand(env: Env, scatter: str, inp: Any) -> Variant:
     rows, dim = weight.shape
     columns = xp.arange(dim)
 
+    free = env.array(inp.index_free)
+
     def run():
+        if scatter == "elementwise":  # gather with an index that varies along dim 1
+            positions = (free * dim + columns).reshape(-1)
+            out = xp.take(weight.reshape(-1), positions).reshape(free.shape)
+            flat = xp.bincount(positions, weights=grad_out.reshape(-1), minlength=rows * dim)
+            return out, flat.astype(weight.dtype).reshape(rows, dim)
         out = xp.take(weight, index, axis=0)
         if scatter == "add.at":
             grad = xp.zeros_like(weight)
@@ -1044,26 +1052,36 @@ def _embedding_by_hand(env: Env, scatter: str, inp: Any) -> Variant:
             grad = flat.astype(weight.dtype).reshape(rows, dim)
         return out, grad
 
-    role = "floor" if scatter == "bincount" else "other"
-    return Variant("", run, role=role, note=f"take + {scatter} scatter-add")
+    role = "floor" if scatter in ("bincount", "elementwise") else "other"
+    note = "flat take + bincount" if scatter == "elementwise" else f"take + {scatter} scatter-add"
+    return Variant("", run, role=role, note=note)
 
 
 def cases_i(env: Env, settings: Settings) -> list[Case]:
     out = []
-    for how in ("index_select", "gather"):
+    for how in ("index_select", "gather", "gather_free"):
+        by_hand = {"numpy by hand": partial(_embedding_by_hand, env, "bincount")}
+        if how == "gather_free":
+            by_hand = {"numpy by hand": partial(_embedding_by_hand, env, "elementwise")}
+        else:
+            by_hand["numpy add.at"] = partial(_embedding_by_hand, env, "add.at")
+        what = (
+            f"embedding-style weight.{how}(0, index)"
+            if how != "gather_free"
+            else "weight.gather(0, index) with an index that varies along dim 1"
+        )
         out.append(
             Case(
                 "I",
                 how,
-                f"embedding-style weight.{how}(0, index) on a {EMBEDDING_ROWS}×{EMBEDDING_DIM} "
+                f"{what} on a {EMBEDDING_ROWS}×{EMBEDDING_DIM} "
                 f"float32 table, {EMBEDDING_LOOKUPS} lookups, forward + backward",
                 env.name,
                 make_inputs=partial(_embedding_inputs, settings),
                 builders={
                     "gpugrad": partial(_embedding_tape, env, "gpugrad", how),
                     "torch": partial(_embedding_tape, env, "torch", how),
-                    "numpy by hand": partial(_embedding_by_hand, env, "bincount"),
-                    "numpy add.at": partial(_embedding_by_hand, env, "add.at"),
+                    **by_hand,
                 },
                 reference="torch",
                 floor="numpy by hand",

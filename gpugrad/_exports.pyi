@@ -156,6 +156,7 @@ from .ops.reduce import mode as mode
 from .ops.reduce import msort as msort
 from .ops.reduce import nanmean as nanmean
 from .ops.reduce import nanmedian as nanmedian
+from .ops.reduce import nanquantile as nanquantile
 from .ops.reduce import nansum as nansum
 from .ops.reduce import prod as prod
 from .ops.reduce import quantile as quantile
@@ -341,6 +342,7 @@ __all__ = [
     "nan_to_num",
     "nanmean",
     "nanmedian",
+    "nanquantile",
     "nansum",
     "narrow",
     "ne",

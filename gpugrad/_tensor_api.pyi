@@ -320,6 +320,14 @@ class TensorMethods:
         *,
         keepdims: builtins.bool | None = None,
     ) -> Any: ...
+    def nanquantile(
+        self,
+        q: Any,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor: ...
     def nansum(
         self,
         dim: Dim = None,

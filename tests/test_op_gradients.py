@@ -299,7 +299,13 @@ CASES = [
     ),
     case("var_mean", lambda x: gg.var_mean(x, 1), (randn(3, 4),), R.VAR_MEAN, R.VAR_MEAN_MEAN),
     case("std_mean", lambda x: gg.std_mean(x), (randn(3, 4),), R.STD_MEAN, R.STD_MEAN_MEAN),
-    case("quantile", lambda x: x.quantile(0.3, dim=1), (distinct(3, 5),), R.SORT),
+    case("quantile", lambda x: x.quantile(0.3, dim=1), (distinct(3, 5),), R.QUANTILE_PICK),
+    case(
+        "nanquantile",
+        lambda x: gg.nanquantile(x, gg.tensor([0.2, 0.75], dtype=x.dtype), 1, True),
+        (array([[0.5, float("nan"), -1.0, 2.0], [1.5, 0.25, -0.75, float("nan")]]),),
+        R.QUANTILE_PICK,
+    ),
     # --- shapes -----------------------------------------------------------------------
     case("reshape", lambda x: x.reshape(4, 3), (randn(3, 4),), S.VIEW),
     case("reshape_fn", lambda x: gg.reshape(x, (2, -1)), (randn(3, 4),), S.VIEW),
@@ -518,6 +524,18 @@ CASES += [
         lambda x: x.scatter(0, index([[2, 0]]), 1.5),
         (randn(3, 2),),
         I.SCATTER_VALUE,
+    ),
+    *(
+        case(
+            f"scatter_reduce_{reduce}_{include_self}",
+            lambda x, s, reduce=reduce, include_self=include_self: x.scatter_reduce(
+                1, ROWS_3x4, s, reduce, include_self=include_self
+            ),
+            (distinct(3, 4), distinct(3, 2) * 0.93 + 0.01),  # no ties between the two
+            I.SCATTER_REDUCE_PROD if reduce == "prod" else I.SCATTER_REDUCE_EXTREME,
+        )
+        for reduce in ("prod", "amax", "amin")
+        for include_self in (True, False)
     ),
     case(
         "scatter_add",

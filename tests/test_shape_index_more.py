@@ -109,6 +109,18 @@ PROGRAMS = [
         ((3, 4), (3, 2)),
         None,
     ),
+    *(
+        Program(
+            f"scatter_reduce_{reduce}{'' if include_self else '_exclude_self'}",
+            lambda L, d, x, s, reduce=reduce, include_self=include_self: x.scatter_reduce(
+                1, _m([[0, 0], [1, 3], [2, 2]])(L, d), s, reduce, include_self=include_self
+            ),
+            ((3, 4), (3, 2)),
+            "ScatterReduceBackward0",
+        )
+        for reduce in ("prod", "amax", "amin")
+        for include_self in (True, False)
+    ),
     Program(
         "index_select",
         lambda L, d, x: x.index_select(1, _m([3, 0, 3])(L, d)),
@@ -405,6 +417,142 @@ def test_large_scatter_add_accumulates_exactly_as_add_at(device: str) -> None:
             np.testing.assert_array_equal(_numpy(out), _numpy(w)[index])
             out.backward(gg.tensor(grad_out, device=device))
             np.testing.assert_allclose(_numpy(w.grad), expected, rtol=tol, atol=tol)
+
+
+ROW_SCATTER_CASES = {
+    # name: (rows, width, index): which strategy of ``add_rows`` each one takes
+    "few repeats (rank passes)": (3000, 16, ("integers", 0, 3000, 2000)),
+    "many repeats of few rows (reduceat)": (7, 16, ("integers", 0, 7, 2000)),
+    "all distinct (one pass)": (3000, 16, ("permutation", 3000, 1500)),
+    "narrow rows (bincount)": (300, 2, ("integers", 0, 300, 4000)),
+    "small (bincount)": (10, 4, ("integers", 0, 10, 12)),
+}
+
+
+@pytest.mark.parametrize("case", list(ROW_SCATTER_CASES), ids=list(ROW_SCATTER_CASES))
+def test_row_scatter_add_strategies_match_torch(case: str, device: str) -> None:
+    """index_select's, embedding-style gather's and ``x[idx]``'s backward (whole rows
+    scattered: sorted passes, reduceat or bincount, by the index's repeats) give PyTorch's
+    gradients, along dim 0 and along a middle dim, in float32 and float64."""
+    rows, width, (how, *args) = ROW_SCATTER_CASES[case]
+    rng = _rng(case)
+    index = rng.integers(*args[:2], args[2]) if how == "integers" else rng.permutation(args[0])
+    index = index[: args[-1]]
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+        table = rng.standard_normal((rows, width)).astype(dtype)
+        grad_out = rng.standard_normal((index.size, width)).astype(dtype)
+        t_w = torch.tensor(table, requires_grad=True)
+        t_w.index_select(0, torch.tensor(index)).backward(torch.tensor(grad_out))
+        expected = t_w.grad.numpy()
+        w = gg.tensor(table, device=device, requires_grad=True)
+        w.index_select(0, gg.tensor(index, device=device)).backward(
+            gg.tensor(grad_out, device=device)
+        )
+        np.testing.assert_allclose(_numpy(w.grad), expected, rtol=tol, atol=tol)
+        w.grad = None
+        full = gg.tensor(np.ascontiguousarray(np.broadcast_to(index[:, None], grad_out.shape)))
+        w.gather(0, full.to(device)).backward(gg.tensor(grad_out, device=device))
+        np.testing.assert_allclose(_numpy(w.grad), expected, rtol=tol, atol=tol)
+        # along a middle dim: (2, rows, width) indexed on dim 1
+        t_x = torch.tensor(np.stack([table, -table]), requires_grad=True)
+        t_x.index_select(1, torch.tensor(index)).backward(
+            torch.tensor(np.stack([grad_out, grad_out]))
+        )
+        x = gg.tensor(np.stack([table, -table]), device=device, requires_grad=True)
+        x[:, gg.tensor(index, device=device)].backward(
+            gg.tensor(np.stack([grad_out, grad_out]), device=device)
+        )
+        np.testing.assert_allclose(_numpy(x.grad), t_x.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_gather_index_constant_only_in_its_first_rows_is_gathered_elementwise(device: str):
+    """An index whose first lines repeat along dim 1 but whose later ones do not is not
+    taken for an embedding-style (whole-row) index: values and gradient stay PyTorch's."""
+    rng = _rng("gather-almost-rows")
+    index = np.repeat(rng.integers(0, 40, (30, 1)), 5, axis=1)
+    index[20, 3] = (index[20, 3] + 1) % 40
+    table = rng.standard_normal((40, 5))
+    grad_out = rng.standard_normal((30, 5))
+    t_w = torch.tensor(table, requires_grad=True)
+    t_out = t_w.gather(0, torch.tensor(index))
+    t_out.backward(torch.tensor(grad_out))
+    w = gg.tensor(table, device=device, requires_grad=True)
+    out = w.gather(0, gg.tensor(index, device=device))
+    out.backward(gg.tensor(grad_out, device=device))
+    np.testing.assert_array_equal(_numpy(out), t_out.detach().numpy())
+    np.testing.assert_allclose(_numpy(w.grad), t_w.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("reduce", ["prod", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_gradients_at_ties_and_zeros_match_torch(reduce, include_self, device):
+    """PyTorch's formulas where they matter: amax/amin share the gradient evenly among
+    equal values (``input``'s own counted even with ``include_self=False``); prod with one
+    zero at a target (the others' product) and with two (none); first and second order."""
+    x0 = np.array([[1.0, 5.0, 0.0, 5.0], [2.0, -1.0, 3.0, 0.5]])
+    s0 = np.array([[5.0, 2.0, 5.0, 7.0, 1.0, 0.0], [0.0, 3.0, 4.0, -1.0, 2.0, 2.0]])
+    index = [[1, 1, 3, 2, 0, 2], [0, 0, 0, 1, 3, 3]]
+    w = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, 0.5, 2.0, 1.5]])
+    results = []
+    for L in (gg, torch):
+        dev = {} if L is torch else {"device": device}
+        x = L.tensor(x0, requires_grad=True, **dev)
+        s = L.tensor(s0, requires_grad=True, **dev)
+        out = x.scatter_reduce(1, _index(L, index, device), s, reduce, include_self=include_self)
+        gx, gs = L.autograd.grad((out * L.tensor(w, **dev)).sum(), (x, s), create_graph=True)
+        total = (gx**2).sum() + (gs**2).sum()
+        # amax/amin's gradient is constant in x and s: gpugrad records no graph for it
+        second = (
+            L.autograd.grad(total, (x, s), allow_unused=True)
+            if total.requires_grad
+            else (None, None)
+        )
+        results.append([_numpy(out), _numpy(gx), _numpy(gs)])
+        results[-1] += [
+            np.zeros_like(a) if g is None else _numpy(g) for g, a in zip(second, (x0, s0))
+        ]
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+    if reduce == "prod":  # two zeros at one target: first order as PyTorch, no second order
+        s0[1, 1] = 0.0
+        firsts = []
+        for L in (gg, torch):
+            dev = {} if L is torch else {"device": device}
+            x = L.tensor(x0, requires_grad=True, **dev)
+            s = L.tensor(s0, requires_grad=True, **dev)
+            idx = _index(L, index, device)
+            out = x.scatter_reduce(1, idx, s, "prod", include_self=include_self)
+            firsts.append([_numpy(g) for g in L.autograd.grad(out.sum(), (x, s))])
+            with pytest.raises(RuntimeError, match="Double backward is unsupported for src"):
+                out = x.scatter_reduce(1, idx, s, "prod", include_self=include_self)
+                (_, gs) = L.autograd.grad(out.sum(), (x, s), create_graph=True)
+                L.autograd.grad(gs.sum(), s)
+        for ours, theirs in zip(*firsts):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+def test_diagonal_is_a_view_writes_reach_the_base_as_in_torch(device: str) -> None:
+    """``diagonal`` shares its input's memory and version counter: copy_/fill_/add_ on it
+    (any offset and dims) change the base, the base's writes show in it, and an in-place
+    op on the diagonal of a tensor in a graph rebases the graph (gradients as PyTorch's)."""
+    results = []
+    for L in (gg, torch):
+        dev = {} if L is torch else {"device": device}
+        x = L.zeros(2, 3, 4, dtype=L.float64, **dev)
+        x.diagonal().copy_(L.tensor([1.0, 2.0], dtype=L.float64, **dev))
+        x.diagonal(1, 1, 2).add_(5)
+        x.diagonal(-1, 2, 1).fill_(7)
+        view = x.diagonal(0, 0, 2)
+        x.mul_(3)
+        record = [_numpy(x), _numpy(view), x._version, view._version]
+        a = L.tensor(_rng("diag-view").standard_normal((3, 4)), requires_grad=True, **dev)
+        b = a * 1
+        b.diagonal(1).mul_(a[0, :3])  # values from the graph too
+        (b * b).sum().backward()
+        record += [_numpy(b), _numpy(a.grad)]
+        results.append(record)
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 def test_integer_scatter_add_is_exact(device: str) -> None:

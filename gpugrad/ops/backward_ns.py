@@ -38,6 +38,8 @@ from .index import (
     index_select_backward,
     masked_fill,
     scatter,
+    scatter_add,
+    scatter_reduce,
 )
 from .linalg import (
     einsum,
@@ -135,6 +137,8 @@ __all__ = [
     "scatter_along",
     "roll",
     "scatter",
+    "scatter_add",
+    "scatter_reduce",
     "sigmoid_backward",
     "sign",
     "sin",

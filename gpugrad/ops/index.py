@@ -159,36 +159,42 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
 
 
 # --- gather, scatter, index_select, index_add, index_fill, masked ops --------------------
-GATHER = Op(
-    "gather",
-    "GatherBackward0",
-    None,
-    (lambda ns, g, shape, dim, index: ns.gather_backward(g, shape, dim, index),),
-    attrs=("shape", "dim", "index"),
-)
-GATHER_BACKWARD = Op(
-    "gather_backward",
-    "GatherBackwardBackward0",
-    None,
-    (lambda ns, g, dim, index: ns.gather(g, dim, index),),
-    attrs=("dim", "index"),
-)
+def _picking_rows(name: str, node: str) -> tuple[Op, Op]:
+    """The rows of ``gather``/``index_select`` (``name``) and of its adjoint
+    ``<name>_backward``: each one's gradient is the other."""
+    adjoint = f"{name}_backward"
+    forward = Op(
+        name,
+        node,
+        None,
+        (lambda ns, g, shape, dim, index: getattr(ns, adjoint)(g, shape, dim, index),),
+        attrs=("shape", "dim", "index"),
+    )
+    backward = Op(
+        adjoint,
+        node.replace("Backward0", "BackwardBackward0"),
+        None,
+        (lambda ns, g, dim, index: getattr(ns, name)(g, dim, index),),
+        attrs=("dim", "index"),
+    )
+    return forward, backward
+
+
+def _zeroed_where_written(ns, g, dim, index):
+    """The gradient of values overwritten at ``index`` along ``dim``: none there."""
+    return ns.scatter(g, dim, index, 0)
+
+
+GATHER, GATHER_BACKWARD = _picking_rows("gather", "GatherBackward0")
 SCATTER = Op(
     "scatter",
     "ScatterBackward0",
     None,
-    (
-        lambda ns, g, dim, index: ns.scatter(g, dim, index, 0),
-        lambda ns, g, dim, index: ns.gather(g, dim, index),
-    ),
+    (_zeroed_where_written, lambda ns, g, dim, index: ns.gather(g, dim, index)),
     attrs=("dim", "index"),
 )
 SCATTER_VALUE = Op(
-    "scatter",
-    "ScatterBackward1",
-    None,
-    (lambda ns, g, dim, index: ns.scatter(g, dim, index, 0),),
-    attrs=("dim", "index"),
+    "scatter", "ScatterBackward1", None, (_zeroed_where_written,), attrs=("dim", "index")
 )
 SCATTER_ADD = Op(
     "scatter_add",
@@ -197,20 +203,7 @@ SCATTER_ADD = Op(
     (lambda ns, g, dim, index: g, lambda ns, g, dim, index: ns.gather(g, dim, index)),
     attrs=("dim", "index"),
 )
-INDEX_SELECT = Op(
-    "index_select",
-    "IndexSelectBackward0",
-    None,
-    (lambda ns, g, shape, dim, index: ns.index_select_backward(g, shape, dim, index),),
-    attrs=("shape", "dim", "index"),
-)
-INDEX_SELECT_BACKWARD = Op(
-    "index_select_backward",
-    "IndexSelectBackwardBackward0",
-    None,
-    (lambda ns, g, dim, index: ns.index_select(g, dim, index),),
-    attrs=("dim", "index"),
-)
+INDEX_SELECT, INDEX_SELECT_BACKWARD = _picking_rows("index_select", "IndexSelectBackward0")
 INDEX_ADD = Op(
     "index_add",
     "IndexAddBackward0",
@@ -258,16 +251,25 @@ def _dim(ndim: int, dim: int) -> int:
     return _dims(ndim, dim)[0]
 
 
+def _operand_array(value: Any, input: Tensor, what: str, argument: str) -> Any:
+    """The array of ``value`` (a tensor on ``input``'s device, or already an array of its
+    backend inside a backward formula), refused with PyTorch's error otherwise."""
+    if isinstance(value, Tensor):
+        if value._backend is not input._backend:
+            raise _device_error(input, value)
+        return value._data
+    if not input._backend.is_array(value):
+        raise TypeError(
+            f"{what}(): argument '{argument}' must be Tensor, not {type(value).__name__}"
+        )
+    return value
+
+
 def _index_array(index: Any, input: Tensor, what: str, allowed: str = "int64") -> Any:
     """``index`` (a tensor, or an array of ``input``'s backend inside a backward formula)
     as an integer array, refused as PyTorch refuses it."""
     backend = input._backend
-    if isinstance(index, Tensor):
-        if index._backend is not backend:
-            raise _device_error(input, index)
-        index = index._data
-    elif not backend.is_array(index):
-        raise TypeError(f"{what}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    index = _operand_array(index, input, what, "index")
     kinds = {"int64": ("int64",), "int32/int64": ("int32", "int64")}[allowed]
     if index.dtype.name not in kinds:
         message = {
@@ -314,15 +316,27 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
+    idx = input._backend.broadcast_index(idx, data.shape, axis)
     out = input._backend.gather(data, axis, idx)
     return _record(GATHER, out, input._backend, (input,), (data.shape, axis, idx))
 
 
-@declare(export=False, methods=(), rows=(GATHER_BACKWARD,))
-def gather_backward(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
-    """Zeros of ``shape`` with ``grad`` added where ``gather`` read (its adjoint)."""
-    out = grad._backend.gather_backward(grad._data, shape, dim, index)
-    return _record(GATHER_BACKWARD, out, grad._backend, (grad,), (dim, index))
+def _declare_adjoint(row: Op, doc: str) -> Any:
+    """Declare the differentiable adjoint ``row.name`` (``gather_backward``,
+    ``index_select_backward``): the backend's method of that name, recorded as ``row``."""
+
+    def function(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
+        out = getattr(grad._backend, row.name)(grad._data, shape, dim, index)
+        return _record(row, out, grad._backend, (grad,), (dim, index))
+
+    function.__name__ = function.__qualname__ = row.name
+    function.__doc__ = doc
+    return declare(row.name, export=False, methods=(), rows=(row,))(function)
+
+
+gather_backward = _declare_adjoint(
+    GATHER_BACKWARD, "Zeros of ``shape`` with ``grad`` added where ``gather`` read (its adjoint)."
+)
 
 
 @declare()
@@ -417,13 +431,91 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 
-@declare(inplace=("scatter_reduce_",))
+def _scatter_prod_self_grad(ns, g, x, y, o, dim, index, include_self):
+    """PyTorch's: ``g`` times the product the element was multiplied by (its own zero
+    read as one), none where ``include_self=False`` replaced it."""
+    masked_self = ns.masked_fill(x, x == 0, 1)
+    others = ns.scatter_reduce(masked_self, dim, index, y, "prod", include_self=include_self)
+    grad = g * others / masked_self
+    return grad if include_self else ns.scatter(grad, dim, index, 0)
+
+
+def _scatter_prod_src_grad(ns, g, x, y, o, dim, index, include_self):
+    """PyTorch's: ``g * result / src`` gathered; a zero alone at its target gets the
+    product of the others (a target with two zeros gives its zeros none). A gradient
+    asked with ``create_graph`` over two zeros at one target is refused, with PyTorch's
+    text (PyTorch refuses when that double backward runs; here when it is recorded)."""
+    zero = y == 0
+    zeros_at_target = ns.scatter_add(
+        ns.zeros_like(x), dim, index, ns.masked_fill(ns.zeros_like(y), zero, 1)
+    )
+    at_target = ns.gather(zeros_at_target, dim, index)
+    if isinstance(g, Tensor) and bool((at_target > 1).any()):  # create_graph: PyTorch's refusal
+        raise RuntimeError(
+            "scatter_reduce(): Double backward is unsupported for src when >1 zeros in src are "
+            "scattered to the same position in self"
+        )
+    lone_zero = zero & (at_target == 1)
+    others = ns.scatter_reduce(
+        x, dim, index, ns.masked_fill(y, lone_zero, 1), "prod", include_self=include_self
+    )
+    return ns.where(
+        lone_zero,
+        ns.gather(g * others, dim, index),
+        ns.gather(g * o, dim, index) / ns.masked_fill(y, zero, 1),
+    )
+
+
+def _extreme_shares(ns, g, x, y, o, dim, index):
+    """``g`` split evenly among the values equal to the result, ``x``'s own included even
+    with ``include_self=False`` (PyTorch's count)."""
+    value = ns.gather(o, dim, index)
+    self_is, src_is = x == o, y == value
+    count = ns.scatter_add(
+        ns.masked_fill(ns.zeros_like(x), self_is, 1),
+        dim,
+        index,
+        ns.masked_fill(ns.zeros_like(y), src_is, 1),
+    )
+    return g / count, self_is, src_is, value
+
+
+def _scatter_extreme_self_grad(ns, g, x, y, o, dim, index, include_self):
+    shared, self_is, _, _ = _extreme_shares(ns, g, x, y, o, dim, index)
+    grad = ns.where(self_is, shared, 0)
+    return grad if include_self else ns.scatter(grad, dim, index, 0)
+
+
+def _scatter_extreme_src_grad(ns, g, x, y, o, dim, index, include_self):
+    shared, _, src_is, _ = _extreme_shares(ns, g, x, y, o, dim, index)
+    return ns.where(src_is, ns.gather(shared, dim, index), 0)
+
+
+def _scatter_reduce_row(self_grad: Any, src_grad: Any) -> Op:
+    """A ``ScatterReduceBackward0`` row: formulas of ``(input, src)`` reading both and the
+    result, the dim, the index and ``include_self``."""
+    return Op(
+        "scatter_reduce",
+        "ScatterReduceBackward0",
+        None,
+        (self_grad, src_grad),
+        save=("x", "y", "o"),
+        attrs=("dim", "index", "include_self"),
+    )
+
+
+SCATTER_REDUCE_PROD = _scatter_reduce_row(_scatter_prod_self_grad, _scatter_prod_src_grad)
+SCATTER_REDUCE_EXTREME = _scatter_reduce_row(_scatter_extreme_self_grad, _scatter_extreme_src_grad)
+
+
+@declare(inplace=("scatter_reduce_",), rows=(SCATTER_REDUCE_PROD, SCATTER_REDUCE_EXTREME))
 def scatter_reduce(
     input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
 ) -> Tensor:
     """``input`` with the ``src`` values at each ``index`` combined by ``reduce``
     (``"sum" "prod" "mean" "amax" "amin"``), ``input``'s own value included unless
-    ``include_self=False``; differentiable through ``sum`` and ``mean`` (composites)."""
+    ``include_self=False``; differentiable as PyTorch's (``amax``/``amin`` share the
+    gradient evenly among equal values; ``prod`` exact with zeros)."""
     if reduce not in _REDUCTIONS:
         raise RuntimeError(
             "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce)
@@ -445,12 +537,9 @@ def scatter_reduce(
         if dtype.kind in "iu":  # integer means round down, as PyTorch's
             return _wrap(total._data // count, backend)
         return total / _wrap(count, backend)
-    if input.requires_grad or part.requires_grad:
-        raise NotImplementedError(
-            f"scatter_reduce(reduce={reduce!r}) is not differentiable in gpugrad (sum and mean are)"
-        )
     out = backend.scatter_reduce(input._data, axis, idx, part._data, reduce, include_self)
-    return _wrap(out, backend)
+    op = SCATTER_REDUCE_PROD if reduce == "prod" else SCATTER_REDUCE_EXTREME
+    return _record(op, out, backend, (input, part), (axis, idx, include_self))
 
 
 @declare(rows=(INDEX_SELECT,))
@@ -474,11 +563,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return _record(INDEX_SELECT, out, input._backend, (input,), (data.shape, axis, idx))
 
 
-@declare(export=False, methods=(), rows=(INDEX_SELECT_BACKWARD,))
-def index_select_backward(grad: Tensor, shape: tuple[int, ...], dim: int, index: Any) -> Tensor:
-    """Zeros of ``shape`` with ``grad``'s slices added at ``index`` (index_select's adjoint)."""
-    out = grad._backend.index_select_backward(grad._data, shape, dim, index)
-    return _record(INDEX_SELECT_BACKWARD, out, grad._backend, (grad,), (dim, index))
+index_select_backward = _declare_adjoint(
+    INDEX_SELECT_BACKWARD,
+    "Zeros of ``shape`` with ``grad``'s slices added at ``index`` (index_select's adjoint).",
+)
 
 
 def _vector_index(what: str, input: Tensor, dim: int, index: Any) -> tuple[int, Any]:
@@ -552,13 +640,7 @@ _C_TYPE_NAMES = {
 
 
 def _mask_array(mask: Any, input: Tensor, what: str) -> Any:
-    backend = input._backend
-    if isinstance(mask, Tensor):
-        if mask._backend is not backend:
-            raise _device_error(input, mask)
-        mask = mask._data
-    elif not backend.is_array(mask):
-        raise TypeError(f"{what}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    mask = _operand_array(mask, input, what, "mask")
     if mask.dtype.kind != "b":
         name = _C_TYPE_NAMES.get(mask.dtype.name, mask.dtype.name)
         raise RuntimeError(f"{what} only supports boolean masks, but got mask with dtype {name}")

@@ -4,9 +4,9 @@ amax amin var std logsumexp argmax argmin cumsum flip``, ``softmax``, ``log_soft
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from .._graph import Op
@@ -15,7 +15,7 @@ from ..backends import dtypes as _dtypes
 from . import return_types as _return_types
 from .dispatch import Dim
 from .dispatch import record as _record
-from .elementwise import _float_input, maximum, minimum, where
+from .elementwise import _float_input, lerp, maximum, minimum
 from .registry import declare
 from .transfer import to_dtype
 
@@ -150,19 +150,29 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
     )
 
 
-@declare(rows=(SUM, SUM_DIM))
-def sum(
-    input: Tensor,
-    dim: Dim = None,
-    keepdim: bool = False,
-    *,
-    dtype: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The sum of ``input`` (over ``dim``; integers and bools sum as int64)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    if dtype is not None:
-        input = to_dtype(input, dtype)
+def _declare_summation(name: str, doc: str, body: Any, rows: tuple[Op, ...] = ()) -> Any:
+    """Declare ``sum``, ``nansum`` or ``nanmean``: PyTorch's one signature (``dtype=`` casts
+    first), then ``body(input, dim, keepdim, dtype)``."""
+
+    def function(
+        input: Tensor,
+        dim: Dim = None,
+        keepdim: bool = False,
+        *,
+        dtype: Any = None,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        keepdim = _keepdim(keepdim, keepdims)
+        if dtype is not None:
+            input = to_dtype(input, dtype)
+        return body(input, dim, keepdim, dtype)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return declare(name, rows=rows)(function)
+
+
+def _sum(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
     data = input._data
     if data.dtype.kind in "bui":
         total = "int64" if dtype is None else data.dtype
@@ -171,6 +181,14 @@ def sum(
             input._backend,
         )
     return _reduce(input, dim, keepdim, lambda B, x, a, k: B.sum(x, a, k), SUM, SUM_DIM)
+
+
+sum = _declare_summation(
+    "sum",
+    "The sum of ``input`` (over ``dim``; integers and bools sum as int64).",
+    _sum,
+    (SUM, SUM_DIM),
+)
 
 
 def _dims_or_none(input: Tensor, dim: Dim) -> Any:
@@ -371,34 +389,44 @@ def _variance(input, dim, unbiased, keepdim, correction, op, statistic: str) -> 
     )
 
 
-@declare(rows=(VAR,))
-def var(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The variance over ``dim`` with Bessel's ``correction`` (1 by default)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    return _variance(input, dim, unbiased, keepdim, correction, VAR, "var")
+def _declare_dispersion(
+    name: str, doc: str, body: Any, rows: tuple[Op, ...], returns: str, **declaration: Any
+) -> Any:
+    """Declare ``var``, ``std``, ``var_mean`` or ``std_mean``: PyTorch's one signature,
+    then ``body(input, dim, unbiased, keepdim, correction)`` (a ``partial``, so the
+    degrees-of-freedom warning still points at the caller's line)."""
+
+    def function(
+        input: Tensor,
+        dim: Dim = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
+        *,
+        correction: float | None = None,
+        keepdims: bool | None = None,
+    ):
+        return body(input, dim, unbiased, _keepdim(keepdim, keepdims), correction)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    function.__annotations__["return"] = returns
+    return declare(name, rows=rows, **declaration)(function)
 
 
-@declare(rows=(STD,))
-def std(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The standard deviation over ``dim`` with Bessel's ``correction`` (1 by default)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    return _variance(input, dim, unbiased, keepdim, correction, STD, "std")
+var = _declare_dispersion(
+    "var",
+    "The variance over ``dim`` with Bessel's ``correction`` (1 by default).",
+    partial(_variance, op=VAR, statistic="var"),
+    (VAR,),
+    "Tensor",
+)
+std = _declare_dispersion(
+    "std",
+    "The standard deviation over ``dim`` with Bessel's ``correction`` (1 by default).",
+    partial(_variance, op=STD, statistic="std"),
+    (STD,),
+    "Tensor",
+)
 
 
 @declare(rows=(LOGSUMEXP,))
@@ -413,40 +441,40 @@ def logsumexp(
     )
 
 
-@declare()
-def argmax(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
-) -> Tensor:
-    """The index of the largest value (of the flattened input without ``dim``)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    backend = input._backend
-    if dim is None:
-        if input._data.size == 0:
-            raise IndexError(
-                "argmax(): Expected reduction dim to be specified for input.numel() == 0."
-            )
-        return _wrap(backend.argmax(input._data.reshape(-1)), backend)
-    axis = _dims(input.ndim, dim)[0]
-    _check_dim_nonempty("argmax", input, axis)
-    return _wrap(backend.argmax(input._data, axis if input.ndim else None, keepdim), backend)
+def _declare_arg_extreme(name: str, doc: str) -> Any:
+    """Declare ``argmax`` or ``argmin`` (``name``, the backend's method too): one body."""
+
+    def function(
+        input: Tensor,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        keepdims: bool | None = None,
+    ) -> Tensor:
+        keepdim = _keepdim(keepdim, keepdims)
+        backend = input._backend
+        find = getattr(backend, name)
+        if dim is None:
+            if input._data.size == 0:
+                raise IndexError(
+                    f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+                )
+            return _wrap(find(input._data.reshape(-1)), backend)
+        axis = _dims(input.ndim, dim)[0]
+        _check_dim_nonempty(name, input, axis)
+        return _wrap(find(input._data, axis if input.ndim else None, keepdim), backend)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return declare(name)(function)
 
 
-@declare()
-def argmin(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
-) -> Tensor:
-    """The index of the smallest value (of the flattened input without ``dim``)."""
-    keepdim = _keepdim(keepdim, keepdims)
-    backend = input._backend
-    if dim is None:
-        if input._data.size == 0:
-            raise IndexError(
-                "argmin(): Expected reduction dim to be specified for input.numel() == 0."
-            )
-        return _wrap(backend.argmin(input._data.reshape(-1)), backend)
-    axis = _dims(input.ndim, dim)[0]
-    _check_dim_nonempty("argmin", input, axis)
-    return _wrap(backend.argmin(input._data, axis if input.ndim else None, keepdim), backend)
+argmax = _declare_arg_extreme(
+    "argmax", "The index of the largest value (of the flattened input without ``dim``)."
+)
+argmin = _declare_arg_extreme(
+    "argmin", "The index of the smallest value (of the flattened input without ``dim``)."
+)
 
 
 def _single_dim(input: Tensor, dim: int) -> int:
@@ -816,41 +844,21 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     return _record(LOGCUMSUMEXP, out, input._backend, (input,), (axis,))
 
 
-@declare(rows=(NANSUM,))
-def nansum(
-    input: Tensor,
-    dim: Dim = None,
-    keepdim: bool = False,
-    *,
-    dtype: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The sum over ``dim`` treating NaN as zero."""
-    keepdim = _keepdim(keepdim, keepdims)
-    if dtype is not None:
-        input = to_dtype(input, dtype)
+def _nansum(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
     if input._data.dtype.kind != "f":
         return sum(input, dim, keepdim)
     backend = input._backend
-    data = input._data
-    nan = backend.isnan(data)
+    nan = backend.isnan(input._data)
     nan = nan if bool(backend.any(nan)) else None
     return _reduce(input, dim, keepdim, lambda B, x, a, k: B.nansum(x, a, k), NANSUM, NANSUM, nan)
 
 
-@declare()
-def nanmean(
-    input: Tensor,
-    dim: Dim = None,
-    keepdim: bool = False,
-    *,
-    dtype: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
-    """The mean over ``dim`` of the values that are not NaN."""
-    keepdim = _keepdim(keepdim, keepdims)
-    if dtype is not None:
-        input = to_dtype(input, dtype)
+nansum = _declare_summation(
+    "nansum", "The sum over ``dim`` treating NaN as zero.", _nansum, (NANSUM,)
+)
+
+
+def _nanmean(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
     if input._data.dtype.kind != "f":
         raise RuntimeError(
             "nanmean(): expected input to have floating point or complex dtype but got "
@@ -859,6 +867,11 @@ def nanmean(
     present = _wrap(~input._backend.isnan(input._data), input._backend)
     with input._backend.quiet():  # an all-NaN slice: 0 / 0 is NaN, quietly
         return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
+
+
+nanmean = _declare_summation(
+    "nanmean", "The mean over ``dim`` of the values that are not NaN.", _nanmean
+)
 
 
 @declare()
@@ -890,59 +903,44 @@ def _moments(
     return deviation, average
 
 
-@declare(methods=(), rows=(VAR_MEAN, VAR_MEAN_MEAN))
-def var_mean(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> tuple[Tensor, Tensor]:
-    """``(var, mean)`` over ``dim`` in one call."""
-    keepdim = _keepdim(keepdim, keepdims)
-    ops = (VAR_MEAN, VAR_MEAN_MEAN, VAR_MEAN_MEAN)
-    return _moments(input, dim, unbiased, keepdim, correction, ops, "var")
-
-
-@declare(methods=(), rows=(STD_MEAN, STD_MEAN_MEAN))
-def std_mean(
-    input: Tensor,
-    dim: Dim = None,
-    unbiased: bool | None = None,
-    keepdim: bool = False,
-    *,
-    correction: float | None = None,
-    keepdims: bool | None = None,
-) -> tuple[Tensor, Tensor]:
-    """``(std, mean)`` over ``dim`` in one call."""
-    keepdim = _keepdim(keepdim, keepdims)
-    ops = (STD_MEAN, STD_MEAN_MEAN, STD_MEAN_MEAN)
-    return _moments(input, dim, unbiased, keepdim, correction, ops, "std")
+var_mean = _declare_dispersion(
+    "var_mean",
+    "``(var, mean)`` over ``dim`` in one call.",
+    partial(_moments, ops=(VAR_MEAN, VAR_MEAN_MEAN, VAR_MEAN_MEAN), statistic="var"),
+    (VAR_MEAN, VAR_MEAN_MEAN),
+    "tuple[Tensor, Tensor]",
+    methods=(),
+)
+std_mean = _declare_dispersion(
+    "std_mean",
+    "``(std, mean)`` over ``dim`` in one call.",
+    partial(_moments, ops=(STD_MEAN, STD_MEAN_MEAN, STD_MEAN_MEAN), statistic="std"),
+    (STD_MEAN, STD_MEAN_MEAN),
+    "tuple[Tensor, Tensor]",
+    methods=(),
+)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+QUANTILE_PICK = Op("quantile_pick", "GatherBackward0", None, (_scatter_added_back,), attrs=_PICKED)
+"""The sorted values a quantile reads, picked straight from the input (sort and gather in
+one); its gradient adds back to where they came from (PyTorch's sort + gather adjoint)."""
 
 
-@declare()
-def quantile(
-    input: Tensor,
-    q: Any,
-    dim: int | None = None,
-    keepdim: bool = False,
-    *,
-    interpolation: str = "linear",
+def _quantile(
+    input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str, ignore_nan: bool
 ) -> Tensor:
-    """The ``q``-th quantiles (a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
-    elements without it); NaN where a slice holds NaN. Differentiable through ``sort``."""
+    """PyTorch's quantile_compute: ranks ``q * (n - 1)`` in the input's dtype over each
+    slice sorted (NaN last), ``n`` the slice's size, or its count of non-NaN values when
+    ``ignore_nan``: a slice holding NaN reads its last (NaN) value for ``quantile``, and
+    an all-NaN slice its first for ``nanquantile``, where the gradient goes."""
     backend = input._backend
     if input._data.dtype.kind != "f":
         raise RuntimeError("quantile() input tensor must be either float or double dtype")
     if interpolation not in _INTERPOLATIONS:
         raise RuntimeError(
             "quantile() interpolation must be one of linear, lower, higher, midpoint or "
-            f"nearest. Got {interpolation}"
+            f"nearest, but got {interpolation}"
         )
     if isinstance(q, Tensor):
         if q._data.ndim > 1:
@@ -962,33 +960,37 @@ def quantile(
     if x._data.ndim == 0:
         x = x.reshape(1)
     axis = _single_dim(x, 0 if dim is None else dim)
-    n = x._data.shape[axis]
-    ordered = sort(x, axis).values
-    positions = [v * (n - 1) for v in qs]
-    low = [math.floor(p) for p in positions]
-    high = [math.ceil(p) for p in positions]
-    if interpolation == "lower":
-        high = low
-    elif interpolation == "higher":
-        low = high
-    elif interpolation == "nearest":
-        low = high = [round(p) for p in positions]
-    lead = (slice(None),) * axis
-    lower = ordered[lead + (list(low),)]
-    upper = ordered[lead + (list(high),)]
-    if interpolation == "linear":
-        shape = [1] * lower._data.ndim
-        shape[axis] = len(qs)
-        weights = [p - lo for p, lo in zip(positions, low)]
-        weight = _wrap(backend.asarray(weights, dtype=x._data.dtype).reshape(shape), backend)
-        out = lower + weight * (upper - lower)
-    elif interpolation == "midpoint":
-        out = (lower + upper) / 2
+    data = x._data
+    dtype = data.dtype
+    n = data.shape[axis]
+    _, order = backend.sort(data, axis)
+    q_shape = [1] * data.ndim
+    q_shape[axis] = len(qs)
+    q_array = backend.asarray(qs, dtype=dtype).reshape(q_shape)
+    nan = backend.isnan(data)
+    if ignore_nan:
+        count = backend.sum(~nan, axis, True).astype(dtype)
+        ranks = q_array * (count - 1)
+        ranks = backend.where(ranks < 0, backend.zeros((), dtype), ranks)
     else:
-        out = lower
-    has_nan = backend.any(backend.isnan(x._data), axis, True)
-    if bool(backend.any(has_nan)):
-        out = where(_wrap(has_nan, backend), float("nan"), out)
+        has_nan = backend.any(nan, axis, True)
+        ranks = backend.where(has_nan, backend.full((), n - 1, dtype), q_array * (n - 1))
+    ranks = {
+        "lower": backend.floor,
+        "higher": backend.ceil,
+        "nearest": backend.round,
+    }.get(interpolation, lambda r: r)(ranks)
+    below = backend.floor(ranks)
+
+    def pick(rank: Any) -> Tensor:
+        indices = backend.take_along_axis(order, rank.astype("int64"), axis)
+        values = backend.take_along_axis(data, indices, axis)
+        return _record(QUANTILE_PICK, values, backend, (x,), (indices, axis, data.shape))
+
+    out = pick(below)
+    if interpolation in ("linear", "midpoint"):
+        weight = ranks - below if interpolation == "linear" else backend.full((), 0.5, dtype)
+        out = lerp(out, pick(backend.ceil(ranks)), _wrap(weight, backend))
     out = out.permute([axis] + [i for i in range(out._data.ndim) if i != axis])
     if keepdim:
         kept = list(input.shape) if dim is not None else [1] * input._data.ndim
@@ -998,6 +1000,39 @@ def quantile(
     if scalar_q:
         out = out.reshape(out.shape[1:])
     return out
+
+
+def _declare_quantile(name: str, ignore_nan: bool, doc: str) -> Any:
+    """Declare ``quantile`` or ``nanquantile``: PyTorch's signature over ``_quantile``."""
+
+    def function(
+        input: Tensor,
+        q: Any,
+        dim: int | None = None,
+        keepdim: bool = False,
+        *,
+        interpolation: str = "linear",
+    ) -> Tensor:
+        return _quantile(input, q, dim, keepdim, interpolation, ignore_nan)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return declare(name, rows=(QUANTILE_PICK,))(function)
+
+
+quantile = _declare_quantile(
+    "quantile",
+    False,
+    """The ``q``-th quantiles (a number or a 1-d tensor in [0, 1]) over ``dim`` (of all
+    elements without it); NaN where a slice holds NaN. Differentiable as PyTorch's (its
+    gradient reaches the values it interpolates between).""",
+)
+nanquantile = _declare_quantile(
+    "nanquantile",
+    True,
+    """``quantile`` ignoring NaN values: each slice's quantiles of its non-NaN values (NaN
+    only where a slice holds nothing else).""",
+)
 
 
 @declare()

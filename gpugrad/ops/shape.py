@@ -430,20 +430,17 @@ DIAGONAL = Op(
     (lambda ns, g, shape, offset, dim1, dim2: ns.diagonal_backward(g, shape, offset, dim1, dim2),),
     attrs=("shape", *_DIAG),
 )
+
+
+def _diagonal_of_grad(ns, g, offset, dim1, dim2):
+    """The gradient of a tensor whose diagonals were placed: those diagonals."""
+    return ns.diagonal(g, offset, dim1, dim2)
+
+
 DIAGONAL_BACKWARD = Op(
-    "diagonal_backward",
-    "DiagonalBackwardBackward0",
-    None,
-    (lambda ns, g, offset, dim1, dim2: ns.diagonal(g, offset, dim1, dim2),),
-    attrs=_DIAG,
+    "diagonal_backward", "DiagonalBackwardBackward0", None, (_diagonal_of_grad,), attrs=_DIAG
 )
-DIAG_EMBED = Op(
-    "diag_embed",
-    "DiagEmbedBackward0",
-    None,
-    (lambda ns, g, offset, dim1, dim2: ns.diagonal(g, offset, dim1, dim2),),
-    attrs=_DIAG,
-)
+DIAG_EMBED = Op("diag_embed", "DiagEmbedBackward0", None, (_diagonal_of_grad,), attrs=_DIAG)
 REPEAT = Op("repeat", "RepeatBackward0", None, (_repeat_grad,), attrs=("shape", "repeats"))
 
 
@@ -594,11 +591,17 @@ def _diag_dims(ndim: int, dim1: int, dim2: int) -> tuple[int, int]:
 
 @declare(rows=(DIAGONAL,))
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal ``offset`` of the planes ``(dim1, dim2)``, as the last dim."""
+    """The diagonal ``offset`` of the planes ``(dim1, dim2)``, as the last dim: a view,
+    so writes to it (``x.diagonal().copy_(v)``, ``x.diagonal().add_(1)``) reach ``input``
+    and both share a version counter, as in PyTorch."""
     data = input._data
     d1, d2 = _diag_dims(data.ndim, dim1, dim2)
-    out = input._backend.diagonal(data, offset, d1, d2)
-    return _record(DIAGONAL, out, input._backend, (input,), (data.shape, offset, d1, d2))
+    backend = input._backend
+    out = backend.diagonal_view(data, offset, d1, d2)
+    result = _view(DIAGONAL, out, backend, (input,), (data.shape, offset, d1, d2))
+    if result._extra is not None and result._extra.base is input:
+        result._extra.view_key = backend.diagonal_key(data.shape, offset, d1, d2)
+    return result
 
 
 @declare(export=False, methods=(), rows=(DIAGONAL_BACKWARD,))
@@ -740,28 +743,32 @@ def _new(input: Tensor, kind: str, size: tuple, value: Any, dtype: Any, device: 
     return getattr(_factories, kind)(*size, dtype=dtype, device=device, requires_grad=rg)
 
 
-@declare(export=False)
-def new_zeros(
-    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """Zeros of ``size`` with ``input``'s dtype and device (unless given)."""
-    return _new(input, "zeros", shape_arg(size), None, dtype, device, requires_grad)
+def _declare_new(kind: str, doc: str) -> Any:
+    """Declare ``new_zeros``, ``new_ones`` or ``new_empty`` (``kind``: the factory)."""
+
+    def function(
+        input: Tensor,
+        *size: Any,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: bool = False,
+    ) -> Tensor:
+        return _new(input, kind, shape_arg(size), None, dtype, device, requires_grad)
+
+    function.__name__ = function.__qualname__ = f"new_{kind}"
+    function.__doc__ = doc
+    return declare(f"new_{kind}", export=False)(function)
 
 
-@declare(export=False)
-def new_ones(
-    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """Ones of ``size`` with ``input``'s dtype and device (unless given)."""
-    return _new(input, "ones", shape_arg(size), None, dtype, device, requires_grad)
-
-
-@declare(export=False)
-def new_empty(
-    input: Tensor, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False
-) -> Tensor:
-    """An uninitialized tensor of ``size`` with ``input``'s dtype and device."""
-    return _new(input, "empty", shape_arg(size), None, dtype, device, requires_grad)
+new_zeros = _declare_new(
+    "zeros", "Zeros of ``size`` with ``input``'s dtype and device (unless given)."
+)
+new_ones = _declare_new(
+    "ones", "Ones of ``size`` with ``input``'s dtype and device (unless given)."
+)
+new_empty = _declare_new(
+    "empty", "An uninitialized tensor of ``size`` with ``input``'s dtype and device."
+)
 
 
 @declare(export=False)
