@@ -459,12 +459,16 @@ class ArrayBackend:
     def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
         axis = _normalize_dim(dim)
         if reduced_count(x.shape, axis) - correction <= 0:
-            # NaN or inf, as PyTorch's (whose own warning the op gives), not NumPy's warning
+            # PyTorch's divisor max(0, n - correction): the squared deviations over 0, so
+            # inf, or NaN where they sum to 0 (CuPy's var gives NaN for both), unwarned
+            # (the op gives PyTorch's own warning)
+            xp = self.xp
             with warnings.catch_warnings(), self.quiet():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 wide = x.astype(_FLOAT32) if x.dtype.char == "e" else x
-                out = self.xp.var(wide, axis=axis, ddof=correction, keepdims=keepdim)
-                return out.astype(x.dtype)
+                centered = wide - xp.mean(wide, axis=axis, keepdims=True)
+                squares = xp.sum(centered * centered, axis=axis, keepdims=keepdim)
+                return (squares / squares.dtype.type(0)).astype(x.dtype)
         if x.dtype.char == "e":
             return self.narrow_half(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
         return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
@@ -514,7 +518,11 @@ class ArrayBackend:
     def log_softmax(self, x: Array, dim: int) -> Array:
         if x.size == 0:
             return self.xp.empty_like(x)
-        return x - self.logsumexp(x, dim, keepdim=True)
+        # PyTorch's formula: shifted by the row's max unguarded, so a row holding +inf is
+        # NaN throughout (and one of all -inf too), as in PyTorch, not -inf beside a NaN
+        xp = self.xp
+        shifted = x - xp.amax(x, axis=dim, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
 
     def prod_others(self, x: Array, dim: Any) -> Array:
         """For each element, the product of the other elements of its reduction group:

@@ -35,9 +35,12 @@ def is_python_data(data: Any, dtype_given: bool) -> bool:
     )
 
 
-def _cannot_convert(dtype: numpy.dtype, suffix: str = "") -> RuntimeError:
-    name = dtypes.BY_NUMPY[numpy.dtype(dtype)].name
-    return RuntimeError(f"value cannot be converted to type {name}{suffix} without overflow")
+def _overflow(name: str) -> RuntimeError:
+    return RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
+def _cannot_convert(dtype: numpy.dtype) -> RuntimeError:
+    return _overflow(dtypes.BY_NUMPY[numpy.dtype(dtype)].name)
 
 
 def _leaves(data: Any) -> list:
@@ -142,16 +145,16 @@ def _scalar_array(value: bool | int | float, target: Any, default_float: Any) ->
     if target.kind in "iu":
         if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
             raise ValueError(OVERFLOW_WHEN_UNPACKING)
-        value = _checked_integer(value, target, "")
+        value = _checked_integer(value, target, dtypes.BY_NUMPY[target].name)
     elif target.kind == "f" and abs(value) > _LARGEST_FLOAT[target] and math.isfinite(value):
         with numpy.errstate(over="ignore"):  # inf, as in PyTorch, without NumPy's warning
             return numpy.array(value, dtype=target)
     return numpy.array(value, dtype=target)
 
 
-def _checked_integer(value: Any, target: numpy.dtype, suffix: str) -> Any:
-    """``value`` for an integer ``target``: PyTorch refuses one outside the type's range
-    and wraps ``-max..-1`` into an unsigned type."""
+def _checked_integer(value: Any, target: numpy.dtype, name: str) -> Any:
+    """``value`` for an integer ``target`` (called ``name`` in the error): PyTorch refuses
+    one outside the type's range and wraps ``-max..-1`` into an unsigned type."""
     if isinstance(value, (bool, numpy.bool_)):
         return value
     info = numpy.iinfo(target)
@@ -159,24 +162,51 @@ def _checked_integer(value: Any, target: numpy.dtype, suffix: str) -> Any:
         value = int(value)
         lowest = -int(info.max) if info.min == 0 else info.min
         if not lowest <= value <= info.max:
-            raise _cannot_convert(target, suffix)
+            raise _overflow(name)
         return value % (int(info.max) + 1) if value < 0 and info.min == 0 else value
     if not (math.isfinite(value) and info.min <= value <= info.max):
-        raise _cannot_convert(target, suffix)
+        raise _overflow(name)
     return value
 
 
-_FLOAT_C_NAMES = {numpy.dtype(numpy.float16): "c10::Half", numpy.dtype(numpy.float32): "float"}
+_C_SCALAR_NAMES = {
+    numpy.dtype(numpy.float16): "c10::Half",
+    numpy.dtype(numpy.float32): "float",
+    numpy.dtype(numpy.float64): "double",
+    numpy.dtype(numpy.int8): "int8_t",
+    numpy.dtype(numpy.int16): "int16_t",
+    numpy.dtype(numpy.int32): "int",
+    numpy.dtype(numpy.int64): "int64_t",
+    numpy.dtype(numpy.uint8): "uint8_t",
+}
+"""The C++ names PyTorch's scalar checks print ("value cannot be converted to type int
+without overflow" for int32)."""
 
 
 def checked_fill(value: Any, target: Any) -> Any:
-    """``full()``'s (and ``fill_``'s) value for an array of ``target``, checked as PyTorch
-    checks it: a finite float beyond the float type's range is refused, not made inf."""
+    """A Python number that becomes a value of an array of ``target`` (``full``, ``fill_``,
+    ``masked_fill``, ``index_fill``, ``scatter``, ``where``, ``clamp``'s bounds, ``t[i] =
+    v``), checked as PyTorch checks it: a finite float beyond the float type's range, or a
+    number outside the integer type's range (NaN and inf included), is refused, not made
+    inf or wrapped. Bools, and anything not a real number, pass unchanged."""
     target = numpy.dtype(target)
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, numpy.bool_)):
+        return value
+    name = _C_SCALAR_NAMES.get(target, target.name)
     if target.kind in "iu":
-        return _checked_integer(value, target, "_t")
-    if target in _FLOAT_C_NAMES and math.isfinite(value) and abs(value) > _LARGEST_FLOAT[target]:
-        raise RuntimeError(
-            f"value cannot be converted to type {_FLOAT_C_NAMES[target]} without overflow"
-        )
+        return _checked_integer(value, target, name)
+    largest = _LARGEST_FLOAT.get(target)
+    if largest is not None and abs(value) > largest and math.isfinite(value):
+        raise _overflow(name)
     return value
+
+
+def checked_setitem(value: Any, target: Any) -> Any:
+    """``t[key] = value``'s Python number: an int is unpacked as int64 first (PyTorch's
+    "Overflow when unpacking long long"), then checked as ``checked_fill``, except into
+    float16, which PyTorch's indexing does not check (``x[0] = 1e5`` on float16 is inf)."""
+    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(OVERFLOW_WHEN_UNPACKING)
+    if numpy.dtype(target) == numpy.float16:
+        return value
+    return checked_fill(value, target)

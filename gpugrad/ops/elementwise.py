@@ -16,6 +16,7 @@ from typing import Any
 from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
+from ..backends import python_data as _python_data
 from .dispatch import (
     Number,
     TensorOrNumber,
@@ -420,6 +421,8 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
         return out
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
+    dtype = input._data.dtype
+    min, max = (_python_data.checked_fill(bound, dtype) for bound in (min, max))
     return unary_apply(CLAMP, input, min, max)
 
 
@@ -464,8 +467,10 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
             xd, yd = xd.astype(dtype, copy=False), yd.astype(dtype, copy=False)
     elif isinstance(x, Tensor):
         xd = xd.astype(_dtypes.promote_with_scalar(xd.dtype, yd), copy=False)
+        _python_data.checked_fill(other, xd.dtype)
     elif isinstance(y, Tensor):
         yd = yd.astype(_dtypes.promote_with_scalar(yd.dtype, xd), copy=False)
+        _python_data.checked_fill(input, yd.dtype)
     else:
         dtype = _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd)
         xd = backend.asarray(xd, _dtypes.promote_with_scalar(dtype, yd))

@@ -9,6 +9,7 @@ from typing import Any
 from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
+from ..backends import python_data as _python_data
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
@@ -400,6 +401,7 @@ def scatter(
         return _record(SCATTER, out, backend, (input, part), (axis, idx))
     if hasattr(src, "dtype") and backend.is_array(src):
         src = src.item() if src.ndim == 0 else src
+    src = _python_data.checked_fill(src, input._data.dtype)
     out = backend.scatter(input._data, axis, idx, src)
     return _record(SCATTER_VALUE, out, backend, (input,), (axis, idx))
 
@@ -534,6 +536,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
             )
             return keep + mask * value
         value = value.item()
+    value = _python_data.checked_fill(value, data.dtype)
     out = input._backend.index_fill(data, axis, idx, value)
     return _record(INDEX_FILL, out, input._backend, (input,), (axis, idx))
 
@@ -590,6 +593,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
             out = backend.masked_fill(data, m, v._data)
             return _record(MASKED_FILL_TENSOR, out, backend, (input, v), (m,))
         value = value.item()
+    value = _python_data.checked_fill(value, data.dtype)
     out = backend.masked_fill(data, m, value)
     return _record(MASKED_FILL, out, backend, (input,), (m,))
 
