@@ -152,6 +152,8 @@ class ArrayBackend:
         is_array = hasattr(data, "dtype") and hasattr(data, "shape")
         if not is_array and hasattr(data, "__cuda_array_interface__"):
             is_array = True
+        if is_array and dtype is None and data.dtype not in dtypes.BY_NUMPY:
+            raise _unsupported_dtype(data.dtype)  # before CuPy refuses it in its own words
         host = data if is_array or self.name != "numpy" else None
         array = self.xp.array(data if host is None else host, dtype=dtype, copy=copy)
         if dtype is None and not is_array:
@@ -161,10 +163,7 @@ class ArrayBackend:
             elif kind in "iu":
                 array = array.astype(dtypes.int64.numpy, copy=False)
         if array.dtype not in dtypes.BY_NUMPY:
-            raise TypeError(
-                f"can't convert data of dtype {array.dtype} to a gpugrad tensor; supported: "
-                + ", ".join(d.name for d in dtypes.ALL)
-            )
+            raise _unsupported_dtype(array.dtype)
         return array
 
     def astype(self, x: Array, dtype: Any) -> Array:
@@ -716,19 +715,15 @@ class ArrayBackend:
 
     def scatter_add_along(self, g: Array, indices: Array, dim: int, shape: Shape) -> Array:
         """Zeros of ``shape`` with ``g`` added at ``indices`` along ``dim`` (indices may
-        repeat; their other dims are ``shape``'s): one ``bincount`` of flat positions."""
+        repeat; their other dims are ``shape``'s): one ``add_at_flat`` of flat positions."""
         xp = self.xp
         moved = xp.moveaxis(indices, dim, -1)
         lead = moved.shape[:-1]
         n = shape[dim]
         offsets = (xp.arange(math.prod(lead)) * n).reshape(lead + (1,))
         weights = xp.moveaxis(xp.broadcast_to(g, indices.shape), dim, -1).reshape(-1)
-        summed = xp.bincount(
-            (moved + offsets).reshape(-1),
-            weights=weights.astype("float64"),
-            minlength=math.prod(lead) * n,
-        )
-        return xp.moveaxis(summed.astype(g.dtype).reshape(lead + (n,)), -1, dim)
+        summed = self.add_at_flat(math.prod(lead) * n, (moved + offsets).reshape(-1), weights)
+        return xp.moveaxis(summed.reshape(lead + (n,)), -1, dim)
 
     def along_key(self, indices: Array, dim: int) -> tuple[Array, ...]:
         """The advanced-index key that picks ``indices`` along ``dim`` (``x[key]`` is
@@ -1136,6 +1131,13 @@ class ArrayBackend:
 
 
 @functools.lru_cache(maxsize=512)
+def _unsupported_dtype(dtype: Any) -> TypeError:
+    return TypeError(
+        f"can't convert data of dtype {dtype} to a gpugrad tensor; supported: "
+        + ", ".join(d.name for d in dtypes.ALL)
+    )
+
+
 def _einsum_pairs(specs: tuple[str, ...], out: str, shapes: tuple[Shape, ...]):
     if len(specs) < 2:
         return []

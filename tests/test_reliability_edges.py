@@ -244,3 +244,13 @@ def test_variance_of_one_element_backward_is_nan_not_an_error(device):
         v = x.var()
     v.backward()
     assert math.isnan(x.grad.item())
+
+
+# --- polygamma at the infinities (the CPU's Hurwitz zeta looped forever at -inf) ----------
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_polygamma_at_special_points_is_pytorchs(device, n):
+    values = [INF, -INF, math.nan, 0.0, -1.0, -2.5, 0.5, 3.0, 1e20]
+    ours = gg.polygamma(n, gg.tensor(values, dtype=gg.float64, device=device)).cpu().numpy()
+    theirs = torch.polygamma(n, torch.tensor(values, dtype=torch.float64)).numpy()
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
