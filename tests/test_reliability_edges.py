@@ -79,6 +79,16 @@ SCALAR_CASES = {
     "clamp_ 1e300": lambda m, d: m.zeros(3, device=d).clamp_(1e300),
     "clip 1e300": lambda m, d: m.zeros(3, device=d).clip(1e300),
     "clamp 300 int8": lambda m, d: m.zeros(3, dtype=m.int8, device=d).clamp(300),
+    "clamp tensor min, max 1e300": lambda m, d: m.zeros(3, device=d).clamp(
+        m.tensor(1.0, device=d), 1e300
+    ),
+    "scatter_ reduce add 1e300": lambda m, d: m.zeros(3, device=d).scatter_(
+        0, m.tensor([0], device=d), 1e300, reduce="add"
+    ),
+    "lerp weight 1e300": lambda m, d: m.lerp(m.zeros(3, device=d), m.ones(3, device=d), 1e300),
+    "where two numbers 1e300": lambda m, d: m.where(m.ones(3, dtype=m.bool, device=d), 1e300, 0.0),
+    "hardtanh min -1e300": lambda m, d: m.nn.functional.hardtanh(m.zeros(3, device=d), -1e300),
+    "pad value 1e300": lambda m, d: m.nn.functional.pad(m.zeros(3, device=d), (1, 1), value=1e300),
 }
 """Each refused by PyTorch 2.13 with "value cannot be converted to type T without
 overflow" (or "Overflow when unpacking long long" for an int past int64)."""

@@ -428,6 +428,7 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
 
 def _full_like(like: Tensor, value: Number) -> Tensor:
     backend = like._backend
+    value = _python_data.checked_fill(value, like._data.dtype)
     return _wrap(backend.full(like._data.shape, value, like._data.dtype), backend)
 
 
@@ -472,8 +473,12 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
         yd = yd.astype(_dtypes.promote_with_scalar(yd.dtype, xd), copy=False)
         _python_data.checked_fill(input, yd.dtype)
     else:
-        dtype = _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd)
-        xd = backend.asarray(xd, _dtypes.promote_with_scalar(dtype, yd))
+        dtype = _dtypes.promote_with_scalar(
+            _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd), yd
+        )
+        _python_data.checked_fill(input, dtype)
+        _python_data.checked_fill(other, dtype)
+        xd = backend.asarray(xd, dtype)
     for t in (x, y):
         if isinstance(t, Tensor) and t._backend is not backend:
             raise device_error(ref, t)
@@ -1095,6 +1100,7 @@ def lerp(input: Tensor, end: Tensor, weight: TensorOrNumber) -> Tensor:
                 f"{_DTYPE_WORDS.get(t._data.dtype.name, t._data.dtype.name)}"
             )
     backend = input._backend
+    _python_data.checked_fill(weight, dtype)
     w = weight._data if isinstance(weight, Tensor) else operand(weight, input)
     try:
         out = backend.lerp(input._data, end._data, w)

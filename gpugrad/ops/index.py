@@ -390,6 +390,7 @@ def scatter(
         if is_tensor:
             return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
         backend = input._backend
+        src = _python_data.checked_fill(src, input._data.dtype)
         full = backend.full(idx.shape, src, input._data.dtype)
         fill = _wrap(full, backend)
         return scatter_reduce(input, dim, index, fill, "sum" if reduce == "add" else "prod")
