@@ -264,3 +264,15 @@ def test_polygamma_at_special_points_is_pytorchs(device, n):
     theirs = torch.polygamma(n, torch.tensor(values, dtype=torch.float64)).numpy()
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(theirs))
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+# --- comparing with a number past the dtype's range --------------------------------------
+@pytest.mark.parametrize("operator", ["gt", "lt", "eq", "ge", "ne", "le"])
+@pytest.mark.parametrize("number", [1e300, -1e300])
+def test_comparing_with_a_number_past_float32_is_quiet_and_pytorchs(device, operator, number):
+    values = [0.0, INF, -INF, 3e38, math.nan]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy warned "overflow encountered in cast"
+        ours = getattr(gg.tensor(values, device=device), operator)(number)
+    theirs = getattr(torch.tensor(values), operator)(number)
+    assert ours.tolist() == theirs.tolist()

@@ -17,6 +17,7 @@ from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
 from ..backends import python_data as _python_data
+from ..backends.fp_errors import quiet as _quiet
 from .dispatch import (
     Number,
     TensorOrNumber,
@@ -517,9 +518,11 @@ def _compare(method: str, operator: str) -> Any:
         else:
             other_data = operand(other, input)
         try:
-            return _wrap(getattr(backend, method)(input._data, other_data), backend)
+            # quiet: a number past the dtype's range (x > 1e300 on float32) compares as inf
+            out = _quiet.run(getattr(backend, method), input._data, other_data)
         except ValueError:
             raise broadcast_error(input._data.shape, other_data.shape) from None
+        return _wrap(out, backend)
 
     compare.__name__ = compare.__qualname__ = method
     compare.__module__ = __name__
