@@ -795,6 +795,10 @@ class ArrayBackend:
         ):
             out += self.index_select_backward(values, out.shape, along, key[along])
             return
+        self._add_at_key(out, key, values)
+
+    def _add_at_key(self, out: Array, key: Any, values: Array) -> None:
+        """``out[key] += values``, repeated positions accumulating (NumPy's ``add.at``)."""
         self.xp.add.at(out, key, values)
 
     # --- shape and index ops (gather, scatter, index_select, diagonal, roll ...) ---------

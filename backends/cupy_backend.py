@@ -33,7 +33,7 @@ class CupyBackend(ArrayBackend):
     def synchronize(self) -> None:
         self.cuda_device.synchronize()
 
-    def _scatter_add(self, out: Any, key: Any, values: Any) -> None:
+    def _add_at_key(self, out: Any, key: Any, values: Any) -> None:
         """``out[key] += values`` with repeated positions accumulating, through
         ``add_at_flat`` (deterministic for floats)."""
         xp = self.xp

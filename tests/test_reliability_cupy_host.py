@@ -187,6 +187,12 @@ def test_float_scatter_adds_use_no_atomics_and_integers_do():
     expected = np.zeros((4, 3))
     np.add.at(expected, key, g)
     np.testing.assert_allclose(out, expected, rtol=1e-14)
+    pairs = (np.array([0, 2, 2, 0, 3]), np.array([1, 1, 1, 1, 0]))  # two index arrays
+    out = np.zeros((4, 3))
+    backend._scatter_add(out, pairs, g[:5, 0])
+    expected = np.zeros((4, 3))
+    np.add.at(expected, pairs, g[:5, 0])
+    np.testing.assert_allclose(out, expected, rtol=1e-14)
     along = backend.scatter_add_along(g, np.array([[0, 0, 1]] * 6), 1, (6, 3))
     np.testing.assert_allclose(along, np.stack([g[:, 0] + g[:, 1], g[:, 2], 0 * g[:, 0]], 1))
     assert xp.atomic_calls == []
