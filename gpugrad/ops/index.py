@@ -512,6 +512,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
             f"({n}), for dim: {axis}"
         )
     _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis)
+    alpha = _python_data.checked_fill(alpha, data.dtype)
     backend = input._backend
     added = backend.index_select_backward(source._data, data.shape, axis, idx)
     out = data + (added if alpha == 1 else added * alpha)
