@@ -157,30 +157,45 @@ def _checked_integer(value: Any, target: numpy.dtype, name: str) -> Any:
     one outside the type's range and wraps ``-max..-1`` into an unsigned type."""
     if isinstance(value, (bool, numpy.bool_)):
         return value
-    info = numpy.iinfo(target)
-    if isinstance(value, numbers.Integral):
+    low, high = _INT_RANGES[target.kind, target.itemsize]
+    if type(value) is int or (type(value) is not float and isinstance(value, numbers.Integral)):
         value = int(value)
-        lowest = -int(info.max) if info.min == 0 else info.min
-        if not lowest <= value <= info.max:
+        lowest = -high if low == 0 else low
+        if not lowest <= value <= high:
             raise _overflow(name)
-        return value % (int(info.max) + 1) if value < 0 and info.min == 0 else value
-    if not (math.isfinite(value) and info.min <= value <= info.max):
+        return value % (high + 1) if value < 0 and low == 0 else value
+    if not (math.isfinite(value) and low <= value <= high):
         raise _overflow(name)
     return value
 
 
+_INT_RANGES = {
+    (kind, size): (int(numpy.iinfo(f"{kind}{size}").min), int(numpy.iinfo(f"{kind}{size}").max))
+    for kind in "iu"
+    for size in (1, 2, 4, 8)
+}
+"""(kind, itemsize) -> (min, max) of the integer types, looked up per call (``iinfo`` and
+``dtype.name`` cost microseconds each)."""
+
+
 _C_SCALAR_NAMES = {
-    numpy.dtype(numpy.float16): "c10::Half",
-    numpy.dtype(numpy.float32): "float",
-    numpy.dtype(numpy.float64): "double",
-    numpy.dtype(numpy.int8): "int8_t",
-    numpy.dtype(numpy.int16): "int16_t",
-    numpy.dtype(numpy.int32): "int",
-    numpy.dtype(numpy.int64): "int64_t",
-    numpy.dtype(numpy.uint8): "uint8_t",
+    ("f", 2): "c10::Half",
+    ("f", 4): "float",
+    ("f", 8): "double",
+    ("i", 1): "int8_t",
+    ("i", 2): "int16_t",
+    ("i", 4): "int",
+    ("i", 8): "int64_t",
+    ("u", 1): "uint8_t",
 }
 """The C++ names PyTorch's scalar checks print ("value cannot be converted to type int
-without overflow" for int32)."""
+without overflow" for int32), by (kind, itemsize)."""
+_FLOAT_MAX = {2: float(numpy.finfo(numpy.float16).max), 4: float(numpy.finfo(numpy.float32).max)}
+_FLOAT_LIMITS = {
+    numpy.dtype(numpy.float16): _FLOAT_MAX[2],
+    numpy.dtype(numpy.float32): _FLOAT_MAX[4],
+    numpy.dtype(numpy.float64): math.inf,
+}
 
 
 def checked_fill(value: Any, target: Any) -> Any:
@@ -189,16 +204,49 @@ def checked_fill(value: Any, target: Any) -> Any:
     v``), checked as PyTorch checks it: a finite float beyond the float type's range, or a
     number outside the integer type's range (NaN and inf included), is refused, not made
     inf or wrapped. Bools, and anything not a real number, pass unchanged."""
-    target = numpy.dtype(target)
-    if not isinstance(value, numbers.Real) or isinstance(value, (bool, numpy.bool_)):
+    value_type = type(value)
+    if value_type is float:  # the common case, in a few dict and float operations
+        limit = _FLOAT_LIMITS.get(target)
+        if limit is not None:
+            if abs(value) > limit and math.isfinite(value):
+                raise _overflow(_C_SCALAR_NAMES["f", target.itemsize])
+            return value
+    elif value_type is int:  # an int into an integer type: one dict lookup, two compares
+        bounds = _INT_BOUNDS.get(target)
+        if bounds is not None:
+            lowest, high, unsigned, name = bounds
+            if not lowest <= value <= high:
+                raise _overflow(name)
+            return value % (high + 1) if unsigned and value < 0 else value
+        limit = _FLOAT_LIMITS.get(target)
+        if limit is not None:  # an int into a float type
+            if abs(value) > limit:
+                raise _overflow(_C_SCALAR_NAMES["f", target.itemsize])
+            return value
+    elif isinstance(value, (bool, numpy.bool_)) or not isinstance(value, numbers.Real):
         return value
-    name = _C_SCALAR_NAMES.get(target, target.name)
-    if target.kind in "iu":
-        return _checked_integer(value, target, name)
-    largest = _LARGEST_FLOAT.get(target)
+    target = numpy.dtype(target)
+    key = (target.kind, target.itemsize)
+    if key[0] in "iu":
+        return _checked_integer(value, target, _C_SCALAR_NAMES.get(key) or str(target))
+    largest = _FLOAT_MAX.get(key[1]) if key[0] == "f" else None
     if largest is not None and abs(value) > largest and math.isfinite(value):
-        raise _overflow(name)
+        raise _overflow(_C_SCALAR_NAMES[key])
     return value
+
+
+_FLOAT16 = numpy.dtype(numpy.float16)
+_INT_BOUNDS = {
+    numpy.dtype(f"{kind}{size}"): (
+        -high if low == 0 else low,
+        high,
+        low == 0,
+        _C_SCALAR_NAMES.get((kind, size), f"{'u' if kind == 'u' else ''}int{8 * size}_t"),
+    )
+    for (kind, size), (low, high) in _INT_RANGES.items()
+}
+"""For an int into an integer dtype: the lowest value PyTorch accepts (``-max`` for an
+unsigned type, which wraps), the highest, whether it wraps, and the C++ name."""
 
 
 def checked_setitem(value: Any, target: Any) -> Any:
@@ -207,6 +255,6 @@ def checked_setitem(value: Any, target: Any) -> Any:
     float16, which PyTorch's indexing does not check (``x[0] = 1e5`` on float16 is inf)."""
     if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
         raise ValueError(OVERFLOW_WHEN_UNPACKING)
-    if numpy.dtype(target) == numpy.float16:
+    if target == _FLOAT16:
         return value
     return checked_fill(value, target)
