@@ -152,6 +152,8 @@ class ArrayBackend:
         is_array = hasattr(data, "dtype") and hasattr(data, "shape")
         if not is_array and hasattr(data, "__cuda_array_interface__"):
             is_array = True
+        if is_array and dtype is None and data.dtype not in dtypes.BY_NUMPY:
+            raise _unsupported_dtype(data.dtype)  # before CuPy refuses it in its own words
         host = data if is_array or self.name != "numpy" else None
         array = self.xp.array(data if host is None else host, dtype=dtype, copy=copy)
         if dtype is None and not is_array:
@@ -161,10 +163,7 @@ class ArrayBackend:
             elif kind in "iu":
                 array = array.astype(dtypes.int64.numpy, copy=False)
         if array.dtype not in dtypes.BY_NUMPY:
-            raise TypeError(
-                f"can't convert data of dtype {array.dtype} to a gpugrad tensor; supported: "
-                + ", ".join(d.name for d in dtypes.ALL)
-            )
+            raise _unsupported_dtype(array.dtype)
         return array
 
     def astype(self, x: Array, dtype: Any) -> Array:
@@ -459,12 +458,16 @@ class ArrayBackend:
     def var(self, x: Array, dim: Any = None, correction: float = 1, keepdim: bool = False):
         axis = _normalize_dim(dim)
         if reduced_count(x.shape, axis) - correction <= 0:
-            # NaN or inf, as PyTorch's (whose own warning the op gives), not NumPy's warning
+            # PyTorch's divisor max(0, n - correction): the squared deviations over 0, so
+            # inf, or NaN where they sum to 0 (CuPy's var gives NaN for both), unwarned
+            # (the op gives PyTorch's own warning)
+            xp = self.xp
             with warnings.catch_warnings(), self.quiet():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 wide = x.astype(_FLOAT32) if x.dtype.char == "e" else x
-                out = self.xp.var(wide, axis=axis, ddof=correction, keepdims=keepdim)
-                return out.astype(x.dtype)
+                centered = wide - xp.mean(wide, axis=axis, keepdims=True)
+                squares = xp.sum(centered * centered, axis=axis, keepdims=keepdim)
+                return (squares / squares.dtype.type(0)).astype(x.dtype)
         if x.dtype.char == "e":
             return self.narrow_half(self.var(x.astype(_FLOAT32), dim, correction, keepdim))
         return self.xp.var(x, axis=_normalize_dim(dim), ddof=correction, keepdims=keepdim)
@@ -514,7 +517,11 @@ class ArrayBackend:
     def log_softmax(self, x: Array, dim: int) -> Array:
         if x.size == 0:
             return self.xp.empty_like(x)
-        return x - self.logsumexp(x, dim, keepdim=True)
+        # PyTorch's formula: shifted by the row's max unguarded, so a row holding +inf is
+        # NaN throughout (and one of all -inf too), as in PyTorch, not -inf beside a NaN
+        xp = self.xp
+        shifted = x - xp.amax(x, axis=dim, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=dim, keepdims=True))
 
     def prod_others(self, x: Array, dim: Any) -> Array:
         """For each element, the product of the other elements of its reduction group:
@@ -708,19 +715,15 @@ class ArrayBackend:
 
     def scatter_add_along(self, g: Array, indices: Array, dim: int, shape: Shape) -> Array:
         """Zeros of ``shape`` with ``g`` added at ``indices`` along ``dim`` (indices may
-        repeat; their other dims are ``shape``'s): one ``bincount`` of flat positions."""
+        repeat; their other dims are ``shape``'s): one ``add_at_flat`` of flat positions."""
         xp = self.xp
         moved = xp.moveaxis(indices, dim, -1)
         lead = moved.shape[:-1]
         n = shape[dim]
         offsets = (xp.arange(math.prod(lead)) * n).reshape(lead + (1,))
         weights = xp.moveaxis(xp.broadcast_to(g, indices.shape), dim, -1).reshape(-1)
-        summed = xp.bincount(
-            (moved + offsets).reshape(-1),
-            weights=weights.astype("float64"),
-            minlength=math.prod(lead) * n,
-        )
-        return xp.moveaxis(summed.astype(g.dtype).reshape(lead + (n,)), -1, dim)
+        summed = self.add_at_flat(math.prod(lead) * n, (moved + offsets).reshape(-1), weights)
+        return xp.moveaxis(summed.reshape(lead + (n,)), -1, dim)
 
     def along_key(self, indices: Array, dim: int) -> tuple[Array, ...]:
         """The advanced-index key that picks ``indices`` along ``dim`` (``x[key]`` is
@@ -792,6 +795,10 @@ class ArrayBackend:
         ):
             out += self.index_select_backward(values, out.shape, along, key[along])
             return
+        self._add_at_key(out, key, values)
+
+    def _add_at_key(self, out: Array, key: Any, values: Array) -> None:
+        """``out[key] += values``, repeated positions accumulating (NumPy's ``add.at``)."""
         self.xp.add.at(out, key, values)
 
     # --- shape and index ops (gather, scatter, index_select, diagonal, roll ...) ---------
@@ -1228,6 +1235,13 @@ class ArrayBackend:
 
 
 @functools.lru_cache(maxsize=512)
+def _unsupported_dtype(dtype: Any) -> TypeError:
+    return TypeError(
+        f"can't convert data of dtype {dtype} to a gpugrad tensor; supported: "
+        + ", ".join(d.name for d in dtypes.ALL)
+    )
+
+
 def _einsum_pairs(specs: tuple[str, ...], out: str, shapes: tuple[Shape, ...]):
     if len(specs) < 2:
         return []

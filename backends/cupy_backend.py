@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 from typing import Any
 
 import numpy
@@ -32,10 +33,13 @@ class CupyBackend(ArrayBackend):
     def synchronize(self) -> None:
         self.cuda_device.synchronize()
 
-    def _scatter_add(self, out: Any, key: Any, values: Any) -> None:
-        import cupyx
-
-        cupyx.scatter_add(out, key, values)
+    def _add_at_key(self, out: Any, key: Any, values: Any) -> None:
+        """``out[key] += values`` with repeated positions accumulating, through
+        ``add_at_flat`` (deterministic for floats)."""
+        xp = self.xp
+        positions = xp.arange(out.size).reshape(out.shape)[key]
+        values = xp.broadcast_to(values, positions.shape)
+        out += self.add_at_flat(out.size, positions, values).reshape(out.shape)
 
     def assign(self, dst: Any, src: Any) -> Any:
         dst[...] = src
@@ -58,6 +62,34 @@ class CupyBackend(ArrayBackend):
         out = xp.where(x == 0, xp.copysign(xp.inf, -x).astype(x.dtype), out)
         return xp.where((x < 0) & (x == xp.floor(x)), xp.nan, out).astype(x.dtype, copy=False)
 
+    # --- special values (issue 15): where cupyx.scipy.special differs from PyTorch -----
+    def erf(self, x: Any) -> Any:
+        """In ``x``'s dtype (cupyx computes float16 in a wider type and returns it)."""
+        return self.special.erf(x).astype(x.dtype, copy=False)
+
+    def lgamma(self, x: Any) -> Any:
+        """``inf`` at ``-inf``, as PyTorch (cupyx's ``gammaln(-inf)`` is ``-inf``)."""
+        xp = self.xp
+        out = self.special.gammaln(x).astype(x.dtype, copy=False)
+        return xp.where(x == -xp.inf, xp.inf, out).astype(x.dtype, copy=False)
+
+    def polygamma(self, n: int, x: Any) -> Any:
+        """``n >= 2``: ``(-1)**(n+1) n! zeta(n + 1, x)`` with Cephes' Hurwitz zeta (as
+        PyTorch's); cupyx's own ``polygamma`` fails for a Python int ``n`` (it compares
+        ``n == 0`` after ``broadcast_arrays``, which leaves a scalar a scalar)."""
+        if n < 2:
+            return super().polygamma(n, x)
+        xp = self.xp
+        wide = x.astype(_FLOAT64, copy=False)
+        order = xp.full(wide.shape, n + 1.0, dtype=_FLOAT64)
+        out = self.special.zeta(order, wide) * ((-1.0) ** (n + 1) * math.factorial(n))
+        return out.astype(x.dtype, copy=False)
+
+    # A float outside an integer type's range (inf, NaN, 1e20) cast to it is undefined in C;
+    # CuPy's cast is CUDA's saturating conversion (inf -> max, -inf -> min, NaN -> 0), which
+    # is what PyTorch's CUDA tensors give too; x86 CPUs give min for all three (NumPy and
+    # PyTorch on the CPU). gpugrad keeps each device's native result, as PyTorch does.
+
     # --- reductions (sort, topk, scans, order statistics) --------------------------------
     def quiet(self) -> Any:
         return contextlib.nullcontext()  # CuPy never warns
@@ -66,12 +98,14 @@ class CupyBackend(ArrayBackend):
         """CuPy's ufuncs offer ``accumulate`` for a few only: a doubling scan."""
         return doubling_scan(self.xp, ufunc, x, dim)
 
-    # --- shape and index ops: CuPy's atomic scatter-add, device pointers -----------------
+    # --- shape and index ops: deterministic scatter-add, device pointers ----------------
     def add_at_flat(self, size: int, positions: Any, values: Any) -> Any:
-        import cupyx
-
+        """Floats: ``sorted_segment_add`` (the same sum on every run); integers: CuPy's
+        atomic ``add.at`` (integer addition is exact in any order)."""
+        if values.dtype.kind == "f":
+            return sorted_segment_add(self.xp, size, positions, values)
         out = self.xp.zeros(size, dtype=values.dtype)
-        cupyx.scatter_add(out, positions.reshape(-1), values.reshape(-1))
+        _ufunc_at(self.xp, "add", out, positions.reshape(-1), values.reshape(-1))
         return out
 
     def add_rows(self, shape: tuple[int, ...], index: Any, values: Any) -> Any:
@@ -94,8 +128,6 @@ class CupyBackend(ArrayBackend):
                 self.to_host(x), dim, self.to_host(index), self.to_host(src), reduce, include_self
             )
             return self.asarray(host)
-        import cupyx
-
         xp = self.xp
         positions = self.flat_positions(x.shape, dim, index).reshape(-1)
         out = xp.array(x, copy=True).reshape(-1)
@@ -105,8 +137,7 @@ class CupyBackend(ArrayBackend):
             else:
                 info = xp.iinfo(x.dtype)
                 out[positions] = info.min if reduce == "amax" else info.max
-        combine = cupyx.scatter_max if reduce == "amax" else cupyx.scatter_min
-        combine(out, positions, src.reshape(-1))
+        _ufunc_at(xp, "maximum" if reduce == "amax" else "minimum", out, positions, src.reshape(-1))
         return out.reshape(x.shape)
 
     def data_ptr(self, x: Any) -> int:
@@ -117,3 +148,51 @@ class CupyBackend(ArrayBackend):
         while getattr(base, "base", None) is not None:
             base = base.base
         return (int(x.data.ptr) - int(base.data.ptr)) // x.dtype.itemsize
+
+
+_FLOAT64 = numpy.dtype(numpy.float64)
+
+
+def _ufunc_at(xp: Any, name: str, out: Any, positions: Any, values: Any) -> None:
+    """``xp.<name>.at(out, positions, values)``: CuPy's scatter through ``ufunc.at`` (CuPy
+    13 deprecated ``cupyx.scatter_add``/``scatter_max``/``scatter_min``, with a
+    ``DeprecationWarning`` per call); older CuPy, without ``ufunc.at``, through cupyx."""
+    try:
+        getattr(xp, name).at(out, positions, values)
+    except (AttributeError, NotImplementedError):
+        import cupyx
+
+        getattr(cupyx, {"add": "scatter_add", "maximum": "scatter_max"}.get(name, "scatter_min"))(
+            out, positions, values
+        )
+
+
+def sorted_segment_add(xp: Any, size: int, positions: Any, values: Any) -> Any:
+    """A 1-D array of ``size`` zeros with float ``values`` added at ``positions`` (repeats
+    accumulate), summed in an order fixed by the data alone, so every run gives the same
+    bits: CuPy's ``scatter_add`` and ``bincount`` add with atomics in whatever order the
+    threads arrive, and two identical training runs drifted apart in the last bit
+    (``examples/char_gpt.py``'s resume test on CUDA). The positions are sorted (stably);
+    a segmented doubling scan sums each run of equal positions (a tree order, in float64),
+    ``log2`` of the longest run passes; each run's total is written once, then narrowed to
+    the values' dtype, as the CPU's ``bincount`` does."""
+    positions = positions.reshape(-1)
+    values = values.reshape(-1)
+    out = xp.zeros(size, dtype=_FLOAT64)
+    if positions.size == 0:
+        return out.astype(values.dtype)
+    order = xp.argsort(positions, kind="stable")
+    keys = positions[order]
+    sums = values[order].astype(_FLOAT64)
+    boundary = keys[1:] != keys[:-1]
+    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), boundary]))
+    longest = int(xp.diff(xp.concatenate([starts, xp.asarray([keys.size])])).max())
+    step = 1
+    while step < longest:
+        same_run = keys[step:] == keys[:-step]
+        tail = sums[step:] + xp.where(same_run, sums[:-step], 0.0)
+        sums = xp.concatenate([sums[:step], tail])
+        step *= 2
+    last = xp.concatenate([boundary, xp.ones(1, dtype=bool)])
+    out[keys[last]] = sums[last]
+    return out.astype(values.dtype)

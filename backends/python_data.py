@@ -35,9 +35,12 @@ def is_python_data(data: Any, dtype_given: bool) -> bool:
     )
 
 
-def _cannot_convert(dtype: numpy.dtype, suffix: str = "") -> RuntimeError:
-    name = dtypes.BY_NUMPY[numpy.dtype(dtype)].name
-    return RuntimeError(f"value cannot be converted to type {name}{suffix} without overflow")
+def _overflow(name: str) -> RuntimeError:
+    return RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
+def _cannot_convert(dtype: numpy.dtype) -> RuntimeError:
+    return _overflow(dtypes.BY_NUMPY[numpy.dtype(dtype)].name)
 
 
 def _leaves(data: Any) -> list:
@@ -142,41 +145,116 @@ def _scalar_array(value: bool | int | float, target: Any, default_float: Any) ->
     if target.kind in "iu":
         if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
             raise ValueError(OVERFLOW_WHEN_UNPACKING)
-        value = _checked_integer(value, target, "")
+        value = _checked_integer(value, target, dtypes.BY_NUMPY[target].name)
     elif target.kind == "f" and abs(value) > _LARGEST_FLOAT[target] and math.isfinite(value):
         with numpy.errstate(over="ignore"):  # inf, as in PyTorch, without NumPy's warning
             return numpy.array(value, dtype=target)
     return numpy.array(value, dtype=target)
 
 
-def _checked_integer(value: Any, target: numpy.dtype, suffix: str) -> Any:
-    """``value`` for an integer ``target``: PyTorch refuses one outside the type's range
-    and wraps ``-max..-1`` into an unsigned type."""
+def _checked_integer(value: Any, target: numpy.dtype, name: str) -> Any:
+    """``value`` for an integer ``target`` (called ``name`` in the error): PyTorch refuses
+    one outside the type's range and wraps ``-max..-1`` into an unsigned type."""
     if isinstance(value, (bool, numpy.bool_)):
         return value
-    info = numpy.iinfo(target)
-    if isinstance(value, numbers.Integral):
+    low, high = _INT_RANGES[target.kind, target.itemsize]
+    if type(value) is int or (type(value) is not float and isinstance(value, numbers.Integral)):
         value = int(value)
-        lowest = -int(info.max) if info.min == 0 else info.min
-        if not lowest <= value <= info.max:
-            raise _cannot_convert(target, suffix)
-        return value % (int(info.max) + 1) if value < 0 and info.min == 0 else value
-    if not (math.isfinite(value) and info.min <= value <= info.max):
-        raise _cannot_convert(target, suffix)
+        lowest = -high if low == 0 else low
+        if not lowest <= value <= high:
+            raise _overflow(name)
+        return value % (high + 1) if value < 0 and low == 0 else value
+    if not (math.isfinite(value) and low <= value <= high):
+        raise _overflow(name)
     return value
 
 
-_FLOAT_C_NAMES = {numpy.dtype(numpy.float16): "c10::Half", numpy.dtype(numpy.float32): "float"}
+_INT_RANGES = {
+    (kind, size): (int(numpy.iinfo(f"{kind}{size}").min), int(numpy.iinfo(f"{kind}{size}").max))
+    for kind in "iu"
+    for size in (1, 2, 4, 8)
+}
+"""(kind, itemsize) -> (min, max) of the integer types, looked up per call (``iinfo`` and
+``dtype.name`` cost microseconds each)."""
+
+
+_C_SCALAR_NAMES = {
+    ("f", 2): "c10::Half",
+    ("f", 4): "float",
+    ("f", 8): "double",
+    ("i", 1): "int8_t",
+    ("i", 2): "int16_t",
+    ("i", 4): "int",
+    ("i", 8): "int64_t",
+    ("u", 1): "uint8_t",
+}
+"""The C++ names PyTorch's scalar checks print ("value cannot be converted to type int
+without overflow" for int32), by (kind, itemsize)."""
+_FLOAT_MAX = {2: float(numpy.finfo(numpy.float16).max), 4: float(numpy.finfo(numpy.float32).max)}
+_FLOAT_LIMITS = {
+    numpy.dtype(numpy.float16): _FLOAT_MAX[2],
+    numpy.dtype(numpy.float32): _FLOAT_MAX[4],
+    numpy.dtype(numpy.float64): math.inf,
+}
 
 
 def checked_fill(value: Any, target: Any) -> Any:
-    """``full()``'s (and ``fill_``'s) value for an array of ``target``, checked as PyTorch
-    checks it: a finite float beyond the float type's range is refused, not made inf."""
+    """A Python number that becomes a value of an array of ``target`` (``full``, ``fill_``,
+    ``masked_fill``, ``index_fill``, ``scatter``, ``where``, ``clamp``'s bounds, ``t[i] =
+    v``), checked as PyTorch checks it: a finite float beyond the float type's range, or a
+    number outside the integer type's range (NaN and inf included), is refused, not made
+    inf or wrapped. Bools, and anything not a real number, pass unchanged."""
+    value_type = type(value)
+    if value_type is float:  # the common case, in a few dict and float operations
+        limit = _FLOAT_LIMITS.get(target)
+        if limit is not None:
+            if abs(value) > limit and math.isfinite(value):
+                raise _overflow(_C_SCALAR_NAMES["f", target.itemsize])
+            return value
+    elif value_type is int:  # an int into an integer type: one dict lookup, two compares
+        bounds = _INT_BOUNDS.get(target)
+        if bounds is not None:
+            lowest, high, unsigned, name = bounds
+            if not lowest <= value <= high:
+                raise _overflow(name)
+            return value % (high + 1) if unsigned and value < 0 else value
+        limit = _FLOAT_LIMITS.get(target)
+        if limit is not None:  # an int into a float type
+            if abs(value) > limit:
+                raise _overflow(_C_SCALAR_NAMES["f", target.itemsize])
+            return value
+    elif isinstance(value, (bool, numpy.bool_)) or not isinstance(value, numbers.Real):
+        return value
     target = numpy.dtype(target)
-    if target.kind in "iu":
-        return _checked_integer(value, target, "_t")
-    if target in _FLOAT_C_NAMES and math.isfinite(value) and abs(value) > _LARGEST_FLOAT[target]:
-        raise RuntimeError(
-            f"value cannot be converted to type {_FLOAT_C_NAMES[target]} without overflow"
-        )
+    key = (target.kind, target.itemsize)
+    if key[0] in "iu":
+        return _checked_integer(value, target, _C_SCALAR_NAMES.get(key) or str(target))
+    largest = _FLOAT_MAX.get(key[1]) if key[0] == "f" else None
+    if largest is not None and abs(value) > largest and math.isfinite(value):
+        raise _overflow(_C_SCALAR_NAMES[key])
     return value
+
+
+_FLOAT16 = numpy.dtype(numpy.float16)
+_INT_BOUNDS = {
+    numpy.dtype(f"{kind}{size}"): (
+        -high if low == 0 else low,
+        high,
+        low == 0,
+        _C_SCALAR_NAMES.get((kind, size), f"{'u' if kind == 'u' else ''}int{8 * size}_t"),
+    )
+    for (kind, size), (low, high) in _INT_RANGES.items()
+}
+"""For an int into an integer dtype: the lowest value PyTorch accepts (``-max`` for an
+unsigned type, which wraps), the highest, whether it wraps, and the C++ name."""
+
+
+def checked_setitem(value: Any, target: Any) -> Any:
+    """``t[key] = value``'s Python number: an int is unpacked as int64 first (PyTorch's
+    "Overflow when unpacking long long"), then checked as ``checked_fill``, except into
+    float16, which PyTorch's indexing does not check (``x[0] = 1e5`` on float16 is inf)."""
+    if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(OVERFLOW_WHEN_UNPACKING)
+    if target == _FLOAT16:
+        return value
+    return checked_fill(value, target)

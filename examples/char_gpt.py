@@ -245,12 +245,27 @@ def save_checkpoint(path, model, optimizer, scheduler, step, batches, config, ch
             "scheduler": scheduler.state_dict(),
             "step": step,
             "batch_rng": batches.get_state(),
-            "dropout_rng": gg.default_generator.get_state(),
+            "dropout_rng": dropout_rng_state(next(model.parameters()).device),
             "config": config,
             "chars": chars,
         },
         path,
     )
+
+
+def dropout_rng_state(device):
+    """The state of the generator dropout draws from: the default generator of the device
+    the model is on (on a GPU, the CUDA device's, not ``gg.default_generator``)."""
+    if device.type == "cuda":
+        return gg.cuda.get_rng_state(device.index or 0)
+    return gg.default_generator.get_state()
+
+
+def restore_dropout_rng(device, state) -> None:
+    if device.type == "cuda":
+        gg.cuda.set_rng_state(state, device.index or 0)
+    else:
+        gg.default_generator.set_state(state)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
         batches.set_state(checkpoint["batch_rng"])
-        gg.default_generator.set_state(checkpoint["dropout_rng"])
+        restore_dropout_rng(next(model.parameters()).device, checkpoint["dropout_rng"])
         step = checkpoint["step"]
         print(f"resumed from {args.checkpoint} at step {step}")
     n_params = sum(p.numel() for p in model.parameters())

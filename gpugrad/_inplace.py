@@ -225,6 +225,8 @@ def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
 
 def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``."""
+    if not isinstance(value, Tensor):
+        value = python_data.checked_setitem(value, self._data.dtype)
     if _needs_graph(self, (value,)) or not self._backend.is_array(self._data):
         apply_inplace(_setitem, self, key, value)
         return

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import backends
 
 __all__ = [
     "device_count",
     "empty_cache",
+    "get_rng_state",
     "is_available",
     "manual_seed",
     "manual_seed_all",
     "memory_allocated",
+    "set_rng_state",
     "synchronize",
 ]
 
@@ -39,6 +43,30 @@ def manual_seed(seed: int) -> None:
 
 
 manual_seed_all = manual_seed
+
+
+def _device_index(device: int | str) -> int:
+    if isinstance(device, int):
+        return device
+    from .backends.device import Device
+
+    return Device(str(device)).index or 0
+
+
+def get_rng_state(device: int | str = "cuda") -> Any:
+    """The state of a CUDA device's default generator (what dropout and ``rand`` on that
+    device draw from) as a CPU ``uint8`` tensor, for ``set_rng_state``; a checkpoint saves
+    it beside ``gpugrad.default_generator.get_state()`` to resume a run on the GPU exactly."""
+    from ._random import cuda_default_generator
+
+    return cuda_default_generator(_device_index(device)).get_state()
+
+
+def set_rng_state(new_state: Any, device: int | str = "cuda") -> None:
+    """Restore a state returned by ``get_rng_state`` to a CUDA device's default generator."""
+    from ._random import cuda_default_generator
+
+    cuda_default_generator(_device_index(device)).set_state(new_state)
 
 
 def memory_allocated(device: int = 0) -> int:

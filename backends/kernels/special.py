@@ -278,11 +278,12 @@ _ZETA_A = tuple(float(Fraction(math.factorial(2 * k)) / _B[2 * k]) for k in rang
 
 def _zeta64(s: float, q: numpy.ndarray) -> numpy.ndarray:
     """Cephes' ``zeta(s, q) = sum_k (k + q)**-s`` for ``s > 1``; ``inf`` at ``q`` a
-    non-positive integer, NaN for ``q < 0`` and ``s`` not an integer."""
+    non-positive integer (``-inf`` included), NaN for ``q < 0`` and ``s`` not an integer,
+    and at ``q = inf`` and NaN, as PyTorch's."""
     total = q**-s
     a = q.copy()
     b = numpy.zeros_like(q)
-    done = numpy.zeros(q.shape, dtype=bool)
+    done = ~numpy.isfinite(q)  # set below; ``a += 1`` never passes 9 from -inf
     i = 0
     while True:
         active = ~done & ((i < 9) | (a <= 9.0))
@@ -312,7 +313,7 @@ def _zeta64(s: float, q: numpy.ndarray) -> numpy.ndarray:
     total[nonpositive & (q == numpy.floor(q))] = numpy.inf
     if s != math.floor(s):
         total[nonpositive & (q != numpy.floor(q))] = numpy.nan
-    total[q == numpy.inf] = 0.0
+    total[q == numpy.inf] = numpy.nan  # Cephes' and PyTorch's value (polygamma(2, inf))
     return total
 
 

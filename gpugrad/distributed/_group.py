@@ -18,10 +18,13 @@ Layering: ``_work`` (waiting, no dependencies) < ``_nccl`` (NCCL on CuPy arrays)
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
+import os
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -165,6 +168,66 @@ def is_nccl_available() -> bool:
     return importlib.util.find_spec("cupy") is not None
 
 
+MPI_START_TIMED_OUT = (
+    "gpugrad.distributed: MPI's start (MPI_Init, run by init_process_group) did not "
+    "complete on rank {rank} within {timeout} (init_process_group(timeout=...)). MPI_Init "
+    "waits until every rank the launcher started has reached it, and at least one has not: "
+    "it may be stuck or slow before init_process_group, or have failed to start. Ending "
+    "this rank (SIGTERM) so that the launcher ends the job."
+)
+
+
+def _launcher_rank() -> str:
+    """This process's rank as the launcher's environment gives it (MPI is not up yet)."""
+    for name in ("PMI_RANK", "PMIX_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK"):
+        if name in os.environ:
+            return os.environ[name]
+    return "?"
+
+
+_WATCHDOG = """
+import os, select, signal, sys, time
+parent, seconds, message = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+if not select.select([sys.stdin], [], [], seconds)[0]:
+    sys.stderr.write(message + "\\n")
+    sys.stderr.flush()
+    os.kill(parent, signal.SIGTERM)
+    if not select.select([sys.stdin], [], [], 2.0)[0]:
+        os.kill(parent, signal.SIGKILL)
+"""
+"""The watchdog of MPI's start, a separate process: it waits for its stdin to close (the
+parent closes it when MPI_Init has returned, or by dying), else prints why and ends the
+parent (SIGTERM, then SIGKILL: a Python handler cannot run inside MPI_Init)."""
+
+
+@contextlib.contextmanager
+def _bounded_mpi_start(timeout: timedelta) -> Iterator[None]:
+    """Bound MPI_Init (at mpi4py's import), which waits until every launched rank has
+    reached it. It is one blocking C call, run with the interpreter's lock held: no
+    deadline can be passed to it and no Python thread can run meanwhile. A watchdog
+    process ends this rank instead when it has not returned within ``timeout``, and the
+    launcher (mpiexec) then terminates the job's other ranks, as for any rank that dies.
+    Nothing is watched when MPI is already up (the program imported mpi4py itself: then
+    MPI_Init ran at that import, unbounded) or where there is no ``select`` on pipes
+    (Windows)."""
+    module = sys.modules.get("mpi4py.MPI")
+    if (module is not None and module.Is_initialized()) or os.name != "posix":
+        yield
+        return
+    message = MPI_START_TIMED_OUT.format(rank=_launcher_rank(), timeout=timeout)
+    watchdog = subprocess.Popen(
+        [sys.executable, "-S", "-c", _WATCHDOG, str(os.getpid()), str(timeout.total_seconds()),
+         message],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        watchdog.stdin.close()  # MPI is up (or failed to start): the watchdog exits
+        watchdog.wait()
+
+
 def _import_mpi() -> Any:
     try:
         from mpi4py import MPI
@@ -210,7 +273,11 @@ def init_process_group(
 
     ``timeout`` (a ``datetime.timedelta``; PyTorch's default, 30 minutes) bounds every
     collective: a rank whose peers do not join one within it raises ``RuntimeError``
-    naming the collective and the timeout, and the group cannot be used afterwards.
+    naming the collective and the timeout, and the group cannot be used afterwards. It
+    bounds MPI's own start too (MPI_Init, which waits for every launched rank) when mpi4py
+    is first imported here: a rank still waiting in it after ``timeout`` is ended by a
+    watchdog process with a message, and the launcher ends the job. (A program that
+    imports mpi4py before this call starts MPI at that import, without this bound.)
 
     ``abort_on_exception`` (gpugrad's; default True): in a group of more than one rank,
     an exception that ends this rank's program (``sys.excepthook``) aborts the whole job
@@ -230,7 +297,8 @@ def init_process_group(
         )
     if timeout <= timedelta(0):
         raise ValueError(f"timeout must be positive, got {timeout}")
-    mpi = _import_mpi()
+    with _bounded_mpi_start(timeout):
+        mpi = _import_mpi()
     base = mpi.COMM_WORLD if comm is None else comm
     for key in ("rank", "world_size"):
         want = kwargs.pop(key, None)

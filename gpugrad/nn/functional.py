@@ -34,6 +34,7 @@ from .._grad_mode import is_grad_enabled as _is_grad_enabled
 from .._grad_mode import no_grad as _no_grad
 from .._tensor import Tensor
 from ..backends import dtypes as _dtypes
+from ..backends import python_data as _python_data
 from ..ops import elementwise as _elementwise
 from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
@@ -209,6 +210,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` where ``x > 0``, else ``negative_slope * x``."""
+    _python_data.checked_fill(negative_slope, input._data.dtype)
 
     def function(x: Tensor) -> Tensor:
         return _where(x > 0, x, x * negative_slope)
@@ -218,6 +220,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    _python_data.checked_fill(alpha, input._data.dtype)
 
     def function(x: Tensor) -> Tensor:
         return _where(x > 0, x, x.clamp(max=0.0).expm1() * alpha)

@@ -16,6 +16,8 @@ from typing import Any
 from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
+from ..backends import python_data as _python_data
+from ..backends.fp_errors import quiet as _quiet
 from .dispatch import (
     Number,
     TensorOrNumber,
@@ -420,11 +422,14 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
         return out
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
+    dtype = input._data.dtype
+    min, max = (_python_data.checked_fill(bound, dtype) for bound in (min, max))
     return unary_apply(CLAMP, input, min, max)
 
 
 def _full_like(like: Tensor, value: Number) -> Tensor:
     backend = like._backend
+    value = _python_data.checked_fill(value, like._data.dtype)
     return _wrap(backend.full(like._data.shape, value, like._data.dtype), backend)
 
 
@@ -464,11 +469,17 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
             xd, yd = xd.astype(dtype, copy=False), yd.astype(dtype, copy=False)
     elif isinstance(x, Tensor):
         xd = xd.astype(_dtypes.promote_with_scalar(xd.dtype, yd), copy=False)
+        _python_data.checked_fill(other, xd.dtype)
     elif isinstance(y, Tensor):
         yd = yd.astype(_dtypes.promote_with_scalar(yd.dtype, xd), copy=False)
+        _python_data.checked_fill(input, yd.dtype)
     else:
-        dtype = _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd)
-        xd = backend.asarray(xd, _dtypes.promote_with_scalar(dtype, yd))
+        dtype = _dtypes.promote_with_scalar(
+            _dtypes.promote_with_scalar(_dtypes.bool_.numpy, xd), yd
+        )
+        _python_data.checked_fill(input, dtype)
+        _python_data.checked_fill(other, dtype)
+        xd = backend.asarray(xd, dtype)
     for t in (x, y):
         if isinstance(t, Tensor) and t._backend is not backend:
             raise device_error(ref, t)
@@ -507,9 +518,11 @@ def _compare(method: str, operator: str) -> Any:
         else:
             other_data = operand(other, input)
         try:
-            return _wrap(getattr(backend, method)(input._data, other_data), backend)
+            # quiet: a number past the dtype's range (x > 1e300 on float32) compares as inf
+            out = _quiet.run(getattr(backend, method), input._data, other_data)
         except ValueError:
             raise broadcast_error(input._data.shape, other_data.shape) from None
+        return _wrap(out, backend)
 
     compare.__name__ = compare.__qualname__ = method
     compare.__module__ = __name__
@@ -1090,6 +1103,7 @@ def lerp(input: Tensor, end: Tensor, weight: TensorOrNumber) -> Tensor:
                 f"{_DTYPE_WORDS.get(t._data.dtype.name, t._data.dtype.name)}"
             )
     backend = input._backend
+    _python_data.checked_fill(weight, dtype)
     w = weight._data if isinstance(weight, Tensor) else operand(weight, input)
     try:
         out = backend.lerp(input._data, end._data, w)

@@ -9,6 +9,7 @@ from typing import Any
 from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
+from ..backends import python_data as _python_data
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
@@ -403,6 +404,7 @@ def scatter(
         if is_tensor:
             return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
         backend = input._backend
+        src = _python_data.checked_fill(src, input._data.dtype)
         full = backend.full(idx.shape, src, input._data.dtype)
         fill = _wrap(full, backend)
         return scatter_reduce(input, dim, index, fill, "sum" if reduce == "add" else "prod")
@@ -414,6 +416,7 @@ def scatter(
         return _record(SCATTER, out, backend, (input, part), (axis, idx))
     if hasattr(src, "dtype") and backend.is_array(src):
         src = src.item() if src.ndim == 0 else src
+    src = _python_data.checked_fill(src, input._data.dtype)
     out = backend.scatter(input._data, axis, idx, src)
     return _record(SCATTER_VALUE, out, backend, (input,), (axis, idx))
 
@@ -597,6 +600,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
             f"({n}), for dim: {axis}"
         )
     _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis)
+    alpha = _python_data.checked_fill(alpha, data.dtype)
     backend = input._backend
     added = backend.index_select_backward(source._data, data.shape, axis, idx)
     out = data + (added if alpha == 1 else added * alpha)
@@ -622,6 +626,7 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
             )
             return keep + mask * value
         value = value.item()
+    value = _python_data.checked_fill(value, data.dtype)
     out = input._backend.index_fill(data, axis, idx, value)
     return _record(INDEX_FILL, out, input._backend, (input,), (axis, idx))
 
@@ -672,6 +677,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
             out = backend.masked_fill(data, m, v._data)
             return _record(MASKED_FILL_TENSOR, out, backend, (input, v), (m,))
         value = value.item()
+    value = _python_data.checked_fill(value, data.dtype)
     out = backend.masked_fill(data, m, value)
     return _record(MASKED_FILL, out, backend, (input,), (m,))
 

@@ -21,6 +21,7 @@ from .._grad_mode import state as _grad_state
 from .._graph import Op, is_unit_seed
 from .._tensor import Size, Tensor, _wrap
 from ..backends import dtypes as _dtypes
+from ..backends import python_data as _python_data
 from ..backends.kernels import defs as K
 from .dispatch import broadcast_error, device_error, record
 from .elementwise import clamp, exp, log, log1p, logical_and, sigmoid, tanh, where
@@ -135,6 +136,8 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     """PyTorch's softplus: ``log1p(exp(beta * x)) / beta``, and ``x`` itself where
     ``beta * x > threshold``."""
     _require_float(input, "softplus_cpu")
+    for number in (beta, threshold):  # PyTorch refuses one past the dtype's range
+        _python_data.checked_fill(number, input._data.dtype)
     backend = input._backend
     (out,), _ = backend.run_kernel(K.SOFTPLUS, (input._data,), (beta, threshold))
     return record(SOFTPLUS, out, backend, (input,), (beta, threshold))

@@ -49,7 +49,15 @@ def _max_dim_grad(ns, g, shape, keep, onehot):
 
 
 def _var_grad(ns, g, x, shape, keep, dim, dof):
-    return _expand_reduced(ns, g, shape, keep) * (2 / dof) * (x - ns.mean(x, dim, True))
+    """``2 / dof`` times the deviation. With no degrees of freedom (``dof <= 0``) as
+    PyTorch's: over all elements NaN where an element equals the mean and inf elsewhere;
+    over given dims ``2 / dof`` in floating point (inf at 0, so NaN where the deviation
+    is 0)."""
+    g = _expand_reduced(ns, g, shape, keep)
+    centered = x - ns.mean(x, dim, True)
+    if dof <= 0 and dim is None:
+        return g * ns.where(centered == 0, math.nan, math.inf)
+    return g * (2 / dof if dof else math.inf) * centered
 
 
 def _std_grad(ns, g, x, o, shape, keep, dim, dof):
