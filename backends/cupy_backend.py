@@ -109,7 +109,13 @@ class CupyBackend(ArrayBackend):
         return out
 
     def add_rows(self, shape: tuple[int, ...], index: Any, values: Any) -> Any:
-        """CuPy's atomic ``scatter_add`` of whole slices (no sorting, no flat positions)."""
+        """Floats: ``add_at_flat`` of the rows' flat positions (a sorted, fixed-order sum:
+        the same result on every run, which CuPy's atomic ``scatter_add`` is not);
+        integers: CuPy's atomic ``scatter_add`` of whole slices (exact in any order)."""
+        if values.dtype.kind == "f":
+            width = math.prod(shape[1:])
+            positions = index.reshape(-1, 1) * width + self.xp.arange(width)
+            return self.add_at_flat(math.prod(shape), positions, values).reshape(shape)
         import cupyx
 
         out = self.xp.zeros(shape, dtype=values.dtype)

@@ -4,6 +4,7 @@ amax amin var std logsumexp argmax argmin cumsum flip``, ``softmax``, ``log_soft
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from functools import partial
