@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._codegen import MISS, Generated, generate
+from ._codegen import DIVERGED, MISS, Generated, generate
 from ._discover import discover
 from ._trace_call import TraceCall
 from ._tracer import GraphBreak
@@ -70,6 +70,7 @@ class CompiledFunction:
         self._traces = 0
         self._limit_hit = False
         self._warned: set[str] = set()
+        self.diverged = 0  # replays that met another data-dependent answer and ran eagerly
         functools.update_wrapper(self, fn)
 
     @property
@@ -100,6 +101,9 @@ class CompiledFunction:
         for entry in self._entries:
             result = entry.generated.run(args, kwargs)
             if result is not MISS:
+                if result is DIVERGED:
+                    self.diverged += 1
+                    return self._fn(*args, **kwargs)
                 return result
         return self._miss(args, kwargs)
 

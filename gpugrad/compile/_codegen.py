@@ -18,6 +18,10 @@ from ._tracer import Instruction, Traced
 MISS = object()
 """What a generated entry returns when its guards do not hold."""
 
+DIVERGED = object()
+"""What it returns when a data-dependent check finds another answer than the trace did
+(before the program wrote anything): the call then runs eagerly."""
+
 
 def _bump(t: Any, writes: int) -> None:
     for _ in range(writes):
@@ -92,6 +96,10 @@ def eliminate_dead(program: list[Instruction], output: Any) -> list[Instruction]
     _slots(output, used)
     kept: list[Instruction] = []
     for instruction in reversed(program):
+        if instruction.kind == "check":
+            _slots((instruction.args, instruction.kwargs), used)
+            kept.append(instruction)
+            continue
         removable = instruction.kind == "load" or (
             instruction.kind == "call" and instruction.pure and not instruction.random
         )
@@ -146,6 +154,7 @@ def generate(
     namespace: dict[str, Any] = dict(guard_constants)
     namespace.update(
         _MISS=MISS,
+        _DIVERGED=DIVERGED,
         _W=_wrap,
         _R=_wrap_result,
         _L=_leaf,
@@ -201,6 +210,15 @@ def _instruction_code(instruction: Instruction, names: _Names) -> list[str]:
             return [f"{target}._grad = {value[1]}"]
         _, data, backend = value
         return [f"{target}._grad = _W({names.render(data)}, {names.constant(backend)})"]
+    if kind == "check":
+        rendered = ", ".join(names.render(a) for a in instruction.args)
+        if instruction.fn is bool:
+            return [f"if bool({rendered}) is not {instruction.random}:", "    return _DIVERGED"]
+        lines = [f"_t = {names.constant(instruction.fn)}({rendered})"]
+        lines += [f"if (_t is None) is not {instruction.random}:", "    return _DIVERGED"]
+        for slot, path in instruction.outputs:
+            lines.append(f"v{slot} = _t" + "".join(f"[{i}]" for i in path))
+        return lines
     if kind == "eager":
         owner, *args = instruction.args
         rendered = "".join(f", {names.render(a)}" for a in args)

@@ -65,6 +65,7 @@ class TraceCall:
             self.tracked.append(_Tracked(t, source, proxy, t._grad, t._version))
 
     def _emit(self, kind: str, target: str, value: Any = None, backend: Any = None) -> None:
+        self.tracer.impure = True
         self.tracer.program.append(Instruction("store", kind, backend, (target, value), {}))
 
     def _end_segment(self) -> None:
@@ -120,6 +121,7 @@ class TraceCall:
         finally:
             tracer.depth -= 1
         tracer.program.append(Instruction("eager", "eager", eager, (owner, *args), {}))
+        tracer.impure = True
         self._start_segment(discover(self.fn, self.args, self.kwargs, with_guards=False))
         return result
 
@@ -155,12 +157,11 @@ class TraceCall:
             if source is not None:
                 return ("source", source)
             node = value.grad_fn
-            if node is not None and getattr(node, "saved", None) is not FREED:
-                if getattr(node, "saved", ()) or getattr(node, "out", None) is not None:
-                    self.tracer.note_break(
-                        "returns a tensor whose autograd graph is still live (call backward "
-                        "inside the compiled function, or return .detach())"
-                    )
+            if node is not None and not _graph_consumed(node):
+                self.tracer.note_break(
+                    "returns a tensor whose autograd graph is still live (call backward "
+                    "inside the compiled function, or return .detach())"
+                )
             return ("new", value._data, value._backend, value._requires_grad, node)
         if kind is tuple or kind is list:
             return (kind.__name__, [self._output_template(v) for v in value])
@@ -184,17 +185,22 @@ class TraceCall:
         leftover = list(self.tracer.created)
         if not leftover:
             return
+        reachable: set[int] | None = None
         for holder in gc.get_referrers(*leftover):
             if isinstance(holder, Tensor):
-                if type(holder._data) is Traced:
-                    if id(holder) not in allowed and holder._requires_grad is False:
-                        # a tensor stored somewhere the replay cannot rebuild
-                        if _reachable_after(holder, self):
-                            self.tracer.breaks.append(
-                                "the function stores a tensor it made where gg.compile cannot "
-                                "replay it (a list, dict or attribute)"
-                            )
-                    holder._data = _real(holder._data)
+                if type(holder._data) is not Traced:
+                    continue
+                holder._data = _real(holder._data)
+                if id(holder) in allowed:
+                    continue
+                if reachable is None:  # once: the tensors the roots reach after the call
+                    after = discover(self.fn, self.args, self.kwargs, with_guards=False)
+                    reachable = {id(t) for t, _ in after.tensors}
+                if id(holder) in reachable:
+                    self.tracer.breaks.append(
+                        "the function stores a tensor it made where gg.compile cannot "
+                        "replay it (a list, dict or attribute)"
+                    )
             elif hasattr(holder, "out") and type(getattr(holder, "out", None)) is Traced:
                 holder.out = _real(holder.out)
 
@@ -202,11 +208,20 @@ class TraceCall:
 _active_calls: list[TraceCall] = []
 
 
-def _reachable_after(holder: Tensor, call: TraceCall) -> bool:
-    """Whether ``holder`` is still reachable from the function's roots (a store the
-    replay would miss), rather than garbage of the trace."""
-    found = discover(call.fn, call.args, call.kwargs, with_guards=False)
-    return any(t is holder for t, _ in found.tensors)
+def _graph_consumed(root: Any) -> bool:
+    """Whether a backward inside the call freed a node of ``root``'s graph: a later
+    ``backward()`` from it then raises before touching any leaf, as it would eagerly."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if getattr(node, "saved", None) is FREED:
+            return True
+        for edge in getattr(node, "edges", ()) or ():
+            stack.append(edge[0] if type(edge) is tuple else edge)
+    return False
 
 
 def _tensors_in(value: Any) -> list[Tensor]:

@@ -140,8 +140,17 @@ class Traced:
 
     # --- data-dependent escapes ----------------------------------------------------------
     def __bool__(self) -> bool:
-        _break("bool() of a tensor (data-dependent Python control flow)")
-        return bool(self.real)
+        value = bool(self.real)
+        tracer = active()
+        if tracer is not None and not tracer.depth:
+            tracer.speculate(
+                "bool() of a tensor (data-dependent Python control flow)",
+                "bool",
+                bool,
+                (self,),
+                value,
+            )
+        return value
 
     def __float__(self) -> float:
         _break("float() of a tensor (data-dependent Python value)")
@@ -356,6 +365,9 @@ QUERY_BACKEND = frozenset(
 )
 """Backend methods about metadata (or the device), never recorded."""
 
+SPECULATED_BACKEND = frozenset({"first_out_of_range", "first_zero"})
+"""Data-dependent searches a replay repeats and checks (``None``: nothing found)."""
+
 BREAKING_BACKEND = {
     "allclose": "allclose() (data-dependent Python value)",
     "first_out_of_range": "an index checked against its bounds (data-dependent error check)",
@@ -450,6 +462,7 @@ class Tracer:
         self.meta: list[tuple[tuple, str, Any]] = []  # per variable: shape, dtype, backend
         self.depth = 0
         self.breaks: list[str] = []
+        self.impure = False  # whether the program has written anything yet
         self._patched: list[tuple[Any, str, Any]] = []
         self.created: weakref.WeakSet = weakref.WeakSet()  # every proxy made, for cleanup
 
@@ -465,6 +478,31 @@ class Tracer:
         proxy = self.new_variable(real, backend)
         self.program.append(Instruction("load", "load", None, (source,), {}, [(proxy.slot, ())]))
         return proxy
+
+    def speculate(
+        self,
+        reason: str,
+        name: str,
+        fn: Any,
+        args: tuple,
+        expected: Any,
+        backend: Any = None,
+    ) -> Any:
+        """A data-dependent answer the replay re-checks: ``fn(*args)`` (for ``bool``, the
+        value ``expected``; for a backend search, whether it found nothing). While the
+        program so far has written nothing, a replay whose answer differs runs the call
+        eagerly instead (``DIVERGED``); after a write, the trace breaks."""
+        if self.impure:
+            self.note_break(reason)
+        if fn is bool:
+            self.program.append(Instruction("check", name, fn, args, {}, pure=True))
+            self.program[-1].random = expected  # the answer the replay must find again
+            return expected
+        result = self.call(name, fn, args, {}, pure=True, backend=backend)
+        instruction = self.program[-1]
+        instruction.kind = "check"
+        instruction.random = result is None
+        return result
 
     def note_break(self, reason: str) -> None:
         if reason not in self.breaks:
@@ -497,6 +535,8 @@ class Tracer:
         instruction = Instruction("call", name, fn, _frozen(args), _frozen(kwargs), method=method)
         instruction.pure = pure
         instruction.random = random
+        if random or not pure:
+            self.impure = True
         inputs = {id(v.real): v for v in _proxies((args, kwargs))}
         wrapped = self._wrap_result(result, (), instruction, inputs, backend)
         self.program.append(instruction)
@@ -534,6 +574,7 @@ class Tracer:
         for name in (*GENERATOR_DRAWS, *GENERATOR_CALLS):
             self._patch(Generator, name, self._generator_recorder(name))
         self._patch(Tensor, "register_hook", self._hook_breaker(Tensor.register_hook))
+        self._patch(Tensor, "__bool__", _tensor_bool(Tensor.__bool__))
 
     def uninstall(self) -> None:
         _local.tracer = None
@@ -568,6 +609,8 @@ class Tracer:
                 real_kwargs, _ = _unwrap(kwargs)
                 return original(*real_args, **real_kwargs)
             if breaking is not None and _proxies((args, kwargs)):
+                if name in SPECULATED_BACKEND:
+                    return tracer.speculate(breaking, name, original, args, None, backend)
                 tracer.note_break(breaking)
             result = tracer.call(name, original, args, kwargs, pure=pure, backend=backend)
             if (
@@ -635,3 +678,16 @@ def _frozen(value: Any) -> Any:
     if kind is dict:
         return {k: _frozen(v) for k, v in value.items()}
     return value
+
+
+def _tensor_bool(original: Callable) -> Callable:
+    """``bool(tensor)`` during a trace: the proxy's ``bool``, which the replay re-checks
+    (``Tensor.__bool__`` reads ``.item()``, which would break the trace)."""
+
+    def __bool__(tensor: Any) -> bool:  # noqa: N807 - the method it stands in for
+        data = tensor._data
+        if type(data) is Traced and data.real.size == 1 and active() is not None:
+            return bool(data)
+        return original(tensor)
+
+    return __bool__
