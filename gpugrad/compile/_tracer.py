@@ -459,7 +459,7 @@ class Tracer:
     def __init__(self, fullgraph: bool) -> None:
         self.fullgraph = fullgraph
         self.program: list[Instruction] = []
-        self.meta: list[tuple[tuple, str, Any]] = []  # per variable: shape, dtype, backend
+        self.meta: list[tuple] = []  # per variable: shape, dtype, backend, NumPy scalar?
         self.depth = 0
         self.breaks: list[str] = []
         self.impure = False  # whether the program has written anything yet
@@ -470,7 +470,8 @@ class Tracer:
     def new_variable(self, real: Any, backend: Any = None) -> Traced:
         proxy = Traced(real, len(self.meta))
         self.created.add(proxy)
-        self.meta.append((tuple(real.shape), str(real.dtype), backend))
+        scalar = backends.cpu.is_host_scalar(real)  # a NumPy scalar, not a 0-d array
+        self.meta.append((tuple(real.shape), str(real.dtype), backend, scalar))
         return proxy
 
     def load(self, source: str, real: Any, backend: Any) -> Traced:
@@ -537,7 +538,10 @@ class Tracer:
         instruction.random = random
         if random or not pure:
             self.impure = True
-        inputs = {id(v.real): v for v in _proxies((args, kwargs))}
+        found = _proxies((args, kwargs))
+        inputs = {id(v.real): v for v in found}
+        if backend is None and found:
+            backend = self.meta[found[0].slot][2]
         wrapped = self._wrap_result(result, (), instruction, inputs, backend)
         self.program.append(instruction)
         return wrapped
