@@ -55,10 +55,12 @@ def fuse(program: list[Instruction], meta: list, output: Any) -> tuple[list[Inst
             result.append(program[i])
             i += 1
             continue
-        end, nodes = run
+        end, nodes, hoisted = run
         fused = None
+        moved = [program[k] for k in hoisted]
+        members = [program[k] for k in range(i, end) if k not in hoisted]
         if nodes >= MIN_FUSED:
-            fused = _build(program[i:end], end, meta, supported, used_after, ElementwiseProgram)
+            fused = _build(members, end, meta, supported, used_after, ElementwiseProgram)
         if fused is not None:
             backend, elementwise, inputs, outputs = fused
             try:
@@ -69,9 +71,10 @@ def fuse(program: list[Instruction], meta: list, output: Any) -> tuple[list[Inst
                 instruction = Instruction(
                     "call", "fused", kernel, tuple(inputs), {}, outputs, pure=True
                 )
+                result.extend(moved)
                 result.append(instruction)
                 kernels += 1
-                replaced += end - i
+                replaced += len(members)
                 i = end
                 continue
         result.extend(program[i:end])
@@ -121,6 +124,7 @@ def _run_from(program, start, meta, supported):
         return None
     shape, _, backend, _ = meta[first.outputs[0][0]]
     defined: set[int] = set()
+    hoisted: list[int] = []
     nodes = 0
     end = start
     while end < len(program):
@@ -132,11 +136,28 @@ def _run_from(program, start, meta, supported):
             defined.add(slot)
             nodes += 1
         elif _is_full_sum(instruction, meta) and instruction.args[0].slot in defined:
-            pass
+            defined.add(instruction.outputs[0][0])
+        elif _hoistable(instruction, defined):
+            hoisted.append(end)
         else:
             break
         end += 1
-    return end, nodes
+    while hoisted and hoisted[-1] == end - 1:  # nothing after them to fuse: not hoisted
+        hoisted.pop()
+        end -= 1
+    return end, nodes, hoisted
+
+
+def _hoistable(instruction: Instruction, defined: set[int]) -> bool:
+    """A pure instruction that reads nothing the run computes (the seed gradient of a
+    backward, a reshape of a constant): it can run before the fused kernel."""
+    if instruction.kind != "call" or not instruction.pure or instruction.random:
+        return False
+    from ._codegen import _slots
+
+    reads: set[int] = set()
+    _slots((instruction.args, instruction.kwargs), reads)
+    return not (reads & defined)
 
 
 def _uses_after(program: list[Instruction], output: Any) -> list[set[int]]:
