@@ -613,3 +613,60 @@ def test_no_growth_over_10000_replays(device) -> None:
     grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
     assert grown < 64 * 1024, grown
     assert step.cache_size == 1
+
+
+def test_a_compiled_function_called_inside_another_is_inlined(device) -> None:
+    inner = gg.compile(lambda t: gg.exp(t) * 2)
+    w = gg.ones(3, device=device, requires_grad=True)
+
+    @gg.compile
+    def outer(x):
+        (inner(w * x) + inner(x)).sum().backward()
+
+    x = gg.full((3,), 0.5, device=device)
+    for _ in range(3):
+        outer(x)
+    expected = gg.ones(3, device=device, requires_grad=True)
+    for _ in range(3):
+        (gg.exp(expected * x) * 2 + gg.exp(x) * 2).sum().backward()
+    _same(w.grad, expected.grad)
+    assert inner.cache_size == 0 and outer.cache_size == 2
+
+
+def test_an_exception_in_the_trace_propagates_and_leaves_no_proxy(device) -> None:
+    w = gg.ones(2, device=device, requires_grad=True)
+
+    @gg.compile
+    def f(x):
+        (w * x).sum().backward()
+        raise ValueError("user error")
+
+    with pytest.raises(ValueError, match="user error"):
+        f(gg.ones(2, device=device))
+    assert type(w._data) is type(gg.ones(2, device=device)._data)
+    assert type(w.grad._data) is type(w._data)
+    _same(w.grad, gg.ones(2, device=device))
+    assert f.cache_size == 0
+
+
+def test_zero_grad_to_zeros_writes_in_place(device) -> None:
+    model = _mlp(device)
+    opt = gg.optim.SGD(model.parameters(), lr=0.1)
+    x, y = _mlp_data(device)
+
+    @gg.compile
+    def step(x, y):
+        opt.zero_grad(set_to_none=False)
+        _bce(model(x), y).backward()
+        opt.step()
+
+    reference = _mlp(device)
+    ref_opt = gg.optim.SGD(reference.parameters(), lr=0.1)
+    for _ in range(5):
+        step(x, y)
+        ref_opt.zero_grad(set_to_none=False)
+        _bce(reference(x), y).backward()
+        ref_opt.step()
+    for a, b in zip(reference.parameters(), model.parameters()):
+        _same(a, b)
+        _same(a.grad, b.grad)

@@ -26,6 +26,7 @@ from typing import Any
 from ._codegen import DIVERGED, MISS, Generated, generate
 from ._discover import discover
 from ._trace_call import TraceCall
+from . import _tracer
 from ._tracer import GraphBreak
 
 __all__ = ["CompileError", "CompiledFunction", "ExplainOutput", "compile", "config", "explain"]
@@ -96,8 +97,8 @@ class CompiledFunction:
         return len(self._entries)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.backend == "eager":
-            return self._fn(*args, **kwargs)
+        if self.backend == "eager" or _tracer.active() is not None:
+            return self._fn(*args, **kwargs)  # inside another trace: inlined into it
         for entry in self._entries:
             result = entry.generated.run(args, kwargs)
             if result is not MISS:

@@ -213,9 +213,9 @@ def _instruction_code(instruction: Instruction, names: _Names) -> list[str]:
     if kind == "check":
         rendered = ", ".join(names.render(a) for a in instruction.args)
         if instruction.fn is bool:
-            return [f"if bool({rendered}) is not {instruction.random}:", "    return _DIVERGED"]
+            return [f"if bool({rendered}) is not {instruction.expected}:", "    return _DIVERGED"]
         lines = [f"_t = {names.constant(instruction.fn)}({rendered})"]
-        lines += [f"if (_t is None) is not {instruction.random}:", "    return _DIVERGED"]
+        lines += [f"if (_t is None) is not {instruction.expected}:", "    return _DIVERGED"]
         for slot, path in instruction.outputs:
             lines.append(f"v{slot} = _t" + "".join(f"[{i}]" for i in path))
         return lines

@@ -55,6 +55,7 @@ class Instruction:
     method: bool = False
     pure: bool = False
     random: bool = False
+    expected: Any = None  # for a "check": the answer the trace found
 
 
 class Traced:
@@ -496,13 +497,13 @@ class Tracer:
         if self.impure:
             self.note_break(reason)
         if fn is bool:
-            self.program.append(Instruction("check", name, fn, args, {}, pure=True))
-            self.program[-1].random = expected  # the answer the replay must find again
+            check = Instruction("check", name, fn, args, {}, pure=True, expected=expected)
+            self.program.append(check)
             return expected
         result = self.call(name, fn, args, {}, pure=True, backend=backend)
         instruction = self.program[-1]
         instruction.kind = "check"
-        instruction.random = result is None
+        instruction.expected = result is None
         return result
 
     def note_break(self, reason: str) -> None:
