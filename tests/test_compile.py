@@ -89,8 +89,15 @@ EAGER_CASES = {"median", "nanmedian", "quantile"}
 SINGLE_PRECISION_CASES = {"to_float32"}
 
 
+@pytest.fixture
+def always_fuse(monkeypatch):
+    """Every run the fused-kernel generator takes becomes a kernel (no timing choice), so
+    the kernels' results are what the comparison sees."""
+    monkeypatch.setattr(config, "fusion_autotune", False)
+
+
 @pytest.mark.parametrize("c", CASES, ids=lambda c: c.name)
-def test_compiled_equals_eager_for_every_table_case(c, device) -> None:
+def test_compiled_equals_eager_for_every_table_case(c, device, always_fuse) -> None:
     step = _train_step(c.fn)
     compiled = gg.compile(step)
     with warnings.catch_warnings(record=True) as caught:
@@ -158,8 +165,10 @@ def _random_program(seed: int):
     return program, plan
 
 
+@pytest.mark.parametrize("autotune", [False, True], ids=["fused", "autotuned"])
 @pytest.mark.parametrize("seed", range(40))
-def test_fuzzed_programs_replay_as_eager(seed, device) -> None:
+def test_fuzzed_programs_replay_as_eager(seed, autotune, device, monkeypatch) -> None:
+    monkeypatch.setattr(config, "fusion_autotune", autotune)
     program, plan = _random_program(seed)
     step = _train_step(program)
     compiled = gg.compile(step, fullgraph=True)
@@ -670,3 +679,24 @@ def test_zero_grad_to_zeros_writes_in_place(device) -> None:
     for a, b in zip(reference.parameters(), model.parameters()):
         _same(a, b)
         _same(a.grad, b.grad)
+
+
+def test_an_elementwise_chain_and_its_backward_become_one_kernel(device, always_fuse) -> None:
+    pytest.importorskip("gpugrad.backends.kernels.fusion")
+    h0 = gg.tensor(np.linspace(-1, 1, 64), device=device, requires_grad=True)
+
+    def chain():
+        h = h0
+        for _ in range(5):
+            h = gg.exp(gg.clamp(gg.sin(h * 0.5 + 0.25), -1.0, 1.0))
+        h.sum().backward()
+        grad = h0.grad
+        h0.grad = None
+        return grad
+
+    report = gg.compile.explain(chain)
+    assert report.captured and report.fused_kernels == 1
+    assert report.fused_instructions > 40
+    compiled = gg.compile(chain)
+    for _ in range(3):
+        _same(compiled(), chain())

@@ -38,12 +38,15 @@ class CompileError(RuntimeError):
 
 class _Config:
     """Settings of ``gpugrad.compile``: ``recompile_limit`` (signatures traced per
-    function before it runs eagerly, as ``torch._dynamo.config.cache_size_limit``) and
-    ``fusion`` (hand elementwise runs to the fused-kernel generator when installed)."""
+    function before it runs eagerly, as ``torch._dynamo.config.cache_size_limit``),
+    ``fusion`` (hand elementwise runs to the fused-kernel generator when installed) and
+    ``fusion_autotune`` (keep a kernel only where it beat the plain run it replaces, timed
+    once on the trace's values; ``False`` keeps every kernel the generator makes)."""
 
     def __init__(self) -> None:
         self.recompile_limit = 8
         self.fusion = True
+        self.fusion_autotune = True
 
 
 config = _Config()
@@ -158,6 +161,8 @@ class CompiledFunction:
             found.guards,
             found.constants,
             use_fusion=config.fusion,
+            autotune=config.fusion_autotune,
+            guard_locals=found.data_locals(),
         )
         self._entries.insert(0, _Entry(generated))
         return call.result
@@ -251,6 +256,8 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainOutput:
         found.guards,
         found.constants,
         use_fusion=config.fusion,
+        autotune=config.fusion_autotune,
+        guard_locals=found.data_locals(),
     )
     return ExplainOutput(
         True,

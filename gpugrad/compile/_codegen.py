@@ -148,9 +148,12 @@ def generate(
     guard_constants: dict[str, Any],
     eager_fn: Any = None,
     use_fusion: bool = True,
+    autotune: bool = True,
+    guard_locals: dict[str, str] | None = None,
 ) -> Generated:
     """The entry function of one signature. With ``eager_fn``, the entry only checks the
     guards and calls ``eager_fn`` (a signature that falls back to eager)."""
+    guard_locals = guard_locals or {}
     namespace: dict[str, Any] = dict(guard_constants)
     namespace.update(
         _MISS=MISS,
@@ -178,11 +181,19 @@ def generate(
     else:
         program = eliminate_dead(program, output)
         if use_fusion:
-            program, fused_kernels, fused_instructions = fuse(program, meta, output)
+            program, fused_kernels, fused_instructions = fuse(program, meta, output, autotune)
         count = len(program)
         lines.append("    _token = _set(_IGNORE)")
         lines.append("    try:")
+        prologue = True
         for instruction in program:
+            if instruction.kind != "load":
+                prologue = False
+            elif prologue and instruction.args[0] in guard_locals:
+                # the guards already read this array: ``t0d`` (see _discover.visit_tensor)
+                ((slot, _),) = instruction.outputs
+                lines.append(f"        v{slot} = {guard_locals[instruction.args[0]]}")
+                continue
             lines.extend("        " + line for line in _instruction_code(instruction, names))
         lines.append(f"        return {_output_code(output, names)}")
         lines.append("    finally:")

@@ -37,6 +37,10 @@ class Discovery:
     reasons: list[str] = field(default_factory=list)
     backends: list[Any] = field(default_factory=list)  # backend objects met on the way
 
+    def data_locals(self) -> dict[str, str]:
+        """``"<source>._data"`` -> the guard local holding that array (``t0d``)."""
+        return {f"{source}._data": f"t{i}d" for i, (_, source) in enumerate(self.tensors)}
+
     def constant(self, value: Any) -> str:
         """The name of ``value`` in the generated code's namespace."""
         for name, known in self.constants.items():
@@ -168,17 +172,20 @@ class _Walker:
                     self.visit(item, f"{source}.{name}", depth + 1)
 
     def visit_tensor(self, t: Tensor, source: str, depth: int) -> None:
+        """Guards on ``t``'s metadata, through a local of the generated code bound by the
+        first guard (``(t0 := A[0])``), so each source is evaluated once per call."""
         found = self.found
+        local = f"t{len(found.tensors)}"
         found.tensors.append((t, source))
         found.sources[id(t)] = source
         found.backends.append(t._backend)
         data = t._data
-        self.guard(f"type({source}) is {found.constant(type(t))}")
-        self.guard(f"{source}._data.shape == {tuple(data.shape)!r}")
-        self.guard(f"{source}._data.dtype == {found.constant(data.dtype)}")
-        self.guard(f"{source}._backend is {found.constant(t._backend)}")
-        self.guard(f"{source}._requires_grad is {t._requires_grad}")
-        self.guard(f"{source}.grad_fn is None" if t.grad_fn is None else "False")
+        self.guard(f"type({local} := {source}) is {found.constant(type(t))}")
+        self.guard(f"({local}d := {local}._data).shape == {tuple(data.shape)!r}")
+        self.guard(f"{local}d.dtype == {found.constant(data.dtype)}")
+        self.guard(f"{local}._backend is {found.constant(t._backend)}")
+        self.guard(f"{local}._requires_grad is {t._requires_grad}")
+        self.guard(f"{local}.grad_fn is {'None' if t.grad_fn is None else 'not None'}")
         if t.grad_fn is not None and t._requires_grad:
             found.reasons.append(
                 "an input tensor carries an autograd graph made outside the compiled "
@@ -188,9 +195,9 @@ class _Walker:
         if extra is not None and extra.hooks:
             found.reasons.append("a tensor with hooks (register_hook) is used")
         if t._grad is None:
-            self.guard(f"{source}._grad is None")
+            self.guard(f"{local}._grad is None")
         else:
-            self.guard(f"{source}._grad is not None")
+            self.guard(f"{local}._grad is not None")
             self.visit(t._grad, f"{source}._grad", depth + 1)
 
     def visit_module(self, module: Any, source: str, depth: int) -> None:

@@ -7,9 +7,11 @@ as it was."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .. import backends
+from ..backends import fp_errors
 from ._tracer import Instruction, Traced
 
 MIN_FUSED = 2
@@ -32,9 +34,12 @@ def _number(value: Any) -> bool:
     return kind is float or kind is int or kind is bool
 
 
-def fuse(program: list[Instruction], meta: list, output: Any) -> tuple[list[Instruction], int, int]:
-    """The program with fusible runs replaced by fused-kernel calls; the number of kernels
-    made and of instructions they replaced."""
+def fuse(
+    program: list[Instruction], meta: list, output: Any, autotune: bool = True
+) -> tuple[list[Instruction], int, int]:
+    """The program with fusible runs replaced by fused-kernel calls (with ``autotune``,
+    only those that ran faster than the run they replace); the number of kernels made and
+    of instructions they replaced."""
     try:
         from ..backends.kernels.fusion import (
             ElementwiseProgram,
@@ -67,7 +72,7 @@ def fuse(program: list[Instruction], meta: list, output: Any) -> tuple[list[Inst
                 kernel = compile_elementwise(backend, elementwise)
             except FusionUnsupported:
                 kernel = None
-            if kernel is not None:
+            if kernel is not None and (not autotune or _faster(kernel, inputs, members)):
                 instruction = Instruction(
                     "call", "fused", kernel, tuple(inputs), {}, outputs, pure=True
                 )
@@ -294,3 +299,44 @@ def _const_dtype(value: Any) -> str:
 def _path(k: int, slot_meta: tuple) -> tuple:
     """Output ``k`` of the kernel; a NumPy scalar where the eager op made one."""
     return (k, ()) if slot_meta[3] else (k,)
+
+
+ROUNDS = 5
+"""Timed calls of each form when choosing between a kernel and the run it replaces."""
+
+
+def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
+    """Whether the fused kernel beats the instructions it would replace, timed on the
+    trace's own values (best of ``ROUNDS`` calls each, after a first call that builds the
+    kernel). On small arrays a kernel call can cost more than the few NumPy calls it
+    saves; on large ones it wins by passing over memory once."""
+    from ._codegen import _instruction_code, _Names
+
+    namespace: dict[str, Any] = {}
+    names = _Names(namespace)
+    slots = [x.slot for x in inputs if type(x) is Traced]
+    body = [line for m in members for line in _instruction_code(m, names)]
+    parameters = ", ".join(f"v{slot}" for slot in slots)
+    source = f"def run({parameters}):\n" + "".join(f"    {line}\n" for line in body)
+    source += "    return None\n"
+    exec(compile(source, "<gg.compile fusion timing>", "exec"), namespace)  # noqa: S102
+    run = namespace["run"]
+    values = [x.real if type(x) is Traced else x for x in inputs]
+    plain = [x.real for x in inputs if type(x) is Traced]
+    token = fp_errors.set_state(fp_errors.IGNORE)
+    try:
+        kernel(*values)
+        run(*plain)
+        fused_time = plain_time = float("inf")
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            kernel(*values)
+            fused_time = min(fused_time, time.perf_counter() - start)
+            start = time.perf_counter()
+            run(*plain)
+            plain_time = min(plain_time, time.perf_counter() - start)
+    except Exception:  # the values of a later in-place write: keep the plain run
+        return False
+    finally:
+        fp_errors.reset_state(token)
+    return fused_time < plain_time
