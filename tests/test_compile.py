@@ -700,3 +700,32 @@ def test_an_elementwise_chain_and_its_backward_become_one_kernel(device, always_
     compiled = gg.compile(chain)
     for _ in range(3):
         _same(compiled(), chain())
+
+
+def test_seeding_inside_the_function_replays(device) -> None:
+    def draw(x):
+        gg.manual_seed(5)
+        return x + gg.rand(4, device=device)
+
+    compiled = gg.compile(draw)
+    x = gg.zeros(4, device=device)
+    expected = draw(x)
+    for _ in range(3):
+        gg.manual_seed(99)  # the function's own seed wins, as eagerly
+        _same(compiled(x), expected)
+
+    def fresh(x):
+        gg.seed()
+        return x + gg.rand(4, device=device)
+
+    compiled_fresh = gg.compile(fresh)
+    with pytest.warns(UserWarning, match=r"a seed drawn from the operating system"):
+        compiled_fresh(x)
+    b, c = compiled_fresh(x), compiled_fresh(x)
+    assert not np.array_equal(_array(b), _array(c))
+
+    def state(x):
+        return gg.default_generator.get_state().sum() + x
+
+    with pytest.warns(UserWarning, match=r"a generator's state read \(get_state\)"):
+        gg.compile(state)(gg.zeros((), dtype=gg.int64))

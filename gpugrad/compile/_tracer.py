@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import backends
+from .. import _random, backends
 from .._random import Generator
 from .._tensor import Tensor
 
@@ -384,6 +384,7 @@ BREAKING_BACKEND = {
 
 GENERATOR_DRAWS = ("uniform", "normal", "exponential", "integers", "permutation")
 GENERATOR_CALLS = ("sample_categories",)
+GENERATOR_RESEEDS = ("manual_seed", "seed")
 
 
 class GraphBreak(Exception):
@@ -578,6 +579,10 @@ class Tracer:
                 self._patch_backend(backend)
         for name in (*GENERATOR_DRAWS, *GENERATOR_CALLS):
             self._patch(Generator, name, self._generator_recorder(name))
+        for name in GENERATOR_RESEEDS:
+            self._patch(Generator, name, self._reseed_recorder(name))
+        self._patch(Generator, "get_state", self._state_breaker(Generator.get_state))
+        self._patch(_random, "fresh_seed", _fresh_seed_breaker(_random.fresh_seed))
         self._patch(Tensor, "register_hook", self._hook_breaker(Tensor.register_hook))
         self._patch(Tensor, "__bool__", _tensor_bool(Tensor.__bool__))
 
@@ -643,6 +648,35 @@ class Tracer:
 
         return record
 
+    def _reseed_recorder(self, name: str) -> Callable:
+        """``manual_seed``/``seed`` of a generator: run, and replayed as they are."""
+        original = getattr(Generator, name)
+
+        def record(generator: Any, *args: Any) -> Any:
+            tracer = active()
+            if tracer is None or tracer.depth:
+                return original(generator, *args)
+            if _proxies(args):
+                tracer.note_break("a generator seeded from tensor data")
+            tracer.depth += 1
+            try:
+                result = original(generator, *args)
+            finally:
+                tracer.depth -= 1
+            tracer.program.append(Instruction("eager", name, original, (generator, *args), {}))
+            tracer.impure = True
+            return result
+
+        return record
+
+    def _state_breaker(self, original: Callable) -> Callable:
+        def get_state(generator: Any) -> Any:
+            if active() is not None:
+                _break("a generator's state read (get_state)")
+            return original(generator)
+
+        return get_state
+
     def _hook_breaker(self, original: Callable) -> Callable:
         def register_hook(tensor: Any, hook: Any) -> Any:
             if active() is not None:
@@ -696,3 +730,12 @@ def _tensor_bool(original: Callable) -> Callable:
         return original(tensor)
 
     return __bool__
+
+
+def _fresh_seed_breaker(original: Callable) -> Callable:
+    def fresh_seed() -> int:
+        if active() is not None:
+            _break("a seed drawn from the operating system (gg.seed())")
+        return original()
+
+    return fresh_seed
