@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import backends
 from ..backends import fp_errors
+from ._render import Names, instruction_code, slots_in
 from ._tracer import Instruction, Traced
 
 MIN_FUSED = 2
@@ -158,24 +159,20 @@ def _hoistable(instruction: Instruction, defined: set[int]) -> bool:
     backward, a reshape of a constant): it can run before the fused kernel."""
     if instruction.kind != "call" or not instruction.pure or instruction.random:
         return False
-    from ._codegen import _slots
-
     reads: set[int] = set()
-    _slots((instruction.args, instruction.kwargs), reads)
+    slots_in((instruction.args, instruction.kwargs), reads)
     return not (reads & defined)
 
 
 def _uses_after(program: list[Instruction], output: Any) -> list[set[int]]:
     """For each position, the slots read at or after it (or by the output)."""
-    from ._codegen import _slots
-
     tail: set[int] = set()
-    _slots(output, tail)
+    slots_in(output, tail)
     uses: list[set[int]] = [set()] * (len(program) + 1)
     uses[len(program)] = set(tail)
     for k in range(len(program) - 1, -1, -1):
         current = set(uses[k + 1])
-        _slots((program[k].args, program[k].kwargs), current)
+        slots_in((program[k].args, program[k].kwargs), current)
         uses[k] = current
     return uses
 
@@ -310,12 +307,10 @@ def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
     trace's own values (best of ``ROUNDS`` calls each, after a first call that builds the
     kernel). On small arrays a kernel call can cost more than the few NumPy calls it
     saves; on large ones it wins by passing over memory once."""
-    from ._codegen import _instruction_code, _Names
-
     namespace: dict[str, Any] = {}
-    names = _Names(namespace)
+    names = Names(namespace)
     slots = [x.slot for x in inputs if type(x) is Traced]
-    body = [line for m in members for line in _instruction_code(m, names)]
+    body = [line for m in members for line in instruction_code(m, names)]
     parameters = ", ".join(f"v{slot}" for slot in slots)
     source = f"def run({parameters}):\n" + "".join(f"    {line}\n" for line in body)
     source += "    return None\n"

@@ -126,10 +126,10 @@ class Traced:
         return len(self.real)
 
     def __getattr__(self, name: str) -> Any:
+        value = getattr(self.real, name)  # AttributeError as the array would raise it
         if name in _ESCAPING_ATTRIBUTES:
             _break(_ESCAPING_ATTRIBUTES[name])
-            return getattr(self.real, name)
-        value = getattr(self.real, name)
+            return value
         if not callable(value):
             return value
         pure = name in PURE_ARRAY_METHODS
