@@ -729,3 +729,52 @@ def test_seeding_inside_the_function_replays(device) -> None:
 
     with pytest.warns(UserWarning, match=r"a generator's state read \(get_state\)"):
         gg.compile(state)(gg.zeros((), dtype=gg.int64))
+
+
+def test_cnn_with_batchnorm_dropout_and_cross_entropy(device) -> None:
+    """BatchNorm writes its running statistics before cross_entropy checks its targets
+    (``bool``): the check moves before the writes, so a bad target later runs eagerly
+    and raises eager's error, with nothing written by the replay."""
+
+    def make():
+        gg.manual_seed(0)
+        model = gg.nn.Sequential(
+            gg.nn.Conv2d(1, 4, 3),
+            gg.nn.BatchNorm2d(4),
+            gg.nn.ReLU(),
+            gg.nn.Dropout(0.3),
+            gg.nn.Flatten(),
+            gg.nn.Linear(4 * 6 * 6, 3),
+        ).to(device=device, dtype=gg.float64)
+        return model, gg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    gg.manual_seed(4)
+    x = gg.randn(5, 1, 8, 8, dtype=gg.float64, device=device)
+    y = gg.tensor([0, 1, 2, 1, 0], device=device)
+    runs = []
+    for compile_it in (False, True):
+        model, opt = make()
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = gg.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+
+        fn = gg.compile(step) if compile_it else step
+        gg.manual_seed(1)
+        runs.append((model, [fn(x, y) for _ in range(10)], fn))
+    (em, el, _), (cm, cl, fn) = runs
+    for a, b in zip(el, cl):
+        _same(a, b)
+    for a, b in zip(em.state_dict().values(), cm.state_dict().values()):
+        _same(a, b)
+    assert fn.cache_size == 2 and fn.diverged == 0
+    with pytest.raises(IndexError, match="Target 7 is out of bounds"):
+        fn(x, gg.tensor([0, 1, 2, 1, 7], device=device))
+    assert fn.diverged == 1
+    with pytest.raises(IndexError):
+        runs[0][2](x, gg.tensor([0, 1, 2, 1, 7], device=device))
+    for a, b in zip(em.state_dict().values(), cm.state_dict().values()):
+        _same(a, b)  # the same partial writes as eager before its error

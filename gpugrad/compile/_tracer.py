@@ -492,20 +492,84 @@ class Tracer:
         backend: Any = None,
     ) -> Any:
         """A data-dependent answer the replay re-checks: ``fn(*args)`` (for ``bool``, the
-        value ``expected``; for a backend search, whether it found nothing). While the
-        program so far has written nothing, a replay whose answer differs runs the call
-        eagerly instead (``DIVERGED``); after a write, the trace breaks."""
-        if self.impure:
-            self.note_break(reason)
+        value ``expected``; for a backend search, whether it found nothing). The check,
+        with the pure instructions it reads, is placed before the program's first write
+        (``_hoist_check``), so that a replay whose answer differs has changed nothing and
+        runs the call eagerly instead (``DIVERGED``); where it cannot be, the trace
+        breaks."""
         if fn is bool:
             check = Instruction("check", name, fn, args, {}, pure=True, expected=expected)
             self.program.append(check)
-            return expected
-        result = self.call(name, fn, args, {}, pure=True, backend=backend)
-        instruction = self.program[-1]
-        instruction.kind = "check"
-        instruction.expected = result is None
+            result = expected
+        else:
+            result = self.call(name, fn, args, {}, pure=True, backend=backend)
+            instruction = self.program[-1]
+            instruction.kind = "check"
+            instruction.expected = result is None
+        if self.impure and not self._hoist_check():
+            self.note_break(reason)
         return result
+
+    def _hoist_check(self) -> bool:
+        """Move the last instruction (a check) and the pure instructions it depends on
+        to just before the first write, when none of what they read can have been
+        written in between (no argument of a write, nor anything it was computed from,
+        nor memory a loaded array shares with one)."""
+        program = self.program
+        check_index = len(program) - 1
+        first_write = next((i for i, ins in enumerate(program) if _writes(ins)), None)
+        if first_write is None:
+            return True
+        producer: dict[int, int] = {}
+        proxies: dict[int, Traced] = {}
+        for i, instruction in enumerate(program):
+            for slot, _ in instruction.outputs:
+                producer[slot] = i
+            for proxy in _proxies((instruction.args, instruction.kwargs)):
+                proxies[proxy.slot] = proxy
+        cone: set[int] = set()
+        stack = [p.slot for p in _proxies(program[check_index].args)]
+        read: set[int] = set(stack)
+        while stack:
+            index = producer.get(stack.pop())
+            if index is None or index in cone or index == check_index:
+                continue
+            instruction = program[index]
+            if index >= first_write and (
+                instruction.kind != "call" or not instruction.pure or instruction.random
+            ):
+                return False
+            cone.add(index)
+            for proxy in _proxies((instruction.args, instruction.kwargs)):
+                read.add(proxy.slot)
+                stack.append(proxy.slot)
+        written: set[int] = set()
+        stack = []
+        for instruction in program[first_write:check_index]:
+            if _writes(instruction) and instruction.kind != "store":
+                stack.extend(p.slot for p in _proxies((instruction.args, instruction.kwargs)))
+        while stack:
+            slot = stack.pop()
+            if slot in written:
+                continue
+            written.add(slot)
+            index = producer.get(slot)
+            if index is not None:
+                stack.extend(p.slot for p in _proxies((program[index].args, program[index].kwargs)))
+        if read & written:
+            return False
+        loads = [proxies[s] for s in read if s in proxies and program[producer[s]].kind == "load"]
+        targets = [proxies[s] for s in written if s in proxies]
+        for a in loads:
+            for b in targets:
+                backend = self.meta[a.slot][2] or backends.cpu
+                if backend.shares_memory(a.real, b.real):
+                    return False
+        moving = sorted(i for i in cone if i >= first_write) + [check_index]
+        moved = [program[i] for i in moving]
+        kept = [ins for i, ins in enumerate(program) if i not in set(moving)]
+        program[:] = kept[:first_write] + moved + kept[first_write:]
+        return True
 
     def note_break(self, reason: str) -> None:
         if reason not in self.breaks:
@@ -739,3 +803,10 @@ def _fresh_seed_breaker(original: Callable) -> Callable:
         return original()
 
     return fresh_seed
+
+
+def _writes(instruction: Instruction) -> bool:
+    """Whether replaying ``instruction`` changes anything (arrays, tensors, a generator)."""
+    if instruction.kind in ("store", "eager"):
+        return True
+    return instruction.kind == "call" and (not instruction.pure or instruction.random)
