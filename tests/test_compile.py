@@ -778,3 +778,24 @@ def test_cnn_with_batchnorm_dropout_and_cross_entropy(device) -> None:
         runs[0][2](x, gg.tensor([0, 1, 2, 1, 7], device=device))
     for a, b in zip(em.state_dict().values(), cm.state_dict().values()):
         _same(a, b)  # the same partial writes as eager before its error
+
+
+def test_compiled_method_of_a_module(device) -> None:
+    class Scaled(gg.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = gg.nn.Parameter(gg.ones(3, device=device))
+            self.scale = 2.0
+
+        @gg.compile
+        def forward(self, x):
+            return self.w * x * self.scale
+
+    a, b = Scaled(), Scaled()
+    x = gg.ones(3, device=device)
+    with gg.no_grad():
+        _same(a(x), gg.full((3,), 2.0, device=device))
+        b.scale = 3.0
+        _same(b(x), gg.full((3,), 3.0, device=device))
+        _same(a(x), gg.full((3,), 2.0, device=device))
+    assert Scaled.forward.cache_size == 2
