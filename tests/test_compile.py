@@ -799,3 +799,41 @@ def test_compiled_method_of_a_module(device) -> None:
         _same(b(x), gg.full((3,), 3.0, device=device))
         _same(a(x), gg.full((3,), 2.0, device=device))
     assert Scaled.forward.cache_size == 2
+
+
+def test_constants_are_folded_only_where_nothing_can_change_them(device) -> None:
+    def returns_constant(x):
+        c = gg.ones(3, device=device) * 2
+        return x + c, c
+
+    compiled = gg.compile(returns_constant)
+    x = gg.zeros(3, device=device)
+    for _ in range(3):
+        y, c = compiled(x)
+        _same(y, gg.full((3,), 2.0, device=device))
+        c.mul_(100)  # the user's copy: the next replay must not see it
+
+    def writes_constant(x):
+        c = gg.ones(3, device=device)
+        c.add_(x)
+        return c * 1
+
+    compiled_write = gg.compile(writes_constant)
+    for _ in range(3):
+        _same(compiled_write(x + 1), gg.full((3,), 2.0, device=device))
+
+    w = gg.ones(3, device=device, requires_grad=True)
+
+    def seed_gradient(x):
+        (w * x).sum().backward()
+        grad = w.grad
+        w.grad = None
+        return grad
+
+    compiled_seed = gg.compile(seed_gradient)
+    report = gg.compile.explain(seed_gradient, x + 3)
+    assert "v" in report.source
+    for k in range(3):
+        grad = compiled_seed(x + k)
+        _same(grad, gg.full((3,), float(k), device=device))
+        grad.mul_(0)

@@ -8,12 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import backends
 from .._inplace import _record_write
 from .._tensor import _wrap, _wrap_result
 from ..backends import fp_errors
 from ._fusion import fuse
 from ._render import Names, instruction_code, slots_in
-from ._tracer import Instruction
+from ._tracer import Instruction, Traced, _proxies, is_array_like
 
 MISS = object()
 """What a generated entry returns when its guards do not hold."""
@@ -49,7 +50,7 @@ def eliminate_dead(program: list[Instruction], output: Any) -> list[Instruction]
             slots_in((instruction.args, instruction.kwargs), used)
             kept.append(instruction)
             continue
-        removable = instruction.kind == "load" or (
+        removable = instruction.kind in ("load", "const") or (
             instruction.kind == "call" and instruction.pure and not instruction.random
         )
         if removable and not any(slot in used for slot, _ in instruction.outputs):
@@ -58,6 +59,106 @@ def eliminate_dead(program: list[Instruction], output: Any) -> list[Instruction]
         kept.append(instruction)
     kept.reverse()
     return kept
+
+
+VIEW_OPS = frozenset(
+    {
+        *("reshape", "expand", "transpose", "mT", "T", "permute", "squeeze", "unsqueeze"),
+        *("getitem", "astype", "asarray", "ascontiguousarray", "view", "diagonal", "ravel"),
+        *("narrow_half", "flip", "sum_to", "copy"),
+    }
+)
+"""Pure instructions whose result may share memory with an argument (``copy`` listed too:
+the engine hands its result to ``.grad``, a place the user may write into)."""
+
+
+def fold_constants(program: list[Instruction], output: Any) -> list[Instruction]:
+    """Compute once the pure, non-random instructions that read no program variable (the
+    seed gradient's ``ones`` and its reshape and broadcast …), and bind their values as
+    constants: a ``"const"`` instruction at the start. A value is not folded when it, or
+    a view of it, is written into, stored in a tensor or returned (the next replay would
+    see it changed)."""
+    folded: dict[int, bool] = {}  # slots computable now
+    for instruction in program:
+        if (
+            instruction.kind == "call"
+            and instruction.pure
+            and not instruction.random
+            and not instruction.method
+            and all(p.slot in folded for p in _proxies((instruction.args, instruction.kwargs)))
+            and instruction.outputs
+            and not _holds_array((instruction.args, instruction.kwargs))
+        ):
+            for slot, _ in instruction.outputs:
+                folded[slot] = True
+    if not folded:
+        return program
+    tainted = dict.fromkeys(folded, True)
+    escaped: set[int] = set()
+    slots_in(output, escaped)
+    for instruction in program:
+        reads: set[int] = set()
+        slots_in((instruction.args, instruction.kwargs), reads)
+        hit = reads & tainted.keys()
+        if not hit or all(slot in folded for slot, _ in instruction.outputs):
+            continue
+        if instruction.kind != "call" or not instruction.pure or instruction.random:
+            escaped |= hit
+        elif instruction.name in VIEW_OPS or instruction.method:
+            for slot, _ in instruction.outputs:
+                tainted[slot] = True
+    if escaped & tainted.keys():
+        return program  # a folded value could be written or handed out: fold nothing
+    constants: list[Instruction] = []
+    values: dict[int, Any] = {}
+    kept: list[Instruction] = []
+    token = fp_errors.set_state(fp_errors.IGNORE)
+    try:
+        for instruction in program:
+            if not instruction.outputs or instruction.outputs[0][0] not in folded:
+                kept.append(instruction)
+                continue
+            args = _substitute(instruction.args, values)
+            kwargs = _substitute(instruction.kwargs, values)
+            result = instruction.fn(*args, **kwargs)
+            for slot, path in instruction.outputs:
+                value = result
+                for i in path:
+                    value = value[i]
+                values[slot] = value
+                constants.append(Instruction("const", "const", None, (value,), {}, [(slot, ())]))
+    except Exception:  # computing it now failed: leave the program as it was
+        return program
+    finally:
+        fp_errors.reset_state(token)
+    return constants + kept
+
+
+def _holds_array(value: Any) -> bool:
+    """Whether ``value`` holds an array constant (a tensor's array outside the trace,
+    which may change between calls); NumPy scalars are values, not arrays."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is tuple or kind is list:
+            stack.extend(v)
+        elif kind is dict:
+            stack.extend(v.values())
+        elif kind is not Traced and is_array_like(v) and not backends.cpu.is_host_scalar(v):
+            return True
+    return False
+
+
+def _substitute(value: Any, values: dict[int, Any]) -> Any:
+    kind = type(value)
+    if kind is Traced:
+        return values[value.slot]
+    if kind is tuple or kind is list:
+        return kind(_substitute(v, values) for v in value)
+    if kind is dict:
+        return {k: _substitute(v, values) for k, v in value.items()}
+    return value
 
 
 def _output_code(template: Any, names: Names) -> str:
@@ -128,7 +229,7 @@ def generate(
     if eager_fn is not None:
         lines.append("    return _FN(*A, **K)")
     else:
-        program = eliminate_dead(program, output)
+        program = eliminate_dead(fold_constants(eliminate_dead(program, output), output), output)
         if use_fusion:
             program, fused_kernels, fused_instructions = fuse(program, meta, output, autotune)
         count = len(program)
@@ -136,9 +237,9 @@ def generate(
         lines.append("    try:")
         prologue = True
         for instruction in program:
-            if instruction.kind != "load":
+            if instruction.kind not in ("load", "const"):
                 prologue = False
-            elif prologue and instruction.args[0] in guard_locals:
+            elif prologue and instruction.kind == "load" and instruction.args[0] in guard_locals:
                 # the guards already read this array: ``t0d`` (see _discover.visit_tensor)
                 ((slot, _),) = instruction.outputs
                 lines.append(f"        v{slot} = {guard_locals[instruction.args[0]]}")

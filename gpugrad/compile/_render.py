@@ -88,6 +88,9 @@ def instruction_code(instruction: Instruction, names: Names) -> list[str]:
         for slot, path in instruction.outputs:
             lines.append(f"v{slot} = _t" + "".join(f"[{i}]" for i in path))
         return lines
+    if kind == "const":
+        ((slot, _),) = instruction.outputs
+        return [f"v{slot} = {names.constant(instruction.args[0])}"]
     if kind == "eager":
         owner, *args = instruction.args
         rendered = "".join(f", {names.render(a)}" for a in args)
