@@ -25,6 +25,7 @@ class NumpyBackend(ArrayBackend):
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
         self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
+        self.expand = self._expand
         self.kernels = numpy_exec
         self.special = special
         wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")
@@ -45,6 +46,23 @@ class NumpyBackend(ArrayBackend):
             self.kernels = native_exec
         else:
             self.kernels = numpy_exec
+
+    # --- 0-d fast paths (eager overhead, issue 18) -----------------------------------------
+    # A 0-d op result is a NumPy scalar: immutable, and its Python-level methods cost a tenth
+    # of the ufunc machinery's. These return exactly what the general path returns.
+    def _expand(self, x: Any, shape: Any) -> Any:
+        """``numpy.broadcast_to``; a NumPy scalar "expanded" to ``()`` is itself (it cannot be
+        written through, so a read-only view of it adds nothing)."""
+        if shape == () and isinstance(x, numpy.generic):
+            return x
+        return numpy.broadcast_to(x, shape)
+
+    def mean(self, x: Any, dim: Any = None, keepdim: bool = False) -> Any:
+        """As ``ArrayBackend.mean``; the mean of one element is ``x + 0`` (NumPy sums from
+        +0, so ``-0.0`` averages to ``0.0``)."""
+        if x.ndim == 0 and dim is None and not keepdim and x.dtype.char in "fdg":
+            return x[()] + 0
+        return ArrayBackend.mean(self, x, dim, keepdim)
 
     def kernels_name(self) -> str:
         return "native" if self.kernels is native_exec else "numpy"
