@@ -59,6 +59,7 @@ class NumpyBackend(ArrayBackend):
         super().__init__(numpy, Device("cpu"))
         self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
         self.expand = self._expand
+        self.reshape = self._reshape
         self.special = special
         self.kernels_reason = ""
         wanted = os.environ.get(KERNELS_VARIABLE, "auto")
@@ -149,6 +150,12 @@ class NumpyBackend(ArrayBackend):
         if shape == () and isinstance(x, numpy.generic):
             return x
         return numpy.broadcast_to(x, shape)
+
+    def _reshape(self, x: Any, shape: Any) -> Any:
+        """``numpy.reshape`` without its Python-level dispatch (an array's own method)."""
+        if isinstance(x, (numpy.ndarray, numpy.generic)):
+            return x.reshape(shape)
+        return numpy.reshape(x, shape)
 
     def mean(self, x: Any, dim: Any = None, keepdim: bool = False) -> Any:
         """As ``ArrayBackend.mean``; the mean of one element is ``x + 0`` (NumPy sums from
