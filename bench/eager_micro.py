@@ -92,10 +92,10 @@ def time_program(step: Any, seconds: float) -> float:
 def worker(library: str, seconds: float) -> None:
     if library == "torch":
         import torch as L
-
-        L.set_num_threads(1)
     else:
         import gpugrad as L
+
+        print(L.__file__, file=sys.stderr)
     print(json.dumps({name: time_program(step, seconds) for name, step in programs(L).items()}))
 
 
@@ -104,14 +104,18 @@ def run_round(library: str, path: str | None, seconds: float) -> dict[str, float
     root = path or str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     kind = "torch" if library == "torch" else "gpugrad"
+    # This file run as a script, from ``root``: the gpugrad imported is ``root``'s
+    # (``python -m`` would put the current directory first on the path).
     out = subprocess.run(
-        [sys.executable, "-m", "bench.eager_micro", "--worker", kind, "--seconds", str(seconds)],
+        [sys.executable, __file__, "--worker", kind, "--seconds", str(seconds)],
         env=env,
-        cwd=str(Path(__file__).resolve().parents[1]),
+        cwd=root,
         check=True,
         capture_output=True,
         text=True,
     )
+    if kind == "gpugrad" and not out.stderr.strip().startswith(root):
+        raise RuntimeError(f"the {library} worker imported {out.stderr.strip()}, not {root}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
