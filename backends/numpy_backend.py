@@ -117,10 +117,10 @@ class NumpyBackend(ArrayBackend):
         start = time.perf_counter()
         try:
             native_exec.build_all()
-        except Exception as error:  # any failure: the NumPy kernels compute the same values
+        except Exception as error:  # whatever went wrong, the NumPy kernels always work
             self.kernels = numpy_exec
             self.kernels_reason = f"the default chose them: the native build failed: {error}"
-            first_line = str(error).splitlines()[0]
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
             warnings.warn(
                 f"gpugrad: the native CPU kernels could not be built ({first_line}); using "
                 "the NumPy kernels (gg.backends.cpu_kernels() says why)",
