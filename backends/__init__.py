@@ -19,6 +19,7 @@ __all__ = [
     "NativeBuildError",
     "NumpyBackend",
     "cpu",
+    "cpu_kernels",
     "cuda_device_count",
     "cuda_is_available",
     "dtypes",
@@ -32,16 +33,25 @@ _backends: dict[str, ArrayBackend] = {"cpu": cpu}
 
 
 def set_cpu_kernels(name: str) -> None:
-    """Run the CPU's fused kernels with ``"numpy"`` (the default: NumPy's ufuncs, nothing
-    to build) or ``"native"`` (their C bodies, built once per machine with the system's
-    C++ compiler; raises ``NativeBuildError`` with the compiler's message when that
-    fails). The ``GPUGRAD_CPU_KERNELS`` environment variable sets it at import."""
-    cpu.use_kernels(name)
+    """Run the CPU's fused kernels with ``"auto"`` (the default: the native kernels if a
+    C++ compiler builds them on the first fused kernel call, else NumPy's), ``"numpy"``
+    (NumPy's ufuncs, nothing to build) or ``"native"`` (their C bodies, built now, once per
+    machine, with the system's C++ compiler; raises ``NativeBuildError`` with the
+    compiler's message when that fails). The ``GPUGRAD_CPU_KERNELS`` environment variable
+    sets it at import."""
+    cpu.use_kernels(name, f"gg.set_cpu_kernels({name!r}) in this process")
 
 
 def get_cpu_kernels() -> str:
-    """``"numpy"`` or ``"native"``: what runs the CPU's fused kernels."""
+    """``"native"`` or ``"numpy"``: what runs the CPU's fused kernels (``"auto"`` while the
+    default has not chosen yet: it does on the first fused kernel call)."""
     return cpu.kernels_name()
+
+
+def cpu_kernels() -> str:
+    """Which executor runs the CPU's fused kernels and why, in words: ``"native (the
+    default: built ... in 5.1 s ...)"``, ``"numpy (... no C++ compiler ...)"`` …"""
+    return cpu.describe_kernels()
 
 
 def _import_cupy() -> Any:

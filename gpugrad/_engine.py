@@ -145,13 +145,17 @@ def execute(
         node = out.grad_fn
         if node is None:
             node = edge_of(out)
-        if node not in buffers:
+        current = buffers.get(node)
+        if current is None:
             if type(node) is AccumulateGrad:
                 leaves[node] = None
             else:
                 heappush(ready, (-node.seq, node))
-        _deliver(buffers, node, out._output_nr, grad)
-    shared = {id(g) for g in grads}  # gradient arrays someone else also holds
+        if node.n_outputs == 1:
+            buffers[node] = grad if current is None else current + grad
+        else:
+            _deliver(buffers, node, out._output_nr, grad)
+    shared = set(map(id, grads))  # gradient arrays someone else also holds
     captured: list[Any] | None = None if capture is None else [None] * len(set(capture.values()))
     previous = grad_state.enabled
     grad_state.enabled = create_graph
@@ -172,10 +176,11 @@ def execute(
                 )
             else:
                 input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
-            if len(input_grads) == 2:
+            n_grads = len(input_grads)
+            if n_grads == 2:
                 if input_grads[0] is input_grads[1] and input_grads[0] is not None:
                     shared.add(id(input_grads[0]))
-            elif len(input_grads) > 2:
+            elif n_grads > 2:
                 _note_repeats(input_grads, shared)
             if anomaly.enabled:
                 from ._anomaly import check_backward_outputs
@@ -197,10 +202,15 @@ def execute(
                     _deliver(buffers, edge, nr, g)
                 else:
                     buffers[edge] = g if current is None else current + g
+        plain = accumulate_into is None and capture is None
         for node in leaves:
             grad = buffers.pop(node)
+            t = node.variable
+            if plain and (t._extra is None or not t._extra.hooks):  # the common case
+                _accumulate(t, grad, tensor_mode, id(grad) not in shared)
+                continue
             _finish_leaf(
-                node.variable,
+                t,
                 grad,
                 tensor_mode,
                 accumulate_into,

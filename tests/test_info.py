@@ -65,7 +65,7 @@ def test_module_prints_every_line_and_nothing_else():
         assert label in report, label
     assert report["gpugrad"].startswith(gg.__version__)
     assert report["Python"].startswith(".".join(map(str, sys.version_info[:2])))
-    assert report["CPU kernels"].startswith(("numpy (", "native ("))
+    assert report["CPU kernels"].startswith(("auto (", "numpy (", "native ("))
 
 
 def test_collect_env_describes_this_process():
@@ -122,20 +122,19 @@ def test_a_failing_section_is_reported_not_raised(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "current,variable,why",
+    "name,why",
     [
-        ("numpy", None, "the default; "),
-        ("native", "native", "GPUGRAD_CPU_KERNELS=native"),
-        ("native", None, "gg.set_cpu_kernels('native') in this process"),
-        ("numpy", "native", "GPUGRAD_CPU_KERNELS=native, but the native build failed"),
-        ("numpy", "fast", "GPUGRAD_CPU_KERNELS=fast is not a CPU kernel name"),
+        ("numpy", "numpy (gg.set_cpu_kernels('numpy') in this process)"),
+        ("auto", "auto (the default: no fused kernel has run yet; "),
     ],
 )
-def test_cpu_kernels_say_why(monkeypatch, current, variable, why):
-    monkeypatch.setattr(gg.backends, "get_cpu_kernels", lambda: current)
-    if variable is None:
-        monkeypatch.delenv("GPUGRAD_CPU_KERNELS", raising=False)
-    else:
-        monkeypatch.setenv("GPUGRAD_CPU_KERNELS", variable)
-    line = rows(info.collect_env())["CPU kernels"]
-    assert line.startswith(f"{current} ({why}")
+def test_cpu_kernels_say_why(name, why):
+    """The row is ``gg.backends.cpu_kernels()``: the executor and what chose it (the
+    environment's choices: tests/test_eager_kernels.py)."""
+    before = gg.get_cpu_kernels()
+    try:
+        gg.set_cpu_kernels(name)
+        line = rows(info.collect_env())["CPU kernels"]
+    finally:
+        gg.set_cpu_kernels(before)
+    assert line.startswith(why)

@@ -663,7 +663,7 @@ def test_an_unusable_cache_directory_is_a_build_error(native, tmp_path, monkeypa
 def test_cpu_kernels_are_chosen_by_name(native):
     import gpugrad as gg
 
-    assert gg.get_cpu_kernels() in ("numpy", "native")
+    assert gg.get_cpu_kernels() in ("auto", "numpy", "native")
     before = gg.get_cpu_kernels()
     try:
         gg.set_cpu_kernels("native")
@@ -698,7 +698,16 @@ def test_switching_to_built_native_kernels_starts_no_build(native, monkeypatch):
 def test_the_environment_choice_is_the_one_in_use():
     """Under ``GPUGRAD_CPU_KERNELS=native`` (CI's second run of the suite) the native
     kernels are the ones running, not a silent fallback."""
-    wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")
+    wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "auto")
+    if wanted == "auto":  # the default: native once a fused kernel ran, where they build
+        chosen = CPU.kernels.resolve() if CPU.kernels_name() == "auto" else CPU.kernels
+        try:
+            native_exec.build_all()
+        except native_exec.NativeBuildError:
+            assert chosen is numpy_exec
+        else:
+            assert chosen is native_exec
+        return
     assert CPU.kernels is {"numpy": numpy_exec, "native": native_exec}[wanted]
 
 

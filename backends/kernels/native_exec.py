@@ -1,4 +1,6 @@
-"""Runs a ``Kernel``'s C body on the CPU, compiled on this machine (opt-in).
+"""Runs a ``Kernel``'s C body on the CPU, compiled on this machine (the CPU's default
+where a C++ compiler works: ``numpy_backend.AutoKernels`` builds it on the first fused
+kernel call).
 
 ``native_source`` turns the CUDA bodies into one C++ file per dtype; the first use builds
 it with the system's C++ compiler (``$CXX``, else ``c++`` or ``g++``) for this processor

@@ -19,7 +19,6 @@ from importlib import metadata
 __all__ = ["collect_env", "main"]
 
 NOT_INSTALLED = "not installed"
-CPU_KERNELS_VARIABLE = "GPUGRAD_CPU_KERNELS"
 
 
 def _error(error: BaseException) -> str:
@@ -51,26 +50,9 @@ def _python_rows() -> list[tuple[str, str]]:
 
 def _cpu_kernel_rows() -> list[tuple[str, str]]:
     """Which executor runs the fused kernels on the CPU, and what chose it."""
-    from ..backends import get_cpu_kernels
+    from ..backends import cpu_kernels
 
-    current = get_cpu_kernels()
-    wanted = os.environ.get(CPU_KERNELS_VARIABLE)
-    if current == "native":
-        why = (
-            f"{CPU_KERNELS_VARIABLE}=native"
-            if wanted == "native"
-            else "gg.set_cpu_kernels('native') in this process"
-        )
-    elif wanted == "native":
-        why = f"{CPU_KERNELS_VARIABLE}=native, but the native build failed (see its warning)"
-    elif wanted not in (None, "numpy"):
-        why = f"{CPU_KERNELS_VARIABLE}={wanted} is not a CPU kernel name"
-    else:
-        why = (
-            "the default; gg.set_cpu_kernels('native') or "
-            f"{CPU_KERNELS_VARIABLE}=native compiles the C kernels"
-        )
-    return [("CPU kernels", f"{current} ({why})")]
+    return [("CPU kernels", cpu_kernels())]
 
 
 def _compiler_rows() -> list[tuple[str, str]]:

@@ -56,9 +56,13 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
     """Wrap ``out``; when grad mode is on and an input requires grad, give it a node."""
     if _grad_state.enabled:
         for t in inputs:
-            if isinstance(t, Tensor) and t.requires_grad:
-                edges = tuple(edge_of(t) if isinstance(t, Tensor) else None for t in inputs)
-                saved = tuple(inputs[i] for i in op.save_inputs)
+            if isinstance(t, Tensor) and t._requires_grad:
+                if len(inputs) == 1:  # reductions, most shape ops: no generator to run
+                    edges = (edge_of(t),)
+                    saved = inputs if op.save_inputs else ()
+                else:
+                    edges = tuple([edge_of(t) if isinstance(t, Tensor) else None for t in inputs])
+                    saved = tuple([inputs[i] for i in op.save_inputs])
                 kind = FirstArgumentNode if op.grads[0] is None else Node  # where's condition
                 node = kind(op, edges, saved, out if op.save_output else None, attrs, backend)
                 return _wrap_result(out, backend, node)
@@ -71,7 +75,7 @@ def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
         out = _quiet.run(op.forward, backend, x._data, *attrs)
     else:  # CuPy never warns
         out = op.forward(backend, x._data, *attrs)
-    if x.requires_grad and _grad_state.enabled:
+    if x._requires_grad and _grad_state.enabled:
         node = x.grad_fn
         node = Node(
             op,
@@ -171,7 +175,7 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             out = _quiet.run(op.forward, backend, ad, b)
         else:
             out = op.forward(backend, ad, b)
-        if a.requires_grad and _grad_state.enabled:
+        if a._requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
             kind = Node if op.name in WRAPPED_NUMBER_OPS else SecondArgumentNode
@@ -207,10 +211,14 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             out = op.forward(backend, ad, bd)
     except ValueError:
         raise broadcast_error(ad.shape, bd.shape) from None
-    if (a.requires_grad or b.requires_grad) and _grad_state.enabled:
+    if (a._requires_grad or b._requires_grad) and _grad_state.enabled:
+        node = a.grad_fn
+        edge_a = node if node is not None and a._output_nr == 0 else edge_of(a)
+        node = b.grad_fn
+        edge_b = node if node is not None and b._output_nr == 0 else edge_of(b)
         node = Node(
             op,
-            (edge_of(a), edge_of(b)),
+            (edge_a, edge_b),
             _saved_pair(op, a, b),
             out if op.save_output else None,
             (),
@@ -234,8 +242,8 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     if dtype != ad.dtype:
         ad = ad.astype(dtype)
     out = _quiet.run(op.forward, backend, b, ad) if backend is _cpu else op.forward(backend, b, ad)
-    if a.requires_grad and _grad_state.enabled:
-        saved = tuple((b, a)[i] for i in op.save_inputs)
+    if a._requires_grad and _grad_state.enabled:
+        saved = tuple([(b, a)[i] for i in op.save_inputs])
         node = FirstArgumentNode(
             op, (None, edge_of(a)), saved, out if op.save_output else None, (), backend
         )
