@@ -1056,6 +1056,84 @@ class ArrayBackend:
             picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
         return picks.astype(xp.int64)
 
+    # --- layers (LSTM over a sequence, pooling, batch norm, convolution: ops/nn.py) -------
+    def lstm_sequence(self, gates_in: Array, w_hh: Array, state0: Array) -> tuple:
+        """An LSTM over ``T`` steps in one call. ``gates_in`` ``(T, B, 4H)`` is the input's
+        projection with both biases (gate order ``i f g o``), ``w_hh`` ``(4H, H)``,
+        ``state0`` ``(2, B, H)`` the initial ``h`` and ``c``. Returns the states ``(T, 2, B,
+        H)`` (``h_t`` then ``c_t``) and what backward reads: the opened gates ``(T, B, 4H)``
+        (sigmoid, except tanh for ``g``) and ``tanh(c_t)`` ``(T, B, H)``."""
+        xp = self.xp
+        steps, batch, width = gates_in.shape
+        hidden = width // 4
+        states = xp.empty((steps, 2, batch, hidden), gates_in.dtype)
+        gates = xp.empty_like(gates_in)
+        tanh_c = xp.empty((steps, batch, hidden), gates_in.dtype)
+        w_t = w_hh.T
+        h, c = state0[0], state0[1]
+        cell = slice(2 * hidden, 3 * hidden)
+        with self.quiet(), self.one_blas_thread():
+            for t in range(steps):
+                a = gates[t]
+                xp.add(xp.matmul(h, w_t), gates_in[t], out=a)
+                g = xp.tanh(a[:, cell])
+                xp.negative(a, out=a)  # sigmoid in place: exp(-x) overflow gives 0
+                xp.exp(a, out=a)
+                a += 1
+                xp.reciprocal(a, out=a)
+                a[:, cell] = g
+                i, f, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 3 * hidden :]
+                c_next = states[t, 1]
+                xp.multiply(f, c, out=c_next)
+                c_next += i * g
+                xp.tanh(c_next, out=tanh_c[t])
+                h = states[t, 0]
+                xp.multiply(o, tanh_c[t], out=h)
+                c = c_next
+        return states, gates, tanh_c
+
+    def lstm_sequence_backward(
+        self, grad: Array, w_hh: Array, state0: Array, states: Array, gates: Array, tanh_c: Array
+    ) -> tuple[Array, Array, Array]:
+        """The gradients of :meth:`lstm_sequence` for the states' gradient ``grad`` ``(T,
+        2, B, H)``: ``(d gates_in, d w_hh, d state0)``, back through time in one call.
+        Every factor that does not depend on the incoming gradient is computed for all
+        steps at once first, so each step is a handful of array operations."""
+        xp = self.xp
+        steps, _, batch, hidden = states.shape
+        opened = gates.reshape(steps, batch, 4, hidden)
+        i, f, g, o = (opened[:, :, k] for k in range(4))
+        c_prev = xp.concatenate((state0[None, 1], states[:-1, 1]))  # (T, B, H)
+        # d gate pre-activation = (dc * factor) for i, f, g and (dh * factor) for o
+        factors = xp.empty((steps, batch, 3, hidden), gates.dtype)
+        xp.multiply(g, i * (1 - i), out=factors[:, :, 0])
+        xp.multiply(c_prev, f * (1 - f), out=factors[:, :, 1])
+        xp.multiply(i, 1 - g * g, out=factors[:, :, 2])
+        out_factor = tanh_c * o * (1 - o)
+        cell_factor = o * (1 - tanh_c * tanh_c)  # dc += dh * cell_factor
+        d_gates = xp.empty(gates.shape, gates.dtype)
+        d_opened = d_gates.reshape(steps, batch, 4, hidden)
+        dh = xp.zeros((batch, hidden), grad.dtype)
+        dc = xp.zeros((batch, hidden), grad.dtype)
+        with self.one_blas_thread():
+            for t in range(steps - 1, -1, -1):
+                dh += grad[t, 0]
+                dc += grad[t, 1]
+                xp.multiply(dh, out_factor[t], out=d_opened[t, :, 3])
+                dc += dh * cell_factor[t]
+                xp.multiply(dc[:, None], factors[t], out=d_opened[t, :, :3])
+                dc *= f[t]
+                dh = xp.matmul(d_gates[t], w_hh)
+        h_prev = xp.concatenate((state0[:1], states[:-1, 0]))  # (T, B, H)
+        flat = d_gates.reshape(steps * batch, -1)
+        d_w = self.matmul(flat.T, h_prev.reshape(steps * batch, hidden))
+        return d_gates, d_w, xp.stack((dh, dc))
+
+    def one_blas_thread(self) -> Any:
+        """A context for a loop of small matrix products (the CPU backend runs them on one
+        BLAS thread: see ``threadpools``)."""
+        return contextlib.nullcontext()
+
     # --- linear algebra (einsum, decompositions; ops/linalg.py, gpugrad.linalg) ----------
     def einsum(self, subscripts: str, *operands: Array) -> Array:
         """``einsum`` with an optimized contraction (BLAS ``tensordot`` where it applies)."""

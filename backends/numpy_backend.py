@@ -12,6 +12,7 @@ from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import native_exec, numpy_exec, special
 from .threadpools import matmul as _matmul
+from .threadpools import one_thread as _one_thread
 
 CPU_KERNELS = ("numpy", "native")
 
@@ -25,6 +26,7 @@ class NumpyBackend(ArrayBackend):
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
         self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
+        self.one_blas_thread = _one_thread
         self.kernels = numpy_exec
         self.special = special
         wanted = os.environ.get("GPUGRAD_CPU_KERNELS", "numpy")

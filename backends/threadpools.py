@@ -94,3 +94,19 @@ def matmul(a: Any, b: Any) -> Any:
             _pools.exit()
     finally:
         fp_errors.reset_state(token)
+
+
+class one_thread:  # noqa: N801 - a context manager, used as a function
+    """Products inside run on one BLAS thread (a loop of small products, such as an
+    LSTM's steps: one switch for the loop instead of one per product)."""
+
+    def __enter__(self) -> None:
+        if _pools.controllers():
+            _pools.enter()
+            self.entered = True
+        else:
+            self.entered = False
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.entered:
+            _pools.exit()

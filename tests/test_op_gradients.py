@@ -495,6 +495,16 @@ CASES += [
     ),
 ]
 
+# --- layer ops (LSTM over a sequence, pooling, batch norm, convolution, attention) ------
+CASES += [
+    case(
+        "lstm_sequence",
+        lambda x, w, s: NN._lstm_sequence(x, w, s),
+        (randn(3, 2, 8) * 0.5, randn(8, 2) * 0.5, randn(2, 2, 2) * 0.5),
+        NN.LSTM_SEQUENCE,
+    ),
+]
+
 # --- shape and index ops (gather, scatter, index_select, diagonal ...) --------------------
 ROWS_3x4 = index([[0, 3], [1, 1], [2, 0]])
 CASES += [

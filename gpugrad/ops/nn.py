@@ -25,6 +25,7 @@ from ..backends.kernels import defs as K
 from .dispatch import broadcast_error, device_error, record
 from .elementwise import clamp, exp, log, log1p, logical_and, sigmoid, tanh, where
 from .registry import declare
+from .shape import cat, stack
 from .transfer import to_dtype
 
 
@@ -443,3 +444,76 @@ def binary_cross_entropy_with_logits(
 
 def _logits_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
     return broadcast_error(expected, shape)
+
+
+# --- LSTM over a sequence -----------------------------------------------------------------
+# One node for a whole layer direction: the forward runs the T steps on arrays
+# (``backend.lstm_sequence``) and keeps the opened gates and tanh(c) for backward, which
+# runs back through time in one call. The composite formula recomputes the steps with
+# gpugrad ops from the saved inputs and writes the same closed form on tensors, so
+# ``create_graph=True`` differentiates it again.
+def _lstm_kernel_grad(ns, g, x, y, z, o, cache):
+    gates, tanh_c = cache
+    return ns.lstm_sequence_backward(g, y, z, o, gates, tanh_c)
+
+
+def _lstm_composite_grad(ns, g, x, y, z, o, cache):
+    steps, batch, width = x.shape
+    hidden = width // 4
+    w_t = y.mT
+    h, c = z[0], z[1]
+    opened, tanhs, h_prev, c_prev = [], [], [], []
+    for t in range(steps):
+        a = x[t] + h @ w_t
+        gate_i, gate_f = sigmoid(a[:, :hidden]), sigmoid(a[:, hidden : 2 * hidden])
+        gate_g, gate_o = tanh(a[:, 2 * hidden : 3 * hidden]), sigmoid(a[:, 3 * hidden :])
+        h_prev.append(h)
+        c_prev.append(c)
+        c = gate_f * c + gate_i * gate_g
+        tc = tanh(c)
+        h = gate_o * tc
+        opened.append((gate_i, gate_f, gate_g, gate_o))
+        tanhs.append(tc)
+    dh = dc = None
+    d_steps: list = [None] * steps
+    for t in range(steps - 1, -1, -1):
+        gate_i, gate_f, gate_g, gate_o = opened[t]
+        tc = tanhs[t]
+        dh = g[t, 0] if dh is None else dh + g[t, 0]
+        dc = g[t, 1] if dc is None else dc + g[t, 1]
+        d_o = dh * tc * gate_o * (1 - gate_o)
+        dc = dc + dh * gate_o * (1 - tc * tc)
+        d_i = dc * gate_g * gate_i * (1 - gate_i)
+        d_f = dc * c_prev[t] * gate_f * (1 - gate_f)
+        d_g = dc * gate_i * (1 - gate_g * gate_g)
+        d = cat([d_i, d_f, d_g, d_o], 1)
+        d_steps[t] = d
+        dc = dc * gate_f
+        dh = d @ y
+    d_x = stack(d_steps)
+    flat = d_x.reshape(steps * batch, width)
+    d_w = flat.mT @ stack(h_prev).reshape(steps * batch, hidden)
+    return d_x, d_w, stack([dh, dc])
+
+
+LSTM_SEQUENCE = Op(
+    "lstm_sequence",
+    "LstmSequenceBackward0",
+    None,
+    (_lstm_kernel_grad,),
+    save=("x", "y", "z", "o"),
+    attrs=("cache",),
+    composite=(_lstm_composite_grad,),
+    splits=True,
+)
+
+
+@declare("lstm_sequence", methods=(), export=False, rows=(LSTM_SEQUENCE,))
+def _lstm_sequence(gates_in: Tensor, w_hh: Tensor, state0: Tensor) -> Tensor:
+    """An LSTM layer direction over a whole sequence, one op: ``gates_in`` ``(T, B, 4H)``
+    is ``x W_ihᵀ + b_ih + b_hh`` for every step (gates ``i f g o``), ``w_hh`` ``(4H, H)``
+    and ``state0`` ``(2, B, H)`` the initial ``h`` and ``c``. Returns ``(T, 2, B, H)``:
+    ``h_t`` and ``c_t`` of every step."""
+    backend = gates_in._backend
+    states, gates, tanh_c = backend.lstm_sequence(gates_in._data, w_hh._data, state0._data)
+    return record(LSTM_SEQUENCE, states, backend, (gates_in, w_hh, state0), ((gates, tanh_c),))

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..._factories import empty, zeros
 from ..._tensor import Tensor
+from ...ops.nn import _lstm_sequence
 from ...ops.shape import cat, stack
 from .. import functional as F
 from .. import init
@@ -46,6 +47,18 @@ def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh_t, b_
         return n + z * (h - n), None
     pre = x_proj + h_proj
     return (pre.tanh() if mode == "RNN_TANH" else F.relu(pre)), None
+
+
+def _lstm_layer(projected: Tensor, w_hh: Tensor, h: Tensor, c: Tensor, reverse: bool):
+    """One LSTM layer direction over the sequence as one op (``lstm_sequence``: forward
+    and backward through time each in one call): ``(h_n, c_n, outputs (T, B, H))``."""
+    if reverse:
+        projected = projected.flip(0)
+    states = _lstm_sequence(projected, w_hh, stack([h, c]))  # (T, 2, B, H)
+    sequence = states[:, 0]
+    if reverse:
+        sequence = sequence.flip(0)
+    return states[-1, 0], states[-1, 1], sequence
 
 
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
@@ -165,6 +178,12 @@ class _RNNBase(Module):
                 h = h0[index]
                 c = c0[index] if c0 is not None else None
                 projected = _project(self.mode, x, w_ih, b_ih, b_hh)  # (T, B, gates)
+                if is_lstm:
+                    h, c, sequence = _lstm_layer(projected, w_hh, h, c, reverse=bool(direction))
+                    outputs.append(sequence)
+                    final_h.append(h)
+                    final_c.append(c)
+                    continue
                 w_hh_t = w_hh.t()
                 steps = range(x.shape[0] - 1, -1, -1) if direction else range(x.shape[0])
                 hs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
@@ -173,8 +192,6 @@ class _RNNBase(Module):
                     hs[t] = h
                 outputs.append(stack(hs))
                 final_h.append(h)
-                if is_lstm:
-                    final_c.append(c)
             x = outputs[0] if directions == 1 else cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
