@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import operator
 import warnings
@@ -1128,6 +1129,153 @@ class ArrayBackend:
         flat = d_gates.reshape(steps * batch, -1)
         d_w = self.matmul(flat.T, h_prev.reshape(steps * batch, hidden))
         return d_gates, d_w, xp.stack((dh, dc))
+
+    # Windows of an (N, C, *spatial) array for convolution and pooling. ``pads`` is
+    # ``((before, after), ...)`` per spatial dim; a "tap" is one offset within the kernel.
+    def pad_spatial(self, x: Array, pads: Sequence[tuple[int, int]], value: float) -> Array:
+        """``x`` with ``value`` added around each spatial dim (``x`` itself without pads)."""
+        if not any(b or a for b, a in pads):
+            return x
+        shape = x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads))
+        out = self.xp.full(shape, value, dtype=x.dtype)
+        out[self.interior(x.shape, pads)] = x
+        return out
+
+    @staticmethod
+    def interior(shape: Shape, pads: Sequence[tuple[int, int]]) -> tuple:
+        """The key of the unpadded part of a padded ``(N, C, *spatial)`` array."""
+        return (slice(None), slice(None)) + tuple(
+            slice(b, b + n) for n, (b, _) in zip(shape[2:], pads)
+        )
+
+    @staticmethod
+    def tap_key(tap: Sequence[int], stride: Sequence[int], dilation: Sequence[int], out: Shape):
+        """The strided slice of a padded input that tap ``tap`` of every window reads."""
+        return (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, s, d, n in zip(tap, stride, dilation, out)
+        )
+
+    def window_view(self, x: Array, kernel: Shape, stride: Shape, dilation: Shape, out: Shape):
+        """``(N, C, *kernel, *out)``: every window of a padded ``x``, as a strided view."""
+        steps = x.strides[2:]
+        strides = (
+            x.strides[:2]
+            + tuple(s * d for s, d in zip(steps, dilation))
+            + tuple(s * k for s, k in zip(steps, stride))
+        )
+        shape = x.shape[:2] + tuple(kernel) + tuple(out)
+        return self.xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+    def max_pool(self, x: Array, kernel: Shape, stride: Shape, dilation: Shape, pads, out):
+        """Max pooling of ``x`` (padded with -inf): ``(values, taps)``, ``taps`` the tap
+        (row-major within the kernel) holding each window's maximum: the first one, or
+        the last NaN where a window holds NaN (PyTorch's kernels' choice)."""
+        xp = self.xp
+        padded = self.pad_spatial(x, pads, float("-inf"))
+        taps = list(itertools.product(*(range(k) for k in kernel)))
+        views = [padded[self.tap_key(t, stride, dilation, out)] for t in taps]
+        best = views[0].copy()
+        chosen = xp.zeros(best.shape, dtype=xp.int32)
+        for k, v in enumerate(views[1:], 1):
+            xp.copyto(chosen, k, where=v > best)
+            xp.maximum(best, v, out=best)
+        if xp.isnan(best).any():
+            for k, v in enumerate(views):
+                xp.copyto(chosen, k, where=xp.isnan(v))
+        return best, chosen
+
+    def max_pool_backward(
+        self, g: Array, chosen: Array, shape: Shape, kernel, stride, dilation, pads, out
+    ) -> Array:
+        """The gradient of :meth:`max_pool` for input ``shape``: each window's gradient
+        added at its chosen tap, one strided add per tap."""
+        xp = self.xp
+        padded = tuple(shape[:2]) + tuple(n + b + a for n, (b, a) in zip(shape[2:], pads))
+        grad = xp.zeros(padded, dtype=g.dtype)
+        taps = itertools.product(*(range(k) for k in kernel))
+        for k, t in enumerate(taps):
+            grad[self.tap_key(t, stride, dilation, out)] += xp.where(chosen == k, g, 0)
+        return grad[self.interior(shape, pads)]
+
+    def batch_norm_train(self, x: Array, w: Array | None, b: Array | None, eps: float):
+        """Batch norm over dims 0, 2, ...: ``(out, mean, biased var, 1/sqrt(var + eps))``
+        per channel."""
+        xp = self.xp
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)
+        count = n * x3.shape[2]
+        mean = x3.sum(2).sum(0) / count
+        centered = x3 - mean[:, None]
+        var = xp.square(centered).sum(2).sum(0) / count
+        invstd = 1 / xp.sqrt(var + eps)
+        scale = invstd if w is None else invstd * w
+        out = xp.multiply(centered, scale[:, None], out=centered)
+        if b is not None:
+            out += b[:, None]
+        return out.reshape(x.shape), mean, var, invstd
+
+    def batch_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`batch_norm_train`, closed form:
+        ``dx = w * invstd * (g - mean(g) - x̂ mean(g x̂))``."""
+        n, c = x.shape[:2]
+        g3 = g.reshape(n, c, -1)
+        count = n * g3.shape[2]
+        normalized = (x.reshape(n, c, -1) - mean[:, None]) * invstd[:, None]
+        d_bias = g3.sum(2).sum(0)
+        d_weight = (g3 * normalized).sum(2).sum(0)
+        scale = invstd if w is None else invstd * w
+        normalized *= (d_weight / count)[:, None]
+        d_input = g3 - (d_bias / count)[:, None]
+        d_input -= normalized
+        d_input *= scale[:, None]
+        return d_input.reshape(x.shape), d_weight, d_bias
+
+    def conv(self, x: Array, w: Array, b: Array | None, stride, dilation, pads, groups: int):
+        """Cross-correlation of ``x`` ``(N, C, *spatial)`` with ``w`` ``(O, C/groups,
+        *kernel)`` as one batched matrix product on the windows: ``(out, columns)``, the
+        columns ``(N, groups, C/groups * taps, L)`` kept for the weight's gradient."""
+        n, channels = x.shape[:2]
+        kernel = w.shape[2:]
+        padded = self.pad_spatial(x, pads, 0.0)
+        out = tuple(
+            (p - d * (k - 1) - 1) // s + 1
+            for p, k, s, d in zip(padded.shape[2:], kernel, stride, dilation)
+        )
+        positions = math.prod(out)
+        windows = self.window_view(padded, kernel, stride, dilation, out)
+        columns = windows.reshape(n, groups, -1, positions)
+        weights = w.reshape(groups, w.shape[0] // groups, -1)
+        if groups == 1:
+            result = self.matmul(weights[0], columns[:, 0])
+        else:
+            result = self.matmul(weights, columns)
+        result = result.reshape((n, w.shape[0]) + out)
+        if b is not None:
+            result += b.reshape((-1,) + (1,) * len(out))
+        return result, columns
+
+    def conv_backward_input(self, g: Array, w: Array, shape: Shape, stride, dilation, pads, groups):
+        """The input's gradient of :meth:`conv`: the columns' gradient (one batched
+        product) added back into the padded input with one strided add per tap."""
+        xp = self.xp
+        n = g.shape[0]
+        kernel, out = w.shape[2:], g.shape[2:]
+        weights = w.reshape(groups, w.shape[0] // groups, -1)
+        g4 = g.reshape(n, groups, w.shape[0] // groups, -1)
+        columns = self.matmul(xp.swapaxes(weights, -1, -2), g4)  # (N, G, C/G * taps, L)
+        columns = columns.reshape((n, shape[1], math.prod(kernel)) + tuple(out))
+        padded = tuple(shape[:2]) + tuple(m + b + a for m, (b, a) in zip(shape[2:], pads))
+        grad = xp.zeros(padded, dtype=g.dtype)
+        for k, t in enumerate(itertools.product(*(range(m) for m in kernel))):
+            grad[self.tap_key(t, stride, dilation, out)] += columns[:, :, k]
+        return grad[self.interior(shape, pads)]
+
+    def conv_backward_weight(self, g: Array, columns: Array, w_shape: Shape, groups: int):
+        """The weight's gradient of :meth:`conv` from its kept columns."""
+        n = g.shape[0]
+        g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
+        return self.matmul(g4, self.xp.swapaxes(columns, -1, -2)).sum(0).reshape(w_shape)
 
     def one_blas_thread(self) -> Any:
         """A context for a loop of small matrix products (the CPU backend runs them on one

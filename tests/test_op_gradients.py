@@ -503,6 +503,36 @@ CASES += [
         (randn(3, 2, 8) * 0.5, randn(8, 2) * 0.5, randn(2, 2, 2) * 0.5),
         NN.LSTM_SEQUENCE,
     ),
+    case(
+        "max_pool_overlapping_padded",
+        lambda x: gg.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True),
+        (distinct(2, 2, 5, 5),),
+        NN.MAX_POOL,
+    ),
+    case(
+        "batch_norm_train",
+        lambda x, w, b: gg.nn.functional.batch_norm(x, None, None, w, b, training=True),
+        (randn(3, 2, 2, 2), positive(2), randn(2)),
+        NN.BATCH_NORM,
+    ),
+    case(
+        "batch_norm_train_no_affine",
+        lambda x: gg.nn.functional.batch_norm(x, None, None, training=True) ** 2,
+        (randn(4, 3),),
+        NN.BATCH_NORM,
+    ),
+    case(
+        "conv2d_strided_dilated",
+        lambda x, w, b: gg.nn.functional.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=2),
+        (randn(2, 2, 5, 6), randn(3, 2, 2, 3), randn(3)),
+        NN.CONVOLUTION,
+    ),
+    case(
+        "conv1d_groups",
+        lambda x, w: gg.nn.functional.conv1d(x, w, groups=2, padding="same"),
+        (randn(2, 4, 5), randn(4, 2, 3)),
+        NN.CONVOLUTION,
+    ),
 ]
 
 # --- shape and index ops (gather, scatter, index_select, diagonal ...) --------------------

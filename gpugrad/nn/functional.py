@@ -37,15 +37,17 @@ from ..backends import dtypes as _dtypes
 from ..ops import elementwise as _elementwise
 from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
-from ..ops.elementwise import maximum as _maximum
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
 from ..ops.nn import (
+    _batch_norm_train,
+    _convolution,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     gelu,
     softplus,
 )
+from ..ops.nn import _max_pool as _max_pool_op
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
@@ -633,12 +635,7 @@ def _conv(
     strides = _pair(stride, spatial)
     dilations = _pair(dilation, spatial)
     pads = _conv_padding(padding, kernel, dilations, strides)
-    flat_pad: list[int] = []
-    for before, after in reversed(pads):
-        flat_pad += [before, after]
-    if any(flat_pad):
-        x = pad(x, flat_pad)
-    padded = tuple(x.shape[2:])
+    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
     effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
     if any(e > p for e, p in zip(effective, padded, strict=True)):
         raise RuntimeError(
@@ -646,20 +643,7 @@ def _conv(
             f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
             "than actual input size"
         )
-    out = tuple((p - e) // s + 1 for p, e, s in zip(padded, effective, strides, strict=True))
-    n = x.shape[0]
-    taps = _math.prod(kernel)
-    positions = _math.prod(out)
-    windows = _windows(x, kernel, strides, dilations, out)
-    # Columns (N, G, C/G * taps, L) against weights (G, O/G, C/G * taps): one batched
-    # matrix product whose result is already laid out as (N, O, *out), contiguous.
-    cols = _stack(windows, 2).reshape(n, groups, group_channels * taps, positions)
-    w = weight.reshape(groups, out_channels // groups, group_channels * taps)
-    if groups == 1:
-        cols, w = cols.squeeze(1), w.squeeze(0)
-    result = (w @ cols).reshape(n, out_channels, *out)
-    if bias is not None:
-        result = result + bias.reshape(out_channels, *([1] * spatial))
+    result = _convolution(x, weight, bias, strides, dilations, tuple(pads), groups)
     return result if batched else result.squeeze(0)
 
 
@@ -833,46 +817,13 @@ def _max_pool(
     )
     batched = input.dim() == spatial + 2
     x = input if batched else input.unsqueeze(0)
-    x = _spatial_pad(x, pads, extra, float("-inf"))
-    windows = _windows(x, kernel, strides, dil, out)
-    # Which tap holds each window's maximum: the first one in row-major order, as PyTorch's
-    # kernels choose; found with elementwise ops on the window views. A window holding a
-    # NaN has no such tap; its NaN is put back below.
-    with _no_grad():
-        values = [w.detach() for w in windows]
-        best = values[0]
-        for v in values[1:]:
-            best = _maximum(best, v)
-        nan_windows = best.isnan()
-        has_nan = bool(nan_windows.any())
-        chosen, taken = [], None
-        for v in values:
-            hit = v == best
-            if taken is not None:
-                hit = _logical_and(hit, taken.logical_not())
-                taken = _logical_or(taken, hit)
-            else:
-                taken = hit
-            chosen.append(hit)
-    # Pick each window's chosen value: a product with the 0/1 mask is several times
-    # faster than a select (NumPy's ``where`` mispredicts on data-dependent masks), but
-    # only exact when every value is finite (``inf * 0`` is NaN).
-    with _no_grad():
-        finite = bool(x.detach().isfinite().all())
-    result = None
-    for hit, window in zip(chosen, windows, strict=True):
-        term = window * _to_dtype(hit, window.dtype) if finite else _where(hit, window, 0.0)
-        result = term if result is None else result + term
-    if has_nan:
-        result = _where(nan_windows, best, result)
+    edges = tuple((p, p + e) for p, e in zip(pads, extra, strict=True))
+    result, first = _max_pool_op(x, kernel, strides, dil, edges)
     if not batched:
         result = result.squeeze(0)
     if not return_indices:
         return result
-    with _no_grad():
-        first = _zeros(tuple(chosen[0].shape), dtype=_dtypes.int64, device=_device(input))
-        for tap, hit in enumerate(chosen):
-            first = _where(hit, tap, first)
+    first = _to_dtype(first, _dtypes.int64)
     return result, _pool_indices(first, input, kernel, strides, pads, dil, batched)
 
 
@@ -1168,7 +1119,6 @@ def batch_norm(
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
-    dims = (0, *range(2, input.dim()))
     shape = (1, channels) + (1,) * (input.dim() - 2)
     if training:
         count = input.numel() // channels
@@ -1177,14 +1127,12 @@ def batch_norm(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{input.shape}"
             )
-        mean = input.mean(dims, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dims, keepdim=True)
+        out, mean, var = _batch_norm_train(input, weight, bias, eps)
         if running_mean is not None:
-            _update_running(running_mean, mean.reshape(channels), momentum)
+            _update_running(running_mean, mean, momentum)
         if running_var is not None:
-            _update_running(running_var, var.reshape(channels) * (count / (count - 1)), momentum)
-        scale = (var + eps).rsqrt()
+            _update_running(running_var, var * (count / (count - 1)), momentum)
+        return out
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")

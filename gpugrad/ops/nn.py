@@ -14,6 +14,7 @@ docstring says otherwise. On CUDA, BCE does not check that its input lies in [0,
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..backends import dtypes as _dtypes
 from ..backends.kernels import defs as K
 from .dispatch import broadcast_error, device_error, record
 from .elementwise import clamp, exp, log, log1p, logical_and, sigmoid, tanh, where
+from .index import index_scatter
 from .registry import declare
 from .shape import cat, stack
 from .transfer import to_dtype
@@ -517,3 +519,176 @@ def _lstm_sequence(gates_in: Tensor, w_hh: Tensor, state0: Tensor) -> Tensor:
     backend = gates_in._backend
     states, gates, tanh_c = backend.lstm_sequence(gates_in._data, w_hh._data, state0._data)
     return record(LSTM_SEQUENCE, states, backend, (gates_in, w_hh, state0), ((gates, tanh_c),))
+
+
+# --- pooling, batch norm and convolution ------------------------------------------------------
+# Each is one node whose backward is one backend call (``backend.max_pool_backward``,
+# ``batch_norm_backward``, ``conv_backward_*``) instead of the tens of small nodes of the
+# composite forms; the composite formulas write the same closed forms with gpugrad ops for
+# ``create_graph=True``. ``geometry`` is ``(kernel, stride, dilation, pads, out)`` with
+# ``pads`` ``((before, after), ...)`` per spatial dim.
+def _taps(kernel: tuple) -> list[tuple[int, ...]]:
+    return list(itertools.product(*(range(k) for k in kernel)))
+
+
+def _padded_shape(shape: tuple, pads: tuple) -> tuple:
+    return tuple(shape[:2]) + tuple(n + b + a for n, (b, a) in zip(shape[2:], pads))
+
+
+def _max_pool_kernel_grad(ns, g, shape, geometry, chosen):
+    return ns.max_pool_backward(g, chosen, shape, *geometry)
+
+
+def _max_pool_composite_grad(ns, g, shape, geometry, chosen):
+    kernel, stride, dilation, pads, out = geometry
+    backend = g._backend
+    chosen = _wrap(chosen, backend)
+    padded = _padded_shape(shape, pads)
+    grad = None
+    for k, tap in enumerate(_taps(kernel)):
+        term = index_scatter(
+            where(chosen == k, g, 0.0), padded, backend.tap_key(tap, stride, dilation, out)
+        )
+        grad = term if grad is None else grad + term
+    return grad[backend.interior(shape, pads)]
+
+
+MAX_POOL = Op(
+    "max_pool",
+    "MaxPool2DWithIndicesBackward0",
+    None,
+    (_max_pool_kernel_grad,),
+    attrs=("shape", "geometry", "chosen"),
+    composite=(_max_pool_composite_grad,),
+)
+
+
+@declare("max_pool", methods=(), export=False, rows=(MAX_POOL,))
+def _max_pool(input: Tensor, kernel: tuple, stride: tuple, dilation: tuple, pads: tuple):
+    """Max pooling of ``(N, C, *spatial)`` (already checked by ``nn.functional``), one op:
+    ``(values, taps)``, ``taps`` (int32, no gradient) the chosen tap of each window."""
+    backend = input._backend
+    out = tuple(
+        (n + b + a - d * (k - 1) - 1) // s + 1
+        for n, (b, a), k, s, d in zip(input._data.shape[2:], pads, kernel, stride, dilation)
+    )
+    values, chosen = backend.max_pool(input._data, kernel, stride, dilation, pads, out)
+    geometry = (kernel, stride, dilation, pads, out)
+    result = record(MAX_POOL, values, backend, (input,), (input._data.shape, geometry, chosen))
+    return result, _wrap(chosen, backend)
+
+
+def _batch_norm_kernel_grad(ns, g, x, y, eps, stats):
+    return ns.batch_norm_backward(g, x, y, *stats)
+
+
+def _batch_norm_composite_grad(ns, g, x, y, eps, stats):
+    dims = (0, *range(2, x.dim()))
+    shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+    centered = x - x.mean(dims, keepdim=True)
+    invstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    normalized = centered * invstd
+    d_bias = g.sum(dims)
+    d_weight = (g * normalized).sum(dims)
+    scale = invstd if y is None else invstd * y.reshape(shape)
+    mean_g = g.mean(dims, keepdim=True)
+    mean_gn = (g * normalized).mean(dims, keepdim=True)
+    return (g - mean_g - normalized * mean_gn) * scale, d_weight, d_bias
+
+
+BATCH_NORM = Op(
+    "batch_norm",
+    "NativeBatchNormBackward0",
+    None,
+    (_batch_norm_kernel_grad,),
+    save=("x", "y"),
+    attrs=("eps", "stats"),
+    composite=(_batch_norm_composite_grad,),
+    splits=True,
+)
+
+
+@declare("batch_norm_train", methods=(), export=False, rows=(BATCH_NORM,))
+def _batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float):
+    """Batch norm with the batch's statistics, one op: ``(out, mean, biased variance)``
+    (the statistics without gradient, for the running averages)."""
+    backend = input._backend
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    out, mean, var, invstd = backend.batch_norm_train(input._data, w, b, eps)
+    result = record(BATCH_NORM, out, backend, (input, weight, bias), (eps, (mean, invstd)))
+    return result, _wrap(mean, backend), _wrap(var, backend)
+
+
+def _conv_kernel_grad_input(ns, g, x, y, geometry, columns):
+    stride, dilation, pads, groups = geometry
+    return ns.conv_backward_input(g, y, x.shape, stride, dilation, pads, groups)
+
+
+def _conv_kernel_grad_weight(ns, g, x, y, geometry, columns):
+    return ns.conv_backward_weight(g, columns, y.shape, geometry[3])
+
+
+def _conv_grad_bias(ns, g, x, y, geometry, columns):
+    return ns.sum(g, (0, *range(2, len(g.shape))))
+
+
+def _conv_composite_grad_input(ns, g, x, y, geometry, columns):
+    stride, dilation, pads, groups = geometry
+    backend = g._backend
+    n, kernel, out = g.shape[0], tuple(y.shape[2:]), tuple(g.shape[2:])
+    weights = y.reshape(groups, y.shape[0] // groups, -1)
+    cols = weights.mT @ g.reshape(n, groups, y.shape[0] // groups, -1)
+    cols = cols.reshape(n, x.shape[1], len(_taps(kernel)), *out)
+    padded = _padded_shape(tuple(x.shape), pads)
+    grad = None
+    for k, tap in enumerate(_taps(kernel)):
+        term = index_scatter(cols[:, :, k], padded, backend.tap_key(tap, stride, dilation, out))
+        grad = term if grad is None else grad + term
+    return grad[backend.interior(tuple(x.shape), pads)]
+
+
+def _conv_composite_grad_weight(ns, g, x, y, geometry, columns):
+    stride, dilation, pads, groups = geometry
+    backend = g._backend
+    n, kernel, out = g.shape[0], tuple(y.shape[2:]), tuple(g.shape[2:])
+    padded = index_scatter(
+        x, _padded_shape(tuple(x.shape), pads), backend.interior(tuple(x.shape), pads)
+    )
+    windows = [padded[backend.tap_key(tap, stride, dilation, out)] for tap in _taps(kernel)]
+    cols = stack(windows, 2).reshape(n, groups, -1, g[0, 0].numel())
+    g4 = g.reshape(n, groups, y.shape[0] // groups, -1)
+    return (g4 @ cols.mT).sum(0).reshape(*y.shape)
+
+
+CONVOLUTION = Op(
+    "convolution",
+    "ConvolutionBackward0",
+    None,
+    (_conv_kernel_grad_input, _conv_kernel_grad_weight, _conv_grad_bias),
+    save=("x", "y"),
+    attrs=("geometry", "columns"),
+    composite=(_conv_composite_grad_input, _conv_composite_grad_weight, _conv_grad_bias),
+)
+
+
+@declare("convolution", methods=(), export=False, rows=(CONVOLUTION,))
+def _convolution(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: tuple,
+    dilation: tuple,
+    pads: tuple,
+    groups: int,
+) -> Tensor:
+    """Cross-correlation of ``(N, C, *spatial)`` with ``(O, C / groups, *kernel)`` (checked
+    by ``nn.functional``), one op: the windows as columns, one batched matrix product.
+    The columns (``C * taps`` times the output's positions) are kept until backward for
+    the weight's gradient, trading that memory for a second gather."""
+    backend = input._backend
+    b = None if bias is None else bias._data
+    out, columns = backend.conv(input._data, weight._data, b, stride, dilation, pads, groups)
+    geometry = (stride, dilation, pads, groups)
+    keep = columns if weight.requires_grad else None
+    return record(CONVOLUTION, out, backend, (input, weight, bias), (geometry, keep))
