@@ -1277,6 +1277,72 @@ class ArrayBackend:
         g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
         return self.matmul(g4, self.xp.swapaxes(columns, -1, -2)).sum(0).reshape(w_shape)
 
+    def attention(self, q: Array, k: Array, v: Array, scale: float, mask: Any, causal: bool):
+        """``softmax(q kᵀ scale + mask) v`` in place on one scores buffer: ``(out,
+        probabilities)``. ``mask``: a bool array (``True`` keeps) or a float array added,
+        or ``None``; ``causal`` keeps key ``j <= i``."""
+        xp = self.xp
+        scores = self.matmul(q, xp.swapaxes(k, -1, -2))
+        scores *= scale
+        if causal:
+            length, source = scores.shape[-2:]
+            above = xp.triu(xp.ones((length, source), dtype=bool), 1)
+            xp.copyto(scores, float("-inf"), where=above)
+        elif mask is not None:
+            if mask.dtype == bool:
+                scores = xp.where(mask, scores, float("-inf")).astype(scores.dtype, copy=False)
+            else:
+                scores = scores + mask
+        with self.quiet():
+            scores -= scores.max(-1, keepdims=True)
+            xp.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+        return self.matmul(scores, v), scores
+
+    def attention_backward(self, g: Array, q: Array, k: Array, v: Array, probs: Array, scale):
+        """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed)."""
+        xp = self.xp
+        d_value = self.matmul(xp.swapaxes(probs, -1, -2), g)
+        d_scores = self.matmul(g, xp.swapaxes(v, -1, -2))
+        d_scores -= (d_scores * probs).sum(-1, keepdims=True)
+        d_scores *= probs
+        d_scores *= scale
+        d_query = self.matmul(d_scores, k)
+        d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
+        return d_query, d_key, d_value
+
+    def layer_norm(self, x: Array, w: Array | None, b: Array | None, size: int, eps: float):
+        """Normalization over the trailing ``size`` elements: ``(out, mean, 1/sqrt(var +
+        eps))``, the statistics ``(rows, 1)``."""
+        xp = self.xp
+        rows = x.reshape(-1, size)
+        mean = rows.mean(1, keepdims=True)
+        centered = rows - mean
+        invstd = 1 / xp.sqrt(xp.square(centered).mean(1, keepdims=True) + eps)
+        out = xp.multiply(centered, invstd, out=centered)
+        if w is not None:
+            out *= w.reshape(-1)
+        if b is not None:
+            out += b.reshape(-1)
+        return out.reshape(x.shape), mean, invstd
+
+    def layer_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`layer_norm`, closed form."""
+        size = mean.size and x.size // mean.size
+        g2 = g.reshape(-1, size)
+        normalized = (x.reshape(-1, size) - mean) * invstd
+        d_weight = (g2 * normalized).sum(0)
+        d_bias = g2.sum(0)
+        gn = g2 if w is None else g2 * w.reshape(-1)
+        d_input = gn - gn.mean(1, keepdims=True)
+        normalized *= (gn * normalized).mean(1, keepdims=True)
+        d_input -= normalized
+        d_input *= invstd
+        shape = w.shape if w is not None else None
+        d_weight = d_weight if shape is None else d_weight.reshape(shape)
+        d_bias = d_bias if shape is None else d_bias.reshape(shape)
+        return d_input.reshape(x.shape), d_weight, d_bias
+
     def one_blas_thread(self) -> Any:
         """A context for a loop of small matrix products (the CPU backend runs them on one
         BLAS thread: see ``threadpools``)."""

@@ -533,6 +533,40 @@ CASES += [
         (randn(2, 4, 5), randn(4, 2, 3)),
         NN.CONVOLUTION,
     ),
+    case(
+        "attention_causal",
+        lambda q, k, v: gg.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+        (randn(2, 3, 4), randn(2, 3, 4), randn(2, 3, 2)),
+        NN.ATTENTION,
+    ),
+    case(
+        "attention_bool_mask_broadcast_key",
+        lambda q, k, v: gg.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=gg.tensor(MASK[:, :3]), scale=0.7
+        ),
+        (randn(2, 3, 2), randn(1, 3, 2), randn(2, 3, 3)),
+        NN.ATTENTION,
+    ),
+    case(
+        "attention_float_mask",
+        lambda q, k, v: gg.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=gg.tensor(array([[0.5, -1.0], [0.0, 2.0]]))
+        ),
+        (randn(2, 2, 3), randn(2, 2, 3), randn(2, 2, 2)),
+        NN.ATTENTION,
+    ),
+    case(
+        "layer_norm_affine",
+        lambda x, w, b: gg.nn.functional.layer_norm(x, (2, 3), w, b),
+        (randn(2, 2, 3), positive(2, 3), randn(2, 3)),
+        NN.LAYER_NORM,
+    ),
+    case(
+        "layer_norm_plain",
+        lambda x: gg.nn.functional.layer_norm(x, 4) ** 2,
+        (randn(3, 4),),
+        NN.LAYER_NORM,
+    ),
 ]
 
 # --- shape and index ops (gather, scatter, index_select, diagonal ...) --------------------

@@ -40,6 +40,7 @@ from ..ops.elementwise import logical_or as _logical_or
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
 from ..ops.nn import (
+    _attention,
     _batch_norm_train,
     _convolution,
     binary_cross_entropy,
@@ -47,6 +48,7 @@ from ..ops.nn import (
     gelu,
     softplus,
 )
+from ..ops.nn import _layer_norm as _layer_norm_op
 from ..ops.nn import _max_pool as _max_pool_op
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import cat as _cat
@@ -1170,6 +1172,16 @@ def layer_norm(
 ) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dims (biased variance)."""
     dims = _normalized_dims(input, normalized_shape)
+    trailing = tuple(input.shape[dims[0] :])
+    matching = all(t is None or tuple(t.shape) == trailing for t in (weight, bias))
+    if not matching or input.numel() == 0:
+        return _layer_norm_composite(input, dims, weight, bias, eps)
+    return _layer_norm_op(input, len(dims), weight, bias, eps)
+
+
+def _layer_norm_composite(input, dims, weight, bias, eps) -> Tensor:
+    """Layer norm from gpugrad ops, for the cases the fused op leaves out (a ``weight``
+    or ``bias`` that broadcasts rather than matches, an empty input)."""
     mean = input.mean(dims, keepdim=True)
     centered = input - mean
     var = (centered * centered).mean(dims, keepdim=True)
@@ -1302,6 +1314,8 @@ def scaled_dot_product_attention(
         value = _repeat_heads(value, repeat)
     length, source = query.shape[-2], key.shape[-2]
     scale = 1.0 / _math.sqrt(query.shape[-1]) if scale is None else scale
+    if dropout_p == 0 and (attn_mask is None or not attn_mask.requires_grad):
+        return _attention(query, key, value, scale, attn_mask, is_causal)
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         rows = _arange(length, device=_device(query)).unsqueeze(-1)

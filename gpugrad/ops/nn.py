@@ -26,6 +26,7 @@ from ..backends.kernels import defs as K
 from .dispatch import broadcast_error, device_error, record
 from .elementwise import clamp, exp, log, log1p, logical_and, sigmoid, tanh, where
 from .index import index_scatter
+from .reduce import softmax
 from .registry import declare
 from .shape import cat, stack
 from .transfer import to_dtype
@@ -692,3 +693,108 @@ def _convolution(
     geometry = (stride, dilation, pads, groups)
     keep = columns if weight.requires_grad else None
     return record(CONVOLUTION, out, backend, (input, weight, bias), (geometry, keep))
+
+
+# --- scaled dot-product attention ------------------------------------------------------------
+# One node for ``softmax(q kᵀ scale + mask) v``: the probabilities are kept for backward
+# (``backend.attention_backward``: four matrix products and one row reduction).
+def _unbroadcast(ns, grads: tuple, inputs: tuple) -> tuple:
+    return tuple(
+        g if tuple(g.shape) == tuple(t.shape) else ns.sum_to(g, tuple(t.shape))
+        for g, t in zip(grads, inputs)
+    )
+
+
+def _attention_kernel_grad(ns, g, x, y, z, scale, mask, causal, probs):
+    grads = ns.attention_backward(g, x, y, z, probs, scale)
+    return _unbroadcast(ns, grads, (x, y, z))
+
+
+def _attention_composite_grad(ns, g, x, y, z, scale, mask, causal, probs):
+    scores = (x @ y.mT) * scale
+    backend = g._backend
+    if causal:
+        length, source = scores.shape[-2:]
+        above = _wrap(backend.triu(backend.ones((length, source), bool), 1), backend)
+        scores = where(above, float("-inf"), scores)
+    elif mask is not None:
+        m = _wrap(mask, backend)
+        scores = where(m, scores, float("-inf")) if m.dtype == _dtypes.bool_ else scores + m
+    p = softmax(scores, -1)
+    d_value = p.mT @ g
+    d_scores = g @ z.mT
+    d_scores = p * (d_scores - (d_scores * p).sum(-1, keepdim=True)) * scale
+    grads = (d_scores @ y, d_scores.mT @ x, d_value)
+    return _unbroadcast(ns, grads, (x, y, z))
+
+
+ATTENTION = Op(
+    "scaled_dot_product_attention",
+    "ScaledDotProductAttentionBackward0",
+    None,
+    (_attention_kernel_grad,),
+    save=("x", "y", "z"),
+    attrs=("scale", "mask", "causal", "probs"),
+    composite=(_attention_composite_grad,),
+    splits=True,
+)
+
+
+@declare("attention", methods=(), export=False, rows=(ATTENTION,))
+def _attention(
+    query: Tensor, key: Tensor, value: Tensor, scale: float, mask: Tensor | None, causal: bool
+) -> Tensor:
+    """``softmax(q kᵀ scale + mask) v`` as one op (checked by ``nn.functional``; ``mask``
+    a bool or float tensor that needs no gradient)."""
+    backend = query._backend
+    m = None if mask is None else mask._data
+    out, probs = backend.attention(query._data, key._data, value._data, scale, m, causal)
+    attrs = (scale, m, causal, probs)
+    return record(ATTENTION, out, backend, (query, key, value), attrs)
+
+
+# --- layer norm ---------------------------------------------------------------------------
+def _layer_norm_kernel_grad(ns, g, x, y, normalized_dims, eps, stats):
+    return ns.layer_norm_backward(g, x, y, *stats)
+
+
+def _layer_norm_composite_grad(ns, g, x, y, normalized_dims, eps, stats):
+    dims = tuple(range(x.dim() - normalized_dims, x.dim()))
+    lead = tuple(range(x.dim() - normalized_dims))
+    centered = x - x.mean(dims, keepdim=True)
+    invstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    normalized = centered * invstd
+    d_weight = (g * normalized).sum(lead)
+    d_bias = g.sum(lead)
+    gn = g if y is None else g * y
+    mean_gn = (gn * normalized).mean(dims, keepdim=True)
+    return (gn - gn.mean(dims, keepdim=True) - normalized * mean_gn) * invstd, d_weight, d_bias
+
+
+LAYER_NORM = Op(
+    "layer_norm",
+    "NativeLayerNormBackward0",
+    None,
+    (_layer_norm_kernel_grad,),
+    save=("x", "y"),
+    attrs=("normalized_dims", "eps", "stats"),
+    composite=(_layer_norm_composite_grad,),
+    splits=True,
+)
+
+
+@declare("layer_norm", methods=(), export=False, rows=(LAYER_NORM,))
+def _layer_norm(
+    input: Tensor, normalized_dims: int, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> Tensor:
+    """Layer norm over the trailing ``normalized_dims`` dims (``weight`` and ``bias``
+    shaped as those dims; checked by ``nn.functional``), one op."""
+    backend = input._backend
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    size = 1
+    for n in input._data.shape[input._data.ndim - normalized_dims :]:
+        size *= n
+    out, mean, invstd = backend.layer_norm(input._data, w, b, size, eps)
+    attrs = (normalized_dims, eps, (mean, invstd))
+    return record(LAYER_NORM, out, backend, (input, weight, bias), attrs)
