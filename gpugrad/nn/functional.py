@@ -325,15 +325,19 @@ def embedding(
     sparse: bool = False,
 ) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no
-    gradient. ``max_norm`` renormalizes the looked-up rows of ``weight`` in place."""
+    gradient. ``max_norm`` renormalizes the looked-up rows of ``weight`` in place;
+    ``scale_grad_by_freq`` divides each row's gradient by how often ``input`` picks it.
+
+    ``sparse=True`` is accepted, but gpugrad has no sparse tensors: ``weight.grad`` is the
+    same values as a dense tensor (PyTorch's is a sparse COO tensor; ``.to_dense()`` of
+    it equals gpugrad's). Optimizers that PyTorch restricts to sparse gradients
+    (``SparseAdam``) do not exist here."""
     if input.is_floating_point():
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
             f"types: Long, Int; but got {_scalar_name(input)} instead (while checking "
             "arguments for embedding)"
         )
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     rows = weight.shape[0]
     if input.numel() and (bool((input >= rows).any()) or bool((input < -rows).any())):
         raise IndexError("index out of range in self")
@@ -348,7 +352,29 @@ def embedding(
     out = weight[input]
     if padding_idx is not None:
         out = _where((input != padding_idx).unsqueeze(-1), out, out.detach())
+    if scale_grad_by_freq and out.requires_grad:
+        with _no_grad():
+            flat = input.reshape(-1)
+            counts = _zeros(rows, dtype=weight.dtype, device=_device(weight))
+            counts = counts.index_add(
+                0, flat, _full((flat.numel(),), 1.0, dtype=weight.dtype, device=_device(weight))
+            )
+            scale = (1 / counts[input]).unsqueeze(-1)
+        out.register_hook(_frequency_scaling(scale, sparse))
     return out
+
+
+def _frequency_scaling(scale: Tensor, sparse: bool) -> Any:
+    """The output gradient hook of ``embedding(scale_grad_by_freq=True)``."""
+
+    def hook(grad: Tensor) -> Tensor:
+        if sparse:  # PyTorch's error, raised where PyTorch raises it: in backward
+            raise RuntimeError(
+                "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
+            )
+        return grad * scale
+
+    return hook
 
 
 def _scalar_name(t: Tensor) -> str:
