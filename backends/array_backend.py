@@ -1176,9 +1176,12 @@ class ArrayBackend:
         taps = list(itertools.product(*(range(k) for k in kernel)))
         views = [padded[self.tap_key(t, stride, dilation, out)] for t in taps]
         best = views[0].copy()
-        chosen = xp.zeros(best.shape, dtype=xp.int32)
+        chosen = xp.zeros(best.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
         for k, v in enumerate(views[1:], 1):
-            xp.copyto(chosen, k, where=v > best)
+            # chosen = k where v > best, by arithmetic: a masked copy on data-dependent
+            # masks costs several times more
+            better = (v > best).view(xp.int8).astype(chosen.dtype, copy=False)
+            chosen += better * (k - chosen)
             xp.maximum(best, v, out=best)
         if xp.isnan(best).any():
             for k, v in enumerate(views):
@@ -1192,10 +1195,23 @@ class ArrayBackend:
         added at its chosen tap, one strided add per tap."""
         xp = self.xp
         padded = tuple(shape[:2]) + tuple(n + b + a for n, (b, a) in zip(shape[2:], pads))
-        grad = xp.zeros(padded, dtype=g.dtype)
-        taps = itertools.product(*(range(k) for k in kernel))
-        for k, t in enumerate(taps):
-            grad[self.tap_key(t, stride, dilation, out)] += xp.where(chosen == k, g, 0)
+        # Windows that tile the input exactly: each element gets one window's term, so
+        # the terms are stored, not added into zeros.
+        tiles = all(
+            s == k and d == 1 and o * k == n
+            for s, k, d, o, n in zip(stride, kernel, dilation, out, padded[2:])
+        )
+        grad = (xp.empty if tiles else xp.zeros)(padded, dtype=g.dtype)
+        finite = bool(xp.isfinite(g).all())  # then a product with the mask is exact
+        for k, t in enumerate(itertools.product(*(range(k) for k in kernel))):
+            target = grad[self.tap_key(t, stride, dilation, out)]
+            hit = chosen == k
+            if finite and tiles:
+                xp.multiply(g, hit, out=target)
+            elif tiles:
+                target[...] = xp.where(hit, g, 0)
+            else:
+                target += g * hit if finite else xp.where(hit, g, 0)
         return grad[self.interior(shape, pads)]
 
     def batch_norm_train(self, x: Array, w: Array | None, b: Array | None, eps: float):

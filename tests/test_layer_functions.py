@@ -342,6 +342,25 @@ def test_max_pool_gives_a_tied_windows_gradient_to_its_first_maximum(device):
     assert str(F.max_pool1d(y, 2).cpu().tolist()) == "[[[nan, 3.0]]]"
 
 
+@pytest.mark.parametrize("tiles", [True, False], ids=["tiling", "overlapping"])
+def test_max_pool_routes_non_finite_gradients_and_nan_windows_as_torch(device, tiles):
+    """An inf upstream gradient reaches only each window's chosen element (the others get
+    0, not inf * 0 = NaN); a window holding NaN gives its gradient to the NaN."""
+    values = np.arange(32.0).reshape(1, 2, 4, 4) % 7
+    values[0, 1, 1, 2] = np.nan
+    upstream = np.ones((1, 2, 2, 2) if tiles else (1, 2, 3, 3))
+    upstream[0, 0, 1, 1] = np.inf
+    kwargs = {"kernel_size": 2} if tiles else {"kernel_size": 2, "stride": 1}
+    x = gg.tensor(values, device=device, requires_grad=True)
+    out = F.max_pool2d(x, **kwargs)
+    out.backward(gg.tensor(upstream, device=device))
+    xt = torch.tensor(values, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(xt, **kwargs)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(out.detach().cpu().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), xt.grad.numpy())
+
+
 def test_dropout_inplace_and_modes(device):
     x = gg.ones(1000, device=device)
     assert F.dropout(x, 0.4, training=False) is x
