@@ -63,11 +63,11 @@ def _lstm_layer(projected: Tensor, w_hh: Tensor, h: Tensor, c: Tensor, reverse: 
 
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
     """``x W_ihᵀ + b_ih`` for all steps at once, with ``b_hh`` folded in where the
-    recurrence allows it (not GRU)."""
-    projected = F.linear(x, w_ih, b_ih)
+    recurrence allows it (not GRU): the two bias vectors are added first, so the
+    sequence-sized projection takes one bias add."""
     if b_hh is not None and mode != "GRU":
-        projected = projected + b_hh
-    return projected
+        b_ih = b_hh if b_ih is None else b_ih + b_hh
+    return F.linear(x, w_ih, b_ih)
 
 
 class _RNNBase(Module):
