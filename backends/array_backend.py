@@ -1296,10 +1296,10 @@ class ArrayBackend:
     def attention(self, q: Array, k: Array, v: Array, scale: float, mask: Any, causal: bool):
         """``softmax(q kᵀ scale + mask) v`` in place on one scores buffer: ``(out,
         probabilities)``. ``mask``: a bool array (``True`` keeps) or a float array added,
-        or ``None``; ``causal`` keeps key ``j <= i``."""
+        or ``None``; ``causal`` keeps key ``j <= i``. The scale multiplies ``q`` (``L x
+        E`` values) rather than the ``L x S`` scores."""
         xp = self.xp
-        scores = self.matmul(q, xp.swapaxes(k, -1, -2))
-        scores *= scale
+        scores = self.matmul(q * q.dtype.type(scale), xp.swapaxes(k, -1, -2))
         if causal:
             length, source = scores.shape[-2:]
             above = xp.triu(xp.ones((length, source), dtype=bool), 1)
@@ -1312,19 +1312,24 @@ class ArrayBackend:
         with self.quiet():
             scores -= scores.max(-1, keepdims=True)
             xp.exp(scores, out=scores)
-            scores /= scores.sum(-1, keepdims=True)
+            scores *= 1 / scores.sum(-1, keepdims=True)
         return self.matmul(scores, v), scores
 
-    def attention_backward(self, g: Array, q: Array, k: Array, v: Array, probs: Array, scale):
-        """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed)."""
+    def attention_backward(
+        self, g: Array, q: Array, k: Array, v: Array, out: Array, probs: Array, scale: float
+    ) -> tuple[Array, Array, Array]:
+        """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed).
+        The softmax's row term ``sum_j dP_ij P_ij`` is ``sum_d g_id out_id`` (as in
+        FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores."""
         xp = self.xp
         d_value = self.matmul(xp.swapaxes(probs, -1, -2), g)
         d_scores = self.matmul(g, xp.swapaxes(v, -1, -2))
-        d_scores -= (d_scores * probs).sum(-1, keepdims=True)
+        d_scores -= (g * out).sum(-1, keepdims=True)
         d_scores *= probs
-        d_scores *= scale
         d_query = self.matmul(d_scores, k)
+        d_query *= scale
         d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
+        d_key *= scale
         return d_query, d_key, d_value
 
     def layer_norm(self, x: Array, w: Array | None, b: Array | None, size: int, eps: float):

@@ -705,12 +705,12 @@ def _unbroadcast(ns, grads: tuple, inputs: tuple) -> tuple:
     )
 
 
-def _attention_kernel_grad(ns, g, x, y, z, scale, mask, causal, probs):
-    grads = ns.attention_backward(g, x, y, z, probs, scale)
+def _attention_kernel_grad(ns, g, x, y, z, o, scale, mask, causal, probs):
+    grads = ns.attention_backward(g, x, y, z, o, probs, scale)
     return _unbroadcast(ns, grads, (x, y, z))
 
 
-def _attention_composite_grad(ns, g, x, y, z, scale, mask, causal, probs):
+def _attention_composite_grad(ns, g, x, y, z, o, scale, mask, causal, probs):
     scores = (x @ y.mT) * scale
     backend = g._backend
     if causal:
@@ -733,7 +733,7 @@ ATTENTION = Op(
     "ScaledDotProductAttentionBackward0",
     None,
     (_attention_kernel_grad,),
-    save=("x", "y", "z"),
+    save=("x", "y", "z", "o"),
     attrs=("scale", "mask", "causal", "probs"),
     composite=(_attention_composite_grad,),
     splits=True,
