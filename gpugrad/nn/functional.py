@@ -178,10 +178,18 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``."""
+    """``input @ weight.T + bias``. An input of more than two dims is multiplied as one
+    ``(rows, in_features)`` matrix, as PyTorch does: its backward is then two plain matrix
+    products, not a batch of products whose weight gradients are summed afterwards."""
     _require_tensor(input, "linear", "input", 1)
     _require_tensor(weight, "linear", "weight", 2)
-    out = input @ weight.t() if weight.dim() == 2 else input @ weight
+    if weight.dim() != 2:
+        out = input @ weight
+    elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
+        lead = tuple(input.shape[:-1])
+        out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*lead, weight.shape[0])
+    else:
+        out = input @ weight.t()
     return out if bias is None else out + bias
 
 
