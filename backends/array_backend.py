@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import operator
 import warnings
@@ -1162,6 +1163,318 @@ class ArrayBackend:
                 keys = race / rows
             picks = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
         return picks.astype(xp.int64)
+
+    # --- layers (LSTM over a sequence, pooling, batch norm, convolution: ops/nn.py) -------
+    def lstm_sequence(self, gates_in: Array, w_hh: Array, state0: Array) -> tuple:
+        """An LSTM over ``T`` steps in one call. ``gates_in`` ``(T, B, 4H)`` is the input's
+        projection with both biases (gate order ``i f g o``), ``w_hh`` ``(4H, H)``,
+        ``state0`` ``(2, B, H)`` the initial ``h`` and ``c``. Returns the states ``(T, 2, B,
+        H)`` (``h_t`` then ``c_t``) and what backward reads: the opened gates ``(T, B, 4H)``
+        (sigmoid, except tanh for ``g``) and ``tanh(c_t)`` ``(T, B, H)``."""
+        xp = self.xp
+        steps, batch, width = gates_in.shape
+        hidden = width // 4
+        states = xp.empty((steps, 2, batch, hidden), gates_in.dtype)
+        gates = xp.empty_like(gates_in)
+        tanh_c = xp.empty((steps, batch, hidden), gates_in.dtype)
+        w_t = w_hh.T
+        h, c = state0[0], state0[1]
+        cell = slice(2 * hidden, 3 * hidden)
+        with self.quiet(), self.one_blas_thread():
+            for t in range(steps):
+                a = gates[t]
+                xp.add(xp.matmul(h, w_t), gates_in[t], out=a)
+                g = xp.tanh(a[:, cell])
+                xp.negative(a, out=a)  # sigmoid in place: exp(-x) overflow gives 0
+                xp.exp(a, out=a)
+                a += 1
+                xp.reciprocal(a, out=a)
+                a[:, cell] = g
+                i, f, o = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 3 * hidden :]
+                c_next = states[t, 1]
+                xp.multiply(f, c, out=c_next)
+                c_next += i * g
+                xp.tanh(c_next, out=tanh_c[t])
+                h = states[t, 0]
+                xp.multiply(o, tanh_c[t], out=h)
+                c = c_next
+        return states, gates, tanh_c
+
+    def lstm_sequence_backward(
+        self, grad: Array, w_hh: Array, state0: Array, states: Array, gates: Array, tanh_c: Array
+    ) -> tuple[Array, Array, Array]:
+        """The gradients of :meth:`lstm_sequence` for the states' gradient ``grad`` ``(T,
+        2, B, H)``: ``(d gates_in, d w_hh, d state0)``, back through time in one call.
+        Every factor that does not depend on the incoming gradient is computed for all
+        steps at once first, so each step is a handful of array operations."""
+        xp = self.xp
+        steps, _, batch, hidden = states.shape
+        opened = gates.reshape(steps, batch, 4, hidden)
+        i, f, g, o = (opened[:, :, k] for k in range(4))
+        c_prev = xp.concatenate((state0[None, 1], states[:-1, 1]))  # (T, B, H)
+        # d gate pre-activation = (dc * factor) for i, f, g and (dh * factor) for o
+        factors = xp.empty((steps, batch, 3, hidden), gates.dtype)
+        xp.multiply(g, i * (1 - i), out=factors[:, :, 0])
+        xp.multiply(c_prev, f * (1 - f), out=factors[:, :, 1])
+        xp.multiply(i, 1 - g * g, out=factors[:, :, 2])
+        out_factor = tanh_c * o * (1 - o)
+        cell_factor = o * (1 - tanh_c * tanh_c)  # dc += dh * cell_factor
+        d_gates = xp.empty(gates.shape, gates.dtype)
+        d_opened = d_gates.reshape(steps, batch, 4, hidden)
+        dh = xp.zeros((batch, hidden), grad.dtype)
+        dc = xp.zeros((batch, hidden), grad.dtype)
+        with self.one_blas_thread():
+            for t in range(steps - 1, -1, -1):
+                dh += grad[t, 0]
+                dc += grad[t, 1]
+                xp.multiply(dh, out_factor[t], out=d_opened[t, :, 3])
+                dc += dh * cell_factor[t]
+                xp.multiply(dc[:, None], factors[t], out=d_opened[t, :, :3])
+                dc *= f[t]
+                dh = xp.matmul(d_gates[t], w_hh)
+        h_prev = xp.concatenate((state0[:1], states[:-1, 0]))  # (T, B, H)
+        flat = d_gates.reshape(steps * batch, -1)
+        d_w = self.matmul(flat.T, h_prev.reshape(steps * batch, hidden))
+        return d_gates, d_w, xp.stack((dh, dc))
+
+    # Windows of an (N, C, *spatial) array for convolution and pooling. ``pads`` is
+    # ``((before, after), ...)`` per spatial dim; a "tap" is one offset within the kernel.
+    def pad_spatial(self, x: Array, pads: Sequence[tuple[int, int]], value: float) -> Array:
+        """``x`` with ``value`` added around each spatial dim (``x`` itself without pads)."""
+        if not any(b or a for b, a in pads):
+            return x
+        shape = x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads))
+        out = self.xp.full(shape, value, dtype=x.dtype)
+        out[self.interior(x.shape, pads)] = x
+        return out
+
+    @staticmethod
+    def interior(shape: Shape, pads: Sequence[tuple[int, int]]) -> tuple:
+        """The key of the unpadded part of a padded ``(N, C, *spatial)`` array."""
+        return (slice(None), slice(None)) + tuple(
+            slice(b, b + n) for n, (b, _) in zip(shape[2:], pads)
+        )
+
+    @staticmethod
+    def tap_key(tap: Sequence[int], stride: Sequence[int], dilation: Sequence[int], out: Shape):
+        """The strided slice of a padded input that tap ``tap`` of every window reads."""
+        return (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, s, d, n in zip(tap, stride, dilation, out)
+        )
+
+    def window_view(self, x: Array, kernel: Shape, stride: Shape, dilation: Shape, out: Shape):
+        """``(N, C, *kernel, *out)``: every window of a padded ``x``, as a strided view."""
+        steps = x.strides[2:]
+        strides = (
+            x.strides[:2]
+            + tuple(s * d for s, d in zip(steps, dilation))
+            + tuple(s * k for s, k in zip(steps, stride))
+        )
+        shape = x.shape[:2] + tuple(kernel) + tuple(out)
+        return self.xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+    def max_pool(self, x: Array, kernel: Shape, stride: Shape, dilation: Shape, pads, out):
+        """Max pooling of ``x`` (padded with -inf): ``(values, taps)``, ``taps`` the tap
+        (row-major within the kernel) holding each window's maximum: the first one, or
+        the last NaN where a window holds NaN (PyTorch's kernels' choice)."""
+        xp = self.xp
+        padded = self.pad_spatial(x, pads, float("-inf"))
+        taps = list(itertools.product(*(range(k) for k in kernel)))
+        views = [padded[self.tap_key(t, stride, dilation, out)] for t in taps]
+        best = views[0].copy()
+        chosen = xp.zeros(best.shape, dtype=xp.int8 if len(taps) < 128 else xp.int32)
+        for k, v in enumerate(views[1:], 1):
+            # chosen = k where v > best, by arithmetic: a masked copy on data-dependent
+            # masks costs several times more
+            better = (v > best).view(xp.int8).astype(chosen.dtype, copy=False)
+            chosen += better * (k - chosen)
+            xp.maximum(best, v, out=best)
+        if xp.isnan(best).any():
+            for k, v in enumerate(views):
+                xp.copyto(chosen, k, where=xp.isnan(v))
+        return best, chosen
+
+    def max_pool_backward(
+        self, g: Array, chosen: Array, shape: Shape, kernel, stride, dilation, pads, out
+    ) -> Array:
+        """The gradient of :meth:`max_pool` for input ``shape``: each window's gradient
+        added at its chosen tap, one strided add per tap."""
+        xp = self.xp
+        padded = tuple(shape[:2]) + tuple(n + b + a for n, (b, a) in zip(shape[2:], pads))
+        # Windows that tile the input exactly: each element gets one window's term, so
+        # the terms are stored, not added into zeros.
+        tiles = all(
+            s == k and d == 1 and o * k == n
+            for s, k, d, o, n in zip(stride, kernel, dilation, out, padded[2:])
+        )
+        grad = (xp.empty if tiles else xp.zeros)(padded, dtype=g.dtype)
+        finite = bool(xp.isfinite(g).all())  # then a product with the mask is exact
+        for k, t in enumerate(itertools.product(*(range(k) for k in kernel))):
+            target = grad[self.tap_key(t, stride, dilation, out)]
+            hit = chosen == k
+            if finite and tiles:
+                xp.multiply(g, hit, out=target)
+            elif tiles:
+                target[...] = xp.where(hit, g, 0)
+            else:
+                target += g * hit if finite else xp.where(hit, g, 0)
+        return grad[self.interior(shape, pads)]
+
+    def batch_norm_train(self, x: Array, w: Array | None, b: Array | None, eps: float):
+        """Batch norm over dims 0, 2, ...: ``(out, mean, biased var, 1/sqrt(var + eps))``
+        per channel."""
+        xp = self.xp
+        n, c = x.shape[:2]
+        x3 = x.reshape(n, c, -1)
+        count = n * x3.shape[2]
+        mean = x3.sum(2).sum(0) / count
+        centered = x3 - mean[:, None]
+        var = xp.square(centered).sum(2).sum(0) / count
+        invstd = 1 / xp.sqrt(var + eps)
+        scale = invstd if w is None else invstd * w
+        out = xp.multiply(centered, scale[:, None], out=centered)
+        if b is not None:
+            out += b[:, None]
+        return out.reshape(x.shape), mean, var, invstd
+
+    def batch_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`batch_norm_train`, closed form:
+        ``dx = w * invstd * (g - mean(g) - x̂ mean(g x̂))``."""
+        n, c = x.shape[:2]
+        g3 = g.reshape(n, c, -1)
+        count = n * g3.shape[2]
+        normalized = (x.reshape(n, c, -1) - mean[:, None]) * invstd[:, None]
+        d_bias = g3.sum(2).sum(0)
+        d_weight = (g3 * normalized).sum(2).sum(0)
+        scale = invstd if w is None else invstd * w
+        normalized *= (d_weight / count)[:, None]
+        d_input = g3 - (d_bias / count)[:, None]
+        d_input -= normalized
+        d_input *= scale[:, None]
+        return d_input.reshape(x.shape), d_weight, d_bias
+
+    def conv(self, x: Array, w: Array, b: Array | None, stride, dilation, pads, groups: int):
+        """Cross-correlation of ``x`` ``(N, C, *spatial)`` with ``w`` ``(O, C/groups,
+        *kernel)`` as one batched matrix product on the windows: ``(out, columns)``, the
+        columns ``(N, groups, C/groups * taps, L)`` kept for the weight's gradient."""
+        n, channels = x.shape[:2]
+        kernel = w.shape[2:]
+        padded = self.pad_spatial(x, pads, 0.0)
+        out = tuple(
+            (p - d * (k - 1) - 1) // s + 1
+            for p, k, s, d in zip(padded.shape[2:], kernel, stride, dilation)
+        )
+        positions = math.prod(out)
+        windows = self.window_view(padded, kernel, stride, dilation, out)
+        columns = windows.reshape(n, groups, -1, positions)
+        weights = w.reshape(groups, w.shape[0] // groups, -1)
+        if groups == 1:
+            result = self.matmul(weights[0], columns[:, 0])
+        else:
+            result = self.matmul(weights, columns)
+        result = result.reshape((n, w.shape[0]) + out)
+        if b is not None:
+            result += b.reshape((-1,) + (1,) * len(out))
+        return result, columns
+
+    def conv_backward_input(self, g: Array, w: Array, shape: Shape, stride, dilation, pads, groups):
+        """The input's gradient of :meth:`conv`: the columns' gradient (one batched
+        product) added back into the padded input with one strided add per tap."""
+        xp = self.xp
+        n = g.shape[0]
+        kernel, out = w.shape[2:], g.shape[2:]
+        weights = w.reshape(groups, w.shape[0] // groups, -1)
+        g4 = g.reshape(n, groups, w.shape[0] // groups, -1)
+        columns = self.matmul(xp.swapaxes(weights, -1, -2), g4)  # (N, G, C/G * taps, L)
+        columns = columns.reshape((n, shape[1], math.prod(kernel)) + tuple(out))
+        padded = tuple(shape[:2]) + tuple(m + b + a for m, (b, a) in zip(shape[2:], pads))
+        grad = xp.zeros(padded, dtype=g.dtype)
+        for k, t in enumerate(itertools.product(*(range(m) for m in kernel))):
+            grad[self.tap_key(t, stride, dilation, out)] += columns[:, :, k]
+        return grad[self.interior(shape, pads)]
+
+    def conv_backward_weight(self, g: Array, columns: Array, w_shape: Shape, groups: int):
+        """The weight's gradient of :meth:`conv` from its kept columns."""
+        n = g.shape[0]
+        g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
+        return self.matmul(g4, self.xp.swapaxes(columns, -1, -2)).sum(0).reshape(w_shape)
+
+    def attention(self, q: Array, k: Array, v: Array, scale: float, mask: Any, causal: bool):
+        """``softmax(q kᵀ scale + mask) v`` in place on one scores buffer: ``(out,
+        probabilities)``. ``mask``: a bool array (``True`` keeps) or a float array added,
+        or ``None``; ``causal`` keeps key ``j <= i``. The scale multiplies ``q`` (``L x
+        E`` values) rather than the ``L x S`` scores."""
+        xp = self.xp
+        scores = self.matmul(q * q.dtype.type(scale), xp.swapaxes(k, -1, -2))
+        if causal:
+            length, source = scores.shape[-2:]
+            above = xp.triu(xp.ones((length, source), dtype=bool), 1)
+            xp.copyto(scores, float("-inf"), where=above)
+        elif mask is not None:
+            if mask.dtype == bool:
+                scores = xp.where(mask, scores, float("-inf")).astype(scores.dtype, copy=False)
+            else:
+                scores = scores + mask
+        with self.quiet():
+            scores -= scores.max(-1, keepdims=True)
+            xp.exp(scores, out=scores)
+            scores *= 1 / scores.sum(-1, keepdims=True)
+        return self.matmul(scores, v), scores
+
+    def attention_backward(
+        self, g: Array, q: Array, k: Array, v: Array, out: Array, probs: Array, scale: float
+    ) -> tuple[Array, Array, Array]:
+        """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed).
+        The softmax's row term ``sum_j dP_ij P_ij`` is ``sum_d g_id out_id`` (as in
+        FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores."""
+        xp = self.xp
+        d_value = self.matmul(xp.swapaxes(probs, -1, -2), g)
+        d_scores = self.matmul(g, xp.swapaxes(v, -1, -2))
+        d_scores -= (g * out).sum(-1, keepdims=True)
+        d_scores *= probs
+        d_query = self.matmul(d_scores, k)
+        d_query *= scale
+        d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
+        d_key *= scale
+        return d_query, d_key, d_value
+
+    def layer_norm(self, x: Array, w: Array | None, b: Array | None, size: int, eps: float):
+        """Normalization over the trailing ``size`` elements: ``(out, mean, 1/sqrt(var +
+        eps))``, the statistics ``(rows, 1)``."""
+        xp = self.xp
+        rows = x.reshape(-1, size)
+        mean = rows.mean(1, keepdims=True)
+        centered = rows - mean
+        invstd = 1 / xp.sqrt(xp.square(centered).mean(1, keepdims=True) + eps)
+        out = xp.multiply(centered, invstd, out=centered)
+        if w is not None:
+            out *= w.reshape(-1)
+        if b is not None:
+            out += b.reshape(-1)
+        return out.reshape(x.shape), mean, invstd
+
+    def layer_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`layer_norm`, closed form."""
+        size = mean.size and x.size // mean.size
+        g2 = g.reshape(-1, size)
+        normalized = (x.reshape(-1, size) - mean) * invstd
+        d_weight = (g2 * normalized).sum(0)
+        d_bias = g2.sum(0)
+        gn = g2 if w is None else g2 * w.reshape(-1)
+        d_input = gn - gn.mean(1, keepdims=True)
+        normalized *= (gn * normalized).mean(1, keepdims=True)
+        d_input -= normalized
+        d_input *= invstd
+        shape = w.shape if w is not None else None
+        d_weight = d_weight if shape is None else d_weight.reshape(shape)
+        d_bias = d_bias if shape is None else d_bias.reshape(shape)
+        return d_input.reshape(x.shape), d_weight, d_bias
+
+    def one_blas_thread(self) -> Any:
+        """A context for a loop of small matrix products (the CPU backend runs them on one
+        BLAS thread: see ``threadpools``)."""
+        return contextlib.nullcontext()
 
     # --- linear algebra (einsum, decompositions; ops/linalg.py, gpugrad.linalg) ----------
     def einsum(self, subscripts: str, *operands: Array) -> Array:

@@ -14,6 +14,7 @@ from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import native_exec, numpy_exec, special
 from .threadpools import matmul as _matmul
+from .threadpools import one_thread as _one_thread
 
 CPU_KERNELS = ("auto", "numpy", "native")
 KERNELS_VARIABLE = "GPUGRAD_CPU_KERNELS"
@@ -60,6 +61,7 @@ class NumpyBackend(ArrayBackend):
         self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
         self.expand = self._expand
         self.reshape = self._reshape
+        self.one_blas_thread = _one_thread
         self.special = special
         self.kernels_reason = ""
         wanted = os.environ.get(KERNELS_VARIABLE, "auto")

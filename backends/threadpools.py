@@ -81,8 +81,15 @@ _pools = _BlasPools()
 
 
 def matmul(a: Any, b: Any) -> Any:
-    """``numpy.matmul``, on one BLAS thread when the product is small."""
-    work = a.size * (b.shape[-1] if b.ndim > 1 else 1)
+    """``numpy.matmul``, on one BLAS thread when the product is small. A batched product
+    is judged by one matrix's product: NumPy makes one BLAS call per matrix, and OpenBLAS
+    splits each call that is over its own threshold across its threads, so a batch of
+    middling products (attention's 64 heads × 128×32×128) pays a thread hand-off per
+    matrix, ruinous once another process wants a core (measured: a causal-attention
+    block's forward + backward took 0.4-2 s with two threads on the loaded 2-core machine,
+    0.13-0.17 s on one)."""
+    rows = a.shape[-2] if a.ndim > 1 else 1
+    work = rows * a.shape[-1] * (b.shape[-1] if b.ndim > 1 else 1)
     token = fp_errors.set_state(fp_errors.IGNORE)  # inf * 0 is nan, as in PyTorch: no warning
     try:
         if not BLAS_ALONE_BELOW <= work < SMALL_PRODUCT or not _pools.controllers():
@@ -94,3 +101,19 @@ def matmul(a: Any, b: Any) -> Any:
             _pools.exit()
     finally:
         fp_errors.reset_state(token)
+
+
+class one_thread:  # noqa: N801 - a context manager, used as a function
+    """Products inside run on one BLAS thread (a loop of small products, such as an
+    LSTM's steps: one switch for the loop instead of one per product)."""
+
+    def __enter__(self) -> None:
+        if _pools.controllers():
+            _pools.enter()
+            self.entered = True
+        else:
+            self.entered = False
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.entered:
+            _pools.exit()

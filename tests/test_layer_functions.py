@@ -343,6 +343,25 @@ def test_max_pool_gives_a_tied_windows_gradient_to_its_first_maximum(device):
     assert str(F.max_pool1d(y, 2).cpu().tolist()) == "[[[nan, 3.0]]]"
 
 
+@pytest.mark.parametrize("tiles", [True, False], ids=["tiling", "overlapping"])
+def test_max_pool_routes_non_finite_gradients_and_nan_windows_as_torch(device, tiles):
+    """An inf upstream gradient reaches only each window's chosen element (the others get
+    0, not inf * 0 = NaN); a window holding NaN gives its gradient to the NaN."""
+    values = np.arange(32.0).reshape(1, 2, 4, 4) % 7
+    values[0, 1, 1, 2] = np.nan
+    upstream = np.ones((1, 2, 2, 2) if tiles else (1, 2, 3, 3))
+    upstream[0, 0, 1, 1] = np.inf
+    kwargs = {"kernel_size": 2} if tiles else {"kernel_size": 2, "stride": 1}
+    x = gg.tensor(values, device=device, requires_grad=True)
+    out = F.max_pool2d(x, **kwargs)
+    out.backward(gg.tensor(upstream, device=device))
+    xt = torch.tensor(values, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(xt, **kwargs)
+    expected.backward(torch.tensor(upstream))
+    np.testing.assert_array_equal(out.detach().cpu().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), xt.grad.numpy())
+
+
 def test_dropout_inplace_and_modes(device):
     x = gg.ones(1000, device=device)
     assert F.dropout(x, 0.4, training=False) is x
@@ -486,3 +505,45 @@ def test_a_reduction_string_in_a_legacy_flag_is_refused():
         F.binary_cross_entropy(p, p, None, "sum")
     with pytest.raises(TypeError, match="reduction='none'"):
         F.mse_loss(p, p, None, "none")
+
+
+_LAYER_OPS = {
+    "conv2d": (
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)),
+        [(2, 2, 5, 6), (3, 2, 2, 3), (3,)],
+    ),
+    "conv1d-groups": (lambda x, w: F.conv1d(x, w, groups=2), [(2, 4, 6), (4, 2, 3)]),
+    "max_pool2d": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(2, 2, 6, 5)]),
+    "max_pool2d-tiles": (lambda x: F.max_pool2d(x, 2), [(2, 2, 4, 4)]),
+    "batch_norm": (
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        [(4, 3, 2, 2), (3,), (3,)],
+    ),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (3, 2), w, b), [(4, 3, 2), (3, 2), (3, 2)]),
+    "sdpa-causal": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [(2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 4, 2)],
+    ),
+    "lstm": (
+        lambda x: gg.nn.LSTM(5, 3, bidirectional=True).double().to(x.device)(x)[0],
+        [(4, 2, 5)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LAYER_OPS))
+def test_layer_op_kernel_gradients_equal_their_composites(name, device):
+    """Each layer op's backward on arrays equals its composite formula (the backward of
+    ``create_graph=True``), for every input."""
+    fn, shapes = _LAYER_OPS[name]
+    values = [np.random.default_rng(3).standard_normal(s) for s in shapes]
+    results = []
+    for create_graph in (False, True):
+        gg.manual_seed(0)
+        inputs = [gg.tensor(v, device=device, requires_grad=True) for v in values]
+        out = fn(*inputs)
+        weight = gg.tensor(np.random.default_rng(4).standard_normal(out.shape), device=device)
+        grads = gg.autograd.grad((out * weight).sum(), inputs, create_graph=create_graph)
+        results.append([g.detach().cpu().numpy() for g in grads])
+    for kernel, composite in zip(*results, strict=True):
+        np.testing.assert_allclose(kernel, composite, rtol=1e-10, atol=1e-12)

@@ -179,12 +179,27 @@ CASES = [
     ("RNN-relu-bi", lambda m: m.RNN(3, 4, nonlinearity="relu", bidirectional=True), [_x(4, 2, 3)]),
     ("LSTM", lambda m: m.LSTM(3, 4, num_layers=2, batch_first=True), [_x(2, 5, 3)]),
     ("LSTM-bi-unbatched", lambda m: m.LSTM(3, 2, bidirectional=True), [_x(4, 3)]),
+    (
+        "LSTM-proj-bi",
+        lambda m: m.LSTM(3, 4, num_layers=2, bidirectional=True, proj_size=2),
+        [_x(5, 2, 3)],
+    ),
     ("GRU", lambda m: m.GRU(3, 4, bias=False), [_x(5, 2, 3)]),
     ("GRU-bi", lambda m: m.GRU(3, 4, num_layers=2, bidirectional=True), [_x(3, 2, 3)]),
     ("RNNCell", lambda m: m.RNNCell(3, 4), [_x(2, 3), _x(2, 4)]),
     ("LSTMCell", lambda m: m.LSTMCell(3, 4), [_x(2, 3)]),
     ("GRUCell", lambda m: m.GRUCell(3, 4), [_x(2, 3), _x(2, 4)]),
     ("MultiheadAttention", lambda m: m.MultiheadAttention(8, 2), [_x(4, 2, 8)] * 3),
+    (
+        "MultiheadAttention-bias-kv-zero-attn",
+        lambda m: m.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True),
+        [_x(4, 2, 8), _x(3, 2, 8), _x(3, 2, 8)],
+    ),
+    (
+        "MultiheadAttention-bias-kv",
+        lambda m: m.MultiheadAttention(6, 3, add_bias_kv=True, batch_first=True),
+        [_x(2, 3, 6), _x(2, 4, 6), _x(2, 4, 6)],
+    ),
     (
         "MultiheadAttention-kvdim",
         lambda m: m.MultiheadAttention(6, 3, kdim=4, vdim=5, batch_first=True),
@@ -315,6 +330,7 @@ REPRS = [
     lambda m: m.L1Loss(),
     lambda m: m.KLDivLoss(),
     lambda m: m.LSTM(3, 4, 2, dropout=0.1, bidirectional=True),
+    lambda m: m.LSTM(3, 4, 2, bidirectional=True, proj_size=2),
     lambda m: m.GRU(3, 4, bias=False, batch_first=True),
     lambda m: m.RNNCell(2, 3, nonlinearity="relu"),
     lambda m: m.LSTMCell(2, 3),
@@ -353,6 +369,8 @@ def _same_error(call):
         lambda m, t: m.CrossEntropyLoss()(t.zeros(3, 5), t.tensor([1, 2, 7])),
         lambda m, t: m.Softmax(dim=1)(t.zeros(3)),
         lambda m, t: m.RNN(3, 4, nonlinearity="sigmoid"),
+        lambda m, t: m.LSTM(3, 4, proj_size=4),
+        lambda m, t: m.LSTM(3, 4, proj_size=-1),
         lambda m, t: m.Hardtanh(1.0, -1.0),
     ],
 )
@@ -367,3 +385,65 @@ def test_linear_with_weight_set_to_none_raises_pytorchs_error():
         layer(t.zeros(1, 2))
 
     _same_error(call)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"sparse": True},
+        {"scale_grad_by_freq": True},
+        {"scale_grad_by_freq": True, "padding_idx": 2, "max_norm": 1.0},
+    ],
+    ids=["sparse", "scale-grad-by-freq", "scale-padding-max-norm"],
+)
+def test_embedding_options_match_torch(device, options):
+    """``sparse=True`` gives the dense values of PyTorch's sparse gradient;
+    ``scale_grad_by_freq`` divides each row's gradient by its count in the input."""
+    weight = RNG.standard_normal((5, 3))
+    index = np.array([[0, 2, 0], [4, 2, 0]])
+    grad = RNG.standard_normal((2, 3, 3))
+    ours = gg.tensor(weight, device=device, requires_grad=True)
+    theirs = torch.tensor(weight, requires_grad=True)
+    out = nn.functional.embedding(gg.tensor(index, device=device), ours, **options)
+    out.backward(gg.tensor(grad, device=device))
+    expected = torch.nn.functional.embedding(torch.tensor(index), theirs, **options)
+    expected.backward(torch.tensor(grad))
+    their_grad = theirs.grad.to_dense() if theirs.grad.is_sparse else theirs.grad
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy())
+    np.testing.assert_allclose(ours.grad.cpu().numpy(), their_grad.numpy(), atol=1e-15)
+    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy())
+
+
+def test_embedding_sparse_with_scale_grad_by_freq_raises_pytorchs_error_in_backward(device):
+    weight = gg.randn(4, 2, device=device, requires_grad=True)
+    out = nn.functional.embedding(
+        gg.tensor([1, 1], device=device), weight, scale_grad_by_freq=True, sparse=True
+    )
+    with pytest.raises(RuntimeError, match="scale_grad_by_freq not supported with sparse"):
+        out.sum().backward()
+
+
+def test_multihead_attention_bias_kv_and_zero_attn_with_masks_match_torch(device):
+    torch.manual_seed(0)
+    theirs = tnn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True).double()
+    ours = nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True).double()
+    ours.to(device)
+    _copy_weights(theirs, ours, device)
+    q, k = _x(4, 2, 8), _x(3, 2, 8)
+    attn_mask = _x(4, 3)
+    padding = np.array([[0.0, -np.inf, 0.0], [0.0, 0.0, -np.inf]])
+    out, weights = ours(
+        *(gg.tensor(a, device=device) for a in (q, k, k)),
+        attn_mask=gg.tensor(attn_mask, device=device),
+        key_padding_mask=gg.tensor(padding, device=device),
+    )
+    their_out, their_weights = theirs(
+        *(torch.tensor(a) for a in (q, k, k)),
+        attn_mask=torch.tensor(attn_mask),
+        key_padding_mask=torch.tensor(padding),
+    )
+    assert tuple(weights.shape) == (2, 4, 5)  # 3 keys, the bias key and the zero key
+    np.testing.assert_allclose(out.detach().cpu().numpy(), their_out.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(
+        weights.detach().cpu().numpy(), their_weights.detach().numpy(), atol=1e-12
+    )

@@ -501,6 +501,80 @@ CASES += [
     ),
 ]
 
+# --- layer ops (LSTM over a sequence, pooling, batch norm, convolution, attention) ------
+CASES += [
+    case(
+        "lstm_sequence",
+        lambda x, w, s: NN._lstm_sequence(x, w, s),
+        (randn(3, 2, 8) * 0.5, randn(8, 2) * 0.5, randn(2, 2, 2) * 0.5),
+        NN.LSTM_SEQUENCE,
+    ),
+    case(
+        "max_pool_overlapping_padded",
+        lambda x: gg.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True),
+        (distinct(2, 2, 5, 5),),
+        NN.MAX_POOL,
+    ),
+    case(
+        "batch_norm_train",
+        lambda x, w, b: gg.nn.functional.batch_norm(x, None, None, w, b, training=True),
+        (randn(3, 2, 2, 2), positive(2), randn(2)),
+        NN.BATCH_NORM,
+    ),
+    case(
+        "batch_norm_train_no_affine",
+        lambda x: gg.nn.functional.batch_norm(x, None, None, training=True) ** 2,
+        (randn(4, 3),),
+        NN.BATCH_NORM,
+    ),
+    case(
+        "conv2d_strided_dilated",
+        lambda x, w, b: gg.nn.functional.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=2),
+        (randn(2, 2, 5, 6), randn(3, 2, 2, 3), randn(3)),
+        NN.CONVOLUTION,
+    ),
+    case(
+        "conv1d_groups",
+        lambda x, w: gg.nn.functional.conv1d(x, w, groups=2, padding="same"),
+        (randn(2, 4, 5), randn(4, 2, 3)),
+        NN.CONVOLUTION,
+    ),
+    case(
+        "attention_causal",
+        lambda q, k, v: gg.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
+        (randn(2, 3, 4), randn(2, 3, 4), randn(2, 3, 2)),
+        NN.ATTENTION,
+    ),
+    case(
+        "attention_bool_mask_broadcast_key",
+        lambda q, k, v: gg.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=gg.tensor(MASK[:, :3]), scale=0.7
+        ),
+        (randn(2, 3, 2), randn(1, 3, 2), randn(2, 3, 3)),
+        NN.ATTENTION,
+    ),
+    case(
+        "attention_float_mask",
+        lambda q, k, v: gg.nn.functional.scaled_dot_product_attention(
+            q, k, v, attn_mask=gg.tensor(array([[0.5, -1.0], [0.0, 2.0]]))
+        ),
+        (randn(2, 2, 3), randn(2, 2, 3), randn(2, 2, 2)),
+        NN.ATTENTION,
+    ),
+    case(
+        "layer_norm_affine",
+        lambda x, w, b: gg.nn.functional.layer_norm(x, (2, 3), w, b),
+        (randn(2, 2, 3), positive(2, 3), randn(2, 3)),
+        NN.LAYER_NORM,
+    ),
+    case(
+        "layer_norm_plain",
+        lambda x: gg.nn.functional.layer_norm(x, 4) ** 2,
+        (randn(3, 4),),
+        NN.LAYER_NORM,
+    ),
+]
+
 # --- shape and index ops (gather, scatter, index_select, diagonal ...) --------------------
 ROWS_3x4 = index([[0, 3], [1, 1], [2, 0]])
 CASES += [

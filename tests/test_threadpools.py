@@ -68,6 +68,32 @@ def test_large_and_tiny_products_keep_the_blas_setting(monkeypatch) -> None:
     assert blas.history == []
 
 
+def test_a_batch_of_middling_products_runs_on_one_thread(monkeypatch) -> None:
+    """Judged per matrix: 64 products of 128x32x128 (524K multiply-adds each, 33M in all)
+    run on one thread; a batch of tiny ones is left to BLAS, a batch of large ones too."""
+    blas = _Recording(threads=2)
+    monkeypatch.setattr(threadpools, "_pools", _pools_with(blas))
+    q, k = numpy.ones((64, 128, 32), numpy.float32), numpy.ones((64, 32, 128), numpy.float32)
+    numpy.testing.assert_array_equal(threadpools.matmul(q, k), numpy.matmul(q, k))
+    assert blas.history == [1, 2]
+    tiny = numpy.ones((500, 8, 8), numpy.float32)
+    threadpools.matmul(tiny, tiny)
+    large = numpy.ones((2, 256, 256), numpy.float32)
+    threadpools.matmul(large, large)
+    assert blas.history == [1, 2]
+
+
+def test_one_thread_context_switches_once_for_a_loop(monkeypatch) -> None:
+    blas = _Recording(threads=2)
+    monkeypatch.setattr(threadpools, "_pools", _pools_with(blas))
+    a = numpy.ones((16, 128), numpy.float32)
+    with threadpools.one_thread():
+        assert blas.threads == 1
+        for _ in range(3):
+            numpy.matmul(a, a.T)
+    assert blas.history == [1, 2]
+
+
 def test_nested_and_concurrent_limits_restore_the_count_set_before_the_first() -> None:
     blas = _Recording(threads=3)
     pools = _pools_with(blas)

@@ -38,15 +38,19 @@ from ..backends import python_data as _python_data
 from ..ops import elementwise as _elementwise
 from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
-from ..ops.elementwise import maximum as _maximum
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
 from ..ops.nn import (
+    _attention,
+    _batch_norm_train,
+    _convolution,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     gelu,
     softplus,
 )
+from ..ops.nn import _layer_norm as _layer_norm_op
+from ..ops.nn import _max_pool as _max_pool_op
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
@@ -175,10 +179,18 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``."""
+    """``input @ weight.T + bias``. An input of more than two dims is multiplied as one
+    ``(rows, in_features)`` matrix, as PyTorch does: its backward is then two plain matrix
+    products, not a batch of products whose weight gradients are summed afterwards."""
     _require_tensor(input, "linear", "input", 1)
     _require_tensor(weight, "linear", "weight", 2)
-    out = input @ weight.t() if weight.dim() == 2 else input @ weight
+    if weight.dim() != 2:
+        out = input @ weight
+    elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
+        lead = tuple(input.shape[:-1])
+        out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*lead, weight.shape[0])
+    else:
+        out = input @ weight.t()
     return out if bias is None else out + bias
 
 
@@ -324,15 +336,19 @@ def embedding(
     sparse: bool = False,
 ) -> Tensor:
     """Rows of ``weight`` picked by the integer ``input``; ``padding_idx``'s row gets no
-    gradient. ``max_norm`` renormalizes the looked-up rows of ``weight`` in place."""
+    gradient. ``max_norm`` renormalizes the looked-up rows of ``weight`` in place;
+    ``scale_grad_by_freq`` divides each row's gradient by how often ``input`` picks it.
+
+    ``sparse=True`` is accepted, but gpugrad has no sparse tensors: ``weight.grad`` is the
+    same values as a dense tensor (PyTorch's is a sparse COO tensor; ``.to_dense()`` of
+    it equals gpugrad's). Optimizers that PyTorch restricts to sparse gradients
+    (``SparseAdam``) do not exist here."""
     if input.is_floating_point():
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
             f"types: Long, Int; but got {_scalar_name(input)} instead (while checking "
             "arguments for embedding)"
         )
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")
     rows = weight.shape[0]
     if input.numel() and (bool((input >= rows).any()) or bool((input < -rows).any())):
         raise IndexError("index out of range in self")
@@ -347,7 +363,29 @@ def embedding(
     out = weight[input]
     if padding_idx is not None:
         out = _where((input != padding_idx).unsqueeze(-1), out, out.detach())
+    if scale_grad_by_freq and out.requires_grad:
+        with _no_grad():
+            flat = input.reshape(-1)
+            counts = _zeros(rows, dtype=weight.dtype, device=_device(weight))
+            counts = counts.index_add(
+                0, flat, _full((flat.numel(),), 1.0, dtype=weight.dtype, device=_device(weight))
+            )
+            scale = (1 / counts[input]).unsqueeze(-1)
+        out.register_hook(_frequency_scaling(scale, sparse))
     return out
+
+
+def _frequency_scaling(scale: Tensor, sparse: bool) -> Any:
+    """The output gradient hook of ``embedding(scale_grad_by_freq=True)``."""
+
+    def hook(grad: Tensor) -> Tensor:
+        if sparse:  # PyTorch's error, raised where PyTorch raises it: in backward
+            raise RuntimeError(
+                "embedding_backward: scale_grad_by_freq not supported with sparse gradients"
+            )
+        return grad * scale
+
+    return hook
 
 
 def _scalar_name(t: Tensor) -> str:
@@ -636,12 +674,7 @@ def _conv(
     strides = _pair(stride, spatial)
     dilations = _pair(dilation, spatial)
     pads = _conv_padding(padding, kernel, dilations, strides)
-    flat_pad: list[int] = []
-    for before, after in reversed(pads):
-        flat_pad += [before, after]
-    if any(flat_pad):
-        x = pad(x, flat_pad)
-    padded = tuple(x.shape[2:])
+    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
     effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
     if any(e > p for e, p in zip(effective, padded, strict=True)):
         raise RuntimeError(
@@ -649,20 +682,7 @@ def _conv(
             f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
             "than actual input size"
         )
-    out = tuple((p - e) // s + 1 for p, e, s in zip(padded, effective, strides, strict=True))
-    n = x.shape[0]
-    taps = _math.prod(kernel)
-    positions = _math.prod(out)
-    windows = _windows(x, kernel, strides, dilations, out)
-    # Columns (N, G, C/G * taps, L) against weights (G, O/G, C/G * taps): one batched
-    # matrix product whose result is already laid out as (N, O, *out), contiguous.
-    cols = _stack(windows, 2).reshape(n, groups, group_channels * taps, positions)
-    w = weight.reshape(groups, out_channels // groups, group_channels * taps)
-    if groups == 1:
-        cols, w = cols.squeeze(1), w.squeeze(0)
-    result = (w @ cols).reshape(n, out_channels, *out)
-    if bias is not None:
-        result = result + bias.reshape(out_channels, *([1] * spatial))
+    result = _convolution(x, weight, bias, strides, dilations, tuple(pads), groups)
     return result if batched else result.squeeze(0)
 
 
@@ -836,46 +856,13 @@ def _max_pool(
     )
     batched = input.dim() == spatial + 2
     x = input if batched else input.unsqueeze(0)
-    x = _spatial_pad(x, pads, extra, float("-inf"))
-    windows = _windows(x, kernel, strides, dil, out)
-    # Which tap holds each window's maximum: the first one in row-major order, as PyTorch's
-    # kernels choose; found with elementwise ops on the window views. A window holding a
-    # NaN has no such tap; its NaN is put back below.
-    with _no_grad():
-        values = [w.detach() for w in windows]
-        best = values[0]
-        for v in values[1:]:
-            best = _maximum(best, v)
-        nan_windows = best.isnan()
-        has_nan = bool(nan_windows.any())
-        chosen, taken = [], None
-        for v in values:
-            hit = v == best
-            if taken is not None:
-                hit = _logical_and(hit, taken.logical_not())
-                taken = _logical_or(taken, hit)
-            else:
-                taken = hit
-            chosen.append(hit)
-    # Pick each window's chosen value: a product with the 0/1 mask is several times
-    # faster than a select (NumPy's ``where`` mispredicts on data-dependent masks), but
-    # only exact when every value is finite (``inf * 0`` is NaN).
-    with _no_grad():
-        finite = bool(x.detach().isfinite().all())
-    result = None
-    for hit, window in zip(chosen, windows, strict=True):
-        term = window * _to_dtype(hit, window.dtype) if finite else _where(hit, window, 0.0)
-        result = term if result is None else result + term
-    if has_nan:
-        result = _where(nan_windows, best, result)
+    edges = tuple((p, p + e) for p, e in zip(pads, extra, strict=True))
+    result, first = _max_pool_op(x, kernel, strides, dil, edges)
     if not batched:
         result = result.squeeze(0)
     if not return_indices:
         return result
-    with _no_grad():
-        first = _zeros(tuple(chosen[0].shape), dtype=_dtypes.int64, device=_device(input))
-        for tap, hit in enumerate(chosen):
-            first = _where(hit, tap, first)
+    first = _to_dtype(first, _dtypes.int64)
     return result, _pool_indices(first, input, kernel, strides, pads, dil, batched)
 
 
@@ -1171,7 +1158,6 @@ def batch_norm(
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
-    dims = (0, *range(2, input.dim()))
     shape = (1, channels) + (1,) * (input.dim() - 2)
     if training:
         count = input.numel() // channels
@@ -1180,14 +1166,12 @@ def batch_norm(
                 "Expected more than 1 value per channel when training, got input size "
                 f"{input.shape}"
             )
-        mean = input.mean(dims, keepdim=True)
-        centered = input - mean
-        var = (centered * centered).mean(dims, keepdim=True)
+        out, mean, var = _batch_norm_train(input, weight, bias, eps)
         if running_mean is not None:
-            _update_running(running_mean, mean.reshape(channels), momentum)
+            _update_running(running_mean, mean, momentum)
         if running_var is not None:
-            _update_running(running_var, var.reshape(channels) * (count / (count - 1)), momentum)
-        scale = (var + eps).rsqrt()
+            _update_running(running_var, var * (count / (count - 1)), momentum)
+        return out
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
@@ -1225,6 +1209,16 @@ def layer_norm(
 ) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dims (biased variance)."""
     dims = _normalized_dims(input, normalized_shape)
+    trailing = tuple(input.shape[dims[0] :])
+    matching = all(t is None or tuple(t.shape) == trailing for t in (weight, bias))
+    if not matching or input.numel() == 0:
+        return _layer_norm_composite(input, dims, weight, bias, eps)
+    return _layer_norm_op(input, len(dims), weight, bias, eps)
+
+
+def _layer_norm_composite(input, dims, weight, bias, eps) -> Tensor:
+    """Layer norm from gpugrad ops, for the cases the fused op leaves out (a ``weight``
+    or ``bias`` that broadcasts rather than matches, an empty input)."""
     mean = input.mean(dims, keepdim=True)
     centered = input - mean
     var = (centered * centered).mean(dims, keepdim=True)
@@ -1357,6 +1351,8 @@ def scaled_dot_product_attention(
         value = _repeat_heads(value, repeat)
     length, source = query.shape[-2], key.shape[-2]
     scale = 1.0 / _math.sqrt(query.shape[-1]) if scale is None else scale
+    if dropout_p == 0 and (attn_mask is None or not attn_mask.requires_grad):
+        return _attention(query, key, value, scale, attn_mask, is_causal)
     scores = (query @ key.transpose(-2, -1)) * scale
     if is_causal:
         rows = _arange(length, device=_device(query)).unsqueeze(-1)

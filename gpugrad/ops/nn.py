@@ -14,6 +14,7 @@ docstring says otherwise. On CUDA, BCE does not check that its input lies in [0,
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -25,7 +26,10 @@ from ..backends import python_data as _python_data
 from ..backends.kernels import defs as K
 from .dispatch import broadcast_error, device_error, record
 from .elementwise import clamp, exp, log, log1p, logical_and, sigmoid, tanh, where
+from .index import index_scatter
+from .reduce import softmax
 from .registry import declare
+from .shape import cat, stack
 from .transfer import to_dtype
 
 
@@ -446,3 +450,354 @@ def binary_cross_entropy_with_logits(
 
 def _logits_broadcast_error(shape: tuple, expected: tuple) -> RuntimeError:
     return broadcast_error(expected, shape)
+
+
+# --- LSTM over a sequence -----------------------------------------------------------------
+# One node for a whole layer direction: the forward runs the T steps on arrays
+# (``backend.lstm_sequence``) and keeps the opened gates and tanh(c) for backward, which
+# runs back through time in one call. The composite formula recomputes the steps with
+# gpugrad ops from the saved inputs and writes the same closed form on tensors, so
+# ``create_graph=True`` differentiates it again.
+def _lstm_kernel_grad(ns, g, x, y, z, o, cache):
+    gates, tanh_c = cache
+    return ns.lstm_sequence_backward(g, y, z, o, gates, tanh_c)
+
+
+def _lstm_composite_grad(ns, g, x, y, z, o, cache):
+    steps, batch, width = x.shape
+    hidden = width // 4
+    w_t = y.mT
+    h, c = z[0], z[1]
+    opened, tanhs, h_prev, c_prev = [], [], [], []
+    for t in range(steps):
+        a = x[t] + h @ w_t
+        gate_i, gate_f = sigmoid(a[:, :hidden]), sigmoid(a[:, hidden : 2 * hidden])
+        gate_g, gate_o = tanh(a[:, 2 * hidden : 3 * hidden]), sigmoid(a[:, 3 * hidden :])
+        h_prev.append(h)
+        c_prev.append(c)
+        c = gate_f * c + gate_i * gate_g
+        tc = tanh(c)
+        h = gate_o * tc
+        opened.append((gate_i, gate_f, gate_g, gate_o))
+        tanhs.append(tc)
+    dh = dc = None
+    d_steps: list = [None] * steps
+    for t in range(steps - 1, -1, -1):
+        gate_i, gate_f, gate_g, gate_o = opened[t]
+        tc = tanhs[t]
+        dh = g[t, 0] if dh is None else dh + g[t, 0]
+        dc = g[t, 1] if dc is None else dc + g[t, 1]
+        d_o = dh * tc * gate_o * (1 - gate_o)
+        dc = dc + dh * gate_o * (1 - tc * tc)
+        d_i = dc * gate_g * gate_i * (1 - gate_i)
+        d_f = dc * c_prev[t] * gate_f * (1 - gate_f)
+        d_g = dc * gate_i * (1 - gate_g * gate_g)
+        d = cat([d_i, d_f, d_g, d_o], 1)
+        d_steps[t] = d
+        dc = dc * gate_f
+        dh = d @ y
+    d_x = stack(d_steps)
+    flat = d_x.reshape(steps * batch, width)
+    d_w = flat.mT @ stack(h_prev).reshape(steps * batch, hidden)
+    return d_x, d_w, stack([dh, dc])
+
+
+LSTM_SEQUENCE = Op(
+    "lstm_sequence",
+    "LstmSequenceBackward0",
+    None,
+    (_lstm_kernel_grad,),
+    save=("x", "y", "z", "o"),
+    attrs=("cache",),
+    composite=(_lstm_composite_grad,),
+    splits=True,
+)
+
+
+@declare("lstm_sequence", methods=(), export=False, rows=(LSTM_SEQUENCE,))
+def _lstm_sequence(gates_in: Tensor, w_hh: Tensor, state0: Tensor) -> Tensor:
+    """An LSTM layer direction over a whole sequence, one op: ``gates_in`` ``(T, B, 4H)``
+    is ``x W_ihᵀ + b_ih + b_hh`` for every step (gates ``i f g o``), ``w_hh`` ``(4H, H)``
+    and ``state0`` ``(2, B, H)`` the initial ``h`` and ``c``. Returns ``(T, 2, B, H)``:
+    ``h_t`` and ``c_t`` of every step."""
+    backend = gates_in._backend
+    states, gates, tanh_c = backend.lstm_sequence(gates_in._data, w_hh._data, state0._data)
+    return record(LSTM_SEQUENCE, states, backend, (gates_in, w_hh, state0), ((gates, tanh_c),))
+
+
+# --- pooling, batch norm and convolution ------------------------------------------------------
+# Each is one node whose backward is one backend call (``backend.max_pool_backward``,
+# ``batch_norm_backward``, ``conv_backward_*``) instead of the tens of small nodes of the
+# composite forms; the composite formulas write the same closed forms with gpugrad ops for
+# ``create_graph=True``. ``geometry`` is ``(kernel, stride, dilation, pads, out)`` with
+# ``pads`` ``((before, after), ...)`` per spatial dim.
+def _taps(kernel: tuple) -> list[tuple[int, ...]]:
+    return list(itertools.product(*(range(k) for k in kernel)))
+
+
+def _padded_shape(shape: tuple, pads: tuple) -> tuple:
+    return tuple(shape[:2]) + tuple(n + b + a for n, (b, a) in zip(shape[2:], pads))
+
+
+def _max_pool_kernel_grad(ns, g, shape, geometry, chosen):
+    return ns.max_pool_backward(g, chosen, shape, *geometry)
+
+
+def _max_pool_composite_grad(ns, g, shape, geometry, chosen):
+    kernel, stride, dilation, pads, out = geometry
+    backend = g._backend
+    chosen = _wrap(chosen, backend)
+    padded = _padded_shape(shape, pads)
+    grad = None
+    for k, tap in enumerate(_taps(kernel)):
+        term = index_scatter(
+            where(chosen == k, g, 0.0), padded, backend.tap_key(tap, stride, dilation, out)
+        )
+        grad = term if grad is None else grad + term
+    return grad[backend.interior(shape, pads)]
+
+
+MAX_POOL = Op(
+    "max_pool",
+    "MaxPool2DWithIndicesBackward0",
+    None,
+    (_max_pool_kernel_grad,),
+    attrs=("shape", "geometry", "chosen"),
+    composite=(_max_pool_composite_grad,),
+)
+
+
+@declare("max_pool", methods=(), export=False, rows=(MAX_POOL,))
+def _max_pool(input: Tensor, kernel: tuple, stride: tuple, dilation: tuple, pads: tuple):
+    """Max pooling of ``(N, C, *spatial)`` (already checked by ``nn.functional``), one op:
+    ``(values, taps)``, ``taps`` (int32, no gradient) the chosen tap of each window."""
+    backend = input._backend
+    out = tuple(
+        (n + b + a - d * (k - 1) - 1) // s + 1
+        for n, (b, a), k, s, d in zip(input._data.shape[2:], pads, kernel, stride, dilation)
+    )
+    values, chosen = backend.max_pool(input._data, kernel, stride, dilation, pads, out)
+    geometry = (kernel, stride, dilation, pads, out)
+    result = record(MAX_POOL, values, backend, (input,), (input._data.shape, geometry, chosen))
+    return result, _wrap(chosen, backend)
+
+
+def _batch_norm_kernel_grad(ns, g, x, y, eps, stats):
+    return ns.batch_norm_backward(g, x, y, *stats)
+
+
+def _batch_norm_composite_grad(ns, g, x, y, eps, stats):
+    dims = (0, *range(2, x.dim()))
+    shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+    centered = x - x.mean(dims, keepdim=True)
+    invstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    normalized = centered * invstd
+    d_bias = g.sum(dims)
+    d_weight = (g * normalized).sum(dims)
+    scale = invstd if y is None else invstd * y.reshape(shape)
+    mean_g = g.mean(dims, keepdim=True)
+    mean_gn = (g * normalized).mean(dims, keepdim=True)
+    return (g - mean_g - normalized * mean_gn) * scale, d_weight, d_bias
+
+
+BATCH_NORM = Op(
+    "batch_norm",
+    "NativeBatchNormBackward0",
+    None,
+    (_batch_norm_kernel_grad,),
+    save=("x", "y"),
+    attrs=("eps", "stats"),
+    composite=(_batch_norm_composite_grad,),
+    splits=True,
+)
+
+
+@declare("batch_norm_train", methods=(), export=False, rows=(BATCH_NORM,))
+def _batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float):
+    """Batch norm with the batch's statistics, one op: ``(out, mean, biased variance)``
+    (the statistics without gradient, for the running averages)."""
+    backend = input._backend
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    out, mean, var, invstd = backend.batch_norm_train(input._data, w, b, eps)
+    result = record(BATCH_NORM, out, backend, (input, weight, bias), (eps, (mean, invstd)))
+    return result, _wrap(mean, backend), _wrap(var, backend)
+
+
+def _conv_kernel_grad_input(ns, g, x, y, geometry, columns):
+    stride, dilation, pads, groups = geometry
+    return ns.conv_backward_input(g, y, x.shape, stride, dilation, pads, groups)
+
+
+def _conv_kernel_grad_weight(ns, g, x, y, geometry, columns):
+    return ns.conv_backward_weight(g, columns, y.shape, geometry[3])
+
+
+def _conv_grad_bias(ns, g, x, y, geometry, columns):
+    return ns.sum(g, (0, *range(2, len(g.shape))))
+
+
+def _conv_composite_grad_input(ns, g, x, y, geometry, columns):
+    stride, dilation, pads, groups = geometry
+    backend = g._backend
+    n, kernel, out = g.shape[0], tuple(y.shape[2:]), tuple(g.shape[2:])
+    weights = y.reshape(groups, y.shape[0] // groups, -1)
+    cols = weights.mT @ g.reshape(n, groups, y.shape[0] // groups, -1)
+    cols = cols.reshape(n, x.shape[1], len(_taps(kernel)), *out)
+    padded = _padded_shape(tuple(x.shape), pads)
+    grad = None
+    for k, tap in enumerate(_taps(kernel)):
+        term = index_scatter(cols[:, :, k], padded, backend.tap_key(tap, stride, dilation, out))
+        grad = term if grad is None else grad + term
+    return grad[backend.interior(tuple(x.shape), pads)]
+
+
+def _conv_composite_grad_weight(ns, g, x, y, geometry, columns):
+    stride, dilation, pads, groups = geometry
+    backend = g._backend
+    n, kernel, out = g.shape[0], tuple(y.shape[2:]), tuple(g.shape[2:])
+    padded = index_scatter(
+        x, _padded_shape(tuple(x.shape), pads), backend.interior(tuple(x.shape), pads)
+    )
+    windows = [padded[backend.tap_key(tap, stride, dilation, out)] for tap in _taps(kernel)]
+    cols = stack(windows, 2).reshape(n, groups, -1, g[0, 0].numel())
+    g4 = g.reshape(n, groups, y.shape[0] // groups, -1)
+    return (g4 @ cols.mT).sum(0).reshape(*y.shape)
+
+
+CONVOLUTION = Op(
+    "convolution",
+    "ConvolutionBackward0",
+    None,
+    (_conv_kernel_grad_input, _conv_kernel_grad_weight, _conv_grad_bias),
+    save=("x", "y"),
+    attrs=("geometry", "columns"),
+    composite=(_conv_composite_grad_input, _conv_composite_grad_weight, _conv_grad_bias),
+)
+
+
+@declare("convolution", methods=(), export=False, rows=(CONVOLUTION,))
+def _convolution(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: tuple,
+    dilation: tuple,
+    pads: tuple,
+    groups: int,
+) -> Tensor:
+    """Cross-correlation of ``(N, C, *spatial)`` with ``(O, C / groups, *kernel)`` (checked
+    by ``nn.functional``), one op: the windows as columns, one batched matrix product.
+    The columns (``C * taps`` times the output's positions) are kept until backward for
+    the weight's gradient, trading that memory for a second gather."""
+    backend = input._backend
+    b = None if bias is None else bias._data
+    out, columns = backend.conv(input._data, weight._data, b, stride, dilation, pads, groups)
+    geometry = (stride, dilation, pads, groups)
+    keep = columns if weight.requires_grad else None
+    return record(CONVOLUTION, out, backend, (input, weight, bias), (geometry, keep))
+
+
+# --- scaled dot-product attention ------------------------------------------------------------
+# One node for ``softmax(q kᵀ scale + mask) v``: the probabilities are kept for backward
+# (``backend.attention_backward``: four matrix products and one row reduction).
+def _unbroadcast(ns, grads: tuple, inputs: tuple) -> tuple:
+    return tuple(
+        g if tuple(g.shape) == tuple(t.shape) else ns.sum_to(g, tuple(t.shape))
+        for g, t in zip(grads, inputs)
+    )
+
+
+def _attention_kernel_grad(ns, g, x, y, z, o, scale, mask, causal, probs):
+    grads = ns.attention_backward(g, x, y, z, o, probs, scale)
+    return _unbroadcast(ns, grads, (x, y, z))
+
+
+def _attention_composite_grad(ns, g, x, y, z, o, scale, mask, causal, probs):
+    scores = (x @ y.mT) * scale
+    backend = g._backend
+    if causal:
+        length, source = scores.shape[-2:]
+        above = _wrap(backend.triu(backend.ones((length, source), bool), 1), backend)
+        scores = where(above, float("-inf"), scores)
+    elif mask is not None:
+        m = _wrap(mask, backend)
+        scores = where(m, scores, float("-inf")) if m.dtype == _dtypes.bool_ else scores + m
+    p = softmax(scores, -1)
+    d_value = p.mT @ g
+    d_scores = g @ z.mT
+    d_scores = p * (d_scores - (d_scores * p).sum(-1, keepdim=True)) * scale
+    grads = (d_scores @ y, d_scores.mT @ x, d_value)
+    return _unbroadcast(ns, grads, (x, y, z))
+
+
+ATTENTION = Op(
+    "scaled_dot_product_attention",
+    "ScaledDotProductAttentionBackward0",
+    None,
+    (_attention_kernel_grad,),
+    save=("x", "y", "z", "o"),
+    attrs=("scale", "mask", "causal", "probs"),
+    composite=(_attention_composite_grad,),
+    splits=True,
+)
+
+
+@declare("attention", methods=(), export=False, rows=(ATTENTION,))
+def _attention(
+    query: Tensor, key: Tensor, value: Tensor, scale: float, mask: Tensor | None, causal: bool
+) -> Tensor:
+    """``softmax(q kᵀ scale + mask) v`` as one op (checked by ``nn.functional``; ``mask``
+    a bool or float tensor that needs no gradient)."""
+    backend = query._backend
+    m = None if mask is None else mask._data
+    out, probs = backend.attention(query._data, key._data, value._data, scale, m, causal)
+    attrs = (scale, m, causal, probs)
+    return record(ATTENTION, out, backend, (query, key, value), attrs)
+
+
+# --- layer norm ---------------------------------------------------------------------------
+def _layer_norm_kernel_grad(ns, g, x, y, normalized_dims, eps, stats):
+    return ns.layer_norm_backward(g, x, y, *stats)
+
+
+def _layer_norm_composite_grad(ns, g, x, y, normalized_dims, eps, stats):
+    dims = tuple(range(x.dim() - normalized_dims, x.dim()))
+    lead = tuple(range(x.dim() - normalized_dims))
+    centered = x - x.mean(dims, keepdim=True)
+    invstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    normalized = centered * invstd
+    d_weight = (g * normalized).sum(lead)
+    d_bias = g.sum(lead)
+    gn = g if y is None else g * y
+    mean_gn = (gn * normalized).mean(dims, keepdim=True)
+    return (gn - gn.mean(dims, keepdim=True) - normalized * mean_gn) * invstd, d_weight, d_bias
+
+
+LAYER_NORM = Op(
+    "layer_norm",
+    "NativeLayerNormBackward0",
+    None,
+    (_layer_norm_kernel_grad,),
+    save=("x", "y"),
+    attrs=("normalized_dims", "eps", "stats"),
+    composite=(_layer_norm_composite_grad,),
+    splits=True,
+)
+
+
+@declare("layer_norm", methods=(), export=False, rows=(LAYER_NORM,))
+def _layer_norm(
+    input: Tensor, normalized_dims: int, weight: Tensor | None, bias: Tensor | None, eps: float
+) -> Tensor:
+    """Layer norm over the trailing ``normalized_dims`` dims (``weight`` and ``bias``
+    shaped as those dims; checked by ``nn.functional``), one op."""
+    backend = input._backend
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    size = 1
+    for n in input._data.shape[input._data.ndim - normalized_dims :]:
+        size *= n
+    out, mean, invstd = backend.layer_norm(input._data, w, b, size, eps)
+    attrs = (normalized_dims, eps, (mean, invstd))
+    return record(LAYER_NORM, out, backend, (input, weight, bias), attrs)

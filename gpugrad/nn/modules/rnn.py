@@ -13,6 +13,7 @@ from typing import Any
 
 from ..._factories import empty, zeros
 from ..._tensor import Tensor
+from ...ops.nn import _lstm_sequence
 from ...ops.shape import cat, stack
 from .. import functional as F
 from .. import init
@@ -30,7 +31,7 @@ def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh_t, b_
     h_proj = h @ w_hh_t
     if mode == "LSTM":
         gates = x_proj + h_proj
-        hidden = h.shape[-1]
+        hidden = c.shape[-1]  # h may be projected (proj_size)
         opened = gates.sigmoid()  # one op for i, f and o (g's share is unused)
         i, f, o = opened[:, :hidden], opened[:, hidden : 2 * hidden], opened[:, 3 * hidden :]
         g = gates[:, 2 * hidden : 3 * hidden].tanh()
@@ -48,13 +49,25 @@ def _rnn_step(mode: str, x_proj: Tensor, h: Tensor, c: Tensor | None, w_hh_t, b_
     return (pre.tanh() if mode == "RNN_TANH" else F.relu(pre)), None
 
 
+def _lstm_layer(projected: Tensor, w_hh: Tensor, h: Tensor, c: Tensor, reverse: bool):
+    """One LSTM layer direction over the sequence as one op (``lstm_sequence``: forward
+    and backward through time each in one call): ``(h_n, c_n, outputs (T, B, H))``."""
+    if reverse:
+        projected = projected.flip(0)
+    states = _lstm_sequence(projected, w_hh, stack([h, c]))  # (T, 2, B, H)
+    sequence = states[:, 0]
+    if reverse:
+        sequence = sequence.flip(0)
+    return states[-1, 0], states[-1, 1], sequence
+
+
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
     """``x W_ihᵀ + b_ih`` for all steps at once, with ``b_hh`` folded in where the
-    recurrence allows it (not GRU)."""
-    projected = F.linear(x, w_ih, b_ih)
+    recurrence allows it (not GRU): the two bias vectors are added first, so the
+    sequence-sized projection takes one bias add."""
     if b_hh is not None and mode != "GRU":
-        projected = projected + b_hh
-    return projected
+        b_ih = b_hh if b_ih is None else b_ih + b_hh
+    return F.linear(x, w_ih, b_ih)
 
 
 class _RNNBase(Module):
@@ -82,8 +95,14 @@ class _RNNBase(Module):
             raise ValueError("hidden_size must be greater than zero")
         if num_layers <= 0:
             raise ValueError("num_layers must be greater than zero")
-        if proj_size:
-            raise NotImplementedError("LSTM with proj_size > 0 is not supported by gpugrad")
+        if proj_size < 0:
+            raise ValueError(
+                "proj_size should be a positive integer or zero to disable projections"
+            )
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -95,14 +114,17 @@ class _RNNBase(Module):
         self.proj_size = proj_size
         gates = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
+        output_size = proj_size or hidden_size  # the size of h (LSTM projects it)
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else output_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (gates, layer_input)), ("weight_hh", (gates, hidden_size))]
+                shapes = [("weight_ih", (gates, layer_input)), ("weight_hh", (gates, output_size))]
                 if bias:
                     shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for name, shape in shapes:
                     param = Parameter(empty(*shape, dtype=dtype, device=device))
                     setattr(self, name + suffix, param)
@@ -123,6 +145,7 @@ class _RNNBase(Module):
             get("weight_hh" + suffix),
             get("bias_ih" + suffix),
             get("bias_hh" + suffix),
+            get("weight_hr" + suffix),
         )
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
@@ -143,10 +166,13 @@ class _RNNBase(Module):
             x = x.transpose(0, 1)  # (T, B, F)
         batch = x.shape[1]
         directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, batch, self.hidden_size)
+        state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
+        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
         if hx is None:
             h0 = zeros(state_shape, dtype=input.dtype, device=input._backend.device_str)
-            c0 = h0 if is_lstm else None
+            c0 = None
+            if is_lstm:
+                c0 = zeros(cell_shape, dtype=input.dtype, device=input._backend.device_str)
         else:
             h0, c0 = hx if is_lstm else (hx, None)
             if not batched:
@@ -154,22 +180,31 @@ class _RNNBase(Module):
                 c0 = c0.unsqueeze(1) if c0 is not None else None
             if tuple(h0.shape) != state_shape:
                 raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h0.shape)}")
-            if c0 is not None and tuple(c0.shape) != state_shape:
-                raise RuntimeError(f"Expected hidden size {state_shape}, got {list(c0.shape)}")
+            if c0 is not None and tuple(c0.shape) != cell_shape:
+                raise RuntimeError(f"Expected hidden size {cell_shape}, got {list(c0.shape)}")
         final_h, final_c = [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
-                w_ih, w_hh, b_ih, b_hh = self._layer_params(layer, direction)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
                 index = layer * directions + direction
                 h = h0[index]
                 c = c0[index] if c0 is not None else None
                 projected = _project(self.mode, x, w_ih, b_ih, b_hh)  # (T, B, gates)
+                if is_lstm and w_hr is None:
+                    h, c, sequence = _lstm_layer(projected, w_hh, h, c, reverse=bool(direction))
+                    outputs.append(sequence)
+                    final_h.append(h)
+                    final_c.append(c)
+                    continue
                 w_hh_t = w_hh.t()
                 steps = range(x.shape[0] - 1, -1, -1) if direction else range(x.shape[0])
                 hs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
+                w_hr_t = None if w_hr is None else w_hr.t()
                 for t in steps:
                     h, c = _rnn_step(self.mode, projected[t], h, c, w_hh_t, b_hh)
+                    if w_hr_t is not None:  # LSTM with proj_size: h = W_hr (o * tanh(c))
+                        h = h @ w_hr_t
                     hs[t] = h
                 outputs.append(stack(hs))
                 final_h.append(h)
@@ -191,6 +226,8 @@ class _RNNBase(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:

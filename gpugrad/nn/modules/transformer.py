@@ -10,6 +10,7 @@ from ..._factories import empty, zeros
 from ..._tensor import Tensor
 from ...backends import dtypes as _dtypes
 from ...ops.elementwise import where
+from ...ops.shape import cat
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -58,8 +59,6 @@ class MultiheadAttention(Module):
                 f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} "
                 f"and num_heads={num_heads} instead"
             )
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("add_bias_kv and add_zero_attn are not supported")
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -86,8 +85,12 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = add_zero_attn
+        if add_bias_kv:  # a learned key and value appended to every sequence
+            self.bias_k = Parameter(empty(1, 1, embed_dim, **kw))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, **kw))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn  # a zero key and value appended after the heads split
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -101,6 +104,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _project(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:
         e = self.embed_dim
@@ -148,8 +154,23 @@ class MultiheadAttention(Module):
         def split_heads(t: Tensor, n: int) -> Tensor:  # (n, N, E) -> (N, H, n, D)
             return t.reshape(n, batch, heads, head_dim).permute(1, 2, 0, 3)
 
-        q, k, v = split_heads(q, length), split_heads(k, source), split_heads(v, source)
+        q = split_heads(q, length)
         mask = self._merged_mask(attn_mask, key_padding_mask, is_causal, q, length, source)
+        appended = 0
+        if self.bias_k is not None:
+            k = cat([k, self.bias_k.expand(1, batch, self.embed_dim)])
+            v = cat([v, self.bias_v.expand(1, batch, self.embed_dim)])
+            appended += 1
+        k, v = split_heads(k, source + appended), split_heads(v, source + appended)
+        if self.add_zero_attn:
+            extra = zeros((batch, heads, 1, head_dim), dtype=k.dtype, device=k.device)
+            k, v = cat([k, extra], 2), cat([v, extra], 2)
+            appended += 1
+        if mask is not None and appended:  # the appended keys are never masked
+            mask = cat(
+                [mask, zeros((*mask.shape[:-1], appended), dtype=mask.dtype, device=mask.device)],
+                -1,
+            )
         scores = (q @ k.transpose(-2, -1)) * (1.0 / head_dim**0.5)
         if mask is not None:
             scores = scores + mask
