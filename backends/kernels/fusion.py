@@ -18,6 +18,8 @@ value in one pass over memory:
 What a program means is what the backend's methods compute, op by op, on the same arrays
 (``array_backend``): ``sign(nan)`` is 0, ``maximum``/``minimum``/``clip`` propagate NaN,
 ``sigmoid`` is ``1 / (1 + exp(-x))`` (``exp`` overflowing to inf gives exactly 0),
+``sigmoid_backward(g, y)`` is ``g * y * (1 - y)``, ``relu`` is ``maximum(x, 0)``, ``rsqrt``
+is ``1 / sqrt(x)``,
 ``div`` is true division (integers divide in float64), comparisons give bool,
 ``pow(x, 0.5)`` with a uniform exponent is ``sqrt`` (NumPy's fast path: ``sqrt(-0.0)`` is
 -0.0 and ``sqrt(-inf)`` nan where ``pow`` gives 0.0 and inf). Each op computes in the
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,10 +90,10 @@ class FusionUnsupported(Exception):
 
 
 _UNARY_FLOAT = frozenset(
-    ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid")
+    ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid")
 )
-_UNARY_SAME = frozenset(("neg", "abs", "sign", "floor", "ceil", "square"))
-_ARITHMETIC = frozenset(("add", "sub", "mul", "maximum", "minimum", "pow"))
+_UNARY_SAME = frozenset(("neg", "abs", "sign", "floor", "ceil", "square", "relu"))
+_ARITHMETIC = frozenset(("add", "sub", "mul", "maximum", "minimum", "pow", "sigmoid_backward"))
 _COMPARISONS = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
 _LOGICAL = frozenset(("logical_not", "logical_and", "logical_or"))
 _ARITY = {
@@ -239,7 +242,7 @@ def _compute_dtype(
         return d if d in _FLOATS else "float64"
     if op in _UNARY_SAME:
         (d,) = ops_dtypes
-        if d == "bool" and op in ("neg", "sign", "square"):
+        if d == "bool" and op in ("neg", "sign", "square", "relu"):
             raise FusionUnsupported(f"{where}: {op} of bool is not fused")
         return d
     if op == "reciprocal":
@@ -257,7 +260,7 @@ def _compute_dtype(
     compute = _wider(compute, dtype)
     if op == "div" and compute not in _FLOATS:
         compute = "float64"
-    if compute == "bool" and op in ("add", "sub", "mul", "pow", "div"):
+    if compute == "bool" and op in ("add", "sub", "mul", "pow", "div", "sigmoid_backward"):
         raise FusionUnsupported(f"{where}: {op} of bools is not fused")
     if op == "pow" and compute not in _FLOATS:
         raise FusionUnsupported(f"{where}: pow of integers is not fused")
@@ -287,7 +290,8 @@ def fusion_engine(backend: Any) -> str:
     return "c"
 
 
-_compiled: dict[tuple[Any, ...], Callable[..., tuple]] = {}
+_compiled: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
+"""Per backend: the compiled function of each (program, engine)."""
 
 
 def compile_elementwise(
@@ -302,8 +306,11 @@ def compile_elementwise(
     engine = engine or fusion_engine(backend)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    key = (program, id(backend), engine)
-    fn = _compiled.get(key)
+    try:
+        cache = _compiled.setdefault(backend, {})
+    except TypeError:  # a backend that takes no weak reference: not cached
+        cache = {}
+    fn = cache.get((program, engine))
     if fn is not None:
         return fn
     resolved = resolve(program)
@@ -317,7 +324,7 @@ def compile_elementwise(
         fn = CudaFusedKernel(resolved, backend)
     else:
         fn = NumpyFusedKernel(resolved, backend)
-    _compiled[key] = fn
+    cache[(program, engine)] = fn
     return fn
 
 
@@ -352,9 +359,9 @@ def _apply(backend: Any, step: Step, values: list[Any]) -> Any:
     its Python number)."""
     op = step.op
     args = [values[a] for a in step.args]
-    if op in _UNARY_FLOAT or op in _UNARY_SAME or op == "reciprocal":
-        if isinstance(args[0], (bool, int, float)):  # the methods take arrays
-            args[0] = backend.xp.asarray(args[0], dtype=step.compute)
+    unary = op in _UNARY_FLOAT or op in _UNARY_SAME or op == "reciprocal"
+    if unary and isinstance(args[0], (bool, int, float)):  # the methods take arrays
+        args[0] = backend.xp.asarray(args[0], dtype=step.compute)
     if op == "const":
         return step.constant
     if op == "cast":

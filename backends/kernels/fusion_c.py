@@ -36,6 +36,7 @@ import shlex
 import subprocess
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +90,10 @@ template <typename T> GG_FN T gg_pow_uniform(T x, T y) {
 }
 // NumPy's maximum / minimum: a NaN in either argument propagates; of equal values the
 // second is returned (maximum(-0.0, 0.0) is 0.0).
-template <typename T> GG_FN T gg_maximum(T a, T b) { return (a > b || a != a) ? a : b; }
-template <typename T> GG_FN T gg_minimum(T a, T b) { return (a < b || a != a) ? a : b; }
+// Written with ordered comparisons only (a + b is the NaN where they are unordered): GCC
+// does not vectorize a loop that tests a != a here.
+template <typename T> GG_FN T gg_maximum(T a, T b) { return (a <= b) ? b : ((a > b) ? a : a + b); }
+template <typename T> GG_FN T gg_minimum(T a, T b) { return (a >= b) ? b : ((a < b) ? a : a + b); }
 // gpugrad's sign: sign(nan) = 0, sign(-0.0) = 0.
 template <typename T> GG_FN T gg_sign(T a) { return a > T(0) ? T(1) : (a < T(0) ? T(-1) : T(0)); }
 // int64 arithmetic wraps around, as NumPy's does (signed overflow is undefined in C).
@@ -107,7 +110,7 @@ GG_FN long long gg_ineg(long long a) { return (long long)(0ull - (unsigned long 
 GG_FN long long gg_iabs(long long a) { return a < 0 ? gg_ineg(a) : a; }
 // NumPy's float to int64 cast on x86-64: NaN and out-of-range values give INT64_MIN.
 GG_FN long long gg_to_int64(double x) {
-    return (x >= -9223372036854775808.0 && x < 9223372036854775808.0)
+    return ((x >= -9223372036854775808.0) & (x < 9223372036854775808.0))
         ? (long long)x : (long long)0x8000000000000000ull;
 }
 """
@@ -135,6 +138,8 @@ float ceilf(float); double ceil(double);
 float fabsf(float); double fabs(double);
 }
 #define GG_FN static inline
+static volatile double gg_zero_storage = 0.0;
+#define GG_ZERO gg_zero_storage
 #define GG_INF __builtin_inf()
 #define GG_NAN __builtin_nan("")
 """
@@ -172,6 +177,11 @@ def convert(expr: str, source: str, target: str) -> str:
         return f"({expr} != 0)"
     if target == "int64" and source in _FLOATS:
         return f"gg_to_int64((double){expr})"
+    if source == "int64" and target in _FLOATS:
+        # + gg_zero (+0.0, unknown to the compiler): GCC (with -fno-trapping-math) folds
+        # float -> int64 -> float into trunc(), which keeps the sign of -0.3, where an
+        # int64 0 converts to +0.0; a literal + 0.0 it drops, proving (float)int not -0.
+        return f"(({CTYPES[target]}){expr} + ({CTYPES[target]})gg_zero)"
     return f"(({CTYPES[target]}){expr})"
 
 
@@ -198,8 +208,8 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         a = [_operand(resolved, me, x, "bool") for x in step.args]
         text = {
             "logical_not": "(!{0})",
-            "logical_and": "({0} && {1})",
-            "logical_or": "({0} || {1})",
+            "logical_and": "({0} & {1})",
+            "logical_or": "({0} | {1})",
         }
         return text[op].format(*a)
     if op == "where":
@@ -244,6 +254,12 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         text = f"({a[0]} * {a[0]})"
     elif op == "reciprocal":
         text = f"({t}(1) / {a[0]})"
+    elif op == "relu":
+        text = f"gg_maximum<{t}>({a[0]}, {t}(0))"
+    elif op == "rsqrt":
+        text = f"({t}(1) / gg_sqrt({a[0]}))"
+    elif op == "sigmoid_backward":
+        text = f"({a[0]} * {a[1]} * ({t}(1) - {a[1]}))"
     elif op == "sigmoid":
         text = f"({t}(1) / ({t}(1) + gg_exp(-{a[0]})))"
     elif op == "pow":
@@ -301,7 +317,8 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     params = [f"const {CTYPES[d]}* __restrict__ p{i}" for i, d in enumerate(program.inputs)]
     params += [f"{CTYPES[resolved.dtypes[program.outputs[k]]]}* __restrict__ q{k}" for k in plain]
     params += ["double* __restrict__ gg_sums", "const long long n"]
-    uniform_loads = [
+    uniform_loads = ["const double gg_zero = GG_ZERO;"]
+    uniform_loads += [
         f"const {CTYPES[program.inputs[i]]} v{i} = p{i}[0];" for i in pattern_ids(pattern, True)
     ]
     accs = [f"{accumulator(resolved, k)[0]} a{k} = 0;" for k in summed]
@@ -490,6 +507,8 @@ class CpuFusedKernel:
         self._built: dict[tuple[bool, ...], _Built] = {}
         self._lock = threading.Lock()
         self._call_small = DATA_OFFSET is not None
+        self.backend = backend
+        self._fallback: Any = None
 
     def source(self, pattern: tuple[bool, ...]) -> str:
         """The C++ source for ``pattern`` (per input: one element, or the full shape)."""
@@ -505,6 +524,20 @@ class CpuFusedKernel:
                     nargs = len(self.in_dtypes) + len(self.outputs)
                     built = self._built[pattern] = _Built(path, nargs)
         return built
+
+    def _without_compiler(self, error: Exception) -> Any:
+        """The NumPy engine, from now on, after a failed build (with one warning naming it):
+        the results stay right, only slower."""
+        if self._fallback is None:
+            from .fusion import NumpyFusedKernel
+
+            warnings.warn(
+                f"{error}\nfused kernels run their ops one by one (the NumPy engine)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._fallback = NumpyFusedKernel(self.resolved, self.backend)
+        return self._fallback
 
     def _plan(self, shapes: tuple) -> tuple:
         shape, n, pattern = broadcast_plan(self.resolved, shapes)
@@ -562,7 +595,12 @@ class CpuFusedKernel:
                 xs[i] = numpy.ascontiguousarray(xs[i])
         if n == 0:
             return self._empty(shape)
-        built = self._built.get(pattern) or self._library(pattern)
+        built = self._built.get(pattern)
+        if built is None:
+            try:
+                built = self._library(pattern)
+            except native_exec.NativeBuildError as error:
+                return self._without_compiler(error)(*xs)
         outputs = self.outputs
         if n <= numpy_exec.BLOCK and self._call_small:
             if not copies:
