@@ -77,14 +77,16 @@ BOTH = ElementwiseProgram(
 """Forward and backward in one pass: (gx, loss)."""
 
 
-def best(fn, repeat: int) -> float:
-    """The best of ``repeat`` runs of ``fn()``, in ms."""
-    times = []
+def interleaved(variants: dict, repeat: int) -> dict:
+    """The best time of each variant in ms, over ``repeat`` rounds that run every variant
+    once in turn (a load that comes and goes hits all of them alike)."""
+    times = {name: [] for name in variants}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times) * 1e3
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) * 1e3 for name, values in times.items()}
 
 
 def per_call_us(fn, number: int = 20000, repeat: int = 7) -> float:
@@ -109,61 +111,48 @@ def main() -> None:
     x = (rng.standard_normal(n) * 3).astype(numpy.float32)
     t = (rng.random(n) < 0.5).astype(numpy.float32)
     g = numpy.array(1 / n, numpy.float32)
-    print(f"n = {n:,} float32; best of {repeat}; cpu_count {os.cpu_count()}; ms")
-    rows = []
-
+    print(f"n = {n:,} float32; best of {repeat} interleaved rounds; ms; load {os.getloadavg()}")
+    variants = {}
     for engine in ("c", "numpy"):
         start = time.perf_counter()
         forward = compile_elementwise(cpu, FORWARD, engine=engine)
         backward = compile_elementwise(cpu, BACKWARD, engine=engine)
         both = compile_elementwise(cpu, BOTH, engine=engine)
         forward(x[:10], t[:10]), backward(x[:10], t[:10], g), both(x[:10], t[:10], g)
-        forward(x, t), backward(x, t, g), both(x, t, g)
-        built = time.perf_counter() - start
-        print(f"fused ({engine}): first calls with build/load {built * 1e3:.0f} ms")
-        f = best(lambda forward=forward: forward(x, t), repeat)
-        b = best(lambda backward=backward: backward(x, t, g), repeat)
-        fb = best(lambda both=both: both(x, t, g), repeat)
-        rows.append((f"fused {engine}: forward / backward / sum / one program", f, b, f + b, fb))
+        print(
+            f"fused ({engine}): first calls (build or load) {(time.perf_counter() - start) * 1e3:.0f} ms"
+        )
+        variants[f"fused {engine}: forward (loss)"] = lambda f=forward: f(x, t)
+        variants[f"fused {engine}: backward (gx)"] = lambda f=backward: f(x, t, g)
+        variants[f"fused {engine}: forward+backward, one program"] = lambda f=both: f(x, t, g)
     (loss,) = compile_elementwise(cpu, FORWARD)(x, t)
 
     import gpugrad as gg
 
-    for kernels in ("native", "numpy"):
-        cpu.use_kernels(kernels)
-        xt, tt = gg.tensor(x, requires_grad=True), gg.tensor(t)
+    xt, tt = gg.tensor(x, requires_grad=True), gg.tensor(t)
 
-        def step(xt=xt, tt=tt):
+    def hand_fused(kernels: str):
+        def step():
+            cpu.use_kernels(kernels)
             xt.grad = None
-            out = gg.nn.functional.binary_cross_entropy_with_logits(xt, tt)
-            out.backward()
-            return out
+            gg.nn.functional.binary_cross_entropy_with_logits(xt, tt).backward()
 
-        step()
-        fb = best(step, repeat)
-        rows.append(
-            (f"gpugrad hand-fused bce_with_logits ({kernels} kernels) fwd+bwd", 0, 0, 0, fb)
-        )
+        return step
 
-        def composed(xt=xt, tt=tt):
+    def composed(kernels: str):
+        def step():
+            cpu.use_kernels(kernels)
             xt.grad = None
             p = gg.clamp(gg.sigmoid(xt), LO, HI)
-            out = -(tt * gg.log(p) + (1 - tt) * gg.log(1 - p)).mean()
-            out.backward()
-            return out
+            (-(tt * gg.log(p) + (1 - tt) * gg.log(1 - p)).mean()).backward()
 
-        composed()
-        rows.append(
-            (
-                f"gpugrad eager composed BCE ({kernels} kernels) fwd+bwd",
-                0,
-                0,
-                0,
-                best(composed, repeat),
-            )
+        return step
+
+    for kernels in ("native", "numpy"):
+        variants[f"gpugrad bce_with_logits, hand-fused {kernels} kernels, fwd+bwd"] = hand_fused(
+            kernels
         )
-    cpu.use_kernels("numpy")
-
+        variants[f"gpugrad eager composed BCE ({kernels} kernels), fwd+bwd"] = composed(kernels)
     try:
         import torch
     except ImportError:
@@ -173,39 +162,27 @@ def main() -> None:
 
         def torch_step():
             xs.grad = None
-            out = torch.nn.functional.binary_cross_entropy_with_logits(xs, ts)
-            out.backward()
-            return out
+            torch.nn.functional.binary_cross_entropy_with_logits(xs, ts).backward()
 
         def torch_composed():
             xs.grad = None
             p = torch.clamp(torch.sigmoid(xs), LO, HI)
-            out = -(ts * torch.log(p) + (1 - ts) * torch.log(1 - p)).mean()
-            out.backward()
-            return out
+            (-(ts * torch.log(p) + (1 - ts) * torch.log(1 - p)).mean()).backward()
 
-        torch_step()
-        torch_composed()
-        f = best(
-            lambda: torch.nn.functional.binary_cross_entropy_with_logits(xs.detach(), ts), repeat
-        )
-        rows.append(
-            (
-                f"torch bce_with_logits fwd / fwd+bwd ({torch.get_num_threads()} threads)",
-                f,
-                0,
-                0,
-                best(torch_step, repeat),
-            )
-        )
-        rows.append(("torch composed BCE fwd+bwd", 0, 0, 0, best(torch_composed, repeat)))
+        threads = torch.get_num_threads()
+        variants[f"torch bce_with_logits fwd+bwd ({threads} threads)"] = torch_step
+        variants["torch composed BCE fwd+bwd"] = torch_composed
         ref = float(torch.nn.functional.binary_cross_entropy_with_logits(xs.detach(), ts))
         print(f"loss: fused {float(loss):.7f}, torch with_logits {ref:.7f}")
-
-    print(f"{'variant':<68} {'fwd':>7} {'bwd':>7} {'f+b':>7} {'1 pass':>7}")
-    for name, f, b, s, fb in rows:
-        cells = [f"{v:7.2f}" if v else f"{'':>7}" for v in (f, b, s, fb)]
-        print(f"{name:<68} {' '.join(cells)}")
+    for fn in variants.values():  # warm-up
+        fn()
+    best = interleaved(variants, repeat)
+    cpu.use_kernels("numpy")
+    reference = next((v for k, v in best.items() if k.startswith("torch bce")), None)
+    print(f"{'variant':<66} {'ms':>8} {'/ torch':>8}")
+    for name, ms in best.items():
+        ratio = f"{ms / reference:8.2f}" if reference else ""
+        print(f"{name:<66} {ms:8.2f} {ratio}")
 
     one = numpy.ones(1, numpy.float32)
     sin_square = ElementwiseProgram(

@@ -319,7 +319,7 @@ def test_numpy_engine_matches_the_backend_node_by_node(seed):
 
 
 @pytest.fixture(scope="module")
-def cuda_on_host():
+def cuda_on_host(tmp_path_factory):
     """Every seed's CUDA loop built for the host (one library), by seed."""
     if not HAS_CXX:
         pytest.skip("no C++ compiler")
@@ -330,8 +330,7 @@ def cuda_on_host():
         resolved = fusion.resolve(program)
         parts.append(fusion_cuda.host_source(resolved, pattern, f"gg_seed{seed}"))
         cases[seed] = (program, arrays, resolved)
-    path = native_exec.cache_dir() / "test_fusion_cuda_host.so"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = tmp_path_factory.mktemp("cuda_host") / "fused_cuda_host.so"
     src = path.with_suffix(".cpp")
     src.write_text("\n".join(parts))
     cxx = native_exec.compiler()

@@ -90,10 +90,20 @@ template <typename T> GG_FN T gg_pow_uniform(T x, T y) {
 }
 // NumPy's maximum / minimum: a NaN in either argument propagates; of equal values the
 // second is returned (maximum(-0.0, 0.0) is 0.0).
-// Written with ordered comparisons only (a + b is the NaN where they are unordered): GCC
-// does not vectorize a loop that tests a != a here.
-template <typename T> GG_FN T gg_maximum(T a, T b) { return (a <= b) ? b : ((a > b) ? a : a + b); }
-template <typename T> GG_FN T gg_minimum(T a, T b) { return (a >= b) ? b : ((a < b) ? a : a + b); }
+// Written so that GCC vectorizes them: no x != x test of a computed value (that stops the
+// loop's vectorization), and the arm taken where a and b are unordered, a + (b - b), is a
+// itself elsewhere (every arm is computed for every element, and GCC may move a later
+// log() into the arms: an arm such as a + b, negative for most elements, sent libmvec's
+// log to its slow scalar path, 10x slower).
+template <typename T> GG_FN T gg_maximum(T a, T b) {
+    return (a <= b) ? b : ((a > b) ? a : a + (b - b));
+}
+template <typename T> GG_FN T gg_minimum(T a, T b) {
+    return (a >= b) ? b : ((a < b) ? a : a + (b - b));
+}
+// The same by a number that is not NaN (a clamp bound, relu's 0): two arms.
+template <typename T> GG_FN T gg_maximum_number(T a, T b) { return (a <= b) ? b : a; }
+template <typename T> GG_FN T gg_minimum_number(T a, T b) { return (a >= b) ? b : a; }
 // gpugrad's sign: sign(nan) = 0, sign(-0.0) = 0.
 template <typename T> GG_FN T gg_sign(T a) { return a > T(0) ? T(1) : (a < T(0) ? T(-1) : T(0)); }
 // int64 arithmetic wraps around, as NumPy's does (signed overflow is undefined in C).
@@ -196,6 +206,15 @@ def _operand(resolved: Resolved, steps_before: int, a: int, compute: str) -> str
     return convert(f"v{a}", resolved.dtypes[a], compute)
 
 
+def _number_id(resolved: Resolved, a: int) -> bool:
+    """Whether id ``a`` is a constant that is not NaN."""
+    first = len(resolved.program.inputs)
+    if a < first:
+        return False
+    step = resolved.steps[a - first]
+    return step.op == "const" and not math.isnan(step.constant)
+
+
 def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> str:
     """The C expression of node ``me`` (of ``step``), in the node's dtype; ``flags`` tell
     which ids are uniform (``uniform_ids``)."""
@@ -226,12 +245,14 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         x = a[0]
         if len(a) == 1:
             lo, hi = (None if b is None else literal(b, ct) for b in step.constant)
+            numbers = tuple(b is None or not math.isnan(b) for b in step.constant)
         else:
             lo, hi = a[1], a[2]
+            numbers = (_number_id(resolved, step.args[1]), _number_id(resolved, step.args[2]))
         if lo is not None:
-            x = f"gg_maximum<{t}>({x}, {lo})"
+            x = f"gg_maximum{'_number' if numbers[0] else ''}<{t}>({x}, {lo})"
         if hi is not None:
-            x = f"gg_minimum<{t}>({x}, {hi})"
+            x = f"gg_minimum{'_number' if numbers[1] else ''}<{t}>({x}, {hi})"
         return convert(x, ct, step.dtype)
     if integer and op in ("add", "sub", "mul"):
         text = f"gg_i{op}({a[0]}, {a[1]})"
@@ -245,7 +266,8 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
         text = f"({a[0]} {symbol} {a[1]})"
     elif op in ("maximum", "minimum"):
-        text = f"gg_{op}<{t}>({a[0]}, {a[1]})"
+        number = "_number" if _number_id(resolved, step.args[1]) else ""
+        text = f"gg_{op}{number}<{t}>({a[0]}, {a[1]})"
     elif op == "sign":
         text = f"gg_sign<{t}>({a[0]})"
     elif op == "neg":
@@ -255,7 +277,7 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
     elif op == "reciprocal":
         text = f"({t}(1) / {a[0]})"
     elif op == "relu":
-        text = f"gg_maximum<{t}>({a[0]}, {t}(0))"
+        text = f"gg_maximum_number<{t}>({a[0]}, {t}(0))"
     elif op == "rsqrt":
         text = f"({t}(1) / gg_sqrt({a[0]}))"
     elif op == "sigmoid_backward":
@@ -554,8 +576,13 @@ class CpuFusedKernel:
         fast = self._fast.get(tuple([x.shape for x in arrays]))
         if fast is not None:
             small, n, full, plain, summed, order = fast
-            for x, d in zip(arrays, self.in_dtypes):
-                if type(x) is not numpy.ndarray or x.dtype is not d:
+            for i, d in enumerate(self.in_dtypes):
+                x = arrays[i]
+                if type(x) is not numpy.ndarray:
+                    if not isinstance(x, numpy.generic) or x.dtype is not d:
+                        break
+                    arrays = (*arrays[:i], numpy.asarray(x), *arrays[i + 1 :])  # 0-d data
+                elif x.dtype is not d:
                     break
             else:
                 for i in full:
