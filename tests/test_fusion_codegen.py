@@ -111,6 +111,8 @@ def random_program(rng: numpy.random.Generator, dtype: str, nodes: int, exact: b
         elif r < 0.70:
             op = str(rng.choice(binary))
             args = (pick(floats, constants=False), pick(floats))
+            if op == "sigmoid_backward":  # the backend's takes two arrays of one dtype
+                args = (args[0], pick((kinds[args[0]],), constants=False))
             if op == "pow" and rng.random() < 0.5:  # a constant exponent, often NumPy's 0.5
                 value = float(rng.choice([0.5, 2.0, -1.0, 3.0, 0.25]))
                 out_nodes.append(("const", (), "float64", value))
@@ -650,3 +652,9 @@ def test_a_failed_build_warns_once_and_runs_the_ops_one_by_one(tmp_path, monkeyp
         assert again == total
     finally:
         fusion_c._toolchain.cache_clear()
+
+
+def test_sigmoid_backward_of_two_dtypes_is_not_fused():
+    program = _program(["float32", "float64"], [("sigmoid_backward", (0, 1), "float64", None)], [2])
+    with pytest.raises(FusionUnsupported, match="two dtypes"):
+        compile_elementwise(CPU, program)

@@ -248,6 +248,12 @@ def _compute_dtype(
     if op == "reciprocal":
         (d,) = ops_dtypes
         return d if d in _FLOATS else "float64"
+    if op == "sigmoid_backward" and (
+        ops_dtypes[0] != ops_dtypes[1] or any(c is not None for c in ops_consts)
+    ):
+        # the backend's kernel takes two arrays of one dtype (its fallback for others
+        # computes 1 - y in y's dtype, not the promoted one)
+        raise FusionUnsupported(f"{where}: operands of two dtypes, or a Python number")
     if op == "where":
         compute = _promote(ops_dtypes[1:], ops_consts[1:])
     elif op == "clip" and len(ops_dtypes) == 1:
@@ -262,8 +268,8 @@ def _compute_dtype(
         compute = "float64"
     if compute == "bool" and op in ("add", "sub", "mul", "pow", "div", "sigmoid_backward"):
         raise FusionUnsupported(f"{where}: {op} of bools is not fused")
-    if op == "pow" and compute not in _FLOATS:
-        raise FusionUnsupported(f"{where}: pow of integers is not fused")
+    if op in ("pow", "sigmoid_backward") and compute not in _FLOATS:
+        raise FusionUnsupported(f"{where}: {op} of integers is not fused")
     if compute not in DTYPES:
         raise FusionUnsupported(f"{where}: computes in {compute}, which is not fused")
     return compute

@@ -46,6 +46,23 @@ from .. import fp_errors
 from . import native_exec, numpy_exec
 from .fusion import FusionUnsupported, Resolved, Step, broadcast_plan, reduced_value
 
+__all__ = [
+    "CTYPES",
+    "DATA_OFFSET",
+    "FLAGS",
+    "HOST_PRELUDE",
+    "MATH",
+    "CpuFusedKernel",
+    "accumulator",
+    "build",
+    "convert",
+    "cpu_source",
+    "expression",
+    "literal",
+    "node_statements",
+    "uniform_ids",
+]
+
 CTYPES = {"float32": "float", "float64": "double", "int64": "long long", "bool": "bool"}
 _FLOATS = ("float32", "float64")
 _FLOAT_FUNCTIONS = {
@@ -432,6 +449,7 @@ extern "C" void gg_small({", ".join(small_params)}) {{
 
 
 def pattern_ids(pattern: tuple[bool, ...], uniform: bool) -> list[int]:
+    """The inputs that ``pattern`` reads as one element (``uniform``) or as full arrays."""
     return [i for i, u in enumerate(pattern) if u == uniform]
 
 

@@ -25,6 +25,8 @@ import numpy
 from .fusion import Resolved, broadcast_plan, reduced_value
 from .fusion_c import CTYPES, MATH, accumulator, node_statements
 
+__all__ = ["DEVICE_PRELUDE", "HOST_PRELUDE", "OPTIONS", "CudaFusedKernel", "host_source", "source"]
+
 BLOCK_THREADS = 256
 MAX_BLOCKS = 1024
 """At most this many blocks (a grid-stride loop covers the rest); the partial sums'
