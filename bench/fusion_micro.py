@@ -119,9 +119,8 @@ def main() -> None:
         backward = compile_elementwise(cpu, BACKWARD, engine=engine)
         both = compile_elementwise(cpu, BOTH, engine=engine)
         forward(x[:10], t[:10]), backward(x[:10], t[:10], g), both(x[:10], t[:10], g)
-        print(
-            f"fused ({engine}): first calls (build or load) {(time.perf_counter() - start) * 1e3:.0f} ms"
-        )
+        took = (time.perf_counter() - start) * 1e3
+        print(f"fused ({engine}): first calls (build or load) {took:.0f} ms")
         variants[f"fused {engine}: forward (loss)"] = lambda f=forward: f(x, t)
         variants[f"fused {engine}: backward (gx)"] = lambda f=backward: f(x, t, g)
         variants[f"fused {engine}: forward+backward, one program"] = lambda f=both: f(x, t, g)

@@ -30,9 +30,10 @@ the result is then cast to the node's dtype. No floating-point warning is ever r
 Element values of the generated code equal the eager ones exactly for the correctly
 rounded ops (arithmetic, ``sqrt``, comparisons, casts, ``floor``...; no FMA contraction)
 and within the math libraries' few ulps for ``exp``, ``log``, ``sin`` ... (libmvec / CUDA's
-libdevice against NumPy's own SIMD loops). A ``"sum"`` is accumulated in double (integers
-and bools in int64, wrapping) per block, the block sums added in block order: deterministic,
-and at least as accurate as NumPy's pairwise float32 sum.
+libdevice against NumPy's own SIMD loops). A ``"sum"`` is accumulated in double (float64
+values with Kahan's compensation on the CPU; integers and bools in int64, wrapping) per
+block, the block sums added in block order: deterministic, and about as accurate as
+NumPy's pairwise sum.
 
 Broadcasting: each input is the full broadcast shape (C-contiguous; another layout is
 copied to one first), or a single element (0-d, or any shape of size 1), which the

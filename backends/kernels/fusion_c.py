@@ -360,15 +360,30 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     uniform_loads += [
         f"const {CTYPES[program.inputs[i]]} v{i} = p{i}[0];" for i in pattern_ids(pattern, True)
     ]
+    # float64 values are summed with Kahan's compensation (per vector lane; the lanes'
+    # sums and compensations are added at the end): a plain double sum of n float64 values
+    # errs by up to n ulps, NumPy's pairwise sum by log(n)
+    compensated = [k for k in summed if resolved.dtypes[program.outputs[k]] == "float64"]
     accs = [f"{accumulator(resolved, k)[0]} a{k} = 0;" for k in summed]
-    clause = f"reduction(+ : {', '.join(f'a{k}' for k in summed)})" if summed else ""
+    accs += [f"double c{k} = 0;" for k in compensated]
+    reduced = [f"a{k}" for k in summed] + [f"c{k}" for k in compensated]
+    clause = f"reduction(+ : {', '.join(reduced)})" if summed else ""
+
+    def add(k: int) -> str:
+        value = accumulator(resolved, k)[1]
+        if k not in compensated:
+            return f"a{k} += {value};"
+        return (
+            f"{{ const double y = {value} - c{k}; const double t = a{k} + y; "
+            f"c{k} = (t - a{k}) - y; a{k} = t; }}"
+        )
 
     def loop(count: str, at: str, real: str) -> str:
         loads = " ".join(
             f"const {CTYPES[program.inputs[i]]} v{i} = {at.format(f'p{i}')};" for i in full
         )
         stores = " ".join(f"{at.format(f'q{k}')} = v{program.outputs[k]};" for k in plain)
-        adds = " ".join(f"a{k} += {accumulator(resolved, k)[1]};" for k in summed)
+        adds = " ".join(add(k) for k in summed)
         if adds and real != "true":
             adds = f"if ({real}) {{ {adds} }}"
         body = "\n        ".join(each)
@@ -386,7 +401,10 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     )
     fill = " ".join(f"p{i}_pad[j] = p{i}[gg_main + gg_k];" for i in full)
     back = " ".join(f"q{k}[gg_main + j] = q{k}_pad[j];" for k in plain)
-    sums_out = " ".join(f"__builtin_memcpy(&gg_sums[{j}], &a{k}, 8);" for j, k in enumerate(summed))
+    sums_out = " ".join(f"a{k} -= c{k};" for k in compensated)
+    sums_out += " ".join(
+        f"__builtin_memcpy(&gg_sums[{j}], &a{k}, 8);" for j, k in enumerate(summed)
+    )
     core = f"""
 static inline void gg_core({", ".join(params)}) {{
     {" ".join(uniform_loads)}
