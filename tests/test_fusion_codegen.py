@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import subprocess
 import warnings
 from types import SimpleNamespace
@@ -667,3 +668,21 @@ def test_sigmoid_backward_of_two_dtypes_is_not_fused():
     program = _program(["float32", "float64"], [("sigmoid_backward", (0, 1), "float64", None)], [2])
     with pytest.raises(FusionUnsupported, match="two dtypes"):
         compile_elementwise(CPU, program)
+
+
+@pytest.mark.parametrize("engine", ["c", "numpy"])
+def test_float64_sums_are_accurate_and_keep_inf_and_nan(engine):
+    if engine == "c" and not HAS_CXX:
+        pytest.skip("no C++ compiler")
+    program = _program(["float64"], [("mul", (0, 0), "float64", None)], [1, 1], ["sum", "mean"])
+    kernel = compile_elementwise(CPU, program, engine=engine)
+    x = numpy.full(300_001, numpy.sqrt(0.1))
+    total, mean = kernel(x)
+    squares = x * x
+    assert float(total) == pytest.approx(math.fsum(squares), rel=1e-15)
+    assert float(mean) == pytest.approx(math.fsum(squares) / x.size, rel=1e-15)
+    for special, expected in [(numpy.inf, numpy.inf), (numpy.nan, numpy.nan)]:
+        y = x.copy()
+        y[1234] = special
+        total, _ = kernel(y)
+        numpy.testing.assert_equal(float(total), expected)

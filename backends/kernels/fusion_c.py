@@ -365,8 +365,8 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     # errs by up to n ulps, NumPy's pairwise sum by log(n)
     compensated = [k for k in summed if resolved.dtypes[program.outputs[k]] == "float64"]
     accs = [f"{accumulator(resolved, k)[0]} a{k} = 0;" for k in summed]
-    accs += [f"double c{k} = 0;" for k in compensated]
-    reduced = [f"a{k}" for k in summed] + [f"c{k}" for k in compensated]
+    accs += [f"double c{k} = 0; double s{k} = 0;" for k in compensated]
+    reduced = [f"a{k}" for k in summed] + [f"c{k}, s{k}" for k in compensated]
     clause = f"reduction(+ : {', '.join(reduced)})" if summed else ""
 
     def add(k: int) -> str:
@@ -374,8 +374,8 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
         if k not in compensated:
             return f"a{k} += {value};"
         return (
-            f"{{ const double y = {value} - c{k}; const double t = a{k} + y; "
-            f"c{k} = (t - a{k}) - y; a{k} = t; }}"
+            f"{{ const double x = {value}; const double y = x - c{k}; "
+            f"const double t = a{k} + y; c{k} = (t - a{k}) - y; a{k} = t; s{k} += x; }}"
         )
 
     def loop(count: str, at: str, real: str) -> str:
@@ -401,7 +401,8 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     )
     fill = " ".join(f"p{i}_pad[j] = p{i}[gg_main + gg_k];" for i in full)
     back = " ".join(f"q{k}[gg_main + j] = q{k}_pad[j];" for k in plain)
-    sums_out = " ".join(f"a{k} -= c{k};" for k in compensated)
+    # the plain sum s where it is inf or nan (the compensation is nan there)
+    sums_out = " ".join(f"a{k} = (s{k} - s{k} == 0) ? a{k} - c{k} : s{k};" for k in compensated)
     sums_out += " ".join(
         f"__builtin_memcpy(&gg_sums[{j}], &a{k}, 8);" for j, k in enumerate(summed)
     )
