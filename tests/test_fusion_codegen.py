@@ -189,10 +189,11 @@ def every_node(inputs, nodes, reductions=False) -> ElementwiseProgram:
                 for i in reversed(range(len(nodes)))
                 if nodes[i][2] in FLOATS and i + first in outs
             ),
-            0,
+            None,
         )
-        outs += [last, last]
-        reds += ["sum", "mean"]
+        if last is not None:  # a node returned elementwise too, to check the sums against
+            outs += [last, last]
+            reds += ["sum", "mean"]
     return ElementwiseProgram(inputs, nodes, tuple(outs), tuple(reds))
 
 
