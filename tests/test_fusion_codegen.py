@@ -13,9 +13,12 @@ and CUDA's against NumPy's own loops), so errors do not compound along a chain.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import math
 import subprocess
 import warnings
+from types import SimpleNamespace
 
 import numpy
 import pytest
@@ -35,13 +38,14 @@ needs_cxx = pytest.mark.skipif(not HAS_CXX, reason="no C++ compiler: the C engin
 
 FLOAT_UNARY = (
     *("neg", "exp", "log", "log1p", "expm1", "sqrt", "abs", "sign", "sin", "cos", "tan"),
-    *("tanh", "sigmoid", "floor", "ceil", "square", "reciprocal"),
+    *("tanh", "sigmoid", "floor", "ceil", "square", "reciprocal", "relu", "rsqrt"),
 )
-BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "pow")
+BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "pow", "sigmoid_backward")
 COMPARE = ("eq", "ne", "lt", "le", "gt", "ge")
 EXACT = frozenset(
     (*("add", "sub", "mul", "div", "neg", "abs", "sign", "floor", "ceil", "square"),)
     + (*("reciprocal", "maximum", "minimum", "sqrt", "where", "clip", "cast", "const"),)
+    + (*("relu", "rsqrt", "sigmoid_backward"),)
     + (*COMPARE, "logical_not", "logical_and", "logical_or")
 )
 """Ops whose results are correctly rounded (or exact): eager and fused agree bit for bit."""
@@ -107,7 +111,9 @@ def random_program(rng: numpy.random.Generator, dtype: str, nodes: int, exact: b
             args = (pick(floats, constants=False),)
         elif r < 0.70:
             op = str(rng.choice(binary))
-            args = (pick(floats), pick(floats))
+            args = (pick(floats, constants=False), pick(floats))
+            if op == "sigmoid_backward":  # the backend's takes two arrays of one dtype
+                args = (args[0], pick((kinds[args[0]],), constants=False))
             if op == "pow" and rng.random() < 0.5:  # a constant exponent, often NumPy's 0.5
                 value = float(rng.choice([0.5, 2.0, -1.0, 3.0, 0.25]))
                 out_nodes.append(("const", (), "float64", value))
@@ -117,13 +123,13 @@ def random_program(rng: numpy.random.Generator, dtype: str, nodes: int, exact: b
                 args = (args[0], me)
         elif r < 0.78:
             op = str(rng.choice(COMPARE))
-            args = (pick(floats), pick(floats))
+            args = (pick(floats, constants=False), pick(floats))
         elif r < 0.83:
             op = "where"
             cond = pick(("bool",))
             if cond is None:
                 continue
-            args = (cond, pick(floats), pick(floats))
+            args = (cond, pick(floats, constants=False), pick(floats))
         elif r < 0.87:
             op = "clip"
             if rng.random() < 0.5:
@@ -132,7 +138,7 @@ def random_program(rng: numpy.random.Generator, dtype: str, nodes: int, exact: b
                 hi = float(rng.choice([1.0, 1 - 1e-7, 10.0])) if rng.random() < 0.8 else None
                 constant = (lo, hi)
             else:
-                args = (pick(floats), pick(floats), pick(floats))
+                args = (pick(floats, constants=False), pick(floats), pick(floats))
         elif r < 0.91:
             op = "const"
             args = ()
@@ -178,11 +184,16 @@ def every_node(inputs, nodes, reductions=False) -> ElementwiseProgram:
     reds = [None] * len(outs)
     if reductions:
         last = next(
-            (first + i for i in reversed(range(len(nodes))) if nodes[i][2] in FLOATS and i + first in outs),
-            0,
+            (
+                first + i
+                for i in reversed(range(len(nodes)))
+                if nodes[i][2] in FLOATS and i + first in outs
+            ),
+            None,
         )
-        outs += [last, last]
-        reds += ["sum", "mean"]
+        if last is not None:  # a node returned elementwise too, to check the sums against
+            outs += [last, last]
+            reds += ["sum", "mean"]
     return ElementwiseProgram(inputs, nodes, tuple(outs), tuple(reds))
 
 
@@ -241,17 +252,26 @@ def check_each_node(program: ElementwiseProgram, arrays: list, got: tuple) -> No
 
 
 def check_reductions(program: ElementwiseProgram, got: tuple) -> None:
+    """Each sum (mean) against NumPy's float64 sum of the values returned elementwise,
+    within a rounding error relative to the sum of their magnitudes (the order of the
+    additions differs)."""
     for k, r in enumerate(program.reductions):
         if r is None:
             continue
-        o = program.outputs[k]
-        elements = got[program.outputs.index(o)]
+        elements = got[program.outputs.index(program.outputs[k])]
         assert got[k].shape == () and got[k].dtype == elements.dtype
         with numpy.errstate(all="ignore"):
-            total = numpy.sum(elements, dtype=numpy.float64)
-            expected = total / elements.size if r == "mean" else total
-        tol = 1e-6 if elements.dtype == numpy.float32 else 1e-13
-        numpy.testing.assert_allclose(float(got[k]), expected, rtol=tol, equal_nan=True)
+            values = elements.astype(numpy.float64)
+            total = numpy.sum(values)
+            scale = numpy.sum(numpy.abs(values))
+            if r == "mean":
+                total, scale = total / values.size, scale / values.size
+        rounded = numpy.asarray(total).astype(elements.dtype)  # inf where it overflows
+        if not numpy.isfinite(rounded):
+            numpy.testing.assert_equal(got[k], rounded)
+            continue
+        eps = 1e-6 if elements.dtype == numpy.float32 else 1e-14
+        assert abs(float(got[k]) - total) <= eps * scale + 1e-300, (float(got[k]), total)
 
 
 SEEDS = range(10)
@@ -293,6 +313,11 @@ def test_correctly_rounded_programs_equal_eager_exactly(seed, engine):
             expected = numpy.broadcast_to(reference[o], got[k].shape)
             numpy.testing.assert_array_equal(got[k], expected)
             assert got[k].dtype == numpy.asarray(reference[o]).dtype
+            if got[k].dtype.kind == "f":  # signed zeros too (a NaN's sign is unspecified)
+                numbers = ~numpy.isnan(expected)
+                numpy.testing.assert_array_equal(
+                    numpy.signbit(got[k][numbers]), numpy.signbit(expected[numbers])
+                )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -307,7 +332,7 @@ def test_numpy_engine_matches_the_backend_node_by_node(seed):
 
 
 @pytest.fixture(scope="module")
-def cuda_on_host():
+def cuda_on_host(tmp_path_factory):
     """Every seed's CUDA loop built for the host (one library), by seed."""
     if not HAS_CXX:
         pytest.skip("no C++ compiler")
@@ -318,8 +343,7 @@ def cuda_on_host():
         resolved = fusion.resolve(program)
         parts.append(fusion_cuda.host_source(resolved, pattern, f"gg_seed{seed}"))
         cases[seed] = (program, arrays, resolved)
-    path = native_exec.cache_dir() / "test_fusion_cuda_host.so"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = tmp_path_factory.mktemp("cuda_host") / "fused_cuda_host.so"
     src = path.with_suffix(".cpp")
     src.write_text("\n".join(parts))
     cxx = native_exec.compiler()
@@ -359,6 +383,68 @@ def test_cuda_loop_on_the_host_matches_the_backend(cuda_on_host, seed):
             got.append(numpy.asarray(value, resolved.result_dtype(k)))
     check_each_node(program, arrays, tuple(got))
     check_reductions(program, tuple(got))
+
+
+class _HostCupy:
+    """NumPy posing as CuPy, whose ``RawModule`` runs a kernel's host build: checks what
+    the CUDA launcher compiles and passes, and runs it."""
+
+    uint64, uint32, ndarray = numpy.uint64, numpy.uint32, numpy.ndarray
+
+    def __init__(self, function, resolved, pattern):
+        test = self
+
+        class RawModule:
+            def __init__(self, code, options=()):
+                assert code == fusion_cuda.source(resolved, pattern)
+                assert "--fmad=false" in options
+                self.code = code
+
+            def get_function(self, name):
+                assert name == "gg_fused"
+                return test.launch(self.code, function, resolved)
+
+        self.RawModule = RawModule
+        self.cuda = SimpleNamespace(get_current_stream=lambda: SimpleNamespace(ptr=0))
+
+    def __getattr__(self, name):
+        return getattr(numpy, name)
+
+    @staticmethod
+    def launch(code, function, resolved):
+        def run(grid, block, args):
+            declared = code.split("gg_fused(", 1)[1].split(")", 1)[0].split(",")
+            assert len(args) == len(declared) and type(args[-1]) is numpy.int64
+            assert all(a.flags.c_contiguous for a in args[:-1])
+            summed = [k for k, r in enumerate(resolved.reductions) if r is not None]
+            arrays = list(args[:-1])
+            results = arrays[len(arrays) - len(summed) :] if summed else []
+            if summed:
+                arrays = arrays[: -len(summed) - 2]  # the partials and the ticket counter
+            sums = numpy.zeros(max(1, len(summed)))
+            pointers = [ctypes.c_void_p(a.ctypes.data) for a in arrays]
+            function(*pointers, ctypes.c_void_p(sums.ctypes.data), ctypes.c_longlong(args[-1]))
+            for j, k in enumerate(summed):
+                if results[j].dtype.kind == "f":
+                    value = sums[j] / (int(args[-1]) if resolved.reductions[k] == "mean" else 1)
+                else:
+                    value = sums[j : j + 1].view(numpy.int64)[0]
+                results[j][...] = value
+
+        return run
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cuda_launcher_passes_what_its_kernel_declares(cuda_on_host, seed):
+    library, cases = cuda_on_host
+    program, arrays, resolved = cases[seed]
+    pattern = tuple(numpy.asarray(x).size == 1 for x in arrays)
+    function = getattr(library, f"gg_seed{seed}")
+    fake = _HostCupy(function, resolved, pattern)
+    backend = SimpleNamespace(name="cupy", xp=fake, cuda_device=contextlib.nullcontext())
+    got = compile_elementwise(backend, program)(*arrays)
+    check_each_node(program, arrays, got)
+    check_reductions(program, got)
 
 
 @pytest.mark.skipif(not nvrtc.available(), reason="cuda.bindings missing: no NVRTC gate")
@@ -476,7 +562,11 @@ def test_int64_arithmetic_wraps_and_sums_exactly():
     big = numpy.array([2**62, -(2**63), 5, -7], numpy.int64)
     program = _program(
         ["int64"],
-        [("add", (0, 0), "int64", None), ("neg", (0,), "int64", None), ("abs", (0,), "int64", None)],
+        [
+            ("add", (0, 0), "int64", None),
+            ("neg", (0,), "int64", None),
+            ("abs", (0,), "int64", None),
+        ],
         [1, 2, 3, 0],
         [None, None, None, "sum"],
     )
@@ -553,3 +643,47 @@ def test_kernels_are_cached_in_memory_and_on_disk(tmp_path, monkeypatch):
 
     monkeypatch.setattr(fusion_c.subprocess, "run", no_compiler)
     numpy.testing.assert_array_equal(fresh(numpy.ones(3))[0], numpy.tanh(numpy.ones(3)))
+
+
+@needs_cxx
+def test_a_failed_build_warns_once_and_runs_the_ops_one_by_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CXX", "false")  # a compiler that always fails
+    fusion_c._toolchain.cache_clear()
+    try:
+        program = _program(["float32"], [("exp", (0,), "float32", None)], [1], ["sum"])
+        kernel = fusion_c.CpuFusedKernel(fusion.resolve(program), CPU)
+        x = numpy.linspace(-1, 1, 5, dtype=numpy.float32)
+        with pytest.warns(RuntimeWarning, match="build failed"):
+            (total,) = kernel(x)
+        assert float(total) == pytest.approx(float(numpy.exp(x).sum()), rel=1e-6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (again,) = kernel(x)  # no second warning
+        assert again == total
+    finally:
+        fusion_c._toolchain.cache_clear()
+
+
+def test_sigmoid_backward_of_two_dtypes_is_not_fused():
+    program = _program(["float32", "float64"], [("sigmoid_backward", (0, 1), "float64", None)], [2])
+    with pytest.raises(FusionUnsupported, match="two dtypes"):
+        compile_elementwise(CPU, program)
+
+
+@pytest.mark.parametrize("engine", ["c", "numpy"])
+def test_float64_sums_are_accurate_and_keep_inf_and_nan(engine):
+    if engine == "c" and not HAS_CXX:
+        pytest.skip("no C++ compiler")
+    program = _program(["float64"], [("mul", (0, 0), "float64", None)], [1, 1], ["sum", "mean"])
+    kernel = compile_elementwise(CPU, program, engine=engine)
+    x = numpy.full(300_001, numpy.sqrt(0.1))
+    total, mean = kernel(x)
+    squares = x * x
+    assert float(total) == pytest.approx(math.fsum(squares), rel=1e-15)
+    assert float(mean) == pytest.approx(math.fsum(squares) / x.size, rel=1e-15)
+    for special, expected in [(numpy.inf, numpy.inf), (numpy.nan, numpy.nan)]:
+        y = x.copy()
+        y[1234] = special
+        total, _ = kernel(y)
+        numpy.testing.assert_equal(float(total), expected)

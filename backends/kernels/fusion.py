@@ -18,6 +18,8 @@ value in one pass over memory:
 What a program means is what the backend's methods compute, op by op, on the same arrays
 (``array_backend``): ``sign(nan)`` is 0, ``maximum``/``minimum``/``clip`` propagate NaN,
 ``sigmoid`` is ``1 / (1 + exp(-x))`` (``exp`` overflowing to inf gives exactly 0),
+``sigmoid_backward(g, y)`` is ``g * y * (1 - y)``, ``relu`` is ``maximum(x, 0)``, ``rsqrt``
+is ``1 / sqrt(x)``,
 ``div`` is true division (integers divide in float64), comparisons give bool,
 ``pow(x, 0.5)`` with a uniform exponent is ``sqrt`` (NumPy's fast path: ``sqrt(-0.0)`` is
 -0.0 and ``sqrt(-inf)`` nan where ``pow`` gives 0.0 and inf). Each op computes in the
@@ -28,9 +30,10 @@ the result is then cast to the node's dtype. No floating-point warning is ever r
 Element values of the generated code equal the eager ones exactly for the correctly
 rounded ops (arithmetic, ``sqrt``, comparisons, casts, ``floor``...; no FMA contraction)
 and within the math libraries' few ulps for ``exp``, ``log``, ``sin`` ... (libmvec / CUDA's
-libdevice against NumPy's own SIMD loops). A ``"sum"`` is accumulated in double (integers
-and bools in int64, wrapping) per block, the block sums added in block order: deterministic,
-and at least as accurate as NumPy's pairwise float32 sum.
+libdevice against NumPy's own SIMD loops). A ``"sum"`` is accumulated in double (float64
+values with Kahan's compensation on the CPU; integers and bools in int64, wrapping) per
+block, the block sums added in block order: deterministic, and about as accurate as
+NumPy's pairwise sum.
 
 Broadcasting: each input is the full broadcast shape (C-contiguous; another layout is
 copied to one first), or a single element (0-d, or any shape of size 1), which the
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -87,10 +91,10 @@ class FusionUnsupported(Exception):
 
 
 _UNARY_FLOAT = frozenset(
-    ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid")
+    ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "sigmoid")
 )
-_UNARY_SAME = frozenset(("neg", "abs", "sign", "floor", "ceil", "square"))
-_ARITHMETIC = frozenset(("add", "sub", "mul", "maximum", "minimum", "pow"))
+_UNARY_SAME = frozenset(("neg", "abs", "sign", "floor", "ceil", "square", "relu"))
+_ARITHMETIC = frozenset(("add", "sub", "mul", "maximum", "minimum", "pow", "sigmoid_backward"))
 _COMPARISONS = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
 _LOGICAL = frozenset(("logical_not", "logical_and", "logical_or"))
 _ARITY = {
@@ -239,12 +243,18 @@ def _compute_dtype(
         return d if d in _FLOATS else "float64"
     if op in _UNARY_SAME:
         (d,) = ops_dtypes
-        if d == "bool" and op in ("neg", "sign", "square"):
+        if d == "bool" and op in ("neg", "sign", "square", "relu"):
             raise FusionUnsupported(f"{where}: {op} of bool is not fused")
         return d
     if op == "reciprocal":
         (d,) = ops_dtypes
         return d if d in _FLOATS else "float64"
+    if op == "sigmoid_backward" and (
+        ops_dtypes[0] != ops_dtypes[1] or any(c is not None for c in ops_consts)
+    ):
+        # the backend's kernel takes two arrays of one dtype (its fallback for others
+        # computes 1 - y in y's dtype, not the promoted one)
+        raise FusionUnsupported(f"{where}: operands of two dtypes, or a Python number")
     if op == "where":
         compute = _promote(ops_dtypes[1:], ops_consts[1:])
     elif op == "clip" and len(ops_dtypes) == 1:
@@ -257,10 +267,10 @@ def _compute_dtype(
     compute = _wider(compute, dtype)
     if op == "div" and compute not in _FLOATS:
         compute = "float64"
-    if compute == "bool" and op in ("add", "sub", "mul", "pow", "div"):
+    if compute == "bool" and op in ("add", "sub", "mul", "pow", "div", "sigmoid_backward"):
         raise FusionUnsupported(f"{where}: {op} of bools is not fused")
-    if op == "pow" and compute not in _FLOATS:
-        raise FusionUnsupported(f"{where}: pow of integers is not fused")
+    if op in ("pow", "sigmoid_backward") and compute not in _FLOATS:
+        raise FusionUnsupported(f"{where}: {op} of integers is not fused")
     if compute not in DTYPES:
         raise FusionUnsupported(f"{where}: computes in {compute}, which is not fused")
     return compute
@@ -287,7 +297,8 @@ def fusion_engine(backend: Any) -> str:
     return "c"
 
 
-_compiled: dict[tuple[Any, ...], Callable[..., tuple]] = {}
+_compiled: weakref.WeakKeyDictionary[Any, dict] = weakref.WeakKeyDictionary()
+"""Per backend: the compiled function of each (program, engine)."""
 
 
 def compile_elementwise(
@@ -302,8 +313,11 @@ def compile_elementwise(
     engine = engine or fusion_engine(backend)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    key = (program, id(backend), engine)
-    fn = _compiled.get(key)
+    try:
+        cache = _compiled.setdefault(backend, {})
+    except TypeError:  # a backend that takes no weak reference: not cached
+        cache = {}
+    fn = cache.get((program, engine))
     if fn is not None:
         return fn
     resolved = resolve(program)
@@ -317,7 +331,7 @@ def compile_elementwise(
         fn = CudaFusedKernel(resolved, backend)
     else:
         fn = NumpyFusedKernel(resolved, backend)
-    _compiled[key] = fn
+    cache[(program, engine)] = fn
     return fn
 
 
@@ -352,9 +366,9 @@ def _apply(backend: Any, step: Step, values: list[Any]) -> Any:
     its Python number)."""
     op = step.op
     args = [values[a] for a in step.args]
-    if op in _UNARY_FLOAT or op in _UNARY_SAME or op == "reciprocal":
-        if isinstance(args[0], (bool, int, float)):  # the methods take arrays
-            args[0] = backend.xp.asarray(args[0], dtype=step.compute)
+    unary = op in _UNARY_FLOAT or op in _UNARY_SAME or op == "reciprocal"
+    if unary and isinstance(args[0], (bool, int, float)):  # the methods take arrays
+        args[0] = backend.xp.asarray(args[0], dtype=step.compute)
     if op == "const":
         return step.constant
     if op == "cast":

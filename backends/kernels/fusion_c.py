@@ -36,6 +36,7 @@ import shlex
 import subprocess
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,23 @@ import numpy
 from .. import fp_errors
 from . import native_exec, numpy_exec
 from .fusion import FusionUnsupported, Resolved, Step, broadcast_plan, reduced_value
+
+__all__ = [
+    "CTYPES",
+    "DATA_OFFSET",
+    "FLAGS",
+    "HOST_PRELUDE",
+    "MATH",
+    "CpuFusedKernel",
+    "accumulator",
+    "build",
+    "convert",
+    "cpu_source",
+    "expression",
+    "literal",
+    "node_statements",
+    "uniform_ids",
+]
 
 CTYPES = {"float32": "float", "float64": "double", "int64": "long long", "bool": "bool"}
 _FLOATS = ("float32", "float64")
@@ -89,8 +107,20 @@ template <typename T> GG_FN T gg_pow_uniform(T x, T y) {
 }
 // NumPy's maximum / minimum: a NaN in either argument propagates; of equal values the
 // second is returned (maximum(-0.0, 0.0) is 0.0).
-template <typename T> GG_FN T gg_maximum(T a, T b) { return (a > b || a != a) ? a : b; }
-template <typename T> GG_FN T gg_minimum(T a, T b) { return (a < b || a != a) ? a : b; }
+// Written so that GCC vectorizes them: no x != x test of a computed value (that stops the
+// loop's vectorization), and the arm taken where a and b are unordered, a + (b - b), is a
+// itself elsewhere (every arm is computed for every element, and GCC may move a later
+// log() into the arms: an arm such as a + b, negative for most elements, sent libmvec's
+// log to its slow scalar path, 10x slower).
+template <typename T> GG_FN T gg_maximum(T a, T b) {
+    return (a <= b) ? b : ((a > b) ? a : a + (b - b));
+}
+template <typename T> GG_FN T gg_minimum(T a, T b) {
+    return (a >= b) ? b : ((a < b) ? a : a + (b - b));
+}
+// The same by a number that is not NaN (a clamp bound, relu's 0): two arms.
+template <typename T> GG_FN T gg_maximum_number(T a, T b) { return (a <= b) ? b : a; }
+template <typename T> GG_FN T gg_minimum_number(T a, T b) { return (a >= b) ? b : a; }
 // gpugrad's sign: sign(nan) = 0, sign(-0.0) = 0.
 template <typename T> GG_FN T gg_sign(T a) { return a > T(0) ? T(1) : (a < T(0) ? T(-1) : T(0)); }
 // int64 arithmetic wraps around, as NumPy's does (signed overflow is undefined in C).
@@ -107,7 +137,7 @@ GG_FN long long gg_ineg(long long a) { return (long long)(0ull - (unsigned long 
 GG_FN long long gg_iabs(long long a) { return a < 0 ? gg_ineg(a) : a; }
 // NumPy's float to int64 cast on x86-64: NaN and out-of-range values give INT64_MIN.
 GG_FN long long gg_to_int64(double x) {
-    return (x >= -9223372036854775808.0 && x < 9223372036854775808.0)
+    return ((x >= -9223372036854775808.0) & (x < 9223372036854775808.0))
         ? (long long)x : (long long)0x8000000000000000ull;
 }
 """
@@ -135,6 +165,8 @@ float ceilf(float); double ceil(double);
 float fabsf(float); double fabs(double);
 }
 #define GG_FN static inline
+static volatile double gg_zero_storage = 0.0;
+#define GG_ZERO gg_zero_storage
 #define GG_INF __builtin_inf()
 #define GG_NAN __builtin_nan("")
 """
@@ -172,6 +204,11 @@ def convert(expr: str, source: str, target: str) -> str:
         return f"({expr} != 0)"
     if target == "int64" and source in _FLOATS:
         return f"gg_to_int64((double){expr})"
+    if source == "int64" and target in _FLOATS:
+        # + gg_zero (+0.0, unknown to the compiler): GCC (with -fno-trapping-math) folds
+        # float -> int64 -> float into trunc(), which keeps the sign of -0.3, where an
+        # int64 0 converts to +0.0; a literal + 0.0 it drops, proving (float)int not -0.
+        return f"(({CTYPES[target]}){expr} + ({CTYPES[target]})gg_zero)"
     return f"(({CTYPES[target]}){expr})"
 
 
@@ -186,6 +223,15 @@ def _operand(resolved: Resolved, steps_before: int, a: int, compute: str) -> str
     return convert(f"v{a}", resolved.dtypes[a], compute)
 
 
+def _number_id(resolved: Resolved, a: int) -> bool:
+    """Whether id ``a`` is a constant that is not NaN."""
+    first = len(resolved.program.inputs)
+    if a < first:
+        return False
+    step = resolved.steps[a - first]
+    return step.op == "const" and not math.isnan(step.constant)
+
+
 def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> str:
     """The C expression of node ``me`` (of ``step``), in the node's dtype; ``flags`` tell
     which ids are uniform (``uniform_ids``)."""
@@ -198,8 +244,8 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         a = [_operand(resolved, me, x, "bool") for x in step.args]
         text = {
             "logical_not": "(!{0})",
-            "logical_and": "({0} && {1})",
-            "logical_or": "({0} || {1})",
+            "logical_and": "({0} & {1})",
+            "logical_or": "({0} | {1})",
         }
         return text[op].format(*a)
     if op == "where":
@@ -216,12 +262,14 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         x = a[0]
         if len(a) == 1:
             lo, hi = (None if b is None else literal(b, ct) for b in step.constant)
+            numbers = tuple(b is None or not math.isnan(b) for b in step.constant)
         else:
             lo, hi = a[1], a[2]
+            numbers = (_number_id(resolved, step.args[1]), _number_id(resolved, step.args[2]))
         if lo is not None:
-            x = f"gg_maximum<{t}>({x}, {lo})"
+            x = f"gg_maximum{'_number' if numbers[0] else ''}<{t}>({x}, {lo})"
         if hi is not None:
-            x = f"gg_minimum<{t}>({x}, {hi})"
+            x = f"gg_minimum{'_number' if numbers[1] else ''}<{t}>({x}, {hi})"
         return convert(x, ct, step.dtype)
     if integer and op in ("add", "sub", "mul"):
         text = f"gg_i{op}({a[0]}, {a[1]})"
@@ -235,7 +283,8 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         symbol = {"add": "+", "sub": "-", "mul": "*", "div": "/"}[op]
         text = f"({a[0]} {symbol} {a[1]})"
     elif op in ("maximum", "minimum"):
-        text = f"gg_{op}<{t}>({a[0]}, {a[1]})"
+        number = "_number" if _number_id(resolved, step.args[1]) else ""
+        text = f"gg_{op}{number}<{t}>({a[0]}, {a[1]})"
     elif op == "sign":
         text = f"gg_sign<{t}>({a[0]})"
     elif op == "neg":
@@ -244,6 +293,12 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
         text = f"({a[0]} * {a[0]})"
     elif op == "reciprocal":
         text = f"({t}(1) / {a[0]})"
+    elif op == "relu":
+        text = f"gg_maximum_number<{t}>({a[0]}, {t}(0))"
+    elif op == "rsqrt":
+        text = f"({t}(1) / gg_sqrt({a[0]}))"
+    elif op == "sigmoid_backward":
+        text = f"({a[0]} * {a[1]} * ({t}(1) - {a[1]}))"
     elif op == "sigmoid":
         text = f"({t}(1) / ({t}(1) + gg_exp(-{a[0]})))"
     elif op == "pow":
@@ -301,18 +356,34 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     params = [f"const {CTYPES[d]}* __restrict__ p{i}" for i, d in enumerate(program.inputs)]
     params += [f"{CTYPES[resolved.dtypes[program.outputs[k]]]}* __restrict__ q{k}" for k in plain]
     params += ["double* __restrict__ gg_sums", "const long long n"]
-    uniform_loads = [
+    uniform_loads = ["const double gg_zero = GG_ZERO;"]
+    uniform_loads += [
         f"const {CTYPES[program.inputs[i]]} v{i} = p{i}[0];" for i in pattern_ids(pattern, True)
     ]
+    # float64 values are summed with Kahan's compensation (per vector lane; the lanes'
+    # sums and compensations are added at the end): a plain double sum of n float64 values
+    # errs by up to n ulps, NumPy's pairwise sum by log(n)
+    compensated = [k for k in summed if resolved.dtypes[program.outputs[k]] == "float64"]
     accs = [f"{accumulator(resolved, k)[0]} a{k} = 0;" for k in summed]
-    clause = f"reduction(+ : {', '.join(f'a{k}' for k in summed)})" if summed else ""
+    accs += [f"double c{k} = 0; double s{k} = 0;" for k in compensated]
+    reduced = [f"a{k}" for k in summed] + [f"c{k}, s{k}" for k in compensated]
+    clause = f"reduction(+ : {', '.join(reduced)})" if summed else ""
+
+    def add(k: int) -> str:
+        value = accumulator(resolved, k)[1]
+        if k not in compensated:
+            return f"a{k} += {value};"
+        return (
+            f"{{ const double x = {value}; const double y = x - c{k}; "
+            f"const double t = a{k} + y; c{k} = (t - a{k}) - y; a{k} = t; s{k} += x; }}"
+        )
 
     def loop(count: str, at: str, real: str) -> str:
         loads = " ".join(
             f"const {CTYPES[program.inputs[i]]} v{i} = {at.format(f'p{i}')};" for i in full
         )
         stores = " ".join(f"{at.format(f'q{k}')} = v{program.outputs[k]};" for k in plain)
-        adds = " ".join(f"a{k} += {accumulator(resolved, k)[1]};" for k in summed)
+        adds = " ".join(add(k) for k in summed)
         if adds and real != "true":
             adds = f"if ({real}) {{ {adds} }}"
         body = "\n        ".join(each)
@@ -330,7 +401,11 @@ def cpu_source(resolved: Resolved, pattern: tuple[bool, ...], data_offset: int) 
     )
     fill = " ".join(f"p{i}_pad[j] = p{i}[gg_main + gg_k];" for i in full)
     back = " ".join(f"q{k}[gg_main + j] = q{k}_pad[j];" for k in plain)
-    sums_out = " ".join(f"__builtin_memcpy(&gg_sums[{j}], &a{k}, 8);" for j, k in enumerate(summed))
+    # the plain sum s where it is inf or nan (the compensation is nan there)
+    sums_out = " ".join(f"a{k} = (s{k} - s{k} == 0) ? a{k} - c{k} : s{k};" for k in compensated)
+    sums_out += " ".join(
+        f"__builtin_memcpy(&gg_sums[{j}], &a{k}, 8);" for j, k in enumerate(summed)
+    )
     core = f"""
 static inline void gg_core({", ".join(params)}) {{
     {" ".join(uniform_loads)}
@@ -393,6 +468,7 @@ extern "C" void gg_small({", ".join(small_params)}) {{
 
 
 def pattern_ids(pattern: tuple[bool, ...], uniform: bool) -> list[int]:
+    """The inputs that ``pattern`` reads as one element (``uniform``) or as full arrays."""
     return [i for i, u in enumerate(pattern) if u == uniform]
 
 
@@ -490,6 +566,8 @@ class CpuFusedKernel:
         self._built: dict[tuple[bool, ...], _Built] = {}
         self._lock = threading.Lock()
         self._call_small = DATA_OFFSET is not None
+        self.backend = backend
+        self._fallback: Any = None
 
     def source(self, pattern: tuple[bool, ...]) -> str:
         """The C++ source for ``pattern`` (per input: one element, or the full shape)."""
@@ -506,6 +584,20 @@ class CpuFusedKernel:
                     built = self._built[pattern] = _Built(path, nargs)
         return built
 
+    def _without_compiler(self, error: Exception) -> Any:
+        """The NumPy engine, from now on, after a failed build (with one warning naming it):
+        the results stay right, only slower."""
+        if self._fallback is None:
+            from .fusion import NumpyFusedKernel
+
+            warnings.warn(
+                f"{error}\nfused kernels run their ops one by one (the NumPy engine)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self._fallback = NumpyFusedKernel(self.resolved, self.backend)
+        return self._fallback
+
     def _plan(self, shapes: tuple) -> tuple:
         shape, n, pattern = broadcast_plan(self.resolved, shapes)
         copies = [i for i, s in enumerate(shapes) if not pattern[i] and s != shape]
@@ -521,8 +613,13 @@ class CpuFusedKernel:
         fast = self._fast.get(tuple([x.shape for x in arrays]))
         if fast is not None:
             small, n, full, plain, summed, order = fast
-            for x, d in zip(arrays, self.in_dtypes):
-                if type(x) is not numpy.ndarray or x.dtype is not d:
+            for i, d in enumerate(self.in_dtypes):
+                x = arrays[i]
+                if type(x) is not numpy.ndarray:
+                    if not isinstance(x, numpy.generic) or x.dtype is not d:
+                        break
+                    arrays = (*arrays[:i], numpy.asarray(x), *arrays[i + 1 :])  # 0-d data
+                elif x.dtype is not d:
                     break
             else:
                 for i in full:
@@ -562,7 +659,12 @@ class CpuFusedKernel:
                 xs[i] = numpy.ascontiguousarray(xs[i])
         if n == 0:
             return self._empty(shape)
-        built = self._built.get(pattern) or self._library(pattern)
+        built = self._built.get(pattern)
+        if built is None:
+            try:
+                built = self._library(pattern)
+            except native_exec.NativeBuildError as error:
+                return self._without_compiler(error)(*xs)
         outputs = self.outputs
         if n <= numpy_exec.BLOCK and self._call_small:
             if not copies:

@@ -25,6 +25,8 @@ import numpy
 from .fusion import Resolved, broadcast_plan, reduced_value
 from .fusion_c import CTYPES, MATH, accumulator, node_statements
 
+__all__ = ["DEVICE_PRELUDE", "HOST_PRELUDE", "OPTIONS", "CudaFusedKernel", "host_source", "source"]
+
 BLOCK_THREADS = 256
 MAX_BLOCKS = 1024
 """At most this many blocks (a grid-stride loop covers the rest); the partial sums'
@@ -78,7 +80,8 @@ def _parts(resolved: Resolved, pattern: tuple[bool, ...]) -> dict[str, Any]:
     summed = [k for k, r in enumerate(resolved.reductions) if r is not None]
     once, each = node_statements(resolved, pattern)
     full = [i for i in range(first) if not pattern[i]]
-    uniform_loads = [
+    uniform_loads = ["const double gg_zero = 0.0;"]
+    uniform_loads += [
         f"const {CTYPES[program.inputs[i]]} v{i} = p{i}[0];" for i in range(first) if pattern[i]
     ]
     loads = [f"const {CTYPES[program.inputs[i]]} v{i} = p{i}[i];" for i in full]
@@ -213,11 +216,19 @@ class CudaFusedKernel:
         return space
 
     def __call__(self, *arrays: Any) -> tuple:
+        with self.backend.cuda_device:
+            return self._call(arrays)
+
+    def _call(self, arrays: tuple) -> tuple:
         cupy = self.cupy
         resolved = self.resolved
         program = resolved.program
+        if len(arrays) != len(program.inputs):
+            raise TypeError(
+                f"the fused kernel takes {len(program.inputs)} arrays, got {len(arrays)}"
+            )
         xs = []
-        for x, d in zip(arrays, program.inputs, strict=True):
+        for x, d in zip(arrays, program.inputs):
             x = cupy.asarray(x)
             xs.append(x if x.dtype == d else x.astype(d))
         shape, n, pattern = broadcast_plan(resolved, tuple(x.shape for x in xs))
@@ -229,24 +240,22 @@ class CudaFusedKernel:
                 if x.shape != shape:
                     x = cupy.broadcast_to(x, shape)
                 args.append(cupy.ascontiguousarray(x))
-        with self.backend.cuda_device:
-            outs: dict[int, Any] = {}
-            for k, kind in enumerate(resolved.reductions):
-                if kind is None:
-                    outs[k] = cupy.empty(shape, dtype=resolved.dtypes[program.outputs[k]])
-                else:
-                    outs[k] = cupy.empty((), dtype=resolved.result_dtype(k))
-            if n == 0:
-                for k in self.summed:
-                    kind = resolved.reductions[k]
-                    value = reduced_value(0, kind, 0, resolved.result_dtype(k))
-                    outs[k].fill(value)
-                return tuple(outs[k] for k in range(len(outs)))
-            args += [outs[k] for k in range(len(outs)) if k not in self.summed]
-            if self.summed:
-                partials, counter = self._workspace()
-                args += [partials, counter, *[outs[k] for k in self.summed]]
-            args.append(numpy.int64(n))
-            blocks = min(MAX_BLOCKS, max(1, math.ceil(n / BLOCK_THREADS)))
-            self._function(pattern)((blocks,), (BLOCK_THREADS,), tuple(args))
-        return tuple(outs[k] for k in range(len(outs)))
+        outs: list[Any] = []
+        for k, kind in enumerate(resolved.reductions):
+            if kind is None:
+                outs.append(cupy.empty(shape, dtype=resolved.dtypes[program.outputs[k]]))
+            else:
+                outs.append(cupy.empty((), dtype=resolved.result_dtype(k)))
+        if n == 0:
+            for k in self.summed:
+                value = reduced_value(0, resolved.reductions[k], 0, resolved.result_dtype(k))
+                outs[k].fill(value.item())
+            return tuple(outs)
+        args += [outs[k] for k in range(len(outs)) if k not in self.summed]
+        if self.summed:
+            partials, counter = self._workspace()
+            args += [partials, counter, *[outs[k] for k in self.summed]]
+        args.append(numpy.int64(n))
+        blocks = min(MAX_BLOCKS, max(1, math.ceil(n / BLOCK_THREADS)))
+        self._function(pattern)((blocks,), (BLOCK_THREADS,), tuple(args))
+        return tuple(outs)
