@@ -8,6 +8,12 @@ their cases from :func:`cases`.
 - C: sigmoid + BCE, forward (mean) + backward on 1M and 10M float32 (100M on a GPU).
 - D: full-batch training steps (logistic regression, MLP 30→64→1 tanh) on scikit-learn's
   breast-cancer data, SGD with lr 0.1.
+
+Each of A–D also has ``gpugrad compiled`` and ``torch.compile`` (issue 18): the user's
+whole step (forward, backward, gradient reset; D's update too), the same function for
+both libraries, under ``gg.compile`` and ``torch.compile``, with the first call timed
+apart (:func:`compiled_variant`); ``Case.compiled`` names what the report shows side by
+side.
 """
 
 from __future__ import annotations
