@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                 for key in ("compiled", "torch_compiled") if side else ():
                     first = side[key].get("compile_s")
                     if first is not None:
-                        say(f"  {case.id}: {side[key]['label']} first call {first:.2f} s")
+                        say(f"  {case.id}: {side[key]['label']} first call {first:.3g} s")
                 for p in result["check"]["problems"]:
                     say(f"  CHECK FAILED {p}")
     finally:
