@@ -182,17 +182,19 @@ def compiled_variant(
     note: str = "",
     **kw: Any,
 ) -> Variant:
-    """``compile(step)`` called on ``args``, as the user would: the first call (tracing and
-    compiling) and the second are timed here, once, and reported apart (``info``); the
-    timed rounds come after them and after the warm-up. Warnings raised while compiling
-    (a graph break, a fallback to eager) go into the note. A failing ``torch.compile``
-    makes the variant unavailable, with the reason; a failing ``gg.compile`` is an error."""
+    """``compile(step)`` called on ``args``, as the user would: the first three calls (the
+    first traces and compiles; a compiler may trace again on the second, when the leaves
+    now hold gradients, or build kernels on the third) are timed here, once, and reported
+    apart (``info``); the timed rounds come after them and after the warm-up. Warnings
+    raised meanwhile (a graph break, a fallback to eager) go into the note. A failing
+    ``torch.compile`` makes the variant unavailable, with the reason; a failing
+    ``gg.compile`` is an error."""
     compile_fn, how = compiler(library, settings)
     compiled = compile_fn(step)
     calls = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        for _ in range(2):
+        for _ in range(3):
             if reset is not None:
                 reset()
             t0 = time.perf_counter()
@@ -207,12 +209,13 @@ def compiled_variant(
             calls.append(time.perf_counter() - t0)
     warned = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
     text = (
-        f"{how} of the whole step; first call {calls[0]:.2f} s, second "
-        f"{calls[1] * 1e3:.2f} ms (both excluded from the timing)"
+        f"{how} of the whole step; first call {calls[0]:.2f} s, then "
+        f"{calls[1] * 1e3:.2f} ms and {calls[2] * 1e3:.2f} ms (excluded from the timing)"
     )
     if warned:
         text += "; warned: " + " | ".join(w[:200] for w in warned[:3])
-    info = {"compile_s": calls[0], "second_call_s": calls[1], "compiler": how}
+    info = {"compile_s": calls[0], "second_call_s": calls[1], "third_call_s": calls[2]}
+    info["compiler"] = how
     if warned:
         info["warnings"] = warned
     return Variant(
