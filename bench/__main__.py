@@ -61,9 +61,7 @@ def run_case(
     wait_s: float,
 ) -> dict:
     """Build, check and time one case, each variant in its measuring process."""
-    variants, skipped = build_remote(
-        workers, case, placements(case, baseline), settings.quick, settings.compile
-    )
+    variants, skipped = build_remote(workers, case, placements(case, baseline), settings)
     try:
         outputs = {v.label: v.results(case.check_steps) for v in variants if v.checked}
         problems = compare(case, outputs)
@@ -92,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated workloads, e.g. A,B")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
     parser.add_argument("--device", default="all", choices=("all", "cpu", "cuda"))
-    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (C)")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile")
     parser.add_argument("--plain", action="store_true", help="plain progress lines, no tqdm")
     parser.add_argument(
         "--baseline",
@@ -113,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     only = "".join(w.strip().upper() for w in args.only.split(",") if w.strip()) or "".join(
         FACTORIES
     )
-    settings = Settings(quick=args.quick, compile=not args.no_compile)
+    settings = Settings(quick=args.quick, compile=False if args.no_compile else None)
     wait_s = args.wait_quiet if args.wait_quiet is not None else (0 if args.quick else 60)
 
     start = time.perf_counter()
@@ -136,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                             f"  {case.id}: {t['subject']} {t['ratio']:.2f}× {t['reference']} "
                             f"({t['status']})"
                         )
+                side = result["compiled"]
+                for key in ("compiled", "torch_compiled") if side else ():
+                    first = side[key].get("compile_s")
+                    if first is not None:
+                        say(f"  {case.id}: {side[key]['label']} first call {first:.3g} s")
                 for p in result["check"]["problems"]:
                     say(f"  CHECK FAILED {p}")
     finally:
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "allocator_overrides": overrides,
         "settings": {
             "quick": settings.quick,
-            "compile": settings.compile and not settings.quick,
+            "torch_compile": settings.torch_compile,
             "only": only,
             "device": args.device,
             "wait_quiet_s": wait_s,
@@ -161,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": time.perf_counter() - start,
         "cases": results,
         "targets": [t for r in results for t in r["targets"]],
+        "compiled": [r["compiled"] for r in results if r["compiled"]],
         "baseline": [t for r in results for t in r["baseline"]],
     }
     for path in report.write_all(args.out, run):

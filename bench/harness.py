@@ -49,6 +49,19 @@ class Target:
 Builder = Callable[[Any], Variant]
 
 
+@dataclass(frozen=True)
+class Compiled:
+    """The variants of a case that the report shows side by side, eager and compiled
+    (issue 18): gpugrad eager, gpugrad under ``gg.compile``, and ``torch.compile`` of the
+    same step, each as a ratio to ``reference`` (PyTorch eager; the same code, unless the
+    issue's target names another reference, as C's ``bce_with_logits`` does)."""
+
+    reference: str
+    eager: str = "gpugrad"
+    compiled: str = "gpugrad compiled"
+    torch_compiled: str = "torch.compile"
+
+
 @dataclass
 class Case:
     """One workload at one size on one device."""
@@ -70,6 +83,7 @@ class Case:
     rtol: float = 1e-4
     atol: float = 0.0
     sync: Callable[[], None] | None = None
+    compiled: Compiled | None = None  # eager and compiled side by side in the report
     _inputs: Any = None
 
     @property

@@ -1,8 +1,10 @@
 """The libraries under comparison, seen through one small vocabulary.
 
 Each workload's program is written once (``bench.programs``) against an :class:`Ops`
-namespace; gpugrad, PyTorch, NumPy/CuPy and the optional peers (HIPS ``autograd``,
-``mygrad``) each supply one. :class:`Env` places host arrays on a device for each library.
+namespace: for gpugrad and PyTorch the library module itself (``L = gpugrad`` or
+``L = torch``, as user code is written), for the optional peers (HIPS ``autograd``,
+``mygrad``) an :class:`Ops` of their functions. :class:`Env` places host arrays on a
+device for each library.
 
 Every library is imported lazily, by the variant that uses it: each variant is measured in
 a process of its own (``bench.worker``), and that process must load its own library only.
@@ -32,16 +34,20 @@ class Ops:
     mean: Callable[..., Any]
 
 
-def gg_ops() -> Ops:
-    import gpugrad as gg
+def gg_ops() -> Any:
+    """The ``gpugrad`` module itself: it has every name of :class:`Ops`, so the programs run
+    as user code writes them (``L.sin(x)`` with ``L = gpugrad``), and a compiler
+    (``gg.compile``) sees the module the user would, not a namespace of our own."""
+    import gpugrad
 
-    return Ops(gg.sin, gg.exp, gg.log, gg.tanh, gg.sigmoid, gg.clamp, gg.mean)
+    return gpugrad
 
 
-def torch_ops() -> Ops:
+def torch_ops() -> Any:
+    """The ``torch`` module itself (as :func:`gg_ops`)."""
     import torch
 
-    return Ops(torch.sin, torch.exp, torch.log, torch.tanh, torch.sigmoid, torch.clamp, torch.mean)
+    return torch
 
 
 def optional(module: str) -> Any:

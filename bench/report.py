@@ -230,6 +230,9 @@ def case_result(
         return entry
 
     targets = [compared(t.subject, t.reference, t.text, t.max_ratio) for t in case.targets]
+    side = None
+    if case.compiled is not None:
+        side = side_by_side(case, timings, {v.label: v.info for v in variants}, skipped, targets)
     before_after = [
         compared(label, older, f"{case.id}: {label} ÷ {older}", None)
         for label in timings
@@ -252,8 +255,48 @@ def case_result(
         "skipped": skipped,
         "check": {"ok": not problems, "problems": problems, "steps": case.check_steps},
         "targets": targets,
+        "compiled": side,
         "baseline": before_after,
     }
+
+
+def side_by_side(
+    case: Case,
+    timings: dict[str, Timing],
+    infos: dict[str, dict[str, Any]],
+    skipped: dict[str, str],
+    targets: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Issue 18's comparison for one case: gpugrad eager, gpugrad compiled and
+    ``torch.compile``, each as a per-round ratio to PyTorch eager (``case.compiled``'s
+    reference), with the compiled variants' first-call (compile) times apart, and the
+    targets ``gpugrad compiled`` has."""
+    c = case.compiled
+    reference = timings.get(c.reference)
+    entry: dict[str, Any] = {"case": case.id, "reference": c.reference}
+    for key, label in (
+        ("eager", c.eager),
+        ("compiled", c.compiled),
+        ("torch_compiled", c.torch_compiled),
+    ):
+        column: dict[str, Any] = {"label": label, "ratio": None, "range": None}
+        if label in timings and reference is not None:
+            summary = ratio_summary(timings[label], reference)
+            column.update(ratio=summary["ratio"], range=[summary["min"], summary["max"]])
+        if label in timings:
+            column["median_s"] = timings[label].median / case.per
+        info = infos.get(label, {})
+        if "compile_s" in info:
+            column["compile_s"] = info["compile_s"]
+            column["second_call_s"] = info.get("second_call_s")
+            column["third_call_s"] = info.get("third_call_s")
+        if info.get("warnings"):
+            column["warnings"] = info["warnings"]
+        if label in skipped:
+            column["skipped"] = skipped[label]
+        entry[key] = column
+    entry["targets"] = [t for t in targets if t["subject"] == c.compiled]
+    return entry
 
 
 # --- writers ----------------------------------------------------------------------------
@@ -328,6 +371,7 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
             f"{t['reference']} | "
             f"≤ {t['max_ratio']}× | {t['status']} | {t['subject_note'] or '—'} |"
         )
+    lines += _compiled_table(run)
     busy = [c for c in run["cases"] if (c.get("load", {}).get("others_cores") or 0) > BUSY]
     if busy:
         lines += [
@@ -368,6 +412,65 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
         for label, reason in case["skipped"].items():
             lines.append(f"| {label} | — | — | — | not run: {reason} |")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _compiled_table(run: dict[str, Any]) -> list[str]:
+    """The markdown table of eager and compiled side by side (issue 18), or nothing."""
+    entries = [c["compiled"] for c in run["cases"] if c.get("compiled")]
+    if not entries:
+        return []
+    lines = [
+        "",
+        "## Eager and compiled",
+        "",
+        "Each column is a time ÷ PyTorch eager's (the reference named; the same code unless "
+        "the target names another), median over rounds with the range. A compiled step's "
+        "first calls (tracing and compiling; a second trace once the leaves hold gradients) "
+        "are timed once, apart, and are not in its ratio; the rounds come after a warm-up.",
+        "",
+        "| case | ÷ reference | gpugrad eager | gpugrad compiled | torch.compile | "
+        "target (compiled) | result | first, second call: gg.compile / torch.compile |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+
+    def cell(column: dict[str, Any]) -> str:
+        if column.get("ratio") is not None:
+            return _ratio(column["ratio"], column["range"])
+        return "not run" if column.get("skipped") else "—"
+
+    def first_call(column: dict[str, Any]) -> str:
+        if column.get("compile_s") is None:
+            return "—"
+        return f"{_time(column['compile_s'])}, {_time(column['second_call_s'])}"
+
+    for e in entries:
+        targets = e["targets"]
+        limits = "; ".join(f"≤ {t['max_ratio']}× {t['reference']}" for t in targets) or "—"
+        results = "; ".join(
+            f"{t['status']}" + (f" ({t['ratio']:.2f}×)" if t["ratio"] is not None else "")
+            for t in targets
+        )
+        lines.append(
+            f"| {e['case']} | {e['reference']} | {cell(e['eager'])} | {cell(e['compiled'])} | "
+            f"{cell(e['torch_compiled'])} | {limits} | {results or '—'} | "
+            f"{first_call(e['compiled'])} / {first_call(e['torch_compiled'])} |"
+        )
+    reasons = {
+        f"{e[key]['label']}: {e[key]['skipped']}"
+        for e in entries
+        for key in ("eager", "compiled", "torch_compiled")
+        if e[key].get("skipped")
+    }
+    warned = {
+        f"{e['case']} {e[key]['label']}: {w}"
+        for e in entries
+        for key in ("compiled", "torch_compiled")
+        for w in e[key].get("warnings", ())
+    }
+    lines += [""] if reasons or warned else []
+    lines += [f"- not run, {r}" for r in sorted(reasons)]
+    lines += [f"- warned while compiling, {w}" for w in sorted(warned)]
+    return lines
 
 
 def _load_text(load: dict[str, Any]) -> str:

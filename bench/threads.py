@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             workload, name = spec.strip().split(" ", 1)
             case = find_case(workload, "cpu", name, settings)
             variants, skipped = build_remote(
-                workers, case, [(args.label, c) for c in combos], False, False
+                workers, case, [(args.label, c) for c in combos], settings
             )
             if skipped:
                 print(f"| {case.id} | not run: {next(iter(skipped.values()))} |")

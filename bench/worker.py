@@ -50,11 +50,11 @@ class _Server:
         self.case: Any = None
         self.variant: Any = None
 
-    def build(self, workload: str, device: str, name: str, label: str, quick: bool, compile_: bool):
-        from .workloads import Settings, find_case
+    def build(self, workload: str, device: str, name: str, label: str, settings: Any):
+        from .workloads import find_case
 
         self.release()
-        self.case = find_case(workload, device, name, Settings(quick=quick, compile=compile_))
+        self.case = find_case(workload, device, name, settings)
         try:
             self.variant = self.case.build(label)
         except Unavailable as e:
@@ -257,15 +257,15 @@ def build_remote(
     workers: Workers,
     case: Any,
     labels: list[tuple[str, Placement]],
-    quick: bool,
-    compile_: bool,
+    settings: Any,
 ) -> tuple[list[RemoteVariant], dict[str, str]]:
-    """Build ``case``'s variants, each in its measuring process (all at once): the
-    variants that run here, and the reason for each that cannot."""
+    """Build ``case``'s variants, each in its measuring process (all at once), with the
+    run's ``bench.workloads.Settings``: the variants that run here, and the reason for
+    each that cannot."""
     asked = []
     for label, placement in labels:
         worker = workers.get(label, placement)
-        worker.send("build", case.workload, case.device, case.name, label, quick, compile_)
+        worker.send("build", case.workload, case.device, case.name, label, settings)
         asked.append((label + placement.suffix, worker))
     variants, skipped = [], {}
     for label, worker in asked:

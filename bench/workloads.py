@@ -8,11 +8,20 @@ their cases from :func:`cases`.
 - C: sigmoid + BCE, forward (mean) + backward on 1M and 10M float32 (100M on a GPU).
 - D: full-batch training steps (logistic regression, MLP 30→64→1 tanh) on scikit-learn's
   breast-cancer data, SGD with lr 0.1.
+
+Each of A–D also has ``gpugrad compiled`` and ``torch.compile`` (issue 18): the user's
+whole step (forward, backward, gradient reset; D's update too), the same function for
+both libraries, under ``gg.compile`` and ``torch.compile``, with the first call timed
+apart (:func:`compiled_variant`); ``Case.compiled`` names what the report shows side by
+side.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import time
+import warnings
 from dataclasses import dataclass, replace
 from functools import partial
 from types import SimpleNamespace
@@ -21,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import programs as P
-from .harness import Case, Target, Unavailable, Variant
+from .harness import Case, Compiled, Target, Unavailable, Variant
 from .libs import (
     Env,
     Ops,
@@ -42,7 +51,14 @@ TRAIN_CHECK_STEPS = 100  # D: final losses after this many steps must agree
 @dataclass(frozen=True)
 class Settings:
     quick: bool = False  # tiny sizes, every benchmark once
-    compile: bool = True  # include torch.compile (C); off in quick mode
+    # torch.compile variants: None runs them except in quick mode (inductor compiles C++,
+    # seconds per case); True runs them in quick mode too; False (--no-compile) never.
+    # gg.compile's variants always run (they are the subject).
+    compile: bool | None = None
+
+    @property
+    def torch_compile(self) -> bool:
+        return self.compile if self.compile is not None else not self.quick
 
 
 def _size_name(n: int) -> str:
@@ -81,25 +97,157 @@ def _set_grad_none(t: Any) -> None:
     t.grad = None
 
 
+def tape_step(tape: Tape, program: Any, leaves: int, grad_out: bool) -> Any:
+    """The user's step, written once for every tape library: ``step(*leaves, *consts[,
+    grad_out])`` drops the leaves' gradients, runs ``program(ops, *leaves, *consts)``
+    forward and backward, and returns the output and the leaves' gradients. The tensors
+    are the step's arguments, so that a compiler (``gg.compile``, ``torch.compile``) sees
+    them as its inputs."""
+    o, clear = tape.ops, tape.clear
+
+    def step(*tensors):
+        xs = tensors[:leaves]
+        for x in xs:
+            clear(x)
+        if grad_out:
+            out = program(o, *tensors[:-1])
+            out.backward(tensors[-1])
+        else:
+            out = program(o, *tensors)
+            out.backward()
+        return (out, *[x.grad for x in xs])
+
+    return step
+
+
+def tape_args(tape: Tape, leaves: list, consts: list, grad_out=None) -> tuple:
+    """:func:`tape_step`'s arguments: the leaves, the constants and the output gradient as
+    the library's tensors."""
+    tensors = [tape.leaf(h) for h in leaves] + [tape.const(h) for h in consts]
+    if grad_out is not None:
+        tensors.append(tape.const(grad_out))
+    return tuple(tensors)
+
+
 def tape_variant(tape: Tape, program: Any, leaves: list, consts: list, grad_out=None, **kw):
     """``program(ops, *leaves, *consts)`` forward + backward; returns the output and the
     leaves' gradients. Gradients are dropped at the start of every iteration."""
-    xs = [tape.leaf(h) for h in leaves]
-    cs = [tape.const(h) for h in consts]
-    g = None if grad_out is None else tape.const(grad_out)
-    o, clear = tape.ops, tape.clear
+    step = tape_step(tape, program, len(leaves), grad_out is not None)
+    args = tape_args(tape, leaves, consts, grad_out)
+    return Variant("", lambda: step(*args), **kw)
 
-    def run():
-        for x in xs:
-            clear(x)
-        out = program(o, *xs, *cs)
-        if g is None:
-            out.backward()
-        else:
-            out.backward(g)
-        return (out, *[x.grad for x in xs])
 
-    return Variant("", run, **kw)
+# --- compiled variants (issue 18): the user's step under gg.compile / torch.compile ------
+STANDIN_ENV = "BENCH_GG_COMPILE_STANDIN"
+"""``module:function`` standing in for ``gg.compile`` (the benchmark's own tests use it to
+check the plumbing in the measuring processes; unset, ``gg.compile`` itself is used)."""
+
+
+def identity_compile(fn: Any, **options: Any) -> Any:
+    """A stand-in compiler that returns ``fn`` unchanged (for :data:`STANDIN_ENV`)."""
+    return fn
+
+
+def compiler(library: str, settings: Settings) -> tuple[Any, str]:
+    """``(compile, name)`` for ``library``'s compiled variants, or :class:`Unavailable`."""
+    if library == "gpugrad":
+        standin = os.environ.get(STANDIN_ENV)
+        if standin:
+            module, _, name = standin.partition(":")
+            return getattr(importlib.import_module(module), name), f"{standin} (stand-in)"
+        import gpugrad as gg
+
+        if not callable(getattr(gg, "compile", None)):
+            raise Unavailable("this gpugrad has no gg.compile (issue 18)")
+        return gg.compile, "gg.compile"
+    if not settings.torch_compile:
+        raise Unavailable("torch.compile not run (quick mode or --no-compile)")
+    import torch
+
+    return partial(torch.compile, dynamic=False), "torch.compile"
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+def compiled_variant(
+    env: Env,
+    library: str,
+    settings: Settings,
+    step: Any,
+    args: tuple,
+    reset: Any = None,
+    note: str = "",
+    **kw: Any,
+) -> Variant:
+    """``compile(step)`` called on ``args``, as the user would: the first three calls (the
+    first traces and compiles; a compiler may trace again on the second, when the leaves
+    now hold gradients, or build kernels on the third) are timed here, once, and reported
+    apart (``info``); the timed rounds come after them and after the warm-up. Warnings
+    raised meanwhile (a graph break, a fallback to eager) go into the note. A failing
+    ``torch.compile`` makes the variant unavailable, with the reason; a failing
+    ``gg.compile`` is an error."""
+    compile_fn, how = compiler(library, settings)
+    compiled = compile_fn(step)
+    calls = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            if reset is not None:
+                reset()
+            t0 = time.perf_counter()
+            try:
+                compiled(*args)
+                if env.sync is not None:
+                    env.sync()
+            except Exception as e:
+                if library == "gpugrad":
+                    raise
+                raise Unavailable(f"{how} failed: {_first_line(e)}") from e
+            calls.append(time.perf_counter() - t0)
+    warned = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    text = (
+        f"{how} of the whole step; first call {calls[0]:.2f} s, then "
+        f"{calls[1] * 1e3:.2f} ms and {calls[2] * 1e3:.2f} ms (excluded from the timing)"
+    )
+    if warned:
+        text += "; warned: " + " | ".join(w[:200] for w in warned[:3])
+    info = {"compile_s": calls[0], "second_call_s": calls[1], "third_call_s": calls[2]}
+    info["compiler"] = how
+    if warned:
+        info["warnings"] = warned
+    return Variant(
+        "",
+        lambda: compiled(*args),
+        reset=reset,
+        note=f"{note}; {text}" if note else text,
+        info=info,
+        **kw,
+    )
+
+
+def compiled_tape_variant(
+    env: Env, library: str, settings: Settings, program: Any, leaves, consts, grad_out=None
+) -> Variant:
+    """:func:`tape_variant`'s step for gpugrad or PyTorch, compiled."""
+    tape = gg_tape(env) if library == "gpugrad" else torch_tape(env)
+    step = tape_step(tape, program, len(leaves), grad_out is not None)
+    args = tape_args(tape, leaves, consts, grad_out)
+    role = "subject" if library == "gpugrad" else "torch"
+    return compiled_variant(env, library, settings, step, args, role=role)
+
+
+def compiled_builders(env: Env, settings: Settings, arguments: Any) -> dict:
+    """Builders of ``gpugrad compiled`` and ``torch.compile`` for a tape workload;
+    ``arguments(inp)`` gives ``(program, leaves, consts, grad_out)``."""
+    return {
+        label: lambda inp, library=library: compiled_tape_variant(
+            env, library, settings, *arguments(inp)
+        )
+        for label, library in (("gpugrad compiled", "gpugrad"), ("torch.compile", "torch"))
+    }
 
 
 def hips_variant(env: Env, program: Any, leaves: list, consts: list, grad_out=None, **kw):
@@ -142,6 +290,13 @@ def peers(env: Env, program: Any, leaves: list, consts: list, grad_out=None) -> 
 def cpu_only(env: Env, targets: tuple[Target, ...]) -> tuple[Target, ...]:
     """The issues' targets for A, B and D are CPU targets; on CUDA the ratios are reported."""
     return targets if env.name == "cpu" else ()
+
+
+def compiled_target(env: Env, what: str, cpu: float, reference: str = "torch") -> Target:
+    """Issue 18's target for ``gpugrad compiled``: ``cpu``× PyTorch eager on the CPU, and
+    0.3× PyTorch eager CUDA on a GPU (A, B and D; C has its own)."""
+    limit, where = (cpu, "PyTorch") if env.name == "cpu" else (0.3, "PyTorch CUDA")
+    return Target("gpugrad compiled", reference, limit, f"{what} compiled ≤ {limit}× {where}")
 
 
 def _repeat(settings: Settings, rounds: int, inner: int) -> dict:
@@ -194,6 +349,7 @@ def cases_a(env: Env, settings: Settings) -> list[Case]:
         args = (program, leaves, consts)
         builders = {
             "gpugrad": lambda inp, a=args: tape_variant(gg_tape(env), *a, role="subject"),
+            **compiled_builders(env, settings, lambda inp, a=args: (*a, None)),
             "torch": lambda inp, a=args: tape_variant(torch_tape(env), *a, role="reference"),
             "numpy by hand": by_hand,
             **peers(env, *args),
@@ -206,7 +362,11 @@ def cases_a(env: Env, settings: Settings) -> list[Case]:
                 env.name,
                 make_inputs=lambda: None,
                 builders=builders,
-                targets=cpu_only(env, (Target("gpugrad", "torch", 0.35, "A ≤ 0.35× PyTorch"),)),
+                targets=(
+                    *cpu_only(env, (Target("gpugrad", "torch", 0.35, "A ≤ 0.35× PyTorch"),)),
+                    compiled_target(env, f"A {name}", 0.15),
+                ),
+                compiled=Compiled("torch"),
                 rtol=1e-5,
                 sync=env.sync,
                 **common,
@@ -266,6 +426,10 @@ def cases_b(env: Env, settings: Settings) -> list[Case]:
         def peer_builder(label):
             return lambda inp: peers(env, program, [inp.x], [], inp.ones)[label](inp)
 
+        targets = cpu_only(env, (Target("gpugrad", "torch", 0.5, "B ≤ 0.5× PyTorch per op"),))
+        if n == 1000:
+            targets += (compiled_target(env, f"B n={n} per op", 0.15),)
+
         out.append(
             Case(
                 "B",
@@ -276,6 +440,9 @@ def cases_b(env: Env, settings: Settings) -> list[Case]:
                 make_inputs=inputs,
                 builders={
                     "gpugrad": tape_builder(gg_tape, "subject"),
+                    **compiled_builders(
+                        env, settings, lambda inp: (program, [inp.x], [], inp.ones)
+                    ),
                     "torch": tape_builder(torch_tape, "reference"),
                     "numpy by hand": partial(_chain_by_hand, env),
                     "mygrad": peer_builder("mygrad"),
@@ -285,9 +452,8 @@ def cases_b(env: Env, settings: Settings) -> list[Case]:
                 floor="numpy by hand",
                 per=P.CHAIN_OPS,
                 unit="op",
-                targets=cpu_only(
-                    env, (Target("gpugrad", "torch", 0.5, "B ≤ 0.5× PyTorch per op"),)
-                ),
+                targets=targets,
+                compiled=Compiled("torch"),
                 rtol=1e-4,
                 sync=env.sync,
                 **_repeat(settings, 21, 10),
@@ -375,32 +541,6 @@ def _copy_floor(env: Env, inp: Any) -> Variant:
     return Variant("", run, role="memory", note=note, checked=False)
 
 
-def _torch_compiled(env: Env, settings: Settings, inp: Any) -> Variant:
-    if settings.quick or not settings.compile:
-        raise Unavailable("not run (quick mode or --no-compile)")
-    import torch
-
-    compiled = torch.compile(_torch_composed, dynamic=False)
-    variant = tape_variant(
-        torch_tape(env), lambda o, z, y: compiled(z, y), [inp.z], [inp.y], role="torch"
-    )
-    t0 = time.perf_counter()
-    try:
-        variant.run()
-        if env.sync is not None:
-            env.sync()
-    except Exception as e:  # compilers fail in many ways; report, do not crash
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise Unavailable(f"torch.compile failed: {type(e).__name__}: {first[:300]}") from e
-    seconds = time.perf_counter() - t0
-    variant.info["compile_s"] = seconds
-    variant.note = (
-        f"compile + first call {seconds:.1f} s (excluded from the timing; "
-        "short when the on-disk inductor cache is warm)"
-    )
-    return variant
-
-
 def _gg_bce(env: Env, composed_only: bool, inp: Any) -> Variant:
     fused, how = gg_fused_bce()
     tape = gg_tape(env)
@@ -477,6 +617,12 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                 100_000_000: (
                     Target("gpugrad", "copy", 1.3, "C GPU ≤ 1.3× a device copy at 100M"),
                     Target("gpugrad", reference, 1.0, "C GPU ≤ 1.0× bce_with_logits at 100M"),
+                    Target(
+                        "gpugrad compiled",
+                        "copy",
+                        1.3,
+                        "C GPU composed, compiled ≤ 1.3× a device copy at 100M",
+                    ),
                 ),
             }.get(n, ())
         else:
@@ -491,6 +637,15 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                 for subject, how in (("gpugrad", ""), (NATIVE, " native"))
                 if limit is not None
             )
+            if n == 10_000_000:
+                targets += (
+                    Target(
+                        "gpugrad compiled",
+                        reference,
+                        0.3,
+                        "C composed, compiled ≤ 0.3× bce_with_logits at 10M",
+                    ),
+                )
         if env.name == "cuda":
             repeat = _repeat(settings, 15, 5 if n <= 10_000_000 else 1)
         else:
@@ -506,6 +661,7 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                     "gpugrad": partial(_gg_bce, env, False),
                     **cpu_native(env, partial(_gg_bce, env, False)),
                     "gpugrad composed": partial(_gg_bce, env, True),
+                    **compiled_builders(env, settings, lambda inp: (_composed, [inp.z], [inp.y])),
                     "torch composed": torch_builder(_composed),
                     "torch F.bce(sigmoid)": torch_builder(
                         lambda o, z, y: _torch_functional().binary_cross_entropy(o.sigmoid(z), y)
@@ -514,7 +670,6 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                         lambda o, z, y: _torch_functional().binary_cross_entropy_with_logits(z, y),
                         "reference",
                     ),
-                    "torch.compile composed": partial(_torch_compiled, env, settings),
                     f"{xp_name} naive": partial(_bce_naive, env),
                     f"{xp_name} out=": partial(_bce_out, env),
                     "copy": partial(_copy_floor, env),
@@ -522,6 +677,7 @@ def cases_c(env: Env, settings: Settings) -> list[Case]:
                 reference=reference,
                 floor=f"{xp_name} out=",
                 targets=targets,
+                compiled=Compiled(reference, eager="gpugrad composed"),
                 rtol=1e-4,
                 sync=env.sync,
                 **repeat,
@@ -558,31 +714,68 @@ def _initial_weights(model: str, n_in: int) -> list[np.ndarray]:
     ]
 
 
-def _torch_train(env: Env, logits: Any, with_logits: bool, inp: Any) -> Variant:
-    import torch
+def train_step(no_grad: Any, ops: Ops, logits: Any, loss: Any) -> Any:
+    """The user's training step, written once for gpugrad and PyTorch: forward, loss,
+    backward, a hand-written SGD update under ``no_grad``, then the gradients dropped.
+    ``step(X, y, *params)`` returns the loss.
 
-    TF, ops = _torch_functional(), torch_ops()
-    X, y = env.torch(inp.X), env.torch(inp.y)
-    params = [env.torch(p, requires_grad=True) for p in inp.init]
-    initial = [env.torch(p) for p in inp.init]
+    (The gradients are dropped after the update loop, not inside it: PyTorch 2.13's
+    ``torch.compile`` of ``for p in params: p -= lr * p.grad; p.grad = None`` computes
+    the third step wrong on the CPU, diverging to NaN within 10 steps.)"""
+
+    def step(X, y, *params):
+        value = loss(logits(X, params, ops), y)
+        value.backward()
+        with no_grad():
+            for p in params:
+                p -= LR * p.grad
+        for p in params:
+            p.grad = None
+        return value
+
+    return step
+
+
+def _train_variant(
+    env: Env, logits: Any, library: str, loss: str, compiled: Settings | None, inp: Any
+) -> Variant:
+    """:func:`train_step` in gpugrad or PyTorch (``loss``: ``"composed"``, the seed's
+    clamped BCE, or ``"with_logits"``, PyTorch's fused one), eager, or compiled when
+    ``compiled`` (the run's settings) is given. The parameters are updated in place and
+    reset in place, so a compiled step always sees the same tensors."""
+    if library == "gpugrad":
+        import gpugrad as lib
+
+        if not gg_has_inplace_sub():
+            raise Unavailable("this gpugrad has no in-place w -= lr * w.grad")
+        ops, tensor = gg_ops(), env.gg
+    else:
+        import torch as lib
+
+        ops, tensor = torch_ops(), env.torch
+    if loss == "composed":
+        loss_fn = partial(_composed, ops)
+    else:
+        loss_fn = _torch_functional().binary_cross_entropy_with_logits
+    X, y = tensor(inp.X), tensor(inp.y)
+    params = [tensor(p, requires_grad=True) for p in inp.init]
+    initial = [tensor(p) for p in inp.init]
 
     def reset():
-        with torch.no_grad():
+        with lib.no_grad():
             for p, p0 in zip(params, initial):
                 p.copy_(p0)
                 p.grad = None
 
-    def run():
-        z = logits(X, params, ops)
-        loss = TF.binary_cross_entropy_with_logits(z, y) if with_logits else _composed(ops, z, y)
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-                p.grad = None
-        return loss
-
-    return Variant("", run, role="torch", reset=reset)
+    step = train_step(lib.no_grad, ops, logits, loss_fn)
+    role = ("subject" if compiled is not None else "other") if library == "gpugrad" else "torch"
+    note = "composed BCE" if loss == "composed" else "bce_with_logits"
+    if compiled is not None:
+        return compiled_variant(
+            env, library, compiled, step, (X, y, *params), reset, note=note, role=role
+        )
+    args = (X, y, *params)
+    return Variant("", lambda: step(*args), role=role, reset=reset, note=note)
 
 
 def _gg_train(env: Env, logits: Any, inp: Any) -> Variant:
@@ -703,10 +896,20 @@ def cases_d(env: Env, settings: Settings) -> list[Case]:
     reference = "torch bce_with_logits"
     steps = 10 if settings.quick else TRAIN_CHECK_STEPS
     out = []
-    for model, logits, title, target in (
-        ("logistic", P.logistic_logits, "logistic regression 30→1", 0.5),
-        ("mlp", P.mlp_logits, "MLP 30→64 tanh→1", 0.8),
+    for model, logits, title, target, compiled_limit in (
+        ("logistic", P.logistic_logits, "logistic regression 30→1", 0.5, 0.3),
+        ("mlp", P.mlp_logits, "MLP 30→64 tanh→1", 0.8, 0.8),
     ):
+        compiled_targets = (compiled_target(env, f"D {model}", compiled_limit, "torch composed"),)
+        if model == "mlp" and env.name == "cpu":  # NumPy's matrix products bound this one
+            compiled_targets += (
+                Target(
+                    "gpugrad compiled",
+                    "numpy by hand",
+                    1.1,
+                    "D mlp compiled ≤ 1.1× the same step by hand in NumPy",
+                ),
+            )
 
         def inputs(model=model):
             X, y = _breast_cancer()
@@ -723,8 +926,21 @@ def cases_d(env: Env, settings: Settings) -> list[Case]:
                 builders={
                     "gpugrad": partial(_gg_train, env, logits),
                     **cpu_native(env, partial(_gg_train, env, logits)),
-                    "torch composed": partial(_torch_train, env, logits, False),
-                    "torch bce_with_logits": partial(_torch_train, env, logits, True),
+                    "gpugrad composed": partial(
+                        _train_variant, env, logits, "gpugrad", "composed", None
+                    ),
+                    "gpugrad compiled": partial(
+                        _train_variant, env, logits, "gpugrad", "composed", settings
+                    ),
+                    "torch composed": partial(
+                        _train_variant, env, logits, "torch", "composed", None
+                    ),
+                    "torch bce_with_logits": partial(
+                        _train_variant, env, logits, "torch", "with_logits", None
+                    ),
+                    "torch.compile": partial(
+                        _train_variant, env, logits, "torch", "composed", settings
+                    ),
                     "numpy by hand": partial(_hand_train, env, model),
                     "mygrad": partial(_mygrad_train, env, logits),
                     "HIPS autograd": partial(_hips_train, env, logits),
@@ -738,7 +954,9 @@ def cases_d(env: Env, settings: Settings) -> list[Case]:
                         Target(subject, reference, target, f"D {model}{how} ≤ {target}× PyTorch")
                         for subject, how in (("gpugrad", ""), (NATIVE, " native"))
                     ),
-                ),
+                )
+                + compiled_targets,
+                compiled=Compiled("torch composed", eager="gpugrad composed"),
                 # one more step than the updates, so the last loss is the one after them
                 check_steps=steps + 1,
                 rtol=1e-3,
