@@ -837,3 +837,27 @@ def test_constants_are_folded_only_where_nothing_can_change_them(device) -> None
         grad = compiled_seed(x + k)
         _same(grad, gg.full((3,), float(k), device=device))
         grad.mul_(0)
+
+
+def test_a_helper_with_a_none_default_replays_instead_of_retracing(device):
+    """A reachable function's ``None`` default is guarded as ``is None`` (the guard once
+    named ``NoneType``, unknown to the generated code, so every call retraced)."""
+
+    def scale(t, factor=None):
+        return t * (2.0 if factor is None else factor)
+
+    def step(x):
+        x.grad = None
+        y = scale(x).sum()
+        y.backward()
+        return y.detach(), x.grad
+
+    compiled = gg.compile(step)
+    x = gg.ones(3, device=device, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no recompile-limit warning
+        for _ in range(12):
+            loss, grad = compiled(x)
+    assert loss.item() == 6.0
+    assert grad.tolist() == [2.0, 2.0, 2.0]
+    assert compiled.cache_size == 2  # x.grad unset on the first call, set on later ones

@@ -120,7 +120,9 @@ class _Walker:
             return
         kind = type(value)
         if kind in _SCALARS:
-            if kind is float and value != value:  # nan never equals itself
+            if value is None:  # ``NoneType`` is not a name the generated code knows
+                self.guard(f"{source} is None")
+            elif kind is float and value != value:  # nan never equals itself
                 self.guard(f"type({source}) is float and {source} != {source}")
             else:
                 self.guard(f"type({source}) is {kind.__name__} and {source} == {value!r}")
