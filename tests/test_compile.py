@@ -861,3 +861,29 @@ def test_a_helper_with_a_none_default_replays_instead_of_retracing(device):
     assert loss.item() == 6.0
     assert grad.tolist() == [2.0, 2.0, 2.0]
     assert compiled.cache_size == 2  # x.grad unset on the first call, set on later ones
+
+
+def test_a_trace_that_meets_the_auto_kernels_unresolved_is_captured() -> None:
+    """The CPU's default "auto" kernels choose native or NumPy on the first fused call,
+    rebinding the backend's fused methods; a trace made before that choice must not lose
+    its recorders to it (it fell back to eager: "memory handed to C directly")."""
+    previous = gg.backends.get_cpu_kernels()
+    gg.backends.set_cpu_kernels("auto")
+    try:
+        x = gg.randn(100_000, requires_grad=True)
+
+        def step(x):
+            x.grad = None
+            gg.sigmoid(x).sum().backward()
+            return x.grad
+
+        compiled = gg.compile(step)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            first = compiled(x).clone()
+            second = compiled(x)
+        assert not [w for w in caught if "gg.compile" in str(w.message)]
+        expected = step(x)
+        assert gg.equal(first, expected) and gg.equal(second, expected)
+    finally:
+        gg.backends.set_cpu_kernels(previous)

@@ -640,6 +640,12 @@ class Tracer:
         for backend in (*backends._backends.values(), *more_backends):
             if id(backend) not in seen:
                 seen.add(id(backend))
+                # The CPU's "auto" kernels choose their executor on the first fused call,
+                # and choosing rebinds the backend's fused methods: choose before patching,
+                # or the choice would overwrite the recorders in the middle of a trace.
+                resolve = getattr(backend.kernels, "resolve", None)
+                if resolve is not None:
+                    resolve()
                 self._patch_backend(backend)
         for name in (*GENERATOR_DRAWS, *GENERATOR_CALLS):
             self._patch(Generator, name, self._generator_recorder(name))
