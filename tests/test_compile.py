@@ -702,6 +702,75 @@ def test_an_elementwise_chain_and_its_backward_become_one_kernel(device, always_
         _same(compiled(), chain())
 
 
+def test_a_second_signature_builds_and_times_no_kernel_again(device, monkeypatch) -> None:
+    """The step resets the leaf's gradient inside, so its second call (the leaf holding
+    the first call's gradient) is a new signature tracing the same program: its kernels
+    are neither built nor timed again."""
+    pytest.importorskip("gpugrad.backends.kernels.fusion")
+    from gpugrad.backends.kernels import fusion_c
+    from gpugrad.compile import _fusion
+
+    builds, timings = [], []
+    build, timed = fusion_c.build, _fusion._timed_faster
+    monkeypatch.setattr(fusion_c, "build", lambda source: builds.append(1) or build(source))
+    monkeypatch.setattr(_fusion, "_timed_faster", lambda *a: timings.append(1) or timed(*a))
+    z = gg.tensor(np.linspace(-3, 3, 50_000), device=device, requires_grad=True)
+    scale = 1.0 + np.random.default_rng().random()  # a program no other test compiled
+
+    def step(z):
+        z.grad = None
+        loss = (gg.log1p(gg.exp(-gg.abs(z * scale))) + gg.relu(z)).mean()
+        loss.backward()
+        return loss, z.grad
+
+    compiled = gg.compile(step)
+    first = compiled(z)
+    made, timed_first = len(builds), len(timings)
+    assert timed_first >= 1  # the first signature timed its kernels
+    for _ in range(2):
+        again = compiled(z)
+        _same(again[0], first[0])
+        _same(again[1], first[1])
+    assert compiled.cache_size == 2  # the second call was a signature of its own
+    assert len(builds) == made
+    assert len(timings) == timed_first
+
+
+def test_large_runs_are_timed_on_their_leading_rows() -> None:
+    from gpugrad.compile import _fusion
+    from gpugrad.compile._tracer import Traced
+
+    big = np.ones((1000, 300), np.float32)
+    column = np.ones((1000, 1), np.float32)
+    cut = _fusion._timing_values([Traced(big, 0), Traced(column, 1), 2.0])
+    rows = 1000 * _fusion.TIMED_ELEMENTS // big.size
+    assert [v.shape for v in cut[:2]] == [(rows, 300), (rows, 1)] and cut[2] == 2.0
+    small = np.ones(100, np.float32)
+    assert _fusion._timing_values([Traced(small, 0)])[0] is small
+    # a constant array of the full shape is read whole by the plain run: nothing is cut
+    whole = _fusion._timing_values([Traced(big, 0), big])
+    assert whole[0] is big and whole[1] is big
+
+
+def test_sin_and_cos_of_one_value_in_one_kernel_match_numpy(device, always_fuse) -> None:
+    """GCC merges sin(x) and cos(x) into sincos() unless cos is called by another name
+    (the loop then vectorizes): the values stay NumPy's within an ulp or two."""
+    pytest.importorskip("gpugrad.backends.kernels.fusion")
+    x = gg.tensor(np.linspace(-4, 4, 4099, dtype=np.float32), device=device, requires_grad=True)
+
+    def step(x):
+        x.grad = None
+        gg.sin(x * 1.5).sum().backward()
+        return x.grad
+
+    compiled = gg.compile(step)
+    assert gg.compile.explain(step, x).fused_kernels == 1
+    for _ in range(2):
+        got = compiled(x).cpu().numpy()
+        xs = np.linspace(-4, 4, 4099, dtype=np.float32)
+        np.testing.assert_allclose(got, np.cos(xs * np.float32(1.5)) * 1.5, rtol=2e-6, atol=2e-6)
+
+
 def test_seeding_inside_the_function_replays(device) -> None:
     def draw(x):
         gg.manual_seed(5)

@@ -8,6 +8,7 @@ as it was."""
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 from .. import backends
@@ -306,6 +307,51 @@ MARGIN = 0.8
 a busy machine are noisy, and the plain run computes exactly what eager computes."""
 
 
+TIMED_ELEMENTS = 1 << 16
+"""Elements a kernel and its run are timed on: a larger run is timed on its leading rows
+(at 10M elements, seven rounds of each form cost seconds, and a kernel that wins on
+64K elements wins by more on memory-bound large arrays)."""
+
+
+def _timing_values(inputs: list[Any]) -> list[Any]:
+    """The inputs' values, cut to about ``TIMED_ELEMENTS`` elements along the leading
+    axis of the broadcast shape where that keeps their broadcasting (every input with that
+    axis a traced value, two rows at least); the whole values otherwise."""
+    values = [x.real if type(x) is Traced else x for x in inputs]
+    shapes = [tuple(v.shape) for v in values if hasattr(v, "shape")]
+    try:
+        shape = _broadcast_shape(shapes)
+    except ValueError:
+        return values
+    n = 1
+    for d in shape:
+        n *= d
+    if n <= TIMED_ELEMENTS or not shape:
+        return values
+    rows = shape[0] * TIMED_ELEMENTS // n
+    if rows < 2:
+        return values
+    cut = []
+    for v, x in zip(values, inputs):
+        leading = hasattr(v, "shape") and len(v.shape) == len(shape) and v.shape[0] == shape[0]
+        if leading and type(x) is not Traced:
+            return values  # a constant the plain run reads whole: not cut
+        cut.append(v[:rows] if leading else v)
+    return cut
+
+
+def _broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    ndim = max((len(s) for s in shapes), default=0)
+    result = [1] * ndim
+    for s in shapes:
+        for k, d in enumerate(s, ndim - len(s)):
+            if d != 1:
+                if result[k] not in (1, d):
+                    raise ValueError("shapes do not broadcast")
+                result[k] = d
+    return tuple(result)
+
+
 def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
     """Whether the fused kernel beats the instructions it would replace, timed on the
     trace's own values (best of ``ROUNDS`` calls each, after a first call that builds the
@@ -318,10 +364,33 @@ def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
     parameters = ", ".join(f"v{slot}" for slot in slots)
     source = f"def run({parameters}):\n" + "".join(f"    {line}\n" for line in body)
     source += "    return None\n"
+    values = _timing_values(inputs)
+    key = tuple((getattr(v, "shape", None), getattr(v, "dtype", type(v))) for v in values)
+    try:
+        verdicts = _verdicts.setdefault(kernel, {})
+    except TypeError:  # a kernel that takes no weak reference: timed every time
+        verdicts = {}
+    verdict = verdicts.get(key)
+    if verdict is None:
+        verdict = _timed_faster(kernel, source, namespace, values, inputs)
+        if verdict is None:  # the timing failed: keep the plain run, do not remember
+            return False
+        verdicts[key] = verdict
+    return verdict
+
+
+_verdicts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Per kernel (one elementwise program), the verdicts of ``_faster`` by the shapes and
+dtypes timed (the run's slots are numbered anew in each trace):
+a second signature of a step (its leaves now holding gradients) traces the same runs
+again, and neither builds nor times them again."""
+
+
+def _timed_faster(kernel, source, namespace, values, inputs) -> bool | None:
+    """The timing of ``_faster``; None where a call failed."""
     exec(compile(source, "<gg.compile fusion timing>", "exec"), namespace)  # noqa: S102
     run = namespace["run"]
-    values = [x.real if type(x) is Traced else x for x in inputs]
-    plain = [x.real for x in inputs if type(x) is Traced]
+    plain = [v for v, x in zip(values, inputs) if type(x) is Traced]
     token = fp_errors.set_state(fp_errors.IGNORE)
     try:
         kernel(*values)
@@ -335,7 +404,7 @@ def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
             run(*plain)
             plain_time = min(plain_time, time.perf_counter() - start)
     except Exception:  # the values of a later in-place write: keep the plain run
-        return False
+        return None
     finally:
         fp_errors.reset_state(token)
     return fused_time < MARGIN * plain_time
