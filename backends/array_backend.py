@@ -218,6 +218,22 @@ class ArrayBackend:
     def relu(self, x: Array) -> Array:
         return self.xp.maximum(x, x.dtype.type(0))
 
+    # --- relu's gradient (issue 17) ------------------------------------------------------
+    def relu_backward(self, grad: Array, output: Array) -> Array:
+        """``where(output <= 0, 0, grad)``, PyTorch's ``threshold_backward``: a NaN
+        output passes its gradient, a masked place is exactly +0 even where ``grad`` is
+        inf or NaN. Floats are masked by their bits (``grad & (output <= 0) - 1``):
+        ``where`` with a random mask runs at ~5 ns an element, these three passes at
+        ~0.5 ns."""
+        xp = self.xp
+        if grad.dtype != output.dtype or grad.dtype.kind != "f" or grad.shape != output.shape:
+            return xp.where(output <= 0, grad.dtype.type(0), grad)
+        bits = xp.dtype(f"i{grad.dtype.itemsize}")
+        keep = xp.less_equal(output, 0).astype(bits)  # 1 where masked
+        keep -= 1  # 0 where masked, all ones where kept
+        xp.bitwise_and(grad.view(bits), keep, out=keep)
+        return keep.view(grad.dtype)
+
     @property
     def kernels(self) -> KernelExecutor:
         """The executor of ``backends/kernels`` for this device. Setting it binds the
@@ -786,6 +802,14 @@ class ArrayBackend:
             out[key] = g
         else:
             self._scatter_add(out, key, g)
+        return out
+
+    # --- slices' gradients summed in place (issue 17: split / chunk / unbind) ------------
+    def add_at_basic_key(self, out: Array, key: Any, g: Array) -> Array:
+        """``out[key] += g`` in place for a basic ``key`` (ints, slices, ``None``,
+        ``...``: no position twice), returning ``out``."""
+        view = out[key]
+        self.xp.add(view, g, out=view)
         return out
 
     def _scatter_add(self, out: Array, key: Any, values: Array) -> None:
