@@ -139,6 +139,7 @@ def execute(
     result slots, in which case gradients are returned and ``.grad`` is left alone."""
     tensor_mode = create_graph
     buffers: dict[Any, Any] = {}  # gradient waiting for each node reached so far
+    owned: dict[Any, Any] = {}  # buffers made by slices' backward, free to add into in place
     ready: list[tuple[int, Any]] = []  # heap of (-sequence number, node): newest first
     leaves: dict[Any, None] = {}  # AccumulateGrad nodes reached, run last
     for out, grad in zip(outputs, grads):
@@ -164,6 +165,8 @@ def execute(
         while ready:
             node = heappop(ready)[1]
             grad = buffers.pop(node)
+            if owned:
+                owned.pop(node, None)
             if node.pre_hooks is not None:
                 set_unit_seeds(())  # a hook may have changed the seed in place
                 grad = _run_pre_hooks(node, grad, tensor_mode)
@@ -171,10 +174,16 @@ def execute(
             if capture is not None:
                 _capture_non_leaf(node, grad, capture, captured)
             if node.n_outputs == 1:
+                slicing = (
+                    not tensor_mode and type(node) is Node and node.op.node_name in _BASIC_SLICES
+                )
+                if slicing and _add_slice_into(node, grad, buffers, owned):
+                    continue
                 input_grads = node.apply(
                     grad, backward_ns if tensor_mode else node.backend, tensor_mode, retain_graph
                 )
             else:
+                slicing = False
                 input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
             n_grads = len(input_grads)
             if n_grads == 2:
@@ -202,6 +211,8 @@ def execute(
                     _deliver(buffers, edge, nr, g)
                 else:
                     buffers[edge] = g if current is None else current + g
+                    if slicing:  # a fresh array only this buffer holds
+                        owned[edge] = buffers[edge]
         plain = accumulate_into is None and capture is None
         for node in leaves:
             grad = buffers.pop(node)
@@ -224,6 +235,28 @@ def execute(
         grad_state.enabled = previous
         set_unit_seeds(())
     return captured
+
+
+_BASIC_SLICES = frozenset(("SliceBackward0", "SelectBackward0"))
+"""Nodes of ``x[key]`` with a basic key (ints and slices), whose backward scatters the
+gradient into zeros of the input's shape: ``split``, ``chunk``, ``unbind`` make several."""
+
+
+def _add_slice_into(node: Node, grad: Any, buffers: dict, owned: dict) -> bool:
+    """Add a basic slice's gradient into its input's waiting buffer in place, when an
+    earlier slice made that buffer (so nothing else holds it): ``qkv.split(n)``'s backward
+    then fills one array instead of three zero arrays and their sum. False: not possible
+    here (the caller runs the node's formula)."""
+    edge = node.edges[0]
+    if edge is None or type(edge) is tuple or node.shapes is not None or node.casts is not None:
+        return False
+    current = buffers.get(edge)
+    if current is None or owned.get(edge) is not current or anomaly.enabled:
+        return False
+    if getattr(grad, "dtype", None) != current.dtype:
+        return False
+    owned[edge] = buffers[edge] = node.backend.add_at_basic_key(current, node.attrs[1], grad)
+    return True
 
 
 def _note_repeats(grads: list, shared: set[int]) -> None:

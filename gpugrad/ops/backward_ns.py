@@ -83,6 +83,12 @@ def sigmoid_backward(grad, output):
     return grad * output * (1 - output)
 
 
+def relu_backward(grad, output):
+    """``grad`` where ``output`` is not ``<= 0``, else 0 (the backend's bit mask on raw
+    arrays); NaN outputs pass their gradient, as PyTorch's ``threshold_backward``."""
+    return where(output <= 0, 0, grad)
+
+
 def scatter_along(grad, indices, dim, shape):
     """Zeros of ``shape`` with ``grad`` at ``indices`` along ``dim`` (the backend's
     ``scatter_along``), as the differentiable adjoint of indexing."""
@@ -131,6 +137,7 @@ __all__ = [
     "permute",
     "polygamma",
     "prod_others",
+    "relu_backward",
     "reshape",
     "rsqrt",
     "scatter_add_along",

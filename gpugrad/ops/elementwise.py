@@ -185,7 +185,7 @@ relu = unary(
     "relu",
     "ReluBackward0",
     lambda B, x: B.relu(x),
-    lambda ns, g, o: ns.where(o <= 0, 0, g),  # PyTorch's mask: NaN passes the gradient
+    lambda ns, g, o: ns.relu_backward(g, o),  # PyTorch's mask: NaN passes the gradient
     save=("o",),
     inplace=True,
 )
