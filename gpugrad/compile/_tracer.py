@@ -351,7 +351,7 @@ PURE_BACKEND = frozenset(
         *("empty", "zeros_like", "ones_like", "arange", "linspace", "eye", "sigmoid"),
         *("sigmoid_backward", "take_along_axis", "scatter_along", "scatter_add_along"),
         *("einsum", "einsum_pairs", "identity", "tril_weights", "narrow_half", "asarray"),
-        *("from_data", "run_kernel", "square", "cumextreme", "median", "mode"),
+        *("from_data", "run_kernel", "square", "cumextreme", "median", "mode", "relu_backward"),
     }
 )
 """Backend methods that return new values (or views) and write into nothing."""
