@@ -62,6 +62,20 @@ class _Entry:
     breaks: list[str] = field(default_factory=list)
 
 
+def _generate(trace: Any, found: Any) -> Generated:
+    """The replay of a finished trace, with the current ``config``."""
+    return generate(
+        trace.program,
+        trace.meta,
+        trace.output,
+        found.guards,
+        found.constants,
+        use_fusion=config.fusion,
+        autotune=config.fusion_autotune,
+        guard_locals=found.data_locals(),
+    )
+
+
 class CompiledFunction:
     """What ``gg.compile(fn)`` returns: call it as ``fn``."""
 
@@ -154,17 +168,7 @@ class CompiledFunction:
         if trace.breaks:
             self._fallback(found, trace.breaks[0])
             return call.result
-        generated = generate(
-            trace.program,
-            trace.meta,
-            trace.output,
-            found.guards,
-            found.constants,
-            use_fusion=config.fusion,
-            autotune=config.fusion_autotune,
-            guard_locals=found.data_locals(),
-        )
-        self._entries.insert(0, _Entry(generated))
+        self._entries.insert(0, _Entry(_generate(trace, found)))
         return call.result
 
 
@@ -249,16 +253,7 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainOutput:
     trace = call.run()
     if trace.breaks:
         return ExplainOutput(False, list(trace.breaks), 0, 0, 0, "")
-    generated = generate(
-        trace.program,
-        trace.meta,
-        trace.output,
-        found.guards,
-        found.constants,
-        use_fusion=config.fusion,
-        autotune=config.fusion_autotune,
-        guard_locals=found.data_locals(),
-    )
+    generated = _generate(trace, found)
     return ExplainOutput(
         True,
         [],

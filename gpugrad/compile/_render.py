@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._tracer import Instruction, Traced
+from ._tracer import Instruction, Traced, _proxies
 
 
 class Names:
@@ -47,18 +47,9 @@ class Names:
 
 
 def slots_in(value: Any, into: set[int]) -> None:
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        kind = type(v)
-        if kind is Traced:
-            into.add(v.slot)
-        elif kind is tuple or kind is list:
-            stack.extend(v)
-        elif kind is dict:
-            stack.extend(v.values())
-        elif kind is slice:
-            stack.extend((v.start, v.stop, v.step))
+    """Add to ``into`` the slot of every proxy inside ``value`` (tuples, lists, dicts,
+    slices)."""
+    into.update(proxy.slot for proxy in _proxies(value))
 
 
 def instruction_code(instruction: Instruction, names: Names) -> list[str]:
