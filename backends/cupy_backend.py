@@ -83,6 +83,7 @@ class CupyBackend(ArrayBackend):
         wide = x.astype(_FLOAT64, copy=False)
         order = xp.full(wide.shape, n + 1.0, dtype=_FLOAT64)
         out = self.special.zeta(order, wide) * ((-1.0) ** (n + 1) * math.factorial(n))
+        out = xp.where(wide == xp.inf, xp.nan, out)  # PyTorch: NaN at +inf (Cephes: 0)
         return out.astype(x.dtype, copy=False)
 
     # A float outside an integer type's range (inf, NaN, 1e20) cast to it is undefined in C;

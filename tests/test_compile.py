@@ -956,3 +956,29 @@ def test_a_trace_that_meets_the_auto_kernels_unresolved_is_captured() -> None:
         assert gg.equal(first, expected) and gg.equal(second, expected)
     finally:
         gg.backends.set_cpu_kernels(previous)
+
+
+def test_backend_queries_receive_real_arrays_during_a_trace(monkeypatch) -> None:
+    """Metadata queries (``shares_memory`` ...) are not recorded but must see the real
+    arrays: CuPy's ``may_share_memory`` refuses anything else (every view op failed to
+    trace on CUDA)."""
+    backend = gg.backends.cpu
+    original = backend.shares_memory
+    seen = []
+
+    def shares_memory(a, b):
+        seen.append((type(a), type(b)))
+        return original(a, b)
+
+    monkeypatch.setattr(backend, "shares_memory", shares_memory, raising=False)
+    w = gg.randn(3, 4, requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        (x @ w.t()).sum().backward()
+        return w.grad
+
+    x = gg.randn(2, 4)
+    got = gg.compile(step)(x).clone()
+    assert seen and all(a is np.ndarray and b is np.ndarray for a, b in seen)
+    assert gg.allclose(got, step(x))

@@ -31,7 +31,7 @@ BLOCK_THREADS = 256
 MAX_BLOCKS = 1024
 """At most this many blocks (a grid-stride loop covers the rest); the partial sums'
 workspace holds ``MAX_BLOCKS`` per reduced output."""
-OPTIONS = ("-std=c++14", "--fmad=false")
+OPTIONS = ("-std=c++14", "--fmad=false", "--ftz=false")  # keep subnormals, as CuPy's ufuncs
 
 DEVICE_PRELUDE = (
     r"""

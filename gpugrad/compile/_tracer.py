@@ -669,12 +669,14 @@ class Tracer:
         names = {n for n in dir(type(backend)) if not n.startswith("_")}
         names.update(n for n in backend.__dict__ if not n.startswith("_"))
         for name in sorted(names):
-            if name in QUERY_BACKEND:
-                continue
             if isinstance(getattr(type(backend), name, None), property):
                 continue
             original = getattr(backend, name)
             if not callable(original) or isinstance(original, type):
+                continue
+            if name in QUERY_BACKEND:  # not recorded, but given real arrays (CuPy's
+                # ``may_share_memory`` refuses anything else)
+                self._patch(backend, name, _unwrapping(original))
                 continue
             self._patch(backend, name, self._backend_recorder(backend, name, original))
 
@@ -757,6 +759,18 @@ class Tracer:
 
 
 _MISSING = object()
+
+
+def _unwrapping(original: Callable) -> Callable:
+    """``original`` called with every proxy in its arguments replaced by its real array."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        real_args, _ = _unwrap(args)
+        real_kwargs, _ = _unwrap(kwargs)
+        return original(*real_args, **real_kwargs)
+
+    call.__name__ = getattr(original, "__name__", "call")
+    return call
 
 
 def _proxies(value: Any) -> list[Traced]:

@@ -171,10 +171,9 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
                 ad = ad.astype(dtype)
             elif type(b) is int and dtype.kind in "iu":
                 b = wrap_integer(b, dtype)
-        if backend is _cpu:
-            out = _quiet.run(op.forward, backend, ad, b)
-        else:
-            out = op.forward(backend, ad, b)
+        # quiet on CUDA too: CuPy casts a Python number through NumPy, which warns when
+        # it overflows the dtype (``x + 1e300`` on float32 is inf, as in PyTorch)
+        out = _quiet.run(op.forward, backend, ad, b)
         if a._requires_grad and _grad_state.enabled:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
