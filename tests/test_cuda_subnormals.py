@@ -9,11 +9,13 @@ mean is made from the value's bits."""
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from test_fusion_codegen import SEEDS, _case
+from test_reliability_cupy_host import cupy_like_backend
 
 from gpugrad.backends.kernels import cuda_source, cupy_exec, fusion, fusion_cuda, nvrtc
 from gpugrad.backends.kernels import defs as K
@@ -105,3 +107,47 @@ def test_load_module_passes_the_options_as_given_and_loads_the_binary(result):
     assert fake.loaded == [b"cubin"]
     assert module.get_function("gg_fused") == "gg_fused"
     assert "-ftz=true" not in fusion_cuda.OPTIONS and "--ftz=false" in fusion_cuda.OPTIONS
+
+
+SPECIAL = [1e-45, -1e-45, 1e-40, -0.0, 0.0, 1.5, math.inf, -math.inf, math.nan, 3.0e38, 6e-8]
+
+
+def _flushing_mean(x, axis=None, keepdims=False, dtype=None):
+    """CuPy's mean as compiled with ``-ftz=true``: float32 subnormal inputs read as zero."""
+    if x.dtype == np.float32:
+        x = np.where(np.abs(x) < np.finfo(np.float32).tiny, np.float32(0), x)
+    return np.mean(x, axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_the_mean_of_one_element_is_pytorchs_on_the_cuda_backend(dtype):
+    """On the CUDA backend's own logic (over NumPy whose mean flushes as CuPy's does):
+    every special value, subnormals and signed zeros included, the bits of PyTorch's mean,
+    for every way to reduce one element."""
+    backend = cupy_like_backend()
+    backend.xp.mean = _flushing_mean
+    for value in SPECIAL:
+        with np.errstate(over="ignore", under="ignore"):
+            host = np.array(value, dtype)
+        for shape, dim, keepdim in [
+            ((), None, False),
+            ((1,), (0,), False),
+            ((1,), (0,), True),
+            ((1, 1), (1,), False),
+            ((1, 1), (0, 1), True),
+            ((1, 1), (-1,), True),
+        ]:
+            x = host.reshape(shape)
+            got = np.asarray(backend.mean(x, dim, keepdim))
+            t = torch.from_numpy(x.copy())
+            want = (t.mean() if dim is None else t.mean(dim, keepdim)).numpy()
+            assert got.shape == want.shape and got.dtype == want.dtype, (shape, dim, keepdim)
+            assert got.tobytes() == want.tobytes() or (np.isnan(got).all() and np.isnan(want).all())
+            assert not np.shares_memory(got, x)
+
+
+def test_a_longer_mean_is_still_cupys():
+    backend = cupy_like_backend()
+    x = np.array([1.0, 2.0, 4.5], np.float32)
+    assert backend.mean(x) == np.float32(2.5)
+    np.testing.assert_array_equal(backend.mean(x.reshape(3, 1), (1,), False), x)
