@@ -234,10 +234,12 @@ class CudaFusedKernel:
             x = cupy.asarray(x)
             xs.append(x if x.dtype == d else x.astype(d))
         shape, n, pattern = broadcast_plan(resolved, tuple(x.shape for x in xs))
+        pattern = tuple(one or _repeats_one_element(x) for x, one in zip(xs, pattern))
         args: list[Any] = []
         for x, one in zip(xs, pattern):
             if one:
-                args.append(cupy.ascontiguousarray(x).reshape(1))
+                element = x if x.size == 1 else x[(0,) * x.ndim]
+                args.append(cupy.ascontiguousarray(element).reshape(1))
             else:
                 if x.shape != shape:
                     x = cupy.broadcast_to(x, shape)
@@ -261,3 +263,9 @@ class CudaFusedKernel:
         blocks = min(MAX_BLOCKS, max(1, math.ceil(n / BLOCK_THREADS)))
         self._function(pattern)((blocks,), (BLOCK_THREADS,), tuple(args))
         return tuple(outs)
+
+
+def _repeats_one_element(x: Any) -> bool:
+    """Whether every element of ``x`` is one element in memory (a broadcast of one value,
+    every stride 0): read as one element, not materialized at its full size first."""
+    return x.size > 1 and not any(x.strides)
