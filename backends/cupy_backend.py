@@ -193,7 +193,7 @@ def _subnormal_lgamma(xp: Any, x: Any, out: Any) -> Any:
 
 def _reduced_shape(shape: tuple[int, ...], dim: Any, keepdim: bool) -> tuple[int, ...]:
     """The shape of a reduction of ``shape`` over ``dim`` (an axis, a tuple, or None)."""
-    if dim is None:
+    if dim is None or not shape:  # a 0-d array reduces over dim 0 or -1 too
         axes = set(range(len(shape)))
     else:
         axes = {a % len(shape) for a in ((dim,) if isinstance(dim, int) else dim)}

@@ -131,6 +131,8 @@ def test_the_mean_of_one_element_is_pytorchs_on_the_cuda_backend(dtype):
             host = np.array(value, dtype)
         for shape, dim, keepdim in [
             ((), None, False),
+            ((), (0,), False),
+            ((), (-1,), True),
             ((1,), (0,), False),
             ((1,), (0,), True),
             ((1, 1), (1,), False),
