@@ -25,10 +25,8 @@ PROGRAM = ElementwiseProgram(
 )
 
 
-@pytest.mark.skipif(not HAS_CXX, reason="no C++ compiler")
-def test_a_broadcast_input_is_passed_as_one_element(tmp_path):
-    resolved = fusion.resolve(PROGRAM)
-    pattern = (False, True)
+def _host_kernel(tmp_path, resolved, pattern):
+    """The fake CuPy running the host build of the kernel for ``pattern``."""
     source = fusion_cuda.HOST_PRELUDE + fusion_c.MATH
     source += fusion_cuda.host_source(resolved, pattern, "gg_broadcast")
     path = tmp_path / "broadcast.so"
@@ -37,7 +35,13 @@ def test_a_broadcast_input_is_passed_as_one_element(tmp_path):
     subprocess.run([*command, str(path.with_suffix(".cpp")), "-o", str(path), "-lm"], check=True)
     function = ctypes.CDLL(str(path)).gg_broadcast
     function.restype = None
-    fake = _HostCupy(function, resolved, pattern)  # asserts the source of this pattern
+    return _HostCupy(function, resolved, pattern)  # asserts the source of this pattern
+
+
+@pytest.mark.skipif(not HAS_CXX, reason="no C++ compiler")
+def test_a_broadcast_input_is_passed_as_one_element(tmp_path):
+    resolved = fusion.resolve(PROGRAM)
+    fake = _host_kernel(tmp_path, resolved, (False, True))
     passed = []
     ascontiguousarray = fake.ascontiguousarray
     fake.ascontiguousarray = lambda x: passed.append(np.shape(x)) or ascontiguousarray(x)
@@ -52,3 +56,16 @@ def test_a_broadcast_input_is_passed_as_one_element(tmp_path):
     assert (1,) in passed or () in passed  # the one element, not a (3, 1000) copy
     assert (3, 1000) in passed  # x, contiguous already
     assert passed.count((3, 1000)) == 1
+
+
+@pytest.mark.skipif(not HAS_CXX, reason="no C++ compiler")
+def test_only_broadcast_inputs_still_fill_the_whole_shape(tmp_path):
+    resolved = fusion.resolve(PROGRAM)
+    fake = _host_kernel(tmp_path, resolved, (True, True))
+    backend = SimpleNamespace(name="cupy", xp=fake, cuda_device=contextlib.nullcontext())
+    a = np.broadcast_to(np.float32(2.0), (4, 250))
+    b = np.broadcast_to(np.array([[0.25]], np.float32), (4, 250))
+    got_exp, got_sum = compile_elementwise(backend, PROGRAM)(a, b)
+    assert got_exp.shape == (4, 250)
+    np.testing.assert_array_equal(got_exp, np.full((4, 250), np.exp(np.float32(0.5))))
+    assert float(got_sum) == 500.0
