@@ -2,9 +2,9 @@
 
 Each module holds one ``extern "C"`` function per variant: every subset of the optional
 inputs, elementwise, and (for a reducible kernel) with output 0 summed in the same pass
-while the other outputs are stored. The text built here is exactly what CuPy's
-``RawModule`` compiles and what the NVRTC gate (``tests/test_nvrtc_gate.py``) compiles, so
-it needs no CuPy internals and no headers: float16 is loaded and stored through PTX
+while the other outputs are stored. The text built here is exactly what
+``cupy_exec.load_module`` compiles and what the NVRTC gate (``tests/test_nvrtc_gate.py``)
+compiles, so it needs no CuPy internals and no headers: float16 is loaded and stored through PTX
 conversions and computed in float.
 
 Elementwise: a grid-stride loop in which each thread first loads ``UNROLL`` elements of
