@@ -68,10 +68,14 @@ class CupyBackend(ArrayBackend):
         return self.special.erf(x).astype(x.dtype, copy=False)
 
     def lgamma(self, x: Any) -> Any:
-        """``inf`` at ``-inf``, as PyTorch (cupyx's ``gammaln(-inf)`` is ``-inf``)."""
+        """``inf`` at ``-inf``, as PyTorch (cupyx's ``gammaln(-inf)`` is ``-inf``); float32
+        subnormals through ``_subnormal_lgamma``."""
         xp = self.xp
         out = self.special.gammaln(x).astype(x.dtype, copy=False)
-        return xp.where(x == -xp.inf, xp.inf, out).astype(x.dtype, copy=False)
+        out = xp.where(x == -xp.inf, xp.inf, out).astype(x.dtype, copy=False)
+        if x.dtype == _FLOAT32:
+            out = _subnormal_lgamma(xp, x, out)
+        return out
 
     def polygamma(self, n: int, x: Any) -> Any:
         """``n >= 2``: ``(-1)**(n+1) n! zeta(n + 1, x)`` with Cephes' Hurwitz zeta (as
@@ -92,6 +96,16 @@ class CupyBackend(ArrayBackend):
     # PyTorch on the CPU). gpugrad keeps each device's native result, as PyTorch does.
 
     # --- reductions (sort, topk, scans, order statistics) --------------------------------
+    def mean(self, x: Any, dim: Any = None, keepdim: bool = False) -> Any:
+        """The mean of one float element is ``x + 0`` (``-0.0`` averages to ``0.0``, as
+        PyTorch's sum from +0), made from its bits: CuPy's reduction kernels are compiled
+        with ``-ftz=true``, under which a float32 subnormal averaged to 0 (the H200 run:
+        ``mean(1e-45)``), where PyTorch's CUDA mean keeps it. More elements: CuPy's mean
+        (subnormal float32 inputs still read as zero there)."""
+        if x.size == 1 and x.dtype.kind == "f":
+            return _single_mean(x, _reduced_shape(x.shape, dim, keepdim))
+        return super().mean(x, dim, keepdim)
+
     def quiet(self) -> Any:
         return contextlib.nullcontext()  # CuPy never warns
 
@@ -160,6 +174,41 @@ class CupyBackend(ArrayBackend):
 
 
 _FLOAT64 = numpy.dtype(numpy.float64)
+_FLOAT32 = numpy.dtype(numpy.float32)
+_BITS = {2: numpy.uint16, 4: numpy.uint32, 8: numpy.uint64}
+
+
+def _subnormal_lgamma(xp: Any, x: Any, out: Any) -> Any:
+    """``out`` (float32 ``lgamma(x)``) with ``-log|x|`` where ``x`` is subnormal, computed
+    from its bits (``|x| = m * 2**-149``: ``log(m) - 149 log 2``, in float64, which no GPU
+    flushes). cupyx's ``gammaln`` is compiled with ``-ftz=true``: it read a subnormal as 0
+    and gave ``inf`` (the H200 run; PyTorch: 92.1 at 1e-40). Below 2**-126, ``lgamma(x)``
+    and ``-log|x|`` differ by about ``0.58 x``: nothing at float32's precision."""
+    magnitude = x.view(numpy.uint32) & numpy.uint32(0x7FFFFFFF)
+    subnormal = (magnitude != 0) & (magnitude < 0x00800000)
+    mantissa = xp.where(subnormal, magnitude, numpy.uint32(1)).astype(_FLOAT64)
+    log_abs = xp.log(mantissa) - 149 * math.log(2)
+    return xp.where(subnormal, (-log_abs).astype(_FLOAT32), out)
+
+
+def _reduced_shape(shape: tuple[int, ...], dim: Any, keepdim: bool) -> tuple[int, ...]:
+    """The shape of a reduction of ``shape`` over ``dim`` (an axis, a tuple, or None)."""
+    if dim is None or not shape:  # a 0-d array reduces over dim 0 or -1 too
+        axes = set(range(len(shape)))
+    else:
+        axes = {a % len(shape) for a in ((dim,) if isinstance(dim, int) else dim)}
+    if keepdim:
+        return tuple(1 if a in axes else n for a, n in enumerate(shape))
+    return tuple(n for a, n in enumerate(shape) if a not in axes)
+
+
+def _single_mean(x: Any, shape: tuple[int, ...]) -> Any:
+    """A new array of ``shape`` holding one-element ``x`` plus 0, in integer operations
+    only (``-0.0``'s bits become ``0.0``'s; every other value, subnormals and NaN payloads
+    included, is kept): no floating-point instruction that ``-ftz=true`` could flush."""
+    bits = x.reshape(shape).view(_BITS[x.dtype.itemsize])
+    negative_zero = bits.dtype.type(1 << (8 * x.dtype.itemsize - 1))
+    return (bits * (bits != negative_zero)).view(x.dtype)
 
 
 def _ufunc_at(xp: Any, name: str, out: Any, positions: Any, values: Any) -> None:

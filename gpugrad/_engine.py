@@ -45,8 +45,8 @@ def _root_grads(
             data = out._data
             if data.ndim == 0 and out._backend.name == "numpy":
                 grad = data.dtype.type(1)
-            else:
-                grad = out._backend.ones_like(data)
+            else:  # not ones_like(data): the seed depends on the output's shape, not values
+                grad = out._backend.ones(data.shape, data.dtype)
             seeds.append(grad)
             grads.append(wrap_grad(grad, out._backend) if tensor_mode else grad)
             continue

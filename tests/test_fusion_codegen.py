@@ -386,26 +386,33 @@ def test_cuda_loop_on_the_host_matches_the_backend(cuda_on_host, seed):
 
 
 class _HostCupy:
-    """NumPy posing as CuPy, whose ``RawModule`` runs a kernel's host build: checks what
-    the CUDA launcher compiles and passes, and runs it."""
+    """NumPy posing as CuPy, whose compiled module runs a kernel's host build: checks what
+    the CUDA launcher compiles (and with which NVRTC options) and passes, and runs it."""
 
     uint64, uint32, ndarray = numpy.uint64, numpy.uint32, numpy.ndarray
 
     def __init__(self, function, resolved, pattern):
         test = self
 
-        class RawModule:
-            def __init__(self, code, options=()):
-                assert code == fusion_cuda.source(resolved, pattern)
-                assert "--fmad=false" in options
-                self.code = code
+        def compile_using_nvrtc(code, options=()):
+            assert code == fusion_cuda.source(resolved, pattern)
+            assert options == fusion_cuda.OPTIONS and "--fmad=false" in options
+            assert not any(o.startswith("-ftz=true") for o in options)
+            return code.encode(), None  # CuPy 13: (binary, lowered names)
+
+        class Module:
+            def load(self, binary):
+                self.code = binary.decode()
 
             def get_function(self, name):
                 assert name == "gg_fused"
                 return test.launch(self.code, function, resolved)
 
-        self.RawModule = RawModule
-        self.cuda = SimpleNamespace(get_current_stream=lambda: SimpleNamespace(ptr=0))
+        self.cuda = SimpleNamespace(
+            get_current_stream=lambda: SimpleNamespace(ptr=0),
+            compiler=SimpleNamespace(compile_using_nvrtc=compile_using_nvrtc),
+            function=SimpleNamespace(Module=Module),
+        )
 
     def __getattr__(self, name):
         return getattr(numpy, name)
@@ -456,7 +463,7 @@ def test_every_cuda_source_compiles_with_nvrtc():
         for pattern in {tuple(numpy.size(x) == 1 for x in arrays), (False,) * len(arrays)}:
             text = fusion_cuda.source(resolved, pattern)
             try:
-                nvrtc.compile_cubin(text, f"fused_{seed}.cu", "sm_90")
+                nvrtc.compile_cubin(text, f"fused_{seed}.cu", "sm_90", fusion_cuda.OPTIONS)
             except nvrtc.CompileError as error:
                 errors.append(str(error))
     assert errors == []

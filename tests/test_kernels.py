@@ -20,7 +20,7 @@ import numpy
 import pytest
 
 from gpugrad import backends
-from gpugrad.backends.kernels import cuda_source, native_exec, numpy_exec
+from gpugrad.backends.kernels import cuda_source, cupy_exec, native_exec, numpy_exec
 from gpugrad.backends.kernels import defs as K
 from gpugrad.backends.kernels.erf import erf
 from gpugrad.backends.kernels.spec import Kernel
@@ -559,10 +559,9 @@ def test_cuda_body_on_the_host_matches_the_numpy_body(host_library, kernel, dtyp
 
 
 def test_float32_subnormal_probabilities_keep_their_log(host_library):
-    """CuPy compiles with -ftz=true, under which logf(1e-40) is -inf; gg_log scales a
-    subnormal argument by its bits (the host build runs that branch too, unflushed), so BCE
-    takes the log of p = 1e-40 as -92.1, as NumPy and PyTorch do. The GPU test checks the
-    same on the device."""
+    """BCE takes the log of p = 1e-40 as -92.1, as NumPy and PyTorch do (-inf where the
+    kernel is compiled with -ftz=true, as cupy.RawModule compiles: cupy_exec compiles
+    without it). The GPU test checks the same on the device."""
     p = numpy.array([1e-40, 3e-39, 1e-45, 0.25], numpy.float32)
     ones = numpy.ones_like(p)
     for kernel, inputs, params in (
@@ -758,9 +757,13 @@ class _FakeCupy:
         self.launches = []
         fake = self
 
-        class RawModule:
-            def __init__(self, code, options=()):
-                self.code = code
+        def compile_using_nvrtc(code, options=()):
+            assert options == cupy_exec.OPTIONS  # nothing appended: no -ftz=true
+            return code.encode(), None  # CuPy 13: (binary, lowered names)
+
+        class Module:
+            def load(self, binary):
+                self.code = binary.decode()
 
             def get_function(self, name):
                 def launch(grid, block, args):
@@ -779,9 +782,11 @@ class _FakeCupy:
             def __exit__(self, *exc):
                 return False
 
-        self.RawModule = RawModule
         self.cuda = SimpleNamespace(
-            Device=Device, get_current_stream=lambda: SimpleNamespace(ptr=0)
+            Device=Device,
+            get_current_stream=lambda: SimpleNamespace(ptr=0),
+            compiler=SimpleNamespace(compile_using_nvrtc=compile_using_nvrtc),
+            function=SimpleNamespace(Module=Module),
         )
         self.device = Device(0)
 

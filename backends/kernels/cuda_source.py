@@ -2,9 +2,9 @@
 
 Each module holds one ``extern "C"`` function per variant: every subset of the optional
 inputs, elementwise, and (for a reducible kernel) with output 0 summed in the same pass
-while the other outputs are stored. The text built here is exactly what CuPy's
-``RawModule`` compiles and what the NVRTC gate (``tests/test_nvrtc_gate.py``) compiles, so
-it needs no CuPy internals and no headers: float16 is loaded and stored through PTX
+while the other outputs are stored. The text built here is exactly what
+``cupy_exec.load_module`` compiles and what the NVRTC gate (``tests/test_nvrtc_gate.py``)
+compiles, so it needs no CuPy internals and no headers: float16 is loaded and stored through PTX
 conversions and computed in float.
 
 Elementwise: a grid-stride loop in which each thread first loads ``UNROLL`` elements of
@@ -16,12 +16,12 @@ block writes its partial, and the last block to finish (a ticket counter) adds t
 partials in a fixed order, writes ``sum / divisor`` and resets the counter: one launch,
 deterministic.
 
-CuPy compiles with ``-ftz=true`` (it appends the flag after the caller's options), so
-float32 subnormals read as zero in arithmetic. ``gg_log`` therefore scales a subnormal
-argument itself: the log of a probability of 1e-40 is -92.1, as on the CPU and in
-PyTorch, not -inf. The same math prelude is compiled for the host (``host_source``), where
-a test runs every CUDA body, subnormal arguments included (the branch that scales them does
-not depend on the flush, which a host processor cannot reproduce faithfully).
+The modules are compiled without ``-ftz`` (``cupy_exec.load_module``; ``cupy.RawModule``
+would force ``-ftz=true``), so float32 subnormals are kept, as by PyTorch's CUDA kernels:
+the log of a probability of 1e-40 is -92.1, not -inf, and sigmoid(-100) is 3.7e-44, not 0.
+``gg_log`` keeps a branch for a build that flushes (``GG_FLUSHED_SUBNORMALS`` 1), which
+scales a subnormal argument by its bits. The same math prelude is compiled for the host
+(``host_source``), where a test runs every CUDA body, subnormal arguments included.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ template <typename T> GG_FN T gg_min(T a, T b) { return (b < a) ? b : a; }
 _DEVICE_PRELUDE = (
     r"""
 #define GG_FN __device__ __forceinline__
-#define GG_FLUSHED_SUBNORMALS 1
+#define GG_FLUSHED_SUBNORMALS 0  // compiled without -ftz (cupy_exec.load_module)
 typedef unsigned short gg_half;  // IEEE binary16 bits; converted with PTX cvt
 
 __device__ __forceinline__ float gg_load(const gg_half* p, long long i) {
@@ -121,7 +121,7 @@ _HOST_PRELUDE = (
 #include <cmath>
 #include <cstring>
 #define GG_FN inline
-#define GG_FLUSHED_SUBNORMALS 1  // not flushed here, but the test runs the CUDA branch
+#define GG_FLUSHED_SUBNORMALS 0  // as on the device
 template <typename T> inline T gg_load(const T* p, long long i) { return p[i]; }
 template <typename T> inline void gg_store(T* p, long long i, T v) { p[i] = v; }
 inline unsigned int gg_float_bits(float x) {

@@ -1,7 +1,7 @@
-"""Runs a ``Kernel`` on CuPy arrays through the ``RawModule`` built from its source.
+"""Runs a ``Kernel`` on CuPy arrays through the module built from its source.
 
-Only this module touches CuPy's kernel API (public: ``cupy.RawModule``); the sources come
-from ``cuda_source``, compiled on first use (CuPy caches the binaries on disk).
+Only this module touches CuPy's kernel API; the sources come from ``cuda_source``,
+compiled on first use by ``load_module`` (without ``-ftz``, unlike ``cupy.RawModule``).
 Nothing here synchronizes with the device.
 """
 
@@ -17,6 +17,29 @@ from . import cuda_source
 from .spec import Kernel
 
 _COMPUTE = {"float16": numpy.float32, "float32": numpy.float32, "float64": numpy.float64}
+
+OPTIONS = ("-std=c++14", "--ftz=false")
+"""NVRTC options of the kernels' modules (``fusion_cuda`` adds ``--fmad=false``)."""
+
+
+def load_module(cupy: Any, code: str, options: tuple[str, ...]) -> Any:
+    """``code`` compiled by NVRTC with ``options`` as given, loaded on the current device;
+    ``module.get_function(name)`` launches as a ``RawKernel`` does: ``fn(grid, block, args)``.
+
+    Not ``cupy.RawModule``: CuPy appends ``-ftz=true`` after the caller's options
+    (``cupy.cuda.compiler._compile_with_cache_cuda``) and NVRTC obeys the last one, so every
+    kernel built that way flushes float32 subnormals to zero, whatever it asks for (the
+    H200 run: a fused ``abs(1e-40)`` gave 0). PyTorch's CUDA kernels keep subnormals, as
+    the CPU does. ``compile_using_nvrtc``, the step of CuPy's compile that follows, adds
+    only the target architecture (of the current device). The caller caches the module."""
+    binary = cupy.cuda.compiler.compile_using_nvrtc(code, tuple(options))
+    if isinstance(binary, tuple):  # (cubin or PTX, lowered names) since CuPy 9
+        binary = binary[0]
+    if isinstance(binary, str):
+        binary = binary.encode()
+    module = cupy.cuda.function.Module()
+    module.load(binary)
+    return module
 
 
 class CupyKernels:
@@ -40,8 +63,8 @@ class CupyKernels:
             key = (kernel.name, dtype)
             module = self._modules.get(key)
             if module is None:
-                module = self._modules[key] = self.cupy.RawModule(
-                    code=cuda_source.source(kernel, dtype), options=("-std=c++14",)
+                module = self._modules[key] = load_module(
+                    self.cupy, cuda_source.source(kernel, dtype), OPTIONS
                 )
             fn = module.get_function(name)
             limit = self._sms() * self._resident_blocks(fn)
@@ -57,7 +80,7 @@ class CupyKernels:
         return self._sm_count
 
     def _resident_blocks(self, fn: Any) -> int:
-        try:  # RawModule.get_function gives a RawKernel; its driver function is .kernel
+        try:  # a driver function (cupy.cuda.function.Function); a RawKernel's is .kernel
             function = getattr(fn, "kernel", fn)
             blocks = self.cupy.cuda.driver.occupancyMaxActiveBlocksPerMultiprocessor(
                 function.ptr, cuda_source.BLOCK_THREADS, 0

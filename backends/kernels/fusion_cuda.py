@@ -9,10 +9,11 @@ before the loop. Sums (and means) accumulate per thread in double (int64 sums in
 finish (a ticket counter, as in ``cuda_source``) adds the blocks' partial sums in block
 order and writes each 0-d result: one launch, deterministic.
 
-CuPy compiles it with NVRTC (``cupy.RawModule``) with ``--fmad=false``, so that products
-are not contracted into FMAs: arithmetic rounds as CuPy's one-op kernels do. The source
-needs no headers (``tests/test_fusion_codegen.py`` compiles it with the NVRTC gate, and
-runs its loop on the host with the C library's math).
+It is compiled with NVRTC by ``cupy_exec.load_module`` (not ``cupy.RawModule``, which
+forces ``-ftz=true``: subnormals are kept, as by PyTorch's CUDA kernels and on the CPU),
+with ``--fmad=false``, so that products are not contracted into FMAs: arithmetic rounds
+as CuPy's one-op kernels do. The source needs no headers (``tests/test_fusion_codegen.py``
+compiles it with the NVRTC gate, and runs its loop on the host with the C library's math).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy
 
+from . import cupy_exec
 from .fusion import Resolved, broadcast_plan, reduced_value
 from .fusion_c import CTYPES, MATH, accumulator, node_statements
 
@@ -31,7 +33,7 @@ BLOCK_THREADS = 256
 MAX_BLOCKS = 1024
 """At most this many blocks (a grid-stride loop covers the rest); the partial sums'
 workspace holds ``MAX_BLOCKS`` per reduced output."""
-OPTIONS = ("-std=c++14", "--fmad=false", "--ftz=false")  # keep subnormals, as CuPy's ufuncs
+OPTIONS = (*cupy_exec.OPTIONS, "--fmad=false")
 
 DEVICE_PRELUDE = (
     r"""
@@ -201,7 +203,7 @@ class CudaFusedKernel:
     def _function(self, pattern: tuple[bool, ...]) -> Any:
         fn = self._functions.get(pattern)
         if fn is None:
-            module = self.cupy.RawModule(code=source(self.resolved, pattern), options=OPTIONS)
+            module = cupy_exec.load_module(self.cupy, source(self.resolved, pattern), OPTIONS)
             fn = self._functions[pattern] = module.get_function("gg_fused")
         return fn
 
@@ -232,10 +234,12 @@ class CudaFusedKernel:
             x = cupy.asarray(x)
             xs.append(x if x.dtype == d else x.astype(d))
         shape, n, pattern = broadcast_plan(resolved, tuple(x.shape for x in xs))
+        pattern = tuple(one or _repeats_one_element(x) for x, one in zip(xs, pattern))
         args: list[Any] = []
         for x, one in zip(xs, pattern):
             if one:
-                args.append(cupy.ascontiguousarray(x).reshape(1))
+                element = x if x.size == 1 else x[(0,) * x.ndim]
+                args.append(cupy.ascontiguousarray(element).reshape(1))
             else:
                 if x.shape != shape:
                     x = cupy.broadcast_to(x, shape)
@@ -259,3 +263,9 @@ class CudaFusedKernel:
         blocks = min(MAX_BLOCKS, max(1, math.ceil(n / BLOCK_THREADS)))
         self._function(pattern)((blocks,), (BLOCK_THREADS,), tuple(args))
         return tuple(outs)
+
+
+def _repeats_one_element(x: Any) -> bool:
+    """Whether every element of ``x`` is one element in memory (a broadcast of one value,
+    every stride 0): read as one element, not materialized at its full size first."""
+    return x.size > 1 and not any(x.strides)

@@ -32,15 +32,30 @@ def _check(result: object, what: str) -> None:
         raise CompileError(f"{what} failed: {result}")
 
 
-def compile_cubin(source: str, name: str = "kernel.cu", arch: str = "sm_90") -> bytes:
-    """The cubin of ``source`` for ``arch``; raises ``CompileError`` with NVRTC's log."""
+def compile_cubin(
+    source: str, name: str = "kernel.cu", arch: str = "sm_90", options: tuple[str, ...] = ()
+) -> bytes:
+    """The cubin of ``source`` for ``arch`` (``-arch=sm_XX``), compiled with ``options``
+    (``-std=c++14`` when none); raises ``CompileError`` with NVRTC's log."""
+    return _compile(source, name, f"-arch={arch}", options, "CUBIN")
+
+
+def compile_ptx(
+    source: str, name: str = "kernel.cu", arch: str = "compute_90", options: tuple[str, ...] = ()
+) -> str:
+    """The PTX of ``source`` for the virtual ``arch``, compiled with ``options``: its
+    instructions show what the flags did (``abs.ftz.f32`` where subnormals are flushed)."""
+    return _compile(source, name, f"-arch={arch}", options, "PTX").rstrip(b"\x00").decode()
+
+
+def _compile(source: str, name: str, arch: str, options: tuple[str, ...], output: str) -> bytes:
     from cuda.bindings import nvrtc
 
     err, program = nvrtc.nvrtcCreateProgram(source.encode(), name.encode(), 0, [], [])
     _check(err, "nvrtcCreateProgram")
     try:
-        options = [f"-arch={arch}".encode(), b"-std=c++14"]
-        (result,) = nvrtc.nvrtcCompileProgram(program, len(options), options)
+        flags = [arch.encode()] + [o.encode() for o in (options or ("-std=c++14",))]
+        (result,) = nvrtc.nvrtcCompileProgram(program, len(flags), flags)
         err, size = nvrtc.nvrtcGetProgramLogSize(program)
         _check(err, "nvrtcGetProgramLogSize")
         log = b" " * size
@@ -48,12 +63,12 @@ def compile_cubin(source: str, name: str = "kernel.cu", arch: str = "sm_90") -> 
         log_text = log.rstrip(b"\x00 ").decode(errors="replace")
         if result != nvrtc.nvrtcResult.NVRTC_SUCCESS:
             raise CompileError(f"{name} ({arch}): {result.name}\n{log_text}")
-        err, size = nvrtc.nvrtcGetCUBINSize(program)
-        _check(err, "nvrtcGetCUBINSize")
-        cubin = b" " * size
-        (err,) = nvrtc.nvrtcGetCUBIN(program, cubin)
-        _check(err, "nvrtcGetCUBIN")
-        return cubin
+        err, size = getattr(nvrtc, f"nvrtcGet{output}Size")(program)
+        _check(err, f"nvrtcGet{output}Size")
+        binary = b" " * size
+        (err,) = getattr(nvrtc, f"nvrtcGet{output}")(program, binary)
+        _check(err, f"nvrtcGet{output}")
+        return binary
     finally:
         nvrtc.nvrtcDestroyProgram(program)
 

@@ -131,6 +131,7 @@ def _run_from(program, start, meta, supported):
         return None
     shape, _, backend, _ = meta[first.outputs[0][0]]
     defined: set[int] = set()
+    summed: set[int] = set()  # the run's full sums: known only once the kernel has run
     hoisted: list[int] = []
     nodes = 0
     end = start
@@ -140,11 +141,13 @@ def _run_from(program, start, meta, supported):
             slot = instruction.outputs[0][0]
             if meta[slot][0] != shape or (meta[slot][2] not in (None, backend)):
                 break
+            if summed and _reads(instruction) & summed:
+                break  # a sum of this run read elementwise: the next kernel's input
             defined.add(slot)
             nodes += 1
         elif _is_full_sum(instruction, meta) and instruction.args[0].slot in defined:
-            defined.add(instruction.outputs[0][0])
-        elif _hoistable(instruction, defined):
+            summed.add(instruction.outputs[0][0])
+        elif _hoistable(instruction, defined | summed):
             hoisted.append(end)
         else:
             break
@@ -160,9 +163,14 @@ def _hoistable(instruction: Instruction, defined: set[int]) -> bool:
     backward, a reshape of a constant): it can run before the fused kernel."""
     if instruction.kind != "call" or not instruction.pure or instruction.random:
         return False
+    return not (_reads(instruction) & defined)
+
+
+def _reads(instruction: Instruction) -> set[int]:
+    """The slots ``instruction`` reads."""
     reads: set[int] = set()
     slots_in((instruction.args, instruction.kwargs), reads)
-    return not (reads & defined)
+    return reads
 
 
 def _uses_after(program: list[Instruction], output: Any) -> list[set[int]]:
