@@ -183,3 +183,29 @@ def test_lgamma_of_float32_subnormals_is_pytorchs_on_the_cuda_backend():
     finite = np.isfinite(want)
     np.testing.assert_allclose(got[finite], want[finite], rtol=2e-6)
     assert abs(float(got[2]) - 92.1034) < 1e-3  # not inf
+
+
+def test_load_module_falls_back_to_rawmodule_with_one_warning_where_cupy_moved_its_compiler(
+    monkeypatch,
+):
+    """A CuPy without the internal ``compile_using_nvrtc``: the public ``RawModule`` still
+    builds the kernel (flushing subnormals), and the user is told once, not on every kernel."""
+    import types
+    import warnings
+
+    built = []
+    cupy = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(compiler=types.SimpleNamespace()),
+        RawModule=lambda code, options: built.append((code, options)) or "module",
+    )
+    monkeypatch.setattr(cupy_exec, "_warned_fallback", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = cupy_exec.load_module(cupy, "code", ("--ftz=false",))
+        second = cupy_exec.load_module(cupy, "code2", ("--ftz=false",))
+    assert first == second == "module"
+    assert built == [("code", ("--ftz=false",)), ("code2", ("--ftz=false",))]
+    assert [str(w.message) for w in caught if "RawModule" in str(w.message)] == [
+        "gpugrad: this CuPy has no cupy.cuda.compiler.compile_using_nvrtc; gpugrad's CUDA "
+        "kernels are built by cupy.RawModule, which flushes float32 subnormals to 0"
+    ]

@@ -32,14 +32,40 @@ def load_module(cupy: Any, code: str, options: tuple[str, ...]) -> Any:
     H200 run: a fused ``abs(1e-40)`` gave 0). PyTorch's CUDA kernels keep subnormals, as
     the CPU does. ``compile_using_nvrtc``, the step of CuPy's compile that follows, adds
     only the target architecture (of the current device). The caller caches the module."""
-    binary = cupy.cuda.compiler.compile_using_nvrtc(code, tuple(options))
+    try:
+        compile_using_nvrtc = cupy.cuda.compiler.compile_using_nvrtc
+        new_module = cupy.cuda.function.Module
+    except AttributeError:  # a CuPy whose internals moved: its public path still works
+        _warn_flushing_fallback()
+        return cupy.RawModule(code=code, options=tuple(options))
+    binary = compile_using_nvrtc(code, tuple(options))
     if isinstance(binary, tuple):  # (cubin or PTX, lowered names) since CuPy 9
         binary = binary[0]
     if isinstance(binary, str):
         binary = binary.encode()
-    module = cupy.cuda.function.Module()
+    module = new_module()
     module.load(binary)
     return module
+
+
+_warned_fallback = False
+
+
+def _warn_flushing_fallback() -> None:
+    """One warning per process that kernels go through ``cupy.RawModule`` (and so flush
+    float32 subnormals): this CuPy lacks ``cuda.compiler.compile_using_nvrtc`` or
+    ``cuda.function.Module``, the internal calls ``load_module`` relies on."""
+    global _warned_fallback
+    if not _warned_fallback:
+        _warned_fallback = True
+        import warnings
+
+        warnings.warn(
+            "gpugrad: this CuPy has no cupy.cuda.compiler.compile_using_nvrtc; gpugrad's "
+            "CUDA kernels are built by cupy.RawModule, which flushes float32 subnormals to 0",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class CupyKernels:
