@@ -1496,6 +1496,19 @@ class ArrayBackend:
         """Batch norm with given statistics: ``(x - mean) / sqrt(var + eps) * w + b``."""
         return self.batch_norm_body().inference(x, mean, var, w, b, eps)
 
+    def batch_norm_eval_backward(
+        self, g: Array, x: Array, w: Array | None, mean: Array, var: Array, eps: float
+    ) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`batch_norm_eval`: ``g * w * invstd``,
+        ``sum(g * (x - mean)) * invstd`` and ``sum(g)`` per channel."""
+        xp = self.xp
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        invstd = 1 / xp.sqrt(var + eps)
+        scale = invstd if w is None else invstd * w.reshape(-1)
+        dims = (0, *range(2, x.ndim))
+        d_weight = (g * (x - mean.reshape(shape))).sum(dims) * invstd
+        return g * scale.reshape(shape), d_weight, g.sum(dims)
+
     # --- linear algebra (einsum, decompositions; ops/linalg.py, gpugrad.linalg) ----------
     def einsum(self, subscripts: str, *operands: Array) -> Array:
         """``einsum`` with an optimized contraction (BLAS ``tensordot`` where it applies)."""
