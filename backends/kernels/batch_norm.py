@@ -233,6 +233,31 @@ static void sums(const T* __restrict__ x, i64 c, i64 s, i64 r0, i64 r1,
 }
 
 template <typename T>
+static void moments(const T* __restrict__ x, i64 c, i64 s, i64 r0, i64 r1,
+                    const double* __restrict__ shift, double* __restrict__ acc) {
+    // acc[ch] = sum of x - shift[ch], acc[c + ch] = sum of its squares, in double (one
+    // pass, for float32: shifted by one of the channel's values, the double sums keep the
+    // variance far beyond float32's precision)
+    for (i64 ch = 0; ch < 2 * c; ++ch) acc[ch] = 0.0;
+    for (i64 r = r0; r < r1; ++r) {
+        const T* row = x + r * c * s;
+        for (i64 ch = 0; ch < c; ++ch) {
+            const T* p = row + ch * s;
+            const double k = shift[ch];
+            double a = 0.0, q = 0.0;
+#pragma omp simd reduction(+ : a, q)
+            for (i64 j = 0; j < s; ++j) {
+                const double d = (double)p[j] - k;
+                a += d;
+                q += d * d;
+            }
+            acc[ch] += a;
+            acc[c + ch] += q;
+        }
+    }
+}
+
+template <typename T>
 static void grad_sums(const T* __restrict__ g, const T* __restrict__ x, i64 c, i64 s, i64 r0,
                       i64 r1, const double* __restrict__ mean, double* __restrict__ acc) {
     // acc[ch] = sum of g, acc[c + ch] = sum of g * (x - mean[ch]), in double
@@ -297,6 +322,10 @@ static void grad_input(const T* __restrict__ g, const T* __restrict__ x, i64 c, 
                                         const double* centre, double* acc) {                 \
         sums<T>(x, c, s, r0, r1, centre, acc);                                               \
     }                                                                                        \
+    extern "C" void gg_bn_moments_##SUFFIX(const T* x, i64 c, i64 s, i64 r0, i64 r1,         \
+                                           const double* shift, double* acc) {               \
+        moments<T>(x, c, s, r0, r1, shift, acc);                                             \
+    }                                                                                        \
     extern "C" void gg_bn_grad_sums_##SUFFIX(const T* g, const T* x, i64 c, i64 s, i64 r0,   \
                                              i64 r1, const double* mean, double* acc) {      \
         grad_sums<T>(g, x, c, s, r0, r1, mean, acc);                                         \
@@ -321,6 +350,7 @@ _P = ctypes.c_void_p
 _I = ctypes.c_longlong
 _SIGNATURES = {
     "sums": (_P, _I, _I, _I, _I, _P, _P),
+    "moments": (_P, _I, _I, _I, _I, _P, _P),
     "grad_sums": (_P, _P, _I, _I, _I, _I, _P, _P),
     "apply": (_P, _I, _I, _I, _I, _P, _P, _P, _P),
     "grad_input": (_P, _P, _I, _I, _I, _I, _P, _P, _P, _P, _P),
@@ -422,9 +452,15 @@ class NativeBody(Body):
         n, c, s = x3.shape
         dtype = x3.dtype
         count = n * s
-        mean64 = self._sums(functions["sums_" + suffix], [x3], c, s, None, 1)[0] / count
-        squares = self._sums(functions["sums_" + suffix], [x3], c, s, mean64, 1)[0]
-        var64 = squares / count
+        if suffix == "f32":  # one pass: shifted sums in double
+            shift = x3[0, :, 0].astype(numpy.float64)
+            moments = self._sums(functions["moments_" + suffix], [x3], c, s, shift, 2)
+            mean_shift = moments[0] / count
+            mean64 = shift + mean_shift
+            var64 = numpy.maximum(moments[1] / count - mean_shift * mean_shift, 0.0)
+        else:  # two passes: the centred sum of squares
+            mean64 = self._sums(functions["sums_" + suffix], [x3], c, s, None, 1)[0] / count
+            var64 = self._sums(functions["sums_" + suffix], [x3], c, s, mean64, 1)[0] / count
         invstd = (1 / numpy.sqrt(var64 + eps)).astype(dtype)
         mean = mean64.astype(dtype)
         scale = invstd if w is None else invstd * w.astype(dtype)
