@@ -116,6 +116,23 @@ def test_body_matches_torch_in_evaluation(body, dtype, shape):
 
 
 @pytest.mark.parametrize("body", BODIES)
+@pytest.mark.parametrize("first", [0.0, 1e4])
+def test_variance_keeps_its_precision_far_from_zero(body, first):
+    """A mean of 1000 with unit spread (float32 keeps ~4 digits of it), and a first value of
+    each channel far out (the native float32 body shifts its sums by that value)."""
+    rng = np.random.default_rng(5)
+    x = (1000 + rng.standard_normal((16, 3, 9, 9))).astype(np.float32)
+    if first:
+        x[0, :, 0, 0] = first
+    out, mean, var, invstd = body.forward(x, None, None, 1e-5)
+    exact = x.astype(np.float64).var(axis=(0, 2, 3))
+    np.testing.assert_allclose(var, exact, rtol=1e-5)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=(0, 2, 3)), rtol=1e-6)
+    t_out = torch.nn.functional.batch_norm(torch.tensor(x), None, None, training=True)
+    np.testing.assert_allclose(out, t_out.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("body", BODIES)
 def test_body_reads_a_non_contiguous_input(body):
     x, w, b, g = _data((6, 5, 4, 3), np.float64)
     view = x.transpose(0, 1, 3, 2)  # (6, 5, 3, 4), not contiguous
