@@ -303,3 +303,95 @@ def test_cuda_source_compiles_with_nvrtc(arch):
     for name in ("stats", "grad_sums", "apply", "grad_input"):
         for suffix in ("f32", "f64"):
             assert f"gg_bn_{name}_{suffix}".encode() in cubin
+
+
+# --- the CUDA body's host side, on NumPy made to look like CuPy ----------------------------
+class _EmulatedKernel:
+    """One ``gg_bn_*`` kernel of ``CUDA_SOURCE`` computed with NumPy, checking what a launch
+    passes: contiguous arrays of the kernel's dtype, ``long long`` sizes, the block size,
+    one block per channel for the sums."""
+
+    def __init__(self, name: str) -> None:
+        self.kind, suffix = name[len("gg_bn_") : -4], name[-3:]
+        self.dtype = np.float32 if suffix == "f32" else np.float64
+
+    def __call__(self, grid, block, args) -> None:
+        assert block == (bn.CUDA_THREADS,)
+        for a in args:
+            if isinstance(a, np.ndarray):
+                assert a.flags.c_contiguous
+            else:
+                assert isinstance(a, np.int64)
+        if self.kind in ("stats", "grad_sums"):
+            *arrays, out = [a for a in args if isinstance(a, np.ndarray)]
+            n, c, s = (int(a) for a in args if not isinstance(a, np.ndarray))
+            assert grid == (c,) and out.dtype == np.float64 and out.shape == (2 * c,)
+            assert all(a.dtype == self.dtype for a in arrays)
+            if self.kind == "stats":
+                x = arrays[0].reshape(n, c, s).astype(np.float64)
+                out[:c] = x.mean((0, 2))
+                out[c:] = x.var((0, 2))
+            else:
+                g, x, mean = arrays
+                g = g.reshape(n, c, s).astype(np.float64)
+                x = x.reshape(n, c, s).astype(np.float64)
+                assert mean.shape == (c,)
+                out[:c] = g.sum((0, 2))
+                out[c:] = (g * (x - mean[:, None])).sum((0, 2))
+            return
+        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        total, c, s = (int(a) for a in args if not isinstance(a, np.ndarray))
+        assert all(a.dtype == self.dtype for a in arrays)
+        assert all(a.shape == (c,) for a in arrays[-4 if self.kind == "apply" else -5 : -1])
+        per_channel = [a[:, None] for a in arrays[-4 if self.kind == "apply" else -5 : -1]]
+        out = arrays[-1].reshape(-1, c, s)
+        if self.kind == "apply":
+            x = arrays[0].reshape(-1, c, s)
+            mean, scale, shift = per_channel
+            out[...] = (x - mean) * scale + shift
+        else:
+            g, x = (a.reshape(-1, c, s) for a in arrays[:2])
+            mean, a, k, shift = per_channel
+            out[...] = g * a + (x - mean) * k + shift
+        assert out.size == total
+
+
+class _EmulatedModule:
+    def __init__(self, code: str, options=()) -> None:
+        assert code == bn.CUDA_SOURCE
+
+    def get_function(self, name: str) -> _EmulatedKernel:
+        assert f"gg_bn_{name[len('gg_bn_') : -4]}_##SUFFIX(" in bn.CUDA_SOURCE
+        return _EmulatedKernel(name)
+
+
+class _CupyLike:
+    RawModule = _EmulatedModule
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(5, 3), (4, 3, 7), (3, 2, 5, 6)])
+def test_cuda_body_host_side_matches_numpy(dtype, shape):
+    body = bn.CudaBody(_CupyLike())
+    x, w, b, g = _data(shape, dtype)
+    view = x.transpose(1, 0, *range(2, x.ndim)).copy().transpose(1, 0, *range(2, x.ndim))
+    tol = {np.float16: dict(rtol=2e-3, atol=2e-3), **TOLERANCE}[dtype]
+    for affine in (True, False):
+        ww, bb = (w, b) if affine else (None, None)
+        got = body.forward(view, ww, bb, 1e-5)
+        want = bn.NUMPY.forward(x, ww, bb, 1e-5)
+        for ours, theirs in zip(got, want):
+            assert ours.dtype == dtype
+            np.testing.assert_allclose(ours, theirs, **tol)
+        got = body.backward(g, view, ww, want[1], want[3])
+        expected = bn.NUMPY.backward(g, x, ww, want[1], want[3])
+        for ours, theirs in zip(got, expected):
+            assert ours.dtype == dtype
+            np.testing.assert_allclose(ours, theirs, rtol=tol["rtol"], atol=tol["atol"] * 50)
+        got = body.inference(view, want[1], want[2] + 1, ww, bb, 1e-5)
+        np.testing.assert_allclose(
+            got, bn.NUMPY.inference(x, want[1], want[2] + 1, ww, bb, 1e-5), **tol
+        )
