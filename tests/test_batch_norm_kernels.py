@@ -24,6 +24,11 @@ SHAPES = [
     (1, 2, 1, 2),  # two values per channel
     (2, 4),  # two values per channel, 1D
     (9, 3, 101, 97),  # several blocks, split between threads
+    # above bn.SMALL elements, the bodies' large paths (the native C loops):
+    (20001, 3),  # (N, C), vectorized across channels
+    (301, 3, 25),
+    (17, 1, 40, 40),
+    (3, 2, 1, 4097),
 ]
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
@@ -98,7 +103,7 @@ def test_body_matches_torch_in_training(body, dtype, shape, affine):
 
 @pytest.mark.parametrize("body", BODIES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", SHAPES[:5])
+@pytest.mark.parametrize("shape", SHAPES[:5] + SHAPES[-4:])
 def test_body_matches_torch_in_evaluation(body, dtype, shape):
     x, w, b, _ = _data(shape, dtype)
     rng = np.random.default_rng(1)
@@ -121,7 +126,7 @@ def test_variance_keeps_its_precision_far_from_zero(body, first):
     """A mean of 1000 with unit spread (float32 keeps ~4 digits of it), and a first value of
     each channel far out (the native float32 body shifts its sums by that value)."""
     rng = np.random.default_rng(5)
-    x = (1000 + rng.standard_normal((16, 3, 9, 9))).astype(np.float32)
+    x = (1000 + rng.standard_normal((64, 3, 12, 12))).astype(np.float32)  # > bn.SMALL
     if first:
         x[0, :, 0, 0] = first
     out, mean, var, invstd = body.forward(x, None, None, 1e-5)
@@ -159,8 +164,9 @@ def test_float16_is_computed_in_float32():
 
 
 @pytest.mark.skipif(not _native_builds(), reason="no C++ compiler")
-def test_native_results_do_not_depend_on_the_thread_count():
-    x, w, b, g = _data((9, 3, 101, 97), np.float32)
+@pytest.mark.parametrize("shape", [(9, 3, 101, 97), (100003, 3)])
+def test_native_results_do_not_depend_on_the_thread_count(shape):
+    x, w, b, g = _data(shape, np.float32)
     threads = numpy_exec.get_num_threads()
     results = []
     try:
