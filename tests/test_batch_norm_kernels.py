@@ -6,6 +6,8 @@ evaluation mode."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -401,3 +403,24 @@ def test_cuda_body_host_side_matches_numpy(dtype, shape):
         np.testing.assert_allclose(
             got, bn.NUMPY.inference(x, want[1], want[2] + 1, ww, bb, 1e-5), **tol
         )
+
+
+def test_native_body_without_a_build_warns_once_and_uses_numpy(monkeypatch):
+    from gpugrad.backends.kernels import fusion_c
+
+    def fail(source):
+        raise native_exec.NativeBuildError("native CPU kernels: no compiler here")
+
+    monkeypatch.setattr(fusion_c, "build", fail)
+    body = bn.NativeBody()
+    x, w, b, g = _data((40, 3, 20, 20), np.float32)
+    with pytest.warns(RuntimeWarning, match="batch-norm kernels could not be built"):
+        out, mean, var, invstd = body.forward(x, w, b, 1e-5)
+    want = bn.NUMPY.forward(x, w, b, 1e-5)
+    for ours, theirs in zip((out, mean, var, invstd), want):
+        np.testing.assert_array_equal(ours, theirs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dx, dw, db = body.backward(g, x, w, mean, invstd)
+    for ours, theirs in zip((dx, dw, db), bn.NUMPY.backward(g, x, w, mean, invstd)):
+        np.testing.assert_array_equal(ours, theirs)
