@@ -21,6 +21,7 @@ import numpy
 
 from . import dtypes, fp_errors
 from .device import Device
+from .kernels import batch_norm
 from .kernels import defs as _k
 from .kernels.executor import KernelExecutor
 
@@ -1350,39 +1351,6 @@ class ArrayBackend:
                 target += g * hit if finite else xp.where(hit, g, 0)
         return grad[self.interior(shape, pads)]
 
-    def batch_norm_train(self, x: Array, w: Array | None, b: Array | None, eps: float):
-        """Batch norm over dims 0, 2, ...: ``(out, mean, biased var, 1/sqrt(var + eps))``
-        per channel."""
-        xp = self.xp
-        n, c = x.shape[:2]
-        x3 = x.reshape(n, c, -1)
-        count = n * x3.shape[2]
-        mean = x3.sum(2).sum(0) / count
-        centered = x3 - mean[:, None]
-        var = xp.square(centered).sum(2).sum(0) / count
-        invstd = 1 / xp.sqrt(var + eps)
-        scale = invstd if w is None else invstd * w
-        out = xp.multiply(centered, scale[:, None], out=centered)
-        if b is not None:
-            out += b[:, None]
-        return out.reshape(x.shape), mean, var, invstd
-
-    def batch_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
-        """``(d input, d weight, d bias)`` of :meth:`batch_norm_train`, closed form:
-        ``dx = w * invstd * (g - mean(g) - x̂ mean(g x̂))``."""
-        n, c = x.shape[:2]
-        g3 = g.reshape(n, c, -1)
-        count = n * g3.shape[2]
-        normalized = (x.reshape(n, c, -1) - mean[:, None]) * invstd[:, None]
-        d_bias = g3.sum(2).sum(0)
-        d_weight = (g3 * normalized).sum(2).sum(0)
-        scale = invstd if w is None else invstd * w
-        normalized *= (d_weight / count)[:, None]
-        d_input = g3 - (d_bias / count)[:, None]
-        d_input -= normalized
-        d_input *= scale[:, None]
-        return d_input.reshape(x.shape), d_weight, d_bias
-
     def conv(self, x: Array, w: Array, b: Array | None, stride, dilation, pads, groups: int):
         """Cross-correlation of ``x`` ``(N, C, *spatial)`` with ``w`` ``(O, C/groups,
         *kernel)`` as one batched matrix product on the windows: ``(out, columns)``, the
@@ -1504,6 +1472,42 @@ class ArrayBackend:
         """A context for a loop of small matrix products (the CPU backend runs them on one
         BLAS thread: see ``threadpools``)."""
         return contextlib.nullcontext()
+
+    # --- batch norm (issue 17, bn): the fused kernels of kernels/batch_norm.py ----------
+    def batch_norm_body(self) -> batch_norm.Body:
+        """The batch-norm kernels that go with this backend's elementwise kernels: the
+        native C ones where those are native, else the array-module ones (``CupyBackend``:
+        CUDA's)."""
+        return batch_norm.body_for(getattr(self, "kernels", None), self.xp)
+
+    def batch_norm_train(self, x: Array, w: Array | None, b: Array | None, eps: float):
+        """Batch norm over dims 0, 2, ...: ``(out, mean, biased var, 1/sqrt(var + eps))``
+        per channel."""
+        return self.batch_norm_body().forward(x, w, b, eps)
+
+    def batch_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`batch_norm_train`, closed form:
+        ``dx = w * invstd * (g - mean(g) - x̂ mean(g x̂))``."""
+        return self.batch_norm_body().backward(g, x, w, mean, invstd)
+
+    def batch_norm_eval(
+        self, x: Array, mean: Array, var: Array, w: Array | None, b: Array | None, eps: float
+    ) -> Array:
+        """Batch norm with given statistics: ``(x - mean) / sqrt(var + eps) * w + b``."""
+        return self.batch_norm_body().inference(x, mean, var, w, b, eps)
+
+    def batch_norm_eval_backward(
+        self, g: Array, x: Array, w: Array | None, mean: Array, var: Array, eps: float
+    ) -> tuple:
+        """``(d input, d weight, d bias)`` of :meth:`batch_norm_eval`: ``g * w * invstd``,
+        ``sum(g * (x - mean)) * invstd`` and ``sum(g)`` per channel."""
+        xp = self.xp
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        invstd = 1 / xp.sqrt(var + eps)
+        scale = invstd if w is None else invstd * w.reshape(-1)
+        dims = (0, *range(2, x.ndim))
+        d_weight = (g * (x - mean.reshape(shape))).sum(dims) * invstd
+        return g * scale.reshape(shape), d_weight, g.sum(dims)
 
     # --- linear algebra (einsum, decompositions; ops/linalg.py, gpugrad.linalg) ----------
     def einsum(self, subscripts: str, *operands: Array) -> Array:

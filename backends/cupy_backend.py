@@ -11,6 +11,7 @@ import numpy
 
 from .array_backend import ArrayBackend, doubling_scan
 from .device import Device
+from .kernels import batch_norm
 from .kernels.cupy_exec import CupyKernels
 
 
@@ -44,6 +45,14 @@ class CupyBackend(ArrayBackend):
     def assign(self, dst: Any, src: Any) -> Any:
         dst[...] = src
         return dst
+
+    # --- batch norm (issue 17, bn): the CUDA kernels of kernels/batch_norm.py ----------
+    def batch_norm_body(self) -> Any:
+        """CUDA's batch-norm kernels (``batch_norm.CudaBody``), made on first use."""
+        body = self.__dict__.get("_batch_norm_body")
+        if body is None:
+            body = self.__dict__["_batch_norm_body"] = batch_norm.CudaBody(self.xp)
+        return body
 
     # --- linear algebra (ops/linalg.py) -------------------------------------------------
     def _linalg(self, name: str, function: Any, *args: Any) -> Any:

@@ -528,6 +528,27 @@ CASES += [
         NN.BATCH_NORM,
     ),
     case(
+        "batch_norm_eval",
+        lambda x, w, b: gg.nn.functional.batch_norm(
+            x, gg.tensor([0.5, -1.0], dtype=x.dtype), gg.tensor([2.0, 0.5], dtype=x.dtype), w, b
+        ),
+        (randn(3, 2, 2, 2), randn(2), randn(2)),
+        NN.BATCH_NORM_EVAL,
+    ),
+    case(
+        "batch_norm_eval_no_affine",
+        lambda x: (
+            gg.nn.functional.batch_norm(
+                x,
+                gg.tensor([0.5, -1.0, 0.0], dtype=x.dtype),
+                gg.tensor([2.0, 0.5, 1.0], dtype=x.dtype),
+            )
+            ** 2
+        ),
+        (randn(4, 3),),
+        NN.BATCH_NORM_EVAL,
+    ),
+    case(
         "conv2d_strided_dilated",
         lambda x, w, b: gg.nn.functional.conv2d(x, w, b, stride=2, padding=(1, 2), dilation=2),
         (randn(2, 2, 5, 6), randn(3, 2, 2, 3), randn(3)),

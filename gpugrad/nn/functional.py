@@ -42,6 +42,7 @@ from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
 from ..ops.nn import (
     _attention,
+    _batch_norm_eval,
     _batch_norm_train,
     _convolution,
     binary_cross_entropy,
@@ -1136,6 +1137,15 @@ def _update_running(running: Tensor, value: Tensor, momentum: float) -> None:
         running[...] = running * (1 - momentum) + value.detach() * momentum
 
 
+def _fused_eval(input: Tensor, *others: Tensor | None) -> bool:
+    """Whether evaluation-mode batch norm takes its one-op kernel: every tensor of one dtype
+    and device, and no gradient wanted for the running statistics."""
+    running = others[:2]
+    return not any(t.requires_grad for t in running) and all(
+        t is None or (t.dtype == input.dtype and t.device == input.device) for t in others
+    )
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -1175,6 +1185,8 @@ def batch_norm(
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+        if _fused_eval(input, running_mean, running_var, weight, bias):
+            return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
         centered = input - running_mean.reshape(shape)
         scale = (running_var.reshape(shape) + eps).rsqrt()
     if weight is not None:

@@ -624,6 +624,51 @@ def _batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     return result, _wrap(mean, backend), _wrap(var, backend)
 
 
+def _batch_norm_eval_kernel_grad(ns, g, x, y, eps, stats):
+    return ns.batch_norm_eval_backward(g, x, y, *stats, eps)
+
+
+def _batch_norm_eval_composite_grad(ns, g, x, y, eps, stats):
+    dims = (0, *range(2, x.dim()))
+    shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+    mean, var = (_wrap(s, g._backend).reshape(shape) for s in stats)
+    invstd = (var + eps).rsqrt()
+    scale = invstd if y is None else invstd * y.reshape(shape)
+    return g * scale, (g * ((x - mean) * invstd)).sum(dims), g.sum(dims)
+
+
+BATCH_NORM_EVAL = Op(
+    "batch_norm_eval",
+    "NativeBatchNormBackward0",
+    None,
+    (_batch_norm_eval_kernel_grad,),
+    save=("x", "y"),
+    attrs=("eps", "stats"),
+    composite=(_batch_norm_eval_composite_grad,),
+    splits=True,
+)
+
+
+@declare("batch_norm_eval", methods=(), export=False, rows=(BATCH_NORM_EVAL,))
+def _batch_norm_eval(
+    input: Tensor,
+    running_mean: Tensor,
+    running_var: Tensor,
+    weight: Tensor | None,
+    bias: Tensor | None,
+    eps: float,
+):
+    """Batch norm with given statistics (evaluation mode), one op: ``(input - mean) /
+    sqrt(var + eps) * weight + bias``. The statistics are constants (copied: a later
+    in-place update of the running buffers does not change this node's gradient)."""
+    backend = input._backend
+    w = None if weight is None else weight._data
+    b = None if bias is None else bias._data
+    mean, var = running_mean._data.reshape(-1).copy(), running_var._data.reshape(-1).copy()
+    out = backend.batch_norm_eval(input._data, mean, var, w, b, eps)
+    return record(BATCH_NORM_EVAL, out, backend, (input, weight, bias), (eps, (mean, var)))
+
+
 def _conv_kernel_grad_input(ns, g, x, y, geometry, columns):
     stride, dilation, pads, groups = geometry
     return ns.conv_backward_input(g, y, x.shape, stride, dilation, pads, groups)
