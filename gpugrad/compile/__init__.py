@@ -264,6 +264,16 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainOutput:
     )
 
 
+def _register_module_compile() -> None:
+    """Hand ``compile`` to ``nn.Module.compile`` (``nn`` sits below this package and
+    cannot import it)."""
+    from ..nn.modules import module
+
+    module._compile = compile
+
+
+_register_module_compile()
+
 compile.explain = explain  # type: ignore[attr-defined]  (gg.compile.explain, gg.compile.config)
 compile.config = config  # type: ignore[attr-defined]
 compile.CompileError = CompileError  # type: ignore[attr-defined]

@@ -71,6 +71,8 @@ def discover(fn: Any, args: tuple, kwargs: dict, with_guards: bool = True) -> Di
         walker.visit(value, f"A[{i}]", 0)
     for key, value in kwargs.items():
         walker.visit(value, f"K[{key!r}]", 0)
+    if isinstance(fn, types.MethodType):  # a bound method: its object is reachable too
+        walker.visit(fn.__self__, f"{found.constant(fn)}.__self__", 0)
     walker.visit_function(fn, None, 0)
     return found
 
