@@ -148,9 +148,8 @@ def test_forward_hooks_run_and_copies_are_not_compiled(device) -> None:
     seen = []
     model.register_forward_hook(lambda m, args, out: seen.append(out.shape))
     x = _data(device)
-    with pytest.warns(UserWarning, match="forward hooks"):
-        with gg.no_grad():
-            out = model(x)
+    with pytest.warns(UserWarning, match="forward hooks"), gg.no_grad():
+        out = model(x)
     assert seen == [out.shape]
     clone = copy.deepcopy(model)
     assert clone._compiled_call_impl is None and model._compiled_call_impl is not None

@@ -1,0 +1,244 @@
+"""``dynamic=True``: one replay for every size of the dimensions that change.
+
+A trace bakes the sizes it met into its program (reshape targets, ``expand`` sizes, a
+mean's divisor). When a call differs from a traced signature only in some dimensions of
+its tensors (same ranks, the changed sizes 2 or more: 0 and 1 stay specialized, as in
+PyTorch), the call is traced again and the two programs are compared instruction by
+instruction (anti-unification): they must be the same program but for Python numbers,
+and each number that differs must be the same function of the changed sizes in both
+traces (a size, a product of two, a size times or plus a constant, as a float, or one
+over it). Those numbers become ``Sym`` expressions the replay computes from its inputs'
+live shapes, and the signature's shape guards keep only the rank and the unchanged sizes.
+Anything else (a loop over a size, ``math.sqrt(n)``, an array whose values depend on a
+size) keeps one signature per shape, and ``why`` says what differed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .. import backends
+from ._tracer import Instruction, Traced
+
+_SCALAR_FIELDS = ("kind", "name", "method", "pure", "random", "expected")
+
+
+class Sym:
+    """A Python number of the program computed at replay from the inputs' sizes."""
+
+    __slots__ = ("code", "cast")
+
+    def __init__(self, code: str, cast: Any = None) -> None:
+        self.code = code
+        self.cast = cast  # a NumPy scalar type the number is made into, or None
+
+    def __repr__(self) -> str:
+        return f"Sym({self.code})"
+
+
+@dataclass(frozen=True)
+class Dim:
+    """A changed dimension: axis ``axis`` of the ``tensor``-th tensor the call reaches,
+    with its sizes in the first trace and in the second."""
+
+    tensor: int
+    axis: int
+    first: int
+    second: int
+
+    @property
+    def code(self) -> str:
+        return f"t{self.tensor}d.shape[{self.axis}]"  # a local bound by the shape guards
+
+
+class Slot:
+    """A program variable in a kept skeleton (its array released)."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+
+
+def skeleton(value: Any) -> Any:
+    """``value`` (instructions, an output template) with every proxy replaced by its slot
+    number, so that a kept program holds none of the trace's arrays."""
+    kind = type(value)
+    if kind is Traced:
+        return Slot(value.slot)
+    if kind is Instruction:
+        copy = Instruction(value.kind, value.name, value.fn, skeleton(value.args), {})
+        copy.kwargs = skeleton(value.kwargs)
+        copy.outputs = list(value.outputs)
+        for name in _SCALAR_FIELDS[2:]:
+            setattr(copy, name, getattr(value, name))
+        return copy
+    if kind is tuple or kind is list:
+        return kind(skeleton(v) for v in value)
+    if kind is dict:
+        return {k: skeleton(v) for k, v in value.items()}
+    if kind is slice:
+        return slice(skeleton(value.start), skeleton(value.stop), skeleton(value.step))
+    return value
+
+
+class Mismatch(Exception):
+    """The two traces differ in a way no size expression explains (the message says
+    where)."""
+
+
+def changed_dims(first: list[tuple], second: list[tuple]) -> list[Dim] | None:
+    """The dimensions whose sizes differ between two calls' tensor shapes (in discovery
+    order), or ``None`` when the calls cannot share a replay: another number of tensors,
+    another rank, a changed size that is 0 or 1 in either call, or nothing changed."""
+    if len(first) != len(second):
+        return None
+    dims = []
+    for i, (a, b) in enumerate(zip(first, second)):
+        if len(a) != len(b):
+            return None
+        for axis, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                if min(x, y) < 2:
+                    return None
+                dims.append(Dim(i, axis, x, y))
+    return dims or None
+
+
+def _int_forms(dims: list[Dim]) -> list[tuple[str, Any, Any]]:
+    """Candidate integer expressions: ``(code, value in the first trace, in the second)``."""
+    forms = [(d.code, d.first, d.second) for d in dims]
+    for i, d in enumerate(dims):
+        for e in dims[i:]:
+            forms.append((f"({d.code} * {e.code})", d.first * e.first, d.second * e.second))
+    return forms
+
+
+def _fit_int(a: int, b: int, dims: list[Dim]) -> str | None:
+    for code, x, y in _int_forms(dims):
+        if (x, y) == (a, b):
+            return code
+        if a % x == 0 and a // x * y == b and a // x != 0:
+            return f"({code} * {a // x})"
+        if a - x == b - y:
+            return f"({code} + {a - x})"
+    return None
+
+
+def _fit_float(a: float, b: float, dims: list[Dim]) -> str | None:
+    for code, x, y in _int_forms(dims):
+        for k in (0, -1, 1):
+            size = f"({code} + {k})" if k else code
+            if float(x + k) == a and float(y + k) == b:
+                return f"float({size})"
+            if 1.0 / (x + k) == a and 1.0 / (y + k) == b:  # sizes of 2 or more: not zero
+                return f"(1.0 / {size})"
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # an array compared elementwise, or a refusal: not the same
+        return False
+
+
+class _Unifier:
+    def __init__(self, dims: list[Dim]) -> None:
+        self.dims = dims
+
+    def value(self, a: Any, b: Any, where: str) -> Any:
+        kind = type(b)
+        if kind is Traced:
+            if type(a) is not Slot or a.slot != b.slot:
+                raise Mismatch(f"{where}: another variable")
+            return b
+        if kind is not type(a):
+            raise Mismatch(f"{where}: {a!r} then {b!r}")
+        if kind is tuple or kind is list:
+            if len(a) != len(b):
+                raise Mismatch(f"{where}: {len(a)} items then {len(b)}")
+            return kind(self.value(x, y, where) for x, y in zip(a, b))
+        if kind is dict:
+            if list(a) != list(b):
+                raise Mismatch(f"{where}: other keywords")
+            return {k: self.value(a[k], b[k], where) for k in b}
+        if kind is slice:
+            parts = (a.start, a.stop, a.step), (b.start, b.stop, b.step)
+            return slice(*(self.value(x, y, where) for x, y in zip(*parts)))
+        if kind is int or kind is float:
+            if a == b and (kind is int or math.copysign(1, a) == math.copysign(1, b)):
+                return b
+            code = (_fit_int if kind is int else _fit_float)(a, b, self.dims)
+            if code is None:
+                raise Mismatch(f"{where}: the number {a!r} then {b!r}, no function of the sizes")
+            return Sym(code)
+        if _same(a, b):
+            return b
+        if backends.cpu.is_host_scalar(a) and backends.cpu.is_host_scalar(b):
+            x, y = a.item(), b.item()  # a NumPy scalar: fit its value, made into its type
+            if type(x) is type(y) and type(x) in (int, float):
+                code = (_fit_int if type(x) is int else _fit_float)(x, y, self.dims)
+                if code is not None:
+                    return Sym(code, kind)
+        raise Mismatch(f"{where}: {_describe(a)} then {_describe(b)}")
+
+    def instruction(self, a: Instruction, b: Instruction, index: int) -> Instruction:
+        where = f"instruction {index} ({b.name})"
+        for name in _SCALAR_FIELDS:
+            if getattr(a, name) != getattr(b, name):
+                raise Mismatch(f"{where}: another {name}")
+        if a.outputs != b.outputs or not (a.fn is b.fn or _same(a.fn, b.fn)):
+            raise Mismatch(f"{where}: another operation")
+        merged = Instruction(b.kind, b.name, b.fn, self.value(a.args, b.args, where), {})
+        merged.kwargs = self.value(a.kwargs, b.kwargs, where)
+        merged.outputs = b.outputs
+        for name in _SCALAR_FIELDS[2:]:
+            setattr(merged, name, getattr(b, name))
+        return merged
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, type):
+        return f"an array of shape {tuple(shape)}"
+    return repr(value) if len(repr(value)) < 60 else type(value).__name__
+
+
+def unify(
+    first: tuple[list[Instruction], Any], program: list[Instruction], output: Any, dims: list[Dim]
+) -> tuple[list[Instruction], Any]:
+    """The second trace's program and output with the numbers that differ from the first
+    trace's (a skeleton) replaced by ``Sym`` expressions of ``dims``; ``Mismatch`` where
+    no such program exists."""
+    kept_program, kept_output = first
+    if len(kept_program) != len(program):
+        raise Mismatch(
+            f"{len(kept_program)} instructions then {len(program)} (a loop or a branch on a size)"
+        )
+    unifier = _Unifier(dims)
+    merged = [unifier.instruction(a, b, i) for i, (a, b) in enumerate(zip(kept_program, program))]
+    return merged, unifier.value(kept_output, output, "the returned value")
+
+
+def has_sym(value: Any) -> bool:
+    """Whether ``value`` (arguments: tuples, lists, dicts, slices) holds a ``Sym``."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        kind = type(v)
+        if kind is Sym:
+            return True
+        if kind is tuple or kind is list:
+            stack.extend(v)
+        elif kind is dict:
+            stack.extend(v.values())
+        elif kind is slice:
+            stack.extend((v.start, v.stop, v.step))
+    return False
