@@ -151,10 +151,13 @@ def test_mlp_training_with_a_short_last_batch(device) -> None:
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        (lambda x: x * math.sqrt(x.shape[0]), "no function of the sizes"),
-        (lambda x: sum((x[i] for i in range(x.shape[0])), x[0]), "a loop or a branch on a size"),
+        (lambda x: x * math.sqrt(x.shape[0]), "the number 2.8284271247461903 then 3.0, no"),
+        (lambda x: sum((x[i] for i in range(x.shape[0])), x[0]), "19 instructions then 21 (a loop"),
+        (lambda x: x[: x.shape[0] // 2], "came out the same in both traces (4; a division"),
+        (lambda x: x[: min(x.shape[0], 6)], "came out the same in both traces (6; a division"),
+        (lambda x: x[: x.shape[0] - 2], "the number 6 then 7, no function"),
     ],
-    ids=["sqrt-of-size", "loop-over-size"],
+    ids=["sqrt-of-size", "loop-over-size", "half-of-size", "min-of-size", "offset"],
 )
 def test_size_used_as_a_python_number_keeps_one_signature_per_shape(device, body, why) -> None:
     def f(x):
@@ -162,16 +165,42 @@ def test_size_used_as_a_python_number_keeps_one_signature_per_shape(device, body
 
     compiled = gg.compile(f, dynamic=True)
     rng = np.random.default_rng(2)
-    sizes = [4, 9, 6, 4]
-    for n in sizes:
+    for n in [8, 9, 12, 8, 3]:
         x = gg.tensor(rng.standard_normal((n, 3)), device=device)
         _same(f(x), compiled(x))
-    assert compiled.traces == 3 and compiled.cache_size == 3
-    assert compiled.dynamic_reasons and all(why in r for r in compiled.dynamic_reasons)
-    assert "A[0].shape[0] (4 then 9)" in compiled.dynamic_reasons[0]
+    assert compiled.traces == 4 and compiled.cache_size == 4
+    (first, *_) = compiled.dynamic_reasons
+    assert first.startswith("sizes A[0].shape[0] (8 then 9) kept one signature per shape")
+    assert why in first
     report = gg.compile.explain(compiled, gg.ones(5, 3, device=device))
     assert report.dynamic_reasons == compiled.dynamic_reasons
     assert "dynamic shapes not shared" in str(report) and why in str(report)
+
+
+def test_strided_convolution_over_a_changing_length_keeps_its_shapes(device) -> None:
+    """A strided convolution's output length is the same for lengths 37 and 38: taken as
+    a constant it would be wrong at 64; the comparison sees the kept size and refuses."""
+    gg.manual_seed(0)
+    conv = gg.nn.Conv1d(2, 3, 3, stride=2).to(device=device, dtype=gg.float64)
+
+    def f(x):
+        y = conv(x).tanh()
+        y.sum().backward()
+        return y.detach(), x.grad
+
+    compiled = gg.compile(f, dynamic=True)
+    rng = np.random.default_rng(6)
+    for length in (37, 38, 64):
+        values = rng.standard_normal((4, 2, length))
+        conv.zero_grad()
+        expected = f(_leaf(values, device))
+        expected_grad = conv.weight.grad
+        conv.zero_grad()
+        for a, b in zip(expected, compiled(_leaf(values, device))):
+            _same(a, b)
+        _same(expected_grad, conv.weight.grad)
+    assert compiled.traces == 3
+    assert "came out the same in both traces (18" in compiled.dynamic_reasons[0]
 
 
 def test_sizes_equal_in_both_traces_stay_tied(device) -> None:

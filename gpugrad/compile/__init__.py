@@ -65,7 +65,7 @@ class _Kept:
     guards: list[str]
     constants: dict[str, Any]
     shapes: list[tuple]
-    program: tuple[list, Any]
+    program: tuple[list, Any, list[tuple]]  # instructions, output, variables' shapes
 
     @staticmethod
     def of(trace: Any, found: Discovery) -> _Kept:
@@ -73,13 +73,17 @@ class _Kept:
             _shapeless_guards(found),
             dict(found.constants),
             list(found.shapes),
-            (skeleton(trace.program), skeleton(trace.output)),
+            (skeleton(trace.program), skeleton(trace.output), _shapes(trace)),
         )
 
     def matches(self, other: _Kept) -> bool:
         if self.guards != other.guards or self.constants.keys() != other.constants.keys():
             return False
         return all(v is other.constants[k] for k, v in self.constants.items())
+
+
+def _shapes(trace: Any) -> list[tuple]:
+    return [variable[0] for variable in trace.meta]
 
 
 def _shapeless_guards(found: Discovery) -> list[str]:
@@ -228,7 +232,9 @@ class CompiledFunction:
             if dims is None:
                 continue
             try:
-                program, output = unify(entry.kept.program, trace.program, trace.output, dims)
+                program, output = unify(
+                    entry.kept.program, trace.program, trace.output, _shapes(trace), dims
+                )
             except Mismatch as why:
                 reason = f"sizes {_sizes(dims, found)} kept one signature per shape: {why}"
                 if reason not in self.dynamic_reasons:

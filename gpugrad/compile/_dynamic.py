@@ -6,11 +6,16 @@ its tensors (same ranks, the changed sizes 2 or more: 0 and 1 stay specialized, 
 PyTorch), the call is traced again and the two programs are compared instruction by
 instruction (anti-unification): they must be the same program but for Python numbers,
 and each number that differs must be the same function of the changed sizes in both
-traces (a size, a product of two, a size times or plus a constant, as a float, or one
-over it). Those numbers become ``Sym`` expressions the replay computes from its inputs'
-live shapes, and the signature's shape guards keep only the rank and the unchanged sizes.
-Anything else (a loop over a size, ``math.sqrt(n)``, an array whose values depend on a
-size) keeps one signature per shape, and ``why`` says what differed.
+traces (a size, a product of two, a size times a constant or plus or minus one, as a
+float, or one over it: fitting more forms to two points would fit ``n // 2`` too). Those
+numbers become ``Sym`` expressions the replay computes from its inputs' live shapes, and
+the signature's shape guards keep only the rank and the unchanged sizes. A result that
+kept its size along an axis whose size changed (a strided convolution's length,
+``x[: n // 2]``) is refused too: that size is a function of the changed one that two
+points cannot show. Anything else (a loop over a size, ``math.sqrt(n)``, an array whose
+values depend on a size) keeps one signature per shape, and the ``Mismatch`` says what differed.
+What values cannot show (a branch on ``n > 100`` taken the same way in both traces) is
+the limit of this comparison, documented in the README.
 """
 
 from __future__ import annotations
@@ -122,7 +127,7 @@ def _fit_int(a: int, b: int, dims: list[Dim]) -> str | None:
             return code
         if a % x == 0 and a // x * y == b and a // x != 0:
             return f"({code} * {a // x})"
-        if a - x == b - y:
+        if a - x == b - y and a - x in (-1, 1):  # wider offsets would fit ``n // 2``
             return f"({code} + {a - x})"
     return None
 
@@ -212,19 +217,64 @@ def _describe(value: Any) -> str:
 
 
 def unify(
-    first: tuple[list[Instruction], Any], program: list[Instruction], output: Any, dims: list[Dim]
+    first: tuple[list[Instruction], Any, list[tuple]],
+    program: list[Instruction],
+    output: Any,
+    shapes: list[tuple],
+    dims: list[Dim],
 ) -> tuple[list[Instruction], Any]:
     """The second trace's program and output with the numbers that differ from the first
-    trace's (a skeleton) replaced by ``Sym`` expressions of ``dims``; ``Mismatch`` where
-    no such program exists."""
-    kept_program, kept_output = first
+    trace's (a skeleton, its output and its variables' shapes) replaced by ``Sym``
+    expressions of ``dims``; ``Mismatch`` where no such program exists, or where a size
+    computed from a changed size did not change (``collapsed_size``)."""
+    kept_program, kept_output, kept_shapes = first
     if len(kept_program) != len(program):
         raise Mismatch(
             f"{len(kept_program)} instructions then {len(program)} (a loop or a branch on a size)"
         )
     unifier = _Unifier(dims)
     merged = [unifier.instruction(a, b, i) for i, (a, b) in enumerate(zip(kept_program, program))]
-    return merged, unifier.value(kept_output, output, "the returned value")
+    result = merged, unifier.value(kept_output, output, "the returned value")
+    collapse = collapsed_size(program, kept_shapes, shapes)
+    if collapse is not None:
+        raise Mismatch(collapse)
+    return result
+
+
+AXES_MOVING = frozenset(
+    {
+        *("matmul", "dot", "tensordot", "einsum", "einsum_pairs", "T", "mT", "transpose"),
+        *("permute", "swapaxes", "moveaxis", "diagonal", "diagonal_backward", "diag_embed"),
+    }
+)
+"""Operations whose result's axes are not their first argument's, axis by axis."""
+
+
+def collapsed_size(program: list[Instruction], first: list[tuple], second: list[tuple]):
+    """Where an instruction's result kept a size along an axis whose size changed in its
+    first argument (``first`` and ``second``: every variable's shape in each trace): a
+    size computed from a changed size that came out the same in both traces (a strided
+    convolution's length, ``x[: x.shape[0] // 2]``, ``min(n, 8)``), which a replay at
+    a third size would get wrong. ``None`` where there is none."""
+    for index, instruction in enumerate(program):
+        if instruction.kind != "call" or instruction.name in AXES_MOVING:
+            continue
+        argument = next((a for a in instruction.args if type(a) is Traced), None)
+        if argument is None:
+            continue
+        a1, a2 = first[argument.slot], second[argument.slot]
+        for slot, _ in instruction.outputs:
+            o1, o2 = first[slot], second[slot]
+            if not (len(a1) == len(o1) == len(a2) == len(o2)):
+                continue
+            for axis in range(len(o1)):
+                if a1[axis] != a2[axis] and o1[axis] == o2[axis] != 1:
+                    return (
+                        f"instruction {index} ({instruction.name}): a size computed from a "
+                        f"changed size came out the same in both traces ({o1[axis]}; a "
+                        "division or a threshold: a strided convolution, x.shape[0] // k)"
+                    )
+    return None
 
 
 def has_sym(value: Any) -> bool:
