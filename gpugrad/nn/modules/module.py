@@ -100,12 +100,16 @@ class Module:
         compiled = self._compiled_call_impl
         if compiled is not None:
             return compiled(*args, **kwargs)
+        state = self.__dict__  # without hooks, straight to forward (one call fewer)
+        if not state.get("_forward_pre_hooks") and not state.get("_forward_hooks"):
+            return self.forward(*args, **kwargs)
         return self._call_impl(*args, **kwargs)
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
         """Compile this module's ``__call__`` in place with ``gg.compile`` (the arguments
         are passed on as they are), as ``torch.nn.Module.compile``: calling the module then
-        runs the compiled call (forward hooks included); its type, parameters and
+        runs the compiled call (with forward hooks, eagerly: ``gg.compile`` warns once); its
+        type, parameters and
         ``state_dict`` keys are unchanged, where ``gg.compile(module)`` returns a wrapper
         whose keys start with ``_orig_mod.``. Copies and pickles are not compiled."""
         if _compile is None:  # pragma: no cover - gpugrad's import sets it
