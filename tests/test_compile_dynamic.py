@@ -10,6 +10,7 @@ import re
 
 import numpy as np
 import pytest
+from test_compile import _compare, _random_program, _train_step
 
 import gpugrad as gg
 
@@ -248,3 +249,20 @@ def test_module_compile_passes_dynamic(device) -> None:
             x = gg.tensor(rng.standard_normal((n, 3)), device=device)
             _same(x @ model.weight.T + model.bias, model(x))
     assert model._compiled_call_impl.traces == 2
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fuzzed_programs_share_a_replay_across_sizes(seed, device) -> None:
+    """The random elementwise programs of ``test_compile`` (with their sums, means,
+    softmax and cumsum), forward and backward, on changing row counts and then column
+    counts: every call equals eager."""
+    program, plan = _random_program(seed)
+    step = _train_step(program)
+    compiled = gg.compile(step, fullgraph=True, dynamic=True)
+    rng = np.random.default_rng(2000 + seed)
+    for rows, cols in ((3, 5), (6, 5), (4, 5), (9, 5), (4, 7), (9, 2), (5, 3)):
+        values = [rng.standard_normal((rows, cols)), rng.standard_normal((rows, cols))]
+        _compare(step, compiled, values, device)
+    # (3, 5) and (6, 5) share one replay with (4, 5) and (9, 5); (4, 7) is traced, and
+    # (9, 2) shares one with it for every size of both dims, so (5, 3) replays
+    assert compiled.traces == 4 and compiled.dynamic_reasons == [], plan
