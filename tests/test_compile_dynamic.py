@@ -266,3 +266,93 @@ def test_fuzzed_programs_share_a_replay_across_sizes(seed, device) -> None:
     # (3, 5) and (6, 5) share one replay with (4, 5) and (9, 5); (4, 7) is traced, and
     # (9, 2) shares one with it for every size of both dims, so (5, 3) replays
     assert compiled.traces == 4 and compiled.dynamic_reasons == [], plan
+
+
+class _EmbeddingAttention(gg.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = gg.nn.Embedding(10, 8)
+        self.attention = gg.nn.MultiheadAttention(8, 2, batch_first=True)
+        self.out = gg.nn.Linear(8, 3)
+
+    def forward(self, tokens):
+        h = self.embedding(tokens)
+        a, _ = self.attention(h, h, h)
+        return self.out(a.mean(1))
+
+
+class _LastStepLSTM(gg.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = gg.nn.LSTM(3, 6, batch_first=True)
+        self.out = gg.nn.Linear(6, 3)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.out(y[:, -1])
+
+
+_MODELS = {
+    "cnn-batchnorm": (
+        lambda: gg.nn.Sequential(
+            gg.nn.Conv2d(1, 4, 3, padding=1),
+            gg.nn.BatchNorm2d(4),
+            gg.nn.ReLU(),
+            gg.nn.MaxPool2d(2),
+            gg.nn.Flatten(),
+            gg.nn.Linear(64, 3),
+        ),
+        lambda rng, n: rng.standard_normal((n, 1, 8, 8)),
+    ),
+    "mlp-layernorm-dropout": (
+        lambda: gg.nn.Sequential(
+            gg.nn.Linear(6, 8),
+            gg.nn.LayerNorm(8),
+            gg.nn.GELU(),
+            gg.nn.Dropout(0.2),
+            gg.nn.Linear(8, 3),
+        ),
+        lambda rng, n: rng.standard_normal((n, 6)),
+    ),
+    "embedding-attention": (_EmbeddingAttention, lambda rng, n: rng.integers(0, 10, (n, 5))),
+    "lstm": (_LastStepLSTM, lambda rng, n: rng.standard_normal((n, 4, 3))),
+}
+
+
+@pytest.mark.parametrize("name", list(_MODELS))
+def test_models_train_on_changing_batch_sizes_as_eager(name, device) -> None:
+    """Adam steps of small models on batches of 8, 5, 12, 7, 3, 16 and 2: losses and
+    parameters equal eager's; the batch-norm's unbiased correction ``n / (n - 1)`` and a
+    convolution's weight gradient (a contraction over the batch) share the replay."""
+    build, data = _MODELS[name]
+    runs = []
+    for compile_it in (False, True):
+        gg.manual_seed(0)
+        model = build().to(device=device, dtype=gg.float64)
+        opt = gg.optim.Adam(model.parameters(), lr=0.01)
+
+        def step(x, y, model=model, opt=opt):
+            opt.zero_grad()
+            loss = gg.nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+
+        fn = gg.compile(step, dynamic=True) if compile_it else step
+        rng = np.random.default_rng(1)
+        losses = []
+        for n in (8, 8, 5, 12, 7, 8, 3, 16, 2):
+            values = data(rng, n)
+            x = gg.tensor(values, device=device)
+            x = x.to(gg.float64) if x.dtype.is_floating_point else x
+            y = gg.tensor(rng.integers(0, 3, n), device=device)
+            gg.manual_seed(n)  # dropout draws the same in both runs
+            losses.append(fn(x, y))
+        runs.append((model, losses, fn))
+    (eager, eager_losses, _), (compiled, compiled_losses, fn) = runs
+    for a, b in zip(eager_losses, compiled_losses):
+        _same(a, b)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
+        _same(a, b)
+    # no gradients yet, then 8 with them, then 5 shares a replay with 8 from there on
+    assert fn.traces == 3 and fn.dynamic_reasons == []

@@ -122,25 +122,53 @@ def _int_forms(dims: list[Dim]) -> list[tuple[str, Any, Any]]:
 
 
 def _fit_int(a: int, b: int, dims: list[Dim]) -> str | None:
+    """``k * size + offset`` (offset -1, 0 or 1: wider offsets would fit ``n // 2`` on two
+    points) with ``size`` a changed size or a product of two, equal to ``a`` in the first
+    trace and ``b`` in the second."""
     for code, x, y in _int_forms(dims):
-        if (x, y) == (a, b):
-            return code
-        if a % x == 0 and a // x * y == b and a // x != 0:
-            return f"({code} * {a // x})"
-        if a - x == b - y and a - x in (-1, 1):  # wider offsets would fit ``n // 2``
-            return f"({code} + {a - x})"
+        for offset in (0, -1, 1):
+            k, rest = divmod(a - offset, x)
+            if rest or not k or k * y + offset != b:
+                continue
+            term = code if k == 1 else f"({code} * {k})"
+            return term if not offset else f"({term} + {offset})"
     return None
 
 
 def _fit_float(a: float, b: float, dims: list[Dim]) -> str | None:
-    for code, x, y in _int_forms(dims):
-        for k in (0, -1, 1):
-            size = f"({code} + {k})" if k else code
-            if float(x + k) == a and float(y + k) == b:
-                return f"float({size})"
-            if 1.0 / (x + k) == a and 1.0 / (y + k) == b:  # sizes of 2 or more: not zero
-                return f"(1.0 / {size})"
+    """An integer form of ``_fit_int`` as a float, one over it, or over itself less one
+    (an unbiased variance's correction, ``n / (n - 1)``), checked exactly at both
+    traces."""
+    candidates = []
+    if a.is_integer() and b.is_integer():
+        candidates.append(("float({})", int(a), int(b)))
+    if a and b and math.isfinite(1.0 / a) and math.isfinite(1.0 / b):
+        candidates.append(("(1.0 / {})", round(1.0 / a), round(1.0 / b)))
+    if a != 1.0 and b != 1.0 and math.isfinite(a) and math.isfinite(b):
+        candidates.append(("({0} / ({0} - 1))", round(a / (a - 1)), round(b / (b - 1))))
+    for template, x, y in candidates:
+        code = _fit_int(x, y, dims)
+        if code is None:
+            continue
+        code = template.format(code)
+        if _evaluate(code, dims, first=True) == a and _evaluate(code, dims, first=False) == b:
+            return code
     return None
+
+
+class _Shapes:
+    """A guard local's stand-in for ``_evaluate``: ``.shape[axis]`` of the changed sizes."""
+
+    def __init__(self) -> None:
+        self.shape: dict[int, int] = {}
+
+
+def _evaluate(code: str, dims: list[Dim], first: bool) -> Any:
+    """The value of a size expression in the first trace or the second."""
+    local: dict[str, _Shapes] = {}
+    for d in dims:
+        local.setdefault(f"t{d.tensor}d", _Shapes()).shape[d.axis] = d.first if first else d.second
+    return eval(code, {"__builtins__": {}, "float": float}, local)  # noqa: S307 - our own code
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -245,9 +273,11 @@ AXES_MOVING = frozenset(
     {
         *("matmul", "dot", "tensordot", "einsum", "einsum_pairs", "T", "mT", "transpose"),
         *("permute", "swapaxes", "moveaxis", "diagonal", "diagonal_backward", "diag_embed"),
+        *("conv_backward_weight", "index_select_backward"),
     }
 )
-"""Operations whose result's axes are not their first argument's, axis by axis."""
+"""Operations whose result's axes are not their first argument's, axis by axis (a
+weight's gradient has the weight's axes, not the output gradient's)."""
 
 
 def collapsed_size(program: list[Instruction], first: list[tuple], second: list[tuple]):
