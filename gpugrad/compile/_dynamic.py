@@ -6,8 +6,9 @@ its tensors (same ranks, the changed sizes 2 or more: 0 and 1 stay specialized, 
 PyTorch), the call is traced again and the two programs are compared instruction by
 instruction (anti-unification): they must be the same program but for Python numbers,
 and each number that differs must be the same function of the changed sizes in both
-traces (a size, a product of two, a size times a constant or plus or minus one, as a
-float, or one over it: fitting more forms to two points would fit ``n // 2`` too). Those
+traces (``k * n + c`` with ``n`` a changed size or a product of two and ``c`` in -1..1;
+as a float, one over it or ``n / (n - 1)``: fitting wider forms to two points would fit
+``n // 2`` too). Those
 numbers become ``Sym`` expressions the replay computes from its inputs' live shapes, and
 the signature's shape guards keep only the rank and the unchanged sizes. A result that
 kept its size along an axis whose size changed (a strided convolution's length,
