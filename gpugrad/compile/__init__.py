@@ -118,7 +118,10 @@ def _generate(trace: Any, found: Any, program: Any = None, output: Any = None, g
 
 
 class CompiledFunction:
-    """What ``gg.compile(fn)`` returns: call it as ``fn``."""
+    """What ``gg.compile(fn)`` returns: call it as ``fn``. ``traces`` counts the calls
+    traced, ``cache_size`` the signatures held, ``diverged`` the replays that met another
+    data-dependent answer and ran eagerly, ``dynamic_reasons`` why size changes did not
+    share a replay (``dynamic=True``)."""
 
     def __init__(self, fn: Any, fullgraph: bool, dynamic: bool | None, backend: str) -> None:
         self._fn = fn
