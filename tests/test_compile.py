@@ -574,6 +574,24 @@ def test_data_dependent_check_replays_and_diverges_to_eager(device) -> None:
     assert compiled_branch.diverged == 1
 
 
+def test_item_of_a_bool_tensor_is_speculated_as_bool(device) -> None:
+    """``if isnan(x).any().item():`` replays while the answer holds, and a call where it
+    differs runs eagerly (no break, no warning); ``.item()`` of a number still breaks."""
+
+    def clean(x):
+        if gg.isnan(x).any().item():
+            x = gg.nan_to_num(x, nan=0.0)
+        return x * 2
+
+    compiled = gg.compile(clean)
+    for data in ([1.0, 2.0], [1.0, 3.0], [float("nan"), 2.0], [4.0, 5.0]):
+        t = gg.tensor(data, device=device)
+        _same(compiled(t), clean(t))
+    assert compiled.traces == 1 and compiled.diverged == 1
+    report = gg.compile.explain(clean, gg.ones(2, device=device))
+    assert report.captured and report.break_reasons == []
+
+
 def test_explain_reports_capture_and_breaks(device) -> None:
     x = gg.ones(3, device=device, requires_grad=True)
 

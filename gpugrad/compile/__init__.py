@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._codegen import DIVERGED, MISS, Generated, generate
-from ._discover import discover
+from ._discover import Discovery, discover
+from ._dynamic import Mismatch, changed_dims, skeleton, unify
 from ._trace_call import TraceCall
 from . import _tracer
 from ._tracer import GraphBreak
@@ -56,19 +57,59 @@ _lock = threading.RLock()
 
 
 @dataclass
+class _Kept:
+    """What a later trace of a ``dynamic`` function is compared with: a traced signature
+    (its guards but for the shapes, its constants, its tensors' shapes) and its program
+    without arrays (``_dynamic.skeleton``)."""
+
+    guards: list[str]
+    constants: dict[str, Any]
+    shapes: list[tuple]
+    program: tuple[list, Any, list[tuple]]  # instructions, output, variables' shapes
+
+    @staticmethod
+    def of(trace: Any, found: Discovery) -> _Kept:
+        return _Kept(
+            _shapeless_guards(found),
+            dict(found.constants),
+            list(found.shapes),
+            (skeleton(trace.program), skeleton(trace.output), _shapes(trace)),
+        )
+
+    def matches(self, other: _Kept) -> bool:
+        if self.guards != other.guards or self.constants.keys() != other.constants.keys():
+            return False
+        return all(v is other.constants[k] for k, v in self.constants.items())
+
+
+def _shapes(trace: Any) -> list[tuple]:
+    return [variable[0] for variable in trace.meta]
+
+
+def _shapeless_guards(found: Discovery) -> list[str]:
+    guards = list(found.guards)
+    for index in found.shape_guards:
+        guards[index] = ""
+    return guards
+
+
+@dataclass
 class _Entry:
     generated: Generated
     eager_reason: str | None = None
     breaks: list[str] = field(default_factory=list)
+    kept: _Kept | None = None
 
 
-def _generate(trace: Any, found: Any) -> Generated:
-    """The replay of a finished trace, with the current ``config``."""
+def _generate(trace: Any, found: Any, program: Any = None, output: Any = None, guards=None):
+    """The replay of a finished trace, with the current ``config`` (``program``,
+    ``output`` and ``guards`` in place of the trace's and the discovery's: a dynamic
+    replay)."""
     return generate(
-        trace.program,
+        trace.program if program is None else program,
         trace.meta,
-        trace.output,
-        found.guards,
+        trace.output if program is None else output,
+        found.guards if guards is None else guards,
         found.constants,
         use_fusion=config.fusion,
         autotune=config.fusion_autotune,
@@ -77,9 +118,12 @@ def _generate(trace: Any, found: Any) -> Generated:
 
 
 class CompiledFunction:
-    """What ``gg.compile(fn)`` returns: call it as ``fn``."""
+    """What ``gg.compile(fn)`` returns: call it as ``fn``. ``traces`` counts the calls
+    traced, ``cache_size`` the signatures held, ``diverged`` the replays that met another
+    data-dependent answer and ran eagerly, ``dynamic_reasons`` why size changes did not
+    share a replay (``dynamic=True``)."""
 
-    def __init__(self, fn: Any, fullgraph: bool, dynamic: bool, backend: str) -> None:
+    def __init__(self, fn: Any, fullgraph: bool, dynamic: bool | None, backend: str) -> None:
         self._fn = fn
         self.fullgraph = fullgraph
         self.dynamic = dynamic
@@ -89,6 +133,7 @@ class CompiledFunction:
         self._limit_hit = False
         self._warned: set[str] = set()
         self.diverged = 0  # replays that met another data-dependent answer and ran eagerly
+        self.dynamic_reasons: list[str] = []  # why a size change was traced anew
         functools.update_wrapper(self, fn)
 
     @property
@@ -105,8 +150,14 @@ class CompiledFunction:
         """Forget every traced signature (the next calls trace again)."""
         with _lock:
             self._entries.clear()
+            self.dynamic_reasons.clear()
             self._traces = 0
             self._limit_hit = False
+
+    @property
+    def traces(self) -> int:
+        """The number of calls traced so far (since the last ``reset()``)."""
+        return self._traces
 
     @property
     def cache_size(self) -> int:
@@ -168,23 +219,66 @@ class CompiledFunction:
         if trace.breaks:
             self._fallback(found, trace.breaks[0])
             return call.result
-        self._entries.insert(0, _Entry(_generate(trace, found)))
+        kept = None if self.dynamic is False else _Kept.of(trace, found)
+        if kept is None or not self._generalize(trace, found, kept):
+            self._entries.insert(0, _Entry(_generate(trace, found), kept=kept))
         return call.result
+
+    def _generalize(self, trace: Any, found: Discovery, kept: _Kept) -> bool:
+        """``dynamic``: where this trace differs from a kept signature only in some sizes,
+        replace that signature by one replay for every size of those dimensions
+        (``_dynamic``); whether it did."""
+        for entry in self._entries:
+            if entry.kept is None or not entry.kept.matches(kept):
+                continue
+            dims = changed_dims(entry.kept.shapes, kept.shapes)
+            if dims is None:
+                continue
+            try:
+                program, output = unify(
+                    entry.kept.program, trace.program, trace.output, _shapes(trace), dims
+                )
+            except Mismatch as why:
+                reason = f"sizes {_sizes(dims, found)} kept one signature per shape: {why}"
+                if reason not in self.dynamic_reasons:
+                    self.dynamic_reasons.append(reason)
+                return False
+            representative: dict[tuple[int, int], Any] = {}
+            same = []
+            for d in dims:
+                first = representative.setdefault((d.first, d.second), d)
+                if first is not d:
+                    same.append((d, first))
+            guards = found.dynamic_guards(dims, same)
+            self._entries.remove(entry)
+            self._entries.insert(0, _Entry(_generate(trace, found, program, output, guards)))
+            return True
+        return False
+
+
+def _sizes(dims: list[Any], found: Discovery) -> str:
+    """``A[0].shape[0] (32 then 17), …``: the changed sizes, by the tensors' sources."""
+    return ", ".join(
+        f"{found.tensors[d.tensor][1]}.shape[{d.axis}] ({d.first} then {d.second})" for d in dims
+    )
 
 
 def compile(  # noqa: A001 - PyTorch's name
     model: Any = None,
     *,
     fullgraph: bool = False,
-    dynamic: bool = False,
+    dynamic: bool | None = False,
     backend: str = "default",
 ) -> Any:
     """Compile ``model`` (a function or a ``nn.Module``), as ``torch.compile``: the result
     traces each new signature once and replays it as generated code. Usable as
     ``@gg.compile`` and ``@gg.compile(fullgraph=True)``. ``fullgraph=True`` raises
-    ``CompileError`` where eager fallback would happen; ``dynamic`` is accepted, and every
-    new shape is still a new signature; ``backend`` is ``"default"`` or ``"eager"`` (no
-    compilation)."""
+    ``CompileError`` where eager fallback would happen. ``dynamic=False`` makes every new
+    shape a new signature; ``dynamic=True`` or ``None`` (PyTorch's default, automatic:
+    here the same) shares one replay among the sizes of the dimensions that change, once
+    a second trace shows how the program depends on them (``_dynamic``; sizes 0 and 1
+    specialize; ``explain`` says why a change could not be shared). ``backend`` is
+    ``"default"`` or ``"eager"`` (no compilation)."""
     if backend not in _BACKENDS:
         raise ValueError(f"gg.compile: backend must be one of {_BACKENDS}, got {backend!r}")
     if model is None:
@@ -226,6 +320,7 @@ class ExplainOutput:
     fused_kernels: int
     fused_instructions: int
     source: str
+    dynamic_reasons: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
@@ -236,23 +331,30 @@ class ExplainOutput:
             f"fused kernels: {self.fused_kernels} (replacing {self.fused_instructions} "
             "instructions)",
         ]
+        if self.dynamic_reasons:
+            lines.append("dynamic shapes not shared:")
+            lines += [f"  - {reason}" for reason in self.dynamic_reasons]
         return "\n".join(lines)
 
 
 def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainOutput:
     """Trace ``fn(*args, **kwargs)`` once (running it, with its side effects) and report
     what a compiled replay would be: captured or not, every break reason, the number of
-    instructions and fused kernels, and the generated source (``.source``)."""
+    instructions and fused kernels, and the generated source (``.source``). For a
+    compiled function, ``dynamic_reasons`` also says why its size changes so far were
+    traced anew rather than sharing one replay (``dynamic=True``)."""
+    dynamic_reasons = []
     if isinstance(fn, CompiledFunction):
+        dynamic_reasons = list(fn.dynamic_reasons)
         fn = fn.fn
     found = discover(fn, args, kwargs)
     if found.reasons:
         fn(*args, **kwargs)
-        return ExplainOutput(False, list(found.reasons), 0, 0, 0, "")
+        return ExplainOutput(False, list(found.reasons), 0, 0, 0, "", dynamic_reasons)
     call = TraceCall(fn, args, kwargs, found, fullgraph=False)
     trace = call.run()
     if trace.breaks:
-        return ExplainOutput(False, list(trace.breaks), 0, 0, 0, "")
+        return ExplainOutput(False, list(trace.breaks), 0, 0, 0, "", dynamic_reasons)
     generated = _generate(trace, found)
     return ExplainOutput(
         True,
@@ -261,8 +363,19 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> ExplainOutput:
         generated.fused_kernels,
         generated.fused_instructions,
         generated.source,
+        dynamic_reasons,
     )
 
+
+def _register_module_compile() -> None:
+    """Hand ``compile`` to ``nn.Module.compile`` (``nn`` sits below this package and
+    cannot import it)."""
+    from ..nn.modules import module
+
+    module._compile = compile
+
+
+_register_module_compile()
 
 compile.explain = explain  # type: ignore[attr-defined]  (gg.compile.explain, gg.compile.config)
 compile.config = config  # type: ignore[attr-defined]

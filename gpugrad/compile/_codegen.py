@@ -12,6 +12,7 @@ from .. import backends
 from .._inplace import _record_write
 from .._tensor import _wrap, _wrap_result
 from ..backends import fp_errors
+from ._dynamic import has_sym
 from ._fusion import fuse
 from ._render import Names, instruction_code, slots_in
 from ._tracer import Instruction, Traced, _proxies, is_array_like
@@ -88,6 +89,7 @@ def fold_constants(program: list[Instruction], output: Any) -> list[Instruction]
             and all(p.slot in folded for p in _proxies((instruction.args, instruction.kwargs)))
             and instruction.outputs
             and not _holds_array((instruction.args, instruction.kwargs))
+            and not has_sym((instruction.args, instruction.kwargs))
         ):
             for slot, _ in instruction.outputs:
                 folded[slot] = True

@@ -36,6 +36,25 @@ class Discovery:
     optimizers: list[Any] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     backends: list[Any] = field(default_factory=list)  # backend objects met on the way
+    shapes: list[tuple] = field(default_factory=list)  # per tensor, as ``tensors``
+    shape_guards: list[int] = field(default_factory=list)  # per tensor: its shape guard
+
+    def dynamic_guards(self, dims: list[Any], same: list[tuple[Any, Any]]) -> list[str]:
+        """The guards with the shape guards of ``dims`` (``_dynamic.Dim``) loosened to
+        the rank, the other sizes and a size of 2 or more, and ``same`` pairs of dims
+        required equal (sizes equal in both traces: one size, as PyTorch's duck sizing)."""
+        guards = list(self.guards)
+        for i, index in enumerate(self.shape_guards):
+            axes = {d.axis for d in dims if d.tensor == i}
+            if not axes:
+                continue
+            shape = self.shapes[i]
+            parts = [f"len((t{i}d := t{i}._data).shape) == {len(shape)}"]
+            parts += [f"t{i}d.shape[{a}] == {n}" for a, n in enumerate(shape) if a not in axes]
+            parts += [f"t{i}d.shape[{a}] >= 2" for a in sorted(axes)]
+            guards[index] = " and ".join(parts)
+        guards += [f"{a.code} == {b.code}" for a, b in same]
+        return guards
 
     def data_locals(self) -> dict[str, str]:
         """``"<source>._data"`` -> the guard local holding that array (``t0d``)."""
@@ -71,6 +90,8 @@ def discover(fn: Any, args: tuple, kwargs: dict, with_guards: bool = True) -> Di
         walker.visit(value, f"A[{i}]", 0)
     for key, value in kwargs.items():
         walker.visit(value, f"K[{key!r}]", 0)
+    if isinstance(fn, types.MethodType):  # a bound method: its object is reachable too
+        walker.visit(fn.__self__, f"{found.constant(fn)}.__self__", 0)
     walker.visit_function(fn, None, 0)
     return found
 
@@ -183,6 +204,9 @@ class _Walker:
         found.backends.append(t._backend)
         data = t._data
         self.guard(f"type({local} := {source}) is {found.constant(type(t))}")
+        found.shapes.append(tuple(data.shape))
+        if self.with_guards:
+            found.shape_guards.append(len(found.guards))
         self.guard(f"({local}d := {local}._data).shape == {tuple(data.shape)!r}")
         self.guard(f"{local}d.dtype == {found.constant(data.dtype)}")
         self.guard(f"{local}._backend is {found.constant(t._backend)}")

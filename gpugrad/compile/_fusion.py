@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import backends
 from ..backends import fp_errors
+from ._dynamic import has_sym
 from ._render import Names, instruction_code, slots_in
 from ._tracer import Instruction, Traced
 
@@ -93,6 +94,8 @@ def _fusible(instruction: Instruction, meta: list, supported: frozenset[str]) ->
     if instruction.kind != "call" or not instruction.pure or instruction.random:
         return None
     if len(instruction.outputs) != 1 or instruction.outputs[0][1] != ():
+        return None
+    if has_sym((instruction.args, instruction.kwargs)):  # a number read from sizes
         return None
     name = _op_name(instruction, supported)
     if name is None:

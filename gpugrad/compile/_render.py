@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._dynamic import Sym
 from ._tracer import Instruction, Traced, _proxies
 
 
@@ -33,13 +34,19 @@ class Names:
         kind = type(value)
         if kind is Traced:
             return f"v{value.slot}"
+        if kind is Sym:
+            if value.cast is None:
+                return value.code
+            return f"{self.constant(value.cast)}({value.code})"
         if kind is tuple:
             return "(" + "".join(f"{self.render(v)}, " for v in value) + ")"
         if kind is list:
             return "[" + ", ".join(self.render(v) for v in value) + "]"
         if kind is dict and all(type(k) is str for k in value):
             return "{" + ", ".join(f"{k!r}: {self.render(v)}" for k, v in value.items()) + "}"
-        if kind is slice and any(type(v) is Traced for v in (value.start, value.stop, value.step)):
+        if kind is slice and any(
+            type(v) in (Traced, Sym) for v in (value.start, value.stop, value.step)
+        ):
             return f"slice({self.render(value.start)}, {self.render(value.stop)}, " + (
                 f"{self.render(value.step)})"
             )

@@ -127,6 +127,8 @@ class Traced:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self.real, name)  # AttributeError as the array would raise it
+        if name == "item" and self.real.dtype.kind == "b" and self.real.size == 1:
+            return self._bool_item
         if name in _ESCAPING_ATTRIBUTES:
             _break(_ESCAPING_ATTRIBUTES[name])
             return value
@@ -152,6 +154,11 @@ class Traced:
                 value,
             )
         return value
+
+    def _bool_item(self) -> bool:
+        """``.item()`` of a one-element bool tensor (``if isnan(loss).any().item():``):
+        its answer is speculated and re-checked at replay, as ``bool(t)``'s."""
+        return self.__bool__()
 
     def __float__(self) -> float:
         _break("float() of a tensor (data-dependent Python value)")

@@ -64,6 +64,11 @@ def _typename(value: Any) -> str:
     return type(value).__module__ + "." + type(value).__qualname__
 
 
+_compile: Callable[..., Any] | None = None
+"""``gg.compile``, set by ``gpugrad.compile`` when it is imported: that package sits above
+``nn`` (it reads modules and optimizers), so ``Module.compile`` cannot import it."""
+
+
 class Module:
     """Base class for all neural network modules; subclasses define ``forward``."""
 
@@ -88,7 +93,30 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
 
+    _compiled_call_impl: Callable[..., Any] | None = None
+    """What ``__call__`` runs instead of ``_call_impl`` after ``compile()``."""
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        compiled = self._compiled_call_impl
+        if compiled is not None:
+            return compiled(*args, **kwargs)
+        state = self.__dict__  # without hooks, straight to forward (one call fewer)
+        if not state.get("_forward_pre_hooks") and not state.get("_forward_hooks"):
+            return self.forward(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile this module's ``__call__`` in place with ``gg.compile`` (the arguments
+        are passed on as they are), as ``torch.nn.Module.compile``: calling the module then
+        runs the compiled call (with forward hooks, eagerly: ``gg.compile`` warns once); its
+        type, parameters and
+        ``state_dict`` keys are unchanged, where ``gg.compile(module)`` returns a wrapper
+        whose keys start with ``_orig_mod.``. Copies and pickles are not compiled."""
+        if _compile is None:  # pragma: no cover - gpugrad's import sets it
+            raise RuntimeError("Module.compile: gpugrad.compile is not imported")
+        object.__setattr__(self, "_compiled_call_impl", _compile(self._call_impl, *args, **kwargs))
+
+    def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         pre_hooks = self.__dict__.get("_forward_pre_hooks")
         hooks = self.__dict__.get("_forward_hooks")
         if not pre_hooks and not hooks:
@@ -526,7 +554,7 @@ class Module:
                     memo[id(t)] = copy_leaf(t)
         new = object.__new__(type(self))
         memo[id(self)] = new
-        for key, value in self.__dict__.items():
+        for key, value in self.__getstate__().items():
             new.__dict__[key] = copy.deepcopy(value, memo)
         return new
 
@@ -536,6 +564,11 @@ class Module:
 
     def _get_name(self) -> str:
         return type(self).__name__
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_compiled_call_impl", None)  # as PyTorch: a compiled call is not copied
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
