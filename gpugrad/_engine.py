@@ -109,8 +109,9 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) 
             _accumulate_lock.release()
         return
     backend = t._backend
-    if grad.dtype != t._data.dtype:
-        grad = grad.astype(t._data.dtype)
+    dtype = t._data.dtype
+    if grad.dtype is not dtype and grad.dtype != dtype:  # builtin dtypes are singletons
+        grad = grad.astype(dtype)
     _accumulate_lock.acquire()  # cheaper than ``with`` on the hot path
     try:
         current = t._grad
@@ -161,12 +162,17 @@ def execute(
     previous = grad_state.enabled
     grad_state.enabled = create_graph
     fp_token = fp_errors.set_state(fp_errors.IGNORE)  # formulas never warn: 1/0 is inf
+    raw_mode = not tensor_mode
     try:
-        while ready:
-            node = heappop(ready)[1]
-            grad = buffers.pop(node)
-            if owned:
-                owned.pop(node, None)
+        node = None  # the next node to run when it was handed on directly (see below)
+        while True:
+            if node is None:
+                if not ready:
+                    break
+                node = heappop(ready)[1]
+                grad = buffers.pop(node)
+                if owned:
+                    owned.pop(node, None)
             if node.pre_hooks is not None:
                 set_unit_seeds(())  # a hook may have changed the seed in place
                 grad = _run_pre_hooks(node, grad, tensor_mode)
@@ -174,10 +180,9 @@ def execute(
             if capture is not None:
                 _capture_non_leaf(node, grad, capture, captured)
             if node.n_outputs == 1:
-                slicing = (
-                    not tensor_mode and type(node) is Node and node.op.node_name in _BASIC_SLICES
-                )
+                slicing = raw_mode and type(node) is Node and node.op.basic_slice
                 if slicing and _add_slice_into(node, grad, buffers, owned):
+                    node = None
                     continue
                 input_grads = node.apply(
                     grad, backward_ns if tensor_mode else node.backend, tensor_mode, retain_graph
@@ -185,17 +190,37 @@ def execute(
             else:
                 slicing = False
                 input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
-            n_grads = len(input_grads)
-            if n_grads == 2:
-                if input_grads[0] is input_grads[1] and input_grads[0] is not None:
-                    shared.add(id(input_grads[0]))
-            elif n_grads > 2:
-                _note_repeats(input_grads, shared)
+            edges = node.edges
             if anomaly.enabled:
                 from ._anomaly import check_backward_outputs
 
                 check_backward_outputs(node, input_grads)
-            for edge, g in zip(node.edges, input_grads):
+            node = None
+            if len(input_grads) == 1:
+                # One input (most unary ops, reductions): when the node it leads to is
+                # reached for the first time and is newer than every node waiting, it is the
+                # one the heap would hand out next, so it runs next without the heap and
+                # the buffer (the order, hence every value, is the heap's).
+                edge = edges[0]
+                g = input_grads[0]
+                if edge is None or g is None:
+                    continue
+                if (
+                    type(edge) is not tuple
+                    and edge.n_outputs == 1
+                    and edge not in buffers
+                    and type(edge) is not AccumulateGrad
+                    and (not ready or -ready[0][0] < edge.seq)
+                ):
+                    node = edge
+                    grad = g
+                    continue
+            elif len(input_grads) == 2:
+                if input_grads[0] is input_grads[1] and input_grads[0] is not None:
+                    shared.add(id(input_grads[0]))
+            else:
+                _note_repeats(input_grads, shared)
+            for edge, g in zip(edges, input_grads):
                 if edge is None or g is None:
                     continue
                 nr = 0
@@ -235,11 +260,6 @@ def execute(
         grad_state.enabled = previous
         set_unit_seeds(())
     return captured
-
-
-_BASIC_SLICES = frozenset(("SliceBackward0", "SelectBackward0"))
-"""Nodes of ``x[key]`` with a basic key (ints and slices), whose backward scatters the
-gradient into zeros of the input's shape: ``split``, ``chunk``, ``unbind`` make several."""
 
 
 def _add_slice_into(node: Node, grad: Any, buffers: dict, owned: dict) -> bool:

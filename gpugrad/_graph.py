@@ -35,6 +35,12 @@ SAVE_NAMES = ("x", "y", "z", "o")
 its output ``o``."""
 
 
+BASIC_SLICES = frozenset(("SliceBackward0", "SelectBackward0"))
+"""Nodes of ``x[key]`` with a basic key (ints and slices), whose backward scatters the
+gradient into zeros of the input's shape: ``split``, ``chunk``, ``unbind`` make several
+(the engine adds their gradients into one buffer: ``Op.basic_slice``)."""
+
+
 class Op:
     """One row of the derivative table: forward on arrays, one backward formula per input.
 
@@ -61,6 +67,7 @@ class Op:
         "save_output",
         "broadcasts",
         "splits",
+        "basic_slice",
     )
 
     def __init__(
@@ -92,6 +99,7 @@ class Op:
         self.save_output = "o" in save
         self.broadcasts = broadcasts
         self.splits = splits
+        self.basic_slice = node_name in BASIC_SLICES
         for formula in (*self.grads, *self.composite):
             if formula is not None:
                 _check_contract(self, formula)
@@ -228,9 +236,19 @@ class Node:
 
     n_outputs = 1
 
-    def __init__(self, op: Op, edges: tuple, saved: tuple, out: Any, attrs: tuple, backend):
-        self.seq = next_sequence()
-        self.epoch = clock.epoch
+    def __init__(
+        self,
+        op: Op,
+        edges: tuple,
+        saved: tuple,
+        out: Any,
+        attrs: tuple,
+        backend,
+        _next_sequence=next_sequence,  # bound once: no global lookups per node
+        _clock=clock,
+    ):
+        self.seq = _next_sequence()
+        self.epoch = _clock.epoch
         self.op = op
         self.edges = edges
         self.saved = saved

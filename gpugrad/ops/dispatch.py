@@ -194,7 +194,8 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         raise device_error(a, b)
     bd = b._data
     casts = None
-    if ad.dtype != bd.dtype:
+    dtype = ad.dtype
+    if dtype is not bd.dtype and dtype != bd.dtype:  # NumPy's builtin dtypes are singletons
         dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
         casts = (ad.dtype, bd.dtype)
         token = _fp_set(_FP_IGNORE)  # int64 to float16 may overflow: inf, unwarned
@@ -215,14 +216,14 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         edge_a = node if node is not None and a._output_nr == 0 else edge_of(a)
         node = b.grad_fn
         edge_b = node if node is not None and b._output_nr == 0 else edge_of(b)
-        node = Node(
-            op,
-            (edge_a, edge_b),
-            _saved_pair(op, a, b),
-            out if op.save_output else None,
-            (),
-            backend,
-        )
+        picks = op.save_inputs
+        if not picks:
+            saved = ()
+        elif len(picks) == 2:
+            saved = (a, b)
+        else:
+            saved = (a,) if picks[0] == 0 else (b,)
+        node = Node(op, (edge_a, edge_b), saved, out if op.save_output else None, (), backend)
         shape = out.shape
         if ad.shape != shape or bd.shape != shape:
             node.shapes = (ad.shape, bd.shape)
