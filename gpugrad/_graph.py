@@ -346,6 +346,14 @@ class Node:
         return grads
 
 
+class SliceNode(Node):
+    """The node of ``x[key]`` with a basic key (``Op.basic_slice``): a type of its own, so
+    that the engine finds the slices whose gradients it may add into one buffer
+    (``_engine._add_slice_into``) with one type check per node."""
+
+    __slots__ = ()
+
+
 class AccumulateGrad:
     """The node that ends every path at a leaf: adds the gradient into ``leaf.grad``.
 
@@ -377,7 +385,9 @@ def edge_of(t: Tensor) -> Any:
     node = t.grad_fn
     if node is not None:
         return node if t._output_nr == 0 else (node, t._output_nr)
-    extra = t._get_extra()
+    extra = t._extra
+    if extra is None:
+        extra = t._get_extra()
     alive = extra.accumulator
     accumulator = None if alive is None else alive()
     if accumulator is None:  # first use, or every graph that held the last one is gone

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._grad_mode import state as _grad_state
-from .._graph import Node, Op, edge_of
+from .._graph import Node, Op, SliceNode, edge_of
 from .._tensor import Tensor, _wrap, _wrap_result
 from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
@@ -63,7 +63,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
                 else:
                     edges = tuple([edge_of(t) if isinstance(t, Tensor) else None for t in inputs])
                     saved = tuple([inputs[i] for i in op.save_inputs])
-                kind = FirstArgumentNode if op.grads[0] is None else Node  # where's condition
+                if op.grads[0] is None:  # where's condition
+                    kind = FirstArgumentNode
+                else:
+                    kind = SliceNode if op.basic_slice else Node
                 node = kind(op, edges, saved, out if op.save_output else None, attrs, backend)
                 return _wrap_result(out, backend, node)
     return _wrap(out, backend)
@@ -162,7 +165,7 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     backend = a._backend
     ad = a._data
     kind = type(b)
-    if kind is float or kind is int or not (kind is Tensor or isinstance(b, Tensor)):
+    if kind is not Tensor and (kind is float or kind is int or not isinstance(b, Tensor)):
         if kind is not float and kind is not int:
             b = operand(b, a)
         if ad.dtype.kind != "f":
