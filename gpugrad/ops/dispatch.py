@@ -151,15 +151,6 @@ def wrap_integer(value: int, dtype: Any) -> int:
     return (value - low) % (1 << bits) + low
 
 
-def _saved_pair(op: Op, a: Any, b: Any) -> tuple:
-    picks = op.save_inputs
-    if not picks:
-        return ()
-    if len(picks) == 2:
-        return (a, b)
-    return (a,) if picks[0] == 0 else (b,)
-
-
 def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     """``op(a, b)`` with ``a`` a tensor and ``b`` a tensor or a Python number."""
     backend = a._backend
@@ -181,14 +172,14 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
             kind = Node if op.name in WRAPPED_NUMBER_OPS else SecondArgumentNode
-            node = kind(
-                op,
-                (edge, None),
-                _saved_pair(op, a, b),
-                out if op.save_output else None,
-                (),
-                backend,
-            )
+            picks = op.save_inputs  # the same selection as the two-tensor path's below
+            if not picks:
+                saved = ()
+            elif len(picks) == 2:
+                saved = (a, b)
+            else:
+                saved = (a,) if picks[0] == 0 else (b,)
+            node = kind(op, (edge, None), saved, out if op.save_output else None, (), backend)
             if ad.shape != out.shape:
                 node.shapes = (ad.shape, None)
             return _wrap_result(out, backend, node)
@@ -219,7 +210,7 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         edge_a = node if node is not None and a._output_nr == 0 else edge_of(a)
         node = b.grad_fn
         edge_b = node if node is not None and b._output_nr == 0 else edge_of(b)
-        picks = op.save_inputs
+        picks = op.save_inputs  # which of (a, b) the formulas read
         if not picks:
             saved = ()
         elif len(picks) == 2:
