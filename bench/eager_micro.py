@@ -1,7 +1,7 @@
 """Eager per-op overhead on user-style code, gpugrad against PyTorch, each in its own process.
 
     python -m bench.eager_micro [--rounds 7] [--seconds 0.4] [--baseline DIR]
-    python -m bench.eager_micro --instructions [--steps 300] [--baseline DIR]
+    python -m bench.eager_micro --instructions [--steps 1000] [--baseline DIR]
 
 The same step function runs with ``L = torch`` and ``L = gpugrad`` (``--baseline DIR``
 adds a third library: the gpugrad package found in ``DIR``, e.g. an exported older
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--instructions", action="store_true", help="count CPU instructions (valgrind)"
     )
-    parser.add_argument("--steps", type=int, default=300, help="steps counted per program")
+    parser.add_argument("--steps", type=int, default=1000, help="steps counted per program")
     parser.add_argument("--worker", choices=("torch", "gpugrad"), help=argparse.SUPPRESS)
     parser.add_argument("--step-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -75,7 +75,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     backend = x._backend
     if backend is _cpu:  # NumPy computes log(0), exp(100), 0/0 without warning (fp_errors)
-        out = _quiet.run(op.forward, backend, x._data, *attrs)
+        if attrs:
+            out = _quiet.run(op.forward, backend, x._data, *attrs)
+        else:  # most unary ops: a plain call, no argument tuple built
+            out = _quiet.run(op.forward, backend, x._data)
     else:  # CuPy never warns
         out = op.forward(backend, x._data, *attrs)
     if x._requires_grad and _grad_state.enabled:
