@@ -1,6 +1,7 @@
 """Eager per-op overhead on user-style code, gpugrad against PyTorch, each in its own process.
 
     python -m bench.eager_micro [--rounds 7] [--seconds 0.4] [--baseline DIR]
+    python -m bench.eager_micro --instructions [--steps 1000] [--baseline DIR]
 
 The same step function runs with ``L = torch`` and ``L = gpugrad`` (``--baseline DIR``
 adds a third library: the gpugrad package found in ``DIR``, e.g. an exported older
@@ -8,6 +9,13 @@ commit). Each round starts one fresh process per library, alternating, so slow p
 loaded machine hit all of them alike. A process times each program in batches and keeps
 its fastest batch (µs per step); the report gives, across rounds, the minimum and the
 median, and the ratios to PyTorch of both.
+
+``--instructions`` counts instead of timing: each gpugrad worker runs under Valgrind's
+cachegrind (``valgrind`` must be installed; PyTorch is left out, its import alone takes
+minutes there), once with no steps and once with ``--steps`` of each program, and the
+difference divided by the steps is the CPU instructions per step. Counts do not depend on
+what else the machine runs, so two versions compare on a busy machine (time does not
+follow counts exactly: memory and allocation costs differ).
 
 Programs: the seed notebook's scalar logistic step (sigmoid, clamp(eps), two logs, mean,
 backward, ``.grad`` reset), ``sin(x**2)`` on a 0-d tensor, and a 100-op elementwise chain
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -99,6 +108,65 @@ def worker(library: str, seconds: float) -> None:
     print(json.dumps({name: time_program(step, seconds) for name, step in programs(L).items()}))
 
 
+def step_worker(program: str, steps: int) -> None:
+    """Run ``program`` ``steps`` times (for ``--instructions``)."""
+    import gpugrad as L
+
+    print(L.__file__, file=sys.stderr)
+    step = programs(L)[program]
+    for _ in range(steps):
+        step()
+
+
+def count_instructions(root: str, program: str, steps: int) -> int:
+    """Instructions of a worker process that imports ``root``'s gpugrad and runs
+    ``program`` ``steps`` times (Valgrind's cachegrind, no cache simulation)."""
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env["PYTHONHASHSEED"] = "0"
+    out = subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+        + [sys.executable, __file__, "--step-worker", program, "--steps", str(steps)],
+        env=env,
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    if root not in out.stderr:
+        raise RuntimeError(f"the worker did not import gpugrad from {root}")
+    refs = re.search(r"I\s+refs:\s+([\d,]+)", out.stderr)
+    if refs is None:
+        raise RuntimeError(f"no instruction count from valgrind:\n{out.stderr[-2000:]}")
+    return int(refs.group(1).replace(",", ""))
+
+
+def instructions(libraries: dict[str, str | None], steps: int) -> None:
+    """Print instructions per step of every program for each gpugrad in ``libraries``."""
+    steps_of = {"scalar_bce": steps, "sin_square": steps, "chain_100": max(1, steps // 10)}
+    counts: dict[str, dict[str, float]] = {}
+    for name, path in libraries.items():
+        if name == "torch":
+            continue
+        root = path or str(Path(__file__).resolve().parents[1])
+        base = count_instructions(root, "scalar_bce", 0)
+        counts[name] = {
+            program: (count_instructions(root, program, n) - base) / n
+            for program, n in steps_of.items()
+        }
+    names = list(counts)
+    print("CPU instructions per step (valgrind cachegrind; the same on a busy machine)")
+    print(
+        f"{'program':<12}"
+        + "".join(f"{n:>14}" for n in names)
+        + ("   ratio" if len(names) == 2 else "")
+    )
+    for program in steps_of:
+        row = "".join(f"{counts[n][program]:>14,.0f}" for n in names)
+        if len(names) == 2:
+            row += f"   {counts[names[0]][program] / counts[names[1]][program]:.3f}"
+        print(f"{program:<12}{row}")
+
+
 def run_round(library: str, path: str | None, seconds: float) -> dict[str, float]:
     env = dict(os.environ)
     root = path or str(Path(__file__).resolve().parents[1])
@@ -124,14 +192,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=0.4, help="timing per program")
     parser.add_argument("--baseline", help="a directory holding an older gpugrad package")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count CPU instructions (valgrind)"
+    )
+    parser.add_argument("--steps", type=int, default=1000, help="steps counted per program")
     parser.add_argument("--worker", choices=("torch", "gpugrad"), help=argparse.SUPPRESS)
+    parser.add_argument("--step-worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.seconds)
         return
+    if args.step_worker:
+        step_worker(args.step_worker, args.steps)
+        return
     libraries: dict[str, str | None] = {"torch": None, "gpugrad": None}
     if args.baseline:
         libraries["baseline"] = str(Path(args.baseline).resolve())
+    if args.instructions:
+        instructions(libraries, args.steps)
+        return
     results: dict[str, list[dict[str, float]]] = {name: [] for name in libraries}
     for r in range(args.rounds):
         order = list(libraries) if r % 2 == 0 else list(reversed(libraries))

@@ -13,7 +13,15 @@ from heapq import heappop, heappush
 from typing import Any
 
 from ._grad_mode import state as grad_state
-from ._graph import AccumulateGrad, Node, anomaly, edge_of, set_unit_seeds, wrap_grad
+from ._graph import (
+    AccumulateGrad,
+    Node,
+    SliceNode,
+    anomaly,
+    edge_of,
+    set_unit_seeds,
+    wrap_grad,
+)
 from ._tensor import Size, Tensor
 from .backends import fp_errors
 from .ops import backward_ns
@@ -109,8 +117,9 @@ def _accumulate(t: Tensor, grad: Any, tensor_mode: bool, private: bool = False) 
             _accumulate_lock.release()
         return
     backend = t._backend
-    if grad.dtype != t._data.dtype:
-        grad = grad.astype(t._data.dtype)
+    dtype = t._data.dtype
+    if grad.dtype is not dtype and grad.dtype != dtype:  # builtin dtypes are singletons
+        grad = grad.astype(dtype)
     _accumulate_lock.acquire()  # cheaper than ``with`` on the hot path
     try:
         current = t._grad
@@ -162,41 +171,85 @@ def execute(
     grad_state.enabled = create_graph
     fp_token = fp_errors.set_state(fp_errors.IGNORE)  # formulas never warn: 1/0 is inf
     try:
-        while ready:
-            node = heappop(ready)[1]
-            grad = buffers.pop(node)
-            if owned:
-                owned.pop(node, None)
-            if node.pre_hooks is not None:
-                set_unit_seeds(())  # a hook may have changed the seed in place
-                grad = _run_pre_hooks(node, grad, tensor_mode)
-                shared.add(id(grad))
-            if capture is not None:
-                _capture_non_leaf(node, grad, capture, captured)
-            if node.n_outputs == 1:
-                slicing = (
-                    not tensor_mode and type(node) is Node and node.op.node_name in _BASIC_SLICES
-                )
-                if slicing and _add_slice_into(node, grad, buffers, owned):
-                    continue
-                input_grads = node.apply(
-                    grad, backward_ns if tensor_mode else node.backend, tensor_mode, retain_graph
-                )
-            else:
-                slicing = False
+        node = None  # the next node to run when it was handed on directly (see below)
+        while True:
+            if node is None:
+                if not ready:
+                    break
+                node = heappop(ready)[1]
+                grad = buffers.pop(node)
+                if owned:
+                    owned.pop(node, None)
+            if node.pre_hooks is not None or capture is not None:
+                if node.pre_hooks is not None:
+                    set_unit_seeds(())  # a hook may have changed the seed in place
+                    grad = _run_pre_hooks(node, grad, tensor_mode)
+                    shared.add(id(grad))
+                if capture is not None:
+                    _capture_non_leaf(node, grad, capture, captured)
+            slicing = False
+            if node.n_outputs != 1:
                 input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
-            n_grads = len(input_grads)
-            if n_grads == 2:
-                if input_grads[0] is input_grads[1] and input_grads[0] is not None:
-                    shared.add(id(input_grads[0]))
-            elif n_grads > 2:
-                _note_repeats(input_grads, shared)
+            elif tensor_mode:
+                input_grads = node.apply(grad, backward_ns, True, retain_graph)
+            else:
+                if type(node) is SliceNode:
+                    if _add_slice_into(node, grad, buffers, owned):
+                        node = None
+                        continue
+                    slicing = True
+                input_grads = node.apply(grad, node.backend, False, retain_graph)
+            edges = node.edges
             if anomaly.enabled:
                 from ._anomaly import check_backward_outputs
 
                 check_backward_outputs(node, input_grads)
-            for edge, g in zip(node.edges, input_grads):
+            node = None
+            # One gradient to pass on (a unary op, a reduction, a binary op with one input
+            # that needs none): when the node it goes to is reached for the first time and
+            # is newer than every node waiting, it is the one the heap would hand out
+            # next, so it runs next without the heap and the buffer (the order, hence
+            # every value, is the heap's).
+            n_grads = len(input_grads)
+            if n_grads == 1:
+                edge = edges[0]
+                g = input_grads[0]
+            elif n_grads == 2:
+                g, g1 = input_grads
+                if g is None:
+                    edge = edges[1]
+                    g = g1
+                elif g1 is None:
+                    edge = edges[0]
+                else:
+                    edge = None
+                    if g is g1:
+                        shared.add(id(g))
+            else:
+                edge = None
+                _note_repeats(input_grads, shared)
+            if edge is not None:
+                if g is None:
+                    continue
+                if (
+                    type(edge) is not tuple
+                    and edge.n_outputs == 1
+                    and edge not in buffers
+                    and type(edge) is not AccumulateGrad
+                    and (not ready or -ready[0][0] < edge.seq)
+                ):
+                    node = edge
+                    grad = g
+                    continue
+            # The first node reached for the first time here waits in ``first`` instead
+            # of the heap: if it is the only one and is newer than every node waiting, it
+            # runs next, as above (several inputs: ``w * x + b``, ``y * log(p)``).
+            first = first_grad = None
+            for edge, g in zip(edges, input_grads):
                 if edge is None or g is None:
+                    continue
+                if edge is first:  # a second edge into it (``x * x``): summed in order
+                    first_grad = first_grad + g
                     continue
                 nr = 0
                 if type(edge) is tuple:
@@ -205,6 +258,10 @@ def execute(
                 if current is None:
                     if type(edge) is AccumulateGrad:
                         leaves[edge] = None
+                    elif first is None and nr == 0 and edge.n_outputs == 1 and not slicing:
+                        first = edge
+                        first_grad = g
+                        continue
                     else:
                         heappush(ready, (-edge.seq, edge))
                 if edge.n_outputs != 1:
@@ -213,6 +270,13 @@ def execute(
                     buffers[edge] = g if current is None else current + g
                     if slicing:  # a fresh array only this buffer holds
                         owned[edge] = buffers[edge]
+            if first is not None:
+                if not ready or -ready[0][0] < first.seq:
+                    node = first
+                    grad = first_grad
+                else:
+                    heappush(ready, (-first.seq, first))
+                    buffers[first] = first_grad
         plain = accumulate_into is None and capture is None
         for node in leaves:
             grad = buffers.pop(node)
@@ -235,11 +299,6 @@ def execute(
         grad_state.enabled = previous
         set_unit_seeds(())
     return captured
-
-
-_BASIC_SLICES = frozenset(("SliceBackward0", "SelectBackward0"))
-"""Nodes of ``x[key]`` with a basic key (ints and slices), whose backward scatters the
-gradient into zeros of the input's shape: ``split``, ``chunk``, ``unbind`` make several."""
 
 
 def _add_slice_into(node: Node, grad: Any, buffers: dict, owned: dict) -> bool:

@@ -35,6 +35,12 @@ SAVE_NAMES = ("x", "y", "z", "o")
 its output ``o``."""
 
 
+BASIC_SLICES = frozenset(("SliceBackward0", "SelectBackward0"))
+"""Nodes of ``x[key]`` with a basic key (ints and slices), whose backward scatters the
+gradient into zeros of the input's shape: ``split``, ``chunk``, ``unbind`` make several
+(the engine adds their gradients into one buffer: ``Op.basic_slice``)."""
+
+
 class Op:
     """One row of the derivative table: forward on arrays, one backward formula per input.
 
@@ -61,6 +67,7 @@ class Op:
         "save_output",
         "broadcasts",
         "splits",
+        "basic_slice",
     )
 
     def __init__(
@@ -92,6 +99,7 @@ class Op:
         self.save_output = "o" in save
         self.broadcasts = broadcasts
         self.splits = splits
+        self.basic_slice = node_name in BASIC_SLICES
         for formula in (*self.grads, *self.composite):
             if formula is not None:
                 _check_contract(self, formula)
@@ -228,9 +236,19 @@ class Node:
 
     n_outputs = 1
 
-    def __init__(self, op: Op, edges: tuple, saved: tuple, out: Any, attrs: tuple, backend):
-        self.seq = next_sequence()
-        self.epoch = clock.epoch
+    def __init__(
+        self,
+        op: Op,
+        edges: tuple,
+        saved: tuple,
+        out: Any,
+        attrs: tuple,
+        backend,
+        _next_sequence=next_sequence,  # bound once: no global lookups per node
+        _clock=clock,
+    ):
+        self.seq = _next_sequence()
+        self.epoch = _clock.epoch
         self.op = op
         self.edges = edges
         self.saved = saved
@@ -328,6 +346,14 @@ class Node:
         return grads
 
 
+class SliceNode(Node):
+    """The node of ``x[key]`` with a basic key (``Op.basic_slice``): a type of its own, so
+    that the engine finds the slices whose gradients it may add into one buffer
+    (``_engine._add_slice_into``) with one type check per node."""
+
+    __slots__ = ()
+
+
 class AccumulateGrad:
     """The node that ends every path at a leaf: adds the gradient into ``leaf.grad``.
 
@@ -359,7 +385,9 @@ def edge_of(t: Tensor) -> Any:
     node = t.grad_fn
     if node is not None:
         return node if t._output_nr == 0 else (node, t._output_nr)
-    extra = t._get_extra()
+    extra = t._extra
+    if extra is None:
+        extra = t._get_extra()
     alive = extra.accumulator
     accumulator = None if alive is None else alive()
     if accumulator is None:  # first use, or every graph that held the last one is gone

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._grad_mode import state as _grad_state
-from .._graph import Node, Op, edge_of
+from .._graph import Node, Op, SliceNode, edge_of
 from .._tensor import Tensor, _wrap, _wrap_result
 from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
@@ -63,7 +63,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
                 else:
                     edges = tuple([edge_of(t) if isinstance(t, Tensor) else None for t in inputs])
                     saved = tuple([inputs[i] for i in op.save_inputs])
-                kind = FirstArgumentNode if op.grads[0] is None else Node  # where's condition
+                if op.grads[0] is None:  # where's condition
+                    kind = FirstArgumentNode
+                else:
+                    kind = SliceNode if op.basic_slice else Node
                 node = kind(op, edges, saved, out if op.save_output else None, attrs, backend)
                 return _wrap_result(out, backend, node)
     return _wrap(out, backend)
@@ -72,7 +75,10 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     backend = x._backend
     if backend is _cpu:  # NumPy computes log(0), exp(100), 0/0 without warning (fp_errors)
-        out = _quiet.run(op.forward, backend, x._data, *attrs)
+        if attrs:
+            out = _quiet.run(op.forward, backend, x._data, *attrs)
+        else:  # most unary ops: a plain call, no argument tuple built
+            out = _quiet.run(op.forward, backend, x._data)
     else:  # CuPy never warns
         out = op.forward(backend, x._data, *attrs)
     if x._requires_grad and _grad_state.enabled:
@@ -148,21 +154,12 @@ def wrap_integer(value: int, dtype: Any) -> int:
     return (value - low) % (1 << bits) + low
 
 
-def _saved_pair(op: Op, a: Any, b: Any) -> tuple:
-    picks = op.save_inputs
-    if not picks:
-        return ()
-    if len(picks) == 2:
-        return (a, b)
-    return (a,) if picks[0] == 0 else (b,)
-
-
 def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     """``op(a, b)`` with ``a`` a tensor and ``b`` a tensor or a Python number."""
     backend = a._backend
     ad = a._data
     kind = type(b)
-    if kind is float or kind is int or not (kind is Tensor or isinstance(b, Tensor)):
+    if kind is not Tensor and (kind is float or kind is int or not isinstance(b, Tensor)):
         if kind is not float and kind is not int:
             b = operand(b, a)
         if ad.dtype.kind != "f":
@@ -178,14 +175,14 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
             kind = Node if op.name in WRAPPED_NUMBER_OPS else SecondArgumentNode
-            node = kind(
-                op,
-                (edge, None),
-                _saved_pair(op, a, b),
-                out if op.save_output else None,
-                (),
-                backend,
-            )
+            picks = op.save_inputs  # the same selection as the two-tensor path's below
+            if not picks:
+                saved = ()
+            elif len(picks) == 2:
+                saved = (a, b)
+            else:
+                saved = (a,) if picks[0] == 0 else (b,)
+            node = kind(op, (edge, None), saved, out if op.save_output else None, (), backend)
             if ad.shape != out.shape:
                 node.shapes = (ad.shape, None)
             return _wrap_result(out, backend, node)
@@ -194,7 +191,8 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         raise device_error(a, b)
     bd = b._data
     casts = None
-    if ad.dtype != bd.dtype:
+    dtype = ad.dtype
+    if dtype is not bd.dtype and dtype != bd.dtype:  # NumPy's builtin dtypes are singletons
         dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
         casts = (ad.dtype, bd.dtype)
         token = _fp_set(_FP_IGNORE)  # int64 to float16 may overflow: inf, unwarned
@@ -215,14 +213,14 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         edge_a = node if node is not None and a._output_nr == 0 else edge_of(a)
         node = b.grad_fn
         edge_b = node if node is not None and b._output_nr == 0 else edge_of(b)
-        node = Node(
-            op,
-            (edge_a, edge_b),
-            _saved_pair(op, a, b),
-            out if op.save_output else None,
-            (),
-            backend,
-        )
+        picks = op.save_inputs  # which of (a, b) the formulas read
+        if not picks:
+            saved = ()
+        elif len(picks) == 2:
+            saved = (a, b)
+        else:
+            saved = (a,) if picks[0] == 0 else (b,)
+        node = Node(op, (edge_a, edge_b), saved, out if op.save_output else None, (), backend)
         shape = out.shape
         if ad.shape != shape or bd.shape != shape:
             node.shapes = (ad.shape, bd.shape)

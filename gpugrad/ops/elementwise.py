@@ -423,7 +423,7 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
     dtype = input._data.dtype
-    min, max = (_python_data.checked_fill(bound, dtype) for bound in (min, max))
+    min, max = _python_data.checked_fill(min, dtype), _python_data.checked_fill(max, dtype)
     return unary_apply(CLAMP, input, min, max)
 
 
