@@ -318,7 +318,6 @@ def test_optimization_loop(device, capsys):
 
 
 def save_load_program(torch, device, directory):
-    nn = torch.nn
     model = NETWORKS[torch.__name__]().to(device)
     fill_parameters(torch, model)
     weights = os.path.join(directory, f"{torch.__name__}_model_weights.pth")
