@@ -28,9 +28,20 @@ def normalize(text: str) -> str:
     return re.sub(r",\s*device='cuda:\d+'", "", text)
 
 
-def assert_same_output(ours: str, theirs: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+def assert_same_output(
+    ours: str,
+    theirs: str,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    known_gaps: dict[str, str] | None = None,
+) -> None:
     """``ours`` (gpugrad's output) matches ``theirs`` (PyTorch's): line for line, the same
-    text between numbers and the numbers equal within ``rtol``/``atol``."""
+    text between numbers and the numbers equal within ``rtol``/``atol``. ``known_gaps``
+    maps text gpugrad prints to PyTorch's where a strict xfail in test_tutorials_gaps.py
+    records the difference (a ``grad_fn`` name), so the rest of the program is compared."""
+    for gap, torch_text in (known_gaps or {}).items():
+        assert gap in ours, f"known gap {gap!r} no longer printed: remove it"
+        ours = ours.replace(gap, torch_text)
     ours_lines, theirs_lines = normalize(ours).splitlines(), normalize(theirs).splitlines()
     assert len(ours_lines) == len(theirs_lines), "\n".join(
         ["gpugrad printed:", *ours_lines, "PyTorch printed:", *theirs_lines]
