@@ -156,9 +156,7 @@ VECTORIZE_ERRORS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "case", range(len(VECTORIZE_ERRORS)), ids=[n for n, _ in VECTORIZE_ERRORS]
-)
+@pytest.mark.parametrize("case", range(len(VECTORIZE_ERRORS)), ids=[n for n, _ in VECTORIZE_ERRORS])
 def test_vectorize_argument_errors_are_pytorchs(case, device):
     _, kwargs = VECTORIZE_ERRORS[case]
     assert_raises_like_torch(
