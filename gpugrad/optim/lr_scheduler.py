@@ -195,6 +195,10 @@ class LRScheduler:
         return [group["lr"] * factor for group in self.optimizer.param_groups]
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's older name for ``LRScheduler``, still subclassed by custom schedulers."""
+
+
 class _LambdaState:
     """What ``LambdaLR`` and ``MultiplicativeLR`` share: one ``lr_lambda`` per group (a
     single one is repeated; ``MultiplicativeLR`` requires callables), and a ``state_dict``
