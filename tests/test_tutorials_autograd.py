@@ -108,7 +108,7 @@ def mechanics_program(torch, device):
 def test_autograd_mechanics(device, capsys):
     ours, theirs = replay(mechanics_program, device, capsys)
     assert_same_output(ours, theirs)
-    assert re.search(r"<MulBackward0 object at 0x[0-9a-f]+> False True True", ours)
+    assert re.search(r"<MulBackward0 object at 0x[0-9a-f]+>", ours)
     assert re.search(r"\(\(<AccumulateGrad object at 0x[0-9a-f]+>, 0\), \(<Accum", ours)
 
 
