@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.tutorial_replay import assert_same_output, fill_parameters, replay
+from tests.tutorial_replay import assert_same_output, fill_parameters, printed, replay
 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_on_one_thread")
@@ -373,12 +373,10 @@ def test_cnn_sequential_lambda_adaptive_pool_wrapped_loader(device, capsys):
     assert_same_output(*replay(cnn_program, device, capsys))
 
 
-def test_fit_with_shuffled_batches_learns(device, capsys):
+def test_fit_with_shuffled_batches_learns(device):
     import gpugrad as gg
 
-    capsys.readouterr()
-    cnn_program(gg, device, shuffle=True, epochs=3)
-    out = capsys.readouterr().out
+    out = printed(lambda L, dev: cnn_program(L, dev, shuffle=True, epochs=3), gg, device)
     losses = [float(line.split()[1]) for line in out.splitlines() if line[:2] in ("0 ", "2 ")]
     assert len(losses) == 6
     for first, last in zip(losses[::2], losses[1::2]):

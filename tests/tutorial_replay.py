@@ -10,6 +10,8 @@ and the numbers must agree to float tolerance.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from collections.abc import Callable
 from typing import Any
@@ -75,12 +77,19 @@ def replay(
     """What ``program`` printed with gpugrad on ``device`` and with PyTorch on the CPU."""
     torch = pytest.importorskip("torch")
     capsys.readouterr()
-    program(torch, "cpu")
-    theirs = capsys.readouterr().out
-    program(gg, device)
-    ours = capsys.readouterr().out
+    theirs = printed(program, torch, "cpu")
+    ours = printed(program, gg, device)
     assert theirs.strip(), "the program printed nothing to compare"
     return ours, theirs
+
+
+def printed(program: Callable[[Any, str], None], library: Any, device: str) -> str:
+    """What ``program(library, device)`` printed: ``sys.stdout`` is redirected for the call
+    itself, so output lands here whatever stream earlier code left in ``sys.stdout``."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        program(library, device)
+    return buffer.getvalue()
 
 
 def fill_parameters(L: Any, model: Any, seed: int = 0, scale: float = 0.05) -> None:
