@@ -73,7 +73,7 @@ from .backends.dtypes import (
 from . import ops
 from . import _tensor_methods  # noqa: I001  (attaches the registry's methods to Tensor)
 from ._exports import *  # noqa: F403  (the registry's ops: gpugrad.sin, gpugrad.sum …)
-from . import autograd, cuda, linalg
+from . import accelerator, autograd, cuda, linalg
 from .ops import return_types
 
 _tensor_methods.attach()

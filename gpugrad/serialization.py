@@ -1,4 +1,5 @@
-"""``gg.save`` and ``gg.load``: checkpoints that never run code from the file.
+"""``gg.save`` and ``gg.load``: checkpoints that run no code from the file unless the
+caller asks for it (``weights_only=False``, for a whole pickled model).
 
 Formats
 -------
@@ -7,7 +8,9 @@ Formats
   dicts (``str``/``int``/``float``/``bool``/``None`` keys), lists, tuples, numbers,
   strings, ``None`` and tensors; each tensor is a reference to an entry ``t0``, ``t1`` …
   with its dtype, shape, device, ``requires_grad`` and whether it was a ``Parameter``. A
-  tensor saved twice is stored once and loads as one object.
+  tensor saved twice is stored once and loads as one object. Any other object (a whole
+  module) is a node ``{"pickle": "p<n>"}``: a pickle in entry ``p<n>`` whose tensors are
+  persistent references to tensor entries; it loads only with ``weights_only=False``.
 - **safetensors**: a path ending in ``.safetensors`` is written and read through the
   ``safetensors`` package (``pip install 'gpugrad[safetensors]'``): a flat dict of named
   tensors, exchangeable with ``safetensors.torch`` and published models.
@@ -44,6 +47,7 @@ is the backend's: ``gpugrad/backends/checkpoint_io.py``.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import pickle
@@ -169,10 +173,28 @@ class _Writer:
             return {kind: [self.node(v, depth + 1) for v in obj]}
         if isinstance(obj, _SCALARS):
             return {"value": obj}
-        raise TypeError(
-            f"gg.save cannot store an object of type {type(obj).__name__}: it stores tensors, "
-            "dicts, lists, tuples, numbers, strings and None"
-        )
+        return self.pickled(obj)
+
+    def pickled(self, obj: Any) -> dict[str, Any]:
+        """Any other object (a whole module, as ``torch.save(model)`` stores it): pickled,
+        its tensors stored as arrays like any others and referenced from the pickle."""
+        key = f"p{len(self.arrays)}"
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.persistent_id = self.persistent_id
+        try:
+            pickler.dump(obj)
+        except (pickle.PicklingError, TypeError, AttributeError) as error:
+            raise TypeError(
+                f"gg.save cannot store an object of type {type(obj).__name__}: {error}"
+            ) from None
+        self.arrays[key] = checkpoint_io.bytes_array(buffer.getvalue())
+        return {"pickle": key}
+
+    def persistent_id(self, obj: Any) -> str | None:
+        if isinstance(obj, _gg().Tensor):
+            return json.dumps(self.tensor(obj))
+        return None
 
 
 def _write_gpugrad(obj: Any) -> Callable[[BinaryIO], None]:
@@ -217,6 +239,10 @@ def save(obj: Any, f: PathOrFile) -> None:
     ``state_dict`` of a module or an optimizer, to ``f`` (a path, written as given, or a
     binary file object). A path ending in ``.safetensors`` is written in the safetensors
     format (a flat dict of named tensors). Load it back with ``gg.load``.
+
+    Any other object (a whole model, ``gg.save(model, "model.pth")`` as in PyTorch's
+    tutorials) is pickled, its tensors stored as arrays; loading it needs
+    ``gg.load(f, weights_only=False)``, as in PyTorch >= 2.6, since unpickling runs code.
 
     Saving to a path is atomic: the previous file at that path stays intact until the new
     one is complete on disk."""
@@ -462,9 +488,10 @@ def _parse_int(digits: str) -> int:
 
 
 class _GpugradReader:
-    def __init__(self, archive: _Archive, placement: _Placement) -> None:
+    def __init__(self, archive: _Archive, placement: _Placement, weights_only: bool) -> None:
         self.archive = archive
         self.placement = placement
+        self.weights_only = weights_only
         self.loaded: dict[str, Tensor] = {}
 
     def header(self) -> Any:
@@ -573,7 +600,40 @@ class _GpugradReader:
                     raise _Malformed(f"invalid dict item {pair!r:.80}")
                 out[pair[0]] = self.node(pair[1], depth + 1)
             return out
+        if kind == "pickle":
+            return self.unpickle(payload)
         raise _Malformed(f"unknown description node kind {kind!r:.40}")
+
+    def unpickle(self, key: Any) -> Any:
+        """A pickled object (``gg.save(model)``), only with ``weights_only=False``."""
+        if self.weights_only:
+            raise _Malformed(
+                "it holds a pickled Python object (gg.save of a whole model or another "
+                "object that is not a tensor, container, number or string), and unpickling "
+                "runs code from the file. Weights only load failed: re-run gg.load with "
+                "weights_only=False only for a file you trust, or save and load a "
+                "state_dict instead"
+            )
+        if not isinstance(key, str) or key + ".npy" not in self.archive.infos:
+            raise _Malformed(f"a pickle reference {key!r:.40} names no entry")
+        name = key + ".npy"
+        with self.archive.open(name) as member:
+            npy = checkpoint_io.read_npy_header(member, self.archive.info(name).file_size)
+            if npy.dtype != "uint8" or len(npy.shape) != 1:
+                raise _Malformed(f"entry {key!r} is not a byte string")
+            data = member.read(npy.data_bytes)
+        unpickler = pickle.Unpickler(io.BytesIO(data))
+        unpickler.persistent_load = self.persistent_load
+        return unpickler.load()
+
+    def persistent_load(self, pid: Any) -> Tensor:
+        try:
+            node = json.loads(pid)
+        except (TypeError, json.JSONDecodeError):
+            raise _Malformed(f"invalid tensor reference {pid!r:.80} in a pickle") from None
+        if not isinstance(node, dict) or "tensor" not in node:
+            raise _Malformed(f"invalid tensor reference {pid!r:.80} in a pickle")
+        return self.tensor(node)
 
 
 # --- PyTorch zip checkpoints --------------------------------------------------------------
@@ -772,8 +832,10 @@ def load(
     dict mapping saved locations to new ones, or a callable ``(storage, location)`` called
     once per storage with a 1-D CPU tensor and the saved location (``"cpu"``,
     ``"cuda:0"``), returning that storage moved where it should go, or ``None`` for the
-    default. ``weights_only`` is accepted for PyTorch compatibility: gpugrad never
-    unpickles anything but tensors and plain containers, whatever its value.
+    default. With ``weights_only=True`` (the default, as in PyTorch) nothing but tensors and
+    plain containers is rebuilt and no code from the file runs; ``weights_only=False``
+    also unpickles the objects ``gg.save`` pickled (a whole model), for files you trust.
+    PyTorch files are read by the allowlist unpickler whatever its value.
 
     ``max_bytes`` bounds the bytes the file's members may expand to (default:
     ``EXPANSION_LIMIT`` times the file's size); a file declaring more is refused before
@@ -792,9 +854,9 @@ def load(
         raise ValueError(f"max_bytes must be a non-negative int or None, got {max_bytes!r}")
     name = _describe(f)
     if hasattr(f, "read"):
-        return _load_from(f, name, placement, max_bytes, suffix_safetensors=False)
+        return _load_from(f, name, placement, max_bytes, False, weights_only)
     with open(os.fspath(f), "rb") as fid:
-        return _load_from(fid, name, placement, max_bytes, _is_safetensors_path(f))
+        return _load_from(fid, name, placement, max_bytes, _is_safetensors_path(f), weights_only)
 
 
 def _load_from(
@@ -803,6 +865,7 @@ def _load_from(
     placement: _Placement,
     max_bytes: int | None,
     suffix_safetensors: bool,
+    weights_only: bool | None = True,
 ) -> Any:
     try:
         start = fid.tell()
@@ -821,7 +884,7 @@ def _load_from(
             raise _Malformed(_not_a_zip(magic))
         archive = _Archive(fid, start + size, limit)
         if HEADER + ".npy" in archive.infos:
-            reader = _GpugradReader(archive, placement)
+            reader = _GpugradReader(archive, placement, weights_only is not False)
             return reader.node(reader.header())
         if any(n.endswith("data.pkl") for n in archive.infos):
             return _TorchReader(archive, placement).load()

@@ -134,11 +134,35 @@ def test_errors_are_pytorchs(case, device):
     assert_raises_like_torch(lambda: call(AF, _t(X, device)), lambda: call(TF, _tt(X)))
 
 
-def test_vectorize_and_forward_mode_are_refused_by_name(device):
-    with pytest.raises(NotImplementedError, match="vectorize=True"):
-        AF.jacobian(lambda a: a, _t(X, device), vectorize=True)
-    with pytest.raises(NotImplementedError, match="forward-mode"):
-        AF.jacobian(lambda a: a, _t(X, device), strategy="forward-mode")
+VECTORIZED = [
+    ("vectorize", {"vectorize": True}),
+    ("forward_mode", {"vectorize": True, "strategy": "forward-mode"}),
+]
+
+
+@pytest.mark.parametrize("case", range(len(VECTORIZED)), ids=[n for n, _ in VECTORIZED])
+def test_vectorize_and_forward_mode_give_the_same_jacobian_as_torch(case, device):
+    _, kwargs = VECTORIZED[case]
+    jac = AF.jacobian(lambda a: a.exp() * a.sin(), _t(X, device), **kwargs)
+    expected = TF.jacobian(lambda a: a.exp() * a.sin(), _tt(X), **kwargs)
+    np.testing.assert_allclose(jac.cpu().numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+VECTORIZE_ERRORS = [
+    ("forward_mode_unvectorized", {"strategy": "forward-mode"}),
+    ("forward_mode_create_graph", {"strategy": "forward-mode", "vectorize": True,
+                                   "create_graph": True}),
+    ("vectorize_strict", {"vectorize": True, "strict": True}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", range(len(VECTORIZE_ERRORS)), ids=[n for n, _ in VECTORIZE_ERRORS])
+def test_vectorize_argument_errors_are_pytorchs(case, device):
+    _, kwargs = VECTORIZE_ERRORS[case]
+    assert_raises_like_torch(
+        lambda: AF.jacobian(lambda a: a * 2, _t(X, device), **kwargs),
+        lambda: TF.jacobian(lambda a: a * 2, _tt(X), **kwargs),
+    )
 
 
 def test_unused_input_gives_zeros_when_not_strict(device):

@@ -1,5 +1,8 @@
 """Custom differentiable ops: ``class Exp(gg.autograd.Function)`` with ``forward(ctx, …)``
-and ``backward(ctx, …)``, used as ``Exp.apply(x)``; the ``ctx`` is the op's graph node."""
+and ``backward(ctx, …)``, used as ``Exp.apply(x)``; the ``ctx`` is the op's graph node.
+
+PyTorch 2's other style works too: ``forward(…)`` without ``ctx`` and a separate
+``setup_context(ctx, inputs, output)`` that saves what ``backward`` needs."""
 
 from __future__ import annotations
 
@@ -29,7 +32,8 @@ class FunctionCtx:
         return f"{self._function.__name__}Backward"
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        # PyTorch makes a class ``<Name>Backward`` in ``torch.autograd.function``.
+        return f"<gpugrad.autograd.function.{self.name()} object at {id(self):#x}>"
 
     @property
     def next_functions(self) -> tuple:
@@ -44,7 +48,10 @@ class FunctionCtx:
     def saved_tensors(self) -> tuple[Tensor | None, ...]:
         if self._saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
-        return self._saved
+        return tuple(
+            _wrap_result(s.data, self.backend, self, s.index) if type(s) is _SavedOutput else s
+            for s in self._saved
+        )
 
     def set_materialize_grads(self, value: bool) -> None:
         self.materialize_grads = value
@@ -106,6 +113,18 @@ class FunctionCtx:
         return out
 
 
+class _SavedOutput:
+    """An output of ``forward`` that it saved for backward. It is rebuilt as an output of
+    this node when unpacked (as PyTorch does), so a double backward flows through it; the
+    node keeps only the array, never the output tensor (which would be a reference cycle)."""
+
+    __slots__ = ("data", "index")
+
+    def __init__(self, data: Any, index: int) -> None:
+        self.data = data
+        self.index = index
+
+
 def _expandable(grad_shape: tuple, shape: tuple) -> bool:
     """True when ``grad_shape`` can be summed down to ``shape`` (broadcast-compatible)."""
     if len(grad_shape) < len(shape):
@@ -122,16 +141,27 @@ class Function:
         raise NotImplementedError("You must implement the forward function for custom Function.")
 
     @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple[Any, ...], output: Any) -> Any:
+        """Save what ``backward`` needs, when ``forward`` is written without ``ctx``
+        (PyTorch 2's style): ``inputs`` are ``apply``'s arguments, ``output`` what
+        ``forward`` returned."""
+        raise NotImplementedError("setup_context is not implemented.")
+
+    @staticmethod
     def backward(ctx: FunctionCtx, *grad_outputs: Any) -> Any:
         raise NotImplementedError("You must implement the backward function for custom Function.")
 
     @classmethod
-    def apply(cls, *args: Any) -> Any:
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = FunctionCtx(cls)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx.needs_input_grad = needs
         with no_grad():
-            outputs = cls.forward(ctx, *args)
+            if cls.setup_context is Function.setup_context:
+                outputs = cls.forward(ctx, *args, **kwargs)
+            else:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
         if not (grad_state.enabled and any(needs)):
             return outputs
         single = not isinstance(outputs, tuple)
@@ -151,6 +181,11 @@ class Function:
             else:
                 ctx._output_meta.append(((), None, None))
             results.append(o)
+        if ctx._saved:
+            outputs_by_id = {
+                id(o): _SavedOutput(o._data, i) for i, o in enumerate(outs) if isinstance(o, Tensor)
+            }
+            ctx._saved = tuple(outputs_by_id.get(id(s), s) for s in ctx._saved)
         return results[0] if single else tuple(results)
 
 

@@ -4,8 +4,9 @@ Everything is built on reverse mode (``autograd.grad``), as PyTorch's own functi
 ``jvp`` and ``hvp`` use the double-backward trick (the gradient of a vector-Jacobian
 product with respect to its vector is a Jacobian-vector product). Inputs and outputs
 follow PyTorch's conventions: a Tensor or a tuple of Tensors in, the same structure out.
-``vectorize=True`` (PyTorch's vmap path) and ``strategy="forward-mode"`` are not
-supported and raise ``NotImplementedError``.
+``vectorize=True`` (PyTorch's vmap path) and ``strategy="forward-mode"`` (which PyTorch
+allows only with ``vectorize=True``) are accepted, with PyTorch's argument checks, and
+give the same Jacobian, computed row by row in reverse mode.
 """
 
 from __future__ import annotations
@@ -301,15 +302,24 @@ def jacobian(
             'performant. Otherwise, prefer to use "reverse-mode".'
         )
     if strategy == "forward-mode":
-        raise NotImplementedError(
-            'jacobian: strategy="forward-mode" is not supported by gpugrad (it has no forward '
-            'AD); use strategy="reverse-mode"'
+        if not vectorize:
+            raise NotImplementedError(
+                "Computing Jacobian using forward-AD or forward-over-reverse Hessian is"
+                "only implemented for `vectorize=True`."
+            )
+        if create_graph:
+            raise NotImplementedError(
+                "gpugrad.autograd.functional.jacobian: `create_graph=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either '
+                'set `create_graph=False` or `strategy="reverse-mode"`.'
+            )
+    if vectorize and strict:
+        raise RuntimeError(
+            "gpugrad.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
+            "supported together. Please either set `strict=False` or `vectorize=False`."
         )
-    if vectorize:
-        raise NotImplementedError(
-            "jacobian: vectorize=True is not supported by gpugrad (it has no vmap); use "
-            "vectorize=False"
-        )
+    # vectorize=True and forward mode are PyTorch's speed paths (vmap, forward AD) to the
+    # same Jacobian: gpugrad computes it row by row in reverse mode either way.
     with enable_grad():
         is_inputs_tuple, inputs = _prepared_inputs(inputs, "jacobian", create_graph)
         is_outputs_tuple, outputs = _outputs(func, inputs, "jacobian", strict)

@@ -1,6 +1,7 @@
-"""``gpugrad.utils``: helpers outside the tensor core (``gpugrad.utils.data``)."""
+"""``gpugrad.utils``: helpers outside the tensor core (``gpugrad.utils.data``,
+``gpugrad.utils.checkpoint``)."""
 
-from . import data
+from . import checkpoint, data
 from ..info import collect_env
 
-__all__ = ["collect_env", "data"]
+__all__ = ["checkpoint", "collect_env", "data"]

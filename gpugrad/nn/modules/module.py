@@ -87,6 +87,8 @@ class Module:
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
         object.__setattr__(self, "_hooks_with_kwargs", set())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -119,8 +121,15 @@ class Module:
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         pre_hooks = self.__dict__.get("_forward_pre_hooks")
         hooks = self.__dict__.get("_forward_hooks")
+        if self.__dict__.get("_backward_hooks") or self.__dict__.get("_backward_pre_hooks"):
+            return _call_with_backward_hooks(self, args, kwargs)
         if not pre_hooks and not hooks:
             return self.forward(*args, **kwargs)
+        return self._call_with_forward_hooks(args, kwargs)
+
+    def _call_with_forward_hooks(self, args: tuple, kwargs: dict) -> Any:
+        pre_hooks = self._forward_pre_hooks
+        hooks = self._forward_hooks
         with_kwargs = self._hooks_with_kwargs
         for hook_id, hook in list(pre_hooks.items()):
             if hook_id in with_kwargs:
@@ -173,6 +182,21 @@ class Module:
         kwargs, output)`` with ``with_kwargs``); a non-``None`` result replaces the output.
         Returns a handle whose ``remove()`` unregisters the hook."""
         return self._add_hook(self._forward_hooks, hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the
+        module's outputs are computed; a non-``None`` result replaces ``grad_output``.
+        Returns a handle whose ``remove()`` unregisters the hook."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend, False)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's tensor inputs are computed (``None`` for inputs that need none); a
+        non-``None`` result replaces ``grad_input``. Returns a handle whose ``remove()``
+        unregisters the hook."""
+        return self._add_hook(self._backward_hooks, hook, prepend, False)
 
     # --- registration -------------------------------------------------------------------
     def _check_init(self, what: str) -> None:
@@ -373,6 +397,23 @@ class Module:
                 raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
             module = child
         return module
+
+    def _get_member(self, target: str, registry: str, kind: str) -> Tensor:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+        if name not in getattr(module, registry):
+            raise AttributeError(f"`{name}` is not {kind}")
+        return getattr(module, name)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter named by the dotted path ``target`` (``"0.weight"``)."""
+        return self._get_member(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer named by the dotted path ``target`` (``"bn.running_mean"``)."""
+        return self._get_member(target, "_buffers", "a buffer")
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         for module in self.children():
@@ -576,6 +617,8 @@ class Module:
             ("_forward_pre_hooks", OrderedDict),
             ("_forward_hooks", OrderedDict),
             ("_hooks_with_kwargs", set),
+            ("_backward_pre_hooks", OrderedDict),
+            ("_backward_hooks", OrderedDict),
         ):
             self.__dict__.setdefault(name, default())
 
@@ -593,3 +636,107 @@ class Module:
             else:
                 text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
+
+
+_OUTPUTS_ONLY_WARNING = (
+    "Full backward hook is firing when gradients are computed with respect to module outputs "
+    "since no inputs require gradients. See https://docs.pytorch.org/docs/main/generated/"
+    "torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more details."
+)
+
+
+class _BackwardHookState:
+    """One call's backward hooks: the gradients of the outputs, once computed, wait here for
+    the gradients of the inputs."""
+
+    def __init__(self, module: Module, n_inputs: int) -> None:
+        self.module = module
+        self.n_inputs = n_inputs
+        self.grad_outputs: tuple | None = None
+
+    def outputs_done(self, grad_outputs: tuple) -> tuple:
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grad_outputs)
+            if result is not None:
+                grad_outputs = result if isinstance(result, tuple) else (result,)
+        self.grad_outputs = grad_outputs
+        return grad_outputs
+
+    def inputs_done(self, grad_inputs: tuple) -> tuple:
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_inputs, self.grad_outputs)
+            if result is not None:
+                grad_inputs = result if isinstance(result, tuple) else (result,)
+        return grad_inputs
+
+
+def _identity_function(name: str, on_backward: Callable[[tuple], tuple]) -> Any:
+    """A custom autograd ``Function`` that passes its tensors through and hands their
+    gradients to ``on_backward`` (whose result becomes the gradients) in backward."""
+    from ...autograd.function import Function
+
+    def forward(ctx: Any, *tensors: Tensor) -> Any:
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    def backward(ctx: Any, *grads: Any) -> Any:
+        result = on_backward(grads)
+        return result[0] if len(result) == 1 else result
+
+    return type(
+        name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)}
+    )
+
+
+def _call_with_backward_hooks(module: Module, args: tuple, kwargs: dict) -> Any:
+    """``module(*args, **kwargs)`` with its full backward (pre-)hooks: the tensor arguments
+    and the tensor outputs pass through identity functions whose backward calls the hooks,
+    as PyTorch's ``BackwardHook`` does."""
+    import warnings
+
+    from ..._grad_mode import is_grad_enabled
+
+    positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    state = _BackwardHookState(module, len(positions))
+    needing = [i for i in positions if args[i].requires_grad]
+    if is_grad_enabled() and needing:
+
+        def inputs_done(grads: tuple) -> tuple:
+            by_position = dict(zip(needing, grads))
+            full = tuple(by_position.get(i) for i in positions)
+            full = state.inputs_done(full)
+            return tuple(full[positions.index(i)] for i in needing)
+
+        wrapped = _identity_function("BackwardHookFunction", inputs_done).apply(
+            *(args[i] for i in needing)
+        )
+        wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+        args = list(args)
+        for i, t in zip(needing, wrapped):
+            args[i] = t
+        args = tuple(args)
+    output = module._call_with_forward_hooks(args, kwargs)
+    if not is_grad_enabled():
+        return output
+    single = isinstance(output, Tensor)
+    outputs = (output,) if single else output
+    if not isinstance(outputs, tuple):
+        return output
+    tracked = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o.requires_grad]
+    if not tracked:
+        return output
+
+    def outputs_done(grads: tuple) -> tuple:
+        grads = state.outputs_done(grads)
+        if not needing:
+            warnings.warn(_OUTPUTS_ONLY_WARNING, UserWarning, stacklevel=2)
+            state.inputs_done((None,) * state.n_inputs)
+        return grads
+
+    wrapped = _identity_function("BackwardHookFunction", outputs_done).apply(
+        *(outputs[i] for i in tracked)
+    )
+    wrapped = wrapped if isinstance(wrapped, tuple) else (wrapped,)
+    outputs = list(outputs)
+    for i, t in zip(tracked, wrapped):
+        outputs[i] = t
+    return outputs[0] if single else tuple(outputs)

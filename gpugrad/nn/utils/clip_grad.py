@@ -17,7 +17,7 @@ from ...ops.elementwise import logical_or
 from ...ops.reduce import amax
 from ...ops.shape import stack
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
 TensorOrTensors = Tensor | Iterable[Tensor]
 
@@ -93,6 +93,23 @@ def clip_grad_norm_(
         for grad in grads:
             grad.mul_(clip_coef.to(grad.device))
     return total_norm
+
+
+def clip_grad_norm(
+    parameters: TensorOrTensors,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> Tensor:
+    """Deprecated spelling of ``clip_grad_norm_`` (a ``FutureWarning``, as in PyTorch)."""
+    warnings.warn(
+        "`gpugrad.nn.utils.clip_grad_norm` is now deprecated in favor of "
+        "`gpugrad.nn.utils.clip_grad_norm_`.",
+        FutureWarning,
+        stacklevel=2,
+    )
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(
