@@ -88,3 +88,16 @@ def test_the_gate_command_line_reports(capsys, monkeypatch):
     monkeypatch.setattr(cuda_source, "all_sources", lambda: broken)
     assert nvrtc.main() == 1
     assert "2 failed" in capsys.readouterr().out
+
+
+def test_compiling_leaves_the_shared_one_byte_objects_of_the_process_intact():
+    """NVRTC writes its log (here a lone NUL: an empty log has size 1) into the buffer it
+    is given. Given ``b" " * 1``, CPython's shared ``b" "``, it made every ``b" "`` of the
+    process read ``b"\\x00"``: ``print`` wrote NULs between its arguments and ``torch.load``
+    misread its own files, in tests that ran long after."""
+    source = 'extern "C" __global__ void gg_quiet(float* x) { x[0] = 1.0f; }'
+    for _ in range(2):
+        nvrtc.compile_ptx(source, options=("-std=c++14",))
+        nvrtc.compile_cubin(source, options=("-std=c++14",))
+    assert b" "[0] == 32 and bytes([32])[0] == 32
+    assert " ".join(["a", "b"]).encode() == bytes([97, 32, 98])

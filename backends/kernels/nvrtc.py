@@ -58,17 +58,21 @@ def _compile(source: str, name: str, arch: str, options: tuple[str, ...], output
         (result,) = nvrtc.nvrtcCompileProgram(program, len(flags), flags)
         err, size = nvrtc.nvrtcGetProgramLogSize(program)
         _check(err, "nvrtcGetProgramLogSize")
-        log = b" " * size
+        # NVRTC writes into the buffer it is given: a fresh bytearray, never ``b" " * size``
+        # (at size 1 that is CPython's shared ``b" "``, and the log's NUL overwrote it:
+        # every later ``b" "`` in the process read ``b"\x00"``; print wrote NULs, and
+        # torch.load misread its own files).
+        log = bytearray(size)
         (err,) = nvrtc.nvrtcGetProgramLog(program, log)
-        log_text = log.rstrip(b"\x00 ").decode(errors="replace")
+        log_text = bytes(log).rstrip(b"\x00 ").decode(errors="replace")
         if result != nvrtc.nvrtcResult.NVRTC_SUCCESS:
             raise CompileError(f"{name} ({arch}): {result.name}\n{log_text}")
         err, size = getattr(nvrtc, f"nvrtcGet{output}Size")(program)
         _check(err, f"nvrtcGet{output}Size")
-        binary = b" " * size
+        binary = bytearray(size)
         (err,) = getattr(nvrtc, f"nvrtcGet{output}")(program, binary)
         _check(err, f"nvrtcGet{output}")
-        return binary
+        return bytes(binary)
     finally:
         nvrtc.nvrtcDestroyProgram(program)
 
