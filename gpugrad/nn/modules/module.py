@@ -103,7 +103,12 @@ class Module:
         if compiled is not None:
             return compiled(*args, **kwargs)
         state = self.__dict__  # without hooks, straight to forward (one call fewer)
-        if not state.get("_forward_pre_hooks") and not state.get("_forward_hooks"):
+        if not (
+            state.get("_forward_pre_hooks")
+            or state.get("_forward_hooks")
+            or state.get("_backward_hooks")
+            or state.get("_backward_pre_hooks")
+        ):
             return self.forward(*args, **kwargs)
         return self._call_impl(*args, **kwargs)
 
