@@ -22,6 +22,7 @@ the limit of this comparison, documented in the README.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,3 +324,50 @@ def has_sym(value: Any) -> bool:
         elif kind is slice:
             stack.extend((v.start, v.stop, v.step))
     return False
+
+
+_LEAF = re.compile(r"_s(\d+)_(\d+)")
+"""A traced size in a recorded guard: ``_s<variable>_<axis>`` (``_symbolic``)."""
+
+
+def size_guards_of(
+    first: Any, second: Any, program: list[Instruction], data_locals: dict[str, str], dims
+) -> list[str]:
+    """The guards Python code's questions about sizes need in a replay shared by two
+    traces (``first`` and ``second``: their ``_Kept``; ``program``: the second trace's,
+    its loads first): each traced size rewritten over the inputs' live sizes (an input's
+    own size read as it is; a computed variable's size as the function of the changed
+    sizes its values in the two traces show, or its value where it did not change).
+    ``Mismatch`` where the traces asked other questions or got other answers (a size
+    seen exactly, as ``range(n)`` or a dict key sees it, differs between them)."""
+    inputs: dict[int, str] = {}
+    for instruction in program:
+        if instruction.kind != "load":
+            break
+        local = data_locals.get(instruction.args[0])
+        if local is not None:
+            inputs[instruction.outputs[0][0]] = local
+    first_shapes, second_shapes = first.program[2], second.program[2]
+
+    def leaf(match: re.Match) -> str:
+        slot, axis = int(match[1]), int(match[2])
+        local = inputs.get(slot)
+        if local is not None:
+            return f"{local}.shape[{axis}]"
+        a, b = first_shapes[slot][axis], second_shapes[slot][axis]
+        if a == b:
+            return repr(a)
+        code = _fit_int(a, b, dims)
+        if code is None:
+            raise Mismatch(f"a size the code read ({a} then {b}) is no function of the sizes")
+        return code
+
+    ours = [_LEAF.sub(leaf, guard) for guard in first.size_guards]
+    theirs = [_LEAF.sub(leaf, guard) for guard in second.size_guards]
+    if ours != theirs:
+        where = next(
+            (f"{a} then {b}" for a, b in zip(ours, theirs) if a != b),
+            f"{len(ours)} questions then {len(theirs)}",
+        )
+        raise Mismatch(f"the code's questions about the sizes differ ({where})")
+    return theirs
