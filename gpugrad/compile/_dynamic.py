@@ -15,8 +15,11 @@ kept its size along an axis whose size changed (a strided convolution's length,
 ``x[: n // 2]``) is refused too: that size is a function of the changed one that two
 points cannot show. Anything else (a loop over a size, ``math.sqrt(n)``, an array whose
 values depend on a size) keeps one signature per shape, and the ``Mismatch`` says what differed.
-What values cannot show (a branch on ``n > 100`` taken the same way in both traces) is
-the limit of this comparison, documented in the README.
+What values cannot show (a branch on ``n > 100`` taken the same way in both traces) the
+sizes themselves record: during a dynamic trace they are ``_symbolic.SymInt``, which note
+each question Python code asks of them; ``size_guards_of`` rewrites those over the
+inputs' live sizes into guards of the shared replay (a size past the threshold misses it
+and is traced anew).
 """
 
 from __future__ import annotations
