@@ -357,7 +357,10 @@ def size_guards_of(
         local = inputs.get(slot)
         if local is not None:
             return f"{local}.shape[{axis}]"
-        a, b = first_shapes[slot][axis], second_shapes[slot][axis]
+        try:
+            a, b = first_shapes[slot][axis], second_shapes[slot][axis]
+        except IndexError:  # a variable the two traces do not share
+            raise Mismatch("a size the code read belongs to no shared variable") from None
         if a == b:
             return repr(a)
         code = _fit_int(a, b, dims)
