@@ -134,6 +134,11 @@ def test_returned_sizes_are_plain_ints(device) -> None:
         assert type(size) is int and size == n
         assert type(shape) is gg.Size and all(type(s) is int for s in shape)
         assert shape == (n, 3)
+    compiled = gg.compile(lambda x: (x.sum(), x.shape[0] * 2 + 1), dynamic=True)
+    for n in (4, 9, 16, 5):
+        _, size = compiled(_x(n, device))
+        assert type(size) is int and size == 2 * n + 1
+    assert compiled.traces == 2  # a shared replay computes the returned size
 
 
 def test_not_dynamic_has_plain_sizes(device) -> None:

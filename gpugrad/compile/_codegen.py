@@ -12,7 +12,7 @@ from .. import backends
 from .._inplace import _record_write
 from .._tensor import _wrap, _wrap_result
 from ..backends import fp_errors
-from ._dynamic import has_sym
+from ._dynamic import Sym, has_sym
 from ._fusion import fuse
 from ._render import Names, instruction_code, slots_in
 from ._tracer import Instruction, Traced, _proxies, is_array_like
@@ -215,7 +215,10 @@ def _output_code(template: Any, names: Names) -> str:
             f"{names.constant(k)}: {_output_code(t, names)}" for k, t in template[1].items()
         )
         return "{" + items + "}"
-    return names.constant(template[1])
+    value = template[1]
+    if type(value) is Sym:  # a returned size, read at replay (a shared dynamic replay)
+        return names.render(value)
+    return names.constant(value)
 
 
 def _leaf(data: Any, backend: Any) -> Any:
