@@ -11,16 +11,18 @@ replay (``_dynamic``), the guards are rewritten over the inputs' live sizes and 
 every replay, so a size past a threshold the traces did not cross misses the shared replay
 and is traced anew, instead of replaying the branch taken at the traced sizes.
 
-``int(n)`` gives the plain value without a guard (gpugrad's own shape handling converts
-sizes that way, and a number that reaches the program is compared by ``_dynamic``);
-``len(t)`` is a plain int (``len`` cannot return anything else), so it guards the exact
-size.
+``int(n)`` (and ``float(n / m)``) in the user's code guards the exact value, as PyTorch
+specializes it; in gpugrad's own code (shape handling, the op layer's operands) it gives
+the plain value without a guard: a number that reaches the program is compared by
+``_dynamic``. ``len(t)`` is a plain int (``len`` cannot return anything else), so it
+guards the exact size.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import sys
 from typing import Any
 
 
@@ -58,6 +60,11 @@ class SymInt(int):
         return hash(self._exact())
 
     def __index__(self) -> int:
+        return self._exact()
+
+    def __int__(self) -> int:
+        if _internal(sys._getframe(1)):  # gpugrad's shape handling: a program number
+            return int.__int__(self)
         return self._exact()
 
     def __float__(self) -> float:
@@ -109,6 +116,12 @@ class SymInt(int):
         return (int, (self._exact(),))
 
 
+def _internal(frame: Any) -> bool:
+    """Whether ``frame`` runs gpugrad's own code (which turns sizes into the program's
+    numbers, compared by ``_dynamic``) rather than the user's."""
+    return frame is not None and frame.f_globals.get("__name__", "").startswith("gpugrad.")
+
+
 class SymFloat(float):
     """A traced size divided (``n / (n - 1)``): a ``float`` with ``code``, its expression,
     recording a guard wherever Python looks at it, as ``SymInt`` does. ``float(x)`` is
@@ -131,6 +144,11 @@ class SymFloat(float):
 
     def __int__(self) -> int:
         return int(self._exact())
+
+    def __float__(self) -> float:
+        if _internal(sys._getframe(1)):
+            return float.__float__(self)
+        return self._exact()
 
     def __index__(self) -> int:  # floats are no index: as float's error
         raise TypeError("'float' object cannot be interpreted as an integer")
