@@ -25,7 +25,7 @@ from typing import Any
 
 from ._codegen import DIVERGED, MISS, Generated, generate
 from ._discover import Discovery, discover
-from ._dynamic import Mismatch, changed_dims, skeleton, unify
+from ._dynamic import Mismatch, changed_dims, size_guards_of, skeleton, unify
 from ._trace_call import TraceCall
 from . import _tracer
 from ._tracer import GraphBreak
@@ -66,6 +66,7 @@ class _Kept:
     constants: dict[str, Any]
     shapes: list[tuple]
     program: tuple[list, Any, list[tuple]]  # instructions, output, variables' shapes
+    size_guards: list[str]  # what Python code asked of the sizes (``_symbolic``)
 
     @staticmethod
     def of(trace: Any, found: Discovery) -> _Kept:
@@ -74,6 +75,7 @@ class _Kept:
             dict(found.constants),
             list(found.shapes),
             (skeleton(trace.program), skeleton(trace.output), _shapes(trace)),
+            list(trace.size_guards),
         )
 
     def matches(self, other: _Kept) -> bool:
@@ -211,7 +213,8 @@ class CompiledFunction:
                 raise CompileError(f"gg.compile(fullgraph=True): {found.reasons[0]}")
             self._fallback(found, found.reasons[0])
             return self._fn(*args, **kwargs)
-        call = TraceCall(self._fn, args, kwargs, found, self.fullgraph)
+        symbolic = self.dynamic is not False
+        call = TraceCall(self._fn, args, kwargs, found, self.fullgraph, symbolic)
         try:
             trace = call.run()
         except GraphBreak as error:
@@ -238,18 +241,21 @@ class CompiledFunction:
                 program, output = unify(
                     entry.kept.program, trace.program, trace.output, _shapes(trace), dims
                 )
+                size_guards = size_guards_of(
+                    entry.kept, kept, trace.program, found.data_locals(), dims
+                )
             except Mismatch as why:
                 reason = f"sizes {_sizes(dims, found)} kept one signature per shape: {why}"
                 if reason not in self.dynamic_reasons:
                     self.dynamic_reasons.append(reason)
-                return False
+                continue  # another kept signature may share with this one
             representative: dict[tuple[int, int], Any] = {}
             same = []
             for d in dims:
                 first = representative.setdefault((d.first, d.second), d)
                 if first is not d:
                     same.append((d, first))
-            guards = found.dynamic_guards(dims, same)
+            guards = found.dynamic_guards(dims, same) + size_guards
             self._entries.remove(entry)
             self._entries.insert(0, _Entry(_generate(trace, found, program, output, guards)))
             return True

@@ -12,7 +12,7 @@ from .. import backends
 from .._inplace import _record_write
 from .._tensor import _wrap, _wrap_result
 from ..backends import fp_errors
-from ._dynamic import has_sym
+from ._dynamic import Sym, has_sym
 from ._fusion import fuse
 from ._render import Names, instruction_code, slots_in
 from ._tracer import Instruction, Traced, _proxies, is_array_like
@@ -73,12 +73,33 @@ VIEW_OPS = frozenset(
 the engine hands its result to ``.grad``, a place the user may write into)."""
 
 
-def fold_constants(program: list[Instruction], output: Any) -> list[Instruction]:
+UNIFORM_OPS = frozenset(
+    {
+        *("expand", "reshape", "neg", "add", "sub", "mul", "div", "abs", "astype", "copy"),
+        *("ascontiguousarray", "ones", "zeros", "full", "ones_like", "zeros_like"),
+    }
+)
+"""Correctly rounded (or exact) operations: on arguments whose elements are all equal
+(one element broadcast, a Python number) every element of the result is the same."""
+
+
+def _uniform_view(value: Any, backend: Any) -> Any:
+    """``value`` (every element equal) as one element broadcast to its shape (strides 0):
+    a constant that holds one element, which the fused kernels read once."""
+    one = value.reshape(-1)[:1].copy().reshape((1,) * value.ndim)
+    return backend.expand(one, value.shape)
+
+
+def fold_constants(
+    program: list[Instruction], output: Any, meta: list | None = None
+) -> list[Instruction]:
     """Compute once the pure, non-random instructions that read no program variable (the
     seed gradient's ``ones`` and its reshape and broadcast …), and bind their values as
     constants: a ``"const"`` instruction at the start. A value is not folded when it, or
     a view of it, is written into, stored in a tensor or returned (the next replay would
-    see it changed)."""
+    see it changed). A folded value whose elements are all equal by construction
+    (``UNIFORM_OPS`` of one element: a mean's ``-expand(seed) / n``) is kept as one
+    element broadcast (``meta``, the variables' backends, given), not as a full array."""
     folded: dict[int, bool] = {}  # slots computable now
     for instruction in program:
         if (
@@ -102,7 +123,9 @@ def fold_constants(program: list[Instruction], output: Any) -> list[Instruction]
         reads: set[int] = set()
         slots_in((instruction.args, instruction.kwargs), reads)
         hit = reads & tainted.keys()
-        if not hit or all(slot in folded for slot, _ in instruction.outputs):
+        if not hit or (
+            instruction.outputs and all(slot in folded for slot, _ in instruction.outputs)
+        ):
             continue
         if instruction.kind != "call" or not instruction.pure or instruction.random:
             escaped |= hit
@@ -113,6 +136,7 @@ def fold_constants(program: list[Instruction], output: Any) -> list[Instruction]
         return program  # a folded value could be written or handed out: fold nothing
     constants: list[Instruction] = []
     values: dict[int, Any] = {}
+    uniform: set[int] = set()  # folded slots whose elements are all equal
     kept: list[Instruction] = []
     token = fp_errors.set_state(fp_errors.IGNORE)
     try:
@@ -123,10 +147,18 @@ def fold_constants(program: list[Instruction], output: Any) -> list[Instruction]
             args = _substitute(instruction.args, values)
             kwargs = _substitute(instruction.kwargs, values)
             result = instruction.fn(*args, **kwargs)
+            keeps_uniform = instruction.name in UNIFORM_OPS and all(
+                p.slot in uniform for p in _proxies((instruction.args, instruction.kwargs))
+            )
             for slot, path in instruction.outputs:
                 value = result
                 for i in path:
                     value = value[i]
+                size = getattr(value, "size", None)
+                if type(size) is int and (size == 1 or (keeps_uniform and not path)):
+                    uniform.add(slot)
+                    if size > 1 and meta is not None and not backends.cpu.is_host_scalar(value):
+                        value = _uniform_view(value, meta[slot][2])
                 values[slot] = value
                 constants.append(Instruction("const", "const", None, (value,), {}, [(slot, ())]))
     except Exception:  # computing it now failed: leave the program as it was
@@ -183,7 +215,10 @@ def _output_code(template: Any, names: Names) -> str:
             f"{names.constant(k)}: {_output_code(t, names)}" for k, t in template[1].items()
         )
         return "{" + items + "}"
-    return names.constant(template[1])
+    value = template[1]
+    if type(value) is Sym:  # a returned size, read at replay (a shared dynamic replay)
+        return names.render(value)
+    return names.constant(value)
 
 
 def _leaf(data: Any, backend: Any) -> Any:
@@ -231,7 +266,8 @@ def generate(
     if eager_fn is not None:
         lines.append("    return _FN(*A, **K)")
     else:
-        program = eliminate_dead(fold_constants(eliminate_dead(program, output), output), output)
+        program = eliminate_dead(program, output)
+        program = eliminate_dead(fold_constants(program, output, meta), output)
         if use_fusion:
             program, fused_kernels, fused_instructions = fuse(program, meta, output, autotune)
         count = len(program)

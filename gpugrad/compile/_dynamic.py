@@ -15,13 +15,17 @@ kept its size along an axis whose size changed (a strided convolution's length,
 ``x[: n // 2]``) is refused too: that size is a function of the changed one that two
 points cannot show. Anything else (a loop over a size, ``math.sqrt(n)``, an array whose
 values depend on a size) keeps one signature per shape, and the ``Mismatch`` says what differed.
-What values cannot show (a branch on ``n > 100`` taken the same way in both traces) is
-the limit of this comparison, documented in the README.
+What values cannot show (a branch on ``n > 100`` taken the same way in both traces) the
+sizes themselves record: during a dynamic trace they are ``_symbolic.SymInt``, which note
+each question Python code asks of them; ``size_guards_of`` rewrites those over the
+inputs' live sizes into guards of the shared replay (a size past the threshold misses it
+and is traced anew).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -323,3 +327,53 @@ def has_sym(value: Any) -> bool:
         elif kind is slice:
             stack.extend((v.start, v.stop, v.step))
     return False
+
+
+_LEAF = re.compile(r"_s(\d+)_(\d+)")
+"""A traced size in a recorded guard: ``_s<variable>_<axis>`` (``_symbolic``)."""
+
+
+def size_guards_of(
+    first: Any, second: Any, program: list[Instruction], data_locals: dict[str, str], dims
+) -> list[str]:
+    """The guards Python code's questions about sizes need in a replay shared by two
+    traces (``first`` and ``second``: their ``_Kept``; ``program``: the second trace's,
+    its loads first): each traced size rewritten over the inputs' live sizes (an input's
+    own size read as it is; a computed variable's size as the function of the changed
+    sizes its values in the two traces show, or its value where it did not change).
+    ``Mismatch`` where the traces asked other questions or got other answers (a size
+    seen exactly, as ``range(n)`` or a dict key sees it, differs between them)."""
+    inputs: dict[int, str] = {}
+    for instruction in program:
+        if instruction.kind != "load":
+            break
+        local = data_locals.get(instruction.args[0])
+        if local is not None:
+            inputs[instruction.outputs[0][0]] = local
+    first_shapes, second_shapes = first.program[2], second.program[2]
+
+    def leaf(match: re.Match) -> str:
+        slot, axis = int(match[1]), int(match[2])
+        local = inputs.get(slot)
+        if local is not None:
+            return f"{local}.shape[{axis}]"
+        try:
+            a, b = first_shapes[slot][axis], second_shapes[slot][axis]
+        except IndexError:  # a variable the two traces do not share
+            raise Mismatch("a size the code read belongs to no shared variable") from None
+        if a == b:
+            return repr(a)
+        code = _fit_int(a, b, dims)
+        if code is None:
+            raise Mismatch(f"a size the code read ({a} then {b}) is no function of the sizes")
+        return code
+
+    ours = [_LEAF.sub(leaf, guard) for guard in first.size_guards]
+    theirs = [_LEAF.sub(leaf, guard) for guard in second.size_guards]
+    if ours != theirs:
+        where = next(
+            (f"{a} then {b}" for a, b in zip(ours, theirs) if a != b),
+            f"{len(ours)} questions then {len(theirs)}",
+        )
+        raise Mismatch(f"the code's questions about the sizes differ ({where})")
+    return theirs

@@ -54,6 +54,7 @@ def fuse(
         return program, 0, 0
     supported = fusion_supported_ops()
     used_after = _uses_after(program, output)
+    constants = {i.outputs[0][0]: i.args[0] for i in program if i.kind == "const" and i.outputs}
     result: list[Instruction] = []
     kernels = replaced = 0
     i = 0
@@ -71,13 +72,14 @@ def fuse(
             fused = _build(members, end, meta, supported, used_after, ElementwiseProgram)
         if fused is not None:
             backend, elementwise, inputs, outputs = fused
+            passed = _read_uniform_once(inputs, meta, constants)
             try:
                 kernel = compile_elementwise(backend, elementwise)
             except FusionUnsupported:
                 kernel = None
-            if kernel is not None and (not autotune or _faster(kernel, inputs, members)):
+            if kernel is not None and (not autotune or _faster(kernel, inputs, members, passed)):
                 instruction = Instruction(
-                    "call", "fused", kernel, tuple(inputs), {}, outputs, pure=True
+                    "call", "fused", kernel, tuple(passed), {}, outputs, pure=True
                 )
                 result.extend(moved)
                 result.append(instruction)
@@ -297,6 +299,31 @@ def _build(run, end, meta, supported, used_after, program_type):
     return backend, elementwise, inputs, instruction_outputs
 
 
+def _read_uniform_once(inputs: list[Any], meta: list, constants: dict[int, Any]) -> list[Any]:
+    """The operands of a fused call: ``inputs`` with the constants broadcast from one
+    element (strides 0: a folded uniform constant, see ``_codegen.fold_constants``;
+    ``constants``, the program's ``"const"`` variables' values) passed as that one
+    element, which the kernels read once, where the other inputs keep the broadcast shape
+    (a kernel would copy a stride-0 array to a full one at every call)."""
+    inputs = list(inputs)
+    shapes = [meta[v.slot][0] if type(v) is Traced else tuple(v.shape) for v in inputs]
+    for k, value in enumerate(inputs):
+        if type(value) is Traced:
+            value = constants.get(value.slot)
+        strides = getattr(value, "strides", None)
+        if strides is None or value.size <= 1 or any(strides):
+            continue
+        others = shapes[:k] + shapes[k + 1 :]
+        try:
+            if not others or _broadcast_shape(others) != shapes[k]:
+                continue
+        except ValueError:
+            continue
+        inputs[k] = value[tuple(slice(0, 1) for _ in value.shape)]
+        shapes[k] = inputs[k].shape
+    return inputs
+
+
 def _const_dtype(value: Any) -> str:
     if type(value) is bool:
         return "bool"
@@ -363,10 +390,13 @@ def _broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
     return tuple(result)
 
 
-def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
+def _faster(
+    kernel: Any, inputs: list[Any], members: list[Instruction], passed: list[Any] | None = None
+) -> bool:
     """Whether the fused kernel beats the instructions it would replace, timed on the
     trace's own values (best of ``ROUNDS`` calls each, after a first call that builds the
-    kernel). On small arrays a kernel call can cost more than the few NumPy calls it
+    kernel; ``passed``: the kernel's operands where they differ from ``inputs``, see
+    ``_read_uniform_once``). On small arrays a kernel call can cost more than the few NumPy calls it
     saves; on large ones it wins by passing over memory once (see ``MARGIN``)."""
     namespace: dict[str, Any] = {}
     names = Names(namespace)
@@ -383,7 +413,10 @@ def _faster(kernel: Any, inputs: list[Any], members: list[Instruction]) -> bool:
         verdicts = {}
     verdict = verdicts.get(key)
     if verdict is None:
-        verdict = _timed_faster(kernel, source, namespace, values, inputs)
+        kernel_values = values
+        if passed is not None:
+            kernel_values = [p if p is not x else v for v, x, p in zip(values, inputs, passed)]
+        verdict = _timed_faster(kernel, source, namespace, values, inputs, kernel_values)
         if verdict is None:  # the timing failed: keep the plain run, do not remember
             return False
         verdicts[key] = verdict
@@ -397,19 +430,20 @@ a second signature of a step (its leaves now holding gradients) traces the same 
 again, and neither builds nor times them again."""
 
 
-def _timed_faster(kernel, source, namespace, values, inputs) -> bool | None:
+def _timed_faster(kernel, source, namespace, values, inputs, kernel_values=None):
     """The timing of ``_faster``; None where a call failed."""
+    kernel_values = values if kernel_values is None else kernel_values
     exec(compile(source, "<gg.compile fusion timing>", "exec"), namespace)  # noqa: S102
     run = namespace["run"]
     plain = [v for v, x in zip(values, inputs) if type(x) is Traced]
     token = fp_errors.set_state(fp_errors.IGNORE)
     try:
-        kernel(*values)
+        kernel(*kernel_values)
         run(*plain)
         fused_time = plain_time = float("inf")
         for _ in range(ROUNDS):
             start = time.perf_counter()
-            kernel(*values)
+            kernel(*kernel_values)
             fused_time = min(fused_time, time.perf_counter() - start)
             start = time.perf_counter()
             run(*plain)

@@ -11,6 +11,7 @@ from .._graph import FREED
 from .._tensor import Tensor, version_owner
 from . import _tracer
 from ._discover import Discovery, discover
+from ._symbolic import plain
 from ._tracer import Instruction, Traced, Tracer
 
 
@@ -34,6 +35,7 @@ class Trace:
     output: Any = None
     breaks: list[str] = field(default_factory=list)
     constants: dict[str, Any] = field(default_factory=dict)
+    size_guards: list[str] = field(default_factory=list)  # ``dynamic``: see ``_symbolic``
 
 
 def _real(value: Any) -> Any:
@@ -45,12 +47,20 @@ def _real(value: Any) -> Any:
 class TraceCall:
     """Runs ``fn(*args, **kwargs)`` under a tracer; ``result`` is its eager result."""
 
-    def __init__(self, fn: Any, args: tuple, kwargs: dict, discovery: Discovery, fullgraph: bool):
+    def __init__(
+        self,
+        fn: Any,
+        args: tuple,
+        kwargs: dict,
+        discovery: Discovery,
+        fullgraph: bool,
+        symbolic: bool = False,
+    ):
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.discovery = discovery
-        self.tracer = Tracer(fullgraph)
+        self.tracer = Tracer(fullgraph, symbolic)
         self.tracked: list[_Tracked] = []
         self.new_grads: dict[int, Tensor] = {}  # grad tensors made in the trace, by id
         self.result: Any = None
@@ -134,6 +144,8 @@ class TraceCall:
         try:
             self._start_segment(self.discovery)
             result = self.fn(*self.args, **self.kwargs)
+            if tracer.sizes is not None:
+                result = plain(result)  # no traced size reaches the caller
             self._end_segment()
             output = self._output_template(result)
         except BaseException:
@@ -144,7 +156,8 @@ class TraceCall:
             _active_calls.pop()
         self._cleanup(result)
         self.result = result
-        return Trace(tracer.program, tracer.meta, output, tracer.breaks)
+        guards = list(dict.fromkeys(tracer.sizes.guards)) if tracer.sizes is not None else []
+        return Trace(tracer.program, tracer.meta, output, tracer.breaks, size_guards=guards)
 
     def _output_template(self, value: Any) -> Any:
         """The returned structure, with tensors as ``("tensor", …)`` recipes."""

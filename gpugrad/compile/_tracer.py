@@ -27,7 +27,8 @@ from typing import Any
 
 from .. import _random, backends
 from .._random import Generator
-from .._tensor import Tensor
+from .._tensor import Size, Tensor
+from ._symbolic import Recorder, SymFloat, SymInt, plain
 
 _local = threading.local()
 
@@ -409,6 +410,8 @@ def _unwrap(value: Any) -> tuple[Any, bool]:
     kind = type(value)
     if kind is Traced:
         return value.real, True
+    if kind is SymInt or kind is SymFloat:  # a traced size: its plain value (no guard:
+        return plain(value), True  # the program's numbers are compared by ``_dynamic``)
     if kind is tuple or kind is list:
         found = False
         items = []
@@ -465,8 +468,10 @@ def is_array_like(value: Any) -> bool:
 class Tracer:
     """The program of one traced call, and the patches that record it."""
 
-    def __init__(self, fullgraph: bool) -> None:
+    def __init__(self, fullgraph: bool, symbolic: bool = False) -> None:
         self.fullgraph = fullgraph
+        # ``dynamic``: traced tensors' sizes are ``SymInt`` recording their guards here
+        self.sizes = Recorder() if symbolic else None
         self.program: list[Instruction] = []
         self.meta: list[tuple] = []  # per variable: shape, dtype, backend, NumPy scalar?
         self.depth = 0
@@ -662,9 +667,62 @@ class Tracer:
         self._patch(_random, "fresh_seed", _fresh_seed_breaker(_random.fresh_seed))
         self._patch(Tensor, "register_hook", self._hook_breaker(Tensor.register_hook))
         self._patch(Tensor, "__bool__", _tensor_bool(Tensor.__bool__))
+        if self.sizes is not None:
+            self._patch_sizes(self.sizes)
+
+    def _patch_sizes(self, recorder: Recorder) -> None:
+        """``dynamic``: a traced tensor's sizes answer as ``SymInt`` (``_symbolic``)."""
+        original_shape = Tensor.shape
+        original_size = Tensor.size
+        original_numel = Tensor.numel
+        original_len = Tensor.__len__
+
+        def sizes(tensor: Any) -> tuple | None:
+            data = tensor._data
+            if type(data) is not Traced or active() is None:
+                return None
+            slot = data.slot
+            return tuple(
+                SymInt(n, f"_s{slot}_{axis}", recorder) for axis, n in enumerate(data.real.shape)
+            )
+
+        def shape(tensor: Any) -> Any:
+            found = sizes(tensor)
+            return original_shape.fget(tensor) if found is None else Size(found)
+
+        def size(tensor: Any, dim: Any = None) -> Any:
+            found = sizes(tensor)
+            if found is None:
+                return original_size(tensor, dim)
+            return Size(found) if dim is None else found[dim]
+
+        def numel(tensor: Any) -> Any:
+            found = sizes(tensor)
+            if found is None:
+                return original_numel(tensor)
+            return Size(found).numel()
+
+        def length(tensor: Any) -> int:
+            found = sizes(tensor)
+            if found is None or not found:
+                return original_len(tensor)
+            return found[0].__index__()  # ``len`` makes it a plain int: the exact size
+
+        shape.__doc__ = original_shape.__doc__
+        self._patch(Tensor, "shape", property(shape, doc=original_shape.__doc__))
+        for name, replacement, original in (
+            ("size", size, original_size),
+            ("numel", numel, original_numel),
+            ("nelement", numel, Tensor.nelement),
+            ("__len__", length, original_len),
+        ):
+            replacement.__doc__ = original.__doc__
+            self._patch(Tensor, name, replacement)
 
     def uninstall(self) -> None:
         _local.tracer = None
+        if self.sizes is not None:
+            self.sizes.open = False
         for owner, name, original in reversed(self._patched):
             if original is _MISSING:
                 delattr(owner, name)
@@ -801,6 +859,10 @@ def _frozen(value: Any) -> Any:
     """``value`` with its lists and dicts copied, so that a caller changing them later
     does not change the recorded instruction."""
     kind = type(value)
+    if kind is SymInt or kind is SymFloat:
+        return plain(value)
+    if kind is slice:
+        return slice(_frozen(value.start), _frozen(value.stop), _frozen(value.step))
     if kind is tuple:
         return tuple(_frozen(v) for v in value)
     if kind is list:
