@@ -296,15 +296,35 @@ def _float_input(x: Tensor) -> Tensor:
 
 
 @declare(methods=("add", "__add__"), inplace=("add_",), rows=(ADD,))
-def add(input: Tensor, other: TensorOrNumber) -> Tensor:
-    """``input + other``, broadcast, in PyTorch's result dtype."""
-    return binary_apply(ADD, input, other)
+def add(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
+    """``input + alpha * other``, broadcast, in PyTorch's result dtype."""
+    return binary_apply(ADD, input, _scaled_by_alpha(input, other, alpha))
 
 
 @declare(methods=("sub", "__sub__"), inplace=("sub_",), rows=(SUB,))
-def sub(input: Tensor, other: TensorOrNumber) -> Tensor:
-    """``input - other``, broadcast, in PyTorch's result dtype."""
-    return binary_apply(SUB, input, other)
+def sub(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
+    """``input - alpha * other``, broadcast, in PyTorch's result dtype."""
+    return binary_apply(SUB, input, _scaled_by_alpha(input, other, alpha))
+
+
+def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> TensorOrNumber:
+    """``alpha * other`` for ``add``/``sub``, refusing the alphas PyTorch refuses."""
+    if type(alpha) is int and alpha == 1:
+        return other
+    kinds = (input._data.dtype.kind, other._data.dtype.kind if isinstance(other, Tensor) else None)
+    integral = kinds[0] in "biu" and (
+        kinds[1] in ("b", "i", "u") if kinds[1] else not isinstance(other, float)
+    )
+    boolean = kinds[0] == "b" and (kinds[1] == "b" if kinds[1] else isinstance(other, bool))
+    if isinstance(alpha, bool) and not boolean:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and integral:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+    if boolean:
+        return other if alpha else (other & False if isinstance(other, Tensor) else False)
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
 @declare(methods=("mul", "__mul__"), inplace=("mul_",), rows=(MUL,))
@@ -314,8 +334,11 @@ def mul(input: Tensor, other: TensorOrNumber) -> Tensor:
 
 
 @declare(methods=("div", "__truediv__"), inplace=("div_",), rows=(DIV,))
-def div(input: Tensor, other: TensorOrNumber) -> Tensor:
-    """True division ``input / other``: integer tensors divide in the default float dtype."""
+def div(input: Tensor, other: TensorOrNumber, *, rounding_mode: str | None = None) -> Tensor:
+    """``input / other``: true division (integer tensors divide in the default float dtype),
+    or rounded toward zero (``rounding_mode="trunc"``) or down (``"floor"``)."""
+    if rounding_mode is not None:
+        return _rounded_div(input, other, rounding_mode)
     if (
         input._data.dtype.kind != "f"
         and (not isinstance(other, Tensor) or other._data.dtype.kind != "f")
@@ -323,6 +346,24 @@ def div(input: Tensor, other: TensorOrNumber) -> Tensor:
     ):
         input = _float_input(input)
     return binary_apply(DIV, input, other)
+
+
+def _rounded_div(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Tensor:
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}"
+        )
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    other_kind = other._data.dtype.kind if isinstance(other, Tensor) else None
+    if input._data.dtype.kind == "f" or other_kind == "f" or isinstance(other, float):
+        return trunc(div(input, other))
+    if input._data.dtype.kind == "b" and (other_kind == "b" or isinstance(other, bool)):
+        raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
+    _check_integer_divisor(input, other)
+    # exact in integers: input - fmod(input, other) is a multiple of other
+    return floor_divide(sub(input, fmod(input, other)), other)
 
 
 @declare(methods=("pow", "__pow__"), inplace=("pow_",), rows=(POW_SCALAR, POW, RPOW))
@@ -544,8 +585,8 @@ gt = _compare("gt", "__gt__")
 lt = _compare("lt", "__lt__")
 ge = _compare("ge", "__ge__")
 le = _compare("le", "__le__")
-alias("greater", "gt", export=False)
-alias("less", "lt", export=False)
+alias("greater", "gt")
+alias("less", "lt")
 greater, less = gt, lt
 
 
