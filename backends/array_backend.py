@@ -768,6 +768,8 @@ class ArrayBackend:
         return self.xp.sum(x, axis=axes, keepdims=True).reshape(shape)
 
     def transpose(self, x: Array, dim0: int, dim1: int) -> Array:
+        if dim0 == dim1:  # a 0-d tensor's transpose(0, 0) included
+            return x[...]
         return self.xp.swapaxes(x, dim0, dim1)
 
     def mT(self, x: Array) -> Array:  # noqa: N802 - PyTorch's name

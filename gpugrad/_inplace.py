@@ -31,6 +31,9 @@ VIEW_ERROR = (
     "gradient. Write to the base instead (x[i] = v), or clone() the view first."
 )
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF_ERROR = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
 
 
 def _record_write(t: Tensor) -> None:
@@ -80,6 +83,8 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_ERROR)
     owner = version_owner(t)
+    if owner is not t and owner.requires_grad and owner.grad_fn is None:
+        raise RuntimeError(VIEW_OF_LEAF_ERROR)
     if owner is not t and (owner.requires_grad or t.requires_grad):
         return _inplace_through_base(function, t, owner, args)
     alias = _wrap(t._data, t._backend)

@@ -114,3 +114,31 @@ def test_greater_and_less_are_exported(device):
     x = gg.tensor([1, 2, 3], device=device)
     assert gg.greater(x, 2).tolist() == [False, False, True]
     assert gg.less(x, 2).tolist() == [True, False, False]
+
+
+def _grad_fn_names(L, device):
+    x = L.tensor([[1.0, 2.0]], dtype=L.float64, device=device, requires_grad=True)
+    s = L.tensor(1.5, dtype=L.float64, device=device, requires_grad=True)
+    v = L.tensor([1.0, 2.0], dtype=L.float64, device=device, requires_grad=True)
+    views = [
+        x.view(1, 2), x.reshape(1, 2), x.expand(1, 2), v.t(), s.t(), L.moveaxis(x, 0, 0),
+        L.swapaxes(x, -1, -1), x.view_as(x), L.broadcast_to(s, ()), s.transpose(0, -1),
+        x.permute(0, 1), L.movedim(s, 0, -1), s.reshape(()),
+    ]  # fmt: skip
+    names = [str(t).rsplit("grad_fn=", 1)[-1] for t in views]
+    sum((t * t).sum() for t in views).backward()
+    return names, [x.grad.tolist(), s.grad.tolist(), v.grad.tolist()]
+
+
+def test_views_that_change_nothing_are_still_views(device):
+    """PyTorch's view(same shape), expand(same), t() of a vector ... return a new view with
+    its grad_fn, never the input itself (whose in-place use would then bypass the view
+    rules)."""
+    assert _grad_fn_names(gg, device) == _grad_fn_names(torch, "cpu")
+    for L, dev in ((torch, "cpu"), (gg, device)):
+        leaf = L.tensor([1.0, 2.0], device=dev, requires_grad=True)
+        assert leaf.view(2) is not leaf and not leaf.view(2).is_leaf
+        assert_raises_like_torch(
+            lambda: gg.zeros(2, requires_grad=True).view(2).add_(1),
+            lambda: torch.zeros(2, requires_grad=True).view(2).add_(1),
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,7 +39,8 @@ TRANSPOSE = Op(
     (lambda ns, g, d0, d1: ns.transpose(g, d0, d1),),
     attrs=("d0", "d1"),
 )
-T_ROW = Op("t", "TBackward0", None, (lambda ns, g: ns.transpose(g, 0, 1),))
+T_ROW = Op("t", "TBackward0", None, (lambda ns, g: ns.transpose(g, 0, 1) if g.ndim == 2 else g,))
+ALIAS = Op("alias", "AliasBackward0", None, (lambda ns, g: g,))
 PERMUTE = Op(
     "permute",
     "PermuteBackward0",
@@ -105,8 +107,6 @@ def _view(op: Any, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 def _reshape(input: Tensor, shape: tuple, may_copy: bool) -> Tensor:
     data = input._data
     target = _resolve_shape(shape_arg(shape), data.size)
-    if target == data.shape:
-        return input
     out = data.reshape(target)
     op = VIEW
     if not data.flags.c_contiguous and not input._backend.shares_memory(out, data):
@@ -177,9 +177,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with dimensions ``dim0`` and ``dim1`` swapped."""
     data = input._data
-    if data.ndim == 0:
-        return input
-    d0, d1 = (_dims(data.ndim, d)[0] for d in (dim0, dim1))
+    d0, d1 = (_dims(data.ndim, d)[0] if data.ndim else _dims(1, d)[0] for d in (dim0, dim1))
     return _view(
         TRANSPOSE, input._backend.transpose(data, d0, d1), input._backend, (input,), (d0, d1)
     )
@@ -210,6 +208,13 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 @declare("mT", methods=(), export=False, properties=("mT",))
 def mT(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
     """The last two dimensions swapped (a view)."""
+    if input._data.ndim == 0:
+        warnings.warn(
+            "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return input
     if input._data.ndim < 2:
         raise RuntimeError(
             "tensor.mT is only supported on matrices or batches of matrices. "
@@ -226,9 +231,8 @@ def t(input: Tensor) -> Tensor:
             f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D"
         )
     data = input._data
-    if data.ndim < 2:
-        return input
-    return _view(T_ROW, input._backend.transpose(data, 0, 1), input._backend, (input,))
+    out = input._backend.transpose(data, 0, 1) if data.ndim == 2 else data[...]
+    return _view(T_ROW, out, input._backend, (input,))
 
 
 @declare("T", methods=(), export=False, properties=("T",))
@@ -267,8 +271,6 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
                 f"{list(shape_arg(sizes))}.  Tensor sizes: {list(data.shape)}"
             )
     shape = tuple(target)
-    if shape == data.shape:
-        return input
     return _view(
         EXPAND, input._backend.expand(data, shape), input._backend, (input,), (data.shape,)
     )
@@ -531,11 +533,11 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
     for what, dims, given in (("source", src, source), ("destination", dst, destination)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{what}` ({list(_ints(given))})")
+    if ndim == 0:
+        return _view(ALIAS, input._data[...], input._backend, (input,))
     order = [d for d in range(ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    if order == list(range(ndim)):
-        return input
     return permute(input, tuple(order))
 
 
