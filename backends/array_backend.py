@@ -505,8 +505,8 @@ class ArrayBackend:
         return self.xp.take_along_axis(x, indices, dim)
 
     def cumsum(self, x: Array, dim: int) -> Array:
-        if not x.ndim:
-            return x
+        if not x.ndim:  # a copy, integers in int64 as for any other rank
+            return x.astype("int64" if x.dtype.kind in "biu" else x.dtype)
         if x.dtype.char == "e":
             return self.narrow_half(self.xp.cumsum(x, axis=dim, dtype=_FLOAT32))
         return self.xp.cumsum(x, axis=dim)
@@ -666,8 +666,8 @@ class ArrayBackend:
         return values, indices.astype("int64", copy=False)
 
     def cumprod(self, x: Array, dim: int) -> Array:
-        if not x.ndim:
-            return x
+        if not x.ndim:  # a copy, integers in int64 as for any other rank
+            return x.astype("int64" if x.dtype.kind in "biu" else x.dtype)
         with self.quiet():  # inf * 0, overflow: quiet
             if x.dtype.char == "e":
                 return self.narrow_half(self.xp.cumprod(x, axis=dim, dtype=_FLOAT32))

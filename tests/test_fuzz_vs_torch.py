@@ -142,3 +142,44 @@ def test_views_that_change_nothing_are_still_views(device):
             lambda: gg.zeros(2, requires_grad=True).view(2).add_(1),
             lambda: torch.zeros(2, requires_grad=True).view(2).add_(1),
         )
+
+
+def _same(ours, theirs):
+    assert str(ours.dtype)[8:] == str(theirs.dtype)[6:], (ours.dtype, theirs.dtype)
+    assert ours.tolist() == theirs.tolist()
+
+
+def test_clamp_with_tensor_bounds_promotes(device):
+    for make in (
+        lambda L, d: L.clamp(L.tensor([1, 5], device=d), L.tensor(2, device=d), 0.5),
+        lambda L, d: L.clamp(L.tensor([1, 5], device=d), L.tensor([0.5, 2.0], device=d)),
+        lambda L, d: L.clamp(L.tensor([1, 5], device=d), L.tensor(False, device=d), 2.0),
+        lambda L, d: L.clamp(L.tensor([1, 5], dtype=L.int32, device=d), L.tensor([3], device=d)),
+        lambda L, d: L.clip(L.tensor([1, 5], dtype=L.int32, device=d), L.tensor(3, device=d)),
+    ):
+        _same(make(gg, device), make(torch, "cpu"))
+
+
+def test_bool_pow_and_integer_cumulative_dtypes(device):
+    for make in (
+        lambda L, d: L.tensor([True, False], device=d) ** False,
+        lambda L, d: L.tensor([True, False], device=d).pow(True),
+        lambda L, d: L.cumsum(L.tensor(True, device=d), 0),
+        lambda L, d: L.cumprod(L.tensor(3, dtype=L.int32, device=d), 0),
+        lambda L, d: L.tensor([[1, 5]], device=d).cumsum(1, dtype=L.int32),
+        lambda L, d: L.softmax(L.tensor([1, 5], device=d), 0, dtype=L.float64).round(decimals=4),
+        lambda L, d: L.log_softmax(L.tensor([1.0, 5.0], device=d), 0, dtype=L.float64).round(
+            decimals=4
+        ),
+    ):
+        _same(make(gg, device), make(torch, "cpu"))
+    x = gg.tensor(2.0, device=device)
+    gg.cumsum(x, 0).add_(1)  # a new tensor, not x itself
+    assert x.item() == 2.0
+    assert_raises_like_torch(
+        lambda: gg.tensor([True], device=device) ** gg.tensor(True, device=device),
+        lambda: torch.tensor([True]) ** torch.tensor(True),
+    )
+    assert_raises_like_torch(
+        lambda: True ** gg.tensor([True], device=device), lambda: True ** torch.tensor([True])
+    )

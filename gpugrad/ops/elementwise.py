@@ -10,6 +10,7 @@ gradient checks draw its inputs.
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -348,6 +349,20 @@ def div(input: Tensor, other: TensorOrNumber, *, rounding_mode: str | None = Non
     return binary_apply(DIV, input, other)
 
 
+def _bool_pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor | None:
+    """``bool ** bool`` as PyTorch: a bool tensor to a Python bool power stays bool (``x ** True``
+    is ``x``, ``x ** False`` all True); a bool tensor on both sides is refused."""
+    kinds = [t._data.dtype.kind if isinstance(t, Tensor) else type(t) for t in (input, exponent)]
+    if kinds not in (["b", "b"], ["b", bool], [bool, "b"]):
+        return None
+    if kinds != ["b", bool]:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    backend = input._backend
+    if exponent:
+        return _wrap(backend.copy(input._data), backend)
+    return _wrap(backend.full(input._data.shape, True, input._data.dtype), backend)
+
+
 def _rounded_div(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Tensor:
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(
@@ -369,6 +384,9 @@ def _rounded_div(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Te
 @declare(methods=("pow", "__pow__"), inplace=("pow_",), rows=(POW_SCALAR, POW, RPOW))
 def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
     """``input ** exponent`` (either may be a number)."""
+    boolean = _bool_pow(input, exponent)
+    if boolean is not None:
+        return boolean
     if not isinstance(input, Tensor):
         return reflected_apply(RPOW, exponent, input)
     if isinstance(exponent, Tensor):
@@ -431,7 +449,7 @@ def _rtruediv(self: Tensor, other: Number) -> Tensor:
 @declare("__rpow__", methods=("__rpow__",), export=False, rows=(RPOW,))
 def _rpow(self: Tensor, other: Number) -> Tensor:
     """``other ** self``."""
-    return reflected_apply(RPOW, self, other)
+    return pow(other, self)
 
 
 declare("__neg__", methods=("__neg__",), export=False)(neg)
@@ -455,11 +473,22 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
+        dtype, ndim = input._data.dtype, input._data.ndim
+        for bound in (min, max):
+            if isinstance(bound, Tensor):
+                dtype = _dtypes.promote_arrays(dtype, ndim, bound._data.dtype, bound._data.ndim)
+                ndim = builtins.max(ndim, bound._data.ndim)
+            elif bound is not None:
+                dtype = _dtypes.promote_with_scalar(dtype, bound)
+        out = (
+            input
+            if dtype == input._data.dtype
+            else to_dtype(input, _dtypes.from_numpy_dtype(dtype))
+        )
         if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else _full_like(input, min))
+            out = maximum(out, min if isinstance(min, Tensor) else _full_like(out, min))
         if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else _full_like(input, max))
+            out = minimum(out, max if isinstance(max, Tensor) else _full_like(out, max))
         return out
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)

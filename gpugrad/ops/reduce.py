@@ -491,11 +491,15 @@ def _single_dim(input: Tensor, dim: int) -> int:
 
 
 @declare(rows=(CUMSUM,))
-def cumsum(input: Tensor, dim: int) -> Tensor:
-    """Cumulative sum along ``dim``."""
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Cumulative sum along ``dim`` (in ``dtype`` when given: the input is cast first)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
     data = input._data
     out = input._backend.cumsum(data, axis)
+    if dtype is not None and out.dtype != data.dtype:  # an explicit dtype is kept
+        out = out.astype(data.dtype)
     return _record(CUMSUM, out, input._backend, (input,), (axis,))
 
 
@@ -507,8 +511,11 @@ def flip(input: Tensor, dims: Sequence[int] | int) -> Tensor:
 
 
 @declare(rows=(SOFTMAX,))
-def softmax(input: Tensor, dim: int) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (in ``dtype`` when given:
+    the input is cast first)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
     return _record(
         SOFTMAX, input._backend.softmax(input._data, axis), input._backend, (input,), (axis,)
@@ -516,8 +523,11 @@ def softmax(input: Tensor, dim: int) -> Tensor:
 
 
 @declare(rows=(LOG_SOFTMAX,))
-def log_softmax(input: Tensor, dim: int) -> Tensor:
-    """``log(softmax(input, dim))``, computed stably."""
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``log(softmax(input, dim))``, computed stably (in ``dtype`` when given: the input
+    is cast first)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
     return _record(
         LOG_SOFTMAX,
@@ -836,6 +846,8 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     backend = input._backend
     data = input._data
     out = backend.cumprod(data, axis)
+    if dtype is not None and out.dtype != data.dtype:  # an explicit dtype is kept
+        out = out.astype(data.dtype)
     zeros = backend.first_zero(data, axis) if input.requires_grad and data.ndim else None
     return _record(CUMPROD, out, backend, (input,), (axis, zeros))
 
