@@ -517,7 +517,7 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     return cat(parts, 1)
 
 
-@declare()
+@declare(rows=(ALIAS,))
 def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]):
     """``input`` with the dims ``source`` moved to the positions ``destination``."""
     src, dst = _ints(source), _ints(destination)
