@@ -512,7 +512,9 @@ class ArrayBackend:
         return self.xp.cumsum(x, axis=dim)
 
     def flip(self, x: Array, dim: Any) -> Array:
-        return self.xp.flip(x, axis=_normalize_dim(dim)) if x.ndim else x
+        """A copy, as PyTorch's flip (NumPy's flip is a view: a write to the result would
+        reach the input)."""
+        return (self.xp.flip(x, axis=_normalize_dim(dim)) if x.ndim else x).copy()
 
     def logsumexp(self, x: Array, dim: Any, keepdim: bool = False) -> Array:
         xp = self.xp
@@ -675,7 +677,7 @@ class ArrayBackend:
 
     def logcumsumexp(self, x: Array, dim: int) -> Array:
         if not x.ndim:
-            return x
+            return x.copy()
         with self.quiet():  # NaN and inf - inf propagate quietly
             return self.scan(self.xp.logaddexp, x, dim)
 

@@ -1099,6 +1099,7 @@ def run_program(
             tensors = _tensors_of(theirs)
             if not tensors:
                 continue
+            _compare_aliasing(name, tensors[0], _tensors_of(ours)[0], gen.pool, torch_ns, ours_ns)
             torch_ns[name], ours_ns[name] = theirs, ours
             first = tensors[0]
             if isinstance(theirs, (tuple, list)):
@@ -1112,6 +1113,49 @@ def run_program(
     except _Mismatch as m:
         return Outcome(m.kind, m.detail, lines, seed)
     return None
+
+
+def _compare_aliasing(
+    name: str, theirs: Any, ours: Any, pool: list[Var], torch_ns: dict, ours_ns: dict
+) -> None:
+    """A result shares memory with an earlier variable exactly where PyTorch's does: a
+    copy where PyTorch views loses writes through the view, a view where PyTorch copies
+    lets a write to the result reach the input."""
+    if theirs.numel() == 0:
+        return
+    for var in pool:
+        a, b = torch_ns.get(var.name), ours_ns.get(var.name)
+        if not isinstance(a, torch.Tensor) or a.numel() == 0 or a is theirs:
+            continue
+        torch_shares = _torch_bounds_overlap(a, theirs)
+        raw = _raw(b), _raw(ours)
+        our_shares = bool(np.may_share_memory(*raw))
+        if torch_shares != our_shares:
+            scalar = not all(isinstance(r, np.ndarray) for r in raw)
+            raise _Mismatch(
+                "aliasing-numpy-scalar" if scalar else "aliasing",
+                f"{name} shares memory with {var.name}: torch {torch_shares}, gpugrad {our_shares}",
+            )
+
+
+def _torch_bounds_overlap(a: Any, b: Any) -> bool:
+    """Whether the memory spans of ``a`` and ``b`` overlap (``np.may_share_memory``'s test)."""
+    if a.untyped_storage().data_ptr() != b.untyped_storage().data_ptr():
+        return False
+
+    def span(t: Any) -> tuple[int, int]:
+        low = sum(min(0, (n - 1) * st) for n, st in zip(t.shape, t.stride()))
+        high = sum(max(0, (n - 1) * st) for n, st in zip(t.shape, t.stride()))
+        size = t.element_size()
+        return t.data_ptr() + low * size, t.data_ptr() + (high + 1) * size
+
+    (a0, a1), (b0, b1) = span(a), span(b)
+    return a0 < b1 and b0 < a1
+
+
+def _raw(t: Any) -> Any:
+    data = t._data
+    return data if isinstance(data, np.ndarray) else data.get() if hasattr(data, "get") else data
 
 
 def _compare_gradients(

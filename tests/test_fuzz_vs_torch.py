@@ -183,3 +183,20 @@ def test_bool_pow_and_integer_cumulative_dtypes(device):
     assert_raises_like_torch(
         lambda: True ** gg.tensor([True], device=device), lambda: True ** torch.tensor([True])
     )
+
+
+def test_copies_do_not_alias_their_input(device):
+    """flip, diag of a matrix and logcumsumexp of a 0-d tensor return new memory, as in
+    PyTorch: a write to the result must not reach the input."""
+    for L, dev in ((torch, "cpu"), (gg, device)):
+        x = L.tensor([[1.0, 2.0], [3.0, 4.0]], device=dev)
+        L.flip(x, (0,)).add_(1)
+        L.diag(x).add_(1)
+        x.diag(1).mul_(0)
+        s = L.tensor(2.0, device=dev)
+        L.logcumsumexp(s, 0).add_(1)
+        assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]] and s.item() == 2.0
+    ours = gg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=gg.float64, device=device, requires_grad=True)
+    assert "DiagonalBackward0_copy" in str(gg.diag(ours))
+    gg.diag(ours, 1).sum().backward()
+    assert ours.grad.tolist() == [[0.0, 1.0], [0.0, 0.0]]

@@ -432,6 +432,7 @@ DIAGONAL = Op(
     (lambda ns, g, shape, offset, dim1, dim2: ns.diagonal_backward(g, shape, offset, dim1, dim2),),
     attrs=("shape", *_DIAG),
 )
+DIAGONAL_COPY = Op("diag", "DiagonalBackward0_copy", None, DIAGONAL.grads, attrs=("shape", *_DIAG))
 
 
 def _diagonal_of_grad(ns, g, offset, dim1, dim2):
@@ -623,14 +624,17 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return _record(DIAG_EMBED, out, input._backend, (input,), (offset, d1, d2))
 
 
-@declare()
+@declare(rows=(DIAGONAL_COPY,))
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
-    """A 1-D tensor as the diagonal ``diagonal`` of a matrix; of a matrix, that diagonal."""
+    """A 1-D tensor as the diagonal ``diagonal`` of a matrix; of a matrix, a copy of that
+    diagonal (as PyTorch: writes to it do not reach ``input``)."""
     ndim = input._data.ndim
     if ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
     if ndim == 2:
-        return globals()["diagonal"](input, diagonal)
+        data, backend = input._data, input._backend
+        out = backend.copy(backend.diagonal_view(data, diagonal, 0, 1))
+        return _record(DIAGONAL_COPY, out, backend, (input,), (data.shape, diagonal, 0, 1))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {ndim}D")
 
 
