@@ -443,6 +443,16 @@ class ArrayBackend:
         result = result + (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
         return xp.where(reflect, -result, result).astype(x.dtype, copy=False)
 
+    # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
+    def integer_power(self, x: Array, y: Array) -> Array:
+        """``x ** y`` for integer arrays with negative exponents, as PyTorch's kernels: 1
+        for base 1, +-1 for base -1 (by the exponent's parity), else 0."""
+        xp = self.xp
+        negative = y < 0
+        powers = xp.power(x, xp.where(negative, 0, y))
+        small = xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y % 2), 0))
+        return xp.where(negative, small, powers).astype(powers.dtype, copy=False)
+
     # --- reductions ---------------------------------------------------------------------
     def sum(self, x: Array, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Array:
         if x.dtype.char == "e" and dtype is None:  # float16 accumulates in float32
@@ -1034,6 +1044,10 @@ class ArrayBackend:
 
     def index_fill(self, x: Array, dim: int, index: Array, value: Any) -> Array:
         out = self.xp.array(x, copy=True)
+        if not x.ndim:  # a 0-d tensor: index 0 (or -1) is its one element
+            if index.size:
+                out[...] = value
+            return out
         out[(slice(None),) * dim + (index,)] = value
         return out
 

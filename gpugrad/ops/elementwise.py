@@ -194,7 +194,11 @@ abs = unary(
     "abs", "AbsBackward0", lambda B, x: B.abs(x), lambda ns, g, x: g * ns.sign(x), inplace=True
 )
 sign = unary(
-    "sign", "SignBackward0", lambda B, x: B.sign(x), lambda ns, g: ns.zeros_like(g), save=()
+    "sign",
+    "SignBackward0",
+    lambda B, x: x.copy() if x.dtype.kind == "b" else B.sign(x),  # bool: itself, as PyTorch
+    lambda ns, g: ns.zeros_like(g),
+    save=(),
 )
 reciprocal = unary(
     "reciprocal",
@@ -349,6 +353,19 @@ def div(input: Tensor, other: TensorOrNumber, *, rounding_mode: str | None = Non
     return binary_apply(DIV, input, other)
 
 
+def _negative_integer_exponent(input: TensorOrNumber, exponent: TensorOrNumber) -> bool:
+    """An integer tensor exponent with a negative entry on an integer base (NumPy refuses
+    it; PyTorch answers)."""
+    if not isinstance(exponent, Tensor) or exponent._data.dtype.kind not in "iu":
+        return False
+    if isinstance(input, Tensor):
+        if input._data.dtype.kind not in "biu":
+            return False
+    elif not isinstance(input, int):
+        return False
+    return bool((exponent._data < 0).any())
+
+
 def _bool_pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor | None:
     """``bool ** bool`` as PyTorch: a bool tensor to a Python bool power stays bool (``x ** True``
     is ``x``, ``x ** False`` all True); a bool tensor on both sides is refused."""
@@ -387,6 +404,21 @@ def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
     boolean = _bool_pow(input, exponent)
     if boolean is not None:
         return boolean
+    if (
+        isinstance(input, Tensor)
+        and input._data.dtype.kind in "biu"
+        and type(exponent) is int
+        and exponent < 0
+    ):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _negative_integer_exponent(input, exponent):
+        base = input if isinstance(input, Tensor) else exponent
+        backend = base._backend
+        if isinstance(input, Tensor):
+            backend, x, y = _promoted(input, exponent)
+        else:
+            backend, y, x = _promoted(exponent, input)
+        return _wrap(backend.integer_power(x, y), backend)
     if not isinstance(input, Tensor):
         return reflected_apply(RPOW, exponent, input)
     if isinstance(exponent, Tensor):

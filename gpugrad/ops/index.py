@@ -612,7 +612,14 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """A copy of ``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
     axis, idx = _vector_index("index_fill", input, dim, index)
     data = input._data
-    _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis, IndexError)
+    size = data.shape[axis] if data.ndim else 1
+    if idx.size:  # negative indices count from the end, as in PyTorch
+        bad = input._backend.first_out_of_range(idx + size, 2 * size)
+        if bad is not None:
+            raise IndexError(
+                f"index {bad - size} is out of bounds for dimension {axis} with size {size}"
+            )
+        idx = idx % size
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(

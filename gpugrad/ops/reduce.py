@@ -201,7 +201,12 @@ sum = _declare_summation(
 
 
 def _dims_or_none(input: Tensor, dim: Dim) -> Any:
-    return None if dim is None else _dims(input._data.ndim, dim)
+    """The axes of ``dim`` (checked), or ``None`` for all of them; a 0-d tensor's dim 0
+    (or -1) is all of its none."""
+    if dim is None:
+        return None
+    axes = _dims(input._data.ndim, dim)
+    return axes if input._data.ndim else None
 
 
 @declare(rows=(MEAN, MEAN_DIM))
