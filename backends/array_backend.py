@@ -444,6 +444,12 @@ class ArrayBackend:
         return xp.where(reflect, -result, result).astype(x.dtype, copy=False)
 
     # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
+    def internal_overlap(self, x: Array) -> bool:
+        """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:
+        an expanded view), which PyTorch's in-place ops refuse to write."""
+        strides = getattr(x, "strides", ())
+        return any(st == 0 and n > 1 for n, st in zip(x.shape, strides))
+
     def integer_power(self, x: Array, y: Array) -> Array:
         """``x ** y`` for integer arrays with negative exponents, as PyTorch's kernels: 1
         for base 1, +-1 for base -1 (by the exponent's parity), else 0."""

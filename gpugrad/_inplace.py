@@ -31,6 +31,10 @@ VIEW_ERROR = (
     "gradient. Write to the base instead (x[i] = v), or clone() the view first."
 )
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
+OVERLAP_ERROR = (
+    "unsupported operation: more than one element of the written-to tensor refers to a "
+    "single memory location. Please clone() the tensor before performing the operation."
+)
 VIEW_OF_LEAF_ERROR = (
     "a view of a leaf Variable that requires grad is being used in an in-place operation."
 )
@@ -74,8 +78,14 @@ def _needs_graph(t: Tensor, args: tuple) -> bool:
     return t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
-def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
-    """Run ``function(t, *args)`` and store its result in ``t`` itself."""
+def apply_inplace(
+    function: Callable[..., Tensor], t: Tensor, *args: Any, fills: bool = False
+) -> Tensor:
+    """Run ``function(t, *args)`` and store its result in ``t`` itself. ``t`` may not have
+    elements sharing memory (an expanded view), except for ops that write one value to all
+    (``fills``: ``fill_``, ``zero_``), as in PyTorch."""
+    if not fills and t._backend.internal_overlap(t._data):
+        raise RuntimeError(OVERLAP_ERROR)
     if not _needs_graph(t, args):
         with no_grad():
             _write(t, function(t, *args))
@@ -117,7 +127,7 @@ def _inplace_through_base(
         view.grad_fn,
         view._output_nr,
     )
-    apply_inplace(_setitem, base, key, function(alias, *args))
+    apply_inplace(_setitem, base, key, function(alias, *args), fills=True)
     fresh = getitem(base, key)
     view.grad_fn, view._output_nr, view._requires_grad = (
         fresh.grad_fn,
@@ -128,8 +138,10 @@ def _inplace_through_base(
 
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    fills = name in ("fill_", "zero_")
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
+        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args, fills=fills)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."
@@ -233,7 +245,7 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     if not isinstance(value, Tensor):
         value = python_data.checked_setitem(value, self._data.dtype)
     if _needs_graph(self, (value,)) or not self._backend.is_array(self._data):
-        apply_inplace(_setitem, self, key, value)
+        apply_inplace(_setitem, self, key, value, fills=True)
         return
     key = _array_key(self, key)
     if isinstance(value, Tensor):

@@ -422,7 +422,7 @@ class Generator:
         form = self.rng.random()
         if name == "nan_to_num" and self.chance(0.5):
             return f"L.nan_to_num({v.name}, nan=0.5, posinf=9.0)"
-        if form < 0.5:
+        if form < 0.5 and not name.endswith("_"):
             return f"L.{name}({v.name})"
         if form < 0.9 or name in ("neg", "abs"):
             return f"{v.name}.{name}()"

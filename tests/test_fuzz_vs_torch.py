@@ -226,3 +226,54 @@ def test_elementwise_and_index_edges_answer_as_torch(device):
     assert_raises_like_torch(
         lambda: gg.tensor([2], device=device) ** -1, lambda: torch.tensor([2]) ** -1
     )
+
+
+REFUSALS = {
+    "bitwise_not of float": lambda L, d: L.bitwise_not(L.tensor([1.0], device=d)),
+    "~ of float": lambda L, d: ~L.tensor([1.0], device=d),
+    "abs of bool": lambda L, d: L.tensor([True], device=d).abs(),
+    "relu of bool": lambda L, d: L.tensor([True], device=d).relu(),
+    "softmax of int": lambda L, d: L.softmax(L.tensor([1, 2], device=d), 0),
+    "softmax of int, not last": lambda L, d: L.softmax(L.ones(2, 2, dtype=L.int32, device=d), 0),
+    "log_softmax of bool": lambda L, d: L.log_softmax(L.ones(2, 2, dtype=L.bool, device=d), 0),
+    "bool // bool": lambda L, d: L.tensor([True], device=d) // L.tensor([True], device=d),
+    "bool % True": lambda L, d: L.tensor([True], device=d) % True,
+    "True // bool": lambda L, d: True // L.tensor([True], device=d),
+    "fmod of bools": lambda L, d: L.fmod(L.tensor([True], device=d), True),
+    "trace of bool": lambda L, d: L.trace(L.ones(2, 2, dtype=L.bool, device=d)),
+    "kthvalue of bool": lambda L, d: L.kthvalue(L.tensor([True, False], device=d), 1),
+    "median of bool": lambda L, d: L.tensor([True, False], device=d).median(),
+    "median of bool, dim": lambda L, d: L.tensor([True, False], device=d).median(0),
+    "argmax of bool": lambda L, d: L.tensor([True, False], device=d).argmax(),
+    "topk of bool": lambda L, d: L.tensor([True, False], device=d).topk(1),
+    "logaddexp of ints": lambda L, d: L.logaddexp(L.tensor([1], device=d), L.tensor([2], device=d)),
+    "clamp of bool": lambda L, d: L.clamp(L.tensor([True], device=d), True),
+    "clamp_max of bool": lambda L, d: L.clamp(L.tensor([True], device=d), None, True),
+    "round of bool": lambda L, d: L.tensor([True], device=d).round(),
+    "dot of bools": lambda L, d: L.dot(L.tensor([True], device=d), L.tensor([True], device=d)),
+    "mm of bools": lambda L, d: L.mm(
+        L.ones(2, 2, dtype=L.bool, device=d), L.ones(2, 2, dtype=L.bool, device=d)
+    ),
+    "cross of bools": lambda L, d: L.cross(
+        L.ones(3, dtype=L.bool, device=d), L.ones(3, dtype=L.bool, device=d), dim=0
+    ),
+    "cat of 0-d": lambda L, d: L.cat([L.tensor(1.0, device=d), L.tensor(2.0, device=d)]),
+    "broadcast_tensors of a number": lambda L, d: L.broadcast_tensors(L.tensor([1.0], device=d), 1),
+    "split of 0-d": lambda L, d: L.split(L.tensor(1.0, device=d), 1),
+    "roll of 0-d": lambda L, d: L.roll(L.tensor(1.0, device=d), 1, 0),
+    "bool - bool": lambda L, d: L.tensor([True], device=d) - True,
+    "int - bool": lambda L, d: L.tensor([1], device=d) - L.tensor([True], device=d),
+    "1 - bool": lambda L, d: 1 - L.tensor([True], device=d),
+    "-bool": lambda L, d: -L.tensor([True], device=d),
+    "neg_ of bool": lambda L, d: L.tensor([True], device=d).neg_(),
+    "add_ into an expanded view": lambda L, d: L.zeros(1, device=d).expand(3).add_(1),
+    "+= into an expanded view": lambda L, d: L.zeros(2, 1, device=d).expand(2, 3).mul_(2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFUSALS))
+def test_refusals_match_torch(device, name):
+    """What PyTorch refuses gpugrad refuses with its exception class and text (found by
+    the fuzzer: NumPy's TypeError, a wrong number or a silent answer before)."""
+    make = REFUSALS[name]
+    assert_raises_like_torch(lambda: make(gg, device), lambda: make(torch, "cpu"))

@@ -47,10 +47,18 @@ def unary(
     floating: bool = False,
     inplace: bool = False,
     domain: tuple[float, float] | None = None,
+    bool_error: str | Any = None,
 ) -> Any:
-    """Declare the unary elementwise op ``name`` (``gpugrad.name`` and ``Tensor.name``)."""
+    """Declare the unary elementwise op ``name`` (``gpugrad.name`` and ``Tensor.name``);
+    ``bool_error``: PyTorch's refusal of a bool input."""
     row = Op(name, node, forward, (grad,), save=save)
-    if floating:
+    if bool_error is not None:
+
+        def function(input: Tensor) -> Tensor:
+            if input._data.dtype.kind == "b":
+                raise bool_error(input) if callable(bool_error) else RuntimeError(bool_error)
+            return unary_apply(row, input)
+    elif floating:
 
         def function(input: Tensor) -> Tensor:
             if input._data.dtype.kind != "f":
@@ -79,7 +87,16 @@ def unary(
 
 
 # --- unary math -------------------------------------------------------------------------
-neg = unary("neg", "NegBackward0", lambda B, x: B.neg(x), lambda ns, g: -g, save=(), inplace=True)
+neg = unary(
+    "neg",
+    "NegBackward0",
+    lambda B, x: B.neg(x),
+    lambda ns, g: -g,
+    save=(),
+    inplace=True,
+    bool_error="Negation, the `-` operator, on a bool tensor is not supported. If you are "
+    "trying to invert a mask, use the `~` or `logical_not()` operator instead.",
+)
 exp = unary(
     "exp",
     "ExpBackward0",
@@ -189,9 +206,15 @@ relu = unary(
     lambda ns, g, o: ns.relu_backward(g, o),  # PyTorch's mask: NaN passes the gradient
     save=("o",),
     inplace=True,
+    bool_error="Boolean inputs not supported for relu",
 )
 abs = unary(
-    "abs", "AbsBackward0", lambda B, x: B.abs(x), lambda ns, g, x: g * ns.sign(x), inplace=True
+    "abs",
+    "AbsBackward0",
+    lambda B, x: B.abs(x),
+    lambda ns, g, x: g * ns.sign(x),
+    inplace=True,
+    bool_error=lambda x: _not_implemented("abs", x),
 )
 sign = unary(
     "sign",
@@ -309,7 +332,26 @@ def add(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
 @declare(methods=("sub", "__sub__"), inplace=("sub_",), rows=(SUB,))
 def sub(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
     """``input - alpha * other``, broadcast, in PyTorch's result dtype."""
+    _check_bool_subtraction(input, other)
     return binary_apply(SUB, input, _scaled_by_alpha(input, other, alpha))
+
+
+def _check_bool_subtraction(input: Tensor, other: TensorOrNumber) -> None:
+    """PyTorch refuses ``-`` on bools (a Python bool counts as one)."""
+    bools = [
+        t._data.dtype.kind == "b" if isinstance(t, Tensor) else isinstance(t, bool)
+        for t in (input, other)
+    ]
+    if all(bools):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+            "`^` or `logical_xor()` operator instead."
+        )
+    if any(bools):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> TensorOrNumber:
@@ -451,6 +493,10 @@ LOGADDEXP = binary(
 @declare(rows=(LOGADDEXP,), domain=(-3, 3))
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
+    if isinstance(other, Tensor):
+        _, promoted, _ = _promoted(input, other)
+        if promoted.dtype.kind in "biu":  # no integer kernel, as in PyTorch
+            raise _not_implemented("logaddexp", input, dtype=promoted.dtype)
     return binary_apply(LOGADDEXP, _float_input(input), other)
 
 
@@ -469,6 +515,7 @@ def _reversed_mul(self: Tensor, other: Any) -> Tensor:
 @declare("__rsub__", methods=("__rsub__",), export=False, rows=(RSUB,))
 def _rsub(self: Tensor, other: Number) -> Tensor:
     """``other - self``."""
+    _check_bool_subtraction(self, other)
     return binary_apply(RSUB, self, other)
 
 
@@ -524,6 +571,11 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
         return out
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
+    elif input._data.dtype.kind == "b":
+        kernel = "clamp_scalar" if min is not None and max is not None else "clamp_min_scalar"
+        raise _not_implemented(
+            kernel if max is None or min is not None else "clamp_max_scalar", input
+        )
     dtype = input._data.dtype
     min, max = (_python_data.checked_fill(bound, dtype) for bound in (min, max))
     return unary_apply(CLAMP, input, min, max)
@@ -885,10 +937,13 @@ def _polygamma_method(self: Tensor, n: int) -> Tensor:
 
 
 # --- rounding (integer-valued: zero gradients, integer tensors kept as they are) -------
-def _not_implemented(kernel: str, x: Tensor, per_device: bool = True) -> NotImplementedError:
+def _not_implemented(
+    kernel: str, x: Tensor, per_device: bool = True, dtype: Any = None
+) -> NotImplementedError:
     """PyTorch's error for a kernel without this dtype (``"frac_cpu" not implemented for
-    'Long'``; ``per_device=False`` for kernels named without the device)."""
-    name = _dtypes.SCALAR_TYPE_NAMES[x._data.dtype.name]
+    'Long'``; ``per_device=False`` for kernels named without the device; ``dtype``: the
+    computation's dtype where it is not ``x``'s)."""
+    name = _dtypes.SCALAR_TYPE_NAMES[(x._data.dtype if dtype is None else dtype).name]
     full = f"{kernel}_{x._backend.device.type}" if per_device else kernel
     return NotImplementedError(f"\"{full}\" not implemented for '{name}'")
 
@@ -938,7 +993,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even; ``decimals`` rounds to that many decimal places (negative:
     to tens, hundreds ...), as ``torch.round``."""
     if input._data.dtype.kind == "b":
-        raise _not_implemented("round", input)
+        raise _not_implemented("round" if decimals else "round_vml", input)
     if decimals == 0:
         return unary_apply(ROUND, input)
     if input._data.dtype.kind != "f":
@@ -1041,6 +1096,13 @@ def fmin(input: Tensor, other: Tensor) -> Tensor:
     return binary_apply(FMIN, input, other)
 
 
+def _refuse_bool_division(kernel: str, input: Tensor, other: Any) -> None:
+    """PyTorch has no bool kernel for ``//``, ``%`` and ``fmod`` (a Python bool is one)."""
+    other_bool = other._data.dtype.kind == "b" if isinstance(other, Tensor) else type(other) is bool
+    if input._data.dtype.kind == "b" and other_bool:
+        raise _not_implemented(kernel, input)
+
+
 def _check_integer_divisor(input: Tensor, other: Any) -> None:
     """Integer division by zero raises, as PyTorch's CPU kernels do."""
     data = other._data if isinstance(other, Tensor) else other
@@ -1080,6 +1142,7 @@ FMOD = binary(
 )
 def remainder(input: Tensor, other: TensorOrNumber) -> Tensor:
     """Python's modulus: the result has the sign of ``other`` (``torch.remainder``)."""
+    _refuse_bool_division("remainder", input, other)
     _check_integer_divisor(input, other)
     if isinstance(other, Tensor):
         return binary_apply(REMAINDER, input, other)
@@ -1089,6 +1152,7 @@ def remainder(input: Tensor, other: TensorOrNumber) -> Tensor:
 @declare(inplace=("fmod_",), rows=(FMOD_SCALAR, FMOD))
 def fmod(input: Tensor, other: TensorOrNumber) -> Tensor:
     """C's modulus: the result has the sign of ``input`` (``torch.fmod``)."""
+    _refuse_bool_division("fmod", input, other)
     _check_integer_divisor(input, other)
     if isinstance(other, Tensor):
         return binary_apply(FMOD, input, other)
@@ -1129,6 +1193,7 @@ def _apply_unrecorded(method: str, input: Tensor, other: Any, reflected: bool = 
 def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
     """``floor(input / other)`` (Python's ``//``); not differentiable (PyTorch has no
     derivative for it either)."""
+    _refuse_bool_division("div_floor", input, other)
     _check_integer_divisor(input, other)
     return _apply_unrecorded("floor_divide", input, other)
 
@@ -1136,6 +1201,7 @@ def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
 @declare("__rfloordiv__", methods=("__rfloordiv__",), export=False)
 def _rfloordiv(self: Tensor, other: Number) -> Tensor:
     """``other // self`` (not differentiable)."""
+    _refuse_bool_division("div_floor", self, other)
     if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
         raise RuntimeError("ZeroDivisionError")
     return _apply_unrecorded("floor_divide", self, other, reflected=True)
@@ -1144,6 +1210,7 @@ def _rfloordiv(self: Tensor, other: Number) -> Tensor:
 @declare("__rmod__", methods=("__rmod__",), export=False)
 def _rmod(self: Tensor, other: Number) -> Tensor:
     """``number % tensor``: not differentiable, as in PyTorch."""
+    _refuse_bool_division("remainder", self, other)
     if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
         raise RuntimeError("ZeroDivisionError")
     return _apply_unrecorded("remainder", self, other, reflected=True)
@@ -1310,11 +1377,19 @@ bitwise_or = _bitwise("bitwise_or", "__or__", "__ror__", "__ior__")
 bitwise_xor = _bitwise("bitwise_xor", "__xor__", "__rxor__", "__ixor__")
 
 
-@declare(methods=("bitwise_not", "__invert__"), inplace=("bitwise_not_",))
-def bitwise_not(input: Tensor) -> Tensor:
-    """Elementwise NOT: ``~x`` of integers, logical NOT of bools."""
-    if input._data.dtype.kind not in "biu":
+@declare("__invert__", methods=("__invert__",), export=False)
+def _invert(self: Tensor) -> Tensor:
+    """``~self``: ``bitwise_not``, with Python's TypeError for floating tensors."""
+    if self._data.dtype.kind not in "biu":
         raise TypeError(
             "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
         )
+    return bitwise_not(self)
+
+
+@declare(methods=("bitwise_not",), inplace=("bitwise_not_",))
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise NOT: ``~x`` of integers, logical NOT of bools."""
+    if input._data.dtype.kind not in "biu":
+        raise _not_implemented("bitwise_not", input)
     return _wrap(input._backend.bitwise_not(input._data), input._backend)

@@ -125,6 +125,8 @@ def index_scatter(grad: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
     """Splits ``tensor`` into views along ``dim``: pieces of ``split_size_or_sections``
     each, or of the listed sizes."""
+    if tensor._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = _dims(tensor._data.ndim, dim)[0]
     length = tensor._data.shape[axis]
     if isinstance(split_size_or_sections, int):

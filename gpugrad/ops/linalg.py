@@ -137,7 +137,14 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
     _require_dims(input, 2, "self must be a matrix")
     _require_dims(mat2, 2, "mat2 must be a matrix")
+    _refuse_bool("addmm_impl_cpu_", input)
     return matmul(input, mat2)
+
+
+def _refuse_bool(kernel: str, input: Tensor) -> None:
+    """PyTorch has no bool kernel for products (``"dot" not implemented for 'Bool'``)."""
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
 @declare()
@@ -179,6 +186,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
             "dot : expected both vectors to have same dtype, but found "
             f"{names[a.dtype.name]} and {names[b.dtype.name]}"
         )
+    _refuse_bool("dot", input)
     return matmul(input, other)
 
 
@@ -1067,6 +1075,8 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _cross(input: Tensor, other: Tensor, dim: int, name: str) -> Tensor:
+    if input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
+        _refuse_bool("cross", input)
     if input.ndim != other.ndim:
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
     axis = dim % input.ndim

@@ -16,7 +16,7 @@ from ..backends import dtypes as _dtypes
 from . import return_types as _return_types
 from .dispatch import Dim
 from .dispatch import record as _record
-from .elementwise import _float_input, lerp, maximum, minimum
+from .elementwise import _float_input, _not_implemented, lerp, maximum, minimum
 from .registry import declare
 from .transfer import to_dtype
 
@@ -466,6 +466,8 @@ def _declare_arg_extreme(name: str, doc: str) -> Any:
         keepdims: bool | None = None,
     ) -> Tensor:
         keepdim = _keepdim(keepdim, keepdims)
+        if input._data.dtype.kind == "b":
+            raise RuntimeError(f"{name}(): does not support bool input")
         backend = input._backend
         find = getattr(backend, name)
         if dim is None:
@@ -515,6 +517,18 @@ def flip(input: Tensor, dims: Sequence[int] | int) -> Tensor:
     return _record(FLIP, input._backend.flip(input._data, axes), input._backend, (input,), (axes,))
 
 
+def _refuse_integers(name: str, input: Tensor, axis: int) -> None:
+    """PyTorch's softmax kernels take floating inputs only (``dtype=`` casts first)."""
+    if input._data.dtype.kind != "f":
+        last = input._data.ndim == 0 or axis == input._data.ndim - 1
+        kernel = f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
+        raise _not_implemented(kernel, input, per_device=False)
+
+
+def _device_name(input: Tensor) -> str:
+    return input._backend.device.type.upper()
+
+
 @declare(rows=(SOFTMAX,))
 def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (in ``dtype`` when given:
@@ -522,6 +536,7 @@ def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
+    _refuse_integers("softmax", input, axis)
     return _record(
         SOFTMAX, input._backend.softmax(input._data, axis), input._backend, (input,), (axis,)
     )
@@ -534,6 +549,7 @@ def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     if dtype is not None:
         input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
+    _refuse_integers("log_softmax", input, axis)
     return _record(
         LOG_SOFTMAX,
         input._backend.log_softmax(input._data, axis),
@@ -712,6 +728,8 @@ def msort(input: Tensor) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, largest first (always sorted)."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError(f"topk does not support bool dtypes on {_device_name(input)}")
     if input._data.ndim == 0:
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
@@ -743,6 +761,8 @@ def kthvalue(
 ) -> Any:
     """``(values, indices)`` of the ``k``-th smallest element along ``dim``."""
     keepdim = _keepdim(keepdim, keepdims)
+    if input._data.dtype.kind == "b":
+        raise _not_implemented("kthvalue", input)
     if input._data.ndim == 0:
         return _on_vector(kthvalue, input, k, 0, keepdim)
     axis = _single_dim(input, dim)
@@ -760,6 +780,12 @@ def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     name = "nanmedian" if ignore_nan else "median"
     backend = input._backend
     data = input._data
+    if data.dtype.kind == "b":
+        raise (
+            _not_implemented("median", input)
+            if dim is None
+            else _not_implemented("median_out", input, per_device=False)
+        )
     if dim is None:
         flat = data.reshape(-1)
         if flat.size == 0:

@@ -325,7 +325,11 @@ def _joinable(tensors: Sequence[Tensor]) -> tuple[Any, list[Any]]:
     first = tensors[0]
     backend = first._backend
     arrays = []
-    for t in tensors:
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
         if t._backend is not backend:
             raise _device_error(first, t)
         arrays.append(t._data)
@@ -349,6 +353,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenates tensors along an existing dimension ``dim``."""
     tensors = list(tensors)
     backend, arrays = _joinable(tensors)
+    for i, a in enumerate(arrays):
+        if a.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     axis = _dims(arrays[0].ndim, dim)[0]
     for i, a in enumerate(arrays[1:], 1):
         if a.ndim != arrays[0].ndim:
@@ -474,6 +481,11 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
 @declare(methods=())
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     """The tensors expanded to their common broadcast shape."""
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
     return tuple(expand(t, shape) for t in tensors)
 
@@ -561,6 +573,8 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(moves)}, dims:{len(axes)}"
         )
+    if input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {axes[0]} but tensor has no dimensions")
     axes = tuple(_dims(input._data.ndim, d)[0] for d in axes)
     out = input._backend.roll(input._data, moves, axes)
     return _record(ROLL, out, input._backend, (input,), (moves, axes))
@@ -645,6 +659,8 @@ def trace(input: Tensor) -> Tensor:
 
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return sum_(diagonal(input))
 
 
@@ -706,6 +722,11 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """``input`` with dim ``dim`` split into ``sizes`` (one may be -1)."""
     data = input._data
+    if data.ndim == 0:
+        raise RuntimeError(
+            "unflatten got an unexpected error:\n"
+            f"Dimension specified as {dim} but tensor has no dimensions"
+        )
     axis = _dims(data.ndim, dim)[0]
     sizes = tuple(sizes)
     known = 1
