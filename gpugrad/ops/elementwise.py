@@ -572,10 +572,11 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
     elif input._data.dtype.kind == "b":
-        kernel = "clamp_scalar" if min is not None and max is not None else "clamp_min_scalar"
-        raise _not_implemented(
-            kernel if max is None or min is not None else "clamp_max_scalar", input
-        )
+        if any(type(b) is int for b in (min, max)):  # bool and int: computed in int64
+            input = to_dtype(input, _dtypes.as_dtype("int64"))
+        else:
+            kernel = "clamp_min_scalar" if max is None else "clamp_scalar"
+            raise _not_implemented("clamp_max_scalar" if min is None else kernel, input)
     dtype = input._data.dtype
     min, max = (_python_data.checked_fill(bound, dtype) for bound in (min, max))
     return unary_apply(CLAMP, input, min, max)

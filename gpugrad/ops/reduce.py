@@ -519,7 +519,7 @@ def flip(input: Tensor, dims: Sequence[int] | int) -> Tensor:
 
 def _refuse_integers(name: str, input: Tensor, axis: int) -> None:
     """PyTorch's softmax kernels take floating inputs only (``dtype=`` casts first)."""
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind != "f" and input._data.size:
         last = input._data.ndim == 0 or axis == input._data.ndim - 1
         kernel = f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
         raise _not_implemented(kernel, input, per_device=False)
@@ -761,7 +761,7 @@ def kthvalue(
 ) -> Any:
     """``(values, indices)`` of the ``k``-th smallest element along ``dim``."""
     keepdim = _keepdim(keepdim, keepdims)
-    if input._data.dtype.kind == "b":
+    if input._data.dtype.kind == "b":  # (PyTorch answers for a 0-d bool: not matched)
         raise _not_implemented("kthvalue", input)
     if input._data.ndim == 0:
         return _on_vector(kthvalue, input, k, 0, keepdim)
@@ -780,7 +780,7 @@ def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     name = "nanmedian" if ignore_nan else "median"
     backend = input._backend
     data = input._data
-    if data.dtype.kind == "b":
+    if data.dtype.kind == "b" and data.size:
         raise (
             _not_implemented("median", input)
             if dim is None
