@@ -860,7 +860,7 @@ def vector_norm(
             x,
             dim,
             keepdim,
-            lambda B, a, axes, k: B.sqrt(B.sum(a * a, axes, k)),
+            _euclidean_norm,
             VECTOR_NORM,
             VECTOR_NORM,
         )
@@ -874,6 +874,12 @@ def vector_norm(
     if ord == 1:
         return sum(magnitude, dim, keepdim)
     return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+
+
+def _euclidean_norm(B: Any, a: Any, axes: Any, keepdim: bool) -> Any:
+    """``sqrt(sum(a * a))``; a square past the float range is inf quietly, as in PyTorch."""
+    with B.quiet():
+        return B.sqrt(B.sum(a * a, axes, keepdim))
 
 
 def _to_last_two(A: Tensor, dim: tuple[int, int]) -> Tensor:
