@@ -447,6 +447,8 @@ class ArrayBackend:
     def internal_overlap(self, x: Array) -> bool:
         """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:
         an expanded view), which PyTorch's in-place ops refuse to write."""
+        if not x.size:  # an empty array may have zero strides (NumPy's zeros((2, 0)))
+            return False
         strides = getattr(x, "strides", ())
         return any(st == 0 and n > 1 for n, st in zip(x.shape, strides))
 

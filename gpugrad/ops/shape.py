@@ -487,7 +487,8 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
                 f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
             )
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
-    return tuple(expand(t, shape) for t in tensors)
+    # a tensor already of that shape is returned itself, as PyTorch does
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
 
 
 def _at_least(t: Tensor, ndim: int) -> Tensor:
