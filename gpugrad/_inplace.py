@@ -78,14 +78,8 @@ def _needs_graph(t: Tensor, args: tuple) -> bool:
     return t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
-def apply_inplace(
-    function: Callable[..., Tensor], t: Tensor, *args: Any, fills: bool = False
-) -> Tensor:
-    """Run ``function(t, *args)`` and store its result in ``t`` itself. ``t`` may not have
-    elements sharing memory (an expanded view), except for ops that write one value to all
-    (``fills``: ``fill_``, ``zero_``), as in PyTorch."""
-    if not fills and t._backend.internal_overlap(t._data):
-        raise RuntimeError(OVERLAP_ERROR)
+def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
+    """Run ``function(t, *args)`` and store its result in ``t`` itself."""
     if not _needs_graph(t, args):
         with no_grad():
             _write(t, function(t, *args))
@@ -127,7 +121,7 @@ def _inplace_through_base(
         view.grad_fn,
         view._output_nr,
     )
-    apply_inplace(_setitem, base, key, function(alias, *args), fills=True)
+    apply_inplace(_setitem, base, key, function(alias, *args))
     fresh = getitem(base, key)
     view.grad_fn, view._output_nr, view._requires_grad = (
         fresh.grad_fn,
@@ -138,10 +132,15 @@ def _inplace_through_base(
 
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    fills = name in ("fill_", "zero_")
-
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args, fills=fills)
+        try:
+            return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
+        except ValueError as error:
+            # NumPy's broadcast views are read-only: a write into an expanded view gets
+            # PyTorch's error (its elements share memory), not NumPy's
+            if "read-only" in str(error) and self._backend.internal_overlap(self._data):
+                raise RuntimeError(OVERLAP_ERROR) from None
+            raise
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."
@@ -245,7 +244,7 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     if not isinstance(value, Tensor):
         value = python_data.checked_setitem(value, self._data.dtype)
     if _needs_graph(self, (value,)) or not self._backend.is_array(self._data):
-        apply_inplace(_setitem, self, key, value, fills=True)
+        apply_inplace(_setitem, self, key, value)
         return
     key = _array_key(self, key)
     if isinstance(value, Tensor):

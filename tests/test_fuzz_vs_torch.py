@@ -9,6 +9,7 @@ below pin the mismatches the fuzzer found, one per fix.
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 
@@ -339,3 +340,45 @@ def test_refusals_match_torch(device, name):
     the fuzzer: NumPy's TypeError, a wrong number or a silent answer before)."""
     make = REFUSALS[name]
     assert_raises_like_torch(lambda: make(gg, device), lambda: make(torch, "cpu"))
+
+
+def test_floating_ops_promote_with_a_float_operand(device):
+    """atan2/logaddexp of an integer tensor and a float64 (0-d) tensor are float64."""
+    for make in (
+        lambda L, d: L.atan2(L.tensor([1, 2], device=d), L.tensor(2.0, dtype=L.float64, device=d)),
+        lambda L, d: L.logaddexp(
+            L.tensor([1, 2], device=d), L.tensor(1.0, dtype=L.float64, device=d)
+        ),
+        lambda L, d: L.atan2(L.tensor([1, 2], dtype=L.int32, device=d), L.tensor(2, device=d)),
+    ):
+        ours, theirs = make(gg, device), make(torch, "cpu")
+        assert str(ours.dtype)[8:] == str(theirs.dtype)[6:]
+        assert ours.tolist() == pytest.approx(theirs.tolist())
+
+
+def test_scatter_reduce_of_bools_and_nans(device):
+    for make in (
+        lambda L, d: L.scatter_reduce(
+            L.tensor([[False, False]], device=d), 1, L.tensor([[0, 0]], device=d),
+            L.tensor([[False, False]], device=d), "amax", include_self=False,
+        ),
+        lambda L, d: L.scatter_reduce(
+            L.tensor([[True, True]], device=d), 1, L.tensor([[0, 0]], device=d),
+            L.tensor([[True, True]], device=d), "amin", include_self=False,
+        ),
+    ):  # fmt: skip
+        _same(make(gg, device), make(torch, "cpu"))
+    x = gg.tensor([float("nan"), 1.0, float("nan")], device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = gg.scatter_reduce(x, 0, gg.tensor([0, 0, 1], device=device), x, "amax")
+        assert all(v != v for v in out.tolist())
+        gg.det(gg.tensor([[float("inf"), 1.0], [float("nan"), 1.0]], device=device))
+
+
+def test_chunk_of_empty_and_0d(device):
+    for L, d in ((torch, "cpu"), (gg, device)):
+        assert [tuple(t.shape) for t in L.zeros(4, 0, device=d).chunk(3, -1)] == [(4, 0)] * 3
+    assert_raises_like_torch(
+        lambda: gg.tensor(1.0, device=device).chunk(2), lambda: torch.tensor(1.0).chunk(2)
+    )

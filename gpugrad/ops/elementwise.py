@@ -323,6 +323,16 @@ def _float_input(x: Tensor) -> Tensor:
     return x if x._data.dtype.kind == "f" else to_dtype(x, _dtypes.DEFAULT_FLOAT)
 
 
+def _floating_pair(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """``input`` for a floating-only binary op: cast to the default float dtype only when
+    ``other`` is not floating either (else promotion picks ``other``'s float dtype, as
+    PyTorch: ``atan2(int64 tensor, float64 0-d tensor)`` is float64)."""
+    other_kind = other._data.dtype.kind if isinstance(other, Tensor) else None
+    if other_kind == "f" or isinstance(other, float):
+        return input
+    return _float_input(input)
+
+
 @declare(methods=("add", "__add__"), inplace=("add_",), rows=(ADD,))
 def add(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
     """``input + alpha * other``, broadcast, in PyTorch's result dtype."""
@@ -497,7 +507,7 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
         _, promoted, _ = _promoted(input, other)
         if promoted.dtype.kind in "biu":  # no integer kernel, as in PyTorch
             raise _not_implemented("logaddexp", input, dtype=promoted.dtype)
-    return binary_apply(LOGADDEXP, _float_input(input), other)
+    return binary_apply(LOGADDEXP, _floating_pair(input, other), other)
 
 
 @declare("__radd__", methods=("__radd__",), export=False, rows=(ADD,))
@@ -1041,7 +1051,7 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:
     """The angle of the point ``(other, input)``: ``atan(input / other)`` in the right
     quadrant."""
     _tensor_other("atan2", other)
-    return binary_apply(ATAN2, _float_input(input), other)
+    return binary_apply(ATAN2, _floating_pair(input, other), other)
 
 
 alias("arctan2", "atan2")

@@ -157,8 +157,12 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
     size does not divide)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     length = input._data.shape[_dims(input._data.ndim, dim)[0]]
-    return split(input, -(-length // chunks) if length else 1, dim)
+    if not length:  # an empty dim: ``chunks`` empty pieces, as PyTorch
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-length // chunks), dim)
 
 
 # --- gather, scatter, index_select, index_add, index_fill, masked ops --------------------
