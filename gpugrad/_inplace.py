@@ -20,7 +20,7 @@ from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
 from .ops.dispatch import broadcast_error, device_error, record
 from .ops.elementwise import where
-from .ops.index import _index_key, getitem, index_scatter
+from .ops.index import _index_key, _index_message, getitem, index_scatter
 from .ops.registry import declare
 from .ops.shape import expand
 
@@ -230,7 +230,10 @@ def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
     """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
     ``value``."""
     key = _array_key(t, key)
-    target_shape = t._data[key].shape
+    try:
+        target_shape = t._data[key].shape
+    except IndexError as error:
+        raise IndexError(_index_message(str(error), t._data.ndim, key)) from None
     keep = _wrap(t._backend.ones(t._data.shape, _dtypes.bool_.numpy), t._backend)
     keep._data[key] = False
     if not isinstance(value, Tensor):
@@ -255,5 +258,7 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     token = fp_errors.set_state(fp_errors.IGNORE)  # a cast that overflows is inf, unwarned
     try:
         self._data[key] = value
+    except IndexError as error:
+        raise IndexError(_index_message(str(error), self._data.ndim, key)) from None
     finally:
         fp_errors.reset_state(token)

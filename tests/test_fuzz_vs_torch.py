@@ -382,3 +382,23 @@ def test_chunk_of_empty_and_0d(device):
     assert_raises_like_torch(
         lambda: gg.tensor(1.0, device=device).chunk(2), lambda: torch.tensor(1.0).chunk(2)
     )
+
+
+OUT_OF_RANGE = {
+    "x[None, 1]": lambda L, x: x[None, 1],
+    "x[1:1:2, None, 3]": lambda L, x: x[1:1:2, None, 3],
+    "x[None, ..., None, 4]": lambda L, x: x[None, ..., None, 4],
+    "x[tensor] = v": lambda L, x: x.__setitem__(L.tensor([-1, -2]), 0.0),
+    "x[None, 1] = v": lambda L, x: x.__setitem__((None, 1), 2.0),
+    "index_put": lambda L, x: L.index_put(x, (L.tensor([1, 0]),), L.tensor(0.25)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_OF_RANGE))
+def test_out_of_range_indices_name_torchs_dim(device, name):
+    """The dim in "index 3 is out of bounds for dimension 2 with size 3" counts the key's
+    ``None`` entries, as PyTorch; never NumPy's "axis" wording."""
+    make = OUT_OF_RANGE[name]
+    assert_raises_like_torch(
+        lambda: make(gg, gg.zeros(1, 3, device=device)), lambda: make(torch, torch.zeros(1, 3))
+    )

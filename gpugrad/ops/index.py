@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -92,7 +93,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     try:
         out = data[key]
     except IndexError as error:
-        raise IndexError(_index_message(str(error), data.ndim)) from None
+        raise IndexError(_index_message(str(error), data.ndim, key)) from None
     op = _index_op(key if isinstance(key, tuple) else (key,))
     if op is UNSQUEEZE:
         return _view(UNSQUEEZE, out, input._backend, (input,), (data.shape,))
@@ -102,7 +103,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     return result
 
 
-def _index_message(message: str, ndim: int) -> str:
+def _index_message(message: str, ndim: int, key: Any = ()) -> str:
     """The array module's indexing error, worded as PyTorch words it."""
     if message.startswith("too many indices"):
         if ndim == 0:
@@ -111,7 +112,32 @@ def _index_message(message: str, ndim: int) -> str:
                 "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
             )
         return f"too many indices for tensor of dimension {ndim}"
+    found = re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message)
+    if found:
+        index, axis, size = (int(g) for g in found.groups())
+        return (
+            f"index {index} is out of bounds for dimension "
+            f"{_reported_dim(key, ndim, axis)} with size {size}"
+        )
     return message.replace("axis", "dimension")
+
+
+def _reported_dim(key: Any, ndim: int, axis: int) -> int:
+    """The dim PyTorch names for an int index out of range at tensor dim ``axis``: that
+    dim counted with the ``None`` entries of the key before it."""
+    items = key if isinstance(key, tuple) else (key,)
+    consuming = sum(1 for k in items if k is not None and k is not Ellipsis)
+    dim = nones = 0
+    for k in items:
+        if k is None:
+            nones += 1
+        elif k is Ellipsis:
+            dim += ndim - consuming
+        else:
+            if dim == axis:
+                return axis + nones if isinstance(k, int) else axis
+            dim += 1
+    return axis
 
 
 @declare(export=False, methods=(), rows=(INDEX_SCATTER,))
@@ -747,7 +773,10 @@ def index_put(input: Tensor, indices: Sequence[Any], values: Any, accumulate: bo
             f"{names[data.dtype.name]} for the destination and "
             f"{names[values._data.dtype.name]} for the source."
         )
-    target = data[key].shape
+    try:
+        target = data[key].shape
+    except IndexError as error:
+        raise IndexError(_index_message(str(error), data.ndim, key)) from None
     values = expand(values, target)
     if accumulate:
         return input + index_scatter(values, data.shape, key)
