@@ -51,8 +51,9 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "error-extra",
-        r"\.expand\(.*\)\.(fill_|zero_|index_fill_|masked_fill_)|copy_\(-?[0-9.TF]",
-        "fill_/zero_ into an expanded (read-only NumPy) view; copy_ of a Python number",
+        r"\.expand\(.*\)\.(fill_|zero_|index_fill_|masked_fill_|tril_|triu_)|copy_\(-?[0-9.TF]",
+        "fill_/zero_/index_fill_/tril_ into an expanded view (PyTorch allows them; NumPy's "
+        "broadcast views are read-only); copy_ of a Python number",
     ),
     (
         "error-extra",
@@ -324,6 +325,11 @@ REFUSALS = {
     "broadcast_tensors of a number": lambda L, d: L.broadcast_tensors(L.tensor([1.0], device=d), 1),
     "split of 0-d": lambda L, d: L.split(L.tensor(1.0, device=d), 1),
     "roll of 0-d": lambda L, d: L.roll(L.tensor(1.0, device=d), 1, 0),
+    "trace of a 3-d bool": lambda L, d: L.trace(L.ones(2, 2, 2, dtype=L.bool, device=d)),
+    "cumsum of 0-d, dim 1": lambda L, d: L.cumsum(L.tensor(1.0, device=d), 1),
+    "cummax of 0-d, dim 1": lambda L, d: L.cummax(L.tensor(1.0, device=d), 1),
+    "logcumsumexp of 0-d, dim 2": lambda L, d: L.logcumsumexp(L.tensor(1.0, device=d), 2),
+    "chunk of 0-d": lambda L, d: L.tensor(1.0, device=d).chunk(2),
     "bool - bool": lambda L, d: L.tensor([True], device=d) - True,
     "int - bool": lambda L, d: L.tensor([1], device=d) - L.tensor([True], device=d),
     "1 - bool": lambda L, d: 1 - L.tensor([True], device=d),

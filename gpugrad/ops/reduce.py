@@ -494,7 +494,8 @@ argmin = _declare_arg_extreme(
 
 
 def _single_dim(input: Tensor, dim: int) -> int:
-    return _dims(input._data.ndim, dim)[0] if input._data.ndim else 0
+    """``dim`` normalized; a 0-d tensor takes dim 0 or -1 only, as in PyTorch."""
+    return _dims(input._data.ndim, dim)[0]
 
 
 @declare(rows=(CUMSUM,))
@@ -842,6 +843,9 @@ def mode(
 def _cumextreme(input: Tensor, dim: int, largest: bool) -> Any:
     result = _return_types.cummax if largest else _return_types.cummin
     if input._data.ndim == 0:
+        if dim not in (-1, 0):
+            name = "cummax" if largest else "cummin"
+            raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
         return _on_vector(_cumextreme, input, 0, largest)
     axis = _single_dim(input, dim)
     backend = input._backend

@@ -658,10 +658,10 @@ def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix."""
     from .reduce import sum as sum_
 
+    if input._data.dtype.kind == "b":  # checked first, as PyTorch
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
-    if input._data.dtype.kind == "b":
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     return sum_(diagonal(input))
 
 
