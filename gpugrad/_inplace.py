@@ -212,6 +212,9 @@ def _fill(t: Tensor, value: Any) -> Tensor:
 
 @declare("copy_", methods=(), inplace=("copy_",), export=False)
 def _copy(t: Tensor, source: Tensor) -> Tensor:
+    if type(source) in (bool, int, float):  # a Python number is copied as PyTorch does
+        value = python_data.checked_fill(source, t._data.dtype)
+        source = _wrap(t._backend.full((), value, t._data.dtype), t._backend)
     if not isinstance(source, Tensor):
         raise TypeError(
             f"copy_(): argument 'src' (position 1) must be Tensor, not {type(source).__name__}"
