@@ -416,3 +416,19 @@ def test_copy_of_a_python_number(device):
         assert x.copy_(2.7).tolist() == [2, 2]
         y = L.zeros(2, dtype=L.float64, device=dev, requires_grad=True).clone()
         assert "CopyBackwards" in str(y.copy_(True))
+
+
+def test_gather_and_scatter_with_a_0d_index(device):
+    for make in (
+        lambda L, d: L.scatter(L.tensor(5.0, device=d), 0, L.tensor(0, device=d), -2.0),
+        lambda L, d: L.scatter(L.tensor([5.0, 6.0], device=d), 0, L.tensor(1, device=d), -2.0),
+        lambda L, d: L.scatter_reduce(
+            L.tensor(5.0, device=d), 0, L.tensor(0, device=d), L.tensor(2.0, device=d), "sum",
+            include_self=False,
+        ),
+        lambda L, d: L.gather(L.tensor([5.0, 6.0], device=d), 0, L.tensor(1, device=d)),
+    ):  # fmt: skip
+        _same(make(gg, device), make(torch, "cpu"))
+    x = gg.tensor([5.0, 6.0], dtype=gg.float64, device=device, requires_grad=True)
+    gg.gather(x, 0, gg.tensor(1, device=device)).backward()
+    assert x.grad.tolist() == [0.0, 1.0]

@@ -320,6 +320,15 @@ def _check_bounds(backend: Any, index: Any, size: int, dim: int, error: type = R
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+def _scalar_index(input: Tensor, dim: int, index: Any) -> bool:
+    """A 0-d index into a tensor of at most one dim: PyTorch picks (or writes) the one
+    element, as with a one-element index."""
+    if not (isinstance(index, Tensor) and index._data.ndim == 0 and input._data.ndim <= 1):
+        return False
+    _dims(input._data.ndim, dim)  # dim 0 or -1 only
+    return True
+
+
 def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) -> int:
     """``dim`` normalized, after PyTorch's checks of a gather/scatter index."""
     data = input._data
@@ -346,6 +355,8 @@ def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) ->
 @declare(rows=(GATHER,))
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): values picked along ``dim``."""
+    if _scalar_index(input, dim, index):
+        return reshape(gather(reshape(input, (-1,)), 0, reshape(index, (1,))), ())
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
@@ -428,6 +439,10 @@ def scatter(
         src = value
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
+    if _scalar_index(input, dim, index):
+        src = reshape(src, (-1,))[:1] if isinstance(src, Tensor) else src
+        flat = scatter(reshape(input, (-1,)), 0, reshape(index, (1,)), src, reduce=reduce)
+        return reshape(flat, input._data.shape)
     idx = _index_array(index, input, "scatter")
     is_tensor = isinstance(src, Tensor)
     if reduce is not None:
@@ -555,6 +570,16 @@ def scatter_reduce(
         raise RuntimeError(
             "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce)
         )
+    if _scalar_index(input, dim, index):
+        flat = scatter_reduce(
+            reshape(input, (-1,)),
+            0,
+            reshape(index, (1,)),
+            reshape(src, (-1,))[:1],
+            reduce,
+            include_self=include_self,
+        )
+        return reshape(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_reduce")
     axis = _scatter_checks("scatter_reduce", input, dim, idx, src._data)
     part = _index_part(_source("scatter_reduce", input, src, idx), idx)
