@@ -767,8 +767,10 @@ def kthvalue(
     if input._data.ndim == 0:
         return _on_vector(kthvalue, input, k, 0, keepdim)
     axis = _single_dim(input, dim)
+    if not input._data.shape[axis]:
+        raise IndexError(f"kthvalue(): Expected reduction dim {axis} to have non-zero size.")
     if not 1 <= k <= input._data.shape[axis]:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {axis}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
     backend = input._backend
     values, indices = backend.sort(input._data, axis)
     keep = (slice(None),) * axis + (slice(k - 1, k),)
