@@ -351,7 +351,15 @@ class ArrayBackend:
         return x - self.xp.trunc(x)
 
     def remainder(self, x: Array, y: Any) -> Array:
-        return self.xp.remainder(x, y)
+        """Python's modulus as PyTorch's kernel computes it for floats: ``fmod``, moved by
+        ``y`` where its sign differs from ``y``'s; a zero keeps ``fmod``'s sign (``-1.0 %
+        0.25`` is ``-0.0``; NumPy's remainder gives ``+0.0``)."""
+        xp = self.xp
+        if xp.result_type(x, y).kind != "f":
+            return xp.remainder(x, y)
+        mod = xp.fmod(x, y)
+        moved = (mod != 0) & ((mod < 0) != (xp.asarray(y) < 0))
+        return xp.where(moved, mod + y, mod)
 
     def fmod(self, x: Array, y: Any) -> Array:
         return self.xp.fmod(x, y)

@@ -434,3 +434,18 @@ def test_gather_and_scatter_with_a_0d_index(device):
     x = gg.tensor([5.0, 6.0], dtype=gg.float64, device=device, requires_grad=True)
     gg.gather(x, 0, gg.tensor(1, device=device)).backward()
     assert x.grad.tolist() == [0.0, 1.0]
+
+
+def test_remainder_keeps_the_sign_of_a_zero_as_torch(device):
+    """PyTorch's float remainder is fmod moved by the divisor: ``-1.0 % 0.25`` prints
+    ``-0.``; NumPy's gives ``0.``."""
+    for make in (
+        lambda L, d: L.tensor([-1.0, 1.0, -0.0, 2.5, -2.5, float("inf"), -3.0], device=d) % 0.25,
+        lambda L, d: L.remainder(
+            L.tensor([-1.0, 1.0, 2.5, -3.0], device=d), L.tensor(-2.0, device=d)
+        ),
+        lambda L, d: (-0.0) % L.tensor([4, -2], dtype=L.int32, device=d),
+        lambda L, d: 3.5 % L.tensor([2.0, -2.0, 0.0], device=d),
+    ):
+        ours, theirs = make(gg, device), make(torch, "cpu")
+        assert str(ours).replace("gpugrad.", "torch.") == str(theirs)
