@@ -424,7 +424,8 @@ class ArrayBackend:
         return self.special.erfinv(x).astype(x.dtype, copy=False)
 
     def lgamma(self, x: Array) -> Array:
-        return self.special.gammaln(x).astype(x.dtype, copy=False)
+        # + 0: lgamma(1) and lgamma(2) are +0 as C's lgamma (SciPy's gammaln gives -0.)
+        return self.special.gammaln(x).astype(x.dtype, copy=False) + x.dtype.type(0)
 
     def digamma(self, x: Array) -> Array:
         return self.special.digamma(x).astype(x.dtype, copy=False)

@@ -449,3 +449,8 @@ def test_remainder_keeps_the_sign_of_a_zero_as_torch(device):
     ):
         ours, theirs = make(gg, device), make(torch, "cpu")
         assert str(ours).replace("gpugrad.", "torch.") == str(theirs)
+
+
+def test_lgamma_of_one_and_two_prints_plus_zero(device):
+    x = [1.0, 2.0, 0.5, -0.5]
+    assert str(gg.lgamma(gg.tensor(x, device=device))) == str(torch.lgamma(torch.tensor(x)))
