@@ -332,6 +332,9 @@ REFUSALS = {
     "kthvalue k=0": lambda L, d: L.kthvalue(L.zeros(3, device=d), 0),
     "kthvalue k too large": lambda L, d: L.kthvalue(L.zeros(2, 3, device=d), 4, 1),
     "kthvalue of an empty dim": lambda L, d: L.kthvalue(L.zeros(2, 0, device=d), 1, 1),
+    "index_fill with an int32 index": lambda L, d: L.zeros(3, device=d).index_fill(
+        0, L.tensor([1], dtype=L.int32, device=d), 1.0
+    ),
     "bool - bool": lambda L, d: L.tensor([True], device=d) - True,
     "int - bool": lambda L, d: L.tensor([1], device=d) - L.tensor([True], device=d),
     "1 - bool": lambda L, d: 1 - L.tensor([True], device=d),

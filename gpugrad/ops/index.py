@@ -667,6 +667,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
 @declare(rows=(INDEX_FILL,), inplace=("index_fill_",))
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """A copy of ``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    if isinstance(index, Tensor) and index._data.dtype.name != "int64":
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
     axis, idx = _vector_index("index_fill", input, dim, index)
     data = input._data
     size = data.shape[axis] if data.ndim else 1
