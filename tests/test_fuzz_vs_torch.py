@@ -457,3 +457,12 @@ def test_remainder_keeps_the_sign_of_a_zero_as_torch(device):
 def test_lgamma_of_one_and_two_prints_plus_zero(device):
     x = [1.0, 2.0, 0.5, -0.5]
     assert str(gg.lgamma(gg.tensor(x, device=device))) == str(torch.lgamma(torch.tensor(x)))
+
+
+def test_advanced_index_result_is_laid_out_in_order(device):
+    """x[:, idx] is a new C-ordered tensor, as PyTorch's: flattening it is a view."""
+    for L, dev in ((torch, "cpu"), (gg, device)):
+        x = L.tensor([[1, 2], [3, 4]], device=dev)[:, L.tensor([1, 0, 1], device=dev)]
+        flat = x.flatten()
+        flat[0] = 9
+        assert x[0, 0].item() == 9

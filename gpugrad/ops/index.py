@@ -95,6 +95,8 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     except IndexError as error:
         raise IndexError(_index_message(str(error), data.ndim, key)) from None
     op = _index_op(key if isinstance(key, tuple) else (key,))
+    if op is INDEX:  # a new tensor, laid out in order as PyTorch's (NumPy may permute it)
+        out = input._backend.ascontiguousarray(out)
     if op is UNSQUEEZE:
         return _view(UNSQUEEZE, out, input._backend, (input,), (data.shape,))
     result = _view(op, out, input._backend, (input,), (data.shape, key))
