@@ -466,3 +466,16 @@ def test_advanced_index_result_is_laid_out_in_order(device):
         flat = x.flatten()
         flat[0] = 9
         assert x[0, 0].item() == 9
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gpugrad/ops/dispatch.py record() keeps the NumPy scalar a full reduction returns "
+    "(numpy.float32, not a 0-d array), so x.sum()[None] is a copy, not a view: a write "
+    "through it does not reach the sum (fix: wrap scalars with asarray in record)",
+)
+def test_a_view_of_a_full_reduction_shares_its_memory():
+    for L in (torch, gg):
+        total = L.tensor([1.0, 2.0]).sum()
+        total[None].add_(1)
+        assert total.item() == 4.0
