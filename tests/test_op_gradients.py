@@ -683,6 +683,8 @@ CASES += [
     ),
     case("diag_embed", lambda x: gg.diag_embed(x, -1), (randn(2, 3),), S.DIAG_EMBED, S.DIAGONAL),
     case("repeat", lambda x: x.repeat(2, 1, 3), (randn(3, 2),), S.REPEAT),
+    case("diag_of_matrix", lambda x: gg.diag(x, 1), (randn(3, 4),), S.DIAGONAL_COPY),
+    case("movedim_0d", lambda x: gg.movedim(x * 2, 0, -1), (randn(),), S.ALIAS, E.MUL),
 ]
 
 

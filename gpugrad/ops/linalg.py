@@ -137,7 +137,14 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
     _require_dims(input, 2, "self must be a matrix")
     _require_dims(mat2, 2, "mat2 must be a matrix")
+    _refuse_bool("addmm_impl_cpu_", input)
     return matmul(input, mat2)
+
+
+def _refuse_bool(kernel: str, input: Tensor) -> None:
+    """PyTorch has no bool kernel for products (``"dot" not implemented for 'Bool'``)."""
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
 @declare()
@@ -179,6 +186,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
             "dot : expected both vectors to have same dtype, but found "
             f"{names[a.dtype.name]} and {names[b.dtype.name]}"
         )
+    _refuse_bool("dot", input)
     return matmul(input, other)
 
 
@@ -852,7 +860,7 @@ def vector_norm(
             x,
             dim,
             keepdim,
-            lambda B, a, axes, k: B.sqrt(B.sum(a * a, axes, k)),
+            _euclidean_norm,
             VECTOR_NORM,
             VECTOR_NORM,
         )
@@ -866,6 +874,12 @@ def vector_norm(
     if ord == 1:
         return sum(magnitude, dim, keepdim)
     return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+
+
+def _euclidean_norm(B: Any, a: Any, axes: Any, keepdim: bool) -> Any:
+    """``sqrt(sum(a * a))``; a square past the float range is inf quietly, as in PyTorch."""
+    with B.quiet():
+        return B.sqrt(B.sum(a * a, axes, keepdim))
 
 
 def _to_last_two(A: Tensor, dim: tuple[int, int]) -> Tensor:
@@ -1067,6 +1081,8 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _cross(input: Tensor, other: Tensor, dim: int, name: str) -> Tensor:
+    if input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
+        _refuse_bool("cross", input)
     if input.ndim != other.ndim:
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
     axis = dim % input.ndim
