@@ -15,17 +15,33 @@ import gpugrad as gg
 torch = pytest.importorskip("torch")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tensor.type(dtype) / Tensor.type() missing (gpugrad/_tensor_methods.py or "
-    "_tensor.py): Learn the Basics' test loop writes (pred.argmax(1) == y).type(torch.float)",
-)
 def test_tensor_type_method(device):
+    """Learn the Basics' test loop writes ``(pred.argmax(1) == y).type(torch.float)``."""
     x = gg.tensor([1, 0, 1], device=device) == 1
     assert x.type(gg.float).dtype == gg.float32
     assert x.type(gg.float).sum().item() == 2.0
     assert gg.ones(2).type() == "gpugrad.FloatTensor"
     assert gg.ones(2).type("gpugrad.DoubleTensor").dtype == gg.float64
+    assert gg.ones(2).type("torch.LongTensor").dtype == gg.int64
+    for name in (
+        "float32",
+        "float64",
+        "float16",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "bool",
+    ):
+        ours = gg.ones(2, dtype=getattr(gg, name), device=device).type()
+        theirs = torch.ones(2, dtype=getattr(torch, name)).type()
+        cuda = ".cuda" if device == "cuda" else ""
+        assert ours == theirs.replace("torch.", f"gpugrad{cuda}.")
+    same = gg.ones(2, device=device)
+    assert same.type(gg.float32) is same
+    with pytest.raises(ValueError, match="invalid type: 'foo'"):
+        same.type("foo")
 
 
 @pytest.mark.xfail(
