@@ -59,17 +59,24 @@ def test_out_keyword(device):
     assert gg.equal(z3, tensor)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexing with a range is refused (gpugrad/ops/index.py _index_key: 'unsupported "
-    "index type range'): 'What is torch.nn really?' writes input[range(target.shape[0]), target]",
-)
 def test_index_with_range(device):
+    """'What is torch.nn really?' writes ``input[range(target.shape[0]), target]``."""
     x = gg.arange(12.0, device=device).reshape(3, 4)
     target = gg.tensor([1, 0, 3], device=device)
     picked = x[range(target.shape[0]), target]
     expected = torch.arange(12.0).reshape(3, 4)[range(3), torch.tensor([1, 0, 3])]
     np.testing.assert_array_equal(picked.cpu().numpy(), expected.numpy())
+    theirs = torch.arange(12.0).reshape(3, 4)
+    for key in (range(0), range(1, 3), (slice(None), range(0, 4, 2))):
+        np.testing.assert_array_equal(x[key].cpu().numpy(), theirs[key].numpy())
+    leaf = gg.zeros(3, requires_grad=True, device=device)
+    picked = leaf[range(2)]
+    assert picked.grad_fn.name() == "IndexBackward0"
+    picked.sum().backward()
+    np.testing.assert_array_equal(leaf.grad.cpu().numpy(), [1.0, 1.0, 0.0])
+    written = gg.zeros(3, device=device)
+    written[range(2)] = 1.0
+    np.testing.assert_array_equal(written.cpu().numpy(), [1.0, 1.0, 0.0])
 
 
 @pytest.mark.xfail(

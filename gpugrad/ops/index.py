@@ -48,6 +48,8 @@ def _index_key(key: Any, input: Tensor) -> Any:
             k = int(k._data) if k._data.ndim == 0 and k._data.dtype.kind in "iu" else k._data
         elif isinstance(k, list):
             k = backend.asarray(k)
+        elif isinstance(k, range):  # an index list, as in PyTorch (x[range(n), target])
+            k = backend.asarray(list(k), dtype=_dtypes.int64.numpy)
         elif getattr(k, "ndim", 0) and hasattr(k, "dtype"):  # NumPy (or CuPy) arrays
             if k.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
