@@ -145,16 +145,17 @@ def test_set_printoptions():
             gg.set_printoptions(profile="default")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gg.get_rng_state / gg.set_rng_state missing at top level (gpugrad/_random.py, "
-    "_toplevel.py; gg.default_generator.get_state() exists): reproducibility recipes use them",
-)
 def test_top_level_rng_state():
+    """Reproducibility recipes save and restore ``torch.get_rng_state()``."""
     state = gg.get_rng_state()
+    assert state.dtype == gg.uint8 and state.dim() == 1 and state.device.type == "cpu"
     first = gg.rand(3)
+    assert not gg.equal(gg.rand(3), first)
     gg.set_rng_state(state)
     assert gg.equal(gg.rand(3), first)
+    assert torch.get_rng_state().dtype == torch.uint8  # the same kind of object as PyTorch's
+    with pytest.raises(TypeError, match="RNG state must be a torch.ByteTensor"):
+        gg.set_rng_state(gg.zeros(3))
 
 
 @pytest.mark.xfail(
