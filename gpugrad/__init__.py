@@ -48,6 +48,7 @@ from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor import Size, Tensor
 from .backends import get_cpu_kernels, set_cpu_kernels
 from .backends.device import Device as device
+from .backends.formatting import set_printoptions
 from .backends.dtypes import (
     DType as dtype,
 )
