@@ -184,7 +184,7 @@ class Tensor(_Methods):
     @property
     def data(self) -> Tensor:
         """The values as a tensor outside the graph, sharing this tensor's array."""
-        return _wrap(self._data, self._backend)
+        return _wrap(shareable_data(self), self._backend)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -222,7 +222,7 @@ class Tensor(_Methods):
                 f"can't convert {self._backend.device_str} device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first."
             )
-        return self._backend.to_host(self._data)
+        return self._backend.to_host(shareable_data(self))
 
     def __dlpack__(self, **kwargs: Any) -> Any:
         """Export without a copy (PyTorch's, CuPy's and NumPy's ``from_dlpack`` take it)."""
@@ -329,7 +329,7 @@ class Tensor(_Methods):
 
     def detach(self) -> Tensor:
         """The same values outside the graph, sharing memory and version counter."""
-        return mark_view(_wrap(self._data, self._backend), self)
+        return mark_view(_wrap(shareable_data(self), self._backend), self)
 
     def detach_(self) -> Tensor:
         """Detach this tensor from the graph in place: it becomes a leaf that does not require
@@ -545,6 +545,17 @@ def version_owner(t: Tensor) -> Tensor:
     """The tensor whose version counter ``t`` uses: its view base, or itself."""
     extra = t._extra
     return t if extra is None or extra.base is None else extra.base
+
+
+def shareable_data(t: Tensor) -> Any:
+    """``t``'s array, ready to be shared by a view. A 0-d CPU result is an immutable NumPy
+    scalar (the 0-d fast paths keep it: its arithmetic is cheaper than a 0-d array's), which
+    nothing can alias; this makes it a 0-d array first, so a write through a view (or a
+    detached alias, or ``numpy()``) reaches ``t`` as in PyTorch."""
+    data = t._data
+    if data.ndim == 0 and backends.cpu.is_host_scalar(data):
+        data = t._data = backends.cpu.asarray(data)
+    return data
 
 
 def mark_view(view: Tensor, of: Tensor) -> Tensor:

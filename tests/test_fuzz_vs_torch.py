@@ -468,14 +468,33 @@ def test_advanced_index_result_is_laid_out_in_order(device):
         assert x[0, 0].item() == 9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gpugrad/ops/dispatch.py record() keeps the NumPy scalar a full reduction returns "
-    "(numpy.float32, not a 0-d array), so x.sum()[None] is a copy, not a view: a write "
-    "through it does not reach the sum (fix: wrap scalars with asarray in record)",
+@pytest.mark.parametrize(
+    "alias",
+    [
+        lambda t: t[None],
+        lambda t: t[...],
+        lambda t: t.view(1),
+        lambda t: t.reshape(1, 1),
+        lambda t: t.unsqueeze(0),
+        lambda t: t.detach(),
+        lambda t: t.data,
+    ],
+    ids=["none", "ellipsis", "view", "reshape", "unsqueeze", "detach", "data"],
 )
-def test_a_view_of_a_full_reduction_shares_its_memory():
+def test_a_view_of_a_full_reduction_shares_its_memory(alias, device):
+    """A 0-d CPU result is held as a NumPy scalar, which no array can alias; a view of it
+    (and a detached alias) must still share its memory, as in PyTorch."""
+    for L, dev in ((torch, "cpu"), (gg, device)):
+        for reduce in (lambda x: x.sum(), lambda x: x.max(), lambda x: (x * x).mean()):
+            total = reduce(L.tensor([1.0, 2.0], device=dev))
+            before = total.item()
+            alias(total).add_(1)
+            assert total.item() == before + 1
+
+
+def test_numpy_of_a_full_reduction_shares_its_memory():
     for L in (torch, gg):
         total = L.tensor([1.0, 2.0]).sum()
-        total[None].add_(1)
+        total.numpy()[...] += 1
         assert total.item() == 4.0
+        assert L.tensor([1.0, 2.0]).sum().expand(3).tolist() == [3.0, 3.0, 3.0]

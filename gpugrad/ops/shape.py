@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._graph import Op
-from .._tensor import Tensor, mark_view, shape_arg
+from .._tensor import Tensor, mark_view, shape_arg, shareable_data
+from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
@@ -98,6 +99,11 @@ VIEW_ERROR = (
 def _view(op: Any, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
     """``_record``, for ops whose result may share the input's memory: such a result shares
     the input's version counter too, so a write through either is seen by both."""
+    data = inputs[0]._data
+    if data.ndim == 0 and out.size and backend is _cpu and _cpu.is_host_scalar(data):
+        # A view of a NumPy scalar is a copy: view a 0-d array made of it instead
+        data = shareable_data(inputs[0]).reshape((1,) * out.ndim)
+        out = data.reshape(out.shape) if out.size == 1 else _cpu.expand(data, out.shape)
     result = _record(op, out, backend, inputs, attrs)
     if backend.shares_memory(out, inputs[0]._data):
         mark_view(result, inputs[0])
