@@ -327,6 +327,15 @@ class Tensor(_Methods):
         memo[id(self)] = copy
         return copy
 
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """Pickle the values (only a view's own elements), dtype, device, class and
+        ``requires_grad``, as PyTorch does: the copy is a leaf (a non-leaf's too) without
+        ``.grad``. ``gpugrad.save`` stores tensors its own way (sharing storage)."""
+        state = getattr(self, "__dict__", None)  # a user subclass's attributes
+        host = self._backend.to_host(self._data)
+        device = str(self._backend.device)
+        return _rebuild_tensor, (type(self), host, device, self._requires_grad, state)
+
     def detach(self) -> Tensor:
         """The same values outside the graph, sharing memory and version counter."""
         return mark_view(_wrap(shareable_data(self), self._backend), self)
@@ -538,6 +547,24 @@ def _wrap_result(data: Any, backend: backends.ArrayBackend, node: Node, output_n
     t._grad = None
     t._output_nr = output_nr
     t._extra = None
+    return t
+
+
+def _rebuild_tensor(
+    cls: type, host: Any, device: str, requires_grad: bool, state: dict | None
+) -> Tensor:
+    """The tensor ``Tensor.__reduce_ex__`` pickled (named by every pickle: keep its name)."""
+    backend = backends.get(device)
+    t = _wrap(backends.cpu.to_backend(backends.cpu.asarray(host), backend), backend)
+    if cls is not Tensor:
+        rebuilt = _new(cls)
+        for slot in ("_data", "_backend", "grad_fn", "_requires_grad", "_grad", "_output_nr"):
+            setattr(rebuilt, slot, getattr(t, slot))
+        rebuilt._extra = None
+        t = rebuilt
+    t._requires_grad = requires_grad
+    if state:
+        t.__dict__.update(state)
     return t
 
 

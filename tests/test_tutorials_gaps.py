@@ -117,18 +117,25 @@ def test_saved_tensor_attributes(device):
     assert y.grad_fn._saved_exponent == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tensor cannot be pickled (gpugrad/_tensor.py needs __reduce_ex__): copy via "
-    "pickle, multiprocessing DataLoader workers and pickle.dumps(model) fail with "
-    "'cannot pickle module object' (gg.save(model) works: it pickles tensors by reference)",
-)
 def test_pickle_tensor_and_module(device):
+    """Copies via pickle, multiprocessing DataLoader workers and ``pickle.dumps(model)``
+    pickle tensors; what survives is what survives PyTorch's pickling."""
     t = gg.ones(3, requires_grad=True, device=device)
     copy = pickle.loads(pickle.dumps(t))
-    assert gg.equal(copy, t) and copy.requires_grad
-    model = pickle.loads(pickle.dumps(gg.nn.Linear(2, 2)))
-    assert isinstance(model.weight, gg.nn.Parameter)
+    assert gg.equal(copy, t) and copy.requires_grad and copy.device == t.device
+    model = pickle.loads(pickle.dumps(gg.nn.Linear(2, 2).to(device)))
+    assert isinstance(model.weight, gg.nn.Parameter) and model.weight.requires_grad
+    assert model(gg.ones(1, 2, device=device)).shape == (1, 2)
+    for library, dev in ((torch, "cpu"), (gg, device)):
+        leaf = library.ones(3, requires_grad=True, device=dev)
+        leaf.grad = library.ones(3, device=dev)
+        non_leaf = pickle.loads(pickle.dumps(leaf * 2))  # becomes a leaf requiring grad
+        assert non_leaf.is_leaf and non_leaf.requires_grad and non_leaf.grad_fn is None
+        assert pickle.loads(pickle.dumps(leaf)).grad is None  # .grad is not pickled
+        view = pickle.loads(pickle.dumps(library.arange(6, device=dev)[1:4]))
+        assert view.tolist() == [1, 2, 3]
+        half = pickle.loads(pickle.dumps(library.ones(2, dtype=library.float16, device=dev)))
+        assert half.dtype == library.float16 and not half.requires_grad
 
 
 PRINT_OPTION_CASES = [
