@@ -380,6 +380,15 @@ CASES = [
     case("matmul_3d_1d", lambda x, y: x @ y, (randn(2, 4, 3), randn(3)), L.MATMUL),
     case("mm", lambda x, y: gg.mm(x, y), (randn(2, 3), randn(3, 2)), L.MM),
     case("bmm", lambda x, y: x.bmm(y), (randn(2, 2, 3), randn(2, 3, 4)), L.BMM),
+    case(
+        "linear_2d_bias",
+        lambda b, x, w: gg.nn.functional.linear(x, w, b),
+        (randn(3), randn(2, 4), randn(3, 4)),
+        L.ADDMM,
+    ),
+    case(
+        "addmm", lambda b, x, y: gg.addmm(b, x, y), (randn(2, 3), randn(2, 4), randn(4, 3)), L.ADDMM
+    ),
     case("mv", lambda x, y: gg.mv(x, y), (randn(3, 2), randn(2)), L.MV),
     case("dot", lambda x, y: x.dot(y), (randn(5), randn(5)), L.DOT),
     case("outer", lambda x, y: gg.outer(x, y), (randn(3), randn(4)), E.MUL, S.UNSQUEEZE),

@@ -94,15 +94,20 @@ def test_cross_entropy_grad_fn_name(device):
     assert nll.grad_fn.name() == "NllLossBackward0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nn.Linear on a 2-D input prints grad_fn=<AddBackward0>; PyTorch prints "
-    "AddmmBackward0 (needs an addmm op named 'AddmmBackward0' in gpugrad/ops/linalg.py, which "
-    "F.linear then calls for a 2-D input with a bias); Build the Model prints it",
-)
 def test_linear_grad_fn_name(device):
+    """Build the Model prints ``grad_fn=<AddmmBackward0>``; the node's inputs are PyTorch's
+    (the bias, the input, the transposed weight)."""
     layer = gg.nn.Linear(3, 2).to(device)
-    assert layer(gg.ones(4, 3, device=device)).grad_fn.name() == "AddmmBackward0"
+    out = layer(gg.ones(4, 3, device=device))
+    assert out.grad_fn.name() == "AddmmBackward0"
+    theirs = torch.nn.Linear(3, 2)(torch.ones(4, 3)).grad_fn
+    names = [None if n is None else n.name() for n, _ in out.grad_fn.next_functions]
+    assert names == [None if n is None else n.name() for n, _ in theirs.next_functions]
+    weighted = gg.addmm(gg.ones(4, 2), gg.ones(4, 3), gg.ones(3, 2), beta=2)
+    assert (
+        weighted.tolist()
+        == torch.addmm(torch.ones(4, 2), torch.ones(4, 3), torch.ones(3, 2), beta=2).tolist()
+    )
 
 
 @pytest.mark.xfail(

@@ -40,6 +40,7 @@ from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
+from ..ops.linalg import addmm as _addmm
 from ..ops.nn import (
     _attention,
     _batch_norm_eval,
@@ -190,6 +191,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
         lead = tuple(input.shape[:-1])
         out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*lead, weight.shape[0])
+    elif input.dim() == 2 and bias is not None:
+        return _addmm(bias, input, weight.t())  # one AddmmBackward0 node, as PyTorch's
     else:
         out = input @ weight.t()
     return out if bias is None else out + bias

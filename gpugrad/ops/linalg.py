@@ -21,7 +21,7 @@ from .elementwise import abs, maximum, mul, where
 from .index import getitem
 from .reduce import _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
-from .shape import mT, permute, reshape, squeeze, stack, unsqueeze
+from .shape import broadcast_shapes, mT, permute, reshape, squeeze, stack, unsqueeze
 from .transfer import to_dtype
 
 
@@ -1005,10 +1005,42 @@ def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor
     return product + (input if beta == 1 else input * beta)
 
 
-@declare()
+ADDMM = Op(
+    "addmm",
+    "AddmmBackward0",
+    None,
+    (
+        lambda ns, g, y, z: g,
+        lambda ns, g, y, z: ns.matmul(g, ns.mT(z)),
+        lambda ns, g, y, z: ns.matmul(ns.mT(y), g),
+    ),
+    save=("y", "z"),
+    broadcasts=True,
+)
+"""``input + mat1 @ mat2`` in one node, as PyTorch's (``nn.Linear`` on a 2-D input)."""
+
+
+@declare(rows=(ADDMM,))
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1):
-    """``beta * input + alpha * (mat1 @ mat2)``."""
-    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+    """``beta * input + alpha * (mat1 @ mat2)``; with ``beta = alpha = 1`` one
+    ``AddmmBackward0`` node, as PyTorch's."""
+    product = mm(mat1, mat2)  # checks the shapes and dtypes of the product
+    backend = input._backend
+    if not (
+        beta == 1
+        and alpha == 1
+        and backend is product._backend
+        and input._data.dtype == product._data.dtype
+        and input._data.dtype.kind == "f"
+        and input._data.ndim <= 2
+        and broadcast_shapes(input.shape, product.shape) == product.shape
+    ):
+        return _scaled_sum(input, product, beta, alpha)
+    out = backend.matmul(mat1._data, mat2._data) + input._data
+    result = _record(ADDMM, out, backend, (input, mat1, mat2))
+    if result.grad_fn is not None:
+        result.grad_fn.shapes = (input._data.shape, None, None)
+    return result
 
 
 @declare()
