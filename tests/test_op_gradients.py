@@ -503,6 +503,24 @@ CASES += [
         NN.BCE,
     ),
     case(
+        "mse_loss",
+        lambda x, t: gg.nn.functional.mse_loss(x, t),
+        (randn(2, 3), randn(2, 3)),
+        NN.MSE_LOSS,
+    ),
+    case(
+        "mse_loss_sum",
+        lambda x, t: gg.nn.functional.mse_loss(x, t, reduction="sum"),
+        (randn(2, 3), randn(2, 3)),
+        NN.MSE_LOSS,
+    ),
+    case(
+        "mse_loss_none",
+        lambda x, t: gg.nn.functional.mse_loss(x, t, reduction="none"),
+        (randn(2, 3), randn(2, 3)),
+        NN.MSE_LOSS,
+    ),
+    case(
         "binary_cross_entropy_with_logits",
         lambda x, t: gg.nn.functional.binary_cross_entropy_with_logits(x, t),
         (randn(2, 3), rng.uniform(0.1, 0.9, (2, 3))),

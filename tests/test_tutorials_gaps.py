@@ -191,18 +191,26 @@ def test_tensor_storage():
     assert a.view(3, 3, 2).storage().data_ptr() == a.storage().data_ptr()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F.mse_loss is a composite whose grad_fn prints MeanBackward0 (then MulBackward0, "
-    "SubBackward0); PyTorch prints MseLossBackward0 -> AddmmBackward0 -> AccumulateGrad, and "
-    "the 60-minute blitz's 'Neural Networks' walks loss.grad_fn.next_functions (needs an "
-    "mse_loss op named 'MseLossBackward0' in gpugrad/ops/nn.py, and AddmmBackward0 above)",
-)
 def test_mse_loss_grad_fn_chain(device):
     layer = gg.nn.Linear(3, 2).to(device)
     loss = gg.nn.MSELoss()(layer(gg.ones(1, 3, device=device)), gg.zeros(1, 2, device=device))
     assert loss.grad_fn.name() == "MseLossBackward0"
     assert loss.grad_fn.next_functions[0][0].name() == "AddmmBackward0"
+    # The 60-minute blitz walks loss.grad_fn.next_functions: the same chain as PyTorch's
+    theirs = torch.nn.MSELoss()(torch.nn.Linear(3, 2)(torch.ones(1, 3)), torch.zeros(1, 2))
+    chain = [loss.grad_fn, theirs.grad_fn]
+    for _ in range(2):
+        assert chain[0].name() == chain[1].name()
+        chain = [node.next_functions[0][0] for node in chain]
+    for reduction in ("mean", "sum", "none"):
+        x, t = [[1.5, -2.0], [0.25, 3.0]], [[1.0, 1.0], [-1.0, 0.5]]
+        ours = gg.nn.functional.mse_loss(
+            gg.tensor(x, device=device), gg.tensor(t, device=device), reduction=reduction
+        )
+        expected = torch.nn.functional.mse_loss(
+            torch.tensor(x), torch.tensor(t), reduction=reduction
+        )
+        np.testing.assert_allclose(ours.cpu().numpy(), expected.numpy(), rtol=1e-6)
 
 
 @pytest.mark.xfail(

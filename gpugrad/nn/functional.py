@@ -53,6 +53,7 @@ from ..ops.nn import (
 )
 from ..ops.nn import _layer_norm as _layer_norm_op
 from ..ops.nn import _max_pool as _max_pool_op
+from ..ops.nn import mse_loss as _mse_loss
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
@@ -1416,6 +1417,13 @@ def mse_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _same_shape_warning(input, target)
+    if (
+        weight is None
+        and input.shape == target.shape
+        and input.dtype == target.dtype
+        and input.is_floating_point()
+    ):
+        return _mse_loss(input, target, reduction)  # one MseLossBackward0 node, as PyTorch's
     diff = input - target
     return _weighted_reduce(diff * diff, input, weight, reduction, by_weight=True)
 

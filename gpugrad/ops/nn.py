@@ -386,6 +386,43 @@ BCE_WITH_LOGITS = Op(
 )
 
 
+# --- mean squared error ------------------------------------------------------------------
+MSE_LOSS = Op(
+    "mse_loss",
+    "MseLossBackward0",
+    None,
+    (
+        lambda ns, g, x, y, scale: g * (scale * (x - y)),
+        lambda ns, g, x, y, scale: -(g * (scale * (x - y))),
+    ),
+    save=("x", "y"),
+    attrs=("scale",),
+)
+"""``(input - target)²`` reduced, one node as PyTorch's; ``scale`` is the derivative's
+``2`` over the element count for ``"mean"``."""
+
+
+@declare(methods=(), export=False, rows=(MSE_LOSS,))
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``(input - target)²`` reduced by ``reduction`` (``"mean"``, ``"sum"``, ``"none"``),
+    for same-shaped floating tensors of one dtype and device: the unweighted case of
+    ``nn.functional.mse_loss`` (which checks its arguments and calls this)."""
+    backend = input._backend
+    if target._backend is not backend:
+        raise device_error(input, target)
+    with backend.quiet():  # (inf - inf) and overflow give IEEE results, as PyTorch's
+        diff = input._data - target._data
+        squared = diff * diff
+        if reduction == "mean":
+            out = backend.mean(squared)
+        elif reduction == "sum":
+            out = backend.sum(squared)
+        else:
+            out = squared
+    scale = 2.0 / max(squared.size, 1) if reduction == "mean" else 2.0
+    return record(MSE_LOSS, out, backend, (input, target), (scale,))
+
+
 @declare(methods=(), export=False, rows=(BCE_WITH_LOGITS,))
 def binary_cross_entropy_with_logits(
     input: Tensor,
