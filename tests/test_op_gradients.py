@@ -503,6 +503,24 @@ CASES += [
         NN.BCE,
     ),
     case(
+        "cross_entropy",
+        lambda x: gg.nn.functional.cross_entropy(x, gg.tensor([0, -100, 3])),
+        (randn(3, 4),),
+        NN.NLL_LOSS,
+    ),
+    case(
+        "nll_loss_none",
+        lambda x: gg.nn.functional.nll_loss(x, gg.tensor([1, 0, 3]), reduction="none"),
+        (randn(3, 4),),
+        NN.NLL_LOSS,
+    ),
+    case(
+        "nll_loss_1d_sum",
+        lambda x: gg.nn.functional.nll_loss(x, gg.tensor(2), reduction="sum"),
+        (randn(4),),
+        NN.NLL_LOSS,
+    ),
+    case(
         "mse_loss",
         lambda x, t: gg.nn.functional.mse_loss(x, t),
         (randn(2, 3), randn(2, 3)),

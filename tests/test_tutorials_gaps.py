@@ -79,12 +79,6 @@ def test_index_with_range(device):
     np.testing.assert_array_equal(written.cpu().numpy(), [1.0, 1.0, 0.0])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F.cross_entropy / F.nll_loss are composites whose grad_fn prints DivBackward0; "
-    "PyTorch prints NllLossBackward0 (needs an nll_loss op named 'NllLossBackward0' in "
-    "gpugrad/ops/nn.py, then nn/functional.py's _nll reduction calls it)",
-)
 def test_cross_entropy_grad_fn_name(device):
     logits = gg.zeros(2, 3, requires_grad=True, device=device)
     target = gg.tensor([0, 2], device=device)
@@ -92,6 +86,30 @@ def test_cross_entropy_grad_fn_name(device):
     assert str(loss) == "tensor(1.0986, grad_fn=<NllLossBackward0>)"
     nll = gg.nn.functional.nll_loss(logits.log_softmax(1), target)
     assert nll.grad_fn.name() == "NllLossBackward0"
+    names = [node.name() for node, _ in loss.grad_fn.next_functions]
+    theirs = torch.nn.functional.cross_entropy(
+        torch.zeros(2, 3, requires_grad=True), torch.tensor([0, 2])
+    )
+    assert names == [node.name() for node, _ in theirs.grad_fn.next_functions]
+    x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [0.0, 1.0, 3.0]]
+    for reduction in ("mean", "sum", "none"):
+        for t in ([0, 2, 1], [0, -100, 1], [-100, -100, -100]):
+            ours = gg.tensor(x, requires_grad=True, device=device)
+            theirs = torch.tensor(x, requires_grad=True)
+            loss = gg.nn.functional.cross_entropy(
+                ours, gg.tensor(t, device=device), reduction=reduction
+            )
+            expected = torch.nn.functional.cross_entropy(
+                theirs, torch.tensor(t), reduction=reduction
+            )
+            loss.sum().backward()
+            expected.sum().backward()
+            np.testing.assert_allclose(
+                loss.detach().cpu().numpy(), expected.detach().numpy(), rtol=1e-6
+            )
+            np.testing.assert_allclose(
+                ours.grad.cpu().numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-7
+            )
 
 
 def test_linear_grad_fn_name(device):

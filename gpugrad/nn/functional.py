@@ -54,6 +54,7 @@ from ..ops.nn import (
 from ..ops.nn import _layer_norm as _layer_norm_op
 from ..ops.nn import _max_pool as _max_pool_op
 from ..ops.nn import mse_loss as _mse_loss
+from ..ops.nn import nll_loss as _nll_loss
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
@@ -1558,6 +1559,17 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
     return class_dim, input.shape[class_dim]
 
 
+def _check_targets(target: Tensor, ignore_index: int, n_classes: int) -> Tensor:
+    """Refuse a class index out of ``[0, n_classes)`` (``ignore_index`` aside); returns the
+    mask of the targets not ignored."""
+    valid = target != ignore_index
+    if target.numel():
+        bad = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
+        if bool(bad.any()):
+            raise IndexError(f"Target {target[bad].reshape(-1)[0].item()} is out of bounds.")
+    return valid
+
+
 def _nll(
     log_p: Tensor,
     target: Tensor,
@@ -1568,11 +1580,7 @@ def _nll(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Per-sample ``-w[t] log_p[t]``, the per-sample weights ``w[t]`` (0 where ignored) and
     the one-hot mask of the targets."""
-    valid = target != ignore_index
-    if target.numel():
-        bad = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
-        if bool(bad.any()):
-            raise IndexError(f"Target {target[bad].reshape(-1)[0].item()} is out of bounds.")
+    valid = _check_targets(target, ignore_index, n_classes)
     class_shape = [1] * log_p.dim()
     class_shape[class_dim] = n_classes
     classes = _arange(n_classes, device=_device(log_p)).reshape(class_shape)
@@ -1605,6 +1613,9 @@ def nll_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     class_dim, n_classes = _class_layout(input, target, "nll_loss")
+    if weight is None and input.dim() <= 2 and input.is_floating_point():
+        _check_targets(target, ignore_index, n_classes)
+        return _nll_loss(input, target, ignore_index, reduction)  # one NllLossBackward0 node
     loss, sample_weight, _ = _nll(input, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
         return loss.sum() / sample_weight.sum()
@@ -1635,6 +1646,9 @@ def cross_entropy(
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     class_dim, n_classes = _class_layout(input, target, "cross_entropy")
     log_p = log_softmax(input, class_dim)
+    if weight is None and input.dim() <= 2 and label_smoothing <= 0:
+        _check_targets(target, ignore_index, n_classes)
+        return _nll_loss(log_p, target, ignore_index, reduction)  # NllLossBackward0, as PyTorch's
     nll, sample_weight, _ = _nll(log_p, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
         nll_reduced = nll.sum() / sample_weight.sum()
