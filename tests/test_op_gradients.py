@@ -503,6 +503,12 @@ CASES += [
         NN.BCE,
     ),
     case(
+        "embedding",
+        lambda w: gg.nn.functional.embedding(gg.tensor([[0, 2], [2, 1]]), w),
+        (randn(3, 4),),
+        I.EMBEDDING,
+    ),
+    case(
         "cross_entropy",
         lambda x: gg.nn.functional.cross_entropy(x, gg.tensor([0, -100, 3])),
         (randn(3, 4),),

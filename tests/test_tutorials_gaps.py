@@ -231,13 +231,17 @@ def test_mse_loss_grad_fn_chain(device):
         np.testing.assert_allclose(ours.cpu().numpy(), expected.numpy(), rtol=1e-6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nn.Embedding's output prints grad_fn=<IndexBackward0>; PyTorch prints "
-    "EmbeddingBackward0 (needs an embedding op named 'EmbeddingBackward0' in "
-    "gpugrad/ops/nn.py or ops/index.py, which F.embedding then calls)",
-)
 def test_embedding_grad_fn_name(device):
     embeds = gg.nn.Embedding(2, 5).to(device)
     out = embeds(gg.tensor([0], device=device))
     assert out.grad_fn.name() == "EmbeddingBackward0"
+    theirs = torch.nn.Embedding(2, 5)(torch.tensor([0]))
+    assert out.grad_fn.name() == theirs.grad_fn.name()
+    weight = gg.randn(4, 3, requires_grad=True, device=device)
+    picked = gg.nn.functional.embedding(gg.tensor([[1, 3], [1, 0]], device=device), weight)
+    (picked * 2).sum().backward()
+    torch_weight = torch.tensor(weight.detach().cpu().numpy(), requires_grad=True)
+    expected = torch.nn.functional.embedding(torch.tensor([[1, 3], [1, 0]]), torch_weight)
+    (expected * 2).sum().backward()
+    np.testing.assert_array_equal(picked.detach().cpu().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(weight.grad.cpu().numpy(), torch_weight.grad.numpy())

@@ -40,6 +40,7 @@ from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
+from ..ops.index import embedding as _embedding
 from ..ops.linalg import addmm as _addmm
 from ..ops.nn import (
     _attention,
@@ -366,6 +367,8 @@ def embedding(
             norms = _vector_norm(picked, norm_type, -1, True)
             factor = _where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
             weight[input.reshape(-1)] = picked * factor
+    if padding_idx is None and not scale_grad_by_freq and input.dim():
+        return _embedding(weight, input)  # one EmbeddingBackward0 node, as PyTorch's
     out = weight[input]
     if padding_idx is not None:
         out = _where((input != padding_idx).unsqueeze(-1), out, out.detach())

@@ -25,6 +25,7 @@ def _scattered(ns, g, shape, key):
 SELECT = Op("select", "SelectBackward0", None, (_scattered,), attrs=("shape", "key"))
 SLICE = Op("slice", "SliceBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX = Op("index", "IndexBackward0", None, (_scattered,), attrs=("shape", "key"))
+EMBEDDING = Op("embedding", "EmbeddingBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX_SCATTER = Op(
     "index_scatter",
     "IndexPutBackward0",
@@ -81,6 +82,18 @@ def _index_op(key: tuple) -> Any:
         elif k is not Ellipsis:
             return INDEX
     return UNSQUEEZE if op is None or (reshaping and ends_with_none) else op
+
+
+@declare(methods=(), export=False, rows=(EMBEDDING,))
+def embedding(weight: Tensor, indices: Tensor) -> Tensor:
+    """The rows of ``weight`` that the integer tensor ``indices`` (at least 1-D, in bounds)
+    picks, one ``EmbeddingBackward0`` node as PyTorch's: ``nn.functional.embedding`` checks
+    its arguments and calls this for its plain case."""
+    if indices._backend is not weight._backend:
+        raise _device_error(weight, indices)
+    key = (indices._data,)
+    out = weight._backend.ascontiguousarray(weight._data[key])
+    return _record(EMBEDDING, out, weight._backend, (weight,), (weight._data.shape, key))
 
 
 @declare("__getitem__", methods=("__getitem__",), export=False, rows=(SELECT, SLICE, INDEX))
