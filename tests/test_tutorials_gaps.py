@@ -128,16 +128,21 @@ def test_linear_grad_fn_name(device):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="graph nodes do not expose saved tensors as _saved_<name> (gpugrad/_graph.py "
-    "Node): the autograd mechanics tutorial reads y.grad_fn._saved_self",
-)
 def test_saved_tensor_attributes(device):
     x = gg.randn(5, requires_grad=True, device=device)
     y = x.pow(2)
     assert y.grad_fn._saved_self.equal(x)
     assert y.grad_fn._saved_exponent == 2
+    # the same names PyTorch gives, and its refusals
+    for library, dev in ((torch, "cpu"), (gg, device)):
+        x = library.randn(3, requires_grad=True, device=dev)
+        product, exp = x * x, x.exp()
+        assert product.grad_fn._saved_other.equal(x) and exp.grad_fn._saved_result.equal(exp)
+        with pytest.raises(AttributeError):
+            exp.grad_fn._saved_exponent  # noqa: B018
+        exp.sum().backward()
+        with pytest.raises(RuntimeError, match="after they have already been freed"):
+            exp.grad_fn._saved_result  # noqa: B018
 
 
 def test_pickle_tensor_and_module(device):
