@@ -336,6 +336,12 @@ class Tensor(_Methods):
         device = str(self._backend.device)
         return _rebuild_tensor, (type(self), host, device, self._requires_grad, state)
 
+    def storage(self) -> Any:
+        """The memory this tensor and its views share (``torch.Tensor.storage``)."""
+        from ._storage import TypedStorage
+
+        return TypedStorage(self._data, self._backend)
+
     def detach(self) -> Tensor:
         """The same values outside the graph, sharing memory and version counter."""
         return mark_view(_wrap(shareable_data(self), self._backend), self)

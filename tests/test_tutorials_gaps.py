@@ -203,15 +203,16 @@ def test_set_printoptions(options, device):
     assert str(gg.tensor([1.23456])) == "tensor([1.2346])"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tensor.storage() missing (gpugrad/_tensor.py); makemore part 2 prints "
-    "a.storage() to show that view shares memory",
-)
-def test_tensor_storage():
-    a = gg.arange(18)
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")
+def test_tensor_storage(device):
+    """makemore part 2 prints ``a.storage()`` to show that a view shares memory."""
+    a = gg.arange(18, device=device)
     assert re.search(r"\d", str(a.storage()))
     assert a.view(3, 3, 2).storage().data_ptr() == a.storage().data_ptr()
+    assert a[4:].storage().data_ptr() == a.storage().data_ptr() and len(a[4:].storage()) == 18
+    for data in ([1, 2, 3], [0.5, 1.0], []):
+        theirs = str(torch.tensor(data).storage()).replace("torch.", "gpugrad.")
+        assert str(gg.tensor(data).storage()) == theirs
 
 
 def test_mse_loss_grad_fn_chain(device):
