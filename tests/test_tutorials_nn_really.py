@@ -22,7 +22,6 @@ pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_on_one_thread")
 
 
-
 def _digits() -> tuple[np.ndarray, ...]:
     """700 training and 300 validation images of 784 pixels in [0, 1], with labels."""
     try:
