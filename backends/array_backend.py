@@ -352,7 +352,15 @@ class ArrayBackend:
         return x - self.xp.trunc(x)
 
     def remainder(self, x: Array, y: Any) -> Array:
-        return self.xp.remainder(x, y)
+        """Python's modulus as PyTorch's kernel computes it for floats: ``fmod``, moved by
+        ``y`` where its sign differs from ``y``'s; a zero keeps ``fmod``'s sign (``-1.0 %
+        0.25`` is ``-0.0``; NumPy's remainder gives ``+0.0``)."""
+        xp = self.xp
+        if xp.result_type(x, y).kind != "f":
+            return xp.remainder(x, y)
+        mod = xp.fmod(x, y)
+        moved = (mod != 0) & ((mod < 0) != (xp.asarray(y) < 0))
+        return xp.where(moved, mod + y, mod)
 
     def fmod(self, x: Array, y: Any) -> Array:
         return self.xp.fmod(x, y)
@@ -417,7 +425,8 @@ class ArrayBackend:
         return self.special.erfinv(x).astype(x.dtype, copy=False)
 
     def lgamma(self, x: Array) -> Array:
-        return self.special.gammaln(x).astype(x.dtype, copy=False)
+        # + 0: lgamma(1) and lgamma(2) are +0 as C's lgamma (SciPy's gammaln gives -0.)
+        return self.special.gammaln(x).astype(x.dtype, copy=False) + x.dtype.type(0)
 
     def digamma(self, x: Array) -> Array:
         return self.special.digamma(x).astype(x.dtype, copy=False)
@@ -443,6 +452,24 @@ class ArrayBackend:
         ixx = 1 / (x * x)
         result = result + (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
         return xp.where(reflect, -result, result).astype(x.dtype, copy=False)
+
+    # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
+    def internal_overlap(self, x: Array) -> bool:
+        """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:
+        an expanded view), which PyTorch's in-place ops refuse to write."""
+        if not x.size:  # an empty array may have zero strides (NumPy's zeros((2, 0)))
+            return False
+        strides = getattr(x, "strides", ())
+        return any(st == 0 and n > 1 for n, st in zip(x.shape, strides))
+
+    def integer_power(self, x: Array, y: Array) -> Array:
+        """``x ** y`` for integer arrays with negative exponents, as PyTorch's kernels: 1
+        for base 1, +-1 for base -1 (by the exponent's parity), else 0."""
+        xp = self.xp
+        negative = y < 0
+        powers = xp.power(x, xp.where(negative, 0, y))
+        small = xp.where(x == 1, 1, xp.where(x == -1, 1 - 2 * (y % 2), 0))
+        return xp.where(negative, small, powers).astype(powers.dtype, copy=False)
 
     # --- reductions ---------------------------------------------------------------------
     def sum(self, x: Array, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Array:
@@ -506,14 +533,16 @@ class ArrayBackend:
         return self.xp.take_along_axis(x, indices, dim)
 
     def cumsum(self, x: Array, dim: int) -> Array:
-        if not x.ndim:
-            return x
+        if not x.ndim:  # a copy, integers in int64 as for any other rank
+            return x.astype("int64" if x.dtype.kind in "biu" else x.dtype)
         if x.dtype.char == "e":
             return self.narrow_half(self.xp.cumsum(x, axis=dim, dtype=_FLOAT32))
         return self.xp.cumsum(x, axis=dim)
 
     def flip(self, x: Array, dim: Any) -> Array:
-        return self.xp.flip(x, axis=_normalize_dim(dim)) if x.ndim else x
+        """A copy, as PyTorch's flip (NumPy's flip is a view: a write to the result would
+        reach the input)."""
+        return (self.xp.flip(x, axis=_normalize_dim(dim)) if x.ndim else x).copy()
 
     def logsumexp(self, x: Array, dim: Any, keepdim: bool = False) -> Array:
         xp = self.xp
@@ -667,8 +696,8 @@ class ArrayBackend:
         return values, indices.astype("int64", copy=False)
 
     def cumprod(self, x: Array, dim: int) -> Array:
-        if not x.ndim:
-            return x
+        if not x.ndim:  # a copy, integers in int64 as for any other rank
+            return x.astype("int64" if x.dtype.kind in "biu" else x.dtype)
         with self.quiet():  # inf * 0, overflow: quiet
             if x.dtype.char == "e":
                 return self.narrow_half(self.xp.cumprod(x, axis=dim, dtype=_FLOAT32))
@@ -676,7 +705,7 @@ class ArrayBackend:
 
     def logcumsumexp(self, x: Array, dim: int) -> Array:
         if not x.ndim:
-            return x
+            return x.copy()
         with self.quiet():  # NaN and inf - inf propagate quietly
             return self.scan(self.xp.logaddexp, x, dim)
 
@@ -769,6 +798,8 @@ class ArrayBackend:
         return self.xp.sum(x, axis=axes, keepdims=True).reshape(shape)
 
     def transpose(self, x: Array, dim0: int, dim1: int) -> Array:
+        if dim0 == dim1:  # a 0-d tensor's transpose(0, 0) included
+            return x[...]
         return self.xp.swapaxes(x, dim0, dim1)
 
     def mT(self, x: Array) -> Array:  # noqa: N802 - PyTorch's name
@@ -905,8 +936,11 @@ class ArrayBackend:
             if x.dtype.kind in "iu" and reduce != "prod":
                 info = xp.iinfo(x.dtype)
                 start = info.min if reduce == "amax" else info.max
+            if x.dtype.kind == "b":  # the identity of or (amax) / and (amin, prod)
+                start = reduce != "amax"
             out[positions] = start
-        ufunc.at(out, positions, src.reshape(-1))
+        with self.quiet():  # NaN meets NaN: NaN quietly, as PyTorch
+            ufunc.at(out, positions, src.reshape(-1))
         return out.reshape(x.shape)
 
     def index_select(self, x: Array, dim: int, index: Array) -> Array:
@@ -1031,6 +1065,10 @@ class ArrayBackend:
 
     def index_fill(self, x: Array, dim: int, index: Array, value: Any) -> Array:
         out = self.xp.array(x, copy=True)
+        if not x.ndim:  # a 0-d tensor: index 0 (or -1) is its one element
+            if index.size:
+                out[...] = value
+            return out
         out[(slice(None),) * dim + (index,)] = value
         return out
 
@@ -1618,6 +1656,8 @@ SILENCED = (
     *("astype", "from_data", "asarray", "full", "arange", "linspace"),
     # ops whose bodies call these directly (not through a registry row's forward):
     *("floor_divide", "remainder", "fmod", "frac", "lerp", "isclose", "nan_to_num"),
+    # linear algebra on NaN/inf (the fuzzer's hostile inputs): NaN quietly, as PyTorch
+    *("det", "slogdet", "inv", "solve", "einsum", "integer_power"),
 )
 """Backend methods that compute with NumPy's floating-point errors ignored, as PyTorch
 computes (``softmax`` of an all ``-inf`` row is nan, a cast of ``inf`` to int32 is

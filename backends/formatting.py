@@ -11,10 +11,47 @@ from collections.abc import Sequence
 
 import numpy as np
 
+# The print options (``set_printoptions``), read at call time as module globals.
 PRECISION = 4
-THRESHOLD = 1000  # more elements than this are summarized with "..."
+THRESHOLD: float = 1000  # more elements than this are summarized with "..."
 EDGE_ITEMS = 3
 LINE_WIDTH = 80
+SCI_MODE: bool | None = None  # None: chosen from the values shown
+PROFILES = {
+    "default": (4, 1000, 3, 80),
+    "short": (2, 1000, 2, 80),
+    "full": (4, math.inf, 3, 80),
+}
+"""``set_printoptions``' profiles: (precision, threshold, edgeitems, linewidth)."""
+
+
+def set_printoptions(
+    precision: int | None = None,
+    threshold: float | None = None,
+    edgeitems: int | None = None,
+    linewidth: int | None = None,
+    profile: str | None = None,
+    sci_mode: bool | None = None,
+) -> None:
+    """Set how tensors print, as ``torch.set_printoptions``: ``precision`` digits after the
+    point (4), summarize past ``threshold`` elements (1000) showing ``edgeitems`` at each
+    end (3), ``linewidth`` characters a line (80); ``profile`` ``'default'``, ``'short'``
+    or ``'full'`` sets all four first; ``sci_mode`` True/False forces scientific notation
+    on or off, None (what every call without it sets) lets the values choose."""
+    global PRECISION, THRESHOLD, EDGE_ITEMS, LINE_WIDTH, SCI_MODE
+    if profile in PROFILES:  # PyTorch ignores an unknown profile
+        PRECISION, THRESHOLD, EDGE_ITEMS, LINE_WIDTH = PROFILES[profile]
+    if precision is not None:
+        PRECISION = precision
+    if threshold is not None:
+        THRESHOLD = threshold
+    if edgeitems is not None:
+        EDGE_ITEMS = edgeitems
+    if linewidth is not None:
+        LINE_WIDTH = linewidth
+    SCI_MODE = sci_mode
+
+
 _PREFIX = "tensor("
 
 _SUPPORTED = frozenset(
@@ -41,7 +78,10 @@ class _Formatter:
         magnitudes = np.abs(nonzero).astype(np.float64)
         lo, hi = float(magnitudes.min()), float(magnitudes.max())
         self.int_mode = bool(np.all(nonzero == np.ceil(nonzero)))
-        self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        if SCI_MODE is None:
+            self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+        else:
+            self.sci_mode = SCI_MODE
         for v in nonzero.tolist():
             if self.sci_mode:
                 text = f"{v:.{PRECISION}e}"

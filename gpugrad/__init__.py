@@ -36,11 +36,19 @@ from ._factories import (
     zeros,
     zeros_like,
 )
-from ._random import Generator, default_generator, initial_seed, seed
+from ._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    seed,
+    set_rng_state,
+)
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from ._tensor import Size, Tensor
 from .backends import get_cpu_kernels, set_cpu_kernels
 from .backends.device import Device as device
+from .backends.formatting import set_printoptions
 from .backends.dtypes import (
     DType as dtype,
 )

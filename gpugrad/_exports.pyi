@@ -44,6 +44,7 @@ from .ops.elementwise import fmin as fmin
 from .ops.elementwise import fmod as fmod
 from .ops.elementwise import frac as frac
 from .ops.elementwise import ge as ge
+from .ops.elementwise import gt as greater
 from .ops.elementwise import gt as gt
 from .ops.elementwise import hypot as hypot
 from .ops.elementwise import isclose as isclose
@@ -64,6 +65,7 @@ from .ops.elementwise import logical_and as logical_and
 from .ops.elementwise import logical_not as logical_not
 from .ops.elementwise import logical_or as logical_or
 from .ops.elementwise import logical_xor as logical_xor
+from .ops.elementwise import lt as less
 from .ops.elementwise import lt as lt
 from .ops.elementwise import maximum as maximum
 from .ops.elementwise import minimum as minimum
@@ -289,6 +291,7 @@ __all__ = [
     "gather",
     "ge",
     "ger",
+    "greater",
     "gt",
     "hstack",
     "hypot",
@@ -308,6 +311,7 @@ __all__ = [
     "kthvalue",
     "le",
     "lerp",
+    "less",
     "lgamma",
     "log",
     "log10",

@@ -216,6 +216,10 @@ def is_unit_seed(grad: Any) -> bool:
     return any(grad is seed for seed in getattr(_seeds, "unit", ()))
 
 
+SAVED_ATTRIBUTES = {"self": "x", "other": "y", "exponent": "y", "result": "o"}
+"""``Node._saved_<name>``: PyTorch's name of a saved value, and the row's ``save`` entry."""
+
+
 class Node:
     """A ``grad_fn``: one recorded application of an ``Op``."""
 
@@ -270,6 +274,24 @@ class Node:
         return tuple(
             (None, 0) if e is None else e if type(e) is tuple else (e, 0) for e in self.edges
         )
+
+    def __getattr__(self, name: str) -> Any:
+        """PyTorch's saved-value attributes: ``_saved_self`` (the first input),
+        ``_saved_other`` (the second; ``_saved_exponent`` for ``pow``) and ``_saved_result``
+        (the output), for the values this node's derivative table row saves."""
+        if not name.startswith("_saved_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        wanted = SAVED_ATTRIBUTES.get(name[len("_saved_") :])
+        if wanted == "y" and name == "_saved_exponent" and self.op.name != "pow":
+            wanted = None
+        if wanted is None or wanted not in self.op.save:
+            raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
+        if self.saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
+        if wanted == "o":
+            return _wrap_result(self.out, self.backend, self)
+        inputs = [n for n in self.op.save if n != "o"]
+        return self.saved[inputs.index(wanted)]
 
     def register_hook(self, hook: Callable[..., Any]) -> _tensor.RemovableHandle:
         """PyTorch's node hook: ``hook(grad_inputs, grad_outputs)`` after backward."""

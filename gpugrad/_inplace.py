@@ -20,7 +20,7 @@ from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
 from .ops.dispatch import broadcast_error, device_error, record
 from .ops.elementwise import where
-from .ops.index import _index_key, getitem, index_scatter
+from .ops.index import _index_key, _index_message, getitem, index_scatter
 from .ops.registry import declare
 from .ops.shape import expand
 
@@ -31,6 +31,13 @@ VIEW_ERROR = (
     "gradient. Write to the base instead (x[i] = v), or clone() the view first."
 )
 LEAF_ERROR = "a leaf Variable that requires grad is being used in an in-place operation."
+OVERLAP_ERROR = (
+    "unsupported operation: more than one element of the written-to tensor refers to a "
+    "single memory location. Please clone() the tensor before performing the operation."
+)
+VIEW_OF_LEAF_ERROR = (
+    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+)
 
 
 def _record_write(t: Tensor) -> None:
@@ -80,6 +87,8 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_ERROR)
     owner = version_owner(t)
+    if owner is not t and owner.requires_grad and owner.grad_fn is None:
+        raise RuntimeError(VIEW_OF_LEAF_ERROR)
     if owner is not t and (owner.requires_grad or t.requires_grad):
         return _inplace_through_base(function, t, owner, args)
     alias = _wrap(t._data, t._backend)
@@ -124,7 +133,14 @@ def _inplace_through_base(
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
+        try:
+            return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
+        except ValueError as error:
+            # NumPy's broadcast views are read-only: a write into an expanded view gets
+            # PyTorch's error (its elements share memory), not NumPy's
+            if "read-only" in str(error) and self._backend.internal_overlap(self._data):
+                raise RuntimeError(OVERLAP_ERROR) from None
+            raise
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."
@@ -196,6 +212,9 @@ def _fill(t: Tensor, value: Any) -> Tensor:
 
 @declare("copy_", methods=(), inplace=("copy_",), export=False)
 def _copy(t: Tensor, source: Tensor) -> Tensor:
+    if type(source) in (bool, int, float):  # a Python number is copied as PyTorch does
+        value = python_data.checked_fill(source, t._data.dtype)
+        source = _wrap(t._backend.full((), value, t._data.dtype), t._backend)
     if not isinstance(source, Tensor):
         raise TypeError(
             f"copy_(): argument 'src' (position 1) must be Tensor, not {type(source).__name__}"
@@ -214,7 +233,10 @@ def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
     """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
     ``value``."""
     key = _array_key(t, key)
-    target_shape = t._data[key].shape
+    try:
+        target_shape = t._data[key].shape
+    except IndexError as error:
+        raise IndexError(_index_message(str(error), t._data.ndim, key)) from None
     keep = _wrap(t._backend.ones(t._data.shape, _dtypes.bool_.numpy), t._backend)
     keep._data[key] = False
     if not isinstance(value, Tensor):
@@ -239,5 +261,7 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     token = fp_errors.set_state(fp_errors.IGNORE)  # a cast that overflows is inf, unwarned
     try:
         self._data[key] = value
+    except IndexError as error:
+        raise IndexError(_index_message(str(error), self._data.ndim, key)) from None
     finally:
         fp_errors.reset_state(token)

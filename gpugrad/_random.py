@@ -32,9 +32,11 @@ __all__ = [
     "RANDOM_METHODS",
     "default_generator",
     "generator_for",
+    "get_rng_state",
     "initial_seed",
     "manual_seed",
     "seed",
+    "set_rng_state",
 ]
 
 #: ``torch.Generator().initial_seed()``: the seed of a Generator nobody has seeded.
@@ -214,6 +216,17 @@ def seed() -> int:
 def initial_seed() -> int:
     """The initial seed of ``gg.default_generator``."""
     return default_generator.initial_seed()
+
+
+def get_rng_state() -> Any:
+    """The CPU default generator's state as a ``uint8`` tensor (``torch.get_rng_state``)."""
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Any) -> None:
+    """Restore the CPU default generator to a state ``get_rng_state`` returned
+    (``torch.set_rng_state``)."""
+    default_generator.set_state(new_state)
 
 
 # --- in-place random Tensor methods ------------------------------------------------------

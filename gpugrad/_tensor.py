@@ -184,7 +184,7 @@ class Tensor(_Methods):
     @property
     def data(self) -> Tensor:
         """The values as a tensor outside the graph, sharing this tensor's array."""
-        return _wrap(self._data, self._backend)
+        return _wrap(shareable_data(self), self._backend)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -222,7 +222,7 @@ class Tensor(_Methods):
                 f"can't convert {self._backend.device_str} device type tensor to numpy. "
                 "Use Tensor.cpu() to copy the tensor to host memory first."
             )
-        return self._backend.to_host(self._data)
+        return self._backend.to_host(shareable_data(self))
 
     def __dlpack__(self, **kwargs: Any) -> Any:
         """Export without a copy (PyTorch's, CuPy's and NumPy's ``from_dlpack`` take it)."""
@@ -327,9 +327,24 @@ class Tensor(_Methods):
         memo[id(self)] = copy
         return copy
 
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        """Pickle the values (only a view's own elements), dtype, device, class and
+        ``requires_grad``, as PyTorch does: the copy is a leaf (a non-leaf's too) without
+        ``.grad``. ``gpugrad.save`` stores tensors its own way (sharing storage)."""
+        state = getattr(self, "__dict__", None)  # a user subclass's attributes
+        host = self._backend.to_host(self._data)
+        device = str(self._backend.device)
+        return _rebuild_tensor, (type(self), host, device, self._requires_grad, state)
+
+    def storage(self) -> Any:
+        """The memory this tensor and its views share (``torch.Tensor.storage``)."""
+        from ._storage import TypedStorage
+
+        return TypedStorage(self._data, self._backend)
+
     def detach(self) -> Tensor:
         """The same values outside the graph, sharing memory and version counter."""
-        return mark_view(_wrap(self._data, self._backend), self)
+        return mark_view(_wrap(shareable_data(self), self._backend), self)
 
     def detach_(self) -> Tensor:
         """Detach this tensor from the graph in place: it becomes a leaf that does not require
@@ -541,10 +556,39 @@ def _wrap_result(data: Any, backend: backends.ArrayBackend, node: Node, output_n
     return t
 
 
+def _rebuild_tensor(
+    cls: type, host: Any, device: str, requires_grad: bool, state: dict | None
+) -> Tensor:
+    """The tensor ``Tensor.__reduce_ex__`` pickled (named by every pickle: keep its name)."""
+    backend = backends.get(device)
+    t = _wrap(backends.cpu.to_backend(backends.cpu.asarray(host), backend), backend)
+    if cls is not Tensor:
+        rebuilt = _new(cls)
+        for slot in ("_data", "_backend", "grad_fn", "_requires_grad", "_grad", "_output_nr"):
+            setattr(rebuilt, slot, getattr(t, slot))
+        rebuilt._extra = None
+        t = rebuilt
+    t._requires_grad = requires_grad
+    if state:
+        t.__dict__.update(state)
+    return t
+
+
 def version_owner(t: Tensor) -> Tensor:
     """The tensor whose version counter ``t`` uses: its view base, or itself."""
     extra = t._extra
     return t if extra is None or extra.base is None else extra.base
+
+
+def shareable_data(t: Tensor) -> Any:
+    """``t``'s array, ready to be shared by a view. A 0-d CPU result is an immutable NumPy
+    scalar (the 0-d fast paths keep it: its arithmetic is cheaper than a 0-d array's), which
+    nothing can alias; this makes it a 0-d array first, so a write through a view (or a
+    detached alias, or ``numpy()``) reaches ``t`` as in PyTorch."""
+    data = t._data
+    if data.ndim == 0 and backends.cpu.is_host_scalar(data):
+        data = t._data = backends.cpu.asarray(data)
+    return data
 
 
 def mark_view(view: Tensor, of: Tensor) -> Tensor:

@@ -14,7 +14,13 @@ PACKAGE = ROOT / "gpugrad"
 
 LAYERS = [
     ("gpugrad.backends",),
-    ("gpugrad._grad_mode", "gpugrad._tensor", "gpugrad._random", "gpugrad._factories"),
+    (
+        "gpugrad._grad_mode",
+        "gpugrad._tensor",
+        "gpugrad._storage",
+        "gpugrad._random",
+        "gpugrad._factories",
+    ),
     ("gpugrad._graph", "gpugrad._anomaly"),
     ("gpugrad.ops",),
     ("gpugrad._inplace", "gpugrad._engine", "gpugrad._tensor_methods", "gpugrad.autograd"),

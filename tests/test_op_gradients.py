@@ -380,6 +380,15 @@ CASES = [
     case("matmul_3d_1d", lambda x, y: x @ y, (randn(2, 4, 3), randn(3)), L.MATMUL),
     case("mm", lambda x, y: gg.mm(x, y), (randn(2, 3), randn(3, 2)), L.MM),
     case("bmm", lambda x, y: x.bmm(y), (randn(2, 2, 3), randn(2, 3, 4)), L.BMM),
+    case(
+        "linear_2d_bias",
+        lambda b, x, w: gg.nn.functional.linear(x, w, b),
+        (randn(3), randn(2, 4), randn(3, 4)),
+        L.ADDMM,
+    ),
+    case(
+        "addmm", lambda b, x, y: gg.addmm(b, x, y), (randn(2, 3), randn(2, 4), randn(4, 3)), L.ADDMM
+    ),
     case("mv", lambda x, y: gg.mv(x, y), (randn(3, 2), randn(2)), L.MV),
     case("dot", lambda x, y: x.dot(y), (randn(5), randn(5)), L.DOT),
     case("outer", lambda x, y: gg.outer(x, y), (randn(3), randn(4)), E.MUL, S.UNSQUEEZE),
@@ -492,6 +501,48 @@ CASES += [
         lambda p, t: gg.nn.functional.binary_cross_entropy(p, t),
         (rng.uniform(0.1, 0.9, (2, 3)), rng.uniform(0.1, 0.9, (2, 3))),
         NN.BCE,
+    ),
+    case(
+        "embedding",
+        lambda w: gg.nn.functional.embedding(gg.tensor([[0, 2], [2, 1]]), w),
+        (randn(3, 4),),
+        I.EMBEDDING,
+    ),
+    case(
+        "cross_entropy",
+        lambda x: gg.nn.functional.cross_entropy(x, gg.tensor([0, -100, 3])),
+        (randn(3, 4),),
+        NN.NLL_LOSS,
+    ),
+    case(
+        "nll_loss_none",
+        lambda x: gg.nn.functional.nll_loss(x, gg.tensor([1, 0, 3]), reduction="none"),
+        (randn(3, 4),),
+        NN.NLL_LOSS,
+    ),
+    case(
+        "nll_loss_1d_sum",
+        lambda x: gg.nn.functional.nll_loss(x, gg.tensor(2), reduction="sum"),
+        (randn(4),),
+        NN.NLL_LOSS,
+    ),
+    case(
+        "mse_loss",
+        lambda x, t: gg.nn.functional.mse_loss(x, t),
+        (randn(2, 3), randn(2, 3)),
+        NN.MSE_LOSS,
+    ),
+    case(
+        "mse_loss_sum",
+        lambda x, t: gg.nn.functional.mse_loss(x, t, reduction="sum"),
+        (randn(2, 3), randn(2, 3)),
+        NN.MSE_LOSS,
+    ),
+    case(
+        "mse_loss_none",
+        lambda x, t: gg.nn.functional.mse_loss(x, t, reduction="none"),
+        (randn(2, 3), randn(2, 3)),
+        NN.MSE_LOSS,
     ),
     case(
         "binary_cross_entropy_with_logits",
@@ -683,6 +734,8 @@ CASES += [
     ),
     case("diag_embed", lambda x: gg.diag_embed(x, -1), (randn(2, 3),), S.DIAG_EMBED, S.DIAGONAL),
     case("repeat", lambda x: x.repeat(2, 1, 3), (randn(3, 2),), S.REPEAT),
+    case("diag_of_matrix", lambda x: gg.diag(x, 1), (randn(3, 4),), S.DIAGONAL_COPY),
+    case("movedim_0d", lambda x: gg.movedim(x * 2, 0, -1), (randn(),), S.ALIAS, E.MUL),
 ]
 
 

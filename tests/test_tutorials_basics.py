@@ -177,9 +177,7 @@ def build_model_program(torch, device):
     pred_probab = nn.Softmax(dim=1)(logits)
     y_pred = pred_probab.argmax(1)
     print(f"Predicted class: {y_pred}")
-    # nn.Linear's output prints grad_fn=<AddBackward0>, PyTorch's <AddmmBackward0>: see
-    # test_tutorials_gaps.py; the values are compared here
-    print(logits.detach(), pred_probab.detach())
+    print(logits, pred_probab)
     input_image = torch.from_numpy(np.random.default_rng(2).random((3, 28, 28), dtype=np.float32))
     print(input_image.size())
     flatten = nn.Flatten()
@@ -189,7 +187,7 @@ def build_model_program(torch, device):
     fill_parameters(torch, layer1, seed=3)
     hidden1 = layer1(flat_image)
     print(hidden1.size())
-    print(f"Before ReLU: {hidden1.detach()}\n\n")
+    print(f"Before ReLU: {hidden1}\n\n")
     hidden1 = nn.ReLU()(hidden1)
     print(f"After ReLU: {hidden1}")
     seq_modules = nn.Sequential(flatten, layer1, nn.ReLU(), nn.Linear(20, 10))

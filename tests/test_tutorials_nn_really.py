@@ -21,10 +21,6 @@ from tests.tutorial_replay import assert_same_output, fill_parameters, printed, 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.usefixtures("torch_on_one_thread")
 
-# F.cross_entropy's result prints grad_fn=<DivBackward0> in gpugrad (a composite),
-# <NllLossBackward0> in PyTorch: test_tutorials_gaps.py::test_cross_entropy_grad_fn_name
-NLL_NAME_GAP = {"grad_fn=<DivBackward0>": "grad_fn=<NllLossBackward0>"}
-
 
 def _digits() -> tuple[np.ndarray, ...]:
     """700 training and 300 validation images of 784 pixels in [0, 1], with labels."""
@@ -111,7 +107,7 @@ def from_scratch_program(torch, device):
 
 def test_from_scratch_then_functional(device, capsys):
     ours, theirs = replay(from_scratch_program, device, capsys)
-    assert_same_output(ours, theirs, known_gaps=NLL_NAME_GAP)
+    assert_same_output(ours, theirs)
 
 
 def refactor_program(torch, device):
@@ -223,7 +219,7 @@ def refactor_program(torch, device):
 
 def test_refactor_with_module_linear_optim_dataset_dataloader(device, capsys):
     ours, theirs = replay(refactor_program, device, capsys)
-    assert_same_output(ours, theirs, known_gaps=NLL_NAME_GAP)
+    assert_same_output(ours, theirs)
 
 
 def _fit_tools(torch, shuffle):

@@ -40,6 +40,8 @@ from ..ops.elementwise import logical_and as _logical_and
 from ..ops.elementwise import logical_or as _logical_or
 from ..ops.elementwise import sigmoid, tanh
 from ..ops.elementwise import where as _where
+from ..ops.index import embedding as _embedding
+from ..ops.linalg import addmm as _addmm
 from ..ops.nn import (
     _attention,
     _batch_norm_eval,
@@ -52,6 +54,8 @@ from ..ops.nn import (
 )
 from ..ops.nn import _layer_norm as _layer_norm_op
 from ..ops.nn import _max_pool as _max_pool_op
+from ..ops.nn import mse_loss as _mse_loss
+from ..ops.nn import nll_loss as _nll_loss
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
@@ -190,6 +194,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
         lead = tuple(input.shape[:-1])
         out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*lead, weight.shape[0])
+    elif input.dim() == 2 and bias is not None:
+        return _addmm(bias, input, weight.t())  # one AddmmBackward0 node, as PyTorch's
     else:
         out = input @ weight.t()
     return out if bias is None else out + bias
@@ -361,6 +367,8 @@ def embedding(
             norms = _vector_norm(picked, norm_type, -1, True)
             factor = _where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
             weight[input.reshape(-1)] = picked * factor
+    if padding_idx is None and not scale_grad_by_freq and input.dim():
+        return _embedding(weight, input)  # one EmbeddingBackward0 node, as PyTorch's
     out = weight[input]
     if padding_idx is not None:
         out = _where((input != padding_idx).unsqueeze(-1), out, out.detach())
@@ -1413,6 +1421,13 @@ def mse_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _same_shape_warning(input, target)
+    if (
+        weight is None
+        and input.shape == target.shape
+        and input.dtype == target.dtype
+        and input.is_floating_point()
+    ):
+        return _mse_loss(input, target, reduction)  # one MseLossBackward0 node, as PyTorch's
     diff = input - target
     return _weighted_reduce(diff * diff, input, weight, reduction, by_weight=True)
 
@@ -1547,6 +1562,17 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
     return class_dim, input.shape[class_dim]
 
 
+def _check_targets(target: Tensor, ignore_index: int, n_classes: int) -> Tensor:
+    """Refuse a class index out of ``[0, n_classes)`` (``ignore_index`` aside); returns the
+    mask of the targets not ignored."""
+    valid = target != ignore_index
+    if target.numel():
+        bad = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
+        if bool(bad.any()):
+            raise IndexError(f"Target {target[bad].reshape(-1)[0].item()} is out of bounds.")
+    return valid
+
+
 def _nll(
     log_p: Tensor,
     target: Tensor,
@@ -1557,11 +1583,7 @@ def _nll(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Per-sample ``-w[t] log_p[t]``, the per-sample weights ``w[t]`` (0 where ignored) and
     the one-hot mask of the targets."""
-    valid = target != ignore_index
-    if target.numel():
-        bad = _logical_and(_logical_or(target < 0, target >= n_classes), valid)
-        if bool(bad.any()):
-            raise IndexError(f"Target {target[bad].reshape(-1)[0].item()} is out of bounds.")
+    valid = _check_targets(target, ignore_index, n_classes)
     class_shape = [1] * log_p.dim()
     class_shape[class_dim] = n_classes
     classes = _arange(n_classes, device=_device(log_p)).reshape(class_shape)
@@ -1594,6 +1616,9 @@ def nll_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     class_dim, n_classes = _class_layout(input, target, "nll_loss")
+    if weight is None and input.dim() <= 2 and input.is_floating_point():
+        _check_targets(target, ignore_index, n_classes)
+        return _nll_loss(input, target, ignore_index, reduction)  # one NllLossBackward0 node
     loss, sample_weight, _ = _nll(input, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
         return loss.sum() / sample_weight.sum()
@@ -1624,6 +1649,9 @@ def cross_entropy(
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     class_dim, n_classes = _class_layout(input, target, "cross_entropy")
     log_p = log_softmax(input, class_dim)
+    if weight is None and input.dim() <= 2 and label_smoothing <= 0:
+        _check_targets(target, ignore_index, n_classes)
+        return _nll_loss(log_p, target, ignore_index, reduction)  # NllLossBackward0, as PyTorch's
     nll, sample_weight, _ = _nll(log_p, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
         nll_reduced = nll.sum() / sample_weight.sum()

@@ -10,6 +10,7 @@ gradient checks draw its inputs.
 
 from __future__ import annotations
 
+import builtins
 import math
 from typing import Any
 
@@ -46,10 +47,18 @@ def unary(
     floating: bool = False,
     inplace: bool = False,
     domain: tuple[float, float] | None = None,
+    bool_error: str | Any = None,
 ) -> Any:
-    """Declare the unary elementwise op ``name`` (``gpugrad.name`` and ``Tensor.name``)."""
+    """Declare the unary elementwise op ``name`` (``gpugrad.name`` and ``Tensor.name``);
+    ``bool_error``: PyTorch's refusal of a bool input."""
     row = Op(name, node, forward, (grad,), save=save)
-    if floating:
+    if bool_error is not None:
+
+        def function(input: Tensor) -> Tensor:
+            if input._data.dtype.kind == "b":
+                raise bool_error(input) if callable(bool_error) else RuntimeError(bool_error)
+            return unary_apply(row, input)
+    elif floating:
 
         def function(input: Tensor) -> Tensor:
             if input._data.dtype.kind != "f":
@@ -78,7 +87,16 @@ def unary(
 
 
 # --- unary math -------------------------------------------------------------------------
-neg = unary("neg", "NegBackward0", lambda B, x: B.neg(x), lambda ns, g: -g, save=(), inplace=True)
+neg = unary(
+    "neg",
+    "NegBackward0",
+    lambda B, x: B.neg(x),
+    lambda ns, g: -g,
+    save=(),
+    inplace=True,
+    bool_error="Negation, the `-` operator, on a bool tensor is not supported. If you are "
+    "trying to invert a mask, use the `~` or `logical_not()` operator instead.",
+)
 exp = unary(
     "exp",
     "ExpBackward0",
@@ -188,12 +206,22 @@ relu = unary(
     lambda ns, g, o: ns.relu_backward(g, o),  # PyTorch's mask: NaN passes the gradient
     save=("o",),
     inplace=True,
+    bool_error="Boolean inputs not supported for relu",
 )
 abs = unary(
-    "abs", "AbsBackward0", lambda B, x: B.abs(x), lambda ns, g, x: g * ns.sign(x), inplace=True
+    "abs",
+    "AbsBackward0",
+    lambda B, x: B.abs(x),
+    lambda ns, g, x: g * ns.sign(x),
+    inplace=True,
+    bool_error=lambda x: _not_implemented("abs", x),
 )
 sign = unary(
-    "sign", "SignBackward0", lambda B, x: B.sign(x), lambda ns, g: ns.zeros_like(g), save=()
+    "sign",
+    "SignBackward0",
+    lambda B, x: x.copy() if x.dtype.kind == "b" else B.sign(x),  # bool: itself, as PyTorch
+    lambda ns, g: ns.zeros_like(g),
+    save=(),
 )
 reciprocal = unary(
     "reciprocal",
@@ -295,16 +323,65 @@ def _float_input(x: Tensor) -> Tensor:
     return x if x._data.dtype.kind == "f" else to_dtype(x, _dtypes.DEFAULT_FLOAT)
 
 
+def _floating_pair(input: Tensor, other: TensorOrNumber) -> Tensor:
+    """``input`` for a floating-only binary op: cast to the default float dtype only when
+    ``other`` is not floating either (else promotion picks ``other``'s float dtype, as
+    PyTorch: ``atan2(int64 tensor, float64 0-d tensor)`` is float64)."""
+    other_kind = other._data.dtype.kind if isinstance(other, Tensor) else None
+    if other_kind == "f" or isinstance(other, float):
+        return input
+    return _float_input(input)
+
+
 @declare(methods=("add", "__add__"), inplace=("add_",), rows=(ADD,))
-def add(input: Tensor, other: TensorOrNumber) -> Tensor:
-    """``input + other``, broadcast, in PyTorch's result dtype."""
-    return binary_apply(ADD, input, other)
+def add(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
+    """``input + alpha * other``, broadcast, in PyTorch's result dtype."""
+    return binary_apply(ADD, input, _scaled_by_alpha(input, other, alpha))
 
 
 @declare(methods=("sub", "__sub__"), inplace=("sub_",), rows=(SUB,))
-def sub(input: Tensor, other: TensorOrNumber) -> Tensor:
-    """``input - other``, broadcast, in PyTorch's result dtype."""
-    return binary_apply(SUB, input, other)
+def sub(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
+    """``input - alpha * other``, broadcast, in PyTorch's result dtype."""
+    _check_bool_subtraction(input, other)
+    return binary_apply(SUB, input, _scaled_by_alpha(input, other, alpha))
+
+
+def _check_bool_subtraction(input: Tensor, other: TensorOrNumber) -> None:
+    """PyTorch refuses ``-`` on bools (a Python bool counts as one)."""
+    bools = [
+        t._data.dtype.kind == "b" if isinstance(t, Tensor) else isinstance(t, bool)
+        for t in (input, other)
+    ]
+    if all(bools):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
+            "`^` or `logical_xor()` operator instead."
+        )
+    if any(bools):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
+def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> TensorOrNumber:
+    """``alpha * other`` for ``add``/``sub``, refusing the alphas PyTorch refuses."""
+    if type(alpha) is int and alpha == 1:
+        return other
+    kinds = (input._data.dtype.kind, other._data.dtype.kind if isinstance(other, Tensor) else None)
+    integral = kinds[0] in "biu" and (
+        kinds[1] in ("b", "i", "u") if kinds[1] else not isinstance(other, float)
+    )
+    boolean = kinds[0] == "b" and (kinds[1] == "b" if kinds[1] else isinstance(other, bool))
+    if isinstance(alpha, bool) and not boolean:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    if isinstance(alpha, float) and integral:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+    if boolean:
+        return other if alpha else (other & False if isinstance(other, Tensor) else False)
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
 @declare(methods=("mul", "__mul__"), inplace=("mul_",), rows=(MUL,))
@@ -314,8 +391,11 @@ def mul(input: Tensor, other: TensorOrNumber) -> Tensor:
 
 
 @declare(methods=("div", "__truediv__"), inplace=("div_",), rows=(DIV,))
-def div(input: Tensor, other: TensorOrNumber) -> Tensor:
-    """True division ``input / other``: integer tensors divide in the default float dtype."""
+def div(input: Tensor, other: TensorOrNumber, *, rounding_mode: str | None = None) -> Tensor:
+    """``input / other``: true division (integer tensors divide in the default float dtype),
+    or rounded toward zero (``rounding_mode="trunc"``) or down (``"floor"``)."""
+    if rounding_mode is not None:
+        return _rounded_div(input, other, rounding_mode)
     if (
         input._data.dtype.kind != "f"
         and (not isinstance(other, Tensor) or other._data.dtype.kind != "f")
@@ -325,9 +405,72 @@ def div(input: Tensor, other: TensorOrNumber) -> Tensor:
     return binary_apply(DIV, input, other)
 
 
+def _negative_integer_exponent(input: TensorOrNumber, exponent: TensorOrNumber) -> bool:
+    """An integer tensor exponent with a negative entry on an integer base (NumPy refuses
+    it; PyTorch answers)."""
+    if not isinstance(exponent, Tensor) or exponent._data.dtype.kind not in "iu":
+        return False
+    if isinstance(input, Tensor):
+        if input._data.dtype.kind not in "biu":
+            return False
+    elif not isinstance(input, int):
+        return False
+    return bool((exponent._data < 0).any())
+
+
+def _bool_pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor | None:
+    """``bool ** bool`` as PyTorch: a bool tensor to a Python bool power stays bool (``x ** True``
+    is ``x``, ``x ** False`` all True); a bool tensor on both sides is refused."""
+    kinds = [t._data.dtype.kind if isinstance(t, Tensor) else type(t) for t in (input, exponent)]
+    if kinds not in (["b", "b"], ["b", bool], [bool, "b"]):
+        return None
+    if kinds != ["b", bool]:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    backend = input._backend
+    if exponent:
+        return _wrap(backend.copy(input._data), backend)
+    return _wrap(backend.full(input._data.shape, True, input._data.dtype), backend)
+
+
+def _rounded_div(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Tensor:
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"{rounding_mode!r}"
+        )
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    other_kind = other._data.dtype.kind if isinstance(other, Tensor) else None
+    if input._data.dtype.kind == "f" or other_kind == "f" or isinstance(other, float):
+        return trunc(div(input, other))
+    if input._data.dtype.kind == "b" and (other_kind == "b" or isinstance(other, bool)):
+        raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
+    _check_integer_divisor(input, other)
+    # exact in integers: input - fmod(input, other) is a multiple of other
+    return floor_divide(sub(input, fmod(input, other)), other)
+
+
 @declare(methods=("pow", "__pow__"), inplace=("pow_",), rows=(POW_SCALAR, POW, RPOW))
 def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
     """``input ** exponent`` (either may be a number)."""
+    boolean = _bool_pow(input, exponent)
+    if boolean is not None:
+        return boolean
+    if (
+        isinstance(input, Tensor)
+        and input._data.dtype.kind in "biu"
+        and type(exponent) is int
+        and exponent < 0
+    ):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if _negative_integer_exponent(input, exponent):
+        base = input if isinstance(input, Tensor) else exponent
+        backend = base._backend
+        if isinstance(input, Tensor):
+            backend, x, y = _promoted(input, exponent)
+        else:
+            backend, y, x = _promoted(exponent, input)
+        return _wrap(backend.integer_power(x, y), backend)
     if not isinstance(input, Tensor):
         return reflected_apply(RPOW, exponent, input)
     if isinstance(exponent, Tensor):
@@ -360,7 +503,11 @@ LOGADDEXP = binary(
 @declare(rows=(LOGADDEXP,), domain=(-3, 3))
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
-    return binary_apply(LOGADDEXP, _float_input(input), other)
+    if isinstance(other, Tensor):
+        _, promoted, _ = _promoted(input, other)
+        if promoted.dtype.kind in "biu":  # no integer kernel, as in PyTorch
+            raise _not_implemented("logaddexp", input, dtype=promoted.dtype)
+    return binary_apply(LOGADDEXP, _floating_pair(input, other), other)
 
 
 @declare("__radd__", methods=("__radd__",), export=False, rows=(ADD,))
@@ -378,6 +525,7 @@ def _reversed_mul(self: Tensor, other: Any) -> Tensor:
 @declare("__rsub__", methods=("__rsub__",), export=False, rows=(RSUB,))
 def _rsub(self: Tensor, other: Number) -> Tensor:
     """``other - self``."""
+    _check_bool_subtraction(self, other)
     return binary_apply(RSUB, self, other)
 
 
@@ -390,7 +538,7 @@ def _rtruediv(self: Tensor, other: Number) -> Tensor:
 @declare("__rpow__", methods=("__rpow__",), export=False, rows=(RPOW,))
 def _rpow(self: Tensor, other: Number) -> Tensor:
     """``other ** self``."""
-    return reflected_apply(RPOW, self, other)
+    return pow(other, self)
 
 
 declare("__neg__", methods=("__neg__",), export=False)(neg)
@@ -414,14 +562,31 @@ def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
+        dtype, ndim = input._data.dtype, input._data.ndim
+        for bound in (min, max):
+            if isinstance(bound, Tensor):
+                dtype = _dtypes.promote_arrays(dtype, ndim, bound._data.dtype, bound._data.ndim)
+                ndim = builtins.max(ndim, bound._data.ndim)
+            elif bound is not None:
+                dtype = _dtypes.promote_with_scalar(dtype, bound)
+        out = (
+            input
+            if dtype == input._data.dtype
+            else to_dtype(input, _dtypes.from_numpy_dtype(dtype))
+        )
         if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else _full_like(input, min))
+            out = maximum(out, min if isinstance(min, Tensor) else _full_like(out, min))
         if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else _full_like(input, max))
+            out = minimum(out, max if isinstance(max, Tensor) else _full_like(out, max))
         return out
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
+    elif input._data.dtype.kind == "b":
+        if any(type(b) is int for b in (min, max)):  # bool and int: computed in int64
+            input = to_dtype(input, _dtypes.as_dtype("int64"))
+        else:
+            kernel = "clamp_min_scalar" if max is None else "clamp_scalar"
+            raise _not_implemented("clamp_max_scalar" if min is None else kernel, input)
     dtype = input._data.dtype
     min, max = _python_data.checked_fill(min, dtype), _python_data.checked_fill(max, dtype)
     return unary_apply(CLAMP, input, min, max)
@@ -544,8 +709,8 @@ gt = _compare("gt", "__gt__")
 lt = _compare("lt", "__lt__")
 ge = _compare("ge", "__ge__")
 le = _compare("le", "__le__")
-alias("greater", "gt", export=False)
-alias("less", "lt", export=False)
+alias("greater", "gt")
+alias("less", "lt")
 greater, less = gt, lt
 
 
@@ -783,10 +948,13 @@ def _polygamma_method(self: Tensor, n: int) -> Tensor:
 
 
 # --- rounding (integer-valued: zero gradients, integer tensors kept as they are) -------
-def _not_implemented(kernel: str, x: Tensor, per_device: bool = True) -> NotImplementedError:
+def _not_implemented(
+    kernel: str, x: Tensor, per_device: bool = True, dtype: Any = None
+) -> NotImplementedError:
     """PyTorch's error for a kernel without this dtype (``"frac_cpu" not implemented for
-    'Long'``; ``per_device=False`` for kernels named without the device)."""
-    name = _dtypes.SCALAR_TYPE_NAMES[x._data.dtype.name]
+    'Long'``; ``per_device=False`` for kernels named without the device; ``dtype``: the
+    computation's dtype where it is not ``x``'s)."""
+    name = _dtypes.SCALAR_TYPE_NAMES[(x._data.dtype if dtype is None else dtype).name]
     full = f"{kernel}_{x._backend.device.type}" if per_device else kernel
     return NotImplementedError(f"\"{full}\" not implemented for '{name}'")
 
@@ -836,7 +1004,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """Round half to even; ``decimals`` rounds to that many decimal places (negative:
     to tens, hundreds ...), as ``torch.round``."""
     if input._data.dtype.kind == "b":
-        raise _not_implemented("round", input)
+        raise _not_implemented("round" if decimals else "round_vml", input)
     if decimals == 0:
         return unary_apply(ROUND, input)
     if input._data.dtype.kind != "f":
@@ -883,7 +1051,7 @@ def atan2(input: Tensor, other: Tensor) -> Tensor:
     """The angle of the point ``(other, input)``: ``atan(input / other)`` in the right
     quadrant."""
     _tensor_other("atan2", other)
-    return binary_apply(ATAN2, _float_input(input), other)
+    return binary_apply(ATAN2, _floating_pair(input, other), other)
 
 
 alias("arctan2", "atan2")
@@ -939,6 +1107,13 @@ def fmin(input: Tensor, other: Tensor) -> Tensor:
     return binary_apply(FMIN, input, other)
 
 
+def _refuse_bool_division(kernel: str, input: Tensor, other: Any) -> None:
+    """PyTorch has no bool kernel for ``//``, ``%`` and ``fmod`` (a Python bool is one)."""
+    other_bool = other._data.dtype.kind == "b" if isinstance(other, Tensor) else type(other) is bool
+    if input._data.dtype.kind == "b" and other_bool:
+        raise _not_implemented(kernel, input)
+
+
 def _check_integer_divisor(input: Tensor, other: Any) -> None:
     """Integer division by zero raises, as PyTorch's CPU kernels do."""
     data = other._data if isinstance(other, Tensor) else other
@@ -978,6 +1153,7 @@ FMOD = binary(
 )
 def remainder(input: Tensor, other: TensorOrNumber) -> Tensor:
     """Python's modulus: the result has the sign of ``other`` (``torch.remainder``)."""
+    _refuse_bool_division("remainder", input, other)
     _check_integer_divisor(input, other)
     if isinstance(other, Tensor):
         return binary_apply(REMAINDER, input, other)
@@ -987,6 +1163,7 @@ def remainder(input: Tensor, other: TensorOrNumber) -> Tensor:
 @declare(inplace=("fmod_",), rows=(FMOD_SCALAR, FMOD))
 def fmod(input: Tensor, other: TensorOrNumber) -> Tensor:
     """C's modulus: the result has the sign of ``input`` (``torch.fmod``)."""
+    _refuse_bool_division("fmod", input, other)
     _check_integer_divisor(input, other)
     if isinstance(other, Tensor):
         return binary_apply(FMOD, input, other)
@@ -1027,6 +1204,7 @@ def _apply_unrecorded(method: str, input: Tensor, other: Any, reflected: bool = 
 def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
     """``floor(input / other)`` (Python's ``//``); not differentiable (PyTorch has no
     derivative for it either)."""
+    _refuse_bool_division("div_floor", input, other)
     _check_integer_divisor(input, other)
     return _apply_unrecorded("floor_divide", input, other)
 
@@ -1034,6 +1212,7 @@ def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
 @declare("__rfloordiv__", methods=("__rfloordiv__",), export=False)
 def _rfloordiv(self: Tensor, other: Number) -> Tensor:
     """``other // self`` (not differentiable)."""
+    _refuse_bool_division("div_floor", self, other)
     if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
         raise RuntimeError("ZeroDivisionError")
     return _apply_unrecorded("floor_divide", self, other, reflected=True)
@@ -1042,6 +1221,7 @@ def _rfloordiv(self: Tensor, other: Number) -> Tensor:
 @declare("__rmod__", methods=("__rmod__",), export=False)
 def _rmod(self: Tensor, other: Number) -> Tensor:
     """``number % tensor``: not differentiable, as in PyTorch."""
+    _refuse_bool_division("remainder", self, other)
     if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
         raise RuntimeError("ZeroDivisionError")
     return _apply_unrecorded("remainder", self, other, reflected=True)
@@ -1208,11 +1388,19 @@ bitwise_or = _bitwise("bitwise_or", "__or__", "__ror__", "__ior__")
 bitwise_xor = _bitwise("bitwise_xor", "__xor__", "__rxor__", "__ixor__")
 
 
-@declare(methods=("bitwise_not", "__invert__"), inplace=("bitwise_not_",))
-def bitwise_not(input: Tensor) -> Tensor:
-    """Elementwise NOT: ``~x`` of integers, logical NOT of bools."""
-    if input._data.dtype.kind not in "biu":
+@declare("__invert__", methods=("__invert__",), export=False)
+def _invert(self: Tensor) -> Tensor:
+    """``~self``: ``bitwise_not``, with Python's TypeError for floating tensors."""
+    if self._data.dtype.kind not in "biu":
         raise TypeError(
             "~ (operator.invert) is only implemented on integer and Boolean-type tensors"
         )
+    return bitwise_not(self)
+
+
+@declare(methods=("bitwise_not",), inplace=("bitwise_not_",))
+def bitwise_not(input: Tensor) -> Tensor:
+    """Elementwise NOT: ``~x`` of integers, logical NOT of bools."""
+    if input._data.dtype.kind not in "biu":
+        raise _not_implemented("bitwise_not", input)
     return _wrap(input._backend.bitwise_not(input._data), input._backend)

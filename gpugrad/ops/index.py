@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ def _scattered(ns, g, shape, key):
 SELECT = Op("select", "SelectBackward0", None, (_scattered,), attrs=("shape", "key"))
 SLICE = Op("slice", "SliceBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX = Op("index", "IndexBackward0", None, (_scattered,), attrs=("shape", "key"))
+EMBEDDING = Op("embedding", "EmbeddingBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX_SCATTER = Op(
     "index_scatter",
     "IndexPutBackward0",
@@ -47,6 +49,8 @@ def _index_key(key: Any, input: Tensor) -> Any:
             k = int(k._data) if k._data.ndim == 0 and k._data.dtype.kind in "iu" else k._data
         elif isinstance(k, list):
             k = backend.asarray(k)
+        elif isinstance(k, range):  # an index list, as in PyTorch (x[range(n), target])
+            k = backend.asarray(list(k), dtype=_dtypes.int64.numpy)
         elif getattr(k, "ndim", 0) and hasattr(k, "dtype"):  # NumPy (or CuPy) arrays
             if k.dtype.kind not in "iub":
                 raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -80,6 +84,18 @@ def _index_op(key: tuple) -> Any:
     return UNSQUEEZE if op is None or (reshaping and ends_with_none) else op
 
 
+@declare(methods=(), export=False, rows=(EMBEDDING,))
+def embedding(weight: Tensor, indices: Tensor) -> Tensor:
+    """The rows of ``weight`` that the integer tensor ``indices`` (at least 1-D, in bounds)
+    picks, one ``EmbeddingBackward0`` node as PyTorch's: ``nn.functional.embedding`` checks
+    its arguments and calls this for its plain case."""
+    if indices._backend is not weight._backend:
+        raise _device_error(weight, indices)
+    key = (indices._data,)
+    out = weight._backend.ascontiguousarray(weight._data[key])
+    return _record(EMBEDDING, out, weight._backend, (weight,), (weight._data.shape, key))
+
+
 @declare("__getitem__", methods=("__getitem__",), export=False, rows=(SELECT, SLICE, INDEX))
 def getitem(input: Tensor, key: Any) -> Tensor:
     data = input._data
@@ -92,8 +108,10 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     try:
         out = data[key]
     except IndexError as error:
-        raise IndexError(_index_message(str(error), data.ndim)) from None
+        raise IndexError(_index_message(str(error), data.ndim, key)) from None
     op = _index_op(key if isinstance(key, tuple) else (key,))
+    if op is INDEX:  # a new tensor, laid out in order as PyTorch's (NumPy may permute it)
+        out = input._backend.ascontiguousarray(out)
     if op is UNSQUEEZE:
         return _view(UNSQUEEZE, out, input._backend, (input,), (data.shape,))
     result = _view(op, out, input._backend, (input,), (data.shape, key))
@@ -102,7 +120,7 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     return result
 
 
-def _index_message(message: str, ndim: int) -> str:
+def _index_message(message: str, ndim: int, key: Any = ()) -> str:
     """The array module's indexing error, worded as PyTorch words it."""
     if message.startswith("too many indices"):
         if ndim == 0:
@@ -111,7 +129,32 @@ def _index_message(message: str, ndim: int) -> str:
                 "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
             )
         return f"too many indices for tensor of dimension {ndim}"
+    found = re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message)
+    if found:
+        index, axis, size = (int(g) for g in found.groups())
+        return (
+            f"index {index} is out of bounds for dimension "
+            f"{_reported_dim(key, ndim, axis)} with size {size}"
+        )
     return message.replace("axis", "dimension")
+
+
+def _reported_dim(key: Any, ndim: int, axis: int) -> int:
+    """The dim PyTorch names for an int index out of range at tensor dim ``axis``: that
+    dim counted with the ``None`` entries of the key before it."""
+    items = key if isinstance(key, tuple) else (key,)
+    consuming = sum(1 for k in items if k is not None and k is not Ellipsis)
+    dim = nones = 0
+    for k in items:
+        if k is None:
+            nones += 1
+        elif k is Ellipsis:
+            dim += ndim - consuming
+        else:
+            if dim == axis:
+                return axis + nones if isinstance(k, int) else axis
+            dim += 1
+    return axis
 
 
 @declare(export=False, methods=(), rows=(INDEX_SCATTER,))
@@ -125,6 +168,8 @@ def index_scatter(grad: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
     """Splits ``tensor`` into views along ``dim``: pieces of ``split_size_or_sections``
     each, or of the listed sizes."""
+    if tensor._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     axis = _dims(tensor._data.ndim, dim)[0]
     length = tensor._data.shape[axis]
     if isinstance(split_size_or_sections, int):
@@ -155,8 +200,12 @@ def chunk(input: Tensor, chunks: int, dim: int = 0):
     size does not divide)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     length = input._data.shape[_dims(input._data.ndim, dim)[0]]
-    return split(input, -(-length // chunks) if length else 1, dim)
+    if not length:  # an empty dim: ``chunks`` empty pieces, as PyTorch
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-length // chunks), dim)
 
 
 # --- gather, scatter, index_select, index_add, index_fill, masked ops --------------------
@@ -288,6 +337,15 @@ def _check_bounds(backend: Any, index: Any, size: int, dim: int, error: type = R
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+def _scalar_index(input: Tensor, dim: int, index: Any) -> bool:
+    """A 0-d index into a tensor of at most one dim: PyTorch picks (or writes) the one
+    element, as with a one-element index."""
+    if not (isinstance(index, Tensor) and index._data.ndim == 0 and input._data.ndim <= 1):
+        return False
+    _dims(input._data.ndim, dim)  # dim 0 or -1 only
+    return True
+
+
 def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) -> int:
     """``dim`` normalized, after PyTorch's checks of a gather/scatter index."""
     data = input._data
@@ -314,6 +372,8 @@ def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) ->
 @declare(rows=(GATHER,))
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): values picked along ``dim``."""
+    if _scalar_index(input, dim, index):
+        return reshape(gather(reshape(input, (-1,)), 0, reshape(index, (1,))), ())
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
@@ -396,6 +456,10 @@ def scatter(
         src = value
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
+    if _scalar_index(input, dim, index):
+        src = reshape(src, (-1,))[:1] if isinstance(src, Tensor) else src
+        flat = scatter(reshape(input, (-1,)), 0, reshape(index, (1,)), src, reduce=reduce)
+        return reshape(flat, input._data.shape)
     idx = _index_array(index, input, "scatter")
     is_tensor = isinstance(src, Tensor)
     if reduce is not None:
@@ -523,6 +587,16 @@ def scatter_reduce(
         raise RuntimeError(
             "reduce argument must be either sum, prod, mean, amax or amin, got " + str(reduce)
         )
+    if _scalar_index(input, dim, index):
+        flat = scatter_reduce(
+            reshape(input, (-1,)),
+            0,
+            reshape(index, (1,)),
+            reshape(src, (-1,))[:1],
+            reduce,
+            include_self=include_self,
+        )
+        return reshape(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_reduce")
     axis = _scatter_checks("scatter_reduce", input, dim, idx, src._data)
     part = _index_part(_source("scatter_reduce", input, src, idx), idx)
@@ -610,9 +684,18 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
 @declare(rows=(INDEX_FILL,), inplace=("index_fill_",))
 def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     """A copy of ``input`` with the slices at ``index`` along ``dim`` set to ``value``."""
+    if isinstance(index, Tensor) and index._data.dtype.name != "int64":
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
     axis, idx = _vector_index("index_fill", input, dim, index)
     data = input._data
-    _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis, IndexError)
+    size = data.shape[axis] if data.ndim else 1
+    if idx.size:  # negative indices count from the end, as in PyTorch
+        bad = input._backend.first_out_of_range(idx + size, 2 * size)
+        if bad is not None:
+            raise IndexError(
+                f"index {bad - size} is out of bounds for dimension {axis} with size {size}"
+            )
+        idx = idx % size
     if isinstance(value, Tensor):
         if value._data.ndim:
             raise RuntimeError(
@@ -734,7 +817,10 @@ def index_put(input: Tensor, indices: Sequence[Any], values: Any, accumulate: bo
             f"{names[data.dtype.name]} for the destination and "
             f"{names[values._data.dtype.name]} for the source."
         )
-    target = data[key].shape
+    try:
+        target = data[key].shape
+    except IndexError as error:
+        raise IndexError(_index_message(str(error), data.ndim, key)) from None
     values = expand(values, target)
     if accumulate:
         return input + index_scatter(values, data.shape, key)

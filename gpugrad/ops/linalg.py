@@ -21,7 +21,7 @@ from .elementwise import abs, maximum, mul, where
 from .index import getitem
 from .reduce import _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
-from .shape import mT, permute, reshape, squeeze, stack, unsqueeze
+from .shape import broadcast_shapes, mT, permute, reshape, squeeze, stack, unsqueeze
 from .transfer import to_dtype
 
 
@@ -137,7 +137,14 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
     _require_dims(input, 2, "self must be a matrix")
     _require_dims(mat2, 2, "mat2 must be a matrix")
+    _refuse_bool("addmm_impl_cpu_", input)
     return matmul(input, mat2)
+
+
+def _refuse_bool(kernel: str, input: Tensor) -> None:
+    """PyTorch has no bool kernel for products (``"dot" not implemented for 'Bool'``)."""
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
 
 
 @declare()
@@ -179,6 +186,7 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
             "dot : expected both vectors to have same dtype, but found "
             f"{names[a.dtype.name]} and {names[b.dtype.name]}"
         )
+    _refuse_bool("dot", input)
     return matmul(input, other)
 
 
@@ -852,7 +860,7 @@ def vector_norm(
             x,
             dim,
             keepdim,
-            lambda B, a, axes, k: B.sqrt(B.sum(a * a, axes, k)),
+            _euclidean_norm,
             VECTOR_NORM,
             VECTOR_NORM,
         )
@@ -866,6 +874,12 @@ def vector_norm(
     if ord == 1:
         return sum(magnitude, dim, keepdim)
     return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+
+
+def _euclidean_norm(B: Any, a: Any, axes: Any, keepdim: bool) -> Any:
+    """``sqrt(sum(a * a))``; a square past the float range is inf quietly, as in PyTorch."""
+    with B.quiet():
+        return B.sqrt(B.sum(a * a, axes, keepdim))
 
 
 def _to_last_two(A: Tensor, dim: tuple[int, int]) -> Tensor:
@@ -991,10 +1005,42 @@ def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor
     return product + (input if beta == 1 else input * beta)
 
 
-@declare()
+ADDMM = Op(
+    "addmm",
+    "AddmmBackward0",
+    None,
+    (
+        lambda ns, g, y, z: g,
+        lambda ns, g, y, z: ns.matmul(g, ns.mT(z)),
+        lambda ns, g, y, z: ns.matmul(ns.mT(y), g),
+    ),
+    save=("y", "z"),
+    broadcasts=True,
+)
+"""``input + mat1 @ mat2`` in one node, as PyTorch's (``nn.Linear`` on a 2-D input)."""
+
+
+@declare(rows=(ADDMM,))
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1):
-    """``beta * input + alpha * (mat1 @ mat2)``."""
-    return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
+    """``beta * input + alpha * (mat1 @ mat2)``; with ``beta = alpha = 1`` one
+    ``AddmmBackward0`` node, as PyTorch's."""
+    product = mm(mat1, mat2)  # checks the shapes and dtypes of the product
+    backend = input._backend
+    if not (
+        beta == 1
+        and alpha == 1
+        and backend is product._backend
+        and input._data.dtype == product._data.dtype
+        and input._data.dtype.kind == "f"
+        and input._data.ndim <= 2
+        and broadcast_shapes(input.shape, product.shape) == product.shape
+    ):
+        return _scaled_sum(input, product, beta, alpha)
+    out = backend.matmul(mat1._data, mat2._data) + input._data
+    result = _record(ADDMM, out, backend, (input, mat1, mat2))
+    if result.grad_fn is not None:
+        result.grad_fn.shapes = (input._data.shape, None, None)
+    return result
 
 
 @declare()
@@ -1067,6 +1113,8 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _cross(input: Tensor, other: Tensor, dim: int, name: str) -> Tensor:
+    if input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
+        _refuse_bool("cross", input)
     if input.ndim != other.ndim:
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
     axis = dim % input.ndim

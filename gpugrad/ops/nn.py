@@ -386,6 +386,95 @@ BCE_WITH_LOGITS = Op(
 )
 
 
+# --- negative log likelihood ---------------------------------------------------------------
+def _nll_grad(ns, g, shape, index, coefficient):
+    dim = len(shape) - 1
+    return ns.scatter_along(ns.reshape(g * coefficient, index.shape), index, dim, shape)
+
+
+def _nll_composite_grad(ns, g, shape, index, coefficient):
+    return _nll_grad(ns, g, shape, index, _constant(coefficient, g))
+
+
+NLL_LOSS = Op(
+    "nll_loss",
+    "NllLossBackward0",
+    None,
+    (_nll_grad,),
+    attrs=("shape", "index", "coefficient"),
+    composite=(_nll_composite_grad,),
+)
+"""``-input[n, target[n]]`` reduced, one node as PyTorch's: the gradient puts
+``grad * coefficient[n]`` at each sample's target ``index`` (the coefficient is ``-1``,
+over the count of non-ignored targets for ``"mean"``, and 0 for an ignored target)."""
+
+
+@declare(methods=(), export=False, rows=(NLL_LOSS,))
+def nll_loss(
+    input: Tensor, target: Tensor, ignore_index: int = -100, reduction: str = "mean"
+) -> Tensor:
+    """The unweighted ``nll_loss`` of log-probabilities ``input`` shaped ``(N, C)`` (or
+    ``(C,)``) against class indices ``target`` shaped ``(N,)`` (or ``()``), whose bounds
+    ``nn.functional.nll_loss`` (which calls this) has checked."""
+    backend = input._backend
+    if target._backend is not backend:
+        raise device_error(input, target)
+    log_p, classes = input._data, target._data.astype("int64")
+    valid = classes != ignore_index
+    index = backend.where(valid, classes, 0).reshape(classes.shape + (1,))
+    dim = log_p.ndim - 1
+    with backend.quiet():  # an all-ignored mean is 0/0: NaN, as PyTorch's
+        picked = backend.gather(log_p, dim, index).reshape(classes.shape)
+        losses = backend.where(valid, -picked, 0).astype(log_p.dtype)
+        weight = valid.astype(log_p.dtype)
+        if reduction == "mean":
+            count = backend.sum(weight)
+            out = backend.sum(losses) / count
+            # all ignored: a NaN loss, but zero gradients, as PyTorch's
+            coefficient = -weight / backend.where(count > 0, count, 1).astype(log_p.dtype)
+        else:
+            out = backend.sum(losses) if reduction == "sum" else losses
+            coefficient = -weight
+    return record(NLL_LOSS, out, backend, (input,), (log_p.shape, index, coefficient))
+
+
+# --- mean squared error ------------------------------------------------------------------
+MSE_LOSS = Op(
+    "mse_loss",
+    "MseLossBackward0",
+    None,
+    (
+        lambda ns, g, x, y, scale: g * (scale * (x - y)),
+        lambda ns, g, x, y, scale: -(g * (scale * (x - y))),
+    ),
+    save=("x", "y"),
+    attrs=("scale",),
+)
+"""``(input - target)²`` reduced, one node as PyTorch's; ``scale`` is the derivative's
+``2`` over the element count for ``"mean"``."""
+
+
+@declare(methods=(), export=False, rows=(MSE_LOSS,))
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """``(input - target)²`` reduced by ``reduction`` (``"mean"``, ``"sum"``, ``"none"``),
+    for same-shaped floating tensors of one dtype and device: the unweighted case of
+    ``nn.functional.mse_loss`` (which checks its arguments and calls this)."""
+    backend = input._backend
+    if target._backend is not backend:
+        raise device_error(input, target)
+    with backend.quiet():  # (inf - inf) and overflow give IEEE results, as PyTorch's
+        diff = input._data - target._data
+        squared = diff * diff
+        if reduction == "mean":
+            out = backend.mean(squared)
+        elif reduction == "sum":
+            out = backend.sum(squared)
+        else:
+            out = squared
+    scale = 2.0 / max(squared.size, 1) if reduction == "mean" else 2.0
+    return record(MSE_LOSS, out, backend, (input, target), (scale,))
+
+
 @declare(methods=(), export=False, rows=(BCE_WITH_LOGITS,))
 def binary_cross_entropy_with_logits(
     input: Tensor,

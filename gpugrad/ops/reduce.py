@@ -16,7 +16,7 @@ from ..backends import dtypes as _dtypes
 from . import return_types as _return_types
 from .dispatch import Dim
 from .dispatch import record as _record
-from .elementwise import _float_input, lerp, maximum, minimum
+from .elementwise import _float_input, _not_implemented, lerp, maximum, minimum
 from .registry import declare
 from .transfer import to_dtype
 
@@ -201,7 +201,12 @@ sum = _declare_summation(
 
 
 def _dims_or_none(input: Tensor, dim: Dim) -> Any:
-    return None if dim is None else _dims(input._data.ndim, dim)
+    """The axes of ``dim`` (checked), or ``None`` for all of them; a 0-d tensor's dim 0
+    (or -1) is all of its none."""
+    if dim is None:
+        return None
+    axes = _dims(input._data.ndim, dim)
+    return axes if input._data.ndim else None
 
 
 @declare(rows=(MEAN, MEAN_DIM))
@@ -461,6 +466,8 @@ def _declare_arg_extreme(name: str, doc: str) -> Any:
         keepdims: bool | None = None,
     ) -> Tensor:
         keepdim = _keepdim(keepdim, keepdims)
+        if input._data.dtype.kind == "b":
+            raise RuntimeError(f"{name}(): does not support bool input")
         backend = input._backend
         find = getattr(backend, name)
         if dim is None:
@@ -487,15 +494,20 @@ argmin = _declare_arg_extreme(
 
 
 def _single_dim(input: Tensor, dim: int) -> int:
-    return _dims(input._data.ndim, dim)[0] if input._data.ndim else 0
+    """``dim`` normalized; a 0-d tensor takes dim 0 or -1 only, as in PyTorch."""
+    return _dims(input._data.ndim, dim)[0]
 
 
 @declare(rows=(CUMSUM,))
-def cumsum(input: Tensor, dim: int) -> Tensor:
-    """Cumulative sum along ``dim``."""
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Cumulative sum along ``dim`` (in ``dtype`` when given: the input is cast first)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
     data = input._data
     out = input._backend.cumsum(data, axis)
+    if dtype is not None and out.dtype != data.dtype:  # an explicit dtype is kept
+        out = out.astype(data.dtype)
     return _record(CUMSUM, out, input._backend, (input,), (axis,))
 
 
@@ -506,19 +518,39 @@ def flip(input: Tensor, dims: Sequence[int] | int) -> Tensor:
     return _record(FLIP, input._backend.flip(input._data, axes), input._backend, (input,), (axes,))
 
 
+def _refuse_integers(name: str, input: Tensor, axis: int) -> None:
+    """PyTorch's softmax kernels take floating inputs only (``dtype=`` casts first)."""
+    if input._data.dtype.kind != "f" and input._data.size:
+        last = input._data.ndim == 0 or axis == input._data.ndim - 1
+        kernel = f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
+        raise _not_implemented(kernel, input, per_device=False)
+
+
+def _device_name(input: Tensor) -> str:
+    return input._backend.device.type.upper()
+
+
 @declare(rows=(SOFTMAX,))
-def softmax(input: Tensor, dim: int) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably."""
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (in ``dtype`` when given:
+    the input is cast first)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
+    _refuse_integers("softmax", input, axis)
     return _record(
         SOFTMAX, input._backend.softmax(input._data, axis), input._backend, (input,), (axis,)
     )
 
 
 @declare(rows=(LOG_SOFTMAX,))
-def log_softmax(input: Tensor, dim: int) -> Tensor:
-    """``log(softmax(input, dim))``, computed stably."""
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """``log(softmax(input, dim))``, computed stably (in ``dtype`` when given: the input
+    is cast first)."""
+    if dtype is not None:
+        input = to_dtype(input, dtype)
     axis = _single_dim(input, dim)
+    _refuse_integers("log_softmax", input, axis)
     return _record(
         LOG_SOFTMAX,
         input._backend.log_softmax(input._data, axis),
@@ -697,6 +729,8 @@ def msort(input: Tensor) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, largest first (always sorted)."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError(f"topk does not support bool dtypes on {_device_name(input)}")
     if input._data.ndim == 0:
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
@@ -728,11 +762,15 @@ def kthvalue(
 ) -> Any:
     """``(values, indices)`` of the ``k``-th smallest element along ``dim``."""
     keepdim = _keepdim(keepdim, keepdims)
+    if input._data.dtype.kind == "b":  # (PyTorch answers for a 0-d bool: not matched)
+        raise _not_implemented("kthvalue", input)
     if input._data.ndim == 0:
         return _on_vector(kthvalue, input, k, 0, keepdim)
     axis = _single_dim(input, dim)
+    if not input._data.shape[axis]:
+        raise IndexError(f"kthvalue(): Expected reduction dim {axis} to have non-zero size.")
     if not 1 <= k <= input._data.shape[axis]:
-        raise IndexError(f"kthvalue(): selected number k out of range for dimension {axis}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
     backend = input._backend
     values, indices = backend.sort(input._data, axis)
     keep = (slice(None),) * axis + (slice(k - 1, k),)
@@ -745,6 +783,12 @@ def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     name = "nanmedian" if ignore_nan else "median"
     backend = input._backend
     data = input._data
+    if data.dtype.kind == "b" and data.size:
+        raise (
+            _not_implemented("median", input)
+            if dim is None
+            else _not_implemented("median_out", input, per_device=False)
+        )
     if dim is None:
         flat = data.reshape(-1)
         if flat.size == 0:
@@ -801,6 +845,9 @@ def mode(
 def _cumextreme(input: Tensor, dim: int, largest: bool) -> Any:
     result = _return_types.cummax if largest else _return_types.cummin
     if input._data.ndim == 0:
+        if dim not in (-1, 0):
+            name = "cummax" if largest else "cummin"
+            raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
         return _on_vector(_cumextreme, input, 0, largest)
     axis = _single_dim(input, dim)
     backend = input._backend
@@ -836,6 +883,8 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     backend = input._backend
     data = input._data
     out = backend.cumprod(data, axis)
+    if dtype is not None and out.dtype != data.dtype:  # an explicit dtype is kept
+        out = out.astype(data.dtype)
     zeros = backend.first_zero(data, axis) if input.requires_grad and data.ndim else None
     return _record(CUMPROD, out, backend, (input,), (axis, zeros))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from .._graph import Op
-from .._tensor import Tensor, mark_view, shape_arg
+from .._tensor import Tensor, mark_view, shape_arg, shareable_data
+from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
@@ -38,7 +40,8 @@ TRANSPOSE = Op(
     (lambda ns, g, d0, d1: ns.transpose(g, d0, d1),),
     attrs=("d0", "d1"),
 )
-T_ROW = Op("t", "TBackward0", None, (lambda ns, g: ns.transpose(g, 0, 1),))
+T_ROW = Op("t", "TBackward0", None, (lambda ns, g: ns.transpose(g, 0, 1) if g.ndim == 2 else g,))
+ALIAS = Op("alias", "AliasBackward0", None, (lambda ns, g: g,))
 PERMUTE = Op(
     "permute",
     "PermuteBackward0",
@@ -96,6 +99,11 @@ VIEW_ERROR = (
 def _view(op: Any, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
     """``_record``, for ops whose result may share the input's memory: such a result shares
     the input's version counter too, so a write through either is seen by both."""
+    data = inputs[0]._data
+    if data.ndim == 0 and out.size and backend is _cpu and _cpu.is_host_scalar(data):
+        # A view of a NumPy scalar is a copy: view a 0-d array made of it instead
+        data = shareable_data(inputs[0]).reshape((1,) * out.ndim)
+        out = data.reshape(out.shape) if out.size == 1 else _cpu.expand(data, out.shape)
     result = _record(op, out, backend, inputs, attrs)
     if backend.shares_memory(out, inputs[0]._data):
         mark_view(result, inputs[0])
@@ -105,8 +113,6 @@ def _view(op: Any, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
 def _reshape(input: Tensor, shape: tuple, may_copy: bool) -> Tensor:
     data = input._data
     target = _resolve_shape(shape_arg(shape), data.size)
-    if target == data.shape:
-        return input
     out = data.reshape(target)
     op = VIEW
     if not data.flags.c_contiguous and not input._backend.shares_memory(out, data):
@@ -177,9 +183,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with dimensions ``dim0`` and ``dim1`` swapped."""
     data = input._data
-    if data.ndim == 0:
-        return input
-    d0, d1 = (_dims(data.ndim, d)[0] for d in (dim0, dim1))
+    d0, d1 = (_dims(data.ndim, d)[0] if data.ndim else _dims(1, d)[0] for d in (dim0, dim1))
     return _view(
         TRANSPOSE, input._backend.transpose(data, d0, d1), input._backend, (input,), (d0, d1)
     )
@@ -210,6 +214,13 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 @declare("mT", methods=(), export=False, properties=("mT",))
 def mT(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
     """The last two dimensions swapped (a view)."""
+    if input._data.ndim == 0:
+        warnings.warn(
+            "Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return input
     if input._data.ndim < 2:
         raise RuntimeError(
             "tensor.mT is only supported on matrices or batches of matrices. "
@@ -226,9 +237,8 @@ def t(input: Tensor) -> Tensor:
             f"t() expects a tensor with <= 2 dimensions, but self is {input._data.ndim}D"
         )
     data = input._data
-    if data.ndim < 2:
-        return input
-    return _view(T_ROW, input._backend.transpose(data, 0, 1), input._backend, (input,))
+    out = input._backend.transpose(data, 0, 1) if data.ndim == 2 else data[...]
+    return _view(T_ROW, out, input._backend, (input,))
 
 
 @declare("T", methods=(), export=False, properties=("T",))
@@ -267,8 +277,6 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
                 f"{list(shape_arg(sizes))}.  Tensor sizes: {list(data.shape)}"
             )
     shape = tuple(target)
-    if shape == data.shape:
-        return input
     return _view(
         EXPAND, input._backend.expand(data, shape), input._backend, (input,), (data.shape,)
     )
@@ -323,7 +331,11 @@ def _joinable(tensors: Sequence[Tensor]) -> tuple[Any, list[Any]]:
     first = tensors[0]
     backend = first._backend
     arrays = []
-    for t in tensors:
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
         if t._backend is not backend:
             raise _device_error(first, t)
         arrays.append(t._data)
@@ -347,6 +359,9 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenates tensors along an existing dimension ``dim``."""
     tensors = list(tensors)
     backend, arrays = _joinable(tensors)
+    for i, a in enumerate(arrays):
+        if a.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     axis = _dims(arrays[0].ndim, dim)[0]
     for i, a in enumerate(arrays[1:], 1):
         if a.ndim != arrays[0].ndim:
@@ -430,6 +445,7 @@ DIAGONAL = Op(
     (lambda ns, g, shape, offset, dim1, dim2: ns.diagonal_backward(g, shape, offset, dim1, dim2),),
     attrs=("shape", *_DIAG),
 )
+DIAGONAL_COPY = Op("diag", "DiagonalBackward0_copy", None, DIAGONAL.grads, attrs=("shape", *_DIAG))
 
 
 def _diagonal_of_grad(ns, g, offset, dim1, dim2):
@@ -471,8 +487,14 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
 @declare(methods=())
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     """The tensors expanded to their common broadcast shape."""
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}"
+            )
     shape = broadcast_shapes(*(t._data.shape for t in tensors))
-    return tuple(expand(t, shape) for t in tensors)
+    # a tensor already of that shape is returned itself, as PyTorch does
+    return tuple(t if t._data.shape == shape else expand(t, shape) for t in tensors)
 
 
 def _at_least(t: Tensor, ndim: int) -> Tensor:
@@ -515,7 +537,7 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
     return cat(parts, 1)
 
 
-@declare()
+@declare(rows=(ALIAS,))
 def movedim(input: Tensor, source: int | Sequence[int], destination: int | Sequence[int]):
     """``input`` with the dims ``source`` moved to the positions ``destination``."""
     src, dst = _ints(source), _ints(destination)
@@ -531,11 +553,11 @@ def movedim(input: Tensor, source: int | Sequence[int], destination: int | Seque
     for what, dims, given in (("source", src, source), ("destination", dst, destination)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{what}` ({list(_ints(given))})")
+    if ndim == 0:
+        return _view(ALIAS, input._data[...], input._backend, (input,))
     order = [d for d in range(ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    if order == list(range(ndim)):
-        return input
     return permute(input, tuple(order))
 
 
@@ -558,6 +580,8 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(moves)}, dims:{len(axes)}"
         )
+    if input._data.ndim == 0:
+        raise IndexError(f"Dimension specified as {axes[0]} but tensor has no dimensions")
     axes = tuple(_dims(input._data.ndim, d)[0] for d in axes)
     out = input._backend.roll(input._data, moves, axes)
     return _record(ROLL, out, input._backend, (input,), (moves, axes))
@@ -621,14 +645,17 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return _record(DIAG_EMBED, out, input._backend, (input,), (offset, d1, d2))
 
 
-@declare()
+@declare(rows=(DIAGONAL_COPY,))
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
-    """A 1-D tensor as the diagonal ``diagonal`` of a matrix; of a matrix, that diagonal."""
+    """A 1-D tensor as the diagonal ``diagonal`` of a matrix; of a matrix, a copy of that
+    diagonal (as PyTorch: writes to it do not reach ``input``)."""
     ndim = input._data.ndim
     if ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
     if ndim == 2:
-        return globals()["diagonal"](input, diagonal)
+        data, backend = input._data, input._backend
+        out = backend.copy(backend.diagonal_view(data, diagonal, 0, 1))
+        return _record(DIAGONAL_COPY, out, backend, (input,), (data.shape, diagonal, 0, 1))
     raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {ndim}D")
 
 
@@ -637,6 +664,8 @@ def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix."""
     from .reduce import sum as sum_
 
+    if input._data.dtype.kind == "b":  # checked first, as PyTorch
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
     return sum_(diagonal(input))
@@ -700,6 +729,11 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """``input`` with dim ``dim`` split into ``sizes`` (one may be -1)."""
     data = input._data
+    if data.ndim == 0:
+        raise RuntimeError(
+            "unflatten got an unexpected error:\n"
+            f"Dimension specified as {dim} but tensor has no dimensions"
+        )
     axis = _dims(data.ndim, dim)[0]
     sizes = tuple(sizes)
     known = 1

@@ -115,3 +115,36 @@ for _method, _dtype_name in (
     ("bool", "bool"),
 ):
     _type_cast(_method, _dtype_name)
+
+
+TENSOR_TYPE_NAMES = {
+    f"{scalar}Tensor": _dtypes.as_dtype(name) for name, scalar in _dtypes.SCALAR_TYPE_NAMES.items()
+}
+"""PyTorch's legacy tensor-type names (``FloatTensor``) and the dtype each one holds."""
+
+
+def _tensor_type_name(input: Tensor) -> str:
+    scalar = _dtypes.SCALAR_TYPE_NAMES[input.dtype.name]
+    on_cuda = ".cuda" if input._backend.device.type == "cuda" else ""
+    return f"gpugrad{on_cuda}.{scalar}Tensor"
+
+
+@declare("type", export=False)
+def type_(input: Tensor, dtype: Any = None, non_blocking: bool = False) -> str | Tensor:
+    """Without ``dtype``, the tensor's type name (``'gpugrad.FloatTensor'``, PyTorch's
+    ``'torch.FloatTensor'``); with one (a dtype, or a type name such as
+    ``'torch.DoubleTensor'`` or ``'gpugrad.cuda.FloatTensor'``), this tensor cast to it, as
+    ``torch.Tensor.type``; itself when it already has that type."""
+    if dtype is None:
+        return _tensor_type_name(input)
+    if not isinstance(dtype, str):
+        return to_dtype(input, dtype)
+    prefix, _, name = dtype.rpartition(".")
+    if prefix not in ("torch", "gpugrad", "torch.cuda", "gpugrad.cuda") or (
+        name not in TENSOR_TYPE_NAMES
+    ):
+        raise ValueError(f"invalid type: '{dtype}'")
+    out = to_backend(input, backends.get("cuda")) if prefix.endswith(".cuda") else input
+    if not prefix.endswith(".cuda") and input._backend.device.type == "cuda":
+        out = to_backend(out, backends.cpu)
+    return to_dtype(out, TENSOR_TYPE_NAMES[name])
