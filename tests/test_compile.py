@@ -699,9 +699,10 @@ def test_zero_grad_to_zeros_writes_in_place(device) -> None:
         _same(a.grad, b.grad)
 
 
-def test_an_elementwise_chain_and_its_backward_become_one_kernel(device, always_fuse) -> None:
-    pytest.importorskip("gpugrad.backends.kernels.fusion")
-    h0 = gg.tensor(np.linspace(-1, 1, 64), device=device, requires_grad=True)
+def elementwise_chain_step(h0):
+    """A step of five ``exp(clamp(sin(h * 0.5 + 0.25)))`` rounds from the leaf ``h0`` and its
+    backward, returning ``h0``'s gradient and resetting it (also used by
+    ``test_compile_fusion_runs``)."""
 
     def chain():
         h = h0
@@ -712,6 +713,13 @@ def test_an_elementwise_chain_and_its_backward_become_one_kernel(device, always_
         h0.grad = None
         return grad
 
+    return chain
+
+
+def test_an_elementwise_chain_and_its_backward_become_one_kernel(device, always_fuse) -> None:
+    pytest.importorskip("gpugrad.backends.kernels.fusion")
+    h0 = gg.tensor(np.linspace(-1, 1, 64), device=device, requires_grad=True)
+    chain = elementwise_chain_step(h0)
     report = gg.compile.explain(chain)
     assert report.captured and report.fused_kernels == 1
     assert report.fused_instructions > 40

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_compile import elementwise_chain_step
 from test_reliability_cupy_host import CupyLikeNumpy, CupySpecialLike
 
 import gpugrad as gg
@@ -60,19 +61,6 @@ def host_cuda(monkeypatch):
     return "cuda"
 
 
-def _chain(h0):
-    def chain():
-        h = h0
-        for _ in range(5):
-            h = gg.exp(gg.clamp(gg.sin(h * 0.5 + 0.25), -1.0, 1.0))
-        h.sum().backward()
-        grad = h0.grad
-        h0.grad = None
-        return grad
-
-    return chain
-
-
 def _same(a, b):
     np.testing.assert_allclose(b.detach().cpu().numpy(), a.detach().cpu().numpy(), rtol=1e-12)
 
@@ -80,7 +68,7 @@ def _same(a, b):
 def test_on_the_cuda_backend_a_chain_and_its_backward_are_one_kernel(host_cuda, always_fuse):
     h0 = gg.tensor(np.linspace(-1, 1, 64), device=host_cuda, requires_grad=True)
     assert h0._backend.name == "cupy"
-    chain = _chain(h0)
+    chain = elementwise_chain_step(h0)
     report = gg.compile.explain(chain)
     assert report.captured and report.fused_kernels == 1 and report.instructions == 3
     compiled = gg.compile(chain)
