@@ -115,35 +115,51 @@ def test_dynamic_none_is_automatic(device) -> None:
     assert compiled.traces == 2 and compiled.cache_size == 1
 
 
-def test_mlp_training_with_a_short_last_batch(device) -> None:
-    rng = np.random.default_rng(7)
-    data = gg.tensor(rng.standard_normal((50, 6)), device=device)
-    labels = gg.tensor((rng.random((50, 1)) > 0.5).astype(np.float64), device=device)
+def _adam_eager_and_compiled(build, loss_fn, batches, seed):
+    """Adam steps of ``build()`` on ``batches()`` (a fresh iterable of ``(x, y)`` per run),
+    once eagerly and once under ``gg.compile(dynamic=True)``: losses and parameters must be
+    equal. Returns the eager model, the compiled run's model and its compiled step."""
     runs = []
     for compile_it in (False, True):
-        gg.manual_seed(3)
-        model = gg.nn.Sequential(gg.nn.Linear(6, 8), gg.nn.Tanh(), gg.nn.Linear(8, 1))
-        model = model.to(device=device, dtype=gg.float64)
+        gg.manual_seed(seed)
+        model = build()
         opt = gg.optim.Adam(model.parameters(), lr=0.01)
 
         def step(x, y, model=model, opt=opt):
             opt.zero_grad()
-            loss = gg.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+            loss = loss_fn(model(x), y)
             loss.backward()
             opt.step()
             return loss.detach()
 
         fn = gg.compile(step, dynamic=True) if compile_it else step
-        losses = []
-        for _ in range(3):
-            for start in range(0, 50, 16):  # batches of 16, 16, 16 and 2
-                losses.append(fn(data[start : start + 16], labels[start : start + 16]))
+        losses = [fn(x, y) for x, y in batches()]
         runs.append((model, losses, fn))
     (eager, eager_losses, _), (compiled, compiled_losses, fn) = runs
     for a, b in zip(eager_losses, compiled_losses):
         _same(a, b)
     for a, b in zip(eager.parameters(), compiled.parameters()):
         _same(a, b)
+    return eager, compiled, fn
+
+
+def test_mlp_training_with_a_short_last_batch(device) -> None:
+    rng = np.random.default_rng(7)
+    data = gg.tensor(rng.standard_normal((50, 6)), device=device)
+    labels = gg.tensor((rng.random((50, 1)) > 0.5).astype(np.float64), device=device)
+
+    def build():
+        model = gg.nn.Sequential(gg.nn.Linear(6, 8), gg.nn.Tanh(), gg.nn.Linear(8, 1))
+        return model.to(device=device, dtype=gg.float64)
+
+    def batches():
+        for _ in range(3):
+            for start in range(0, 50, 16):  # batches of 16, 16, 16 and 2
+                yield data[start : start + 16], labels[start : start + 16]
+
+    loss_fn = gg.nn.functional.binary_cross_entropy_with_logits
+    eager, compiled, fn = _adam_eager_and_compiled(build, loss_fn, batches, seed=3)
+    for a, b in zip(eager.parameters(), compiled.parameters()):
         _same(a.grad, b.grad)
     # 16 with no gradients yet, 16 with them, then 2: shared with 16 from there on
     assert fn.traces == 3 and fn.cache_size == 2 and fn.dynamic_reasons == []
@@ -325,34 +341,20 @@ def test_models_train_on_changing_batch_sizes_as_eager(name, device) -> None:
     parameters equal eager's; the batch-norm's unbiased correction ``n / (n - 1)`` and a
     convolution's weight gradient (a contraction over the batch) share the replay."""
     build, data = _MODELS[name]
-    runs = []
-    for compile_it in (False, True):
-        gg.manual_seed(0)
-        model = build().to(device=device, dtype=gg.float64)
-        opt = gg.optim.Adam(model.parameters(), lr=0.01)
 
-        def step(x, y, model=model, opt=opt):
-            opt.zero_grad()
-            loss = gg.nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss.detach()
-
-        fn = gg.compile(step, dynamic=True) if compile_it else step
+    def batches():
         rng = np.random.default_rng(1)
-        losses = []
         for n in (8, 8, 5, 12, 7, 8, 3, 16, 2):
-            values = data(rng, n)
-            x = gg.tensor(values, device=device)
+            x = gg.tensor(data(rng, n), device=device)
             x = x.to(gg.float64) if x.dtype.is_floating_point else x
             y = gg.tensor(rng.integers(0, 3, n), device=device)
             gg.manual_seed(n)  # dropout draws the same in both runs
-            losses.append(fn(x, y))
-        runs.append((model, losses, fn))
-    (eager, eager_losses, _), (compiled, compiled_losses, fn) = runs
-    for a, b in zip(eager_losses, compiled_losses):
-        _same(a, b)
-    for a, b in zip(eager.parameters(), compiled.parameters()):
-        _same(a, b)
+            yield x, y
+
+    def build_on_device():
+        return build().to(device=device, dtype=gg.float64)
+
+    loss_fn = gg.nn.functional.cross_entropy
+    _, _, fn = _adam_eager_and_compiled(build_on_device, loss_fn, batches, seed=0)
     # no gradients yet, then 8 with them, then 5 shares a replay with 8 from there on
     assert fn.traces == 3 and fn.dynamic_reasons == []
