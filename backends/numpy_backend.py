@@ -10,11 +10,17 @@ from typing import Any
 
 import numpy
 
+from . import fp_errors
 from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import native_exec, numpy_exec, special
 from .threadpools import matmul as _matmul
 from .threadpools import one_thread as _one_thread
+
+try:  # NumPy's clip as the ufunc it is, without ``numpy.clip``'s Python-level dispatch
+    from numpy._core.umath import clip as _clip_ufunc
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.umath import clip as _clip_ufunc
 
 CPU_KERNELS = ("auto", "numpy", "native")
 KERNELS_VARIABLE = "GPUGRAD_CPU_KERNELS"
@@ -165,6 +171,15 @@ class NumpyBackend(ArrayBackend):
         if x.ndim == 0 and dim is None and not keepdim and x.dtype.char in "fdg":
             return x[()] + 0
         return ArrayBackend.mean(self, x, dim, keepdim)
+
+    # --- eager per-op overhead (clamp) ---
+    @fp_errors.silenced
+    def clamp(self, x: Any, min: Any = None, max: Any = None) -> Any:
+        """As ``ArrayBackend.clamp``; with both bounds, one pass of NumPy's ``clip`` ufunc,
+        which equals ``minimum(maximum(x, min), max)`` (NaN included) at half the cost."""
+        if min is None or max is None:
+            return ArrayBackend.clamp(self, x, min, max)
+        return _clip_ufunc(x, min, max)
 
     def to_host(self, x: Any) -> numpy.ndarray:
         return numpy.asarray(x)

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _graph
-from ._graph import Node
 
-_plain_init = Node.__init__
 _traces: weakref.WeakKeyDictionary[Any, list[str]] = weakref.WeakKeyDictionary()
 
 
@@ -27,10 +25,13 @@ state = _graph.anomaly
 _PACKAGE = str(Path(__file__).resolve().parent)
 
 
-def _traced_init(self: Node, *args: Any) -> None:
-    _plain_init(self, *args)
+def _record_creation(node: Any) -> None:
+    """Remember the user's stack that made ``node`` (``_graph.new_node`` calls it)."""
     frames = [f for f in traceback.extract_stack() if not f.filename.startswith(_PACKAGE)]
-    _traces[self] = traceback.format_list(frames)
+    _traces[node] = traceback.format_list(frames)
+
+
+state.record_creation = _record_creation
 
 
 def is_anomaly_enabled() -> bool:
@@ -42,7 +43,6 @@ def set_detect_anomaly(mode: bool) -> None:
     """Turn anomaly detection on or off: nodes remember the stack that made them, and a backward
     that produces NaN names the node and that stack."""
     state.enabled = bool(mode)
-    Node.__init__ = _traced_init if mode else _plain_init  # type: ignore[method-assign]
 
 
 def check_backward_outputs(node: Any, grads: list) -> None:

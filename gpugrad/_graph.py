@@ -148,9 +148,15 @@ clock = InplaceClock()
 
 
 class AnomalyMode:
-    """Whether backward checks every node's output for NaN (``detect_anomaly``)."""
+    """Whether backward checks every node's output for NaN (``detect_anomaly``), and the
+    function that records a new node's creation stack while it does (``new_node`` calls
+    it; ``gpugrad._anomaly`` sets it)."""
 
-    enabled = False
+    __slots__ = ("enabled", "record_creation")
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self.record_creation: Callable[[Any], None] | None = None
 
 
 anomaly = AnomalyMode()
@@ -221,7 +227,7 @@ SAVED_ATTRIBUTES = {"self": "x", "other": "y", "exponent": "y", "result": "o"}
 
 
 class Node:
-    """A ``grad_fn``: one recorded application of an ``Op``."""
+    """A ``grad_fn``: one recorded application of an ``Op``, made by ``new_node``."""
 
     __slots__ = (
         "op",
@@ -240,29 +246,6 @@ class Node:
 
     n_outputs = 1
 
-    def __init__(
-        self,
-        op: Op,
-        edges: tuple,
-        saved: tuple,
-        out: Any,
-        attrs: tuple,
-        backend,
-        _next_sequence=next_sequence,  # bound once: no global lookups per node
-        _clock=clock,
-    ):
-        self.seq = _next_sequence()
-        self.epoch = _clock.epoch
-        self.op = op
-        self.edges = edges
-        self.saved = saved
-        self.out = out
-        self.attrs = attrs
-        self.backend = backend
-        self.shapes = None
-        self.casts = None
-        self.pre_hooks = None
-
     def name(self) -> str:
         return self.op.node_name
 
@@ -275,23 +258,32 @@ class Node:
             (None, 0) if e is None else e if type(e) is tuple else (e, 0) for e in self.edges
         )
 
-    def __getattr__(self, name: str) -> Any:
-        """PyTorch's saved-value attributes: ``_saved_self`` (the first input),
-        ``_saved_other`` (the second; ``_saved_exponent`` for ``pow``) and ``_saved_result``
-        (the output), for the values this node's derivative table row saves."""
-        if not name.startswith("_saved_"):
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
-        wanted = SAVED_ATTRIBUTES.get(name[len("_saved_") :])
-        if wanted == "y" and name == "_saved_exponent" and self.op.name != "pow":
+    def _saved_value(self, name: str) -> Any:
+        """PyTorch's saved-value attribute ``_saved_<name>`` (``SAVED_ATTRIBUTES``), for the
+        values this node's derivative table row saves."""
+        wanted = SAVED_ATTRIBUTES[name]
+        if wanted == "y" and name == "exponent" and self.op.name != "pow":
             wanted = None
         if wanted is None or wanted not in self.op.save:
-            raise AttributeError(f"'{self.name()}' object has no attribute '{name}'")
+            raise AttributeError(f"'{self.name()}' object has no attribute '_saved_{name}'")
         if self.saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
         if wanted == "o":
             return _wrap_result(self.out, self.backend, self)
         inputs = [n for n in self.op.save if n != "o"]
         return self.saved[inputs.index(wanted)]
+
+    # Properties, not ``__getattr__``: a class with ``__getattr__`` loses the interpreter's
+    # fast slot reads, and the engine reads a node's slots a dozen times per node.
+    _saved_self = property(lambda self: self._saved_value("self"))
+    _saved_other = property(lambda self: self._saved_value("other"))
+    _saved_exponent = property(lambda self: self._saved_value("exponent"))
+    _saved_result = property(lambda self: self._saved_value("result"))
+
+    def __dir__(self) -> list[str]:
+        """Without the ``_saved_*`` names, which most rows do not have (reading one raises
+        ``AttributeError``); the names a row has are PyTorch's, read by name."""
+        return [n for n in super().__dir__() if not n.startswith("_saved_")]
 
     def register_hook(self, hook: Callable[..., Any]) -> _tensor.RemovableHandle:
         """PyTorch's node hook: ``hook(grad_inputs, grad_outputs)`` after backward."""
@@ -333,20 +325,42 @@ class Node:
                 args += (self.out,)
         if self.attrs:
             args += self.attrs
+        # Direct calls for the common argument counts: ``formula(ns, grad, *args)`` builds
+        # a list and a tuple per call.
+        n_args = len(args)
         n_formulas = len(formulas)
-        if n_formulas == 1:
-            if op.splits:
-                grads = [
-                    None if edge is None else g
-                    for g, edge in zip(formulas[0](ns, grad, *args), self.edges)
-                ]
+        if n_formulas == 1 and not op.splits:
+            formula = formulas[0]
+            if n_args == 1:
+                grads = [formula(ns, grad, args[0])]
+            elif n_args == 2:
+                grads = [formula(ns, grad, args[0], args[1])]
+            elif n_args == 0:
+                grads = [formula(ns, grad)]
             else:
-                grads = [formulas[0](ns, grad, *args)]
+                grads = [formula(ns, grad, *args)]
         elif n_formulas == 2 and len(self.edges) == 2:
             first, second = self.edges
+            if n_args == 0:
+                grads = [
+                    None if first is None else formulas[0](ns, grad),
+                    None if second is None else formulas[1](ns, grad),
+                ]
+            elif n_args == 2:
+                x, y = args
+                grads = [
+                    None if first is None else formulas[0](ns, grad, x, y),
+                    None if second is None else formulas[1](ns, grad, x, y),
+                ]
+            else:
+                grads = [
+                    None if first is None else formulas[0](ns, grad, *args),
+                    None if second is None else formulas[1](ns, grad, *args),
+                ]
+        elif n_formulas == 1:  # one formula for every input (``cat``, ``stack``)
             grads = [
-                None if first is None else formulas[0](ns, grad, *args),
-                None if second is None else formulas[1](ns, grad, *args),
+                None if edge is None else g
+                for g, edge in zip(formulas[0](ns, grad, *args), self.edges)
             ]
         else:
             grads = [
@@ -366,6 +380,40 @@ class Node:
             self.saved = FREED
             self.out = None
         return grads
+
+
+def new_node(
+    kind: type[Node],
+    op: Op,
+    edges: tuple,
+    saved: tuple,
+    out: Any,
+    attrs: tuple,
+    backend: Any,
+    _next_sequence=next_sequence,  # bound once: no global lookups per node
+    _clock=clock,
+    _anomaly=anomaly,
+) -> Any:
+    """A node of class ``kind`` (``Node`` or a subclass): ``op`` applied to inputs that
+    reach the graph through ``edges``, with the values its formulas read. A function
+    rather than ``Node.__init__``: calling a class whose ``__init__`` is Python code goes
+    through the slow generic call protocol, ~2,000 instructions more per op; and ``kind()``
+    (no ``__init__`` anywhere in the hierarchy) costs ~400 fewer than ``object.__new__``."""
+    node = kind()
+    node.seq = _next_sequence()
+    node.epoch = _clock.epoch
+    node.op = op
+    node.edges = edges
+    node.saved = saved
+    node.out = out
+    node.attrs = attrs
+    node.backend = backend
+    node.shapes = None
+    node.casts = None
+    node.pre_hooks = None
+    if _anomaly.enabled:
+        _anomaly.record_creation(node)
+    return node
 
 
 class SliceNode(Node):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._grad_mode import state as _grad_state
-from .._graph import Node, Op, SliceNode, edge_of
+from .._graph import Node, Op, SliceNode, edge_of, new_node
 from .._tensor import Tensor, _wrap, _wrap_result
 from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
@@ -67,7 +67,9 @@ def record(op: Op, out: Any, backend: Any, inputs: tuple, attrs: tuple = ()) -> 
                     kind = FirstArgumentNode
                 else:
                     kind = SliceNode if op.basic_slice else Node
-                node = kind(op, edges, saved, out if op.save_output else None, attrs, backend)
+                node = new_node(
+                    kind, op, edges, saved, out if op.save_output else None, attrs, backend
+                )
                 return _wrap_result(out, backend, node)
     return _wrap(out, backend)
 
@@ -83,7 +85,8 @@ def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
         out = op.forward(backend, x._data, *attrs)
     if x._requires_grad and _grad_state.enabled:
         node = x.grad_fn
-        node = Node(
+        node = new_node(
+            Node,
             op,
             (node if node is not None and x._output_nr == 0 else edge_of(x),),
             (x,) if op.save_inputs else (),
@@ -182,7 +185,9 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
                 saved = (a, b)
             else:
                 saved = (a,) if picks[0] == 0 else (b,)
-            node = kind(op, (edge, None), saved, out if op.save_output else None, (), backend)
+            node = new_node(
+                kind, op, (edge, None), saved, out if op.save_output else None, (), backend
+            )
             if ad.shape != out.shape:
                 node.shapes = (ad.shape, None)
             return _wrap_result(out, backend, node)
@@ -220,7 +225,9 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             saved = (a, b)
         else:
             saved = (a,) if picks[0] == 0 else (b,)
-        node = Node(op, (edge_a, edge_b), saved, out if op.save_output else None, (), backend)
+        node = new_node(
+            Node, op, (edge_a, edge_b), saved, out if op.save_output else None, (), backend
+        )
         shape = out.shape
         if ad.shape != shape or bd.shape != shape:
             node.shapes = (ad.shape, bd.shape)
@@ -241,8 +248,14 @@ def reflected_apply(op: Op, a: Tensor, b: Any) -> Tensor:
     out = _quiet.run(op.forward, backend, b, ad) if backend is _cpu else op.forward(backend, b, ad)
     if a._requires_grad and _grad_state.enabled:
         saved = tuple([(b, a)[i] for i in op.save_inputs])
-        node = FirstArgumentNode(
-            op, (None, edge_of(a)), saved, out if op.save_output else None, (), backend
+        node = new_node(
+            FirstArgumentNode,
+            op,
+            (None, edge_of(a)),
+            saved,
+            out if op.save_output else None,
+            (),
+            backend,
         )
         return _wrap_result(out, backend, node)
     return _wrap(out, backend)

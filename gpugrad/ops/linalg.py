@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .._factories import zeros_like
-from .._graph import FREED, SECOND_BACKWARD, Node, Op, edge_of
+from .._graph import FREED, SECOND_BACKWARD, Node, Op, edge_of, new_node
 from .._tensor import Tensor, _wrap, _wrap_result
 from .._tensor import grad_enabled as _grad_enabled
 from ..backends import dtypes as _dtypes
@@ -435,7 +435,7 @@ def _record_multi(op: Op, outs: tuple, backend: Any, input: Tensor, attrs: tuple
     """Wrap ``outs``; when a gradient is needed, all of them share one ``MultiOutputNode``."""
     if not (_grad_enabled() and input.requires_grad):
         return tuple(_wrap(o, backend) for o in outs)
-    node = MultiOutputNode(op, (edge_of(input),), (), outs, attrs, backend)
+    node = new_node(MultiOutputNode, op, (edge_of(input),), (), outs, attrs, backend)
     node.n_outputs = len(outs)
     return tuple(_wrap_result(o, backend, node, i) for i, o in enumerate(outs))
 
