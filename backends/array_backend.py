@@ -21,6 +21,7 @@ import numpy
 
 from . import dtypes, fp_errors
 from .device import Device
+from .kernels import attention as attention_kernels
 from .kernels import batch_norm
 from .kernels import defs as _k
 from .kernels.executor import KernelExecutor
@@ -1435,43 +1436,49 @@ class ArrayBackend:
         g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
         return self.matmul(g4, self.xp.swapaxes(columns, -1, -2)).sum(0).reshape(w_shape)
 
+    # --- attention (issue 17, attn): the row kernels of kernels/attention.py ------------
+    def attention_body(self) -> Any:
+        """The attention row kernels that go with this backend's elementwise kernels: the
+        native C ones where those are native, else array-module calls (CuPy's on CUDA)."""
+        return attention_kernels.body_for(getattr(self, "kernels", None), self.xp)
+
     def attention(self, q: Array, k: Array, v: Array, scale: float, mask: Any, causal: bool):
         """``softmax(q kᵀ scale + mask) v`` in place on one scores buffer: ``(out,
         probabilities)``. ``mask``: a bool array (``True`` keeps) or a float array added,
-        or ``None``; ``causal`` keeps key ``j <= i``. The scale multiplies ``q`` (``L x
-        E`` values) rather than the ``L x S`` scores."""
+        or ``None``; ``causal`` keeps key ``j <= i``. Without a mask the softmax kernel
+        scales the scores as it reads them (and applies the causal triangle); with one the
+        scale multiplies ``q`` (``L x E`` values) before the product."""
         xp = self.xp
+        body = self.attention_body()
+        length = q.shape[-2]
+        if mask is None:
+            scores = self.matmul(q, xp.swapaxes(k, -1, -2))
+            with self.quiet():  # a row holding inf is NaN, as in PyTorch: no warning
+                probs = body.softmax(scores, length, scale, causal)
+            return self.matmul(probs, v), probs
         scores = self.matmul(q * q.dtype.type(scale), xp.swapaxes(k, -1, -2))
-        if causal:
-            length, source = scores.shape[-2:]
-            above = xp.triu(xp.ones((length, source), dtype=bool), 1)
-            xp.copyto(scores, float("-inf"), where=above)
-        elif mask is not None:
-            if mask.dtype == bool:
-                scores = xp.where(mask, scores, float("-inf")).astype(scores.dtype, copy=False)
-            else:
-                scores = scores + mask
+        if mask.dtype == bool:
+            scores = xp.where(mask, scores, float("-inf")).astype(scores.dtype, copy=False)
+        else:
+            scores = scores + mask
         with self.quiet():
-            scores -= scores.max(-1, keepdims=True)
-            xp.exp(scores, out=scores)
-            scores *= 1 / scores.sum(-1, keepdims=True)
-        return self.matmul(scores, v), scores
+            probs = body.softmax(scores, length, 1.0, False)
+        return self.matmul(probs, v), probs
 
     def attention_backward(
         self, g: Array, q: Array, k: Array, v: Array, out: Array, probs: Array, scale: float
     ) -> tuple[Array, Array, Array]:
         """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed).
         The softmax's row term ``sum_j dP_ij P_ij`` is ``sum_d g_id out_id`` (as in
-        FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores."""
+        FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores; the
+        scale is folded into the score gradient's one pass."""
         xp = self.xp
         d_value = self.matmul(xp.swapaxes(probs, -1, -2), g)
         d_scores = self.matmul(g, xp.swapaxes(v, -1, -2))
-        d_scores -= (g * out).sum(-1, keepdims=True)
-        d_scores *= probs
+        row_term = (g * out).sum(-1, keepdims=True)
+        d_scores = self.attention_body().softmax_backward(d_scores, probs, row_term, scale)
         d_query = self.matmul(d_scores, k)
-        d_query *= scale
         d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
-        d_key *= scale
         return d_query, d_key, d_value
 
     def layer_norm(self, x: Array, w: Array | None, b: Array | None, size: int, eps: float):
