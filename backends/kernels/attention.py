@@ -25,13 +25,12 @@ Two bodies, chosen where the elementwise kernels' executor is (as ``batch_norm``
 from __future__ import annotations
 
 import ctypes
-import threading
-import warnings
 from typing import Any
 
 import numpy
 
-from . import native_source, numpy_exec
+from . import native_source
+from .native_rows import NativeLibrary, each_row_block
 
 __all__ = ["NATIVE", "SOURCE", "ArrayBody", "body_for"]
 
@@ -143,10 +142,12 @@ GG_ATTN(double, f64)
 """
 )
 
-_CTYPES = {numpy.dtype(numpy.float32): ("f32", ctypes.c_float),
-           numpy.dtype(numpy.float64): ("f64", ctypes.c_double)}  # fmt: skip
 _P = ctypes.c_void_p
 _I = ctypes.c_longlong
+_SIGNATURES = {
+    "softmax": lambda real: (_P, _I, _I, _I, _I, real, ctypes.c_int),
+    "softmax_backward": lambda real: (_P, _P, _P, _I, _I, _I, real),
+}
 
 
 class NativeBody:
@@ -158,93 +159,36 @@ class NativeBody:
 
     def __init__(self) -> None:
         self.fallback = ArrayBody(numpy)
-        self._lock = threading.Lock()
-        self._functions: dict[str, Any] | None = None
-        self._failed = False
-
-    def _library(self) -> dict[str, Any] | None:
-        if self._functions is None and not self._failed:
-            with self._lock:
-                if self._functions is None and not self._failed:
-                    self._functions = self._load()
-        return self._functions
-
-    def _load(self) -> dict[str, Any] | None:
-        from . import fusion_c, native_exec
-
-        try:
-            library = ctypes.CDLL(str(fusion_c.build(SOURCE)))
-        except (native_exec.NativeBuildError, OSError) as error:
-            self._failed = True
-            first_line = (str(error).splitlines() or [type(error).__name__])[0]
-            warnings.warn(
-                f"gpugrad: the native attention kernels could not be built ({first_line}); "
-                "using the NumPy ones",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            return None
-        functions = {}
-        for suffix, real in _CTYPES.values():
-            softmax = getattr(library, f"gg_attn_softmax_{suffix}")
-            softmax.argtypes = (_P, _I, _I, _I, _I, real, ctypes.c_int)
-            backward = getattr(library, f"gg_attn_softmax_backward_{suffix}")
-            backward.argtypes = (_P, _P, _P, _I, _I, _I, real)
-            for fn in (softmax, backward):
-                fn.restype = None
-            functions[f"softmax_{suffix}"] = softmax
-            functions[f"softmax_backward_{suffix}"] = backward
-        return functions
-
-    def _native(self, *arrays: Any) -> tuple[dict[str, Any], str] | None:
-        found = _CTYPES.get(arrays[0].dtype)
-        if found is None or arrays[0].size == 0:
-            return None
-        if any(a.dtype != arrays[0].dtype or not a.flags.c_contiguous for a in arrays):
-            return None
-        functions = self._library()
-        return None if functions is None else (functions, found[0])
-
-    @staticmethod
-    def _each(rows: int, width: int, call: Any) -> None:
-        """``call(r0, r1)`` over fixed blocks of whole rows, on ``numpy_exec``'s threads."""
-        units = min(rows, numpy_exec.block_count(rows * width)) or 1
-        ranges = [(i * rows // units, (i + 1) * rows // units) for i in range(units)]
-
-        def work(blocks: Any) -> bool:
-            for k in blocks:
-                if k < units:
-                    call(*ranges[k])
-            return False
-
-        numpy_exec.in_blocks(rows * width if units > 1 else 1, work)
+        self.library = NativeLibrary(SOURCE, "gg_attn_", _SIGNATURES, "attention")
 
     def softmax(self, scores: Any, length: int, scale: float, causal: bool) -> Any:
-        native = self._native(scores)
+        native = self.library.find(scores)
         if native is None:
             return self.fallback.softmax(scores, length, scale, causal)
         functions, suffix = native
         fn = functions["softmax_" + suffix]
         width = scores.shape[-1]
         at, flag = scores.ctypes.data, int(causal)
-        self._each(
-            scores.size // width, width, lambda r0, r1: fn(at, length, width, r0, r1, scale, flag)
+        each_row_block(
+            scores.size // width,
+            width,
+            lambda k, r0, r1: fn(at, length, width, r0, r1, scale, flag),
         )
         return scores
 
     def softmax_backward(self, d_scores: Any, probs: Any, row_term: Any, scale: float) -> Any:
         term = numpy.ascontiguousarray(row_term, dtype=d_scores.dtype)
-        native = self._native(d_scores, probs, term)
+        native = self.library.find(d_scores, probs, term)
         if native is None:
             return self.fallback.softmax_backward(d_scores, probs, row_term, scale)
         functions, suffix = native
         fn = functions["softmax_backward_" + suffix]
         width = d_scores.shape[-1]
         d_at, p_at, t_at = d_scores.ctypes.data, probs.ctypes.data, term.ctypes.data
-        self._each(
+        each_row_block(
             d_scores.size // width,
             width,
-            lambda r0, r1: fn(d_at, p_at, t_at, width, r0, r1, scale),
+            lambda k, r0, r1: fn(d_at, p_at, t_at, width, r0, r1, scale),
         )
         return d_scores
 
