@@ -24,6 +24,7 @@ from .device import Device
 from .kernels import attention as attention_kernels
 from .kernels import batch_norm
 from .kernels import defs as _k
+from .kernels import layer_norm as layer_norm_kernels
 from .kernels.executor import KernelExecutor
 
 Array = Any
@@ -1481,37 +1482,18 @@ class ArrayBackend:
         d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
         return d_query, d_key, d_value
 
+    # --- layer norm (issue 17, attn): the kernels of kernels/layer_norm.py ---------------
     def layer_norm(self, x: Array, w: Array | None, b: Array | None, size: int, eps: float):
         """Normalization over the trailing ``size`` elements: ``(out, mean, 1/sqrt(var +
-        eps))``, the statistics ``(rows, 1)``."""
-        xp = self.xp
-        rows = x.reshape(-1, size)
-        mean = rows.mean(1, keepdims=True)
-        centered = rows - mean
-        invstd = 1 / xp.sqrt(xp.square(centered).mean(1, keepdims=True) + eps)
-        out = xp.multiply(centered, invstd, out=centered)
-        if w is not None:
-            out *= w.reshape(-1)
-        if b is not None:
-            out += b.reshape(-1)
-        return out.reshape(x.shape), mean, invstd
+        eps))``, the statistics ``(rows, 1)``; the native C kernels where the elementwise
+        kernels are native, else array-module calls."""
+        body = layer_norm_kernels.body_for(getattr(self, "kernels", None), self.xp)
+        return body.forward(x, w, b, size, eps)
 
     def layer_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
         """``(d input, d weight, d bias)`` of :meth:`layer_norm`, closed form."""
-        size = mean.size and x.size // mean.size
-        g2 = g.reshape(-1, size)
-        normalized = (x.reshape(-1, size) - mean) * invstd
-        d_weight = (g2 * normalized).sum(0)
-        d_bias = g2.sum(0)
-        gn = g2 if w is None else g2 * w.reshape(-1)
-        d_input = gn - gn.mean(1, keepdims=True)
-        normalized *= (gn * normalized).mean(1, keepdims=True)
-        d_input -= normalized
-        d_input *= invstd
-        shape = w.shape if w is not None else None
-        d_weight = d_weight if shape is None else d_weight.reshape(shape)
-        d_bias = d_bias if shape is None else d_bias.reshape(shape)
-        return d_input.reshape(x.shape), d_weight, d_bias
+        body = layer_norm_kernels.body_for(getattr(self, "kernels", None), self.xp)
+        return body.backward(g, x, w, mean, invstd)
 
     def one_blas_thread(self) -> Any:
         """A context for a loop of small matrix products (the CPU backend runs them on one
