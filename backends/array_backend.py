@@ -1453,6 +1453,9 @@ class ArrayBackend:
         body = self.attention_body()
         length = q.shape[-2]
         if mask is None:
+            blocked = body.forward(q, k, v, scale, causal)
+            if blocked is not None:
+                return blocked
             scores = self.matmul(q, xp.swapaxes(k, -1, -2))
             with self.quiet():  # a row holding inf is NaN, as in PyTorch: no warning
                 probs = body.softmax(scores, length, scale, causal)
@@ -1467,17 +1470,29 @@ class ArrayBackend:
         return self.matmul(probs, v), probs
 
     def attention_backward(
-        self, g: Array, q: Array, k: Array, v: Array, out: Array, probs: Array, scale: float
+        self,
+        g: Array,
+        q: Array,
+        k: Array,
+        v: Array,
+        out: Array,
+        probs: Array,
+        scale: float,
+        causal: bool = False,
     ) -> tuple[Array, Array, Array]:
         """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed).
         The softmax's row term ``sum_j dP_ij P_ij`` is ``sum_d g_id out_id`` (as in
         FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores; the
         scale is folded into the score gradient's one pass."""
         xp = self.xp
+        body = self.attention_body()
+        blocked = body.backward(g, q, k, v, out, probs, scale, causal)
+        if blocked is not None:
+            return blocked
         d_value = self.matmul(xp.swapaxes(probs, -1, -2), g)
         d_scores = self.matmul(g, xp.swapaxes(v, -1, -2))
         row_term = (g * out).sum(-1, keepdims=True)
-        d_scores = self.attention_body().softmax_backward(d_scores, probs, row_term, scale)
+        d_scores = body.softmax_backward(d_scores, probs, row_term, scale)
         d_query = self.matmul(d_scores, k)
         d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
         return d_query, d_key, d_value

@@ -78,6 +78,14 @@ CASES = [
     ((2, 4, 5, 4), (2, 2, 5, 4), dict(enable_gqa=True, is_causal=True)),
     ((2, 3, 5, 4), (2, 3, 6, 4), dict(dropout_p=0.0)),
     ((3, 2, 33, 8), (3, 2, 40, 8), dict(is_causal=True)),  # several blocks of rows
+    # the native body's blocked attention (from BLOCKED_MIN scores): blocks of queries and
+    # keys, batch slices, causal with fewer, as many and more keys than queries
+    ((3, 4, 100, 8), (3, 4, 90, 8), dict(is_causal=True)),
+    ((3, 4, 70, 8), (3, 4, 150, 8), dict(is_causal=True)),
+    ((2, 5, 128, 8), (2, 5, 128, 8), dict(is_causal=True, scale=0.2)),
+    ((2, 5, 97, 8), (2, 5, 128, 8), dict()),
+    ((5, 300, 8), (5, 257, 8), dict(is_causal=True)),  # 3-d, one block per eighth
+    ((2, 5, 97, 8), (1, 5, 128, 8), dict(is_causal=True)),  # broadcast: the whole-batch path
 ]
 
 
@@ -225,3 +233,21 @@ def test_causal_triangle_is_cached_per_shape():
     assert body.above_diagonal(3, 4, like) is first
     np.testing.assert_array_equal(first, np.triu(np.ones((3, 4), bool), 1))
     assert body.above_diagonal(4, 3, like).shape == (4, 3)
+
+
+@pytest.mark.skipif(not _native_builds(), reason="no C++ compiler")
+def test_blocked_attention_is_what_the_large_cases_run():
+    """The large CASES above reach the native body's blocked products (the comparisons
+    with PyTorch there check them); broadcast batches and small ones do not."""
+    q, k, v = _qkv((3, 4, 100, 8), (3, 4, 90, 8), np.float32)
+    forward = ak.NATIVE.forward(q, k, v, 0.3, True)
+    assert forward is not None
+    out, probs = forward
+    assert out.shape == (3, 4, 100, 8) and probs.shape == (3, 4, 100, 90)
+    assert (np.triu(probs[0, 0], 1) == 0).all()
+    g = np.ones_like(out)
+    assert ak.NATIVE.backward(g, q, k, v, out, probs, 0.3, True) is not None
+    q1, k1, v1 = _qkv((2, 5, 97, 8), (1, 5, 128, 8), np.float32)
+    assert ak.NATIVE.forward(q1, k1, v1, 0.3, True) is None
+    q2, k2, v2 = _qkv((2, 5, 4), (2, 5, 4), np.float32)
+    assert ak.NATIVE.forward(q2, k2, v2, 0.3, True) is None

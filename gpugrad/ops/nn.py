@@ -843,7 +843,7 @@ def _unbroadcast(ns, grads: tuple, inputs: tuple) -> tuple:
 
 
 def _attention_kernel_grad(ns, g, x, y, z, o, scale, mask, causal, probs):
-    grads = ns.attention_backward(g, x, y, z, o, probs, scale)
+    grads = ns.attention_backward(g, x, y, z, o, probs, scale, causal)
     return _unbroadcast(ns, grads, (x, y, z))
 
 
