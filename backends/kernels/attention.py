@@ -59,6 +59,7 @@ class ArrayBody:
         return mask
 
     def softmax(self, scores: Any, length: int, scale: float, causal: bool) -> Any:
+        """``scores`` (``(..., length, S)``) replaced by its rows' softmax (module docs)."""
         xp = self.xp
         if scale != 1:
             scores *= scores.dtype.type(scale)
@@ -81,6 +82,7 @@ class ArrayBody:
         return None
 
     def softmax_backward(self, d_scores: Any, probs: Any, row_term: Any, scale: float) -> Any:
+        """``d_scores`` replaced by ``probs * (d_scores - row_term) * scale``."""
         d_scores -= row_term
         d_scores *= probs
         if scale != 1:
@@ -187,6 +189,7 @@ class NativeBody:
         self.library = NativeLibrary(SOURCE, "gg_attn_", _SIGNATURES, "attention")
 
     def softmax(self, scores: Any, length: int, scale: float, causal: bool) -> Any:
+        """As :meth:`ArrayBody.softmax`, one native pass per row."""
         native = self.library.find(scores)
         if native is None:
             return self.fallback.softmax(scores, length, scale, causal)
@@ -202,6 +205,7 @@ class NativeBody:
         return scores
 
     def softmax_backward(self, d_scores: Any, probs: Any, row_term: Any, scale: float) -> Any:
+        """As :meth:`ArrayBody.softmax_backward`, one native pass."""
         term = numpy.ascontiguousarray(row_term, dtype=d_scores.dtype)
         native = self.library.find(d_scores, probs, term)
         if native is None:

@@ -42,6 +42,7 @@ class ArrayBody:
         self.xp = xp
 
     def forward(self, x: Any, w: Any, b: Any, size: int, eps: float) -> tuple:
+        """``(out, mean, invstd)`` (module docs)."""
         xp = self.xp
         rows = x.reshape(-1, size)
         mean = rows.mean(1, keepdims=True)
@@ -55,6 +56,7 @@ class ArrayBody:
         return out.reshape(x.shape), mean, invstd
 
     def backward(self, g: Any, x: Any, w: Any, mean: Any, invstd: Any) -> tuple:
+        """``(dx, dw, db)`` (module docs)."""
         size = mean.size and x.size // mean.size
         g2 = g.reshape(-1, size)
         normalized = (x.reshape(-1, size) - mean) * invstd
@@ -194,6 +196,7 @@ class NativeBody:
         return out
 
     def forward(self, x: Any, w: Any, b: Any, size: int, eps: float) -> tuple:
+        """As :meth:`ArrayBody.forward`, one native pass per row."""
         x2 = numpy.ascontiguousarray(x.reshape(-1, size)) if size else x
         native = self.library.find(x2)
         affine = self._affine(x, w, b)
@@ -215,6 +218,7 @@ class NativeBody:
         return out.reshape(x.shape), mean, invstd
 
     def backward(self, g: Any, x: Any, w: Any, mean: Any, invstd: Any) -> tuple:
+        """As :meth:`ArrayBody.backward`, one native pass per row."""
         size = mean.size and x.size // mean.size
         if not size or g.dtype != x.dtype:
             return self.fallback.backward(g, x, w, mean, invstd)
