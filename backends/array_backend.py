@@ -21,8 +21,10 @@ import numpy
 
 from . import dtypes, fp_errors
 from .device import Device
+from .kernels import attention as attention_kernels
 from .kernels import batch_norm
 from .kernels import defs as _k
+from .kernels import layer_norm as layer_norm_kernels
 from .kernels.executor import KernelExecutor
 
 Array = Any
@@ -1435,76 +1437,78 @@ class ArrayBackend:
         g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
         return self.matmul(g4, self.xp.swapaxes(columns, -1, -2)).sum(0).reshape(w_shape)
 
+    # --- attention (issue 17, attn): the row kernels of kernels/attention.py ------------
+    def attention_body(self) -> Any:
+        """The attention row kernels that go with this backend's elementwise kernels: the
+        native C ones where those are native, else array-module calls (CuPy's on CUDA)."""
+        return attention_kernels.body_for(getattr(self, "kernels", None), self.xp)
+
     def attention(self, q: Array, k: Array, v: Array, scale: float, mask: Any, causal: bool):
         """``softmax(q kᵀ scale + mask) v`` in place on one scores buffer: ``(out,
         probabilities)``. ``mask``: a bool array (``True`` keeps) or a float array added,
-        or ``None``; ``causal`` keeps key ``j <= i``. The scale multiplies ``q`` (``L x
-        E`` values) rather than the ``L x S`` scores."""
+        or ``None``; ``causal`` keeps key ``j <= i``. Without a mask the softmax kernel
+        scales the scores as it reads them (and applies the causal triangle); with one the
+        scale multiplies ``q`` (``L x E`` values) before the product."""
         xp = self.xp
+        body = self.attention_body()
+        length = q.shape[-2]
+        if mask is None:
+            blocked = body.forward(q, k, v, scale, causal)
+            if blocked is not None:
+                return blocked
+            scores = self.matmul(q, xp.swapaxes(k, -1, -2))
+            with self.quiet():  # a row holding inf is NaN, as in PyTorch: no warning
+                probs = body.softmax(scores, length, scale, causal)
+            return self.matmul(probs, v), probs
         scores = self.matmul(q * q.dtype.type(scale), xp.swapaxes(k, -1, -2))
-        if causal:
-            length, source = scores.shape[-2:]
-            above = xp.triu(xp.ones((length, source), dtype=bool), 1)
-            xp.copyto(scores, float("-inf"), where=above)
-        elif mask is not None:
-            if mask.dtype == bool:
-                scores = xp.where(mask, scores, float("-inf")).astype(scores.dtype, copy=False)
-            else:
-                scores = scores + mask
+        if mask.dtype == bool:
+            scores = xp.where(mask, scores, float("-inf")).astype(scores.dtype, copy=False)
+        else:
+            scores = scores + mask
         with self.quiet():
-            scores -= scores.max(-1, keepdims=True)
-            xp.exp(scores, out=scores)
-            scores *= 1 / scores.sum(-1, keepdims=True)
-        return self.matmul(scores, v), scores
+            probs = body.softmax(scores, length, 1.0, False)
+        return self.matmul(probs, v), probs
 
     def attention_backward(
-        self, g: Array, q: Array, k: Array, v: Array, out: Array, probs: Array, scale: float
+        self,
+        g: Array,
+        q: Array,
+        k: Array,
+        v: Array,
+        out: Array,
+        probs: Array,
+        scale: float,
+        causal: bool = False,
     ) -> tuple[Array, Array, Array]:
         """``(dq, dk, dv)`` of :meth:`attention` (broadcast batch dims not yet summed).
         The softmax's row term ``sum_j dP_ij P_ij`` is ``sum_d g_id out_id`` (as in
-        FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores."""
+        FlashAttention): computed on the ``L x E`` output, not the ``L x S`` scores; the
+        scale is folded into the score gradient's one pass."""
         xp = self.xp
+        body = self.attention_body()
+        blocked = body.backward(g, q, k, v, out, probs, scale, causal)
+        if blocked is not None:
+            return blocked
         d_value = self.matmul(xp.swapaxes(probs, -1, -2), g)
         d_scores = self.matmul(g, xp.swapaxes(v, -1, -2))
-        d_scores -= (g * out).sum(-1, keepdims=True)
-        d_scores *= probs
+        row_term = (g * out).sum(-1, keepdims=True)
+        d_scores = body.softmax_backward(d_scores, probs, row_term, scale)
         d_query = self.matmul(d_scores, k)
-        d_query *= scale
         d_key = self.matmul(xp.swapaxes(d_scores, -1, -2), q)
-        d_key *= scale
         return d_query, d_key, d_value
 
+    # --- layer norm (issue 17, attn): the kernels of kernels/layer_norm.py ---------------
     def layer_norm(self, x: Array, w: Array | None, b: Array | None, size: int, eps: float):
         """Normalization over the trailing ``size`` elements: ``(out, mean, 1/sqrt(var +
-        eps))``, the statistics ``(rows, 1)``."""
-        xp = self.xp
-        rows = x.reshape(-1, size)
-        mean = rows.mean(1, keepdims=True)
-        centered = rows - mean
-        invstd = 1 / xp.sqrt(xp.square(centered).mean(1, keepdims=True) + eps)
-        out = xp.multiply(centered, invstd, out=centered)
-        if w is not None:
-            out *= w.reshape(-1)
-        if b is not None:
-            out += b.reshape(-1)
-        return out.reshape(x.shape), mean, invstd
+        eps))``, the statistics ``(rows, 1)``; the native C kernels where the elementwise
+        kernels are native, else array-module calls."""
+        body = layer_norm_kernels.body_for(getattr(self, "kernels", None), self.xp)
+        return body.forward(x, w, b, size, eps)
 
     def layer_norm_backward(self, g: Array, x: Array, w: Array | None, mean, invstd) -> tuple:
         """``(d input, d weight, d bias)`` of :meth:`layer_norm`, closed form."""
-        size = mean.size and x.size // mean.size
-        g2 = g.reshape(-1, size)
-        normalized = (x.reshape(-1, size) - mean) * invstd
-        d_weight = (g2 * normalized).sum(0)
-        d_bias = g2.sum(0)
-        gn = g2 if w is None else g2 * w.reshape(-1)
-        d_input = gn - gn.mean(1, keepdims=True)
-        normalized *= (gn * normalized).mean(1, keepdims=True)
-        d_input -= normalized
-        d_input *= invstd
-        shape = w.shape if w is not None else None
-        d_weight = d_weight if shape is None else d_weight.reshape(shape)
-        d_bias = d_bias if shape is None else d_bias.reshape(shape)
-        return d_input.reshape(x.shape), d_weight, d_bias
+        body = layer_norm_kernels.body_for(getattr(self, "kernels", None), self.xp)
+        return body.backward(g, x, w, mean, invstd)
 
     def one_blas_thread(self) -> Any:
         """A context for a loop of small matrix products (the CPU backend runs them on one

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy
 
-from . import fp_errors
+from . import fp_errors, heap
 from .array_backend import ArrayBackend
 from .device import Device
 from .kernels import native_exec, numpy_exec, special
@@ -64,6 +64,7 @@ class NumpyBackend(ArrayBackend):
 
     def __init__(self) -> None:
         super().__init__(numpy, Device("cpu"))
+        heap.keep_freed_memory()  # the next step's arrays reuse freed pages (see heap)
         self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
         self.expand = self._expand
         self.reshape = self._reshape

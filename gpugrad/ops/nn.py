@@ -843,7 +843,7 @@ def _unbroadcast(ns, grads: tuple, inputs: tuple) -> tuple:
 
 
 def _attention_kernel_grad(ns, g, x, y, z, o, scale, mask, causal, probs):
-    grads = ns.attention_backward(g, x, y, z, o, probs, scale)
+    grads = ns.attention_backward(g, x, y, z, o, probs, scale, causal)
     return _unbroadcast(ns, grads, (x, y, z))
 
 
@@ -892,7 +892,11 @@ def _attention(
 
 # --- layer norm ---------------------------------------------------------------------------
 def _layer_norm_kernel_grad(ns, g, x, y, normalized_dims, eps, stats):
-    return ns.layer_norm_backward(g, x, y, *stats)
+    d_input, d_weight, d_bias = ns.layer_norm_backward(g, x, y, *stats)
+    if y is None:  # the flat sums shaped as the normalized dims (a bias without a weight)
+        shape = tuple(x.shape[len(x.shape) - normalized_dims :])
+        d_weight, d_bias = ns.reshape(d_weight, shape), ns.reshape(d_bias, shape)
+    return d_input, d_weight, d_bias
 
 
 def _layer_norm_composite_grad(ns, g, x, y, normalized_dims, eps, stats):
