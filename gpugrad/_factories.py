@@ -1,7 +1,8 @@
 """Tensor creation: ``tensor``, ``zeros``, ``ones``, ``full``, ``empty``, ``arange``,
 ``linspace``, ``eye``, ``rand``, ``randn``, ``randint``, the ``*_like`` forms, ``from_numpy``,
 ``manual_seed`` and the random samplers (``randperm``, ``multinomial``, ``bernoulli``,
-``normal``), each drawing from a ``gg.Generator`` (``generator=``, default the device's)."""
+``normal``), each drawing from a ``gg.Generator`` (``generator=``, default the device's).
+The factories PyTorch gives ``out=`` take it here too (``_out.factory_accepts_out``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _random, backends
+from ._out import factory_accepts_out
 from ._random import Generator
 from ._tensor import Tensor, _wrap
 from .backends import dtypes as _dtypes
@@ -162,6 +164,7 @@ def _filled(kind: str, size: tuple, dtype, device, requires_grad, value=None) ->
     return _leaf(array, backend, requires_grad)
 
 
+@factory_accepts_out
 def zeros(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
@@ -170,6 +173,7 @@ def zeros(
     return _filled("zeros", size, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def ones(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
@@ -178,6 +182,7 @@ def ones(
     return _filled("ones", size, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def empty(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
@@ -186,6 +191,7 @@ def empty(
     return _filled("empty", size, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def rand(
     *size: Any,
     generator: Generator | None = None,
@@ -197,6 +203,7 @@ def rand(
     return _random_leaf("uniform", size, generator, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def randn(
     *size: Any,
     generator: Generator | None = None,
@@ -214,6 +221,7 @@ def _scalar_dtype(value: Any) -> _dtypes.DType:
     return _dtypes.int64 if isinstance(value, int) else _dtypes.DEFAULT_FLOAT
 
 
+@factory_accepts_out
 def full(
     size: Sequence[int],
     fill_value: Any,
@@ -234,6 +242,7 @@ def full(
     return _filled("full", (size,), dtype, device, requires_grad, fill_value)
 
 
+@factory_accepts_out
 def randint(
     low: int = 0,
     high: int | Sequence[int] | None = None,
@@ -265,6 +274,7 @@ def randint(
     return _leaf(array, backend, requires_grad)
 
 
+@factory_accepts_out
 def arange(
     start: float,
     end: float | None = None,
@@ -304,6 +314,7 @@ def _check_range(start: Any, end: Any, step: Any) -> None:
         raise RuntimeError("invalid size, possible overflow?")
 
 
+@factory_accepts_out
 def linspace(
     start: float,
     end: float,
@@ -320,6 +331,7 @@ def linspace(
     return _leaf(backend.linspace(start, end, steps, _numpy_dtype(dtype)), backend, requires_grad)
 
 
+@factory_accepts_out
 def eye(
     n: int,
     m: int | None = None,
@@ -507,6 +519,7 @@ def randint_like(
     )
 
 
+@factory_accepts_out
 def randperm(
     n: int,
     *,
@@ -525,6 +538,7 @@ def randperm(
     return _leaf(order.astype(numpy_dtype), backend, requires_grad)
 
 
+@factory_accepts_out
 def multinomial(
     input: Tensor,
     num_samples: int,
@@ -572,6 +586,7 @@ def multinomial(
     return _wrap(picks, backend)
 
 
+@factory_accepts_out
 def bernoulli(
     input: Tensor, p: float | None = None, *, generator: Generator | None = None
 ) -> Tensor:
@@ -581,6 +596,7 @@ def bernoulli(
     return out.bernoulli_(input if p is None else p, generator=generator)
 
 
+@factory_accepts_out
 def normal(
     mean: Any,
     std: Any = 1.0,

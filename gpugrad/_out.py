@@ -1,0 +1,292 @@
+"""PyTorch's ``out=`` keyword: ``gpugrad.add(a, b, out=c)`` writes the sum into ``c`` and
+returns ``c``.
+
+Only the top-level functions take it (a Tensor method never does, as in PyTorch), so the
+ops keep their signatures and methods pay nothing: ``_exports`` wraps each op of
+``OUT_RULES`` with ``accepts_out``, whose ``out=None`` path is one extra call, and the
+factories (``zeros``, ``arange``, ``randn`` …) wear ``factory_accepts_out``.
+
+What a write into ``out`` does, as PyTorch: the result is computed first (so ``out`` may
+be an input), then checked against ``out`` (its device; its dtype by the op's rule, see
+``OUT_RULES``), cast to ``out``'s dtype and written into ``out``'s own memory (views of
+``out`` see it; its version counter goes up, so a backward that saved ``out`` notices). An
+``out`` of another shape is resized, silently when it has no elements and with PyTorch's
+deprecation ``UserWarning`` otherwise. Under autograd recording, an ``out`` call with any
+argument that requires grad is refused: ``out=`` never records a graph.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ._grad_mode import state as _grad_state
+from ._tensor import _CPP_TYPE, Tensor
+from .backends import dtypes as _dtypes
+
+# --- how each op treats out's dtype ------------------------------------------------------
+CAST = "cast"
+"""The result is cast to ``out``'s dtype when PyTorch's ``can_cast`` allows it (never
+floating to integral, never a non-bool to bool), else PyTorch's "result type" error."""
+ANY = "any"
+"""Any dtype of ``out`` is accepted: the result is cast to it (comparisons, bitwise ops)."""
+ACCUMULATE = "accumulate"
+"""``out``'s dtype is the dtype the op computes in (``sum``, ``cumsum``: as ``dtype=``)."""
+CAT = "cat"
+"""As ``CAST``, with the concatenations' own ``TypeError``."""
+EXACT = "Expected out tensor to have dtype {result}, but got {out} instead"
+FOUND = "Found dtype {Out} but expected {Result}"
+"""Rules naming a message: ``out`` must have the result's dtype exactly (``{result}`` is
+the C++ name PyTorch prints, ``double``; ``{Result}`` the scalar-type name, ``Double``)."""
+
+_CAST_OPS = (
+    "acos acosh add arccos arccosh arcsin arcsinh arctan arctan2 arctanh asin asinh atan "
+    "atan2 atanh digamma div erf erfc erfinv exp exp2 expm1 floor_divide fmax fmin fmod ger "
+    "hypot kron lerp lgamma log log10 log1p log2 logaddexp logsumexp maximum mean minimum "
+    "mul nanmean nansum outer polygamma pow reciprocal remainder rsqrt sigmoid sin sinh "
+    "sqrt square std sub tan tanh var"
+)
+_ANY_OPS = (
+    "bitwise_and bitwise_or bitwise_xor eq ge greater gt le less logical_and logical_not "
+    "logical_or logical_xor lt ne"
+)
+_ACCUMULATE_OPS = "cumprod cumsum prod sum"
+_CAT_OPS = "cat column_stack concat concatenate dstack hstack row_stack stack vstack"
+_FOUND_OPS = "abs bitwise_not ceil clamp clip fix floor frac neg negative round sign trunc"
+_EXACT_OPS = (
+    "addbmm addmm addmv amax amin argmax argmin baddbmm bmm cross cummax cummin diag dot "
+    "gather index_add index_select inner inverse kthvalue log_softmax logcumsumexp "
+    "masked_select matmul max median min mm mode msort mv nan_to_num nanmedian nanquantile "
+    "nonzero norm quantile scatter scatter_add scatter_reduce slogdet softmax sort "
+    "take_along_dim tensordot topk tril triu where"
+)
+_OWN_MESSAGES = {
+    "all": "all only supports bool tensor for result, got: {Out}",
+    "any": "any only supports bool tensor for result, got: {Out}",
+    "isneginf": "isneginf does not support non-boolean outputs.",
+    "isposinf": "isposinf does not support non-boolean outputs.",
+}
+
+OUT_RULES: dict[str, str] = {
+    **dict.fromkeys(_CAST_OPS.split(), CAST),
+    **dict.fromkeys(_ANY_OPS.split(), ANY),
+    **dict.fromkeys(_ACCUMULATE_OPS.split(), ACCUMULATE),
+    **dict.fromkeys(_CAT_OPS.split(), CAT),
+    **dict.fromkeys(_FOUND_OPS.split(), FOUND),
+    **dict.fromkeys(_EXACT_OPS.split(), EXACT),
+    **_OWN_MESSAGES,
+}
+"""Every exported op that takes ``out=`` in PyTorch, with its dtype rule: ``CAST``,
+``ANY``, ``ACCUMULATE``, ``CAT``, or the message of its must-match-exactly error."""
+
+RESIZE_WARNING = (
+    "An output with one or more elements was resized since it had shape {old}, which does "
+    "not match the required output shape {new}. This behavior is deprecated, and in a "
+    "future PyTorch release outputs will not be resized unless they have zero elements. "
+    "You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+    "with t.resize_(0)."
+)
+ARANGE_WARNING = (
+    "The number of elements in the out tensor of shape {old} is {n} which does not match "
+    "the computed number of elements {count}. Note that this may occur as a result of "
+    "rounding error. The out tensor will be resized to a tensor of shape ({count},)."
+)
+"""``arange``'s own warning for an ``out`` of another size (other factories resize
+silently)."""
+AUTOGRAD_ERROR = (
+    "{name}(): functions with out=... arguments don't support automatic differentiation, "
+    "but one of the arguments requires grad."
+)
+
+
+def _names(dtype: Any) -> dict[str, str]:
+    cpp, scalar = _CPP_TYPE[dtype.name]
+    return {"cpp": cpp, "scalar": scalar}
+
+
+def can_cast(source: Any, target: Any) -> bool:
+    """PyTorch's ``can_cast`` for NumPy dtypes: never floating to integral or bool, never a
+    non-bool to bool."""
+    if source.kind == "f" and target.kind != "f":
+        return False
+    return source.kind == "b" or target.kind != "b"
+
+
+def _check_dtype(name: str, rule: str, result: Any, out: Any) -> None:
+    if result == out or rule in (ANY, ACCUMULATE):
+        return
+    if rule in (CAST, CAT):
+        if can_cast(result, out):
+            return
+        out_name = _CPP_TYPE[out.name][1]
+        if rule == CAT:
+            raise TypeError(
+                f"torch.cat(): input types can't be cast to the desired output type {out_name}"
+            )
+        raise RuntimeError(
+            f"result type {_CPP_TYPE[result.name][1]} can't be cast to the desired output "
+            f"type {out_name}"
+        )
+    (result_cpp, result_scalar), (out_cpp, out_scalar) = _CPP_TYPE[result.name], _CPP_TYPE[out.name]
+    raise RuntimeError(
+        rule.format(result=result_cpp, out=out_cpp, Result=result_scalar, Out=out_scalar)
+    )
+
+
+def _requires_grad(values: Any) -> bool:
+    for value in values:
+        if isinstance(value, Tensor):
+            if value._requires_grad:
+                return True
+        elif isinstance(value, (list, tuple)) and _requires_grad(value):
+            return True
+    return False
+
+
+def _outs(name: str, out: Any, count: int | None) -> tuple[Tensor, ...]:
+    """``out`` as a tuple of tensors, checked against the op's number of results
+    (``None``: one tensor)."""
+    if count is None:
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        return (out,)
+    if not isinstance(out, (tuple, list)) or not all(isinstance(t, Tensor) for t in out):
+        raise TypeError(
+            f"{name}(): argument 'out' must be tuple of Tensors, not {type(out).__name__}"
+        )
+    if len(out) != count:
+        raise TypeError(f"expected tuple of {count} elements but got {len(out)}")
+    return tuple(out)
+
+
+def write(target: Tensor, values: Tensor, *, warn: bool = True) -> None:
+    """Write ``values`` (already of ``target``'s dtype and device) into ``target``: into
+    its memory when the shapes agree, else into new memory of ``values``' shape (PyTorch's
+    resize, with its warning when ``target`` had elements and ``warn``)."""
+    from ._inplace import _record_write  # the write counter in-place ops keep
+
+    data = values._data
+    if data.dtype != target._data.dtype:
+        data = values._backend.astype(data, target._data.dtype)
+    _record_write(target)
+    if data.shape == target._data.shape:
+        target._data = target._backend.assign(target._data, data)
+        return
+    if warn and target._data.size:
+        warnings.warn(
+            RESIZE_WARNING.format(old=list(target._data.shape), new=list(data.shape)),
+            UserWarning,
+            stacklevel=4,
+        )
+    target._data = values._backend.copy(data) if data is values._data else data
+
+
+def _check_device(out: Tensor, result: Tensor) -> None:
+    if out._backend is not result._backend:
+        raise RuntimeError(
+            f"Expected out tensor to have device {result._backend.device_str}, but got "
+            f"{out._backend.device_str} instead"
+        )
+
+
+def write_out(name: str, function: Callable[..., Any], args: tuple, kwargs: dict, out: Any) -> Any:
+    """``function(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple of them for
+    ops with several results); returns ``out`` (its tuple as the op's named tuple)."""
+    rule = OUT_RULES[name]
+    if _grad_state.enabled and (
+        _requires_grad(args)
+        or _requires_grad(kwargs.values())
+        or _requires_grad(out if isinstance(out, (tuple, list)) else (out,))
+    ):
+        raise RuntimeError(AUTOGRAD_ERROR.format(name="cat" if rule == CAT else function.__name__))
+    if (
+        rule == ACCUMULATE
+        and isinstance(out, Tensor)
+        and kwargs.get("dtype") is None
+        and "dtype" in inspect.signature(function).parameters
+    ):
+        kwargs = {**kwargs, "dtype": out.dtype}
+    result = function(*args, **kwargs)
+    results = (result,) if isinstance(result, Tensor) else tuple(result)
+    outs = _outs(name, out, None if isinstance(result, Tensor) else len(results))
+    for target, values in zip(outs, results):
+        _check_device(target, values)
+        _check_dtype(name, rule, values._data.dtype, target._data.dtype)
+    for target, values in zip(outs, results):
+        write(target, values)
+    if isinstance(result, Tensor):
+        return out
+    return type(result)(*outs) if hasattr(result, "_fields") else outs
+
+
+def _with_out_parameter(function: Callable[..., Any], wrapper: Callable[..., Any]) -> None:
+    """Give ``wrapper`` ``function``'s signature plus a keyword-only ``out=None``."""
+    sig = inspect.signature(function)
+    params = list(sig.parameters.values())
+    out = inspect.Parameter(
+        "out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Tensor | None"
+    )
+    at = len(params)
+    if params and params[-1].kind is inspect.Parameter.VAR_KEYWORD:
+        at -= 1
+    wrapper.__signature__ = sig.replace(parameters=[*params[:at], out, *params[at:]])
+    note = "\n\nWith ``out=`` the result is written into that tensor, which is returned."
+    wrapper.__doc__ = (function.__doc__ or "").rstrip() + note
+
+
+def accepts_out(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` as the top-level ``gpugrad.<name>``, taking PyTorch's ``out=``."""
+
+    @functools.wraps(function)
+    def op(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if out is None:
+            return function(*args, **kwargs)
+        return write_out(name, function, args, kwargs, out)
+
+    _with_out_parameter(function, op)
+    return op
+
+
+def factory_accepts_out(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A factory (``zeros``, ``arange``, ``randn`` …) taking ``out=``: it makes the tensor
+    with ``out``'s dtype and device (a different ``dtype=`` is an error, as in PyTorch) and
+    writes it into ``out``, resizing it silently."""
+    name = function.__name__
+    takes = inspect.signature(function).parameters
+
+    @functools.wraps(function)
+    def factory(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if out is None:
+            return function(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        if _grad_state.enabled and out._requires_grad:
+            raise RuntimeError(AUTOGRAD_ERROR.format(name=f"aten::{name}"))
+        dtype = kwargs.get("dtype")
+        if dtype is not None and _dtypes.as_dtype(dtype) != out.dtype:
+            raise RuntimeError(
+                f"dtype {_CPP_TYPE[_dtypes.as_dtype(dtype).name][1]} does not match dtype of "
+                f"out parameter ({_CPP_TYPE[out.dtype.name][1]})"
+            )
+        if "dtype" in takes:
+            kwargs["dtype"] = out.dtype
+        if "device" in takes and kwargs.get("device") is None:
+            kwargs["device"] = out.device
+        result = function(*args, **kwargs)
+        _check_device(out, result)
+        if name == "arange" and out._data.size not in (0, result._data.size):
+            warnings.warn(
+                ARANGE_WARNING.format(
+                    old=list(out.shape), n=out._data.size, count=result._data.size
+                ),
+                UserWarning,
+                stacklevel=2,
+            )
+        write(out, result, warn=False)
+        return out
+
+    _with_out_parameter(function, factory)
+    return factory
