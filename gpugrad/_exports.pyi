@@ -8,8 +8,6 @@ from typing import Any
 from ._tensor import Tensor
 from .ops.dispatch import Dim, Number, TensorOrNumber
 from .ops.elementwise import allclose as allclose
-from .ops.elementwise import cos as cos
-from .ops.elementwise import cosh as cosh
 from .ops.elementwise import equal as equal
 from .ops.elementwise import isclose as isclose
 from .ops.elementwise import isfinite as isfinite
@@ -189,6 +187,8 @@ def concat(
 def concatenate(
     tensors: Sequence[Tensor], dim: builtins.int = 0, *, out: Tensor | None = None
 ) -> Tensor: ...
+def cos(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def cross(
     input: Tensor, other: Tensor, dim: builtins.int | None = None, *, out: Tensor | None = None
 ) -> Tensor: ...

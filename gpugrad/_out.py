@@ -44,10 +44,10 @@ the C++ name PyTorch prints, ``double``; ``{Result}`` the scalar-type name, ``Do
 
 _CAST_OPS = (
     "acos acosh add arccos arccosh arcsin arcsinh arctan arctan2 arctanh asin asinh atan "
-    "atan2 atanh digamma div erf erfc erfinv exp exp2 expm1 floor_divide fmax fmin fmod ger "
-    "hypot kron lerp lgamma log log10 log1p log2 logaddexp logsumexp maximum mean minimum "
-    "mul nanmean nansum outer polygamma pow reciprocal remainder rsqrt sigmoid sin sinh "
-    "sqrt square std sub tan tanh var"
+    "atan2 atanh cos cosh digamma div erf erfc erfinv exp exp2 expm1 floor_divide fmax "
+    "fmin fmod ger hypot kron lerp lgamma log log10 log1p log2 logaddexp logsumexp maximum "
+    "mean minimum mul nanmean nansum outer polygamma pow reciprocal remainder rsqrt sigmoid "
+    "sin sinh sqrt square std sub tan tanh var"
 )
 _ANY_OPS = (
     "bitwise_and bitwise_or bitwise_xor eq ge greater gt le less logical_and logical_not "
@@ -57,7 +57,7 @@ _ACCUMULATE_OPS = "cumprod cumsum prod sum"
 _CAT_OPS = "cat column_stack concat concatenate dstack hstack row_stack stack vstack"
 _FOUND_OPS = "abs bitwise_not ceil clamp clip fix floor frac neg negative round sign trunc"
 _EXACT_OPS = (
-    "addbmm addmm addmv amax amin argmax argmin baddbmm bmm cross cummax cummin diag dot "
+    "addbmm addmm addmv argmax argmin baddbmm bmm cross cummax cummin diag dot "
     "gather index_add index_select inner inverse kthvalue log_softmax logcumsumexp "
     "masked_select matmul max median min mm mode msort mv nan_to_num nanmedian nanquantile "
     "nonzero norm quantile scatter scatter_add scatter_reduce slogdet softmax sort "
@@ -68,7 +68,16 @@ _OWN_MESSAGES = {
     "any": "any only supports bool tensor for result, got: {Out}",
     "isneginf": "isneginf does not support non-boolean outputs.",
     "isposinf": "isposinf does not support non-boolean outputs.",
+    "amax": "Expected the dtype for input and out to match, but got {Result} for input's "
+    "dtype and {Out} for out's dtype.",
+    "amin": "Expected the dtype for input and out to match, but got {Result} for input's "
+    "dtype and {Out} for out's dtype.",
 }
+_CAST_FAILURES = {
+    "nansum": (NotImplementedError, "\"nansum_cpu\" not implemented for '{Out}'"),
+    "nanmean": (NotImplementedError, "\"nansum_cpu\" not implemented for '{Out}'"),
+}
+"""``CAST`` ops whose refusal PyTorch raises its own way."""
 
 OUT_RULES: dict[str, str] = {
     **dict.fromkeys(_CAST_OPS.split(), CAST),
@@ -122,6 +131,9 @@ def _check_dtype(name: str, rule: str, result: Any, out: Any) -> None:
         if can_cast(result, out):
             return
         out_name = _CPP_TYPE[out.name][1]
+        if name in _CAST_FAILURES:
+            kind, message = _CAST_FAILURES[name]
+            raise kind(message.format(Out=out_name))
         if rule == CAT:
             raise TypeError(
                 f"torch.cat(): input types can't be cast to the desired output type {out_name}"
@@ -238,14 +250,56 @@ def _with_out_parameter(function: Callable[..., Any], wrapper: Callable[..., Any
 
 
 def accepts_out(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` as the top-level ``gpugrad.<name>``, taking PyTorch's ``out=``."""
+    """``function`` as the top-level ``gpugrad.<name>``, taking PyTorch's ``out=``.
 
-    @functools.wraps(function)
-    def op(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-        if out is None:
-            return function(*args, **kwargs)
-        return write_out(name, function, args, kwargs, out)
-
+    The wrapper is generated with ``function``'s own parameters (and defaults) plus
+    ``out=None``, so a call without ``out`` forwards its arguments as they came: one extra
+    frame, no ``*args``/``**kwargs`` packing."""
+    P = inspect.Parameter
+    params = list(inspect.signature(function).parameters.values())
+    namespace: dict[str, Any] = {"_op_": function, "_write_": write_out, "_name_": name}
+    header, positional, keywords = [], [], []
+    star = False
+    for i, p in enumerate(params):
+        default = ""
+        if p.default is not P.empty:
+            namespace[f"_d{i}_"] = p.default
+            default = f"=_d{i}_"
+        if p.kind is P.VAR_POSITIONAL:
+            header.append(f"*{p.name}")
+            positional.append(f"*{p.name}")
+            star = True
+        elif p.kind is P.VAR_KEYWORD:
+            continue
+        elif p.kind is P.KEYWORD_ONLY:
+            if not star:
+                header.append("*")
+                star = True
+            header.append(p.name + default)
+            keywords.append(p.name)
+        else:
+            header.append(p.name + default)
+            positional.append(p.name)
+    if not star:
+        header.append("*")
+    header.append("out=None")
+    var_keyword = next((p.name for p in params if p.kind is P.VAR_KEYWORD), None)
+    if var_keyword:
+        header.append(f"**{var_keyword}")
+    forwarded = [*positional, *(f"{k}={k}" for k in keywords)]
+    kwargs = "{" + ", ".join(f"{k!r}: {k}" for k in keywords) + "}"
+    if var_keyword:
+        forwarded.append(f"**{var_keyword}")
+        kwargs = f"{{**{kwargs}, **{var_keyword}}}"
+    source = (
+        f"def {function.__name__}({', '.join(header)}):\n"
+        f"    if out is None:\n"
+        f"        return _op_({', '.join(forwarded)})\n"
+        f"    return _write_(_name_, _op_, ({''.join(a + ', ' for a in positional)}), "
+        f"{kwargs}, out)\n"
+    )
+    exec(source, namespace)  # noqa: S102 - the wrapper's code is built from a signature above
+    op = functools.wraps(function)(namespace[function.__name__])
     _with_out_parameter(function, op)
     return op
 
