@@ -13,49 +13,65 @@ from .ops.elementwise import isclose as isclose
 from .ops.elementwise import isfinite as isfinite
 from .ops.elementwise import isinf as isinf
 from .ops.elementwise import isnan as isnan
+from .ops.elementwise import positive as positive
 from .ops.elementwise import relu as relu
 from .ops.index import argwhere as argwhere
 from .ops.index import chunk as chunk
+from .ops.index import dsplit as dsplit
+from .ops.index import hsplit as hsplit
 from .ops.index import index_fill as index_fill
 from .ops.index import index_put as index_put
 from .ops.index import masked_fill as masked_fill
 from .ops.index import narrow as narrow
 from .ops.index import repeat_interleave as repeat_interleave
 from .ops.index import split as split
+from .ops.index import tensor_split as tensor_split
 from .ops.index import unbind as unbind
+from .ops.index import vsplit as vsplit
 from .ops.linalg import cdist as cdist
 from .ops.linalg import det as det
 from .ops.linalg import dist as dist
 from .ops.linalg import einsum as einsum
+from .ops.linalg import logdet as logdet
 from .ops.reduce import argsort as argsort
 from .ops.reduce import count_nonzero as count_nonzero
 from .ops.reduce import flip as flip
 from .ops.reduce import std_mean as std_mean
 from .ops.reduce import unique as unique
 from .ops.reduce import var_mean as var_mean
+from .ops.shape import atleast_1d as atleast_1d
+from .ops.shape import atleast_2d as atleast_2d
+from .ops.shape import atleast_3d as atleast_3d
 from .ops.shape import broadcast_shapes as broadcast_shapes
 from .ops.shape import broadcast_tensors as broadcast_tensors
 from .ops.shape import broadcast_to as broadcast_to
 from .ops.shape import clone as clone
 from .ops.shape import diag_embed as diag_embed
+from .ops.shape import diagflat as diagflat
 from .ops.shape import diagonal as diagonal
 from .ops.shape import flatten as flatten
+from .ops.shape import fliplr as fliplr
+from .ops.shape import flipud as flipud
 from .ops.shape import meshgrid as meshgrid
 from .ops.shape import movedim as moveaxis
 from .ops.shape import movedim as movedim
 from .ops.shape import permute as permute
+from .ops.shape import ravel as ravel
 from .ops.shape import repeat as repeat
 from .ops.shape import reshape as reshape
 from .ops.shape import roll as roll
+from .ops.shape import rot90 as rot90
 from .ops.shape import squeeze as squeeze
 from .ops.shape import t as t
 from .ops.shape import tile as tile
 from .ops.shape import trace as trace
 from .ops.shape import transpose as swapaxes
+from .ops.shape import transpose as swapdims
 from .ops.shape import transpose as transpose
 from .ops.shape import unsqueeze as unsqueeze
 
 def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def absolute(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def acosh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def add(
@@ -70,6 +86,12 @@ def addbmm(
     alpha: Any = 1,
     out: Tensor | None = None,
 ) -> Any: ...
+def addcdiv(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
+def addcmul(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
 def addmm(
     input: Tensor,
     mat1: Tensor,
@@ -88,6 +110,15 @@ def addmv(
     alpha: Any = 1,
     out: Tensor | None = None,
 ) -> Any: ...
+def addr(
+    input: Tensor,
+    vec1: Tensor,
+    vec2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Tensor: ...
 def all(
     input: Tensor,
     dim: Dim = None,
@@ -112,6 +143,13 @@ def amin(
     keepdims: builtins.bool | None = None,
     out: Tensor | None = None,
 ) -> Tensor: ...
+def aminmax(
+    input: Tensor,
+    *,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    out: Tensor | None = None,
+) -> Any: ...
 def any(
     input: Tensor,
     dim: Dim = None,
@@ -173,6 +211,8 @@ def clamp(
     *,
     out: Tensor | None = None,
 ) -> Tensor: ...
+def clamp_max(input: Tensor, max: Number, *, out: Tensor | None = None) -> Tensor: ...
+def clamp_min(input: Tensor, min: Number, *, out: Tensor | None = None) -> Tensor: ...
 def clip(
     input: Tensor,
     min: Number | None = None,
@@ -187,6 +227,9 @@ def concat(
 def concatenate(
     tensors: Sequence[Tensor], dim: builtins.int = 0, *, out: Tensor | None = None
 ) -> Tensor: ...
+def copysign(
+    input: TensorOrNumber, other: TensorOrNumber, *, out: Tensor | None = None
+) -> Tensor: ...
 def cos(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def cross(
@@ -200,9 +243,26 @@ def cumprod(
 def cumsum(
     input: Tensor, dim: builtins.int, *, dtype: Any = None, out: Tensor | None = None
 ) -> Tensor: ...
+def deg2rad(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def diag(input: Tensor, diagonal: builtins.int = 0, *, out: Tensor | None = None) -> Tensor: ...
+def diff(
+    input: Tensor,
+    n: builtins.int = 1,
+    dim: builtins.int = -1,
+    prepend: Any = None,
+    append: Any = None,
+    *,
+    out: Tensor | None = None,
+) -> Tensor: ...
 def digamma(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def div(
+    input: Tensor,
+    other: TensorOrNumber,
+    *,
+    rounding_mode: str | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def divide(
     input: Tensor,
     other: TensorOrNumber,
     *,
@@ -219,6 +279,9 @@ def exp(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def float_power(
+    input: TensorOrNumber, exponent: TensorOrNumber, *, out: Tensor | None = None
+) -> Tensor: ...
 def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def floor_divide(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def fmax(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
@@ -236,7 +299,9 @@ def gather(
 def ge(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def ger(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def greater(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def greater_equal(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def gt(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def hstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
 def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def index_add(
@@ -253,6 +318,14 @@ def index_select(
 ) -> Tensor: ...
 def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def inverse(A: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def isin(
+    elements: Any,
+    test_elements: Any,
+    *,
+    assume_unique: builtins.bool = False,
+    invert: builtins.bool = False,
+    out: Tensor | None = None,
+) -> Tensor: ...
 def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def kron(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
@@ -270,6 +343,7 @@ def lerp(
     input: Tensor, end: Tensor, weight: TensorOrNumber, *, out: Tensor | None = None
 ) -> Tensor: ...
 def less(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def less_equal(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def lgamma(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def log(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def log10(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
@@ -279,11 +353,15 @@ def log_softmax(
     input: Tensor, dim: builtins.int, *, dtype: Any = None, out: Tensor | None = None
 ) -> Tensor: ...
 def logaddexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logaddexp2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def logcumsumexp(input: Tensor, dim: builtins.int, *, out: Tensor | None = None) -> Tensor: ...
 def logical_and(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def logical_or(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def logical_xor(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logit(
+    input: Tensor, eps: builtins.float | None = None, *, out: Tensor | None = None
+) -> Tensor: ...
 def logsumexp(
     input: Tensor,
     dim: Dim,
@@ -295,6 +373,7 @@ def logsumexp(
 def lt(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def matrix_power(input: Tensor, n: builtins.int, *, out: Tensor | None = None) -> Tensor: ...
 def max(
     input: Tensor,
     dim: Any = None,
@@ -340,6 +419,7 @@ def mode(
 ) -> Any: ...
 def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def mul(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def multiply(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def nan_to_num(
     input: Tensor,
@@ -399,6 +479,7 @@ def norm(
     dtype: Any = None,
     out: Tensor | None = None,
 ) -> Tensor: ...
+def not_equal(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def polygamma(n: builtins.int, input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def pow(
@@ -421,6 +502,7 @@ def quantile(
     interpolation: str = "linear",
     out: Tensor | None = None,
 ) -> Tensor: ...
+def rad2deg(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def remainder(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 def round(input: Tensor, *, decimals: builtins.int = 0, out: Tensor | None = None) -> Tensor: ...
@@ -449,9 +531,12 @@ def scatter_reduce(
     include_self: builtins.bool = True,
     out: Tensor | None = None,
 ) -> Tensor: ...
+def sgn(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def sign(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def signbit(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def sin(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def sinc(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def slogdet(A: Tensor, *, out: Tensor | None = None) -> tuple[Tensor, Tensor]: ...
 def softmax(
@@ -483,6 +568,9 @@ def std(
 def sub(
     input: Tensor, other: TensorOrNumber, *, alpha: Number = 1, out: Tensor | None = None
 ) -> Tensor: ...
+def subtract(
+    input: Tensor, other: TensorOrNumber, *, alpha: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
 def sum(
     input: Tensor,
     dim: Dim = None,
@@ -492,6 +580,7 @@ def sum(
     keepdims: builtins.bool | None = None,
     out: Tensor | None = None,
 ) -> Tensor: ...
+def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def take_along_dim(
     input: Tensor, indices: Tensor, dim: builtins.int | None = None, *, out: Tensor | None = None
 ) -> Tensor: ...
@@ -509,6 +598,13 @@ def topk(
 ) -> Any: ...
 def tril(input: Tensor, diagonal: builtins.int = 0, *, out: Tensor | None = None) -> Tensor: ...
 def triu(input: Tensor, diagonal: builtins.int = 0, *, out: Tensor | None = None) -> Tensor: ...
+def true_divide(
+    input: Tensor,
+    other: TensorOrNumber,
+    *,
+    rounding_mode: str | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
 def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def var(
     input: Tensor,
@@ -520,21 +616,28 @@ def var(
     keepdims: builtins.bool | None = None,
     out: Tensor | None = None,
 ) -> Tensor: ...
+def vdot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def vstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
 def where(condition: Any, input: Any, other: Any, *, out: Tensor | None = None) -> Tensor: ...
+def xlogy(input: TensorOrNumber, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 
 __all__ = [
     "abs",
+    "absolute",
     "acos",
     "acosh",
     "add",
     "addbmm",
+    "addcdiv",
+    "addcmul",
     "addmm",
     "addmv",
+    "addr",
     "all",
     "allclose",
     "amax",
     "amin",
+    "aminmax",
     "any",
     "arccos",
     "arccosh",
@@ -552,6 +655,9 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
     "baddbmm",
     "bitwise_and",
     "bitwise_not",
@@ -566,11 +672,14 @@ __all__ = [
     "ceil",
     "chunk",
     "clamp",
+    "clamp_max",
+    "clamp_min",
     "clip",
     "clone",
     "column_stack",
     "concat",
     "concatenate",
+    "copysign",
     "cos",
     "cosh",
     "count_nonzero",
@@ -579,14 +688,19 @@ __all__ = [
     "cummin",
     "cumprod",
     "cumsum",
+    "deg2rad",
     "det",
     "diag",
     "diag_embed",
+    "diagflat",
     "diagonal",
+    "diff",
     "digamma",
     "dist",
     "div",
+    "divide",
     "dot",
+    "dsplit",
     "dstack",
     "einsum",
     "eq",
@@ -600,6 +714,9 @@ __all__ = [
     "fix",
     "flatten",
     "flip",
+    "fliplr",
+    "flipud",
+    "float_power",
     "floor",
     "floor_divide",
     "fmax",
@@ -610,7 +727,10 @@ __all__ = [
     "ge",
     "ger",
     "greater",
+    "greater_equal",
     "gt",
+    "heaviside",
+    "hsplit",
     "hstack",
     "hypot",
     "index_add",
@@ -621,6 +741,7 @@ __all__ = [
     "inverse",
     "isclose",
     "isfinite",
+    "isin",
     "isinf",
     "isnan",
     "isneginf",
@@ -630,6 +751,7 @@ __all__ = [
     "le",
     "lerp",
     "less",
+    "less_equal",
     "lgamma",
     "log",
     "log10",
@@ -637,16 +759,20 @@ __all__ = [
     "log2",
     "log_softmax",
     "logaddexp",
+    "logaddexp2",
     "logcumsumexp",
+    "logdet",
     "logical_and",
     "logical_not",
     "logical_or",
     "logical_xor",
+    "logit",
     "logsumexp",
     "lt",
     "masked_fill",
     "masked_select",
     "matmul",
+    "matrix_power",
     "max",
     "maximum",
     "mean",
@@ -660,6 +786,7 @@ __all__ = [
     "movedim",
     "msort",
     "mul",
+    "multiply",
     "mv",
     "nan_to_num",
     "nanmean",
@@ -672,12 +799,16 @@ __all__ = [
     "negative",
     "nonzero",
     "norm",
+    "not_equal",
     "outer",
     "permute",
     "polygamma",
+    "positive",
     "pow",
     "prod",
     "quantile",
+    "rad2deg",
+    "ravel",
     "reciprocal",
     "relu",
     "remainder",
@@ -685,15 +816,19 @@ __all__ = [
     "repeat_interleave",
     "reshape",
     "roll",
+    "rot90",
     "round",
     "row_stack",
     "rsqrt",
     "scatter",
     "scatter_add",
     "scatter_reduce",
+    "sgn",
     "sigmoid",
     "sign",
+    "signbit",
     "sin",
+    "sinc",
     "sinh",
     "slogdet",
     "softmax",
@@ -706,12 +841,16 @@ __all__ = [
     "std",
     "std_mean",
     "sub",
+    "subtract",
     "sum",
     "swapaxes",
+    "swapdims",
     "t",
+    "take",
     "take_along_dim",
     "tan",
     "tanh",
+    "tensor_split",
     "tensordot",
     "tile",
     "topk",
@@ -719,12 +858,16 @@ __all__ = [
     "transpose",
     "tril",
     "triu",
+    "true_divide",
     "trunc",
     "unbind",
     "unique",
     "unsqueeze",
     "var",
     "var_mean",
+    "vdot",
+    "vsplit",
     "vstack",
     "where",
+    "xlogy",
 ]

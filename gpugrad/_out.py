@@ -3,8 +3,8 @@ returns ``c``.
 
 Only the top-level functions take it (a Tensor method never does, as in PyTorch), so the
 ops keep their signatures and methods pay nothing: ``_exports`` wraps each op of
-``OUT_RULES`` with ``accepts_out``, whose ``out=None`` path is one extra call, and the
-factories (``zeros``, ``arange``, ``randn`` …) wear ``factory_accepts_out``.
+``OUT_RULES`` with ``accepts_out``, whose ``out=None`` path is one extra call (the
+factories, ``zeros``, ``arange``, ``randn`` …, take ``out=`` in ``_factories``).
 
 What a write into ``out`` does, as PyTorch: the result is computed first (so ``out`` may
 be an input), then checked against ``out`` (its device; its dtype by the op's rule, see
@@ -23,9 +23,10 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from ._factories import OUT_AUTOGRAD_ERROR as AUTOGRAD_ERROR
 from ._grad_mode import state as _grad_state
+from ._inplace import _record_write
 from ._tensor import _CPP_TYPE, Tensor
-from .backends import dtypes as _dtypes
 
 # --- how each op treats out's dtype ------------------------------------------------------
 CAST = "cast"
@@ -47,27 +48,34 @@ _CAST_OPS = (
     "atan2 atanh cos cosh digamma div erf erfc erfinv exp exp2 expm1 floor_divide fmax "
     "fmin fmod ger hypot kron lerp lgamma log log10 log1p log2 logaddexp logsumexp maximum "
     "mean minimum mul nanmean nansum outer polygamma pow reciprocal remainder rsqrt sigmoid "
-    "sin sinh sqrt square std sub tan tanh var"
+    "sin sinh sqrt square std sub tan tanh var deg2rad rad2deg logit sinc diff multiply "
+    "subtract divide true_divide xlogy copysign logaddexp2 addcmul addcdiv addr"
 )
 _ANY_OPS = (
     "bitwise_and bitwise_or bitwise_xor eq ge greater gt le less logical_and logical_not "
-    "logical_or logical_xor lt ne"
+    "logical_or logical_xor lt ne greater_equal less_equal not_equal"
 )
 _ACCUMULATE_OPS = "cumprod cumsum prod sum"
 _CAT_OPS = "cat column_stack concat concatenate dstack hstack row_stack stack vstack"
-_FOUND_OPS = "abs bitwise_not ceil clamp clip fix floor frac neg negative round sign trunc"
+_FOUND_OPS = (
+    "abs bitwise_not ceil clamp clip fix floor frac neg negative round sign trunc absolute "
+    "sgn clamp_min clamp_max"
+)
 _EXACT_OPS = (
     "addbmm addmm addmv argmax argmin baddbmm bmm cross cummax cummin diag dot "
     "gather index_add index_select inner inverse kthvalue log_softmax logcumsumexp "
     "masked_select matmul max median min mm mode msort mv nan_to_num nanmedian nanquantile "
     "nonzero norm quantile scatter scatter_add scatter_reduce slogdet softmax sort "
-    "take_along_dim tensordot topk tril triu where"
+    "take_along_dim tensordot topk tril triu where aminmax isin matrix_power take vdot "
+    "float_power"
 )
 _OWN_MESSAGES = {
     "all": "all only supports bool tensor for result, got: {Out}",
     "any": "any only supports bool tensor for result, got: {Out}",
     "isneginf": "isneginf does not support non-boolean outputs.",
     "isposinf": "isposinf does not support non-boolean outputs.",
+    "signbit": "signbit does not support non-boolean outputs.",
+    "heaviside": "heaviside is not yet implemented for tensors with different dtypes.",
     "amax": "Expected the dtype for input and out to match, but got {Result} for input's "
     "dtype and {Out} for out's dtype.",
     "amin": "Expected the dtype for input and out to match, but got {Result} for input's "
@@ -97,17 +105,6 @@ RESIZE_WARNING = (
     "future PyTorch release outputs will not be resized unless they have zero elements. "
     "You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
     "with t.resize_(0)."
-)
-ARANGE_WARNING = (
-    "The number of elements in the out tensor of shape {old} is {n} which does not match "
-    "the computed number of elements {count}. Note that this may occur as a result of "
-    "rounding error. The out tensor will be resized to a tensor of shape ({count},)."
-)
-"""``arange``'s own warning for an ``out`` of another size (other factories resize
-silently)."""
-AUTOGRAD_ERROR = (
-    "{name}(): functions with out=... arguments don't support automatic differentiation, "
-    "but one of the arguments requires grad."
 )
 
 
@@ -178,8 +175,6 @@ def write(target: Tensor, values: Tensor, *, warn: bool = True) -> None:
     """Write ``values`` (already of ``target``'s dtype and device) into ``target``: into
     its memory when the shapes agree, else into new memory of ``values``' shape (PyTorch's
     resize, with its warning when ``target`` had elements and ``warn``)."""
-    from ._inplace import _record_write  # the write counter in-place ops keep
-
     data = values._data
     if data.dtype != target._data.dtype:
         data = values._backend.astype(data, target._data.dtype)
@@ -302,45 +297,3 @@ def accepts_out(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     op = functools.wraps(function)(namespace[function.__name__])
     _with_out_parameter(function, op)
     return op
-
-
-def factory_accepts_out(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A factory (``zeros``, ``arange``, ``randn`` …) taking ``out=``: it makes the tensor
-    with ``out``'s dtype and device (a different ``dtype=`` is an error, as in PyTorch) and
-    writes it into ``out``, resizing it silently."""
-    name = function.__name__
-    takes = inspect.signature(function).parameters
-
-    @functools.wraps(function)
-    def factory(*args: Any, out: Any = None, **kwargs: Any) -> Any:
-        if out is None:
-            return function(*args, **kwargs)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
-        if _grad_state.enabled and out._requires_grad:
-            raise RuntimeError(AUTOGRAD_ERROR.format(name=f"aten::{name}"))
-        dtype = kwargs.get("dtype")
-        if dtype is not None and _dtypes.as_dtype(dtype) != out.dtype:
-            raise RuntimeError(
-                f"dtype {_CPP_TYPE[_dtypes.as_dtype(dtype).name][1]} does not match dtype of "
-                f"out parameter ({_CPP_TYPE[out.dtype.name][1]})"
-            )
-        if "dtype" in takes:
-            kwargs["dtype"] = out.dtype
-        if "device" in takes and kwargs.get("device") is None:
-            kwargs["device"] = out.device
-        result = function(*args, **kwargs)
-        _check_device(out, result)
-        if name == "arange" and out._data.size not in (0, result._data.size):
-            warnings.warn(
-                ARANGE_WARNING.format(
-                    old=list(out.shape), n=out._data.size, count=result._data.size
-                ),
-                UserWarning,
-                stacklevel=2,
-            )
-        write(out, result, warn=False)
-        return out
-
-    _with_out_parameter(function, factory)
-    return factory

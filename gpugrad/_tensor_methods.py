@@ -168,12 +168,12 @@ _EXPORTS_STUB_IMPORTS = (
 
 def render_export_stubs() -> str:
     """The text of ``_exports.pyi``: each exported op imported from its family module."""
-    from . import _exports
+    from ._out import OUT_RULES, accepts_out
 
     exported = registry.exports()
     # the ops taking ``out=`` (gpugrad/_out.py) are declared with it; the others imported
-    with_out = sorted(name for name, f in exported.items() if getattr(_exports, name) is not f)
-    declared = "".join(_signature(n, getattr(_exports, n), method=False) for n in with_out)
+    with_out = sorted(name for name in exported if name in OUT_RULES)
+    declared = "".join(_signature(n, accepts_out(n, exported[n]), method=False) for n in with_out)
     used = set(re.findall(r"[A-Za-z_]\w*", declared))
     lines = [
         "# Generated from the op registry by scripts/gen_stubs.py; do not edit by hand.\n",

@@ -61,6 +61,21 @@ def _cases() -> dict:
         ("quantile nanquantile", (x, 0.3, 1)),
         ("inverse slogdet trace", (sq,)),
         ("scatter scatter_add", (x, 1, i2, src)),
+        ("absolute sgn positive deg2rad rad2deg logit sinc signbit ravel diagflat", (x,)),
+        ("fliplr flipud rot90 atleast_1d atleast_2d atleast_3d aminmax diff", (x,)),
+        ("multiply subtract divide true_divide greater_equal less_equal not_equal", (x, y)),
+        ("xlogy float_power copysign heaviside logaddexp2", (x, y)),
+        ("addcmul addcdiv", (x, y, y)),
+        ("clamp_min clamp_max", (x, 0.5)),
+        ("swapdims", (x, 0, 1)),
+        ("take", (x, i2)),
+        ("tensor_split hsplit", (x, 2)),
+        ("vsplit", (x, [1])),
+        ("isin", (i, j)),
+        ("vdot", (v, v)),
+        ("addr", (x, _rand(3), v)),
+        ("logdet", (sq,)),
+        ("matrix_power", (sq, 3)),
     )
     cases = {name: args for names, args in groups for name in names.split()}
     return cases | {
@@ -193,7 +208,8 @@ def test_out_of_another_dtype_as_pytorch(name, device):
 OWN_WORDING = {
     "addbmm", "cummax", "cummin", "dot", "index_select", "inner", "kthvalue", "logcumsumexp",
     "logsumexp", "masked_select", "median", "mode", "nan_to_num", "nanmean", "nanmedian",
-    "nanquantile", "nansum", "nonzero", "quantile", "tensordot", "where", "mean",
+    "nanquantile", "nansum", "nonzero", "quantile", "tensordot", "where", "mean", "take",
+    "vdot", "float_power", "matrix_power",
 }  # fmt: skip
 """Ops whose dtype error PyTorch words its own way; the class still matches."""
 
