@@ -1431,10 +1431,7 @@ def _as_tensor_pair(input: TensorOrNumber, other: TensorOrNumber) -> tuple[Tenso
 def positive(input: Tensor) -> Tensor:
     """``+input``: ``input`` itself (refused for bool tensors, as in PyTorch)."""
     if input._data.dtype.kind == "b":
-        raise RuntimeError(
-            "The `+` operator, on a bool tensor is not supported. If you are trying to "
-            "invert a mask, use the `~` or `logical_not()` operator instead."
-        )
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
