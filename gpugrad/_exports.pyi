@@ -8,13 +8,19 @@ from typing import Any
 from ._tensor import Tensor
 from .ops.dispatch import Dim, Number, TensorOrNumber
 from .ops.elementwise import allclose as allclose
+from .ops.elementwise import conj as conj
 from .ops.elementwise import equal as equal
+from .ops.elementwise import is_conj as is_conj
 from .ops.elementwise import isclose as isclose
 from .ops.elementwise import isfinite as isfinite
 from .ops.elementwise import isinf as isinf
 from .ops.elementwise import isnan as isnan
+from .ops.elementwise import isreal as isreal
 from .ops.elementwise import positive as positive
+from .ops.elementwise import real as real
 from .ops.elementwise import relu as relu
+from .ops.elementwise import resolve_conj as resolve_conj
+from .ops.elementwise import resolve_neg as resolve_neg
 from .ops.index import argwhere as argwhere
 from .ops.index import chunk as chunk
 from .ops.index import dsplit as dsplit
@@ -24,6 +30,7 @@ from .ops.index import index_put as index_put
 from .ops.index import masked_fill as masked_fill
 from .ops.index import narrow as narrow
 from .ops.index import repeat_interleave as repeat_interleave
+from .ops.index import select as select
 from .ops.index import split as split
 from .ops.index import tensor_split as tensor_split
 from .ops.index import unbind as unbind
@@ -679,6 +686,7 @@ __all__ = [
     "column_stack",
     "concat",
     "concatenate",
+    "conj",
     "copysign",
     "cos",
     "cosh",
@@ -739,6 +747,7 @@ __all__ = [
     "index_select",
     "inner",
     "inverse",
+    "is_conj",
     "isclose",
     "isfinite",
     "isin",
@@ -746,6 +755,7 @@ __all__ = [
     "isnan",
     "isneginf",
     "isposinf",
+    "isreal",
     "kron",
     "kthvalue",
     "le",
@@ -809,12 +819,15 @@ __all__ = [
     "quantile",
     "rad2deg",
     "ravel",
+    "real",
     "reciprocal",
     "relu",
     "remainder",
     "repeat",
     "repeat_interleave",
     "reshape",
+    "resolve_conj",
+    "resolve_neg",
     "roll",
     "rot90",
     "round",
@@ -823,6 +836,7 @@ __all__ = [
     "scatter",
     "scatter_add",
     "scatter_reduce",
+    "select",
     "sgn",
     "sigmoid",
     "sign",

@@ -318,3 +318,33 @@ def test_untyped_storage_as_pytorch(device):
         )
     with pytest.raises(IndexError):
         storage[12]
+
+
+def test_real_dtype_queries_and_views_as_pytorch(device):
+    x, tx = _pair([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], device)
+    for name in ("conj", "resolve_conj", "resolve_neg", "real"):
+        assert getattr(gg, name)(x) is x and getattr(torch, name)(tx) is tx
+    assert x.real is x
+    _same(gg.isreal(x), torch.isreal(tx))
+    assert x.is_conj() is tx.is_conj() is False and gg.is_conj(x) is False
+    assert x.is_cpu == (device == "cpu")
+    _same(x.mH, tx.mH)
+    _same(x.H, tx.H)
+    b, tb = _pair(np.arange(24.0).reshape(2, 3, 4), device)
+    _same(b.mH, tb.mH)
+    for t in (x[0], tx[0]):
+        with pytest.raises(RuntimeError, match="tensor.H is only supported on matrices"):
+            _ = t.H
+        with pytest.raises(RuntimeError, match="tensor.mH is only supported on matrices"):
+            _ = t.mH
+    for dim, index in ((0, 1), (1, -1), (2, 3)):
+        _same(gg.select(b, dim, index), torch.select(tb, dim, index))
+        _same(b.select(dim, index), tb.select(dim, index))
+    assert gg.select(b, 0, 1).data_ptr() == b[1].data_ptr()  # a view
+    with pytest.raises(IndexError) as ours:
+        gg.select(b, 1, 5)
+    with pytest.raises(IndexError) as theirs:
+        torch.select(tb, 1, 5)
+    assert str(ours.value) == str(theirs.value)
+    for name in ("byte", "char", "short"):
+        _same(getattr(x, name)(), getattr(tx, name)())

@@ -76,6 +76,8 @@ def _cases() -> dict:
         ("addr", (x, _rand(3), v)),
         ("logdet", (sq,)),
         ("matrix_power", (sq, 3)),
+        ("conj resolve_conj resolve_neg real isreal", (x,)),
+        ("select", (x, 0, 1)),
     )
     cases = {name: args for names, args in groups for name in names.split()}
     return cases | {

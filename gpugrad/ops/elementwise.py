@@ -1534,3 +1534,39 @@ def clamp_min(input: Tensor, min: Number) -> Tensor:
 def clamp_max(input: Tensor, max: Number) -> Tensor:
     """``clamp(input, max=max)``."""
     return clamp(input, max=max)
+
+
+@declare()
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate: ``input`` itself (gpugrad's dtypes are real)."""
+    return input
+
+
+@declare()
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` itself (a real tensor has no lazy conjugation to resolve)."""
+    return input
+
+
+@declare()
+def resolve_neg(input: Tensor) -> Tensor:
+    """``input`` itself (a real tensor has no lazy negation to resolve)."""
+    return input
+
+
+@declare(methods=(), properties=("real",))
+def real(input: Tensor) -> Tensor:
+    """The real part: ``input`` itself (gpugrad's dtypes are real)."""
+    return input
+
+
+@declare()
+def isreal(input: Tensor) -> Tensor:
+    """Whether each element is real: all True (gpugrad's dtypes are real)."""
+    return _wrap(input._backend.ones(input._data.shape, _dtypes.bool_.numpy), input._backend)
+
+
+@declare()
+def is_conj(input: Tensor) -> bool:
+    """False: gpugrad's tensors are never lazily conjugated."""
+    return False

@@ -1015,3 +1015,19 @@ def diff(
         later, earlier = getitem(x, (*lead, slice(1, None))), getitem(x, (*lead, slice(0, -1)))
         x = later ^ earlier if x._data.dtype.kind == "b" else later - earlier
     return x
+
+
+@declare()
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice of ``input`` at ``index`` along ``dim``, that dimension removed (a view)."""
+    data = input._data
+    if data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    axis = _dims(data.ndim, dim)[0]
+    size = data.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(data.shape)} at "
+            f"dimension {axis}"
+        )
+    return getitem(input, (slice(None),) * axis + (index,))

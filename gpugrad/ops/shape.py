@@ -990,3 +990,32 @@ def get_device(input: Tensor) -> int:
     """The CUDA device index, or -1 for a CPU tensor."""
     index = input.device.index
     return -1 if input.device.type == "cpu" else (index or 0)
+
+
+@declare("mH", methods=(), export=False, properties=("mH",))
+def mH(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """The conjugate transpose of the last two dimensions: ``mT`` (gpugrad's dtypes are
+    real)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(
+            "tensor.mH is only supported on matrices or batches of matrices. Got "
+            f"{input._data.ndim}-D tensor."
+        )
+    return mT(input)
+
+
+@declare("H", methods=(), export=False, properties=("H",))
+def H(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """The conjugate transpose of a matrix: its transpose (gpugrad's dtypes are real)."""
+    if input._data.ndim != 2:
+        raise RuntimeError(
+            "tensor.H is only supported on matrices (2-D tensors). Got "
+            f"{input._data.ndim}-D tensor."
+        )
+    return transpose(input, 0, 1)
+
+
+@declare("is_cpu", methods=(), export=False, properties=("is_cpu",))
+def is_cpu(input: Tensor) -> bool:
+    """True when the tensor is in host memory."""
+    return input._backend.device.type == "cpu"
