@@ -84,6 +84,11 @@ _OWN_MESSAGES = {
 _CAST_FAILURES = {
     "nansum": (NotImplementedError, "\"nansum_cpu\" not implemented for '{Out}'"),
     "nanmean": (NotImplementedError, "\"nansum_cpu\" not implemented for '{Out}'"),
+    "pinv": (
+        RuntimeError,
+        "linalg.pinv: Expected result to be safely castable from {Result} dtype, but got "
+        "result with dtype {Out}",
+    ),
 }
 """``CAST`` ops whose refusal PyTorch raises its own way."""
 
@@ -98,6 +103,29 @@ OUT_RULES: dict[str, str] = {
 }
 """Every exported op that takes ``out=`` in PyTorch, with its dtype rule: ``CAST``,
 ``ANY``, ``ACCUMULATE``, ``CAT``, or the message of its must-match-exactly error."""
+
+_LINALG_EXACT_OPS = (
+    "cholesky cross det eigh eigvalsh inv matmul qr slogdet solve svd svdvals vector_norm"
+)
+LINALG_OUT_RULES: dict[str, str] = {
+    **dict.fromkeys(_LINALG_EXACT_OPS.split(), EXACT),
+    "matrix_norm": "linalg.matrix_norm expected out tensor dtype {Result} but got: {Out}",
+    "norm": "linalg.norm expected out tensor dtype {Result} but got: {Out}",
+    "matrix_rank": ANY,
+    "pinv": CAST,
+}
+"""``gpugrad.linalg``'s functions, each taking ``out=`` as ``torch.linalg``'s do."""
+LINALG_INTERNAL_NAMES = {
+    "inv": "linalg_inv_ex",
+    "det": "_linalg_det",
+    "svd": "_linalg_svd",
+    "matmul": "matmul",
+    "cholesky": "linalg_cholesky_ex",
+    "solve": "_linalg_solve_ex",
+    "slogdet": "_linalg_slogdet",
+    "eigh": "_linalg_eigh",
+}
+"""The names PyTorch's autograd error gives them (the kernels behind them)."""
 
 RESIZE_WARNING = (
     "An output with one or more elements was resized since it had shape {old}, which does "
@@ -130,7 +158,7 @@ def _check_dtype(name: str, rule: str, result: Any, out: Any) -> None:
         out_name = _CPP_TYPE[out.name][1]
         if name in _CAST_FAILURES:
             kind, message = _CAST_FAILURES[name]
-            raise kind(message.format(Out=out_name))
+            raise kind(message.format(Out=out_name, Result=_CPP_TYPE[result.name][1]))
         if rule == CAT:
             raise TypeError(
                 f"torch.cat(): input types can't be cast to the desired output type {out_name}"
@@ -199,16 +227,24 @@ def _check_device(out: Tensor, result: Tensor) -> None:
         )
 
 
-def write_out(name: str, function: Callable[..., Any], args: tuple, kwargs: dict, out: Any) -> Any:
+def write_out(
+    name: str,
+    rule: str,
+    internal: str,
+    function: Callable[..., Any],
+    args: tuple,
+    kwargs: dict,
+    out: Any,
+) -> Any:
     """``function(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple of them for
-    ops with several results); returns ``out`` (its tuple as the op's named tuple)."""
-    rule = OUT_RULES[name]
+    ops with several results) by the dtype ``rule``; returns ``out`` (its tuple as the op's
+    named tuple). ``internal``: the op's name in PyTorch's autograd error."""
     if _grad_state.enabled and (
         _requires_grad(args)
         or _requires_grad(kwargs.values())
         or _requires_grad(out if isinstance(out, (tuple, list)) else (out,))
     ):
-        raise RuntimeError(AUTOGRAD_ERROR.format(name="cat" if rule == CAT else function.__name__))
+        raise RuntimeError(AUTOGRAD_ERROR.format(name=internal))
     if (
         rule == ACCUMULATE
         and isinstance(out, Tensor)
@@ -244,15 +280,29 @@ def _with_out_parameter(function: Callable[..., Any], wrapper: Callable[..., Any
     wrapper.__doc__ = (function.__doc__ or "").rstrip() + note
 
 
-def accepts_out(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function`` as the top-level ``gpugrad.<name>``, taking PyTorch's ``out=``.
+def accepts_out(
+    name: str, function: Callable[..., Any], rules: dict[str, str] | None = None
+) -> Callable[..., Any]:
+    """``function`` as the top-level ``gpugrad.<name>`` (``rules=LINALG_OUT_RULES``:
+    ``gpugrad.linalg.<name>``), taking PyTorch's ``out=``.
 
     The wrapper is generated with ``function``'s own parameters (and defaults) plus
     ``out=None``, so a call without ``out`` forwards its arguments as they came: one extra
     frame, no ``*args``/``**kwargs`` packing."""
     P = inspect.Parameter
     params = list(inspect.signature(function).parameters.values())
-    namespace: dict[str, Any] = {"_op_": function, "_write_": write_out, "_name_": name}
+    rule = (OUT_RULES if rules is None else rules)[name]
+    if rules is LINALG_OUT_RULES:
+        internal = LINALG_INTERNAL_NAMES.get(name, f"linalg_{name}")
+    else:
+        internal = "cat" if rule == CAT else function.__name__
+    namespace: dict[str, Any] = {
+        "_op_": function,
+        "_write_": write_out,
+        "_name_": name,
+        "_rule_": rule,
+        "_internal_": internal,
+    }
     header, positional, keywords = [], [], []
     star = False
     for i, p in enumerate(params):
@@ -290,8 +340,8 @@ def accepts_out(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         f"def {function.__name__}({', '.join(header)}):\n"
         f"    if out is None:\n"
         f"        return _op_({', '.join(forwarded)})\n"
-        f"    return _write_(_name_, _op_, ({''.join(a + ', ' for a in positional)}), "
-        f"{kwargs}, out)\n"
+        f"    return _write_(_name_, _rule_, _internal_, _op_, "
+        f"({''.join(a + ', ' for a in positional)}), {kwargs}, out)\n"
     )
     exec(source, namespace)  # noqa: S102 - the wrapper's code is built from a signature above
     op = functools.wraps(function)(namespace[function.__name__])

@@ -379,3 +379,74 @@ def test_factory_dtype_clash_and_grad_as_pytorch(device):
         with pytest.raises(RuntimeError) as ours:
             case(gg, lambda dtype, **kw: gg.empty(2, dtype=dtype, device=device, **kw))
         assert str(ours.value) == str(theirs.value)
+
+
+# --- gpugrad.linalg ----------------------------------------------------------------------
+def _linalg_cases() -> dict:
+    a = _rand(3, 3, seed=11) + 3 * torch.eye(3, dtype=torch.float64)
+    spd = a @ a.T
+    v = _rand(3, seed=12)
+    pair = (_rand(2, 3, seed=13), _rand(2, 3, seed=14))
+    groups = (
+        ("det inv matrix_norm matrix_rank pinv qr slogdet svd svdvals norm", (a,)),
+        ("cholesky eigh eigvalsh", (spd,)),
+    )
+    cases = {name: args for names, args in groups for name in names.split()}
+    return cases | {"cross": pair, "matmul": (a, a), "solve": (a, v), "vector_norm": (v,)}
+
+
+LINALG_CASES = _linalg_cases()
+
+
+def test_every_linalg_function_takes_out():
+    from gpugrad._out import LINALG_OUT_RULES
+
+    assert sorted(LINALG_OUT_RULES) == sorted(LINALG_CASES)
+    assert sorted(set(gg.linalg.__all__) - {"LinAlgError"}) == sorted(LINALG_OUT_RULES)
+
+
+@pytest.mark.parametrize("name", sorted(LINALG_CASES))
+def test_linalg_out_as_pytorch(name, device):
+    args = LINALG_CASES[name]
+    ours_fn, theirs_fn = getattr(gg.linalg, name), getattr(torch.linalg, name)
+    expected = theirs_fn(*args)
+    out = _empty_like_result(tuple(expected) if isinstance(expected, tuple) else expected, gg)
+    out = tuple(t.to(device) for t in out) if isinstance(out, tuple) else out.to(device)
+    got = ours_fn(*_gg(args, device), out=out)
+    if isinstance(out, tuple):
+        assert all(a is b for a, b in zip(got, out))
+        if name not in ("svd", "eigh", "qr"):  # defined up to signs: compared elsewhere
+            _same(tuple(got), tuple(expected))
+    else:
+        assert got is out
+        _same(got, expected)
+    first = expected[0] if isinstance(expected, tuple) else expected
+    for other in (torch.float32, torch.int64):
+        theirs = torch.empty(0, dtype=other if first.dtype != other else torch.float32)
+        if isinstance(expected, tuple):
+            theirs = (theirs, *(torch.empty(0, dtype=t.dtype) for t in expected[1:]))
+        ours = (
+            tuple(gg.empty(0, dtype=_dtype(t.dtype, gg), device=device) for t in theirs)
+            if isinstance(theirs, tuple)
+            else gg.empty(0, dtype=_dtype(theirs.dtype, gg), device=device)
+        )
+        try:
+            theirs_fn(*args, out=theirs)
+        except RuntimeError as error:
+            with pytest.raises(RuntimeError) as caught:
+                ours_fn(*_gg(args, device), out=ours)
+            assert str(caught.value) == str(error).split("\n")[0]
+            continue
+        ours_fn(*_gg(args, device), out=ours)
+
+
+def test_linalg_out_refuses_autograd_as_pytorch(device):
+    a = gg.eye(3, dtype=gg.float64, device=device).requires_grad_()
+    ta = torch.eye(3, dtype=torch.float64).requires_grad_()
+    for name in ("inv", "det", "vector_norm", "cross", "cholesky"):
+        args, targs = ((a, a), (ta, ta)) if name == "cross" else ((a,), (ta,))
+        with pytest.raises(RuntimeError) as theirs:
+            getattr(torch.linalg, name)(*targs, out=torch.empty(0, dtype=torch.float64))
+        with pytest.raises(RuntimeError) as ours:
+            getattr(gg.linalg, name)(*args, out=gg.empty(0, dtype=gg.float64, device=device))
+        assert str(ours.value) == str(theirs.value)
