@@ -25,7 +25,7 @@ from typing import Any
 
 from ._factories import OUT_AUTOGRAD_ERROR as AUTOGRAD_ERROR
 from ._grad_mode import state as _grad_state
-from ._inplace import _record_write
+from ._inplace import OVERLAP_ERROR, _record_write
 from ._tensor import _CPP_TYPE, Tensor
 
 # --- how each op treats out's dtype ------------------------------------------------------
@@ -258,6 +258,10 @@ def write_out(
     for target, values in zip(outs, results):
         _check_device(target, values)
         _check_dtype(name, rule, values._data.dtype, target._data.dtype)
+        if target._data.shape == values._data.shape and target._backend.internal_overlap(
+            target._data
+        ):  # an expanded view: its elements share memory
+            raise RuntimeError(OVERLAP_ERROR)
     for target, values in zip(outs, results):
         write(target, values)
     if isinstance(result, Tensor):

@@ -298,6 +298,14 @@ def test_bad_out_arguments_as_pytorch(device):
         assert gg.max(a, out=values) is values and values.shape == ()
 
 
+def test_out_sharing_memory_between_elements_is_refused_as_pytorch(device):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.add(torch.ones(3), 1, out=torch.ones(1).expand(3))
+    with pytest.raises(RuntimeError) as ours:
+        gg.add(gg.ones(3, device=device), 1, out=gg.ones(1, device=device).expand(3))
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_accumulating_ops_compute_in_outs_dtype(device):
     x = gg.tensor([0.6, 0.6], device=device)
     tx = torch.tensor([0.6, 0.6])
