@@ -3,8 +3,9 @@ returns ``c``.
 
 Only the top-level functions take it (a Tensor method never does, as in PyTorch), so the
 ops keep their signatures and methods pay nothing: ``_exports`` wraps each op of
-``OUT_RULES`` with ``accepts_out``, whose ``out=None`` path is one extra call (the
-factories, ``zeros``, ``arange``, ``randn`` …, take ``out=`` in ``_factories``).
+``OUT_RULES`` with ``accepts_out`` (``gpugrad.linalg`` each of ``LINALG_OUT_RULES``), whose
+``out=None`` path is one extra call (the factories, ``zeros``, ``arange``, ``randn`` …,
+take ``out=`` in ``_factories``).
 
 What a write into ``out`` does, as PyTorch: the result is computed first (so ``out`` may
 be an input), then checked against ``out`` (its device; its dtype by the op's rule, see
@@ -134,11 +135,6 @@ RESIZE_WARNING = (
     "You can explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
     "with t.resize_(0)."
 )
-
-
-def _names(dtype: Any) -> dict[str, str]:
-    cpp, scalar = _CPP_TYPE[dtype.name]
-    return {"cpp": cpp, "scalar": scalar}
 
 
 def can_cast(source: Any, target: Any) -> bool:
