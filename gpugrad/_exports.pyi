@@ -36,6 +36,8 @@ from .ops.index import tensor_split as tensor_split
 from .ops.index import unbind as unbind
 from .ops.index import vsplit as vsplit
 from .ops.linalg import cdist as cdist
+from .ops.linalg import corrcoef as corrcoef
+from .ops.linalg import cov as cov
 from .ops.linalg import det as det
 from .ops.linalg import dist as dist
 from .ops.linalg import einsum as einsum
@@ -49,9 +51,11 @@ from .ops.reduce import var_mean as var_mean
 from .ops.shape import atleast_1d as atleast_1d
 from .ops.shape import atleast_2d as atleast_2d
 from .ops.shape import atleast_3d as atleast_3d
+from .ops.shape import block_diag as block_diag
 from .ops.shape import broadcast_shapes as broadcast_shapes
 from .ops.shape import broadcast_tensors as broadcast_tensors
 from .ops.shape import broadcast_to as broadcast_to
+from .ops.shape import cartesian_prod as cartesian_prod
 from .ops.shape import clone as clone
 from .ops.shape import diag_embed as diag_embed
 from .ops.shape import diagflat as diagflat
@@ -75,6 +79,7 @@ from .ops.shape import trace as trace
 from .ops.shape import transpose as swapaxes
 from .ops.shape import transpose as swapdims
 from .ops.shape import transpose as transpose
+from .ops.shape import unflatten as unflatten
 from .ops.shape import unsqueeze as unsqueeze
 
 def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
@@ -670,10 +675,12 @@ __all__ = [
     "bitwise_not",
     "bitwise_or",
     "bitwise_xor",
+    "block_diag",
     "bmm",
     "broadcast_shapes",
     "broadcast_tensors",
     "broadcast_to",
+    "cartesian_prod",
     "cat",
     "cdist",
     "ceil",
@@ -688,9 +695,11 @@ __all__ = [
     "concatenate",
     "conj",
     "copysign",
+    "corrcoef",
     "cos",
     "cosh",
     "count_nonzero",
+    "cov",
     "cross",
     "cummax",
     "cummin",
@@ -875,6 +884,7 @@ __all__ = [
     "true_divide",
     "trunc",
     "unbind",
+    "unflatten",
     "unique",
     "unsqueeze",
     "var",

@@ -348,3 +348,31 @@ def test_real_dtype_queries_and_views_as_pytorch(device):
     assert str(ours.value) == str(theirs.value)
     for name in ("byte", "char", "short"):
         _same(getattr(x, name)(), getattr(tx, name)())
+
+
+def test_statistics_and_block_names_as_pytorch(device):
+    a = [[0.0, 1.0, 2.0, 5.0], [2.0, 1.0, 0.5, -1.0], [1.0, 1.5, 3.0, 0.0]]
+    x, tx = _pair(a, device)
+    fw, tfw = _pair([1, 2, 1, 3], device, "int64")
+    aw, taw = _pair([0.5, 1.0, 2.0, 1.0], device)
+    _same(gg.cov(x), torch.cov(tx))
+    _same(gg.cov(x, correction=0), torch.cov(tx, correction=0))
+    _same(gg.cov(x, fweights=fw), torch.cov(tx, fweights=tfw))
+    _same(gg.cov(x, fweights=fw, aweights=aw), torch.cov(tx, fweights=tfw, aweights=taw))
+    _same(gg.cov(x[0]), torch.cov(tx[0]))
+    _same(gg.corrcoef(x), torch.corrcoef(tx))
+    i, ti = _pair([[1, 2, 4], [3, 1, 0]], device, "int64")
+    _same(gg.cov(i), torch.cov(ti), tol=1e-6)
+    one, tone = _pair([[5.0]], device)
+    row, trow = _pair([1.0, 2.0], device)
+    _same(gg.block_diag(x, one, row), torch.block_diag(tx, tone, trow))
+    _same(gg.block_diag(i, x[:1]), torch.block_diag(ti, tx[:1]))
+    p, tp = _pair([1, 2], device, "int64")
+    q, tq = _pair([3, 4, 5], device, "int64")
+    _same(gg.cartesian_prod(p, q), torch.cartesian_prod(tp, tq))
+    _same(gg.cartesian_prod(p), torch.cartesian_prod(tp))
+    _same(gg.unflatten(x, 1, (2, 2)), torch.unflatten(tx, 1, (2, 2)))
+    g = gg.tensor(np.random.default_rng(2).random((3, 5)), device=device, requires_grad=True)
+    assert gg.autograd.gradcheck(gg.cov, (g,))
+    assert gg.autograd.gradcheck(gg.corrcoef, (g,))
+    assert gg.autograd.gradcheck(lambda t: gg.block_diag(t, t[:1, :2]), (g,))

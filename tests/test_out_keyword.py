@@ -78,6 +78,9 @@ def _cases() -> dict:
         ("matrix_power", (sq, 3)),
         ("conj resolve_conj resolve_neg real isreal", (x,)),
         ("select", (x, 0, 1)),
+        ("cov corrcoef", (x,)),
+        ("block_diag cartesian_prod", (v, v)),
+        ("unflatten", (x, 1, (2, 2))),
     )
     cases = {name: args for names, args in groups for name in names.split()}
     return cases | {

@@ -1229,3 +1229,53 @@ def matrix_power(input: Tensor, n: int) -> Tensor:
         if n:
             base = matmul(base, base)
     return result.clone() if result is input else result
+
+
+@declare()
+def cov(
+    input: Tensor,
+    *,
+    correction: int = 1,
+    fweights: Tensor | None = None,
+    aweights: Tensor | None = None,
+) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in its
+    columns; a 1-D ``input`` is one variable), with frequency and observation weights."""
+    if input.dim() > 2:
+        raise RuntimeError(
+            "cov(): expected input to have two or fewer dimensions but got an input with "
+            f"{input.dim()} dimensions"
+        )
+    x = input if input.dim() == 2 else reshape(input, (1, -1))
+    if x._data.dtype.kind != "f":
+        x = to_dtype(x, _dtypes.DEFAULT_FLOAT)
+    weights = None
+    for w in (fweights, aweights):
+        if w is not None:
+            weights = w if weights is None else mul(weights, w)
+    if weights is None:
+        total = x.shape[1]
+        mean = x.mean(1, keepdim=True)
+        factor = total - correction
+    else:
+        total = sum(weights)
+        mean = sum(mul(x, weights), 1, keepdim=True) / total
+        if aweights is None:
+            factor = total - correction
+        else:
+            factor = total - correction * sum(mul(weights, aweights)) / total
+    centered = x - mean
+    scaled = centered if weights is None else mul(centered, weights)
+    c = matmul(scaled, mT(centered)) / factor
+    return reshape(c, ()) if input.dim() < 2 else c
+
+
+@declare()
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson's correlation coefficients of the variables in ``input``'s rows, clipped to
+    [-1, 1]."""
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    std = c.diagonal().sqrt()
+    return (c / reshape(std, (-1, 1)) / reshape(std, (1, -1))).clamp(-1, 1)

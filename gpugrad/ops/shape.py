@@ -726,7 +726,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     return tuple(grids)
 
 
-@declare(export=False)
+@declare()
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """``input`` with dim ``dim`` split into ``sizes`` (one may be -1)."""
     data = input._data
@@ -1019,3 +1019,40 @@ def H(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
 def is_cpu(input: Tensor) -> bool:
     """True when the tensor is in host memory."""
     return input._backend.device.type == "cpu"
+
+
+@declare()
+def block_diag(*tensors: Tensor) -> Tensor:
+    """A block-diagonal matrix of ``tensors`` (0-d and 1-D ones as one row), zeros
+    elsewhere, in their promoted dtype."""
+    from .._factories import zeros
+
+    blocks = []
+    for i, t in enumerate(tensors):
+        if t._data.ndim > 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} "
+                f"has {t._data.ndim} dimensions"
+            )
+        blocks.append(t if t._data.ndim == 2 else reshape(t, (1, -1)))
+    if not blocks:
+        return zeros(1, 0)
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        pieces = [zeros(r, left, dtype=b.dtype, device=b.device), b]
+        pieces.append(zeros(r, width - left - c, dtype=b.dtype, device=b.device))
+        rows.append(cat(pieces, 1))
+        left += c
+    return cat(rows, 0)
+
+
+@declare()
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Every combination of one element from each 1-D tensor, one per row (one tensor:
+    itself)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, -1) for g in grids], 1)
