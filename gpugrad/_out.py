@@ -241,13 +241,12 @@ def write_out(
         or _requires_grad(out if isinstance(out, (tuple, list)) else (out,))
     ):
         raise RuntimeError(AUTOGRAD_ERROR.format(name=internal))
-    if (
-        rule == ACCUMULATE
-        and isinstance(out, Tensor)
-        and kwargs.get("dtype") is None
-        and "dtype" in inspect.signature(function).parameters
-    ):
-        kwargs = {**kwargs, "dtype": out.dtype}
+    if rule == ACCUMULATE and isinstance(out, Tensor) and kwargs.get("dtype") is None:
+        # computed in out's dtype, as PyTorch: by ``dtype=``, else on the input cast to it
+        if "dtype" in inspect.signature(function).parameters:
+            kwargs = {**kwargs, "dtype": out.dtype}
+        elif args and isinstance(args[0], Tensor) and args[0].dtype != out.dtype:
+            args = (args[0].to(out.dtype), *args[1:])
     result = function(*args, **kwargs)
     results = (result,) if isinstance(result, Tensor) else tuple(result)
     outs = _outs(name, out, None if isinstance(result, Tensor) else len(results))

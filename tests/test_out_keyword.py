@@ -310,9 +310,9 @@ def test_out_sharing_memory_between_elements_is_refused_as_pytorch(device):
 
 
 def test_accumulating_ops_compute_in_outs_dtype(device):
-    x = gg.tensor([0.6, 0.6], device=device)
-    tx = torch.tensor([0.6, 0.6])
-    for name, args in (("sum", (0,)), ("cumsum", (0,)), ("cumprod", (0,))):
+    x = gg.tensor([1.5, 1.5], device=device)  # 2.25 as a product, 1 as one of ints
+    tx = torch.tensor([1.5, 1.5])
+    for name, args in (("sum", (0,)), ("cumsum", (0,)), ("cumprod", (0,)), ("prod", (0,))):
         theirs = getattr(torch, name)(tx, *args, out=torch.empty(0, dtype=torch.long))
         ours = getattr(gg, name)(x, *args, out=gg.empty(0, dtype=gg.long, device=device))
         _same(ours, theirs)
