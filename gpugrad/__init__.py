@@ -20,6 +20,7 @@ from ._factories import (
     full,
     full_like,
     linspace,
+    logspace,
     manual_seed,
     multinomial,
     normal,
@@ -33,6 +34,8 @@ from ._factories import (
     randn_like,
     randperm,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -62,11 +65,16 @@ from .backends.dtypes import (
     set_default_dtype,
 )
 from ._toplevel import (
+    can_cast,
     inference_mode,
+    is_complex,
     is_floating_point,
     is_inference_mode_enabled,
+    is_nonzero,
     is_tensor,
     numel,
+    promote_types,
+    result_type,
 )
 from .backends.dtypes import (
     float16,

@@ -1,222 +1,655 @@
 # Generated from the op registry by scripts/gen_stubs.py; do not edit by hand.
 """The ops ``gpugrad`` exports, for type checkers (see ``_exports.py``)."""
 
-from .ops.elementwise import abs as abs
-from .ops.elementwise import acos as acos
-from .ops.elementwise import acos as arccos
-from .ops.elementwise import acosh as acosh
-from .ops.elementwise import acosh as arccosh
-from .ops.elementwise import add as add
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+from ._tensor import Tensor
+from .ops.dispatch import Dim, Number, TensorOrNumber
 from .ops.elementwise import allclose as allclose
-from .ops.elementwise import asin as arcsin
-from .ops.elementwise import asin as asin
-from .ops.elementwise import asinh as arcsinh
-from .ops.elementwise import asinh as asinh
-from .ops.elementwise import atan as arctan
-from .ops.elementwise import atan as atan
-from .ops.elementwise import atan2 as arctan2
-from .ops.elementwise import atan2 as atan2
-from .ops.elementwise import atanh as arctanh
-from .ops.elementwise import atanh as atanh
-from .ops.elementwise import bitwise_and as bitwise_and
-from .ops.elementwise import bitwise_not as bitwise_not
-from .ops.elementwise import bitwise_or as bitwise_or
-from .ops.elementwise import bitwise_xor as bitwise_xor
-from .ops.elementwise import ceil as ceil
-from .ops.elementwise import clamp as clamp
-from .ops.elementwise import clamp as clip
-from .ops.elementwise import cos as cos
-from .ops.elementwise import cosh as cosh
-from .ops.elementwise import digamma as digamma
-from .ops.elementwise import div as div
-from .ops.elementwise import eq as eq
+from .ops.elementwise import conj as conj
 from .ops.elementwise import equal as equal
-from .ops.elementwise import erf as erf
-from .ops.elementwise import erfc as erfc
-from .ops.elementwise import erfinv as erfinv
-from .ops.elementwise import exp as exp
-from .ops.elementwise import exp2 as exp2
-from .ops.elementwise import expm1 as expm1
-from .ops.elementwise import floor as floor
-from .ops.elementwise import floor_divide as floor_divide
-from .ops.elementwise import fmax as fmax
-from .ops.elementwise import fmin as fmin
-from .ops.elementwise import fmod as fmod
-from .ops.elementwise import frac as frac
-from .ops.elementwise import ge as ge
-from .ops.elementwise import gt as greater
-from .ops.elementwise import gt as gt
-from .ops.elementwise import hypot as hypot
+from .ops.elementwise import is_conj as is_conj
 from .ops.elementwise import isclose as isclose
 from .ops.elementwise import isfinite as isfinite
 from .ops.elementwise import isinf as isinf
 from .ops.elementwise import isnan as isnan
-from .ops.elementwise import isneginf as isneginf
-from .ops.elementwise import isposinf as isposinf
-from .ops.elementwise import le as le
-from .ops.elementwise import lerp as lerp
-from .ops.elementwise import lgamma as lgamma
-from .ops.elementwise import log as log
-from .ops.elementwise import log1p as log1p
-from .ops.elementwise import log2 as log2
-from .ops.elementwise import log10 as log10
-from .ops.elementwise import logaddexp as logaddexp
-from .ops.elementwise import logical_and as logical_and
-from .ops.elementwise import logical_not as logical_not
-from .ops.elementwise import logical_or as logical_or
-from .ops.elementwise import logical_xor as logical_xor
-from .ops.elementwise import lt as less
-from .ops.elementwise import lt as lt
-from .ops.elementwise import maximum as maximum
-from .ops.elementwise import minimum as minimum
-from .ops.elementwise import mul as mul
-from .ops.elementwise import nan_to_num as nan_to_num
-from .ops.elementwise import ne as ne
-from .ops.elementwise import neg as neg
-from .ops.elementwise import neg as negative
-from .ops.elementwise import polygamma as polygamma
-from .ops.elementwise import pow as pow
-from .ops.elementwise import reciprocal as reciprocal
+from .ops.elementwise import isreal as isreal
+from .ops.elementwise import positive as positive
+from .ops.elementwise import real as real
 from .ops.elementwise import relu as relu
-from .ops.elementwise import remainder as remainder
-from .ops.elementwise import round as round
-from .ops.elementwise import rsqrt as rsqrt
-from .ops.elementwise import sigmoid as sigmoid
-from .ops.elementwise import sign as sign
-from .ops.elementwise import sin as sin
-from .ops.elementwise import sinh as sinh
-from .ops.elementwise import sqrt as sqrt
-from .ops.elementwise import square as square
-from .ops.elementwise import sub as sub
-from .ops.elementwise import tan as tan
-from .ops.elementwise import tanh as tanh
-from .ops.elementwise import trunc as fix
-from .ops.elementwise import trunc as trunc
-from .ops.elementwise import where as where
+from .ops.elementwise import resolve_conj as resolve_conj
+from .ops.elementwise import resolve_neg as resolve_neg
 from .ops.index import argwhere as argwhere
 from .ops.index import chunk as chunk
-from .ops.index import gather as gather
-from .ops.index import index_add as index_add
+from .ops.index import dsplit as dsplit
+from .ops.index import hsplit as hsplit
 from .ops.index import index_fill as index_fill
 from .ops.index import index_put as index_put
-from .ops.index import index_select as index_select
 from .ops.index import masked_fill as masked_fill
-from .ops.index import masked_select as masked_select
 from .ops.index import narrow as narrow
-from .ops.index import nonzero as nonzero
 from .ops.index import repeat_interleave as repeat_interleave
-from .ops.index import scatter as scatter
-from .ops.index import scatter_add as scatter_add
-from .ops.index import scatter_reduce as scatter_reduce
+from .ops.index import select as select
 from .ops.index import split as split
-from .ops.index import take_along_dim as take_along_dim
+from .ops.index import tensor_split as tensor_split
 from .ops.index import unbind as unbind
-from .ops.linalg import addbmm as addbmm
-from .ops.linalg import addmm as addmm
-from .ops.linalg import addmv as addmv
-from .ops.linalg import baddbmm as baddbmm
-from .ops.linalg import bmm as bmm
+from .ops.index import vsplit as vsplit
 from .ops.linalg import cdist as cdist
-from .ops.linalg import cross as cross
+from .ops.linalg import corrcoef as corrcoef
+from .ops.linalg import cov as cov
 from .ops.linalg import det as det
 from .ops.linalg import dist as dist
-from .ops.linalg import dot as dot
 from .ops.linalg import einsum as einsum
-from .ops.linalg import inner as inner
-from .ops.linalg import inv as inverse
-from .ops.linalg import kron as kron
-from .ops.linalg import matmul as matmul
-from .ops.linalg import mm as mm
-from .ops.linalg import mv as mv
-from .ops.linalg import norm as norm
-from .ops.linalg import outer as ger
-from .ops.linalg import outer as outer
-from .ops.linalg import slogdet as slogdet
-from .ops.linalg import tensordot as tensordot
-from .ops.reduce import all as all
-from .ops.reduce import amax as amax
-from .ops.reduce import amin as amin
-from .ops.reduce import any as any
-from .ops.reduce import argmax as argmax
-from .ops.reduce import argmin as argmin
+from .ops.linalg import logdet as logdet
 from .ops.reduce import argsort as argsort
 from .ops.reduce import count_nonzero as count_nonzero
-from .ops.reduce import cummax as cummax
-from .ops.reduce import cummin as cummin
-from .ops.reduce import cumprod as cumprod
-from .ops.reduce import cumsum as cumsum
 from .ops.reduce import flip as flip
-from .ops.reduce import kthvalue as kthvalue
-from .ops.reduce import log_softmax as log_softmax
-from .ops.reduce import logcumsumexp as logcumsumexp
-from .ops.reduce import logsumexp as logsumexp
-from .ops.reduce import max as max
-from .ops.reduce import mean as mean
-from .ops.reduce import median as median
-from .ops.reduce import min as min
-from .ops.reduce import mode as mode
-from .ops.reduce import msort as msort
-from .ops.reduce import nanmean as nanmean
-from .ops.reduce import nanmedian as nanmedian
-from .ops.reduce import nanquantile as nanquantile
-from .ops.reduce import nansum as nansum
-from .ops.reduce import prod as prod
-from .ops.reduce import quantile as quantile
-from .ops.reduce import softmax as softmax
-from .ops.reduce import sort as sort
-from .ops.reduce import std as std
 from .ops.reduce import std_mean as std_mean
-from .ops.reduce import sum as sum
-from .ops.reduce import topk as topk
 from .ops.reduce import unique as unique
-from .ops.reduce import var as var
 from .ops.reduce import var_mean as var_mean
+from .ops.shape import atleast_1d as atleast_1d
+from .ops.shape import atleast_2d as atleast_2d
+from .ops.shape import atleast_3d as atleast_3d
+from .ops.shape import block_diag as block_diag
 from .ops.shape import broadcast_shapes as broadcast_shapes
 from .ops.shape import broadcast_tensors as broadcast_tensors
 from .ops.shape import broadcast_to as broadcast_to
-from .ops.shape import cat as cat
-from .ops.shape import cat as concat
-from .ops.shape import cat as concatenate
+from .ops.shape import cartesian_prod as cartesian_prod
 from .ops.shape import clone as clone
-from .ops.shape import column_stack as column_stack
-from .ops.shape import diag as diag
 from .ops.shape import diag_embed as diag_embed
+from .ops.shape import diagflat as diagflat
 from .ops.shape import diagonal as diagonal
-from .ops.shape import dstack as dstack
 from .ops.shape import flatten as flatten
-from .ops.shape import hstack as hstack
+from .ops.shape import fliplr as fliplr
+from .ops.shape import flipud as flipud
 from .ops.shape import meshgrid as meshgrid
 from .ops.shape import movedim as moveaxis
 from .ops.shape import movedim as movedim
 from .ops.shape import permute as permute
+from .ops.shape import ravel as ravel
 from .ops.shape import repeat as repeat
 from .ops.shape import reshape as reshape
 from .ops.shape import roll as roll
+from .ops.shape import rot90 as rot90
 from .ops.shape import squeeze as squeeze
-from .ops.shape import stack as stack
 from .ops.shape import t as t
 from .ops.shape import tile as tile
 from .ops.shape import trace as trace
 from .ops.shape import transpose as swapaxes
+from .ops.shape import transpose as swapdims
 from .ops.shape import transpose as transpose
-from .ops.shape import tril as tril
-from .ops.shape import triu as triu
+from .ops.shape import unflatten as unflatten
 from .ops.shape import unsqueeze as unsqueeze
-from .ops.shape import vstack as row_stack
-from .ops.shape import vstack as vstack
+
+def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def absolute(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def acos(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def acosh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def add(
+    input: Tensor, other: TensorOrNumber, *, alpha: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
+def addbmm(
+    input: Tensor,
+    batch1: Tensor,
+    batch2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Any: ...
+def addcdiv(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
+def addcmul(
+    input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
+def addmm(
+    input: Tensor,
+    mat1: Tensor,
+    mat2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Any: ...
+def addmv(
+    input: Tensor,
+    mat: Tensor,
+    vec: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Any: ...
+def addr(
+    input: Tensor,
+    vec1: Tensor,
+    vec2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def all(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def amax(
+    input: Tensor,
+    dim: Dim = (),
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def amin(
+    input: Tensor,
+    dim: Dim = (),
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def aminmax(
+    input: Tensor,
+    *,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    out: Tensor | None = None,
+) -> Any: ...
+def any(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def arccos(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def arccosh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def arcsin(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def arcsinh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def arctan(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def arctan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def arctanh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def argmax(
+    input: Tensor,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def argmin(
+    input: Tensor,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def asin(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def asinh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def atan(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def atanh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def baddbmm(
+    input: Tensor,
+    batch1: Tensor,
+    batch2: Tensor,
+    *,
+    beta: Any = 1,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Any: ...
+def bitwise_and(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def bitwise_not(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def bitwise_or(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def bitwise_xor(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def bmm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def cat(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, out: Tensor | None = None
+) -> Tensor: ...
+def ceil(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def clamp(
+    input: Tensor,
+    min: Number | None = None,
+    max: Number | None = None,
+    *,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def clamp_max(input: Tensor, max: Number, *, out: Tensor | None = None) -> Tensor: ...
+def clamp_min(input: Tensor, min: Number, *, out: Tensor | None = None) -> Tensor: ...
+def clip(
+    input: Tensor,
+    min: Number | None = None,
+    max: Number | None = None,
+    *,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def column_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
+def concat(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, out: Tensor | None = None
+) -> Tensor: ...
+def concatenate(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, out: Tensor | None = None
+) -> Tensor: ...
+def copysign(
+    input: TensorOrNumber, other: TensorOrNumber, *, out: Tensor | None = None
+) -> Tensor: ...
+def cos(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def cosh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def cross(
+    input: Tensor, other: Tensor, dim: builtins.int | None = None, *, out: Tensor | None = None
+) -> Tensor: ...
+def cummax(input: Tensor, dim: builtins.int, *, out: Tensor | None = None) -> Any: ...
+def cummin(input: Tensor, dim: builtins.int, *, out: Tensor | None = None) -> Any: ...
+def cumprod(
+    input: Tensor, dim: builtins.int, *, dtype: Any = None, out: Tensor | None = None
+) -> Tensor: ...
+def cumsum(
+    input: Tensor, dim: builtins.int, *, dtype: Any = None, out: Tensor | None = None
+) -> Tensor: ...
+def deg2rad(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def diag(input: Tensor, diagonal: builtins.int = 0, *, out: Tensor | None = None) -> Tensor: ...
+def diff(
+    input: Tensor,
+    n: builtins.int = 1,
+    dim: builtins.int = -1,
+    prepend: Any = None,
+    append: Any = None,
+    *,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def digamma(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def div(
+    input: Tensor,
+    other: TensorOrNumber,
+    *,
+    rounding_mode: str | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def divide(
+    input: Tensor,
+    other: TensorOrNumber,
+    *,
+    rounding_mode: str | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def dot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def dstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
+def eq(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def erf(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def erfc(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def erfinv(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def exp(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def exp2(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def expm1(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def fix(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def float_power(
+    input: TensorOrNumber, exponent: TensorOrNumber, *, out: Tensor | None = None
+) -> Tensor: ...
+def floor(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def floor_divide(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def fmax(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def fmin(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def fmod(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def frac(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def gather(
+    input: Tensor,
+    dim: builtins.int,
+    index: Tensor,
+    *,
+    sparse_grad: builtins.bool = False,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def ge(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def ger(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def greater(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def greater_equal(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def gt(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def heaviside(input: Tensor, values: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def hstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
+def hypot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def index_add(
+    input: Tensor,
+    dim: builtins.int,
+    index: Tensor,
+    source: Tensor,
+    *,
+    alpha: Any = 1,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def index_select(
+    input: Tensor, dim: builtins.int, index: Tensor, *, out: Tensor | None = None
+) -> Tensor: ...
+def inner(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def inverse(A: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def isin(
+    elements: Any,
+    test_elements: Any,
+    *,
+    assume_unique: builtins.bool = False,
+    invert: builtins.bool = False,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def isneginf(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def isposinf(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def kron(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def kthvalue(
+    input: Tensor,
+    k: builtins.int,
+    dim: builtins.int = -1,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Any: ...
+def le(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def lerp(
+    input: Tensor, end: Tensor, weight: TensorOrNumber, *, out: Tensor | None = None
+) -> Tensor: ...
+def less(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def less_equal(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def lgamma(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def log(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def log10(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def log1p(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def log2(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def log_softmax(
+    input: Tensor, dim: builtins.int, *, dtype: Any = None, out: Tensor | None = None
+) -> Tensor: ...
+def logaddexp(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logaddexp2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logcumsumexp(input: Tensor, dim: builtins.int, *, out: Tensor | None = None) -> Tensor: ...
+def logical_and(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logical_not(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logical_or(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logical_xor(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def logit(
+    input: Tensor, eps: builtins.float | None = None, *, out: Tensor | None = None
+) -> Tensor: ...
+def logsumexp(
+    input: Tensor,
+    dim: Dim,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def lt(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def masked_select(input: Tensor, mask: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def matmul(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def matrix_power(input: Tensor, n: builtins.int, *, out: Tensor | None = None) -> Tensor: ...
+def max(
+    input: Tensor,
+    dim: Any = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Any: ...
+def maximum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def mean(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def median(
+    input: Tensor,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Any: ...
+def min(
+    input: Tensor,
+    dim: Any = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Any: ...
+def minimum(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def mm(input: Tensor, mat2: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def mode(
+    input: Tensor,
+    dim: builtins.int = -1,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Any: ...
+def msort(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def mul(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def multiply(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def mv(input: Tensor, vec: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def nan_to_num(
+    input: Tensor,
+    nan: builtins.float = 0.0,
+    posinf: builtins.float | None = None,
+    neginf: builtins.float | None = None,
+    *,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def nanmean(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: builtins.bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def nanmedian(
+    input: Tensor,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Any: ...
+def nanquantile(
+    input: Tensor,
+    q: Any,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    interpolation: str = "linear",
+    out: Tensor | None = None,
+) -> Tensor: ...
+def nansum(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: builtins.bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def ne(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def neg(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def negative(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def nonzero(
+    input: Tensor, *, as_tuple: builtins.bool = False, out: Tensor | None = None
+) -> Any: ...
+def norm(
+    input: Tensor,
+    p: Any = "fro",
+    dim: Any = None,
+    keepdim: builtins.bool = False,
+    *,
+    dtype: Any = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def not_equal(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def outer(input: Tensor, vec2: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def polygamma(n: builtins.int, input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def pow(
+    input: TensorOrNumber, exponent: TensorOrNumber, *, out: Tensor | None = None
+) -> Tensor: ...
+def prod(
+    input: Tensor,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def quantile(
+    input: Tensor,
+    q: Any,
+    dim: builtins.int | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    interpolation: str = "linear",
+    out: Tensor | None = None,
+) -> Tensor: ...
+def rad2deg(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def reciprocal(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def remainder(input: Tensor, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
+def round(input: Tensor, *, decimals: builtins.int = 0, out: Tensor | None = None) -> Tensor: ...
+def row_stack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
+def rsqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def scatter(
+    input: Tensor,
+    dim: builtins.int,
+    index: Tensor,
+    src: Any = None,
+    *,
+    value: Any = None,
+    reduce: str | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def scatter_add(
+    input: Tensor, dim: builtins.int, index: Tensor, src: Tensor, *, out: Tensor | None = None
+) -> Tensor: ...
+def scatter_reduce(
+    input: Tensor,
+    dim: builtins.int,
+    index: Tensor,
+    src: Tensor,
+    reduce: str,
+    *,
+    include_self: builtins.bool = True,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def sgn(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def sigmoid(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def sign(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def signbit(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def sin(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def sinc(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def sinh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def slogdet(A: Tensor, *, out: Tensor | None = None) -> tuple[Tensor, Tensor]: ...
+def softmax(
+    input: Tensor, dim: builtins.int, *, dtype: Any = None, out: Tensor | None = None
+) -> Tensor: ...
+def sort(
+    input: Tensor,
+    dim: builtins.int = -1,
+    descending: builtins.bool = False,
+    *,
+    stable: builtins.bool = False,
+    out: Tensor | None = None,
+) -> Any: ...
+def sqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def square(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def stack(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, out: Tensor | None = None
+) -> Tensor: ...
+def std(
+    input: Tensor,
+    dim: Dim = None,
+    unbiased: builtins.bool | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    correction: builtins.float | None = None,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def sub(
+    input: Tensor, other: TensorOrNumber, *, alpha: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
+def subtract(
+    input: Tensor, other: TensorOrNumber, *, alpha: Number = 1, out: Tensor | None = None
+) -> Tensor: ...
+def sum(
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: builtins.bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def take(input: Tensor, index: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def take_along_dim(
+    input: Tensor, indices: Tensor, dim: builtins.int | None = None, *, out: Tensor | None = None
+) -> Tensor: ...
+def tan(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def tanh(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, *, out: Tensor | None = None) -> Tensor: ...
+def topk(
+    input: Tensor,
+    k: builtins.int,
+    dim: builtins.int = -1,
+    largest: builtins.bool = True,
+    sorted: builtins.bool = True,
+    *,
+    out: Tensor | None = None,
+) -> Any: ...
+def tril(input: Tensor, diagonal: builtins.int = 0, *, out: Tensor | None = None) -> Tensor: ...
+def triu(input: Tensor, diagonal: builtins.int = 0, *, out: Tensor | None = None) -> Tensor: ...
+def true_divide(
+    input: Tensor,
+    other: TensorOrNumber,
+    *,
+    rounding_mode: str | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def trunc(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def var(
+    input: Tensor,
+    dim: Dim = None,
+    unbiased: builtins.bool | None = None,
+    keepdim: builtins.bool = False,
+    *,
+    correction: builtins.float | None = None,
+    keepdims: builtins.bool | None = None,
+    out: Tensor | None = None,
+) -> Tensor: ...
+def vdot(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor: ...
+def vstack(tensors: Sequence[Tensor], *, out: Tensor | None = None) -> Tensor: ...
+def where(condition: Any, input: Any, other: Any, *, out: Tensor | None = None) -> Tensor: ...
+def xlogy(input: TensorOrNumber, other: TensorOrNumber, *, out: Tensor | None = None) -> Tensor: ...
 
 __all__ = [
     "abs",
+    "absolute",
     "acos",
     "acosh",
     "add",
     "addbmm",
+    "addcdiv",
+    "addcmul",
     "addmm",
     "addmv",
+    "addr",
     "all",
     "allclose",
     "amax",
     "amin",
+    "aminmax",
     "any",
     "arccos",
     "arccosh",
@@ -234,41 +667,57 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
     "baddbmm",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
     "bitwise_xor",
+    "block_diag",
     "bmm",
     "broadcast_shapes",
     "broadcast_tensors",
     "broadcast_to",
+    "cartesian_prod",
     "cat",
     "cdist",
     "ceil",
     "chunk",
     "clamp",
+    "clamp_max",
+    "clamp_min",
     "clip",
     "clone",
     "column_stack",
     "concat",
     "concatenate",
+    "conj",
+    "copysign",
+    "corrcoef",
     "cos",
     "cosh",
     "count_nonzero",
+    "cov",
     "cross",
     "cummax",
     "cummin",
     "cumprod",
     "cumsum",
+    "deg2rad",
     "det",
     "diag",
     "diag_embed",
+    "diagflat",
     "diagonal",
+    "diff",
     "digamma",
     "dist",
     "div",
+    "divide",
     "dot",
+    "dsplit",
     "dstack",
     "einsum",
     "eq",
@@ -282,6 +731,9 @@ __all__ = [
     "fix",
     "flatten",
     "flip",
+    "fliplr",
+    "flipud",
+    "float_power",
     "floor",
     "floor_divide",
     "fmax",
@@ -292,7 +744,10 @@ __all__ = [
     "ge",
     "ger",
     "greater",
+    "greater_equal",
     "gt",
+    "heaviside",
+    "hsplit",
     "hstack",
     "hypot",
     "index_add",
@@ -301,17 +756,21 @@ __all__ = [
     "index_select",
     "inner",
     "inverse",
+    "is_conj",
     "isclose",
     "isfinite",
+    "isin",
     "isinf",
     "isnan",
     "isneginf",
     "isposinf",
+    "isreal",
     "kron",
     "kthvalue",
     "le",
     "lerp",
     "less",
+    "less_equal",
     "lgamma",
     "log",
     "log10",
@@ -319,16 +778,20 @@ __all__ = [
     "log2",
     "log_softmax",
     "logaddexp",
+    "logaddexp2",
     "logcumsumexp",
+    "logdet",
     "logical_and",
     "logical_not",
     "logical_or",
     "logical_xor",
+    "logit",
     "logsumexp",
     "lt",
     "masked_fill",
     "masked_select",
     "matmul",
+    "matrix_power",
     "max",
     "maximum",
     "mean",
@@ -342,6 +805,7 @@ __all__ = [
     "movedim",
     "msort",
     "mul",
+    "multiply",
     "mv",
     "nan_to_num",
     "nanmean",
@@ -354,28 +818,40 @@ __all__ = [
     "negative",
     "nonzero",
     "norm",
+    "not_equal",
     "outer",
     "permute",
     "polygamma",
+    "positive",
     "pow",
     "prod",
     "quantile",
+    "rad2deg",
+    "ravel",
+    "real",
     "reciprocal",
     "relu",
     "remainder",
     "repeat",
     "repeat_interleave",
     "reshape",
+    "resolve_conj",
+    "resolve_neg",
     "roll",
+    "rot90",
     "round",
     "row_stack",
     "rsqrt",
     "scatter",
     "scatter_add",
     "scatter_reduce",
+    "select",
+    "sgn",
     "sigmoid",
     "sign",
+    "signbit",
     "sin",
+    "sinc",
     "sinh",
     "slogdet",
     "softmax",
@@ -388,12 +864,16 @@ __all__ = [
     "std",
     "std_mean",
     "sub",
+    "subtract",
     "sum",
     "swapaxes",
+    "swapdims",
     "t",
+    "take",
     "take_along_dim",
     "tan",
     "tanh",
+    "tensor_split",
     "tensordot",
     "tile",
     "topk",
@@ -401,12 +881,17 @@ __all__ = [
     "transpose",
     "tril",
     "triu",
+    "true_divide",
     "trunc",
     "unbind",
+    "unflatten",
     "unique",
     "unsqueeze",
     "var",
     "var_mean",
+    "vdot",
+    "vsplit",
     "vstack",
     "where",
+    "xlogy",
 ]

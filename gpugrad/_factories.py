@@ -1,25 +1,101 @@
 """Tensor creation: ``tensor``, ``zeros``, ``ones``, ``full``, ``empty``, ``arange``,
 ``linspace``, ``eye``, ``rand``, ``randn``, ``randint``, the ``*_like`` forms, ``from_numpy``,
 ``manual_seed`` and the random samplers (``randperm``, ``multinomial``, ``bernoulli``,
-``normal``), each drawing from a ``gg.Generator`` (``generator=``, default the device's)."""
+``normal``), each drawing from a ``gg.Generator`` (``generator=``, default the device's).
+The factories PyTorch gives ``out=`` take it (``factory_accepts_out``; the ops' ``out=``
+is ``gpugrad/_out.py``)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 import operator
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from . import _random, backends
+from ._grad_mode import no_grad
+from ._grad_mode import state as _grad_state
 from ._random import Generator
-from ._tensor import Tensor, _wrap
+from ._tensor import _CPP_TYPE, Tensor, _wrap
 from .backends import dtypes as _dtypes
 from .backends import python_data
 from .backends.device import Device
 
 DeviceLike = Device | str | int | None
 DTypeLike = _dtypes.DType | str | type | None
+
+
+# --- out= ------------------------------------------------------------------------------
+OUT_AUTOGRAD_ERROR = (
+    "{name}(): functions with out=... arguments don't support automatic differentiation, "
+    "but one of the arguments requires grad."
+)
+ARANGE_WARNING = (
+    "The number of elements in the out tensor of shape {old} is {n} which does not match "
+    "the computed number of elements {count}. Note that this may occur as a result of "
+    "rounding error. The out tensor will be resized to a tensor of shape ({count},)."
+)
+"""``arange``'s own warning for an ``out`` of another size (other factories resize
+silently)."""
+
+
+def factory_accepts_out(function: Any) -> Any:
+    """A factory taking PyTorch's ``out=``: it makes the tensor with ``out``'s dtype and
+    device (a different ``dtype=`` is an error, as in PyTorch) and copies it into ``out``
+    (a write: the version counter goes up), which it resizes silently."""
+    name = function.__name__
+    params = inspect.signature(function).parameters
+
+    @functools.wraps(function)
+    def factory(*args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if out is None:
+            return function(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        if _grad_state.enabled and out._requires_grad:
+            raise RuntimeError(OUT_AUTOGRAD_ERROR.format(name=f"aten::{name}"))
+        dtype = kwargs.get("dtype")
+        if dtype is not None and _dtypes.as_dtype(dtype) != out.dtype:
+            raise RuntimeError(
+                f"dtype {_CPP_TYPE[_dtypes.as_dtype(dtype).name][1]} does not match dtype of "
+                f"out parameter ({_CPP_TYPE[out.dtype.name][1]})"
+            )
+        if "dtype" in params:
+            kwargs["dtype"] = out.dtype
+        if "device" in params and kwargs.get("device") is None:
+            kwargs["device"] = out.device
+        result = function(*args, **kwargs)
+        if result._backend is not out._backend:
+            raise RuntimeError(
+                f"Expected out tensor to have device {result._backend.device_str}, but got "
+                f"{out._backend.device_str} instead"
+            )
+        size = out._data.size
+        if name == "arange" and size not in (0, result._data.size):
+            message = ARANGE_WARNING.format(old=list(out.shape), n=size, count=result._data.size)
+            warnings.warn(message, UserWarning, stacklevel=2)
+        if out._data.shape != result._data.shape:  # resized: new memory
+            out._data = out._backend.empty(result._data.shape, out._data.dtype)
+        with no_grad():
+            out.copy_(result)
+        return out
+
+    factory.__signature__ = inspect.signature(function).replace(
+        parameters=[
+            *params.values(),
+            inspect.Parameter(
+                "out", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Tensor | None"
+            ),
+        ]
+    )
+    factory.__doc__ = (function.__doc__ or "").rstrip() + (
+        "\n\nWith ``out=`` the tensor is written into ``out``, which is returned."
+    )
+    return factory
 
 
 def _backend(device: DeviceLike) -> backends.ArrayBackend:
@@ -162,6 +238,7 @@ def _filled(kind: str, size: tuple, dtype, device, requires_grad, value=None) ->
     return _leaf(array, backend, requires_grad)
 
 
+@factory_accepts_out
 def zeros(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
@@ -170,6 +247,7 @@ def zeros(
     return _filled("zeros", size, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def ones(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
@@ -178,6 +256,7 @@ def ones(
     return _filled("ones", size, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def empty(
     *size: Any, dtype: DTypeLike = None, device: DeviceLike = None, requires_grad: bool = False
 ) -> Tensor:
@@ -186,6 +265,7 @@ def empty(
     return _filled("empty", size, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def rand(
     *size: Any,
     generator: Generator | None = None,
@@ -197,6 +277,7 @@ def rand(
     return _random_leaf("uniform", size, generator, dtype, device, requires_grad)
 
 
+@factory_accepts_out
 def randn(
     *size: Any,
     generator: Generator | None = None,
@@ -214,6 +295,7 @@ def _scalar_dtype(value: Any) -> _dtypes.DType:
     return _dtypes.int64 if isinstance(value, int) else _dtypes.DEFAULT_FLOAT
 
 
+@factory_accepts_out
 def full(
     size: Sequence[int],
     fill_value: Any,
@@ -234,6 +316,7 @@ def full(
     return _filled("full", (size,), dtype, device, requires_grad, fill_value)
 
 
+@factory_accepts_out
 def randint(
     low: int = 0,
     high: int | Sequence[int] | None = None,
@@ -265,6 +348,7 @@ def randint(
     return _leaf(array, backend, requires_grad)
 
 
+@factory_accepts_out
 def arange(
     start: float,
     end: float | None = None,
@@ -304,6 +388,7 @@ def _check_range(start: Any, end: Any, step: Any) -> None:
         raise RuntimeError("invalid size, possible overflow?")
 
 
+@factory_accepts_out
 def linspace(
     start: float,
     end: float,
@@ -320,6 +405,59 @@ def linspace(
     return _leaf(backend.linspace(start, end, steps, _numpy_dtype(dtype)), backend, requires_grad)
 
 
+@factory_accepts_out
+def logspace(
+    start: float,
+    end: float,
+    steps: int,
+    base: float = 10.0,
+    *,
+    dtype: DTypeLike = None,
+    device: DeviceLike = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``."""
+    if isinstance(steps, int) and steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    backend = _backend(device)
+    exponents = backend.linspace(start, end, steps, _numpy_dtype(None, _dtypes.float64))
+    values = backend.astype(backend.pow(float(base), exponents), _numpy_dtype(dtype))
+    return _leaf(values, backend, requires_grad)
+
+
+def _triangle_indices(
+    function: str, row: int, col: int, offset: int, dtype: DTypeLike, device: DeviceLike
+) -> Tensor:
+    """The (row, column) indices of the lower (``tril``) or upper (``triu``) triangle of a
+    ``row`` x ``col`` matrix, row by row, as a 2 x N tensor."""
+    rows, cols = [], []
+    for i in range(row):
+        for j in range(col):
+            if (j - i <= offset) if function == "tril_indices" else (j - i >= offset):
+                rows.append(i)
+                cols.append(j)
+    backend = _backend(device)
+    dtype = _numpy_dtype(dtype, _dtypes.int64)
+    return _leaf(backend.asarray([rows, cols], dtype=dtype).reshape(2, len(rows)), backend, False)
+
+
+def tril_indices(
+    row: int, col: int, offset: int = 0, *, dtype: DTypeLike = None, device: DeviceLike = None
+) -> Tensor:
+    """The indices of the lower triangle (diagonal ``offset`` and below) of a ``row`` x
+    ``col`` matrix: a 2 x N tensor of row and column indices."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device)
+
+
+def triu_indices(
+    row: int, col: int, offset: int = 0, *, dtype: DTypeLike = None, device: DeviceLike = None
+) -> Tensor:
+    """The indices of the upper triangle (diagonal ``offset`` and above) of a ``row`` x
+    ``col`` matrix: a 2 x N tensor of row and column indices."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device)
+
+
+@factory_accepts_out
 def eye(
     n: int,
     m: int | None = None,
@@ -507,6 +645,7 @@ def randint_like(
     )
 
 
+@factory_accepts_out
 def randperm(
     n: int,
     *,
@@ -525,6 +664,7 @@ def randperm(
     return _leaf(order.astype(numpy_dtype), backend, requires_grad)
 
 
+@factory_accepts_out
 def multinomial(
     input: Tensor,
     num_samples: int,
@@ -572,6 +712,7 @@ def multinomial(
     return _wrap(picks, backend)
 
 
+@factory_accepts_out
 def bernoulli(
     input: Tensor, p: float | None = None, *, generator: Generator | None = None
 ) -> Tensor:
@@ -581,6 +722,7 @@ def bernoulli(
     return out.bernoulli_(input if p is None else p, generator=generator)
 
 
+@factory_accepts_out
 def normal(
     mean: Any,
     std: Any = 1.0,

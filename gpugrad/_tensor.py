@@ -342,6 +342,13 @@ class Tensor(_Methods):
 
         return TypedStorage(self._data, self._backend)
 
+    def untyped_storage(self) -> Any:
+        """The memory this tensor and its views share, as bytes
+        (``torch.Tensor.untyped_storage``: ``nbytes()``, ``data_ptr()``)."""
+        from ._storage import UntypedStorage
+
+        return UntypedStorage(shareable_data(self), self._backend)
+
     def detach(self) -> Tensor:
         """The same values outside the graph, sharing memory and version counter."""
         return mark_view(_wrap(shareable_data(self), self._backend), self)

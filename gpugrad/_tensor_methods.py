@@ -106,12 +106,13 @@ def _annotation(text: Any) -> str:
     return _BUILTIN_NAMES.sub(r"builtins.\1", text)
 
 
-def _signature(name: str, function: Any, returns: str | None = None) -> str:
+def _signature(name: str, function: Any, returns: str | None = None, *, method: bool = True) -> str:
+    """The stub of ``function`` as the method ``name`` (``method=False``: as a function)."""
     sig = inspect.signature(function)
     params = []
     star_done = False
     for i, p in enumerate(sig.parameters.values()):
-        if i == 0:
+        if i == 0 and method:
             params.append("self")
             continue
         text = p.name
@@ -131,7 +132,8 @@ def _signature(name: str, function: Any, returns: str | None = None) -> str:
         ret = sig.return_annotation
         returns = "Any" if ret is sig.empty else _annotation(ret)
     ignore = "  # type: ignore[override]" if name in ("__eq__", "__ne__") else ""
-    return f"    def {name}({', '.join(params)}) -> {returns}: ...{ignore}\n"
+    indent = "    " if method else ""
+    return f"{indent}def {name}({', '.join(params)}) -> {returns}: ...{ignore}\n"
 
 
 def render_stubs() -> str:
@@ -151,21 +153,51 @@ def render_stubs() -> str:
 
 
 EXPORTS_STUB_PATH = "gpugrad/_exports.pyi"
+_EXPORTS_STUB_IMPORTS = (
+    ("", ("builtins",)),
+    ("collections.abc", ("Sequence",)),
+    ("typing", ("Any",)),
+    None,
+    ("._random", ("Generator",)),
+    ("._tensor", ("Tensor",)),
+    (".backends.device", ("Device",)),
+    (".ops.dispatch", ("Dim", "Number", "TensorOrNumber")),
+)
+"""What the declarations of the ``out=`` ops may name, each imported when one does."""
 
 
 def render_export_stubs() -> str:
     """The text of ``_exports.pyi``: each exported op imported from its family module."""
+    from ._out import OUT_RULES, accepts_out
+
+    exported = registry.exports()
+    # the ops taking ``out=`` (gpugrad/_out.py) are declared with it; the others imported
+    with_out = sorted(name for name in exported if name in OUT_RULES)
+    declared = "".join(_signature(n, accepts_out(n, exported[n]), method=False) for n in with_out)
+    used = set(re.findall(r"[A-Za-z_]\w*", declared))
     lines = [
         "# Generated from the op registry by scripts/gen_stubs.py; do not edit by hand.\n",
         '"""The ops ``gpugrad`` exports, for type checkers (see ``_exports.py``)."""\n\n',
     ]
-    exported = registry.exports()
+    for entry in _EXPORTS_STUB_IMPORTS:
+        if entry is None:  # between the standard library's imports and gpugrad's
+            lines.append("\n")
+            continue
+        module, names = entry
+        names = ", ".join(n for n in names if n in used)
+        if names:
+            lines.append(f"from {module} import {names}\n" if module else f"import {names}\n")
     imports = sorted(
-        ((f.__module__.removeprefix("gpugrad"), f.__name__, name) for name, f in exported.items()),
+        (
+            (f.__module__.removeprefix("gpugrad"), f.__name__, name)
+            for name, f in exported.items()
+            if name not in with_out
+        ),
         key=lambda entry: [_natural(part) for part in entry],
     )
     for module, original, name in imports:
         lines.append(f"from {module} import {original} as {name}\n")
+    lines.append("\n" + declared)
     lines.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in sorted(exported)) + "]\n")
     return "".join(lines)
 

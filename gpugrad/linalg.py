@@ -9,6 +9,7 @@ eigenvalues; ``det``'s gradient here needs an invertible matrix; ``qr``'s needs
 Singular or indefinite inputs raise ``LinAlgError`` (on CUDA too).
 """
 
+from ._out import LINALG_OUT_RULES, accepts_out
 from .ops.linalg import (
     LinAlgError,
     cholesky,
@@ -29,6 +30,10 @@ from .ops.linalg import (
 )
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_norm as norm
+
+globals().update(  # each takes PyTorch's out= (gpugrad/_out.py)
+    {name: accepts_out(name, globals()[name], LINALG_OUT_RULES) for name in LINALG_OUT_RULES}
+)
 
 __all__ = [
     "LinAlgError",

@@ -23,7 +23,13 @@ LAYERS = [
     ),
     ("gpugrad._graph", "gpugrad._anomaly"),
     ("gpugrad.ops",),
-    ("gpugrad._inplace", "gpugrad._engine", "gpugrad._tensor_methods", "gpugrad.autograd"),
+    (
+        "gpugrad._inplace",
+        "gpugrad._engine",
+        "gpugrad._tensor_methods",
+        "gpugrad.autograd",
+        "gpugrad._out",
+    ),
 ]
 """The core, bottom to top; a module may import its own layer and those below."""
 

@@ -1404,3 +1404,169 @@ def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind not in "biu":
         raise _not_implemented("bitwise_not", input)
     return _wrap(input._backend.bitwise_not(input._data), input._backend)
+
+
+# --- PyTorch names composed from the ops above (helper "out": missing top-level names) ---
+for _name, _of in (
+    ("absolute", "abs"),
+    ("multiply", "mul"),
+    ("subtract", "sub"),
+    ("divide", "div"),
+    ("true_divide", "div"),
+    ("greater_equal", "ge"),
+    ("less_equal", "le"),
+    ("not_equal", "ne"),
+    ("sgn", "sign"),
+):
+    alias(_name, _of)
+
+
+def _as_tensor_pair(input: TensorOrNumber, other: TensorOrNumber) -> tuple[Tensor, Tensor]:
+    """Two operands as tensors on one device (a Python number becomes a 0-d tensor)."""
+    like = input if isinstance(input, Tensor) else other
+    return as_tensor(input, like), as_tensor(other, like)
+
+
+@declare()
+def positive(input: Tensor) -> Tensor:
+    """``+input``: ``input`` itself (refused for bool tensors, as in PyTorch)."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+@declare(inplace=("deg2rad_",))
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians (integers give the default float dtype)."""
+    return mul(_float_input(input), math.pi / 180)
+
+
+@declare(inplace=("rad2deg_",))
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees (integers give the default float dtype)."""
+    return mul(_float_input(input), 180 / math.pi)
+
+
+@declare(inplace=("logit_",))
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``, with ``p`` clamped to ``[eps, 1 - eps]`` when ``eps`` is given."""
+    p = _float_input(input)
+    if eps is not None:
+        p = clamp(p, eps, 1 - eps)
+    return log(div(p, 1 - p))
+
+
+@declare(inplace=("xlogy_",))
+def xlogy(input: TensorOrNumber, other: TensorOrNumber) -> Tensor:
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    x, y = _as_tensor_pair(input, other)
+    x = _floating_pair(x, y)
+    # log(1) = 0 where x is 0, so neither the value nor the gradient meets 0 * log(0)
+    safe = where((x == 0) & (y == y), 1, y)
+    return mul(x, log(safe))
+
+
+@declare(inplace=("sinc_",))
+def sinc(input: Tensor) -> Tensor:
+    """The normalized sinc, ``sin(pi x) / (pi x)``, 1 at 0."""
+    x = _float_input(input)
+    zero = x == 0
+    scaled = mul(where(zero, 1, x), math.pi)  # 1 at 0: no 0/0 in the value or the gradient
+    return where(zero, 1, div(sin(scaled), scaled))
+
+
+@declare(inplace=("float_power_",))
+def float_power(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
+    """``input ** exponent`` computed in float64."""
+    base, power = _as_tensor_pair(input, exponent)
+    return pow(to_dtype(base, _dtypes.float64), to_dtype(power, _dtypes.float64))
+
+
+@declare()
+def signbit(input: Tensor) -> Tensor:
+    """Whether each element's sign bit is set (true for -0.0)."""
+    if input._data.dtype.kind != "f":
+        return input < 0
+    return (input < 0) | ((input == 0) & ((1 / input) < 0))
+
+
+@declare(inplace=("copysign_",))
+def copysign(input: TensorOrNumber, other: TensorOrNumber) -> Tensor:
+    """``input``'s magnitude with ``other``'s sign (as a float)."""
+    x, y = _as_tensor_pair(input, other)
+    x = _floating_pair(x, y)
+    return where(signbit(y), -abs(x), abs(x))
+
+
+@declare(inplace=("heaviside_",))
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """The Heaviside step: 0 below zero, 1 above, ``values`` at zero."""
+    if isinstance(values, Tensor) and values._data.dtype != input._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    return where(input == 0, values, where(input > 0, 1, 0).to(input.dtype))
+
+
+@declare()
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
+    """``log2(2**input + 2**other)`` without overflow."""
+    return div(logaddexp(mul(input, math.log(2)), mul(other, math.log(2))), math.log(2))
+
+
+@declare(inplace=("addcmul_",))
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    return add(input, mul(tensor1, tensor2), alpha=value)
+
+
+@declare(inplace=("addcdiv_",))
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2``."""
+    return add(input, div(tensor1, tensor2), alpha=value)
+
+
+@declare(inplace=("clamp_min_",))
+def clamp_min(input: Tensor, min: Number) -> Tensor:
+    """``clamp(input, min=min)``."""
+    return clamp(input, min=min)
+
+
+@declare(inplace=("clamp_max_",))
+def clamp_max(input: Tensor, max: Number) -> Tensor:
+    """``clamp(input, max=max)``."""
+    return clamp(input, max=max)
+
+
+@declare()
+def conj(input: Tensor) -> Tensor:
+    """The complex conjugate: ``input`` itself (gpugrad's dtypes are real)."""
+    return input
+
+
+@declare()
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` itself (a real tensor has no lazy conjugation to resolve)."""
+    return input
+
+
+@declare()
+def resolve_neg(input: Tensor) -> Tensor:
+    """``input`` itself (a real tensor has no lazy negation to resolve)."""
+    return input
+
+
+@declare(methods=(), properties=("real",))
+def real(input: Tensor) -> Tensor:
+    """The real part: ``input`` itself (gpugrad's dtypes are real)."""
+    return input
+
+
+@declare()
+def isreal(input: Tensor) -> Tensor:
+    """Whether each element is real: all True (gpugrad's dtypes are real)."""
+    return _wrap(input._backend.ones(input._data.shape, _dtypes.bool_.numpy), input._backend)
+
+
+@declare()
+def is_conj(input: Tensor) -> bool:
+    """False: gpugrad's tensors are never lazily conjugated."""
+    return False

@@ -908,3 +908,126 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         return reshape(input, (1,))
     picked = getitem(input, (slice(None),) * axis + (index,))
     return movedim(picked, axis + 1, -1)
+
+
+# --- PyTorch names composed from the ops above (helper "out": missing top-level names) ---
+@declare()
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input``'s elements at the flat positions ``index`` (shaped as ``index``)."""
+    flat = reshape(input, -1)
+    return reshape(index_select(flat, 0, reshape(index, -1)), tuple(index.shape))
+
+
+@declare()
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    """Views of ``input`` split along ``dim``: into ``n`` nearly equal parts (the first
+    ``size % n`` one longer), or at the listed indices."""
+    if input._data.ndim == 0:
+        raise RuntimeError(
+            "tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims"
+        )
+    axis = _dims(input._data.ndim, dim)[0]
+    length = input._data.shape[axis]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, int):
+        sections = indices_or_sections
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        size, extra = divmod(length, sections)
+        bounds = [0]
+        for i in range(sections):
+            bounds.append(bounds[-1] + size + (1 if i < extra else 0))
+    else:
+        bounds = [0, *(min(max(int(i), 0), length) for i in indices_or_sections), length]
+    lead = (slice(None),) * axis
+    return tuple(
+        getitem(input, (*lead, slice(start, max(start, stop))))
+        for start, stop in zip(bounds, bounds[1:])
+    )
+
+
+def _split_along(function: str, input: Tensor, sections: Any, dim: int, least: int) -> tuple:
+    if input._data.ndim < least:
+        raise RuntimeError(
+            f"torch.{function} requires a tensor with at least {least} dimension, but got a "
+            f"tensor with {input._data.ndim} dimensions!"
+        )
+    if isinstance(sections, int) and input._data.shape[dim] % sections:
+        raise RuntimeError(
+            f"torch.{function} attempted to split along dimension {dim}, but the size of the "
+            f"dimension {input._data.shape[dim]} is not divisible by the split_size "
+            f"{sections}!"
+        )
+    return tensor_split(input, sections, dim)
+
+
+@declare()
+def hsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    """``tensor_split`` along dim 1 (dim 0 for a 1-D tensor), sections dividing evenly."""
+    dim = 0 if input._data.ndim == 1 else 1
+    return _split_along("hsplit", input, indices_or_sections, dim, 1)
+
+
+@declare()
+def vsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    """``tensor_split`` along dim 0 of a tensor of at least 2 dimensions."""
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+@declare()
+def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    """``tensor_split`` along dim 2 of a tensor of at least 3 dimensions."""
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)
+
+
+@declare()
+def isin(
+    elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False
+) -> Tensor:
+    """Whether each of ``elements`` is among ``test_elements`` (``invert``: is not)."""
+    like = elements if isinstance(elements, Tensor) else test_elements
+    elements = elements if isinstance(elements, Tensor) else _constant(elements, like)
+    tests = test_elements if isinstance(test_elements, Tensor) else _constant(test_elements, like)
+    found = (reshape(elements, (*elements.shape, 1)) == reshape(tests, -1)).any(-1)
+    return ~found if invert else found
+
+
+def _constant(value: Any, like: Tensor) -> Tensor:
+    return _wrap(like._backend.asarray(value), like._backend)
+
+
+@declare()
+def diff(
+    input: Tensor, n: int = 1, dim: int = -1, prepend: Any = None, append: Any = None
+) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (after concatenating ``prepend`` and
+    ``append``); bool tensors give logical XOR."""
+    from .shape import cat
+
+    if input._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    axis = _dims(input._data.ndim, dim)[0]
+    parts = [p for p in (prepend, input, append) if p is not None]
+    x = cat(parts, axis) if len(parts) > 1 else input
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        later, earlier = getitem(x, (*lead, slice(1, None))), getitem(x, (*lead, slice(0, -1)))
+        x = later ^ earlier if x._data.dtype.kind == "b" else later - earlier
+    return x
+
+
+@declare()
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice of ``input`` at ``index`` along ``dim``, that dimension removed (a view)."""
+    data = input._data
+    if data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    axis = _dims(data.ndim, dim)[0]
+    size = data.shape[axis]
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(data.shape)} at "
+            f"dimension {axis}"
+        )
+    return getitem(input, (slice(None),) * axis + (index,))

@@ -1173,3 +1173,109 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
     keep = values > limit
     inverse = where(keep, 1 / where(keep, values, 1), 0)
     return matmul(mT(right) * unsqueeze(inverse, -2), mT(left))
+
+
+# --- PyTorch names composed from the ops above (helper "out": missing top-level names) ---
+@declare()
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """The dot product of two 1-D tensors (``dot``: gpugrad has no complex dtypes to
+    conjugate)."""
+    if input.dim() != 1 or other.dim() != 1:
+        raise RuntimeError(
+            f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors"
+        )
+    return dot(input, other)
+
+
+@declare(inplace=("addr_",))
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)`` (``beta`` 0 ignores ``input``)."""
+    product = outer(vec1, vec2)
+    if alpha != 1:
+        product = mul(product, alpha)
+    if beta == 0:  # input is ignored, its NaNs too
+        return product
+    return (input if beta == 1 else mul(input, beta)) + product
+
+
+@declare()
+def logdet(input: Tensor) -> Tensor:
+    """``log(det(input))``: NaN for a negative determinant, -inf for a singular matrix."""
+    sign, logabsdet = slogdet(input)
+    return where(sign < 0, float("nan"), logabsdet)
+
+
+@declare()
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``input`` (a square matrix, or a batch of them) to the integer power ``n``
+    (negative: of its inverse), by repeated squaring."""
+    if input.dim() < 2 or input.shape[-1] != input.shape[-2]:
+        raise RuntimeError(
+            "linalg.matrix_power: A must be batches of square matrices, but they are "
+            f"{input.shape[-2] if input.dim() >= 2 else 1} by {input.shape[-1]} matrices"
+        )
+    if n == 0:
+        from .._factories import eye
+
+        identity = eye(input.shape[-1], dtype=input.dtype, device=input.device)
+        return identity.expand(tuple(input.shape)).clone()
+    base = input if n > 0 else inv(input)
+    n = n if n > 0 else -n
+    result = None
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result.clone() if result is input else result
+
+
+@declare()
+def cov(
+    input: Tensor,
+    *,
+    correction: int = 1,
+    fweights: Tensor | None = None,
+    aweights: Tensor | None = None,
+) -> Tensor:
+    """The covariance matrix of the variables in ``input``'s rows (observations in its
+    columns; a 1-D ``input`` is one variable), with frequency and observation weights."""
+    if input.dim() > 2:
+        raise RuntimeError(
+            "cov(): expected input to have two or fewer dimensions but got an input with "
+            f"{input.dim()} dimensions"
+        )
+    x = input if input.dim() == 2 else reshape(input, (1, -1))
+    if x._data.dtype.kind != "f":
+        x = to_dtype(x, _dtypes.DEFAULT_FLOAT)
+    weights = None
+    for w in (fweights, aweights):
+        if w is not None:
+            weights = w if weights is None else mul(weights, w)
+    if weights is None:
+        total = x.shape[1]
+        mean = x.mean(1, keepdim=True)
+        factor = total - correction
+    else:
+        total = sum(weights)
+        mean = sum(mul(x, weights), 1, keepdim=True) / total
+        if aweights is None:
+            factor = total - correction
+        else:
+            factor = total - correction * sum(mul(weights, aweights)) / total
+    centered = x - mean
+    scaled = centered if weights is None else mul(centered, weights)
+    c = matmul(scaled, mT(centered)) / factor
+    return reshape(c, ()) if input.dim() < 2 else c
+
+
+@declare()
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson's correlation coefficients of the variables in ``input``'s rows, clipped to
+    [-1, 1]."""
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    std = c.diagonal().sqrt()
+    return (c / reshape(std, (-1, 1)) / reshape(std, (1, -1))).clamp(-1, 1)

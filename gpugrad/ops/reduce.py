@@ -1112,3 +1112,12 @@ def unique(
     if return_counts:
         out.append(_wrap(counts, backend))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+# --- PyTorch names composed from the ops above (helper "out": missing top-level names) ---
+@declare()
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``(amin, amax)`` over ``dim`` (all elements by default), as
+    ``gpugrad.return_types.aminmax(min=..., max=...)``."""
+    over = () if dim is None else dim
+    return _return_types.aminmax(amin(input, over, keepdim), amax(input, over, keepdim))

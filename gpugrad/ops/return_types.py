@@ -39,8 +39,10 @@ mode = _result_type("mode")
 kthvalue = _result_type("kthvalue")
 cummax = _result_type("cummax")
 cummin = _result_type("cummin")
+aminmax = _result_type("aminmax", ("min", "max"))
 
 __all__ = [
+    "aminmax",
     "cummax",
     "cummin",
     "kthvalue",

@@ -13,6 +13,7 @@ from ..backends import dtypes as _dtypes
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
+from .reduce import flip as _flip
 from .registry import alias, declare
 
 
@@ -725,7 +726,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
     return tuple(grids)
 
 
-@declare(export=False)
+@declare()
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """``input`` with dim ``dim`` split into ``sizes`` (one may be -1)."""
     data = input._data
@@ -880,3 +881,178 @@ def data_ptr(input: Tensor) -> int:
 def storage_offset(input: Tensor) -> int:
     """Elements from the start of the memory ``input`` shares to its first element."""
     return input._backend.storage_offset(input._data)
+
+
+# --- PyTorch names composed from the ops above (helper "out": missing top-level names) ---
+alias("swapdims", "transpose")
+
+
+@declare()
+def ravel(input: Tensor) -> Tensor:
+    """The elements as one dimension (a view when the layout allows)."""
+    return reshape(input, -1)
+
+
+@declare()
+def fliplr(input: Tensor) -> Tensor:
+    """``input`` with its columns (dim 1) reversed; at least 2-D."""
+    if input.dim() < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return _flip(input, (1,))
+
+
+@declare()
+def flipud(input: Tensor) -> Tensor:
+    """``input`` with its rows (dim 0) reversed; at least 1-D."""
+    if input.dim() < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return _flip(input, (0,))
+
+
+@declare()
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """``input`` rotated by 90 degrees ``k`` times in the plane of ``dims`` (from the
+    first axis towards the second)."""
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.dim() < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.dim()}")
+    a, b = dims
+    k %= 4
+    if k == 1:
+        return transpose(_flip(input, (b,)), a, b)
+    if k == 2:
+        return _flip(input, (a, b))
+    if k == 3:
+        return _flip(transpose(input, a, b), (b,))
+    return input.clone()
+
+
+def _at_least_each(function: str, ndim: int, tensors: tuple) -> Any:
+    """``_at_least`` of one tensor, or a tuple of them for several (or for one sequence)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+        return tuple(_at_least_each(function, ndim, (t,)) for t in tensors)
+    if len(tensors) != 1:
+        return tuple(_at_least_each(function, ndim, (t,)) for t in tensors)
+    if not isinstance(tensors[0], Tensor):
+        raise TypeError(
+            f"{function}(): argument 'input' must be Tensor, not {type(tensors[0]).__name__}"
+        )
+    return _at_least(tensors[0], ndim)
+
+
+@declare()
+def atleast_1d(*tensors: Any) -> Any:
+    """Each tensor viewed with at least 1 dimension (a tuple for several)."""
+    return _at_least_each("atleast_1d", 1, tensors)
+
+
+@declare()
+def atleast_2d(*tensors: Any) -> Any:
+    """Each tensor viewed with at least 2 dimensions (a 1-D one as a row)."""
+    return _at_least_each("atleast_2d", 2, tensors)
+
+
+@declare()
+def atleast_3d(*tensors: Any) -> Any:
+    """Each tensor viewed with at least 3 dimensions (``(1, n, 1)`` for a 1-D one,
+    ``(m, n, 1)`` for a 2-D one)."""
+    return _at_least_each("atleast_3d", 3, tensors)
+
+
+@declare()
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A square matrix with ``input``'s elements (flattened) on diagonal ``offset``."""
+    return diag_embed(flatten(input), offset)
+
+
+@declare(export=False)
+def ndimension(input: Tensor) -> int:
+    """The number of dimensions (``dim()``)."""
+    return input.dim()
+
+
+@declare(export=False)
+def is_signed(input: Tensor) -> bool:
+    """Whether the dtype is signed (every dtype but ``uint8`` and ``bool``)."""
+    return input._data.dtype.kind in "fi"
+
+
+@declare(export=False)
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """Whether ``other`` has ``input``'s shape."""
+    return input.shape == other.shape
+
+
+@declare(export=False)
+def get_device(input: Tensor) -> int:
+    """The CUDA device index, or -1 for a CPU tensor."""
+    index = input.device.index
+    return -1 if input.device.type == "cpu" else (index or 0)
+
+
+@declare("mH", methods=(), export=False, properties=("mH",))
+def mH(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """The conjugate transpose of the last two dimensions: ``mT`` (gpugrad's dtypes are
+    real)."""
+    if input._data.ndim < 2:
+        raise RuntimeError(
+            "tensor.mH is only supported on matrices or batches of matrices. Got "
+            f"{input._data.ndim}-D tensor."
+        )
+    return mT(input)
+
+
+@declare("H", methods=(), export=False, properties=("H",))
+def H(input: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    """The conjugate transpose of a matrix: its transpose (gpugrad's dtypes are real)."""
+    if input._data.ndim != 2:
+        raise RuntimeError(
+            "tensor.H is only supported on matrices (2-D tensors). Got "
+            f"{input._data.ndim}-D tensor."
+        )
+    return transpose(input, 0, 1)
+
+
+@declare("is_cpu", methods=(), export=False, properties=("is_cpu",))
+def is_cpu(input: Tensor) -> bool:
+    """True when the tensor is in host memory."""
+    return input._backend.device.type == "cpu"
+
+
+@declare()
+def block_diag(*tensors: Tensor) -> Tensor:
+    """A block-diagonal matrix of ``tensors`` (0-d and 1-D ones as one row), zeros
+    elsewhere, in their promoted dtype."""
+    from .._factories import zeros
+
+    blocks = []
+    for i, t in enumerate(tensors):
+        if t._data.ndim > 2:
+            raise RuntimeError(
+                f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {i} "
+                f"has {t._data.ndim} dimensions"
+            )
+        blocks.append(t if t._data.ndim == 2 else reshape(t, (1, -1)))
+    if not blocks:
+        return zeros(1, 0)
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        pieces = [zeros(r, left, dtype=b.dtype, device=b.device), b]
+        pieces.append(zeros(r, width - left - c, dtype=b.dtype, device=b.device))
+        rows.append(cat(pieces, 1))
+        left += c
+    return cat(rows, 0)
+
+
+@declare()
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Every combination of one element from each 1-D tensor, one per row (one tensor:
+    itself)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, -1) for g in grids], 1)

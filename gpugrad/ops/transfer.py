@@ -113,6 +113,9 @@ for _method, _dtype_name in (
     ("long", "int64"),
     ("int", "int32"),
     ("bool", "bool"),
+    ("byte", "uint8"),
+    ("char", "int8"),
+    ("short", "int16"),
 ):
     _type_cast(_method, _dtype_name)
 
