@@ -61,6 +61,17 @@ from .backends.dtypes import (
     iinfo,
     set_default_dtype,
 )
+from ._legacy_tensors import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from ._toplevel import (
     inference_mode,
     is_floating_point,
