@@ -1725,3 +1725,10 @@ def cosine_embedding_loss(
     zero = _zeros((), dtype=cos.dtype, device=_device(cos))
     loss = _where(target == 1, positive, zero) + _where(target == -1, negative, zero)
     return _reduce(loss, reduction)
+
+
+# --- spatial transformers (helper tut): affine_grid, grid_sample ----------------------------
+
+from ._grid_sampling import affine_grid, grid_sample  # noqa: E402
+
+__all__ += ["affine_grid", "grid_sample"]
