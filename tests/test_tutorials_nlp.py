@@ -7,7 +7,7 @@ hand-written names and sentence pairs (nothing downloaded):
   alpha=-learning_rate)``, ``topk`` and the confusion matrix; then the ``nn.RNN`` version
   (``CharRNN``, summed batch losses, ``clip_grad_norm_``, ``SGD``);
 - generating names with a character-level RNN: category + input + hidden, ``Dropout``,
-  ``torch.LongTensor``, ``torch.Tensor([0])`` accumulating the loss and
+  ``torch.LongTensor``, ``torch.Tensor([0])`` accumulating the loss, ``unsqueeze_`` and
   sampling with ``all_letters[topi]``;
 - translation with a sequence to sequence network and attention: ``EncoderRNN``
   (``Embedding``, ``GRU(batch_first=True)``), ``BahdanauAttention`` (``Wa``/``Ua``/``Va``,
@@ -272,9 +272,7 @@ def generation_program(torch, device):  # noqa: C901 - the tutorial's cells, in 
     learning_rate = 0.0005
 
     def train(category_tensor, input_line_tensor, target_line_tensor):
-        # the tutorial's ``target_line_tensor.unsqueeze_(-1)``: gpugrad has no in-place
-        # shape methods yet (see the README's open gaps)
-        target_line_tensor = target_line_tensor.unsqueeze(-1)
+        target_line_tensor.unsqueeze_(-1)
         hidden = rnn.initHidden()
         rnn.zero_grad()
         loss = torch.Tensor([0])
@@ -549,3 +547,35 @@ def test_legacy_constructors_as_pytorch(device):
             torch.Tensor(*bad)
     with pytest.raises(TypeError):
         gg.LongTensor(gg.ones(2))
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [("unsqueeze_", (-1,)), ("unsqueeze_", (0,)), ("squeeze_", ()), ("squeeze_", (1,)),
+     ("t_", ()), ("transpose_", (0, 1)), ("swapaxes_", (1, 0))],
+)  # fmt: skip
+def test_inplace_view_methods_as_pytorch(name, args, device):
+    torch = pytest.importorskip("torch")
+    values = np.arange(6.0).reshape(2, 1, 3)[:, 0] if name != "squeeze_" else np.ones((2, 1, 3))
+    ours, theirs = gg.tensor(values, device=device), torch.tensor(values)
+    ours_view, theirs_view = ours.view(-1), theirs.view(-1)
+    assert getattr(ours, name)(*args) is ours
+    getattr(theirs, name)(*args)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    assert ours.tolist() == theirs.tolist()
+    ours_view[0] = theirs_view[0] = 7.0  # still the same memory
+    assert ours.tolist() == theirs.tolist()
+    # in a graph: the tensor becomes the view op's output
+    leaf = gg.tensor(values, requires_grad=True, device=device)
+    torch_leaf = torch.tensor(values, requires_grad=True)
+    y, torch_y = leaf * 2, torch_leaf * 2
+    getattr(y, name)(*args)
+    getattr(torch_y, name)(*args)
+    weights = np.random.default_rng(0).standard_normal(tuple(torch_y.shape))
+    (y * gg.tensor(weights, device=device)).sum().backward()
+    (torch_y * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(leaf.grad.cpu().numpy(), torch_leaf.grad.numpy())
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        getattr(leaf, name)(*args)
+    with gg.no_grad():
+        assert tuple(getattr(leaf, name)(*args).shape) == tuple(torch_y.shape)
