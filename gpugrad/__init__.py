@@ -61,6 +61,7 @@ from .backends.dtypes import (
     iinfo,
     set_default_dtype,
 )
+from ._default_device import get_default_device, set_default_device
 from ._legacy_tensors import (
     BoolTensor,
     ByteTensor,

@@ -11,7 +11,7 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-from . import _random, backends
+from . import _default_device, _random, backends
 from ._random import Generator
 from ._tensor import Tensor, _wrap
 from .backends import dtypes as _dtypes
@@ -23,6 +23,8 @@ DTypeLike = _dtypes.DType | str | type | None
 
 
 def _backend(device: DeviceLike) -> backends.ArrayBackend:
+    if device is None:
+        device = _default_device.current  # set_default_device's (None: the CPU)
     if isinstance(device, int):
         device = f"cuda:{device}"
     return backends.get(device)

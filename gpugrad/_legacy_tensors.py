@@ -27,7 +27,9 @@ __all__ = [
 
 
 def new_tensor(dtype: Any, args: tuple, device: Any = None) -> Tensor:
-    """What ``torch.<Type>Tensor(*args, device=device)`` returns, with PyTorch's errors."""
+    """What ``torch.<Type>Tensor(*args, device=device)`` returns, with PyTorch's errors (on
+    the CPU unless ``device`` says otherwise, whatever ``set_default_device`` chose)."""
+    device = "cpu" if device is None else device
     if not args:
         return _factories.empty(0, dtype=dtype, device=device)
     if all(isinstance(a, int) and not isinstance(a, bool) for a in args):

@@ -16,6 +16,7 @@ import random
 import numpy as np
 import pytest
 
+import gpugrad as gg
 from tests.tutorial_replay import assert_same_output, replay
 
 pytest.importorskip("torch")
@@ -59,26 +60,30 @@ def tensors_program(torch, device):
 
 def autograd_program(torch, device):
     dtype = torch.float
-    x = torch.linspace(-math.pi, math.pi, POINTS, device=device, dtype=dtype)
-    y = torch.sin(x)
-    a, b, c, d = starting_values(torch, device, 4, requires_grad=True)
-    learning_rate = 1e-6
-    for t in range(STEPS):
-        y_pred = a + b * x + c * x**2 + d * x**3
-        loss = (y_pred - y).pow(2).sum()
-        if t % 100 == 99:
-            print(t, loss.item())
-        loss.backward()
-        with torch.no_grad():
-            a -= learning_rate * a.grad
-            b -= learning_rate * b.grad
-            c -= learning_rate * c.grad
-            d -= learning_rate * d.grad
-            a.grad = None
-            b.grad = None
-            c.grad = None
-            d.grad = None
-    print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
+    torch.set_default_device(device)  # the tutorial's way to pick the device
+    try:
+        x = torch.linspace(-math.pi, math.pi, POINTS, dtype=dtype)
+        y = torch.sin(x)
+        a, b, c, d = starting_values(torch, device, 4, requires_grad=True)
+        learning_rate = 1e-6
+        for t in range(STEPS):
+            y_pred = a + b * x + c * x**2 + d * x**3
+            loss = (y_pred - y).pow(2).sum()
+            if t % 100 == 99:
+                print(t, loss.item())
+            loss.backward()
+            with torch.no_grad():
+                a -= learning_rate * a.grad
+                b -= learning_rate * b.grad
+                c -= learning_rate * c.grad
+                d -= learning_rate * d.grad
+                a.grad = None
+                b.grad = None
+                c.grad = None
+                d.grad = None
+        print(f"Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3")
+    finally:
+        torch.set_default_device(None)
 
 
 def legendre_program(torch, device):
@@ -276,3 +281,29 @@ def dynamic_net_program(torch, device):
 )
 def test_learning_pytorch_with_examples(program, device, capsys):
     assert_same_output(*replay(program, device, capsys), rtol=2e-4)
+
+
+def test_set_default_device(device):
+    torch = pytest.importorskip("torch")
+    assert str(gg.get_default_device()) == str(torch.get_default_device()) == "cpu"
+    gg.set_default_device(device)
+    try:
+        assert gg.get_default_device().type == device
+        made = [
+            gg.tensor([1.0]), gg.zeros(2), gg.ones(2, 3), gg.arange(3), gg.randn(2),
+            gg.linspace(0, 1, 3), gg.full((2,), 1.0), gg.empty(2), gg.eye(2),
+            gg.nn.Linear(2, 2).weight,
+        ]  # fmt: skip
+        assert {t.device.type for t in made} == {device}
+        # PyTorch keeps these on the CPU
+        assert gg.from_numpy(np.ones(2)).device.type == "cpu"
+        assert gg.Tensor([1.0]).device.type == "cpu"
+        assert gg.LongTensor([1]).device.type == "cpu"
+        assert gg.zeros(2, device="cpu").device.type == "cpu"
+    finally:
+        gg.set_default_device(None)
+    assert gg.zeros(1).device.type == "cpu" and str(gg.get_default_device()) == "cpu"
+    with pytest.raises(RuntimeError, match="Expected one of cpu"):
+        gg.set_default_device("bogus")
+    with pytest.raises(RuntimeError, match="Expected one of cpu"):
+        torch.set_default_device("bogus")
