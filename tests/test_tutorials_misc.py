@@ -829,10 +829,7 @@ def test_grid_sample_matches_pytorch(spatial, mode, padding_mode, align_corners,
     (expected * torch.tensor(weights)).sum().backward()
     (got * gg.tensor(weights, device=device)).sum().backward()
     np.testing.assert_allclose(g_x.grad.cpu().numpy(), t_x.grad.numpy(), atol=1e-10)
-    if mode == "nearest":  # PyTorch's grid gradient is zero; gpugrad's grid gets none
-        assert not t_grid.grad.abs().sum().item() and g_grid.grad is None
-    else:
-        np.testing.assert_allclose(g_grid.grad.cpu().numpy(), t_grid.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(g_grid.grad.cpu().numpy(), t_grid.grad.numpy(), atol=1e-10)
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
@@ -902,3 +899,12 @@ def test_grid_sample_and_affine_grid_errors_and_warnings_are_pytorchs(device):
         F.grid_sample(
             gg.zeros(1, 1, 2, 2, 2), gg.zeros(1, 1, 1, 1, 3), mode="bicubic", align_corners=False
         )
+
+
+def test_grid_sample_nearest_keeps_inf_out_of_values(device):
+    x = gg.arange(4.0, device=device).reshape(1, 1, 2, 2)
+    grid = gg.tensor([[[[0.5, 0.5], [float("inf"), 0.0]]]], requires_grad=True, device=device)
+    out = F.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+    assert out.tolist() == [[[[3.0, 0.0]]]]
+    out.sum().backward()
+    assert grid.grad.tolist() == [[[[0.0, 0.0], [0.0, 0.0]]]]

@@ -12,8 +12,9 @@ import itertools
 import warnings
 from typing import Any
 
-from .._factories import linspace, ones
+from .._factories import linspace, ones, zeros
 from .._tensor import Tensor
+from ..backends import dtypes
 from ..ops.elementwise import where
 from ..ops.shape import stack
 
@@ -213,7 +214,7 @@ def grid_sample(
         coordinates.append(coordinate)
     if mode == "nearest":
         indices = [x.detach().round().long() for x in coordinates]
-        out = _gather_taps(flat, indices, sizes)
+        out = _gather_taps(flat, indices, sizes) + _zero_gradient_path(points)
     elif mode == "bilinear":
         lows = [x.detach().floor() for x in coordinates]
         fractions = [x - low for x, low in zip(coordinates, lows, strict=True)]
@@ -228,6 +229,15 @@ def grid_sample(
     else:
         out = _bicubic(flat, coordinates, sizes, padding_mode, align_corners)
     return out.reshape(n, c, *out_spatial)
+
+
+def _zero_gradient_path(points: Tensor) -> Tensor:
+    """Zeros (``N, 1, P``) that pass ``points`` a zero gradient: ``nearest`` sampling is
+    flat in the grid, and PyTorch gives the grid a zero gradient rather than none. A
+    ``where`` that never picks ``points`` keeps an inf or NaN in them out of the values."""
+    picked = points.sum(-1, keepdim=True).transpose(1, 2)
+    never = zeros(picked.shape, dtype=dtypes.bool_, device=picked.device)
+    return where(never, picked, 0.0)
 
 
 def _bicubic(flat, coordinates, sizes, padding_mode: str, align_corners: bool) -> Tensor:
