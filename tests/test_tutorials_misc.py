@@ -765,8 +765,28 @@ def test_encoder_detects_the_causal_mask_and_pads(device):
     got_causal = ours(
         gg.tensor(x, device=device), mask=gg.tensor(mask.numpy(), device=device), is_causal=True
     )
-    # PyTorch's fast path leaves padded positions as zeros; compare the real ones
-    np.testing.assert_allclose(got.detach().cpu().numpy()[~pad], expected.numpy()[~pad], atol=1e-5)
+    np.testing.assert_allclose(got.detach().cpu().numpy(), expected.numpy(), atol=1e-5)
+    # inference with a left-aligned padding mask and no attention mask: PyTorch runs nested
+    # tensors, whose output is zero at the padded positions
+    with torch.no_grad():
+        expected_nested = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(pad))
+    ours.use_nested_tensor = True
+    with gg.no_grad():
+        got_nested = ours(
+            gg.tensor(x, device=device), src_key_padding_mask=gg.tensor(pad, device=device)
+        )
+    assert not expected_nested.numpy()[pad].any()
+    np.testing.assert_allclose(got_nested.cpu().numpy(), expected_nested.numpy(), atol=1e-5)
+    ragged = pad.copy()
+    ragged[1, 0] = True  # not left-aligned: the ordinary path, values everywhere
+    with torch.no_grad():
+        expected_ragged = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(ragged))
+    with gg.no_grad():
+        got_ragged = ours(
+            gg.tensor(x, device=device), src_key_padding_mask=gg.tensor(ragged, device=device)
+        )
+    assert expected_ragged.numpy()[ragged].any()
+    np.testing.assert_allclose(got_ragged.cpu().numpy(), expected_ragged.numpy(), atol=1e-5)
     np.testing.assert_allclose(
         got_causal.detach().cpu().numpy(), expected_causal.numpy(), atol=1e-5
     )

@@ -14,7 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ..._factories import full
+from ..._grad_mode import is_grad_enabled
 from ..._tensor import Tensor
+from ...backends import dtypes
+from ...ops.elementwise import where
 from ...ops.shape import triu
 from .. import functional as F
 from .. import init
@@ -122,9 +125,29 @@ class TransformerEncoder(Module):
                 output, src_mask=mask, is_causal=is_causal,
                 src_key_padding_mask=src_key_padding_mask,
             )  # fmt: skip
+        if self._pads_with_zeros(src, mask, src_key_padding_mask):
+            output = where(src_key_padding_mask.unsqueeze(-1), 0.0, output)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _pads_with_zeros(self, src: Tensor, mask, src_key_padding_mask) -> bool:
+        """Whether PyTorch would take its nested-tensor path, whose output holds zeros at
+        the padded positions (before ``norm``): inference on a batch with a left-aligned
+        boolean padding mask and no attention mask."""
+        first = self.layers[0]
+        if not (self.use_nested_tensor and not first.training and src.dim() == 3):
+            return False
+        if src_key_padding_mask is None or mask is not None:
+            return False
+        if src_key_padding_mask.dtype != dtypes.bool_:
+            return False
+        if self.mask_check:
+            keep = src_key_padding_mask.logical_not().to(dtypes.int64)
+            if bool((keep[:, 1:] > keep[:, :-1]).any()):  # a kept position after a pad
+                return False
+        needs_grad = src.requires_grad or any(p.requires_grad for p in first.parameters())
+        return not (is_grad_enabled() and needs_grad)
 
 
 class TransformerDecoderLayer(Module):
