@@ -1,12 +1,13 @@
 """In-place view ops (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``, ``swapaxes_``),
 PyTorch's semantics: the tensor itself takes the view's shape and strides over the same
 memory (its other views still see its elements), and, when it is part of a graph, its
-``grad_fn`` becomes the view op's node (named as the out-of-place op's: PyTorch calls the
-in-place one ``UnsqueezeBackward1`` ...). A leaf that requires grad is refused, as
+``grad_fn`` becomes the view op's node, under PyTorch's name for the in-place form
+(``UnsqueezeBackward1``, ``TBackward1`` ...). A leaf that requires grad is refused, as
 PyTorch refuses it."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,28 @@ VIEW_METHODS: dict[str, Callable[..., Tensor]] = {
     "swapaxes_": shape.swapaxes,
 }
 """Each in-place view method and the view op whose result it becomes."""
+
+INPLACE_NODE_NAMES = {
+    "UnsqueezeBackward0": "UnsqueezeBackward1",
+    "SqueezeBackward0": "SqueezeBackward3",
+    "SqueezeBackward1": "SqueezeBackward4",
+    "SqueezeBackward2": "SqueezeBackward5",
+    "TBackward0": "TBackward1",
+    "TransposeBackward0": "TransposeBackward1",
+}
+"""PyTorch's node names for the in-place forms, by the out-of-place op's node name."""
+
+_renamed_ops: dict = {}
+
+
+def _inplace_op(op: Any) -> Any:
+    """``op`` under its in-place node name (one copy per op, made once)."""
+    renamed = _renamed_ops.get(op)
+    if renamed is None:
+        renamed = copy.copy(op)
+        renamed.node_name = INPLACE_NODE_NAMES.get(op.node_name, op.node_name)
+        _renamed_ops[op] = renamed
+    return renamed
 
 
 def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
@@ -44,7 +67,10 @@ def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -
             out = function(alias, *args)
     t._data = out._data
     if recording:
-        t.grad_fn, t._output_nr = out.grad_fn, out._output_nr
+        node = out.grad_fn
+        if node is not None:
+            node.op = _inplace_op(node.op)
+        t.grad_fn, t._output_nr = node, out._output_nr
     extra = t._extra
     if extra is not None and getattr(extra, "view_key", None) is not None:
         extra.view_key = None  # the index into its base no longer describes it

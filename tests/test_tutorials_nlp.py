@@ -571,6 +571,7 @@ def test_inplace_view_methods_as_pytorch(name, args, device):
     y, torch_y = leaf * 2, torch_leaf * 2
     getattr(y, name)(*args)
     getattr(torch_y, name)(*args)
+    assert y.grad_fn.name() == torch_y.grad_fn.name()
     weights = np.random.default_rng(0).standard_normal(tuple(torch_y.shape))
     (y * gg.tensor(weights, device=device)).sum().backward()
     (torch_y * torch.tensor(weights)).sum().backward()
