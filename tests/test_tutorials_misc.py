@@ -113,7 +113,7 @@ def transformer_lm_program(torch, device, tmp_path):  # noqa: C901 - the tutoria
         return data, target
 
     model = TransformerModel(ntokens, 16, 2, 32, 2, dropout=0.0).to(device)
-    print(model.pe if hasattr(model, "pe") else model.pos_encoder.pe.shape)
+    print(model.pos_encoder.pe.shape, [name for name, _ in model.named_buffers()])
     fill_parameters(torch, model, seed=6, scale=0.1)
     criterion = nn.CrossEntropyLoss()
     lr = 5.0
