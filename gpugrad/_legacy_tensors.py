@@ -51,6 +51,12 @@ def new_tensor(dtype: Any, args: tuple, device: Any = None) -> Tensor:
     return _factories.tensor(data, dtype=dtype, device=device)
 
 
+def tensor_new(cls: type, *args: Any, device: Any = None) -> Tensor:
+    """``Tensor.__new__``: ``Tensor(data)`` copies a sequence into a CPU tensor of the
+    default dtype, ``Tensor(*sizes)`` is uninitialised, ``Tensor(t)`` shares ``t``."""
+    return new_tensor(dtypes.get_default_dtype(), args, device)
+
+
 class _LegacyTensorType(type):
     """The metaclass of the typed constructors: calling one builds a tensor, and
     ``isinstance`` checks the dtype (and that the tensor is on the CPU)."""

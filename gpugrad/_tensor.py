@@ -80,17 +80,10 @@ class Tensor(_Methods):
     _output_nr: builtins.int
     _extra: TensorExtra | None
 
-    def __new__(cls, *args: Any, device: Any = None) -> Tensor:
-        """PyTorch's legacy constructor: ``Tensor(data)`` copies a sequence into a tensor
-        of the default dtype, ``Tensor(*sizes)`` is uninitialised (see ``_legacy_tensors``);
-        gpugrad itself makes tensors without calling the class."""
-        from ._legacy_tensors import new_tensor
-        from .backends.dtypes import get_default_dtype
-
-        return new_tensor(get_default_dtype(), args, device)
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Everything happens in ``__new__``."""
+        """``Tensor(data)`` / ``Tensor(*sizes)``, PyTorch's legacy constructor, happens in
+        ``__new__``, which ``_tensor_methods`` gives the class (``_legacy_tensors``);
+        gpugrad itself makes tensors without calling the class."""
 
     # --- autograd attributes ----------------------------------------------------------------
     # Public ``grad`` and ``requires_grad`` validate what users assign, as PyTorch does; the

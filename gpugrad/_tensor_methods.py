@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from . import _engine, _inplace, _inplace_views
+from . import _engine, _inplace, _inplace_views, _legacy_tensors
 from ._tensor import Tensor
 from .ops import registry
 
@@ -66,6 +66,7 @@ def attach() -> None:
     for name, function in _inplace_views.VIEW_METHODS.items():
         setattr(Tensor, name, _inplace_views.inplace_view_method(name, function))
     Tensor.__setitem__ = _inplace.setitem_method
+    Tensor.__new__ = staticmethod(_legacy_tensors.tensor_new)  # Tensor(data), Tensor(*sizes)
     Tensor.backward = backward
     Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; tensors hash by identity
 

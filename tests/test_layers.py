@@ -20,10 +20,18 @@ LAYERS = [
         "gpugrad._storage",
         "gpugrad._random",
         "gpugrad._factories",
+        "gpugrad._default_device",
     ),
     ("gpugrad._graph", "gpugrad._anomaly"),
     ("gpugrad.ops",),
-    ("gpugrad._inplace", "gpugrad._engine", "gpugrad._tensor_methods", "gpugrad.autograd"),
+    (
+        "gpugrad._inplace",
+        "gpugrad._inplace_views",
+        "gpugrad._legacy_tensors",
+        "gpugrad._engine",
+        "gpugrad._tensor_methods",
+        "gpugrad.autograd",
+    ),
 ]
 """The core, bottom to top; a module may import its own layer and those below."""
 
