@@ -64,6 +64,18 @@ from .backends.dtypes import (
     iinfo,
     set_default_dtype,
 )
+from ._default_device import get_default_device, set_default_device
+from ._legacy_tensors import (
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+)
 from ._toplevel import (
     can_cast,
     inference_mode,

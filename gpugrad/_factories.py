@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from . import _random, backends
+from . import _default_device, _random, backends
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
 from ._random import Generator
@@ -99,6 +99,8 @@ def factory_accepts_out(function: Any) -> Any:
 
 
 def _backend(device: DeviceLike) -> backends.ArrayBackend:
+    if device is None:
+        device = _default_device.current  # set_default_device's (None: the CPU)
     if isinstance(device, int):
         device = f"cuda:{device}"
     return backends.get(device)

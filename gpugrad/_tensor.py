@@ -54,9 +54,10 @@ class Tensor(_Methods):
     """A multi-dimensional array on a device (a NumPy array on the CPU, a CuPy array on a
     GPU) that autograd can differentiate, as ``torch.Tensor``.
 
-    Create tensors with the factories (``gpugrad.tensor``, ``zeros``, ``randn`` ...), not
-    with ``Tensor(...)``. ``requires_grad=True`` makes a leaf whose ``.grad`` ``backward``
-    fills; every op on such a tensor records a ``grad_fn`` node of the graph.
+    Create tensors with the factories (``gpugrad.tensor``, ``zeros``, ``randn`` ...);
+    ``Tensor(data)`` / ``Tensor(*sizes)`` are PyTorch's legacy forms. ``requires_grad=True``
+    makes a leaf whose ``.grad`` ``backward`` fills; every op on such a tensor records a
+    ``grad_fn`` node of the graph.
     """
 
     # A dict, so that the public slot ``grad_fn`` carries its docstring.
@@ -80,7 +81,9 @@ class Tensor(_Methods):
     _extra: TensorExtra | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("create tensors with gpugrad.tensor(...), gpugrad.zeros(...) and friends")
+        """``Tensor(data)`` / ``Tensor(*sizes)``, PyTorch's legacy constructor, happens in
+        ``__new__``, which ``_tensor_methods`` gives the class (``_legacy_tensors``);
+        gpugrad itself makes tensors without calling the class."""
 
     # --- autograd attributes ----------------------------------------------------------------
     # Public ``grad`` and ``requires_grad`` validate what users assign, as PyTorch does; the

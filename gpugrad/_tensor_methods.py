@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from . import _engine, _inplace
+from . import _engine, _inplace, _inplace_views, _legacy_tensors
 from ._tensor import Tensor
 from .ops import registry
 
@@ -63,7 +63,10 @@ def attach() -> None:
         setattr(Tensor, name, method)
     for dunder, name in AUGMENTED.items():
         setattr(Tensor, dunder, inplace[name])
+    for name, function in _inplace_views.VIEW_METHODS.items():
+        setattr(Tensor, name, _inplace_views.inplace_view_method(name, function))
     Tensor.__setitem__ = _inplace.setitem_method
+    Tensor.__new__ = staticmethod(_legacy_tensors.tensor_new)  # Tensor(data), Tensor(*sizes)
     Tensor.backward = backward
     Tensor.__hash__ = object.__hash__  # __eq__ is elementwise; tensors hash by identity
 
@@ -143,6 +146,8 @@ def render_stubs() -> str:
         lines.append(_signature(name, function))
     for name, function in sorted(registry.inplace_methods().items()):
         lines.append(_signature(name, function, "Tensor"))
+    for name, function in sorted(_inplace_views.VIEW_METHODS.items()):
+        lines.append(_signature(name, function, "Tensor"))
     for dunder in sorted(AUGMENTED):
         lines.append(f"    def {dunder}(self, other: Any) -> Tensor: ...\n")
     lines.append("    def __setitem__(self, key: Any, value: Any) -> None: ...\n")
@@ -214,6 +219,7 @@ def attached_names() -> set[str]:
         *registry.methods(),
         *registry.properties(),
         *registry.inplace_methods(),
+        *_inplace_views.VIEW_METHODS,
         *AUGMENTED,
         "__setitem__",
         "backward",

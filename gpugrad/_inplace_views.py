@@ -1,0 +1,86 @@
+"""In-place view ops (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``, ``swapaxes_``),
+PyTorch's semantics: the tensor itself takes the view's shape and strides over the same
+memory (its other views still see its elements), and, when it is part of a graph, its
+``grad_fn`` becomes the view op's node, under PyTorch's name for the in-place form
+(``UnsqueezeBackward1``, ``TBackward1`` ...). A leaf that requires grad is refused, as
+PyTorch refuses it."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from ._grad_mode import no_grad
+from ._grad_mode import state as _grad_state
+from ._inplace import LEAF_ERROR
+from ._tensor import Tensor, _wrap
+from .ops import shape
+
+VIEW_METHODS: dict[str, Callable[..., Tensor]] = {
+    "unsqueeze_": shape.unsqueeze,
+    "squeeze_": shape.squeeze,
+    "t_": shape.t,
+    "transpose_": shape.transpose,
+    "swapaxes_": shape.swapaxes,
+}
+"""Each in-place view method and the view op whose result it becomes."""
+
+INPLACE_NODE_NAMES = {
+    "UnsqueezeBackward0": "UnsqueezeBackward1",
+    "SqueezeBackward0": "SqueezeBackward3",
+    "SqueezeBackward1": "SqueezeBackward4",
+    "SqueezeBackward2": "SqueezeBackward5",
+    "TBackward0": "TBackward1",
+    "TransposeBackward0": "TransposeBackward1",
+}
+"""PyTorch's node names for the in-place forms, by the out-of-place op's node name."""
+
+_renamed_ops: dict = {}
+
+
+def _inplace_op(op: Any) -> Any:
+    """``op`` under its in-place node name (one copy per op, made once)."""
+    renamed = _renamed_ops.get(op)
+    if renamed is None:
+        renamed = copy.copy(op)
+        renamed.node_name = INPLACE_NODE_NAMES.get(op.node_name, op.node_name)
+        _renamed_ops[op] = renamed
+    return renamed
+
+
+def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
+    """Make ``t`` the view ``function(t, *args)`` of its own memory."""
+    recording = _grad_state.enabled and t.requires_grad
+    if recording and t.grad_fn is None:
+        raise RuntimeError(LEAF_ERROR)
+    alias = _wrap(t._data, t._backend)
+    alias._requires_grad, alias.grad_fn, alias._output_nr = (
+        t.requires_grad,
+        t.grad_fn,
+        t._output_nr,
+    )
+    if recording:
+        out = function(alias, *args)
+    else:
+        with no_grad():
+            out = function(alias, *args)
+    t._data = out._data
+    if recording:
+        node = out.grad_fn
+        if node is not None:
+            node.op = _inplace_op(node.op)
+        t.grad_fn, t._output_nr = node, out._output_nr
+    extra = t._extra
+    if extra is not None and getattr(extra, "view_key", None) is not None:
+        extra.view_key = None  # the index into its base no longer describes it
+    return t
+
+
+def inplace_view_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return apply_inplace_view(lambda t, *a: function(t, *a, **kwargs), self, *args)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place version of ``{name.rstrip('_')}``: ``self`` becomes the view."
+    return method
