@@ -293,3 +293,57 @@ def test_ties_keep_the_zero_torch_keeps(device, dtype, size, index):
         return TIES[index](L, minus, plus, nan)
 
     same(run(gg, device), run(torch, "cpu"))
+
+
+# --- alpha, pow by a bool tensor, 0-d erf and relu ---------------------------------------
+@pytest.mark.parametrize(
+    "expression",
+    [
+        lambda L, x, i: L.add(x, False, alpha=-1),
+        lambda L, x, i: L.add(x, 0, alpha=-1),
+        lambda L, x, i: L.add(x, i, alpha=-1),
+        lambda L, x, i: L.sub(x, i, alpha=-1),
+        lambda L, x, i: L.add(i, 3, alpha=-2),
+        lambda L, x, i: L.add(i, x, alpha=-2),
+    ],
+)
+def test_alpha_scales_in_the_result_dtype(device, expression):
+    """``x + alpha * other`` with a float result: ``-1 * 0`` is -0.0, so -0.0 stays."""
+
+    def run(L, dev):
+        x = L.tensor([-0.0, 1.0, 0.0], device=dev)
+        i = L.tensor([0, 2, 0], device=dev)
+        return expression(L, x, i)
+
+    same(run(gg, device), run(torch, "cpu"))
+
+
+def test_pow_by_a_bool_tensor_refuses_backward_as_torch(device):
+    (x,), (xt,) = both(device, [1.5, 2.0], requires_grad=True)
+    out = x.pow(gg.tensor([True, False], device=device))
+    expected = xt.pow(torch.tensor([True, False]))
+    same(out, expected)
+    assert_raises_like_torch(lambda: out.sum().backward(), lambda: expected.sum().backward())
+
+
+ERF_0D = [
+    (dtype, value)
+    for dtype in ("float32", "float64")
+    for value in (0.1, 3.0, -7.0, float("nan"), float("inf"))
+] + [("int32", 0), ("int32", 3), ("int32", -7)]
+
+
+@pytest.mark.parametrize(("dtype", "value"), ERF_0D)
+def test_erf_of_a_0d_tensor(device, dtype, value):
+    ours = gg.tensor(value, dtype=getattr(gg, dtype), device=device).erf()
+    theirs = torch.tensor(value, dtype=getattr(torch, dtype)).erf()
+    assert ours.shape == ()
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(host(ours), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("value", [-0.5, 0.5])
+def test_relu_backward_of_a_0d_tensor(device, value):
+    x = gg.tensor(value, dtype=gg.float64, device=device, requires_grad=True)
+    gg.relu(x).backward()
+    assert float(x.grad) == (1.0 if value > 0 else 0.0)

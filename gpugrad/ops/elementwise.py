@@ -257,6 +257,8 @@ def _not_a_tensor(function: str, argument: str, position: int, value: Any) -> Ty
 
 def _pow_grad(ns, g, x, y):
     if not isinstance(y, (int, float)):  # zero where the exponent is 0, as PyTorch
+        if getattr(y, "_data", y).dtype.kind == "b":  # PyTorch's formula computes y - 1
+            raise RuntimeError(_BOOL_SUBTRACTION)
         return ns.where(y == 0, 0, g * y * x ** (y - 1))
     return ns.zeros_like(g) if y == 0 else g * y * x ** (y - 1)
 
@@ -379,10 +381,13 @@ def _check_bool_subtraction(input: Tensor, other: TensorOrNumber) -> None:
             "`^` or `logical_xor()` operator instead."
         )
     if any(bools):
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
-        )
+        raise RuntimeError(_BOOL_SUBTRACTION)
+
+
+_BOOL_SUBTRACTION = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+    "to invert a mask, use the `~` or `logical_not()` operator instead."
+)
 
 
 def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> TensorOrNumber:
@@ -402,7 +407,12 @@ def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> Ten
         )
     if boolean:
         return other if alpha else (other & False if isinstance(other, Tensor) else False)
-    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+    # scaled in the result's dtype, as PyTorch: a float result gets -0.0 from 0 * -1
+    if isinstance(other, Tensor):
+        if kinds[0] == "f" and kinds[1] != "f":
+            other = to_dtype(other, input.dtype)
+        return mul(other, alpha)
+    return float(other) * alpha if kinds[0] == "f" else other * alpha
 
 
 @declare(methods=("mul", "__mul__"), inplace=("mul_",), rows=(MUL,))
