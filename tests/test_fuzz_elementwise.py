@@ -347,3 +347,45 @@ def test_relu_backward_of_a_0d_tensor(device, value):
     x = gg.tensor(value, dtype=gg.float64, device=device, requires_grad=True)
     gg.relu(x).backward()
     assert float(x.grad) == (1.0 if value > 0 else 0.0)
+
+
+# --- hostile inputs: empty tensors, shapes before dtypes, casts out of range -------------
+@pytest.mark.parametrize(
+    "expression",
+    [
+        lambda L, d: L.div(L.zeros(0, dtype=L.int64, device=d), 0, rounding_mode="floor"),
+        lambda L, d: L.zeros(0, dtype=L.int64, device=d).floor_divide(False),
+        lambda L, d: L.remainder(L.zeros(0, dtype=L.int64, device=d), L.tensor(0, device=d)),
+        lambda L, d: L.fmod(L.zeros(0, dtype=L.int64, device=d), L.tensor(False, device=d)),
+        lambda L, d: L.tensor([1, 2], device=d).floor_divide(L.zeros(0, dtype=L.int64, device=d)),
+        lambda L, d: L.tensor([4, 5], dtype=L.int32, device=d) % L.tensor(-(2**62), device=d),
+        lambda L, d: L.div(L.tensor([True, False], device=d), 3, rounding_mode="trunc"),
+        lambda L, d: L.div(
+            L.tensor([True, False], device=d),
+            L.tensor([2, 3], dtype=L.int32, device=d),
+            rounding_mode="trunc",
+        ),
+        lambda L, d: L.zeros((2, 3), device=d) ^ L.zeros((2, 2), device=d),
+        lambda L, d: L.zeros((2, 3), dtype=L.int64, device=d).hypot(
+            L.zeros((2, 2), dtype=L.int64, device=d)
+        ),
+        lambda L, d: L.bitwise_and(
+            L.tensor([1.0, 2.0], device=d), L.tensor(-1e300, dtype=L.float64, device=d)
+        ),
+    ],
+)
+def test_hostile_integer_and_bitwise_cases_answer_as_torch(device, expression):
+    try:
+        expected = expression(torch, "cpu")
+    except (RuntimeError, NotImplementedError):
+        assert_raises_like_torch(lambda: expression(gg, device), lambda: expression(torch, "cpu"))
+        return
+    same(expression(gg, device), expected)
+
+
+def test_logaddexp_with_a_bool_input_refuses_backward_as_torch(device):
+    (x,), (xt,) = both(device, [1.0, 2.0], requires_grad=True)
+    out = gg.logaddexp(x, gg.tensor([True, False], device=device))
+    expected = torch.logaddexp(xt, torch.tensor([True, False]))
+    same(out, expected)
+    assert_raises_like_torch(lambda: out.sum().backward(), lambda: expected.sum().backward())

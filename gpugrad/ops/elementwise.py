@@ -244,6 +244,12 @@ alias("negative", "neg")
 
 
 # --- arithmetic -------------------------------------------------------------------------
+def _check_broadcast(a_shape: tuple, b_shape: tuple) -> None:
+    """PyTorch's broadcasting error, for ops that check shapes before their dtypes."""
+    if any(m != n and m != 1 and n != 1 for m, n in zip(a_shape[::-1], b_shape[::-1])):
+        raise broadcast_error(a_shape, b_shape)
+
+
 def _not_a_tensor(function: str, argument: str, position: int, value: Any) -> TypeError:
     """PyTorch's refusal of a number (or other non-tensor) where its signature wants a
     Tensor (``maximum(x, 1)``); ``position`` counts from 1 in the function form (the method
@@ -257,8 +263,7 @@ def _not_a_tensor(function: str, argument: str, position: int, value: Any) -> Ty
 
 def _pow_grad(ns, g, x, y):
     if not isinstance(y, (int, float)):  # zero where the exponent is 0, as PyTorch
-        if getattr(y, "_data", y).dtype.kind == "b":  # PyTorch's formula computes y - 1
-            raise RuntimeError(_BOOL_SUBTRACTION)
+        _refuse_bool_subtraction(y)  # PyTorch's formula computes y - 1
         return ns.where(y == 0, 0, g * y * x ** (y - 1))
     return ns.zeros_like(g) if y == 0 else g * y * x ** (y - 1)
 
@@ -384,6 +389,7 @@ def _check_bool_subtraction(input: Tensor, other: TensorOrNumber) -> None:
         raise RuntimeError(_BOOL_SUBTRACTION)
 
 
+_NO_DTYPE = _dtypes.float64.numpy  # stands for a Python number's "dtype": not bool
 _BOOL_SUBTRACTION = (
     "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
     "to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -496,6 +502,8 @@ def _rounded_values(input: Tensor, other: TensorOrNumber, rounding_mode: str) ->
     if input._data.dtype.kind == "b" and (other_kind == "b" or isinstance(other, bool)):
         raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
     _check_integer_divisor(input, other)
+    if input._data.dtype.kind == "b":  # computed in the result's integer dtype
+        input = to_dtype(input, _dtypes.from_numpy_dtype(_promoted(input, other)[1].dtype))
     # exact in integers: input - fmod(input, other) is a multiple of other
     return floor_divide(sub(input, fmod(input, other)), other)
 
@@ -544,12 +552,26 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
     return binary_apply(MINIMUM, input, other)
 
 
+def _logaddexp_grad(ns, g, x, y, o):
+    """``g * exp(x - o)``; PyTorch's formula subtracts the inputs, so a bool input makes
+    its backward raise (``other - self``)."""
+    _refuse_bool_subtraction(x, y)
+    return g * ns.exp(x - o)
+
+
+def _refuse_bool_subtraction(*inputs: Any) -> None:
+    """Raise PyTorch's bool-subtraction error when an array or tensor among ``inputs`` is
+    bool (Python numbers pass)."""
+    if any(getattr(getattr(t, "_data", t), "dtype", _NO_DTYPE).kind == "b" for t in inputs):
+        raise RuntimeError(_BOOL_SUBTRACTION)
+
+
 LOGADDEXP = binary(
     "logaddexp",
     "LogaddexpBackward0",
     lambda B, x, y: B.logaddexp(x, y),
-    lambda ns, g, x, y, o: g * ns.exp(x - o),
-    lambda ns, g, x, y, o: g * ns.exp(y - o),
+    _logaddexp_grad,
+    lambda ns, g, x, y, o: _logaddexp_grad(ns, g, y, x, o),
     save=("x", "y", "o"),
 )
 
@@ -1203,6 +1225,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     """``sqrt(input**2 + other**2)`` without overflow."""
     _tensor_other("hypot", other)
     if input._data.dtype.kind != "f" and other._data.dtype.kind != "f":
+        _check_broadcast(input._data.shape, other._data.shape)  # PyTorch checks shapes first
         raise _not_implemented("hypot", input)
     return binary_apply(HYPOT, input, other)
 
@@ -1246,12 +1269,24 @@ def _refuse_bool_division(kernel: str, input: Tensor, other: Any) -> None:
 
 
 def _check_integer_divisor(input: Tensor, other: Any) -> None:
-    """Integer division by zero raises, as PyTorch's CPU kernels do."""
+    """Integer division by zero raises, as PyTorch's CPU kernels do: only where there is an
+    element to divide, and by the divisor in the result's dtype (an int64 0-d divisor
+    ``2**62`` divides an int32 tensor as 0)."""
     data = other._data if isinstance(other, Tensor) else other
     kinds = (input._data.dtype.kind, getattr(data, "dtype", None) and data.dtype.kind)
     integer = isinstance(other, Tensor) and all(k in "biu" for k in kinds)
     integer |= (type(other) is int or type(other) is bool) and kinds[0] in "biu"
-    if integer and bool((data == 0).any() if isinstance(other, Tensor) else data == 0):
+    if not integer or input._data.size == 0:
+        return
+    if isinstance(other, Tensor):
+        if data.size == 0:
+            return
+        if data.dtype != input._data.dtype:
+            ad = input._data
+            data = data.astype(_dtypes.promote_arrays(ad.dtype, ad.ndim, data.dtype, data.ndim))
+        if bool((data == 0).any()):
+            raise RuntimeError("ZeroDivisionError")
+    elif data == 0:
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -1312,13 +1347,18 @@ def _promoted(input: Tensor, other: Any) -> tuple[Any, Any, Any]:
         bd = other._data
         if ad.dtype != bd.dtype:
             dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
-            ad, bd = ad.astype(dtype, copy=False), bd.astype(dtype, copy=False)
+            # quiet: a 0-d float64 beyond float32's range casts to inf, as in PyTorch
+            ad, bd = _quiet.run(_cast_both, ad, bd, dtype)
         return backend, ad, bd
     bd = operand(other, input)
     dtype = _dtypes.promote_with_scalar(ad.dtype, bd)
     if type(bd) is int and dtype.kind in "iu":
         bd = wrap_integer(bd, dtype)
     return backend, ad.astype(dtype, copy=False), bd
+
+
+def _cast_both(a: Any, b: Any, dtype: Any) -> tuple[Any, Any]:
+    return a.astype(dtype, copy=False), b.astype(dtype, copy=False)
 
 
 def _apply_unrecorded(
@@ -1536,6 +1576,7 @@ def _bitwise(name: str, operator: str, reflected: str, inplace: str) -> Any:
     def bitwise(input: Tensor, other: TensorOrNumber) -> Tensor:
         backend, ad, bd = _promoted(input, other)
         if ad.dtype.kind not in "biu":
+            _check_broadcast(ad.shape, getattr(bd, "shape", ()))  # PyTorch checks shapes first
             raise _not_implemented(name, _wrap(ad, backend))
         try:
             return _wrap(getattr(backend, name)(ad, bd), backend)
