@@ -389,3 +389,32 @@ def test_logaddexp_with_a_bool_input_refuses_backward_as_torch(device):
     expected = torch.logaddexp(xt, torch.tensor([True, False]))
     same(out, expected)
     assert_raises_like_torch(lambda: out.sum().backward(), lambda: expected.sum().backward())
+
+
+# --- in-place random methods: PyTorch's range and dtype checks ---------------------------
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda L, d: L.zeros(2, dtype=L.float64, device=d).uniform_(float("nan"), 1),
+        lambda L, d: L.zeros(2, dtype=L.float64, device=d).uniform_(0, float("inf")),
+        lambda L, d: L.zeros(2, device=d).uniform_(-1e39, 0),
+        lambda L, d: L.zeros(2, device=d).uniform_(-3e38, 3e38),
+        lambda L, d: L.zeros(2, dtype=L.float64, device=d).uniform_(-1e308, 1e308),
+        lambda L, d: L.zeros(2, device=d).uniform_(2, 1),
+        lambda L, d: L.zeros(2, dtype=L.bool, device=d).random_(-1, 1),
+        lambda L, d: L.zeros(2, dtype=L.int32, device=d).random_(-(2**40), 0),
+        lambda L, d: L.zeros(2, dtype=L.uint8, device=d).random_(-1, 3),
+        lambda L, d: L.zeros(2, dtype=L.bool, device=d).exponential_(),
+        lambda L, d: L.zeros(2, dtype=L.int32, device=d).exponential_(),
+    ],
+)
+def test_random_methods_refuse_as_torch(device, call):
+    assert_raises_like_torch(lambda: call(gg, device), lambda: call(torch, "cpu"))
+
+
+def test_random_methods_accept_the_edges_torch_accepts(device):
+    x = gg.zeros(4, device=device).uniform_(-1e38, 1e38)
+    assert host((x >= -1e38) & (x <= 1e38)).all()
+    r = gg.zeros(50, dtype=gg.int64, device=device).random_(-5, 0)
+    assert host((r >= -5) & (r < 0)).all()
+    assert gg.zeros(3, dtype=gg.float64, device=device).exponential_().dtype == gg.float64
