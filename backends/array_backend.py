@@ -219,7 +219,9 @@ class ArrayBackend:
         return self.special.erf(x)
 
     def relu(self, x: Array) -> Array:
-        return self.xp.maximum(x, x.dtype.type(0))
+        # the array second: NumPy's maximum gives its second operand on a tie, so -0.0
+        # stays -0.0, as PyTorch's relu keeps its input where it equals 0
+        return self.xp.maximum(x.dtype.type(0), x)
 
     # --- relu's gradient (issue 17) ------------------------------------------------------
     def relu_backward(self, grad: Array, output: Array) -> Array:
@@ -229,7 +231,12 @@ class ArrayBackend:
         ``where`` with a random mask runs at ~5 ns an element, these three passes at
         ~0.5 ns."""
         xp = self.xp
-        if grad.dtype != output.dtype or grad.dtype.kind != "f" or grad.shape != output.shape:
+        if (
+            grad.dtype != output.dtype
+            or grad.dtype.kind != "f"
+            or grad.shape != output.shape
+            or not grad.ndim  # 0-d: NumPy's ufuncs answer scalars, which take no ``out=``
+        ):
             return xp.where(output <= 0, grad.dtype.type(0), grad)
         bits = xp.dtype(f"i{grad.dtype.itemsize}")
         keep = xp.less_equal(output, 0).astype(bits)  # 1 where masked
@@ -270,10 +277,12 @@ class ArrayBackend:
 
     def clamp(self, x: Array, min: Any = None, max: Any = None) -> Array:
         xp = self.xp
+        # the bound first: on a tie NumPy gives the second operand, and PyTorch keeps the
+        # input (clamp(-0.0, min=0.0) is -0.0)
         if min is not None:
-            x = xp.maximum(x, min)
+            x = xp.maximum(min, x)
         if max is not None:
-            x = xp.minimum(x, max)
+            x = xp.minimum(max, x)
         return x
 
     # --- elementwise math (exp2 ... lgamma, rounding, bitwise: the elementwise family) ---
@@ -327,10 +336,13 @@ class ArrayBackend:
         return self.xp.hypot(x, y)
 
     def fmax(self, x: Array, y: Array) -> Array:
-        return self.xp.fmax(x, y)
+        """PyTorch's ``fmax``: ``x`` on a tie (NumPy's ``fmax`` picks either, by position),
+        so ``fmax(0.0, -0.0)`` is 0.0; NaN only where both are."""
+        return self.xp.where((x >= y) | (y != y), x, y)
 
     def fmin(self, x: Array, y: Array) -> Array:
-        return self.xp.fmin(x, y)
+        """PyTorch's ``fmin``: ``x`` on a tie, NaN only where both are."""
+        return self.xp.where((x <= y) | (y != y), x, y)
 
     def floor(self, x: Array) -> Array:
         """Integer arrays are returned as a copy of themselves (PyTorch keeps the dtype)."""

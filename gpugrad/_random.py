@@ -265,18 +265,31 @@ def normal_(t: Any, mean: float = 0.0, std: float = 1.0, *, generator: Generator
 def uniform_(t: Any, a: float = 0.0, b: float = 1.0, *, generator: Generator | None = None):
     """Fill with samples of U[a, b) (``from`` and ``to`` in PyTorch's signature)."""
     _require_float(t, "check_uniform_bounds")
+    dtype = t._data.dtype
+    largest = _dtypes.finfo(_dtypes.from_numpy_dtype(dtype)).max
+    for label, bound in (("from", a), ("to", b)):
+        if not -largest <= bound <= largest:  # NaN and inf too
+            raise RuntimeError(f"{label} is out of bounds for {_C_NAMES[dtype.name]}")
     if a > b:
         raise RuntimeError(
             f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}"
         )
-    dtype = t._data.dtype
+    if b - a > largest:
+        raise RuntimeError(
+            f"uniform_ expects to-from <= std::numeric_limits<{_type_name(t._data)}>::max(), "
+            f"but found to={b:g} and from={a:g} which result in to-from to exceed the limit"
+        )
     draw = _generator(t, generator).uniform(t._backend, t._data.shape, dtype)
     return _fill(t, (draw * (b - a) + a).astype(dtype, copy=False))
 
 
 def exponential_(t: Any, lambd: float = 1.0, *, generator: Generator | None = None):
     """Fill with samples of Exp(lambd)."""
-    _require_float(t, "exponential_cpu")
+    if t._data.dtype.kind != "f":
+        raise RuntimeError(
+            "Exponential distribution is a continuous probability distribution. dtype must be "
+            f"a floating point but you specified {_type_name(t._data)}"
+        )
     if not lambd > 0.0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     dtype = t._data.dtype
@@ -335,6 +348,8 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
             raise RuntimeError(
                 f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
             )
+        if dtype.kind in "iub" and not _fits(dtype, low):
+            raise RuntimeError(f"from is out of bounds for {_C_NAMES.get(dtype.name, dtype.name)}")
         if dtype.kind in "iub" and not _fits(dtype, high - 1):
             raise RuntimeError(
                 f"to - 1 is out of bounds for {_C_NAMES.get(dtype.name, dtype.name)}"
@@ -343,7 +358,18 @@ def random_(t: Any, from_: int = 0, to: int | None = None, *, generator: Generat
     return _fill(t, draw.astype(dtype))
 
 
-_C_NAMES = {"uint8": "unsigned char", "int8": "signed char", "int16": "short", "int32": "int"}
+_C_NAMES = {
+    "uint8": "unsigned char",
+    "int8": "signed char",
+    "int16": "short",
+    "int32": "int",
+    "int64": "long int",
+    "bool": "bool",
+    "float16": "c10::Half",
+    "float32": "float",
+    "float64": "double",
+}
+"""C++ type names, as PyTorch's range checks print them."""
 
 
 def _fits(dtype: Any, value: int) -> bool:

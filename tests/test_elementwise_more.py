@@ -305,9 +305,12 @@ def test_remainder_and_fmod_signs_and_gradients_match_torch(device):
 def test_floor_divide_is_not_differentiable_and_rounds_down(device):
     x = gg.tensor([7.5, -7.5, 0.5], device=device, requires_grad=True)
     out = x // 2
-    assert not out.requires_grad
-    same(out, torch.tensor([7.5, -7.5, 0.5]) // 2)
-    assert (5 % x).requires_grad is False
+    # as PyTorch: the result requires grad, and its NotImplemented node refuses backward
+    assert out.requires_grad and out.grad_fn.name() == "NotImplemented"
+    with pytest.raises(RuntimeError, match="derivative for aten::floor_divide"):
+        out.sum().backward()
+    same(out.detach(), torch.tensor([7.5, -7.5, 0.5]) // 2)
+    assert (5 % x).requires_grad is True
     same(
         gg.floor_divide(x, gg.tensor([-2.0, 2.0, 0.0], device=device)),
         torch.floor_divide(torch.tensor([7.5, -7.5, 0.5]), torch.tensor([-2.0, 2.0, 0.0])),

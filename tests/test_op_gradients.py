@@ -771,6 +771,19 @@ CASES += [
         (randn(2, 3), randn(1, 3), rng.uniform(-0.2, 1.2, (2, 1))),
         E.LERP,
     ),
+    case(
+        "clamp_tensor_bounds",
+        lambda x, low, high: gg.clamp(x, low, high),
+        (CLAMP_INPUT, CLAMP_INPUT + rng.choice([-0.1, 0.1], (2, 4)), array([[0.05], [0.4]])),
+        E.CLAMP_TENSORS,
+    ),
+    case(
+        "div_rounded",
+        lambda x, y: gg.div(x, y, rounding_mode="floor") * x,
+        (FRACTIONAL, array([1.7, -2.3, 3.1])),
+        E.DIV_ROUNDED,
+        E.MUL,
+    ),
 ]
 
 

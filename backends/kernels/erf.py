@@ -80,7 +80,7 @@ def erf(x: numpy.ndarray, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """``erf(x)`` elementwise for float16/32/64 arrays (float16 is computed in float32)."""
     x = numpy.asarray(x)
     dtype = x.dtype if x.dtype in _SERIES else numpy.dtype(numpy.float32)
-    xc = x.astype(dtype, copy=False)
+    xc = x.astype(dtype, copy=False).reshape(x.shape or (1,))  # 0-d: nonzero needs a dim
     near, far = _SERIES[dtype]
     ax = numpy.abs(xc)
     result = numpy.empty(xc.shape, dtype)
@@ -100,6 +100,7 @@ def erf(x: numpy.ndarray, out: numpy.ndarray | None = None) -> numpy.ndarray:
                 result[middle] = numpy.copysign(part, xc[middle])
             rest = ~small & ~(ax < _END)
             result[rest] = numpy.sign(xc[rest])  # ±1, and NaN stays NaN
+    result = result.reshape(x.shape)
     if out is None:
         return result.astype(x.dtype if x.dtype.kind == "f" else dtype, copy=False)
     numpy.copyto(out, result, casting="unsafe")

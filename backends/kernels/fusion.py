@@ -18,8 +18,8 @@ value in one pass over memory:
 What a program means is what the backend's methods compute, op by op, on the same arrays
 (``array_backend``): ``sign(nan)`` is 0, ``maximum``/``minimum``/``clip`` propagate NaN,
 ``sigmoid`` is ``1 / (1 + exp(-x))`` (``exp`` overflowing to inf gives exactly 0),
-``sigmoid_backward(g, y)`` is ``g * y * (1 - y)``, ``relu`` is ``maximum(x, 0)``, ``rsqrt``
-is ``1 / sqrt(x)``,
+``sigmoid_backward(g, y)`` is ``g * y * (1 - y)``, ``relu`` is ``maximum(0, x)`` (-0.0
+kept), ``rsqrt`` is ``1 / sqrt(x)``,
 ``div`` is true division (integers divide in float64), comparisons give bool,
 ``pow(x, 0.5)`` with a uniform exponent is ``sqrt`` (NumPy's fast path: ``sqrt(-0.0)`` is
 -0.0 and ``sqrt(-inf)`` nan where ``pow`` gives 0.0 and inf). Each op computes in the

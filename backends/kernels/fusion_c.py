@@ -122,9 +122,19 @@ template <typename T> GG_FN T gg_maximum(T a, T b) {
 template <typename T> GG_FN T gg_minimum(T a, T b) {
     return (a >= b) ? b : ((a < b) ? a : a + (b - b));
 }
-// The same by a number that is not NaN (a clamp bound, relu's 0): two arms.
+// The same by a number that is not NaN: two arms.
 template <typename T> GG_FN T gg_maximum_number(T a, T b) { return (a <= b) ? b : a; }
 template <typename T> GG_FN T gg_minimum_number(T a, T b) { return (a >= b) ? b : a; }
+// clamp's and relu's bounds: of equal values the first (the input) is returned, as
+// PyTorch's clamp keeps its input (clamp(-0.0, min=0.0) is -0.0) and the backend's clamp.
+template <typename T> GG_FN T gg_clamp_min(T a, T b) {
+    return (a < b) ? b : ((a >= b) ? a : a + (b - b));
+}
+template <typename T> GG_FN T gg_clamp_max(T a, T b) {
+    return (a > b) ? b : ((a <= b) ? a : a + (b - b));
+}
+template <typename T> GG_FN T gg_clamp_min_number(T a, T b) { return (a < b) ? b : a; }
+template <typename T> GG_FN T gg_clamp_max_number(T a, T b) { return (a > b) ? b : a; }
 // gpugrad's sign: sign(nan) = 0, sign(-0.0) = 0.
 template <typename T> GG_FN T gg_sign(T a) { return a > T(0) ? T(1) : (a < T(0) ? T(-1) : T(0)); }
 // int64 arithmetic wraps around, as NumPy's does (signed overflow is undefined in C).
@@ -279,9 +289,9 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
             lo, hi = a[1], a[2]
             numbers = (_number_id(resolved, step.args[1]), _number_id(resolved, step.args[2]))
         if lo is not None:
-            x = f"gg_maximum{'_number' if numbers[0] else ''}<{t}>({x}, {lo})"
+            x = f"gg_clamp_min{'_number' if numbers[0] else ''}<{t}>({x}, {lo})"
         if hi is not None:
-            x = f"gg_minimum{'_number' if numbers[1] else ''}<{t}>({x}, {hi})"
+            x = f"gg_clamp_max{'_number' if numbers[1] else ''}<{t}>({x}, {hi})"
         return convert(x, ct, step.dtype)
     if integer and op in ("add", "sub", "mul"):
         text = f"gg_i{op}({a[0]}, {a[1]})"
@@ -306,7 +316,7 @@ def expression(resolved: Resolved, me: int, step: Step, flags: list[bool]) -> st
     elif op == "reciprocal":
         text = f"({t}(1) / {a[0]})"
     elif op == "relu":
-        text = f"gg_maximum_number<{t}>({a[0]}, {t}(0))"
+        text = f"gg_clamp_min_number<{t}>({a[0]}, {t}(0))"
     elif op == "rsqrt":
         text = f"({t}(1) / gg_sqrt({a[0]}))"
     elif op == "sigmoid_backward":

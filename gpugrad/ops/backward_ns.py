@@ -16,8 +16,8 @@ from .elementwise import (
     cos,
     cosh,
     digamma,
+    div,
     exp,
-    floor_divide,
     isfinite,
     log,
     polygamma,
@@ -81,6 +81,12 @@ from .transfer import (
 def sigmoid_backward(grad, output):
     """``grad * y * (1 - y)`` for ``y = sigmoid(x)`` (one fused kernel on raw arrays)."""
     return grad * output * (1 - output)
+
+
+def floor_divide(x, y):
+    """``x // y`` as a step function (zero derivative, PyTorch's ``div(..., rounding_mode=
+    "floor")``): ``floor_divide`` itself records a node whose backward raises."""
+    return div(x, y, rounding_mode="floor")
 
 
 def relu_backward(grad, output):

@@ -244,8 +244,26 @@ alias("negative", "neg")
 
 
 # --- arithmetic -------------------------------------------------------------------------
+def _check_broadcast(a_shape: tuple, b_shape: tuple) -> None:
+    """PyTorch's broadcasting error, for ops that check shapes before their dtypes."""
+    if any(m != n and m != 1 and n != 1 for m, n in zip(a_shape[::-1], b_shape[::-1])):
+        raise broadcast_error(a_shape, b_shape)
+
+
+def _not_a_tensor(function: str, argument: str, position: int, value: Any) -> TypeError:
+    """PyTorch's refusal of a number (or other non-tensor) where its signature wants a
+    Tensor (``maximum(x, 1)``); ``position`` counts from 1 in the function form (the method
+    form, ``x.maximum(1)``, calls the same function, so it reads one more than PyTorch's)."""
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    return TypeError(
+        f"{function}(): argument '{argument}' (position {position}) must be Tensor, not {name}"
+    )
+
+
 def _pow_grad(ns, g, x, y):
     if not isinstance(y, (int, float)):  # zero where the exponent is 0, as PyTorch
+        _refuse_bool_subtraction(y)  # PyTorch's formula computes y - 1
         return ns.where(y == 0, 0, g * y * x ** (y - 1))
     return ns.zeros_like(g) if y == 0 else g * y * x ** (y - 1)
 
@@ -292,6 +310,16 @@ DIV = binary(
     lambda ns, g, x, y: g / y,
     lambda ns, g, x, y: -g * ((x / y) / y),  # PyTorch's order: no overflow of y * y
 )
+DIV_ROUNDED = binary(  # div(..., rounding_mode=): a step function
+    "div",
+    "DivBackward2",
+    None,
+    lambda ns, g: ns.zeros_like(g),
+    lambda ns, g: ns.zeros_like(g),
+    save=(),
+)
+
+
 POW_SCALAR = binary("pow", "PowBackward0", lambda B, x, y: B.pow(x, y), _pow_grad, None)
 POW = binary(
     "pow",
@@ -358,10 +386,14 @@ def _check_bool_subtraction(input: Tensor, other: TensorOrNumber) -> None:
             "`^` or `logical_xor()` operator instead."
         )
     if any(bools):
-        raise RuntimeError(
-            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
-            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
-        )
+        raise RuntimeError(_BOOL_SUBTRACTION)
+
+
+_NO_DTYPE = _dtypes.float64.numpy  # stands for a Python number's "dtype": not bool
+_BOOL_SUBTRACTION = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+    "to invert a mask, use the `~` or `logical_not()` operator instead."
+)
 
 
 def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> TensorOrNumber:
@@ -381,7 +413,12 @@ def _scaled_by_alpha(input: Tensor, other: TensorOrNumber, alpha: Number) -> Ten
         )
     if boolean:
         return other if alpha else (other & False if isinstance(other, Tensor) else False)
-    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+    # scaled in the result's dtype, as PyTorch: a float result gets -0.0 from 0 * -1
+    if isinstance(other, Tensor):
+        if kinds[0] == "f" and kinds[1] != "f":
+            other = to_dtype(other, input.dtype)
+        return mul(other, alpha)
+    return float(other) * alpha if kinds[0] == "f" else other * alpha
 
 
 @declare(methods=("mul", "__mul__"), inplace=("mul_",), rows=(MUL,))
@@ -390,7 +427,7 @@ def mul(input: Tensor, other: TensorOrNumber) -> Tensor:
     return binary_apply(MUL, input, other)
 
 
-@declare(methods=("div", "__truediv__"), inplace=("div_",), rows=(DIV,))
+@declare(methods=("div", "__truediv__"), inplace=("div_",), rows=(DIV, DIV_ROUNDED))
 def div(input: Tensor, other: TensorOrNumber, *, rounding_mode: str | None = None) -> Tensor:
     """``input / other``: true division (integer tensors divide in the default float dtype),
     or rounded toward zero (``rounding_mode="trunc"``) or down (``"floor"``)."""
@@ -433,11 +470,30 @@ def _bool_pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor | None:
 
 
 def _rounded_div(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Tensor:
+    """``div`` with a ``rounding_mode``: PyTorch's DivBackward2 node, whose gradients are
+    zero (a step function's)."""
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(
             "div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"{rounding_mode!r}"
         )
+    if not (input._requires_grad or isinstance(other, Tensor) and other._requires_grad):
+        return _rounded_values(input, other, rounding_mode)
+    values = _rounded_values(
+        _wrap(input._data, input._backend),
+        _wrap(other._data, other._backend) if isinstance(other, Tensor) else other,
+        rounding_mode,
+    )
+    result = _record_broadcast(DIV_ROUNDED, values._data, (input, other))
+    node = result.grad_fn
+    if node is not None:
+        casts = [t._data.dtype if isinstance(t, Tensor) else None for t in (input, other)]
+        if any(d is not None and d != values._data.dtype for d in casts):
+            node.casts = tuple(casts)
+    return result
+
+
+def _rounded_values(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Tensor:
     if rounding_mode == "floor":
         return floor_divide(input, other)
     other_kind = other._data.dtype.kind if isinstance(other, Tensor) else None
@@ -446,6 +502,8 @@ def _rounded_div(input: Tensor, other: TensorOrNumber, rounding_mode: str) -> Te
     if input._data.dtype.kind == "b" and (other_kind == "b" or isinstance(other, bool)):
         raise NotImplementedError("\"div_trunc_cpu\" not implemented for 'Bool'")
     _check_integer_divisor(input, other)
+    if input._data.dtype.kind == "b":  # computed in the result's integer dtype
+        input = to_dtype(input, _dtypes.from_numpy_dtype(_promoted(input, other)[1].dtype))
     # exact in integers: input - fmod(input, other) is a multiple of other
     return floor_divide(sub(input, fmod(input, other)), other)
 
@@ -481,21 +539,39 @@ def pow(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
 @declare(rows=(MAXIMUM,))
 def maximum(input: Tensor, other: Tensor) -> Tensor:
     """The elementwise maximum (NaN propagates); a tie splits the gradient."""
+    if not isinstance(other, Tensor):
+        raise _not_a_tensor("maximum", "other", 2, other)
     return binary_apply(MAXIMUM, input, other)
 
 
 @declare(rows=(MINIMUM,))
 def minimum(input: Tensor, other: Tensor) -> Tensor:
     """The elementwise minimum (NaN propagates); a tie splits the gradient."""
+    if not isinstance(other, Tensor):
+        raise _not_a_tensor("minimum", "other", 2, other)
     return binary_apply(MINIMUM, input, other)
+
+
+def _logaddexp_grad(ns, g, x, y, o):
+    """``g * exp(x - o)``; PyTorch's formula subtracts the inputs, so a bool input makes
+    its backward raise (``other - self``)."""
+    _refuse_bool_subtraction(x, y)
+    return g * ns.exp(x - o)
+
+
+def _refuse_bool_subtraction(*inputs: Any) -> None:
+    """Raise PyTorch's bool-subtraction error when an array or tensor among ``inputs`` is
+    bool (Python numbers pass)."""
+    if any(getattr(getattr(t, "_data", t), "dtype", _NO_DTYPE).kind == "b" for t in inputs):
+        raise RuntimeError(_BOOL_SUBTRACTION)
 
 
 LOGADDEXP = binary(
     "logaddexp",
     "LogaddexpBackward0",
     lambda B, x, y: B.logaddexp(x, y),
-    lambda ns, g, x, y, o: g * ns.exp(x - o),
-    lambda ns, g, x, y, o: g * ns.exp(y - o),
+    _logaddexp_grad,
+    lambda ns, g, x, y, o: _logaddexp_grad(ns, g, y, x, o),
     save=("x", "y", "o"),
 )
 
@@ -503,10 +579,11 @@ LOGADDEXP = binary(
 @declare(rows=(LOGADDEXP,), domain=(-3, 3))
 def logaddexp(input: Tensor, other: Tensor) -> Tensor:
     """``log(exp(input) + exp(other))`` without overflow."""
-    if isinstance(other, Tensor):
-        _, promoted, _ = _promoted(input, other)
-        if promoted.dtype.kind in "biu":  # no integer kernel, as in PyTorch
-            raise _not_implemented("logaddexp", input, dtype=promoted.dtype)
+    if not isinstance(other, Tensor):
+        raise _not_a_tensor("logaddexp", "other", 2, other)
+    _, promoted, _ = _promoted(input, other)
+    if promoted.dtype.kind in "biu":  # no integer kernel, as in PyTorch
+        raise _not_implemented("logaddexp", input, dtype=promoted.dtype)
     return binary_apply(LOGADDEXP, _floating_pair(input, other), other)
 
 
@@ -556,29 +633,104 @@ CLAMP = Op(
 )
 
 
-@declare(inplace=("clamp_", "clip_"), rows=(CLAMP,))
+def _clamp_input_grad(ns, g, x, y, z):
+    """1 where ``min <= x <= max`` (NaN compares false), as PyTorch's ``clamp_backward``."""
+    if y is None:
+        return ns.where(x <= z, g, 0)
+    if z is None:
+        return ns.where(x >= y, g, 0)
+    return ns.where((x >= y) & (x <= z), g, 0)
+
+
+def _clamp_min_grad(ns, g, x, y, z):
+    """The lower bound's: where it is active and not above ``max`` (``max`` wins then)."""
+    if z is None:
+        return ns.where(x < y, g, 0)
+    return ns.where((x < y) & (y < z), g, 0)
+
+
+def _clamp_max_grad(ns, g, x, y, z):
+    """The upper bound's: where it is active, or below ``min``."""
+    if y is None:
+        return ns.where(x > z, g, 0)
+    return ns.where((x > z) | (z < y), g, 0)
+
+
+CLAMP_TENSORS = Op(
+    "clamp",
+    "ClampBackward0",
+    None,
+    (_clamp_input_grad, _clamp_min_grad, _clamp_max_grad),
+    save=("x", "y", "z"),
+)
+_CLAMP_OVERLOADS = (
+    " * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out = None)\n"
+    " * (Tensor input, Number min = None, Number max = None, *, Tensor out = None)\n"
+)
+
+
+def _clamp_scalar_bound(input: Tensor, min: Any, max: Any) -> tuple[Any, Any]:
+    """A tensor bound next to a number: PyTorch's ``Number`` overload takes it only when it
+    is 0-d and needs no gradient (as its number); otherwise no overload fits."""
+    bounds = []
+    for bound in (min, max):
+        if isinstance(bound, Tensor):
+            if bound._data.ndim or bound._requires_grad:
+                got = ", ".join(
+                    "Tensor" if isinstance(a, Tensor) else type(a).__name__
+                    for a in (input, min, max)
+                )
+                raise TypeError(
+                    f"clamp() received an invalid combination of arguments - got ({got}), but "
+                    f"expected one of:\n{_CLAMP_OVERLOADS}"
+                )
+            bound = bound.item()
+        bounds.append(bound)
+    return bounds[0], bounds[1]
+
+
+def _clamp_tensors(input: Tensor, min: Tensor | None, max: Tensor | None) -> Tensor:
+    """``clamp`` by tensor bounds (broadcast, promoted): ``min(max(input, min), max)``,
+    NaN wherever any of them is NaN; one node (ClampBackward0) for all three."""
+    backend = input._backend
+    inputs = (input, min, max)
+    arrays = [t._data if t is not None else None for t in inputs]
+    dtype, ndim = arrays[0].dtype, arrays[0].ndim
+    for t in (min, max):
+        if t is not None:
+            if t._backend is not backend:
+                raise device_error(input, t)
+            dtype = _dtypes.promote_arrays(dtype, ndim, t._data.dtype, t._data.ndim)
+            ndim = builtins.max(ndim, t._data.ndim)
+    arrays = [a if a is None else a.astype(dtype, copy=False) for a in arrays]
+    out = arrays[0]
+    try:
+        if min is not None:
+            out = backend.maximum(out, arrays[1])
+        if max is not None:
+            out = backend.minimum(out, arrays[2])
+    except ValueError:
+        shapes = [a.shape for a in arrays if a is not None]
+        raise broadcast_error(*first_mismatch(shapes)) from None
+    if out is arrays[0]:
+        out = backend.copy(out)
+    result = _record_broadcast(CLAMP_TENSORS, out, inputs)
+    node = result.grad_fn
+    if node is not None and any(t is not None and t._data.dtype != dtype for t in inputs):
+        node.casts = tuple(None if t is None else t._data.dtype for t in inputs)
+    return result
+
+
+@declare(inplace=("clamp_", "clip_"), rows=(CLAMP, CLAMP_TENSORS))
 def clamp(input: Tensor, min: Number | None = None, max: Number | None = None) -> Tensor:
-    """PyTorch's clamp: gradient 1 inside ``[min, max]``, 0 where a bound is active."""
+    """PyTorch's clamp: gradient 1 inside ``[min, max]``, 0 where a bound is active (and to
+    tensor bounds where they are); ``max`` wins where ``min > max``."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        dtype, ndim = input._data.dtype, input._data.ndim
-        for bound in (min, max):
-            if isinstance(bound, Tensor):
-                dtype = _dtypes.promote_arrays(dtype, ndim, bound._data.dtype, bound._data.ndim)
-                ndim = builtins.max(ndim, bound._data.ndim)
-            elif bound is not None:
-                dtype = _dtypes.promote_with_scalar(dtype, bound)
-        out = (
-            input
-            if dtype == input._data.dtype
-            else to_dtype(input, _dtypes.from_numpy_dtype(dtype))
-        )
-        if min is not None:
-            out = maximum(out, min if isinstance(min, Tensor) else _full_like(out, min))
-        if max is not None:
-            out = minimum(out, max if isinstance(max, Tensor) else _full_like(out, max))
-        return out
+        if min is None or max is None or (isinstance(min, Tensor) and isinstance(max, Tensor)):
+            return _clamp_tensors(input, min, max)
+        min, max = _clamp_scalar_bound(input, min, max)
     if isinstance(min, float) or isinstance(max, float):
         input = _float_input(input)
     elif input._data.dtype.kind == "b":
@@ -722,8 +874,11 @@ def logical_not(input: Tensor) -> Tensor:
 
 def _logical(method: str) -> Any:
     def logical(input: Tensor, other: Tensor) -> Tensor:
-        other = as_tensor(other, input)
+        if not isinstance(other, Tensor):
+            raise _not_a_tensor(method, "other", 2, other)
         backend = input._backend
+        if other._backend is not backend:
+            raise device_error(input, other)
         try:
             return _wrap(getattr(backend, method)(input._data, other._data), backend)
         except ValueError:
@@ -1032,9 +1187,7 @@ def square(input: Tensor) -> Tensor:
 # --- more binary math -------------------------------------------------------------------
 def _tensor_other(name: str, other: Any) -> None:
     if not isinstance(other, Tensor):
-        raise TypeError(
-            f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}"
-        )
+        raise _not_a_tensor(name, "other", 2, other)
 
 
 ATAN2 = binary(
@@ -1072,6 +1225,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     """``sqrt(input**2 + other**2)`` without overflow."""
     _tensor_other("hypot", other)
     if input._data.dtype.kind != "f" and other._data.dtype.kind != "f":
+        _check_broadcast(input._data.shape, other._data.shape)  # PyTorch checks shapes first
         raise _not_implemented("hypot", input)
     return binary_apply(HYPOT, input, other)
 
@@ -1115,12 +1269,24 @@ def _refuse_bool_division(kernel: str, input: Tensor, other: Any) -> None:
 
 
 def _check_integer_divisor(input: Tensor, other: Any) -> None:
-    """Integer division by zero raises, as PyTorch's CPU kernels do."""
+    """Integer division by zero raises, as PyTorch's CPU kernels do: only where there is an
+    element to divide, and by the divisor in the result's dtype (an int64 0-d divisor
+    ``2**62`` divides an int32 tensor as 0)."""
     data = other._data if isinstance(other, Tensor) else other
     kinds = (input._data.dtype.kind, getattr(data, "dtype", None) and data.dtype.kind)
     integer = isinstance(other, Tensor) and all(k in "biu" for k in kinds)
-    integer |= type(other) is int and kinds[0] in "biu"
-    if integer and bool((data == 0).any() if isinstance(other, Tensor) else data == 0):
+    integer |= (type(other) is int or type(other) is bool) and kinds[0] in "biu"
+    if not integer or input._data.size == 0:
+        return
+    if isinstance(other, Tensor):
+        if data.size == 0:
+            return
+        if data.dtype != input._data.dtype:
+            ad = input._data
+            data = data.astype(_dtypes.promote_arrays(ad.dtype, ad.ndim, data.dtype, data.ndim))
+        if bool((data == 0).any()):
+            raise RuntimeError("ZeroDivisionError")
+    elif data == 0:
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -1181,7 +1347,8 @@ def _promoted(input: Tensor, other: Any) -> tuple[Any, Any, Any]:
         bd = other._data
         if ad.dtype != bd.dtype:
             dtype = _dtypes.promote_arrays(ad.dtype, ad.ndim, bd.dtype, bd.ndim)
-            ad, bd = ad.astype(dtype, copy=False), bd.astype(dtype, copy=False)
+            # quiet: a 0-d float64 beyond float32's range casts to inf, as in PyTorch
+            ad, bd = _quiet.run(_cast_both, ad, bd, dtype)
         return backend, ad, bd
     bd = operand(other, input)
     dtype = _dtypes.promote_with_scalar(ad.dtype, bd)
@@ -1190,41 +1357,71 @@ def _promoted(input: Tensor, other: Any) -> tuple[Any, Any, Any]:
     return backend, ad.astype(dtype, copy=False), bd
 
 
-def _apply_unrecorded(method: str, input: Tensor, other: Any, reflected: bool = False) -> Tensor:
-    """A binary op without a gradient, with PyTorch's promotion and broadcasting errors."""
+def _cast_both(a: Any, b: Any, dtype: Any) -> tuple[Any, Any]:
+    return a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+
+
+def _apply_unrecorded(
+    method: str, input: Tensor, other: Any, reflected: bool = False, rows: tuple = ()
+) -> Tensor:
+    """A binary op without a gradient, with PyTorch's promotion and broadcasting errors;
+    ``rows`` (for a number ``other``, for a tensor one): a node recorded all the same, as
+    PyTorch records one whose backward raises (``x // 2`` requires grad)."""
     backend, ad, bd = _promoted(input, other)
     try:
         out = getattr(backend, method)(bd, ad) if reflected else getattr(backend, method)(ad, bd)
     except ValueError:
         raise broadcast_error(ad.shape, getattr(bd, "shape", ())) from None
+    if rows and (input._requires_grad or (isinstance(other, Tensor) and other._requires_grad)):
+        if isinstance(other, Tensor):
+            return _record_broadcast(rows[1], out, (input, other))
+        return _record_broadcast(rows[0], out, (input,))
     return _wrap(out, backend)
 
 
-@declare(methods=("floor_divide", "__floordiv__"), inplace=("floor_divide_", "__ifloordiv__"))
+def _no_derivative(aten: str, count: int) -> Op:
+    """PyTorch's ``NotImplemented`` node for an op of ``count`` tensor inputs without a
+    derivative: it records (the result requires grad) and its backward raises. Not a
+    derivative-table row (``rows=``): there is no derivative to check."""
+
+    def refuse(ns: Any, g: Any) -> Any:
+        raise RuntimeError(f"derivative for aten::{aten} is not implemented")
+
+    return Op(aten, "NotImplemented", None, (refuse,) * count, broadcasts=True)
+
+
+FLOOR_DIVIDE_ROWS = (_no_derivative("floor_divide", 1), _no_derivative("floor_divide", 2))
+REFLECTED_REMAINDER_ROWS = (_no_derivative("remainder", 1), None)
+
+
+@declare(
+    methods=("floor_divide", "__floordiv__"),
+    inplace=("floor_divide_", "__ifloordiv__"),
+)
 def floor_divide(input: Tensor, other: TensorOrNumber) -> Tensor:
     """``floor(input / other)`` (Python's ``//``); not differentiable (PyTorch has no
-    derivative for it either)."""
+    derivative for it either: its result requires grad, and backward raises)."""
     _refuse_bool_division("div_floor", input, other)
     _check_integer_divisor(input, other)
-    return _apply_unrecorded("floor_divide", input, other)
+    return _apply_unrecorded("floor_divide", input, other, rows=FLOOR_DIVIDE_ROWS)
 
 
 @declare("__rfloordiv__", methods=("__rfloordiv__",), export=False)
 def _rfloordiv(self: Tensor, other: Number) -> Tensor:
     """``other // self`` (not differentiable)."""
     _refuse_bool_division("div_floor", self, other)
-    if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
+    if self._data.dtype.kind in "biu" and type(other) in (int, bool) and not self._data.all():
         raise RuntimeError("ZeroDivisionError")
-    return _apply_unrecorded("floor_divide", self, other, reflected=True)
+    return _apply_unrecorded("floor_divide", self, other, True, FLOOR_DIVIDE_ROWS)
 
 
 @declare("__rmod__", methods=("__rmod__",), export=False)
 def _rmod(self: Tensor, other: Number) -> Tensor:
-    """``number % tensor``: not differentiable, as in PyTorch."""
+    """``number % tensor``: not differentiable, as in PyTorch (backward raises)."""
     _refuse_bool_division("remainder", self, other)
-    if self._data.dtype.kind in "biu" and type(other) is int and bool((self._data == 0).any()):
+    if self._data.dtype.kind in "biu" and type(other) in (int, bool) and not self._data.all():
         raise RuntimeError("ZeroDivisionError")
-    return _apply_unrecorded("remainder", self, other, reflected=True)
+    return _apply_unrecorded("remainder", self, other, True, REFLECTED_REMAINDER_ROWS)
 
 
 LERP_SCALAR = Op(
@@ -1245,7 +1442,18 @@ LERP = Op(
     ),
     save=("x", "y", "z"),
 )
-_DTYPE_WORDS = {"float16": "c10::Half", "float32": "float", "float64": "double"}
+_DTYPE_WORDS = {
+    "float16": "c10::Half",
+    "float32": "float",
+    "float64": "double",
+    "int64": "long int",
+    "int32": "int",
+    "int16": "short int",
+    "int8": "signed char",
+    "uint8": "unsigned char",
+    "bool": "bool",
+}
+"""C++ type names, as PyTorch's dtype checks print them."""
 
 
 def _record_broadcast(op: Op, out: Any, inputs: tuple, attrs: tuple = ()) -> Tensor:
@@ -1266,22 +1474,28 @@ def lerp(input: Tensor, end: Tensor, weight: TensorOrNumber) -> Tensor:
     """``input + weight * (end - input)``, computed from the nearer end as PyTorch does
     (exact at ``weight`` 0 and 1)."""
     if not isinstance(end, Tensor):
-        raise TypeError(
-            f"lerp(): argument 'end' (position 2) must be Tensor, not {type(end).__name__}"
-        )
+        raise _not_a_tensor("lerp", "end", 2, end)
     dtype = input._data.dtype
-    kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
-    if dtype.kind != "f":
-        raise _not_implemented(kernel, input, per_device=False)
+    # PyTorch's order: the devices, `end`'s dtype, a non-0-d `weight`'s dtype (a 0-d one
+    # promotes as a scalar would), and only then the kernel's dtype
     named = [("end", end)] + ([("weight", weight)] if isinstance(weight, Tensor) else [])
     for label, t in named:
         if t._backend is not input._backend:
             raise device_error(input, t)
-        if t._data.dtype != dtype:
+        if t._data.dtype != dtype and (label == "end" or t._data.ndim):
             raise RuntimeError(
-                f"expected dtype {_DTYPE_WORDS[dtype.name]} for `{label}` but got dtype "
-                f"{_DTYPE_WORDS.get(t._data.dtype.name, t._data.dtype.name)}"
+                f"expected dtype {_DTYPE_WORDS.get(dtype.name, dtype.name)} for `{label}` but "
+                f"got dtype {_DTYPE_WORDS.get(t._data.dtype.name, t._data.dtype.name)}"
             )
+    if isinstance(weight, Tensor) and weight._data.dtype != dtype:  # a 0-d weight
+        if weight._data.dtype.kind == "f" and dtype.kind != "f":
+            input, end = to_dtype(input, weight.dtype), to_dtype(end, weight.dtype)
+            dtype = input._data.dtype
+        else:
+            weight = to_dtype(weight, input.dtype)
+    if dtype.kind != "f":
+        kernel = "lerp_kernel_tensor" if isinstance(weight, Tensor) else "lerp_kernel_scalar"
+        raise _not_implemented(kernel, input, per_device=False)
     backend = input._backend
     _python_data.checked_fill(weight, dtype)
     w = weight._data if isinstance(weight, Tensor) else operand(weight, input)
@@ -1362,6 +1576,7 @@ def _bitwise(name: str, operator: str, reflected: str, inplace: str) -> Any:
     def bitwise(input: Tensor, other: TensorOrNumber) -> Tensor:
         backend, ad, bd = _promoted(input, other)
         if ad.dtype.kind not in "biu":
+            _check_broadcast(ad.shape, getattr(bd, "shape", ()))  # PyTorch checks shapes first
             raise _not_implemented(name, _wrap(ad, backend))
         try:
             return _wrap(getattr(backend, name)(ad, bd), backend)

@@ -17,7 +17,7 @@ from ..backends import dtypes as _dtypes
 from ..backends.array_backend import LinAlgError as _LinAlgError
 from .dispatch import device_error as _device_error
 from .dispatch import record as _record
-from .elementwise import abs, maximum, mul, where
+from .elementwise import abs, clamp, maximum, mul, where
 from .index import getitem
 from .reduce import _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
@@ -1169,7 +1169,12 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
     if rtol is None:
         rtol = 0.0 if atol is not None else _dtypes.finfo(A.dtype).eps * max(A.shape[-2:])
     largest = amax(values.detach(), -1, True) if values.shape[-1] else 0
-    limit = maximum(largest * rtol, atol or 0.0) if values.shape[-1] else 0
+    if not values.shape[-1]:
+        limit = 0
+    elif isinstance(atol, Tensor):
+        limit = maximum(largest * rtol, atol)
+    else:  # maximum takes tensors only, as PyTorch's
+        limit = clamp(largest * rtol, min=atol or 0.0)
     keep = values > limit
     inverse = where(keep, 1 / where(keep, values, 1), 0)
     return matmul(mT(right) * unsqueeze(inverse, -2), mT(left))
