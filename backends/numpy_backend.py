@@ -176,9 +176,11 @@ class NumpyBackend(ArrayBackend):
     # --- eager per-op overhead (clamp) ---
     @fp_errors.silenced
     def clamp(self, x: Any, min: Any = None, max: Any = None) -> Any:
-        """As ``ArrayBackend.clamp``; with both bounds, one pass of NumPy's ``clip`` ufunc,
-        which equals ``minimum(maximum(x, min), max)`` (NaN included) at half the cost."""
-        if min is None or max is None:
+        """As ``ArrayBackend.clamp``; with both bounds numbers, one pass of NumPy's ``clip``
+        ufunc, which equals ``maximum(min, x)`` then ``minimum(max, x)`` (NaN included, the
+        input kept on a tie) at half the cost. Array bounds take the two passes: there the
+        ufunc's loop gives the bound on a tie (``clip(-0.0, 0.0, 0.0)`` is 0.0)."""
+        if min is None or max is None or numpy.ndim(min) or numpy.ndim(max):
             return ArrayBackend.clamp(self, x, min, max)
         return _clip_ufunc(x, min, max)
 
