@@ -460,7 +460,7 @@ class TensorMethods:
         dim: builtins.int = -1,
         descending: builtins.bool = False,
         *,
-        stable: builtins.bool = False,
+        stable: builtins.bool | None = None,
     ) -> Any: ...
     def split(
         self, split_size_or_sections: builtins.int | Sequence[builtins.int], dim: builtins.int = 0

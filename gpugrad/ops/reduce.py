@@ -566,7 +566,7 @@ def all(
 ) -> Tensor:
     """Whether every element (over ``dim``) is true."""
     keepdim = _keepdim(keepdim, keepdims)
-    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    axes = _dims_or_none(input, dim)
     return _wrap(input._backend.all(input._data, axes, keepdim), input._backend)
 
 
@@ -576,17 +576,22 @@ def any(
 ) -> Tensor:
     """Whether any element (over ``dim``) is true."""
     keepdim = _keepdim(keepdim, keepdims)
-    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    axes = _dims_or_none(input, dim)
     return _wrap(input._backend.any(input._data, axes, keepdim), input._backend)
 
 
 # --- order statistics, scans, sorting -----------------------------------------------------
 def _scattered_back(ns, g, indices, dim, shape):
-    """The gradient of values picked at ``indices`` along ``dim``: scattered back there."""
+    """The gradient of values picked at ``indices`` along ``dim``: scattered back there
+    (straight back from a 0-d input's one element, ``indices`` ``None``)."""
+    if indices is None:
+        return g
     return ns.scatter_along(ns.reshape(g, indices.shape), indices, dim, shape)
 
 
 def _scatter_added_back(ns, g, indices, dim, shape):
+    if indices is None:  # a 0-d input's one element
+        return g
     return ns.scatter_add_along(g, indices, dim, shape)
 
 
@@ -640,6 +645,8 @@ def _nansum_grad(ns, g, shape, keep, nan):
 
 _PICKED = ("indices", "dim", "shape")
 SORT = Op("sort", "SortBackward0", None, (_scattered_back,), attrs=_PICKED)
+SORT_STABLE = Op("sort", "SortBackward1", None, (_scattered_back,), attrs=_PICKED)
+"""PyTorch's ``sort.stable`` overload, the one called when ``stable=`` is given."""
 TOPK = Op("topk", "TopkBackward0", None, (_scattered_back,), attrs=_PICKED)
 KTHVALUE = Op("kthvalue", "KthvalueBackward0", None, (_scattered_back,), attrs=_PICKED)
 MEDIAN_DIM = Op("median", "MedianBackward1", None, (_scattered_back,), attrs=_PICKED)
@@ -679,11 +686,14 @@ def _picked(op: Op, input: Tensor, values: Any, indices: Any, axis: int, result:
     return result(values_t, _wrap(indices, backend))
 
 
-def _on_vector(function, input: Tensor, *args: Any, **kwargs: Any) -> Any:
-    """Run ``function`` on a 0-d ``input`` seen as one element, then give back 0-d results
-    (PyTorch treats a 0-d tensor as a one-element dim 0 in these ops)."""
-    out = function(input.reshape(1), *args, **kwargs)
-    return type(out)(*(t.reshape(()) for t in out))
+def _of_scalar(op: Op, input: Tensor, dim: int, result: type) -> Any:
+    """``(values, indices)`` of a 0-d ``input`` seen as one element along ``dim`` (0 or -1,
+    checked): a copy of it recording ``op`` (whose gradient passes straight back) and
+    index 0, as PyTorch's sort, topk, kthvalue, median, mode, cummax ... of a 0-d tensor."""
+    _single_dim(input, dim)
+    backend = input._backend
+    values = _record(op, input._data.copy(), backend, (input,), (None, 0, ()))
+    return result(values, _wrap(backend.zeros((), "int64"), backend))
 
 
 def _floating_only(name: str, input: Tensor) -> None:
@@ -691,21 +701,22 @@ def _floating_only(name: str, input: Tensor) -> None:
         raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
 
 
-@declare(rows=(SORT,))
+@declare(rows=(SORT, SORT_STABLE))
 def sort(
     input: Tensor,
     dim: int = -1,
     descending: bool = False,
     *,
-    stable: bool = False,
+    stable: bool | None = None,
 ) -> Any:
     """``(values, indices)`` of ``input`` sorted along ``dim``; always stable (``stable=``
     is accepted for PyTorch's signature); NaN sorts as the largest value."""
+    op = SORT if stable is None else SORT_STABLE
     if input._data.ndim == 0:
-        return _on_vector(sort, input, 0, descending)
+        return _of_scalar(op, input, dim, _return_types.sort)
     axis = _single_dim(input, dim)
     values, indices = input._backend.sort(input._data, axis, descending)
-    return _picked(SORT, input, values, indices, axis, _return_types.sort)
+    return _picked(op, input, values, indices, axis, _return_types.sort)
 
 
 @declare()
@@ -713,9 +724,9 @@ def argsort(
     input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
 ) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (stable)."""
+    axis = _single_dim(input, dim)
     if input._data.ndim == 0:
         return _wrap(input._backend.zeros((), "int64"), input._backend)
-    axis = _single_dim(input, dim)
     return _wrap(input._backend.sort(input._data, axis, descending)[1], input._backend)
 
 
@@ -729,13 +740,13 @@ def msort(input: Tensor) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, largest first (always sorted)."""
+    axis = _single_dim(input, dim)
     if input._data.dtype.kind == "b":
         raise RuntimeError(f"topk does not support bool dtypes on {_device_name(input)}")
-    if input._data.ndim == 0:
+    if input._data.ndim == 0:  # k=0 too answers the element, as PyTorch
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
-        return _on_vector(topk, input, k, 0, largest)
-    axis = _single_dim(input, dim)
+        return _of_scalar(TOPK, input, dim, _return_types.topk)
     if not 0 <= k <= input._data.shape[axis]:
         raise RuntimeError("selected index k out of range")
     values, indices = input._backend.topk(input._data, k, axis, largest)
@@ -762,11 +773,13 @@ def kthvalue(
 ) -> Any:
     """``(values, indices)`` of the ``k``-th smallest element along ``dim``."""
     keepdim = _keepdim(keepdim, keepdims)
-    if input._data.dtype.kind == "b":  # (PyTorch answers for a 0-d bool: not matched)
-        raise _not_implemented("kthvalue", input)
-    if input._data.ndim == 0:
-        return _on_vector(kthvalue, input, k, 0, keepdim)
     axis = _single_dim(input, dim)
+    if input._data.ndim == 0:  # a bool too, as PyTorch
+        if k != 1:
+            raise RuntimeError("kthvalue(): selected number k out of range for dimension 0")
+        return _of_scalar(KTHVALUE, input, dim, _return_types.kthvalue)
+    if input._data.dtype.kind == "b":
+        raise _not_implemented("kthvalue", input)
     if not input._data.shape[axis]:
         raise IndexError(f"kthvalue(): Expected reduction dim {axis} to have non-zero size.")
     if not 1 <= k <= input._data.shape[axis]:
@@ -800,13 +813,13 @@ def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
         count = int(backend.sum(mask))
         op = NANMEDIAN if ignore_nan else MEDIAN
         return _record(op, value, backend, (input,), (mask, count))
+    op = NANMEDIAN_DIM if ignore_nan else MEDIAN_DIM
+    result = _return_types.nanmedian if ignore_nan else _return_types.median
     if data.ndim == 0:
-        return _on_vector(_median, input, 0, keepdim, ignore_nan)
+        return _of_scalar(op, input, dim, result)
     axis = _single_dim(input, dim)
     _check_dim_nonempty(name, input, axis)
     values, indices = backend.median(data, axis, ignore_nan)
-    op = NANMEDIAN_DIM if ignore_nan else MEDIAN_DIM
-    result = _return_types.nanmedian if ignore_nan else _return_types.median
     return _picked_reduction(op, input, values, indices, axis, keepdim, result)
 
 
@@ -835,7 +848,7 @@ def mode(
     frequent ones) and the index of its last occurrence."""
     keepdim = _keepdim(keepdim, keepdims)
     if input._data.ndim == 0:
-        return _on_vector(mode, input, 0, keepdim)
+        return _of_scalar(MODE, input, dim, _return_types.mode)
     axis = _single_dim(input, dim)
     _check_dim_nonempty("mode", input, axis)
     values, indices = input._backend.mode(input._data, axis)
@@ -844,16 +857,16 @@ def mode(
 
 def _cumextreme(input: Tensor, dim: int, largest: bool) -> Any:
     result = _return_types.cummax if largest else _return_types.cummin
-    if input._data.ndim == 0:
+    backend = input._backend
+    data = input._data
+    if data.ndim == 0:
         if dim not in (-1, 0):
             name = "cummax" if largest else "cummin"
             raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
-        return _on_vector(_cumextreme, input, 0, largest)
-    axis = _single_dim(input, dim)
-    backend = input._backend
-    data = input._data
-    if data.size == 0:
+        return _of_scalar(CUMMAX if largest else CUMMIN, input, dim, result)
+    if data.size == 0:  # PyTorch checks no dim here
         return result(input.clone(), _wrap(backend.zeros(data.shape, "int64"), backend))
+    axis = _single_dim(input, dim)
     values, indices = backend.cumextreme(data, axis, largest)
     op = CUMMAX if largest else CUMMIN
     values_t = _record(op, values, backend, (input,), (indices, axis, data.shape))
@@ -936,7 +949,7 @@ nanmean = _declare_summation(
 def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
     """The number of non-zero elements (over ``dim``), as int64."""
     backend = input._backend
-    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    axes = _dims_or_none(input, dim)
     return _wrap(backend.count_nonzero(input._data, axes), backend)
 
 
