@@ -19,7 +19,7 @@ from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .elementwise import abs, maximum, mul, where
 from .index import getitem
-from .reduce import _expand_reduced, _reduce, amax, amin, sum
+from .reduce import _dims, _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
 from .shape import broadcast_shapes, mT, permute, reshape, squeeze, stack, unsqueeze
 from .transfer import to_dtype
@@ -997,6 +997,53 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
 
 
 # --- products built on matmul and einsum --------------------------------------------------
+def _scalar_type(t: Tensor) -> str:
+    return _dtypes.SCALAR_TYPE_NAMES[t.dtype.name]
+
+
+def _check_add_product(name: str, input: Any, first: Tensor, second: Tensor) -> None:
+    """PyTorch's argument and dtype checks of ``addmm addmv baddbmm addbmm``, each in its
+    own words (no promotion: ``input`` and both factors must share one dtype)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}"
+        )
+    a, b, c = input._data.dtype, first._data.dtype, second._data.dtype
+    if name == "addmv":
+        if a == b == c and a.kind == "b":
+            raise _not_implemented_for("addmv_impl_cpu", input)
+        if not a == b == c:
+            raise RuntimeError(
+                "addmv input tensors must have the same dtype, but got "
+                f"{_scalar_type(input)}, {_scalar_type(first)}, and {_scalar_type(second)}"
+            )
+    elif name == "baddbmm":
+        if a != b:
+            raise RuntimeError(
+                f"Input dtypes must be the same, got: input {_dtype_name(input)}, batch1: "
+                f"{_dtype_name(first)}, batch2: {_dtype_name(second)}"
+            )
+        if b != c:
+            raise RuntimeError(
+                f"expected scalar type {_scalar_type(first)} but found {_scalar_type(second)}"
+            )
+        if a.kind == "b":
+            raise _not_implemented_for("baddbmm", input)
+    else:  # addmm, addbmm
+        for what, t in (("self", input), ("mat1", first)):
+            if t._data.dtype != c:
+                raise RuntimeError(
+                    f"{what} and mat2 must have the same dtype, but got {_scalar_type(t)} and "
+                    f"{_scalar_type(second)}"
+                )
+        if a.kind == "b":
+            raise _not_implemented_for("addmm_impl_cpu_", input)
+
+
+def _not_implemented_for(kernel: str, input: Tensor) -> NotImplementedError:
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type(input)}'")
+
+
 def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
     if alpha != 1:
         product = product * alpha
@@ -1024,6 +1071,7 @@ ADDMM = Op(
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * (mat1 @ mat2)``; with ``beta = alpha = 1`` one
     ``AddmmBackward0`` node, as PyTorch's."""
+    _check_add_product("addmm", input, mat1, mat2)
     product = mm(mat1, mat2)  # checks the shapes and dtypes of the product
     backend = input._backend
     if not (
@@ -1045,19 +1093,36 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
 
 @declare()
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1):
-    """``beta * input + alpha * (mat @ vec)``."""
-    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+    """``beta * input + alpha * (mat @ vec)``; ``input`` a vector (or broadcast to one)."""
+    if isinstance(input, Tensor) and (input.ndim > 1 or mat.ndim != 2 or vec.ndim != 1):
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}"
+        )
+    if isinstance(input, Tensor) and (
+        mat.shape[1] != vec.shape[0] or input.shape not in ((), (1,), mat.shape[:1])
+    ):
+        if input.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), "
+            f"vec ({vec.shape[0]})"
+        )
+    _check_add_product("addmv", input, mat, vec)
+    product = mv(mat, vec)
+    return _scaled_sum(input, product, beta, alpha)
 
 
 @declare()
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    _check_add_product("baddbmm", input, batch1, batch2)
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
 @declare()
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    _check_add_product("addbmm", input, batch1, batch2)
     return _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
 
 
@@ -1113,15 +1178,20 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _cross(input: Tensor, other: Tensor, dim: int, name: str) -> Tensor:
-    if input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
-        _refuse_bool("cross", input)
+    """The cross product, after PyTorch's checks in its order: dims, sizes, then dtypes
+    (no promotion: ``other`` must have ``input``'s dtype, and bools have no kernel)."""
     if input.ndim != other.ndim:
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
-    axis = dim % input.ndim
+    axis = _dims(input.ndim, dim)[0]
     if input.shape[axis] != 3 or other.shape[axis] != 3:
         raise RuntimeError(
             f"{name}: inputs dimension {dim} must have length 3. Got "
             f"{input.shape[axis]} and {other.shape[axis]}"
+        )
+    _refuse_bool("cross", input)
+    if other._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(other)}"
         )
 
     def part(t: Tensor, k: int) -> Tensor:

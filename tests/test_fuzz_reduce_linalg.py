@@ -1,0 +1,206 @@
+"""Reductions, sorting, scans and matrix products answer as PyTorch's: the mismatches
+``scripts/fuzz_vs_torch.py`` found in them, one regression each (values, dtypes, node
+names, exception classes and texts)."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from against_torch import assert_raises_like_torch  # noqa: E402
+
+import gpugrad as gg  # noqa: E402
+
+
+def _printed(t) -> str:
+    return str(t).replace(", device='cuda:0'", "").replace("torch.", "gpugrad.")
+
+
+def assert_answers_like_torch(make, device) -> None:
+    """``make(gg, device)`` prints what ``make(torch, "cpu")`` prints (values, dtype,
+    ``grad_fn``), or raises its exception class with its text."""
+    try:
+        theirs = make(torch, "cpu")
+    except Exception:  # noqa: BLE001 - then gpugrad must raise the same
+        assert_raises_like_torch(lambda: make(gg, device), lambda: make(torch, "cpu"))
+        return
+    assert _printed(make(gg, device)) == _printed(theirs)
+
+
+def scalar(L, d, value=1.5, **kw):
+    return L.tensor(value, device=d, **kw)
+
+
+def leaf(L, d, value=1.5):
+    return L.tensor(value, dtype=L.float64, device=d, requires_grad=True)
+
+
+ZERO_D = {
+    "sort": lambda L, d: L.sort(leaf(L, d)),
+    "sort stable": lambda L, d: L.sort(leaf(L, d), stable=True),
+    "sort dim 5": lambda L, d: L.sort(scalar(L, d), dim=5),
+    "msort": lambda L, d: L.msort(leaf(L, d)),
+    "argsort dim 1": lambda L, d: L.argsort(scalar(L, d), dim=1),
+    "argsort dim -2": lambda L, d: L.argsort(scalar(L, d), dim=-2),
+    "topk k=1": lambda L, d: L.topk(leaf(L, d), 1),
+    "topk k=0": lambda L, d: L.topk(scalar(L, d), 0),
+    "topk k=2": lambda L, d: L.topk(scalar(L, d), 2),
+    "topk dim 5": lambda L, d: L.topk(scalar(L, d), 1, dim=5),
+    "topk k=0 dim -2": lambda L, d: L.topk(scalar(L, d), 0, dim=-2),
+    "topk of a bool, dim 9": lambda L, d: L.topk(scalar(L, d, True), 5, dim=9),
+    "kthvalue": lambda L, d: L.kthvalue(leaf(L, d), 1),
+    "kthvalue k=2": lambda L, d: L.kthvalue(scalar(L, d), 2),
+    "kthvalue dim 1": lambda L, d: L.kthvalue(scalar(L, d), 1, 1),
+    "kthvalue k=0 dim 5": lambda L, d: L.kthvalue(scalar(L, d), 0, 5),
+    "kthvalue of a bool": lambda L, d: L.kthvalue(scalar(L, d, True), 1, keepdim=True),
+    "median dim": lambda L, d: L.median(leaf(L, d), 0),
+    "nanmedian dim": lambda L, d: L.nanmedian(leaf(L, d), -1),
+    "nanmedian dim -2": lambda L, d: scalar(L, d).nanmedian(-2, keepdim=True),
+    "mode": lambda L, d: L.mode(leaf(L, d), 0),
+    "mode dim 3": lambda L, d: L.mode(scalar(L, d), 3),
+    "cummax": lambda L, d: L.cummax(leaf(L, d), 0),
+    "cummin": lambda L, d: L.cummin(leaf(L, d), -1),
+    "any dim 1": lambda L, d: scalar(L, d).any(1),
+    "all dims": lambda L, d: scalar(L, d).all((0,)),
+    "count_nonzero dim -2": lambda L, d: L.count_nonzero(scalar(L, d), dim=-2),
+    "count_nonzero dims": lambda L, d: L.count_nonzero(scalar(L, d), dim=(0, -1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_D))
+def test_zero_d_inputs(device, name):
+    """A 0-d tensor is one element along dim 0 (or -1): any other dim is out of range,
+    and the values get the op's own node (not a view's)."""
+    assert_answers_like_torch(ZERO_D[name], device)
+
+
+@pytest.mark.parametrize(
+    "pick",
+    [
+        lambda L, x: L.sort(x).values,
+        lambda L, x: L.msort(x),
+        lambda L, x: L.topk(x, 1).values,
+        lambda L, x: L.kthvalue(x, 1).values,
+        lambda L, x: L.median(x, 0).values,
+        lambda L, x: L.mode(x).values,
+        lambda L, x: L.cummax(x, 0).values,
+    ],
+)
+def test_zero_d_picks_pass_the_gradient_straight_back(device, pick):
+    x = leaf(gg, device, 2.0)
+    (pick(gg, x) * 3).backward()
+    assert x.grad.item() == 3.0
+    assert gg.autograd.gradgradcheck(lambda t: pick(gg, t) ** 2, (leaf(gg, device, 2.0),))
+    out = pick(gg, x)
+    out.detach().add_(1)  # a copy, as PyTorch's
+    assert x.item() == 2.0
+
+
+def test_sort_names_its_stable_overload(device):
+    """PyTorch's ``sort(..., stable=...)`` is the ``sort.stable`` overload: SortBackward1."""
+    for stable in (None, False, True):
+        kw = {} if stable is None else {"stable": stable}
+        assert_answers_like_torch(
+            lambda L, d, kw=kw: L.sort(L.tensor([2.0, 1.0], device=d, requires_grad=True), **kw),
+            device,
+        )
+        assert_answers_like_torch(
+            lambda L, d, kw=kw: L.tensor([[2.0, 1.0]], device=d, requires_grad=True).sort(
+                dim=0, **kw
+            ),
+            device,
+        )
+
+
+EMPTY = {
+    "cummax of empty, dim 5": lambda L, d: L.cummax(L.zeros(2, 0, 1, device=d), 5),
+    "cummin of empty, dim -4": lambda L, d: L.cummin(L.zeros(0, 2, 1, device=d), -4),
+    "cummin dim -4": lambda L, d: L.cummin(L.zeros(1, 2, 1, device=d), -4),
+    "topk k=0 of empty": lambda L, d: L.topk(L.zeros(2, 0, device=d), 0, dim=-1),
+    "topk k=0 of empty, dim 0": lambda L, d: L.topk(L.zeros(0, 3, device=d), 0, dim=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMPTY))
+def test_empty_inputs(device, name):
+    assert_answers_like_torch(EMPTY[name], device)
+
+
+def _ones(L, d, shape, dtype):
+    return L.ones(shape, dtype=getattr(L, dtype), device=d)
+
+
+CROSS = [
+    ("float64", "int64", 0),
+    ("int64", "float32", 0),
+    ("int32", "int64", 0),
+    ("bool", "int64", 0),
+    ("int64", "bool", 0),
+    ("bool", "bool", 0),
+    ("float32", "float32", 5),
+    ("float32", "int64", 4),
+]
+
+
+@pytest.mark.parametrize("a, b, dim", CROSS)
+def test_cross_does_not_promote(device, a, b, dim):
+    """``cross`` wants one dtype: "expected scalar type Double but found Long"."""
+    assert_answers_like_torch(
+        lambda L, d: L.cross(_ones(L, d, (3,), a), _ones(L, d, (3,), b), dim=dim), device
+    )
+    assert_answers_like_torch(
+        lambda L, d: L.linalg.cross(_ones(L, d, (2, 3), a), _ones(L, d, (2, 3), b)), device
+    )
+
+
+ADD_PRODUCTS = [
+    ("addmm", (2, 2), (2, 3), (3, 2)),
+    ("addmv", (2,), (2, 3), (3,)),
+    ("baddbmm", (), (2, 2, 3), (2, 3, 2)),
+    ("addbmm", (), (2, 2, 3), (2, 3, 2)),
+]
+DTYPE_TRIPLES = [
+    ("float64", "float64", "float64"),
+    ("int32", "float64", "float64"),
+    ("float32", "float64", "float64"),
+    ("float32", "float64", "float32"),
+    ("float64", "float32", "float32"),
+    ("float64", "float32", "float64"),
+    ("float64", "float64", "float32"),
+    ("int64", "float32", "int64"),
+    ("bool", "float64", "float64"),
+    ("bool", "bool", "bool"),
+    ("int64", "int64", "int64"),
+]
+
+
+@pytest.mark.parametrize("name, s0, s1, s2", ADD_PRODUCTS)
+@pytest.mark.parametrize("dtypes", DTYPE_TRIPLES, ids="-".join)
+def test_add_products_check_dtypes_as_torch(device, name, s0, s1, s2, dtypes):
+    """``addmm addmv baddbmm addbmm`` never promote: each refuses mixed dtypes in its
+    own words (found by the fuzzer: gpugrad promoted and answered)."""
+    a, b, c = dtypes
+    assert_answers_like_torch(
+        lambda L, d: getattr(L, name)(
+            _ones(L, d, s0, a), _ones(L, d, s1, b), _ones(L, d, s2, c), alpha=2
+        ),
+        device,
+    )
+
+
+@pytest.mark.parametrize("name, s0, s1, s2", ADD_PRODUCTS)
+@pytest.mark.parametrize("number", [0.5, 2, True])
+def test_add_products_want_a_tensor_input(device, name, s0, s1, s2, number):
+    assert_answers_like_torch(
+        lambda L, d: getattr(L, name)(number, L.ones(*s1, device=d), L.ones(*s2, device=d)),
+        device,
+    )
+
+
+@pytest.mark.parametrize("shape", [(3,), (1,), (), (2,), (2, 2), (2, 1)])
+def test_addmv_input_shape(device, shape):
+    assert_answers_like_torch(
+        lambda L, d: L.addmv(L.ones(shape, device=d), L.ones(2, 3, device=d), L.ones(3, device=d)),
+        device,
+    )
