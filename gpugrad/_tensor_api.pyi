@@ -260,6 +260,7 @@ class TensorMethods:
         dim: Dim = None,
         keepdim: builtins.bool = False,
         *,
+        dtype: Any = None,
         keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
     def median(
@@ -393,6 +394,7 @@ class TensorMethods:
         dim: builtins.int | None = None,
         keepdim: builtins.bool = False,
         *,
+        dtype: Any = None,
         keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
     def quantile(

@@ -204,3 +204,89 @@ def test_addmv_input_shape(device, shape):
         lambda L, d: L.addmv(L.ones(shape, device=d), L.ones(2, 3, device=d), L.ones(3, device=d)),
         device,
     )
+
+
+def _grad_leaf(L, d, values=(1.0, 2.0)):
+    return L.tensor(values, dtype=L.float64, device=d, requires_grad=True)
+
+
+DTYPE_ARGUMENT = {
+    "mean dtype=float64 of ints": lambda L, d: L.ones(2, 3, dtype=L.int64, device=d).mean(
+        1, dtype=L.float64
+    ),
+    "mean dtype=int32": lambda L, d: L.ones(2, device=d).mean(dtype=L.int32),
+    "mean dtype=float32 of a graph": lambda L, d: _grad_leaf(L, d).mean(dtype=L.float32),
+    "prod dtype=float64 of ints": lambda L, d: L.ones(2, 3, dtype=L.int64, device=d).prod(
+        1, dtype=L.float64
+    ),
+    "prod dtype=int32": lambda L, d: L.tensor([[1.5, 2.0]], device=d).prod(dtype=L.int32),
+    "prod dtype=bool": lambda L, d: L.ones(2, 3, dtype=L.int32, device=d).prod(0, dtype=L.bool),
+    "prod dtype=float32 of a graph": lambda L, d: _grad_leaf(L, d).prod(0, dtype=L.float32),
+    "prod dtype=int32 of a graph": lambda L, d: _grad_leaf(L, d).prod(dtype=L.int32),
+    "sum dtype=bool of a graph": lambda L, d: _grad_leaf(L, d).sum(-1, dtype=L.bool),
+    "sum dtype=int64 of a graph": lambda L, d: _grad_leaf(L, d).sum(dtype=L.int64),
+    "nansum dtype=int32 of a graph": lambda L, d: _grad_leaf(L, d).nansum(dtype=L.int32),
+    "cumsum dtype=int32 of a graph": lambda L, d: _grad_leaf(L, d).cumsum(0, dtype=L.int32),
+    "cumprod dtype=int32 of a graph": lambda L, d: _grad_leaf(L, d).cumprod(0, dtype=L.int32),
+    "nanmean dtype=int32": lambda L, d: _grad_leaf(L, d).nanmean(dtype=L.int32),
+    "nanmean of ints, dtype=float32": lambda L, d: L.ones(2, dtype=L.int64, device=d).nanmean(
+        dtype=L.float32
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DTYPE_ARGUMENT))
+def test_dtype_arguments(device, name):
+    """``dtype=`` casts first; a non-floating one is refused while recording a graph
+    ("Autograd not support dtype: Int"), and mean/nanmean want a floating one."""
+    assert_answers_like_torch(DTYPE_ARGUMENT[name], device)
+
+
+def test_integer_dtype_without_a_graph(device):
+    with gg.no_grad():
+        assert (
+            gg.ones(2, dtype=gg.float64, device=device, requires_grad=True)
+            .sum(dtype=gg.int64)
+            .tolist()
+            == 2
+        )
+
+
+MORE = {
+    "median of a 0-d bool, dim": lambda L, d: L.median(scalar(L, d, True), 0),
+    "nanmedian of a 0-d bool, dim 5": lambda L, d: L.nanmedian(scalar(L, d, True), 5),
+    "median of bools, empty result": lambda L, d: L.median(
+        L.ones(2, 0, dtype=L.bool, device=d), dim=-2
+    ),
+    "median of empty, graph": lambda L, d: L.median(_grad_leaf(L, d, [])),
+    "nanmedian of empty, graph": lambda L, d: L.nanmedian(_grad_leaf(L, d, [])),
+    "logcumsumexp of ints, dim 5": lambda L, d: L.logcumsumexp(
+        L.ones(2, 3, dtype=L.int64, device=d), 5
+    ),
+    "logcumsumexp of a 0-d int, dim 1": lambda L, d: L.logcumsumexp(scalar(L, d, 1), 1),
+    "cumsum of -0.0": lambda L, d: L.cumsum(L.tensor([[1.0], [-0.0]], device=d), 1),
+    "cumsum of -0.0, -0.0": lambda L, d: L.cumsum(L.tensor([-0.0, -0.0], device=d), 0),
+    "cumsum of a 0-d -0.0": lambda L, d: L.cumsum(scalar(L, d, -0.0), 0),
+    "logcumsumexp of -0.0": lambda L, d: L.logcumsumexp(L.tensor([-0.0, -3.0], device=d), -1),
+    "logcumsumexp of a 0-d -0.0": lambda L, d: L.logcumsumexp(scalar(L, d, -0.0), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_edges(device, name):
+    assert_answers_like_torch(MORE[name], device)
+
+
+def test_empty_median_backward(device):
+    x = gg.zeros(0, dtype=gg.float64, device=device, requires_grad=True)
+    gg.median(x).backward()
+    assert x.grad.shape == (0,)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("flag", [True, False])
+def test_max_with_a_bool_is_a_type_error(device, name, flag):
+    """``max(x, True)`` matches no overload of PyTorch's: a TypeError, not dim 1."""
+    for L, d in ((torch, "cpu"), (gg, device)):
+        with pytest.raises(TypeError, match="received an invalid combination of arguments"):
+            getattr(L, name)(L.tensor([1.0, 2.0], device=d), flag)

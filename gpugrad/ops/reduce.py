@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from .._graph import Op
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap, grad_enabled
 from ..backends import dtypes as _dtypes
 from . import return_types as _return_types
 from .dispatch import Dim
@@ -159,9 +159,22 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
     )
 
 
-def _declare_summation(name: str, doc: str, body: Any, rows: tuple[Op, ...] = ()) -> Any:
+def _cast_for(input: Tensor, dtype: Any) -> Tensor:
+    """``input`` in the ``dtype=`` a reduction or scan was asked for; PyTorch refuses a
+    non-floating one while recording a graph (the result could not carry a gradient)."""
+    cast = to_dtype(input, dtype)
+    if input.requires_grad and grad_enabled() and cast._data.dtype.kind != "f":
+        name = _dtypes.SCALAR_TYPE_NAMES[cast.dtype.name]
+        raise RuntimeError(f"Autograd not support dtype: {name}")
+    return cast
+
+
+def _declare_summation(
+    name: str, doc: str, body: Any, rows: tuple[Op, ...] = (), floating: bool = False
+) -> Any:
     """Declare ``sum``, ``nansum`` or ``nanmean``: PyTorch's one signature (``dtype=`` casts
-    first), then ``body(input, dim, keepdim, dtype)``."""
+    first), then ``body(input, dim, keepdim, dtype)``; ``floating``: a floating input and
+    ``dtype=`` only (nanmean)."""
 
     def function(
         input: Tensor,
@@ -172,8 +185,15 @@ def _declare_summation(name: str, doc: str, body: Any, rows: tuple[Op, ...] = ()
         keepdims: bool | None = None,
     ) -> Tensor:
         keepdim = _keepdim(keepdim, keepdims)
+        if floating and input._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"{name}(): expected input to have floating point or complex dtype but got "
+                f"{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
+            )
         if dtype is not None:
-            input = to_dtype(input, dtype)
+            if floating:
+                _floating_dtype_for(name, dtype)
+            input = _cast_for(input, dtype)
         return body(input, dim, keepdim, dtype)
 
     function.__name__ = function.__qualname__ = name
@@ -209,12 +229,31 @@ def _dims_or_none(input: Tensor, dim: Dim) -> Any:
     return axes if input._data.ndim else None
 
 
+def _floating_dtype_for(name: str, dtype: Any) -> None:
+    """PyTorch's check of ``dtype=`` for ``mean`` and ``nanmean``: a floating one."""
+    resolved = _dtypes.as_dtype(dtype)
+    if not resolved.is_floating_point:
+        raise RuntimeError(
+            f"{name}(): could not infer output dtype. Optional dtype must be either a floating "
+            f"point or complex dtype. Got: {_dtypes.SCALAR_TYPE_NAMES[resolved.name]}"
+        )
+
+
 @declare(rows=(MEAN, MEAN_DIM))
 def mean(
-    input: Tensor, dim: Dim = None, keepdim: bool = False, *, keepdims: bool | None = None
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    """The mean of ``input`` (over ``dim``); floating inputs only, as PyTorch's."""
+    """The mean of ``input`` (over ``dim``); floating inputs only, as PyTorch's, unless
+    ``dtype=`` (floating) casts first."""
     keepdim = _keepdim(keepdim, keepdims)
+    if dtype is not None:
+        _floating_dtype_for("mean", dtype)
+        input = _cast_for(input, dtype)
     data = input._data
     if data.dtype.kind != "f":
         raise RuntimeError(
@@ -230,16 +269,27 @@ def mean(
 
 @declare(rows=(PROD, PROD_DIM))
 def prod(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+    input: Tensor,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    """The product of ``input`` (over ``dim``); float16 accumulates in float32."""
+    """The product of ``input`` (over ``dim``; integers and bools as int64 unless ``dtype=``,
+    which casts first); float16 accumulates in float32."""
     keepdim = _keepdim(keepdim, keepdims)
     axes = _dims(input._data.ndim, dim)
+    if dtype is None:
+        compute = lambda B, x, a, k: B.prod(x, a, k)  # noqa: E731
+    else:  # the product stays in the dtype asked for (NumPy's of int32 or bool is int64)
+        input = _cast_for(input, dtype)
+        compute = lambda B, x, a, k: B.prod(x, a, k).astype(x.dtype)  # noqa: E731
     return _reduce(
         input,
         dim,
         keepdim,
-        lambda B, x, a, k: B.prod(x, a, k),
+        compute,
         PROD,
         PROD_DIM,
         axes if input._data.ndim else None,
@@ -328,6 +378,11 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
         )
     if isinstance(dim, Tensor):
         return maximum(input, dim) if is_max else minimum(input, dim)
+    if isinstance(dim, bool):  # no overload takes (Tensor, bool)
+        raise TypeError(
+            f"{'max' if is_max else 'min'}() received an invalid combination of arguments - "
+            "got (Tensor, bool), but expected one of:"
+        )
     (axis,) = _dims(data.ndim, dim)
     result = _return_types.max if is_max else _return_types.min
     _check_dim_nonempty("max" if is_max else "min", input, axis)
@@ -493,6 +548,15 @@ argmin = _declare_arg_extreme(
 )
 
 
+def _from_positive_zero(scan: Any) -> Any:
+    """A float scan as PyTorch's, which starts from ``+0.0`` (or ``-inf``) and so never
+    gives ``-0.0`` (NumPy's starts from the first element): ``-0.0 + 0.0`` is ``+0.0``.
+    A 0-d scan is a copy, signed zero kept, in both."""
+    if scan.dtype.kind == "f" and scan.ndim:
+        scan += 0.0
+    return scan
+
+
 def _single_dim(input: Tensor, dim: int) -> int:
     """``dim`` normalized; a 0-d tensor takes dim 0 or -1 only, as in PyTorch."""
     return _dims(input._data.ndim, dim)[0]
@@ -502,10 +566,10 @@ def _single_dim(input: Tensor, dim: int) -> int:
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Cumulative sum along ``dim`` (in ``dtype`` when given: the input is cast first)."""
     if dtype is not None:
-        input = to_dtype(input, dtype)
+        input = _cast_for(input, dtype)
     axis = _single_dim(input, dim)
     data = input._data
-    out = input._backend.cumsum(data, axis)
+    out = _from_positive_zero(input._backend.cumsum(data, axis))
     if dtype is not None and out.dtype != data.dtype:  # an explicit dtype is kept
         out = out.astype(data.dtype)
     return _record(CUMSUM, out, input._backend, (input,), (axis,))
@@ -796,29 +860,27 @@ def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     name = "nanmedian" if ignore_nan else "median"
     backend = input._backend
     data = input._data
-    if data.dtype.kind == "b" and data.size:
-        raise (
-            _not_implemented("median", input)
-            if dim is None
-            else _not_implemented("median_out", input, per_device=False)
-        )
+    if data.dtype.kind == "b" and data.size and dim is None:
+        raise _not_implemented("median", input)
+    op = NANMEDIAN if ignore_nan else MEDIAN
     if dim is None:
         flat = data.reshape(-1)
         if flat.size == 0:
             value = backend.full((), float("nan"), data.dtype)
-            return _wrap(value, backend)
+            return _record(op, value, backend, (input,), (backend.isnan(data), 1))
         values, _ = backend.median(flat, 0, ignore_nan)
         value = values.reshape(())
         mask = (data == value) if value == value else backend.isnan(data)
         count = int(backend.sum(mask))
-        op = NANMEDIAN if ignore_nan else MEDIAN
         return _record(op, value, backend, (input,), (mask, count))
     op = NANMEDIAN_DIM if ignore_nan else MEDIAN_DIM
     result = _return_types.nanmedian if ignore_nan else _return_types.median
-    if data.ndim == 0:
-        return _of_scalar(op, input, dim, result)
     axis = _single_dim(input, dim)
     _check_dim_nonempty(name, input, axis)
+    if data.dtype.kind == "b":
+        raise _not_implemented("median_out", input, per_device=False)
+    if data.ndim == 0:
+        return _of_scalar(op, input, dim, result)
     values, indices = backend.median(data, axis, ignore_nan)
     return _picked_reduction(op, input, values, indices, axis, keepdim, result)
 
@@ -891,7 +953,7 @@ def cummin(input: Tensor, dim: int) -> Any:
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """The cumulative product along ``dim`` (integers in int64; float16 in float32)."""
     if dtype is not None:
-        input = to_dtype(input, dtype)
+        input = _cast_for(input, dtype)
     axis = _single_dim(input, dim)
     backend = input._backend
     data = input._data
@@ -905,13 +967,13 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 @declare(rows=(LOGCUMSUMEXP,))
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input)))`` along ``dim``, computed stably (floating inputs)."""
+    axis = _single_dim(input, dim)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
             f'"logcumsumexp_out_cpu" not implemented for '
             f"'{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}'"
         )
-    axis = _single_dim(input, dim)
-    out = input._backend.logcumsumexp(input._data, axis)
+    out = _from_positive_zero(input._backend.logcumsumexp(input._data, axis))
     return _record(LOGCUMSUMEXP, out, input._backend, (input,), (axis,))
 
 
@@ -930,18 +992,13 @@ nansum = _declare_summation(
 
 
 def _nanmean(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
-    if input._data.dtype.kind != "f":
-        raise RuntimeError(
-            "nanmean(): expected input to have floating point or complex dtype but got "
-            f"{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
-        )
     present = _wrap(~input._backend.isnan(input._data), input._backend)
     with input._backend.quiet():  # an all-NaN slice: 0 / 0 is NaN, quietly
         return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
 
 
 nanmean = _declare_summation(
-    "nanmean", "The mean over ``dim`` of the values that are not NaN.", _nanmean
+    "nanmean", "The mean over ``dim`` of the values that are not NaN.", _nanmean, floating=True
 )
 
 
