@@ -60,6 +60,8 @@ ZERO_D = {
     "mode": lambda L, d: L.mode(leaf(L, d), 0),
     "mode dim 3": lambda L, d: L.mode(scalar(L, d), 3),
     "cummax": lambda L, d: L.cummax(leaf(L, d), 0),
+    "max dim": lambda L, d: L.max(leaf(L, d), dim=0, keepdim=True),
+    "min dim": lambda L, d: L.min(leaf(L, d), dim=-1),
     "cummin": lambda L, d: L.cummin(leaf(L, d), -1),
     "any dim 1": lambda L, d: scalar(L, d).any(1),
     "all dims": lambda L, d: scalar(L, d).all((0,)),
@@ -85,6 +87,8 @@ def test_zero_d_inputs(device, name):
         lambda L, x: L.median(x, 0).values,
         lambda L, x: L.mode(x).values,
         lambda L, x: L.cummax(x, 0).values,
+        lambda L, x: L.max(x, 0).values,
+        lambda L, x: L.min(x, -1, keepdim=True).values,
     ],
 )
 def test_zero_d_picks_pass_the_gradient_straight_back(device, pick):
@@ -117,6 +121,9 @@ EMPTY = {
     "cummax of empty, dim 5": lambda L, d: L.cummax(L.zeros(2, 0, 1, device=d), 5),
     "cummin of empty, dim -4": lambda L, d: L.cummin(L.zeros(0, 2, 1, device=d), -4),
     "cummin dim -4": lambda L, d: L.cummin(L.zeros(1, 2, 1, device=d), -4),
+    "cummin of empty, graph": lambda L, d: L.cummin(
+        L.zeros(1, 0, dtype=L.float64, device=d, requires_grad=True), -2
+    ),
     "topk k=0 of empty": lambda L, d: L.topk(L.zeros(2, 0, device=d), 0, dim=-1),
     "topk k=0 of empty, dim 0": lambda L, d: L.topk(L.zeros(0, 3, device=d), 0, dim=0),
 }

@@ -386,8 +386,11 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
     (axis,) = _dims(data.ndim, dim)
     result = _return_types.max if is_max else _return_types.min
     _check_dim_nonempty("max" if is_max else "min", input, axis)
-    if data.ndim == 0:
-        return result(input.clone(), _wrap(backend.zeros((), "int64"), backend))
+    if data.ndim == 0:  # the element itself, recording MaxBackward0 (its one-hot: True)
+        values = data.copy()
+        op = MAX_DIM if is_max else MIN_DIM
+        values_t = _record(op, values, backend, (input,), ((), (), backend.ones((), "bool")))
+        return result(values_t, _wrap(backend.zeros((), "int64"), backend))
     indices = backend.argmax(data, axis, True) if is_max else backend.argmin(data, axis, True)
     values = backend.take_along_axis(data, indices, axis)
     kept = values.shape
@@ -921,16 +924,17 @@ def _cumextreme(input: Tensor, dim: int, largest: bool) -> Any:
     result = _return_types.cummax if largest else _return_types.cummin
     backend = input._backend
     data = input._data
+    op = CUMMAX if largest else CUMMIN
     if data.ndim == 0:
         if dim not in (-1, 0):
             name = "cummax" if largest else "cummin"
             raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
-        return _of_scalar(CUMMAX if largest else CUMMIN, input, dim, result)
-    if data.size == 0:  # PyTorch checks no dim here
-        return result(input.clone(), _wrap(backend.zeros(data.shape, "int64"), backend))
+        return _of_scalar(op, input, dim, result)
+    if data.size == 0:  # PyTorch checks no dim here; the (empty) gradient passes back
+        values_t = _record(op, data.copy(), backend, (input,), (None, 0, data.shape))
+        return result(values_t, _wrap(backend.zeros(data.shape, "int64"), backend))
     axis = _single_dim(input, dim)
     values, indices = backend.cumextreme(data, axis, largest)
-    op = CUMMAX if largest else CUMMIN
     values_t = _record(op, values, backend, (input,), (indices, axis, data.shape))
     return result(values_t, _wrap(indices, backend))
 
