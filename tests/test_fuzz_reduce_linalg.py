@@ -271,6 +271,17 @@ MORE = {
         L.ones(2, 3, dtype=L.int64, device=d), 5
     ),
     "logcumsumexp of a 0-d int, dim 1": lambda L, d: L.logcumsumexp(scalar(L, d, 1), 1),
+    "kthvalue of bools, empty dim": lambda L, d: L.kthvalue(
+        L.zeros(2, 0, dtype=L.bool, device=d), 1, 1
+    ),
+    "kthvalue of bools, k too large": lambda L, d: L.kthvalue(
+        L.zeros(2, 1, dtype=L.bool, device=d), 2, 1
+    ),
+    "kthvalue of bools, k=0": lambda L, d: L.kthvalue(L.tensor([False], device=d), 0, -1),
+    "sum dim 2 before dtype": lambda L, d: L.sum(_grad_leaf(L, d), dim=2, dtype=L.int64),
+    "nansum dim 5 before dtype": lambda L, d: L.nansum(_grad_leaf(L, d), 5, dtype=L.int64),
+    "cumsum dim 5 before dtype": lambda L, d: L.cumsum(_grad_leaf(L, d), 5, dtype=L.int64),
+    "cumprod dim 5 before dtype": lambda L, d: L.cumprod(_grad_leaf(L, d), 5, dtype=L.int64),
     "cumsum of -0.0": lambda L, d: L.cumsum(L.tensor([[1.0], [-0.0]], device=d), 1),
     "cumsum of -0.0, -0.0": lambda L, d: L.cumsum(L.tensor([-0.0, -0.0], device=d), 0),
     "cumsum of a 0-d -0.0": lambda L, d: L.cumsum(scalar(L, d, -0.0), 0),

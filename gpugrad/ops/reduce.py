@@ -159,9 +159,12 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
     )
 
 
-def _cast_for(input: Tensor, dtype: Any) -> Tensor:
-    """``input`` in the ``dtype=`` a reduction or scan was asked for; PyTorch refuses a
-    non-floating one while recording a graph (the result could not carry a gradient)."""
+def _cast_for(input: Tensor, dtype: Any, dim: Dim = None) -> Tensor:
+    """``input`` in the ``dtype=`` a reduction or scan (over ``dim``, checked first) was
+    asked for; PyTorch refuses a non-floating one while recording a graph (the result
+    could not carry a gradient)."""
+    if dim is not None:
+        _dims(input._data.ndim, dim)
     cast = to_dtype(input, dtype)
     if input.requires_grad and grad_enabled() and cast._data.dtype.kind != "f":
         name = _dtypes.SCALAR_TYPE_NAMES[cast.dtype.name]
@@ -193,7 +196,7 @@ def _declare_summation(
         if dtype is not None:
             if floating:
                 _floating_dtype_for(name, dtype)
-            input = _cast_for(input, dtype)
+            input = _cast_for(input, dtype, dim)
         return body(input, dim, keepdim, dtype)
 
     function.__name__ = function.__qualname__ = name
@@ -569,7 +572,7 @@ def _single_dim(input: Tensor, dim: int) -> int:
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Cumulative sum along ``dim`` (in ``dtype`` when given: the input is cast first)."""
     if dtype is not None:
-        input = _cast_for(input, dtype)
+        input = _cast_for(input, dtype, dim)
     axis = _single_dim(input, dim)
     data = input._data
     out = _from_positive_zero(input._backend.cumsum(data, axis))
@@ -845,12 +848,12 @@ def kthvalue(
         if k != 1:
             raise RuntimeError("kthvalue(): selected number k out of range for dimension 0")
         return _of_scalar(KTHVALUE, input, dim, _return_types.kthvalue)
-    if input._data.dtype.kind == "b":
-        raise _not_implemented("kthvalue", input)
     if not input._data.shape[axis]:
         raise IndexError(f"kthvalue(): Expected reduction dim {axis} to have non-zero size.")
     if not 1 <= k <= input._data.shape[axis]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
+    if input._data.dtype.kind == "b":
+        raise _not_implemented("kthvalue", input)
     backend = input._backend
     values, indices = backend.sort(input._data, axis)
     keep = (slice(None),) * axis + (slice(k - 1, k),)
@@ -957,7 +960,7 @@ def cummin(input: Tensor, dim: int) -> Any:
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """The cumulative product along ``dim`` (integers in int64; float16 in float32)."""
     if dtype is not None:
-        input = _cast_for(input, dtype)
+        input = _cast_for(input, dtype, dim)
     axis = _single_dim(input, dim)
     backend = input._backend
     data = input._data
