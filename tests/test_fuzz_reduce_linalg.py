@@ -4,6 +4,8 @@ names, exception classes and texts)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -308,3 +310,35 @@ def test_max_with_a_bool_is_a_type_error(device, name, flag):
     for L, d in ((torch, "cpu"), (gg, device)):
         with pytest.raises(TypeError, match="received an invalid combination of arguments"):
             getattr(L, name)(L.tensor([1.0, 2.0], device=d), flag)
+
+
+NORMS_OF_EMPTY = {
+    "vector inf of empty": lambda L, d: L.linalg.vector_norm(L.zeros(0, device=d), ord=math.inf),
+    "vector -1 of empty": lambda L, d: L.linalg.vector_norm(L.zeros(0, device=d), ord=-1),
+    "vector -1 over an empty dim": lambda L, d: L.linalg.vector_norm(
+        L.zeros(2, 0, device=d), ord=-1, dim=(0, 1)
+    ),
+    "vector -inf over a full dim": lambda L, d: L.linalg.vector_norm(
+        L.zeros(2, 0, device=d), ord=-math.inf, dim=0
+    ),
+    "vector 0.5 of empty": lambda L, d: L.linalg.vector_norm(L.zeros(2, 0, device=d), ord=0.5),
+    "matrix 1 of (2, 0)": lambda L, d: L.linalg.matrix_norm(L.zeros(2, 0, device=d), ord=1),
+    "matrix -1 of (2, 0)": lambda L, d: L.linalg.matrix_norm(L.zeros(2, 0, device=d), ord=-1),
+    "matrix inf of (0, 2)": lambda L, d: L.linalg.matrix_norm(
+        L.zeros(0, 2, device=d), ord=math.inf
+    ),
+    "matrix 2 of (2, 0)": lambda L, d: L.linalg.matrix_norm(L.zeros(2, 0, device=d), ord=2),
+    "matrix -1 of a batch": lambda L, d: L.linalg.matrix_norm(
+        L.arange(24.0, device=d).reshape(2, 3, 4) - 5, ord=-1, dim=(1, 0)
+    ),
+    "matrix -inf kept": lambda L, d: L.linalg.matrix_norm(
+        L.arange(24.0, device=d).reshape(2, 3, 4) - 5, ord=-math.inf, dim=(0, 2), keepdim=True
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORMS_OF_EMPTY))
+def test_norms_of_empty_tensors(device, name):
+    """Max-like and negative norms have no identity: PyTorch refuses them over an empty
+    dim, and answers 0 for a positive matrix norm of an empty matrix."""
+    assert_answers_like_torch(NORMS_OF_EMPTY[name], device)

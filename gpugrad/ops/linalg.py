@@ -855,6 +855,8 @@ def vector_norm(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
             f"{_dtypes.SCALAR_TYPE_NAMES[x.dtype.name]}"
         )
+    if x._data.size == 0 and (ord < 0 or ord == float("inf")):
+        _refuse_empty_extreme_norm(x, ord, dim)
     if ord == 2:
         return _reduce(
             x,
@@ -874,6 +876,21 @@ def vector_norm(
     if ord == 1:
         return sum(magnitude, dim, keepdim)
     return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+
+
+def _refuse_empty_extreme_norm(x: Tensor, ord: float, dim: Any) -> None:
+    """PyTorch's refusal of a max-like or negative norm over an empty dim (no identity)."""
+    if dim is None or dim == () or dim == []:
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor because "
+            "the operation does not have an identity"
+        )
+    for axis in _dims(x.ndim, dim):
+        if x.shape[axis] == 0:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {ord:g} norm on the dimension {axis}"
+                "because this dimension is empty and the operation does not have an identity"
+            )
 
 
 def _euclidean_norm(B: Any, a: Any, axes: Any, keepdim: bool) -> Any:
@@ -903,6 +920,8 @@ def matrix_norm(
     dim = tuple(dim)
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim)
+    if A._data.size == 0 and ord in ("nuc", 1, 2, float("inf")):  # as PyTorch: 0, not max()
+        return sum(abs(A), dim, keepdim)
     if ord in ("nuc", 2, -2):
         values = svdvals(_to_last_two(A, dim))
         out = (
@@ -911,13 +930,10 @@ def matrix_norm(
     elif ord in (1, -1, float("inf"), float("-inf")):
         rows, cols = (d % A.ndim for d in dim)
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
-        sums = sum(abs(A), summed, keepdim=True)
-        out = amax(sums, over, True) if ord > 0 else amin(sums, over, True)
-        return (
-            out
-            if keepdim
-            else squeeze(squeeze(out, max(dim[0] % A.ndim, dim[1] % A.ndim)), min(rows, cols))
-        )
+        if not keepdim and summed < over:  # PyTorch's order: its errors name this dim
+            over -= 1
+        sums = sum(abs(A), summed, keepdim)
+        return amax(sums, over, keepdim) if ord > 0 else amin(sums, over, keepdim)
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if keepdim:
