@@ -342,3 +342,33 @@ def test_norms_of_empty_tensors(device, name):
     """Max-like and negative norms have no identity: PyTorch refuses them over an empty
     dim, and answers 0 for a positive matrix norm of an empty matrix."""
     assert_answers_like_torch(NORMS_OF_EMPTY[name], device)
+
+
+@pytest.mark.parametrize("name, s0, s1, s2", ADD_PRODUCTS)
+@pytest.mark.parametrize("beta, alpha", [(0.5, 1), (0.5, 1.5), (-1.7, -2.2), (2, 3)])
+def test_add_products_of_integers_truncate_the_scales(device, name, s0, s1, s2, beta, alpha):
+    """On integers PyTorch casts ``beta`` and ``alpha`` to the dtype (0.5 is 0)."""
+
+    def make(L, d):
+        ints = L.arange(1, 25, device=d)
+        first = (ints[: math.prod(s1)] - 3).reshape(s1)
+        second = (ints[: math.prod(s2)] - 5).reshape(s2)
+        return getattr(L, name)(L.full(s0, -3, device=d), first, second, beta=beta, alpha=alpha)
+
+    assert_answers_like_torch(make, device)
+
+
+def test_prod_of_an_empty_tensor_backward(device):
+    for dim in (1, None):
+        x = gg.ones(3, 0, dtype=gg.float64, device=device, requires_grad=True)
+        (gg.prod(x) if dim is None else gg.prod(x, dim=dim)).sum().backward()
+        assert x.grad.shape == (3, 0)
+
+
+def test_relu_of_a_full_reduction_backward(device):
+    """A full reduction's 0-d result (a NumPy scalar on the CPU) through relu's backward."""
+    for L, d in ((torch, "cpu"), (gg, device)):
+        x = L.tensor([1.0, 2.0], dtype=L.float64, device=d, requires_grad=True)
+        y = L.tensor(1.0, dtype=L.float64, device=d, requires_grad=True)
+        (x.sum().relu() + L.cummax(y, 0).values.relu() * 2 - (x.sum() - 5).relu()).backward()
+        assert x.grad.tolist() == [1.0, 1.0] and y.grad.item() == 2.0

@@ -1061,6 +1061,8 @@ def _not_implemented_for(kernel: str, input: Tensor) -> NotImplementedError:
 
 
 def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    if product._data.dtype.kind in "iu":  # PyTorch casts the scales to the integer dtype
+        beta, alpha = int(beta), int(alpha)
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # PyTorch ignores input then (NaN and inf in it do not propagate)

@@ -42,7 +42,10 @@ def _mean_grad(ns, g, shape, keep, n):
 
 
 def _prod_grad(ns, g, x, shape, keep, dim):
-    return _expand_reduced(ns, g, shape, keep) * ns.prod_others(x, dim)
+    spread = _expand_reduced(ns, g, shape, keep)
+    if 0 in shape:  # an empty input's gradient is empty (no products of the others)
+        return spread
+    return spread * ns.prod_others(x, dim)
 
 
 def _max_dim_grad(ns, g, shape, keep, onehot):
