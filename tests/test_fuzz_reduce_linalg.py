@@ -372,3 +372,28 @@ def test_relu_of_a_full_reduction_backward(device):
         y = L.tensor(1.0, dtype=L.float64, device=d, requires_grad=True)
         (x.sum().relu() + L.cummax(y, 0).values.relu() * 2 - (x.sum() - 5).relu()).backward()
         assert x.grad.tolist() == [1.0, 1.0] and y.grad.item() == 2.0
+
+
+EXTREME_GRADIENTS = [
+    ("amax of NaN", lambda L, x: L.amax(x), [math.nan, 1.0, math.nan], 1.0),
+    ("amax, NaN gradient", lambda L, x: L.amax(x), [2.0, 1.0, 2.0], math.nan),
+    ("amax dim, inf gradient", lambda L, x: L.amax(x.reshape(1, 3), 1), [2.0, 1.0, 2.0], math.inf),
+    ("amin dim of NaN", lambda L, x: L.amin(x.reshape(3, 1), 0), [math.nan, 1.0, 3.0], 1.0),
+    ("max of NaN", lambda L, x: L.max(x), [math.nan, 1.0, math.nan], 1.0),
+    ("max, NaN gradient", lambda L, x: L.max(x), [2.0, 1.0, 2.0], math.nan),
+    ("min, inf gradient", lambda L, x: L.min(x), [2.0, 1.0, 1.0], math.inf),
+    ("median, NaN gradient", lambda L, x: L.median(x), [2.0, 1.0, 2.0], math.nan),
+]
+
+
+@pytest.mark.parametrize("name, reduce, values, grad", EXTREME_GRADIENTS, ids=lambda v: v)
+def test_extreme_gradients_with_nan_and_inf(device, name, reduce, values, grad):
+    """amax/amin multiply by the tie mask (an inf or NaN gradient spreads as NaN);
+    max()/min() of all elements fill only the ties (the NaNs when the result is NaN)."""
+    results = []
+    for L, d in ((torch, "cpu"), (gg, device)):
+        x = L.tensor(values, dtype=L.float64, device=d, requires_grad=True)
+        out = reduce(L, x)
+        out.backward(L.full(tuple(out.shape), grad, dtype=L.float64, device=d))
+        results.append(str(x.grad.tolist()))
+    assert results[0] == results[1]

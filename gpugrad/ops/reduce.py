@@ -27,10 +27,20 @@ def _expand_reduced(ns, g, shape, keep):
 
 
 def _extreme_grad(ns, g, x, o, shape, keep, dim):
-    """Max/min over a whole dim: ties share the gradient evenly, as in PyTorch."""
+    """amax/amin: ties share the gradient evenly, as PyTorch's ``scale_grad_by_count``,
+    which multiplies by the mask: an inf or NaN gradient reaches the other elements as
+    NaN (``inf * 0``), and a NaN extreme (equal to nothing) makes them all NaN."""
     mask = x == ns.reshape(o, keep)
-    count = ns.sum(mask, dim, True)
-    return ns.where(mask, _expand_reduced(ns, g, shape, keep), 0) / ns.astype(count, g.dtype)
+    count = ns.astype(ns.sum(mask, dim, True), g.dtype)
+    return _expand_reduced(ns, g, shape, keep) / count * ns.astype(mask, g.dtype)
+
+
+def _extreme_all_grad(ns, g, x, o, shape, keep, dim):
+    """max()/min() of all elements, as PyTorch's ``evenly_distribute_backward``: the
+    elements equal to the extreme (the NaNs, when it is NaN) share the gradient; the
+    others get exactly 0."""
+    mask = (x != x) if bool(o != o) else (x == o)
+    return ns.where(mask, g / ns.astype(ns.sum(mask), g.dtype), 0)
 
 
 def _sum_grad(ns, g, shape, keep):
@@ -87,8 +97,8 @@ PROD_DIM = Op("prod", "ProdBackward1", None, (_prod_grad,), save=("x",), attrs=(
 _EXTREME = {"save": ("x", "o"), "attrs": (*_KEPT, "dim")}
 AMAX = Op("amax", "AmaxBackward0", None, (_extreme_grad,), **_EXTREME)
 AMIN = Op("amin", "AminBackward0", None, (_extreme_grad,), **_EXTREME)
-MAX = Op("max", "MaxBackward1", None, (_extreme_grad,), **_EXTREME)
-MIN = Op("min", "MinBackward1", None, (_extreme_grad,), **_EXTREME)
+MAX = Op("max", "MaxBackward1", None, (_extreme_all_grad,), **_EXTREME)
+MIN = Op("min", "MinBackward1", None, (_extreme_all_grad,), **_EXTREME)
 MAX_DIM = Op("max", "MaxBackward0", None, (_max_dim_grad,), attrs=(*_KEPT, "onehot"))
 MIN_DIM = Op("min", "MinBackward0", None, (_max_dim_grad,), attrs=(*_KEPT, "onehot"))
 VAR = Op("var", "VarBackward0", None, (_var_grad,), save=("x",), attrs=(*_KEPT, "dim", "dof"))
