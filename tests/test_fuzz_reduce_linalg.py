@@ -397,3 +397,39 @@ def test_extreme_gradients_with_nan_and_inf(device, name, reduce, values, grad):
         out.backward(L.full(tuple(out.shape), grad, dtype=L.float64, device=d))
         results.append(str(x.grad.tolist()))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("ord", [0, 1, 2, 3, 0.5, 1.5, -1, -0.5, math.inf, -math.inf])
+@pytest.mark.parametrize("dim, keepdim", [(None, False), (1, False), (0, True), ((0, 1), True)])
+def test_vector_norm_is_one_node_with_torchs_gradient(device, ord, dim, keepdim):
+    """Every ``ord`` records one LinalgVectorNormBackward0 (ord=0 too: requires_grad,
+    and no gradient at all), with PyTorch's gradient where elements or norms are 0."""
+    values = [[1.0, -2.0, 0.0], [0.0, 0.0, 0.0], [3.0, -3.0, 0.5]]
+    results = []
+    for L, d in ((torch, "cpu"), (gg, device)):
+        x = L.tensor(values, dtype=L.float64, device=d, requires_grad=True)
+        out = L.linalg.vector_norm(x, ord=ord, dim=dim, keepdim=keepdim)
+        weights = L.arange(1, out.numel() + 1, dtype=L.float64, device=d).reshape(out.shape)
+        (out * weights).sum().backward()
+        grad = None if x.grad is None else [round(v, 12) for row in x.grad.tolist() for v in row]
+        results.append((_printed(out), str(grad)))
+    assert results[0] == results[1]
+
+
+def test_vector_norm_gradients_to_second_order(device):
+    x = gg.tensor([[1.0, -2.0, 0.5], [0.3, 0.7, -1.1]], dtype=gg.float64, device=device)
+    x.requires_grad_()
+    for ord in (1, 2, 3, 0.5, 1.5, -1, math.inf, -math.inf):
+        assert gg.autograd.gradgradcheck(lambda t, o=ord: gg.linalg.vector_norm(t, o, 1), (x,))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda L, d: L.linalg.vector_norm(L.tensor([1, 2], device=d), ord=1, dtype=L.float64),
+        lambda L, d: L.linalg.vector_norm(L.tensor([1.0, 2.0], device=d), dtype=L.int64),
+        lambda L, d: L.linalg.norm(L.tensor([1, 2], device=d), dtype=L.float64),
+    ],
+)
+def test_vector_norm_checks_the_input_before_dtype(device, make):
+    assert_answers_like_torch(make, device)

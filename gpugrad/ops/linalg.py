@@ -5,6 +5,7 @@ the matrix functions and decompositions behind ``gpugrad.linalg``."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -821,19 +822,38 @@ def tril_weights(like: Tensor, diagonal: float) -> Tensor:
 
 
 # --- norms and distances -----------------------------------------------------------------
-def _norm2_grad(ns, g, x, o, shape, keep):
+def _vector_norm_grad(ns, g, x, o, shape, keep, ord, axes):
+    """PyTorch's ``norm_backward`` for every ``ord``: 0 has none; 1 is the sign; 2 is
+    ``x / norm`` (0 where the norm is); inf/-inf share among the elements at the
+    extreme; the rest ``sign * |x|^(p-1) / norm^(p-1)``."""
+    if ord == 0:  # no gradient at all (``.grad`` stays None), as PyTorch's
+        return None
+    g = _expand_reduced(ns, g, shape, keep)
     norm = ns.reshape(o, keep)
-    safe = ns.where(norm == 0, 1, norm)  # x is all zeros there: gradient 0, as PyTorch's
-    return _expand_reduced(ns, g, shape, keep) * x / safe
+    if ord == 2:
+        return g * x / ns.where(norm == 0, 1, norm)  # x is all zeros there: gradient 0
+    sign = ns.sign(x)
+    if ord == 1:
+        return sign * g
+    magnitude = x * sign
+    if ord in (math.inf, -math.inf):
+        mask = ns.astype(magnitude == norm, g.dtype)
+        return sign * (g / ns.sum(mask, axes, True) * mask)
+    if ord < 1:
+        scaled = ns.where(x == 0, 0, magnitude ** (ord - 1)) * g * norm ** (1 - ord)
+        return sign * scaled
+    if ord < 2:
+        return ns.where(norm == 0, 0, sign * magnitude ** (ord - 1) * g / norm ** (ord - 1))
+    return ns.where(norm == 0, 0, x * magnitude ** (ord - 2) * g / norm ** (ord - 1))
 
 
 VECTOR_NORM = Op(
     "vector_norm",
     "LinalgVectorNormBackward0",
     None,
-    (_norm2_grad,),
+    (_vector_norm_grad,),
     save=("x", "o"),
-    attrs=("shape", "keep"),
+    attrs=("shape", "keep", "ord", "axes"),
 )
 
 
@@ -848,34 +868,38 @@ def vector_norm(
         raise TypeError(
             f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}"
         )
-    if dtype is not None:
-        x = to_dtype(x, dtype)
     if not x.dtype.is_floating_point:
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
             f"{_dtypes.SCALAR_TYPE_NAMES[x.dtype.name]}"
         )
+    if dtype is not None:
+        if not _dtypes.as_dtype(dtype).is_floating_point:
+            raise RuntimeError(
+                "linalg.vector_norm: dtype should be floating point or complex, but got "
+                f"{_dtypes.SCALAR_TYPE_NAMES[_dtypes.as_dtype(dtype).name]}"
+            )
+        x = to_dtype(x, dtype)
     if x._data.size == 0 and (ord < 0 or ord == float("inf")):
         _refuse_empty_extreme_norm(x, ord, dim)
+    axes = _dims(x.ndim, dim) if x.ndim else ()
     if ord == 2:
-        return _reduce(
-            x,
-            dim,
-            keepdim,
-            _euclidean_norm,
-            VECTOR_NORM,
-            VECTOR_NORM,
-        )
-    magnitude = abs(x)
+        return _reduce(x, dim, keepdim, _euclidean_norm, VECTOR_NORM, VECTOR_NORM, ord, axes)
+    plain = x.detach()  # the value; one LinalgVectorNormBackward0 node records it
+    magnitude = abs(plain)
     if ord == float("inf"):
-        return amax(magnitude, () if dim is None else dim, keepdim)
-    if ord == float("-inf"):
-        return amin(magnitude, () if dim is None else dim, keepdim)
-    if ord == 0:
-        return sum(to_dtype(x != 0, x.dtype), dim, keepdim)
-    if ord == 1:
-        return sum(magnitude, dim, keepdim)
-    return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+        out = amax(magnitude, () if dim is None else dim, keepdim)
+    elif ord == float("-inf"):
+        out = amin(magnitude, () if dim is None else dim, keepdim)
+    elif ord == 0:
+        out = sum(to_dtype(plain != 0, x.dtype), dim, keepdim)
+    elif ord == 1:
+        out = sum(magnitude, dim, keepdim)
+    else:
+        out = sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+    shape = x._data.shape
+    attrs = (shape, tuple(1 if i in axes else n for i, n in enumerate(shape)), ord, axes)
+    return _record(VECTOR_NORM, out._data, x._backend, (x,), attrs)
 
 
 def _refuse_empty_extreme_norm(x: Tensor, ord: float, dim: Any) -> None:
@@ -949,6 +973,7 @@ def linalg_norm(
     """``torch.linalg.norm``: a vector norm over one dimension (or all, for ``ord=None``),
     a matrix norm over two, or, without ``dim``, by ``A``'s dimension (1-D or 2-D)."""
     if dtype is not None:
+        _floating(A, "vector_norm")  # PyTorch checks the input before casting it
         A = to_dtype(A, dtype)
     if dim is None:
         if ord is None:
