@@ -433,3 +433,14 @@ def test_vector_norm_gradients_to_second_order(device):
 )
 def test_vector_norm_checks_the_input_before_dtype(device, make):
     assert_answers_like_torch(make, device)
+
+
+@pytest.mark.parametrize("name, s0, s1, s2", ADD_PRODUCTS)
+def test_add_products_do_not_broadcast_the_product_up(device, name, s0, s1, s2):
+    """An ``input`` of more dims than the product is PyTorch's expand error."""
+    assert_answers_like_torch(
+        lambda L, d: getattr(L, name)(
+            L.ones((1,) * (len(s1) + 1), device=d), L.ones(s1, device=d), L.ones(s2, device=d)
+        ),
+        device,
+    )

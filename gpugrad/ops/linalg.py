@@ -23,7 +23,7 @@ from .index import getitem
 from .reduce import _dims, _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
 from .shape import broadcast_shapes, mT, permute, reshape, squeeze, stack, unsqueeze
-from .transfer import to_dtype
+from .transfer import _tensor_type_name, to_dtype
 
 
 def _matmul_grad_x(ns, g, x, y):
@@ -1086,6 +1086,14 @@ def _not_implemented_for(kernel: str, input: Tensor) -> NotImplementedError:
 
 
 def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """``beta * input + alpha * product``, ``input`` expanded to the product's shape
+    (never the other way: a 3-D ``input`` to a 2-D product is PyTorch's expand error)."""
+    if input.ndim > product.ndim:
+        raise RuntimeError(
+            f"expand({_tensor_type_name(input)}{{{list(input.shape)}}}, size={list(product.shape)}): the number of sizes "
+            f"provided ({product.ndim}) must be greater or equal to the number of dimensions "
+            f"in the tensor ({input.ndim})"
+        )
     if product._data.dtype.kind in "iu":  # PyTorch casts the scales to the integer dtype
         beta, alpha = int(beta), int(alpha)
     if alpha != 1:
