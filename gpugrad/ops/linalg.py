@@ -1090,9 +1090,9 @@ def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor
     (never the other way: a 3-D ``input`` to a 2-D product is PyTorch's expand error)."""
     if input.ndim > product.ndim:
         raise RuntimeError(
-            f"expand({_tensor_type_name(input)}{{{list(input.shape)}}}, size={list(product.shape)}): the number of sizes "
-            f"provided ({product.ndim}) must be greater or equal to the number of dimensions "
-            f"in the tensor ({input.ndim})"
+            f"expand({_tensor_type_name(input)}{{{list(input.shape)}}}, "
+            f"size={list(product.shape)}): the number of sizes provided ({product.ndim}) must "
+            f"be greater or equal to the number of dimensions in the tensor ({input.ndim})"
         )
     if product._data.dtype.kind in "iu":  # PyTorch casts the scales to the integer dtype
         beta, alpha = int(beta), int(alpha)
