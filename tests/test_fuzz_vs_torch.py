@@ -81,7 +81,6 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
     ("error-class", r"repeat_interleave", "dim checks of repeat_interleave"),
     ("error-class", r"_\(|\.clone\(\); v\d+\[", "in-place dtype and broadcast refusals"),
     ("backward-error", "", "PyTorch's own backward of pow with a bool exponent fails"),
-    ("error-class", r"addmm|addbmm|baddbmm|addmv|cross", "dtype checks of the matmul family"),
 )
 
 
