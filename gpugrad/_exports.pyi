@@ -400,6 +400,7 @@ def mean(
     dim: Dim = None,
     keepdim: builtins.bool = False,
     *,
+    dtype: Any = None,
     keepdims: builtins.bool | None = None,
     out: Tensor | None = None,
 ) -> Tensor: ...
@@ -502,6 +503,7 @@ def prod(
     dim: builtins.int | None = None,
     keepdim: builtins.bool = False,
     *,
+    dtype: Any = None,
     keepdims: builtins.bool | None = None,
     out: Tensor | None = None,
 ) -> Tensor: ...
@@ -559,7 +561,7 @@ def sort(
     dim: builtins.int = -1,
     descending: builtins.bool = False,
     *,
-    stable: builtins.bool = False,
+    stable: builtins.bool | None = None,
     out: Tensor | None = None,
 ) -> Any: ...
 def sqrt(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...

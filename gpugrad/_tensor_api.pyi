@@ -316,6 +316,7 @@ class TensorMethods:
         dim: Dim = None,
         keepdim: builtins.bool = False,
         *,
+        dtype: Any = None,
         keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
     def median(
@@ -453,6 +454,7 @@ class TensorMethods:
         dim: builtins.int | None = None,
         keepdim: builtins.bool = False,
         *,
+        dtype: Any = None,
         keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
     def quantile(
@@ -530,7 +532,7 @@ class TensorMethods:
         dim: builtins.int = -1,
         descending: builtins.bool = False,
         *,
-        stable: builtins.bool = False,
+        stable: builtins.bool | None = None,
     ) -> Any: ...
     def split(
         self, split_size_or_sections: builtins.int | Sequence[builtins.int], dim: builtins.int = 0

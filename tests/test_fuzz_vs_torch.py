@@ -72,9 +72,7 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
         "NumPy's broadcast views are read-only",
     ),
     ("error-extra", r"unflatten\(.*-1", "unflatten(-1) of a size-0 dim"),
-    ("error-extra", r"L\.topk\(v\d+, 0", "topk(k=0) of an empty or 0-d tensor"),
     ("error-missing", "", "gpugrad answers some calls PyTorch refuses (dtype checks)"),
-    ("error-extra", r"kthvalue", "kthvalue of a 0-d bool (PyTorch answers)"),
     (
         "error-class",
         r"index_fill\(",
@@ -83,10 +81,9 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
     ("error-message", "", "index errors of advanced indexing / index_put name another index"),
     ("error-class", r"\] = |index_put", "setitem/index_put refusals: NumPy's ValueError"),
     ("error-class", r"index_add|index_select", "index_add/index_select out-of-range class"),
-    ("error-class", r"repeat_interleave|nanmedian\(5", "dim checks of repeat_interleave/nanmedian"),
+    ("error-class", r"repeat_interleave", "dim checks of repeat_interleave"),
     ("error-class", r"_\(|\.clone\(\); v\d+\[", "in-place dtype and broadcast refusals"),
     ("backward-error", r"scatter_reduce|zeros\(\(0", "backward of empty scatter_reduce"),
-    ("error-class", r"addmm|addbmm|baddbmm|addmv|cross", "dtype checks of the matmul family"),
 )
 
 

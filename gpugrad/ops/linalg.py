@@ -5,6 +5,7 @@ the matrix functions and decompositions behind ``gpugrad.linalg``."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -19,10 +20,10 @@ from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .elementwise import abs, clamp, maximum, mul, where
 from .index import getitem
-from .reduce import _expand_reduced, _reduce, amax, amin, sum
+from .reduce import _dims, _expand_reduced, _reduce, amax, amin, sum
 from .registry import alias, declare
 from .shape import broadcast_shapes, mT, permute, reshape, squeeze, stack, unsqueeze
-from .transfer import to_dtype
+from .transfer import _tensor_type_name, to_dtype
 
 
 def _matmul_grad_x(ns, g, x, y):
@@ -821,19 +822,38 @@ def tril_weights(like: Tensor, diagonal: float) -> Tensor:
 
 
 # --- norms and distances -----------------------------------------------------------------
-def _norm2_grad(ns, g, x, o, shape, keep):
+def _vector_norm_grad(ns, g, x, o, shape, keep, ord, axes):
+    """PyTorch's ``norm_backward`` for every ``ord``: 0 has none; 1 is the sign; 2 is
+    ``x / norm`` (0 where the norm is); inf/-inf share among the elements at the
+    extreme; the rest ``sign * |x|^(p-1) / norm^(p-1)``."""
+    if ord == 0:  # no gradient at all (``.grad`` stays None), as PyTorch's
+        return None
+    g = _expand_reduced(ns, g, shape, keep)
     norm = ns.reshape(o, keep)
-    safe = ns.where(norm == 0, 1, norm)  # x is all zeros there: gradient 0, as PyTorch's
-    return _expand_reduced(ns, g, shape, keep) * x / safe
+    if ord == 2:
+        return g * x / ns.where(norm == 0, 1, norm)  # x is all zeros there: gradient 0
+    sign = ns.sign(x)
+    if ord == 1:
+        return sign * g
+    magnitude = x * sign
+    if ord in (math.inf, -math.inf):
+        mask = ns.astype(magnitude == norm, g.dtype)
+        return sign * (g / ns.sum(mask, axes, True) * mask)
+    if ord < 1:
+        scaled = ns.where(x == 0, 0, magnitude ** (ord - 1)) * g * norm ** (1 - ord)
+        return sign * scaled
+    if ord < 2:
+        return ns.where(norm == 0, 0, sign * magnitude ** (ord - 1) * g / norm ** (ord - 1))
+    return ns.where(norm == 0, 0, x * magnitude ** (ord - 2) * g / norm ** (ord - 1))
 
 
 VECTOR_NORM = Op(
     "vector_norm",
     "LinalgVectorNormBackward0",
     None,
-    (_norm2_grad,),
+    (_vector_norm_grad,),
     save=("x", "o"),
-    attrs=("shape", "keep"),
+    attrs=("shape", "keep", "ord", "axes"),
 )
 
 
@@ -848,32 +868,53 @@ def vector_norm(
         raise TypeError(
             f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}"
         )
-    if dtype is not None:
-        x = to_dtype(x, dtype)
     if not x.dtype.is_floating_point:
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
             f"{_dtypes.SCALAR_TYPE_NAMES[x.dtype.name]}"
         )
+    if dtype is not None:
+        if not _dtypes.as_dtype(dtype).is_floating_point:
+            raise RuntimeError(
+                "linalg.vector_norm: dtype should be floating point or complex, but got "
+                f"{_dtypes.SCALAR_TYPE_NAMES[_dtypes.as_dtype(dtype).name]}"
+            )
+        x = to_dtype(x, dtype)
+    if x._data.size == 0 and (ord < 0 or ord == float("inf")):
+        _refuse_empty_extreme_norm(x, ord, dim)
+    axes = _dims(x.ndim, dim) if x.ndim else ()
     if ord == 2:
-        return _reduce(
-            x,
-            dim,
-            keepdim,
-            _euclidean_norm,
-            VECTOR_NORM,
-            VECTOR_NORM,
-        )
-    magnitude = abs(x)
+        return _reduce(x, dim, keepdim, _euclidean_norm, VECTOR_NORM, VECTOR_NORM, ord, axes)
+    plain = x.detach()  # the value; one LinalgVectorNormBackward0 node records it
+    magnitude = abs(plain)
     if ord == float("inf"):
-        return amax(magnitude, () if dim is None else dim, keepdim)
-    if ord == float("-inf"):
-        return amin(magnitude, () if dim is None else dim, keepdim)
-    if ord == 0:
-        return sum(to_dtype(x != 0, x.dtype), dim, keepdim)
-    if ord == 1:
-        return sum(magnitude, dim, keepdim)
-    return sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+        out = amax(magnitude, () if dim is None else dim, keepdim)
+    elif ord == float("-inf"):
+        out = amin(magnitude, () if dim is None else dim, keepdim)
+    elif ord == 0:
+        out = sum(to_dtype(plain != 0, x.dtype), dim, keepdim)
+    elif ord == 1:
+        out = sum(magnitude, dim, keepdim)
+    else:
+        out = sum(magnitude**ord, dim, keepdim) ** (1.0 / ord)
+    shape = x._data.shape
+    attrs = (shape, tuple(1 if i in axes else n for i, n in enumerate(shape)), ord, axes)
+    return _record(VECTOR_NORM, out._data, x._backend, (x,), attrs)
+
+
+def _refuse_empty_extreme_norm(x: Tensor, ord: float, dim: Any) -> None:
+    """PyTorch's refusal of a max-like or negative norm over an empty dim (no identity)."""
+    if dim is None or dim == () or dim == []:
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {ord:g} norm on an empty tensor because "
+            "the operation does not have an identity"
+        )
+    for axis in _dims(x.ndim, dim):
+        if x.shape[axis] == 0:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {ord:g} norm on the dimension {axis}"
+                "because this dimension is empty and the operation does not have an identity"
+            )
 
 
 def _euclidean_norm(B: Any, a: Any, axes: Any, keepdim: bool) -> Any:
@@ -903,6 +944,8 @@ def matrix_norm(
     dim = tuple(dim)
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim)
+    if A._data.size == 0 and ord in ("nuc", 1, 2, float("inf")):  # as PyTorch: 0, not max()
+        return sum(abs(A), dim, keepdim)
     if ord in ("nuc", 2, -2):
         values = svdvals(_to_last_two(A, dim))
         out = (
@@ -911,13 +954,10 @@ def matrix_norm(
     elif ord in (1, -1, float("inf"), float("-inf")):
         rows, cols = (d % A.ndim for d in dim)
         summed, over = (rows, cols) if ord in (1, -1) else (cols, rows)
-        sums = sum(abs(A), summed, keepdim=True)
-        out = amax(sums, over, True) if ord > 0 else amin(sums, over, True)
-        return (
-            out
-            if keepdim
-            else squeeze(squeeze(out, max(dim[0] % A.ndim, dim[1] % A.ndim)), min(rows, cols))
-        )
+        if not keepdim and summed < over:  # PyTorch's order: its errors name this dim
+            over -= 1
+        sums = sum(abs(A), summed, keepdim)
+        return amax(sums, over, keepdim) if ord > 0 else amin(sums, over, keepdim)
     else:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     if keepdim:
@@ -933,6 +973,7 @@ def linalg_norm(
     """``torch.linalg.norm``: a vector norm over one dimension (or all, for ``ord=None``),
     a matrix norm over two, or, without ``dim``, by ``A``'s dimension (1-D or 2-D)."""
     if dtype is not None:
+        _floating(A, "vector_norm")  # PyTorch checks the input before casting it
         A = to_dtype(A, dtype)
     if dim is None:
         if ord is None:
@@ -997,7 +1038,64 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
 
 
 # --- products built on matmul and einsum --------------------------------------------------
+def _scalar_type(t: Tensor) -> str:
+    return _dtypes.SCALAR_TYPE_NAMES[t.dtype.name]
+
+
+def _check_add_product(name: str, input: Any, first: Tensor, second: Tensor) -> None:
+    """PyTorch's argument and dtype checks of ``addmm addmv baddbmm addbmm``, each in its
+    own words (no promotion: ``input`` and both factors must share one dtype)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}"
+        )
+    a, b, c = input._data.dtype, first._data.dtype, second._data.dtype
+    if name == "addmv":
+        if a == b == c and a.kind == "b":
+            raise _not_implemented_for("addmv_impl_cpu", input)
+        if not a == b == c:
+            raise RuntimeError(
+                "addmv input tensors must have the same dtype, but got "
+                f"{_scalar_type(input)}, {_scalar_type(first)}, and {_scalar_type(second)}"
+            )
+    elif name == "baddbmm":
+        if a != b:
+            raise RuntimeError(
+                f"Input dtypes must be the same, got: input {_dtype_name(input)}, batch1: "
+                f"{_dtype_name(first)}, batch2: {_dtype_name(second)}"
+            )
+        if b != c:
+            raise RuntimeError(
+                f"expected scalar type {_scalar_type(first)} but found {_scalar_type(second)}"
+            )
+        if a.kind == "b":
+            raise _not_implemented_for("baddbmm", input)
+    else:  # addmm, addbmm
+        for what, t in (("self", input), ("mat1", first)):
+            if t._data.dtype != c:
+                raise RuntimeError(
+                    f"{what} and mat2 must have the same dtype, but got {_scalar_type(t)} and "
+                    f"{_scalar_type(second)}"
+                )
+        if a.kind == "b":
+            raise _not_implemented_for("addmm_impl_cpu_", input)
+
+
+def _not_implemented_for(kernel: str, input: Tensor) -> NotImplementedError:
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_scalar_type(input)}'")
+
+
 def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
+    """``beta * input + alpha * product``, ``input`` expanded to the product's shape
+    (never the other way: a 3-D ``input`` to a 2-D product is PyTorch's expand error)."""
+    if input.ndim > product.ndim:
+        raise RuntimeError(
+            f"expand({_tensor_type_name(input)}{{{list(input.shape)}}}, "
+            f"size={list(product.shape)}): the number of sizes provided ({product.ndim}) must "
+            f"be greater or equal to the number of dimensions in the tensor ({input.ndim})"
+        )
+    if product._data.dtype.kind in "iu":  # PyTorch casts the scales to the integer dtype
+        beta, alpha = int(beta), int(alpha)
     if alpha != 1:
         product = product * alpha
     if beta == 0:  # PyTorch ignores input then (NaN and inf in it do not propagate)
@@ -1024,6 +1122,7 @@ ADDMM = Op(
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * (mat1 @ mat2)``; with ``beta = alpha = 1`` one
     ``AddmmBackward0`` node, as PyTorch's."""
+    _check_add_product("addmm", input, mat1, mat2)
     product = mm(mat1, mat2)  # checks the shapes and dtypes of the product
     backend = input._backend
     if not (
@@ -1045,19 +1144,36 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
 
 @declare()
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1):
-    """``beta * input + alpha * (mat @ vec)``."""
-    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+    """``beta * input + alpha * (mat @ vec)``; ``input`` a vector (or broadcast to one)."""
+    if isinstance(input, Tensor) and (input.ndim > 1 or mat.ndim != 2 or vec.ndim != 1):
+        raise RuntimeError(
+            f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, {vec.ndim}"
+        )
+    if isinstance(input, Tensor) and (
+        mat.shape[1] != vec.shape[0] or input.shape not in ((), (1,), mat.shape[:1])
+    ):
+        if input.ndim == 0:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise RuntimeError(
+            f"size mismatch, got input ({input.shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), "
+            f"vec ({vec.shape[0]})"
+        )
+    _check_add_product("addmv", input, mat, vec)
+    product = mv(mat, vec)
+    return _scaled_sum(input, product, beta, alpha)
 
 
 @declare()
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    _check_add_product("baddbmm", input, batch1, batch2)
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
 @declare()
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    _check_add_product("addbmm", input, batch1, batch2)
     return _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
 
 
@@ -1113,15 +1229,20 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _cross(input: Tensor, other: Tensor, dim: int, name: str) -> Tensor:
-    if input._data.dtype.kind == "b" and other._data.dtype.kind == "b":
-        _refuse_bool("cross", input)
+    """The cross product, after PyTorch's checks in its order: dims, sizes, then dtypes
+    (no promotion: ``other`` must have ``input``'s dtype, and bools have no kernel)."""
     if input.ndim != other.ndim:
         raise RuntimeError(f"{name}: inputs must have the same number of dimensions.")
-    axis = dim % input.ndim
+    axis = _dims(input.ndim, dim)[0]
     if input.shape[axis] != 3 or other.shape[axis] != 3:
         raise RuntimeError(
             f"{name}: inputs dimension {dim} must have length 3. Got "
             f"{input.shape[axis]} and {other.shape[axis]}"
+        )
+    _refuse_bool("cross", input)
+    if other._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_scalar_type(input)} but found {_scalar_type(other)}"
         )
 
     def part(t: Tensor, k: int) -> Tensor:

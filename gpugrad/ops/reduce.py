@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from .._graph import Op
-from .._tensor import Tensor, _wrap
+from .._tensor import Tensor, _wrap, grad_enabled
 from ..backends import dtypes as _dtypes
 from . import return_types as _return_types
 from .dispatch import Dim
@@ -27,10 +27,20 @@ def _expand_reduced(ns, g, shape, keep):
 
 
 def _extreme_grad(ns, g, x, o, shape, keep, dim):
-    """Max/min over a whole dim: ties share the gradient evenly, as in PyTorch."""
+    """amax/amin: ties share the gradient evenly, as PyTorch's ``scale_grad_by_count``,
+    which multiplies by the mask: an inf or NaN gradient reaches the other elements as
+    NaN (``inf * 0``), and a NaN extreme (equal to nothing) makes them all NaN."""
     mask = x == ns.reshape(o, keep)
-    count = ns.sum(mask, dim, True)
-    return ns.where(mask, _expand_reduced(ns, g, shape, keep), 0) / ns.astype(count, g.dtype)
+    count = ns.astype(ns.sum(mask, dim, True), g.dtype)
+    return _expand_reduced(ns, g, shape, keep) / count * ns.astype(mask, g.dtype)
+
+
+def _extreme_all_grad(ns, g, x, o, shape, keep, dim):
+    """max()/min() of all elements, as PyTorch's ``evenly_distribute_backward``: the
+    elements equal to the extreme (the NaNs, when it is NaN) share the gradient; the
+    others get exactly 0."""
+    mask = (x != x) if bool(o != o) else (x == o)
+    return ns.where(mask, g / ns.astype(ns.sum(mask), g.dtype), 0)
 
 
 def _sum_grad(ns, g, shape, keep):
@@ -42,7 +52,10 @@ def _mean_grad(ns, g, shape, keep, n):
 
 
 def _prod_grad(ns, g, x, shape, keep, dim):
-    return _expand_reduced(ns, g, shape, keep) * ns.prod_others(x, dim)
+    spread = _expand_reduced(ns, g, shape, keep)
+    if 0 in shape:  # an empty input's gradient is empty (no products of the others)
+        return spread
+    return spread * ns.prod_others(x, dim)
 
 
 def _max_dim_grad(ns, g, shape, keep, onehot):
@@ -84,8 +97,8 @@ PROD_DIM = Op("prod", "ProdBackward1", None, (_prod_grad,), save=("x",), attrs=(
 _EXTREME = {"save": ("x", "o"), "attrs": (*_KEPT, "dim")}
 AMAX = Op("amax", "AmaxBackward0", None, (_extreme_grad,), **_EXTREME)
 AMIN = Op("amin", "AminBackward0", None, (_extreme_grad,), **_EXTREME)
-MAX = Op("max", "MaxBackward1", None, (_extreme_grad,), **_EXTREME)
-MIN = Op("min", "MinBackward1", None, (_extreme_grad,), **_EXTREME)
+MAX = Op("max", "MaxBackward1", None, (_extreme_all_grad,), **_EXTREME)
+MIN = Op("min", "MinBackward1", None, (_extreme_all_grad,), **_EXTREME)
 MAX_DIM = Op("max", "MaxBackward0", None, (_max_dim_grad,), attrs=(*_KEPT, "onehot"))
 MIN_DIM = Op("min", "MinBackward0", None, (_max_dim_grad,), attrs=(*_KEPT, "onehot"))
 VAR = Op("var", "VarBackward0", None, (_var_grad,), save=("x",), attrs=(*_KEPT, "dim", "dof"))
@@ -159,9 +172,25 @@ def _reduce(input: Tensor, dim: Dim, keepdim: bool, compute, op_all, op_dim, *ex
     )
 
 
-def _declare_summation(name: str, doc: str, body: Any, rows: tuple[Op, ...] = ()) -> Any:
+def _cast_for(input: Tensor, dtype: Any, dim: Dim = None) -> Tensor:
+    """``input`` in the ``dtype=`` a reduction or scan (over ``dim``, checked first) was
+    asked for; PyTorch refuses a non-floating one while recording a graph (the result
+    could not carry a gradient)."""
+    if dim is not None:
+        _dims(input._data.ndim, dim)
+    cast = to_dtype(input, dtype)
+    if input.requires_grad and grad_enabled() and cast._data.dtype.kind != "f":
+        name = _dtypes.SCALAR_TYPE_NAMES[cast.dtype.name]
+        raise RuntimeError(f"Autograd not support dtype: {name}")
+    return cast
+
+
+def _declare_summation(
+    name: str, doc: str, body: Any, rows: tuple[Op, ...] = (), floating: bool = False
+) -> Any:
     """Declare ``sum``, ``nansum`` or ``nanmean``: PyTorch's one signature (``dtype=`` casts
-    first), then ``body(input, dim, keepdim, dtype)``."""
+    first), then ``body(input, dim, keepdim, dtype)``; ``floating``: a floating input and
+    ``dtype=`` only (nanmean)."""
 
     def function(
         input: Tensor,
@@ -172,8 +201,15 @@ def _declare_summation(name: str, doc: str, body: Any, rows: tuple[Op, ...] = ()
         keepdims: bool | None = None,
     ) -> Tensor:
         keepdim = _keepdim(keepdim, keepdims)
+        if floating and input._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"{name}(): expected input to have floating point or complex dtype but got "
+                f"{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
+            )
         if dtype is not None:
-            input = to_dtype(input, dtype)
+            if floating:
+                _floating_dtype_for(name, dtype)
+            input = _cast_for(input, dtype, dim)
         return body(input, dim, keepdim, dtype)
 
     function.__name__ = function.__qualname__ = name
@@ -209,12 +245,31 @@ def _dims_or_none(input: Tensor, dim: Dim) -> Any:
     return axes if input._data.ndim else None
 
 
+def _floating_dtype_for(name: str, dtype: Any) -> None:
+    """PyTorch's check of ``dtype=`` for ``mean`` and ``nanmean``: a floating one."""
+    resolved = _dtypes.as_dtype(dtype)
+    if not resolved.is_floating_point:
+        raise RuntimeError(
+            f"{name}(): could not infer output dtype. Optional dtype must be either a floating "
+            f"point or complex dtype. Got: {_dtypes.SCALAR_TYPE_NAMES[resolved.name]}"
+        )
+
+
 @declare(rows=(MEAN, MEAN_DIM))
 def mean(
-    input: Tensor, dim: Dim = None, keepdim: bool = False, *, keepdims: bool | None = None
+    input: Tensor,
+    dim: Dim = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    """The mean of ``input`` (over ``dim``); floating inputs only, as PyTorch's."""
+    """The mean of ``input`` (over ``dim``); floating inputs only, as PyTorch's, unless
+    ``dtype=`` (floating) casts first."""
     keepdim = _keepdim(keepdim, keepdims)
+    if dtype is not None:
+        _floating_dtype_for("mean", dtype)
+        input = _cast_for(input, dtype)
     data = input._data
     if data.dtype.kind != "f":
         raise RuntimeError(
@@ -230,16 +285,27 @@ def mean(
 
 @declare(rows=(PROD, PROD_DIM))
 def prod(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, keepdims: bool | None = None
+    input: Tensor,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    """The product of ``input`` (over ``dim``); float16 accumulates in float32."""
+    """The product of ``input`` (over ``dim``; integers and bools as int64 unless ``dtype=``,
+    which casts first); float16 accumulates in float32."""
     keepdim = _keepdim(keepdim, keepdims)
     axes = _dims(input._data.ndim, dim)
+    if dtype is None:
+        compute = lambda B, x, a, k: B.prod(x, a, k)  # noqa: E731
+    else:  # the product stays in the dtype asked for (NumPy's of int32 or bool is int64)
+        input = _cast_for(input, dtype)
+        compute = lambda B, x, a, k: B.prod(x, a, k).astype(x.dtype)  # noqa: E731
     return _reduce(
         input,
         dim,
         keepdim,
-        lambda B, x, a, k: B.prod(x, a, k),
+        compute,
         PROD,
         PROD_DIM,
         axes if input._data.ndim else None,
@@ -328,11 +394,19 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, is_max: bool) -> Any:
         )
     if isinstance(dim, Tensor):
         return maximum(input, dim) if is_max else minimum(input, dim)
+    if isinstance(dim, bool):  # no overload takes (Tensor, bool)
+        raise TypeError(
+            f"{'max' if is_max else 'min'}() received an invalid combination of arguments - "
+            "got (Tensor, bool), but expected one of:"
+        )
     (axis,) = _dims(data.ndim, dim)
     result = _return_types.max if is_max else _return_types.min
     _check_dim_nonempty("max" if is_max else "min", input, axis)
-    if data.ndim == 0:
-        return result(input.clone(), _wrap(backend.zeros((), "int64"), backend))
+    if data.ndim == 0:  # the element itself, recording MaxBackward0 (its one-hot: True)
+        values = data.copy()
+        op = MAX_DIM if is_max else MIN_DIM
+        values_t = _record(op, values, backend, (input,), ((), (), backend.ones((), "bool")))
+        return result(values_t, _wrap(backend.zeros((), "int64"), backend))
     indices = backend.argmax(data, axis, True) if is_max else backend.argmin(data, axis, True)
     values = backend.take_along_axis(data, indices, axis)
     kept = values.shape
@@ -493,6 +567,15 @@ argmin = _declare_arg_extreme(
 )
 
 
+def _from_positive_zero(scan: Any) -> Any:
+    """A float scan as PyTorch's, which starts from ``+0.0`` (or ``-inf``) and so never
+    gives ``-0.0`` (NumPy's starts from the first element): ``-0.0 + 0.0`` is ``+0.0``.
+    A 0-d scan is a copy, signed zero kept, in both."""
+    if scan.dtype.kind == "f" and scan.ndim:
+        scan += 0.0
+    return scan
+
+
 def _single_dim(input: Tensor, dim: int) -> int:
     """``dim`` normalized; a 0-d tensor takes dim 0 or -1 only, as in PyTorch."""
     return _dims(input._data.ndim, dim)[0]
@@ -502,10 +585,10 @@ def _single_dim(input: Tensor, dim: int) -> int:
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Cumulative sum along ``dim`` (in ``dtype`` when given: the input is cast first)."""
     if dtype is not None:
-        input = to_dtype(input, dtype)
+        input = _cast_for(input, dtype, dim)
     axis = _single_dim(input, dim)
     data = input._data
-    out = input._backend.cumsum(data, axis)
+    out = _from_positive_zero(input._backend.cumsum(data, axis))
     if dtype is not None and out.dtype != data.dtype:  # an explicit dtype is kept
         out = out.astype(data.dtype)
     return _record(CUMSUM, out, input._backend, (input,), (axis,))
@@ -566,7 +649,7 @@ def all(
 ) -> Tensor:
     """Whether every element (over ``dim``) is true."""
     keepdim = _keepdim(keepdim, keepdims)
-    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    axes = _dims_or_none(input, dim)
     return _wrap(input._backend.all(input._data, axes, keepdim), input._backend)
 
 
@@ -576,17 +659,22 @@ def any(
 ) -> Tensor:
     """Whether any element (over ``dim``) is true."""
     keepdim = _keepdim(keepdim, keepdims)
-    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    axes = _dims_or_none(input, dim)
     return _wrap(input._backend.any(input._data, axes, keepdim), input._backend)
 
 
 # --- order statistics, scans, sorting -----------------------------------------------------
 def _scattered_back(ns, g, indices, dim, shape):
-    """The gradient of values picked at ``indices`` along ``dim``: scattered back there."""
+    """The gradient of values picked at ``indices`` along ``dim``: scattered back there
+    (straight back from a 0-d input's one element, ``indices`` ``None``)."""
+    if indices is None:
+        return g
     return ns.scatter_along(ns.reshape(g, indices.shape), indices, dim, shape)
 
 
 def _scatter_added_back(ns, g, indices, dim, shape):
+    if indices is None:  # a 0-d input's one element
+        return g
     return ns.scatter_add_along(g, indices, dim, shape)
 
 
@@ -640,6 +728,8 @@ def _nansum_grad(ns, g, shape, keep, nan):
 
 _PICKED = ("indices", "dim", "shape")
 SORT = Op("sort", "SortBackward0", None, (_scattered_back,), attrs=_PICKED)
+SORT_STABLE = Op("sort", "SortBackward1", None, (_scattered_back,), attrs=_PICKED)
+"""PyTorch's ``sort.stable`` overload, the one called when ``stable=`` is given."""
 TOPK = Op("topk", "TopkBackward0", None, (_scattered_back,), attrs=_PICKED)
 KTHVALUE = Op("kthvalue", "KthvalueBackward0", None, (_scattered_back,), attrs=_PICKED)
 MEDIAN_DIM = Op("median", "MedianBackward1", None, (_scattered_back,), attrs=_PICKED)
@@ -679,11 +769,14 @@ def _picked(op: Op, input: Tensor, values: Any, indices: Any, axis: int, result:
     return result(values_t, _wrap(indices, backend))
 
 
-def _on_vector(function, input: Tensor, *args: Any, **kwargs: Any) -> Any:
-    """Run ``function`` on a 0-d ``input`` seen as one element, then give back 0-d results
-    (PyTorch treats a 0-d tensor as a one-element dim 0 in these ops)."""
-    out = function(input.reshape(1), *args, **kwargs)
-    return type(out)(*(t.reshape(()) for t in out))
+def _of_scalar(op: Op, input: Tensor, dim: int, result: type) -> Any:
+    """``(values, indices)`` of a 0-d ``input`` seen as one element along ``dim`` (0 or -1,
+    checked): a copy of it recording ``op`` (whose gradient passes straight back) and
+    index 0, as PyTorch's sort, topk, kthvalue, median, mode, cummax ... of a 0-d tensor."""
+    _single_dim(input, dim)
+    backend = input._backend
+    values = _record(op, input._data.copy(), backend, (input,), (None, 0, ()))
+    return result(values, _wrap(backend.zeros((), "int64"), backend))
 
 
 def _floating_only(name: str, input: Tensor) -> None:
@@ -691,21 +784,22 @@ def _floating_only(name: str, input: Tensor) -> None:
         raise RuntimeError(f"\"{name}\" not implemented for 'Bool'")
 
 
-@declare(rows=(SORT,))
+@declare(rows=(SORT, SORT_STABLE))
 def sort(
     input: Tensor,
     dim: int = -1,
     descending: bool = False,
     *,
-    stable: bool = False,
+    stable: bool | None = None,
 ) -> Any:
     """``(values, indices)`` of ``input`` sorted along ``dim``; always stable (``stable=``
     is accepted for PyTorch's signature); NaN sorts as the largest value."""
+    op = SORT if stable is None else SORT_STABLE
     if input._data.ndim == 0:
-        return _on_vector(sort, input, 0, descending)
+        return _of_scalar(op, input, dim, _return_types.sort)
     axis = _single_dim(input, dim)
     values, indices = input._backend.sort(input._data, axis, descending)
-    return _picked(SORT, input, values, indices, axis, _return_types.sort)
+    return _picked(op, input, values, indices, axis, _return_types.sort)
 
 
 @declare()
@@ -713,9 +807,9 @@ def argsort(
     input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
 ) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (stable)."""
+    axis = _single_dim(input, dim)
     if input._data.ndim == 0:
         return _wrap(input._backend.zeros((), "int64"), input._backend)
-    axis = _single_dim(input, dim)
     return _wrap(input._backend.sort(input._data, axis, descending)[1], input._backend)
 
 
@@ -729,13 +823,13 @@ def msort(input: Tensor) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     """The ``k`` largest (``largest=False``: smallest) values along ``dim`` and their
     indices, largest first (always sorted)."""
+    axis = _single_dim(input, dim)
     if input._data.dtype.kind == "b":
         raise RuntimeError(f"topk does not support bool dtypes on {_device_name(input)}")
-    if input._data.ndim == 0:
+    if input._data.ndim == 0:  # k=0 too answers the element, as PyTorch
         if k not in (0, 1):
             raise RuntimeError("selected index k out of range")
-        return _on_vector(topk, input, k, 0, largest)
-    axis = _single_dim(input, dim)
+        return _of_scalar(TOPK, input, dim, _return_types.topk)
     if not 0 <= k <= input._data.shape[axis]:
         raise RuntimeError("selected index k out of range")
     values, indices = input._backend.topk(input._data, k, axis, largest)
@@ -762,15 +856,17 @@ def kthvalue(
 ) -> Any:
     """``(values, indices)`` of the ``k``-th smallest element along ``dim``."""
     keepdim = _keepdim(keepdim, keepdims)
-    if input._data.dtype.kind == "b":  # (PyTorch answers for a 0-d bool: not matched)
-        raise _not_implemented("kthvalue", input)
-    if input._data.ndim == 0:
-        return _on_vector(kthvalue, input, k, 0, keepdim)
     axis = _single_dim(input, dim)
+    if input._data.ndim == 0:  # a bool too, as PyTorch
+        if k != 1:
+            raise RuntimeError("kthvalue(): selected number k out of range for dimension 0")
+        return _of_scalar(KTHVALUE, input, dim, _return_types.kthvalue)
     if not input._data.shape[axis]:
         raise IndexError(f"kthvalue(): Expected reduction dim {axis} to have non-zero size.")
     if not 1 <= k <= input._data.shape[axis]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
+    if input._data.dtype.kind == "b":
+        raise _not_implemented("kthvalue", input)
     backend = input._backend
     values, indices = backend.sort(input._data, axis)
     keep = (slice(None),) * axis + (slice(k - 1, k),)
@@ -783,30 +879,28 @@ def _median(input: Tensor, dim: Any, keepdim: bool, ignore_nan: bool) -> Any:
     name = "nanmedian" if ignore_nan else "median"
     backend = input._backend
     data = input._data
-    if data.dtype.kind == "b" and data.size:
-        raise (
-            _not_implemented("median", input)
-            if dim is None
-            else _not_implemented("median_out", input, per_device=False)
-        )
+    if data.dtype.kind == "b" and data.size and dim is None:
+        raise _not_implemented("median", input)
+    op = NANMEDIAN if ignore_nan else MEDIAN
     if dim is None:
         flat = data.reshape(-1)
         if flat.size == 0:
             value = backend.full((), float("nan"), data.dtype)
-            return _wrap(value, backend)
+            return _record(op, value, backend, (input,), (backend.isnan(data), 1))
         values, _ = backend.median(flat, 0, ignore_nan)
         value = values.reshape(())
         mask = (data == value) if value == value else backend.isnan(data)
         count = int(backend.sum(mask))
-        op = NANMEDIAN if ignore_nan else MEDIAN
         return _record(op, value, backend, (input,), (mask, count))
-    if data.ndim == 0:
-        return _on_vector(_median, input, 0, keepdim, ignore_nan)
-    axis = _single_dim(input, dim)
-    _check_dim_nonempty(name, input, axis)
-    values, indices = backend.median(data, axis, ignore_nan)
     op = NANMEDIAN_DIM if ignore_nan else MEDIAN_DIM
     result = _return_types.nanmedian if ignore_nan else _return_types.median
+    axis = _single_dim(input, dim)
+    _check_dim_nonempty(name, input, axis)
+    if data.dtype.kind == "b":
+        raise _not_implemented("median_out", input, per_device=False)
+    if data.ndim == 0:
+        return _of_scalar(op, input, dim, result)
+    values, indices = backend.median(data, axis, ignore_nan)
     return _picked_reduction(op, input, values, indices, axis, keepdim, result)
 
 
@@ -835,7 +929,7 @@ def mode(
     frequent ones) and the index of its last occurrence."""
     keepdim = _keepdim(keepdim, keepdims)
     if input._data.ndim == 0:
-        return _on_vector(mode, input, 0, keepdim)
+        return _of_scalar(MODE, input, dim, _return_types.mode)
     axis = _single_dim(input, dim)
     _check_dim_nonempty("mode", input, axis)
     values, indices = input._backend.mode(input._data, axis)
@@ -844,18 +938,19 @@ def mode(
 
 def _cumextreme(input: Tensor, dim: int, largest: bool) -> Any:
     result = _return_types.cummax if largest else _return_types.cummin
-    if input._data.ndim == 0:
+    backend = input._backend
+    data = input._data
+    op = CUMMAX if largest else CUMMIN
+    if data.ndim == 0:
         if dim not in (-1, 0):
             name = "cummax" if largest else "cummin"
             raise IndexError(f"{name}(): Expected reduction dim -1 or 0 for scalar but got {dim}")
-        return _on_vector(_cumextreme, input, 0, largest)
+        return _of_scalar(op, input, dim, result)
+    if data.size == 0:  # PyTorch checks no dim here; the (empty) gradient passes back
+        values_t = _record(op, data.copy(), backend, (input,), (None, 0, data.shape))
+        return result(values_t, _wrap(backend.zeros(data.shape, "int64"), backend))
     axis = _single_dim(input, dim)
-    backend = input._backend
-    data = input._data
-    if data.size == 0:
-        return result(input.clone(), _wrap(backend.zeros(data.shape, "int64"), backend))
     values, indices = backend.cumextreme(data, axis, largest)
-    op = CUMMAX if largest else CUMMIN
     values_t = _record(op, values, backend, (input,), (indices, axis, data.shape))
     return result(values_t, _wrap(indices, backend))
 
@@ -878,7 +973,7 @@ def cummin(input: Tensor, dim: int) -> Any:
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """The cumulative product along ``dim`` (integers in int64; float16 in float32)."""
     if dtype is not None:
-        input = to_dtype(input, dtype)
+        input = _cast_for(input, dtype, dim)
     axis = _single_dim(input, dim)
     backend = input._backend
     data = input._data
@@ -892,13 +987,13 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
 @declare(rows=(LOGCUMSUMEXP,))
 def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     """``log(cumsum(exp(input)))`` along ``dim``, computed stably (floating inputs)."""
+    axis = _single_dim(input, dim)
     if input._data.dtype.kind != "f":
         raise NotImplementedError(
             f'"logcumsumexp_out_cpu" not implemented for '
             f"'{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}'"
         )
-    axis = _single_dim(input, dim)
-    out = input._backend.logcumsumexp(input._data, axis)
+    out = _from_positive_zero(input._backend.logcumsumexp(input._data, axis))
     return _record(LOGCUMSUMEXP, out, input._backend, (input,), (axis,))
 
 
@@ -917,18 +1012,13 @@ nansum = _declare_summation(
 
 
 def _nanmean(input: Tensor, dim: Dim, keepdim: bool, dtype: Any) -> Tensor:
-    if input._data.dtype.kind != "f":
-        raise RuntimeError(
-            "nanmean(): expected input to have floating point or complex dtype but got "
-            f"{_dtypes.SCALAR_TYPE_NAMES[input.dtype.name]}"
-        )
     present = _wrap(~input._backend.isnan(input._data), input._backend)
     with input._backend.quiet():  # an all-NaN slice: 0 / 0 is NaN, quietly
         return nansum(input, dim, keepdim) / sum(present, dim, keepdim)
 
 
 nanmean = _declare_summation(
-    "nanmean", "The mean over ``dim`` of the values that are not NaN.", _nanmean
+    "nanmean", "The mean over ``dim`` of the values that are not NaN.", _nanmean, floating=True
 )
 
 
@@ -936,7 +1026,7 @@ nanmean = _declare_summation(
 def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
     """The number of non-zero elements (over ``dim``), as int64."""
     backend = input._backend
-    axes = _dims_or_none(input, dim) if input._data.ndim else None
+    axes = _dims_or_none(input, dim)
     return _wrap(backend.count_nonzero(input._data, axes), backend)
 
 
