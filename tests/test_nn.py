@@ -556,3 +556,32 @@ def test_init_keeps_dtype_and_device(device: str):
         init.uniform_(t, -1, 1)
         assert t.dtype.name == dtype and str(t.device).startswith(device)
         assert not t.requires_grad
+
+
+def test_linear_of_a_batch_is_addmm_and_view_as_pytorch(device):
+    """A contiguous input of more than two dims goes through one addmm and a view
+    (``ViewBackward0``); a non-contiguous one through a product and an add, as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    layer = gg.nn.Linear(4, 5).double().to(device)
+    reference = torch.nn.Linear(4, 5).double()
+    with torch.no_grad():
+        reference.weight.copy_(torch.from_numpy(layer.weight.detach().cpu().numpy()))
+        reference.bias.copy_(torch.from_numpy(layer.bias.detach().cpu().numpy()))
+    data = np.random.default_rng(0).standard_normal((2, 3, 4))
+    for arrange in (lambda t: t, lambda t: t.transpose(0, 1)):
+        x = gg.tensor(data, requires_grad=True, device=device)
+        tx = torch.tensor(data, requires_grad=True)
+        out, expected = layer(arrange(x)), reference(arrange(tx))
+        assert out.grad_fn.name() == expected.grad_fn.name()
+        (out**2).sum().backward()
+        (expected**2).sum().backward()
+        np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy())
+        np.testing.assert_allclose(x.grad.cpu().numpy(), tx.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            layer.weight.grad.cpu().numpy(), reference.weight.grad.numpy(), rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            layer.bias.grad.cpu().numpy(), reference.bias.grad.numpy(), rtol=1e-12
+        )
+        layer.zero_grad()
+        reference.zero_grad()

@@ -193,6 +193,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         out = input @ weight
     elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
         lead = tuple(input.shape[:-1])
+        if bias is not None and input.is_contiguous():  # PyTorch's addmm + view
+            rows = _addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
+            return rows.view(*lead, weight.shape[0])
         out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*lead, weight.shape[0])
     elif input.dim() == 2 and bias is not None:
         return _addmm(bias, input, weight.t())  # one AddmmBackward0 node, as PyTorch's
