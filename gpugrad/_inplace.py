@@ -19,10 +19,18 @@ from ._tensor import Tensor, _wrap, version_owner
 from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
 from .ops.dispatch import broadcast_error, device_error, record
-from .ops.elementwise import where
-from .ops.index import _index_key, _index_message, getitem, index_scatter
+from .ops.index import (
+    INDEX,
+    INDEX_ALIAS,
+    INDEX_PUT,
+    _index_key,
+    _index_message,
+    _index_op,
+    check_steps,
+    restrided,
+)
 from .ops.registry import declare
-from .ops.shape import expand
+from .ops.shape import expand, reshape
 
 VIEW_ERROR = (
     "an in-place operation on this view of a tensor that requires grad, while recording a "
@@ -121,8 +129,8 @@ def _inplace_through_base(
         view.grad_fn,
         view._output_nr,
     )
-    apply_inplace(_setitem, base, key, function(alias, *args))
-    fresh = getitem(base, key)
+    apply_inplace(_setitem, base, key, function(alias, *args), True)
+    fresh = restrided(base, key)
     view.grad_fn, view._output_nr, view._requires_grad = (
         fresh.grad_fn,
         fresh._output_nr,
@@ -162,6 +170,10 @@ ZERO = Op("zero_", "ZeroBackward0", None, (_zero_grad,))
 FILL_NUMBER = Op("fill_", "FillBackward2", None, (_zero_grad,))
 FILL_TENSOR = Op("fill_", "FillBackward3", None, (_zero_grad, _pass_grad))
 COPY = Op("copy_", "CopyBackwards", None, (_zero_grad, _pass_grad))
+_SETITEM_GRADS = INDEX_PUT.grads
+SETITEM_INDEX_PUT = Op("setitem", "IndexPutBackward0", None, _SETITEM_GRADS, attrs=("key", "kept"))
+SETITEM_COPY = Op("setitem", "CopyBackwards", None, _SETITEM_GRADS, attrs=("key", "kept"))
+SETITEM_COPY_SLICES = Op("setitem", "CopySlices", None, _SETITEM_GRADS, attrs=("key", "kept"))
 
 
 def _overwrite(op: Op, t: Tensor, source: Tensor) -> Tensor:
@@ -224,25 +236,83 @@ def _copy(t: Tensor, source: Tensor) -> Tensor:
 
 def _array_key(t: Tensor, key: Any) -> Any:
     """``key`` with tensors and lists turned into ``t``'s backend arrays."""
+    check_steps(key)
     if type(key) is not tuple or any(isinstance(k, (Tensor, list)) for k in key):
         return _index_key(key, t)
     return key
 
 
-def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
-    """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
-    ``value``."""
-    key = _array_key(t, key)
+def _setitem_value(t: Tensor, key: Any, value: Tensor) -> tuple[Tensor, tuple[int, ...], bool]:
+    """``value`` for ``t[key] = value`` (``key`` of backend arrays), checked as PyTorch's
+    setitem checks it: its leading size-1 dims dropped, then broadcast to ``t[key]``'s
+    shape (an advanced key: "shape mismatch", and the dtypes must match unless a lone bool
+    mask gets one value, which PyTorch fills; a basic key: ``expand``'s errors, any dtype
+    cast). Returns the value, ``t[key]``'s shape and whether the key is advanced."""
     try:
-        target_shape = t._data[key].shape
+        target = t._data[key].shape
     except IndexError as error:
         raise IndexError(_index_message(str(error), t._data.ndim, key)) from None
-    keep = _wrap(t._backend.ones(t._data.shape, _dtypes.bool_.numpy), t._backend)
-    keep._data[key] = False
+    shape = value._data.shape
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    if shape != value._data.shape:
+        value = reshape(value, shape)
+    advanced = _index_op(key, t._data.shape) is INDEX
+    if not advanced:
+        return expand(value, target), target, False
+    fits = len(shape) <= len(target) and all(
+        n in (1, m) for n, m in zip(reversed(shape), reversed(target))
+    )
+    if not fits:
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to "
+            f"indexing result of shape {list(target)}"
+        )
+    dtype = t._data.dtype
+    if value._data.dtype != dtype:
+        items = key if type(key) is tuple else (key,)
+        mask = len(items) == 1 and getattr(items[0], "dtype", None) == _dtypes.bool_.numpy
+        if not (mask and value._data.size == 1):
+            names = _dtypes.SCALAR_TYPE_NAMES
+            raise RuntimeError(
+                "Index put requires the source and destination dtypes match, got "
+                f"{names[dtype.name]} for the destination and "
+                f"{names[value._data.dtype.name]} for the source."
+            )
+    return expand(value, target), target, True
+
+
+def _setitem(t: Tensor, key: Any, value: Any, through_view: bool = False) -> Tensor:
+    """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
+    ``value``, recorded as PyTorch records it: ``IndexPutBackward0`` for an advanced key,
+    ``CopyBackwards`` for a key that selects all of ``t``, ``CopySlices`` otherwise (and
+    always for an in-place op on a view, ``through_view``)."""
+    key = _array_key(t, key)
+    backend = t._backend
     if not isinstance(value, Tensor):
-        value = _wrap(t._backend.full(target_shape, value, t._data.dtype), t._backend)
-    placed = index_scatter(expand(value, target_shape), t._data.shape, key)
-    return where(keep, t, placed)  # selects: a NaN or inf that ``key`` overwrites is gone
+        try:
+            target = t._data[key].shape
+        except IndexError as error:
+            raise IndexError(_index_message(str(error), t._data.ndim, key)) from None
+        value = _wrap(backend.full(target, value, t._data.dtype), backend)
+        advanced = _index_op(key, t._data.shape) is INDEX
+    else:
+        if value._backend is not backend:
+            raise device_error(t, value)
+        value, target, advanced = _setitem_value(t, key, value)
+    if value._data.dtype != t._data.dtype:
+        value = value.to(t.dtype)
+    kept = backend.ones(t._data.shape, _dtypes.bool_.numpy)
+    kept[key] = False
+    out = backend.copy(t._data)
+    out[key] = value._data  # replaces: a NaN or inf that ``key`` overwrites is gone
+    if advanced:
+        op = SETITEM_INDEX_PUT
+    elif not through_view and _index_op(key, t._data.shape) is INDEX_ALIAS:
+        op = SETITEM_COPY
+    else:
+        op = SETITEM_COPY_SLICES
+    return record(op, out, backend, (t, value), (key, kept))
 
 
 def setitem_method(self: Tensor, key: Any, value: Any) -> None:
@@ -256,7 +326,7 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     if isinstance(value, Tensor):
         if value._backend is not self._backend:
             raise device_error(self, value)
-        value = value._data
+        value = _setitem_value(self, key, value)[0]._data
     _record_write(self)
     token = fp_errors.set_state(fp_errors.IGNORE)  # a cast that overflows is inf, unwarned
     try:

@@ -15,7 +15,7 @@ from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
 from .registry import declare
-from .shape import UNSQUEEZE, _view, broadcast_shapes, expand, movedim, reshape
+from .shape import _view, broadcast_shapes, expand, movedim, reshape
 
 
 def _scattered(ns, g, shape, key):
@@ -25,6 +25,27 @@ def _scattered(ns, g, shape, key):
 SELECT = Op("select", "SelectBackward0", None, (_scattered,), attrs=("shape", "key"))
 SLICE = Op("slice", "SliceBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX = Op("index", "IndexBackward0", None, (_scattered,), attrs=("shape", "key"))
+
+
+def _unsqueezed(ns, g, shape, key):
+    """The gradient of ``x[key]`` for a key whose last step adds a dim or changes nothing:
+    a reshape when the key only adds dims (``None``, ``...``, ``:``), else scattered."""
+    if all(k is None or k is Ellipsis or k == slice(None) for k in key):
+        return ns.reshape(g, shape)
+    return ns.index_scatter(g, shape, key)
+
+
+INDEX_UNSQUEEZE = Op("index", "UnsqueezeBackward0", None, (_unsqueezed,), attrs=("shape", "key"))
+INDEX_ALIAS = Op("index", "AliasBackward0", None, (_unsqueezed,), attrs=("shape", "key"))
+SPLIT = Op("split", "SplitBackward0", None, (_scattered,), attrs=("shape", "key"))
+SPLIT_WITH_SIZES = Op(
+    "split_with_sizes", "SplitWithSizesBackward0", None, (_scattered,), attrs=("shape", "key")
+)
+MASKED_SELECT = Op(
+    "masked_select", "MaskedSelectBackward0", None, (_scattered,), attrs=("shape", "key")
+)
+AS_STRIDED = Op("as_strided", "AsStridedBackward0", None, (_scattered,), attrs=("shape", "key"))
+UNBIND = Op("unbind", "UnbindBackward0", None, (_scattered,), attrs=("shape", "key"))
 EMBEDDING = Op("embedding", "EmbeddingBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX_SCATTER = Op(
     "index_scatter",
@@ -64,24 +85,36 @@ def _index_key(key: Any, input: Tensor) -> Any:
     return tuple(converted)
 
 
-def _index_op(key: tuple) -> Any:
-    """PyTorch's node for ``x[key]``: ``IndexBackward0`` for advanced keys; for basic ones,
-    the node of the last int or slice, or ``UnsqueezeBackward0`` when the key only adds
-    dims (``None``) to full slices."""
-    op = None
-    reshaping = True
-    ends_with_none = False
+def _index_op(key: Any, shape: tuple[int, ...]) -> Any:
+    """PyTorch's node for ``x[key]`` (``x`` of ``shape``; a lone slice aside, which always
+    slices): ``IndexBackward0`` for advanced keys (bools included); for basic ones, the
+    node of the last step that changes anything (an int selects, a slice that is not full
+    slices, ``None`` unsqueezes), or ``AliasBackward0`` when no step does."""
+    if type(key) is not tuple:
+        key = (key,)
+    op = INDEX_ALIAS
+    consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
+    dim = 0
     for k in key:
         if k is None:
-            ends_with_none = True
-        elif isinstance(k, int):
-            op, reshaping, ends_with_none = SELECT, False, False
-        elif isinstance(k, slice):
-            op, ends_with_none = SLICE, False
-            reshaping = reshaping and k == slice(None)
-        elif k is not Ellipsis:
+            op = INDEX_UNSQUEEZE
+        elif k is Ellipsis:
+            dim += len(shape) - consumed
+        elif type(k) is int:
+            op = SELECT
+            dim += 1
+        elif type(k) is slice:
+            full = (
+                k.start in (None, 0)
+                and k.step in (None, 1)
+                and (k.stop is None or dim >= len(shape) or k.stop >= shape[dim])
+            )
+            if not full:
+                op = SLICE
+            dim += 1
+        else:
             return INDEX
-    return UNSQUEEZE if op is None or (reshaping and ends_with_none) else op
+    return op
 
 
 @declare(methods=(), export=False, rows=(EMBEDDING,))
@@ -96,28 +129,60 @@ def embedding(weight: Tensor, indices: Tensor) -> Tensor:
     return _record(EMBEDDING, out, weight._backend, (weight,), (weight._data.shape, key))
 
 
-@declare("__getitem__", methods=("__getitem__",), export=False, rows=(SELECT, SLICE, INDEX))
+@declare(
+    "__getitem__",
+    methods=("__getitem__",),
+    export=False,
+    rows=(SELECT, SLICE, INDEX, INDEX_UNSQUEEZE, INDEX_ALIAS, AS_STRIDED),
+)
 def getitem(input: Tensor, key: Any) -> Tensor:
     data = input._data
+    lone_slice = type(key) is slice
     if not isinstance(key, tuple) or any(type(k) is not int and type(k) is not slice for k in key):
         key = _index_key(key, input)
     if type(key) is tuple and len(key) == data.ndim and all(type(k) is int for k in key):
         key += (Ellipsis,)  # a 0-d view, as x[0] is in PyTorch (NumPy would copy a scalar)
     elif type(key) is int and data.ndim == 1:
         key = (key, Ellipsis)
+    check_steps(key)
     try:
         out = data[key]
     except IndexError as error:
         raise IndexError(_index_message(str(error), data.ndim, key)) from None
-    op = _index_op(key if isinstance(key, tuple) else (key,))
+    op = SLICE if lone_slice else _index_op(key, data.shape)
     if op is INDEX:  # a new tensor, laid out in order as PyTorch's (NumPy may permute it)
         out = input._backend.ascontiguousarray(out)
-    if op is UNSQUEEZE:
-        return _view(UNSQUEEZE, out, input._backend, (input,), (data.shape,))
-    result = _view(op, out, input._backend, (input,), (data.shape, key))
+    return _index_view(op, input, out, key)
+
+
+def check_steps(key: Any) -> None:
+    """Refuse a slice with a step below one, as PyTorch does (NumPy would reverse)."""
+    for k in key if type(key) is tuple else (key,):
+        if type(k) is slice and k.step is not None and k.step <= 0:
+            raise ValueError(
+                "slice step cannot be zero" if k.step == 0 else "step must be greater than zero"
+            )
+
+
+def _index_view(op: Op, input: Tensor, out: Any, key: Any) -> Tensor:
+    """``out = input._data[key]`` recorded as ``op``, a view of ``input`` where it shares
+    its memory."""
+    result = _view(op, out, input._backend, (input,), (input._data.shape, key))
     if result._extra is not None and result._extra.base is input:
         result._extra.view_key = key  # in-place ops on it write back through base[key]
     return result
+
+
+def restrided(base: Tensor, key: Any) -> Tensor:
+    """The view ``base[key]`` (a basic key) made again after an in-place op through it
+    wrote into ``base``: PyTorch's ``AsStridedBackward0`` node."""
+    return _index_view(AS_STRIDED, base, base._data[key], key)
+
+
+def _pieces(op: Op, input: Tensor, keys: Sequence[tuple]) -> tuple[Tensor, ...]:
+    """The views ``input[key]`` for basic ``keys``, each recorded as ``op`` (the node of
+    ``split``, ``unbind``: one name for all the pieces, as PyTorch's one node)."""
+    return tuple(_index_view(op, input, input._data[key], key) for key in keys)
 
 
 def _index_message(message: str, ndim: int, key: Any = ()) -> str:
@@ -164,7 +229,7 @@ def index_scatter(grad: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
     return _record(INDEX_SCATTER, out, grad._backend, (grad,), (key,))
 
 
-@declare()
+@declare(rows=(SPLIT, SPLIT_WITH_SIZES))
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
     """Splits ``tensor`` into views along ``dim``: pieces of ``split_size_or_sections``
     each, or of the listed sizes."""
@@ -187,11 +252,13 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
                 f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
                 f"tensor's size at dimension {axis}), but got split_sizes={sizes}"
             )
-    pieces, start = [], 0
+    keys, start = [], 0
     for size in sizes:
-        pieces.append(getitem(tensor, (slice(None),) * axis + (slice(start, start + size),)))
+        keys.append((slice(None),) * axis + (slice(start, start + size),))
         start += size
-    return tuple(pieces)
+    return _pieces(
+        SPLIT if isinstance(split_size_or_sections, int) else SPLIT_WITH_SIZES, tensor, keys
+    )
 
 
 @declare()
@@ -769,14 +836,15 @@ def broadcast_shapes_of(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(broadcast_shapes(*shapes))
 
 
-@declare()
+@declare(rows=(MASKED_SELECT,))
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
     m = _mask_array(mask, input, "masked_select:")
     shape = broadcast_shapes_of(m.shape, input._data.shape)
-    full = expand(input, shape)
-    mask_full = input._backend.expand(m, shape)
-    return getitem(full, mask_full)
+    full = expand(input, shape) if shape != input._data.shape else input
+    key = (input._backend.expand(m, shape),)
+    out = input._backend.ascontiguousarray(full._data[key])
+    return _record(MASKED_SELECT, out, input._backend, (full,), (shape, key))
 
 
 @declare()
@@ -835,13 +903,12 @@ def index_put(input: Tensor, indices: Sequence[Any], values: Any, accumulate: bo
 # --- slicing along a dim: unbind, narrow, unfold, repeat_interleave ---------------------
 
 
-@declare()
+@declare(rows=(UNBIND,))
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices of ``input`` along ``dim``, that dim removed."""
     axis = _dims(input._data.ndim, dim)[0]
-    return tuple(
-        getitem(input, (slice(None),) * axis + (i,)) for i in range(input._data.shape[axis])
-    )
+    keys = [(slice(None),) * axis + (i, Ellipsis) for i in range(input._data.shape[axis])]
+    return _pieces(UNBIND, input, keys)
 
 
 @declare()
@@ -862,7 +929,8 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise RuntimeError("narrow(): length must be non-negative.")
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return getitem(input, (slice(None),) * axis + (slice(start, start + length),))
+    key = (slice(None),) * axis + (slice(start, start + length),)
+    return _index_view(SLICE, input, data[key], key)
 
 
 @declare()

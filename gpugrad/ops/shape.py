@@ -247,6 +247,16 @@ def T(input: Tensor) -> Tensor:  # noqa: N802
     return permute(input, tuple(range(input._data.ndim - 1, -1, -1)))
 
 
+def legacy_type_name(t: Tensor) -> str:
+    """The tensor type PyTorch's expand and view errors print: ``gpugrad.FloatTensor``,
+    ``gpugrad.cuda.LongTensor``, and for bool ``CPUBoolType`` / ``CUDABoolType``."""
+    scalar = _dtypes.SCALAR_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name)
+    cuda = t._backend is not _cpu
+    if scalar == "Bool":
+        return "CUDABoolType" if cuda else "CPUBoolType"
+    return f"gpugrad.{'cuda.' if cuda else ''}{scalar}Tensor"
+
+
 @declare(export=False, rows=(EXPAND,))
 def expand(input: Tensor, *sizes: Any) -> Tensor:
     """A view with singleton dimensions repeated to ``sizes`` (-1 keeps a size)."""
@@ -255,7 +265,7 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     offset = len(target) - data.ndim
     if offset < 0:
         raise RuntimeError(
-            f"expand(gpugrad.{input.dtype.name}{{{list(data.shape)}}}, size={target}): the "
+            f"expand({legacy_type_name(input)}{{{list(data.shape)}}}, size={target}): the "
             f"number of sizes provided ({len(target)}) must be greater or equal to the number "
             f"of dimensions in the tensor ({data.ndim})"
         )

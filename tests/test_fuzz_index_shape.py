@@ -1,0 +1,149 @@
+"""Indexing, shape ops, in-place ops and views as PyTorch has them: node names, values,
+gradients, errors and aliasing of the cases the fuzzer (``tests/fuzz_programs.py``) found
+to differ. Each case is one snippet run with ``L = torch`` and with ``L = gpugrad``."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import gpugrad as gg  # noqa: E402
+
+
+def _outcome(L, dev: str, code: str) -> tuple:
+    """Run ``code`` (which sets ``r``, a tuple of tensors) with ``x`` a float64 leaf; the
+    error it raises (class, text), or each result's values, dtype and node name, and
+    ``x.grad`` after a backward through the first result that requires grad."""
+    x = L.tensor(
+        [[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]], dtype=L.float64, device=dev, requires_grad=True
+    )
+    ns = {"L": L, "x": x, "dev": dev}
+    try:
+        exec(code, ns)
+    except Exception as error:  # noqa: BLE001 - compared with PyTorch's
+        return type(error).__name__, str(error).replace("torch.", "gpugrad.")
+    results = ns["r"]
+    seen = []
+    for t in results:
+        node = t.grad_fn
+        name = None if node is None else (node.name() if L is gg else type(node).__name__)
+        seen.append((t.tolist(), str(t.dtype).split(".")[-1], name))
+    first = next((t for t in results if t.requires_grad), None)
+    if first is not None:
+        (first * first.detach().sin()).sum().backward()
+        seen.append(x.grad.tolist() if x.grad is not None else None)
+    return tuple(seen)
+
+
+def assert_like_torch(code: str, device: str) -> None:
+    assert _outcome(gg, device, code) == _outcome(torch, "cpu", code), code
+
+
+# --- node names of x[key] ----------------------------------------------------------------
+GETITEM_KEYS = [
+    "True", "False", "None", "...", "()", "0", "-1", ":", "0:1", "0:9", ":, :", "0, :",
+    "0, None", "None, :1", "0:1:1, None", ":, :, None", "1, 0:2, None", "0, 0, ...", ":, ...",
+    "..., None", "None, ...", "None, 0:10", "None, -5:", "None, -2:2", "True, 0", "None, 0, True",
+    "L.tensor([0, 1], device=dev)", "[0, 1], None", "::-1, None", "::0", "x > 0",
+    "L.tensor(1, device=dev)",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("key", GETITEM_KEYS)
+def test_getitem_node_names(device, key):
+    """PyTorch names ``x[key]`` after its last step that changes anything: an int selects
+    (SelectBackward0), a slice that is not full slices, ``None`` unsqueezes, a bool or a
+    tensor indexes; a key that changes nothing is ``AliasBackward0``, and a lone slice
+    always slices."""
+    assert_like_torch(f"r = (x[{key}],)", device)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "L.chunk(x, 2, 1)",
+        "L.chunk(x, 1, -2)",
+        "L.split(x, 2, 1)",
+        "L.split(x, [1, 2], 1)",
+        "L.unbind(x, 1)",
+        "L.unbind(x[0], 0)",
+        "L.chunk(x[:, :0], 3, 1)",
+        "(L.masked_select(x, x > 2),)",
+        "(L.masked_select(x, L.tensor([True, False, True], device=dev)),)",
+        "(x.narrow(0, 0, 2),)",
+    ],
+)
+def test_multi_view_node_names(device, call):
+    assert_like_torch(f"r = tuple({call})", device)
+
+
+# --- x[key] = value: nodes, values, gradients ----------------------------------------------
+@pytest.mark.parametrize(
+    "code",
+    [
+        "y = x.detach().clone(); y[:] = x; r = (y,)",
+        "y = x.detach().clone(); y[()] = x; r = (y,)",
+        "y = x.detach().clone(); y[:, :] = x * 2; r = (y,)",
+        "y = x.detach().clone(); y[0] = x[1] * 2; r = (y,)",
+        "y = x.clone(); y[L.tensor([0], device=dev)] = 2.0; r = (y,)",
+        "y = x.clone(); y[L.tensor([0, 0], device=dev)] = x[1]; r = (y,)",
+        "y = x.clone(); y[y > 0] = 2.0; r = (y,)",
+        "y = x.clone(); y[y > 0] = x[x > 0] * 3; r = (y,)",
+        "y = x.clone(); y[y > 0] = x[0, 0].float(); r = (y,)",
+        "y = x.clone(); y[0] = x[None, None, 1]; r = (y,)",
+        "y = L.zeros(2, 3, dtype=L.int64, device=dev); y[0] = x[1]; r = (y,)",
+        "y = x.clone(); v = y[::2]; v.relu_(); r = (y, v)",
+        "y = x.clone(); r = (y[::2].sub_(1), y)",
+        "y = x.clone(); y[::2].zero_(); r = (y,)",
+        "y = x.clone(); v = y[0]; v.mul_(2); r = (y, v)",
+        "y = x.clone(); v = y[:, :]; v.mul_(2); r = (y, v)",
+        "y = x.clone(); v = y[None]; v.mul_(2); r = (y, v)",
+    ],
+)
+def test_setitem_nodes_values_and_gradients(device, code):
+    """``CopyBackwards`` for a key that selects all, ``CopySlices`` for a basic key (and on
+    the base of a view written in place, the view then ``AsStridedBackward0``),
+    ``IndexPutBackward0`` for an advanced key."""
+    assert_like_torch(code, device)
+
+
+# --- x[key] = value: refusals ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "y[L.tensor([0, 1], device=dev)] = L.tensor(1.0, dtype=L.float32, device=dev)",
+        "y[L.tensor([0, 1], device=dev)] = L.ones(5, dtype=L.float64, device=dev)",
+        "y[L.tensor([0, 1], device=dev)] = L.ones(1, 1, 5, dtype=L.float64, device=dev)",
+        "y[L.tensor([0, 1], device=dev)] = L.ones(1, 1, 1, 3, dtype=L.float64, device=dev)",
+        "y[L.tensor([0, 1], device=dev)] = L.ones(5, dtype=L.int64, device=dev)",
+        "y[[0, 1]] = L.ones(2, 3, dtype=L.bool, device=dev)",
+        "y[0, [0, 1]] = L.ones(2, 1, dtype=L.float64, device=dev)",
+        "y[y > 0] = L.ones(3, dtype=L.float32, device=dev)",
+        "y[y > 0] = L.ones(1, dtype=L.float32, device=dev)",
+        "y[y > 0] = L.ones(5, dtype=L.float64, device=dev)",
+        "y[None, L.tensor([-1, -1], device=dev)] = L.ones(3, dtype=L.float32, device=dev)",
+        "y[0] = L.ones(1, 2, 3, dtype=L.float64, device=dev)",
+        "y[0] = L.ones(3, 1, 1, 3, dtype=L.float64, device=dev)",
+        "y[0] = L.ones(2, dtype=L.float64, device=dev)",
+        "y[0] = L.ones(1, 1, 2, dtype=L.int32, device=dev)",
+        "y[0] = L.ones(3, dtype=L.int64, device=dev)",
+        "y[1:] = L.ones(1, 2, 3, dtype=L.float64, device=dev)",
+        "y[:, None] = L.ones(2, 2, 3, dtype=L.float64, device=dev)",
+        "y[0, -2] = L.ones(2, 2, dtype=L.bool, device=dev)",
+        "y[1:1] = L.ones(2, 3, dtype=L.float64, device=dev)",
+    ],
+)
+@pytest.mark.parametrize("grad", [False, True])
+def test_setitem_checks_the_value_as_torch(device, assignment, grad):
+    """The value's leading 1s are dropped; an advanced key then wants it broadcastable to
+    the indexed shape ("shape mismatch") and of the same dtype (a lone bool mask with one
+    value aside), a basic key expands it (expand's errors) and casts it."""
+    start = "y = x.clone()" if grad else "y = x.detach().clone()"
+    assert_like_torch(f"{start}; {assignment}; r = (y,)", device)
+
+
+def test_expand_error_names_the_tensor_type(device):
+    for dtype, shape in (("float32", (2, 2)), ("int64", (2, 1)), ("bool", (3, 2, 3))):
+        code = f"r = (L.zeros({shape}, dtype=L.{dtype}, device=dev).expand(2),)"
+        assert_like_torch(code, device)
