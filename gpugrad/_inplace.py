@@ -15,7 +15,7 @@ from typing import Any
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
 from ._graph import ModifiedOutput, Op, clock, describe
-from ._tensor import Tensor, _wrap, version_owner
+from ._tensor import Tensor, _wrap, shareable_data, version_owner
 from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
 from .ops.dispatch import broadcast_error, device_error, record
@@ -27,6 +27,7 @@ from .ops.index import (
     _index_message,
     _index_op,
     check_steps,
+    getitem,
     restrided,
 )
 from .ops.registry import declare
@@ -62,6 +63,16 @@ def _record_write(t: Tensor) -> None:
             node.out = ModifiedOutput(describe(written), extra.version)
 
 
+def _check_cast(result: Any, target: Any) -> None:
+    """PyTorch's refusal to write a result of dtype ``result`` into a tensor of dtype
+    ``target`` of a lower category (a float into an int, an int into a bool)."""
+    if _dtypes.BY_NUMPY[result].category > _dtypes.BY_NUMPY[target].category:
+        raise RuntimeError(
+            f"result type {_dtypes.SCALAR_TYPE_NAMES[result.name]} can't be cast to the "
+            f"desired output type {_dtypes.SCALAR_TYPE_NAMES[target.name]}"
+        )
+
+
 def _write(t: Tensor, values: Tensor) -> None:
     data = values._data
     if data.shape != t._data.shape:
@@ -70,14 +81,36 @@ def _write(t: Tensor, values: Tensor) -> None:
             f"{list(data.shape)}"
         )
     if data.dtype != t._data.dtype:
-        if _dtypes.BY_NUMPY[data.dtype].category > _dtypes.BY_NUMPY[t._data.dtype].category:
-            raise RuntimeError(
-                f"result type {_dtypes.SCALAR_TYPE_NAMES[data.dtype.name]} can't be cast to the "
-                f"desired output type {_dtypes.SCALAR_TYPE_NAMES[t._data.dtype.name]}"
-            )
+        _check_cast(data.dtype, t._data.dtype)
         data = t._backend.astype(data, t._data.dtype)  # silenced: overflow is inf
     _record_write(t)
-    t._data = t._backend.assign(t._data, data)
+    if not data.size:
+        return
+    try:
+        t._data = t._backend.assign(t._data, data)
+    except ValueError:
+        _write_through_base(t, (), data)
+
+
+def _write_through_base(view: Tensor, key: Any, values: Any) -> None:
+    """Write ``values`` at ``view[key]`` into the memory of ``view``'s base: NumPy's
+    broadcast (expanded) views are read-only, PyTorch's are not."""
+    owner = version_owner(view)
+    positions = view._backend.view_positions(view._data, shareable_data(owner))
+    if positions is None:
+        raise RuntimeError(OVERLAP_ERROR)
+    if key == ():  # a whole new view: only its changed elements are written, as PyTorch's
+        changed = values != view._data  # fill-like kernels write only where they fill
+        owner._data[tuple(p[changed] for p in positions)] = values[changed]
+        return
+    owner._data[tuple(p[key] for p in positions)] = values
+
+
+OVERLAP_ALLOWED = frozenset(
+    ("fill_", "zero_", "masked_fill_", "index_fill_", "index_put_", "tril_", "triu_")
+)
+"""The in-place ops PyTorch lets write into a tensor whose elements share memory (an
+expanded view); the others refuse with ``OVERLAP_ERROR``."""
 
 
 def _needs_graph(t: Tensor, args: tuple) -> bool:
@@ -121,16 +154,32 @@ def _inplace_through_base(
     (differentiably, rebasing the base's history, as PyTorch's CopySlices does), then make
     the view ``base[key]`` of the new base."""
     key = view._extra.view_key
-    if key is None:
-        raise RuntimeError(VIEW_ERROR)
+    if key is None:  # a transposed, expanded ... view: its elements' positions in the base
+        key = view._backend.view_positions(view._data, shareable_data(base))
+        if key is None:
+            raise RuntimeError(VIEW_ERROR)
     alias = _wrap(view._backend.copy(view._data), view._backend)
     alias._requires_grad, alias.grad_fn, alias._output_nr = (
         view.requires_grad,
         view.grad_fn,
         view._output_nr,
     )
-    apply_inplace(_setitem, base, key, function(alias, *args), True)
-    fresh = restrided(base, key)
+    values = function(alias, *args)
+    if values._data.shape != view._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(view._data.shape)} doesn't match the broadcast shape "
+            f"{list(values._data.shape)}"
+        )
+    if values._data.dtype != base._data.dtype:
+        _check_cast(values._data.dtype, base._data.dtype)
+    if view._backend.internal_overlap(view._data):
+        # elements sharing memory: only the changed ones are written, as PyTorch's kernels
+        changed = values._data != view._data
+        written = tuple(p[changed] for p in key)
+        apply_inplace(_setitem, base, written, getitem(values, (changed,)), SETITEM_OVERLAP)
+    else:
+        apply_inplace(_setitem, base, key, values, SETITEM_COPY_SLICES)
+    fresh = restrided(base, key, view._data)
     view.grad_fn, view._output_nr, view._requires_grad = (
         fresh.grad_fn,
         fresh._output_nr,
@@ -140,15 +189,18 @@ def _inplace_through_base(
 
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    overlap_allowed = name in OVERLAP_ALLOWED
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        try:
-            return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
-        except ValueError as error:
-            # NumPy's broadcast views are read-only: a write into an expanded view gets
-            # PyTorch's error (its elements share memory), not NumPy's
-            if "read-only" in str(error) and self._backend.internal_overlap(self._data):
-                raise RuntimeError(OVERLAP_ERROR) from None
-            raise
+        extra = self._extra
+        if (
+            not overlap_allowed
+            and extra is not None
+            and extra.base is not None
+            and self._backend.internal_overlap(self._data)
+        ):
+            raise RuntimeError(OVERLAP_ERROR)
+        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."
@@ -173,6 +225,16 @@ COPY = Op("copy_", "CopyBackwards", None, (_zero_grad, _pass_grad))
 _SETITEM_GRADS = INDEX_PUT.grads
 SETITEM_INDEX_PUT = Op("setitem", "IndexPutBackward0", None, _SETITEM_GRADS, attrs=("key", "kept"))
 SETITEM_COPY = Op("setitem", "CopyBackwards", None, _SETITEM_GRADS, attrs=("key", "kept"))
+
+
+def _overlap_refused(ns, g, key, kept):
+    """PyTorch's backward of a write through an expanded view: refused."""
+    raise RuntimeError(OVERLAP_ERROR)
+
+
+SETITEM_OVERLAP = Op(
+    "setitem", "CopySlices", None, (_overlap_refused, _overlap_refused), attrs=("key", "kept")
+)
 SETITEM_COPY_SLICES = Op("setitem", "CopySlices", None, _SETITEM_GRADS, attrs=("key", "kept"))
 
 
@@ -282,11 +344,11 @@ def _setitem_value(t: Tensor, key: Any, value: Tensor) -> tuple[Tensor, tuple[in
     return expand(value, target), target, True
 
 
-def _setitem(t: Tensor, key: Any, value: Any, through_view: bool = False) -> Tensor:
+def _setitem(t: Tensor, key: Any, value: Any, through_view: Op | None = None) -> Tensor:
     """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
     ``value``, recorded as PyTorch records it: ``IndexPutBackward0`` for an advanced key,
-    ``CopyBackwards`` for a key that selects all of ``t``, ``CopySlices`` otherwise (and
-    always for an in-place op on a view, ``through_view``)."""
+    ``CopyBackwards`` for a key that selects all of ``t``, ``CopySlices`` otherwise; an
+    in-place op on a view passes its row (``through_view``)."""
     key = _array_key(t, key)
     backend = t._backend
     if not isinstance(value, Tensor):
@@ -306,7 +368,9 @@ def _setitem(t: Tensor, key: Any, value: Any, through_view: bool = False) -> Ten
     kept[key] = False
     out = backend.copy(t._data)
     out[key] = value._data  # replaces: a NaN or inf that ``key`` overwrites is gone
-    if advanced:
+    if through_view is not None:
+        op = through_view
+    elif advanced:
         op = SETITEM_INDEX_PUT
     elif not through_view and _index_op(key, t._data.shape) is INDEX_ALIAS:
         op = SETITEM_COPY
@@ -333,5 +397,11 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
         self._data[key] = value
     except IndexError as error:
         raise IndexError(_index_message(str(error), self._data.ndim, key)) from None
+    except ValueError:  # a read-only (expanded) view: PyTorch writes unless copy_ overlaps
+        if _index_op(key, self._data.shape) is not INDEX and self._backend.internal_overlap(
+            self._data[key]
+        ):
+            raise RuntimeError(OVERLAP_ERROR) from None
+        _write_through_base(self, key, value)
     finally:
         fp_errors.reset_state(token)

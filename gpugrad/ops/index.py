@@ -173,10 +173,12 @@ def _index_view(op: Op, input: Tensor, out: Any, key: Any) -> Tensor:
     return result
 
 
-def restrided(base: Tensor, key: Any) -> Tensor:
-    """The view ``base[key]`` (a basic key) made again after an in-place op through it
-    wrote into ``base``: PyTorch's ``AsStridedBackward0`` node."""
-    return _index_view(AS_STRIDED, base, base._data[key], key)
+def restrided(base: Tensor, key: Any, data: Any) -> Tensor:
+    """The view ``data`` of ``base`` (its elements ``base[key]``) made again after an
+    in-place op through it wrote into ``base``: PyTorch's ``AsStridedBackward0`` node."""
+    if type(key) is tuple and not any(hasattr(k, "dtype") for k in key):
+        data = base._data[key]  # a basic key: a fresh view, should ``base`` hold a new array
+    return _index_view(AS_STRIDED, base, data, key)
 
 
 def _pieces(op: Op, input: Tensor, keys: Sequence[tuple]) -> tuple[Tensor, ...]:
@@ -700,7 +702,14 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         )
     if idx.size:
         size = data.shape[axis] if data.ndim else 1
-        if input._backend.first_out_of_range(idx, size) is not None:
+        bad = input._backend.first_out_of_range(idx, size)
+        if bad is not None:
+            if data.ndim == 2 and axis == 1:  # PyTorch's CPU kernel for columns words it so
+                if not size:
+                    raise RuntimeError("index_select(): self indexing axis dim should be positive")
+                raise RuntimeError(
+                    f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}"
+                )
             raise IndexError("index out of range in self")
     idx = idx.reshape(-1)
     out = input._backend.index_select(data, axis, idx)
@@ -740,7 +749,11 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
             f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
             f"({n}), for dim: {axis}"
         )
-    _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis)
+    size = data.shape[axis] if data.ndim else 1
+    if data.ndim > 1:
+        _check_bounds(input._backend, idx, size, axis)
+    elif idx.size and input._backend.first_out_of_range(idx, size) is not None:
+        raise IndexError("index out of range in self")  # PyTorch's kernel for one dim
     alpha = _python_data.checked_fill(alpha, data.dtype)
     backend = input._backend
     added = backend.index_select_backward(source._data, data.shape, axis, idx)
