@@ -902,6 +902,8 @@ class ArrayBackend:
         ``index_select``'s pattern, which scatters whole rows."""
         if not shape:
             return self.xp.asarray(g.sum(), dtype=g.dtype).reshape(())
+        if not index.size:  # gather read nothing
+            return self.xp.zeros(shape, g.dtype)
         along = _broadcast_along(index, shape, dim)
         if along is not None:
             return self.index_select_backward(g, shape, dim, along)

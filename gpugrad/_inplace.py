@@ -29,6 +29,7 @@ from .ops.index import (
     check_steps,
     getitem,
     restrided,
+    split_ints,
 )
 from .ops.registry import declare
 from .ops.shape import expand, reshape
@@ -130,7 +131,7 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     owner = version_owner(t)
     if owner is not t and owner.requires_grad and owner.grad_fn is None:
         raise RuntimeError(VIEW_OF_LEAF_ERROR)
-    if owner is not t and (owner.requires_grad or t.requires_grad):
+    if owner is not t:  # a write through a view: the base records it (CopySlices)
         return _inplace_through_base(function, t, owner, args)
     alias = _wrap(t._data, t._backend)
     alias._requires_grad, alias.grad_fn, alias._output_nr = (
@@ -381,8 +382,17 @@ def _setitem(t: Tensor, key: Any, value: Any, through_view: Op | None = None) ->
 
 def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``."""
+    if type(key) is bool:  # PyTorch: True adds a dim to write through, False writes nothing
+        if not key:
+            return
+        key = None
     if not isinstance(value, Tensor):
         value = python_data.checked_setitem(value, self._data.dtype)
+    if type(key) is tuple and any(isinstance(k, (Tensor, list)) for k in key):
+        split = split_ints(_index_key(key, self))
+        if split is not None:  # ints select first (a view), the rest indexes it
+            setitem_method(getitem(self, split[0]), split[1], value)
+            return
     if _needs_graph(self, (value,)) or not self._backend.is_array(self._data):
         apply_inplace(_setitem, self, key, value)
         return

@@ -31,10 +31,12 @@ def _outcome(L, dev: str, code: str) -> tuple:
     ns = {"L": L, "x": x, "dev": dev, "i0": L.tensor([0], device=dev)}
     ns["no_index"] = L.tensor([], dtype=L.int64, device=dev)
     ns["two"] = L.tensor(2.0, dtype=L.float64, device=dev)
+    ns["z"] = L.zeros(2, 3, 4, dtype=L.float64, device=dev)
     try:
         exec(code, ns)
     except Exception as error:  # noqa: BLE001 - compared with PyTorch's
-        return type(error).__name__, str(error).replace("torch.", "gpugrad.")
+        text = str(error).split("\nException raised from")[0]  # PyTorch's C++ trace
+        return type(error).__name__, text.replace("torch.", "gpugrad.")
     results = ns["r"]
     seen = []
     for t in results:
@@ -207,4 +209,46 @@ def test_inplace_through_transposed_and_expanded_views(device, code):
     """A write through any view reaches its base (its elements found by their memory
     positions), recorded as CopySlices; PyTorch's fill-like ops write into an expanded view,
     its other in-place ops refuse one whose elements share memory."""
+    assert_like_torch(code, device)
+
+
+# --- index arrays with ints, bools, empty and 0-d indices ----------------------------------
+@pytest.mark.parametrize(
+    "code",
+    [
+        "r = (x[None, 0, L.tensor([2, 0], device=dev)],)",
+        "r = (x[:, 0, None][L.tensor([1, 0], device=dev), 0],)",
+        "r = (z[0, :, L.tensor([1], device=dev)],)",
+        "r = (z[None, 0, :, L.tensor([1, 0], device=dev)],)",
+        "r = (z[0, ..., L.tensor([1, 0], device=dev)],)",
+        "r = (z[-2, :, L.tensor([], dtype=L.int64, device=dev)],)",
+        "z[0, :, L.tensor([1], device=dev)] = x[0, :, None]; r = (z,)",
+        "y = x.clone(); y[1, L.tensor([1, 0], device=dev)] = x[0, :2] * 2; r = (y,)",
+        "y = x.detach().clone(); y[True] = L.tensor(3, dtype=L.int32, device=dev); r = (y,)",
+        "y = x.detach().clone(); y[True] = L.ones(3, dtype=L.int32, device=dev); r = (y,)",
+        "y = x.detach().clone(); y[False] = L.ones(4, device=dev); r = (y,)",
+        "y = x.clone(); y[True] = x[1] * 3; r = (y,)",
+        "r = (L.zeros(0, 3, device=dev)[L.tensor([0, 0], device=dev), :],)",
+        "r = (L.zeros(3, 0, device=dev)[-3, L.tensor([0], device=dev)],)",
+        "y = L.zeros(0, 3, device=dev); y[L.tensor([-1], device=dev), None] = 1.0; r = (y,)",
+        "r = (x[:, L.tensor([0, 5], device=dev)],)",
+        "r = (x[L.tensor([0, 1], device=dev), L.tensor([0, 5], device=dev)],)",
+        "r = (x[None, ..., L.tensor([7], device=dev)],)",
+        "r = (L.gather(x, 1, L.zeros((0, 3), dtype=L.int64, device=dev)),)",
+        "r = (L.gather(x[:0], 1, L.zeros((0, 3), dtype=L.int64, device=dev)),)",
+        "r = (L.gather(x[:, :0], 0, L.zeros((1, 0), dtype=L.int64, device=dev)),)",
+        "r = (L.take_along_dim(x[:, :0], L.zeros((1, 0), dtype=L.int64, device=dev), 0),)",
+        "r = (L.scatter_add(x[0].detach(), 0, L.tensor(1, device=dev), x[1].detach()),)",
+        "r = (L.scatter(x, 1, L.tensor(0, device=dev), 1.0),)",
+        "r = (L.gather(x, 1, L.tensor(0, device=dev)),)",
+        "r = (x[:0].unflatten(0, (-1, 1)),)",
+        "r = (x[:0].unflatten(0, (-1, 0)),)",
+        "r = (x[:, :0].unflatten(1, (2, -1)),)",
+    ],
+)
+def test_index_arrays_ints_bools_and_empty_indices(device, code):
+    """Ints select before index arrays index (NumPy would move the dims); a lone bool key
+    of setitem adds a dim (True) or writes nothing (False); index errors name the index
+    array's place; gather reads nothing from an empty index; unflatten infers -1 from the
+    dim alone."""
     assert_like_torch(code, device)

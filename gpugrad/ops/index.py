@@ -145,6 +145,9 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     elif type(key) is int and data.ndim == 1:
         key = (key, Ellipsis)
     check_steps(key)
+    split = split_ints(key)
+    if split is not None:
+        return getitem(getitem(input, split[0]), split[1])
     try:
         out = data[key]
     except IndexError as error:
@@ -153,6 +156,38 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     if op is INDEX:  # a new tensor, laid out in order as PyTorch's (NumPy may permute it)
         out = input._backend.ascontiguousarray(out)
     return _index_view(op, input, out, key)
+
+
+def split_ints(key: Any) -> tuple[tuple, tuple] | None:
+    """For a key mixing ints with index arrays, ``(ints, rest)``: PyTorch selects at the
+    ints first, then indexes the view with the rest (NumPy counts an int as one more index
+    array, which moves the result's dims). None for any other key."""
+    if type(key) is not tuple:
+        return None
+    ints = arrays = False
+    for k in key:
+        if type(k) is int:
+            ints = True
+        elif type(k) is bool:
+            return None
+        elif hasattr(k, "ndim"):
+            arrays = True
+    if not (ints and arrays):
+        return None
+    first, rest = [], []
+    for k in key:
+        if type(k) is int:
+            first.append(k)
+        elif k is None:
+            first.append(None)
+            rest.append(slice(None))
+        elif k is Ellipsis or type(k) is slice:
+            first.append(k)
+            rest.append(slice(None) if type(k) is slice else k)
+        else:  # an index array: a bool mask spans its dims
+            first.extend([slice(None)] * (k.ndim if k.dtype.kind == "b" else 1))
+            rest.append(k)
+    return tuple(first), tuple(rest)
 
 
 def check_steps(key: Any) -> None:
@@ -199,29 +234,34 @@ def _index_message(message: str, ndim: int, key: Any = ()) -> str:
     found = re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message)
     if found:
         index, axis, size = (int(g) for g in found.groups())
-        return (
-            f"index {index} is out of bounds for dimension "
-            f"{_reported_dim(key, ndim, axis)} with size {size}"
-        )
+        dim, advanced = _reported_dim(key, ndim, axis)
+        if advanced and not size:
+            return "index is out of bounds for dimension with size 0"
+        return f"index {index} is out of bounds for dimension {dim} with size {size}"
     return message.replace("axis", "dimension")
 
 
-def _reported_dim(key: Any, ndim: int, axis: int) -> int:
-    """The dim PyTorch names for an int index out of range at tensor dim ``axis``: that
-    dim counted with the ``None`` entries of the key before it."""
+def _reported_dim(key: Any, ndim: int, axis: int) -> tuple[int, bool]:
+    """The dim PyTorch names for an index out of range at tensor dim ``axis``, and whether
+    it is an index array's: for an int, that dim counted with the ``None`` entries of the
+    key before it; for an index array, its place among the key's index arrays."""
     items = key if isinstance(key, tuple) else (key,)
     consuming = sum(1 for k in items if k is not None and k is not Ellipsis)
-    dim = nones = 0
+    dim = nones = arrays = 0
     for k in items:
         if k is None:
             nones += 1
         elif k is Ellipsis:
             dim += ndim - consuming
         else:
+            advanced = hasattr(k, "ndim")
             if dim == axis:
-                return axis + nones if isinstance(k, int) else axis
+                if advanced:
+                    return arrays, True
+                return (axis + nones if isinstance(k, int) else axis), False
             dim += 1
-    return axis
+            arrays += advanced
+    return axis, False
 
 
 @declare(export=False, methods=(), rows=(INDEX_SCATTER,))
@@ -420,7 +460,10 @@ def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) ->
     data = input._data
     axis = _dim(data.ndim, dim)
     if index.ndim != max(data.ndim, 1) and not (index.ndim <= 1 and data.ndim <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        tensor = "input" if what == "gather" else "self"
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as {tensor} tensor"
+        )
     for d in range(index.ndim):
         too_big = src is not None and index.shape[d] > src.shape[d]
         if (d != axis and index.shape[d] > data.shape[d]) or too_big:
@@ -446,8 +489,11 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
-    idx = input._backend.broadcast_index(idx, data.shape, axis)
-    out = input._backend.gather(data, axis, idx)
+    if not idx.size:  # nothing to read (the input may have no elements either)
+        out = input._backend.zeros(idx.shape, data.dtype)
+    else:
+        idx = input._backend.broadcast_index(idx, data.shape, axis)
+        out = input._backend.gather(data, axis, idx)
     return _record(GATHER, out, input._backend, (input,), (data.shape, axis, idx))
 
 
@@ -557,6 +603,10 @@ def scatter(
 @declare(rows=(SCATTER_ADD,), inplace=("scatter_add_",))
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    if _scalar_index(input, dim, index):
+        src = reshape(src, (-1,))[:1]
+        flat = scatter_add(reshape(input, (-1,)), 0, reshape(index, (1,)), src)
+        return reshape(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_add")
     axis = _scatter_checks("scatter_add", input, dim, idx, src._data)
     part = _index_part(_source("scatter", input, src, idx), idx)

@@ -751,11 +751,19 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
         if n != -1:
             known *= n
     n = data.shape[axis]
+    if -1 in sizes and not known and not n:
+        raise RuntimeError(
+            "unflatten got an unexpected error:\ncannot reshape tensor of 0 elements into "
+            f"shape {list(sizes)} because the unspecified dimension size -1 can be any value "
+            "and is ambiguous"
+        )
     if (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
         raise RuntimeError(
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
             f"{axis} ({n}) in the input tensor"
         )
+    if -1 in sizes:  # inferred from the dim alone (a size-0 input has no other answer)
+        sizes = tuple(n // known if m == -1 else m for m in sizes)
     return reshape(input, data.shape[:axis] + sizes + data.shape[axis + 1 :])
 
 
