@@ -129,6 +129,15 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_ERROR)
     owner = version_owner(t)
+    if owner is not t:
+        piece = getattr(t._extra.view_key, "piece", None)
+        if piece is not None and t.requires_grad:
+            raise RuntimeError(
+                f"Output {piece} of {t.grad_fn.name().removesuffix('Backward0')} is a view and "
+                "is being modified inplace. This view is the output of a function that returns "
+                "multiple views. Such functions do not allow the output views to be modified "
+                "inplace. You should replace the inplace operation by an out-of-place one."
+            )
     if owner is not t and owner.requires_grad and owner.grad_fn is None:
         raise RuntimeError(VIEW_OF_LEAF_ERROR)
     if owner is not t:  # a write through a view: the base records it (CopySlices)

@@ -252,3 +252,15 @@ def test_index_arrays_ints_bools_and_empty_indices(device, code):
     array's place; gather reads nothing from an empty index; unflatten infers -1 from the
     dim alone."""
     assert_like_torch(code, device)
+
+
+@pytest.mark.parametrize(
+    "call", ["x.split(1)[1]", "x.chunk(2)[0]", "x.unbind(1)[2]", "x.split([1, 1])[0]"]
+)
+def test_in_place_on_a_piece_of_split_or_unbind_is_refused(device, call):
+    """PyTorch refuses an in-place op on one of several views made by one call, while
+    recording; without grad the write reaches the base."""
+    assert_like_torch(f"v = {call}; v.mul_(2); r = (x,)", device)
+    piece = call.replace("x.", "y.")
+    assert_like_torch(f"y = x.clone(); v = {piece}; v.mul_(2); r = (y,)", device)
+    assert_like_torch(f"y = x.detach().clone(); v = {piece}; v.mul_(2); r = (y,)", device)

@@ -219,7 +219,19 @@ def restrided(base: Tensor, key: Any, data: Any) -> Tensor:
 def _pieces(op: Op, input: Tensor, keys: Sequence[tuple]) -> tuple[Tensor, ...]:
     """The views ``input[key]`` for basic ``keys``, each recorded as ``op`` (the node of
     ``split``, ``unbind``: one name for all the pieces, as PyTorch's one node)."""
-    return tuple(_index_view(op, input, input._data[key], key) for key in keys)
+    return tuple(
+        _index_view(op, input, input._data[key], PieceKey(key, i)) for i, key in enumerate(keys)
+    )
+
+
+class PieceKey(tuple):
+    """The basic key of piece number ``piece`` of ``split``/``unbind``: PyTorch refuses an
+    in-place op on such a view while recording (``_inplace._inplace_through_base``)."""
+
+    def __new__(cls, key: tuple, piece: int) -> PieceKey:
+        self = super().__new__(cls, key)
+        self.piece = piece
+        return self
 
 
 def _index_message(message: str, ndim: int, key: Any = ()) -> str:
