@@ -74,6 +74,18 @@ def _check_cast(result: Any, target: Any) -> None:
         )
 
 
+def _check_operand_cast(t: Tensor, operand: Any) -> None:
+    """Refuse an operand whose dtype category is above ``t``'s (a float into an int)."""
+    data = t._data
+    if isinstance(operand, Tensor):
+        other = operand._data
+        if other.dtype != data.dtype:
+            result = _dtypes.promote_arrays(data.dtype, data.ndim, other.dtype, other.ndim)
+            _check_cast(result, data.dtype)
+    elif type(operand) in (bool, int, float):
+        _check_cast(_dtypes.promote_with_scalar(data.dtype, operand), data.dtype)
+
+
 def _write(t: Tensor, values: Tensor) -> None:
     data = values._data
     if data.shape != t._data.shape:
@@ -200,8 +212,13 @@ def _inplace_through_base(
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
     overlap_allowed = name in OVERLAP_ALLOWED
+    # elementwise ops: the operand's dtype checked first, as PyTorch's in-place kernels do
+    # (``b.bitwise_and_(2.0)`` is a cast refusal, not bitwise_and's missing float kernel)
+    checks_operand = function.__module__.endswith(".elementwise") and name != "lerp_"
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if checks_operand and args:
+            _check_operand_cast(self, args[0])
         extra = self._extra
         if (
             not overlap_allowed

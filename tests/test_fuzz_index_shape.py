@@ -264,3 +264,22 @@ def test_in_place_on_a_piece_of_split_or_unbind_is_refused(device, call):
     piece = call.replace("x.", "y.")
     assert_like_torch(f"y = x.clone(); v = {piece}; v.mul_(2); r = (y,)", device)
     assert_like_torch(f"y = x.detach().clone(); v = {piece}; v.mul_(2); r = (y,)", device)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "v = L.tensor([True, False], device=dev); r = (v.bitwise_and_(L.tensor(2.0, device=dev)),)",
+        "v = L.tensor([True, False], device=dev); r = (v.bitwise_and_(2.0),)",
+        "v = L.tensor([1, 2], device=dev); r = (v.bitwise_and_(-0.0),)",
+        "v = L.tensor([1, 2], device=dev); r = (v.bitwise_or_(True),)",
+        "v = L.tensor([1, 2], device=dev); r = (v.add_(L.tensor([1.5, 2], device=dev)),)",
+        "v = L.tensor([1, 2], device=dev); r = (v.mul_(L.tensor(2, dtype=L.int32, device=dev)),)",
+        "v = L.tensor([1, 2, 3], dtype=L.int32, device=dev)[::2]; "
+        "r = (v.bitwise_and_(L.tensor([2, -4, 5], dtype=L.int32, device=dev)),)",
+    ],
+)
+def test_in_place_operand_dtype_checked_first(device, code):
+    """An in-place elementwise op refuses an operand of a higher dtype category with
+    PyTorch's cast error, before the op's own dtype support is asked."""
+    assert_like_torch(code, device)
