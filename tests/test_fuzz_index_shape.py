@@ -283,3 +283,19 @@ def test_in_place_operand_dtype_checked_first(device, code):
     """An in-place elementwise op refuses an operand of a higher dtype category with
     PyTorch's cast error, before the op's own dtype support is asked."""
     assert_like_torch(code, device)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "L.gather(x[0], 0, L.tensor(1, device=dev))",
+        "L.gather(x[0, 0], 0, L.tensor(0, device=dev))",
+        "L.scatter(x[0], 0, L.tensor(1, device=dev), 1.0)",
+        "L.scatter(x[0], 0, L.tensor(1, device=dev), x[1].detach())",
+        "L.scatter_add(x[0], 0, L.tensor(1, device=dev), x[1].detach())",
+        "L.scatter_reduce(x[0], 0, L.tensor(1, device=dev), x[1].detach(), 'prod')",
+    ],
+)
+def test_gather_and_scatter_at_a_0d_index_are_one_node(device, call):
+    """(PyTorch's own backward to ``src`` at a 0-d index fails or spreads: not compared.)"""
+    assert_like_torch(f"r = ({call},)", device)

@@ -15,7 +15,7 @@ from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
 from .registry import declare
-from .shape import _view, broadcast_shapes, expand, movedim, reshape
+from .shape import _reshaped, _view, broadcast_shapes, expand, movedim, reshape
 
 
 def _scattered(ns, g, shape, key):
@@ -458,6 +458,22 @@ def _check_bounds(backend: Any, index: Any, size: int, dim: int, error: type = R
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+_RENAMED_RESHAPES: dict[str, Op] = {}
+
+
+def _reshaped_as_its_node(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``reshape(t, shape)`` recorded under the name of ``t``'s own node: a gather or
+    scatter at a 0-d index, computed here on flat views, is one node in PyTorch."""
+    node = t.grad_fn
+    if node is None:
+        return reshape(t, shape)
+    name = node.name()
+    row = _RENAMED_RESHAPES.get(name)
+    if row is None:
+        row = _RENAMED_RESHAPES[name] = Op("reshape", name, None, (_reshaped,), attrs=("shape",))
+    return _view(row, t._data.reshape(shape), t._backend, (t,), (t._data.shape,))
+
+
 def _scalar_index(input: Tensor, dim: int, index: Any) -> bool:
     """A 0-d index into a tensor of at most one dim: PyTorch picks (or writes) the one
     element, as with a one-element index."""
@@ -497,7 +513,7 @@ def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) ->
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): values picked along ``dim``."""
     if _scalar_index(input, dim, index):
-        return reshape(gather(reshape(input, (-1,)), 0, reshape(index, (1,))), ())
+        return _reshaped_as_its_node(gather(reshape(input, (-1,)), 0, reshape(index, (1,))), ())
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
@@ -586,7 +602,7 @@ def scatter(
     if _scalar_index(input, dim, index):
         src = reshape(src, (-1,))[:1] if isinstance(src, Tensor) else src
         flat = scatter(reshape(input, (-1,)), 0, reshape(index, (1,)), src, reduce=reduce)
-        return reshape(flat, input._data.shape)
+        return _reshaped_as_its_node(flat, input._data.shape)
     idx = _index_array(index, input, "scatter")
     is_tensor = isinstance(src, Tensor)
     if reduce is not None:
@@ -618,7 +634,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     if _scalar_index(input, dim, index):
         src = reshape(src, (-1,))[:1]
         flat = scatter_add(reshape(input, (-1,)), 0, reshape(index, (1,)), src)
-        return reshape(flat, input._data.shape)
+        return _reshaped_as_its_node(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_add")
     axis = _scatter_checks("scatter_add", input, dim, idx, src._data)
     part = _index_part(_source("scatter", input, src, idx), idx)
@@ -727,7 +743,7 @@ def scatter_reduce(
             reduce,
             include_self=include_self,
         )
-        return reshape(flat, input._data.shape)
+        return _reshaped_as_its_node(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_reduce")
     axis = _scatter_checks("scatter_reduce", input, dim, idx, src._data)
     part = _index_part(_source("scatter_reduce", input, src, idx), idx)
