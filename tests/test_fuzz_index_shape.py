@@ -299,3 +299,21 @@ def test_in_place_operand_dtype_checked_first(device, code):
 def test_gather_and_scatter_at_a_0d_index_are_one_node(device, call):
     """(PyTorch's own backward to ``src`` at a 0-d index fails or spreads: not compared.)"""
     assert_like_torch(f"r = ({call},)", device)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "r = (x[2:, L.tensor([5, -1, -3], device=dev)],)",
+        "r = (x[:0, L.tensor([7], device=dev)],)",
+        "r = (x[None, L.tensor([], dtype=L.int64, device=dev), 9:],)",
+        "r = (x[:, :0][L.tensor([4, 1], device=dev)],)",
+        "r = (x[L.tensor([4], device=dev), 5:],)",
+        "y = x[:, :0].detach(); r = (L.index_add(y, 0, L.tensor([4, 1], device=dev), y),)",
+        "r = (x[:0].index_fill(-1, L.tensor([4, 0], device=dev), float('nan')),)",
+    ],
+)
+def test_out_of_range_indices_that_read_nothing(device, code):
+    """PyTorch checks an index as it reads or writes through it: an empty result, an
+    empty source, an empty input check none."""
+    assert_like_torch(code, device)

@@ -151,11 +151,30 @@ def getitem(input: Tensor, key: Any) -> Tensor:
     try:
         out = data[key]
     except IndexError as error:
-        raise IndexError(_index_message(str(error), data.ndim, key)) from None
+        safe = _empty_result_key(data, key)
+        if safe is None:
+            raise IndexError(_index_message(str(error), data.ndim, key)) from None
+        key = safe
+        out = data[key]
     op = SLICE if lone_slice else _index_op(key, data.shape)
     if op is INDEX:  # a new tensor, laid out in order as PyTorch's (NumPy may permute it)
         out = input._backend.ascontiguousarray(out)
     return _index_view(op, input, out, key)
+
+
+def _empty_result_key(data: Any, key: Any) -> Any:
+    """For a key whose index arrays hold out-of-range values but whose result has no
+    elements (PyTorch checks each index as it reads, so reads none): the key with those
+    arrays zeroed, which gives the same empty result. Else None."""
+    items = key if type(key) is tuple else (key,)
+    if not any(hasattr(k, "ndim") and k.dtype.kind in "iu" for k in items):
+        return None
+    safe = tuple(k * 0 if hasattr(k, "ndim") and k.dtype.kind in "iu" else k for k in items)
+    try:
+        out = data[safe]
+    except IndexError:  # an indexed dim of size 0: no index is in range
+        return None
+    return safe if not out.size else None
 
 
 def split_ints(key: Any) -> tuple[tuple, tuple] | None:
@@ -829,7 +848,10 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         )
     size = data.shape[axis] if data.ndim else 1
     if data.ndim > 1:
-        _check_bounds(input._backend, idx, size, axis)
+        if source._data.size:  # PyTorch's kernel checks each index as it adds a slice
+            _check_bounds(input._backend, idx, size, axis)
+        elif size:  # nothing is added: any index will do
+            idx = idx * 0
     elif idx.size and input._backend.first_out_of_range(idx, size) is not None:
         raise IndexError("index out of range in self")  # PyTorch's kernel for one dim
     alpha = _python_data.checked_fill(alpha, data.dtype)
@@ -847,6 +869,9 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     axis, idx = _vector_index("index_fill", input, dim, index)
     data = input._data
     size = data.shape[axis] if data.ndim else 1
+    if size and not data.size:  # nothing to fill: PyTorch checks no index (nor here)
+        out = input._backend.copy(data)
+        return _record(INDEX_FILL, out, input._backend, (input,), (axis, idx * 0))
     if idx.size:  # negative indices count from the end, as in PyTorch
         bad = input._backend.first_out_of_range(idx + size, 2 * size)
         if bad is not None:
