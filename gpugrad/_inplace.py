@@ -108,15 +108,17 @@ def _write(t: Tensor, values: Tensor) -> None:
 def _write_through_base(view: Tensor, key: Any, values: Any) -> None:
     """Write ``values`` at ``view[key]`` into the memory of ``view``'s base: NumPy's
     broadcast (expanded) views are read-only, PyTorch's are not."""
-    owner = version_owner(view)
-    positions = view._backend.view_positions(view._data, shareable_data(owner))
+    base = shareable_data(version_owner(view))
+    if not base.ndim:
+        base = base.reshape(1)  # the same memory, indexable
+    positions = view._backend.view_positions(view._data, base)
     if positions is None:
         raise RuntimeError(OVERLAP_ERROR)
     if key == ():  # a whole new view: only its changed elements are written, as PyTorch's
         changed = values != view._data  # fill-like kernels write only where they fill
-        owner._data[tuple(p[changed] for p in positions)] = values[changed]
+        base[tuple(p[changed] for p in positions)] = values[changed]
         return
-    owner._data[tuple(p[key] for p in positions)] = values
+    base[tuple(p[key] for p in positions)] = values
 
 
 OVERLAP_ALLOWED = frozenset(

@@ -317,3 +317,20 @@ def test_out_of_range_indices_that_read_nothing(device, code):
     """PyTorch checks an index as it reads or writes through it: an empty result, an
     empty source, an empty input check none."""
     assert_like_torch(code, device)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "z = L.zeros(1, 2, 2, dtype=L.float64, device=dev); "
+        "r = (L.index_add(z, 1, L.tensor([0, -1], device=dev), z),)",
+        "z = L.zeros(1, 2, 2, dtype=L.float64, device=dev); "
+        "r = (L.index_add(z, 2, L.tensor([0, -1], device=dev), z),)",
+        "r = (L.index_select(L.zeros(3, 4, 5, device=dev), 1, L.tensor([-1], device=dev)),)",
+        "r = (L.index_select(L.zeros(3, 4, 5, device=dev), 2, L.tensor([-1], device=dev)),)",
+        "y = L.tensor(True, device=dev).clone(); y.expand(2).fill_(False); r = (y,)",
+        "y = L.tensor(1.5, device=dev).clone(); y.expand(2, 2)[0].fill_(3.0); r = (y,)",
+    ],
+)
+def test_index_add_select_kernels_and_0d_bases(device, code):
+    assert_like_torch(code, device)

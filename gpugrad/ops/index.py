@@ -801,7 +801,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         size = data.shape[axis] if data.ndim else 1
         bad = input._backend.first_out_of_range(idx, size)
         if bad is not None:
-            if data.ndim == 2 and axis == 1:  # PyTorch's CPU kernel for columns words it so
+            if data.ndim >= 2 and axis == 1:  # PyTorch's CPU kernel for dim 1 words it so
                 if not size:
                     raise RuntimeError("index_select(): self indexing axis dim should be positive")
                 raise RuntimeError(
@@ -847,13 +847,13 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
             f"({n}), for dim: {axis}"
         )
     size = data.shape[axis] if data.ndim else 1
-    if data.ndim > 1:
+    if data.ndim > 1 and axis in (0, data.ndim - 1):
         if source._data.size:  # PyTorch's kernel checks each index as it adds a slice
             _check_bounds(input._backend, idx, size, axis)
         elif size:  # nothing is added: any index will do
             idx = idx * 0
     elif idx.size and input._backend.first_out_of_range(idx, size) is not None:
-        raise IndexError("index out of range in self")  # PyTorch's kernel for one dim
+        raise IndexError("index out of range in self")  # PyTorch's kernel for other dims
     alpha = _python_data.checked_fill(alpha, data.dtype)
     backend = input._backend
     added = backend.index_select_backward(source._data, data.shape, axis, idx)
