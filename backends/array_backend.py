@@ -916,6 +916,8 @@ class ArrayBackend:
         ``index_select``'s pattern, which scatters whole rows."""
         if not shape:
             return self.xp.asarray(g.sum(), dtype=g.dtype).reshape(())
+        if not index.size:  # gather read nothing
+            return self.xp.zeros(shape, g.dtype)
         along = _broadcast_along(index, shape, dim)
         if along is not None:
             return self.index_select_backward(g, shape, dim, along)
@@ -1197,6 +1199,29 @@ class ArrayBackend:
         if rng is None:
             rng = self._rng = self.xp.random.default_rng()
         return rng
+
+    # --- views written in place (fzC: transposed and expanded views, _inplace.py) -------
+    def view_positions(self, view: Array, base: Array) -> tuple[Array, ...] | None:
+        """Where each element of ``view`` lies in ``base``: one index array per dim of
+        ``base``, each of ``view``'s shape (an expanded view repeats positions). None when
+        ``base`` is not a C-contiguous array holding ``view``'s memory."""
+        xp = self.xp
+        if not (isinstance(view, xp.ndarray) and isinstance(base, xp.ndarray)):
+            return None
+        item = base.itemsize
+        if not base.ndim or not base.flags.c_contiguous or view.itemsize != item:
+            return None
+        start = _address(view) - _address(base)
+        if start % item or any(st % item for st in view.strides):
+            return None
+        flat = xp.full(view.shape, start // item, dtype=xp.int64)
+        for d, (n, st) in enumerate(zip(view.shape, view.strides)):
+            steps = [1] * view.ndim
+            steps[d] = n
+            flat = flat + (xp.arange(n, dtype=xp.int64) * (st // item)).reshape(steps)
+        if flat.size and (int(flat.min()) < 0 or int(flat.max()) >= base.size):
+            return None
+        return tuple(xp.unravel_index(flat, base.shape))
 
     # --- in-place -----------------------------------------------------------------------
     def assign(self, dst: Array, src: Any) -> Array:
@@ -1666,6 +1691,12 @@ class LinAlgError(RuntimeError):
 
 
 # --- floating-point warnings (issue 15): see fp_errors -----------------------------------
+def _address(a: Any) -> int:
+    """The address of ``a``'s first element (NumPy's ``ctypes.data``, CuPy's ``data.ptr``)."""
+    data = a.data
+    return data.ptr if hasattr(data, "ptr") else a.ctypes.data
+
+
 SILENCED = (
     *("sum", "mean", "prod", "var", "cumsum", "logsumexp", "softmax", "log_softmax"),
     *("prod_others", "clamp", "relu", "rsqrt", "reciprocal", "erf"),

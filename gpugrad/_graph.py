@@ -35,7 +35,15 @@ SAVE_NAMES = ("x", "y", "z", "o")
 its output ``o``."""
 
 
-BASIC_SLICES = frozenset(("SliceBackward0", "SelectBackward0"))
+BASIC_SLICES = frozenset(
+    (
+        "SliceBackward0",
+        "SelectBackward0",
+        "SplitBackward0",
+        "SplitWithSizesBackward0",
+        "UnbindBackward0",
+    )
+)
 """Nodes of ``x[key]`` with a basic key (ints and slices), whose backward scatters the
 gradient into zeros of the input's shape: ``split``, ``chunk``, ``unbind`` make several
 (the engine adds their gradients into one buffer: ``Op.basic_slice``)."""

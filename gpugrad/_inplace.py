@@ -15,14 +15,24 @@ from typing import Any
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
 from ._graph import ModifiedOutput, Op, clock, describe
-from ._tensor import Tensor, _wrap, version_owner
+from ._tensor import Tensor, _wrap, shareable_data, version_owner
 from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
 from .ops.dispatch import broadcast_error, device_error, record
-from .ops.elementwise import where
-from .ops.index import _index_key, _index_message, getitem, index_scatter
+from .ops.index import (
+    INDEX,
+    INDEX_ALIAS,
+    INDEX_PUT,
+    _index_key,
+    _index_message,
+    _index_op,
+    check_steps,
+    getitem,
+    restrided,
+    split_ints,
+)
 from .ops.registry import declare
-from .ops.shape import expand
+from .ops.shape import expand, reshape
 
 VIEW_ERROR = (
     "an in-place operation on this view of a tensor that requires grad, while recording a "
@@ -54,6 +64,28 @@ def _record_write(t: Tensor) -> None:
             node.out = ModifiedOutput(describe(written), extra.version)
 
 
+def _check_cast(result: Any, target: Any) -> None:
+    """PyTorch's refusal to write a result of dtype ``result`` into a tensor of dtype
+    ``target`` of a lower category (a float into an int, an int into a bool)."""
+    if _dtypes.BY_NUMPY[result].category > _dtypes.BY_NUMPY[target].category:
+        raise RuntimeError(
+            f"result type {_dtypes.SCALAR_TYPE_NAMES[result.name]} can't be cast to the "
+            f"desired output type {_dtypes.SCALAR_TYPE_NAMES[target.name]}"
+        )
+
+
+def _check_operand_cast(t: Tensor, operand: Any) -> None:
+    """Refuse an operand whose dtype category is above ``t``'s (a float into an int)."""
+    data = t._data
+    if isinstance(operand, Tensor):
+        other = operand._data
+        if other.dtype != data.dtype:
+            result = _dtypes.promote_arrays(data.dtype, data.ndim, other.dtype, other.ndim)
+            _check_cast(result, data.dtype)
+    elif type(operand) in (bool, int, float):
+        _check_cast(_dtypes.promote_with_scalar(data.dtype, operand), data.dtype)
+
+
 def _write(t: Tensor, values: Tensor) -> None:
     data = values._data
     if data.shape != t._data.shape:
@@ -62,14 +94,38 @@ def _write(t: Tensor, values: Tensor) -> None:
             f"{list(data.shape)}"
         )
     if data.dtype != t._data.dtype:
-        if _dtypes.BY_NUMPY[data.dtype].category > _dtypes.BY_NUMPY[t._data.dtype].category:
-            raise RuntimeError(
-                f"result type {_dtypes.SCALAR_TYPE_NAMES[data.dtype.name]} can't be cast to the "
-                f"desired output type {_dtypes.SCALAR_TYPE_NAMES[t._data.dtype.name]}"
-            )
+        _check_cast(data.dtype, t._data.dtype)
         data = t._backend.astype(data, t._data.dtype)  # silenced: overflow is inf
     _record_write(t)
-    t._data = t._backend.assign(t._data, data)
+    if not data.size:
+        return
+    try:
+        t._data = t._backend.assign(t._data, data)
+    except ValueError:
+        _write_through_base(t, (), data)
+
+
+def _write_through_base(view: Tensor, key: Any, values: Any) -> None:
+    """Write ``values`` at ``view[key]`` into the memory of ``view``'s base: NumPy's
+    broadcast (expanded) views are read-only, PyTorch's are not."""
+    base = shareable_data(version_owner(view))
+    if not base.ndim:
+        base = base.reshape(1)  # the same memory, indexable
+    positions = view._backend.view_positions(view._data, base)
+    if positions is None:
+        raise RuntimeError(OVERLAP_ERROR)
+    if key == ():  # a whole new view: only its changed elements are written, as PyTorch's
+        changed = values != view._data  # fill-like kernels write only where they fill
+        base[tuple(p[changed] for p in positions)] = values[changed]
+        return
+    base[tuple(p[key] for p in positions)] = values
+
+
+OVERLAP_ALLOWED = frozenset(
+    ("fill_", "zero_", "masked_fill_", "index_fill_", "index_put_", "tril_", "triu_")
+)
+"""The in-place ops PyTorch lets write into a tensor whose elements share memory (an
+expanded view); the others refuse with ``OVERLAP_ERROR``."""
 
 
 def _needs_graph(t: Tensor, args: tuple) -> bool:
@@ -87,9 +143,18 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
     if t.requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_ERROR)
     owner = version_owner(t)
+    if owner is not t:
+        piece = getattr(t._extra.view_key, "piece", None)
+        if piece is not None and t.requires_grad:
+            raise RuntimeError(
+                f"Output {piece} of {t.grad_fn.name().removesuffix('Backward0')} is a view and "
+                "is being modified inplace. This view is the output of a function that returns "
+                "multiple views. Such functions do not allow the output views to be modified "
+                "inplace. You should replace the inplace operation by an out-of-place one."
+            )
     if owner is not t and owner.requires_grad and owner.grad_fn is None:
         raise RuntimeError(VIEW_OF_LEAF_ERROR)
-    if owner is not t and (owner.requires_grad or t.requires_grad):
+    if owner is not t:  # a write through a view: the base records it (CopySlices)
         return _inplace_through_base(function, t, owner, args)
     alias = _wrap(t._data, t._backend)
     alias._requires_grad, alias.grad_fn, alias._output_nr = (
@@ -113,16 +178,32 @@ def _inplace_through_base(
     (differentiably, rebasing the base's history, as PyTorch's CopySlices does), then make
     the view ``base[key]`` of the new base."""
     key = view._extra.view_key
-    if key is None:
-        raise RuntimeError(VIEW_ERROR)
+    if key is None:  # a transposed, expanded ... view: its elements' positions in the base
+        key = view._backend.view_positions(view._data, shareable_data(base))
+        if key is None:
+            raise RuntimeError(VIEW_ERROR)
     alias = _wrap(view._backend.copy(view._data), view._backend)
     alias._requires_grad, alias.grad_fn, alias._output_nr = (
         view.requires_grad,
         view.grad_fn,
         view._output_nr,
     )
-    apply_inplace(_setitem, base, key, function(alias, *args))
-    fresh = getitem(base, key)
+    values = function(alias, *args)
+    if values._data.shape != view._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(view._data.shape)} doesn't match the broadcast shape "
+            f"{list(values._data.shape)}"
+        )
+    if values._data.dtype != base._data.dtype:
+        _check_cast(values._data.dtype, base._data.dtype)
+    if view._backend.internal_overlap(view._data):
+        # elements sharing memory: only the changed ones are written, as PyTorch's kernels
+        changed = values._data != view._data
+        written = tuple(p[changed] for p in key)
+        apply_inplace(_setitem, base, written, getitem(values, (changed,)), SETITEM_OVERLAP)
+    else:
+        apply_inplace(_setitem, base, key, values, SETITEM_COPY_SLICES)
+    fresh = restrided(base, key, view._data)
     view.grad_fn, view._output_nr, view._requires_grad = (
         fresh.grad_fn,
         fresh._output_nr,
@@ -132,15 +213,23 @@ def _inplace_through_base(
 
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    overlap_allowed = name in OVERLAP_ALLOWED
+    # elementwise ops: the operand's dtype checked first, as PyTorch's in-place kernels do
+    # (``b.bitwise_and_(2.0)`` is a cast refusal, not bitwise_and's missing float kernel)
+    checks_operand = function.__module__.endswith(".elementwise") and name != "lerp_"
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        try:
-            return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
-        except ValueError as error:
-            # NumPy's broadcast views are read-only: a write into an expanded view gets
-            # PyTorch's error (its elements share memory), not NumPy's
-            if "read-only" in str(error) and self._backend.internal_overlap(self._data):
-                raise RuntimeError(OVERLAP_ERROR) from None
-            raise
+        if checks_operand and args:
+            _check_operand_cast(self, args[0])
+        extra = self._extra
+        if (
+            not overlap_allowed
+            and extra is not None
+            and extra.base is not None
+            and self._backend.internal_overlap(self._data)
+        ):
+            raise RuntimeError(OVERLAP_ERROR)
+        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."
@@ -162,6 +251,20 @@ ZERO = Op("zero_", "ZeroBackward0", None, (_zero_grad,))
 FILL_NUMBER = Op("fill_", "FillBackward2", None, (_zero_grad,))
 FILL_TENSOR = Op("fill_", "FillBackward3", None, (_zero_grad, _pass_grad))
 COPY = Op("copy_", "CopyBackwards", None, (_zero_grad, _pass_grad))
+_SETITEM_GRADS = INDEX_PUT.grads
+SETITEM_INDEX_PUT = Op("setitem", "IndexPutBackward0", None, _SETITEM_GRADS, attrs=("key", "kept"))
+SETITEM_COPY = Op("setitem", "CopyBackwards", None, _SETITEM_GRADS, attrs=("key", "kept"))
+
+
+def _overlap_refused(ns, g, key, kept):
+    """PyTorch's backward of a write through an expanded view: refused."""
+    raise RuntimeError(OVERLAP_ERROR)
+
+
+SETITEM_OVERLAP = Op(
+    "setitem", "CopySlices", None, (_overlap_refused, _overlap_refused), attrs=("key", "kept")
+)
+SETITEM_COPY_SLICES = Op("setitem", "CopySlices", None, _SETITEM_GRADS, attrs=("key", "kept"))
 
 
 def _overwrite(op: Op, t: Tensor, source: Tensor) -> Tensor:
@@ -224,31 +327,100 @@ def _copy(t: Tensor, source: Tensor) -> Tensor:
 
 def _array_key(t: Tensor, key: Any) -> Any:
     """``key`` with tensors and lists turned into ``t``'s backend arrays."""
+    check_steps(key)
     if type(key) is not tuple or any(isinstance(k, (Tensor, list)) for k in key):
         return _index_key(key, t)
     return key
 
 
-def _setitem(t: Tensor, key: Any, value: Any) -> Tensor:
-    """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
-    ``value``."""
-    key = _array_key(t, key)
+def _setitem_value(t: Tensor, key: Any, value: Tensor) -> tuple[Tensor, tuple[int, ...], bool]:
+    """``value`` for ``t[key] = value`` (``key`` of backend arrays), checked as PyTorch's
+    setitem checks it: its leading size-1 dims dropped, then broadcast to ``t[key]``'s
+    shape (an advanced key: "shape mismatch", and the dtypes must match unless a lone bool
+    mask gets one value, which PyTorch fills; a basic key: ``expand``'s errors, any dtype
+    cast). Returns the value, ``t[key]``'s shape and whether the key is advanced."""
     try:
-        target_shape = t._data[key].shape
+        target = t._data[key].shape
     except IndexError as error:
         raise IndexError(_index_message(str(error), t._data.ndim, key)) from None
-    keep = _wrap(t._backend.ones(t._data.shape, _dtypes.bool_.numpy), t._backend)
-    keep._data[key] = False
+    shape = value._data.shape
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    if shape != value._data.shape:
+        value = reshape(value, shape)
+    advanced = _index_op(key, t._data.shape) is INDEX
+    if not advanced:
+        return expand(value, target), target, False
+    fits = len(shape) <= len(target) and all(
+        n in (1, m) for n, m in zip(reversed(shape), reversed(target))
+    )
+    if not fits:
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to "
+            f"indexing result of shape {list(target)}"
+        )
+    dtype = t._data.dtype
+    if value._data.dtype != dtype:
+        items = key if type(key) is tuple else (key,)
+        mask = len(items) == 1 and getattr(items[0], "dtype", None) == _dtypes.bool_.numpy
+        if not (mask and value._data.size == 1):
+            names = _dtypes.SCALAR_TYPE_NAMES
+            raise RuntimeError(
+                "Index put requires the source and destination dtypes match, got "
+                f"{names[dtype.name]} for the destination and "
+                f"{names[value._data.dtype.name]} for the source."
+            )
+    return expand(value, target), target, True
+
+
+def _setitem(t: Tensor, key: Any, value: Any, through_view: Op | None = None) -> Tensor:
+    """``t`` with ``t[key] = value``: differentiable for ``t`` (outside ``key``) and for
+    ``value``, recorded as PyTorch records it: ``IndexPutBackward0`` for an advanced key,
+    ``CopyBackwards`` for a key that selects all of ``t``, ``CopySlices`` otherwise; an
+    in-place op on a view passes its row (``through_view``)."""
+    key = _array_key(t, key)
+    backend = t._backend
     if not isinstance(value, Tensor):
-        value = _wrap(t._backend.full(target_shape, value, t._data.dtype), t._backend)
-    placed = index_scatter(expand(value, target_shape), t._data.shape, key)
-    return where(keep, t, placed)  # selects: a NaN or inf that ``key`` overwrites is gone
+        try:
+            target = t._data[key].shape
+        except IndexError as error:
+            raise IndexError(_index_message(str(error), t._data.ndim, key)) from None
+        value = _wrap(backend.full(target, value, t._data.dtype), backend)
+        advanced = _index_op(key, t._data.shape) is INDEX
+    else:
+        if value._backend is not backend:
+            raise device_error(t, value)
+        value, target, advanced = _setitem_value(t, key, value)
+    if value._data.dtype != t._data.dtype:
+        value = value.to(t.dtype)
+    kept = backend.ones(t._data.shape, _dtypes.bool_.numpy)
+    kept[key] = False
+    out = backend.copy(t._data)
+    out[key] = value._data  # replaces: a NaN or inf that ``key`` overwrites is gone
+    if through_view is not None:
+        op = through_view
+    elif advanced:
+        op = SETITEM_INDEX_PUT
+    elif not through_view and _index_op(key, t._data.shape) is INDEX_ALIAS:
+        op = SETITEM_COPY
+    else:
+        op = SETITEM_COPY_SLICES
+    return record(op, out, backend, (t, value), (key, kept))
 
 
 def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     """``self[key] = value``."""
+    if type(key) is bool:  # PyTorch: True adds a dim to write through, False writes nothing
+        if not key:
+            return
+        key = None
     if not isinstance(value, Tensor):
         value = python_data.checked_setitem(value, self._data.dtype)
+    if type(key) is tuple and any(isinstance(k, (Tensor, list)) for k in key):
+        split = split_ints(_index_key(key, self))
+        if split is not None:  # ints select first (a view), the rest indexes it
+            setitem_method(getitem(self, split[0]), split[1], value)
+            return
     if _needs_graph(self, (value,)) or not self._backend.is_array(self._data):
         apply_inplace(_setitem, self, key, value)
         return
@@ -256,12 +428,18 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
     if isinstance(value, Tensor):
         if value._backend is not self._backend:
             raise device_error(self, value)
-        value = value._data
+        value = _setitem_value(self, key, value)[0]._data
     _record_write(self)
     token = fp_errors.set_state(fp_errors.IGNORE)  # a cast that overflows is inf, unwarned
     try:
         self._data[key] = value
     except IndexError as error:
         raise IndexError(_index_message(str(error), self._data.ndim, key)) from None
+    except ValueError:  # a read-only (expanded) view: PyTorch writes unless copy_ overlaps
+        if _index_op(key, self._data.shape) is not INDEX and self._backend.internal_overlap(
+            self._data[key]
+        ):
+            raise RuntimeError(OVERLAP_ERROR) from None
+        _write_through_base(self, key, value)
     finally:
         fp_errors.reset_state(token)

@@ -92,6 +92,14 @@ CLAMP_INPUT = array([[-1.3, -0.8, -0.2, 0.1], [0.35, 0.9, 1.6, -0.05]])
 MASK = np.array([[True, False, True, True], [False, False, True, False], [True] * 4])
 DISTINCT_7 = distinct(7)
 
+
+def _restrided(x: gg.Tensor) -> gg.Tensor:
+    """A view written in place: made again from its base (``AsStridedBackward0``)."""
+    view = (x * 1)[1:]
+    view.mul_(2)
+    return view
+
+
 CASES = [
     # --- arithmetic -------------------------------------------------------------------
     case("add", lambda x, y: x + y, (randn(3, 4), randn(3, 4)), E.ADD),
@@ -341,10 +349,10 @@ CASES = [
     case("cat_dim1", lambda x, y: gg.cat((x, y, x), dim=1), (randn(2, 3), randn(2, 1)), S.CAT),
     case("stack", lambda x, y: gg.stack([x, y]), (randn(2, 3), randn(2, 3)), S.STACK),
     case("stack_last", lambda x, y: gg.stack((x, y, x), -1), (randn(2, 3), randn(2, 3)), S.STACK),
-    case("split", lambda x: x.split(2), (randn(5, 2),), I.SLICE),
-    case("split_sizes", lambda x: gg.split(x, [1, 3], dim=1), (randn(2, 4),), I.SLICE),
-    case("chunk", lambda x: x.chunk(2, 1), (randn(2, 5),), I.SLICE),
-    case("chunk_fn", lambda x: gg.chunk(x, 3), (randn(6),), I.SLICE),
+    case("split", lambda x: x.split(2), (randn(5, 2),), I.SPLIT),
+    case("split_sizes", lambda x: gg.split(x, [1, 3], dim=1), (randn(2, 4),), I.SPLIT_WITH_SIZES),
+    case("chunk", lambda x: x.chunk(2, 1), (randn(2, 5),), I.SPLIT),
+    case("chunk_fn", lambda x: gg.chunk(x, 3), (randn(6),), I.SPLIT),
     # --- indexing ---------------------------------------------------------------------
     case("select", lambda x: x[0], (randn(3, 4),), I.SELECT, I.INDEX_SCATTER),
     case("select_2", lambda x: x[1, -1], (randn(3, 4),), I.SELECT),
@@ -353,9 +361,14 @@ CASES = [
     case("slice_step", lambda x: x[:, ::2], (randn(3, 5),), I.SLICE),
     case("slice_select", lambda x: x[1:, 0], (randn(3, 4),), I.SELECT),
     case("slice_none_int", lambda x: x[None, 0, 1:], (randn(3, 4),), I.SLICE),
-    case("none", lambda x: x[None], (randn(3, 4),), S.UNSQUEEZE),
-    case("none_middle", lambda x: x[:, None], (randn(3, 4),), S.UNSQUEEZE),
-    case("ellipsis", lambda x: x[...], (randn(3, 4),), S.UNSQUEEZE),
+    case("none", lambda x: x[None], (randn(3, 4),), I.INDEX_UNSQUEEZE),
+    case("none_middle", lambda x: x[:, None], (randn(3, 4),), I.INDEX_UNSQUEEZE),
+    case("int_none", lambda x: x[1, None], (randn(3, 4),), I.INDEX_UNSQUEEZE),
+    case("sliced_none", lambda x: x[1:, None], (randn(3, 4),), I.INDEX_UNSQUEEZE),
+    case("full_slices", lambda x: x[:, 0:9] * x, (randn(3, 4),), I.INDEX_ALIAS),
+    case("unbind", lambda x: gg.unbind(x, 1), (randn(3, 4),), I.UNBIND),
+    case("restrided", _restrided, (randn(3, 4),), I.AS_STRIDED),
+    case("ellipsis", lambda x: x[...], (randn(3, 4),), I.INDEX_ALIAS),
     case("index_tensor", lambda x: x[index([2, 0])], (randn(3, 4),), I.INDEX, I.INDEX_SCATTER),
     case("index_repeated", lambda x: x[index([0, 2, 0, 0])], (randn(3, 4),), I.INDEX),
     case("index_list", lambda x: x[[1, 1, 2]], (randn(3, 4),), I.INDEX),
@@ -367,6 +380,12 @@ CASES = [
     case("index_bool_tensor", lambda x: x[gg.tensor(MASK)], (randn(3, 4),), I.INDEX),
     case("index_bool_list", lambda x: x[[True, False, True]], (randn(3, 2),), I.INDEX),
     case("index_comparison", lambda x: x[x > 0], (nonzero(3, 4),), I.INDEX),
+    case(
+        "masked_select",
+        lambda x: gg.masked_select(x, gg.tensor(MASK)),
+        (randn(3, 4),),
+        I.MASKED_SELECT,
+    ),
     # --- linear algebra ---------------------------------------------------------------
     case("matmul_1d_1d", lambda x, y: x @ y, (randn(4), randn(4)), L.DOT),
     case("matmul_2d_1d", lambda x, y: x @ y, (randn(3, 4), randn(4)), L.MV),

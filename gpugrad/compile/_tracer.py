@@ -369,7 +369,7 @@ QUERY_BACKEND = frozenset(
         *("owns", "is_array", "shares_memory", "result_type", "broadcast_shapes"),
         *("dtype_of", "errstate", "quiet", "synchronize", "seed", "kernels_name"),
         *("use_kernels", "is_host_array", "is_host_scalar", "float32_mul", "integer_range"),
-        *("mantissa_bits", "host_array"),
+        *("mantissa_bits", "host_array", "internal_overlap"),
     }
 )
 """Backend methods about metadata (or the device), never recorded."""

@@ -15,7 +15,7 @@ from .dispatch import device_error as _device_error
 from .dispatch import record as _record
 from .reduce import _dims
 from .registry import declare
-from .shape import UNSQUEEZE, _view, broadcast_shapes, expand, movedim, reshape
+from .shape import _reshaped, _view, broadcast_shapes, expand, movedim, reshape
 
 
 def _scattered(ns, g, shape, key):
@@ -25,6 +25,27 @@ def _scattered(ns, g, shape, key):
 SELECT = Op("select", "SelectBackward0", None, (_scattered,), attrs=("shape", "key"))
 SLICE = Op("slice", "SliceBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX = Op("index", "IndexBackward0", None, (_scattered,), attrs=("shape", "key"))
+
+
+def _unsqueezed(ns, g, shape, key):
+    """The gradient of ``x[key]`` for a key whose last step adds a dim or changes nothing:
+    a reshape when the key only adds dims (``None``, ``...``, ``:``), else scattered."""
+    if all(k is None or k is Ellipsis or k == slice(None) for k in key):
+        return ns.reshape(g, shape)
+    return ns.index_scatter(g, shape, key)
+
+
+INDEX_UNSQUEEZE = Op("index", "UnsqueezeBackward0", None, (_unsqueezed,), attrs=("shape", "key"))
+INDEX_ALIAS = Op("index", "AliasBackward0", None, (_unsqueezed,), attrs=("shape", "key"))
+SPLIT = Op("split", "SplitBackward0", None, (_scattered,), attrs=("shape", "key"))
+SPLIT_WITH_SIZES = Op(
+    "split_with_sizes", "SplitWithSizesBackward0", None, (_scattered,), attrs=("shape", "key")
+)
+MASKED_SELECT = Op(
+    "masked_select", "MaskedSelectBackward0", None, (_scattered,), attrs=("shape", "key")
+)
+AS_STRIDED = Op("as_strided", "AsStridedBackward0", None, (_scattered,), attrs=("shape", "key"))
+UNBIND = Op("unbind", "UnbindBackward0", None, (_scattered,), attrs=("shape", "key"))
 EMBEDDING = Op("embedding", "EmbeddingBackward0", None, (_scattered,), attrs=("shape", "key"))
 INDEX_SCATTER = Op(
     "index_scatter",
@@ -64,24 +85,36 @@ def _index_key(key: Any, input: Tensor) -> Any:
     return tuple(converted)
 
 
-def _index_op(key: tuple) -> Any:
-    """PyTorch's node for ``x[key]``: ``IndexBackward0`` for advanced keys; for basic ones,
-    the node of the last int or slice, or ``UnsqueezeBackward0`` when the key only adds
-    dims (``None``) to full slices."""
-    op = None
-    reshaping = True
-    ends_with_none = False
+def _index_op(key: Any, shape: tuple[int, ...]) -> Any:
+    """PyTorch's node for ``x[key]`` (``x`` of ``shape``; a lone slice aside, which always
+    slices): ``IndexBackward0`` for advanced keys (bools included); for basic ones, the
+    node of the last step that changes anything (an int selects, a slice that is not full
+    slices, ``None`` unsqueezes), or ``AliasBackward0`` when no step does."""
+    if type(key) is not tuple:
+        key = (key,)
+    op = INDEX_ALIAS
+    consumed = sum(1 for k in key if k is not None and k is not Ellipsis)
+    dim = 0
     for k in key:
         if k is None:
-            ends_with_none = True
-        elif isinstance(k, int):
-            op, reshaping, ends_with_none = SELECT, False, False
-        elif isinstance(k, slice):
-            op, ends_with_none = SLICE, False
-            reshaping = reshaping and k == slice(None)
-        elif k is not Ellipsis:
+            op = INDEX_UNSQUEEZE
+        elif k is Ellipsis:
+            dim += len(shape) - consumed
+        elif type(k) is int:
+            op = SELECT
+            dim += 1
+        elif type(k) is slice:
+            full = (
+                k.start in (None, 0)
+                and k.step in (None, 1)
+                and (k.stop is None or dim >= len(shape) or k.stop >= shape[dim])
+            )
+            if not full:
+                op = SLICE
+            dim += 1
+        else:
             return INDEX
-    return UNSQUEEZE if op is None or (reshaping and ends_with_none) else op
+    return op
 
 
 @declare(methods=(), export=False, rows=(EMBEDDING,))
@@ -96,28 +129,128 @@ def embedding(weight: Tensor, indices: Tensor) -> Tensor:
     return _record(EMBEDDING, out, weight._backend, (weight,), (weight._data.shape, key))
 
 
-@declare("__getitem__", methods=("__getitem__",), export=False, rows=(SELECT, SLICE, INDEX))
+@declare(
+    "__getitem__",
+    methods=("__getitem__",),
+    export=False,
+    rows=(SELECT, SLICE, INDEX, INDEX_UNSQUEEZE, INDEX_ALIAS, AS_STRIDED),
+)
 def getitem(input: Tensor, key: Any) -> Tensor:
     data = input._data
+    lone_slice = type(key) is slice
     if not isinstance(key, tuple) or any(type(k) is not int and type(k) is not slice for k in key):
         key = _index_key(key, input)
     if type(key) is tuple and len(key) == data.ndim and all(type(k) is int for k in key):
         key += (Ellipsis,)  # a 0-d view, as x[0] is in PyTorch (NumPy would copy a scalar)
     elif type(key) is int and data.ndim == 1:
         key = (key, Ellipsis)
+    check_steps(key)
+    split = split_ints(key)
+    if split is not None:
+        return getitem(getitem(input, split[0]), split[1])
     try:
         out = data[key]
     except IndexError as error:
-        raise IndexError(_index_message(str(error), data.ndim, key)) from None
-    op = _index_op(key if isinstance(key, tuple) else (key,))
+        safe = _empty_result_key(data, key)
+        if safe is None:
+            raise IndexError(_index_message(str(error), data.ndim, key)) from None
+        key = safe
+        out = data[key]
+    op = SLICE if lone_slice else _index_op(key, data.shape)
     if op is INDEX:  # a new tensor, laid out in order as PyTorch's (NumPy may permute it)
         out = input._backend.ascontiguousarray(out)
-    if op is UNSQUEEZE:
-        return _view(UNSQUEEZE, out, input._backend, (input,), (data.shape,))
-    result = _view(op, out, input._backend, (input,), (data.shape, key))
+    return _index_view(op, input, out, key)
+
+
+def _empty_result_key(data: Any, key: Any) -> Any:
+    """For a key whose index arrays hold out-of-range values but whose result has no
+    elements (PyTorch checks each index as it reads, so reads none): the key with those
+    arrays zeroed, which gives the same empty result. Else None."""
+    items = key if type(key) is tuple else (key,)
+    if not any(hasattr(k, "ndim") and k.dtype.kind in "iu" for k in items):
+        return None
+    safe = tuple(k * 0 if hasattr(k, "ndim") and k.dtype.kind in "iu" else k for k in items)
+    try:
+        out = data[safe]
+    except IndexError:  # an indexed dim of size 0: no index is in range
+        return None
+    return safe if not out.size else None
+
+
+def split_ints(key: Any) -> tuple[tuple, tuple] | None:
+    """For a key mixing ints with index arrays, ``(ints, rest)``: PyTorch selects at the
+    ints first, then indexes the view with the rest (NumPy counts an int as one more index
+    array, which moves the result's dims). None for any other key."""
+    if type(key) is not tuple:
+        return None
+    ints = arrays = False
+    for k in key:
+        if type(k) is int:
+            ints = True
+        elif type(k) is bool:
+            return None
+        elif hasattr(k, "ndim"):
+            arrays = True
+    if not (ints and arrays):
+        return None
+    first, rest = [], []
+    for k in key:
+        if type(k) is int:
+            first.append(k)
+        elif k is None:
+            first.append(None)
+            rest.append(slice(None))
+        elif k is Ellipsis or type(k) is slice:
+            first.append(k)
+            rest.append(slice(None) if type(k) is slice else k)
+        else:  # an index array: a bool mask spans its dims
+            first.extend([slice(None)] * (k.ndim if k.dtype.kind == "b" else 1))
+            rest.append(k)
+    return tuple(first), tuple(rest)
+
+
+def check_steps(key: Any) -> None:
+    """Refuse a slice with a step below one, as PyTorch does (NumPy would reverse)."""
+    for k in key if type(key) is tuple else (key,):
+        if type(k) is slice and k.step is not None and k.step <= 0:
+            raise ValueError(
+                "slice step cannot be zero" if k.step == 0 else "step must be greater than zero"
+            )
+
+
+def _index_view(op: Op, input: Tensor, out: Any, key: Any) -> Tensor:
+    """``out = input._data[key]`` recorded as ``op``, a view of ``input`` where it shares
+    its memory."""
+    result = _view(op, out, input._backend, (input,), (input._data.shape, key))
     if result._extra is not None and result._extra.base is input:
         result._extra.view_key = key  # in-place ops on it write back through base[key]
     return result
+
+
+def restrided(base: Tensor, key: Any, data: Any) -> Tensor:
+    """The view ``data`` of ``base`` (its elements ``base[key]``) made again after an
+    in-place op through it wrote into ``base``: PyTorch's ``AsStridedBackward0`` node."""
+    if type(key) is tuple and not any(hasattr(k, "dtype") for k in key):
+        data = base._data[key]  # a basic key: a fresh view, should ``base`` hold a new array
+    return _index_view(AS_STRIDED, base, data, key)
+
+
+def _pieces(op: Op, input: Tensor, keys: Sequence[tuple]) -> tuple[Tensor, ...]:
+    """The views ``input[key]`` for basic ``keys``, each recorded as ``op`` (the node of
+    ``split``, ``unbind``: one name for all the pieces, as PyTorch's one node)."""
+    return tuple(
+        _index_view(op, input, input._data[key], PieceKey(key, i)) for i, key in enumerate(keys)
+    )
+
+
+class PieceKey(tuple):
+    """The basic key of piece number ``piece`` of ``split``/``unbind``: PyTorch refuses an
+    in-place op on such a view while recording (``_inplace._inplace_through_base``)."""
+
+    def __new__(cls, key: tuple, piece: int) -> PieceKey:
+        self = super().__new__(cls, key)
+        self.piece = piece
+        return self
 
 
 def _index_message(message: str, ndim: int, key: Any = ()) -> str:
@@ -132,29 +265,34 @@ def _index_message(message: str, ndim: int, key: Any = ()) -> str:
     found = re.fullmatch(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", message)
     if found:
         index, axis, size = (int(g) for g in found.groups())
-        return (
-            f"index {index} is out of bounds for dimension "
-            f"{_reported_dim(key, ndim, axis)} with size {size}"
-        )
+        dim, advanced = _reported_dim(key, ndim, axis)
+        if advanced and not size:
+            return "index is out of bounds for dimension with size 0"
+        return f"index {index} is out of bounds for dimension {dim} with size {size}"
     return message.replace("axis", "dimension")
 
 
-def _reported_dim(key: Any, ndim: int, axis: int) -> int:
-    """The dim PyTorch names for an int index out of range at tensor dim ``axis``: that
-    dim counted with the ``None`` entries of the key before it."""
+def _reported_dim(key: Any, ndim: int, axis: int) -> tuple[int, bool]:
+    """The dim PyTorch names for an index out of range at tensor dim ``axis``, and whether
+    it is an index array's: for an int, that dim counted with the ``None`` entries of the
+    key before it; for an index array, its place among the key's index arrays."""
     items = key if isinstance(key, tuple) else (key,)
     consuming = sum(1 for k in items if k is not None and k is not Ellipsis)
-    dim = nones = 0
+    dim = nones = arrays = 0
     for k in items:
         if k is None:
             nones += 1
         elif k is Ellipsis:
             dim += ndim - consuming
         else:
+            advanced = hasattr(k, "ndim")
             if dim == axis:
-                return axis + nones if isinstance(k, int) else axis
+                if advanced:
+                    return arrays, True
+                return (axis + nones if isinstance(k, int) else axis), False
             dim += 1
-    return axis
+            arrays += advanced
+    return axis, False
 
 
 @declare(export=False, methods=(), rows=(INDEX_SCATTER,))
@@ -164,7 +302,7 @@ def index_scatter(grad: Tensor, shape: tuple[int, ...], key: Any) -> Tensor:
     return _record(INDEX_SCATTER, out, grad._backend, (grad,), (key,))
 
 
-@declare()
+@declare(rows=(SPLIT, SPLIT_WITH_SIZES))
 def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0):
     """Splits ``tensor`` into views along ``dim``: pieces of ``split_size_or_sections``
     each, or of the listed sizes."""
@@ -187,11 +325,13 @@ def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int 
                 f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
                 f"tensor's size at dimension {axis}), but got split_sizes={sizes}"
             )
-    pieces, start = [], 0
+    keys, start = [], 0
     for size in sizes:
-        pieces.append(getitem(tensor, (slice(None),) * axis + (slice(start, start + size),)))
+        keys.append((slice(None),) * axis + (slice(start, start + size),))
         start += size
-    return tuple(pieces)
+    return _pieces(
+        SPLIT if isinstance(split_size_or_sections, int) else SPLIT_WITH_SIZES, tensor, keys
+    )
 
 
 @declare()
@@ -337,6 +477,22 @@ def _check_bounds(backend: Any, index: Any, size: int, dim: int, error: type = R
             raise error(f"index {bad} is out of bounds for dimension {dim} with size {size}")
 
 
+_RENAMED_RESHAPES: dict[str, Op] = {}
+
+
+def _reshaped_as_its_node(t: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """``reshape(t, shape)`` recorded under the name of ``t``'s own node: a gather or
+    scatter at a 0-d index, computed here on flat views, is one node in PyTorch."""
+    node = t.grad_fn
+    if node is None:
+        return reshape(t, shape)
+    name = node.name()
+    row = _RENAMED_RESHAPES.get(name)
+    if row is None:
+        row = _RENAMED_RESHAPES[name] = Op("reshape", name, None, (_reshaped,), attrs=("shape",))
+    return _view(row, t._data.reshape(shape), t._backend, (t,), (t._data.shape,))
+
+
 def _scalar_index(input: Tensor, dim: int, index: Any) -> bool:
     """A 0-d index into a tensor of at most one dim: PyTorch picks (or writes) the one
     element, as with a one-element index."""
@@ -351,7 +507,10 @@ def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) ->
     data = input._data
     axis = _dim(data.ndim, dim)
     if index.ndim != max(data.ndim, 1) and not (index.ndim <= 1 and data.ndim <= 1):
-        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        tensor = "input" if what == "gather" else "self"
+        raise RuntimeError(
+            f"Index tensor must have the same number of dimensions as {tensor} tensor"
+        )
     for d in range(index.ndim):
         too_big = src is not None and index.shape[d] > src.shape[d]
         if (d != axis and index.shape[d] > data.shape[d]) or too_big:
@@ -373,12 +532,15 @@ def _scatter_checks(what: str, input: Tensor, dim: int, index: Any, src: Any) ->
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` (for ``dim=0``): values picked along ``dim``."""
     if _scalar_index(input, dim, index):
-        return reshape(gather(reshape(input, (-1,)), 0, reshape(index, (1,))), ())
+        return _reshaped_as_its_node(gather(reshape(input, (-1,)), 0, reshape(index, (1,))), ())
     idx = _index_array(index, input, "gather", "int32/int64")
     axis = _scatter_checks("gather", input, dim, idx, None)
     data = input._data
-    idx = input._backend.broadcast_index(idx, data.shape, axis)
-    out = input._backend.gather(data, axis, idx)
+    if not idx.size:  # nothing to read (the input may have no elements either)
+        out = input._backend.zeros(idx.shape, data.dtype)
+    else:
+        idx = input._backend.broadcast_index(idx, data.shape, axis)
+        out = input._backend.gather(data, axis, idx)
     return _record(GATHER, out, input._backend, (input,), (data.shape, axis, idx))
 
 
@@ -459,7 +621,7 @@ def scatter(
     if _scalar_index(input, dim, index):
         src = reshape(src, (-1,))[:1] if isinstance(src, Tensor) else src
         flat = scatter(reshape(input, (-1,)), 0, reshape(index, (1,)), src, reduce=reduce)
-        return reshape(flat, input._data.shape)
+        return _reshaped_as_its_node(flat, input._data.shape)
     idx = _index_array(index, input, "scatter")
     is_tensor = isinstance(src, Tensor)
     if reduce is not None:
@@ -488,6 +650,10 @@ def scatter(
 @declare(rows=(SCATTER_ADD,), inplace=("scatter_add_",))
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats add up)."""
+    if _scalar_index(input, dim, index):
+        src = reshape(src, (-1,))[:1]
+        flat = scatter_add(reshape(input, (-1,)), 0, reshape(index, (1,)), src)
+        return _reshaped_as_its_node(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_add")
     axis = _scatter_checks("scatter_add", input, dim, idx, src._data)
     part = _index_part(_source("scatter", input, src, idx), idx)
@@ -596,7 +762,7 @@ def scatter_reduce(
             reduce,
             include_self=include_self,
         )
-        return reshape(flat, input._data.shape)
+        return _reshaped_as_its_node(flat, input._data.shape)
     idx = _index_array(index, input, "scatter_reduce")
     axis = _scatter_checks("scatter_reduce", input, dim, idx, src._data)
     part = _index_part(_source("scatter_reduce", input, src, idx), idx)
@@ -633,7 +799,14 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         )
     if idx.size:
         size = data.shape[axis] if data.ndim else 1
-        if input._backend.first_out_of_range(idx, size) is not None:
+        bad = input._backend.first_out_of_range(idx, size)
+        if bad is not None:
+            if data.ndim >= 2 and axis == 1:  # PyTorch's CPU kernel for dim 1 words it so
+                if not size:
+                    raise RuntimeError("index_select(): self indexing axis dim should be positive")
+                raise RuntimeError(
+                    f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}"
+                )
             raise IndexError("index out of range in self")
     idx = idx.reshape(-1)
     out = input._backend.index_select(data, axis, idx)
@@ -673,7 +846,14 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
             f"index_add_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
             f"({n}), for dim: {axis}"
         )
-    _check_bounds(input._backend, idx, data.shape[axis] if data.ndim else 1, axis)
+    size = data.shape[axis] if data.ndim else 1
+    if data.ndim > 1 and axis in (0, data.ndim - 1):
+        if source._data.size:  # PyTorch's kernel checks each index as it adds a slice
+            _check_bounds(input._backend, idx, size, axis)
+        elif size:  # nothing is added: any index will do
+            idx = idx * 0
+    elif idx.size and input._backend.first_out_of_range(idx, size) is not None:
+        raise IndexError("index out of range in self")  # PyTorch's kernel for other dims
     alpha = _python_data.checked_fill(alpha, data.dtype)
     backend = input._backend
     added = backend.index_select_backward(source._data, data.shape, axis, idx)
@@ -689,6 +869,9 @@ def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     axis, idx = _vector_index("index_fill", input, dim, index)
     data = input._data
     size = data.shape[axis] if data.ndim else 1
+    if size and not data.size:  # nothing to fill: PyTorch checks no index (nor here)
+        out = input._backend.copy(data)
+        return _record(INDEX_FILL, out, input._backend, (input,), (axis, idx * 0))
     if idx.size:  # negative indices count from the end, as in PyTorch
         bad = input._backend.first_out_of_range(idx + size, 2 * size)
         if bad is not None:
@@ -769,14 +952,15 @@ def broadcast_shapes_of(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(broadcast_shapes(*shapes))
 
 
-@declare()
+@declare(rows=(MASKED_SELECT,))
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The elements of ``input`` where ``mask`` (broadcast) is True, as a 1-D tensor."""
     m = _mask_array(mask, input, "masked_select:")
     shape = broadcast_shapes_of(m.shape, input._data.shape)
-    full = expand(input, shape)
-    mask_full = input._backend.expand(m, shape)
-    return getitem(full, mask_full)
+    full = expand(input, shape) if shape != input._data.shape else input
+    key = (input._backend.expand(m, shape),)
+    out = input._backend.ascontiguousarray(full._data[key])
+    return _record(MASKED_SELECT, out, input._backend, (full,), (shape, key))
 
 
 @declare()
@@ -835,13 +1019,12 @@ def index_put(input: Tensor, indices: Sequence[Any], values: Any, accumulate: bo
 # --- slicing along a dim: unbind, narrow, unfold, repeat_interleave ---------------------
 
 
-@declare()
+@declare(rows=(UNBIND,))
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices of ``input`` along ``dim``, that dim removed."""
     axis = _dims(input._data.ndim, dim)[0]
-    return tuple(
-        getitem(input, (slice(None),) * axis + (i,)) for i in range(input._data.shape[axis])
-    )
+    keys = [(slice(None),) * axis + (i, Ellipsis) for i in range(input._data.shape[axis])]
+    return _pieces(UNBIND, input, keys)
 
 
 @declare()
@@ -862,7 +1045,8 @@ def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
         raise RuntimeError("narrow(): length must be non-negative.")
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    return getitem(input, (slice(None),) * axis + (slice(start, start + length),))
+    key = (slice(None),) * axis + (slice(start, start + length),)
+    return _index_view(SLICE, input, data[key], key)
 
 
 @declare()

@@ -248,6 +248,16 @@ def T(input: Tensor) -> Tensor:  # noqa: N802
     return permute(input, tuple(range(input._data.ndim - 1, -1, -1)))
 
 
+def legacy_type_name(t: Tensor) -> str:
+    """The tensor type PyTorch's expand and view errors print: ``gpugrad.FloatTensor``,
+    ``gpugrad.cuda.LongTensor``, and for bool ``CPUBoolType`` / ``CUDABoolType``."""
+    scalar = _dtypes.SCALAR_TYPE_NAMES.get(t._data.dtype.name, t._data.dtype.name)
+    cuda = t._backend is not _cpu
+    if scalar == "Bool":
+        return "CUDABoolType" if cuda else "CPUBoolType"
+    return f"gpugrad.{'cuda.' if cuda else ''}{scalar}Tensor"
+
+
 @declare(export=False, rows=(EXPAND,))
 def expand(input: Tensor, *sizes: Any) -> Tensor:
     """A view with singleton dimensions repeated to ``sizes`` (-1 keeps a size)."""
@@ -256,7 +266,7 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     offset = len(target) - data.ndim
     if offset < 0:
         raise RuntimeError(
-            f"expand(gpugrad.{input.dtype.name}{{{list(data.shape)}}}, size={target}): the "
+            f"expand({legacy_type_name(input)}{{{list(data.shape)}}}, size={target}): the "
             f"number of sizes provided ({len(target)}) must be greater or equal to the number "
             f"of dimensions in the tensor ({data.ndim})"
         )
@@ -742,11 +752,19 @@ def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
         if n != -1:
             known *= n
     n = data.shape[axis]
+    if -1 in sizes and not known and not n:
+        raise RuntimeError(
+            "unflatten got an unexpected error:\ncannot reshape tensor of 0 elements into "
+            f"shape {list(sizes)} because the unspecified dimension size -1 can be any value "
+            "and is ambiguous"
+        )
     if (-1 not in sizes and known != n) or (-1 in sizes and (known == 0 or n % known)):
         raise RuntimeError(
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim "
             f"{axis} ({n}) in the input tensor"
         )
+    if -1 in sizes:  # inferred from the dim alone (a size-0 input has no other answer)
+        sizes = tuple(n // known if m == -1 else m for m in sizes)
     return reshape(input, data.shape[:axis] + sizes + data.shape[axis + 1 :])
 
 
