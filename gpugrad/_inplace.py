@@ -168,7 +168,32 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
         alias._data = t._backend.copy(t._data)  # the node keeps the values it saved
     _write(t, out)
     t.grad_fn, t._output_nr, t._requires_grad = node, out._output_nr, out.requires_grad
+    refresh_views(t)
     return t
+
+
+def refresh_views(base: Tensor) -> None:
+    """After a recorded in-place write into ``base``, give each live view of it a node on
+    the base's new history (``AsStridedBackward0``, as PyTorch's regenerated grad_fn), so
+    a gradient taken through a view made before the write sees the write."""
+    views = base._extra.views if base._extra is not None else None
+    if not views:
+        return
+    for view in list(views):
+        extra = view._extra
+        if extra is None or extra.base is not base:
+            continue
+        key = extra.view_key
+        if key is None:  # a transposed, expanded ... view: its elements' positions
+            key = view._backend.view_positions(view._data, shareable_data(base))
+            if key is None:  # no longer sharing the base's memory
+                continue
+        fresh = restrided(base, key, view._data)
+        view.grad_fn, view._output_nr, view._requires_grad = (
+            fresh.grad_fn,
+            fresh._output_nr,
+            fresh.requires_grad,
+        )
 
 
 def _inplace_through_base(

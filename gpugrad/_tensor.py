@@ -423,7 +423,16 @@ class Tensor(_Methods):
 class TensorExtra:
     """Rarely used per-tensor state, kept out of the hot path."""
 
-    __slots__ = ("hooks", "retains_grad", "accumulator", "version", "writes", "base", "view_key")
+    __slots__ = (
+        "hooks",
+        "retains_grad",
+        "accumulator",
+        "version",
+        "writes",
+        "base",
+        "view_key",
+        "views",
+    )
 
     def __init__(self) -> None:
         self.hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
@@ -433,6 +442,9 @@ class TensorExtra:
         self.writes: deque[int] = deque(maxlen=32)  # in-place clock epochs of recent writes
         self.base: Tensor | None = None  # for a view: the tensor whose memory it shares
         self.view_key: Any = None  # for base[key] views: the key, to write back through
+        # for a base: its live views made while recording, whose nodes an in-place write
+        # into it makes again (_inplace.refresh_views)
+        self.views: weakref.WeakSet[Tensor] | None = None
 
     def versions_since(self, epoch: int) -> int:
         """Writes after ``epoch`` (exact while fewer than 32 of them happened since)."""
@@ -602,9 +614,16 @@ def shareable_data(t: Tensor) -> Any:
 
 
 def mark_view(view: Tensor, of: Tensor) -> Tensor:
-    """Make ``view`` share ``of``'s memory's version counter."""
+    """Make ``view`` share ``of``'s memory's version counter; while recording, the base
+    also keeps it (weakly), so that an in-place write into the base (through any view)
+    gives it a node of the base's new history, as PyTorch regenerates a view's grad_fn."""
     if view is not of:
-        view._get_extra().base = version_owner(of)
+        base = view._get_extra().base = version_owner(of)
+        if _grad_state.enabled:
+            extra = base._get_extra()
+            if extra.views is None:
+                extra.views = weakref.WeakSet()
+            extra.views.add(view)
     return view
 
 

@@ -1259,7 +1259,8 @@ def _compare_gradients(
             try:
                 _compare_values(a, b, f"{leaf}.grad")
             except _Mismatch as m:
-                raise _Mismatch("grad", m.detail) from None
+                kind = "grad-signed-zero" if m.kind == "signed-zero" else "grad"
+                raise _Mismatch(kind, m.detail) from None
 
 
 def registry_coverage() -> set[str]:

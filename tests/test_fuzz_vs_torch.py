@@ -37,6 +37,12 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
         "and from reductions/scatters",
     ),
     (
+        "grad-signed-zero",
+        "",
+        "-0.0 vs 0.0 in a gradient where PyTorch's backward accumulates into +0.0 "
+        "(IndexBackward0 of x[True], cumprod's backward at a zero input)",
+    ),
+    (
         "aliasing-numpy-scalar",
         "",
         "a full reduction holds a NumPy scalar (ops/dispatch.py record), so a view of it is a "
