@@ -971,18 +971,42 @@ def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: boo
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed ``output_size`` (``None`` keeps that dim): window ``i``
-    of an axis of size ``n`` spans ``[floor(i n / out), ceil((i + 1) n / out))``."""
-    if input.dim() not in (3, 4):
-        raise ValueError(f"Input dimension should be at least {3}")
-    sizes = tuple(input.shape[-2:])
-    target = _pair(output_size) if output_size is not None else sizes
+    of an axis of size ``n`` spans ``[floor(i n / out), ceil((i + 1) n / out))``. As in
+    PyTorch, a ``1 x 1`` output is the mean over the last two dims of any input."""
     if isinstance(output_size, (tuple, list)):
-        target = tuple(sizes[i] if v is None else int(v) for i, v in enumerate(output_size))
+        if input.dim() <= len(output_size):
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        sizes = tuple(input.shape[-len(output_size) :])
+        target = tuple(int(d if v is None else v) for v, d in zip(output_size, sizes))
+    else:
+        target = _pair(output_size)
     if len(target) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be 2, but got {len(target)}")
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    if any(v < 0 for v in target):
+        raise RuntimeError(
+            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
+            f"but received {{{target[0]}, {target[1]}}}"
+        )
+    if target == (1, 1):
+        return input.mean((-1, -2), keepdim=True)
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {_shape_text(input.shape)}"
+        )
+    for dim in range(1, input.dim()):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {_shape_text(input.shape)} with dimension "
+                f"{dim} being empty"
+            )
+    sizes = tuple(input.shape[-2:])
     x = input
     for axis, (n, o) in enumerate(zip(sizes, target, strict=True)):
         dim = x.dim() - 2 + axis
+        if o == 0:
+            x = _narrow(x, dim, 0, 0)
+            continue
         if n % o == 0:
             shape = list(x.shape)
             shape[dim : dim + 1] = [o, n // o]
