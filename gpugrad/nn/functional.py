@@ -468,11 +468,23 @@ def embedding_bag(
 
 
 # --- padding and windows --------------------------------------------------------------------
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None):
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starts
-    from the last dim. ``mode`` is ``"constant"`` (negative widths crop), ``"reflect"``,
-    ``"replicate"`` or ``"circular"``."""
-    pad = [int(p) for p in pad]
+    from the last dim. ``mode`` is ``"constant"``, ``"reflect"``, ``"replicate"`` or
+    ``"circular"``. Negative widths crop, as in PyTorch: ``constant``, ``reflect`` and
+    ``replicate`` pad from the whole input and then crop, ``circular`` crops and then wraps."""
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    for i, p in enumerate(pad):
+        if not hasattr(p, "__index__"):
+            raise TypeError(
+                "pad(): argument 'pad' (position 2) must be tuple of ints, but found element "
+                f"of type {type(p).__name__} at pos {i}"
+            )
+    pad = [p.__index__() for p in pad]
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
@@ -480,20 +492,55 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             "Padding length should be less than or equal to two times the input dimension "
             f"but got padding length {len(pad)} and input of dimension {input.dim()}"
         )
-    if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise NotImplementedError(
-            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
-            f"(got mode {mode!r})"
-        )
-    if mode != "constant" and value not in (None, 0):
+    widths = [(input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
+    if mode == "constant":
+        return _pad_constant(input, widths, 0.0 if value is None else value)
+    if value not in (None, 0):
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    k = len(pad) // 2
+    if k > 3 or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor."
+        )
+    if mode == "circular":
+        return _pad_circular(input, widths)
+    batch = 1 if input.dim() == k + 2 else 0
+    if any(n == 0 for n in input.shape[batch:]):
+        raise RuntimeError(
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {_shape_text(input.shape)}"
+        )
+    names = ("W", "H", "D")[:k]
+    if mode == "reflect":
+        for j, (dim, before, after) in enumerate(widths):
+            if before >= input.shape[dim] or after >= input.shape[dim]:
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding "
+                    f"input dimension, but got: padding ({before}, {after}) at dimension {dim} "
+                    f"of input {_shape_text(input.shape)}"
+                )
+    sizes = [input.shape[dim] for dim, _, _ in widths]
+    outs = [n + before + after for n, (_, before, after) in zip(sizes, widths, strict=True)]
+    if all(o < 1 for o in outs) or (k == 1 and outs[0] < 1):
+        w, h, d = (*sizes, None, None)[:3]
+        given = {1: f"W: {w}", 2: f"H: {h}, W: {w} ", 3: f"D: {d} H: {h}, W: {w}"}[k]
+        result = " ".join(f"{n}: {o}" for n, o in reversed(list(zip(names, outs, strict=True))))
+        raise RuntimeError(f"input ({given}) is too small. Calculated output {result}")
+    if any(o < 0 for o in outs):
+        shape = list(input.shape)
+        for (dim, _, _), o in zip(widths, outs, strict=True):
+            shape[dim] = o
+        negative = min(outs)
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {negative}: {_shape_text(shape)}"
+        )
     out = input
-    for k in range(len(pad) // 2):
-        dim = input.dim() - 1 - k
-        before, after = pad[2 * k], pad[2 * k + 1]
-        if before == 0 and after == 0:
-            continue
-        out = _pad_dim(out, dim, before, after, mode, 0.0 if value is None else value, pad, k)
+    for dim, before, after in widths:
+        out = _pad_edges(out, dim, max(before, 0), max(after, 0), mode)
+    for dim, before, after in widths:
+        start, stop = max(-before, 0), out.shape[dim] - max(-after, 0)
+        if start or stop != out.shape[dim]:
+            out = _narrow(out, dim, start, max(stop, start))
     return out
 
 
@@ -503,42 +550,67 @@ def _narrow(t: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor
     return t[tuple(key)]
 
 
-def _pad_dim(
-    t: Tensor, dim: int, before: int, after: int, mode: str, value: float, pad: list, k: int
-) -> Tensor:
-    size = t.shape[dim]
-    if mode == "constant":
+def _pad_constant(input: Tensor, widths: list, value: float) -> Tensor:
+    """PyTorch's ``constant_pad_nd``: negative widths narrow first (refusing a negative
+    length), then the positive ones are filled with ``value``."""
+    out = input
+    for dim, before, after in widths:
         if before < 0:
-            t, before = _narrow(t, dim, -before, t.shape[dim]), 0
+            if out.shape[dim] + before < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
+            out = _narrow(out, dim, -before, out.shape[dim])
         if after < 0:
-            t, after = _narrow(t, dim, 0, t.shape[dim] + after), 0
+            if out.shape[dim] + after < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
+            out = _narrow(out, dim, 0, out.shape[dim] + after)
+    for dim, before, after in widths:
+        before, after = max(before, 0), max(after, 0)
+        if not before and not after:
+            continue
         pieces = []
         for width in (before, after):
-            shape = list(t.shape)
+            shape = list(out.shape)
             shape[dim] = width
-            pieces.append(_full(tuple(shape), value, dtype=t.dtype, device=_device(t)))
-        parts = [p for p, w in ((pieces[0], before), (t, 1), (pieces[1], after)) if w]
-        return _cat(parts, dim) if len(parts) > 1 else parts[0]
+            pieces.append(_full(tuple(shape), value, dtype=out.dtype, device=_device(out)))
+        parts = [p for p, w in ((pieces[0], before), (out, 1), (pieces[1], after)) if w]
+        out = _cat(parts, dim)
+    return out
+
+
+def _pad_circular(input: Tensor, widths: list) -> Tensor:
+    for dim, before, after in widths:
+        if before > input.shape[dim] or after > input.shape[dim]:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+    out = input
+    for dim, before, after in widths:
+        if out.shape[dim] + before + after < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        start, stop = max(-before, 0), out.shape[dim] - max(-after, 0)
+        if start >= stop:  # cropped to nothing: PyTorch fills the rest uninitialized
+            out = _pad_constant(out, [(dim, -out.shape[dim], out.shape[dim] + before + after)], 0.0)
+            continue
+        out = _narrow(out, dim, start, stop)
+        size = out.shape[dim]
+        before, after = max(before, 0), max(after, 0)
+        if before or after:
+            # wrap as often as needed (PyTorch reads uninitialized memory past one wrap)
+            times = -(-max(before, after) // size)
+            tiled = _cat([out] * (2 * times + 1), dim) if times > 0 else out
+            out = _narrow(tiled, dim, times * size - before, (times + 1) * size + after)
+    return out
+
+
+def _pad_edges(t: Tensor, dim: int, before: int, after: int, mode: str) -> Tensor:
+    """Reflect or replicate ``t`` by ``before`` / ``after`` cells along ``dim``."""
+    if not before and not after:
+        return t
+    size = t.shape[dim]
     if mode == "reflect":
-        if before >= size or after >= size:
-            raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({before}, {after}) at dimension {dim} of "
-                f"input {_shape_text(t.shape)}"
-            )
         left = _narrow(t, dim, 1, before + 1).flip(dim) if before else None
         right = _narrow(t, dim, size - 1 - after, size - 1).flip(dim) if after else None
-    elif mode == "replicate":
-        left = right = None
-        if before:
-            left = _repeat(_narrow(t, dim, 0, 1), dim, before)
-        if after:
-            right = _repeat(_narrow(t, dim, size - 1, size), dim, after)
-    else:  # circular
-        if before > size or after > size:
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        left = _narrow(t, dim, size - before, size) if before else None
-        right = _narrow(t, dim, 0, after) if after else None
+    else:  # replicate
+        left = _repeat(_narrow(t, dim, 0, 1), dim, before) if before else None
+        right = _repeat(_narrow(t, dim, size - 1, size), dim, after) if after else None
     parts = [p for p in (left, t, right) if p is not None]
     return _cat(parts, dim)
 
@@ -630,8 +702,108 @@ def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -
                 total = d * (k - 1)
                 result.append((total // 2, total - total // 2))
             return result
-        raise ValueError(f"Invalid padding string '{padding}'")
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
     return [(p, p) for p in _pair(padding, len(kernel))]
+
+
+def _conv_parameter(value: Any, name: str, spatial: int, dims: int) -> tuple[int, ...]:
+    """``value`` (an int or a tuple of the function's ``spatial`` ints) as ``dims`` ints,
+    PyTorch's ``expand_param_if_needed`` (``dims`` comes from the weight's rank)."""
+    values = _pair(value, spatial)
+    if len(values) == 1:
+        return values * dims
+    if len(values) != dims:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {dims} values to "
+            f"match the convolution dimensions, but got {name}={_shape_text(values)}"
+        )
+    return values
+
+
+def _check_convolution(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    geometry: tuple,
+    groups: int,
+    transposed: bool,
+) -> None:
+    """PyTorch's ``check_shape_forward``, in its order, for a batched ``x``; ``geometry``
+    is ``(strides, pads, dilations, output_padding)``, ``pads`` ``None`` for a padding
+    string (then nothing is negative)."""
+    strides, pads, dilations, output_padding = geometry
+    if pads is not None and any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in strides):
+        raise RuntimeError("non-positive stride is not supported")
+    sizes = tuple(weight.shape)
+    if weight.dim() != x.dim():
+        raise RuntimeError(
+            f"Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional weight "
+            f"{_shape_text(sizes)}, but got {x.dim()}-dimensional input of size "
+            f"{_shape_text(x.shape)} instead"
+        )
+    if sizes[0] < groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {_shape_text(sizes)} instead"
+        )
+    if sizes[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension "
+            f"0, but got weight of size [{_shape_text(sizes)}] instead"
+        )
+    channels = sizes[0] if transposed else sizes[1] * groups
+    if x.shape[1] != channels:
+        given = "transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(
+            f"Given {given}, weight of size {_shape_text(sizes)}, expected input"
+            f"{_shape_text(x.shape)} to have {channels} channels, but got {x.shape[1]} "
+            "channels instead"
+        )
+    outputs = sizes[1] * groups if transposed else sizes[0]
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != outputs):
+        given = "transposed=1, weight" if transposed else "weight"
+        raise RuntimeError(
+            f"Given {given} of size {_shape_text(sizes)}, expected bias to be 1-dimensional "
+            f"with {outputs} elements, but got bias of size {_shape_text(bias.shape)} instead"
+        )
+    if any(d <= 0 for d in dilations) and not transposed:
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilations)}")
+    if bias is not None and bias.dtype != x.dtype:
+        names = [_dtypes.SCALAR_TYPE_NAMES[t.dtype.name].lower() for t in (x, bias)]
+        raise RuntimeError(f"Input type ({names[0]}) and bias type ({names[1]}) should be the same")
+
+
+def _check_kernel_fits(x: Tensor, weight: Tensor, pads: list, dilations: tuple) -> None:
+    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
+    kernel = tuple(weight.shape[2:])
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
+    if any(e > p for e, p in zip(effective, padded, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
+            "than actual input size"
+        )
+
+
+def _check_same_dtype(x: Tensor, weight: Tensor) -> None:
+    if weight.dtype != x.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_dtypes.SCALAR_TYPE_NAMES[x.dtype.name]} but found "
+            f"{_dtypes.SCALAR_TYPE_NAMES[weight.dtype.name]}"
+        )
+
+
+def _batched(input: Tensor, name: str, spatial: int) -> bool:
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
+            f"{name}, but got input of size: {_shape_text(input.shape)}"
+        )
+    return input.dim() == spatial + 2
 
 
 def _conv(
@@ -644,53 +816,26 @@ def _conv(
     dilation: Any,
     groups: int,
     spatial: int,
-    transposed_weight_shape: Sequence[int] | None = None,
 ) -> Tensor:
     _require_tensor(input, name, "input", 1)
     _require_tensor(weight, name, "weight", 2)
-    if weight.dim() != spatial + 2:
-        raise RuntimeError(
-            "weight should have at least three dimensions"
-            if weight.dim() < 3
-            else f"Expected {spatial + 2}-dimensional weight for {spatial + 2}-dimensional "
-            f"input, but got weight of size {_shape_text(weight.shape)} instead"
-        )
-    batched = input.dim() == spatial + 2
-    if input.dim() not in (spatial + 1, spatial + 2):
-        raise RuntimeError(
-            f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
-            f"{name}, but got input of size: {_shape_text(input.shape)}"
-        )
+    batched = _batched(input, name, spatial)
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    dims = weight.dim() - 2
+    strides = _conv_parameter(stride, "stride", spatial, dims)
+    dilations = _conv_parameter(dilation, "dilation", spatial, dims)
+    given = None if isinstance(padding, str) else _conv_parameter(padding, "padding", spatial, dims)
     x = input if batched else input.unsqueeze(0)
-    out_channels, group_channels = weight.shape[0], weight.shape[1]
-    if x.shape[1] != group_channels * groups:
-        shown = transposed_weight_shape if transposed_weight_shape is not None else weight.shape
-        kind = "transposed=1" if transposed_weight_shape is not None else f"groups={groups}"
-        expected = group_channels * groups
-        if transposed_weight_shape is not None:
-            expected = transposed_weight_shape[0]
-        raise RuntimeError(
-            f"Given {kind}, weight of size {_shape_text(shown)}, expected input"
-            f"{_shape_text(x.shape)} to have {expected} channels, but got {x.shape[1]} "
-            "channels instead"
-        )
-    if out_channels % groups:
-        raise RuntimeError(
-            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension "
-            f"0, but got weight of size {_shape_text(weight.shape)} instead"
-        )
-    kernel = tuple(weight.shape[2:])
-    strides = _pair(stride, spatial)
-    dilations = _pair(dilation, spatial)
-    pads = _conv_padding(padding, kernel, dilations, strides)
-    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
-    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
-    if any(e > p for e, p in zip(effective, padded, strict=True)):
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-            f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
-            "than actual input size"
-        )
+    geometry = (strides, given, dilations, ())
+    _check_convolution(x, weight, bias, geometry, groups, transposed=False)
+    pads = _conv_padding(padding if given is None else given, weight.shape[2:], dilations, strides)
+    _check_kernel_fits(x, weight, pads, dilations)
+    _check_same_dtype(x, weight)
     result = _convolution(x, weight, bias, strides, dilations, tuple(pads), groups)
     return result if batched else result.squeeze(0)
 
@@ -750,26 +895,23 @@ def conv_transpose2d(
     with zeros woven between its pixels, with the kernel flipped."""
     _require_tensor(input, "conv_transpose2d", "input", 1)
     _require_tensor(weight, "conv_transpose2d", "weight", 2)
-    batched = input.dim() == 4
-    if input.dim() not in (3, 4):
-        raise RuntimeError(
-            "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got "
-            f"input of size: {_shape_text(input.shape)}"
-        )
+    batched = _batched(input, "conv_transpose2d", 2)
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    dims = weight.dim() - 2
+    strides = _conv_parameter(stride, "stride", 2, dims)
+    pads = _conv_parameter(padding, "padding", 2, dims)
+    dil = _conv_parameter(dilation, "dilation", 2, dims)
+    extra = _conv_parameter(output_padding, "output_padding", 2, dims)
     x = input if batched else input.unsqueeze(0)
-    in_channels = weight.shape[0]
-    if x.shape[1] != in_channels:
+    _check_convolution(x, weight, bias, (strides, pads, dil, extra), groups, transposed=True)
+    if any(d <= 0 for d in dil):
         raise RuntimeError(
-            f"Given transposed=1, weight of size {_shape_text(weight.shape)}, expected input"
-            f"{_shape_text(x.shape)} to have {in_channels} channels, but got {x.shape[1]} "
-            "channels instead"
+            "dilation should be greater than zero, but got dilation_height: "
+            f"{dil[0]}, dilation_width: {dil[1]}"
         )
-    strides, pads, extra, dil = (
-        _pair(stride),
-        _pair(padding),
-        _pair(output_padding),
-        _pair(dilation),
-    )
     for e, s, d in zip(extra, strides, dil, strict=True):
         if e >= s and e >= d:
             raise RuntimeError(
@@ -778,7 +920,18 @@ def conv_transpose2d(
                 f"stride_height: {strides[0]} stride_width: {strides[1]} dilation_height: "
                 f"{dil[0]} dilation_width: {dil[1]}"
             )
-    kh, kw = weight.shape[2], weight.shape[3]
+    sizes = tuple(x.shape[2:])
+    out = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for n, s, p, d, k, e in zip(sizes, strides, pads, dil, weight.shape[2:], extra)
+    )
+    if min(out) < 1:
+        raise RuntimeError(
+            f"Given input size per channel: ({' x '.join(map(str, sizes))}). Calculated output "
+            f"size per channel: ({' x '.join(map(str, out))}). Output size is too small"
+        )
+    _check_same_dtype(x, weight)
+    in_channels, kh, kw = weight.shape[0], weight.shape[2], weight.shape[3]
     x = _dilate(_dilate(x, 2, strides[0]), 3, strides[1])
     widths = []
     for k, p, e, d in zip((kh, kw), pads, extra, dil, strict=True):

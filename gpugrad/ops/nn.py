@@ -15,6 +15,7 @@ docstring says otherwise. On CUDA, BCE does not check that its input lies in [0,
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from typing import Any
 
@@ -775,8 +776,9 @@ def _conv_composite_grad_input(ns, g, x, y, geometry, columns):
     stride, dilation, pads, groups = geometry
     backend = g._backend
     n, kernel, out = g.shape[0], tuple(y.shape[2:]), tuple(g.shape[2:])
-    weights = y.reshape(groups, y.shape[0] // groups, -1)
-    cols = weights.mT @ g.reshape(n, groups, y.shape[0] // groups, -1)
+    taps, positions = len(_taps(kernel)), math.prod(out)  # explicit: the batch may be empty
+    weights = y.reshape(groups, y.shape[0] // groups, y.shape[1] * taps)
+    cols = weights.mT @ g.reshape(n, groups, y.shape[0] // groups, positions)
     cols = cols.reshape(n, x.shape[1], len(_taps(kernel)), *out)
     padded = _padded_shape(tuple(x.shape), pads)
     grad = None
@@ -794,8 +796,9 @@ def _conv_composite_grad_weight(ns, g, x, y, geometry, columns):
         x, _padded_shape(tuple(x.shape), pads), backend.interior(tuple(x.shape), pads)
     )
     windows = [padded[backend.tap_key(tap, stride, dilation, out)] for tap in _taps(kernel)]
-    cols = stack(windows, 2).reshape(n, groups, -1, g[0, 0].numel())
-    g4 = g.reshape(n, groups, y.shape[0] // groups, -1)
+    positions = math.prod(out)  # explicit sizes: the batch may be empty
+    cols = stack(windows, 2).reshape(n, groups, x.shape[1] // groups * len(windows), positions)
+    g4 = g.reshape(n, groups, y.shape[0] // groups, positions)
     return (g4 @ cols.mT).sum(0).reshape(*y.shape)
 
 
