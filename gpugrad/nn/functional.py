@@ -947,52 +947,129 @@ def conv_transpose2d(
 
 
 # --- pooling --------------------------------------------------------------------------------
-def _pool_setup(
-    name: str,
-    input: Tensor,
-    spatial: int,
-    kernel_size: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    ceil_mode: bool,
-) -> tuple:
-    if input.dim() not in (spatial + 1, spatial + 2):
+def _pool_ints(value: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
+
+
+def _pool_arguments(
+    name: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any
+) -> tuple[tuple[int, int], ...]:
+    """PyTorch's 2-D pooling argument checks: each an int or a pair (``stride`` also
+    omitted: the kernel), as ``(kernel, strides, pads, dilations)`` pairs."""
+    kernel = _pool_ints(kernel_size)
+    if len(kernel) not in (1, 2):
         raise RuntimeError(
-            f"{name}: Expected {spatial + 1}D or {spatial + 2}D (batch mode) tensor with "
-            f"optional 0 dim batch size for input, but got: {_shape_text(input.shape)}"
+            f"{name}: kernel_size must either be a single int, or a tuple of two ints"
         )
-    kernel = _pair(kernel_size, spatial)
-    strides = kernel if stride is None or stride == [] or stride == () else _pair(stride, spatial)
-    pads = _pair(padding, spatial)
-    dil = _pair(dilation, spatial)
-    if any(k <= 0 for k in kernel):
-        raise RuntimeError(f"{name}: kernel_size must be greater than zero")
-    if any(s <= 0 for s in strides):
-        raise RuntimeError(f"{name}: stride must be greater than zero")
-    for p, k, d in zip(pads, kernel, dil, strict=True):
-        if p > (d * (k - 1) + 1) // 2:
+    strides = () if stride is None else _pool_ints(stride)
+    if len(strides) not in (0, 1, 2):
+        raise RuntimeError(
+            f"{name}: stride must either be omitted, a single int, or a tuple of two ints"
+        )
+    pads = _pool_ints(padding)
+    if len(pads) not in (1, 2):
+        raise RuntimeError(f"{name}: padding must either be a single int, or a tuple of two ints")
+    dil = _pool_ints(dilation)
+    if len(dil) not in (1, 2):
+        raise RuntimeError(f"{name}: dilation must be either a single int, or a tuple of two ints")
+    kernel, pads, dil = (_pair(v) for v in (kernel, pads, dil))
+    return kernel, _pair(strides) if strides else kernel, pads, dil
+
+
+def _pool2d_shape(
+    input: Tensor, kernel: tuple, strides: tuple, pads: tuple, dil: tuple, ceil_mode: bool
+) -> tuple[int, int]:
+    """PyTorch's ``pooling_output_shape`` and ``pool2d_shape_check`` for a 3-D or 4-D
+    ``input``: the output's spatial size."""
+    out = []
+    for n, k, s, p, d in zip(input.shape[-2:], kernel, strides, pads, dil, strict=True):
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > int(((k - 1) * d + 1) / 2):
             raise RuntimeError(
                 f"pad should be at most half of effective kernel size, but got pad={p}, "
                 f"kernel_size={k} and dilation={d}"
             )
-    sizes = tuple(input.shape[-spatial:])
-    out = tuple(
-        _out_size(n, k, s, p, d, ceil_mode)
-        for n, k, s, p, d in zip(sizes, kernel, strides, pads, dil, strict=True)
-    )
-    if min(out) <= 0:
-        channels = input.shape[-spatial - 1]
+        out.append(_out_size(n, k, s, p, d, ceil_mode))
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, strides, pads, dil
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+    if sh <= 0 or sw <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
+    if dh <= 0 or dw <= 0:
         raise RuntimeError(
-            f"Given input size: ({'x'.join(map(str, (channels, *sizes)))}). Calculated output "
-            f"size: ({'x'.join(map(str, (channels, *out)))}). Output size is too small"
+            f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}"
         )
-    # Right padding so the last (ceil-mode) window fits.
-    extra = tuple(
+    shape = input.shape
+    if input.dim() not in (3, 4) or 0 in shape[-3:]:
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
+            f"but got:{_shape_text(shape)}"
+        )
+    if kw // 2 < pw or kh // 2 < ph:
+        raise RuntimeError(
+            "pad should be smaller than or equal to half of kernel size, but got "
+            f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}"
+        )
+    if min(out) < 1:
+        planes, (h, w) = shape[-3], shape[-2:]
+        raise RuntimeError(
+            f"Given input size: ({planes}x{h}x{w}). Calculated output size: "
+            f"({planes}x{out[0]}x{out[1]}). Output size is too small"
+        )
+    return out[0], out[1]
+
+
+def _max_pool1d_geometry(
+    input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool
+) -> tuple:
+    """PyTorch's ``max_pool1d`` checks (the path without indices)."""
+    if input.dim() not in (2, 3) or 0 in input.shape[input.dim() - 2 :]:
+        raise RuntimeError(
+            "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
+            f"for input, but got:{_shape_text(input.shape)}"
+        )
+    kernel, pads, dil = _pool_ints(kernel_size), _pool_ints(padding), _pool_ints(dilation)
+    strides = () if stride is None else _pool_ints(stride)
+    for what, values, kinds in (
+        ("kernel_size", kernel, "an int, list of ints or tuple of ints"),
+        ("stride", strides, "None, an int, list of ints, or tuple of ints"),
+        ("padding", pads, "an int, list of ints, or tuple of ints"),
+        ("dilation", dil, "an int, list of ints or tuple of ints"),
+    ):
+        if len(values) != 1 and not (what == "stride" and not values):
+            raise RuntimeError(
+                f"max_pool1d() {what} must be {kinds} of size 1 but got size {len(values)}"
+            )
+    strides = strides or kernel
+    (k,), (s,), (p,), (d,) = kernel, strides, pads, dil
+    if k <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k}")
+    if s <= 0:
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {s}")
+    if p < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p}")
+    if p > k // 2:
+        raise RuntimeError(
+            "max_pool1d() padding should be at most half of kernel size, but got "
+            f"padding={p} and kernel_size={k}"
+        )
+    if d <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {d}")
+    out = _out_size(input.shape[-1], k, s, p, d, ceil_mode)
+    if out <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+    return kernel, strides, pads, dil, (out,)
+
+
+def _pool_extra(sizes: tuple, kernel, strides, pads, dil, out) -> tuple:
+    """Right padding so the last (ceil-mode) window fits."""
+    return tuple(
         max(0, (o - 1) * s + d * (k - 1) + 1 - n - 2 * p)
         for o, s, d, k, n, p in zip(out, strides, dil, kernel, sizes, pads, strict=True)
     )
-    return kernel, strides, pads, dil, out, extra
 
 
 def _spatial_pad(x: Tensor, pads: tuple, extra: tuple, value: float) -> Tensor:
@@ -1003,29 +1080,25 @@ def _spatial_pad(x: Tensor, pads: tuple, extra: tuple, value: float) -> Tensor:
 
 
 def _max_pool(
-    name: str,
-    input: Tensor,
-    spatial: int,
-    kernel_size: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    ceil_mode: bool,
-    return_indices: bool,
+    input: Tensor, spatial: int, geometry: tuple, return_indices: bool, squeeze: int | None = None
 ) -> Any:
-    kernel, strides, pads, dil, out, extra = _pool_setup(
-        name, input, spatial, kernel_size, stride, padding, dilation, ceil_mode
-    )
+    """Max pooling of a checked ``input`` with ``geometry`` ``(kernel, strides, pads,
+    dilations, out)``; ``squeeze``: a dim added for the 2-D path, removed from the results."""
+    kernel, strides, pads, dil, out = geometry
+    extra = _pool_extra(tuple(input.shape[-spatial:]), kernel, strides, pads, dil, out)
     batched = input.dim() == spatial + 2
     x = input if batched else input.unsqueeze(0)
     edges = tuple((p, p + e) for p, e in zip(pads, extra, strict=True))
     result, first = _max_pool_op(x, kernel, strides, dil, edges)
     if not batched:
         result = result.squeeze(0)
+    if squeeze is not None:
+        result = result.squeeze(squeeze)
     if not return_indices:
         return result
     first = _to_dtype(first, _dtypes.int64)
-    return result, _pool_indices(first, input, kernel, strides, pads, dil, batched)
+    indices = _pool_indices(first, input, kernel, strides, pads, dil, batched)
+    return result, indices if squeeze is None else indices.squeeze(squeeze)
 
 
 def _pool_indices(first, input, kernel, strides, pads, dil, batched) -> Tensor:
@@ -1053,10 +1126,31 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
-    """Maximum over sliding windows of ``(N, C, L)``."""
-    return _max_pool(
-        "max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices
-    )
+    """Maximum over sliding windows of ``(N, C, L)``. As in PyTorch, ``return_indices``
+    takes the 2-D path (its checks and error texts) on a height-1 input."""
+    if not return_indices:
+        geometry = _max_pool1d_geometry(input, kernel_size, stride, padding, dilation, ceil_mode)
+        return _max_pool(input, 1, geometry, False)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+            "argument #1 'self' (while checking arguments for max_pool1d)"
+        )
+    arguments = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    arguments["dilation"] = dilation
+    for what, value in arguments.items():
+        if value is not None and len(_pool_ints(value)) > 1:
+            raise RuntimeError(
+                f"max_pool1d() argument '{what}' should contain one int "
+                f"(got {len(_pool_ints(value))})"
+            )
+    k, p, d = (_pool_ints(v)[0] for v in (kernel_size, padding, dilation))
+    strides = () if stride is None else _pool_ints(stride)
+    s = strides[0] if strides else k
+    x = input.unsqueeze(-2)
+    geometry = ((1, k), (1, s), (0, p), (1, d))
+    out = _pool2d_shape(x, *geometry, ceil_mode)
+    return _max_pool(x, 2, (*geometry, out), True, squeeze=-2)
 
 
 def max_pool2d(
@@ -1069,9 +1163,11 @@ def max_pool2d(
     return_indices: bool = False,
 ) -> Any:
     """Maximum over sliding windows of ``(N, C, H, W)``."""
-    return _max_pool(
-        "max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices
-    )
+    geometry = _pool_arguments("max_pool2d", kernel_size, stride, padding, dilation)
+    if input.dim() not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    out = _pool2d_shape(input, *geometry, ceil_mode)
+    return _max_pool(input, 2, (*geometry, out), return_indices)
 
 
 def avg_pool2d(
@@ -1085,11 +1181,16 @@ def avg_pool2d(
 ) -> Tensor:
     """Mean over sliding windows of ``(N, C, H, W)`` (zero padding; ``count_include_pad``
     and ``divisor_override`` as in PyTorch)."""
-    kernel, strides, pads, dil, out, extra = _pool_setup(
-        "avg_pool2d", input, 2, kernel_size, stride, padding, 1, ceil_mode
-    )
+    kernel, strides, pads, dil = _pool_arguments("avg_pool2d", kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
+    if input.dim() < 3:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
+            f"{max(input.dim(), 1) - 1}], but got -3)"
+        )
+    out = _pool2d_shape(input, kernel, strides, pads, dil, ceil_mode)
+    extra = _pool_extra(tuple(input.shape[-2:]), kernel, strides, pads, dil, out)
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
     x = _spatial_pad(x, pads, extra, 0.0)
