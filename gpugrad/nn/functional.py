@@ -1432,6 +1432,17 @@ def _fused_eval(input: Tensor, *others: Tensor | None) -> bool:
     )
 
 
+def _verify_batch_size(size: Any) -> None:
+    """PyTorch's ``_verify_batch_size``: normalizing one value per channel is refused."""
+    count = size[0]
+    for n in size[2:]:
+        count *= n
+    if count == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {size}"
+        )
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -1445,36 +1456,44 @@ def batch_norm(
     """Normalize each channel (dim 1) by the batch statistics (``training``) or by the
     running ones; in training the running statistics move by ``momentum`` towards the
     batch mean and unbiased variance, in place."""
-    if input.dim() < 2:
-        raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
-    channels = input.shape[1]
+    if training:
+        _verify_batch_size(input.shape)
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    channels = input.shape[1] if input.dim() >= 2 else 0
+    if input.numel() == 0 and input.dim() >= 2:
+        # PyTorch's empty path: no statistics, no checks; a copy keeps the graph
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+        if t is None and not training:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    if input.dim() < 2:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 1)"
+        )
     shape = (1, channels) + (1,) * (input.dim() - 2)
     if training:
         count = input.numel() // channels
-        if count <= 1:
-            raise ValueError(
-                "Expected more than 1 value per channel when training, got input size "
-                f"{input.shape}"
-            )
         out, mean, var = _batch_norm_train(input, weight, bias, eps)
         if running_mean is not None:
             _update_running(running_mean, mean, momentum)
         if running_var is not None:
             _update_running(running_var, var * (count / (count - 1)), momentum)
         return out
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        if _fused_eval(input, running_mean, running_var, weight, bias):
-            return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
-        centered = input - running_mean.reshape(shape)
-        scale = (running_var.reshape(shape) + eps).rsqrt()
+    if _fused_eval(input, running_mean, running_var, weight, bias):
+        return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
+    centered = input - running_mean.reshape(shape)
+    scale = (running_var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         scale = scale * weight.reshape(shape)  # per channel: one full-size product below
     out = centered * scale
@@ -1483,17 +1502,43 @@ def batch_norm(
     return out
 
 
-def _normalized_dims(input: Tensor, normalized_shape: Any) -> tuple[int, ...]:
-    shape = (
-        (int(normalized_shape),)
-        if isinstance(normalized_shape, int)
-        else tuple(int(n) for n in normalized_shape)
-    )
+def _normalized_dims(
+    function: str,
+    input: Tensor,
+    normalized_shape: Any,
+    affine: tuple[tuple[str, Tensor | None], ...],
+) -> tuple[int, ...]:
+    """PyTorch's ``_check_layer_norm_inputs``: the trailing dims ``normalized_shape``
+    names, which ``weight``/``bias`` (``affine``) must match exactly."""
+    if not isinstance(normalized_shape, (tuple, list)) and not (
+        isinstance(normalized_shape, Tensor) or hasattr(normalized_shape, "__len__")
+    ):
+        raise TypeError(
+            f"{function}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+            f"not {type(normalized_shape).__name__}"
+        )
+    shape = tuple(int(n) for n in normalized_shape)
+    if not shape:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+            "least one element, but got normalized_shape = []"
+        )
+    for name, t in affine:
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {_shape_text(t.shape)} and normalized_shape = {_shape_text(shape)}"
+            )
     k = len(shape)
-    if k == 0 or k > input.dim() or tuple(input.shape[-k:]) != shape:
+    if function == "rms_norm" and k > input.dim():
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got {input.dim()}")
+    if k > input.dim() or tuple(input.shape[-k:]) != shape:
+        expected = _shape_text(["*", *shape])
+        if function == "rms_norm":
+            expected = "[*" + _shape_text(shape)[1:]
         raise RuntimeError(
             f"Given normalized_shape={_shape_text(shape)}, expected input with shape "
-            f"{_shape_text(['*', *shape])}, but got input of size{_shape_text(input.shape)}"
+            f"{expected}, but got input of size{_shape_text(input.shape)}"
         )
     return tuple(range(input.dim() - k, input.dim()))
 
@@ -1506,17 +1551,15 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dims (biased variance)."""
-    dims = _normalized_dims(input, normalized_shape)
-    trailing = tuple(input.shape[dims[0] :])
-    matching = all(t is None or tuple(t.shape) == trailing for t in (weight, bias))
-    if not matching or input.numel() == 0:
+    affine = (("weight", weight), ("bias", bias))
+    dims = _normalized_dims("layer_norm", input, normalized_shape, affine)
+    if input.numel() == 0:
         return _layer_norm_composite(input, dims, weight, bias, eps)
     return _layer_norm_op(input, len(dims), weight, bias, eps)
 
 
 def _layer_norm_composite(input, dims, weight, bias, eps) -> Tensor:
-    """Layer norm from gpugrad ops, for the cases the fused op leaves out (a ``weight``
-    or ``bias`` that broadcasts rather than matches, an empty input)."""
+    """Layer norm from gpugrad ops, for an empty input (which the fused op leaves out)."""
     mean = input.mean(dims, keepdim=True)
     centered = input - mean
     var = (centered * centered).mean(dims, keepdim=True)
@@ -1543,7 +1586,7 @@ def rms_norm(
 ) -> Tensor:
     """``x / sqrt(mean(x²) + eps)`` over the trailing dims; ``eps`` defaults to the
     dtype's machine epsilon, as in PyTorch."""
-    dims = _normalized_dims(input, normalized_shape)
+    dims = _normalized_dims("rms_norm", input, normalized_shape, (("weight", weight),))
     if eps is None:
         eps = _MACHINE_EPSILON[input.dtype.name]
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
@@ -1558,13 +1601,28 @@ def group_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalize each group of ``channels / num_groups`` channels of every sample."""
-    if input.dim() < 2 or input.shape[1] % num_groups:
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    n, channels = input.shape[0], input.shape[1]
+    _verify_batch_size([n * channels // num_groups, num_groups, *input.shape[2:]])
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
+    if channels % num_groups:
         raise RuntimeError(
             "Expected number of channels in input to be divisible by num_groups, but got "
             f"input of shape {_shape_text(input.shape)} and num_groups={num_groups}"
         )
-    n, channels = input.shape[0], input.shape[1]
-    grouped = input.reshape(n, num_groups, -1)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != channels):
+            shown = weight.shape if weight is not None else (0,)  # PyTorch's text: weight's
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {_shape_text(shown)} and input of shape "
+                f"{_shape_text(input.shape)}"
+            )
+    grouped = input.reshape(n, num_groups, (channels // num_groups) * _math.prod(input.shape[2:]))
     mean = grouped.mean(-1, keepdim=True)
     centered = grouped - mean
     var = (centered * centered).mean(-1, keepdim=True)

@@ -709,7 +709,8 @@ def _batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     backend = input._backend
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
-    out, mean, var, invstd = backend.batch_norm_train(input._data, w, b, eps)
+    with backend.quiet():  # NaN/inf inputs give NaN statistics quietly, as PyTorch's
+        out, mean, var, invstd = backend.batch_norm_train(input._data, w, b, eps)
     result = record(BATCH_NORM, out, backend, (input, weight, bias), (eps, (mean, invstd)))
     return result, _wrap(mean, backend), _wrap(var, backend)
 
@@ -755,7 +756,8 @@ def _batch_norm_eval(
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
     mean, var = running_mean._data.reshape(-1).copy(), running_var._data.reshape(-1).copy()
-    out = backend.batch_norm_eval(input._data, mean, var, w, b, eps)
+    with backend.quiet():  # NaN/inf inputs give IEEE results quietly, as PyTorch's
+        out = backend.batch_norm_eval(input._data, mean, var, w, b, eps)
     return record(BATCH_NORM_EVAL, out, backend, (input, weight, bias), (eps, (mean, var)))
 
 
@@ -829,7 +831,8 @@ def _convolution(
     the weight's gradient, trading that memory for a second gather."""
     backend = input._backend
     b = None if bias is None else bias._data
-    out, columns = backend.conv(input._data, weight._data, b, stride, dilation, pads, groups)
+    with backend.quiet():  # inf * 0 and inf - inf give NaN quietly, as PyTorch's
+        out, columns = backend.conv(input._data, weight._data, b, stride, dilation, pads, groups)
     geometry = (stride, dilation, pads, groups)
     keep = columns if weight.requires_grad else None
     return record(CONVOLUTION, out, backend, (input, weight, bias), (geometry, keep))
@@ -935,6 +938,7 @@ def _layer_norm(
     size = 1
     for n in input._data.shape[input._data.ndim - normalized_dims :]:
         size *= n
-    out, mean, invstd = backend.layer_norm(input._data, w, b, size, eps)
+    with backend.quiet():  # NaN/inf inputs give NaN statistics quietly, as PyTorch's
+        out, mean, invstd = backend.layer_norm(input._data, w, b, size, eps)
     attrs = (normalized_dims, eps, (mean, invstd))
     return record(LAYER_NORM, out, backend, (input, weight, bias), attrs)
