@@ -323,9 +323,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if tensor.numel() and bool((tensor < 0).any()):
         raise RuntimeError("Class values must be non-negative.")
+    if tensor.numel() == 0 and num_classes <= 0:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
-        if tensor.numel() == 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(tensor.max().item()) + 1
     elif tensor.numel() and int(tensor.max().item()) >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
@@ -350,17 +350,34 @@ def embedding(
     same values as a dense tensor (PyTorch's is a sparse COO tensor; ``.to_dense()`` of
     it equals gpugrad's). Optimizers that PyTorch restricts to sparse gradients
     (``SparseAdam``) do not exist here."""
-    if input.is_floating_point():
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {_scalar_name(input)} instead (while checking "
-            "arguments for embedding)"
-        )
-    rows = weight.shape[0]
-    if input.numel() and (bool((input >= rows).any()) or bool((input < -rows).any())):
-        raise IndexError("index out of range in self")
+    rows = weight.shape[0] if weight.dim() else 0
+    if padding_idx is not None and not -rows <= padding_idx < max(rows, 1):
+        raise AssertionError("Padding_idx must be within num_embeddings")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += rows
+    if max_norm is not None and input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(
+            "Expected tensor for argument #2 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "
+            "arguments for embedding_renorm_)"
+        )
+    outside = None if max_norm is None else (input >= rows) | (input < -rows)
+    if outside is not None and input.numel() and bool(outside.any()):
+        first = int(input[outside].min().item())  # PyTorch visits the sorted unique rows
+        raise IndexError(
+            f"select(): index {first} out of range for tensor of size "
+            f"{_shape_text(weight.shape)} at dimension 0"
+        )
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "
+            "arguments for embedding)"
+        )
+    if input.numel() and (bool((input >= rows).any()) or bool((input < 0).any())):
+        raise IndexError("index out of range in self")
     if max_norm is not None:
         with _no_grad():
             picked = weight[input.reshape(-1)]
@@ -395,6 +412,15 @@ def _frequency_scaling(scale: Tensor, sparse: bool) -> Any:
         return grad * scale
 
     return hook
+
+
+def _legacy_type_name(t: Tensor) -> str:
+    """PyTorch's legacy type name, as its argument checks print it (``torch.DoubleTensor``,
+    ``CPUBoolType``)."""
+    cuda = _device(t).startswith("cuda")
+    if t.dtype.name == "bool":
+        return "CUDABoolType" if cuda else "CPUBoolType"
+    return f"gpugrad.{'cuda.' if cuda else ''}{_scalar_name(t)}Tensor"
 
 
 def _scalar_name(t: Tensor) -> str:
