@@ -57,6 +57,7 @@ from ..ops.nn import _max_pool as _max_pool_op
 from ..ops.nn import mse_loss as _mse_loss
 from ..ops.nn import nll_loss as _nll_loss
 from ..ops.reduce import log_softmax, softmax
+from ..ops.shape import broadcast_tensors as _broadcast_tensors
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
 from ..ops.transfer import to_dtype as _to_dtype
@@ -191,8 +192,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _require_tensor(weight, "linear", "weight", 2)
     if weight.dim() != 2:
         out = input @ weight
-    elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
+    elif input.dim() > 2:
         lead = tuple(input.shape[:-1])
+        if input.shape[-1] != weight.shape[-1]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({_math.prod(lead)}x"
+                f"{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]})"
+            )
         out = (input.reshape(-1, input.shape[-1]) @ weight.t()).reshape(*lead, weight.shape[0])
     elif input.dim() == 2 and bias is not None:
         return _addmm(bias, input, weight.t())  # one AddmmBackward0 node, as PyTorch's
@@ -689,9 +695,15 @@ def unfold(
     stride: Any = 1,
 ) -> Tensor:
     """im2col: ``(N, C, H, W)`` to ``(N, C * kh * kw, L)`` sliding-window columns."""
-    if input.dim() not in (3, 4):
-        raise NotImplementedError(
-            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
+    if input.dim() < 3:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 2)"
+        )
+    if input.dim() > 4:
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other "
+            f"non-zero dimensions for input, but got: {_shape_text(input.shape)}"
         )
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
@@ -1330,6 +1342,13 @@ def interpolate(
     (4-D) or ``"trilinear"`` (5-D), with PyTorch's source-index rules (``align_corners``);
     each axis is one gather (and for the linear modes one blend), so gradients flow back
     through autograd. ``bicubic``, ``area`` and ``antialias`` are not implemented."""
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
     spatial = input.dim() - 2
     if mode not in _INTERPOLATE_MODES or spatial not in (1, 2, 3):
         raise NotImplementedError(
@@ -1392,7 +1411,7 @@ def interpolate(
         shown_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes, strict=True))
         raise RuntimeError(
             "Input and output sizes should be greater than 0, but got input "
-            f"({shown_in}) output ({shown_out})"
+            f"({shown_in}) {'and ' if spatial == 1 else ''}output ({shown_out})"
         )
     out = input
     for axis in range(spatial):
@@ -1686,10 +1705,24 @@ def normalize(
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim``."""
-    n1 = _vector_norm(x1, 2, dim, True).clamp(min=eps)
-    n2 = _vector_norm(x2, 2, dim, True).clamp(min=eps)
+    """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim``, of ``x1``
+    and ``x2`` broadcast together first (as PyTorch does: a size-1 dim of one counts as
+    repeated in its norm)."""
+    if tuple(x1.shape) != tuple(x2.shape):
+        x1, x2 = _broadcast_tensors(x1, x2)
+    n1, n2 = _clamped_norm(x1, dim, eps), _clamped_norm(x2, dim, eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
+    """``max(||x||, eps)`` along ``dim`` as PyTorch's ``cosine_similarity`` has it: the
+    norm clamped in place without grad, so the norm's own gradient ``x / ||x||`` still
+    flows where the clamp is active."""
+    norm = _vector_norm(x, 2, dim, True)
+    if not norm.requires_grad:
+        return norm.clamp(min=eps)
+    fixed = norm.detach()
+    return norm + (fixed.clamp(min=eps) - fixed)
 
 
 def pairwise_distance(
