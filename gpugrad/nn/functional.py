@@ -1932,15 +1932,21 @@ def kl_div(
 _TARGET_DTYPES = ("int64", "uint8")
 
 
-def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, int]:
-    """Check class-index targets for ``nll_loss``/``cross_entropy``: returns the class dim
-    and the number of classes."""
+def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, int, Tensor]:
+    """Check class-index targets for ``nll_loss``/``cross_entropy``: returns the class dim,
+    the number of classes and the target (a 1-element target of a 1-D input made 0-d)."""
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
     if target.dtype.name not in _TARGET_DTYPES:
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
         )
+    if input.dim() == 1 and target.dim() == 1:
+        if target.shape[0] != 1:
+            raise ValueError(
+                f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}"
+            )
+        target = target.reshape(())  # PyTorch reads a 1-element target as the 0-d one
     class_dim = 0 if input.dim() == 1 else 1
     if input.dim() != 1 and (target.dim() == 0 or target.shape[0] != input.shape[0]):
         raise ValueError(
@@ -1954,7 +1960,7 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
         raise RuntimeError(
             f"Expected target size {_shape_text(expected)}, got {_shape_text(target.shape)}"
         )
-    return class_dim, input.shape[class_dim]
+    return class_dim, input.shape[class_dim], target
 
 
 def _check_targets(target: Tensor, ignore_index: int, n_classes: int) -> Tensor:
@@ -2010,7 +2016,7 @@ def nll_loss(
     the summed weights of the non-ignored targets."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    class_dim, n_classes = _class_layout(input, target, "nll_loss")
+    class_dim, n_classes, target = _class_layout(input, target, "nll_loss")
     if weight is None and input.dim() <= 2 and input.is_floating_point():
         _check_targets(target, ignore_index, n_classes)
         return _nll_loss(input, target, ignore_index, reduction)  # one NllLossBackward0 node
@@ -2037,12 +2043,12 @@ def cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
     if target.is_floating_point():
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
-    class_dim, n_classes = _class_layout(input, target, "cross_entropy")
+    class_dim, n_classes, target = _class_layout(input, target, "cross_entropy")
     log_p = log_softmax(input, class_dim)
     if weight is None and input.dim() <= 2 and label_smoothing <= 0:
         _check_targets(target, ignore_index, n_classes)
