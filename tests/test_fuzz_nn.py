@@ -203,6 +203,13 @@ EXPRESSIONS = [
     "F.interpolate(x[:, :, :1], scale_factor=0.5)",
     "F.nll_loss(x[0, 0], L.tensor([1, 2]))",
     "F.cross_entropy(x[0], L.tensor([0, 1, 2]), label_smoothing=1.5)",
+    "F.cross_entropy(x[0, 0], L.tensor([0, 1, 2, 3]))",
+    "F.cross_entropy(x[0], L.tensor([0.0, 1.0, 2.0]))",
+    "F.cross_entropy(y, L.zeros(1, 4, 5, 2, dtype=L.int64))",
+    "F.cross_entropy(x[0], L.tensor([0, 1, 1]), weight=L.ones(5, dtype=L.float64))",
+    "F.nll_loss(x, L.zeros(2, 4, dtype=L.int64), weight=L.ones(5, dtype=L.float64))",
+    "F.nll_loss(x[0], L.tensor([1, 1, 1]), weight=L.ones(4, dtype=L.float64), ignore_index=1)",
+    "F.cross_entropy(x[0], L.tensor([1, 1, 1]), ignore_index=1, label_smoothing=0.1)",
     "L.nn.ReLU()(x[0, 0, 0])",
 ]
 

@@ -1955,12 +1955,30 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
         )
     if input.dim() <= 2 and target.dim() != input.dim() - 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.dim() == 4 and target.dim() != 3:  # PyTorch's nll_loss2d
+        raise RuntimeError(
+            "only batches of spatial targets supported (3D tensors) but got targets of "
+            f"dimension: {target.dim()}"
+        )
     expected = tuple(s for i, s in enumerate(input.shape) if i != class_dim)
     if tuple(target.shape) != expected:
         raise RuntimeError(
             f"Expected target size {_shape_text(expected)}, got {_shape_text(target.shape)}"
         )
     return class_dim, input.shape[class_dim], target
+
+
+def _check_class_weight(weight: Tensor | None, n_classes: int, input: Tensor) -> None:
+    """PyTorch's class-weight check, before the targets' (its 1-D/2-D and spatial kernels
+    word it differently)."""
+    if weight is None or weight.numel() == n_classes:
+        return
+    if input.dim() <= 2:
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no "
+            f"classes but got weight tensor of shape: {_shape_text(weight.shape)}"
+        )
+    raise RuntimeError("weight tensor should be defined either for all or no classes")
 
 
 def _check_targets(target: Tensor, ignore_index: int, n_classes: int) -> Tensor:
@@ -2017,13 +2035,25 @@ def nll_loss(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     class_dim, n_classes, target = _class_layout(input, target, "nll_loss")
+    _check_class_weight(weight, n_classes, input)
     if weight is None and input.dim() <= 2 and input.is_floating_point():
         _check_targets(target, ignore_index, n_classes)
         return _nll_loss(input, target, ignore_index, reduction)  # one NllLossBackward0 node
     loss, sample_weight, _ = _nll(input, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
-        return loss.sum() / sample_weight.sum()
+        return _weighted_mean(loss, sample_weight)
     return _reduce(loss, reduction)
+
+
+def _weighted_mean(loss: Tensor, sample_weight: Tensor) -> Tensor:
+    """``loss.sum() / sample_weight.sum()``; when every target is ignored the value is
+    NaN (0 / 0) but the gradient 0, as PyTorch's."""
+    total = sample_weight.sum()
+    if bool(total != 0):
+        return loss.sum() / total
+    with _no_grad():
+        nan = _full((), float("nan"), dtype=loss.dtype, device=_device(loss))
+    return loss.sum() * 0 + nan
 
 
 def cross_entropy(
@@ -2046,16 +2076,22 @@ def cross_entropy(
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
-    if target.is_floating_point():
+    if tuple(target.shape) == tuple(input.shape):  # PyTorch's test for probabilities
+        if not target.is_floating_point():
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_scalar_name(target)}"
+            )
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
     class_dim, n_classes, target = _class_layout(input, target, "cross_entropy")
+    _check_class_weight(weight, n_classes, input)
     log_p = log_softmax(input, class_dim)
     if weight is None and input.dim() <= 2 and label_smoothing <= 0:
         _check_targets(target, ignore_index, n_classes)
         return _nll_loss(log_p, target, ignore_index, reduction)  # NllLossBackward0, as PyTorch's
     nll, sample_weight, _ = _nll(log_p, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
-        nll_reduced = nll.sum() / sample_weight.sum()
+        nll_reduced = _weighted_mean(nll, sample_weight)
     else:
         nll_reduced = _reduce(nll, reduction)
     if label_smoothing <= 0:
@@ -2066,7 +2102,7 @@ def cross_entropy(
     valid = _to_dtype(target != ignore_index, log_p.dtype)
     smooth = -per_class.sum(class_dim) * valid
     if reduction == "mean":
-        smooth_reduced = smooth.sum() / sample_weight.sum()
+        smooth_reduced = _weighted_mean(smooth, sample_weight)
     else:
         smooth_reduced = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll_reduced + smooth_reduced * (label_smoothing / n_classes)
