@@ -1441,8 +1441,9 @@ class ArrayBackend:
         )
         positions = math.prod(out)
         windows = self.window_view(padded, kernel, stride, dilation, out)
-        columns = windows.reshape(n, groups, -1, positions)
-        weights = w.reshape(groups, w.shape[0] // groups, -1)
+        taps = math.prod(kernel)  # explicit sizes: an empty batch leaves -1 undetermined
+        columns = windows.reshape(n, groups, channels // groups * taps, positions)
+        weights = w.reshape(groups, w.shape[0] // groups, w.shape[1] * taps)
         if groups == 1:
             result = self.matmul(weights[0], columns[:, 0])
         else:
@@ -1458,8 +1459,8 @@ class ArrayBackend:
         xp = self.xp
         n = g.shape[0]
         kernel, out = w.shape[2:], g.shape[2:]
-        weights = w.reshape(groups, w.shape[0] // groups, -1)
-        g4 = g.reshape(n, groups, w.shape[0] // groups, -1)
+        weights = w.reshape(groups, w.shape[0] // groups, w.shape[1] * math.prod(kernel))
+        g4 = g.reshape(n, groups, w.shape[0] // groups, math.prod(out))
         columns = self.matmul(xp.swapaxes(weights, -1, -2), g4)  # (N, G, C/G * taps, L)
         columns = columns.reshape((n, shape[1], math.prod(kernel)) + tuple(out))
         padded = tuple(shape[:2]) + tuple(m + b + a for m, (b, a) in zip(shape[2:], pads))
@@ -1471,7 +1472,7 @@ class ArrayBackend:
     def conv_backward_weight(self, g: Array, columns: Array, w_shape: Shape, groups: int):
         """The weight's gradient of :meth:`conv` from its kept columns."""
         n = g.shape[0]
-        g4 = g.reshape(n, groups, w_shape[0] // groups, -1)
+        g4 = g.reshape(n, groups, w_shape[0] // groups, math.prod(g.shape[2:]))
         return self.matmul(g4, self.xp.swapaxes(columns, -1, -2)).sum(0).reshape(w_shape)
 
     # --- attention (issue 17, attn): the row kernels of kernels/attention.py ------------

@@ -664,7 +664,7 @@ CASES += [
     ),
     case(
         "layer_norm_plain",
-        lambda x: gg.nn.functional.layer_norm(x, 4) ** 2,
+        lambda x: gg.nn.functional.layer_norm(x, (4,)) ** 2,
         (randn(3, 4),),
         NN.LAYER_NORM,
     ),

@@ -57,6 +57,7 @@ from ..ops.nn import _max_pool as _max_pool_op
 from ..ops.nn import mse_loss as _mse_loss
 from ..ops.nn import nll_loss as _nll_loss
 from ..ops.reduce import log_softmax, softmax
+from ..ops.shape import broadcast_tensors as _broadcast_tensors
 from ..ops.shape import cat as _cat
 from ..ops.shape import stack as _stack
 from ..ops.transfer import to_dtype as _to_dtype
@@ -191,8 +192,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     _require_tensor(weight, "linear", "weight", 2)
     if weight.dim() != 2:
         out = input @ weight
-    elif input.dim() > 2 and input.shape[-1] == weight.shape[-1]:
+    elif input.dim() > 2:
         lead = tuple(input.shape[:-1])
+        if input.shape[-1] != weight.shape[-1]:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({_math.prod(lead)}x"
+                f"{input.shape[-1]} and {weight.shape[1]}x{weight.shape[0]})"
+            )
         if bias is not None and input.is_contiguous():  # PyTorch's addmm + view
             rows = _addmm(bias, input.reshape(-1, input.shape[-1]), weight.t())
             return rows.view(*lead, weight.shape[0])
@@ -326,9 +332,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if tensor.numel() and bool((tensor < 0).any()):
         raise RuntimeError("Class values must be non-negative.")
+    if tensor.numel() == 0 and num_classes <= 0:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
     if num_classes == -1:
-        if tensor.numel() == 0:
-            raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(tensor.max().item()) + 1
     elif tensor.numel() and int(tensor.max().item()) >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
@@ -353,17 +359,34 @@ def embedding(
     same values as a dense tensor (PyTorch's is a sparse COO tensor; ``.to_dense()`` of
     it equals gpugrad's). Optimizers that PyTorch restricts to sparse gradients
     (``SparseAdam``) do not exist here."""
-    if input.is_floating_point():
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {_scalar_name(input)} instead (while checking "
-            "arguments for embedding)"
-        )
-    rows = weight.shape[0]
-    if input.numel() and (bool((input >= rows).any()) or bool((input < -rows).any())):
-        raise IndexError("index out of range in self")
+    rows = weight.shape[0] if weight.dim() else 0
+    if padding_idx is not None and not -rows <= padding_idx < max(rows, 1):
+        raise AssertionError("Padding_idx must be within num_embeddings")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += rows
+    if max_norm is not None and input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(
+            "Expected tensor for argument #2 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "
+            "arguments for embedding_renorm_)"
+        )
+    outside = None if max_norm is None else (input >= rows) | (input < -rows)
+    if outside is not None and input.numel() and bool(outside.any()):
+        first = int(input[outside].min().item())  # PyTorch visits the sorted unique rows
+        raise IndexError(
+            f"select(): index {first} out of range for tensor of size "
+            f"{_shape_text(weight.shape)} at dimension 0"
+        )
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.dtype.name not in ("int64", "int32"):
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {_legacy_type_name(input)} instead (while checking "
+            "arguments for embedding)"
+        )
+    if input.numel() and (bool((input >= rows).any()) or bool((input < 0).any())):
+        raise IndexError("index out of range in self")
     if max_norm is not None:
         with _no_grad():
             picked = weight[input.reshape(-1)]
@@ -398,6 +421,15 @@ def _frequency_scaling(scale: Tensor, sparse: bool) -> Any:
         return grad * scale
 
     return hook
+
+
+def _legacy_type_name(t: Tensor) -> str:
+    """PyTorch's legacy type name, as its argument checks print it (``torch.DoubleTensor``,
+    ``CPUBoolType``)."""
+    cuda = _device(t).startswith("cuda")
+    if t.dtype.name == "bool":
+        return "CUDABoolType" if cuda else "CPUBoolType"
+    return f"gpugrad.{'cuda.' if cuda else ''}{_scalar_name(t)}Tensor"
 
 
 def _scalar_name(t: Tensor) -> str:
@@ -471,11 +503,23 @@ def embedding_bag(
 
 
 # --- padding and windows --------------------------------------------------------------------
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None):
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)`` starts
-    from the last dim. ``mode`` is ``"constant"`` (negative widths crop), ``"reflect"``,
-    ``"replicate"`` or ``"circular"``."""
-    pad = [int(p) for p in pad]
+    from the last dim. ``mode`` is ``"constant"``, ``"reflect"``, ``"replicate"`` or
+    ``"circular"``. Negative widths crop, as in PyTorch: ``constant``, ``reflect`` and
+    ``replicate`` pad from the whole input and then crop, ``circular`` crops and then wraps."""
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    for i, p in enumerate(pad):
+        if not hasattr(p, "__index__"):
+            raise TypeError(
+                "pad(): argument 'pad' (position 2) must be tuple of ints, but found element "
+                f"of type {type(p).__name__} at pos {i}"
+            )
+    pad = [p.__index__() for p in pad]
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pad) // 2 > input.dim():
@@ -483,20 +527,55 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             "Padding length should be less than or equal to two times the input dimension "
             f"but got padding length {len(pad)} and input of dimension {input.dim()}"
         )
-    if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise NotImplementedError(
-            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now "
-            f"(got mode {mode!r})"
-        )
-    if mode != "constant" and value not in (None, 0):
+    widths = [(input.dim() - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
+    if mode == "constant":
+        return _pad_constant(input, widths, 0.0 if value is None else value)
+    if value not in (None, 0):
         raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
+    k = len(pad) // 2
+    if k > 3 or input.dim() not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor."
+        )
+    if mode == "circular":
+        return _pad_circular(input, widths)
+    batch = 1 if input.dim() == k + 2 else 0
+    if any(n == 0 for n in input.shape[batch:]):
+        raise RuntimeError(
+            f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
+            f"other non-zero dimensions for input, but got: {_shape_text(input.shape)}"
+        )
+    names = ("W", "H", "D")[:k]
+    if mode == "reflect":
+        for j, (dim, before, after) in enumerate(widths):
+            if before >= input.shape[dim] or after >= input.shape[dim]:
+                raise RuntimeError(
+                    f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding "
+                    f"input dimension, but got: padding ({before}, {after}) at dimension {dim} "
+                    f"of input {_shape_text(input.shape)}"
+                )
+    sizes = [input.shape[dim] for dim, _, _ in widths]
+    outs = [n + before + after for n, (_, before, after) in zip(sizes, widths, strict=True)]
+    if all(o < 1 for o in outs) or (k == 1 and outs[0] < 1):
+        w, h, d = (*sizes, None, None)[:3]
+        given = {1: f"W: {w}", 2: f"H: {h}, W: {w} ", 3: f"D: {d} H: {h}, W: {w}"}[k]
+        result = " ".join(f"{n}: {o}" for n, o in reversed(list(zip(names, outs, strict=True))))
+        raise RuntimeError(f"input ({given}) is too small. Calculated output {result}")
+    if any(o < 0 for o in outs):
+        shape = list(input.shape)
+        for (dim, _, _), o in zip(widths, outs, strict=True):
+            shape[dim] = o
+        negative = min(outs)
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {negative}: {_shape_text(shape)}"
+        )
     out = input
-    for k in range(len(pad) // 2):
-        dim = input.dim() - 1 - k
-        before, after = pad[2 * k], pad[2 * k + 1]
-        if before == 0 and after == 0:
-            continue
-        out = _pad_dim(out, dim, before, after, mode, 0.0 if value is None else value, pad, k)
+    for dim, before, after in widths:
+        out = _pad_edges(out, dim, max(before, 0), max(after, 0), mode)
+    for dim, before, after in widths:
+        start, stop = max(-before, 0), out.shape[dim] - max(-after, 0)
+        if start or stop != out.shape[dim]:
+            out = _narrow(out, dim, start, max(stop, start))
     return out
 
 
@@ -506,42 +585,67 @@ def _narrow(t: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor
     return t[tuple(key)]
 
 
-def _pad_dim(
-    t: Tensor, dim: int, before: int, after: int, mode: str, value: float, pad: list, k: int
-) -> Tensor:
-    size = t.shape[dim]
-    if mode == "constant":
+def _pad_constant(input: Tensor, widths: list, value: float) -> Tensor:
+    """PyTorch's ``constant_pad_nd``: negative widths narrow first (refusing a negative
+    length), then the positive ones are filled with ``value``."""
+    out = input
+    for dim, before, after in widths:
         if before < 0:
-            t, before = _narrow(t, dim, -before, t.shape[dim]), 0
+            if out.shape[dim] + before < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
+            out = _narrow(out, dim, -before, out.shape[dim])
         if after < 0:
-            t, after = _narrow(t, dim, 0, t.shape[dim] + after), 0
+            if out.shape[dim] + after < 0:
+                raise RuntimeError("narrow(): length must be non-negative.")
+            out = _narrow(out, dim, 0, out.shape[dim] + after)
+    for dim, before, after in widths:
+        before, after = max(before, 0), max(after, 0)
+        if not before and not after:
+            continue
         pieces = []
         for width in (before, after):
-            shape = list(t.shape)
+            shape = list(out.shape)
             shape[dim] = width
-            pieces.append(_full(tuple(shape), value, dtype=t.dtype, device=_device(t)))
-        parts = [p for p, w in ((pieces[0], before), (t, 1), (pieces[1], after)) if w]
-        return _cat(parts, dim) if len(parts) > 1 else parts[0]
+            pieces.append(_full(tuple(shape), value, dtype=out.dtype, device=_device(out)))
+        parts = [p for p, w in ((pieces[0], before), (out, 1), (pieces[1], after)) if w]
+        out = _cat(parts, dim)
+    return out
+
+
+def _pad_circular(input: Tensor, widths: list) -> Tensor:
+    for dim, before, after in widths:
+        if before > input.shape[dim] or after > input.shape[dim]:
+            raise RuntimeError("Padding value causes wrapping around more than once.")
+    out = input
+    for dim, before, after in widths:
+        if out.shape[dim] + before + after < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
+        start, stop = max(-before, 0), out.shape[dim] - max(-after, 0)
+        if start >= stop:  # cropped to nothing: PyTorch fills the rest uninitialized
+            out = _pad_constant(out, [(dim, -out.shape[dim], out.shape[dim] + before + after)], 0.0)
+            continue
+        out = _narrow(out, dim, start, stop)
+        size = out.shape[dim]
+        before, after = max(before, 0), max(after, 0)
+        if before or after:
+            # wrap as often as needed (PyTorch reads uninitialized memory past one wrap)
+            times = -(-max(before, after) // size)
+            tiled = _cat([out] * (2 * times + 1), dim) if times > 0 else out
+            out = _narrow(tiled, dim, times * size - before, (times + 1) * size + after)
+    return out
+
+
+def _pad_edges(t: Tensor, dim: int, before: int, after: int, mode: str) -> Tensor:
+    """Reflect or replicate ``t`` by ``before`` / ``after`` cells along ``dim``."""
+    if not before and not after:
+        return t
+    size = t.shape[dim]
     if mode == "reflect":
-        if before >= size or after >= size:
-            raise RuntimeError(
-                f"Argument #4: Padding size should be less than the corresponding input "
-                f"dimension, but got: padding ({before}, {after}) at dimension {dim} of "
-                f"input {_shape_text(t.shape)}"
-            )
         left = _narrow(t, dim, 1, before + 1).flip(dim) if before else None
         right = _narrow(t, dim, size - 1 - after, size - 1).flip(dim) if after else None
-    elif mode == "replicate":
-        left = right = None
-        if before:
-            left = _repeat(_narrow(t, dim, 0, 1), dim, before)
-        if after:
-            right = _repeat(_narrow(t, dim, size - 1, size), dim, after)
-    else:  # circular
-        if before > size or after > size:
-            raise RuntimeError("Padding value causes wrapping around more than once.")
-        left = _narrow(t, dim, size - before, size) if before else None
-        right = _narrow(t, dim, 0, after) if after else None
+    else:  # replicate
+        left = _repeat(_narrow(t, dim, 0, 1), dim, before) if before else None
+        right = _repeat(_narrow(t, dim, size - 1, size), dim, after) if after else None
     parts = [p for p in (left, t, right) if p is not None]
     return _cat(parts, dim)
 
@@ -594,9 +698,15 @@ def unfold(
     stride: Any = 1,
 ) -> Tensor:
     """im2col: ``(N, C, H, W)`` to ``(N, C * kh * kw, L)`` sliding-window columns."""
-    if input.dim() not in (3, 4):
-        raise NotImplementedError(
-            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
+    if input.dim() < 3:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 2)"
+        )
+    if input.dim() > 4:
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other "
+            f"non-zero dimensions for input, but got: {_shape_text(input.shape)}"
         )
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
@@ -633,8 +743,108 @@ def _conv_padding(padding: Any, kernel: tuple, dilation: tuple, stride: tuple) -
                 total = d * (k - 1)
                 result.append((total // 2, total - total // 2))
             return result
-        raise ValueError(f"Invalid padding string '{padding}'")
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
     return [(p, p) for p in _pair(padding, len(kernel))]
+
+
+def _conv_parameter(value: Any, name: str, spatial: int, dims: int) -> tuple[int, ...]:
+    """``value`` (an int or a tuple of the function's ``spatial`` ints) as ``dims`` ints,
+    PyTorch's ``expand_param_if_needed`` (``dims`` comes from the weight's rank)."""
+    values = _pair(value, spatial)
+    if len(values) == 1:
+        return values * dims
+    if len(values) != dims:
+        raise RuntimeError(
+            f"expected {name} to be a single integer value or a list of {dims} values to "
+            f"match the convolution dimensions, but got {name}={_shape_text(values)}"
+        )
+    return values
+
+
+def _check_convolution(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    geometry: tuple,
+    groups: int,
+    transposed: bool,
+) -> None:
+    """PyTorch's ``check_shape_forward``, in its order, for a batched ``x``; ``geometry``
+    is ``(strides, pads, dilations, output_padding)``, ``pads`` ``None`` for a padding
+    string (then nothing is negative)."""
+    strides, pads, dilations, output_padding = geometry
+    if pads is not None and any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    if any(p < 0 for p in output_padding):
+        raise RuntimeError("negative output_padding is not supported")
+    if any(s <= 0 for s in strides):
+        raise RuntimeError("non-positive stride is not supported")
+    sizes = tuple(weight.shape)
+    if weight.dim() != x.dim():
+        raise RuntimeError(
+            f"Expected {weight.dim()}-dimensional input for {weight.dim()}-dimensional weight "
+            f"{_shape_text(sizes)}, but got {x.dim()}-dimensional input of size "
+            f"{_shape_text(x.shape)} instead"
+        )
+    if sizes[0] < groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+            f"but got weight of size {_shape_text(sizes)} instead"
+        )
+    if sizes[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension "
+            f"0, but got weight of size [{_shape_text(sizes)}] instead"
+        )
+    channels = sizes[0] if transposed else sizes[1] * groups
+    if x.shape[1] != channels:
+        given = "transposed=1" if transposed else f"groups={groups}"
+        raise RuntimeError(
+            f"Given {given}, weight of size {_shape_text(sizes)}, expected input"
+            f"{_shape_text(x.shape)} to have {channels} channels, but got {x.shape[1]} "
+            "channels instead"
+        )
+    outputs = sizes[1] * groups if transposed else sizes[0]
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != outputs):
+        given = "transposed=1, weight" if transposed else "weight"
+        raise RuntimeError(
+            f"Given {given} of size {_shape_text(sizes)}, expected bias to be 1-dimensional "
+            f"with {outputs} elements, but got bias of size {_shape_text(bias.shape)} instead"
+        )
+    if any(d <= 0 for d in dilations) and not transposed:
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilations)}")
+    if bias is not None and bias.dtype != x.dtype:
+        names = [_dtypes.SCALAR_TYPE_NAMES[t.dtype.name].lower() for t in (x, bias)]
+        raise RuntimeError(f"Input type ({names[0]}) and bias type ({names[1]}) should be the same")
+
+
+def _check_kernel_fits(x: Tensor, weight: Tensor, pads: list, dilations: tuple) -> None:
+    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
+    kernel = tuple(weight.shape[2:])
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
+    if any(e > p for e, p in zip(effective, padded, strict=True)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
+            f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
+            "than actual input size"
+        )
+
+
+def _check_same_dtype(x: Tensor, weight: Tensor) -> None:
+    if weight.dtype != x.dtype:
+        raise RuntimeError(
+            f"expected scalar type {_dtypes.SCALAR_TYPE_NAMES[x.dtype.name]} but found "
+            f"{_dtypes.SCALAR_TYPE_NAMES[weight.dtype.name]}"
+        )
+
+
+def _batched(input: Tensor, name: str, spatial: int) -> bool:
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
+            f"{name}, but got input of size: {_shape_text(input.shape)}"
+        )
+    return input.dim() == spatial + 2
 
 
 def _conv(
@@ -647,53 +857,26 @@ def _conv(
     dilation: Any,
     groups: int,
     spatial: int,
-    transposed_weight_shape: Sequence[int] | None = None,
 ) -> Tensor:
     _require_tensor(input, name, "input", 1)
     _require_tensor(weight, name, "weight", 2)
-    if weight.dim() != spatial + 2:
-        raise RuntimeError(
-            "weight should have at least three dimensions"
-            if weight.dim() < 3
-            else f"Expected {spatial + 2}-dimensional weight for {spatial + 2}-dimensional "
-            f"input, but got weight of size {_shape_text(weight.shape)} instead"
-        )
-    batched = input.dim() == spatial + 2
-    if input.dim() not in (spatial + 1, spatial + 2):
-        raise RuntimeError(
-            f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
-            f"{name}, but got input of size: {_shape_text(input.shape)}"
-        )
+    batched = _batched(input, name, spatial)
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    dims = weight.dim() - 2
+    strides = _conv_parameter(stride, "stride", spatial, dims)
+    dilations = _conv_parameter(dilation, "dilation", spatial, dims)
+    given = None if isinstance(padding, str) else _conv_parameter(padding, "padding", spatial, dims)
     x = input if batched else input.unsqueeze(0)
-    out_channels, group_channels = weight.shape[0], weight.shape[1]
-    if x.shape[1] != group_channels * groups:
-        shown = transposed_weight_shape if transposed_weight_shape is not None else weight.shape
-        kind = "transposed=1" if transposed_weight_shape is not None else f"groups={groups}"
-        expected = group_channels * groups
-        if transposed_weight_shape is not None:
-            expected = transposed_weight_shape[0]
-        raise RuntimeError(
-            f"Given {kind}, weight of size {_shape_text(shown)}, expected input"
-            f"{_shape_text(x.shape)} to have {expected} channels, but got {x.shape[1]} "
-            "channels instead"
-        )
-    if out_channels % groups:
-        raise RuntimeError(
-            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension "
-            f"0, but got weight of size {_shape_text(weight.shape)} instead"
-        )
-    kernel = tuple(weight.shape[2:])
-    strides = _pair(stride, spatial)
-    dilations = _pair(dilation, spatial)
-    pads = _conv_padding(padding, kernel, dilations, strides)
-    padded = tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
-    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations, strict=True))
-    if any(e > p for e, p in zip(effective, padded, strict=True)):
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). "
-            f"Kernel size: ({' x '.join(map(str, effective))}). Kernel size can't be greater "
-            "than actual input size"
-        )
+    geometry = (strides, given, dilations, ())
+    _check_convolution(x, weight, bias, geometry, groups, transposed=False)
+    pads = _conv_padding(padding if given is None else given, weight.shape[2:], dilations, strides)
+    _check_kernel_fits(x, weight, pads, dilations)
+    _check_same_dtype(x, weight)
     result = _convolution(x, weight, bias, strides, dilations, tuple(pads), groups)
     return result if batched else result.squeeze(0)
 
@@ -753,26 +936,23 @@ def conv_transpose2d(
     with zeros woven between its pixels, with the kernel flipped."""
     _require_tensor(input, "conv_transpose2d", "input", 1)
     _require_tensor(weight, "conv_transpose2d", "weight", 2)
-    batched = input.dim() == 4
-    if input.dim() not in (3, 4):
-        raise RuntimeError(
-            "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got "
-            f"input of size: {_shape_text(input.shape)}"
-        )
+    batched = _batched(input, "conv_transpose2d", 2)
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    dims = weight.dim() - 2
+    strides = _conv_parameter(stride, "stride", 2, dims)
+    pads = _conv_parameter(padding, "padding", 2, dims)
+    dil = _conv_parameter(dilation, "dilation", 2, dims)
+    extra = _conv_parameter(output_padding, "output_padding", 2, dims)
     x = input if batched else input.unsqueeze(0)
-    in_channels = weight.shape[0]
-    if x.shape[1] != in_channels:
+    _check_convolution(x, weight, bias, (strides, pads, dil, extra), groups, transposed=True)
+    if any(d <= 0 for d in dil):
         raise RuntimeError(
-            f"Given transposed=1, weight of size {_shape_text(weight.shape)}, expected input"
-            f"{_shape_text(x.shape)} to have {in_channels} channels, but got {x.shape[1]} "
-            "channels instead"
+            "dilation should be greater than zero, but got dilation_height: "
+            f"{dil[0]}, dilation_width: {dil[1]}"
         )
-    strides, pads, extra, dil = (
-        _pair(stride),
-        _pair(padding),
-        _pair(output_padding),
-        _pair(dilation),
-    )
     for e, s, d in zip(extra, strides, dil, strict=True):
         if e >= s and e >= d:
             raise RuntimeError(
@@ -781,7 +961,18 @@ def conv_transpose2d(
                 f"stride_height: {strides[0]} stride_width: {strides[1]} dilation_height: "
                 f"{dil[0]} dilation_width: {dil[1]}"
             )
-    kh, kw = weight.shape[2], weight.shape[3]
+    sizes = tuple(x.shape[2:])
+    out = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + e + 1
+        for n, s, p, d, k, e in zip(sizes, strides, pads, dil, weight.shape[2:], extra)
+    )
+    if min(out) < 1:
+        raise RuntimeError(
+            f"Given input size per channel: ({' x '.join(map(str, sizes))}). Calculated output "
+            f"size per channel: ({' x '.join(map(str, out))}). Output size is too small"
+        )
+    _check_same_dtype(x, weight)
+    in_channels, kh, kw = weight.shape[0], weight.shape[2], weight.shape[3]
     x = _dilate(_dilate(x, 2, strides[0]), 3, strides[1])
     widths = []
     for k, p, e, d in zip((kh, kw), pads, extra, dil, strict=True):
@@ -797,52 +988,129 @@ def conv_transpose2d(
 
 
 # --- pooling --------------------------------------------------------------------------------
-def _pool_setup(
-    name: str,
-    input: Tensor,
-    spatial: int,
-    kernel_size: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    ceil_mode: bool,
-) -> tuple:
-    if input.dim() not in (spatial + 1, spatial + 2):
+def _pool_ints(value: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
+
+
+def _pool_arguments(
+    name: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any
+) -> tuple[tuple[int, int], ...]:
+    """PyTorch's 2-D pooling argument checks: each an int or a pair (``stride`` also
+    omitted: the kernel), as ``(kernel, strides, pads, dilations)`` pairs."""
+    kernel = _pool_ints(kernel_size)
+    if len(kernel) not in (1, 2):
         raise RuntimeError(
-            f"{name}: Expected {spatial + 1}D or {spatial + 2}D (batch mode) tensor with "
-            f"optional 0 dim batch size for input, but got: {_shape_text(input.shape)}"
+            f"{name}: kernel_size must either be a single int, or a tuple of two ints"
         )
-    kernel = _pair(kernel_size, spatial)
-    strides = kernel if stride is None or stride == [] or stride == () else _pair(stride, spatial)
-    pads = _pair(padding, spatial)
-    dil = _pair(dilation, spatial)
-    if any(k <= 0 for k in kernel):
-        raise RuntimeError(f"{name}: kernel_size must be greater than zero")
-    if any(s <= 0 for s in strides):
-        raise RuntimeError(f"{name}: stride must be greater than zero")
-    for p, k, d in zip(pads, kernel, dil, strict=True):
-        if p > (d * (k - 1) + 1) // 2:
+    strides = () if stride is None else _pool_ints(stride)
+    if len(strides) not in (0, 1, 2):
+        raise RuntimeError(
+            f"{name}: stride must either be omitted, a single int, or a tuple of two ints"
+        )
+    pads = _pool_ints(padding)
+    if len(pads) not in (1, 2):
+        raise RuntimeError(f"{name}: padding must either be a single int, or a tuple of two ints")
+    dil = _pool_ints(dilation)
+    if len(dil) not in (1, 2):
+        raise RuntimeError(f"{name}: dilation must be either a single int, or a tuple of two ints")
+    kernel, pads, dil = (_pair(v) for v in (kernel, pads, dil))
+    return kernel, _pair(strides) if strides else kernel, pads, dil
+
+
+def _pool2d_shape(
+    input: Tensor, kernel: tuple, strides: tuple, pads: tuple, dil: tuple, ceil_mode: bool
+) -> tuple[int, int]:
+    """PyTorch's ``pooling_output_shape`` and ``pool2d_shape_check`` for a 3-D or 4-D
+    ``input``: the output's spatial size."""
+    out = []
+    for n, k, s, p, d in zip(input.shape[-2:], kernel, strides, pads, dil, strict=True):
+        if s == 0:
+            raise RuntimeError("stride should not be zero")
+        if p < 0:
+            raise RuntimeError(f"pad must be non-negative, but got pad: {p}")
+        if p > int(((k - 1) * d + 1) / 2):
             raise RuntimeError(
                 f"pad should be at most half of effective kernel size, but got pad={p}, "
                 f"kernel_size={k} and dilation={d}"
             )
-    sizes = tuple(input.shape[-spatial:])
-    out = tuple(
-        _out_size(n, k, s, p, d, ceil_mode)
-        for n, k, s, p, d in zip(sizes, kernel, strides, pads, dil, strict=True)
-    )
-    if min(out) <= 0:
-        channels = input.shape[-spatial - 1]
+        out.append(_out_size(n, k, s, p, d, ceil_mode))
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, strides, pads, dil
+    if kh <= 0 or kw <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+    if sh <= 0 or sw <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
+    if dh <= 0 or dw <= 0:
         raise RuntimeError(
-            f"Given input size: ({'x'.join(map(str, (channels, *sizes)))}). Calculated output "
-            f"size: ({'x'.join(map(str, (channels, *out)))}). Output size is too small"
+            f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}"
         )
-    # Right padding so the last (ceil-mode) window fits.
-    extra = tuple(
+    shape = input.shape
+    if input.dim() not in (3, 4) or 0 in shape[-3:]:
+        raise RuntimeError(
+            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
+            f"but got:{_shape_text(shape)}"
+        )
+    if kw // 2 < pw or kh // 2 < ph:
+        raise RuntimeError(
+            "pad should be smaller than or equal to half of kernel size, but got "
+            f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}"
+        )
+    if min(out) < 1:
+        planes, (h, w) = shape[-3], shape[-2:]
+        raise RuntimeError(
+            f"Given input size: ({planes}x{h}x{w}). Calculated output size: "
+            f"({planes}x{out[0]}x{out[1]}). Output size is too small"
+        )
+    return out[0], out[1]
+
+
+def _max_pool1d_geometry(
+    input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool
+) -> tuple:
+    """PyTorch's ``max_pool1d`` checks (the path without indices)."""
+    if input.dim() not in (2, 3) or 0 in input.shape[input.dim() - 2 :]:
+        raise RuntimeError(
+            "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size "
+            f"for input, but got:{_shape_text(input.shape)}"
+        )
+    kernel, pads, dil = _pool_ints(kernel_size), _pool_ints(padding), _pool_ints(dilation)
+    strides = () if stride is None else _pool_ints(stride)
+    for what, values, kinds in (
+        ("kernel_size", kernel, "an int, list of ints or tuple of ints"),
+        ("stride", strides, "None, an int, list of ints, or tuple of ints"),
+        ("padding", pads, "an int, list of ints, or tuple of ints"),
+        ("dilation", dil, "an int, list of ints or tuple of ints"),
+    ):
+        if len(values) != 1 and not (what == "stride" and not values):
+            raise RuntimeError(
+                f"max_pool1d() {what} must be {kinds} of size 1 but got size {len(values)}"
+            )
+    strides = strides or kernel
+    (k,), (s,), (p,), (d,) = kernel, strides, pads, dil
+    if k <= 0:
+        raise RuntimeError(f"max_pool1d() kernel_size must be greater than zero, but got {k}")
+    if s <= 0:
+        raise RuntimeError(f"max_pool1d() stride must be greater than zero, but got {s}")
+    if p < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {p}")
+    if p > k // 2:
+        raise RuntimeError(
+            "max_pool1d() padding should be at most half of kernel size, but got "
+            f"padding={p} and kernel_size={k}"
+        )
+    if d <= 0:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {d}")
+    out = _out_size(input.shape[-1], k, s, p, d, ceil_mode)
+    if out <= 0:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {out}")
+    return kernel, strides, pads, dil, (out,)
+
+
+def _pool_extra(sizes: tuple, kernel, strides, pads, dil, out) -> tuple:
+    """Right padding so the last (ceil-mode) window fits."""
+    return tuple(
         max(0, (o - 1) * s + d * (k - 1) + 1 - n - 2 * p)
         for o, s, d, k, n, p in zip(out, strides, dil, kernel, sizes, pads, strict=True)
     )
-    return kernel, strides, pads, dil, out, extra
 
 
 def _spatial_pad(x: Tensor, pads: tuple, extra: tuple, value: float) -> Tensor:
@@ -853,29 +1121,25 @@ def _spatial_pad(x: Tensor, pads: tuple, extra: tuple, value: float) -> Tensor:
 
 
 def _max_pool(
-    name: str,
-    input: Tensor,
-    spatial: int,
-    kernel_size: Any,
-    stride: Any,
-    padding: Any,
-    dilation: Any,
-    ceil_mode: bool,
-    return_indices: bool,
+    input: Tensor, spatial: int, geometry: tuple, return_indices: bool, squeeze: int | None = None
 ) -> Any:
-    kernel, strides, pads, dil, out, extra = _pool_setup(
-        name, input, spatial, kernel_size, stride, padding, dilation, ceil_mode
-    )
+    """Max pooling of a checked ``input`` with ``geometry`` ``(kernel, strides, pads,
+    dilations, out)``; ``squeeze``: a dim added for the 2-D path, removed from the results."""
+    kernel, strides, pads, dil, out = geometry
+    extra = _pool_extra(tuple(input.shape[-spatial:]), kernel, strides, pads, dil, out)
     batched = input.dim() == spatial + 2
     x = input if batched else input.unsqueeze(0)
     edges = tuple((p, p + e) for p, e in zip(pads, extra, strict=True))
     result, first = _max_pool_op(x, kernel, strides, dil, edges)
     if not batched:
         result = result.squeeze(0)
+    if squeeze is not None:
+        result = result.squeeze(squeeze)
     if not return_indices:
         return result
     first = _to_dtype(first, _dtypes.int64)
-    return result, _pool_indices(first, input, kernel, strides, pads, dil, batched)
+    indices = _pool_indices(first, input, kernel, strides, pads, dil, batched)
+    return result, indices if squeeze is None else indices.squeeze(squeeze)
 
 
 def _pool_indices(first, input, kernel, strides, pads, dil, batched) -> Tensor:
@@ -903,10 +1167,31 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
-    """Maximum over sliding windows of ``(N, C, L)``."""
-    return _max_pool(
-        "max_pool1d", input, 1, kernel_size, stride, padding, dilation, ceil_mode, return_indices
-    )
+    """Maximum over sliding windows of ``(N, C, L)``. As in PyTorch, ``return_indices``
+    takes the 2-D path (its checks and error texts) on a height-1 input."""
+    if not return_indices:
+        geometry = _max_pool1d_geometry(input, kernel_size, stride, padding, dilation, ceil_mode)
+        return _max_pool(input, 1, geometry, False)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+            "argument #1 'self' (while checking arguments for max_pool1d)"
+        )
+    arguments = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    arguments["dilation"] = dilation
+    for what, value in arguments.items():
+        if value is not None and len(_pool_ints(value)) > 1:
+            raise RuntimeError(
+                f"max_pool1d() argument '{what}' should contain one int "
+                f"(got {len(_pool_ints(value))})"
+            )
+    k, p, d = (_pool_ints(v)[0] for v in (kernel_size, padding, dilation))
+    strides = () if stride is None else _pool_ints(stride)
+    s = strides[0] if strides else k
+    x = input.unsqueeze(-2)
+    geometry = ((1, k), (1, s), (0, p), (1, d))
+    out = _pool2d_shape(x, *geometry, ceil_mode)
+    return _max_pool(x, 2, (*geometry, out), True, squeeze=-2)
 
 
 def max_pool2d(
@@ -919,9 +1204,11 @@ def max_pool2d(
     return_indices: bool = False,
 ) -> Any:
     """Maximum over sliding windows of ``(N, C, H, W)``."""
-    return _max_pool(
-        "max_pool2d", input, 2, kernel_size, stride, padding, dilation, ceil_mode, return_indices
-    )
+    geometry = _pool_arguments("max_pool2d", kernel_size, stride, padding, dilation)
+    if input.dim() not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    out = _pool2d_shape(input, *geometry, ceil_mode)
+    return _max_pool(input, 2, (*geometry, out), return_indices)
 
 
 def avg_pool2d(
@@ -935,11 +1222,16 @@ def avg_pool2d(
 ) -> Tensor:
     """Mean over sliding windows of ``(N, C, H, W)`` (zero padding; ``count_include_pad``
     and ``divisor_override`` as in PyTorch)."""
-    kernel, strides, pads, dil, out, extra = _pool_setup(
-        "avg_pool2d", input, 2, kernel_size, stride, padding, 1, ceil_mode
-    )
+    kernel, strides, pads, dil = _pool_arguments("avg_pool2d", kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
+    if input.dim() < 3:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
+            f"{max(input.dim(), 1) - 1}], but got -3)"
+        )
+    out = _pool2d_shape(input, kernel, strides, pads, dil, ceil_mode)
+    extra = _pool_extra(tuple(input.shape[-2:]), kernel, strides, pads, dil, out)
     batched = input.dim() == 4
     x = input if batched else input.unsqueeze(0)
     x = _spatial_pad(x, pads, extra, 0.0)
@@ -974,18 +1266,42 @@ def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: boo
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed ``output_size`` (``None`` keeps that dim): window ``i``
-    of an axis of size ``n`` spans ``[floor(i n / out), ceil((i + 1) n / out))``."""
-    if input.dim() not in (3, 4):
-        raise ValueError(f"Input dimension should be at least {3}")
-    sizes = tuple(input.shape[-2:])
-    target = _pair(output_size) if output_size is not None else sizes
+    of an axis of size ``n`` spans ``[floor(i n / out), ceil((i + 1) n / out))``. As in
+    PyTorch, a ``1 x 1`` output is the mean over the last two dims of any input."""
     if isinstance(output_size, (tuple, list)):
-        target = tuple(sizes[i] if v is None else int(v) for i, v in enumerate(output_size))
+        if input.dim() <= len(output_size):
+            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
+        sizes = tuple(input.shape[-len(output_size) :])
+        target = tuple(int(d if v is None else v) for v, d in zip(output_size, sizes))
+    else:
+        target = _pair(output_size)
     if len(target) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be 2, but got {len(target)}")
+        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
+    if any(v < 0 for v in target):
+        raise RuntimeError(
+            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
+            f"but received {{{target[0]}, {target[1]}}}"
+        )
+    if target == (1, 1):
+        return input.mean((-1, -2), keepdim=True)
+    if input.dim() not in (3, 4):
+        raise RuntimeError(
+            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {_shape_text(input.shape)}"
+        )
+    for dim in range(1, input.dim()):
+        if input.shape[dim] == 0:
+            raise RuntimeError(
+                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
+                f"dimensions, but input has sizes {_shape_text(input.shape)} with dimension "
+                f"{dim} being empty"
+            )
+    sizes = tuple(input.shape[-2:])
     x = input
     for axis, (n, o) in enumerate(zip(sizes, target, strict=True)):
         dim = x.dim() - 2 + axis
+        if o == 0:
+            x = _narrow(x, dim, 0, 0)
+            continue
         if n % o == 0:
             shape = list(x.shape)
             shape[dim : dim + 1] = [o, n // o]
@@ -1029,6 +1345,13 @@ def interpolate(
     (4-D) or ``"trilinear"`` (5-D), with PyTorch's source-index rules (``align_corners``);
     each axis is one gather (and for the linear modes one blend), so gradients flow back
     through autograd. ``bicubic``, ``area`` and ``antialias`` are not implemented."""
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
     spatial = input.dim() - 2
     if mode not in _INTERPOLATE_MODES or spatial not in (1, 2, 3):
         raise NotImplementedError(
@@ -1091,7 +1414,7 @@ def interpolate(
         shown_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes, strict=True))
         raise RuntimeError(
             "Input and output sizes should be greater than 0, but got input "
-            f"({shown_in}) output ({shown_out})"
+            f"({shown_in}) {'and ' if spatial == 1 else ''}output ({shown_out})"
         )
     out = input
     for axis in range(spatial):
@@ -1157,6 +1480,17 @@ def _fused_eval(input: Tensor, *others: Tensor | None) -> bool:
     )
 
 
+def _verify_batch_size(size: Any) -> None:
+    """PyTorch's ``_verify_batch_size``: normalizing one value per channel is refused."""
+    count = size[0]
+    for n in size[2:]:
+        count *= n
+    if count == 1:
+        raise ValueError(
+            f"Expected more than 1 value per channel when training, got input size {size}"
+        )
+
+
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -1170,36 +1504,44 @@ def batch_norm(
     """Normalize each channel (dim 1) by the batch statistics (``training``) or by the
     running ones; in training the running statistics move by ``momentum`` towards the
     batch mean and unbiased variance, in place."""
-    if input.dim() < 2:
-        raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
-    channels = input.shape[1]
+    if training:
+        _verify_batch_size(input.shape)
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    channels = input.shape[1] if input.dim() >= 2 else 0
+    if input.numel() == 0 and input.dim() >= 2:
+        # PyTorch's empty path: no statistics, no checks; a copy keeps the graph
+        out = input.clone()
+        out = out if weight is None else out * weight[0]
+        return out if bias is None else out + bias[0]
     for name, t in (("running_mean", running_mean), ("running_var", running_var)):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+        if t is None and not training:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    if input.dim() < 2:
+        raise IndexError(
+            "Dimension out of range (expected to be in range of "
+            f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 1)"
+        )
     shape = (1, channels) + (1,) * (input.dim() - 2)
     if training:
         count = input.numel() // channels
-        if count <= 1:
-            raise ValueError(
-                "Expected more than 1 value per channel when training, got input size "
-                f"{input.shape}"
-            )
         out, mean, var = _batch_norm_train(input, weight, bias, eps)
         if running_mean is not None:
             _update_running(running_mean, mean, momentum)
         if running_var is not None:
             _update_running(running_var, var * (count / (count - 1)), momentum)
         return out
-    else:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
-        if _fused_eval(input, running_mean, running_var, weight, bias):
-            return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
-        centered = input - running_mean.reshape(shape)
-        scale = (running_var.reshape(shape) + eps).rsqrt()
+    if _fused_eval(input, running_mean, running_var, weight, bias):
+        return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
+    centered = input - running_mean.reshape(shape)
+    scale = (running_var.reshape(shape) + eps).rsqrt()
     if weight is not None:
         scale = scale * weight.reshape(shape)  # per channel: one full-size product below
     out = centered * scale
@@ -1208,17 +1550,43 @@ def batch_norm(
     return out
 
 
-def _normalized_dims(input: Tensor, normalized_shape: Any) -> tuple[int, ...]:
-    shape = (
-        (int(normalized_shape),)
-        if isinstance(normalized_shape, int)
-        else tuple(int(n) for n in normalized_shape)
-    )
+def _normalized_dims(
+    function: str,
+    input: Tensor,
+    normalized_shape: Any,
+    affine: tuple[tuple[str, Tensor | None], ...],
+) -> tuple[int, ...]:
+    """PyTorch's ``_check_layer_norm_inputs``: the trailing dims ``normalized_shape``
+    names, which ``weight``/``bias`` (``affine``) must match exactly."""
+    if not isinstance(normalized_shape, (tuple, list)) and not (
+        isinstance(normalized_shape, Tensor) or hasattr(normalized_shape, "__len__")
+    ):
+        raise TypeError(
+            f"{function}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+            f"not {type(normalized_shape).__name__}"
+        )
+    shape = tuple(int(n) for n in normalized_shape)
+    if not shape:
+        raise RuntimeError(
+            "Expected normalized_shape to be at least 1-dimensional, i.e., containing at "
+            "least one element, but got normalized_shape = []"
+        )
+    for name, t in affine:
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(
+                f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
+                f"shape {_shape_text(t.shape)} and normalized_shape = {_shape_text(shape)}"
+            )
     k = len(shape)
-    if k == 0 or k > input.dim() or tuple(input.shape[-k:]) != shape:
+    if function == "rms_norm" and k > input.dim():
+        raise ValueError(f"Input tensor must have at least {k} dimensions, but got {input.dim()}")
+    if k > input.dim() or tuple(input.shape[-k:]) != shape:
+        expected = _shape_text(["*", *shape])
+        if function == "rms_norm":
+            expected = "[*" + _shape_text(shape)[1:]
         raise RuntimeError(
             f"Given normalized_shape={_shape_text(shape)}, expected input with shape "
-            f"{_shape_text(['*', *shape])}, but got input of size{_shape_text(input.shape)}"
+            f"{expected}, but got input of size{_shape_text(input.shape)}"
         )
     return tuple(range(input.dim() - k, input.dim()))
 
@@ -1231,17 +1599,15 @@ def layer_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalize over the trailing ``normalized_shape`` dims (biased variance)."""
-    dims = _normalized_dims(input, normalized_shape)
-    trailing = tuple(input.shape[dims[0] :])
-    matching = all(t is None or tuple(t.shape) == trailing for t in (weight, bias))
-    if not matching or input.numel() == 0:
+    affine = (("weight", weight), ("bias", bias))
+    dims = _normalized_dims("layer_norm", input, normalized_shape, affine)
+    if input.numel() == 0:
         return _layer_norm_composite(input, dims, weight, bias, eps)
     return _layer_norm_op(input, len(dims), weight, bias, eps)
 
 
 def _layer_norm_composite(input, dims, weight, bias, eps) -> Tensor:
-    """Layer norm from gpugrad ops, for the cases the fused op leaves out (a ``weight``
-    or ``bias`` that broadcasts rather than matches, an empty input)."""
+    """Layer norm from gpugrad ops, for an empty input (which the fused op leaves out)."""
     mean = input.mean(dims, keepdim=True)
     centered = input - mean
     var = (centered * centered).mean(dims, keepdim=True)
@@ -1268,7 +1634,7 @@ def rms_norm(
 ) -> Tensor:
     """``x / sqrt(mean(x²) + eps)`` over the trailing dims; ``eps`` defaults to the
     dtype's machine epsilon, as in PyTorch."""
-    dims = _normalized_dims(input, normalized_shape)
+    dims = _normalized_dims("rms_norm", input, normalized_shape, (("weight", weight),))
     if eps is None:
         eps = _MACHINE_EPSILON[input.dtype.name]
     out = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
@@ -1283,13 +1649,28 @@ def group_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Normalize each group of ``channels / num_groups`` channels of every sample."""
-    if input.dim() < 2 or input.shape[1] % num_groups:
+    if input.dim() < 2:
+        raise RuntimeError(
+            f"Expected at least 2 dimensions for input tensor but received {input.dim()}"
+        )
+    n, channels = input.shape[0], input.shape[1]
+    _verify_batch_size([n * channels // num_groups, num_groups, *input.shape[2:]])
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
+    if channels % num_groups:
         raise RuntimeError(
             "Expected number of channels in input to be divisible by num_groups, but got "
             f"input of shape {_shape_text(input.shape)} and num_groups={num_groups}"
         )
-    n, channels = input.shape[0], input.shape[1]
-    grouped = input.reshape(n, num_groups, -1)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dim() != 1 or t.numel() != channels):
+            shown = weight.shape if weight is not None else (0,)  # PyTorch's text: weight's
+            raise RuntimeError(
+                f"Expected {name} to be a vector of size equal to the number of channels in "
+                f"input, but got {name} of shape {_shape_text(shown)} and input of shape "
+                f"{_shape_text(input.shape)}"
+            )
+    grouped = input.reshape(n, num_groups, (channels // num_groups) * _math.prod(input.shape[2:]))
     mean = grouped.mean(-1, keepdim=True)
     centered = grouped - mean
     var = (centered * centered).mean(-1, keepdim=True)
@@ -1327,10 +1708,24 @@ def normalize(
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim``."""
-    n1 = _vector_norm(x1, 2, dim, True).clamp(min=eps)
-    n2 = _vector_norm(x2, 2, dim, True).clamp(min=eps)
+    """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim``, of ``x1``
+    and ``x2`` broadcast together first (as PyTorch does: a size-1 dim of one counts as
+    repeated in its norm)."""
+    if tuple(x1.shape) != tuple(x2.shape):
+        x1, x2 = _broadcast_tensors(x1, x2)
+    n1, n2 = _clamped_norm(x1, dim, eps), _clamped_norm(x2, dim, eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
+    """``max(||x||, eps)`` along ``dim`` as PyTorch's ``cosine_similarity`` has it: the
+    norm clamped in place without grad, so the norm's own gradient ``x / ||x||`` still
+    flows where the clamp is active."""
+    norm = _vector_norm(x, 2, dim, True)
+    if not norm.requires_grad:
+        return norm.clamp(min=eps)
+    fixed = norm.detach()
+    return norm + (fixed.clamp(min=eps) - fixed)
 
 
 def pairwise_distance(
@@ -1540,15 +1935,21 @@ def kl_div(
 _TARGET_DTYPES = ("int64", "uint8")
 
 
-def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, int]:
-    """Check class-index targets for ``nll_loss``/``cross_entropy``: returns the class dim
-    and the number of classes."""
+def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, int, Tensor]:
+    """Check class-index targets for ``nll_loss``/``cross_entropy``: returns the class dim,
+    the number of classes and the target (a 1-element target of a 1-D input made 0-d)."""
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
     if target.dtype.name not in _TARGET_DTYPES:
         raise RuntimeError(
             f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
         )
+    if input.dim() == 1 and target.dim() == 1:
+        if target.shape[0] != 1:
+            raise ValueError(
+                f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}"
+            )
+        target = target.reshape(())  # PyTorch reads a 1-element target as the 0-d one
     class_dim = 0 if input.dim() == 1 else 1
     if input.dim() != 1 and (target.dim() == 0 or target.shape[0] != input.shape[0]):
         raise ValueError(
@@ -1557,12 +1958,30 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
         )
     if input.dim() <= 2 and target.dim() != input.dim() - 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input.dim() == 4 and target.dim() != 3:  # PyTorch's nll_loss2d
+        raise RuntimeError(
+            "only batches of spatial targets supported (3D tensors) but got targets of "
+            f"dimension: {target.dim()}"
+        )
     expected = tuple(s for i, s in enumerate(input.shape) if i != class_dim)
     if tuple(target.shape) != expected:
         raise RuntimeError(
             f"Expected target size {_shape_text(expected)}, got {_shape_text(target.shape)}"
         )
-    return class_dim, input.shape[class_dim]
+    return class_dim, input.shape[class_dim], target
+
+
+def _check_class_weight(weight: Tensor | None, n_classes: int, input: Tensor) -> None:
+    """PyTorch's class-weight check, before the targets' (its 1-D/2-D and spatial kernels
+    word it differently)."""
+    if weight is None or weight.numel() == n_classes:
+        return
+    if input.dim() <= 2:
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no "
+            f"classes but got weight tensor of shape: {_shape_text(weight.shape)}"
+        )
+    raise RuntimeError("weight tensor should be defined either for all or no classes")
 
 
 def _check_targets(target: Tensor, ignore_index: int, n_classes: int) -> Tensor:
@@ -1618,14 +2037,26 @@ def nll_loss(
     the summed weights of the non-ignored targets."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    class_dim, n_classes = _class_layout(input, target, "nll_loss")
+    class_dim, n_classes, target = _class_layout(input, target, "nll_loss")
+    _check_class_weight(weight, n_classes, input)
     if weight is None and input.dim() <= 2 and input.is_floating_point():
         _check_targets(target, ignore_index, n_classes)
         return _nll_loss(input, target, ignore_index, reduction)  # one NllLossBackward0 node
     loss, sample_weight, _ = _nll(input, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
-        return loss.sum() / sample_weight.sum()
+        return _weighted_mean(loss, sample_weight)
     return _reduce(loss, reduction)
+
+
+def _weighted_mean(loss: Tensor, sample_weight: Tensor) -> Tensor:
+    """``loss.sum() / sample_weight.sum()``; when every target is ignored the value is
+    NaN (0 / 0) but the gradient 0, as PyTorch's."""
+    total = sample_weight.sum()
+    if bool(total != 0):
+        return loss.sum() / total
+    with _no_grad():
+        nan = _full((), float("nan"), dtype=loss.dtype, device=_device(loss))
+    return loss.sum() * 0 + nan
 
 
 def cross_entropy(
@@ -1645,19 +2076,25 @@ def cross_entropy(
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
-    if target.is_floating_point():
+    if tuple(target.shape) == tuple(input.shape):  # PyTorch's test for probabilities
+        if not target.is_floating_point():
+            raise RuntimeError(
+                "Expected floating point type for target with class probabilities, got "
+                f"{_scalar_name(target)}"
+            )
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
-    class_dim, n_classes = _class_layout(input, target, "cross_entropy")
+    class_dim, n_classes, target = _class_layout(input, target, "cross_entropy")
+    _check_class_weight(weight, n_classes, input)
     log_p = log_softmax(input, class_dim)
     if weight is None and input.dim() <= 2 and label_smoothing <= 0:
         _check_targets(target, ignore_index, n_classes)
         return _nll_loss(log_p, target, ignore_index, reduction)  # NllLossBackward0, as PyTorch's
     nll, sample_weight, _ = _nll(log_p, target, weight, ignore_index, class_dim, n_classes)
     if reduction == "mean":
-        nll_reduced = nll.sum() / sample_weight.sum()
+        nll_reduced = _weighted_mean(nll, sample_weight)
     else:
         nll_reduced = _reduce(nll, reduction)
     if label_smoothing <= 0:
@@ -1668,7 +2105,7 @@ def cross_entropy(
     valid = _to_dtype(target != ignore_index, log_p.dtype)
     smooth = -per_class.sum(class_dim) * valid
     if reduction == "mean":
-        smooth_reduced = smooth.sum() / sample_weight.sum()
+        smooth_reduced = _weighted_mean(smooth, sample_weight)
     else:
         smooth_reduced = _reduce(smooth, reduction)
     return (1 - label_smoothing) * nll_reduced + smooth_reduced * (label_smoothing / n_classes)

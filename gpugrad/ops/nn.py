@@ -15,6 +15,7 @@ docstring says otherwise. On CUDA, BCE does not check that its input lies in [0,
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
 from typing import Any
 
@@ -708,7 +709,8 @@ def _batch_norm_train(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     backend = input._backend
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
-    out, mean, var, invstd = backend.batch_norm_train(input._data, w, b, eps)
+    with backend.quiet():  # NaN/inf inputs give NaN statistics quietly, as PyTorch's
+        out, mean, var, invstd = backend.batch_norm_train(input._data, w, b, eps)
     result = record(BATCH_NORM, out, backend, (input, weight, bias), (eps, (mean, invstd)))
     return result, _wrap(mean, backend), _wrap(var, backend)
 
@@ -754,7 +756,8 @@ def _batch_norm_eval(
     w = None if weight is None else weight._data
     b = None if bias is None else bias._data
     mean, var = running_mean._data.reshape(-1).copy(), running_var._data.reshape(-1).copy()
-    out = backend.batch_norm_eval(input._data, mean, var, w, b, eps)
+    with backend.quiet():  # NaN/inf inputs give IEEE results quietly, as PyTorch's
+        out = backend.batch_norm_eval(input._data, mean, var, w, b, eps)
     return record(BATCH_NORM_EVAL, out, backend, (input, weight, bias), (eps, (mean, var)))
 
 
@@ -775,8 +778,9 @@ def _conv_composite_grad_input(ns, g, x, y, geometry, columns):
     stride, dilation, pads, groups = geometry
     backend = g._backend
     n, kernel, out = g.shape[0], tuple(y.shape[2:]), tuple(g.shape[2:])
-    weights = y.reshape(groups, y.shape[0] // groups, -1)
-    cols = weights.mT @ g.reshape(n, groups, y.shape[0] // groups, -1)
+    taps, positions = len(_taps(kernel)), math.prod(out)  # explicit: the batch may be empty
+    weights = y.reshape(groups, y.shape[0] // groups, y.shape[1] * taps)
+    cols = weights.mT @ g.reshape(n, groups, y.shape[0] // groups, positions)
     cols = cols.reshape(n, x.shape[1], len(_taps(kernel)), *out)
     padded = _padded_shape(tuple(x.shape), pads)
     grad = None
@@ -794,8 +798,9 @@ def _conv_composite_grad_weight(ns, g, x, y, geometry, columns):
         x, _padded_shape(tuple(x.shape), pads), backend.interior(tuple(x.shape), pads)
     )
     windows = [padded[backend.tap_key(tap, stride, dilation, out)] for tap in _taps(kernel)]
-    cols = stack(windows, 2).reshape(n, groups, -1, g[0, 0].numel())
-    g4 = g.reshape(n, groups, y.shape[0] // groups, -1)
+    positions = math.prod(out)  # explicit sizes: the batch may be empty
+    cols = stack(windows, 2).reshape(n, groups, x.shape[1] // groups * len(windows), positions)
+    g4 = g.reshape(n, groups, y.shape[0] // groups, positions)
     return (g4 @ cols.mT).sum(0).reshape(*y.shape)
 
 
@@ -826,7 +831,8 @@ def _convolution(
     the weight's gradient, trading that memory for a second gather."""
     backend = input._backend
     b = None if bias is None else bias._data
-    out, columns = backend.conv(input._data, weight._data, b, stride, dilation, pads, groups)
+    with backend.quiet():  # inf * 0 and inf - inf give NaN quietly, as PyTorch's
+        out, columns = backend.conv(input._data, weight._data, b, stride, dilation, pads, groups)
     geometry = (stride, dilation, pads, groups)
     keep = columns if weight.requires_grad else None
     return record(CONVOLUTION, out, backend, (input, weight, bias), (geometry, keep))
@@ -936,6 +942,7 @@ def _layer_norm(
     size = 1
     for n in input._data.shape[input._data.ndim - normalized_dims :]:
         size *= n
-    out, mean, invstd = backend.layer_norm(input._data, w, b, size, eps)
+    with backend.quiet():  # NaN/inf inputs give NaN statistics quietly, as PyTorch's
+        out, mean, invstd = backend.layer_norm(input._data, w, b, size, eps)
     attrs = (normalized_dims, eps, (mean, invstd))
     return record(LAYER_NORM, out, backend, (input, weight, bias), attrs)
