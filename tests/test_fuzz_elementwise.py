@@ -418,3 +418,15 @@ def test_random_methods_accept_the_edges_torch_accepts(device):
     r = gg.zeros(50, dtype=gg.int64, device=device).random_(-5, 0)
     assert host((r >= -5) & (r < 0)).all()
     assert gg.zeros(3, dtype=gg.float64, device=device).exponential_().dtype == gg.float64
+
+
+def test_atan2_gradient_at_the_origin_is_zero_as_pytorch(device):
+    """PyTorch's ``atan2`` backward gives 0 (not NaN) where ``x² + y²`` is 0."""
+    data = ([0.0, 1.0, -0.5], [0.0, 0.0, 2.0])
+    ours = [gg.tensor(d, dtype=gg.float64, device=device, requires_grad=True) for d in data]
+    theirs = [torch.tensor(d, dtype=torch.float64, requires_grad=True) for d in data]
+    gg.atan2(*ours).sum().backward()
+    torch.atan2(*theirs).sum().backward()
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a.grad.cpu().numpy(), b.grad.numpy())
+        np.testing.assert_array_equal(np.signbit(a.grad.cpu().numpy()), np.signbit(b.grad.numpy()))

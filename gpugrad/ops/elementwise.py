@@ -1190,12 +1190,19 @@ def _tensor_other(name: str, other: Any) -> None:
         raise _not_a_tensor(name, "other", 2, other)
 
 
+def _atan2_reciprocal(ns: Any, x: Any, y: Any) -> Any:
+    """``1 / (x² + y²)``, 0 where that is 0: PyTorch's atan2 gradient at the origin is 0,
+    not NaN."""
+    squares = x * x + y * y
+    return ns.where(squares == 0, 0, 1 / squares)
+
+
 ATAN2 = binary(
     "atan2",
     "Atan2Backward0",
     lambda B, x, y: B.atan2(x, y),
-    lambda ns, g, x, y: g * y / (x * x + y * y),
-    lambda ns, g, x, y: -g * x / (x * x + y * y),
+    lambda ns, g, x, y: g * y * _atan2_reciprocal(ns, x, y),
+    lambda ns, g, x, y: -g * x * _atan2_reciprocal(ns, x, y),
 )
 
 
