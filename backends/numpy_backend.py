@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - NumPy 1.x
     from numpy.core.umath import clip as _clip_ufunc
 
 CPU_KERNELS = ("auto", "numpy", "native")
+_FLOAT_SCALARS = frozenset((numpy.float16, numpy.float32, numpy.float64))
 KERNELS_VARIABLE = "GPUGRAD_CPU_KERNELS"
 
 
@@ -68,6 +69,7 @@ class NumpyBackend(ArrayBackend):
         self.matmul = _matmul  # small products on one BLAS thread (see threadpools)
         self.expand = self._expand
         self.reshape = self._reshape
+        self.where = self._where
         self.one_blas_thread = _one_thread
         self.special = special
         self.kernels_reason = ""
@@ -183,6 +185,28 @@ class NumpyBackend(ArrayBackend):
         if min is None or max is None or numpy.ndim(min) or numpy.ndim(max):
             return ArrayBackend.clamp(self, x, min, max)
         return _clip_ufunc(x, min, max)
+
+    # --- eager per-op overhead (where on NumPy scalars) ---
+    def _where(self, condition: Any, x: Any, y: Any) -> Any:
+        """``numpy.where``; on a NumPy bool scalar choosing between floating NumPy scalars
+        of one type (or one and a Python number, which NumPy converts to that type), the
+        chosen value as that scalar type. ``numpy.where`` gives the same value (as a 0-d
+        array) at ~30 times the cost: its dispatch looks for ``__array_function__`` on each
+        scalar (a failed attribute lookup), then runs the general array path. Clamp's
+        backward calls it once per 0-d op."""
+        if type(condition) is numpy.bool_:
+            kind = type(x)
+            if kind in _FLOAT_SCALARS:
+                other = type(y)
+                if other is kind:
+                    return x if condition else y
+                if other is int or other is float:
+                    return x if condition else kind(y)
+            elif kind is int or kind is float:
+                other = type(y)
+                if other in _FLOAT_SCALARS:
+                    return other(x) if condition else y
+        return numpy.where(condition, x, y)
 
     def to_host(self, x: Any) -> numpy.ndarray:
         return numpy.asarray(x)
