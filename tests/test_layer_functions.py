@@ -547,3 +547,23 @@ def test_layer_op_kernel_gradients_equal_their_composites(name, device):
         results.append([g.detach().cpu().numpy() for g in grads])
     for kernel, composite in zip(*results, strict=True):
         np.testing.assert_allclose(kernel, composite, rtol=1e-10, atol=1e-12)
+
+
+TARGET_ERRORS = [
+    lambda F, t: F.nll_loss(t.zeros(3, 5), t.zeros(3, 4)),
+    lambda F, t: F.nll_loss(t.zeros(3, 5), t.zeros(3)),
+    lambda F, t: F.cross_entropy(t.zeros(3, 5), t.zeros(4)),
+    lambda F, t: F.nll_loss(t.zeros(3, 5), t.zeros(4, dtype=t.long)),
+    lambda F, t: F.cross_entropy(t.zeros(3, 5, 2), t.zeros(3, 4)),
+    lambda F, t: F.cross_entropy(t.zeros(3, 5, 2, 2), t.zeros(3, 2)),
+    lambda F, t: F.cross_entropy(t.zeros(3, 5), t.zeros(3, dtype=t.int32)),
+    lambda F, t: F.cross_entropy(t.zeros(5), t.zeros(3, 2)),
+    lambda F, t: F.nll_loss(t.zeros(3, 5), t.zeros(3, 4, dtype=t.long)),
+    lambda F, t: F.cross_entropy(t.zeros(3, 5), t.zeros(3, dtype=t.bool)),
+]
+
+
+@pytest.mark.parametrize("call", TARGET_ERRORS)
+def test_class_target_errors_in_pytorchs_order(call):
+    """Shape checks of class-index targets come before the dtype check, as in PyTorch."""
+    assert_raises_like_torch(lambda: call(F, gg), lambda: call(TF, torch))

@@ -1940,10 +1940,6 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
     the number of classes and the target (a 1-element target of a 1-D input made 0-d)."""
     if input.dim() == 0:
         raise ValueError("Expected 1 or more dimensions (got 0)")
-    if target.dtype.name not in _TARGET_DTYPES:
-        raise RuntimeError(
-            f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
-        )
     if input.dim() == 1 and target.dim() == 1:
         if target.shape[0] != 1:
             raise ValueError(
@@ -1967,6 +1963,10 @@ def _class_layout(input: Tensor, target: Tensor, function: str) -> tuple[int, in
     if tuple(target.shape) != expected:
         raise RuntimeError(
             f"Expected target size {_shape_text(expected)}, got {_shape_text(target.shape)}"
+        )
+    if target.dtype.name not in _TARGET_DTYPES:  # PyTorch checks the shapes first
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {_scalar_name(target)}"
         )
     return class_dim, input.shape[class_dim], target
 
