@@ -25,7 +25,7 @@ import ctypes
 import os
 import sys
 
-__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "VARIABLE", "keep_freed_memory"]
+__all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "VARIABLE", "applies", "keep_freed_memory"]
 
 MMAP_THRESHOLD = 32 << 20
 """Blocks up to this size come from the heap (glibc's ``DEFAULT_MMAP_THRESHOLD_MAX``)."""
@@ -36,19 +36,34 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
 
-def keep_freed_memory() -> bool:
-    """Sets glibc's mmap and trim thresholds (see the module's docstring); returns whether
-    it did."""
+def _glibc() -> ctypes.CDLL | None:
+    """The process's glibc, where :func:`keep_freed_memory` applies (Linux, glibc, neither
+    threshold nor ``GPUGRAD_KEEP_FREED_MEMORY=0`` set by the user); else None."""
     if os.environ.get(VARIABLE, "1") == "0" or not sys.platform.startswith("linux"):
-        return False
+        return None
     if "MALLOC_MMAP_THRESHOLD_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
-        return False
+        return None
     try:
         libc = ctypes.CDLL(None)
     except OSError:
-        return False
+        return None
     # glibc only (musl's mallopt has no thresholds)
     if not (hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt")):
+        return None
+    return libc
+
+
+def applies() -> bool:
+    """Whether :func:`keep_freed_memory` sets the thresholds in this environment (nothing
+    is changed by asking)."""
+    return _glibc() is not None
+
+
+def keep_freed_memory() -> bool:
+    """Sets glibc's mmap and trim thresholds (see the module's docstring); returns whether
+    it did."""
+    libc = _glibc()
+    if libc is None:
         return False
     mallopt = libc.mallopt
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)

@@ -88,8 +88,19 @@ def allocator_note() -> tuple[str, dict[str, str]]:
         hugepage = "on" if _get_madvise_hugepage() else "off"
     except ImportError:
         hugepage = "unknown"
+    from gpugrad.backends import heap
+
+    tuned = heap.applies()
+    malloc = (
+        f"{libc} malloc, which gpugrad's processes tune as a user's would be (mmap threshold "
+        f"{heap.MMAP_THRESHOLD >> 20} MiB, trim threshold {heap.TRIM_THRESHOLD >> 20} MiB: "
+        f"backends/heap.py, off with {heap.VARIABLE}=0) and PyTorch's leave at glibc's "
+        "defaults"
+        if tuned
+        else f"{libc} malloc untuned"
+    )
     text = (
-        f"Default allocator settings for every library: {libc} malloc untuned, no allocator "
+        f"Default allocator settings for every library: {malloc}, no allocator "
         f"preloaded; NumPy's default (hugepage madvise {hugepage}); PyTorch's default CPU "
         "allocator"
     )
