@@ -38,13 +38,11 @@ the next layers' arrays (max pooling took 3x longer in the conv block).
 from __future__ import annotations
 
 import ctypes
-import threading
-import warnings
 from typing import Any
 
 import numpy
 
-from . import numpy_exec
+from . import native_rows, numpy_exec
 
 __all__ = [
     "CUDA_SOURCE",
@@ -465,40 +463,15 @@ class NativeBody(Body):
     name = "native"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._functions: dict[str, Any] | None = None
-        self._failed = False
+        self.library = native_rows.NativeLibrary(
+            SOURCE,
+            "gg_bn_",
+            {name: (lambda real, types=types: types) for name, types in _SIGNATURES.items()},
+            "batch-norm",
+        )
 
     def _library(self) -> dict[str, Any] | None:
-        if self._functions is None and not self._failed:
-            with self._lock:
-                if self._functions is None and not self._failed:
-                    self._functions = self._load()
-        return self._functions
-
-    def _load(self) -> dict[str, Any] | None:
-        from . import fusion_c, native_exec
-
-        try:
-            library = ctypes.CDLL(str(fusion_c.build(SOURCE)))
-        except (native_exec.NativeBuildError, OSError) as error:
-            self._failed = True
-            first_line = (str(error).splitlines() or [type(error).__name__])[0]
-            warnings.warn(
-                f"gpugrad: the native batch-norm kernels could not be built ({first_line}); "
-                "using the NumPy ones",
-                RuntimeWarning,
-                stacklevel=4,
-            )
-            return None
-        functions = {}
-        for suffix in _SUFFIX.values():
-            for name, argtypes in _SIGNATURES.items():
-                fn = getattr(library, f"gg_bn_{name}_{suffix}")
-                fn.argtypes = argtypes
-                fn.restype = None
-                functions[f"{name}_{suffix}"] = fn
-        return functions
+        return self.library.functions()
 
     def _native(self, dtype: Any) -> tuple[dict[str, Any], str] | None:
         suffix = _SUFFIX.get(numpy.dtype(dtype))
