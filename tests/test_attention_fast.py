@@ -10,32 +10,17 @@ import warnings
 
 import numpy as np
 import pytest
+from kernel_bodies import cpu_bodies, native_builds
 
 import gpugrad as gg
 from gpugrad.backends.kernels import attention as ak
-from gpugrad.backends.kernels import native_exec
 
 torch = pytest.importorskip("torch")
 F = gg.nn.functional
 TF = torch.nn.functional
 
 
-def _native_builds() -> bool:
-    try:
-        native_exec.compiler()
-    except native_exec.NativeBuildError:
-        return False
-    return True
-
-
-BODIES = [
-    pytest.param(ak.NUMPY, id="numpy"),
-    pytest.param(
-        ak.NATIVE,
-        id="native",
-        marks=pytest.mark.skipif(not _native_builds(), reason="no C++ compiler"),
-    ),
-]
+BODIES = cpu_bodies(ak)
 
 
 def _qkv(shape_q, shape_k, dtype, seed=0, e_v=None):
@@ -235,7 +220,7 @@ def test_causal_triangle_is_cached_per_shape():
     assert body.above_diagonal(4, 3, like).shape == (4, 3)
 
 
-@pytest.mark.skipif(not _native_builds(), reason="no C++ compiler")
+@pytest.mark.skipif(not native_builds(), reason="no C++ compiler")
 def test_blocked_attention_is_what_the_large_cases_run():
     """The large CASES above reach the native body's blocked products (the comparisons
     with PyTorch there check them); broadcast batches and small ones do not."""

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from kernel_bodies import cpu_bodies, native_builds
 
 import gpugrad as gg
 from gpugrad.backends.kernels import batch_norm as bn
@@ -35,22 +36,7 @@ SHAPES = [
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
 
 
-def _native_builds() -> bool:
-    try:
-        native_exec.compiler()
-    except native_exec.NativeBuildError:
-        return False
-    return True
-
-
-BODIES = [
-    pytest.param(bn.NUMPY, id="numpy"),
-    pytest.param(
-        bn.NATIVE,
-        id="native",
-        marks=pytest.mark.skipif(not _native_builds(), reason="no C++ compiler"),
-    ),
-]
+BODIES = cpu_bodies(bn)
 
 
 def _data(shape, dtype, seed=0):
@@ -165,7 +151,7 @@ def test_float16_is_computed_in_float32():
     assert np.isfinite(dx).all()
 
 
-@pytest.mark.skipif(not _native_builds(), reason="no C++ compiler")
+@pytest.mark.skipif(not native_builds(), reason="no C++ compiler")
 @pytest.mark.parametrize("shape", [(9, 3, 101, 97), (100003, 3)])
 def test_native_results_do_not_depend_on_the_thread_count(shape):
     x, w, b, g = _data(shape, np.float32)

@@ -7,31 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from kernel_bodies import cpu_bodies
 
 import gpugrad as gg
 from gpugrad.backends.kernels import layer_norm as lk
-from gpugrad.backends.kernels import native_exec
 
 torch = pytest.importorskip("torch")
 F = gg.nn.functional
 
 
-def _native_builds() -> bool:
-    try:
-        native_exec.compiler()
-    except native_exec.NativeBuildError:
-        return False
-    return True
-
-
-BODIES = [
-    pytest.param(lk.NUMPY, id="numpy"),
-    pytest.param(
-        lk.NATIVE,
-        id="native",
-        marks=pytest.mark.skipif(not _native_builds(), reason="no C++ compiler"),
-    ),
-]
+BODIES = cpu_bodies(lk)
 SHAPES = [  # (input shape, normalized shape)
     ((3, 5), (5,)),
     ((2, 3, 4), (3, 4)),
