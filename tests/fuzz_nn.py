@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from fuzz_programs import _host, _Mismatch, compare_tensor_header
 
 import gpugrad as gg
 
@@ -861,13 +862,6 @@ def generate(seed: int, hostile: bool = False, family: str | None = None) -> Cas
 
 
 # --- running and comparing ---------------------------------------------------------------
-class _Mismatch(Exception):
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-
-
 def _namespace(lib: Any, case: Case, device: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {"L": lib, "F": lib.nn.functional, "nn": lib.nn}
     for name, spec in case.inputs.items():
@@ -908,10 +902,6 @@ def _run(
     return value, error, runtime
 
 
-def _host(t: Any) -> np.ndarray:
-    return np.asarray(t.detach().cpu().numpy())
-
-
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().split("\n")[0]
     return text.replace("torch.", "gpugrad.").strip()
@@ -935,19 +925,7 @@ def _compare_values(
 ) -> None:
     """``loose``: float64 values computed through a float32 result (``dtype=``)."""
     if isinstance(theirs, torch.Tensor):
-        if not isinstance(ours, gg.Tensor):
-            raise _Mismatch("type", f"{where}: torch gives a Tensor, gpugrad {type(ours).__name__}")
-        if tuple(theirs.shape) != tuple(ours.shape):
-            raise _Mismatch(
-                "shape", f"{where}: torch {tuple(theirs.shape)}, gpugrad {tuple(ours.shape)}"
-            )
-        if str(theirs.dtype).replace("torch.", "") != str(ours.dtype).replace("gpugrad.", ""):
-            raise _Mismatch("dtype", f"{where}: torch {theirs.dtype}, gpugrad {ours.dtype}")
-        if grad and theirs.requires_grad != ours.requires_grad:
-            raise _Mismatch(
-                "requires_grad",
-                f"{where}: torch {theirs.requires_grad}, gpugrad {ours.requires_grad}",
-            )
+        compare_tensor_header(theirs, ours, where, requires_grad=grad)
         a, b = _host(theirs), _host(ours)
         if a.dtype.kind == "f":
             tol = TOLERANCE if a.dtype == np.float64 and not loose else FLOAT32_TOLERANCE

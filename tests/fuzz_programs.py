@@ -1047,21 +1047,27 @@ def _unsigned_zeros(text: str) -> str:
     return re.sub(r"-(0\.0*)(?![0-9])", r" \1", text).replace(" ", "")
 
 
+def compare_tensor_header(theirs: Any, ours: Any, where: str, requires_grad: bool = True) -> None:
+    """Raise the mismatch where ``ours`` is not a tensor like PyTorch's ``theirs``: its type,
+    shape, dtype and (``requires_grad``) whether it requires grad; the fuzzers share it."""
+    if not isinstance(ours, gg.Tensor):
+        raise _Mismatch("type", f"{where}: torch gives a Tensor, gpugrad {type(ours).__name__}")
+    if tuple(theirs.shape) != tuple(ours.shape):
+        raise _Mismatch(
+            "shape", f"{where}: torch {tuple(theirs.shape)}, gpugrad {tuple(ours.shape)}"
+        )
+    if str(theirs.dtype).replace("torch.", "") != str(ours.dtype).replace("gpugrad.", ""):
+        raise _Mismatch("dtype", f"{where}: torch {theirs.dtype}, gpugrad {ours.dtype}")
+    if requires_grad and theirs.requires_grad != ours.requires_grad:
+        raise _Mismatch(
+            "requires_grad",
+            f"{where}: torch {theirs.requires_grad}, gpugrad {ours.requires_grad}",
+        )
+
+
 def _compare_values(theirs: Any, ours: Any, where: str) -> None:
     if isinstance(theirs, torch.Tensor):
-        if not isinstance(ours, gg.Tensor):
-            raise _Mismatch("type", f"{where}: torch gives a Tensor, gpugrad {type(ours).__name__}")
-        if tuple(theirs.shape) != tuple(ours.shape):
-            raise _Mismatch(
-                "shape", f"{where}: torch {tuple(theirs.shape)}, gpugrad {tuple(ours.shape)}"
-            )
-        if str(theirs.dtype).replace("torch.", "") != str(ours.dtype).replace("gpugrad.", ""):
-            raise _Mismatch("dtype", f"{where}: torch {theirs.dtype}, gpugrad {ours.dtype}")
-        if theirs.requires_grad != ours.requires_grad:
-            raise _Mismatch(
-                "requires_grad",
-                f"{where}: torch {theirs.requires_grad}, gpugrad {ours.requires_grad}",
-            )
+        compare_tensor_header(theirs, ours, where)
         a, b = _host(theirs), _host(ours)
         if a.dtype.kind == "f":
             # float64 results may carry float32 rounding from earlier steps
