@@ -12,8 +12,10 @@ median, and the ratios to PyTorch of both.
 
 ``--instructions`` counts instead of timing: each gpugrad worker runs under Valgrind's
 cachegrind (``valgrind`` must be installed; PyTorch is left out, its import alone takes
-minutes there), once with no steps and once with ``--steps`` of each program, and the
-difference divided by the steps is the CPU instructions per step. Counts do not depend on
+minutes there), once with ``--steps`` of each program and once with twice as many, and the
+difference divided by the steps is the CPU instructions per step (a run with no steps would
+leave the first steps' one-time costs, lazy imports, kernel loading, caches filling, in
+the count; two step counts cancel them), with one thread per pool. Counts do not depend on
 what else the machine runs, so two versions compare on a busy machine (time does not
 follow counts exactly: memory and allocation costs differ).
 
@@ -123,6 +125,10 @@ def count_instructions(root: str, program: str, steps: int) -> int:
     ``program`` ``steps`` times (Valgrind's cachegrind, no cache simulation)."""
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env["PYTHONHASHSEED"] = "0"
+    # one thread each: Valgrind runs threads one at a time, so worker threads that spin
+    # while waiting for work would add a count that varies from run to run
+    for variable in ("GPUGRAD_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        env[variable] = "1"
     out = subprocess.run(
         ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
         + [sys.executable, __file__, "--step-worker", program, "--steps", str(steps)],
@@ -148,9 +154,11 @@ def instructions(libraries: dict[str, str | None], steps: int) -> None:
         if name == "torch":
             continue
         root = path or str(Path(__file__).resolve().parents[1])
-        base = count_instructions(root, "scalar_bce", 0)
         counts[name] = {
-            program: (count_instructions(root, program, n) - base) / n
+            program: (
+                count_instructions(root, program, 2 * n) - count_instructions(root, program, n)
+            )
+            / n
             for program, n in steps_of.items()
         }
     names = list(counts)
