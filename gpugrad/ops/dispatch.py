@@ -98,6 +98,15 @@ def unary_apply(op: Op, x: Tensor, *attrs: Any) -> Tensor:
     return _wrap(out, backend)
 
 
+def saved_operands(picks: tuple[int, ...], a: Any, b: Any) -> tuple:
+    """Which of a binary op's operands ``(a, b)`` its formulas read (``op.save_inputs``)."""
+    if not picks:
+        return ()
+    if len(picks) == 2:
+        return (a, b)
+    return (a,) if picks[0] == 0 else (b,)
+
+
 def device_error(a: Tensor, b: Tensor) -> RuntimeError:
     return RuntimeError(
         "Expected all tensors to be on the same device, but found at least two devices, "
@@ -178,13 +187,7 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
             node = a.grad_fn
             edge = node if node is not None and a._output_nr == 0 else edge_of(a)
             kind = Node if op.name in WRAPPED_NUMBER_OPS else SecondArgumentNode
-            picks = op.save_inputs  # the same selection as the two-tensor path's below
-            if not picks:
-                saved = ()
-            elif len(picks) == 2:
-                saved = (a, b)
-            else:
-                saved = (a,) if picks[0] == 0 else (b,)
+            saved = saved_operands(op.save_inputs, a, b)
             node = new_node(
                 kind, op, (edge, None), saved, out if op.save_output else None, (), backend
             )
@@ -218,13 +221,7 @@ def binary_apply(op: Op, a: Tensor, b: Any) -> Tensor:
         edge_a = node if node is not None and a._output_nr == 0 else edge_of(a)
         node = b.grad_fn
         edge_b = node if node is not None and b._output_nr == 0 else edge_of(b)
-        picks = op.save_inputs  # which of (a, b) the formulas read
-        if not picks:
-            saved = ()
-        elif len(picks) == 2:
-            saved = (a, b)
-        else:
-            saved = (a,) if picks[0] == 0 else (b,)
+        saved = saved_operands(op.save_inputs, a, b)
         node = new_node(
             Node, op, (edge_a, edge_b), saved, out if op.save_output else None, (), backend
         )
