@@ -98,6 +98,12 @@ def factory_accepts_out(function: Any) -> Any:
     return factory
 
 
+def _check_steps(steps: Any) -> None:
+    """``linspace``/``logspace``'s refusal of a negative ``steps``, as PyTorch words it."""
+    if isinstance(steps, int) and steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+
+
 def _backend(device: DeviceLike) -> backends.ArrayBackend:
     if device is None:
         device = _default_device.current  # set_default_device's (None: the CPU)
@@ -401,8 +407,7 @@ def linspace(
     requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` values evenly spaced from ``start`` to ``end``, both included."""
-    if isinstance(steps, int) and steps < 0:
-        raise RuntimeError("number of steps must be non-negative")
+    _check_steps(steps)
     backend = _backend(device)
     return _leaf(backend.linspace(start, end, steps, _numpy_dtype(dtype)), backend, requires_grad)
 
@@ -419,8 +424,7 @@ def logspace(
     requires_grad: bool = False,
 ) -> Tensor:
     """``steps`` values ``base ** x`` for ``x`` evenly spaced from ``start`` to ``end``."""
-    if isinstance(steps, int) and steps < 0:
-        raise RuntimeError("number of steps must be non-negative")
+    _check_steps(steps)
     backend = _backend(device)
     exponents = backend.linspace(start, end, steps, _numpy_dtype(None, _dtypes.float64))
     values = backend.astype(backend.pow(float(base), exponents), _numpy_dtype(dtype))
