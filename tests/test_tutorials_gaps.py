@@ -249,11 +249,6 @@ def test_embedding_grad_fn_name(device):
     np.testing.assert_array_equal(weight.grad.cpu().numpy(), torch_weight.grad.numpy())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="embedding_bag is a composite (gpugrad/nn/functional.py, helper fznn's): its "
-    "result's node is StackBackward0, not one EmbeddingBagBackward0",
-)
 def test_embedding_bag_grad_fn_name(device):
     """The text-classification tutorial prints its EmbeddingBag output."""
     bag = gg.nn.EmbeddingBag(5, 3).to(device)

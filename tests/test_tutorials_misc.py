@@ -285,10 +285,7 @@ def text_classification_program(torch, device):
 
 
 def test_text_classification_with_embedding_bag(device, capsys):
-    assert_same_output(
-        *replay(text_classification_program, device, capsys),
-        known_gaps={"StackBackward0": "EmbeddingBagBackward0"},  # test_tutorials_gaps.py
-    )
+    assert_same_output(*replay(text_classification_program, device, capsys))
 
 
 # --- FGSM adversarial examples ------------------------------------------------------------

@@ -29,9 +29,11 @@ class FunctionCtx:
         self.materialize_grads = True
 
     def name(self) -> str:
-        return f"{self._function.__name__}Backward"
+        return getattr(self._function, "_node_name", None) or f"{self._function.__name__}Backward"
 
     def __repr__(self) -> str:
+        if getattr(self._function, "_node_name", None):  # a built-in op's node (one_node)
+            return f"<{self.name()} object at {id(self):#x}>"
         # PyTorch makes a class ``<Name>Backward`` in ``torch.autograd.function``.
         return f"<gpugrad.autograd.function.{self.name()} object at {id(self):#x}>"
 
@@ -187,6 +189,60 @@ class Function:
             }
             ctx._saved = tuple(outputs_by_id.get(id(s), s) for s in ctx._saved)
         return results[0] if single else tuple(results)
+
+
+class _OneNode(Function):
+    """``one_node``'s Function: ``compute`` runs unrecorded forward, and again recorded in
+    backward, where the engine differentiates it."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, compute: Any, *inputs: Tensor | None) -> Tensor:
+        ctx.compute = compute
+        ctx.save_for_backward(*inputs)
+        return compute(*inputs)
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, grad: Tensor) -> tuple:
+        from .._engine import grad as differentiate
+        from .._grad_mode import enable_grad
+
+        create_graph = grad_state.enabled  # the engine records backward only for create_graph
+        inputs = ctx.saved_tensors
+        with enable_grad():
+            if not create_graph:  # fresh leaves: nothing outside this call is recorded
+                inputs = tuple(
+                    None if x is None else x.detach().requires_grad_(needed)
+                    for x, needed in zip(inputs, ctx.needs_input_grad)
+                )
+            wanted = [x for x, needed in zip(inputs, ctx.needs_input_grad) if needed]
+            out = ctx.compute(*inputs)
+            grads = iter(
+                differentiate(out, wanted, grad, create_graph=create_graph, allow_unused=True)
+            )
+        return tuple(next(grads) if needed else None for needed in ctx.needs_input_grad)
+
+
+_one_node_kinds: dict[str, type[Function]] = {}
+
+
+def one_node(node_name: str, compute: Any, *inputs: Tensor | None) -> Tensor:
+    """``compute(*inputs)`` recorded as ONE graph node named ``node_name``: for an op that
+    gpugrad composes from other ops where PyTorch has a kernel of its own, so that
+    ``grad_fn`` and ``next_functions`` read as PyTorch's (``EmbeddingBagBackward0`` with
+    edges to ``weight`` and ``per_sample_weights``). Forward runs ``compute`` without
+    recording; backward runs it again, recorded, and differentiates that: one extra forward
+    per backward, and higher order works (with ``create_graph`` the recomputation is
+    recorded on the real inputs)."""
+    kind = _one_node_kinds.get(node_name)
+    if kind is None:
+        kind = _one_node_kinds[node_name] = type(node_name, (_OneNode,), {"_node_name": node_name})
+    out = kind.apply(compute, *inputs)
+    node = out.grad_fn
+    if isinstance(node, FunctionCtx) and node._function is kind:  # ``compute`` is no input
+        node.edges = node.edges[1:]
+        node._input_meta = node._input_meta[1:]
+        node.needs_input_grad = node.needs_input_grad[1:]
+    return out
 
 
 def once_differentiable(function: Any) -> Any:

@@ -33,6 +33,7 @@ from .._factories import zeros as _zeros
 from .._grad_mode import is_grad_enabled as _is_grad_enabled
 from .._grad_mode import no_grad as _no_grad
 from .._tensor import Tensor
+from ..autograd.function import one_node as _one_node
 from ..backends import dtypes as _dtypes
 from ..backends import python_data as _python_data
 from ..ops import elementwise as _elementwise
@@ -481,25 +482,68 @@ def embedding_bag(
         raise ValueError(
             f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.dim()}"
         )
-    rows = embedding(flat, weight, padding_idx, max_norm, norm_type)
-    if weights is not None:
-        rows = rows * weights.unsqueeze(-1)
-    keep = None
-    if padding_idx is not None:
-        keep = _to_dtype(flat != (padding_idx % weight.shape[0]), rows.dtype).unsqueeze(-1)
-    outputs = []
-    for start, end in bags:
-        bag = rows[start:end]
-        if end <= start:
-            outputs.append(_zeros(weight.shape[1], dtype=weight.dtype, device=_device(weight)))
-        elif mode == "sum":
-            outputs.append(bag.sum(0))
-        elif mode == "mean":
-            count = keep[start:end].sum(0) if keep is not None else float(end - start)
-            outputs.append(bag.sum(0) / (count.clamp(min=1.0) if keep is not None else count))
-        else:
-            outputs.append(bag.amax(0))
-    return _stack(outputs)
+    with _no_grad():  # embedding's argument checks; ``max_norm`` renormalizes rows in place
+        embedding(flat, weight, None, max_norm, norm_type)
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    plan = _BagPlan(flat, bags, mode, padding_idx, weight)
+    return _one_node("EmbeddingBagBackward0", plan.reduce, weight, weights)
+
+
+class _BagPlan:
+    """``embedding_bag``'s bags, found once: ``reduce(weight, per_sample_weights)`` runs in
+    forward and again in backward (``one_node``). Bags are consecutive ranges of the flat
+    indices, so each row's bag id comes from the bag lengths without a loop over bags."""
+
+    def __init__(self, flat: Tensor, bags: list, mode: str, padding_idx: Any, weight: Tensor):
+        self.mode = mode
+        self.n_bags = len(bags)
+        self.width = weight.shape[1]
+        device = _device(weight)
+        starts = [start for start, _ in bags]
+        lengths = [max(end - start, 0) for start, end in bags]
+        if all(a + n == b for a, n, b in zip(starts, lengths, starts[1:])):
+            first = starts[0] if bags else 0
+            positions = _arange(first, first + sum(lengths), device=device)
+        else:  # overlapping or unordered offsets: list each bag's rows
+            positions = _tensor(
+                [i for start, n in zip(starts, lengths) for i in range(start, start + n)],
+                dtype=flat.dtype,
+                device=device,
+            )
+        self.positions = positions
+        self.indices = flat[positions]
+        self.bag_of_row = (
+            _arange(self.n_bags, device=device).repeat_interleave(
+                _tensor(lengths, dtype=flat.dtype, device=device), output_size=int(sum(lengths))
+            )
+            if bags
+            else positions
+        )
+        self.kept = None if padding_idx is None else self.indices != padding_idx
+
+    def reduce(self, weight: Tensor, per_sample_weights: Tensor | None) -> Tensor:
+        rows = weight[self.indices]
+        kept, bag_of_row = self.kept, self.bag_of_row
+        if per_sample_weights is not None:
+            rows = rows * per_sample_weights.reshape(-1)[self.positions].unsqueeze(-1)
+        shape = (self.n_bags, self.width)
+        out = _zeros(shape, dtype=weight.dtype, device=_device(weight))
+        if self.mode == "max":
+            if kept is not None:
+                rows, bag_of_row = rows[kept], bag_of_row[kept]
+            index = bag_of_row.unsqueeze(-1).expand(-1, self.width)
+            return out.scatter_reduce(0, index, rows, "amax", include_self=False)
+        if kept is not None:
+            rows = _where(kept.unsqueeze(-1), rows, 0.0)
+        out = out.index_add(0, bag_of_row, rows)
+        if self.mode == "mean":
+            ones = _ones(bag_of_row.shape, dtype=weight.dtype, device=_device(weight))
+            if kept is not None:
+                ones = _where(kept, ones, 0.0)
+            counts = _zeros(self.n_bags, dtype=weight.dtype, device=_device(weight))
+            out = out / counts.index_add(0, bag_of_row, ones).clamp(min=1.0).unsqueeze(-1)
+        return out
 
 
 # --- padding and windows --------------------------------------------------------------------
