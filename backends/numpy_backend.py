@@ -182,8 +182,10 @@ class NumpyBackend(ArrayBackend):
         ufunc, which equals ``maximum(min, x)`` then ``minimum(max, x)`` (NaN included, the
         input kept on a tie) at half the cost. Array bounds take the two passes: there the
         ufunc's loop gives the bound on a tie (``clip(-0.0, 0.0, 0.0)`` is 0.0)."""
-        if min is None or max is None or numpy.ndim(min) or numpy.ndim(max):
-            return ArrayBackend.clamp(self, x, min, max)
+        low, high = type(min), type(max)
+        if not (low is float or low is int) or not (high is float or high is int):
+            if min is None or max is None or numpy.ndim(min) or numpy.ndim(max):
+                return ArrayBackend.clamp(self, x, min, max)
         return _clip_ufunc(x, min, max)
 
     # --- eager per-op overhead (where on NumPy scalars) ---
