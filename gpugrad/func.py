@@ -153,6 +153,7 @@ def _broadcast_prefix(prefix: Any, tree: Any) -> list | None:
 # --- transform levels: whether results may be differentiated again -------------------------
 class _Levels(threading.local):
     depth = 0
+    outer_grad_enabled = True
 
 
 _levels = _Levels()
@@ -182,11 +183,12 @@ def _reaches_outside(roots: Sequence[Tensor], inner: set[int]) -> bool:
 
 
 def _keeps_graph(roots: Sequence[Tensor], inner: set[int], extra: Sequence[Any] = ()) -> bool:
-    """Whether a transform's derivatives must be built differentiably."""
-    if not is_grad_enabled():
-        return False
+    """Whether a transform's derivatives must be built differentiably (never under a
+    ``no_grad`` in force where the outermost transform was called)."""
     if _levels.depth > 1:
         return True
+    if not _levels.outer_grad_enabled:
+        return False
     if any(isinstance(t, Tensor) and t._requires_grad for t in extra):
         return True
     return _reaches_outside(roots, inner)
@@ -284,11 +286,19 @@ def _marked_args(args: tuple, argnums: Any, inner: set[int]) -> tuple[tuple, Any
     return tuple(new_args), tree, all_leaves
 
 
+def _check_aux(aux: Any) -> None:
+    for leaf in _tree_flatten(aux)[0]:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+
+
 class _Level:
     """One transform level: counted while the function runs, so nested transforms know that
     their results will be differentiated again."""
 
     def __enter__(self) -> None:
+        if _levels.depth == 0:
+            _levels.outer_grad_enabled = is_grad_enabled()
         _levels.depth += 1
 
     def __exit__(self, *exc: object) -> None:
@@ -317,6 +327,7 @@ def grad_and_value(
                         "(output, aux) if has_aux is True"
                     )
                 output, aux = output
+                _check_aux(aux)
             if not isinstance(output, Tensor):
                 raise RuntimeError(
                     "grad_and_value(f)(*args): Expected f(*args) to return a Tensor, got "
