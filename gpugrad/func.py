@@ -806,6 +806,22 @@ def _states_differ(before: list, after: list) -> bool:
     return any(not a.equal(b) for a, b in zip(before, after))
 
 
+def _unbatched(name: str, column: list) -> Any:
+    """An output whose ``out_dim`` is ``None``: the same for every sample, or an error (a
+    tensor that differs between samples is batched)."""
+    first = column[0]
+    if isinstance(first, Tensor):
+        for other in column[1:]:
+            if other is not first and not (
+                isinstance(other, Tensor) and other.shape == first.shape and other.equal(first)
+            ):
+                raise ValueError(
+                    f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim "
+                    "is None"
+                )
+    return first
+
+
 def _stack_outputs(name: str, results: list[list], out_spec: Any, out_dims: Any) -> Any:
     from ._exports import stack  # type: ignore[attr-defined]
 
@@ -822,7 +838,7 @@ def _stack_outputs(name: str, results: list[list], out_spec: Any, out_dims: Any)
     for k, dim in enumerate(dims):
         column = [leaves[k] for leaves in results]
         if dim is None:
-            stacked.append(column[0])
+            stacked.append(_unbatched(name, column))
             continue
         if not isinstance(column[0], Tensor):
             raise ValueError(
