@@ -144,18 +144,26 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
             f"{type(tensor).__name__}"
         )
     duals = _duals(level)
-    primal = tensor.detach()
     if not duals or not tensor.requires_grad:
-        return UnpackedDualTensor(primal, None)
+        return UnpackedDualTensor(tensor.detach() if duals else tensor, None)
+    from ..func import _reaches_outside
+
+    own_leaves = {id(d) for d, _ in duals.values() if d.grad_fn is None}
+    outside = _reaches_outside([tensor], own_leaves)
+    primal = tensor.view_as(tensor) if outside else tensor.detach()
     own = duals.get(id(tensor))
     if own is not None and own[0] is tensor:
         return UnpackedDualTensor(primal, own[1])
     if not tensor.dtype.is_floating_point:
         return UnpackedDualTensor(primal, None)
-    return UnpackedDualTensor(primal, _tangent_of(tensor, list(duals.values())))
+    return UnpackedDualTensor(primal, _tangent_of(tensor, list(duals.values()), outside))
 
 
-def _tangent_of(tensor: Tensor, duals: list[tuple[Tensor, Tensor]]) -> Tensor | None:
+def _tangent_of(
+    tensor: Tensor, duals: list[tuple[Tensor, Tensor]], differentiable: bool
+) -> Tensor | None:
+    """The sum of ``J_i t_i`` over the duals; kept differentiable when ``tensor`` also
+    depends on tensors that require grad (a layer's parameters), as PyTorch's is."""
     from .._factories import zeros_like
 
     with enable_grad():
@@ -182,6 +190,7 @@ def _tangent_of(tensor: Tensor, duals: list[tuple[Tensor, Tensor]]) -> Tensor | 
             dummy,
             grad_outputs=[t for _, t in used],
             retain_graph=True,
+            create_graph=differentiable,
             allow_unused=True,
         )
     return zeros_like(tensor.detach()) if product is None else product
