@@ -31,6 +31,7 @@ from ._tensor import Tensor
 
 __all__ = [
     "functional_call",
+    "functionalize",
     "grad",
     "grad_and_value",
     "hessian",
@@ -38,6 +39,7 @@ __all__ = [
     "jacrev",
     "jvp",
     "linearize",
+    "replace_all_batch_norm_modules_",
     "stack_module_state",
     "vjp",
     "vmap",
@@ -509,9 +511,8 @@ def jvp(
 ) -> Any:
     """``(func(*primals), J·tangents)`` (and ``aux`` with ``has_aux=True``).
 
-    Computed with two reverse passes (the double-vjp trick), not forward-mode kernels."""
-    if strict:
-        raise RuntimeError("jvp(f, primals, tangents): strict=True is not implemented yet")
+    Computed with two reverse passes (the double-vjp trick), not forward-mode kernels.
+    ``strict`` is accepted and ignored, as in PyTorch."""
     p_leaves, t_leaves, p_spec = _check_jvp_args(primals, tangents)
     inner: set[int] = set()
     with _Level(), enable_grad():
@@ -1019,3 +1020,39 @@ def stack_module_state(models: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     all_buffers = [dict(m.named_buffers()) for m in models]
     buffers = {k: _stacked_leaf(tuple(b[k] for b in all_buffers), k) for k in all_buffers[0]}
     return params, buffers
+
+
+# --- functionalize, replace_all_batch_norm_modules_ -----------------------------------------
+def functionalize(func: Callable[..., Any], *, remove: str = "mutations") -> Callable[..., Any]:
+    """``func`` itself, wrapped: PyTorch's ``functionalize`` rewrites mutations for its graph
+    compilers without changing results or the input updates a caller sees, and gpugrad
+    runs eagerly, so there is nothing to rewrite. ``remove`` is checked as PyTorch does."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(
+            "functionalize(f, remove='mutations'): received invalid argument for remove="
+            f"{remove}. Valid options are:\n     remove='mutations': all inplace and out= "
+            "operators will be removed from the program, and replaced with their out-of-place "
+            "equivalents.\n     remove='mutations_and_views': In addition to the above, all "
+            "aliasing operators {view} will be replaced with their non-aliasing counterparts, "
+            "{view}_copy.\n"
+        )
+
+    @functools.wraps(func)
+    def functionalized(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return functionalized
+
+
+def replace_all_batch_norm_modules_(root: Any) -> Any:
+    """In place: every batch-norm module in ``root`` stops tracking running statistics
+    (``running_mean``/``running_var`` set to None), so it can run under ``vmap``."""
+    from .nn.modules.normalization import _BatchNorm
+
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root

@@ -186,9 +186,38 @@ def test_grad_float32(device):
         lambda m, x: m.func.jvp(lambda a: a, (x,), (x, x)),
         lambda m, x: m.func.jacrev(lambda a: a, argnums=(0, 1))(x),
         lambda m, x: m.func.vjp(lambda a: a, 1.0),
+        lambda m, x: m.func.functionalize(lambda a: a, remove="x"),
         lambda m, x: m.func.grad(lambda a: (a.sum(), {"n": 3}), has_aux=True)(x),
     ],
 )
 def test_errors_match_torch(call, device):
     x, xt = both(X, device)
     assert_raises_like_torch(lambda: call(gg, x), lambda: call(torch, xt))
+
+
+def test_functionalize_keeps_results_and_input_updates(device):
+    def program(m, x):
+        def f(a):
+            b = a.clone()
+            b.add_(1.0)
+            a.mul_(2.0)
+            return b * a
+
+        out = m.func.functionalize(f)(x)
+        return out, x
+
+    x, xt = both(X, device)
+    assert_same_tree(program(gg, x), program(torch, xt))
+
+
+def test_replace_all_batch_norm_modules(device):
+    for m in (gg, torch):
+        net = m.nn.Sequential(m.nn.Linear(3, 3), m.nn.BatchNorm1d(3), m.nn.BatchNorm1d(3))
+        assert m.func.replace_all_batch_norm_modules_(net) is net
+        assert [b.running_mean for b in net[1:]] == [None, None]
+        assert not net[1].track_running_stats and list(net.named_buffers()) == []
+    assert repr(net) == repr(
+        gg.func.replace_all_batch_norm_modules_(
+            gg.nn.Sequential(gg.nn.Linear(3, 3), gg.nn.BatchNorm1d(3), gg.nn.BatchNorm1d(3))
+        )
+    ).replace("gpugrad", "torch")
