@@ -86,6 +86,18 @@ def _spec_text(spec: _TreeSpec | None) -> str:
     return "*" if spec is None else repr(spec)
 
 
+def _spec_pprint(spec: _TreeSpec | None) -> str:
+    """PyTorch's ``treespec_pprint``: the structure written as Python, ``*`` for leaves."""
+    if spec is None:
+        return "*"
+    parts = [_spec_pprint(child) for child in spec.children]
+    if spec.context is not None:  # a dict
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in zip(spec.context, parts)) + "}"
+    if spec.kind is list:
+        return "[" + ", ".join(parts) + "]"
+    return "(" + ", ".join(parts) + (",)" if len(parts) == 1 else ")")
+
+
 def _is_namedtuple(value: Any) -> bool:
     return isinstance(value, tuple) and hasattr(type(value), "_fields")
 
@@ -398,7 +410,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         for leaf in out_leaves:
             if not isinstance(leaf, Tensor):
                 raise RuntimeError(
-                    "vjp(f, *primals): Expected f(*primals) to return only tensors, got "
+                    "vjp(f, *primals): expected f(*primals) to return only tensors, got "
                     f"unsupported type {type(leaf)}"
                 )
         outside = _keeps_graph(out_leaves, inner)
@@ -408,8 +420,8 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         if ct_spec != out_spec:
             raise RuntimeError(
                 "Expected pytree structure of cotangents to be the same as pytree structure "
-                f"of outputs to the function. cotangents: {_spec_text(ct_spec)}, primal "
-                f"output: {_spec_text(out_spec)}"
+                f"of outputs to the function. cotangents: {_spec_pprint(ct_spec)}, primal "
+                f"output: {_spec_pprint(out_spec)}"
             )
         for ct, out in zip(ct_leaves, out_leaves):
             if not isinstance(ct, Tensor):
@@ -530,7 +542,7 @@ def jvp(
         for leaf in out_leaves:
             if not isinstance(leaf, Tensor):
                 raise RuntimeError(
-                    "jvp(f, primals, tangents): Expected f(*primals) to return only tensors, "
+                    "jvp(f, primals, tangents): expected f(*primals) to return only tensors, "
                     f"got unsupported type {type(leaf)}"
                 )
         keep = _keeps_graph(out_leaves, inner, t_leaves)
@@ -548,20 +560,21 @@ def linearize(func: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..
     output = func(*primals)
 
     def jvp_fn(*tangents: Any) -> Any:
-        p_leaves, _ = _tree_flatten(primals)
+        p_leaves, p_spec = _tree_flatten(primals)
         t_leaves, t_spec = _tree_flatten(tangents)
-        if _tree_flatten(primals)[1] != t_spec:
+        if p_spec != t_spec:
             raise RuntimeError(
-                "Expected the tangents "
-                f"{_spec_text(t_spec)} to have the same argspec as the primals "
-                f"{_spec_text(_tree_flatten(primals)[1])}"
+                f"Expected the tangents {_spec_text(t_spec)} to have the same argspec as the "
+                f"primals {_spec_text(p_spec)}"
             )
-        for p, t in zip(p_leaves, t_leaves):
-            if p.shape != t.shape or p.dtype != t.dtype:
-                raise RuntimeError(
-                    f"Mismatch in dtype or shape: expected tangent with shape {tuple(p.shape)} "
-                    f"and dtype {p.dtype}, got shape {tuple(t.shape)} and dtype {t.dtype}"
-                )
+        for index, (p, t) in enumerate(zip(p_leaves, t_leaves)):
+            for what in ("shape", "device", "dtype"):
+                if getattr(t, what) != getattr(p, what):
+                    raise RuntimeError(
+                        f"tangent:{index} with {what} {getattr(t, what)} in flattened pytree "
+                        f"doesn't match the {what} {getattr(p, what)} of the corresponding "
+                        "primal."
+                    )
         return jvp(func, tuple(primals), tuple(tangents))[1]
 
     return _detach_tree(output), jvp_fn
@@ -571,6 +584,9 @@ def linearize(func: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..
 def _jacobian(
     func: Callable[..., Any], argnums: Any, has_aux: bool, name: str
 ) -> Callable[..., Any]:
+    # PyTorch's messages name the transform jacrev/jacfwd are built on.
+    inner_name = "vjp(f, *primals)" if name == "jacrev" else "jvp(f, primals, tangents)"
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ._exports import stack  # type: ignore[attr-defined]
@@ -583,7 +599,7 @@ def _jacobian(
             if has_aux:
                 if not (isinstance(output, tuple) and len(output) == 2):
                     raise RuntimeError(
-                        f"{name}(f, ...)(*args): output of function f should be a tuple: "
+                        f"{inner_name}: output of function f should be a tuple: "
                         "(output, aux) if has_aux is True"
                     )
                 output, aux = output
@@ -591,7 +607,7 @@ def _jacobian(
             for leaf in out_leaves:
                 if not isinstance(leaf, Tensor):
                     raise RuntimeError(
-                        f"{name}(f, ...)(*args): Expected f(*args) to return only tensors, "
+                        f"{inner_name}: expected f(*primals) to return only tensors, "
                         f"got unsupported type {type(leaf)}"
                     )
             keep = _keeps_graph(out_leaves, inner)
