@@ -425,7 +425,9 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             )
         for ct, out in zip(ct_leaves, out_leaves):
             if not isinstance(ct, Tensor):
-                raise ValueError(f"Thing passed to transform API must be Tensor, got {type(ct)}")
+                raise TypeError(
+                    f"gradients can be either Tensors or None, but got {type(ct).__name__}"
+                )
             if ct.shape != out.shape:
                 raise RuntimeError(
                     "Mismatch in shape: grad_output[0] has a shape of "
@@ -735,6 +737,13 @@ def _vmap_call(
     kwargs: dict,
 ) -> Any:
     where = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+    for dim in _tree_flatten(out_dims)[0]:
+        if dim is not None and (not isinstance(dim, int) or isinstance(dim, bool)):
+            raise ValueError(
+                f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, None or a "
+                "python collection of ints representing where in the outputs the vmapped "
+                "dimension should appear."
+            )
     if not args:
         raise ValueError(
             f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you "
@@ -791,10 +800,7 @@ def _vmap_call(
         )
     batch = sizes[0]
     if batch == 0:
-        raise RuntimeError(
-            f"vmap({name}): gpugrad maps by calling the function once per sample and cannot "
-            "map over a batch dimension of size 0"
-        )
+        return _vmap_empty(func, name, arg_leaves, dims, arg_spec, kwargs, out_dims)
     results = []
     out_spec = None
     replay = _rng_states() if randomness == "same" else None
@@ -817,6 +823,35 @@ def _vmap_call(
         out_spec = spec
         results.append(leaves)
     return _stack_outputs(name, results, out_spec, out_dims)
+
+
+def _vmap_empty(
+    func: Callable[..., Any],
+    name: str,
+    arg_leaves: list,
+    dims: list,
+    arg_spec: Any,
+    kwargs: dict,
+    out_dims: Any,
+) -> Any:
+    """A batch of size 0: ``func`` runs once on a zero-filled sample (its values are thrown
+    away) to learn the outputs' shapes, dtypes and devices, and the results are empty."""
+    from ._factories import zeros
+
+    sample = []
+    for leaf, dim in zip(arg_leaves, dims):
+        if dim is None:
+            sample.append(leaf)
+            continue
+        shape = [size for d, size in enumerate(leaf.shape) if d != dim % leaf.dim()]
+        sample.append(zeros(shape, dtype=leaf.dtype, device=leaf.device))
+    output = func(*_tree_unflatten(sample, arg_spec), **kwargs)
+    leaves, spec = _tree_flatten(output)
+    stacked = _stack_outputs(name, [leaves], spec, out_dims)
+    out_leaves, _ = _tree_flatten(stacked)
+    dims_out = _broadcast_prefix(out_dims, output)
+    empty = [leaf if d is None else leaf.narrow(d, 0, 0) for leaf, d in zip(out_leaves, dims_out)]
+    return _tree_unflatten(empty, spec)
 
 
 def _states_differ(before: list, after: list) -> bool:

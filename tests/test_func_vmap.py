@@ -46,6 +46,8 @@ def test_top_level_name():
         lambda m, a, b, c: m.vmap(lambda x: m.ones(2, dtype=m.float64))(a),
         lambda m, a, b, c: m.vmap(lambda x, scale: x * scale)(a, scale=3.0),
         lambda m, a, b, c: m.vmap(lambda x: x.sum(), chunk_size=2)(a),
+        lambda m, a, b, c: m.vmap(lambda x: (x * 2, x.sum()), out_dims=(1, 0))(a[:0]),
+        lambda m, a, b, c: m.vmap(lambda x, y: x @ y, in_dims=(1, None))(a[:, :0], a),
     ],
 )
 def test_vmap_matches_torch(program, device):
@@ -125,6 +127,8 @@ def test_randomness_modes(device):
         lambda m, x: m.vmap(lambda a: (a, a.sum()), out_dims=(0, None))(x),
         lambda m, x: m.vmap(lambda a: a)(),
         lambda m, x: m.vmap(lambda a: a, chunk_size=0)(x),
+        lambda m, x: m.vmap(lambda a: a, out_dims="a")(x),
+        lambda m, x: m.func.vjp(lambda a: a, x)[1](3.0),
     ],
 )
 def test_errors_match_torch(call, device):
