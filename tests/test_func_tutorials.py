@@ -321,3 +321,34 @@ def test_stack_module_state_without_grad_and_with_buffers():
 
         out = m.vmap(fmodel)(params, buffers, m.ones(2, 4, 3))
         assert tuple(out.shape) == (2, 4, 3)
+
+
+LAYERS = {
+    "lstm": (lambda m: m.nn.LSTM(3, 4, batch_first=True), lambda m: (m.ones(2, 5, 3),)),
+    "gru": (lambda m: m.nn.GRU(3, 4), lambda m: (m.ones(5, 2, 3),)),
+    "attention": (
+        lambda m: m.nn.MultiheadAttention(4, 2, batch_first=True),
+        lambda m: (m.ones(2, 3, 4),) * 3,
+    ),
+    "encoder_layer": (
+        lambda m: m.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True),
+        lambda m: (m.ones(2, 3, 4),),
+    ),
+    "embedding": (lambda m: m.nn.Embedding(5, 3), lambda m: (m.tensor([1, 2, 4]),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_functional_call_reaches_every_layer_parameter(name):
+    """Layers that keep their weights in several places (RNNs, attention) use the given ones."""
+    build, inputs = LAYERS[name]
+    outs = []
+    for m in (gg, torch):
+        module = build(m)
+        params = {
+            k: (m.arange(v.numel()).reshape(tuple(v.shape)) % 7 - 3.0) * 0.1
+            for k, v in module.named_parameters()
+        }
+        out = m.func.functional_call(module, params, inputs(m))
+        outs.append((out[0] if isinstance(out, tuple) else out).detach().numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
