@@ -352,3 +352,32 @@ def test_functional_call_reaches_every_layer_parameter(name):
         out = m.func.functional_call(module, params, inputs(m))
         outs.append((out[0] if isinstance(out, tuple) else out).detach().numpy())
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_ensemble_gradients_with_vmap_of_grad():
+    """One training step's gradients for every model of an ensemble at once."""
+    grads = []
+    for m in (gg, torch):
+        m.manual_seed(0)
+        models = [m.nn.Linear(3, 2) for _ in range(3)]
+        for k, model in enumerate(models):
+            with m.no_grad():
+                model.weight.copy_(m.arange(6.0).reshape(2, 3) * (k + 1) * 0.1)
+                model.bias.fill_(k * 0.5)
+        params, buffers = m.func.stack_module_state(models)
+        base = copy.deepcopy(models[0])
+        x = m.arange(12.0).reshape(4, 3) / 10
+        y = m.tensor([0, 1, 1, 0])
+
+        def loss(p, b, inputs, targets, m=m, base=base):
+            out = m.func.functional_call(base, (p, b), (inputs,))
+            return m.nn.functional.cross_entropy(out, targets)
+
+        grads.append(m.vmap(m.func.grad(loss), in_dims=(0, 0, None, None))(params, buffers, x, y))
+    assert list(grads[0]) == list(grads[1]) == ["weight", "bias"]
+    for name in grads[1]:
+        # the stacked parameters require grad, so (in both libraries) their gradients do too
+        assert grads[0][name].requires_grad == grads[1][name].requires_grad
+        np.testing.assert_allclose(
+            grads[0][name].detach().numpy(), grads[1][name].detach().numpy(), rtol=1e-5, atol=1e-7
+        )
