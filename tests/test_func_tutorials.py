@@ -17,7 +17,7 @@ import gpugrad as gg
 
 torch = pytest.importorskip("torch")
 
-# The per-sample-gradients tutorial, as written (batch of 8 instead of 64 to keep it short).
+# The per-sample-gradients tutorial, as written (batch of 4 instead of 64 to keep it short).
 PER_SAMPLE_GRADS = """
 import torch
 import torch.nn as nn
@@ -51,10 +51,10 @@ def loss_fn(predictions, targets):
 device = 'cpu'
 
 num_models = 10
-batch_size = 8
+batch_size = 4
 data = torch.randn(batch_size, 1, 28, 28, device=device)
 
-targets = torch.randint(10, (8,), device=device)
+targets = torch.randint(10, (4,), device=device)
 
 model = SimpleCNN().to(device=device)
 predictions = model(data)
