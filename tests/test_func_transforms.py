@@ -230,3 +230,20 @@ def test_replace_all_batch_norm_modules(device):
             gg.nn.Sequential(gg.nn.Linear(3, 3), gg.nn.BatchNorm1d(3), gg.nn.BatchNorm1d(3))
         )
     ).replace("gpugrad", "torch")
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda m, x, v: m.func.jvp(m.func.grad(lambda a: (a.sin() * a**2).sum()), (x,), (v,)),
+        lambda m, x, v: m.func.grad(
+            lambda a: m.func.jvp(lambda b: b.exp() * b, (a,), (v,))[1].sum()
+        )(x),
+        lambda m, x, v: m.func.vjp(m.func.grad(lambda a: (a.sin() * a**2).sum()), x)[1](v),
+        lambda m, x, v: m.func.jacrev(m.func.jacfwd(lambda a: a.sin() * a.sum()))(x),
+    ],
+)
+def test_mixed_forward_and_reverse_compositions(program, device):
+    x, xt = both(X, device)
+    v, vt = both(rng.standard_normal(3), device)
+    assert_same_tree(program(gg, x, v), program(torch, xt, vt))
