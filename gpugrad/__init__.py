@@ -112,5 +112,10 @@ from .serialization import load, save  # noqa: E402
 from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)
 from .compile import compile  # noqa: E402  (gg.compile; the package stays gpugrad.compile's)
 
+# --- s7-func ---
+from . import func  # noqa: E402  (gg.func: grad, vjp, jvp, jacrev, vmap, functional_call)
+from .func import vmap  # noqa: E402
+# --- end s7-func ---
+
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402
