@@ -183,9 +183,9 @@ class NumpyBackend(ArrayBackend):
         input kept on a tie) at half the cost. Array bounds take the two passes: there the
         ufunc's loop gives the bound on a tie (``clip(-0.0, 0.0, 0.0)`` is 0.0)."""
         low, high = type(min), type(max)
-        if not (low is float or low is int) or not (high is float or high is int):
-            if min is None or max is None or numpy.ndim(min) or numpy.ndim(max):
-                return ArrayBackend.clamp(self, x, min, max)
+        numbers = (low is float or low is int) and (high is float or high is int)
+        if not numbers and (min is None or max is None or numpy.ndim(min) or numpy.ndim(max)):
+            return ArrayBackend.clamp(self, x, min, max)
         return _clip_ufunc(x, min, max)
 
     # --- eager per-op overhead (where on NumPy scalars) ---
