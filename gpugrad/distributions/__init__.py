@@ -1,0 +1,78 @@
+"""``gg.distributions``: probability distributions with PyTorch's API
+(``torch.distributions``): sampling from gpugrad's generators (``gg.manual_seed``
+reproduces), reparameterized ``rsample`` where PyTorch has one, ``log_prob``/``entropy``/
+``cdf``/... built from gpugrad ops (so they differentiate and run on CUDA),
+``kl_divergence`` with ``register_kl``, constraints and transforms.
+
+>>> import gpugrad as gg
+>>> from gpugrad.distributions import Normal, kl_divergence
+>>> q = Normal(gg.tensor([0.5]), gg.tensor([2.0]))
+>>> kl_divergence(q, Normal(0.0, 1.0))
+tensor([0.9318])
+"""
+
+from . import constraints, transforms
+from .continuous import (
+    Beta,
+    Cauchy,
+    Dirichlet,
+    Exponential,
+    Gamma,
+    Laplace,
+    Normal,
+    StudentT,
+    Uniform,
+)
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .distribution import Distribution, ExponentialFamily
+from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
+from .transformed import Independent, LogNormal, TransformedDistribution
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftplusTransform,
+    TanhTransform,
+    Transform,
+)
+
+__all__ = [
+    "AbsTransform",
+    "AffineTransform",
+    "Bernoulli",
+    "Beta",
+    "Binomial",
+    "Categorical",
+    "Cauchy",
+    "ComposeTransform",
+    "Dirichlet",
+    "Distribution",
+    "ExpTransform",
+    "Exponential",
+    "ExponentialFamily",
+    "Gamma",
+    "Geometric",
+    "Independent",
+    "Laplace",
+    "LogNormal",
+    "MultivariateNormal",
+    "Normal",
+    "OneHotCategorical",
+    "Poisson",
+    "PowerTransform",
+    "SigmoidTransform",
+    "SoftplusTransform",
+    "StudentT",
+    "TanhTransform",
+    "Transform",
+    "TransformedDistribution",
+    "Uniform",
+    "constraints",
+    "kl_divergence",
+    "register_kl",
+    "transforms",
+]

@@ -1,0 +1,272 @@
+"""gg.distributions against torch.distributions in float64: log_prob, entropy, moments,
+cdf/icdf with the same parameters and values, and their gradients w.r.t. the parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad as gg
+import gpugrad.distributions as ggd
+
+torch = pytest.importorskip("torch")
+td = torch.distributions
+
+# name: (parameters as numpy arrays (or numbers), values to score, methods present)
+RNG = np.random.default_rng(0)
+POS = np.array([0.7, 1.3, 2.5, 4.0])
+REAL = np.array([-1.2, 0.3, 0.9, 2.0])
+PROB = np.array([0.15, 0.4, 0.6, 0.9])
+UNIT = np.array([0.05, 0.3, 0.55, 0.95])
+COUNTS = np.array([0.0, 1.0, 3.0, 7.0])
+SIMPLEX_VALUES = np.array([[0.2, 0.3, 0.5], [0.6, 0.1, 0.3]])
+CONC3 = np.array([[0.8, 1.5, 3.0], [2.0, 0.6, 1.1]])
+LOGITS3 = np.array([[0.1, -1.0, 2.0], [0.5, 0.5, -0.3]])
+
+CASES = {
+    "Normal": (
+        {"loc": REAL, "scale": POS},
+        REAL[::-1].copy(),
+        ("mean", "mode", "variance", "stddev", "entropy", "cdf", "icdf"),
+    ),
+    "Uniform": (
+        {"low": REAL - 2.0, "high": REAL + POS},
+        REAL - 0.5,
+        ("mean", "variance", "stddev", "entropy", "cdf", "icdf"),
+    ),
+    "Laplace": (
+        {"loc": REAL, "scale": POS},
+        REAL[::-1].copy(),
+        ("mean", "mode", "variance", "stddev", "entropy", "cdf", "icdf"),
+    ),
+    "Cauchy": ({"loc": REAL, "scale": POS}, REAL[::-1].copy(), ("mode", "entropy", "cdf", "icdf")),
+    "Exponential": (
+        {"rate": POS},
+        POS[::-1].copy(),
+        ("mean", "mode", "variance", "entropy", "cdf", "icdf"),
+    ),
+    "Gamma": (
+        {"concentration": POS, "rate": POS[::-1].copy()},
+        UNIT * 3,
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "Beta": (
+        {"concentration1": POS, "concentration0": POS[::-1].copy()},
+        UNIT,
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "Dirichlet": (
+        {"concentration": CONC3},
+        SIMPLEX_VALUES,
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "StudentT": (
+        {"df": POS + 2.0, "loc": REAL, "scale": POS},
+        REAL[::-1].copy(),
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "LogNormal": (
+        {"loc": REAL * 0.5, "scale": POS * 0.5},
+        UNIT * 2,
+        ("mean", "mode", "variance", "entropy", "cdf", "icdf"),
+    ),
+    "Bernoulli": ({"probs": PROB}, np.array([0.0, 1.0, 1.0, 0.0]), ("mean", "variance", "entropy")),
+    "Bernoulli-logits": (
+        {"logits": REAL},
+        np.array([0.0, 1.0, 1.0, 0.0]),
+        ("mean", "variance", "entropy"),
+    ),
+    "Geometric": ({"probs": PROB}, COUNTS, ("mean", "mode", "variance", "entropy")),
+    "Poisson": ({"rate": POS}, COUNTS, ("mean", "mode", "variance")),
+    "Binomial": (
+        {"total_count": 8.0, "probs": PROB},
+        COUNTS,
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "Binomial-logits": ({"total_count": 8.0, "logits": REAL}, COUNTS, ("mean", "variance")),
+    "Categorical": ({"probs": np.exp(LOGITS3)}, np.array([2.0, 0.0]), ("entropy", "mode")),
+    "Categorical-logits": (
+        {"logits": LOGITS3},
+        np.array([[1.0, 2.0], [0.0, 2.0]]),
+        ("entropy", "mode"),
+    ),
+    "OneHotCategorical": (
+        {"logits": LOGITS3},
+        np.eye(3)[[2, 1]],
+        ("mean", "mode", "variance", "entropy"),
+    ),
+}
+# parameters not differentiated (PyTorch's total_count is a count)
+NOT_DIFFERENTIABLE = {"total_count"}
+
+
+def _build(module, name, params, to_tensor):
+    cls = getattr(module, name.split("-")[0])
+    return cls(**{k: to_tensor(k, v) for k, v in params.items()})
+
+
+def _pair(name, device):
+    params, _, _ = CASES[name]
+    gg_leaves, torch_leaves = {}, {}
+
+    def gg_tensor(k, v):
+        if isinstance(v, float):
+            return v
+        gg_leaves[k] = gg.tensor(
+            v, dtype=gg.float64, device=device, requires_grad=k not in NOT_DIFFERENTIABLE
+        )
+        return gg_leaves[k]
+
+    def torch_tensor(k, v):
+        if isinstance(v, float):
+            return v
+        torch_leaves[k] = torch.tensor(
+            v, dtype=torch.float64, requires_grad=k not in NOT_DIFFERENTIABLE
+        )
+        return torch_leaves[k]
+
+    return (
+        _build(ggd, name, params, gg_tensor),
+        _build(td, name, params, torch_tensor),
+        gg_leaves,
+        torch_leaves,
+    )
+
+
+def _quantities(dist, value, methods, as_tensor):
+    out = {"log_prob": dist.log_prob(as_tensor(value))}
+    for method in methods:
+        if method == "entropy":
+            out[method] = dist.entropy()
+        elif method == "cdf":
+            out[method] = dist.cdf(
+                as_tensor(
+                    np.abs(value)
+                    if isinstance(
+                        dist, (ggd.LogNormal, td.LogNormal, ggd.Exponential, td.Exponential)
+                    )
+                    else value
+                )
+            )
+        elif method == "icdf":
+            out[method] = dist.icdf(as_tensor(UNIT))
+        else:
+            out[method] = getattr(dist, method)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_gradients_match_torch(name, device):
+    _, value, methods = CASES[name]
+    g, t, g_leaves, t_leaves = _pair(name, device)
+    g_out = _quantities(g, value, methods, lambda v: gg.tensor(v, dtype=gg.float64, device=device))
+    t_out = _quantities(t, value, methods, lambda v: torch.tensor(v, dtype=torch.float64))
+    g_total, t_total = 0, 0
+    for key, t_val in t_out.items():
+        g_val = g_out[key]
+        assert tuple(g_val.shape) == tuple(t_val.shape), key
+        np.testing.assert_allclose(
+            g_val.detach().cpu().numpy(), t_val.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=key
+        )
+        weights = np.linspace(0.5, 1.5, t_val.numel()).reshape(tuple(t_val.shape))
+        if t_val.requires_grad and t_val.dtype == torch.float64:
+            finite = np.isfinite(t_val.detach().numpy())
+            w = np.where(finite, weights, 0.0)
+            t_total = (
+                t_total + (torch.nan_to_num(t_val, posinf=0.0, neginf=0.0) * torch.tensor(w)).sum()
+            )
+            g_total = (
+                g_total
+                + (gg.nan_to_num(g_val, posinf=0.0, neginf=0.0) * gg.tensor(w, device=device)).sum()
+            )
+    t_grads = torch.autograd.grad(t_total, list(t_leaves.values()), allow_unused=True)
+    g_grads = gg.autograd.grad(g_total, list(g_leaves.values()), allow_unused=True)
+    for key, gg_grad, torch_grad in zip(t_leaves, g_grads, t_grads):
+        if torch_grad is None:
+            assert gg_grad is None or float(gg_grad.abs().sum()) == 0.0, key
+            continue
+        np.testing.assert_allclose(
+            gg_grad.cpu().numpy(), torch_grad.numpy(), rtol=1e-8, atol=1e-11, err_msg=key
+        )
+
+
+@pytest.mark.parametrize("name", ["Normal", "Gamma", "Beta", "Categorical-logits", "Dirichlet"])
+def test_float32_spot_check(name, device):
+    params, value, _ = CASES[name]
+    g = _build(ggd, name, params, lambda k, v: gg.tensor(v, dtype=gg.float32, device=device))
+    t = _build(td, name, params, lambda k, v: torch.tensor(v, dtype=torch.float32))
+    g_lp = g.log_prob(gg.tensor(value, dtype=gg.float32, device=device))
+    t_lp = t.log_prob(torch.tensor(value, dtype=torch.float32))
+    assert g_lp.dtype == gg.float32
+    np.testing.assert_allclose(g_lp.cpu().numpy(), t_lp.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(g.entropy().cpu().numpy(), t.entropy().numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _mvn_params():
+    a = RNG.standard_normal((2, 3, 3))
+    cov = a @ a.transpose(0, 2, 1) + 3 * np.eye(3)
+    return np.array([[0.1, -0.3, 0.5], [1.0, 0.0, -1.0]]), cov
+
+
+@pytest.mark.parametrize("form", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_matches_torch(form, device):
+    loc, cov = _mvn_params()
+    matrix = {
+        "covariance_matrix": cov,
+        "precision_matrix": np.linalg.inv(cov),
+        "scale_tril": np.linalg.cholesky(cov),
+    }[form]
+    g_loc = gg.tensor(loc, dtype=gg.float64, device=device, requires_grad=True)
+    g_mat = gg.tensor(matrix, dtype=gg.float64, device=device, requires_grad=True)
+    t_loc = torch.tensor(loc, requires_grad=True)
+    t_mat = torch.tensor(matrix, requires_grad=True)
+    g = ggd.MultivariateNormal(g_loc, **{form: g_mat})
+    t = td.MultivariateNormal(t_loc, **{form: t_mat})
+    value = RNG.standard_normal((4, 2, 3))
+    g_lp = g.log_prob(gg.tensor(value, device=device))
+    t_lp = t.log_prob(torch.tensor(value))
+    assert tuple(g.batch_shape) == (2,) and tuple(g.event_shape) == (3,)
+    np.testing.assert_allclose(g_lp.detach().cpu().numpy(), t_lp.detach().numpy(), rtol=1e-10)
+    for attr in ("entropy", "variance", "covariance_matrix", "precision_matrix", "scale_tril"):
+        g_val = g.entropy() if attr == "entropy" else getattr(g, attr)
+        t_val = t.entropy() if attr == "entropy" else getattr(t, attr)
+        np.testing.assert_allclose(
+            g_val.detach().cpu().numpy(),
+            t_val.detach().numpy(),
+            rtol=1e-9,
+            atol=1e-12,
+            err_msg=attr,
+        )
+    g_total = g_lp.sum() + g.entropy().sum()
+    t_total = t_lp.sum() + t.entropy().sum()
+    g_grads = gg.autograd.grad(g_total, [g_loc, g_mat])
+    t_grads = torch.autograd.grad(t_total, [t_loc, t_mat])
+    if form != "scale_tril":  # symmetric input: compare the symmetric part of the gradient
+        g_grads = (g_grads[0], (g_grads[1] + g_grads[1].mT) / 2)
+        t_grads = (t_grads[0], (t_grads[1] + t_grads[1].mT) / 2)
+    for gg_grad, torch_grad in zip(g_grads, t_grads):
+        np.testing.assert_allclose(gg_grad.cpu().numpy(), torch_grad.numpy(), rtol=1e-8, atol=1e-10)
+
+
+def test_enumerate_support_matches_torch(device):
+    probs = np.array([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])
+    for cls, kwargs in (
+        ("Categorical", {"probs": probs}),
+        ("OneHotCategorical", {"probs": probs}),
+        ("Bernoulli", {"probs": probs[:, 0]}),
+        ("Binomial", {"total_count": 4.0, "probs": probs[:, 0]}),
+    ):
+        g = getattr(ggd, cls)(
+            **{
+                k: v if isinstance(v, float) else gg.tensor(v, device=device)
+                for k, v in kwargs.items()
+            }
+        )
+        t = getattr(td, cls)(
+            **{k: v if isinstance(v, float) else torch.tensor(v) for k, v in kwargs.items()}
+        )
+        for expand in (True, False):
+            g_sup, t_sup = g.enumerate_support(expand), t.enumerate_support(expand)
+            assert tuple(g_sup.shape) == tuple(t_sup.shape), cls
+            assert str(g_sup.dtype).split(".")[1] == str(t_sup.dtype).split(".")[1]
+            np.testing.assert_array_equal(g_sup.cpu().numpy(), t_sup.numpy())
