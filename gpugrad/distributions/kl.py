@@ -13,7 +13,7 @@ import gpugrad as gg
 
 from .continuous import Beta, Cauchy, Dirichlet, Exponential, Gamma, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
-from .distribution import Distribution
+from .distribution import Distribution, ExponentialFamily
 from .multivariate_normal import MultivariateNormal, batch_mahalanobis
 from .transformed import Independent, TransformedDistribution
 from .transforms import sum_rightmost
@@ -253,6 +253,22 @@ def _kl_independent_independent(p: Any, q: Any) -> Any:
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError
     return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p: Any, q: Any) -> Any:
+    """PyTorch's fallback (a Bregman divergence of the natural parameters) needs each
+    family's log-normalizer; every family here has a closed form registered instead, so
+    this only reports the pairs PyTorch cannot do either."""
+    if type(p) is not type(q):
+        raise NotImplementedError(
+            "The cross KL-divergence between different exponential families cannot "
+            "                            be computed using Bregman divergences"
+        )
+    raise NotImplementedError(
+        f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type "
+        f"{q.__class__.__name__}"
+    )
 
 
 # --- pairs of different families ---------------------------------------------------------
