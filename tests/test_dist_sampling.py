@@ -42,9 +42,21 @@ def _families(device):
 
 @pytest.mark.parametrize(
     "name",
-    ["Normal", "Uniform", "Laplace", "Exponential", "Gamma", "Beta", "LogNormal", "StudentT",
-     "Bernoulli", "Geometric", "Poisson", "Binomial"],
-)  # fmt: skip
+    [
+        "Normal",
+        "Uniform",
+        "Laplace",
+        "Exponential",
+        "Gamma",
+        "Beta",
+        "LogNormal",
+        "StudentT",
+        "Bernoulli",
+        "Geometric",
+        "Poisson",
+        "Binomial",
+    ],
+)
 def test_sample_moments_and_support(name, device):
     gg.manual_seed(1234)
     dist = _families(device)[name]
@@ -90,8 +102,12 @@ def test_dirichlet_and_mvn_moments(device):
 
 
 def test_manual_seed_reproduces(device):
-    dists = [ggd.Normal(_t([0.0], device), _t([1.0], device)), ggd.Gamma(_t([0.7], device), 1.0),
-             ggd.Poisson(_t([3.0], device)), ggd.Categorical(logits=_t([0.1, 0.2, 0.3], device))]  # fmt: skip
+    dists = [
+        ggd.Normal(_t([0.0], device), _t([1.0], device)),
+        ggd.Gamma(_t([0.7], device), 1.0),
+        ggd.Poisson(_t([3.0], device)),
+        ggd.Categorical(logits=_t([0.1, 0.2, 0.3], device)),
+    ]
     for dist in dists:
         gg.manual_seed(7)
         a = dist.sample((50,))
@@ -177,9 +193,25 @@ def test_implicit_rsample_gradient_is_unbiased(name, device):
 
 
 def test_has_rsample_flags_match_torch():
-    for name in ["Normal", "Uniform", "Laplace", "Cauchy", "Exponential", "Gamma", "Beta",
-                 "Dirichlet", "StudentT", "Bernoulli", "Categorical", "OneHotCategorical",
-                 "Poisson", "Binomial", "Geometric", "MultivariateNormal", "LogNormal"]:  # fmt: skip
+    for name in [
+        "Normal",
+        "Uniform",
+        "Laplace",
+        "Cauchy",
+        "Exponential",
+        "Gamma",
+        "Beta",
+        "Dirichlet",
+        "StudentT",
+        "Bernoulli",
+        "Categorical",
+        "OneHotCategorical",
+        "Poisson",
+        "Binomial",
+        "Geometric",
+        "MultivariateNormal",
+        "LogNormal",
+    ]:
         assert getattr(ggd, name).has_rsample == getattr(td, name).has_rsample, name
         assert (
             getattr(ggd, name).has_enumerate_support == getattr(td, name).has_enumerate_support
