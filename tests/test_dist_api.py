@@ -280,3 +280,25 @@ def test_vae_loss_and_ppo_entropy_bonus(device):
     mu = gg.zeros(8, 4, device=device, requires_grad=True)
     ggd.Normal(mu, 1.0).rsample().pow(2).sum().backward()
     assert mu.grad is not None and float(mu.grad.abs().sum()) > 0
+
+
+def test_public_names_have_docstrings_and_torch_counterparts():
+    import inspect
+
+    for module, torch_module in (
+        (ggd, td),
+        (ggd.constraints, td.constraints),
+        (ggd.transforms, td.transforms),
+        (ggd.kl, td.kl),
+    ):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            assert hasattr(torch_module, name), name
+            if inspect.ismodule(obj) or not callable(obj):
+                continue
+            assert (obj.__doc__ or "").strip(), name
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if not attr.startswith("_") and inspect.isfunction(member):
+                        # an override may inherit the base method's docstring
+                        assert inspect.getdoc(getattr(obj, attr)), f"{name}.{attr}"

@@ -155,6 +155,8 @@ class _IndependentConstraint(Constraint):
 
 
 class _Boolean(Constraint):
+    """``{0, 1}``."""
+
     is_discrete = True
 
     def check(self, value: Any) -> Any:
@@ -162,6 +164,8 @@ class _Boolean(Constraint):
 
 
 class _OneHot(Constraint):
+    """One-hot vectors (last dim)."""
+
     is_discrete = True
     event_dim = 1
 
@@ -171,6 +175,8 @@ class _OneHot(Constraint):
 
 
 class _IntegerInterval(Constraint):
+    """Integers in ``[lower_bound, upper_bound]``."""
+
     is_discrete = True
 
     def __init__(self, lower_bound: Any, upper_bound: Any):
@@ -189,6 +195,8 @@ class _IntegerInterval(Constraint):
 
 
 class _IntegerGreaterThan(Constraint):
+    """Integers ``>= lower_bound``."""
+
     is_discrete = True
 
     def __init__(self, lower_bound: Any):
@@ -203,11 +211,15 @@ class _IntegerGreaterThan(Constraint):
 
 
 class _Real(Constraint):
+    """The extended reals (everything but NaN)."""
+
     def check(self, value: Any) -> Any:
         return value == value  # False for NaNs
 
 
 class _GreaterThan(Constraint):
+    """Reals ``> lower_bound``."""
+
     def __init__(self, lower_bound: Any):
         self.lower_bound = lower_bound
         super().__init__()
@@ -220,11 +232,15 @@ class _GreaterThan(Constraint):
 
 
 class _GreaterThanEq(_GreaterThan):
+    """Reals ``>= lower_bound``."""
+
     def check(self, value: Any) -> Any:
         return self.lower_bound <= value
 
 
 class _LessThan(Constraint):
+    """Reals ``< upper_bound``."""
+
     def __init__(self, upper_bound: Any):
         self.upper_bound = upper_bound
         super().__init__()
@@ -237,6 +253,8 @@ class _LessThan(Constraint):
 
 
 class _Interval(Constraint):
+    """Reals in ``[lower_bound, upper_bound]``."""
+
     def __init__(self, lower_bound: Any, upper_bound: Any):
         self.lower_bound = lower_bound
         self.upper_bound = upper_bound
@@ -253,11 +271,15 @@ class _Interval(Constraint):
 
 
 class _HalfOpenInterval(_Interval):
+    """Reals in ``[lower_bound, upper_bound)``."""
+
     def check(self, value: Any) -> Any:
         return (self.lower_bound <= value) & (value < self.upper_bound)
 
 
 class _Simplex(Constraint):
+    """Nonnegative vectors summing to 1 (last dim)."""
+
     event_dim = 1
 
     def check(self, value: Any) -> Any:
@@ -265,6 +287,8 @@ class _Simplex(Constraint):
 
 
 class _Multinomial(Constraint):
+    """Nonnegative integer vectors summing to at most ``upper_bound``."""
+
     is_discrete = True
     event_dim = 1
 
@@ -276,6 +300,8 @@ class _Multinomial(Constraint):
 
 
 class _LowerTriangular(Constraint):
+    """Lower-triangular square matrices."""
+
     event_dim = 2
 
     def check(self, value: Any) -> Any:
@@ -284,6 +310,8 @@ class _LowerTriangular(Constraint):
 
 
 class _LowerCholesky(Constraint):
+    """Lower-triangular matrices with a positive diagonal."""
+
     event_dim = 2
 
     def check(self, value: Any) -> Any:
@@ -293,6 +321,8 @@ class _LowerCholesky(Constraint):
 
 
 class _Square(Constraint):
+    """Square matrices."""
+
     event_dim = 2
 
     def check(self, value: Any) -> Any:
@@ -305,6 +335,8 @@ class _Square(Constraint):
 
 
 class _Symmetric(_Square):
+    """Symmetric matrices."""
+
     def check(self, value: Any) -> Any:
         square = super().check(value)
         if not bool(square.all()):
@@ -313,6 +345,8 @@ class _Symmetric(_Square):
 
 
 class _PositiveSemidefinite(_Symmetric):
+    """Symmetric positive-semidefinite matrices."""
+
     def check(self, value: Any) -> Any:
         symmetric = super().check(value)
         if not bool(symmetric.all()):
@@ -321,6 +355,8 @@ class _PositiveSemidefinite(_Symmetric):
 
 
 class _PositiveDefinite(_Symmetric):
+    """Symmetric positive-definite matrices."""
+
     def check(self, value: Any) -> Any:
         symmetric = super().check(value)
         if not bool(symmetric.all()):
