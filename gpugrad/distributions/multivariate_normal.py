@@ -13,7 +13,7 @@ from . import constraints
 from .distribution import Distribution
 from .utils import lazy_property, standard_normal
 
-__all__ = ["MultivariateNormal"]
+__all__ = ["LowRankMultivariateNormal", "MultivariateNormal"]
 
 
 def batch_mv(matrices: Any, vectors: Any) -> Any:
@@ -177,6 +177,163 @@ class MultivariateNormal(Distribution):
         tril = self._unbroadcasted_scale_tril
         half_log_det = tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
         entropy = 0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + half_log_det
+        if len(self._batch_shape) == 0:
+            return entropy
+        return entropy.expand(tuple(self._batch_shape))
+
+
+def _batch_capacitance_tril(cov_factor: Any, cov_diag: Any) -> Any:
+    """The Cholesky factor of ``I + Wᵀ D⁻¹ W`` (the capacitance of ``W Wᵀ + D``)."""
+    m = cov_factor.size(-1)
+    wt_dinv = cov_factor.mT / cov_diag.unsqueeze(-2)
+    eye = gg.eye(m, dtype=cov_factor.dtype, device=cov_factor.device)
+    return gg.linalg.cholesky(gg.matmul(wt_dinv, cov_factor) + eye)
+
+
+def _batch_lowrank_logdet(cov_diag: Any, capacitance_tril: Any) -> Any:
+    """``log det(W Wᵀ + D)`` by the matrix determinant lemma."""
+    return 2 * capacitance_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) + cov_diag.log().sum(-1)
+
+
+def _batch_lowrank_mahalanobis(cov_factor: Any, cov_diag: Any, x: Any, capacitance_tril: Any):
+    """``xᵀ (W Wᵀ + D)⁻¹ x`` by the Woodbury identity."""
+    wt_dinv = cov_factor.mT / cov_diag.unsqueeze(-2)
+    wt_dinv_x = batch_mv(wt_dinv, x)
+    return (x.pow(2) / cov_diag).sum(-1) - batch_mahalanobis(capacitance_tril, wt_dinv_x)
+
+
+class LowRankMultivariateNormal(Distribution):
+    """N(``loc``, W Wᵀ + diag(D)) with a low-rank ``cov_factor`` W (``n x m``) and a
+    positive ``cov_diag`` D; costs O(n m²) instead of O(n³)."""
+
+    arg_constraints = {
+        "loc": constraints.real_vector,
+        "cov_factor": constraints.independent(constraints.real, 2),
+        "cov_diag": constraints.independent(constraints.positive, 1),
+    }
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(
+        self, loc: Any, cov_factor: Any, cov_diag: Any, validate_args: bool | None = None
+    ) -> None:
+        if loc.dim() < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        event_shape = tuple(loc.shape[-1:])
+        if cov_factor.dim() < 2:
+            raise ValueError(
+                "cov_factor must be at least two-dimensional, with optional leading batch "
+                "dimensions"
+            )
+        if tuple(cov_factor.shape[-2:-1]) != event_shape:
+            raise ValueError(
+                f"cov_factor must be a batch of matrices with shape {event_shape[0]} x m"
+            )
+        if tuple(cov_diag.shape[-1:]) != event_shape:
+            raise ValueError(
+                f"cov_diag must be a batch of vectors with shape {gg.Size(event_shape)}"
+            )
+        try:
+            loc_, self.cov_factor, cov_diag_ = gg.broadcast_tensors(
+                loc.unsqueeze(-1), cov_factor, cov_diag.unsqueeze(-1)
+            )
+        except RuntimeError as e:
+            raise ValueError(
+                f"Incompatible batch shapes: loc {loc.shape}, cov_factor {cov_factor.shape}, "
+                f"cov_diag {cov_diag.shape}"
+            ) from e
+        self.loc = loc_[..., 0]
+        self.cov_diag = cov_diag_[..., 0]
+        self._unbroadcasted_cov_factor = cov_factor
+        self._unbroadcasted_cov_diag = cov_diag
+        self._capacitance_tril = _batch_capacitance_tril(cov_factor, cov_diag)
+        super().__init__(self.loc.shape[:-1], event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> LowRankMultivariateNormal:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(LowRankMultivariateNormal, _instance)
+        batch_shape = gg.Size(batch_shape)
+        loc_shape = tuple(batch_shape) + tuple(self.event_shape)
+        new.loc = self.loc.expand(loc_shape)
+        new.cov_diag = self.cov_diag.expand(loc_shape)
+        new.cov_factor = self.cov_factor.expand(loc_shape + tuple(self.cov_factor.shape[-1:]))
+        new._unbroadcasted_cov_factor = self._unbroadcasted_cov_factor
+        new._unbroadcasted_cov_diag = self._unbroadcasted_cov_diag
+        new._capacitance_tril = self._capacitance_tril
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _matrix_shape(self) -> tuple:
+        return tuple(self._batch_shape) + tuple(self._event_shape) * 2
+
+    @property
+    def mean(self) -> Any:
+        return self.loc
+
+    @property
+    def mode(self) -> Any:
+        return self.loc
+
+    @lazy_property
+    def variance(self) -> Any:
+        """The diagonal of the covariance."""
+        variance = self._unbroadcasted_cov_factor.pow(2).sum(-1) + self._unbroadcasted_cov_diag
+        return variance.expand(tuple(self._batch_shape) + tuple(self._event_shape))
+
+    @lazy_property
+    def scale_tril(self) -> Any:
+        """The lower Cholesky factor of the covariance."""
+        n = self._event_shape[0]
+        diag_sqrt = self._unbroadcasted_cov_diag.sqrt().unsqueeze(-1)
+        scaled = self._unbroadcasted_cov_factor / diag_sqrt
+        eye = gg.eye(n, dtype=scaled.dtype, device=scaled.device)
+        tril = diag_sqrt * gg.linalg.cholesky(gg.matmul(scaled, scaled.mT) + eye)
+        return tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self) -> Any:
+        """W Wᵀ + diag(D)."""
+        factor = self._unbroadcasted_cov_factor
+        covariance = gg.matmul(factor, factor.mT) + gg.diag_embed(self._unbroadcasted_cov_diag)
+        return covariance.expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self) -> Any:
+        """The inverse covariance, by the Woodbury identity."""
+        wt_dinv = self._unbroadcasted_cov_factor.mT / self._unbroadcasted_cov_diag.unsqueeze(-2)
+        a = gg.linalg.solve(self._capacitance_tril.tril(), wt_dinv)
+        precision = gg.diag_embed(self._unbroadcasted_cov_diag.reciprocal()) - a.mT @ a
+        return precision.expand(self._matrix_shape())
+
+    def rsample(self, sample_shape: Any = ()) -> Any:
+        """``loc + W eps_W + sqrt(D) eps_D``."""
+        shape = tuple(self._extended_shape(sample_shape))
+        eps_w = standard_normal(shape[:-1] + tuple(self.cov_factor.shape[-1:]), self.loc)
+        eps_d = standard_normal(shape, self.loc)
+        return (
+            self.loc
+            + batch_mv(self._unbroadcasted_cov_factor, eps_w)
+            + self._unbroadcasted_cov_diag.sqrt() * eps_d
+        )
+
+    def log_prob(self, value: Any) -> Any:
+        """The log density at the vectors ``value``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        mahalanobis = _batch_lowrank_mahalanobis(
+            self._unbroadcasted_cov_factor,
+            self._unbroadcasted_cov_diag,
+            value - self.loc,
+            self._capacitance_tril,
+        )
+        log_det = _batch_lowrank_logdet(self._unbroadcasted_cov_diag, self._capacitance_tril)
+        return -0.5 * (self._event_shape[0] * math.log(2 * math.pi) + log_det + mahalanobis)
+
+    def entropy(self) -> Any:
+        """The differential entropy."""
+        log_det = _batch_lowrank_logdet(self._unbroadcasted_cov_diag, self._capacitance_tril)
+        entropy = 0.5 * (self._event_shape[0] * (1.0 + math.log(2 * math.pi)) + log_det)
         if len(self._batch_shape) == 0:
             return entropy
         return entropy.expand(tuple(self._batch_shape))
