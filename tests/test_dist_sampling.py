@@ -37,6 +37,13 @@ def _families(device):
         "Geometric": ggd.Geometric(prob + 0.1),
         "Poisson": ggd.Poisson(pos * 2),
         "Binomial": ggd.Binomial(12, prob),
+        "Chi2": ggd.Chi2(pos * 2),
+        "HalfNormal": ggd.HalfNormal(pos),
+        "Gumbel": ggd.Gumbel(real, pos),
+        "Mixture": ggd.MixtureSameFamily(
+            ggd.Categorical(_t([[0.3, 0.7]] * 3, device)),
+            ggd.Normal(_t([[-1.0, 2.0]] * 3, device), pos[:2]),
+        ),
     }
 
 
@@ -55,6 +62,10 @@ def _families(device):
         "Geometric",
         "Poisson",
         "Binomial",
+        "Chi2",
+        "HalfNormal",
+        "Gumbel",
+        "Mixture",
     ],
 )
 def test_sample_moments_and_support(name, device):
@@ -221,3 +232,14 @@ def test_has_rsample_flags_match_torch():
 def test_sample_without_rsample_raises(device):
     with pytest.raises(NotImplementedError):
         ggd.Bernoulli(_t([0.5], device)).rsample()
+
+
+def test_multinomial_counts(device):
+    gg.manual_seed(2)
+    probs = _t([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]], device)
+    dist = ggd.Multinomial(10, probs)
+    sample = dist.sample((N // 4,))
+    assert tuple(sample.shape) == (N // 4, 2, 3) and sample.dtype == gg.float64
+    assert bool((sample.sum(-1) == 10).all()) and bool(dist.support.check(sample).all())
+    np.testing.assert_allclose(sample.mean(0).cpu().numpy(), dist.mean.cpu().numpy(), atol=0.06)
+    np.testing.assert_allclose(sample.var(0).cpu().numpy(), dist.variance.cpu().numpy(), rtol=0.1)

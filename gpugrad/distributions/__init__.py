@@ -26,6 +26,7 @@ from .continuous import (
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, ExponentialFamily
 from .kl import kl_divergence, register_kl
+from .more import Chi2, Gumbel, HalfNormal, MixtureSameFamily, Multinomial
 from .multivariate_normal import LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import Independent, LogNormal, TransformedDistribution
@@ -49,6 +50,7 @@ __all__ = [
     "Binomial",
     "Categorical",
     "Cauchy",
+    "Chi2",
     "ComposeTransform",
     "Dirichlet",
     "Distribution",
@@ -57,10 +59,14 @@ __all__ = [
     "ExponentialFamily",
     "Gamma",
     "Geometric",
+    "Gumbel",
+    "HalfNormal",
     "Independent",
     "Laplace",
     "LogNormal",
     "LowRankMultivariateNormal",
+    "MixtureSameFamily",
+    "Multinomial",
     "MultivariateNormal",
     "Normal",
     "OneHotCategorical",

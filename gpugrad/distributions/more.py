@@ -1,0 +1,364 @@
+"""More families built on the basic ones: ``Chi2``, ``HalfNormal``, ``Gumbel``,
+``Multinomial`` and ``MixtureSameFamily``, as in ``torch.distributions``."""
+
+from __future__ import annotations
+
+import math
+from numbers import Number
+from typing import Any
+
+import gpugrad as gg
+
+from . import constraints
+from .continuous import Gamma, Normal, Uniform
+from .discrete import Binomial, Categorical
+from .distribution import Distribution
+from .transformed import TransformedDistribution
+from .transforms import AbsTransform, AffineTransform, ExpTransform
+from .utils import broadcast_all
+
+__all__ = ["Chi2", "Gumbel", "HalfNormal", "MixtureSameFamily", "Multinomial"]
+
+_EULER_GAMMA = 0.57721566490153286060
+
+
+class Chi2(Gamma):
+    """The chi-squared distribution with ``df`` degrees of freedom: Gamma(df / 2, 1 / 2)."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df: Any, validate_args: bool | None = None) -> None:
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Chi2:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(Chi2, _instance)
+        return super().expand(batch_shape, new)
+
+    @property
+    def df(self) -> Any:
+        return self.concentration * 2
+
+
+class HalfNormal(TransformedDistribution):
+    """``|X|`` for X ~ Normal(0, ``scale``)."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
+        base_dist = Normal(0, scale, validate_args=False)
+        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> HalfNormal:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(HalfNormal, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def scale(self) -> Any:
+        return self.base_dist.scale
+
+    @property
+    def mean(self) -> Any:
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def mode(self) -> Any:
+        return gg.zeros_like(self.scale)
+
+    @property
+    def variance(self) -> Any:
+        return self.scale.pow(2) * (1 - 2 / math.pi)
+
+    def log_prob(self, value: Any) -> Any:
+        """Twice the normal density on ``[0, inf)``, ``-inf`` below."""
+        if self._validate_args:
+            self._validate_sample(value)
+        log_prob = self.base_dist.log_prob(value) + math.log(2)
+        return gg.where(value >= 0, log_prob, gg.full_like(log_prob, -math.inf))
+
+    def cdf(self, value: Any) -> Any:
+        """P(X <= value)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob: Any) -> Any:
+        """The quantile at probability ``prob``."""
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self) -> Any:
+        """The normal entropy minus ``log 2``."""
+        return self.base_dist.entropy() - math.log(2)
+
+
+class Gumbel(TransformedDistribution):
+    """The Gumbel (type-I extreme value) distribution with ``loc`` and ``scale``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        finfo = gg.finfo(self.loc.dtype)
+        if isinstance(loc, Number) and isinstance(scale, Number):
+            base_dist = Uniform(finfo.tiny, 1 - finfo.eps, validate_args=validate_args)
+        else:
+            base_dist = Uniform(
+                gg.full_like(self.loc, finfo.tiny),
+                gg.full_like(self.loc, 1 - finfo.eps),
+                validate_args=validate_args,
+            )
+        transforms = [
+            ExpTransform().inv,
+            AffineTransform(loc=0, scale=-gg.ones_like(self.scale)),
+            ExpTransform().inv,
+            AffineTransform(loc=loc, scale=-self.scale),
+        ]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Gumbel:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(Gumbel, _instance)
+        new.loc = self.loc.expand(batch_shape)
+        new.scale = self.scale.expand(batch_shape)
+        return super().expand(batch_shape, _instance=new)
+
+    def log_prob(self, value: Any) -> Any:
+        """The log density at ``value``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        y = (self.loc - value) / self.scale
+        return (y - y.exp()) - self.scale.log()
+
+    @property
+    def mean(self) -> Any:
+        return self.loc + self.scale * _EULER_GAMMA
+
+    @property
+    def mode(self) -> Any:
+        return self.loc
+
+    @property
+    def stddev(self) -> Any:
+        return (math.pi / math.sqrt(6)) * self.scale
+
+    @property
+    def variance(self) -> Any:
+        return self.stddev.pow(2)
+
+    def entropy(self) -> Any:
+        """``log(scale) + 1 + Euler's constant``."""
+        return self.scale.log() + (1 + _EULER_GAMMA)
+
+
+class Multinomial(Distribution):
+    """Counts of ``total_count`` draws from a ``Categorical(probs / logits)``."""
+
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+
+    def __init__(
+        self,
+        total_count: int = 1,
+        probs: Any = None,
+        logits: Any = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        if not isinstance(total_count, int):
+            raise NotImplementedError("inhomogeneous total_count is not supported")
+        self.total_count = total_count
+        self._categorical = Categorical(probs=probs, logits=logits)
+        self._binomial = Binomial(total_count=total_count, probs=self.probs)
+        batch_shape = self._categorical.batch_shape
+        event_shape = self._categorical.param_shape[-1:]
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Multinomial:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(Multinomial, _instance)
+        batch_shape = gg.Size(batch_shape)
+        new.total_count = self.total_count
+        new._categorical = self._categorical.expand(batch_shape)
+        new._binomial = Binomial(total_count=self.total_count, probs=new._categorical.probs)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @constraints.dependent_property(is_discrete=True, event_dim=1)
+    def support(self) -> Any:
+        return constraints.multinomial(self.total_count)
+
+    @property
+    def mean(self) -> Any:
+        return self.probs * self.total_count
+
+    @property
+    def variance(self) -> Any:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    @property
+    def logits(self) -> Any:
+        return self._categorical.logits
+
+    @property
+    def probs(self) -> Any:
+        return self._categorical.probs
+
+    @property
+    def param_shape(self) -> gg.Size:
+        return self._categorical.param_shape
+
+    def sample(self, sample_shape: Any = ()) -> Any:
+        """Count vectors in the parameters' dtype."""
+        sample_shape = tuple(sample_shape)
+        draws = self._categorical.sample((self.total_count,) + sample_shape)
+        draws = draws.movedim(0, -1)  # (..., total_count) category indices
+        counts = gg.nn.functional.one_hot(draws, self._categorical._num_events).sum(-2)
+        return counts.reshape(tuple(self._extended_shape(sample_shape))).to(self.probs.dtype)
+
+    def entropy(self) -> Any:
+        """The entropy, by enumerating each category's binomial marginal."""
+        n = gg.tensor(float(self.total_count), dtype=self.probs.dtype, device=self.probs.device)
+        term1 = n * self._categorical.entropy() - gg.lgamma(n + 1)
+        support = self._binomial.enumerate_support(expand=False)[1:]
+        binomial_probs = gg.exp(self._binomial.log_prob(support))
+        return term1 + (binomial_probs * gg.lgamma(support + 1)).sum([0, -1])
+
+    def log_prob(self, value: Any) -> Any:
+        """The log-probability of the count vectors ``value``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        log_factorial_n = gg.lgamma(value.sum(-1) + 1)
+        log_factorial_xs = gg.lgamma(value + 1).sum(-1)
+        logits = gg.where((value == 0) & (logits == -math.inf), gg.zeros_like(logits), logits)
+        return log_factorial_n - log_factorial_xs + (logits * value).sum(-1)
+
+
+class MixtureSameFamily(Distribution):
+    """A mixture of the last batch dim of ``component_distribution`` with weights from the
+    ``Categorical`` ``mixture_distribution`` (a Gaussian mixture, for example)."""
+
+    arg_constraints: dict = {}
+    has_rsample = False
+
+    def __init__(
+        self,
+        mixture_distribution: Categorical,
+        component_distribution: Distribution,
+        validate_args: bool | None = None,
+    ) -> None:
+        self._mixture_distribution = mixture_distribution
+        self._component_distribution = component_distribution
+        if not isinstance(mixture_distribution, Categorical):
+            raise ValueError(
+                " The Mixture distribution needs to be an  instance of "
+                "torch.distributions.Categorical"
+            )
+        if not isinstance(component_distribution, Distribution):
+            raise ValueError(
+                "The Component distribution needs to be an instance of "
+                "torch.distributions.Distribution"
+            )
+        mdbs = mixture_distribution.batch_shape
+        cdbs = gg.Size(tuple(component_distribution.batch_shape)[:-1])
+        for size1, size2 in zip(reversed(mdbs), reversed(cdbs)):
+            if size1 != 1 and size2 != 1 and size1 != size2:
+                raise ValueError(
+                    f"`mixture_distribution.batch_shape` ({mdbs}) is not compatible with "
+                    f"`component_distribution.batch_shape`({cdbs})"
+                )
+        km = mixture_distribution.logits.shape[-1]
+        kc = component_distribution.batch_shape[-1]
+        if km != kc:
+            raise ValueError(
+                f"`mixture_distribution component` ({km}) does not equal "
+                f"`component_distribution.batch_shape[-1]` ({kc})"
+            )
+        self._num_component = km
+        event_shape = component_distribution.event_shape
+        self._event_ndims = len(event_shape)
+        super().__init__(cdbs, event_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> MixtureSameFamily:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        batch_shape = gg.Size(batch_shape)
+        new = self._get_checked_instance(MixtureSameFamily, _instance)
+        new._component_distribution = self._component_distribution.expand(
+            tuple(batch_shape) + (self._num_component,)
+        )
+        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
+        new._num_component = self._num_component
+        new._event_ndims = self._event_ndims
+        event_shape = new._component_distribution.event_shape
+        Distribution.__init__(new, batch_shape, event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @constraints.dependent_property
+    def support(self) -> Any:
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
+
+    @property
+    def mixture_distribution(self) -> Categorical:
+        return self._mixture_distribution
+
+    @property
+    def component_distribution(self) -> Distribution:
+        return self._component_distribution
+
+    @property
+    def mean(self) -> Any:
+        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
+        return gg.sum(probs * self.component_distribution.mean, dim=-1 - self._event_ndims)
+
+    @property
+    def variance(self) -> Any:
+        probs = self._pad_mixture_dimensions(self.mixture_distribution.probs)
+        dim = -1 - self._event_ndims
+        mean_cond_var = gg.sum(probs * self.component_distribution.variance, dim=dim)
+        spread = (self.component_distribution.mean - self._pad(self.mean)).pow(2.0)
+        return mean_cond_var + gg.sum(probs * spread, dim=dim)
+
+    def cdf(self, x: Any) -> Any:
+        """The mixture-weighted component cdfs."""
+        cdf_x = self.component_distribution.cdf(self._pad(x))
+        return gg.sum(cdf_x * self.mixture_distribution.probs, dim=-1)
+
+    def log_prob(self, x: Any) -> Any:
+        """``logsumexp`` over components of component log-density plus log-weight."""
+        if self._validate_args:
+            self._validate_sample(x)
+        log_prob_x = self.component_distribution.log_prob(self._pad(x))
+        log_mix_prob = gg.log_softmax(self.mixture_distribution.logits, dim=-1)
+        return gg.logsumexp(log_prob_x + log_mix_prob, dim=-1)
+
+    def sample(self, sample_shape: Any = ()) -> Any:
+        """A component index per draw, then that component's sample."""
+        sample_shape = tuple(sample_shape)
+        with gg.no_grad():
+            gather_dim = len(sample_shape) + len(self.batch_shape)
+            event = tuple(self.event_shape)
+            mix_sample = self.mixture_distribution.sample(sample_shape)
+            mix_shape = tuple(mix_sample.shape)
+            comp_samples = self.component_distribution.sample(sample_shape)
+            index = mix_sample.reshape(mix_shape + (1,) * (len(event) + 1))
+            index = index.expand(mix_shape + (1,) + event)
+            return gg.gather(comp_samples, gather_dim, index).squeeze(gather_dim)
+
+    def _pad(self, x: Any) -> Any:
+        return x.unsqueeze(-1 - self._event_ndims)
+
+    def _pad_mixture_dimensions(self, x: Any) -> Any:
+        dist_batch_ndims = len(self.batch_shape)
+        cat_batch_ndims = len(self.mixture_distribution.batch_shape)
+        pad_ndims = 0 if cat_batch_ndims == 1 else dist_batch_ndims - cat_batch_ndims
+        xs = tuple(x.shape)
+        return x.reshape(xs[:-1] + (1,) * pad_ndims + xs[-1:] + (1,) * self._event_ndims)
+
+    def __repr__(self) -> str:
+        return (
+            f"MixtureSameFamily(\n  {self.mixture_distribution},\n  {self.component_distribution})"
+        )
