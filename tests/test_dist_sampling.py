@@ -40,6 +40,10 @@ def _families(device):
         "Chi2": ggd.Chi2(pos * 2),
         "HalfNormal": ggd.HalfNormal(pos),
         "Gumbel": ggd.Gumbel(real, pos),
+        "NegativeBinomial": ggd.NegativeBinomial(pos * 3, prob * 0.8),
+        "Weibull": ggd.Weibull(pos, pos.flip(0) + 1.0),
+        "Pareto": ggd.Pareto(pos, pos + 5.0),
+        "InverseGamma": ggd.InverseGamma(pos + 5.0, pos),
         "Mixture": ggd.MixtureSameFamily(
             ggd.Categorical(_t([[0.3, 0.7]] * 3, device)),
             ggd.Normal(_t([[-1.0, 2.0]] * 3, device), pos[:2]),
@@ -66,6 +70,10 @@ def _families(device):
         "HalfNormal",
         "Gumbel",
         "Mixture",
+        "NegativeBinomial",
+        "Weibull",
+        "Pareto",
+        "InverseGamma",
     ],
 )
 def test_sample_moments_and_support(name, device):

@@ -106,14 +106,32 @@ CASES = {
         np.array([[1.0, 0.0, 3.0], [2.0, 2.0, 0.0]]),
         ("mean", "variance", "entropy"),
     ),
+    "NegativeBinomial": (
+        {"total_count": POS, "probs": PROB * 0.9},
+        COUNTS,
+        ("mean", "mode", "variance"),
+    ),
+    "Weibull": (
+        {"scale": POS, "concentration": POS[::-1].copy()},
+        UNIT * 2,
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "Pareto": (
+        {"scale": POS * 0.1, "alpha": POS + 2.0},
+        UNIT * 2 + 0.5,
+        ("mean", "mode", "variance", "entropy", "cdf", "icdf"),
+    ),
+    "InverseGamma": (
+        {"concentration": POS + 2.0, "rate": POS},
+        UNIT * 2,
+        ("mean", "mode", "variance", "entropy"),
+    ),
     "OneHotCategorical": (
         {"logits": LOGITS3},
         np.eye(3)[[2, 1]],
         ("mean", "mode", "variance", "entropy"),
     ),
 }
-# parameters not differentiated (PyTorch's total_count is a count)
-NOT_DIFFERENTIABLE = {"total_count"}
 
 
 def _build(module, name, params, to_tensor):
@@ -121,6 +139,7 @@ def _build(module, name, params, to_tensor):
     return cls(**{k: to_tensor(k, v) for k, v in params.items()})
 
 
+# Binomial's total_count is a count (not differentiated); NegativeBinomial's is real
 def _pair(name, device):
     params, _, _ = CASES[name]
     gg_leaves, torch_leaves = {}, {}
@@ -129,7 +148,10 @@ def _pair(name, device):
         if isinstance(v, (int, float)):
             return v
         gg_leaves[k] = gg.tensor(
-            v, dtype=gg.float64, device=device, requires_grad=k not in NOT_DIFFERENTIABLE
+            v,
+            dtype=gg.float64,
+            device=device,
+            requires_grad=k != "total_count" or name == "NegativeBinomial",
         )
         return gg_leaves[k]
 
@@ -137,7 +159,7 @@ def _pair(name, device):
         if isinstance(v, (int, float)):
             return v
         torch_leaves[k] = torch.tensor(
-            v, dtype=torch.float64, requires_grad=k not in NOT_DIFFERENTIABLE
+            v, dtype=torch.float64, requires_grad=k != "total_count" or name == "NegativeBinomial"
         )
         return torch_leaves[k]
 

@@ -26,7 +26,17 @@ from .continuous import (
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, ExponentialFamily
 from .kl import kl_divergence, register_kl
-from .more import Chi2, Gumbel, HalfNormal, MixtureSameFamily, Multinomial
+from .more import (
+    Chi2,
+    Gumbel,
+    HalfNormal,
+    InverseGamma,
+    MixtureSameFamily,
+    Multinomial,
+    NegativeBinomial,
+    Pareto,
+    Weibull,
+)
 from .multivariate_normal import LowRankMultivariateNormal, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import Independent, LogNormal, TransformedDistribution
@@ -62,14 +72,17 @@ __all__ = [
     "Gumbel",
     "HalfNormal",
     "Independent",
+    "InverseGamma",
     "Laplace",
     "LogNormal",
     "LowRankMultivariateNormal",
     "MixtureSameFamily",
     "Multinomial",
     "MultivariateNormal",
+    "NegativeBinomial",
     "Normal",
     "OneHotCategorical",
+    "Pareto",
     "Poisson",
     "PowerTransform",
     "RelaxedBernoulli",
@@ -81,6 +94,7 @@ __all__ = [
     "Transform",
     "TransformedDistribution",
     "Uniform",
+    "Weibull",
     "constraints",
     "kl_divergence",
     "register_kl",

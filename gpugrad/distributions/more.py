@@ -1,5 +1,6 @@
 """More families built on the basic ones: ``Chi2``, ``HalfNormal``, ``Gumbel``,
-``Multinomial`` and ``MixtureSameFamily``, as in ``torch.distributions``."""
+``Multinomial``, ``MixtureSameFamily``, ``NegativeBinomial``, ``Weibull``, ``Pareto`` and
+``InverseGamma``, as in ``torch.distributions``."""
 
 from __future__ import annotations
 
@@ -10,16 +11,32 @@ from typing import Any
 import gpugrad as gg
 
 from . import constraints
-from .continuous import Gamma, Normal, Uniform
-from .discrete import Binomial, Categorical
+from ._sampling import parametrized_sample
+from .continuous import Exponential, Gamma, Normal, Uniform
+from .discrete import Binomial, Categorical, _BinaryParams
 from .distribution import Distribution
 from .transformed import TransformedDistribution
-from .transforms import AbsTransform, AffineTransform, ExpTransform
+from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
 from .utils import broadcast_all
 
-__all__ = ["Chi2", "Gumbel", "HalfNormal", "MixtureSameFamily", "Multinomial"]
+__all__ = [
+    "Chi2",
+    "Gumbel",
+    "HalfNormal",
+    "InverseGamma",
+    "MixtureSameFamily",
+    "Multinomial",
+    "NegativeBinomial",
+    "Pareto",
+    "Weibull",
+]
 
 _EULER_GAMMA = 0.57721566490153286060
+
+
+def logsigmoid(x: Any) -> Any:
+    """``log(sigmoid(x))`` without overflow: ``-(log1p(exp(-|x|)) + max(-x, 0))``."""
+    return -(gg.log1p(gg.exp(-x.abs())) + (-x).clamp(min=0))
 
 
 class Chi2(Gamma):
@@ -361,4 +378,223 @@ class MixtureSameFamily(Distribution):
     def __repr__(self) -> str:
         return (
             f"MixtureSameFamily(\n  {self.mixture_distribution},\n  {self.component_distribution})"
+        )
+
+
+class NegativeBinomial(_BinaryParams, Distribution):
+    """The number of successes before ``total_count`` failures of Bernoulli(``probs``)
+    trials (a gamma-Poisson mixture)."""
+
+    arg_constraints = {
+        "total_count": constraints.greater_than_eq(0),
+        "probs": constraints.half_open_interval(0.0, 1.0),
+        "logits": constraints.real,
+    }
+    support = constraints.nonnegative_integer
+
+    def __init__(
+        self,
+        total_count: Any,
+        probs: Any = None,
+        logits: Any = None,
+        validate_args: bool | None = None,
+    ) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        name = "probs" if probs is not None else "logits"
+        total, param = broadcast_all(total_count, probs if probs is not None else logits)
+        setattr(self, name, param)
+        self.total_count = total.type_as(param)
+        self._param = param
+        super().__init__(param.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> NegativeBinomial:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(NegativeBinomial, _instance)
+        batch_shape = gg.Size(batch_shape)
+        new.total_count = self.total_count.expand(batch_shape)
+        self._expand_probs_or_logits(new, batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> Any:
+        return self.total_count * gg.exp(self.logits)
+
+    @property
+    def mode(self) -> Any:
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self) -> Any:
+        return self.mean / gg.sigmoid(-self.logits)
+
+    def sample(self, sample_shape: Any = ()) -> Any:
+        """Poisson draws with Gamma(total_count, exp(-logits)) rates."""
+        with gg.no_grad():
+            gamma = Gamma(self.total_count, gg.exp(-self.logits), validate_args=False)
+            rate = gamma.sample(sample_shape)
+            return parametrized_sample("poisson", rate).to(rate.dtype)
+
+    def log_prob(self, value: Any) -> Any:
+        """The log-probability of ``value`` successes."""
+        if self._validate_args:
+            self._validate_sample(value)
+        log_unnormalized = self.total_count * logsigmoid(-self.logits) + value * logsigmoid(
+            self.logits
+        )
+        log_normalization = (
+            -gg.lgamma(self.total_count + value)
+            + gg.lgamma(1.0 + value)
+            + gg.lgamma(self.total_count)
+        )
+        log_normalization = log_normalization.masked_fill(self.total_count + value == 0.0, 0.0)
+        return log_unnormalized - log_normalization
+
+
+class Weibull(TransformedDistribution):
+    """The Weibull distribution with ``scale`` and shape ``concentration``."""
+
+    arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
+    support = constraints.positive
+
+    def __init__(self, scale: Any, concentration: Any, validate_args: bool | None = None) -> None:
+        self.scale, self.concentration = broadcast_all(scale, concentration)
+        self.concentration_reciprocal = self.concentration.reciprocal()
+        base_dist = Exponential(gg.ones_like(self.scale), validate_args=validate_args)
+        transforms = [
+            PowerTransform(exponent=self.concentration_reciprocal),
+            AffineTransform(loc=0, scale=self.scale),
+        ]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Weibull:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(Weibull, _instance)
+        new.scale = self.scale.expand(batch_shape)
+        new.concentration = self.concentration.expand(batch_shape)
+        new.concentration_reciprocal = new.concentration.reciprocal()
+        transforms = [
+            PowerTransform(exponent=new.concentration_reciprocal),
+            AffineTransform(loc=0, scale=new.scale),
+        ]
+        TransformedDistribution.__init__(
+            new, self.base_dist.expand(batch_shape), transforms, validate_args=False
+        )
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> Any:
+        return self.scale * gg.exp(gg.lgamma(1 + self.concentration_reciprocal))
+
+    @property
+    def mode(self) -> Any:
+        ratio = (self.concentration - 1) / self.concentration
+        return self.scale * ratio ** self.concentration.reciprocal()
+
+    @property
+    def variance(self) -> Any:
+        return self.scale.pow(2) * (
+            gg.exp(gg.lgamma(1 + 2 * self.concentration_reciprocal))
+            - gg.exp(2 * gg.lgamma(1 + self.concentration_reciprocal))
+        )
+
+    def entropy(self) -> Any:
+        """The differential entropy."""
+        return (
+            _EULER_GAMMA * (1 - self.concentration_reciprocal)
+            + gg.log(self.scale * self.concentration_reciprocal)
+            + 1
+        )
+
+
+class Pareto(TransformedDistribution):
+    """The Pareto (type I) distribution with ``scale`` and tail index ``alpha``."""
+
+    arg_constraints = {"alpha": constraints.positive, "scale": constraints.positive}
+
+    def __init__(self, scale: Any, alpha: Any, validate_args: bool | None = None) -> None:
+        self.scale, self.alpha = broadcast_all(scale, alpha)
+        base_dist = Exponential(self.alpha, validate_args=validate_args)
+        transforms = [ExpTransform(), AffineTransform(loc=0, scale=self.scale)]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Pareto:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(Pareto, _instance)
+        new.scale = self.scale.expand(batch_shape)
+        new.alpha = self.alpha.expand(batch_shape)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def mean(self) -> Any:
+        a = self.alpha.clamp(min=1)
+        return a * self.scale / (a - 1)
+
+    @property
+    def mode(self) -> Any:
+        return self.scale
+
+    @property
+    def variance(self) -> Any:
+        a = self.alpha.clamp(min=2)
+        return self.scale.pow(2) * a / ((a - 1).pow(2) * (a - 2))
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self) -> Any:
+        return constraints.greater_than_eq(self.scale)
+
+    def entropy(self) -> Any:
+        """The differential entropy."""
+        return (self.scale / self.alpha).log() + (1 + self.alpha.reciprocal())
+
+
+class InverseGamma(TransformedDistribution):
+    """``1 / X`` for X ~ Gamma(``concentration``, ``rate``)."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
+        base_dist = Gamma(concentration, rate, validate_args=validate_args)
+        neg_one = -gg.ones((), dtype=base_dist.rate.dtype, device=base_dist.rate.device)
+        super().__init__(base_dist, PowerTransform(neg_one), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> InverseGamma:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(InverseGamma, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def concentration(self) -> Any:
+        return self.base_dist.concentration
+
+    @property
+    def rate(self) -> Any:
+        return self.base_dist.rate
+
+    @property
+    def mean(self) -> Any:
+        result = self.rate / (self.concentration - 1)
+        return gg.where(self.concentration > 1, result, gg.full_like(result, math.inf))
+
+    @property
+    def mode(self) -> Any:
+        return self.rate / (self.concentration + 1)
+
+    @property
+    def variance(self) -> Any:
+        result = self.rate.square() / ((self.concentration - 1).square() * (self.concentration - 2))
+        return gg.where(self.concentration > 2, result, gg.full_like(result, math.inf))
+
+    def entropy(self) -> Any:
+        """The differential entropy."""
+        return (
+            self.concentration
+            + self.rate.log()
+            + self.concentration.lgamma()
+            - (1 + self.concentration) * self.concentration.digamma()
         )
