@@ -164,6 +164,19 @@ TRANSFORMS = {
 }
 
 
+TRANSFORMS.update(
+    {
+        "stick_breaking": lambda d, lib: d.transforms.StickBreakingTransform(),
+        "independent": lambda d, lib: d.transforms.IndependentTransform(
+            d.transforms.ExpTransform(), 1
+        ),
+    }
+)
+TRANSFORM_INPUTS = {
+    "lower_cholesky": np.array([[0.3, 1.2, 2.0], [-0.5, 0.1, 0.7], [1.1, -2.0, 0.4]])
+}
+
+
 @pytest.mark.parametrize("name", sorted(TRANSFORMS))
 def test_transforms_match_torch(name):
     x = np.array([0.3, 1.2, 2.0])
@@ -302,3 +315,50 @@ def test_public_names_have_docstrings_and_torch_counterparts():
                     if not attr.startswith("_") and inspect.isfunction(member):
                         # an override may inherit the base method's docstring
                         assert inspect.getdoc(getattr(obj, attr)), f"{name}.{attr}"
+
+
+def test_softmax_transform_matches_torch():
+    x = np.array([[0.3, 1.2, 2.0], [-1.0, 0.0, 5.0]])
+    ours = ggd.transforms.SoftmaxTransform()(gg.tensor(x))
+    theirs = td.transforms.SoftmaxTransform()(torch.tensor(x))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        ggd.transforms.SoftmaxTransform().inv(ours).numpy(),
+        td.transforms.SoftmaxTransform().inv(theirs).numpy(),
+    )
+
+
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        "real",
+        "positive",
+        "greater_than",
+        "less_than",
+        "unit_interval",
+        "interval",
+        "simplex",
+        "real_vector",
+        "lower_cholesky",
+    ],
+)
+def test_biject_to_and_transform_to_match_torch(constraint, device):
+    make = {
+        "greater_than": lambda c: c.greater_than(1.5),
+        "less_than": lambda c: c.less_than(-2.0),
+        "interval": lambda c: c.interval(-1.0, 3.0),
+    }.get(constraint, lambda c: getattr(c, constraint))
+    x = np.array([[0.3, -1.2, 2.0], [1.0, 0.5, -0.7], [0.2, 0.1, -3.0]])
+    for registry in ("biject_to", "transform_to"):
+        try:
+            theirs = getattr(td, registry)(make(td.constraints))
+        except NotImplementedError:
+            with pytest.raises(NotImplementedError):
+                getattr(ggd, registry)(make(ggd.constraints))
+            continue
+        ours = getattr(ggd, registry)(make(ggd.constraints))
+        assert repr(ours) == repr(theirs)
+        y_ours = ours(gg.tensor(x, device=device))
+        y_theirs = theirs(torch.tensor(x))
+        np.testing.assert_allclose(y_ours.cpu().numpy(), y_theirs.numpy(), rtol=1e-12)
+        assert bool(make(ggd.constraints).check(y_ours).all())
