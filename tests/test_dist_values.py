@@ -380,3 +380,35 @@ def test_mixture_same_family_matches_torch(device):
         assert tuple(mixture.batch_shape) == (2,) and tuple(mixture.event_shape) == (2,)
     for ours, theirs in zip(*results):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_gradcheck_log_prob_entropy_and_kl(device):
+    """Finite differences in float64 through the composed formulas."""
+
+    def t(values):
+        return gg.tensor(values, dtype=gg.float64, device=device, requires_grad=True)
+
+    conc, value = t([0.8, 1.7, 3.1]), gg.tensor([0.2, 0.3, 0.5], dtype=gg.float64, device=device)
+    loc, tril = t([0.2, -0.4]), t([[1.3, 0.0], [0.4, 0.9]])
+    x = gg.tensor([[0.5, 1.0], [-1.0, 0.3]], dtype=gg.float64, device=device)
+    checks = [
+        (lambda c: ggd.Dirichlet(c).log_prob(value) + ggd.Dirichlet(c).entropy(), (conc,)),
+        (
+            lambda a, b: ggd.Gamma(a, b).entropy() + ggd.Gamma(a, b).log_prob(value),
+            (conc, t([2.0, 0.5, 1.0])),
+        ),
+        (lambda m, s: ggd.MultivariateNormal(m, scale_tril=s.tril()).log_prob(x), (loc, tril)),
+        (
+            lambda a, b: ggd.kl_divergence(ggd.Beta(a, b), ggd.Beta(b, a)),
+            (t([0.7, 2.0]), t([1.5, 0.4])),
+        ),
+        (
+            lambda lg: (
+                ggd.Categorical(logits=lg).entropy()
+                + ggd.Categorical(logits=lg).log_prob(gg.tensor(1, device=device))
+            ),
+            (t([[0.1, -0.5, 2.0]]),),
+        ),
+    ]
+    for fn, inputs in checks:
+        assert gg.autograd.gradcheck(fn, inputs)
