@@ -14,7 +14,13 @@ import gpugrad as gg
 from .continuous import Beta, Cauchy, Dirichlet, Exponential, Gamma, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, ExponentialFamily
-from .multivariate_normal import MultivariateNormal, batch_mahalanobis
+from .multivariate_normal import (
+    LowRankMultivariateNormal,
+    MultivariateNormal,
+    _batch_lowrank_logdet,
+    _batch_lowrank_mahalanobis,
+    batch_mahalanobis,
+)
 from .transformed import Independent, TransformedDistribution
 from .transforms import sum_rightmost
 
@@ -221,11 +227,7 @@ def _kl_uniform_uniform(p: Any, q: Any) -> Any:
 
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_multivariatenormal_multivariatenormal(p: Any, q: Any) -> Any:
-    if tuple(p.event_shape) != tuple(q.event_shape):
-        raise ValueError(
-            "KL-divergence between two Multivariate Normals with                          "
-            "different event shapes cannot be computed"
-        )
+    _check_event_shapes(p, q, "Multivariate Normals")
     q_tril, p_tril = q._unbroadcasted_scale_tril, p._unbroadcasted_scale_tril
     half_term1 = q_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - p_tril.diagonal(
         dim1=-2, dim2=-1
@@ -237,6 +239,75 @@ def _kl_multivariatenormal_multivariatenormal(p: Any, q: Any) -> Any:
     )
     term3 = batch_mahalanobis(q_tril, q.loc - p.loc)
     return half_term1 + 0.5 * (term2 + term3 - n)
+
+
+def _check_event_shapes(p: Any, q: Any, what: str) -> None:
+    if tuple(p.event_shape) != tuple(q.event_shape):
+        raise ValueError(
+            f"KL-divergence between two {what} with                          "
+            "different event shapes cannot be computed"
+        )
+
+
+def _lowrank_solve_factor(q: Any) -> Any:
+    """``L_c^-1 Wᵀ D⁻¹`` of ``q``'s capacitance factor L_c."""
+    wt_dinv = q._unbroadcasted_cov_factor.mT / q._unbroadcasted_cov_diag.unsqueeze(-2)
+    return gg.linalg.solve(q._capacitance_tril.tril(), wt_dinv)
+
+
+def _lowrank_logdet(d: Any) -> Any:
+    return _batch_lowrank_logdet(d._unbroadcasted_cov_diag, d._capacitance_tril)
+
+
+def _lowrank_mahalanobis(q: Any, x: Any) -> Any:
+    return _batch_lowrank_mahalanobis(
+        q._unbroadcasted_cov_factor, q._unbroadcasted_cov_diag, x, q._capacitance_tril
+    )
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrankmultivariatenormal_lowrankmultivariatenormal(p: Any, q: Any) -> Any:
+    _check_event_shapes(p, q, "Low Rank Multivariate Normals")
+    term1 = _lowrank_logdet(q) - _lowrank_logdet(p)
+    term3 = _lowrank_mahalanobis(q, q.loc - p.loc)
+    a = _lowrank_solve_factor(q)
+    p_factor, p_diag = p._unbroadcasted_cov_factor, p._unbroadcasted_cov_diag
+    q_diag = q._unbroadcasted_cov_diag
+    term21 = (p_diag / q_diag).sum(-1)
+    term22 = _batch_trace_xxt(p_factor * q_diag.rsqrt().unsqueeze(-1))
+    term23 = _batch_trace_xxt(a * p_diag.sqrt().unsqueeze(-2))
+    term24 = _batch_trace_xxt(a.matmul(p_factor))
+    return 0.5 * (term1 + term21 + term22 - term23 - term24 + term3 - p.event_shape[0])
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_multivariatenormal_lowrankmultivariatenormal(p: Any, q: Any) -> Any:
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    p_tril = p._unbroadcasted_scale_tril
+    term1 = _lowrank_logdet(q) - 2 * p_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    term3 = _lowrank_mahalanobis(q, q.loc - p.loc)
+    a = _lowrank_solve_factor(q)
+    term21 = _batch_trace_xxt(p_tril * q._unbroadcasted_cov_diag.rsqrt().unsqueeze(-1))
+    term22 = _batch_trace_xxt(a.matmul(p_tril))
+    return 0.5 * (term1 + term21 - term22 + term3 - p.event_shape[0])
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrankmultivariatenormal_multivariatenormal(p: Any, q: Any) -> Any:
+    _check_event_shapes(p, q, "(Low Rank) Multivariate Normals")
+    q_tril = q._unbroadcasted_scale_tril
+    term1 = 2 * q_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) - _lowrank_logdet(p)
+    term3 = batch_mahalanobis(q_tril, q.loc - p.loc)
+    n = p.event_shape[0]
+    batch = tuple(
+        gg.broadcast_shapes(tuple(q_tril.shape[:-2]), tuple(p._unbroadcasted_cov_factor.shape[:-2]))
+    )
+    q_full = q_tril.tril().expand(batch + (n, n))
+    p_factor = p._unbroadcasted_cov_factor.expand(batch + (n, p.cov_factor.size(-1)))
+    p_diag = gg.diag_embed(p._unbroadcasted_cov_diag.sqrt()).expand(batch + (n, n))
+    term21 = _batch_trace_xxt(gg.linalg.solve(q_full, p_factor))
+    term22 = _batch_trace_xxt(gg.linalg.solve(q_full, p_diag))
+    return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])
 
 
 @register_kl(TransformedDistribution, TransformedDistribution)
