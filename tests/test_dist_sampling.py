@@ -44,6 +44,8 @@ def _families(device):
         "Weibull": ggd.Weibull(pos, pos.flip(0) + 1.0),
         "Pareto": ggd.Pareto(pos, pos + 5.0),
         "InverseGamma": ggd.InverseGamma(pos + 5.0, pos),
+        "Kumaraswamy": ggd.Kumaraswamy(pos, pos.flip(0)),
+        "ContinuousBernoulli": ggd.ContinuousBernoulli(prob),
         "Mixture": ggd.MixtureSameFamily(
             ggd.Categorical(_t([[0.3, 0.7]] * 3, device)),
             ggd.Normal(_t([[-1.0, 2.0]] * 3, device), pos[:2]),
@@ -74,6 +76,8 @@ def _families(device):
         "Weibull",
         "Pareto",
         "InverseGamma",
+        "Kumaraswamy",
+        "ContinuousBernoulli",
     ],
 )
 def test_sample_moments_and_support(name, device):

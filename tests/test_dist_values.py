@@ -126,6 +126,21 @@ CASES = {
         UNIT * 2,
         ("mean", "mode", "variance", "entropy"),
     ),
+    "Kumaraswamy": (
+        {"concentration1": POS, "concentration0": POS[::-1].copy()},
+        UNIT,
+        ("mean", "mode", "variance", "entropy"),
+    ),
+    "ContinuousBernoulli": (
+        {"probs": np.array([0.15, 0.4995, 0.6, 0.9])},
+        UNIT,
+        ("mean", "variance", "stddev", "entropy", "cdf", "icdf"),
+    ),
+    "ContinuousBernoulli-logits": (
+        {"logits": REAL},
+        UNIT,
+        ("mean", "variance", "entropy", "cdf", "icdf"),
+    ),
     "OneHotCategorical": (
         {"logits": LOGITS3},
         np.eye(3)[[2, 1]],

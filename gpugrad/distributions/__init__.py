@@ -29,9 +29,11 @@ from .distribution import Distribution, ExponentialFamily
 from .kl import kl_divergence, register_kl
 from .more import (
     Chi2,
+    ContinuousBernoulli,
     Gumbel,
     HalfNormal,
     InverseGamma,
+    Kumaraswamy,
     MixtureSameFamily,
     Multinomial,
     NegativeBinomial,
@@ -67,6 +69,7 @@ __all__ = [
     "Cauchy",
     "Chi2",
     "ComposeTransform",
+    "ContinuousBernoulli",
     "Dirichlet",
     "Distribution",
     "ExpTransform",
@@ -79,6 +82,7 @@ __all__ = [
     "Independent",
     "IndependentTransform",
     "InverseGamma",
+    "Kumaraswamy",
     "Laplace",
     "LogNormal",
     "LowRankMultivariateNormal",

@@ -1,6 +1,6 @@
 """More families built on the basic ones: ``Chi2``, ``HalfNormal``, ``Gumbel``,
 ``Multinomial``, ``MixtureSameFamily``, ``NegativeBinomial``, ``Weibull``, ``Pareto`` and
-``InverseGamma``, as in ``torch.distributions``."""
+``InverseGamma``, ``Kumaraswamy``, ``ContinuousBernoulli``, as in ``torch.distributions``."""
 
 from __future__ import annotations
 
@@ -14,16 +14,18 @@ from . import constraints
 from ._sampling import parametrized_sample
 from .continuous import Exponential, Gamma, Normal, Uniform
 from .discrete import Binomial, Categorical, _BinaryParams
-from .distribution import Distribution
+from .distribution import Distribution, ExponentialFamily
 from .transformed import TransformedDistribution
 from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
-from .utils import broadcast_all
+from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs
 
 __all__ = [
     "Chi2",
+    "ContinuousBernoulli",
     "Gumbel",
     "HalfNormal",
     "InverseGamma",
+    "Kumaraswamy",
     "MixtureSameFamily",
     "Multinomial",
     "NegativeBinomial",
@@ -598,3 +600,198 @@ class InverseGamma(TransformedDistribution):
             + self.concentration.lgamma()
             - (1 + self.concentration) * self.concentration.digamma()
         )
+
+
+def _kumaraswamy_moment(a: Any, b: Any, n: int) -> Any:
+    """E[X^n] of Kumaraswamy(a, b): ``b B(1 + n / a, b)``."""
+    arg1 = 1 + n / a
+    return b * gg.exp(gg.lgamma(arg1) + gg.lgamma(b) - gg.lgamma(arg1 + b))
+
+
+class Kumaraswamy(TransformedDistribution):
+    """The Kumaraswamy distribution on ``(0, 1)`` with ``concentration1`` (a) and
+    ``concentration0`` (b): ``(1 - (1 - U)^(1/b))^(1/a)`` for uniform U."""
+
+    arg_constraints = {
+        "concentration1": constraints.positive,
+        "concentration0": constraints.positive,
+    }
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(
+        self, concentration1: Any, concentration0: Any, validate_args: bool | None = None
+    ) -> None:
+        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
+        base_dist = Uniform(
+            gg.full_like(self.concentration0, 0),
+            gg.full_like(self.concentration0, 1),
+            validate_args=validate_args,
+        )
+        transforms = [
+            PowerTransform(exponent=self.concentration0.reciprocal()),
+            AffineTransform(loc=1.0, scale=-1.0),
+            PowerTransform(exponent=self.concentration1.reciprocal()),
+        ]
+        super().__init__(base_dist, transforms, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Kumaraswamy:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(Kumaraswamy, _instance)
+        new.concentration1 = self.concentration1.expand(batch_shape)
+        new.concentration0 = self.concentration0.expand(batch_shape)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def mean(self) -> Any:
+        return _kumaraswamy_moment(self.concentration1, self.concentration0, 1)
+
+    @property
+    def mode(self) -> Any:
+        a, b = self.concentration1, self.concentration0
+        log_mode = b.reciprocal() * (-b).log1p() - (-b * a).log1p()  # PyTorch's formula
+        log_mode = gg.where((b < 1) | (a < 1), gg.full_like(log_mode, math.nan), log_mode)
+        return log_mode.exp()
+
+    @property
+    def variance(self) -> Any:
+        second = _kumaraswamy_moment(self.concentration1, self.concentration0, 2)
+        return second - gg.pow(self.mean, 2)
+
+    def entropy(self) -> Any:
+        """The differential entropy."""
+        t1 = 1 - self.concentration1.reciprocal()
+        t0 = 1 - self.concentration0.reciprocal()
+        h0 = gg.digamma(self.concentration0 + 1) + _EULER_GAMMA
+        return t0 + t1 * h0 - gg.log(self.concentration1) - gg.log(self.concentration0)
+
+
+class ContinuousBernoulli(_BinaryParams, ExponentialFamily):
+    """The continuous Bernoulli distribution on ``[0, 1]`` (Loaiza-Ganem & Cunningham,
+    2019), density proportional to ``p^x (1-p)^(1-x)``; Taylor expansions inside ``lims``
+    around ``p = 1/2``, as PyTorch."""
+
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    support = constraints.unit_interval
+    has_rsample = True
+
+    def __init__(
+        self,
+        probs: Any = None,
+        logits: Any = None,
+        lims: tuple = (0.499, 0.501),
+        validate_args: bool | None = None,
+    ) -> None:
+        batch_shape = self._set_probs_or_logits(probs, logits)
+        if probs is not None:
+            if validate_args is not None and not bool(
+                self.arg_constraints["probs"].check(self.probs).all()
+            ):
+                raise ValueError("The parameter probs has invalid values")
+            self.probs = clamp_probs(self.probs)
+            self._param = self.probs
+        self._lims = lims
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> ContinuousBernoulli:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(ContinuousBernoulli, _instance)
+        new._lims = self._lims
+        batch_shape = gg.Size(batch_shape)
+        self._expand_probs_or_logits(new, batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @lazy_property
+    def probs(self) -> Any:
+        """The (clamped) parameter in ``(0, 1)``."""
+        return clamp_probs(logits_to_probs(self.logits, is_binary=True))
+
+    def _outside_unstable_region(self) -> Any:
+        return (self.probs <= self._lims[0]) | (self.probs > self._lims[1])
+
+    def _cut_probs(self) -> Any:
+        return gg.where(
+            self._outside_unstable_region(), self.probs, gg.full_like(self.probs, self._lims[0])
+        )
+
+    def _cont_bern_log_norm(self) -> Any:
+        """The log normalizing constant as a function of ``probs``."""
+        cut = self._cut_probs()
+        below = gg.where(cut <= 0.5, cut, gg.zeros_like(cut))
+        above = gg.where(cut >= 0.5, cut, gg.ones_like(cut))
+        log_norm = gg.log(gg.abs(gg.log1p(-cut) - gg.log(cut))) - gg.where(
+            cut <= 0.5, gg.log1p(-2.0 * below), gg.log(2.0 * above - 1.0)
+        )
+        x = gg.pow(self.probs - 0.5, 2)
+        taylor = math.log(2.0) + (4.0 / 3.0 + 104.0 / 45.0 * x) * x
+        return gg.where(self._outside_unstable_region(), log_norm, taylor)
+
+    @property
+    def mean(self) -> Any:
+        cut = self._cut_probs()
+        mus = cut / (2.0 * cut - 1.0) + 1.0 / (gg.log1p(-cut) - gg.log(cut))
+        x = self.probs - 0.5
+        taylor = 0.5 + (1.0 / 3.0 + 16.0 / 45.0 * gg.pow(x, 2)) * x
+        return gg.where(self._outside_unstable_region(), mus, taylor)
+
+    @property
+    def stddev(self) -> Any:
+        return gg.sqrt(self.variance)
+
+    @property
+    def variance(self) -> Any:
+        cut = self._cut_probs()
+        variances = cut * (cut - 1.0) / gg.pow(1.0 - 2.0 * cut, 2) + 1.0 / gg.pow(
+            gg.log1p(-cut) - gg.log(cut), 2
+        )
+        x = gg.pow(self.probs - 0.5, 2)
+        taylor = 1.0 / 12.0 - (1.0 / 15.0 - 128.0 / 945.0 * x) * x
+        return gg.where(self._outside_unstable_region(), variances, taylor)
+
+    def sample(self, sample_shape: Any = ()) -> Any:
+        """Samples by inversion (no gradient)."""
+        with gg.no_grad():
+            return self.rsample(sample_shape)
+
+    def rsample(self, sample_shape: Any = ()) -> Any:
+        """``icdf(u)`` for u ~ U[0, 1)."""
+        shape = tuple(self._extended_shape(sample_shape))
+        u = gg.rand(shape, dtype=self.probs.dtype, device=self.probs.device)
+        return self.icdf(u)
+
+    def log_prob(self, value: Any) -> Any:
+        """The log density at ``value``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        logits, value = broadcast_all(self.logits, value)
+        bce = gg.nn.functional.binary_cross_entropy_with_logits(logits, value, reduction="none")
+        return -bce + self._cont_bern_log_norm()
+
+    def cdf(self, value: Any) -> Any:
+        """P(X <= value)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        cut = self._cut_probs()
+        cdfs = (gg.pow(cut, value) * gg.pow(1.0 - cut, 1.0 - value) + cut - 1.0) / (2.0 * cut - 1.0)
+        unbounded = gg.where(self._outside_unstable_region(), cdfs, value)
+        return gg.where(
+            value <= 0.0,
+            gg.zeros_like(value),
+            gg.where(value >= 1.0, gg.ones_like(value), unbounded),
+        )
+
+    def icdf(self, value: Any) -> Any:
+        """The quantile at probability ``value``."""
+        cut = self._cut_probs()
+        inverted = (gg.log1p(-cut + value * (2.0 * cut - 1.0)) - gg.log1p(-cut)) / (
+            gg.log(cut) - gg.log1p(-cut)
+        )
+        return gg.where(self._outside_unstable_region(), inverted, value)
+
+    def entropy(self) -> Any:
+        """The differential entropy."""
+        log_probs0 = gg.log1p(-self.probs)
+        log_probs1 = gg.log(self.probs)
+        return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
