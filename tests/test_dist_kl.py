@@ -52,6 +52,15 @@ PAIRS = {
     "Laplace-Normal": ("Laplace", (REAL_A, A), "Normal", (REAL_B, B)),
     "Uniform-Normal": ("Uniform", (REAL_A, REAL_A + A), "Normal", (REAL_B, B)),
     "Exponential-Normal": ("Exponential", (A,), "Normal", (REAL_B, B)),
+    "Gumbel-Gumbel": ("Gumbel", (REAL_A, A), "Gumbel", (REAL_B, B)),
+    "HalfNormal-HalfNormal": ("HalfNormal", (A,), "HalfNormal", (B,)),
+    "Pareto-Pareto": ("Pareto", (A, B + 1.0), "Pareto", (A * 0.5, B + 2.0)),
+    "ContinuousBernoulli-ContinuousBernoulli": (
+        "ContinuousBernoulli",
+        (P_A,),
+        "ContinuousBernoulli",
+        (P_B,),
+    ),
     "LogNormal-LogNormal": ("LogNormal", (REAL_A, A), "LogNormal", (REAL_B, B)),
 }
 

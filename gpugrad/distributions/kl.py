@@ -14,6 +14,7 @@ import gpugrad as gg
 from .continuous import Beta, Cauchy, Dirichlet, Exponential, Gamma, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, ExponentialFamily
+from .more import ContinuousBernoulli, Gumbel, HalfNormal, Pareto
 from .multivariate_normal import (
     LowRankMultivariateNormal,
     MultivariateNormal,
@@ -308,6 +309,38 @@ def _kl_lowrankmultivariatenormal_multivariatenormal(p: Any, q: Any) -> Any:
     term21 = _batch_trace_xxt(gg.linalg.solve(q_full, p_factor))
     term22 = _batch_trace_xxt(gg.linalg.solve(q_full, p_diag))
     return 0.5 * (term1 + term21 + term22 + term3 - p.event_shape[0])
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p: Any, q: Any) -> Any:
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = p._cont_bern_log_norm() + gg.log1p(-p.probs)
+    t3 = -q._cont_bern_log_norm() - gg.log1p(-q.probs)
+    return t1 + t2 + t3
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Any, q: Any) -> Any:
+    ct1 = p.scale / q.scale
+    ct2 = q.loc / q.scale
+    ct3 = p.loc / q.scale
+    t1 = -ct1.log() - ct2 + ct3
+    t2 = ct1 * _EULER_GAMMA
+    t3 = gg.exp(ct2 + (1 + ct1).lgamma() - ct3)
+    return t1 + t2 + t3 - (1 + _EULER_GAMMA)
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p: Any, q: Any) -> Any:
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p: Any, q: Any) -> Any:
+    scale_ratio = p.scale / q.scale
+    alpha_ratio = q.alpha / p.alpha
+    result = q.alpha * scale_ratio.log() - alpha_ratio.log() + alpha_ratio - 1
+    return _set_where(p.support.lower_bound < q.support.lower_bound, result, math.inf)
 
 
 @register_kl(TransformedDistribution, TransformedDistribution)
