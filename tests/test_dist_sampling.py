@@ -46,6 +46,7 @@ def _families(device):
         "InverseGamma": ggd.InverseGamma(pos + 5.0, pos),
         "Kumaraswamy": ggd.Kumaraswamy(pos, pos.flip(0)),
         "ContinuousBernoulli": ggd.ContinuousBernoulli(prob),
+        "FisherSnedecor": ggd.FisherSnedecor(pos + 8.0, pos + 12.0),
         "Mixture": ggd.MixtureSameFamily(
             ggd.Categorical(_t([[0.3, 0.7]] * 3, device)),
             ggd.Normal(_t([[-1.0, 2.0]] * 3, device), pos[:2]),
@@ -78,6 +79,7 @@ def _families(device):
         "InverseGamma",
         "Kumaraswamy",
         "ContinuousBernoulli",
+        "FisherSnedecor",
     ],
 )
 def test_sample_moments_and_support(name, device):

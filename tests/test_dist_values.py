@@ -141,6 +141,13 @@ CASES = {
         UNIT,
         ("mean", "variance", "entropy", "cdf", "icdf"),
     ),
+    "HalfCauchy": ({"scale": POS}, UNIT * 2, ("mean", "mode", "entropy", "cdf", "icdf")),
+    "FisherSnedecor": (
+        {"df1": POS + 2.0, "df2": POS + 4.5},
+        UNIT * 2,
+        ("mean", "mode", "variance"),
+    ),
+    "LogisticNormal": ({"loc": REAL[:2], "scale": POS[:2]}, np.array([0.2, 0.5, 0.3]), ()),
     "OneHotCategorical": (
         {"logits": LOGITS3},
         np.eye(3)[[2, 1]],

@@ -1,6 +1,7 @@
 """More families built on the basic ones: ``Chi2``, ``HalfNormal``, ``Gumbel``,
 ``Multinomial``, ``MixtureSameFamily``, ``NegativeBinomial``, ``Weibull``, ``Pareto`` and
-``InverseGamma``, ``Kumaraswamy``, ``ContinuousBernoulli``, as in ``torch.distributions``."""
+``InverseGamma``, ``Kumaraswamy``, ``ContinuousBernoulli``, ``HalfCauchy``, ``FisherSnedecor``,
+``LogisticNormal``, as in ``torch.distributions``."""
 
 from __future__ import annotations
 
@@ -12,20 +13,29 @@ import gpugrad as gg
 
 from . import constraints
 from ._sampling import parametrized_sample
-from .continuous import Exponential, Gamma, Normal, Uniform
+from .continuous import Cauchy, Exponential, Gamma, Normal, Uniform
 from .discrete import Binomial, Categorical, _BinaryParams
 from .distribution import Distribution, ExponentialFamily
 from .transformed import TransformedDistribution
-from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ExpTransform,
+    PowerTransform,
+    StickBreakingTransform,
+)
 from .utils import broadcast_all, clamp_probs, lazy_property, logits_to_probs
 
 __all__ = [
     "Chi2",
     "ContinuousBernoulli",
+    "FisherSnedecor",
     "Gumbel",
+    "HalfCauchy",
     "HalfNormal",
     "InverseGamma",
     "Kumaraswamy",
+    "LogisticNormal",
     "MixtureSameFamily",
     "Multinomial",
     "NegativeBinomial",
@@ -795,3 +805,155 @@ class ContinuousBernoulli(_BinaryParams, ExponentialFamily):
         log_probs0 = gg.log1p(-self.probs)
         log_probs1 = gg.log(self.probs)
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
+
+
+class HalfCauchy(TransformedDistribution):
+    """``|X|`` for X ~ Cauchy(0, ``scale``)."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
+        base_dist = Cauchy(0, scale, validate_args=False)
+        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> HalfCauchy:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(HalfCauchy, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def scale(self) -> Any:
+        return self.base_dist.scale
+
+    @property
+    def mean(self) -> Any:
+        return gg.full(
+            tuple(self._extended_shape()),
+            math.inf,
+            dtype=self.scale.dtype,
+            device=self.scale.device,
+        )
+
+    @property
+    def mode(self) -> Any:
+        return gg.zeros_like(self.scale)
+
+    @property
+    def variance(self) -> Any:
+        return self.base_dist.variance
+
+    def log_prob(self, value: Any) -> Any:
+        """Twice the Cauchy density on ``[0, inf)``, ``-inf`` below."""
+        if self._validate_args:
+            self._validate_sample(value)
+        value = gg.as_tensor(value, dtype=self.scale.dtype, device=self.scale.device)
+        log_prob = self.base_dist.log_prob(value) + math.log(2)
+        return gg.where(value >= 0, log_prob, gg.full_like(log_prob, -math.inf))
+
+    def cdf(self, value: Any) -> Any:
+        """P(X <= value)."""
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob: Any) -> Any:
+        """The quantile at probability ``prob``."""
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self) -> Any:
+        """The Cauchy entropy minus ``log 2``."""
+        return self.base_dist.entropy() - math.log(2)
+
+
+class FisherSnedecor(Distribution):
+    """Fisher's F distribution with ``df1`` and ``df2`` degrees of freedom."""
+
+    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1: Any, df2: Any, validate_args: bool | None = None) -> None:
+        self.df1, self.df2 = broadcast_all(df1, df2)
+        self._gamma1 = Gamma(self.df1 * 0.5, self.df1)
+        self._gamma2 = Gamma(self.df2 * 0.5, self.df2)
+        if isinstance(df1, Number) and isinstance(df2, Number):
+            batch_shape: Any = ()
+        else:
+            batch_shape = self.df1.size()
+        super().__init__(batch_shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> FisherSnedecor:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(FisherSnedecor, _instance)
+        batch_shape = gg.Size(batch_shape)
+        new.df1 = self.df1.expand(batch_shape)
+        new.df2 = self.df2.expand(batch_shape)
+        new._gamma1 = self._gamma1.expand(batch_shape)
+        new._gamma2 = self._gamma2.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self) -> Any:
+        df2 = gg.where(self.df2 <= 2, gg.full_like(self.df2, math.nan), self.df2)
+        return df2 / (df2 - 2)
+
+    @property
+    def mode(self) -> Any:
+        mode = (self.df1 - 2) / self.df1 * self.df2 / (self.df2 + 2)
+        return gg.where(self.df1 <= 2, gg.full_like(mode, math.nan), mode)
+
+    @property
+    def variance(self) -> Any:
+        df2 = gg.where(self.df2 <= 4, gg.full_like(self.df2, math.nan), self.df2)
+        return 2 * df2.pow(2) * (self.df1 + df2 - 2) / (self.df1 * (df2 - 2).pow(2) * (df2 - 4))
+
+    def rsample(self, sample_shape: Any = ()) -> Any:
+        """The ratio of two reparameterized gamma draws."""
+        shape = tuple(self._extended_shape(sample_shape))
+        x1 = self._gamma1.rsample(sample_shape).reshape(shape)
+        x2 = self._gamma2.rsample(sample_shape).reshape(shape)
+        tiny = gg.finfo(x2.dtype).tiny
+        return (x1 / x2.clamp(min=tiny)).clamp(min=tiny)
+
+    def log_prob(self, value: Any) -> Any:
+        """The log density at ``value``."""
+        if self._validate_args:
+            self._validate_sample(value)
+        ct1 = self.df1 * 0.5
+        ct2 = self.df2 * 0.5
+        ct3 = self.df1 / self.df2
+        t1 = (ct1 + ct2).lgamma() - ct1.lgamma() - ct2.lgamma()
+        t2 = ct1 * ct3.log() + (ct1 - 1) * gg.log(value)
+        t3 = (ct1 + ct2) * gg.log1p(ct3 * value)
+        return t1 + t2 - t3
+
+
+class LogisticNormal(TransformedDistribution):
+    """A point of the simplex: ``StickBreakingTransform`` of Normal(``loc``, ``scale``)."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
+        base_dist = Normal(loc, scale, validate_args=validate_args)
+        if not base_dist.batch_shape:
+            base_dist = base_dist.expand([1])
+        super().__init__(base_dist, StickBreakingTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> LogisticNormal:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(LogisticNormal, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def loc(self) -> Any:
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self) -> Any:
+        return self.base_dist.base_dist.scale
