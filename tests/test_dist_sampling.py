@@ -217,30 +217,28 @@ def test_implicit_rsample_gradient_is_unbiased(name, device):
     np.testing.assert_allclose(b.grad.cpu().numpy(), want[1].cpu().numpy(), atol=0.03, rtol=0.03)
 
 
-def test_has_rsample_flags_match_torch():
-    for name in [
-        "Normal",
-        "Uniform",
-        "Laplace",
-        "Cauchy",
-        "Exponential",
-        "Gamma",
-        "Beta",
-        "Dirichlet",
-        "StudentT",
-        "Bernoulli",
-        "Categorical",
-        "OneHotCategorical",
-        "Poisson",
-        "Binomial",
-        "Geometric",
-        "MultivariateNormal",
-        "LogNormal",
-    ]:
-        assert getattr(ggd, name).has_rsample == getattr(td, name).has_rsample, name
-        assert (
-            getattr(ggd, name).has_enumerate_support == getattr(td, name).has_enumerate_support
-        ), name
+def test_class_flags_and_constraints_match_torch():
+    """For every distribution class: has_rsample, has_enumerate_support, and the static
+    arg_constraints and support (reprs) are PyTorch's."""
+    import inspect
+
+    classes = [
+        n
+        for n in ggd.__all__
+        if inspect.isclass(getattr(ggd, n)) and issubclass(getattr(ggd, n), ggd.Distribution)
+    ]
+    assert len(classes) >= 35
+    for name in classes:
+        ours, theirs = getattr(ggd, name), getattr(td, name)
+        for flag in ("has_rsample", "has_enumerate_support"):
+            if not isinstance(inspect.getattr_static(theirs, flag), property):
+                assert getattr(ours, flag) == getattr(theirs, flag), (name, flag)
+        for attr in ("arg_constraints", "support"):
+            static = inspect.getattr_static(theirs, attr)
+            if isinstance(static, (dict, td.constraints.Constraint)) and not isinstance(
+                static, property
+            ):
+                assert repr(getattr(ours, attr)) == repr(getattr(theirs, attr)), (name, attr)
 
 
 def test_sample_without_rsample_raises(device):
