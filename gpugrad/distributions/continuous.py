@@ -64,7 +64,7 @@ def _checked(distribution: Distribution, value: Any) -> Any:
 
 
 class Normal(_ElementwiseParams, ExponentialFamily):
-    """The normal distribution N(``loc``, ``scale``²)."""
+    """The normal distribution with mean ``loc`` and standard deviation ``scale``."""
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real

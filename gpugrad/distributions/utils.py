@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from numbers import Number
 from typing import Any
 
@@ -63,7 +62,10 @@ class lazy_property:  # noqa: N801  (PyTorch's name)
 
     def __init__(self, wrapped: Any) -> None:
         self.wrapped = wrapped
-        functools.update_wrapper(self, wrapped)
+        # the name and docstring only (no __wrapped__: documentation tools then show an
+        # attribute, not a method without a signature)
+        self.__name__ = wrapped.__name__
+        self.__doc__ = wrapped.__doc__
 
     def __get__(self, instance: Any, obj_type: Any = None) -> Any:
         if instance is None:
