@@ -11,7 +11,7 @@ from typing import Any
 import gpugrad as gg
 
 from . import constraints
-from ._sampling import standard_gamma
+from ._sampling import regularized_gamma_p, standard_gamma
 from .distribution import Distribution, ExponentialFamily
 from .utils import broadcast_all, standard_normal, standard_uniform
 
@@ -384,6 +384,12 @@ class Gamma(_ElementwiseParams, ExponentialFamily):
             - self.rate * value
             - gg.lgamma(self.concentration)
         )
+
+    def cdf(self, value: Any) -> Any:
+        """P(X <= value): the regularized incomplete gamma function (differentiable in
+        ``value`` and ``rate``; in ``concentration`` neither here nor in PyTorch)."""
+        value = _checked(self, value)
+        return regularized_gamma_p(self.concentration, self.rate * value)
 
     def entropy(self) -> Any:
         """The differential entropy."""

@@ -76,11 +76,6 @@ class lazy_property:  # noqa: N801  (PyTorch's name)
         return value
 
 
-def sample_size(distribution: Any, sample_shape: Any) -> tuple:
-    """``sample_shape + batch_shape + event_shape`` as a tuple."""
-    return tuple(distribution._extended_shape(sample_shape))
-
-
 def standard_normal(shape: tuple, like: Any) -> Any:
     """N(0, 1) samples of ``like``'s dtype and device."""
     return gg.randn(shape, dtype=like.dtype, device=like.device)
