@@ -84,3 +84,13 @@ class RandomStream:
             return self._rng.permutation(n)
         keys = self.uniform(backend, (n,), numpy.float64)
         return backend.xp.argsort(keys).astype(numpy.int64)
+
+    # --- s7-dist: parametrized draws for gg.distributions (gamma, Poisson, binomial) ---
+    def parametrized(self, backend: Any, method: str, *params: Any) -> Any:
+        """``numpy.random.Generator.<method>(*params)`` drawn from this stream, as an array
+        on ``backend`` of the first parameter's dtype (the parameters are arrays of one
+        shape on ``backend``). Drawn on the host for CUDA too (the parameters go there and
+        the samples come back), so every backend has these samplers."""
+        host = [backend.to_host(p) for p in params]
+        draw = getattr(self._rng, method)(*host)
+        return backend.asarray(numpy.asarray(draw).astype(host[0].dtype, copy=False))

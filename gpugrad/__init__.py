@@ -116,6 +116,8 @@ from .compile import compile  # noqa: E402  (gg.compile; the package stays gpugr
 from . import func  # noqa: E402  (gg.func: grad, vjp, jvp, jacrev, vmap, functional_call)
 from .func import vmap  # noqa: E402
 # --- end s7-func ---
+# --- s7-dist ---
+from . import distributions  # noqa: E402  (gg.distributions; builds on nn.functional)
 
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402

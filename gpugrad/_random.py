@@ -151,6 +151,12 @@ class Generator:
         with self._lock:
             return backend.sample_categories(rows, num_samples, replacement, self._stream)
 
+    # --- s7-dist ---
+    def parametrized(self, backend: backends.ArrayBackend, method: str, *params: Any) -> Any:
+        """``RandomStream.parametrized``: gamma/Poisson/binomial draws for gg.distributions."""
+        with self._lock:
+            return self._stream.parametrized(backend, method, *params)
+
 
 default_generator = Generator("cpu")
 default_generator.seed()  # as in PyTorch, the default stream differs from run to run
