@@ -117,7 +117,18 @@ from . import func  # noqa: E402  (gg.func: grad, vjp, jvp, jacrev, vmap, functi
 from .func import vmap  # noqa: E402
 # --- end s7-func ---
 # --- s7-dist ---
-from . import distributions  # noqa: E402  (gg.distributions; builds on nn.functional)
+
+
+def __getattr__(name: str) -> object:
+    """``gg.distributions`` is imported on first use. It is written against gpugrad's public
+    names, as ``torch.distributions`` is against torch's: a layer above this package, which
+    therefore does not import it while it loads (tests/test_layers.py)."""
+    if name == "distributions":
+        import importlib  # ``from . import`` here would call this function again
+
+        return importlib.import_module("gpugrad.distributions")
+    raise AttributeError(f"module 'gpugrad' has no attribute {name!r}")
+
 
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402

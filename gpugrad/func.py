@@ -26,8 +26,8 @@ from typing import Any
 from . import _random
 from ._engine import grad as _autograd_grad
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad
-from ._graph import AccumulateGrad
 from ._tensor import Tensor
+from .autograd.forward_ad import reaches_outside as _reaches_outside
 
 __all__ = [
     "functional_call",
@@ -171,29 +171,6 @@ class _Levels(threading.local):
 
 
 _levels = _Levels()
-
-
-def _reaches_outside(roots: Sequence[Tensor], inner: set[int]) -> bool:
-    """True when the graph behind ``roots`` reaches a tensor that requires grad and is not one
-    of the transform's own leaves (``inner``, by id): then results stay differentiable."""
-    seen: set[int] = set()
-    stack = [t.grad_fn for t in roots if isinstance(t, Tensor) and t._requires_grad]
-    for t in roots:
-        if isinstance(t, Tensor) and t._requires_grad and t.grad_fn is None and id(t) not in inner:
-            return True
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, AccumulateGrad):
-            if id(node.variable) not in inner:
-                return True
-            continue
-        for child, _ in node.next_functions:
-            if child is not None and id(child) not in seen:
-                stack.append(child)
-    return False
 
 
 def _keeps_graph(roots: Sequence[Tensor], inner: set[int], extra: Sequence[Any] = ()) -> bool:

@@ -32,6 +32,7 @@ LAYERS = [
         "gpugrad._tensor_methods",
         "gpugrad.autograd",
         "gpugrad._out",
+        "gpugrad._toplevel",
     ),
 ]
 """The core, bottom to top; a module may import its own layer and those below."""

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from .._engine import grad as _autograd_grad
 from .._grad_mode import enable_grad
+from .._graph import AccumulateGrad
 from .._tensor import Tensor
 
 __all__ = [
@@ -146,10 +147,8 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     duals = _duals(level)
     if not duals or not tensor.requires_grad:
         return UnpackedDualTensor(tensor.detach() if duals else tensor, None)
-    from ..func import _reaches_outside
-
     own_leaves = {id(d) for d, _ in duals.values() if d.grad_fn is None}
-    outside = _reaches_outside([tensor], own_leaves)
+    outside = reaches_outside([tensor], own_leaves)
     primal = tensor.view_as(tensor) if outside else tensor.detach()
     own = duals.get(id(tensor))
     if own is not None and own[0] is tensor:
@@ -194,3 +193,26 @@ def _tangent_of(
             allow_unused=True,
         )
     return zeros_like(tensor.detach()) if product is None else product
+
+
+def reaches_outside(roots: Sequence[Tensor], inner: set[int]) -> bool:
+    """True when the graph behind ``roots`` reaches a tensor that requires grad and is not one
+    of the transform's own leaves (``inner``, by id): then results stay differentiable."""
+    seen: set[int] = set()
+    stack = [t.grad_fn for t in roots if isinstance(t, Tensor) and t._requires_grad]
+    for t in roots:
+        if isinstance(t, Tensor) and t._requires_grad and t.grad_fn is None and id(t) not in inner:
+            return True
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, AccumulateGrad):
+            if id(node.variable) not in inner:
+                return True
+            continue
+        for child, _ in node.next_functions:
+            if child is not None and id(child) not in seen:
+                stack.append(child)
+    return False
