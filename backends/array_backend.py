@@ -467,6 +467,47 @@ class ArrayBackend:
         result = result + (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
         return xp.where(reflect, -result, result).astype(x.dtype, copy=False)
 
+    # --- mathx: gpugrad.special's primitives (backends/kernels/special_mathx.py) ---------
+    def i0(self, x: Array) -> Array:
+        return self.special.i0(x).astype(x.dtype, copy=False)
+
+    def special_i0e(self, x: Array) -> Array:
+        return self.special.i0e(x).astype(x.dtype, copy=False)
+
+    def special_i1(self, x: Array) -> Array:
+        return self.special.i1(x).astype(x.dtype, copy=False)
+
+    def special_i1e(self, x: Array) -> Array:
+        return self.special.i1e(x).astype(x.dtype, copy=False)
+
+    def special_erfcx(self, x: Array) -> Array:
+        return self.special.erfcx(x).astype(x.dtype, copy=False)
+
+    def special_ndtri(self, x: Array) -> Array:
+        return self.special.ndtri(x).astype(x.dtype, copy=False)
+
+    def special_log_ndtr(self, x: Array) -> Array:
+        return self.special.log_ndtr(x).astype(x.dtype, copy=False)
+
+    def special_bessel_j0(self, x: Array) -> Array:
+        return self.special.j0(x).astype(x.dtype, copy=False)
+
+    def special_bessel_j1(self, x: Array) -> Array:
+        return self.special.j1(x).astype(x.dtype, copy=False)
+
+    def special_zeta(self, x: Array, q: Array) -> Array:
+        """The Hurwitz zeta ``sum_k (k + q)**-x`` (both elementwise, broadcast)."""
+        dtype = self.xp.result_type(x, q)
+        return self.special.hurwitz_zeta(x, q).astype(dtype, copy=False)
+
+    def igamma(self, a: Array, x: Array) -> Array:
+        dtype = self.xp.result_type(a, x)
+        return self.special.gammainc(a, x).astype(dtype, copy=False)
+
+    def igammac(self, a: Array, x: Array) -> Array:
+        dtype = self.xp.result_type(a, x)
+        return self.special.gammaincc(a, x).astype(dtype, copy=False)
+
     # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
     def internal_overlap(self, x: Array) -> bool:
         """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:

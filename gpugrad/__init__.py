@@ -111,6 +111,7 @@ from . import distributed  # noqa: E402  (mpi4py is imported only by init_proces
 from .serialization import load, save  # noqa: E402
 from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)
 from .compile import compile  # noqa: E402  (gg.compile; the package stays gpugrad.compile's)
+from . import fft, special  # noqa: E402  (--- s7-mathx ---)
 
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402

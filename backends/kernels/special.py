@@ -341,3 +341,6 @@ _ROOT_SERIES = tuple(
     (-1.0) ** k * float(_zeta64(float(k), numpy.array([1.0]))[0]) / k for k in range(2, 28)
 )
 """Taylor coefficients of ``lgamma(1 + z)`` beyond the linear term: ``(-1)**k zeta(k) / k``."""
+
+
+# --- mathx: gpugrad.special's functions (i0e i1 ndtri zeta gammainc j0 ...) ----------------

@@ -1,0 +1,150 @@
+"""``gpugrad.special``: PyTorch's ``torch.special``, its real-valued functions.
+
+Most are gpugrad's own ops under ``torch.special``'s names (``expit`` is ``sigmoid``,
+``gammaln`` is ``lgamma``, ``gammainc`` is ``igamma``); ``ndtr``, ``xlog1py``, ``entr`` and
+``spherical_bessel_j0`` are composed from ops; ``i0e i1 i1e erfcx ndtri log_ndtr zeta`` and
+``bessel_j0/j1`` are array primitives of their own (``backends/kernels/special_mathx.py`` on
+the CPU, ``cupyx.scipy.special`` on CUDA), good to ~1e-14 relative in float64 (``bessel_j0``
+and ``bessel_j1`` to ~5e-12 absolute). Gradients are PyTorch's: the Bessel functions of the
+first kind, ``modified_bessel_*`` and ``spherical_bessel_j0`` record none, ``zeta`` and
+``gammainc`` are differentiable in their second argument only.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._tensor import Tensor
+from .ops import elementwise as _elementwise
+from .ops.elementwise import (
+    digamma,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    expm1,
+    i0,
+    log1p,
+    logit,
+    polygamma,
+    round,
+    sinc,
+    xlogy,
+)
+from .ops.elementwise import igamma as gammainc
+from .ops.elementwise import igammac as gammaincc
+from .ops.elementwise import lgamma as gammaln
+from .ops.elementwise import mvlgamma as multigammaln
+from .ops.elementwise import sigmoid as expit
+from .ops.elementwise import special_i0e as i0e
+from .ops.elementwise import special_i1 as i1
+from .ops.elementwise import special_i1e as i1e
+from .ops.elementwise import special_zeta as zeta
+from .ops.reduce import log_softmax, logsumexp, softmax
+
+psi = digamma
+
+__all__ = [
+    "bessel_j0",
+    "bessel_j1",
+    "digamma",
+    "entr",
+    "erf",
+    "erfc",
+    "erfcx",
+    "erfinv",
+    "exp2",
+    "expit",
+    "expm1",
+    "gammainc",
+    "gammaincc",
+    "gammaln",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "log1p",
+    "log_ndtr",
+    "log_softmax",
+    "logit",
+    "logsumexp",
+    "modified_bessel_i0",
+    "modified_bessel_i1",
+    "multigammaln",
+    "ndtr",
+    "ndtri",
+    "polygamma",
+    "psi",
+    "round",
+    "sinc",
+    "softmax",
+    "spherical_bessel_j0",
+    "xlog1py",
+    "xlogy",
+    "zeta",
+]
+
+
+def erfcx(input: Tensor) -> Tensor:
+    """The scaled complementary error function ``exp(input**2) * erfc(input)``."""
+    return _elementwise.special_unary(_elementwise.SPECIAL_ERFCX, input)
+
+
+def ndtri(input: Tensor) -> Tensor:
+    """The inverse of ``ndtr``: the standard normal quantile of ``input`` in [0, 1]."""
+    return _elementwise.special_unary(_elementwise.SPECIAL_NDTRI, input)
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """``log(ndtr(input))``, accurate in both tails."""
+    return _elementwise.special_unary(_elementwise.SPECIAL_LOG_NDTR, input)
+
+
+def ndtr(input: Tensor) -> Tensor:
+    """The standard normal distribution function ``(1 + erf(input / sqrt(2))) / 2``."""
+    x = _elementwise._float_input(input)
+    return _elementwise.mul(erfc(_elementwise.mul(x, -1 / math.sqrt(2))), 0.5)
+
+
+def xlog1py(input: Tensor | float, other: Tensor | float) -> Tensor:
+    """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    x, y = _elementwise._float_operands("", input, other)
+    safe = _elementwise.where((x == 0) & (y == y), 0, y)  # log1p(0) = 0: no 0 * inf
+    return _elementwise.mul(x, log1p(safe))
+
+
+def entr(input: Tensor) -> Tensor:
+    """The elementwise entropy ``-input * log(input)``: 0 at 0, ``-inf`` below 0."""
+    x = _elementwise._float_input(input)
+    positive = x > 0
+    value = _elementwise.neg(xlogy(x, _elementwise.where(positive, x, 1)))
+    return _elementwise.where(positive, value, _elementwise.where(x == 0, 0.0, -math.inf))
+
+
+def bessel_j0(input: Tensor) -> Tensor:
+    """The Bessel function of the first kind of order 0 (no gradient, as PyTorch)."""
+    return _elementwise.special_unrecorded("special_bessel_j0", input)
+
+
+def bessel_j1(input: Tensor) -> Tensor:
+    """The Bessel function of the first kind of order 1 (no gradient, as PyTorch)."""
+    return _elementwise.special_unrecorded("special_bessel_j1", input)
+
+
+def modified_bessel_i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 0 (no gradient)."""
+    return _elementwise.special_unrecorded("i0", input)
+
+
+def modified_bessel_i1(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 1 (no gradient)."""
+    return _elementwise.special_unrecorded("special_i1", input)
+
+
+def spherical_bessel_j0(input: Tensor) -> Tensor:
+    """The spherical Bessel function of the first kind of order 0, ``sin(x) / x``
+    (1 at 0; no gradient, as PyTorch)."""
+    x = _elementwise._float_input(input).detach()
+    zero = x == 0
+    safe = _elementwise.where(zero, 1, x)
+    return _elementwise.where(zero, 1.0, _elementwise.div(_elementwise.sin(safe), safe))
