@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ._tensor import Tensor
-from .ops import elementwise as _elementwise
-from .ops.elementwise import (
+from ._exports import (  # the exported ops (with ``out=`` where PyTorch takes it)
     digamma,
     erf,
     erfc,
@@ -25,22 +23,26 @@ from .ops.elementwise import (
     expm1,
     i0,
     log1p,
+    log_softmax,
     logit,
+    logsumexp,
     polygamma,
     round,
     sinc,
+    softmax,
     xlogy,
 )
-from .ops.elementwise import igamma as gammainc
-from .ops.elementwise import igammac as gammaincc
-from .ops.elementwise import lgamma as gammaln
-from .ops.elementwise import mvlgamma as multigammaln
-from .ops.elementwise import sigmoid as expit
+from ._exports import igamma as gammainc
+from ._exports import igammac as gammaincc
+from ._exports import lgamma as gammaln
+from ._exports import mvlgamma as multigammaln
+from ._exports import sigmoid as expit
+from ._tensor import Tensor
+from .ops import elementwise as _elementwise
 from .ops.elementwise import special_i0e as i0e
 from .ops.elementwise import special_i1 as i1
 from .ops.elementwise import special_i1e as i1e
 from .ops.elementwise import special_zeta as zeta
-from .ops.reduce import log_softmax, logsumexp, softmax
 
 psi = digamma
 
@@ -118,7 +120,7 @@ def entr(input: Tensor) -> Tensor:
     x = _elementwise._float_input(input)
     positive = x > 0
     value = _elementwise.neg(xlogy(x, _elementwise.where(positive, x, 1)))
-    return _elementwise.where(positive, value, _elementwise.where(x == 0, 0.0, -math.inf))
+    return _elementwise.where(x < 0, -math.inf, _elementwise.where(x == 0, 0.0, value))
 
 
 def bessel_j0(input: Tensor) -> Tensor:

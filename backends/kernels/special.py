@@ -344,3 +344,18 @@ _ROOT_SERIES = tuple(
 
 
 # --- mathx: gpugrad.special's functions (i0e i1 ndtri zeta gammainc j0 ...) ----------------
+from .special_mathx import (  # noqa: E402, F401  (the CPU's special namespace, as cupyx's)
+    erfcx,
+    gammainc,
+    gammaincc,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    j0,
+    j1,
+    log_ndtr,
+    ndtr,
+    ndtri,
+)
+from .special_mathx import zeta as hurwitz_zeta  # noqa: E402, F401  (s elementwise)
