@@ -508,6 +508,49 @@ class ArrayBackend:
         dtype = self.xp.result_type(a, x)
         return self.special.gammaincc(a, x).astype(dtype, copy=False)
 
+    # --- mathx: numeric top-level names (searchsorted, histograms, gcd, frexp ...) -------
+    def searchsorted(self, sorted_sequence: Array, values: Array, right: bool) -> Array:
+        """Insertion points of ``values`` in each row of ``sorted_sequence`` (a 1-d
+        sequence for all ``values``, or one row per leading index), as int64."""
+        xp = self.xp
+        side = "right" if right else "left"
+        if sorted_sequence.ndim == 1:
+            return xp.searchsorted(sorted_sequence, values, side=side).astype(xp.int64)
+        rows = sorted_sequence.reshape(-1, sorted_sequence.shape[-1])
+        queries = values.reshape(rows.shape[0], -1)
+        out = xp.empty(queries.shape, dtype=xp.int64)
+        for i in range(rows.shape[0]):
+            out[i] = xp.searchsorted(rows[i], queries[i], side=side)
+        return out.reshape(values.shape)
+
+    def bincount(self, x: Array, weights: Array | None, minlength: int) -> Array:
+        return self.xp.bincount(x, weights=weights, minlength=minlength)
+
+    def histogram(
+        self, x: Array, bins: Any, range: Any, weights: Array | None, density: bool
+    ) -> tuple[Array, Array]:
+        return self.xp.histogram(x, bins=bins, range=range, weights=weights, density=density)
+
+    def histogramdd(
+        self, x: Array, bins: Any, range: Any, weights: Array | None, density: bool
+    ) -> tuple[Array, list]:
+        return self.xp.histogramdd(x, bins=bins, range=range, weights=weights, density=density)
+
+    def gcd(self, x: Array, y: Array) -> Array:
+        return self.xp.gcd(x, y)
+
+    def lcm(self, x: Array, y: Array) -> Array:
+        return self.xp.lcm(x, y)
+
+    def frexp_exponent(self, x: Array) -> Array:
+        """The binary exponents of ``x`` (0 for 0, inf and NaN), as int32."""
+        xp = self.xp
+        exponent = xp.frexp(x)[1].astype(xp.int32)
+        return xp.where(xp.isfinite(x), exponent, 0).astype(xp.int32)
+
+    def nextafter(self, x: Array, y: Array) -> Array:
+        return self.xp.nextafter(x, y)
+
     # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
     def internal_overlap(self, x: Array) -> bool:
         """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:

@@ -39,9 +39,12 @@ from ._exports import mvlgamma as multigammaln
 from ._exports import sigmoid as expit
 from ._tensor import Tensor
 from .ops import elementwise as _elementwise
+from .ops.elementwise import special_erfcx as erfcx
 from .ops.elementwise import special_i0e as i0e
 from .ops.elementwise import special_i1 as i1
 from .ops.elementwise import special_i1e as i1e
+from .ops.elementwise import special_log_ndtr as log_ndtr
+from .ops.elementwise import special_ndtri as ndtri
 from .ops.elementwise import special_zeta as zeta
 
 psi = digamma
@@ -85,21 +88,6 @@ __all__ = [
     "xlogy",
     "zeta",
 ]
-
-
-def erfcx(input: Tensor) -> Tensor:
-    """The scaled complementary error function ``exp(input**2) * erfc(input)``."""
-    return _elementwise.special_unary(_elementwise.SPECIAL_ERFCX, input)
-
-
-def ndtri(input: Tensor) -> Tensor:
-    """The inverse of ``ndtr``: the standard normal quantile of ``input`` in [0, 1]."""
-    return _elementwise.special_unary(_elementwise.SPECIAL_NDTRI, input)
-
-
-def log_ndtr(input: Tensor) -> Tensor:
-    """``log(ndtr(input))``, accurate in both tails."""
-    return _elementwise.special_unary(_elementwise.SPECIAL_LOG_NDTR, input)
 
 
 def ndtr(input: Tensor) -> Tensor:

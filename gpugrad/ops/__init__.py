@@ -9,6 +9,7 @@ losses) and ``random`` (the in-place random methods). ``dispatch`` records an op
 from . import registry
 from . import transfer  # noqa: I001  (families in dependency order)
 from . import elementwise, reduce, shape, index, linalg, nn, random, backward_ns
+from . import numeric  # --- s7-mathx ---
 
 __all__ = [
     "backward_ns",
@@ -16,6 +17,7 @@ __all__ = [
     "index",
     "linalg",
     "nn",
+    "numeric",
     "random",
     "reduce",
     "registry",

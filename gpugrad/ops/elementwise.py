@@ -1917,6 +1917,7 @@ def _float_operands(kernel: str, input: TensorOrNumber, other: TensorOrNumber) -
     return to_dtype(x, as_dtype), to_dtype(y, as_dtype)
 
 
+@declare(methods=(), export=False, rows=(SPECIAL_ZETA,))
 def special_zeta(input: TensorOrNumber, other: TensorOrNumber) -> Tensor:
     """The Hurwitz zeta function ``sum_k (k + other)**-input``."""
     x, q = _float_operands("", input, other)
@@ -1957,19 +1958,31 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     return add(total, p * (p - 1) / 4 * math.log(math.pi))
 
 
-def special_i0e(input: Tensor) -> Tensor:
-    """``exp(-|input|) * i0(input)``."""
-    return special_unary(SPECIAL_I0E, input)
+def _special(name: str, row: Op, doc: str) -> Any:
+    """Declare ``gpugrad.special.<name>`` (not exported at the top level, no method)."""
+
+    def function(input: Tensor) -> Tensor:
+        return special_unary(row, input)
+
+    function.__name__ = function.__qualname__ = f"special_{name}"
+    function.__doc__ = doc
+    return declare(f"special_{name}", methods=(), export=False, rows=(row,))(function)
 
 
-def special_i1(input: Tensor) -> Tensor:
-    """The modified Bessel function of the first kind of order 1."""
-    return special_unary(SPECIAL_I1, input)
-
-
-def special_i1e(input: Tensor) -> Tensor:
-    """``exp(-|input|) * i1(input)``."""
-    return special_unary(SPECIAL_I1E, input)
+special_i0e = _special("i0e", SPECIAL_I0E, "``exp(-|input|) * i0(input)``.")
+special_i1 = _special(
+    "i1", SPECIAL_I1, "The modified Bessel function of the first kind of order 1."
+)
+special_i1e = _special("i1e", SPECIAL_I1E, "``exp(-|input|) * i1(input)``.")
+special_erfcx = _special(
+    "erfcx", SPECIAL_ERFCX, "The scaled complementary error function ``exp(x**2) * erfc(x)``."
+)
+special_ndtri = _special(
+    "ndtri", SPECIAL_NDTRI, "The inverse of ``ndtr``: the standard normal quantile of ``input``."
+)
+special_log_ndtr = _special(
+    "log_ndtr", SPECIAL_LOG_NDTR, "``log(ndtr(input))``, accurate in both tails."
+)
 
 
 def special_unrecorded(method: str, input: Tensor) -> Tensor:

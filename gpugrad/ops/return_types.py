@@ -40,11 +40,18 @@ kthvalue = _result_type("kthvalue")
 cummax = _result_type("cummax")
 cummin = _result_type("cummin")
 aminmax = _result_type("aminmax", ("min", "max"))
+# --- mathx ---
+frexp = _result_type("frexp", ("mantissa", "exponent"))
+histogram = _result_type("histogram", ("hist", "bin_edges"))
+histogramdd = _result_type("histogramdd", ("hist", "bin_edges"))
 
 __all__ = [
     "aminmax",
     "cummax",
     "cummin",
+    "frexp",
+    "histogram",
+    "histogramdd",
     "kthvalue",
     "max",
     "median",
