@@ -551,6 +551,51 @@ class ArrayBackend:
     def nextafter(self, x: Array, y: Array) -> Array:
         return self.xp.nextafter(x, y)
 
+    # --- mathx: LU with partial pivoting (NumPy and CuPy have none; gpugrad.linalg.lu) ---
+    def lu_factor(self, a: Array) -> tuple[Array, Array, Array]:
+        """``(LU, pivots, info)`` of each ``m x n`` matrix in ``a``, as LAPACK's getrf:
+        ``L`` (unit diagonal, not stored) below ``U``, 1-based int32 row swaps, and info
+        the 1-based index of the first zero pivot (0: none)."""
+        xp = self.xp
+        *batch, m, n = a.shape
+        lu = a.reshape(-1, m, n).copy()
+        count, k = lu.shape[0], min(m, n)
+        rows = xp.arange(count)
+        pivots = xp.zeros((count, k), dtype=xp.int32)
+        info = xp.zeros(count, dtype=xp.int32)
+        for j in range(k):
+            p = xp.argmax(xp.abs(lu[:, j:, j]), axis=1) + j
+            pivots[:, j] = p + 1
+            row_j = lu[rows, j, :].copy()
+            lu[rows, j, :] = lu[rows, p, :]
+            lu[rows, p, :] = row_j
+            pivot = lu[:, j, j]
+            zero = pivot == 0
+            info = xp.where(zero & (info == 0), j + 1, info).astype(xp.int32)
+            scale = xp.where(zero, 1, pivot)
+            lu[:, j + 1 :, j] /= scale[:, None]
+            lu[:, j + 1 :, j + 1 :] -= lu[:, j + 1 :, j, None] * lu[:, j, None, j + 1 :]
+        return (
+            lu.reshape(a.shape),
+            pivots.reshape((*batch, k)),
+            info.reshape(tuple(batch)),
+        )
+
+    def lu_permutation(self, pivots: Array, m: int) -> Array:
+        """The row order ``perm`` (int64) with ``A[perm] = L U`` from getrf's pivots."""
+        xp = self.xp
+        *batch, k = pivots.shape
+        swaps = pivots.reshape(-1, k).astype(xp.int64) - 1
+        count = swaps.shape[0]
+        rows = xp.arange(count)
+        perm = xp.broadcast_to(xp.arange(m, dtype=xp.int64), (count, m)).copy()
+        for j in range(k):
+            target = swaps[:, j]
+            held = perm[rows, j].copy()
+            perm[rows, j] = perm[rows, target]
+            perm[rows, target] = held
+        return perm.reshape((*batch, m))
+
     # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
     def internal_overlap(self, x: Array) -> bool:
         """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:

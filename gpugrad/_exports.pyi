@@ -46,6 +46,20 @@ from .ops.linalg import det as det
 from .ops.linalg import dist as dist
 from .ops.linalg import einsum as einsum
 from .ops.linalg import logdet as logdet
+from .ops.linalg_more import chain_matmul as chain_matmul
+from .ops.linalg_more import cholesky_inverse as cholesky_inverse
+from .ops.linalg_more import cholesky_solve as cholesky_solve
+from .ops.linalg_more import frobenius_norm as frobenius_norm
+from .ops.linalg_more import legacy_cholesky as cholesky
+from .ops.linalg_more import legacy_lu as lu
+from .ops.linalg_more import legacy_lu_solve as lu_solve
+from .ops.linalg_more import legacy_qr as qr
+from .ops.linalg_more import legacy_svd as svd
+from .ops.linalg_more import lu_unpack as lu_unpack
+from .ops.linalg_more import matrix_exp as matrix_exp
+from .ops.linalg_more import nuclear_norm as nuclear_norm
+from .ops.linalg_more import pinverse as pinverse
+from .ops.linalg_more import triangular_solve as triangular_solve
 from .ops.numeric import angle as angle
 from .ops.numeric import bartlett_window as bartlett_window
 from .ops.numeric import bincount as bincount
@@ -719,6 +733,10 @@ __all__ = [
     "cat",
     "cdist",
     "ceil",
+    "chain_matmul",
+    "cholesky",
+    "cholesky_inverse",
+    "cholesky_solve",
     "chunk",
     "clamp",
     "clamp_max",
@@ -778,6 +796,7 @@ __all__ = [
     "fmod",
     "frac",
     "frexp",
+    "frobenius_norm",
     "gather",
     "gcd",
     "ge",
@@ -838,9 +857,13 @@ __all__ = [
     "logit",
     "logsumexp",
     "lt",
+    "lu",
+    "lu_solve",
+    "lu_unpack",
     "masked_fill",
     "masked_select",
     "matmul",
+    "matrix_exp",
     "matrix_power",
     "max",
     "maximum",
@@ -871,12 +894,15 @@ __all__ = [
     "nonzero",
     "norm",
     "not_equal",
+    "nuclear_norm",
     "outer",
     "permute",
+    "pinverse",
     "polygamma",
     "positive",
     "pow",
     "prod",
+    "qr",
     "quantile",
     "rad2deg",
     "ravel",
@@ -920,6 +946,7 @@ __all__ = [
     "sub",
     "subtract",
     "sum",
+    "svd",
     "swapaxes",
     "swapdims",
     "t",
@@ -935,6 +962,7 @@ __all__ = [
     "transpose",
     "trapezoid",
     "trapz",
+    "triangular_solve",
     "tril",
     "triu",
     "true_divide",
