@@ -596,6 +596,30 @@ class ArrayBackend:
             perm[rows, target] = held
         return perm.reshape((*batch, m))
 
+    # --- mathx: Householder QR in LAPACK's packed form (geqrf) --------------------------
+    def geqrf(self, a: Array) -> tuple[Array, Array]:
+        """``(a, tau)`` as LAPACK's geqrf: ``R`` on and above the diagonal, the Householder
+        vectors (unit first element, not stored) below it, their scales in ``tau``."""
+        xp = self.xp
+        *batch, m, n = a.shape
+        out = a.reshape(-1, m, n).copy()
+        count, k = out.shape[0], min(m, n)
+        tau = xp.zeros((count, k), dtype=a.dtype)
+        for j in range(k):
+            alpha = out[:, j, j].copy()
+            rest = xp.sqrt((out[:, j + 1 :, j] ** 2).sum(axis=1))
+            flat = rest == 0
+            beta = -xp.copysign(xp.hypot(alpha, rest), alpha)
+            safe_beta = xp.where(flat, 1, beta)
+            tau[:, j] = xp.where(flat, 0, (beta - alpha) / safe_beta)
+            scale = xp.where(flat, 0, 1 / xp.where(flat, 1, alpha - beta))
+            out[:, j + 1 :, j] *= scale[:, None]
+            out[:, j, j] = xp.where(flat, alpha, beta)
+            v = xp.concatenate([xp.ones((count, 1), dtype=a.dtype), out[:, j + 1 :, j]], axis=1)
+            w = xp.einsum("bi,bij->bj", v, out[:, j:, j + 1 :])
+            out[:, j:, j + 1 :] -= tau[:, j, None, None] * v[:, :, None] * w[:, None, :]
+        return out.reshape(a.shape), tau.reshape((*batch, k))
+
     # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
     def internal_overlap(self, x: Array) -> bool:
         """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:

@@ -50,6 +50,7 @@ from .ops.linalg_more import chain_matmul as chain_matmul
 from .ops.linalg_more import cholesky_inverse as cholesky_inverse
 from .ops.linalg_more import cholesky_solve as cholesky_solve
 from .ops.linalg_more import frobenius_norm as frobenius_norm
+from .ops.linalg_more import geqrf as geqrf
 from .ops.linalg_more import legacy_cholesky as cholesky
 from .ops.linalg_more import legacy_lu as lu
 from .ops.linalg_more import legacy_lu_solve as lu_solve
@@ -58,6 +59,8 @@ from .ops.linalg_more import legacy_svd as svd
 from .ops.linalg_more import lu_unpack as lu_unpack
 from .ops.linalg_more import matrix_exp as matrix_exp
 from .ops.linalg_more import nuclear_norm as nuclear_norm
+from .ops.linalg_more import orgqr as orgqr
+from .ops.linalg_more import ormqr as ormqr
 from .ops.linalg_more import pinverse as pinverse
 from .ops.linalg_more import triangular_solve as triangular_solve
 from .ops.numeric import angle as angle
@@ -800,6 +803,7 @@ __all__ = [
     "gather",
     "gcd",
     "ge",
+    "geqrf",
     "ger",
     "greater",
     "greater_equal",
@@ -895,6 +899,8 @@ __all__ = [
     "norm",
     "not_equal",
     "nuclear_norm",
+    "orgqr",
+    "ormqr",
     "outer",
     "permute",
     "pinverse",

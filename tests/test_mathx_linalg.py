@@ -153,3 +153,27 @@ def test_result_types_and_metadata(device):
         np.testing.assert_allclose(o.cpu().numpy(), t.numpy(), atol=1e-14)
     assert a.svd().S.shape == (4,) and a.matrix_exp().shape == (4, 4)
     np.testing.assert_allclose(a.pinverse().cpu().numpy(), np.linalg.pinv(A_VALUES[0]), atol=1e-12)
+
+
+def test_geqrf_orgqr_ormqr(device):
+    a = RNG.normal(size=(2, 5, 3))
+    ours, theirs = gg.geqrf(gg.tensor(a, device=device)), torch.geqrf(torch.tensor(a))
+    assert ours._fields == ("a", "tau")
+    np.testing.assert_allclose(ours.a.cpu().numpy(), theirs.a.numpy(), atol=1e-13)
+    np.testing.assert_allclose(ours.tau.cpu().numpy(), theirs.tau.numpy(), atol=1e-13)
+    np.testing.assert_allclose(
+        gg.orgqr(*ours).cpu().numpy(), torch.orgqr(*theirs).numpy(), atol=1e-13
+    )
+    for left, transpose, shape in (
+        (True, False, (2, 5, 4)),
+        (True, True, (2, 5, 4)),
+        (False, True, (2, 4, 5)),
+    ):
+        c = RNG.normal(size=shape)
+        np.testing.assert_allclose(
+            ours.a.ormqr(ours.tau, gg.tensor(c, device=device), left, transpose).cpu().numpy(),
+            torch.ormqr(theirs.a, theirs.tau, torch.tensor(c), left, transpose).numpy(),
+            atol=1e-13,
+        )
+    other = gg.tensor(RNG.normal(size=(2, 5, 2)), device=device, requires_grad=True)
+    assert gg.autograd.gradcheck(lambda o: gg.ormqr(ours.a, ours.tau, o, transpose=True), (other,))

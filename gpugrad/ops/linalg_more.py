@@ -50,8 +50,8 @@ from .linalg import (
 from .numeric import _powers
 from .reduce import sum
 from .registry import declare
+from .shape import cat, mT, tril, triu
 from .shape import diagonal as _diagonal
-from .shape import mT, tril, triu
 
 # --- triangular systems -------------------------------------------------------------------
 
@@ -571,3 +571,35 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tenso
 def frobenius_norm(input: Tensor, dim: Any = (-2, -1), keepdim: bool = False) -> Tensor:
     """The Frobenius norm (the 2-norm of the elements) over ``dim``."""
     return vector_norm(input, 2, dim, keepdim)
+
+
+@declare(methods=("geqrf",))
+def geqrf(input: Tensor) -> Any:
+    """``(a, tau)``: the QR decomposition in LAPACK's packed Householder form (not
+    differentiable, as PyTorch's)."""
+    _matrix_input(input, "geqrf", square=False)
+    backend = input._backend
+    a, tau = backend.geqrf(input.detach()._data)
+    return return_types.geqrf(_wrap(a, backend), _wrap(tau, backend))
+
+
+@declare(methods=("orgqr",))
+def orgqr(input: Tensor, tau: Tensor) -> Tensor:
+    """``linalg.householder_product(input, tau)``: ``Q`` from ``geqrf``'s result."""
+    return householder_product(input, tau)
+
+
+@declare(methods=("ormqr",))
+def ormqr(
+    input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False
+) -> Tensor:
+    """``other`` multiplied by ``Q`` (``Q^T`` when ``transpose``; from the right when not
+    ``left``), ``Q`` given by ``geqrf``'s Householder vectors ``input`` and ``tau``."""
+    m = input.shape[-2]
+    k = tau.shape[-1]
+    reflectors = input[..., :, :k]
+    padding = zeros(*input.shape[:-2], m, m - k, dtype=input.dtype, device=input.device)
+    Q = householder_product(cat([reflectors, padding], -1), tau)
+    if transpose:
+        Q = mT(Q)
+    return matmul(Q, other) if left else matmul(other, Q)

@@ -46,6 +46,7 @@ histogram = _result_type("histogram", ("hist", "bin_edges"))
 histogramdd = _result_type("histogramdd", ("hist", "bin_edges"))
 svd = _result_type("svd", ("U", "S", "V"))
 qr = _result_type("qr", ("Q", "R"))
+geqrf = _result_type("geqrf", ("a", "tau"))
 triangular_solve = _result_type("triangular_solve", ("solution", "cloned_coefficient"))
 lu_unpack = _result_type("lu_unpack", ("P", "L", "U"))
 linalg_lstsq = _result_type("linalg_lstsq", ("solution", "residuals", "rank", "singular_values"))
@@ -61,6 +62,7 @@ __all__ = [
     "cummax",
     "cummin",
     "frexp",
+    "geqrf",
     "histogram",
     "histogramdd",
     "kthvalue",
