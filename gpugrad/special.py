@@ -13,6 +13,7 @@ first kind, ``modified_bessel_*`` and ``spherical_bessel_j0`` record none, ``zet
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ._exports import (  # the exported ops (with ``out=`` where PyTorch takes it)
     digamma,
@@ -52,6 +53,10 @@ psi = digamma
 __all__ = [
     "bessel_j0",
     "bessel_j1",
+    "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u",
+    "chebyshev_polynomial_v",
+    "chebyshev_polynomial_w",
     "digamma",
     "entr",
     "erf",
@@ -64,10 +69,14 @@ __all__ = [
     "gammainc",
     "gammaincc",
     "gammaln",
+    "hermite_polynomial_h",
+    "hermite_polynomial_he",
     "i0",
     "i0e",
     "i1",
     "i1e",
+    "laguerre_polynomial_l",
+    "legendre_polynomial_p",
     "log1p",
     "log_ndtr",
     "log_softmax",
@@ -81,6 +90,10 @@ __all__ = [
     "polygamma",
     "psi",
     "round",
+    "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u",
+    "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w",
     "sinc",
     "softmax",
     "spherical_bessel_j0",
@@ -138,3 +151,73 @@ def spherical_bessel_j0(input: Tensor) -> Tensor:
     zero = x == 0
     safe = _elementwise.where(zero, 1, x)
     return _elementwise.where(zero, 1.0, _elementwise.div(_elementwise.sin(safe), safe))
+
+
+# --- orthogonal polynomials (by their three-term recurrences; no gradient, as PyTorch) ----
+def _polynomial(name: str, first: Any, step: Any, shifted: bool = False) -> Any:
+    """``name(input, n)``: the degree-``n`` polynomial (``n`` truncated to an integer,
+    elementwise; 0 for negative ``n``) from ``p_1 = first(x)`` and
+    ``p_{k+1} = step(k, x, p_k, p_{k-1})``."""
+
+    def polynomial(input: Tensor | float, n: Tensor | float) -> Tensor:
+        x, degree = _elementwise._float_operands("", input, n)
+        x, degree = x.detach(), _elementwise.trunc(degree.detach())
+        if shifted:
+            x = x * 2 - 1
+        previous, current = x * 0 + 1, first(x)
+        out = _elementwise.where(degree == 0, previous, x * 0)
+        top = int(degree.max()) if degree.numel() else 0
+        for k in range(1, top + 1):
+            out = _elementwise.where(degree == k, current, out)
+            previous, current = current, step(k, x, current, previous)
+        return out
+
+    polynomial.__name__ = polynomial.__qualname__ = name
+    polynomial.__doc__ = f"PyTorch's ``special.{name}(input, n)`` (no gradient)."
+    return polynomial
+
+
+def _chebyshev_step(k: int, x: Tensor, p: Tensor, q: Tensor) -> Tensor:
+    return 2 * x * p - q
+
+
+_CHEBYSHEV_FIRST = {"t": lambda x: x, "u": lambda x: 2 * x, "v": lambda x: 2 * x - 1}
+_CHEBYSHEV_FIRST["w"] = lambda x: 2 * x + 1
+chebyshev_polynomial_t = _polynomial(
+    "chebyshev_polynomial_t", _CHEBYSHEV_FIRST["t"], _chebyshev_step
+)
+chebyshev_polynomial_u = _polynomial(
+    "chebyshev_polynomial_u", _CHEBYSHEV_FIRST["u"], _chebyshev_step
+)
+chebyshev_polynomial_v = _polynomial(
+    "chebyshev_polynomial_v", _CHEBYSHEV_FIRST["v"], _chebyshev_step
+)
+chebyshev_polynomial_w = _polynomial(
+    "chebyshev_polynomial_w", _CHEBYSHEV_FIRST["w"], _chebyshev_step
+)
+shifted_chebyshev_polynomial_t = _polynomial(
+    "shifted_chebyshev_polynomial_t", _CHEBYSHEV_FIRST["t"], _chebyshev_step, shifted=True
+)
+shifted_chebyshev_polynomial_u = _polynomial(
+    "shifted_chebyshev_polynomial_u", _CHEBYSHEV_FIRST["u"], _chebyshev_step, shifted=True
+)
+shifted_chebyshev_polynomial_v = _polynomial(
+    "shifted_chebyshev_polynomial_v", _CHEBYSHEV_FIRST["v"], _chebyshev_step, shifted=True
+)
+shifted_chebyshev_polynomial_w = _polynomial(
+    "shifted_chebyshev_polynomial_w", _CHEBYSHEV_FIRST["w"], _chebyshev_step, shifted=True
+)
+hermite_polynomial_h = _polynomial(
+    "hermite_polynomial_h", lambda x: 2 * x, lambda k, x, p, q: 2 * x * p - 2 * k * q
+)
+hermite_polynomial_he = _polynomial(
+    "hermite_polynomial_he", lambda x: x, lambda k, x, p, q: x * p - k * q
+)
+laguerre_polynomial_l = _polynomial(
+    "laguerre_polynomial_l",
+    lambda x: 1 - x,
+    lambda k, x, p, q: ((2 * k + 1 - x) * p - k * q) / (k + 1),
+)
+legendre_polynomial_p = _polynomial(
+    "legendre_polynomial_p", lambda x: x, lambda k, x, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1)
+)

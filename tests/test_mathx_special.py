@@ -213,3 +213,39 @@ def test_fft_helpers_match_torch(device):
     assert gg.autograd.gradcheck(lambda v: gg.fft.fftshift(v) * v, (g,))
     with pytest.raises(NotImplementedError, match="no complex dtypes"):
         gg.fft.rfft(g)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "chebyshev_polynomial_t",
+        "chebyshev_polynomial_u",
+        "chebyshev_polynomial_v",
+        "chebyshev_polynomial_w",
+        "shifted_chebyshev_polynomial_t",
+        "shifted_chebyshev_polynomial_u",
+        "shifted_chebyshev_polynomial_v",
+        "shifted_chebyshev_polynomial_w",
+        "hermite_polynomial_h",
+        "hermite_polynomial_he",
+        "laguerre_polynomial_l",
+        "legendre_polynomial_p",
+    ],
+)
+def test_orthogonal_polynomials(device, name):
+    ours, theirs = getattr(gg.special, name), getattr(torch.special, name)
+    x = [-1.5, -0.3, 0.0, 0.7, 1.0, 2.0]
+    n = [-1.0, 0.0, 1.0, 2.5, 4.0, 5.0]
+    gx = gg.tensor(x, dtype=gg.float64, device=device, requires_grad=True)
+    tx = torch.tensor(x, dtype=torch.float64)
+    for degree in (0, 3, 6):
+        _close(ours(gx, degree), theirs(tx, degree).numpy(), rtol=1e-12, atol=1e-12)
+    _close(
+        ours(gx, gg.tensor(n, device=device)),
+        theirs(tx, torch.tensor(n)).numpy(),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    assert ours(gx, 3).grad_fn is None
+    assert ours(gg.tensor([1, 2], device=device), 2).dtype == gg.float32
+    assert ours(2.0, gg.tensor([2], device=device)).dtype == gg.float32

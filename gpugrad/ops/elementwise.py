@@ -1908,7 +1908,11 @@ def _float_operands(kernel: str, input: TensorOrNumber, other: TensorOrNumber) -
     """Two operands as tensors of one float dtype (PyTorch's promotion; integer pairs are
     refused as PyTorch's ``*_cpu`` kernels refuse them when ``kernel`` is given)."""
     x, y = _as_tensor_pair(input, other)
-    dtype = _dtypes.promote_arrays(x._data.dtype, x._data.ndim, y._data.dtype, y._data.ndim)
+    if isinstance(input, Tensor) and isinstance(other, Tensor):
+        dtype = _dtypes.promote_arrays(x._data.dtype, x._data.ndim, y._data.dtype, y._data.ndim)
+    else:  # a Python number takes the tensor's dtype kind, as PyTorch's wrapped numbers
+        tensor, number = (input, other) if isinstance(input, Tensor) else (other, input)
+        dtype = _dtypes.promote_with_scalar(tensor._data.dtype, number)
     if dtype.kind != "f":
         if kernel:
             raise _not_implemented(kernel, x, dtype=dtype)
