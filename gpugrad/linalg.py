@@ -54,7 +54,35 @@ from .ops.linalg_more import (
     vecdot,
 )
 
-globals().update(  # each takes PyTorch's out= (gpugrad/_out.py)
+WITHOUT_OUT = frozenset(
+    [
+        "cholesky_ex",
+        "cond",
+        "diagonal",
+        "eig",
+        "eigvals",
+        "householder_product",
+        "inv_ex",
+        "lstsq",
+        "lu",
+        "lu_factor",
+        "lu_factor_ex",
+        "lu_solve",
+        "matrix_exp",
+        "matrix_power",
+        "multi_dot",
+        "solve_ex",
+        "solve_triangular",
+        "tensorinv",
+        "tensorsolve",
+        "vander",
+        "vecdot",
+    ]
+)
+"""The functions that do not take ``out=`` (PyTorch's ``diagonal`` and ``vander`` have none;
+the others, added by mathx, do not have it yet)."""
+
+globals().update(  # each of the others takes PyTorch's out= (gpugrad/_out.py)
     {name: accepts_out(name, globals()[name], LINALG_OUT_RULES) for name in LINALG_OUT_RULES}
 )
 
