@@ -110,7 +110,7 @@ def test_zeta_igamma_mvlgamma_values(device):
     s = RNG.uniform(1.05, 9, 100)
     q = RNG.uniform(-4.5, 20, 100)
     _close(gg.special.zeta(gg.tensor(s), gg.tensor(q)), scipy_special.zeta(s, q), rtol=1e-13)
-    edge_s, edge_q = [1.0, 0.5, 2.0, 2.0], [1.0, 1.0, -2.0, np.inf]
+    edge_s, edge_q = [1.0, 0.5, 2.0, 2.0, 2.0], [1.0, 1.0, -2.0, np.inf, 1e300]
     _close(
         gg.special.zeta(gg.tensor(edge_s), gg.tensor(edge_q)),
         torch.special.zeta(torch.tensor(edge_s), torch.tensor(edge_q)),

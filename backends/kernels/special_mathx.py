@@ -247,6 +247,7 @@ def _zeta(s, q):
     total[nonpositive & integer_q] = numpy.inf
     total[nonpositive & ~integer_q & (s != numpy.floor(s))] = numpy.nan
     total[q == numpy.inf] = numpy.nan
+    total[(q > 0) & numpy.isfinite(q) & (q**-s == 0)] = 0.0  # every term underflows
     total[s == 1] = numpy.inf
     total[s < 1] = numpy.nan
     total[numpy.isnan(s) | numpy.isnan(q)] = numpy.nan
