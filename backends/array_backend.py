@@ -467,6 +467,159 @@ class ArrayBackend:
         result = result + (1 + 1 / (2 * x) + ixx * (1 / 6 - ixx * (1 / 30 - ixx * (1 / 42)))) / x
         return xp.where(reflect, -result, result).astype(x.dtype, copy=False)
 
+    # --- mathx: gpugrad.special's primitives (backends/kernels/special_mathx.py) ---------
+    def i0(self, x: Array) -> Array:
+        return self.special.i0(x).astype(x.dtype, copy=False)
+
+    def special_i0e(self, x: Array) -> Array:
+        return self.special.i0e(x).astype(x.dtype, copy=False)
+
+    def special_i1(self, x: Array) -> Array:
+        return self.special.i1(x).astype(x.dtype, copy=False)
+
+    def special_i1e(self, x: Array) -> Array:
+        return self.special.i1e(x).astype(x.dtype, copy=False)
+
+    def special_erfcx(self, x: Array) -> Array:
+        return self.special.erfcx(x).astype(x.dtype, copy=False)
+
+    def special_ndtri(self, x: Array) -> Array:
+        return self.special.ndtri(x).astype(x.dtype, copy=False)
+
+    def special_log_ndtr(self, x: Array) -> Array:
+        return self.special.log_ndtr(x).astype(x.dtype, copy=False)
+
+    def special_bessel_j0(self, x: Array) -> Array:
+        return self.special.j0(x).astype(x.dtype, copy=False)
+
+    def special_bessel_j1(self, x: Array) -> Array:
+        return self.special.j1(x).astype(x.dtype, copy=False)
+
+    def special_zeta(self, x: Array, q: Array) -> Array:
+        """The Hurwitz zeta ``sum_k (k + q)**-x`` (both elementwise, broadcast)."""
+        dtype = self.xp.result_type(x, q)
+        return self.special.hurwitz_zeta(x, q).astype(dtype, copy=False)
+
+    def igamma(self, a: Array, x: Array) -> Array:
+        dtype = self.xp.result_type(a, x)
+        return self.special.gammainc(a, x).astype(dtype, copy=False)
+
+    def igammac(self, a: Array, x: Array) -> Array:
+        dtype = self.xp.result_type(a, x)
+        return self.special.gammaincc(a, x).astype(dtype, copy=False)
+
+    # --- mathx: numeric top-level names (searchsorted, histograms, gcd, frexp ...) -------
+    def searchsorted(self, sorted_sequence: Array, values: Array, right: bool) -> Array:
+        """Insertion points of ``values`` in each row of ``sorted_sequence`` (a 1-d
+        sequence for all ``values``, or one row per leading index), as int64."""
+        xp = self.xp
+        side = "right" if right else "left"
+        if sorted_sequence.ndim == 1:
+            return xp.searchsorted(sorted_sequence, values, side=side).astype(xp.int64)
+        rows = sorted_sequence.reshape(-1, sorted_sequence.shape[-1])
+        queries = values.reshape(rows.shape[0], -1)
+        out = xp.empty(queries.shape, dtype=xp.int64)
+        for i in range(rows.shape[0]):
+            out[i] = xp.searchsorted(rows[i], queries[i], side=side)
+        return out.reshape(values.shape)
+
+    def bincount(self, x: Array, weights: Array | None, minlength: int) -> Array:
+        return self.xp.bincount(x, weights=weights, minlength=minlength)
+
+    def histogram(
+        self, x: Array, bins: Any, range: Any, weights: Array | None, density: bool
+    ) -> tuple[Array, Array]:
+        return self.xp.histogram(x, bins=bins, range=range, weights=weights, density=density)
+
+    def histogramdd(
+        self, x: Array, bins: Any, range: Any, weights: Array | None, density: bool
+    ) -> tuple[Array, list]:
+        return self.xp.histogramdd(x, bins=bins, range=range, weights=weights, density=density)
+
+    def gcd(self, x: Array, y: Array) -> Array:
+        return self.xp.gcd(x, y)
+
+    def lcm(self, x: Array, y: Array) -> Array:
+        return self.xp.lcm(x, y)
+
+    def frexp_exponent(self, x: Array) -> Array:
+        """The binary exponents of ``x`` (0 for 0, inf and NaN), as int32."""
+        xp = self.xp
+        exponent = xp.frexp(x)[1].astype(xp.int32)
+        return xp.where(xp.isfinite(x), exponent, 0).astype(xp.int32)
+
+    def nextafter(self, x: Array, y: Array) -> Array:
+        return self.xp.nextafter(x, y)
+
+    # --- mathx: LU with partial pivoting (NumPy and CuPy have none; gpugrad.linalg.lu) ---
+    def lu_factor(self, a: Array) -> tuple[Array, Array, Array]:
+        """``(LU, pivots, info)`` of each ``m x n`` matrix in ``a``, as LAPACK's getrf:
+        ``L`` (unit diagonal, not stored) below ``U``, 1-based int32 row swaps, and info
+        the 1-based index of the first zero pivot (0: none)."""
+        xp = self.xp
+        *batch, m, n = a.shape
+        lu = a.reshape(-1, m, n).copy()
+        count, k = lu.shape[0], min(m, n)
+        rows = xp.arange(count)
+        pivots = xp.zeros((count, k), dtype=xp.int32)
+        info = xp.zeros(count, dtype=xp.int32)
+        for j in range(k):
+            p = xp.argmax(xp.abs(lu[:, j:, j]), axis=1) + j
+            pivots[:, j] = p + 1
+            row_j = lu[rows, j, :].copy()
+            lu[rows, j, :] = lu[rows, p, :]
+            lu[rows, p, :] = row_j
+            pivot = lu[:, j, j]
+            zero = pivot == 0
+            info = xp.where(zero & (info == 0), j + 1, info).astype(xp.int32)
+            scale = xp.where(zero, 1, pivot)
+            lu[:, j + 1 :, j] /= scale[:, None]
+            lu[:, j + 1 :, j + 1 :] -= lu[:, j + 1 :, j, None] * lu[:, j, None, j + 1 :]
+        return (
+            lu.reshape(a.shape),
+            pivots.reshape((*batch, k)),
+            info.reshape(tuple(batch)),
+        )
+
+    def lu_permutation(self, pivots: Array, m: int) -> Array:
+        """The row order ``perm`` (int64) with ``A[perm] = L U`` from getrf's pivots."""
+        xp = self.xp
+        *batch, k = pivots.shape
+        swaps = pivots.reshape(-1, k).astype(xp.int64) - 1
+        count = swaps.shape[0]
+        rows = xp.arange(count)
+        perm = xp.broadcast_to(xp.arange(m, dtype=xp.int64), (count, m)).copy()
+        for j in range(k):
+            target = swaps[:, j]
+            held = perm[rows, j].copy()
+            perm[rows, j] = perm[rows, target]
+            perm[rows, target] = held
+        return perm.reshape((*batch, m))
+
+    # --- mathx: Householder QR in LAPACK's packed form (geqrf) --------------------------
+    def geqrf(self, a: Array) -> tuple[Array, Array]:
+        """``(a, tau)`` as LAPACK's geqrf: ``R`` on and above the diagonal, the Householder
+        vectors (unit first element, not stored) below it, their scales in ``tau``."""
+        xp = self.xp
+        *batch, m, n = a.shape
+        out = a.reshape(-1, m, n).copy()
+        count, k = out.shape[0], min(m, n)
+        tau = xp.zeros((count, k), dtype=a.dtype)
+        for j in range(k):
+            alpha = out[:, j, j].copy()
+            rest = xp.sqrt((out[:, j + 1 :, j] ** 2).sum(axis=1))
+            flat = rest == 0
+            beta = -xp.copysign(xp.hypot(alpha, rest), alpha)
+            safe_beta = xp.where(flat, 1, beta)
+            tau[:, j] = xp.where(flat, 0, (beta - alpha) / safe_beta)
+            scale = xp.where(flat, 0, 1 / xp.where(flat, 1, alpha - beta))
+            out[:, j + 1 :, j] *= scale[:, None]
+            out[:, j, j] = xp.where(flat, alpha, beta)
+            v = xp.concatenate([xp.ones((count, 1), dtype=a.dtype), out[:, j + 1 :, j]], axis=1)
+            w = xp.einsum("bi,bij->bj", v, out[:, j:, j + 1 :])
+            out[:, j:, j + 1 :] -= tau[:, j, None, None] * v[:, :, None] * w[:, None, :]
+        return out.reshape(a.shape), tau.reshape((*batch, k))
+
     # --- elementwise: PyTorch's answers where NumPy refuses (fuzz) ------------------------
     def internal_overlap(self, x: Array) -> bool:
         """Whether two elements of ``x`` share memory (a stride 0 over a dim of size > 1:

@@ -99,6 +99,15 @@ class CupyBackend(ArrayBackend):
         out = xp.where(wide == xp.inf, xp.nan, out)  # PyTorch: NaN at +inf (Cephes: 0)
         return out.astype(x.dtype, copy=False)
 
+    # --- mathx: gpugrad.special's primitives where cupyx's names differ ------------------
+    def special_zeta(self, x: Any, q: Any) -> Any:
+        """``cupyx.scipy.special.zeta`` (the CPU's is ``hurwitz_zeta``), NaN at ``q = inf``
+        as PyTorch."""
+        xp = self.xp
+        dtype = xp.result_type(x, q)
+        out = self.special.zeta(x, q)
+        return xp.where(q == xp.inf, xp.nan, out).astype(dtype, copy=False)
+
     # A float outside an integer type's range (inf, NaN, 1e20) cast to it is undefined in C;
     # CuPy's cast is CUDA's saturating conversion (inf -> max, -inf -> min, NaN -> 0), which
     # is what PyTorch's CUDA tensors give too; x86 CPUs give min for all three (NumPy and

@@ -111,6 +111,7 @@ from . import distributed  # noqa: E402  (mpi4py is imported only by init_proces
 from .serialization import load, save  # noqa: E402
 from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)
 from .compile import compile  # noqa: E402  (gg.compile; the package stays gpugrad.compile's)
+from . import fft, special  # noqa: E402  (--- s7-mathx ---)
 
 # --- s7-func ---
 from . import func  # noqa: E402  (gg.func: grad, vjp, jvp, jacrev, vmap, functional_call)

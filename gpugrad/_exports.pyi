@@ -10,12 +10,16 @@ from .ops.dispatch import Dim, Number, TensorOrNumber
 from .ops.elementwise import allclose as allclose
 from .ops.elementwise import conj as conj
 from .ops.elementwise import equal as equal
+from .ops.elementwise import i0 as i0
+from .ops.elementwise import igamma as igamma
+from .ops.elementwise import igammac as igammac
 from .ops.elementwise import is_conj as is_conj
 from .ops.elementwise import isclose as isclose
 from .ops.elementwise import isfinite as isfinite
 from .ops.elementwise import isinf as isinf
 from .ops.elementwise import isnan as isnan
 from .ops.elementwise import isreal as isreal
+from .ops.elementwise import mvlgamma as mvlgamma
 from .ops.elementwise import positive as positive
 from .ops.elementwise import real as real
 from .ops.elementwise import relu as relu
@@ -42,6 +46,47 @@ from .ops.linalg import det as det
 from .ops.linalg import dist as dist
 from .ops.linalg import einsum as einsum
 from .ops.linalg import logdet as logdet
+from .ops.linalg_more import chain_matmul as chain_matmul
+from .ops.linalg_more import cholesky_inverse as cholesky_inverse
+from .ops.linalg_more import cholesky_solve as cholesky_solve
+from .ops.linalg_more import frobenius_norm as frobenius_norm
+from .ops.linalg_more import geqrf as geqrf
+from .ops.linalg_more import legacy_cholesky as cholesky
+from .ops.linalg_more import legacy_lu as lu
+from .ops.linalg_more import legacy_lu_solve as lu_solve
+from .ops.linalg_more import legacy_qr as qr
+from .ops.linalg_more import legacy_svd as svd
+from .ops.linalg_more import lu_unpack as lu_unpack
+from .ops.linalg_more import matrix_exp as matrix_exp
+from .ops.linalg_more import nuclear_norm as nuclear_norm
+from .ops.linalg_more import orgqr as orgqr
+from .ops.linalg_more import ormqr as ormqr
+from .ops.linalg_more import pinverse as pinverse
+from .ops.linalg_more import triangular_solve as triangular_solve
+from .ops.numeric import angle as angle
+from .ops.numeric import bartlett_window as bartlett_window
+from .ops.numeric import bincount as bincount
+from .ops.numeric import blackman_window as blackman_window
+from .ops.numeric import bucketize as bucketize
+from .ops.numeric import combinations as combinations
+from .ops.numeric import cumulative_trapezoid as cumulative_trapezoid
+from .ops.numeric import frexp as frexp
+from .ops.numeric import gcd as gcd
+from .ops.numeric import hamming_window as hamming_window
+from .ops.numeric import hann_window as hann_window
+from .ops.numeric import histc as histc
+from .ops.numeric import histogram as histogram
+from .ops.numeric import histogramdd as histogramdd
+from .ops.numeric import kaiser_window as kaiser_window
+from .ops.numeric import lcm as lcm
+from .ops.numeric import ldexp as ldexp
+from .ops.numeric import nextafter as nextafter
+from .ops.numeric import renorm as renorm
+from .ops.numeric import searchsorted as searchsorted
+from .ops.numeric import trapezoid as trapezoid
+from .ops.numeric import trapz as trapz
+from .ops.numeric import unique_consecutive as unique_consecutive
+from .ops.numeric import vander as vander
 from .ops.reduce import argsort as argsort
 from .ops.reduce import count_nonzero as count_nonzero
 from .ops.reduce import flip as flip
@@ -652,6 +697,7 @@ __all__ = [
     "amax",
     "amin",
     "aminmax",
+    "angle",
     "any",
     "arccos",
     "arccosh",
@@ -673,19 +719,27 @@ __all__ = [
     "atleast_2d",
     "atleast_3d",
     "baddbmm",
+    "bartlett_window",
+    "bincount",
     "bitwise_and",
     "bitwise_not",
     "bitwise_or",
     "bitwise_xor",
+    "blackman_window",
     "block_diag",
     "bmm",
     "broadcast_shapes",
     "broadcast_tensors",
     "broadcast_to",
+    "bucketize",
     "cartesian_prod",
     "cat",
     "cdist",
     "ceil",
+    "chain_matmul",
+    "cholesky",
+    "cholesky_inverse",
+    "cholesky_solve",
     "chunk",
     "clamp",
     "clamp_max",
@@ -693,6 +747,7 @@ __all__ = [
     "clip",
     "clone",
     "column_stack",
+    "combinations",
     "concat",
     "concatenate",
     "conj",
@@ -707,6 +762,7 @@ __all__ = [
     "cummin",
     "cumprod",
     "cumsum",
+    "cumulative_trapezoid",
     "deg2rad",
     "det",
     "diag",
@@ -742,16 +798,28 @@ __all__ = [
     "fmin",
     "fmod",
     "frac",
+    "frexp",
+    "frobenius_norm",
     "gather",
+    "gcd",
     "ge",
+    "geqrf",
     "ger",
     "greater",
     "greater_equal",
     "gt",
+    "hamming_window",
+    "hann_window",
     "heaviside",
+    "histc",
+    "histogram",
+    "histogramdd",
     "hsplit",
     "hstack",
     "hypot",
+    "i0",
+    "igamma",
+    "igammac",
     "index_add",
     "index_fill",
     "index_put",
@@ -767,8 +835,11 @@ __all__ = [
     "isneginf",
     "isposinf",
     "isreal",
+    "kaiser_window",
     "kron",
     "kthvalue",
+    "lcm",
+    "ldexp",
     "le",
     "lerp",
     "less",
@@ -790,9 +861,13 @@ __all__ = [
     "logit",
     "logsumexp",
     "lt",
+    "lu",
+    "lu_solve",
+    "lu_unpack",
     "masked_fill",
     "masked_select",
     "matmul",
+    "matrix_exp",
     "matrix_power",
     "max",
     "maximum",
@@ -809,6 +884,7 @@ __all__ = [
     "mul",
     "multiply",
     "mv",
+    "mvlgamma",
     "nan_to_num",
     "nanmean",
     "nanmedian",
@@ -818,15 +894,21 @@ __all__ = [
     "ne",
     "neg",
     "negative",
+    "nextafter",
     "nonzero",
     "norm",
     "not_equal",
+    "nuclear_norm",
+    "orgqr",
+    "ormqr",
     "outer",
     "permute",
+    "pinverse",
     "polygamma",
     "positive",
     "pow",
     "prod",
+    "qr",
     "quantile",
     "rad2deg",
     "ravel",
@@ -834,6 +916,7 @@ __all__ = [
     "reciprocal",
     "relu",
     "remainder",
+    "renorm",
     "repeat",
     "repeat_interleave",
     "reshape",
@@ -847,6 +930,7 @@ __all__ = [
     "scatter",
     "scatter_add",
     "scatter_reduce",
+    "searchsorted",
     "select",
     "sgn",
     "sigmoid",
@@ -868,6 +952,7 @@ __all__ = [
     "sub",
     "subtract",
     "sum",
+    "svd",
     "swapaxes",
     "swapdims",
     "t",
@@ -881,6 +966,9 @@ __all__ = [
     "topk",
     "trace",
     "transpose",
+    "trapezoid",
+    "trapz",
+    "triangular_solve",
     "tril",
     "triu",
     "true_divide",
@@ -888,7 +976,9 @@ __all__ = [
     "unbind",
     "unflatten",
     "unique",
+    "unique_consecutive",
     "unsqueeze",
+    "vander",
     "var",
     "var_mean",
     "vdot",

@@ -19,6 +19,7 @@ from .ops.linalg import (
     inv,
     matmul,
     matrix_norm,
+    matrix_power,  # --- s7-mathx: the names below ---
     matrix_rank,
     pinv,
     qr,
@@ -30,28 +31,99 @@ from .ops.linalg import (
 )
 from .ops.linalg import linalg_cross as cross
 from .ops.linalg import linalg_norm as norm
+from .ops.linalg_more import (
+    cholesky_ex,
+    cond,
+    diagonal,
+    eig,
+    eigvals,
+    householder_product,
+    inv_ex,
+    lstsq,
+    lu,
+    lu_factor,
+    lu_factor_ex,
+    lu_solve,
+    matrix_exp,
+    multi_dot,
+    solve_ex,
+    solve_triangular,
+    tensorinv,
+    tensorsolve,
+    vander,
+    vecdot,
+)
 
-globals().update(  # each takes PyTorch's out= (gpugrad/_out.py)
+WITHOUT_OUT = frozenset(
+    [
+        "cholesky_ex",
+        "cond",
+        "diagonal",
+        "eig",
+        "eigvals",
+        "householder_product",
+        "inv_ex",
+        "lstsq",
+        "lu",
+        "lu_factor",
+        "lu_factor_ex",
+        "lu_solve",
+        "matrix_exp",
+        "matrix_power",
+        "multi_dot",
+        "solve_ex",
+        "solve_triangular",
+        "tensorinv",
+        "tensorsolve",
+        "vander",
+        "vecdot",
+    ]
+)
+"""The functions that do not take ``out=`` (PyTorch's ``diagonal`` and ``vander`` have none;
+the others, added by mathx, do not have it yet)."""
+
+globals().update(  # each of the others takes PyTorch's out= (gpugrad/_out.py)
     {name: accepts_out(name, globals()[name], LINALG_OUT_RULES) for name in LINALG_OUT_RULES}
 )
 
 __all__ = [
     "LinAlgError",
     "cholesky",
+    "cholesky_ex",
+    "cond",
     "cross",
     "det",
+    "diagonal",
+    "eig",
     "eigh",
+    "eigvals",
     "eigvalsh",
+    "householder_product",
     "inv",
+    "inv_ex",
+    "lstsq",
+    "lu",
+    "lu_factor",
+    "lu_factor_ex",
+    "lu_solve",
     "matmul",
+    "matrix_exp",
     "matrix_norm",
+    "matrix_power",
     "matrix_rank",
+    "multi_dot",
     "norm",
     "pinv",
     "qr",
     "slogdet",
     "solve",
+    "solve_ex",
+    "solve_triangular",
     "svd",
     "svdvals",
+    "tensorinv",
+    "tensorsolve",
+    "vander",
+    "vecdot",
     "vector_norm",
 ]

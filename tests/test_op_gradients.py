@@ -827,6 +827,42 @@ def _seeded():
     gg.manual_seed(0)
 
 
+# --- mathx: gpugrad.special's rows and linalg.lu_factor -----------------------------------
+_SHAPE_A = np.array([[0.7, 2.5, 4.0], [1.5, 3.0, 0.4]])
+CASES += [
+    case("special_i0e", gg.special.i0e, (randn(2, 3),), E.SPECIAL_I0E),
+    case("special_i1", gg.special.i1, (randn(2, 3),), E.SPECIAL_I1),
+    case("special_i1e", gg.special.i1e, (randn(2, 3),), E.SPECIAL_I1E),
+    case("special_erfcx", gg.special.erfcx, (randn(2, 3),), E.SPECIAL_ERFCX),
+    case("special_ndtri", gg.special.ndtri, (positive(2, 3) / 4,), E.SPECIAL_NDTRI),
+    case("special_log_ndtr", gg.special.log_ndtr, (randn(2, 3) * 3,), E.SPECIAL_LOG_NDTR),
+    case(
+        "special_zeta_q",
+        lambda q: gg.special.zeta(gg.tensor(_SHAPE_A + 1.5, dtype=q.dtype), q),
+        (positive(2, 3) + 0.5,),
+        E.SPECIAL_ZETA,
+    ),
+    case(
+        "igamma_x",
+        lambda x: gg.igamma(gg.tensor(_SHAPE_A, dtype=x.dtype), x),
+        (positive(2, 3) + 0.2,),
+        E.IGAMMA,
+    ),
+    case(
+        "igammac_x",
+        lambda x: gg.igammac(gg.tensor(_SHAPE_A, dtype=x.dtype), x),
+        (positive(2, 3) + 0.2,),
+        E.IGAMMAC,
+    ),
+    case(
+        "lu_factor",
+        lambda a: gg.linalg.lu_factor_ex(a).LU,
+        (randn(2, 3, 3) + 3 * np.eye(3),),
+        __import__("gpugrad.ops.linalg_more", fromlist=["LU_FACTOR"]).LU_FACTOR,
+    ),
+]
+
+
 @pytest.mark.parametrize("c", CASES, ids=lambda c: c.name)
 def test_gradcheck(c: Case) -> None:
     assert gradcheck(c.fn, _leaves(c.inputs), **c.tol)

@@ -413,7 +413,8 @@ def test_every_linalg_function_takes_out():
     from gpugrad._out import LINALG_OUT_RULES
 
     assert sorted(LINALG_OUT_RULES) == sorted(LINALG_CASES)
-    assert sorted(set(gg.linalg.__all__) - {"LinAlgError"}) == sorted(LINALG_OUT_RULES)
+    named = set(gg.linalg.__all__) - {"LinAlgError"} - gg.linalg.WITHOUT_OUT  # mathx: the gap
+    assert sorted(named) == sorted(LINALG_OUT_RULES)
 
 
 @pytest.mark.parametrize("name", sorted(LINALG_CASES))

@@ -341,3 +341,21 @@ _ROOT_SERIES = tuple(
     (-1.0) ** k * float(_zeta64(float(k), numpy.array([1.0]))[0]) / k for k in range(2, 28)
 )
 """Taylor coefficients of ``lgamma(1 + z)`` beyond the linear term: ``(-1)**k zeta(k) / k``."""
+
+
+# --- mathx: gpugrad.special's functions (i0e i1 ndtri zeta gammainc j0 ...) ----------------
+from .special_mathx import (  # noqa: E402, F401  (the CPU's special namespace, as cupyx's)
+    erfcx,
+    gammainc,
+    gammaincc,
+    i0,
+    i0e,
+    i1,
+    i1e,
+    j0,
+    j1,
+    log_ndtr,
+    ndtr,
+    ndtri,
+)
+from .special_mathx import zeta as hurwitz_zeta  # noqa: E402, F401  (s elementwise)

@@ -9,13 +9,16 @@ losses) and ``random`` (the in-place random methods). ``dispatch`` records an op
 from . import registry
 from . import transfer  # noqa: I001  (families in dependency order)
 from . import elementwise, reduce, shape, index, linalg, nn, random, backward_ns
+from . import numeric, linalg_more  # --- s7-mathx ---
 
 __all__ = [
     "backward_ns",
     "elementwise",
     "index",
     "linalg",
+    "linalg_more",
     "nn",
+    "numeric",
     "random",
     "reduce",
     "registry",

@@ -12,19 +12,25 @@ from .._factories import (
     zeros_like,
 )
 from . import linalg as linalg_family
-from .elementwise import (
+from .elementwise import (  # --- mathx: gpugrad.special's derivatives ---  # noqa: I001
     cos,
     cosh,
     digamma,
     div,
     exp,
+    i0,
     isfinite,
+    lgamma,
     log,
     polygamma,
     rsqrt,
     sign,
     sin,
     sinh,
+    special_i0e,
+    special_i1,
+    special_i1e,
+    special_zeta,
     trunc,
     where,
 )
@@ -168,6 +174,13 @@ __all__ = [
     "unsqueeze",
     "where",
     "zeros_like",
+    # --- mathx ---
+    "i0",
+    "lgamma",
+    "special_i0e",
+    "special_i1",
+    "special_i1e",
+    "special_zeta",
 ]
 
 linalg_family.MultiOutputNode.tensor_namespace = sys.modules[__name__]

@@ -1794,3 +1794,205 @@ def isreal(input: Tensor) -> Tensor:
 def is_conj(input: Tensor) -> bool:
     """False: gpugrad's tensors are never lazily conjugated."""
     return False
+
+
+# --- mathx: special functions (gpugrad.special; i0 igamma igammac mvlgamma) -------------
+_SQRT_2PI = math.sqrt(2 * math.pi)
+
+
+def _nonzero(ns: Any, x: Any) -> Any:
+    """``x`` with its zeros replaced by 1 (a divisor whose 0/0 branch ``where`` discards)."""
+    return ns.where(x == 0, 1, x)
+
+
+I0 = Op(
+    "i0",
+    "I0Backward0",
+    lambda B, x: B.i0(x),
+    (lambda ns, g, x: g * ns.special_i1(x),),
+    save=("x",),
+)
+SPECIAL_I0E = Op(
+    "special_i0e",
+    "SpecialI0EBackward0",
+    lambda B, x: B.special_i0e(x),
+    (lambda ns, g, x, o: g * (ns.special_i1e(x) - ns.sign(x) * o),),
+    save=("x", "o"),
+)
+SPECIAL_I1 = Op(
+    "special_i1",
+    "SpecialI1Backward0",
+    lambda B, x: B.special_i1(x),
+    (lambda ns, g, x, o: g * ns.where(x == 0, 0.5, ns.i0(x) - o / _nonzero(ns, x)),),
+    save=("x", "o"),
+)
+SPECIAL_I1E = Op(
+    "special_i1e",
+    "SpecialI1EBackward0",
+    lambda B, x: B.special_i1e(x),
+    (
+        lambda ns, g, x, o: (
+            g * ns.where(x == 0, 0.5, ns.special_i0e(x) - o * (ns.sign(x) + 1 / _nonzero(ns, x)))
+        ),
+    ),
+    save=("x", "o"),
+)
+SPECIAL_ERFCX = Op(
+    "special_erfcx",
+    "SpecialErfcxBackward0",
+    lambda B, x: B.special_erfcx(x),
+    (lambda ns, g, x, o: g * (2 * x * o - _TWO_OVER_SQRT_PI),),
+    save=("x", "o"),
+)
+SPECIAL_NDTRI = Op(
+    "special_ndtri",
+    "SpecialNdtriBackward0",
+    lambda B, x: B.special_ndtri(x),
+    (lambda ns, g, o: g * _SQRT_2PI * ns.exp(o * o / 2),),
+    save=("o",),
+)
+SPECIAL_LOG_NDTR = Op(
+    "special_log_ndtr",
+    "SpecialLogNdtrBackward0",
+    lambda B, x: B.special_log_ndtr(x),
+    (lambda ns, g, x, o: g * ns.exp(-(x * x) / 2 - o) / _SQRT_2PI,),
+    save=("x", "o"),
+)
+
+
+def _refuse_derivative(what: str) -> Any:
+    """A formula that raises PyTorch's NotImplementedError for an input without one."""
+
+    def refuse(ns: Any, g: Any, x: Any, y: Any) -> Any:
+        raise NotImplementedError(f"the derivative for '{what}' is not implemented.")
+
+    return refuse
+
+
+SPECIAL_ZETA = binary(
+    "special_zeta",
+    "SpecialZetaBackward0",
+    lambda B, x, q: B.special_zeta(x, q),
+    _refuse_derivative("zeta"),
+    lambda ns, g, x, y: g * -x * ns.special_zeta(x + 1, y),
+    save=("x", "y"),
+)
+
+
+def _igamma_density(ns: Any, a: Any, x: Any) -> Any:
+    """``x**(a-1) exp(-x) / Gamma(a)``: the derivative of ``igamma(a, x)`` in ``x``."""
+    return ns.exp((a - 1) * ns.log(x) - x - ns.lgamma(a))
+
+
+IGAMMA = binary(
+    "igamma",
+    "IgammaBackward0",
+    lambda B, a, x: B.igamma(a, x),
+    _refuse_derivative("igamma: input"),
+    lambda ns, g, x, y: g * _igamma_density(ns, x, y),
+)
+IGAMMAC = binary(
+    "igammac",
+    "IgammacBackward0",
+    lambda B, a, x: B.igammac(a, x),
+    _refuse_derivative("igammac: input"),
+    lambda ns, g, x, y: -g * _igamma_density(ns, x, y),
+)
+
+
+def special_unary(op: Op, input: Tensor) -> Tensor:
+    """A ``gpugrad.special`` function of one tensor (integers computed in the default float
+    dtype, as PyTorch)."""
+    return unary_apply(op, _float_input(input))
+
+
+def _float_operands(kernel: str, input: TensorOrNumber, other: TensorOrNumber) -> tuple:
+    """Two operands as tensors of one float dtype (PyTorch's promotion; integer pairs are
+    refused as PyTorch's ``*_cpu`` kernels refuse them when ``kernel`` is given)."""
+    x, y = _as_tensor_pair(input, other)
+    if isinstance(input, Tensor) and isinstance(other, Tensor):
+        dtype = _dtypes.promote_arrays(x._data.dtype, x._data.ndim, y._data.dtype, y._data.ndim)
+    else:  # a Python number takes the tensor's dtype kind, as PyTorch's wrapped numbers
+        tensor, number = (input, other) if isinstance(input, Tensor) else (other, input)
+        dtype = _dtypes.promote_with_scalar(tensor._data.dtype, number)
+    if dtype.kind != "f":
+        if kernel:
+            raise _not_implemented(kernel, x, dtype=dtype)
+        dtype = _dtypes.DEFAULT_FLOAT.numpy
+    as_dtype = _dtypes.from_numpy_dtype(dtype)
+    return to_dtype(x, as_dtype), to_dtype(y, as_dtype)
+
+
+@declare(methods=(), export=False, rows=(SPECIAL_ZETA,))
+def special_zeta(input: TensorOrNumber, other: TensorOrNumber) -> Tensor:
+    """The Hurwitz zeta function ``sum_k (k + other)**-input``."""
+    x, q = _float_operands("", input, other)
+    return binary_apply(SPECIAL_ZETA, x, q)
+
+
+@declare(inplace=("i0_",), rows=(I0,), domain=(-2, 2))
+def i0(input: Tensor) -> Tensor:
+    """The modified Bessel function of the first kind of order 0."""
+    return unary_apply(I0, _float_input(input))
+
+
+@declare(inplace=("igamma_",), rows=(IGAMMA,))
+def igamma(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized lower incomplete gamma function ``P(input, other)`` (differentiable
+    in ``other`` only, as PyTorch)."""
+    a, x = _float_operands("igamma", input, other)
+    return binary_apply(IGAMMA, a, x)
+
+
+@declare(inplace=("igammac_",), rows=(IGAMMAC,))
+def igammac(input: Tensor, other: Tensor) -> Tensor:
+    """The regularized upper incomplete gamma function ``Q(input, other) = 1 - P``."""
+    a, x = _float_operands("igammac", input, other)
+    return binary_apply(IGAMMAC, a, x)
+
+
+@declare(inplace=("mvlgamma_",))
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``:
+    ``sum_i lgamma(input - i/2) + p(p-1)/4 log(pi)``."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = _float_input(input)
+    total = lgamma(x)
+    for i in range(1, p):
+        total = add(total, lgamma(sub(x, i / 2)))
+    return add(total, p * (p - 1) / 4 * math.log(math.pi))
+
+
+def _special(name: str, row: Op, doc: str) -> Any:
+    """Declare ``gpugrad.special.<name>`` (not exported at the top level, no method)."""
+
+    def function(input: Tensor) -> Tensor:
+        return special_unary(row, input)
+
+    function.__name__ = function.__qualname__ = f"special_{name}"
+    function.__doc__ = doc
+    return declare(f"special_{name}", methods=(), export=False, rows=(row,))(function)
+
+
+special_i0e = _special("i0e", SPECIAL_I0E, "``exp(-|input|) * i0(input)``.")
+special_i1 = _special(
+    "i1", SPECIAL_I1, "The modified Bessel function of the first kind of order 1."
+)
+special_i1e = _special("i1e", SPECIAL_I1E, "``exp(-|input|) * i1(input)``.")
+special_erfcx = _special(
+    "erfcx", SPECIAL_ERFCX, "The scaled complementary error function ``exp(x**2) * erfc(x)``."
+)
+special_ndtri = _special(
+    "ndtri", SPECIAL_NDTRI, "The inverse of ``ndtr``: the standard normal quantile of ``input``."
+)
+special_log_ndtr = _special(
+    "log_ndtr", SPECIAL_LOG_NDTR, "``log(ndtr(input))``, accurate in both tails."
+)
+
+
+def special_unrecorded(method: str, input: Tensor) -> Tensor:
+    """A ``gpugrad.special`` function PyTorch does not differentiate (``bessel_j0``): its
+    result records no node, as PyTorch's."""
+    x = _float_input(input)
+    return _wrap(_quiet.run(getattr(x._backend, method), x._data), x._backend)
