@@ -149,6 +149,10 @@ class _RNNBase(Module):
         )
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        from ..utils.rnn import PackedSequence
+
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         is_lstm = self.mode == "LSTM"
         batched = input.dim() == 3
         if input.dim() not in (2, 3):
@@ -222,6 +226,83 @@ class _RNNBase(Module):
             output = output.squeeze(1)
             h_n = h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
+        return output, ((h_n, c_n) if is_lstm else h_n)
+
+    def _forward_packed(self, packed: Any, hx: Any) -> tuple[Any, Any]:
+        """``forward`` on a ``PackedSequence``: at step ``t`` only the first
+        ``batch_sizes[t]`` rows (the sequences still running, longest first) advance, so
+        each sequence's final state is the one after its own last step (for the reverse
+        direction, the rows start from ``h_0`` when their sequence's last step comes)."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        is_lstm = self.mode == "LSTM"
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        if data.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                f"got {data.shape[-1]}"
+            )
+        sizes = [int(n) for n in batch_sizes.tolist()]
+        offsets = [0]
+        for size in sizes:
+            offsets.append(offsets[-1] + size)
+        directions = 2 if self.bidirectional else 1
+        batch = sizes[0]
+        state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
+        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
+        device = data._backend.device_str
+        if hx is None:
+            h0 = zeros(state_shape, dtype=data.dtype, device=device)
+            c0 = zeros(cell_shape, dtype=data.dtype, device=device) if is_lstm else None
+        else:
+            h0, c0 = hx if is_lstm else (hx, None)
+            if tuple(h0.shape) != state_shape:
+                raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h0.shape)}")
+            if c0 is not None and tuple(c0.shape) != cell_shape:
+                raise RuntimeError(f"Expected hidden size {cell_shape}, got {list(c0.shape)}")
+            if sorted_indices is not None:  # hx comes in the batch's original order
+                h0 = h0.index_select(1, sorted_indices)
+                c0 = c0.index_select(1, sorted_indices) if c0 is not None else None
+        x = data
+        final_h, final_c = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._layer_params(layer, direction)
+                index = layer * directions + direction
+                h = h0[index]
+                c = c0[index] if c0 is not None else None
+                projected = _project(self.mode, x, w_ih, b_ih, b_hh)  # (sum(sizes), gates)
+                w_hh_t = w_hh.t()
+                w_hr_t = None if w_hr is None else w_hr.t()
+                steps = range(len(sizes) - 1, -1, -1) if direction else range(len(sizes))
+                pieces: list[Tensor] = [None] * len(sizes)  # type: ignore[list-item]
+                for t in steps:
+                    size = sizes[t]
+                    running_c = c[:size] if c is not None else None
+                    step_input = projected[offsets[t] : offsets[t + 1]]
+                    new_h, new_c = _rnn_step(
+                        self.mode, step_input, h[:size], running_c, w_hh_t, b_hh
+                    )
+                    if w_hr_t is not None:
+                        new_h = new_h @ w_hr_t
+                    pieces[t] = new_h
+                    h = new_h if size == h.shape[0] else cat([new_h, h[size:]], 0)
+                    if c is not None:
+                        c = new_c if size == c.shape[0] else cat([new_c, c[size:]], 0)
+                outputs.append(cat(pieces, 0))
+                final_h.append(h)
+                if is_lstm:
+                    final_c.append(c)
+            x = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, True)
+        output = type(packed)(x, batch_sizes, sorted_indices, unsorted_indices)
+        h_n = stack(final_h)
+        c_n = stack(final_c) if is_lstm else None
+        if unsorted_indices is not None:  # back to the batch's original order
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = c_n.index_select(1, unsorted_indices) if c_n is not None else None
         return output, ((h_n, c_n) if is_lstm else h_n)
 
     def extra_repr(self) -> str:
