@@ -148,10 +148,12 @@ def test_other_errors_as_pytorch():
         lambda: rnn.pack_padded_sequence(gg.tensor(x), gg.tensor([[4, 3, 2]])),
         lambda: trnn.pack_padded_sequence(torch.tensor(x), torch.tensor([[4, 3, 2]])),
     )
+    packed = rnn.pack_padded_sequence(gg.tensor(x), [4, 3, 2])
+    tpacked = trnn.pack_padded_sequence(torch.tensor(x), [4, 3, 2])
     assert_raises_like_torch(
-        lambda: rnn.pad_packed_sequence(rnn.pack_padded_sequence(gg.tensor(x), [4, 3, 2]), total_length=3),
-        lambda: trnn.pad_packed_sequence(trnn.pack_padded_sequence(torch.tensor(x), [4, 3, 2]), total_length=3),
-    )  # fmt: skip
+        lambda: rnn.pad_packed_sequence(packed, total_length=3),
+        lambda: trnn.pad_packed_sequence(tpacked, total_length=3),
+    )
     assert_raises_like_torch(
         lambda: rnn.PackedSequence(gg.zeros(3, 2)), lambda: trnn.PackedSequence(torch.zeros(3, 2))
     )
