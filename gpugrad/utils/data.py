@@ -40,6 +40,10 @@ from ..ops.shape import stack
 
 __all__ = [
     "BatchSampler",
+    # --- s7-seq ---
+    "DistributedSampler",
+    "StackDataset",
+    # --- end s7-seq ---
     "ChainDataset",
     "ConcatDataset",
     "DataLoader",
@@ -746,3 +750,9 @@ def batches(
         drop_last=drop_last,
         seed=seed,
     )
+
+
+# --- s7-seq ---
+from ._data_extras import DistributedSampler, StackDataset  # noqa: E402
+
+# --- end s7-seq ---
