@@ -16,8 +16,8 @@ from .backends import dtypes as _dtypes
 
 def _deprecated(name: str, device_type: str) -> None:
     warnings.warn(
-        f"`torch.{device_type}.amp.{name}(args...)` is deprecated. Please use "
-        f"`torch.amp.{name}('{device_type}', args...)` instead.",
+        f"`gpugrad.{device_type}.amp.{name}(args...)` is deprecated. Please use "
+        f"`gpugrad.amp.{name}('{device_type}', args...)` instead.",
         FutureWarning,
         stacklevel=3,
     )

@@ -254,7 +254,8 @@ class GradScaler:
 
             if not cuda.is_available():
                 warnings.warn(
-                    "torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  Disabling.",
+                    "gpugrad.cuda.amp.GradScaler is enabled, but CUDA is not available.  "
+                    "Disabling.",
                     stacklevel=2,
                 )
                 self._enabled = False
@@ -380,8 +381,8 @@ class GradScaler:
                 scale.fill_(new_scale)
             else:
                 reason = (
-                    "new_scale should be a float or a 1-element torch.cuda.FloatTensor or "
-                    "torch.FloatTensor with requires_grad=False."
+                    "new_scale should be a float or a 1-element gpugrad.cuda.FloatTensor or "
+                    "gpugrad.FloatTensor with requires_grad=False."
                 )
                 if (
                     new_scale._backend.device.type != self._device
