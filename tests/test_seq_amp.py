@@ -5,6 +5,7 @@ growth and backoff, errors and state_dict, step for step as ``torch.amp.GradScal
 from __future__ import annotations
 
 import inspect
+import pickle
 
 import numpy as np
 import pytest
@@ -172,6 +173,13 @@ def test_grad_scaler_scale_nested_outputs_and_state_dict():
     assert scaler.get_scale() == 8.0
     with pytest.raises(AssertionError, match="new_scale should be a float"):
         scaler.update(gg.tensor([8.0, 1.0]))
+    copied = pickle.loads(pickle.dumps(scaler))  # as PyTorch: the scale travels as a float
+    assert copied.state_dict() == scaler.state_dict() and copied._scale is None
+    p = gg.nn.Parameter(gg.ones(1))
+    scaler.scale(p.sum()).backward()
+    scaler.unscale_(gg.optim.SGD([p], lr=0.1))
+    with pytest.raises(AssertionError, match="may only be pickled at the beginning"):
+        pickle.dumps(scaler)
 
 
 def test_grad_scaler_errors_as_pytorch():
