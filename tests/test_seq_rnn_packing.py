@@ -251,3 +251,30 @@ def test_rnn_packed_gradcheck():
 
     x = gg.randn(3, 2, 2, dtype=gg.float64, requires_grad=True)
     assert gg.autograd.gradcheck(run, (x,))
+
+
+def test_packing_gradcheck():
+    def round_trip(x):
+        packed = rnn.pack_padded_sequence(x, [2, 4, 1], batch_first=True, enforce_sorted=False)
+        return rnn.pad_packed_sequence(packed, batch_first=True, total_length=5)[0]
+
+    x = gg.randn(3, 4, 2, dtype=gg.float64, requires_grad=True)
+    assert gg.autograd.gradcheck(round_trip, (x,))
+    assert gg.autograd.gradgradcheck(round_trip, (x,))
+
+
+def test_packed_gru_float32_spot_check(device):
+    torch.manual_seed(1)
+    theirs = torch.nn.GRU(3, 4, num_layers=2)
+    ours = gg.nn.GRU(3, 4, num_layers=2).to(device)
+    ours.load_state_dict(
+        {k: gg.tensor(v.detach().numpy(), device=device) for k, v in theirs.state_dict().items()}
+    )
+    values = np.random.default_rng(2).standard_normal((4, 3, 3)).astype(np.float32)
+    out, h = ours(rnn.pack_padded_sequence(gg.tensor(values, device=device), [4, 2, 2]))
+    tout, th = theirs(trnn.pack_padded_sequence(torch.tensor(values), [4, 2, 2]))
+    assert out.data.dtype == gg.float32
+    np.testing.assert_allclose(
+        out.data.detach().cpu().numpy(), tout.data.detach().numpy(), atol=1e-5
+    )
+    np.testing.assert_allclose(h.detach().cpu().numpy(), th.detach().numpy(), atol=1e-5)
