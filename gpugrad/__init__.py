@@ -111,10 +111,18 @@ from . import distributed  # noqa: E402  (mpi4py is imported only by init_proces
 from .serialization import load, save  # noqa: E402
 from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)
 from .compile import compile  # noqa: E402  (gg.compile; the package stays gpugrad.compile's)
+
 # --- s7-seq ---
 from . import amp, cpu, random  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 from .amp import set_autocast_dtype, set_autocast_enabled  # noqa: E402
+from .amp import (  # noqa: E402
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    is_autocast_cache_enabled,
+    set_autocast_cache_enabled,
+)
 from ._amp_legacy import cuda_amp as _cuda_amp  # noqa: E402
 
 cuda.amp = _cuda_amp  # gg.cuda.amp, PyTorch's deprecated spelling

@@ -32,11 +32,16 @@ from .backends import dtypes as _dtypes
 __all__ = [
     "GradScaler",
     "autocast",
+    "autocast_decrement_nesting",
+    "autocast_increment_nesting",
+    "clear_autocast_cache",
     "custom_bwd",
     "custom_fwd",
     "get_autocast_dtype",
     "is_autocast_available",
+    "is_autocast_cache_enabled",
     "is_autocast_enabled",
+    "set_autocast_cache_enabled",
     "set_autocast_dtype",
     "set_autocast_enabled",
 ]
@@ -93,6 +98,33 @@ def set_autocast_dtype(device_type: str, dtype: Any) -> None:
     _state.dtype[_device_type(device_type)] = _dtypes.as_dtype(dtype)
 
 
+def is_autocast_cache_enabled() -> bool:
+    """Whether autocast's cast cache is on in this thread (gpugrad casts nothing, so the
+    flag is kept for PyTorch's API only)."""
+    return _state.cache_enabled
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Set the flag ``is_autocast_cache_enabled`` reports."""
+    _state.cache_enabled = bool(enabled)
+
+
+def clear_autocast_cache() -> None:
+    """Empty autocast's cast cache (gpugrad keeps none: nothing to do)."""
+
+
+def autocast_increment_nesting() -> int:
+    """Count one more enclosing autocast region in this thread; returns the new depth."""
+    _state.nesting += 1
+    return _state.nesting
+
+
+def autocast_decrement_nesting() -> int:
+    """Count one enclosing autocast region less in this thread; returns the new depth."""
+    _state.nesting -= 1
+    return _state.nesting
+
+
 class autocast:
     """``with gg.autocast("cuda"):`` / ``@gg.autocast("cpu")``: enter an autocast region
     (PyTorch's checks, warnings and state; the arithmetic is unchanged, see the module
@@ -140,12 +172,12 @@ class autocast:
         self.prev_cache_enabled = _state.cache_enabled
         set_autocast_enabled(self.device, self._enabled)
         set_autocast_dtype(self.device, self.fast_dtype)
-        _state.nesting += 1
+        autocast_increment_nesting()
         _state.cache_enabled = self._cache_enabled
         return self
 
     def __exit__(self, *exc: Any) -> bool:
-        _state.nesting -= 1
+        autocast_decrement_nesting()
         set_autocast_enabled(self.device, self.prev)
         set_autocast_dtype(self.device, self.prev_fastdtype)
         _state.cache_enabled = self.prev_cache_enabled

@@ -57,6 +57,23 @@ def test_autocast_state_nesting_and_decorator(device):
         gg.autocast("xyz")
 
 
+def test_cache_flag_and_nesting_as_pytorch():
+    for lib in (gg, torch):
+        assert lib.is_autocast_cache_enabled()
+        with lib.autocast("cpu", cache_enabled=False):
+            assert not lib.is_autocast_cache_enabled()
+        assert lib.is_autocast_cache_enabled()
+        lib.set_autocast_cache_enabled(False)
+        assert not lib.is_autocast_cache_enabled()
+        lib.set_autocast_cache_enabled(True)
+        assert lib.autocast_increment_nesting() == 1
+        assert lib.autocast_decrement_nesting() == 0
+        assert lib.clear_autocast_cache() is None
+    with gg.autocast("cpu"):
+        assert gg.autocast_increment_nesting() == 2
+        assert gg.autocast_decrement_nesting() == 1
+
+
 def test_autocast_state_is_restored_after_an_exception():
     with pytest.raises(KeyError), gg.autocast("cpu"):
         raise KeyError
