@@ -12,7 +12,8 @@ from .sgd import SGD
 # --- s7-seq ---
 from . import swa_utils
 from .adafactor import Adafactor
-from .asgd import ASGD, Rprop
+from .asgd import ASGD
+from .rprop import Rprop
 from .sparse_adam import SparseAdam
 
 # --- end s7-seq ---
