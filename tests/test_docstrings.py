@@ -157,7 +157,7 @@ OPAQUE_SIGNATURES = {
     # PyTorch's own signature: Identity takes and ignores any arguments.
     "gpugrad.nn.modules.linear.Identity",
     # --- s7-seq --- PyTorch's own signature: the stacked datasets, by position or by name.
-    "gpugrad.utils._data_extras.StackDataset",
+    "gpugrad.utils.data.StackDataset",
 }
 
 
