@@ -131,5 +131,22 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'gpugrad' has no attribute {name!r}")
 
 
+# --- s7-seq ---
+from . import amp, cpu, random  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .amp import set_autocast_dtype, set_autocast_enabled  # noqa: E402
+from .amp import (  # noqa: E402
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
+    clear_autocast_cache,
+    is_autocast_cache_enabled,
+    set_autocast_cache_enabled,
+)
+from ._amp_legacy import cuda_amp as _cuda_amp  # noqa: E402
+
+cuda.amp = _cuda_amp  # gg.cuda.amp, PyTorch's deprecated spelling
+del _cuda_amp
+# --- end s7-seq ---
+
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402

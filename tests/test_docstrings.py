@@ -156,6 +156,8 @@ OPAQUE_SIGNATURES = {
     "gpugrad._tensor.Tensor",
     # PyTorch's own signature: Identity takes and ignores any arguments.
     "gpugrad.nn.modules.linear.Identity",
+    # --- s7-seq --- PyTorch's own signature: the stacked datasets, by position or by name.
+    "gpugrad.utils.data.StackDataset",
 }
 
 

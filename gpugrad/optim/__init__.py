@@ -9,7 +9,23 @@ from .optimizer import Optimizer
 from .rmsprop import Adadelta, Adagrad, RMSprop
 from .sgd import SGD
 
+# --- s7-seq ---
+from . import swa_utils
+from .adafactor import Adafactor
+from .asgd import ASGD
+from .rprop import Rprop
+from .sparse_adam import SparseAdam
+
+# --- end s7-seq ---
+
 __all__ = [
+    # --- s7-seq ---
+    "ASGD",
+    "Adafactor",
+    "Rprop",
+    "SparseAdam",
+    "swa_utils",
+    # --- end s7-seq ---
     "LBFGS",
     "SGD",
     "Adadelta",

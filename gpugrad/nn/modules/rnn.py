@@ -61,6 +61,39 @@ def _lstm_layer(projected: Tensor, w_hh: Tensor, h: Tensor, c: Tensor, reverse: 
     return states[-1, 0], states[-1, 1], sequence
 
 
+def _recurrence(
+    mode: str,
+    steps: list[Tensor],
+    h: Tensor,
+    c: Tensor | None,
+    w_hh: Tensor,
+    b_hh: Tensor | None,
+    w_hr: Tensor | None,
+    reverse: bool,
+) -> tuple[list[Tensor], Tensor, Tensor | None]:
+    """One layer direction, step by step over the projected inputs ``steps`` (backwards
+    when ``reverse``): returns each step's ``h`` and the final ``(h, c)``. A step with
+    fewer rows than ``h`` (a packed sequence's shorter batch) advances only the first
+    rows; the others keep their state. With ``w_hr`` (LSTM ``proj_size``),
+    ``h = W_hr (o * tanh(c))``."""
+    w_hh_t = w_hh.t()
+    w_hr_t = None if w_hr is None else w_hr.t()
+    outputs: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
+    for t in range(len(steps) - 1, -1, -1) if reverse else range(len(steps)):
+        size = steps[t].shape[0]
+        running = size < h.shape[0]
+        h_t = h[:size] if running else h
+        c_t = c[:size] if running and c is not None else c
+        new_h, new_c = _rnn_step(mode, steps[t], h_t, c_t, w_hh_t, b_hh)
+        if w_hr_t is not None:
+            new_h = new_h @ w_hr_t
+        outputs[t] = new_h
+        h = cat([new_h, h[size:]], 0) if running else new_h
+        if c is not None:
+            c = cat([new_c, c[size:]], 0) if running else new_c
+    return outputs, h, c
+
+
 def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
     """``x W_ihᵀ + b_ih`` for all steps at once, with ``b_hh`` folded in where the
     recurrence allows it (not GRU): the two bias vectors are added first, so the
@@ -149,6 +182,10 @@ class _RNNBase(Module):
         )
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
+        from ..utils.rnn import PackedSequence
+
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         is_lstm = self.mode == "LSTM"
         batched = input.dim() == 3
         if input.dim() not in (2, 3):
@@ -156,33 +193,85 @@ class _RNNBase(Module):
                 f"{type(self).__name__}: Expected input to be 2D or 3D, got {input.dim()}D "
                 "tensor instead"
             )
+        self._check_input_size(input)
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)  # (T, B, F)
+        h0, c0 = self._initial_states(hx, x.shape[1], input, unbatched=not batched)
+        output, h_n, c_n = self._run_layers(x, h0, c0, None)
+        if batched and self.batch_first:
+            output = output.transpose(0, 1)
+        if not batched:
+            output = output.squeeze(1)
+            h_n = h_n.squeeze(1)
+            c_n = c_n.squeeze(1) if c_n is not None else None
+        return output, ((h_n, c_n) if is_lstm else h_n)
+
+    def _forward_packed(self, packed: Any, hx: Any) -> tuple[Any, Any]:
+        """``forward`` on a ``PackedSequence``: at step ``t`` only the first
+        ``batch_sizes[t]`` rows (the sequences still running, longest first) advance, so
+        each sequence's final state is the one after its own last step (for the reverse
+        direction, the rows start from ``h_0`` when their sequence's last step comes).
+        ``hx`` and the final states are in the batch's original order."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        self._check_input_size(data)
+        sizes = [int(n) for n in batch_sizes.tolist()]
+        h0, c0 = self._initial_states(hx, sizes[0], data)
+        if hx is not None and sorted_indices is not None:
+            h0 = h0.index_select(1, sorted_indices)
+            c0 = c0.index_select(1, sorted_indices) if c0 is not None else None
+        output, h_n, c_n = self._run_layers(data, h0, c0, sizes)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = c_n.index_select(1, unsorted_indices) if c_n is not None else None
+        output = type(packed)(output, batch_sizes, sorted_indices, unsorted_indices)
+        return output, ((h_n, c_n) if self.mode == "LSTM" else h_n)
+
+    def _check_input_size(self, input: Tensor) -> None:
         if input.shape[-1] != self.input_size:
             raise RuntimeError(
                 f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
                 f"got {input.shape[-1]}"
             )
-        x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)  # (T, B, F)
-        batch = x.shape[1]
-        directions = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * directions, batch, self.proj_size or self.hidden_size)
-        cell_shape = (self.num_layers * directions, batch, self.hidden_size)
+
+    def _initial_states(
+        self, hx: Any, batch: int, like: Tensor, unbatched: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        """``(h_0, c_0)`` (``c_0`` None except for LSTM): zeros like ``like`` without
+        ``hx``, else ``hx`` checked against PyTorch's expected shapes."""
+        is_lstm = self.mode == "LSTM"
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        state_shape = (layers, batch, self.proj_size or self.hidden_size)
+        cell_shape = (layers, batch, self.hidden_size)
         if hx is None:
-            h0 = zeros(state_shape, dtype=input.dtype, device=input._backend.device_str)
-            c0 = None
-            if is_lstm:
-                c0 = zeros(cell_shape, dtype=input.dtype, device=input._backend.device_str)
-        else:
-            h0, c0 = hx if is_lstm else (hx, None)
-            if not batched:
-                h0 = h0.unsqueeze(1)
-                c0 = c0.unsqueeze(1) if c0 is not None else None
-            if tuple(h0.shape) != state_shape:
-                raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h0.shape)}")
-            if c0 is not None and tuple(c0.shape) != cell_shape:
-                raise RuntimeError(f"Expected hidden size {cell_shape}, got {list(c0.shape)}")
+            device = like._backend.device_str
+            h0 = zeros(state_shape, dtype=like.dtype, device=device)
+            c0 = zeros(cell_shape, dtype=like.dtype, device=device) if is_lstm else None
+            return h0, c0
+        h0, c0 = hx if is_lstm else (hx, None)
+        if unbatched:
+            h0 = h0.unsqueeze(1)
+            c0 = c0.unsqueeze(1) if c0 is not None else None
+        if tuple(h0.shape) != state_shape:
+            raise RuntimeError(f"Expected hidden size {state_shape}, got {list(h0.shape)}")
+        if c0 is not None and tuple(c0.shape) != cell_shape:
+            raise RuntimeError(f"Expected hidden size {cell_shape}, got {list(c0.shape)}")
+        return h0, c0
+
+    def _run_layers(
+        self, x: Tensor, h0: Tensor, c0: Tensor | None, sizes: list[int] | None
+    ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Every layer and direction over ``x``: a padded ``(T, B, F)`` sequence
+        (``sizes`` None) or a packed one's ``data`` with its ``batch_sizes`` as ``sizes``.
+        Returns the last layer's output in the same layout, ``h_n`` and ``c_n``."""
+        is_lstm = self.mode == "LSTM"
+        directions = 2 if self.bidirectional else 1
         final_h, final_c = [], []
+        offsets = [0]
+        for size in sizes or ():
+            offsets.append(offsets[-1] + size)
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
@@ -190,39 +279,25 @@ class _RNNBase(Module):
                 index = layer * directions + direction
                 h = h0[index]
                 c = c0[index] if c0 is not None else None
-                projected = _project(self.mode, x, w_ih, b_ih, b_hh)  # (T, B, gates)
-                if is_lstm and w_hr is None:
+                projected = _project(self.mode, x, w_ih, b_ih, b_hh)
+                if sizes is None and is_lstm and w_hr is None:
                     h, c, sequence = _lstm_layer(projected, w_hh, h, c, reverse=bool(direction))
-                    outputs.append(sequence)
-                    final_h.append(h)
-                    final_c.append(c)
-                    continue
-                w_hh_t = w_hh.t()
-                steps = range(x.shape[0] - 1, -1, -1) if direction else range(x.shape[0])
-                hs: list[Tensor] = [None] * x.shape[0]  # type: ignore[list-item]
-                w_hr_t = None if w_hr is None else w_hr.t()
-                for t in steps:
-                    h, c = _rnn_step(self.mode, projected[t], h, c, w_hh_t, b_hh)
-                    if w_hr_t is not None:  # LSTM with proj_size: h = W_hr (o * tanh(c))
-                        h = h @ w_hr_t
-                    hs[t] = h
-                outputs.append(stack(hs))
+                elif sizes is None:
+                    steps = [projected[t] for t in range(x.shape[0])]
+                    hs, h, c = _recurrence(self.mode, steps, h, c, w_hh, b_hh, w_hr, direction)
+                    sequence = stack(hs)
+                else:
+                    steps = [projected[offsets[t] : offsets[t + 1]] for t in range(len(sizes))]
+                    hs, h, c = _recurrence(self.mode, steps, h, c, w_hh, b_hh, w_hr, direction)
+                    sequence = cat(hs, 0)
+                outputs.append(sequence)
                 final_h.append(h)
                 if is_lstm:
                     final_c.append(c)
             x = outputs[0] if directions == 1 else cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        output = x
-        if batched and self.batch_first:
-            output = output.transpose(0, 1)
-        h_n = stack(final_h)
-        c_n = stack(final_c) if is_lstm else None
-        if not batched:
-            output = output.squeeze(1)
-            h_n = h_n.squeeze(1)
-            c_n = c_n.squeeze(1) if c_n is not None else None
-        return output, ((h_n, c_n) if is_lstm else h_n)
+        return x, stack(final_h), (stack(final_c) if is_lstm else None)
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
