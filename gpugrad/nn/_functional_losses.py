@@ -18,6 +18,7 @@ from .._factories import full as filled
 from .._grad_mode import no_grad
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..backends import dtypes
 from ..ops.elementwise import logical_and, maximum, minimum, where
 from ..ops.nn import softplus
 from ..ops.shape import cat, stack
@@ -49,7 +50,9 @@ def _reduction(size_average: Any, reduce_flag: Any, reduction: str) -> str:
 
 def _check_long_target(target: Tensor) -> None:
     if target.dtype.name != "int64":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.title()}")
+        raise RuntimeError(
+            f"expected scalar type Long but found {dtypes.SCALAR_TYPE_NAMES[target.dtype.name]}"
+        )
 
 
 def _zero(like: Tensor) -> Tensor:
@@ -426,10 +429,10 @@ class _CtcLoss(Function):
         last = alpha.gather(1, 2 * tl)
         before = where(tl > 0, alpha.gather(1, (2 * tl - 1).clamp(min=0)), ninf)
         nll = -_logaddexp(last, before).reshape(batch)
-        if zero_infinity:
-            nll = where(nll == math.inf, _zero(nll), nll)
         ctx.save_for_backward(log_probs, stack(alphas), emit, nll)
         ctx.extra = (labels, skip, il, tl, positions, zero_infinity)
+        if zero_infinity:
+            return where(nll == math.inf, _zero(nll), nll)
         return nll
 
     @staticmethod
