@@ -10,6 +10,7 @@ The distributions are PyTorch's; the random streams are gpugrad's own.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Callable
@@ -337,6 +338,7 @@ def _deprecated(method: Callable[..., Tensor]) -> Callable[..., Tensor]:
         f"{old_name}(...): deprecated in favor of ``gpugrad.nn.init.{new_name}``."
     )
     deprecated_init.__name__ = deprecated_init.__qualname__ = old_name
+    deprecated_init.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]
     return deprecated_init
 
 
