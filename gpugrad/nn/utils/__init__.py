@@ -1,6 +1,7 @@
 """``gpugrad.nn.utils``: gradient clipping, parameter/vector conversion, weight and
 spectral normalization, parametrizations, conv/linear-batch-norm fusion and
-``functional_call``, as ``torch.nn.utils``."""
+``functional_call``, as ``torch.nn.utils`` (``gpugrad.nn.utils.prune`` is imported on
+its own, as ``torch.nn.utils.prune`` is)."""
 
 from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import (
