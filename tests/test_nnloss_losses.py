@@ -442,3 +442,90 @@ def test_adaptive_log_softmax_errors():
         )
         gg_error = _error(lambda x=x, target=target: ours(gg.zeros(x), gg.tensor(target)))
         assert gg_error == torch_error
+
+
+@pytest.mark.parametrize(
+    "input_lengths, target_lengths",
+    [
+        ([0, 5, 5], [0, 1, 1]),
+        ([0, 5, 5], [1, 1, 1]),
+        ([5, 5, 5], [0, 0, 0]),
+        ([5, 2, 5], [0, 1, 0]),
+    ],
+)
+@pytest.mark.parametrize("zero_infinity", [False, True])
+def test_ctc_empty_inputs_and_targets(device, input_lengths, target_lengths, zero_infinity):
+    logits = LOGITS[:5]
+    t = torch.tensor(logits, requires_grad=True)
+    g = gg.tensor(logits, device=device, requires_grad=True)
+    targets = TARGETS[:, :2]
+    expected = TF.ctc_loss(
+        t.log_softmax(2),
+        torch.tensor(targets),
+        input_lengths,
+        target_lengths,
+        reduction="none",
+        zero_infinity=zero_infinity,
+    )
+    got = F.ctc_loss(
+        g.log_softmax(2),
+        gg.tensor(targets, device=device),
+        input_lengths,
+        target_lengths,
+        reduction="none",
+        zero_infinity=zero_infinity,
+    )
+    np.testing.assert_allclose(got.detach().cpu().numpy(), expected.detach().numpy(), rtol=1e-10)
+    expected.sum().backward()
+    got.sum().backward()
+    np.testing.assert_allclose(g.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name, arrays",
+    [
+        ("multi_margin_loss", [X, CLASSES]),
+        ("multilabel_margin_loss", [X, LABEL_ROWS]),
+        ("poisson_nll_loss", [X, COUNTS]),
+        ("gaussian_nll_loss", [X, SIGNS, POSITIVE]),
+        ("triplet_margin_loss", [X, SIGNS, POSITIVE]),
+    ],
+)
+def test_float32_spot_checks(device, name, arrays):
+    as32 = [a.astype(np.float32) if a.dtype == np.float64 else a for a in arrays]
+    t = [torch.tensor(a) for a in as32]
+    g = [gg.tensor(a, device=device) for a in as32]
+    t[0].requires_grad_(True)
+    g[0].requires_grad_(True)
+    expected, got = getattr(TF, name)(*t), getattr(F, name)(*g)
+    assert got.dtype == gg.float32
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    expected.backward()
+    got.backward()
+    np.testing.assert_allclose(g[0].grad.cpu().numpy(), t[0].grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_ctc_float32_and_gradient_node(device):
+    lp32 = LOGITS.astype(np.float32)
+    t = torch.tensor(lp32, requires_grad=True)
+    g = gg.tensor(lp32, device=device, requires_grad=True)
+    expected = TF.ctc_loss(t.log_softmax(2), torch.tensor(TARGETS), [7, 5, 6], TARGET_LENGTHS)
+    got = F.ctc_loss(g.log_softmax(2), gg.tensor(TARGETS, device=device), [7, 5, 6], TARGET_LENGTHS)
+    assert got.dtype == gg.float32 and got.item() == pytest.approx(expected.item(), rel=1e-5)
+    expected.backward()
+    got.backward()
+    np.testing.assert_allclose(g.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_gradcheck_var_and_weights(device):
+    x = gg.tensor(X[:2, :3], device=device, requires_grad=True)
+    var = gg.tensor(POSITIVE[:2, :3], device=device, requires_grad=True)
+    target = gg.tensor(SIGNS[:2, :3], device=device)
+    assert gg.autograd.gradcheck(
+        lambda a, v: F.gaussian_nll_loss(a, target, v, full=True), (x, var)
+    )
+    labels = gg.tensor(BINARY[:2, :3], device=device, requires_grad=True)
+    weight = gg.tensor(CLASS_WEIGHT[:3], device=device)
+    assert gg.autograd.gradcheck(
+        lambda a, y: F.multilabel_soft_margin_loss(a, y, weight=weight), (x, labels)
+    )

@@ -397,6 +397,9 @@ def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
 def _shift(x: Tensor, by: int) -> Tensor:
     """``x`` moved ``by`` places along its last dim (towards higher indices, ``by > 0``)
     with ``-inf`` filled in."""
+    width = x.shape[-1]
+    if abs(by) >= width:
+        return filled(tuple(x.shape), -math.inf, dtype=x.dtype, device=x.device)
     pad = filled((*x.shape[:-1], abs(by)), -math.inf, dtype=x.dtype, device=x.device)
     if by > 0:
         return cat([pad, x[..., :-by]], -1)
@@ -429,6 +432,10 @@ class _CtcLoss(Function):
         last = alpha.gather(1, 2 * tl)
         before = where(tl > 0, alpha.gather(1, (2 * tl - 1).clamp(min=0)), ninf)
         nll = -_logaddexp(last, before).reshape(batch)
+        # No time steps: the empty target has probability 1, any other 0.
+        empty_input = (il == 0).reshape(batch)
+        no_alignment = where(tl == 0, 0.0, math.inf).reshape(batch).to(nll.dtype)
+        nll = where(empty_input, no_alignment, nll)
         ctx.save_for_backward(log_probs, stack(alphas), emit, nll)
         ctx.extra = (labels, skip, il, tl, positions, zero_infinity)
         if zero_infinity:
@@ -477,6 +484,8 @@ class _CtcLoss(Function):
 
 def _shift_bool(mask: Tensor) -> Tensor:
     """``mask`` moved two places towards lower indices (``skip_up[s] = skip[s + 2]``)."""
+    if mask.shape[1] <= 2:
+        return filled(tuple(mask.shape), False, dtype="bool", device=mask.device)
     pad = filled((mask.shape[0], 2), False, dtype="bool", device=mask.device)
     return cat([mask[:, 2:], pad], 1)
 
