@@ -416,3 +416,22 @@ def test_utils_names_match_torch():
     } <= set(U.__all__)
     assert set(TU.parametrize.__all__) <= set(U.parametrize.__all__)
     assert set(TU.parametrizations.__all__) == set(U.parametrizations.__all__)
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley"])
+def test_orthogonal_without_trivialization_matches_torch(device, orthogonal_map):
+    weight = RNG.standard_normal((4, 4))
+    theirs = torch.nn.Linear(4, 4).double()
+    ours = gg.nn.Linear(4, 4, dtype=gg.float64, device=device)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(weight))
+    with gg.no_grad():
+        ours.weight.copy_(gg.tensor(weight, device=device))
+    TU.parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map, use_trivialization=False)
+    U.parametrizations.orthogonal(ours, orthogonal_map=orthogonal_map, use_trivialization=False)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    _close(ours.weight, theirs.weight, rtol=1e-9)
+    with pytest.raises(NotImplementedError, match="geqrf"):
+        U.parametrizations.orthogonal(
+            gg.nn.Linear(4, 4), orthogonal_map="householder", use_trivialization=False
+        )

@@ -181,6 +181,11 @@ def orthogonal(
             'orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
             f"Got: {orthogonal_map}"
         )
+    if orth_enum == _OrthMaps.householder and not use_trivialization:
+        raise NotImplementedError(
+            "orthogonal(orthogonal_map='householder', use_trivialization=False) needs "
+            "geqrf, which gpugrad does not have; use the default use_trivialization=True"
+        )
     orth = _Orthogonal(weight, orth_enum, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
