@@ -529,3 +529,17 @@ def test_gradcheck_var_and_weights(device):
     assert gg.autograd.gradcheck(
         lambda a, y: F.multilabel_soft_margin_loss(a, y, weight=weight), (x, labels)
     )
+
+
+def test_soft_margin_target_is_not_differentiable(device):
+    x = gg.tensor(X, device=device)
+    y = gg.tensor(SIGNS, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError) as theirs:
+        TF.soft_margin_loss(torch.tensor(X), torch.tensor(SIGNS, requires_grad=True))
+    with pytest.raises(RuntimeError) as ours:
+        F.soft_margin_loss(x, y)
+    assert str(ours.value) == str(theirs.value)
+    with gg.no_grad():
+        assert F.soft_margin_loss(x, y).item() == pytest.approx(
+            TF.soft_margin_loss(torch.tensor(X), torch.tensor(SIGNS)).item(), rel=1e-12
+        )

@@ -15,7 +15,7 @@ from typing import Any
 
 from .._factories import arange, tensor
 from .._factories import full as filled
-from .._grad_mode import no_grad
+from .._grad_mode import is_grad_enabled, no_grad
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backends import dtypes
@@ -105,6 +105,11 @@ def soft_margin_loss(
 ) -> Tensor:
     """``log(1 + exp(-target * input))`` (a softplus, so large margins do not overflow)."""
     reduction = _reduction(size_average, reduce, reduction)
+    if target.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "The function 'soft_margin_loss' is not differentiable with respect to argument "
+            "'target'. This input cannot have requires_grad True."
+        )
     return apply_reduction(softplus(-input * target, 1.0, math.inf), reduction)
 
 
