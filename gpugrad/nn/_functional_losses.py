@@ -280,7 +280,7 @@ def gaussian_nll_loss(
     if not isinstance(var, Tensor):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = full_like_input(input, float(var))
+        var = _filled_like(input, float(var))
     elif bool((var < 0).any()):
         raise ValueError("var has negative entry/entries")
     if tuple(var.shape) != tuple(input.shape):
@@ -303,7 +303,7 @@ def gaussian_nll_loss(
     return apply_reduction(loss, reduction)
 
 
-def full_like_input(input: Tensor, value: float) -> Tensor:
+def _filled_like(input: Tensor, value: float) -> Tensor:
     return filled(tuple(input.shape), value, dtype=input.dtype, device=input.device)
 
 
