@@ -20,6 +20,7 @@ from .._tensor import Tensor
 from ..autograd.function import Function
 from ..backends import dtypes
 from ..ops.elementwise import logical_and, maximum, minimum, where
+from ..ops.linalg import vector_norm
 from ..ops.nn import softplus
 from ..ops.shape import cat, stack
 from ._reduction import check_reduction, legacy_reduction
@@ -309,9 +310,9 @@ def _filled_like(input: Tensor, value: float) -> Tensor:
 
 # --- triplet losses -------------------------------------------------------------------------
 def _pairwise_distance(x1: Tensor, x2: Tensor, p: float, eps: float) -> Tensor:
-    from .functional import pairwise_distance
-
-    return pairwise_distance(x1, x2, p, eps)
+    """``F.pairwise_distance``: ``||x1 - x2 + eps||_p`` along the last dim (with the 0
+    subgradient at 0)."""
+    return vector_norm(x1 - x2 + eps, p, -1)
 
 
 def _check_triplet_dims(anchor: Tensor, positive: Tensor, negative: Tensor) -> None:
