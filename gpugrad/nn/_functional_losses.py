@@ -412,7 +412,7 @@ def _shift(x: Tensor, by: int) -> Tensor:
     return cat([x[..., -by:], pad], -1)
 
 
-class _CtcLoss(Function):
+class CtcLoss(Function):
     """Per-sample negative log likelihood of the CTC alignments (forward: alpha recursion;
     backward: beta recursion and PyTorch's gradient formula)."""
 
@@ -577,7 +577,7 @@ def ctc_loss(
     device = log_probs.device
     label_tensor = tensor(labels, dtype="int64", device=device).reshape(batch, width)
     skip_tensor = tensor(skip, dtype="bool", device=device).reshape(batch, width)
-    nll = _CtcLoss.apply(
+    nll = CtcLoss.apply(
         log_probs, label_tensor, skip_tensor, in_lengths, tg_lengths, bool(zero_infinity)
     )
     if unbatched:
