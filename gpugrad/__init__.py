@@ -107,6 +107,16 @@ from .ops import return_types
 _tensor_methods.attach()
 
 from . import nn, optim, utils  # noqa: E402  (they build on the tensor methods above)
+
+# --- s7-nnloss: the losses PyTorch also has at top level ---
+from .nn.functional import (  # noqa: E402
+    cosine_embedding_loss,
+    ctc_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    poisson_nll_loss,
+    triplet_margin_loss,
+)
 from . import distributed  # noqa: E402  (mpi4py is imported only by init_process_group)
 from .serialization import load, save  # noqa: E402
 from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)

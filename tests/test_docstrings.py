@@ -197,11 +197,6 @@ KNOWN_SIGNATURE_DIFFERENCES = {
     "gpugrad.utils.data.DataLoader": "seed=, a gpugrad extra (keyword)",
     "gpugrad.distributed.init_process_group": "abort_on_exception= and comm=, gpugrad extras",
     # PyTorch's deprecated positional parameters are not accepted:
-    "gpugrad.nn.L1Loss": "no size_average/reduce (deprecated in PyTorch)",
-    "gpugrad.nn.MSELoss": "no size_average/reduce (deprecated in PyTorch)",
-    "gpugrad.nn.BCELoss": "no size_average/reduce (deprecated in PyTorch)",
-    "gpugrad.nn.BCEWithLogitsLoss": "no size_average/reduce (deprecated in PyTorch)",
-    "gpugrad.nn.CrossEntropyLoss": "no size_average/reduce (deprecated in PyTorch)",
     "gpugrad.autograd.backward": "no grad_variables (deprecated in PyTorch)",
 }
 

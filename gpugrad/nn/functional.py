@@ -2463,3 +2463,33 @@ def _tap_index(position: Tensor, size: int, padding_mode: str, align_corners: bo
 
 
 __all__ += ["affine_grid", "grid_sample"]
+
+
+# --- s7-nnloss: the rest of the loss zoo (gpugrad/nn/_functional_losses.py) ----------------
+from ._functional_losses import (  # noqa: E402
+    ctc_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+
+__all__ += [
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "margin_ranking_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "poisson_nll_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
+]

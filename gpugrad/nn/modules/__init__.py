@@ -107,3 +107,39 @@ __all__ = [
     "TransformerEncoderLayer",
     "Unflatten",
 ]
+
+# --- s7-nnloss: the rest of the losses, distances, adaptive softmax ---
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: E402
+from .loss import (  # noqa: E402
+    CTCLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    NLLLoss2d,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
+
+__all__ += [
+    "AdaptiveLogSoftmaxWithLoss",
+    "CTCLoss",
+    "CosineSimilarity",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "NLLLoss2d",
+    "PairwiseDistance",
+    "PoissonNLLLoss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+]

@@ -17,7 +17,13 @@ from ...ops.elementwise import logical_or
 from ...ops.reduce import amax
 from ...ops.shape import stack
 
-__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = [
+    "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "clip_grads_with_norm_",
+    "get_total_norm",
+]
 
 TensorOrTensors = Tensor | Iterable[Tensor]
 
@@ -85,14 +91,28 @@ def clip_grad_norm_(
             )
     grads = [p.grad for p in parameters if p.grad is not None]
     total_norm = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total_norm, foreach)
+    return total_norm
+
+
+def clip_grads_with_norm_(
+    parameters: TensorOrTensors,
+    max_norm: float,
+    total_norm: Tensor,
+    foreach: bool | None = None,
+) -> None:
+    """Scale the gradients of ``parameters`` in place by
+    ``min(1, max_norm / (total_norm + 1e-6))`` (``total_norm`` from ``get_total_norm``)."""
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
-        return total_norm
+        return
     # A non-finite norm scales the gradients to NaN, as in PyTorch, without NumPy's warning.
     with no_grad(), _cpu.errstate(invalid="ignore"):
         clip_coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
         for grad in grads:
             grad.mul_(clip_coef.to(grad.device))
-    return total_norm
 
 
 def clip_grad_norm(
