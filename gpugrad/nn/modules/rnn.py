@@ -182,7 +182,7 @@ class _RNNBase(Module):
         )
 
     def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:
-        from ..utils.rnn import PackedSequence
+        from .._rnn_packing import PackedSequence
 
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
