@@ -885,72 +885,6 @@ def _stack_outputs(name: str, results: list[list], out_spec: Any, out_dims: Any)
 
 
 # --- functional_call, stack_module_state ---------------------------------------------------
-def _named_tensors(module: Any) -> dict[str, Tensor]:
-    named: dict[str, Tensor] = {}
-    named.update(module.named_parameters(remove_duplicate=False))
-    named.update(module.named_buffers(remove_duplicate=False))
-    return named
-
-
-def _untie(module: Any, values: dict[str, Tensor]) -> dict[str, Tensor]:
-    """``values`` extended to every name of a tensor that is tied (shared) in ``module``."""
-    names_of: dict[int, set[str]] = {}
-    for name, tensor in _named_tensors(module).items():
-        names_of.setdefault(id(tensor), set()).add(name)
-    tied: dict[str, set[str]] = {}
-    for names in names_of.values():
-        if len(names) > 1:
-            for n in names:
-                tied[n] = names
-    given_tied = {n for n in values if n in tied}
-    for n in given_tied:
-        group = tied[n]
-        if len(group & given_tied) > 1 and len({id(values[m]) for m in group & given_tied}) != 1:
-            raise ValueError(
-                f"functional_call got multiple values for keys {sorted(group & given_tied)}, "
-                "which are tied. Consider using tie_weights=False"
-            )
-    untied = dict(values)
-    for n in given_tied:
-        for m in tied[n]:
-            untied.setdefault(m, values[n])
-    return untied
-
-
-def _owner(module: Any, name: str) -> tuple[Any, str]:
-    *path, leaf = name.split(".")
-    owner = module
-    for part in path:
-        owner = getattr(owner, part)
-    return owner, leaf
-
-
-def _swap(module: Any, name: str, value: Any) -> tuple[str, Any]:
-    """Put ``value`` where ``module``'s member ``name`` is; what was there, to restore."""
-    owner, leaf = _owner(module, name)
-    for registry in ("_parameters", "_buffers"):
-        members = owner.__dict__[registry]
-        if leaf in members:
-            old = members[leaf]
-            members[leaf] = value
-            return registry, old
-    missing = object()
-    old = owner.__dict__.get(leaf, missing)
-    object.__setattr__(owner, leaf, value)
-    return "attribute", old if old is not missing else None
-
-
-def _restore(module: Any, name: str, where: str, old: Any) -> None:
-    owner, leaf = _owner(module, name)
-    if where == "attribute":
-        if old is None:
-            owner.__dict__.pop(leaf, None)
-        else:
-            object.__setattr__(owner, leaf, old)
-        return
-    owner.__dict__[where][leaf] = old
-
-
 def functional_call(
     module: Any,
     parameter_and_buffer_dicts: Any,
@@ -985,36 +919,9 @@ def functional_call(
             "Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts, "
             f"but got {type(parameter_and_buffer_dicts)}"
         )
-    if kwargs is None:
-        kwargs = {}
-    if args is None:
-        args = ()
-    elif not isinstance(args, tuple):
-        args = (args,)
-    untied = _untie(module, values) if tie_weights else dict(values)
-    if strict:
-        valid = set(_named_tensors(module))
-        missing, unexpected = sorted(valid - set(untied)), sorted(set(untied) - valid)
-        messages = []
-        if unexpected:
-            messages.append(f"Unexpected key(s): {', '.join(map(repr, unexpected))}.")
-        if missing:
-            messages.append(f"Missing key(s): {', '.join(map(repr, missing))}.")
-        if messages:
-            raise RuntimeError(
-                "Error(s) in reparametrizing for {}:\n\t{}".format(
-                    module._get_name(), "\n\t".join(messages)
-                )
-            )
-    swapped: list[tuple[str, str, Any]] = []
-    try:
-        for name, value in untied.items():
-            where, old = _swap(module, name, value)
-            swapped.append((name, where, old))
-        return module(*args, **kwargs)
-    finally:
-        for name, where, old in reversed(swapped):
-            _restore(module, name, where, old)
+    from .nn.utils.stateless import call_with
+
+    return call_with(module, values, args, kwargs, tie_weights=tie_weights, strict=strict)
 
 
 def _stacked_leaf(tensors: tuple[Tensor, ...], name: str) -> Tensor:
