@@ -201,10 +201,12 @@ def test_collectives_on_a_group_of_one(group):
 
 def test_not_initialized_errors():
     assert not dist.is_initialized()
-    with pytest.raises(RuntimeError, match="has not been initialized"):
+    with pytest.raises(ValueError, match="has not been initialized"):
         dist.get_rank()
-    with pytest.raises(RuntimeError, match="has not been initialized"):
+    with pytest.raises(ValueError, match="has not been initialized"):
         DistributedDataParallel(make_model(0))
+    with pytest.raises(ValueError, match="has not been initialized"):  # as PyTorch's
+        gg.utils.data.DistributedSampler(list(range(4)))
     with pytest.raises(ValueError, match="Invalid backend"):
         dist.init_process_group("gloo")
 

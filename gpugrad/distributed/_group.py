@@ -385,7 +385,7 @@ def _remove_abort_hook() -> None:
 
 def _get() -> _Group:
     if _group is None:
-        raise RuntimeError(NOT_INITIALIZED)
+        raise ValueError(NOT_INITIALIZED)  # as PyTorch
     _group.state.check()
     return _group
 
@@ -398,14 +398,14 @@ def is_initialized() -> bool:
 def get_rank() -> int:
     """This process's rank in the default group, 0 to ``get_world_size() - 1``."""
     if _group is None:
-        raise RuntimeError(NOT_INITIALIZED)
+        raise ValueError(NOT_INITIALIZED)  # as PyTorch
     return _group.rank
 
 
 def get_world_size() -> int:
     """The number of processes in the default group."""
     if _group is None:
-        raise RuntimeError(NOT_INITIALIZED)
+        raise ValueError(NOT_INITIALIZED)  # as PyTorch
     return _group.world_size
 
 
@@ -413,14 +413,14 @@ def get_local_rank() -> int:
     """This process's rank among the group's processes on the same machine (pick the
     GPU with it: ``f"cuda:{dist.get_local_rank()}"``)."""
     if _group is None:
-        raise RuntimeError(NOT_INITIALIZED)
+        raise ValueError(NOT_INITIALIZED)  # as PyTorch
     return _group.local_rank
 
 
 def get_backend() -> str:
     """The default group's backend name: ``"mpi"`` or ``"nccl"``."""
     if _group is None:
-        raise RuntimeError(NOT_INITIALIZED)
+        raise ValueError(NOT_INITIALIZED)  # as PyTorch
     return _group.backend
 
 
@@ -434,7 +434,7 @@ def destroy_process_group() -> None:
     """Leave the group. MPI itself stays initialized (mpi4py finalizes it at exit)."""
     global _group
     if _group is None:
-        raise RuntimeError(NOT_INITIALIZED)
+        raise ValueError(NOT_INITIALIZED)  # as PyTorch
     group = _group
     _group = None
     _remove_abort_hook()

@@ -260,10 +260,7 @@ class DistributedDataParallel(Module):
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel wraps a gpugrad Module, not {module!r}")
         if not dist.is_initialized():
-            raise RuntimeError(
-                "Default process group has not been initialized, please make sure to call "
-                "init_process_group."
-            )
+            raise ValueError(dist._group.NOT_INITIALIZED)  # PyTorch's class and text
         self.module = module
         object.__setattr__(self, "broadcast_buffers", broadcast_buffers)
         object.__setattr__(self, "find_unused_parameters", find_unused_parameters)

@@ -27,7 +27,6 @@ import itertools
 import math
 import queue
 import re
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -878,13 +877,26 @@ class DistributedSampler(Sampler):
         self.epoch = epoch
 
 
+_process_group_query: list[Callable[[], tuple[int, int]]] = []
+"""How ``DistributedSampler`` reads the default process group's world size and rank:
+``gpugrad.distributed`` registers its query here when it loads
+(``register_process_group_query``). It builds on this module (``shard`` makes a
+``TensorDataset``), so this module does not import it."""
+
+
+def register_process_group_query(query: Callable[[], tuple[int, int]]) -> None:
+    """Called once by ``gpugrad.distributed``: ``query()`` returns the default group's world
+    size and rank, or raises its error when no group is initialized."""
+    _process_group_query[:] = [query]
+
+
 def _process_group() -> tuple[int, int]:
-    """The world size and rank of ``gpugrad.distributed``'s default process group (its
-    error when none is initialized). Looked up in ``sys.modules`` rather than imported:
-    ``gpugrad.distributed`` imports this module (its ``DistributedSampler`` is this one),
-    and ``import gpugrad`` has loaded it before any sampler can be made."""
-    distributed = sys.modules["gpugrad.distributed"]
-    return distributed.get_world_size(), distributed.get_rank()
+    if not _process_group_query:  # gpugrad.distributed not loaded: no group can exist
+        raise ValueError(
+            "Default process group has not been initialized, please make sure to call "
+            "init_process_group."
+        )
+    return _process_group_query[0]()
 
 
 # --- end s7-seq ---
