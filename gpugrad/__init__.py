@@ -112,5 +112,8 @@ from .serialization import load, save  # noqa: E402
 from . import viz  # noqa: E402  (graph drawing; graphviz is imported only by make_dot)
 from .compile import compile  # noqa: E402  (gg.compile; the package stays gpugrad.compile's)
 
+# --- s7-nnpool: top-level convolution, pooling and normalization (torch.conv2d ...) ---
+from ._toplevel_nn import *  # noqa: E402, F403
+
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402

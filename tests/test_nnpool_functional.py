@@ -378,3 +378,45 @@ def test_errors_match_torch(device, case):
     assert_raises_like_torch(
         lambda: ERRORS[case](gg.nn.functional, ours), lambda: ERRORS[case](TF, theirs)
     )
+
+
+TOPLEVEL = [
+    ("conv3d", lambda m, x, w: m.conv3d(x, w, None, 1, 1), [_x(1, 2, 3, 4, 3), _x(3, 2, 2, 2, 2)]),
+    (
+        "conv_transpose1d",
+        lambda m, x, w: m.conv_transpose1d(x, w, None, 2),
+        [_x(2, 2, 4), _x(2, 3, 3)],
+    ),
+    (
+        "conv_transpose3d",
+        lambda m, x, w: m.conv_transpose3d(x, w),
+        [_x(1, 2, 3, 2, 3), _x(2, 1, 2, 2, 2)],
+    ),
+    (
+        "batch_norm",
+        lambda m, x, w, b: m.batch_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
+        [_x(4, 3, 5), _x(3), _x(3)],
+    ),
+    (
+        "instance_norm",
+        lambda m, x, w, b: m.instance_norm(x, w, b, None, None, True, 0.1, 1e-5, False),
+        [_x(4, 3, 5), _x(3), _x(3)],
+    ),
+    ("layer_norm", lambda m, x, w: m.layer_norm(x, (5,), w), [_x(4, 3, 5), _x(5)]),
+    ("group_norm", lambda m, x: m.group_norm(x, 3), [_x(4, 6, 5)]),
+    ("max_pool1d", lambda m, x: m.max_pool1d(x, 2), [_x(2, 3, 7)]),
+    ("max_pool1d_with_indices", lambda m, x: m.max_pool1d_with_indices(x, 3, 2, 1), [_x(2, 3, 7)]),
+    ("max_pool2d", lambda m, x: m.max_pool2d(x, 2, [], 1), [_x(2, 3, 5, 7)]),
+    ("max_pool3d", lambda m, x: m.max_pool3d(x, 2), [_x(2, 3, 5, 4, 7)]),
+    ("avg_pool1d", lambda m, x: m.avg_pool1d(x, 3, [], 1), [_x(2, 3, 7)]),
+    ("adaptive_avg_pool1d", lambda m, x: m.adaptive_avg_pool1d(x, 3), [_x(2, 3, 7)]),
+    ("adaptive_max_pool1d", lambda m, x: m.adaptive_max_pool1d(x, 3), [_x(2, 3, 7)]),
+]
+
+
+@pytest.mark.parametrize(("name", "function", "arrays"), TOPLEVEL, ids=[c[0] for c in TOPLEVEL])
+def test_top_level_names_match_torch(device, name, function, arrays):
+    def with_module(F, *tensors):
+        return function(gg if F is gg.nn.functional else torch, *tensors)
+
+    _compare(with_module, arrays, device)
