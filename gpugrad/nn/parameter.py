@@ -157,3 +157,9 @@ def copy_leaf(tensor: Tensor) -> Tensor:
         if tensor.grad_fn is not None
         else (tensor.__deepcopy__({}))
     )
+
+
+# --- s7-nnpool: the lazy layers' placeholders ---
+from ._uninitialized import UninitializedBuffer, UninitializedParameter  # noqa: E402
+
+__all__ += ["UninitializedBuffer", "UninitializedParameter"]
