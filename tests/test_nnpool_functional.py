@@ -420,3 +420,70 @@ def test_top_level_names_match_torch(device, name, function, arrays):
         return function(gg if F is gg.nn.functional else torch, *tensors)
 
     _compare(with_module, arrays, device)
+
+
+FRACTIONAL = [
+    (2, (2, 3, 9, 11), {"kernel_size": 2, "output_size": (4, 5)}),
+    (2, (3, 9, 11), {"kernel_size": (3, 2), "output_ratio": (0.5, 0.6)}),
+    (2, (2, 3, 9, 11), {"kernel_size": 2, "output_size": (8, 10)}),
+    (3, (2, 2, 7, 9, 8), {"kernel_size": 2, "output_size": (3, 4, 5)}),
+    (3, (2, 7, 9, 8), {"kernel_size": (2, 3, 2), "output_ratio": (0.5, 0.5, 0.7)}),
+]
+
+
+@pytest.mark.parametrize(("spatial", "shape", "kwargs"), FRACTIONAL)
+def test_fractional_max_pool_matches_torch(device, spatial, shape, kwargs):
+    samples = RNG.random(
+        (shape[0] if len(shape) == spatial + 2 else 1, shape[-spatial - 1], spatial)
+    )
+    x = _x(*shape)
+
+    def run(F, x, samples):
+        function = getattr(F, f"fractional_max_pool{spatial}d")
+        return function(x, return_indices=True, _random_samples=samples.detach(), **kwargs)
+
+    _compare(run, [x, samples], device)
+    _compare(run, [x.astype(np.float32), samples.astype(np.float32)], device, 1e-6, 1e-6)
+
+
+def test_fractional_max_pool_module_and_gradcheck(device):
+    torch.manual_seed(0)
+    x = gg.tensor(_x(1, 2, 6, 7), device=device, requires_grad=True)
+    pool = gg.nn.FractionalMaxPool2d(2, output_ratio=(0.5, 0.5))
+    values, indices = gg.nn.FractionalMaxPool2d(2, (3, 3), return_indices=True)(x)
+    assert tuple(values.shape) == (1, 2, 3, 3) and indices.dtype == gg.int64
+    flat = x.detach().reshape(1, 2, -1).gather(2, indices.reshape(1, 2, -1)).reshape(1, 2, 3, 3)
+    np.testing.assert_array_equal(flat.cpu().numpy(), values.detach().cpu().numpy())
+    samples = gg.tensor(RNG.random((1, 2, 2)), device=device)
+    assert gg.autograd.gradcheck(
+        lambda t: gg.nn.functional.fractional_max_pool2d(t, 2, (3, 3), _random_samples=samples),
+        (x,),
+    )
+    assert tuple(pool(x).shape) == (1, 2, 3, 3)
+
+
+FRACTIONAL_ERRORS = [
+    lambda F, T: F.fractional_max_pool2d(T(2, 3, 7, 8), 2),
+    lambda F, T: F.fractional_max_pool2d(T(2, 3, 7, 8), (2, 2, 2), output_size=3),
+    lambda F, T: F.fractional_max_pool2d(T(2, 3, 7, 8), 2, output_size=(3, 3, 3)),
+    lambda F, T: F.fractional_max_pool2d(T(2, 3, 7, 8), 2, output_size=(7, 3)),
+    lambda F, T: F.fractional_max_pool2d(T(7, 8), 2, output_ratio=(0.5, 0.5)),
+    lambda F, T: F.fractional_max_pool2d(T(2, 3, 7, 8), 2, output_ratio=(0.5, 0.5, 0.5)),
+    lambda F, T: F.fractional_max_pool2d(
+        T(2, 3, 7, 8), 2, output_size=3, _random_samples=T(2, 3, 3)
+    ),
+    lambda F, T: F.fractional_max_pool3d(T(1, 2, 7, 7, 7), 2, output_size=(3, 3, 6)),
+    lambda F, T: F.fractional_max_pool3d(T(1, 2, 7, 7, 7), (2, 2), output_size=2),
+    lambda F, T: F.fractional_max_pool3d(T(1, 2, 7, 7, 7), 2),
+]
+
+
+@pytest.mark.parametrize("case", range(len(FRACTIONAL_ERRORS)))
+def test_fractional_errors_match_torch(device, case):
+    def ours(*shape):
+        return gg.rand(*shape, device=device)
+
+    assert_raises_like_torch(
+        lambda: FRACTIONAL_ERRORS[case](gg.nn.functional, ours),
+        lambda: FRACTIONAL_ERRORS[case](TF, torch.rand),
+    )

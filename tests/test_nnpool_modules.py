@@ -261,3 +261,20 @@ def test_instance_norm_warns_on_channel_mismatch():
         warnings.simplefilter("always")
         nn.InstanceNorm1d(3)(gg.zeros(2, 4, 5))
     assert any("does not match num_features" in str(w.message) for w in caught)
+
+
+def test_fractional_max_pool_modules_match_torch(device):
+    samples = RNG.random((2, 3, 3))
+    x = _x(2, 3, 6, 7, 8)
+    for n, kwargs in ((2, {"output_size": (3, 4)}), (3, {"output_ratio": (0.5, 0.5, 0.6)})):
+        inputs = x[:, :, 0] if n == 2 else x
+
+        def factory(m, n=n, kwargs=kwargs):
+            module = torch if m is tnn else gg
+            seeds = module.tensor(samples[:, :, :n])
+            return getattr(m, f"FractionalMaxPool{n}d")(
+                2, return_indices=True, _random_samples=seeds, **kwargs
+            )
+
+        assert repr(factory(nn)) == repr(factory(tnn))
+        _compare(factory(tnn), factory(nn), [inputs], device, train=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._factories import arange, zeros
+from .._factories import arange, rand, zeros
 from .._grad_mode import no_grad
 from .._tensor import Tensor
 from ..backends import dtypes
@@ -33,6 +33,10 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "fractional_max_pool2d",
+    "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices",
     "instance_norm",
     "local_response_norm",
     "lp_pool1d",
@@ -793,3 +797,159 @@ def local_response_norm(
         div = F.pad(div, (0, 0, 0, 0, size // 2, (size - 1) // 2))
         div = avg_pool3d(div, (size, 1, 1), stride=1).squeeze(1).reshape(sizes)
     return input / div.mul(alpha).add(k).pow(beta)
+
+
+# --- fractional max pooling -----------------------------------------------------------------
+_FRACTIONAL_AXES = {2: ("height", "width"), 3: ("time", "height", "width")}
+
+
+def _fractional_starts(sample: Tensor, size: int, out: int, pool: int) -> Tensor:
+    """PyTorch's ``generate_intervals``: each window's start for every plane's ``sample``
+    (``(N, C)``, in ``[0, 1)``), computed in the input's dtype as PyTorch does."""
+    last = zeros((*sample.shape, 1), dtype=dtypes.int64, device=sample.device) + (size - pool)
+    if out == 1:
+        return last
+    alpha = F._constant(float(size - pool), sample) / F._constant(float(out - 1), sample)
+    steps = arange(out - 1, device=sample.device).to(sample.dtype)
+    first = (sample.unsqueeze(-1) + steps) * alpha
+    starts = first.long() - (sample * alpha).long().unsqueeze(-1)
+    return cat([starts, last], -1)
+
+
+def _fractional_max_pool(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any,
+    output_ratio: Any,
+    random_samples: Tensor | None,
+    spatial: int,
+) -> tuple[Tensor, Tensor]:
+    """``(values, indices)`` of PyTorch's fractional max pooling: window starts drawn per
+    plane from ``random_samples`` (``(N, C, spatial)``, uniform in ``[0, 1)`` when not
+    given), each window's maximum gathered with one ``gather``."""
+    name = f"fractional_max_pool{spatial}d"
+    count = "" if spatial == 2 else "three "
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        if len(output_ratio) > spatial:
+            raise ValueError(
+                f"{name} requires output_ratio to either be a single Int or tuple of Ints."
+            )
+        if input.dim() < spatial + 1:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{-input.dim()}, "
+                f"{input.dim() - 1}], but got {-spatial - 1})"
+            )
+        ratio = tuple(output_ratio)
+        ratio = ratio * spatial if len(ratio) == 1 else ratio
+        output_size = [int(input.shape[-spatial + d] * ratio[d]) for d in range(spatial)]
+    kernel = F._pool_ints(kernel_size)
+    if len(kernel) not in (1, spatial):
+        raise RuntimeError(
+            f"{name}: kernel_size must either be a single Int or tuple of {count}Ints"
+        )
+    out = F._pool_ints(output_size)
+    if len(out) not in (1, spatial):
+        raise RuntimeError(
+            f"{name}: output_size must either be a single Int or tuple of {count}Ints"
+        )
+    kernel, out = F._pair(kernel, spatial), F._pair(out, spatial)
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"{name}(): Expected {spatial + 1}D or {spatial + 2}D tensor, but got: "
+            f"{F._shape_text(input.shape)}"
+        )
+    batched = input.dim() == spatial + 2
+    x = input if batched else input.unsqueeze(0)
+    sizes = tuple(x.shape[2:])
+    where = f"{name}()" if spatial == 2 else f"{name}_out()"
+    for axis, o, k, n in zip(_FRACTIONAL_AXES[spatial], out, kernel, sizes, strict=True):
+        too_large = o + k - 1 > n if spatial == 2 else o + k - 1 >= n
+        if too_large:
+            raise RuntimeError(f"{where}: pool {axis} {k} too large relative to input {axis} {n}")
+    batch, planes = x.shape[0], x.shape[1]
+    if random_samples is None:
+        random_samples = rand(batch, planes, spatial, dtype=x.dtype, device=x.device)
+    if random_samples.shape[2] != spatial:
+        raise RuntimeError(
+            f"Expect _random_samples.size(2) equals to {spatial}; got {random_samples.shape[2]}."
+        )
+    flat = None  # (N, C, *out, *kernel): every window's input positions
+    sample_of_axis = (1, 0) if spatial == 2 else (0, 1, 2)  # PyTorch's: (w, h); (t, h, w)
+    for axis in range(spatial):
+        sample = random_samples[:, :, sample_of_axis[axis]]
+        starts = _fractional_starts(sample, sizes[axis], out[axis], kernel[axis])
+        taps = arange(kernel[axis], device=x.device)
+        coord = starts.unsqueeze(-1) + taps  # (N, C, out, kernel)
+        coord = coord.reshape(
+            batch, planes,
+            *[out[axis] if d == axis else 1 for d in range(spatial)],
+            *[kernel[axis] if d == axis else 1 for d in range(spatial)],
+        )  # fmt: skip
+        flat = coord if flat is None else flat * sizes[axis] + coord
+    window = math.prod(kernel)
+    flat = flat.expand(batch, planes, *out, *kernel).reshape(batch, planes, -1)
+    values = x.reshape(batch, planes, -1).gather(2, flat).reshape(batch, planes, *out, window)
+    values, chosen = values.max(-1)
+    indices = flat.reshape(batch, planes, *out, window).gather(-1, chosen.unsqueeze(-1))
+    indices = indices.squeeze(-1)
+    if not batched:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return values, indices
+
+
+def fractional_max_pool2d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``fractional_max_pool2d`` returning ``(values, indices)``."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+
+
+def fractional_max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """Max pooling of ``(N, C, H, W)`` over pseudo-random windows of ``kernel_size`` (Graham,
+    2014) to ``output_size`` or ``output_ratio`` of the input's."""
+    result = _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, _random_samples, 2
+    )  # fmt: skip
+    return result if return_indices else result[0]
+
+
+def fractional_max_pool3d_with_indices(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """``fractional_max_pool3d`` returning ``(values, indices)``."""
+    return _fractional_max_pool(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+
+
+def fractional_max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    output_size: Any = None,
+    output_ratio: Any = None,
+    return_indices: bool = False,
+    _random_samples: Tensor | None = None,
+) -> Any:
+    """Max pooling of ``(N, C, T, H, W)`` over pseudo-random windows of ``kernel_size`` to
+    ``output_size`` or ``output_ratio`` of the input's."""
+    result = _fractional_max_pool(
+        input, kernel_size, output_size, output_ratio, _random_samples, 3
+    )  # fmt: skip
+    return result if return_indices else result[0]
