@@ -2,8 +2,8 @@
 (``torch.conv2d``, ``torch.batch_norm`` …; task s7-nnpool). The convolutions are
 ``nn.functional``'s; the others keep the top-level signatures, which differ from the
 functional ones (``torch.batch_norm`` takes ``weight, bias`` before the running
-statistics; a ``stride`` of ``[]`` means the kernel; ``cudnn_enabled`` is accepted and
-ignored)."""
+statistics; the poolings' ``stride`` defaults to ``[]``, the kernel, as ``None`` does in
+``nn.functional``; ``cudnn_enabled`` is accepted and ignored)."""
 
 from __future__ import annotations
 
@@ -40,11 +40,6 @@ __all__ = [
     "max_pool2d",
     "max_pool3d",
 ]
-
-
-def _stride(stride: Any) -> Any:
-    """PyTorch's top-level default ``stride=[]``: the kernel size."""
-    return None if isinstance(stride, (tuple, list)) and not stride else stride
 
 
 def batch_norm(
@@ -114,7 +109,7 @@ def max_pool1d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """``torch.max_pool1d``: the maxima only."""
-    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool1d_with_indices(
@@ -126,7 +121,7 @@ def max_pool1d_with_indices(
     ceil_mode: bool = False,
 ) -> tuple[Tensor, Tensor]:
     """``torch.max_pool1d_with_indices``: ``(values, indices)``."""
-    return F.max_pool1d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode, True)
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool2d(
@@ -138,7 +133,7 @@ def max_pool2d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """``torch.max_pool2d``: the maxima only."""
-    return F.max_pool2d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+    return F.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool3d(
@@ -150,7 +145,7 @@ def max_pool3d(
     ceil_mode: bool = False,
 ) -> Tensor:
     """``torch.max_pool3d``: the maxima only."""
-    return F.max_pool3d(input, kernel_size, _stride(stride), padding, dilation, ceil_mode)
+    return F.max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def avg_pool1d(
@@ -162,7 +157,7 @@ def avg_pool1d(
     count_include_pad: bool = True,
 ) -> Tensor:
     """``torch.avg_pool1d``."""
-    return F.avg_pool1d(input, kernel_size, _stride(stride), padding, ceil_mode, count_include_pad)
+    return F.avg_pool1d(input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any) -> tuple[Tensor, Tensor]:

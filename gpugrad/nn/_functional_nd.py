@@ -218,28 +218,6 @@ def conv_transpose3d(
 
 
 # --- pooling --------------------------------------------------------------------------------
-def _one_int_arguments(name: str, input: Tensor, **arguments: Any) -> tuple[int | None, ...]:
-    """The 1-d pooling functions' checks before PyTorch runs them as height-1 2-d ones:
-    a 2-D or 3-D input and one int per argument (``None`` passes through)."""
-    if input.dim() not in (2, 3):
-        raise RuntimeError(
-            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
-            f"argument #1 'self' (while checking arguments for {name})"
-        )
-    values = []
-    for what, value in arguments.items():
-        if value is None:
-            values.append(None)
-            continue
-        ints = F._pool_ints(value)
-        if len(ints) != 1:
-            raise RuntimeError(
-                f"{name}() argument '{what}' should contain one int (got {len(ints)})"
-            )
-        values.append(ints[0])
-    return tuple(values)
-
-
 def _check_3d_input(input: Tensor) -> None:
     if input.dim() not in (4, 5):
         raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
@@ -368,7 +346,7 @@ def avg_pool1d(
 ) -> Tensor:
     """Mean over sliding windows of ``(N, C, L)`` (PyTorch's checks: a height-1 2-d
     pooling)."""
-    k, s, p = _one_int_arguments(
+    k, s, p = F._one_int_arguments(
         "avg_pool1d", input, kernel_size=kernel_size, stride=stride, padding=padding
     )
     geometry = ((1, k), (1, k if s is None else s), (0, p))
@@ -517,7 +495,7 @@ def _adaptive_avg_pool(input: Tensor, output_size: Any, spatial: int) -> Tensor:
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling of ``(N, C, L)`` to ``output_size`` windows, whatever ``L``."""
-    (size,) = _one_int_arguments("adaptive_avg_pool1d", input, output_size=output_size)
+    (size,) = F._one_int_arguments("adaptive_avg_pool1d", input, output_size=output_size)
     return _adaptive_avg_pool(input.unsqueeze(-2), (1, size), 2).squeeze(-2)
 
 
@@ -578,7 +556,7 @@ def adaptive_max_pool1d_with_indices(
     input: Tensor, output_size: Any, return_indices: bool = False
 ) -> tuple[Tensor, Tensor]:
     """``adaptive_max_pool1d`` returning ``(values, indices)``."""
-    (size,) = _one_int_arguments("adaptive_max_pool1d", input, output_size=output_size)
+    (size,) = F._one_int_arguments("adaptive_max_pool1d", input, output_size=output_size)
     values, indices = _adaptive_max_pool(input.unsqueeze(-2), (1, size), 2)
     return values.squeeze(-2), indices.squeeze(-2)
 

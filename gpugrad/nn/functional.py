@@ -909,6 +909,28 @@ def _pool_ints(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
 
 
+def _one_int_arguments(name: str, input: Tensor, **arguments: Any) -> tuple[int | None, ...]:
+    """The 1-d pooling functions' checks before PyTorch runs them as height-1 2-d ones:
+    a 2-D or 3-D input and one int per argument (``None`` for one omitted)."""
+    if input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+            f"argument #1 'self' (while checking arguments for {name})"
+        )
+    values = []
+    for what, value in arguments.items():
+        ints = () if value is None else _pool_ints(value)
+        if not ints:  # omitted (``None``, or PyTorch's top-level ``[]``)
+            values.append(None)
+            continue
+        if len(ints) != 1:
+            raise RuntimeError(
+                f"{name}() argument '{what}' should contain one int (got {len(ints)})"
+            )
+        values.append(ints[0])
+    return tuple(values)
+
+
 _COUNT_WORDS = {2: "two", 3: "three"}
 
 
@@ -1107,22 +1129,11 @@ def max_pool1d(
     if not return_indices:
         geometry = _max_pool1d_geometry(input, kernel_size, stride, padding, dilation, ceil_mode)
         return _max_pool(input, 1, geometry, False)
-    if input.dim() not in (2, 3):
-        raise RuntimeError(
-            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
-            "argument #1 'self' (while checking arguments for max_pool1d)"
-        )
-    arguments = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
-    arguments["dilation"] = dilation
-    for what, value in arguments.items():
-        if value is not None and len(_pool_ints(value)) > 1:
-            raise RuntimeError(
-                f"max_pool1d() argument '{what}' should contain one int "
-                f"(got {len(_pool_ints(value))})"
-            )
-    k, p, d = (_pool_ints(v)[0] for v in (kernel_size, padding, dilation))
-    strides = () if stride is None else _pool_ints(stride)
-    s = strides[0] if strides else k
+    k, s, p, d = _one_int_arguments(
+        "max_pool1d", input, kernel_size=kernel_size, stride=stride, padding=padding,
+        dilation=dilation,
+    )  # fmt: skip
+    s = k if s is None else s
     x = input.unsqueeze(-2)
     geometry = ((1, k), (1, s), (0, p), (1, d))
     out = _pool_shape(x, *geometry, ceil_mode)
