@@ -122,3 +122,24 @@ def test_lazy_module_trains_with_an_optimizer_made_after_the_first_forward():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] and math.isfinite(losses[-1])
+
+
+@pytest.mark.parametrize(
+    ("lazy", "layer", "shape"),
+    [
+        (lambda m: m.LazyLinear(3), lambda m: m.Linear(5, 3), (2, 5)),
+        (lambda m: m.LazyConv2d(4, 2), lambda m: m.Conv2d(3, 4, 2), (1, 3, 4, 4)),
+        (lambda m: m.LazyBatchNorm1d(), lambda m: m.BatchNorm1d(3), (4, 3)),
+    ],
+)
+def test_load_state_dict_materializes_placeholders(device, lazy, layer, shape):
+    source = layer(tnn).double()
+    ours, theirs = lazy(nn), lazy(tnn).double()
+    theirs.load_state_dict(source.state_dict())
+    ours.load_state_dict({k: gg.tensor(v.numpy()) for k, v in source.state_dict().items()})
+    ours.double().to(device)
+    x = RNG.standard_normal(shape)
+    result = ours(gg.tensor(x, device=device))
+    expected = theirs(torch.tensor(x))
+    np.testing.assert_allclose(result.detach().cpu().numpy(), expected.detach().numpy(), 1e-10)
+    assert repr(ours) == repr(theirs)

@@ -160,6 +160,10 @@ def copy_leaf(tensor: Tensor) -> Tensor:
 
 
 # --- s7-nnpool: the lazy layers' placeholders ---
-from ._uninitialized import UninitializedBuffer, UninitializedParameter  # noqa: E402
+from ._uninitialized import (  # noqa: E402
+    UninitializedBuffer,
+    UninitializedParameter,
+    UninitializedTensorMixin,
+)
 
-__all__ += ["UninitializedBuffer", "UninitializedParameter"]
+__all__ += ["UninitializedBuffer", "UninitializedParameter", "UninitializedTensorMixin"]
