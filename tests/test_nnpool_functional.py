@@ -487,3 +487,19 @@ def test_fractional_errors_match_torch(device, case):
         lambda: FRACTIONAL_ERRORS[case](gg.nn.functional, ours),
         lambda: FRACTIONAL_ERRORS[case](TF, torch.rand),
     )
+
+
+def test_gradgradcheck(device):
+    F = gg.nn.functional
+
+    def t(*shape):
+        return gg.tensor(_x(*shape), device=device, requires_grad=True)
+
+    cases = [
+        (lambda x, w: F.conv_transpose1d(x, w, stride=2), (t(1, 2, 3), t(2, 2, 2))),
+        (lambda x: F.avg_pool3d(x, 2, ceil_mode=True), (t(1, 1, 3, 3, 2),)),
+        (lambda x: F.adaptive_max_pool1d(x, 2), (t(1, 2, 5),)),
+        (lambda x, w: F.instance_norm(x, weight=w), (t(2, 2, 4), t(2))),
+    ]
+    for function, inputs in cases:
+        assert gg.autograd.gradgradcheck(function, inputs)
