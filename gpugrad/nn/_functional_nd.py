@@ -931,3 +931,8 @@ def fractional_max_pool3d(
         input, kernel_size, output_size, output_ratio, _random_samples, 3
     )  # fmt: skip
     return result if return_indices else result[0]
+
+
+for _name in __all__:  # their public home (reprs, help, pickling): nn.functional
+    globals()[_name].__module__ = "gpugrad.nn.functional"
+del _name

@@ -411,7 +411,9 @@ class CrossMapLRN2d(Module):
     """PyTorch's legacy cross-channel response normalization of ``(N, C, H, W)``:
     ``x * (k + alpha / size * s)^-beta``, ``s`` the sum of ``x²`` over channels
     ``c - size // 2 ...`` up to ``c + (size - 1) // 2``, with PyTorch's running-window
-    quirk kept: channel 0 is never dropped from the sum."""
+    quirk kept: channel 0 is never dropped from the sum. Its gradient is this forward's
+    exact derivative (PyTorch's legacy hand-written backward is not: it differs, and
+    fails for ``size=1`` or a batch of more than one)."""
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1):
         super().__init__()
