@@ -2,6 +2,7 @@
 losses and activations."""
 
 from . import functional, init, modules
+from . import _functional_nd  # noqa: F401  (s7-nnpool: puts the n-d forms into functional)
 from .modules import *  # noqa: F403  (the layers: modules.__all__)
 from .parameter import Buffer, Parameter
 from .parameter import UninitializedBuffer, UninitializedParameter  # s7-nnpool

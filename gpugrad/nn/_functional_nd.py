@@ -1,8 +1,9 @@
 """The n-d convolution, pooling and normalization forms of ``gpugrad.nn.functional``
 (task s7-nnpool): one implementation per family serves 1-d, 2-d and 3-d, each a composite
 of gpugrad ops (the ``convolution`` and ``max_pool`` registry rows, slicing, sums), so
-gradients to any order and CUDA come with them. ``nn.functional`` re-exports the public
-names; the private helpers shared with its 2-d forms are taken from it at call time."""
+gradients to any order and CUDA come with them. The public names are put into
+``nn.functional`` (``_install`` below); the private helpers shared with its 2-d forms come
+from it."""
 
 from __future__ import annotations
 
@@ -933,6 +934,15 @@ def fractional_max_pool3d(
     return result if return_indices else result[0]
 
 
-for _name in __all__:  # their public home (reprs, help, pickling): nn.functional
-    globals()[_name].__module__ = "gpugrad.nn.functional"
-del _name
+def _install() -> None:
+    """Make these functions ``nn.functional``'s, their public home: this module takes its
+    helpers from ``functional``, so ``functional`` cannot import it back (no import cycles);
+    ``gpugrad.nn`` imports this module right after ``functional`` instead."""
+    for name in __all__:
+        function = globals()[name]
+        function.__module__ = F.__name__
+        setattr(F, name, function)
+    F.__all__ += [name for name in __all__ if name not in F.__all__]
+
+
+_install()

@@ -2261,10 +2261,3 @@ def _tap_index(position: Tensor, size: int, padding_mode: str, align_corners: bo
 
 
 __all__ += ["affine_grid", "grid_sample"]
-
-
-# --- s7-nnpool: n-d convolution, pooling and normalization (gpugrad/nn/_functional_nd.py) ---
-from ._functional_nd import *  # noqa: E402, F403
-from ._functional_nd import __all__ as _nd_names  # noqa: E402
-
-__all__ += _nd_names
