@@ -158,5 +158,8 @@ cuda.amp = _cuda_amp  # gg.cuda.amp, PyTorch's deprecated spelling
 del _cuda_amp
 # --- end s7-seq ---
 
+# --- s7-nnpool: top-level convolution, pooling and normalization (torch.conv2d ...) ---
+from ._toplevel_nn import *  # noqa: E402, F403
+
 half, float, double, long, int = float16, float32, float64, int64, int32
 from ._version import __version__  # noqa: E402

@@ -190,8 +190,6 @@ def test_signatures_are_the_ones_torch_declares_where_it_declares_them():
 # Where gpugrad's parameters knowingly differ from PyTorch's (the check below lists the rest).
 KNOWN_SIGNATURE_DIFFERENCES = {
     # gpugrad extras, after PyTorch's parameters or keyword-only:
-    "gpugrad.nn.BatchNorm1d": "bias=, a gpugrad extra after PyTorch's parameters",
-    "gpugrad.nn.BatchNorm2d": "bias=, a gpugrad extra after PyTorch's parameters",
     "gpugrad.nn.GroupNorm": "bias=, a gpugrad extra after PyTorch's parameters",
     "gpugrad.nn.functional.binary_cross_entropy": "eps=, a gpugrad extra; no size_average/reduce",
     "gpugrad.utils.data.DataLoader": "seed=, a gpugrad extra (keyword)",

@@ -74,15 +74,12 @@ if _typing.TYPE_CHECKING:
 del annotations  # the __future__ flag's name: dir() shows PyTorch's names only
 
 __all__ = [
-    "adaptive_avg_pool2d",
-    "avg_pool2d",
     "batch_norm",
     "bilinear",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "conv1d",
     "conv2d",
-    "conv_transpose2d",
     "cosine_embedding_loss",
     "cosine_similarity",
     "cross_entropy",
@@ -951,123 +948,79 @@ def conv2d(
     return _conv("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
-def _dilate(x: Tensor, dim: int, stride: int) -> Tensor:
-    """Insert ``stride - 1`` zeros between neighbours along ``dim``."""
-    if stride == 1:
-        return x
-    size = x.shape[dim]
-    shape = list(x.shape)
-    shape.insert(dim + 1, stride - 1)
-    gaps = _zeros(tuple(shape), dtype=x.dtype, device=_device(x))
-    woven = _cat([x.unsqueeze(dim + 1), gaps], dim + 1)  # (..., size, stride, ...)
-    merged = list(x.shape)
-    merged[dim] = size * stride
-    return _narrow(woven.reshape(*merged), dim, 0, (size - 1) * stride + 1)
-
-
-def conv_transpose2d(
-    input: Tensor,
-    weight: Tensor,
-    bias: Tensor | None = None,
-    stride: Any = 1,
-    padding: Any = 0,
-    output_padding: Any = 0,
-    groups: int = 1,
-    dilation: Any = 1,
-) -> Tensor:
-    """The gradient of ``conv2d`` with respect to its input, as a layer: ``weight`` is
-    ``(C_in, C_out / groups, kh, kw)``. Computed as a stride-1 convolution of the input
-    with zeros woven between its pixels, with the kernel flipped."""
-    _require_tensor(input, "conv_transpose2d", "input", 1)
-    _require_tensor(weight, "conv_transpose2d", "weight", 2)
-    batched = _batched(input, "conv_transpose2d", 2)
-    if weight.dim() < 3:
-        raise RuntimeError("weight should have at least three dimensions")
-    if groups <= 0:
-        raise RuntimeError("non-positive groups is not supported")
-    dims = weight.dim() - 2
-    strides = _conv_parameter(stride, "stride", 2, dims)
-    pads = _conv_parameter(padding, "padding", 2, dims)
-    dil = _conv_parameter(dilation, "dilation", 2, dims)
-    extra = _conv_parameter(output_padding, "output_padding", 2, dims)
-    x = input if batched else input.unsqueeze(0)
-    _check_convolution(x, weight, bias, (strides, pads, dil, extra), groups, transposed=True)
-    if any(d <= 0 for d in dil):
-        raise RuntimeError(
-            "dilation should be greater than zero, but got dilation_height: "
-            f"{dil[0]}, dilation_width: {dil[1]}"
-        )
-    for e, s, d in zip(extra, strides, dil, strict=True):
-        if e >= s and e >= d:
-            raise RuntimeError(
-                "output padding must be smaller than either stride or dilation, but got "
-                f"output_padding_height: {extra[0]} output_padding_width: {extra[1]} "
-                f"stride_height: {strides[0]} stride_width: {strides[1]} dilation_height: "
-                f"{dil[0]} dilation_width: {dil[1]}"
-            )
-    sizes = tuple(x.shape[2:])
-    out = tuple(
-        (n - 1) * s - 2 * p + d * (k - 1) + e + 1
-        for n, s, p, d, k, e in zip(sizes, strides, pads, dil, weight.shape[2:], extra)
-    )
-    if min(out) < 1:
-        raise RuntimeError(
-            f"Given input size per channel: ({' x '.join(map(str, sizes))}). Calculated output "
-            f"size per channel: ({' x '.join(map(str, out))}). Output size is too small"
-        )
-    _check_same_dtype(x, weight)
-    in_channels, kh, kw = weight.shape[0], weight.shape[2], weight.shape[3]
-    x = _dilate(_dilate(x, 2, strides[0]), 3, strides[1])
-    widths = []
-    for k, p, e, d in zip((kh, kw), pads, extra, dil, strict=True):
-        edge = d * (k - 1) - p
-        widths.append((edge, edge + e))
-    x = pad(x, (widths[1][0], widths[1][1], widths[0][0], widths[0][1]))
-    out_per_group = weight.shape[1]
-    w = weight.reshape(groups, in_channels // groups, out_per_group, kh, kw)
-    w = w.transpose(1, 2).reshape(groups * out_per_group, in_channels // groups, kh, kw)
-    w = w.flip((2, 3))
-    out = _conv("conv_transpose2d", x, w, bias, 1, 0, dil, groups, 2)
-    return out if batched else out.squeeze(0)
-
-
 # --- pooling --------------------------------------------------------------------------------
 def _pool_ints(value: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
 
 
-def _pool_arguments(
-    name: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any
-) -> tuple[tuple[int, int], ...]:
-    """PyTorch's 2-D pooling argument checks: each an int or a pair (``stride`` also
-    omitted: the kernel), as ``(kernel, strides, pads, dilations)`` pairs."""
-    kernel = _pool_ints(kernel_size)
-    if len(kernel) not in (1, 2):
+def _one_int_arguments(name: str, input: Tensor, **arguments: Any) -> tuple[int | None, ...]:
+    """The 1-d pooling functions' checks before PyTorch runs them as height-1 2-d ones:
+    a 2-D or 3-D input and one int per argument (``None`` for one omitted)."""
+    if input.dim() not in (2, 3):
         raise RuntimeError(
-            f"{name}: kernel_size must either be a single int, or a tuple of two ints"
+            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
+            f"argument #1 'self' (while checking arguments for {name})"
+        )
+    values = []
+    for what, value in arguments.items():
+        ints = () if value is None else _pool_ints(value)
+        if not ints:  # omitted (``None``, or PyTorch's top-level ``[]``)
+            values.append(None)
+            continue
+        if len(ints) != 1:
+            raise RuntimeError(
+                f"{name}() argument '{what}' should contain one int (got {len(ints)})"
+            )
+        values.append(ints[0])
+    return tuple(values)
+
+
+_COUNT_WORDS = {2: "two", 3: "three"}
+
+
+def _pool_arguments(
+    name: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any, spatial: int = 2
+) -> tuple[tuple[int, ...], ...]:
+    """PyTorch's n-d pooling argument checks: each an int or ``spatial`` ints (``stride``
+    also omitted: the kernel), as ``(kernel, strides, pads, dilations)``."""
+    count = _COUNT_WORDS[spatial]
+    either = "" if name == "avg_pool3d" else "either "  # PyTorch's avg_pool3d words it so
+    kernel = _pool_ints(kernel_size)
+    if len(kernel) not in (1, spatial):
+        raise RuntimeError(
+            f"{name}: kernel_size must {either}be a single int, or a tuple of {count} ints"
         )
     strides = () if stride is None else _pool_ints(stride)
-    if len(strides) not in (0, 1, 2):
+    if len(strides) not in (0, 1, spatial):
         raise RuntimeError(
-            f"{name}: stride must either be omitted, a single int, or a tuple of two ints"
+            f"{name}: stride must {either}be omitted, a single int, or a tuple of {count} ints"
         )
     pads = _pool_ints(padding)
-    if len(pads) not in (1, 2):
-        raise RuntimeError(f"{name}: padding must either be a single int, or a tuple of two ints")
+    if len(pads) not in (1, spatial):
+        raise RuntimeError(
+            f"{name}: padding must {either}be a single int, or a tuple of {count} ints"
+        )
     dil = _pool_ints(dilation)
-    if len(dil) not in (1, 2):
-        raise RuntimeError(f"{name}: dilation must be either a single int, or a tuple of two ints")
-    kernel, pads, dil = (_pair(v) for v in (kernel, pads, dil))
-    return kernel, _pair(strides) if strides else kernel, pads, dil
+    if len(dil) not in (1, spatial):
+        raise RuntimeError(
+            f"{name}: dilation must be either a single int, or a tuple of {count} ints"
+        )
+    kernel, pads, dil = (_pair(v, spatial) for v in (kernel, pads, dil))
+    return kernel, _pair(strides, spatial) if strides else kernel, pads, dil
 
 
-def _pool2d_shape(
+_AXIS_LETTERS = {2: ("H", "W"), 3: ("T", "H", "W")}
+
+
+def _pool_shape(
     input: Tensor, kernel: tuple, strides: tuple, pads: tuple, dil: tuple, ceil_mode: bool
-) -> tuple[int, int]:
-    """PyTorch's ``pooling_output_shape`` and ``pool2d_shape_check`` for a 3-D or 4-D
-    ``input``: the output's spatial size."""
+) -> tuple[int, ...]:
+    """PyTorch's ``pooling_output_shape`` and ``pool2d_shape_check`` /
+    ``pool3d_shape_check`` for an unbatched or batched ``input`` with ``len(kernel)``
+    spatial dims: the output's spatial size."""
+    spatial = len(kernel)
     out = []
-    for n, k, s, p, d in zip(input.shape[-2:], kernel, strides, pads, dil, strict=True):
+    for n, k, s, p, d in zip(input.shape[-spatial:], kernel, strides, pads, dil, strict=True):
         if s == 0:
             raise RuntimeError("stride should not be zero")
         if p < 0:
@@ -1078,33 +1031,37 @@ def _pool2d_shape(
                 f"kernel_size={k} and dilation={d}"
             )
         out.append(_out_size(n, k, s, p, d, ceil_mode))
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, strides, pads, dil
-    if kh <= 0 or kw <= 0:
-        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
-    if sh <= 0 or sw <= 0:
-        raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
-    if dh <= 0 or dw <= 0:
+    letters = _AXIS_LETTERS[spatial]
+
+    def named(prefix: str, values: tuple) -> str:
+        return " ".join(f"{prefix}{a}: {v}" for a, v in zip(letters, values, strict=True))
+
+    if min(kernel) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got {named('k', kernel)}")
+    if min(strides) <= 0:
+        raise RuntimeError(f"stride should be greater than zero, but got {named('d', strides)}")
+    if min(dil) <= 0:
         raise RuntimeError(
-            f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}"
+            f"dilation should be greater than zero, but got {named('dilation', dil)}"
         )
     shape = input.shape
-    if input.dim() not in (3, 4) or 0 in shape[-3:]:
+    if input.dim() not in (spatial + 1, spatial + 2) or 0 in shape[-spatial - 1 :]:
         raise RuntimeError(
-            "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, "
-            f"but got:{_shape_text(shape)}"
+            f"Expected {spatial + 1}D or {spatial + 2}D (batch mode) tensor with optional 0 dim "
+            f"batch size for input, but got:{_shape_text(shape)}"
         )
-    if kw // 2 < pw or kh // 2 < ph:
+    if spatial == 2 and (kernel[1] // 2 < pads[1] or kernel[0] // 2 < pads[0]):
         raise RuntimeError(
             "pad should be smaller than or equal to half of kernel size, but got "
-            f"padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}"
+            f"padW = {pads[1]}, padH = {pads[0]}, kW = {kernel[1]}, kH = {kernel[0]}"
         )
     if min(out) < 1:
-        planes, (h, w) = shape[-3], shape[-2:]
+        planes, sizes = shape[-spatial - 1], shape[-spatial:]
         raise RuntimeError(
-            f"Given input size: ({planes}x{h}x{w}). Calculated output size: "
-            f"({planes}x{out[0]}x{out[1]}). Output size is too small"
+            f"Given input size: ({'x'.join(map(str, (planes, *sizes)))}). Calculated output "
+            f"size: ({'x'.join(map(str, (planes, *out)))}). Output size is too small"
         )
-    return out[0], out[1]
+    return tuple(out)
 
 
 def _max_pool1d_geometry(
@@ -1216,25 +1173,14 @@ def max_pool1d(
     if not return_indices:
         geometry = _max_pool1d_geometry(input, kernel_size, stride, padding, dilation, ceil_mode)
         return _max_pool(input, 1, geometry, False)
-    if input.dim() not in (2, 3):
-        raise RuntimeError(
-            f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional tensor for "
-            "argument #1 'self' (while checking arguments for max_pool1d)"
-        )
-    arguments = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
-    arguments["dilation"] = dilation
-    for what, value in arguments.items():
-        if value is not None and len(_pool_ints(value)) > 1:
-            raise RuntimeError(
-                f"max_pool1d() argument '{what}' should contain one int "
-                f"(got {len(_pool_ints(value))})"
-            )
-    k, p, d = (_pool_ints(v)[0] for v in (kernel_size, padding, dilation))
-    strides = () if stride is None else _pool_ints(stride)
-    s = strides[0] if strides else k
+    k, s, p, d = _one_int_arguments(
+        "max_pool1d", input, kernel_size=kernel_size, stride=stride, padding=padding,
+        dilation=dilation,
+    )  # fmt: skip
+    s = k if s is None else s
     x = input.unsqueeze(-2)
     geometry = ((1, k), (1, s), (0, p), (1, d))
-    out = _pool2d_shape(x, *geometry, ceil_mode)
+    out = _pool_shape(x, *geometry, ceil_mode)
     return _max_pool(x, 2, (*geometry, out), True, squeeze=-2)
 
 
@@ -1251,112 +1197,8 @@ def max_pool2d(
     geometry = _pool_arguments("max_pool2d", kernel_size, stride, padding, dilation)
     if input.dim() not in (3, 4):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
-    out = _pool2d_shape(input, *geometry, ceil_mode)
+    out = _pool_shape(input, *geometry, ceil_mode)
     return _max_pool(input, 2, (*geometry, out), return_indices)
-
-
-def avg_pool2d(
-    input: Tensor,
-    kernel_size: Any,
-    stride: Any = None,
-    padding: Any = 0,
-    ceil_mode: bool = False,
-    count_include_pad: bool = True,
-    divisor_override: int | None = None,
-) -> Tensor:
-    """Mean over sliding windows of ``(N, C, H, W)`` (zero padding; ``count_include_pad``
-    and ``divisor_override`` as in PyTorch)."""
-    kernel, strides, pads, dil = _pool_arguments("avg_pool2d", kernel_size, stride, padding, 1)
-    if divisor_override is not None and divisor_override == 0:
-        raise RuntimeError("divisor must be not zero")
-    if input.dim() < 3:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-max(input.dim(), 1)}, "
-            f"{max(input.dim(), 1) - 1}], but got -3)"
-        )
-    out = _pool2d_shape(input, kernel, strides, pads, dil, ceil_mode)
-    extra = _pool_extra(tuple(input.shape[-2:]), kernel, strides, pads, dil, out)
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    x = _spatial_pad(x, pads, extra, 0.0)
-    total = None
-    for window in _windows(x, kernel, strides, dil, out):
-        total = window if total is None else total + window
-    if divisor_override is not None:
-        result = total / divisor_override
-    else:
-        sizes = tuple(input.shape[-2:])
-        counts = [
-            _window_counts(n, k, s, p, o, count_include_pad)
-            for n, k, s, p, o in zip(sizes, kernel, strides, pads, out, strict=True)
-        ]
-        divisor = [[a * b for b in counts[1]] for a in counts[0]]
-        result = total / _constant(divisor, total)
-    return result if batched else result.squeeze(0)
-
-
-def _window_counts(size: int, k: int, s: int, p: int, out: int, include_pad: bool) -> list:
-    """How many cells each window of one axis averages over (PyTorch's rule: padding
-    counts when ``include_pad``, the ceil-mode overhang never does)."""
-    counts = []
-    for i in range(out):
-        start = i * s - p
-        end = min(start + k, size + p)
-        if not include_pad:
-            start, end = max(start, 0), min(end, size)
-        counts.append(float(end - start))
-    return counts
-
-
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Average pooling to a fixed ``output_size`` (``None`` keeps that dim): window ``i``
-    of an axis of size ``n`` spans ``[floor(i n / out), ceil((i + 1) n / out))``. As in
-    PyTorch, a ``1 x 1`` output is the mean over the last two dims of any input."""
-    if isinstance(output_size, (tuple, list)):
-        if input.dim() <= len(output_size):
-            raise ValueError(f"Input dimension should be at least {len(output_size) + 1}")
-        sizes = tuple(input.shape[-len(output_size) :])
-        target = tuple(int(d if v is None else v) for v, d in zip(output_size, sizes))
-    else:
-        target = _pair(output_size)
-    if len(target) != 2:
-        raise RuntimeError("adaptive_avg_pool2d: output_size must be 2")
-    if any(v < 0 for v in target):
-        raise RuntimeError(
-            "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 "
-            f"but received {{{target[0]}, {target[1]}}}"
-        )
-    if target == (1, 1):
-        return input.mean((-1, -2), keepdim=True)
-    if input.dim() not in (3, 4):
-        raise RuntimeError(
-            f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {_shape_text(input.shape)}"
-        )
-    for dim in range(1, input.dim()):
-        if input.shape[dim] == 0:
-            raise RuntimeError(
-                "adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch "
-                f"dimensions, but input has sizes {_shape_text(input.shape)} with dimension "
-                f"{dim} being empty"
-            )
-    sizes = tuple(input.shape[-2:])
-    x = input
-    for axis, (n, o) in enumerate(zip(sizes, target, strict=True)):
-        dim = x.dim() - 2 + axis
-        if o == 0:
-            x = _narrow(x, dim, 0, 0)
-            continue
-        if n % o == 0:
-            shape = list(x.shape)
-            shape[dim : dim + 1] = [o, n // o]
-            x = x.reshape(*shape).mean(dim + 1)
-            continue
-        pieces = []
-        for i in range(o):
-            start, end = (i * n) // o, -((-(i + 1) * n) // o)
-            pieces.append(_narrow(x, dim, start, end).mean(dim, keepdim=True))
-        x = _cat(pieces, dim)
-    return x
 
 
 # --- resampling -----------------------------------------------------------------------------

@@ -143,3 +143,17 @@ __all__ += [
     "TripletMarginLoss",
     "TripletMarginWithDistanceLoss",
 ]
+
+# --- s7-nnpool: n-d convolution, pooling, normalization and lazy layers ---
+from . import conv as _conv  # noqa: E402
+from . import lazy as _lazy  # noqa: E402
+from . import normalization as _normalization  # noqa: E402
+from . import pooling as _pooling  # noqa: E402
+from .conv import *  # noqa: E402, F403
+from .lazy import *  # noqa: E402, F403
+from .normalization import *  # noqa: E402, F403
+from .pooling import *  # noqa: E402, F403
+
+_ours = (*_conv.__all__, *_lazy.__all__, *_normalization.__all__, *_pooling.__all__)
+__all__ = sorted({*__all__, *_ours})
+del _conv, _lazy, _normalization, _pooling, _ours

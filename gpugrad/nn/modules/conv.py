@@ -1,15 +1,15 @@
-"""Convolutions: ``Conv1d``, ``Conv2d`` and ``ConvTranspose2d``."""
+"""Convolutions: ``Conv1d``, ``Conv2d``, ``Conv3d`` and ``ConvTranspose1d/2d/3d``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..._tensor import Tensor
+from ..._tensor import Size, Tensor
 from .. import functional as F
 from ._parameters import add_parameter, reset_fan_in_uniform_
 from .module import Module, non_default_repr
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -114,29 +114,43 @@ class _ConvNd(Module):
         return text + non_default_repr(self, {"padding_mode": "zeros"})
 
 
-class Conv1d(_ConvNd):
+class _ConvForward(_ConvNd):
+    """A convolution's forward: ``padding_mode`` applied, then the functional form named
+    by ``_function``."""
+
+    _function = "conv2d"
+
+    def forward(self, input: Tensor) -> Tensor:
+        x, padding = self._padded(input)
+        return getattr(F, self._function)(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
+
+
+class Conv1d(_ConvForward):
     """1-D convolution over ``(N, C_in, L)`` (or unbatched ``(C_in, L)``)."""
 
     _spatial = 1
-
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded(input)
-        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    _function = "conv1d"
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_ConvForward):
     """2-D convolution over ``(N, C_in, H, W)`` (or unbatched ``(C_in, H, W)``)."""
 
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded(input)
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+
+class Conv3d(_ConvForward):
+    """3-D convolution over ``(N, C_in, D, H, W)`` (or unbatched ``(C_in, D, H, W)``)."""
+
+    _spatial = 3
+    _function = "conv3d"
 
 
-class ConvTranspose2d(_ConvNd):
-    """The transpose (gradient) of ``Conv2d`` as a layer; ``weight`` is
-    ``(C_in, C_out / groups, kh, kw)``. Only ``padding_mode="zeros"``, as in PyTorch."""
+class _ConvTransposeNd(_ConvNd):
+    """The transpose (gradient) of a convolution as a layer; ``weight`` is ``(C_in, C_out
+    / groups, *kernel)``. Only ``padding_mode="zeros"``, as in PyTorch."""
 
     _transposed = True
+    _function = "conv_transpose2d"
 
     def __init__(
         self,
@@ -165,27 +179,53 @@ class ConvTranspose2d(_ConvNd):
         output_padding = self.output_padding
         if output_size is not None:
             output_padding = self._output_padding(input, output_size)
-        return F.conv_transpose2d(
+        return getattr(F, self._function)(
             input, self.weight, self.bias, self.stride, self.padding, output_padding,
             self.groups, self.dilation,
         )  # fmt: skip
 
     def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
-        size = list(output_size)[-2:]
-        result = []
-        for d in range(2):
-            n = input.shape[-2 + d]
-            smallest = (
-                (n - 1) * self.stride[d]
-                - 2 * self.padding[d]
-                + self.dilation[d] * (self.kernel_size[d] - 1)
-                + 1
+        """PyTorch's ``_output_padding``: the padding that gives ``output_size``."""
+        n = self._spatial
+        batch_dims = 2 if input.dim() == n + 2 else 1
+        size = list(output_size)
+        if len(size) == batch_dims + n:
+            size = size[batch_dims:]
+        if len(size) != n:
+            raise ValueError(
+                f"ConvTranspose{n}D: for {input.dim()}D input, output_size must have {n} or "
+                f"{batch_dims + n} elements (got {len(size)})"
             )
-            largest = smallest + self.stride[d] - 1
-            if not smallest <= size[d] <= largest:
+        smallest = [
+            (input.shape[d - n] - 1) * self.stride[d]
+            - 2 * self.padding[d]
+            + self.dilation[d] * (self.kernel_size[d] - 1)
+            + 1
+            for d in range(n)
+        ]
+        largest = [m + s - 1 for m, s in zip(smallest, self.stride, strict=True)]
+        for d in range(n):
+            if not smallest[d] <= size[d] <= largest[d]:
                 raise ValueError(
-                    f"requested an output size of {size}, but valid sizes range from "
-                    f"{smallest} to {largest} (for an input of {list(input.shape[-2:])})"
+                    f"requested an output size of {list(output_size)}, but valid sizes range "
+                    f"from {smallest} to {largest} (for an input of {Size(input.shape[2:])!r})"
                 )
-            result.append(size[d] - smallest)
-        return tuple(result)
+        return tuple(s - m for s, m in zip(size, smallest, strict=True))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution of ``(N, C_in, L)``."""
+
+    _spatial = 1
+    _function = "conv_transpose1d"
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution of ``(N, C_in, H, W)``."""
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution of ``(N, C_in, D, H, W)``."""
+
+    _spatial = 3
+    _function = "conv_transpose3d"

@@ -17,7 +17,14 @@ from ..._grad_mode import no_grad
 from ..._tensor import RemovableHandle, Tensor
 from ...backends import dtypes as _dtypes
 from ...ops.transfer import parse_to as _parse_to_args
-from ..parameter import Buffer, Parameter, copy_leaf, move_, zero_grads
+from ..parameter import (
+    Buffer,
+    Parameter,
+    UninitializedTensorMixin,  # s7-nnpool: lazy layers
+    copy_leaf,
+    move_,
+    zero_grads,
+)
 
 __all__ = ["Module"]
 
@@ -555,6 +562,8 @@ class Module:
                         f"{type(source).__name__}"
                     )
                     continue
+                if isinstance(target, UninitializedTensorMixin):  # s7-nnpool: a lazy layer's
+                    target.materialize(tuple(source.shape))  # placeholder takes the shape
                 if tuple(source.shape) != tuple(target.shape):
                     errors.append(
                         f"size mismatch for {key}: copying a param with shape {source.shape} "
