@@ -7,6 +7,30 @@ from typing import Any
 
 from ._tensor import Tensor
 from .ops.dispatch import Dim, Number, TensorOrNumber
+from .ops.activation import alpha_dropout as alpha_dropout
+from .ops.activation import alpha_dropout_ as alpha_dropout_
+from .ops.activation import celu as celu
+from .ops.activation import celu_ as celu_
+from .ops.activation import channel_shuffle as channel_shuffle
+from .ops.activation import dropout as dropout
+from .ops.activation import dropout_ as dropout_
+from .ops.activation import feature_alpha_dropout as feature_alpha_dropout
+from .ops.activation import feature_alpha_dropout_ as feature_alpha_dropout_
+from .ops.activation import feature_dropout as feature_dropout
+from .ops.activation import feature_dropout_ as feature_dropout_
+from .ops.activation import hardshrink as hardshrink
+from .ops.activation import native_channel_shuffle as native_channel_shuffle
+from .ops.activation import pdist as pdist
+from .ops.activation import pixel_shuffle as pixel_shuffle
+from .ops.activation import pixel_unshuffle as pixel_unshuffle
+from .ops.activation import prelu as prelu
+from .ops.activation import relu_ as relu_
+from .ops.activation import rrelu as rrelu
+from .ops.activation import rrelu_ as rrelu_
+from .ops.activation import selu as selu
+from .ops.activation import selu_ as selu_
+from .ops.activation import threshold as threshold
+from .ops.activation import threshold_ as threshold_
 from .ops.elementwise import allclose as allclose
 from .ops.elementwise import conj as conj
 from .ops.elementwise import equal as equal
@@ -649,6 +673,8 @@ __all__ = [
     "addr",
     "all",
     "allclose",
+    "alpha_dropout",
+    "alpha_dropout_",
     "amax",
     "amin",
     "aminmax",
@@ -686,6 +712,9 @@ __all__ = [
     "cat",
     "cdist",
     "ceil",
+    "celu",
+    "celu_",
+    "channel_shuffle",
     "chunk",
     "clamp",
     "clamp_max",
@@ -719,6 +748,8 @@ __all__ = [
     "div",
     "divide",
     "dot",
+    "dropout",
+    "dropout_",
     "dsplit",
     "dstack",
     "einsum",
@@ -730,6 +761,10 @@ __all__ = [
     "exp",
     "exp2",
     "expm1",
+    "feature_alpha_dropout",
+    "feature_alpha_dropout_",
+    "feature_dropout",
+    "feature_dropout_",
     "fix",
     "flatten",
     "flip",
@@ -748,6 +783,7 @@ __all__ = [
     "greater",
     "greater_equal",
     "gt",
+    "hardshrink",
     "heaviside",
     "hsplit",
     "hstack",
@@ -815,6 +851,7 @@ __all__ = [
     "nanquantile",
     "nansum",
     "narrow",
+    "native_channel_shuffle",
     "ne",
     "neg",
     "negative",
@@ -822,10 +859,14 @@ __all__ = [
     "norm",
     "not_equal",
     "outer",
+    "pdist",
     "permute",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "polygamma",
     "positive",
     "pow",
+    "prelu",
     "prod",
     "quantile",
     "rad2deg",
@@ -833,6 +874,7 @@ __all__ = [
     "real",
     "reciprocal",
     "relu",
+    "relu_",
     "remainder",
     "repeat",
     "repeat_interleave",
@@ -843,11 +885,15 @@ __all__ = [
     "rot90",
     "round",
     "row_stack",
+    "rrelu",
+    "rrelu_",
     "rsqrt",
     "scatter",
     "scatter_add",
     "scatter_reduce",
     "select",
+    "selu",
+    "selu_",
     "sgn",
     "sigmoid",
     "sign",
@@ -877,6 +923,8 @@ __all__ = [
     "tanh",
     "tensor_split",
     "tensordot",
+    "threshold",
+    "threshold_",
     "tile",
     "topk",
     "trace",

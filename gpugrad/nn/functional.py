@@ -2419,3 +2419,9 @@ def _tap_index(position: Tensor, size: int, padding_mode: str, align_corners: bo
 
 
 __all__ += ["affine_grid", "grid_sample"]
+
+# --- s7-nnact: activations, dropouts, shuffles, resampling (gpugrad/nn/_functional_*.py) ---
+from . import _functional_activation  # noqa: E402
+from ._functional_activation import *  # noqa: E402,F403
+
+__all__ += _functional_activation.__all__
