@@ -46,7 +46,7 @@ ELEMENTWISE = [
     ("selu", {}),
     ("hardshrink", {}),
     ("hardshrink", {"lambd": 1.5}),
-    ("softshrink", {"lambd": 0.7}),
+    ("softshrink", {"lambd": 0.75}),
     ("hardsigmoid", {}),
     ("hardswish", {}),
     ("logsigmoid", {}),

@@ -1322,6 +1322,8 @@ _INTERPOLATE_MODES = {
     "linear": 1,
     "bilinear": 2,
     "trilinear": 3,
+    "bicubic": 2,  # s7-nnact
+    "area": None,  # s7-nnact
 }
 _SIZE_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -1344,7 +1346,8 @@ def interpolate(
     ``mode`` ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
     (4-D) or ``"trilinear"`` (5-D), with PyTorch's source-index rules (``align_corners``);
     each axis is one gather (and for the linear modes one blend), so gradients flow back
-    through autograd. ``bicubic``, ``area`` and ``antialias`` are not implemented."""
+    through autograd; ``"bicubic"`` (4-D) and ``"area"`` are one matrix product per axis
+    (``_functional_resample``). ``antialias`` is not implemented."""
     if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
         raise ValueError(
             "align_corners option can only be set with the interpolating modes: "
@@ -1420,7 +1423,11 @@ def interpolate(
     for axis in range(spatial):
         n_in, n_out, scale = sizes[axis], out_sizes[axis], scales[axis]
         dim = 2 + axis
-        if linear_mode:
+        if mode == "bicubic":  # s7-nnact
+            out = _functional_resample.cubic_resample(out, dim, n_in, n_out, scale, align)
+        elif mode == "area":  # s7-nnact
+            out = _functional_resample.area_resample(out, dim, n_in, n_out)
+        elif linear_mode:
             out = _linear_resample(out, dim, n_in, n_out, scale, align)
         else:
             out = _take(out, dim, _nearest_indices(n_in, n_out, scale, mode == "nearest-exact"))
@@ -2421,7 +2428,8 @@ def _tap_index(position: Tensor, size: int, padding_mode: str, align_corners: bo
 __all__ += ["affine_grid", "grid_sample"]
 
 # --- s7-nnact: activations, dropouts, shuffles, resampling (gpugrad/nn/_functional_*.py) ---
-from . import _functional_activation  # noqa: E402
+from . import _functional_activation, _functional_resample  # noqa: E402
 from ._functional_activation import *  # noqa: E402,F403
+from ._functional_resample import *  # noqa: E402,F403
 
-__all__ += _functional_activation.__all__
+__all__ += _functional_activation.__all__ + _functional_resample.__all__

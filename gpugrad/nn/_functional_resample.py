@@ -1,0 +1,194 @@
+"""``gpugrad.nn.functional``'s ``fold`` (col2im), the deprecated ``upsample`` names, and
+the ``"bicubic"`` and ``"area"`` resampling of ``interpolate``.
+
+Bicubic and area resampling are separable: along each spatial axis the output is a fixed
+``(n_out, n_in)`` matrix of weights times the input, built here in Python with PyTorch's
+source-index rules and applied as one matrix product, so the gradient is that matrix's
+transpose and CUDA comes from the matmul."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+from .._factories import tensor as _tensor
+from .._factories import zeros as _zeros
+from .._tensor import Tensor
+from ..backends import dtypes as _dtypes
+from . import functional as _functional
+
+__all__ = ["fold", "upsample", "upsample_bilinear", "upsample_nearest"]
+
+CUBIC_A = -0.75
+"""The cubic-convolution coefficient PyTorch's bicubic kernels use."""
+
+
+def _device(t: Tensor) -> str:
+    return t._backend.device_str
+
+
+def _apply_along(x: Tensor, dim: int, weights: list[list[float]]) -> Tensor:
+    """``x`` along ``dim`` multiplied by the ``(n_out, n_in)`` matrix ``weights``."""
+    matrix = _tensor(weights, dtype=x.dtype, device=_device(x))
+    moved = x.movedim(dim, -1)
+    return (moved @ matrix.t()).movedim(-1, dim)
+
+
+def area_resample(x: Tensor, dim: int, n_in: int, n_out: int) -> Tensor:
+    """Adaptive average pooling along ``dim`` (``interpolate(mode="area")``): output ``i``
+    is the mean of inputs ``floor(i * n_in / n_out)`` to ``ceil((i + 1) * n_in / n_out)``."""
+    weights = []
+    for i in range(n_out):
+        start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        row = [0.0] * n_in
+        for j in range(start, end):
+            row[j] = 1.0 / (end - start)
+        weights.append(row)
+    return _apply_along(x, dim, weights)
+
+
+def _cubic_weights(t: float) -> tuple[float, float, float, float]:
+    """PyTorch's ``get_cubic_upsample_coefficients``: the weights of the taps at -1, 0, 1,
+    2 around a source position ``t`` past its floor."""
+    a = CUBIC_A
+
+    def near(x: float) -> float:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: float) -> float:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def cubic_resample(
+    x: Tensor, dim: int, n_in: int, n_out: int, scale: float | None, align: bool
+) -> Tensor:
+    """Bicubic interpolation along ``dim`` (``interpolate(mode="bicubic")``): PyTorch's
+    unclamped source index and taps clamped to the edge."""
+    if align:
+        step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    weights = []
+    for i in range(n_out):
+        source = step * i if align else step * (i + 0.5) - 0.5
+        first = math.floor(source)
+        row = [0.0] * n_in
+        for offset, w in zip((-1, 0, 1, 2), _cubic_weights(source - first), strict=True):
+            row[min(max(first + offset, 0), n_in - 1)] += w
+        weights.append(row)
+    return _apply_along(x, dim, weights)
+
+
+# --- deprecated names ---------------------------------------------------------------------------
+def _deprecated(name: str) -> None:
+    warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=3,
+    )
+
+
+def upsample(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode, align_corners)``."""
+    _deprecated("upsample")
+    return _functional.interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="nearest")``."""
+    _deprecated("upsample_nearest")
+    return _functional.interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="bilinear",
+    align_corners=True)``."""
+    _deprecated("upsample_bilinear")
+    return _functional.interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# --- fold -------------------------------------------------------------------------------------
+def _pair(value: Any) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        return (int(value[0]), int(value[0])) if len(value) == 1 else (int(value[0]), int(value[1]))
+    return int(value), int(value)
+
+
+def _shape_text(shape: Any) -> str:
+    return "[" + ", ".join(str(n) for n in shape) + "]"
+
+
+def fold(
+    input: Tensor,
+    output_size: Any,
+    kernel_size: Any,
+    dilation: Any = 1,
+    padding: Any = 0,
+    stride: Any = 1,
+) -> Tensor:
+    """col2im, the adjoint of ``unfold``: ``(N, C * kh * kw, L)`` sliding-window columns
+    summed into ``(N, C, *output_size)``, overlapping windows adding up. One ``index_add``
+    of the columns into the padded output's flat positions, then the padding cropped."""
+    size, kernel = _pair(output_size), _pair(kernel_size)
+    dil, pads, strides = _pair(dilation), _pair(padding), _pair(stride)
+    for name, values, least in (
+        ("kernel", kernel, 1),
+        ("stride", strides, 1),
+        ("dilation", dil, 1),
+        ("padding", pads, 0),
+    ):
+        if min(values) < least:
+            relation = "greater than zero" if least else "non-negative"
+            raise RuntimeError(
+                f"{name} should be {relation}, but got {name}_height: {values[0]} "
+                f"{name}_width: {values[1]}"
+            )
+    if input.dim() not in (2, 3) or any(n == 0 for n in input.shape[input.dim() - 2 :]):
+        raise RuntimeError(
+            "Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
+            f"non-zero dimensions for input, but got: {_shape_text(input.shape)}"
+        )
+    batched = input.dim() == 3
+    x = input if batched else input.unsqueeze(0)
+    n, rows, length = x.shape
+    taps = kernel[0] * kernel[1]
+    if rows % taps:
+        raise RuntimeError(
+            "Expected size of input's dimension 1 to be divisible by the product of "
+            f"kernel_size, but got input.size(1)={rows} and kernel_size=({kernel[0]}, "
+            f"{kernel[1]})."
+        )
+    blocks = [
+        (size[i] + 2 * pads[i] - dil[i] * (kernel[i] - 1) - 1) // strides[i] + 1 for i in range(2)
+    ]
+    if min(blocks) < 1 or blocks[0] * blocks[1] != length:
+        raise RuntimeError(
+            f"Given output_size=({size[0]}, {size[1]}), kernel_size=({kernel[0]}, "
+            f"{kernel[1]}), dilation=({dil[0]}, {dil[1]}), padding=({pads[0]}, {pads[1]}), "
+            f"stride=({strides[0]}, {strides[1]}), expected size of input's dimension 2 to "
+            f"match the calculated number of sliding blocks {blocks[0]} * {blocks[1]} = "
+            f"{blocks[0] * blocks[1]}, but got input.size(2)={length}."
+        )
+    channels = rows // taps
+    height, width = size[0] + 2 * pads[0], size[1] + 2 * pads[1]
+    positions = [
+        (ki * dil[0] + a * strides[0]) * width + kj * dil[1] + b * strides[1]
+        for ki in range(kernel[0])
+        for kj in range(kernel[1])
+        for a in range(blocks[0])
+        for b in range(blocks[1])
+    ]
+    index = _tensor(positions, dtype=_dtypes.int64, device=_device(x))
+    flat = _zeros(n, channels, height * width, dtype=x.dtype, device=_device(x))
+    out = flat.index_add(2, index, x.reshape(n, channels, taps * length))
+    out = out.reshape(n, channels, height, width)
+    out = out[:, :, pads[0] : pads[0] + size[0], pads[1] : pads[1] + size[1]]
+    return out if batched else out.squeeze(0)
