@@ -156,6 +156,11 @@ OPAQUE_SIGNATURES = {
     "gpugrad._tensor.Tensor",
     # PyTorch's own signature: Identity takes and ignores any arguments.
     "gpugrad.nn.modules.linear.Identity",
+    # s7-nnact: likewise PyTorch's (argument-free activations accepting and ignoring any)
+    "gpugrad.nn.modules.activation.LogSigmoid",
+    "gpugrad.nn.modules.activation.Softmax2d",
+    "gpugrad.nn.modules.activation.Softsign",
+    "gpugrad.nn.modules.activation.Tanhshrink",
 }
 
 

@@ -2,7 +2,7 @@
 (``celu``, ``glu``, ``hardswish``, ``rrelu``, ``softshrink``, ``alpha_dropout``,
 ``dropout1d``, ``gumbel_softmax`` …), composed from gpugrad ops. The names PyTorch also has
 at top level (``torch.celu``, ``torch.pixel_shuffle`` …) are those very functions
-(``gpugrad.ops.activation``); the in-place forms write through
+(``gpugrad.ops.nn_activation``); the in-place forms write through
 ``gpugrad._inplace.apply_inplace`` like every in-place op."""
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from typing import Any
 
 from .._factories import zeros_like
 from .._tensor import Tensor
-from ..ops import activation as _ops
-from ..ops.activation import (
+from ..ops import nn_activation as _ops
+from ..ops.elementwise import logical_and, logical_or, where
+from ..ops.nn import softplus
+from ..ops.nn_activation import (
     apply_composite_inplace,
     celu_,
     channel_shuffle,
@@ -28,8 +30,6 @@ from ..ops.activation import (
     selu_,
     threshold_,
 )
-from ..ops.elementwise import logical_and, logical_or, where
-from ..ops.nn import softplus
 from . import functional as _functional
 
 __all__ = [

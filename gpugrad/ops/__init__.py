@@ -9,15 +9,15 @@ losses) and ``random`` (the in-place random methods). ``dispatch`` records an op
 from . import registry
 from . import transfer  # noqa: I001  (families in dependency order)
 from . import elementwise, reduce, shape, index, linalg, nn, random, backward_ns
-from . import activation  # --- s7-nnact: torch.celu, torch.pixel_shuffle, torch.pdist ... ---
+from . import nn_activation  # --- s7-nnact: torch.celu, torch.pixel_shuffle, torch.pdist ... ---
 
 __all__ = [
-    "activation",
     "backward_ns",
     "elementwise",
     "index",
     "linalg",
     "nn",
+    "nn_activation",
     "random",
     "reduce",
     "registry",

@@ -7,7 +7,6 @@ others: ``CELU``, ``SELU``, ``ReLU6``, ``RReLU``, ``PReLU``, ``GLU``, ``Hardshri
 from __future__ import annotations
 
 import warnings
-
 from typing import Any
 
 from ..._tensor import Tensor
