@@ -139,17 +139,17 @@ def fold(
     of the columns into the padded output's flat positions, then the padding cropped."""
     size, kernel = _pair(output_size), _pair(kernel_size)
     dil, pads, strides = _pair(dilation), _pair(padding), _pair(stride)
-    for name, values, least in (
-        ("kernel", kernel, 1),
-        ("stride", strides, 1),
-        ("dilation", dil, 1),
-        ("padding", pads, 0),
+    for name, short, values, least in (
+        ("kernel size", "kernel", kernel, 1),
+        ("stride", "stride", strides, 1),
+        ("dilation", "dilation", dil, 1),
+        ("padding", "pad", pads, 0),
     ):
         if min(values) < least:
-            relation = "greater than zero" if least else "non-negative"
+            relation = "be greater than zero" if least else "be non-negative"
             raise RuntimeError(
-                f"{name} should be {relation}, but got {name}_height: {values[0]} "
-                f"{name}_width: {values[1]}"
+                f"{name} should {relation}, but got {short}_height: {values[0]} "
+                f"{short}_width: {values[1]}"
             )
     if input.dim() not in (2, 3) or any(n == 0 for n in input.shape[input.dim() - 2 :]):
         raise RuntimeError(

@@ -1356,7 +1356,11 @@ def interpolate(
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     spatial = input.dim() - 2
-    if mode not in _INTERPOLATE_MODES or spatial not in (1, 2, 3):
+    if (
+        mode not in _INTERPOLATE_MODES
+        or spatial not in (1, 2, 3)
+        or (mode == "bicubic" and spatial != 2)  # s7-nnact: PyTorch's generic refusal
+    ):
         raise NotImplementedError(
             f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
             "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
