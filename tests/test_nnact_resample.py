@@ -184,3 +184,62 @@ def _quiet(function, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return function(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("mode", "pad", "shape"),
+    [
+        ("circular", (1, 1, 1, 1), (3, 2)),  # PyTorch's list of supported combinations
+        ("reflect", (1, 1, 1, 1, 1, 1), (2, 3)),
+        ("reflect", (-2, -1, -1, -2), (4, 1, 1)),  # too small, worded per kernel
+        ("replicate", (-2, -1, -1, -2), (4, 1, 1)),
+        ("replicate", (-3, -3, -3, -1, 1, 0), (1, 2, 2, 3)),  # the first negative size
+        ("circular", (2, 1, -3, -1, -2, -3), (1, 2, 1, 1)),  # outermost dim checked first
+        ("circular", (4, 0), (2, 3)),
+    ],
+)
+def test_pad_errors_match_torch(mode, pad, shape):
+    values = np.zeros(shape)
+    assert_raises_like_torch(
+        lambda: F.pad(gg.tensor(values), pad, mode),
+        lambda: TF.pad(torch.tensor(values), pad, mode),
+    )
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs"),
+    [
+        ((2, 3, 4), {"mode": "foo"}),  # no size: PyTorch asks for one before the mode
+        ((2, 3, 4, 4), {"size": [3, 3, 3], "mode": "foo"}),
+        ((2, 3, 4), {"size": 4, "recompute_scale_factor": True}),
+        ((2, 3, 4), {"size": [2.5]}),
+        ((2, 3, 4, 4), {"scale_factor": 2, "antialias": True}),
+        ((2, 3, 4, 4), {"scale_factor": 2, "mode": "lanczos"}),
+        ((2, 3, 4, 4), {"scale_factor": 2, "mode": "bilinear", "align_corners": True}),
+        ((2, 3, 4), {"scale_factor": 2, "mode": "trilinear"}),
+        ((2, 3, 4, 4, 4), {"scale_factor": 2, "mode": "bicubic"}),
+        ((1, 2, 0), {"size": 2, "mode": "area"}),
+        ((1, 2, 3), {"size": -1, "mode": "area"}),
+        ((1, 2, 2, 2, 3), {"size": (1, -2, 1), "mode": "area"}),
+    ],
+)
+def test_interpolate_argument_errors_match_torch(shape, kwargs):
+    values = np.zeros(shape)
+    theirs = lambda: TF.interpolate(torch.tensor(values), **kwargs)  # noqa: E731
+    try:
+        theirs()
+    except Exception:
+        assert_raises_like_torch(lambda: F.interpolate(gg.tensor(values), **kwargs), theirs)
+    else:  # PyTorch's bilinear with align_corners runs: so does gpugrad's
+        expected = theirs().numpy()
+        np.testing.assert_allclose(F.interpolate(gg.tensor(values), **kwargs).numpy(), expected)
+
+
+def test_area_interpolation_allows_empty_outputs_and_batches(device):
+    assert F.interpolate(gg.zeros(2, 0, 3, 3, device=device), size=2, mode="area").shape == (
+        2,
+        0,
+        2,
+        2,
+    )
+    assert F.interpolate(gg.zeros(1, 2, 3, device=device), size=0, mode="area").shape == (1, 2, 0)

@@ -30,7 +30,10 @@ def _device(t: Tensor) -> str:
 
 def _apply_along(x: Tensor, dim: int, weights: list[list[float]]) -> Tensor:
     """``x`` along ``dim`` multiplied by the ``(n_out, n_in)`` matrix ``weights``."""
-    matrix = _tensor(weights, dtype=x.dtype, device=_device(x))
+    if weights:
+        matrix = _tensor(weights, dtype=x.dtype, device=_device(x))
+    else:  # an empty output (area mode allows one, as adaptive pooling does)
+        matrix = _zeros(0, x.shape[dim], dtype=x.dtype, device=_device(x))
     moved = x.movedim(dim, -1)
     return (moved @ matrix.t()).movedim(-1, dim)
 
@@ -80,6 +83,143 @@ def cubic_resample(
             row[min(max(first + offset, 0), n_in - 1)] += w
         weights.append(row)
     return _apply_along(x, dim, weights)
+
+
+# --- interpolate's arguments ---------------------------------------------------------------
+_KERNEL_RANKS = {
+    "nearest": (3, 4, 5),
+    "nearest-exact": (3, 4, 5),
+    "area": (3, 4, 5),
+    "linear": (3,),
+    "bilinear": (4,),
+    "trilinear": (5,),
+    "bicubic": (4,),
+    "lanczos": (4,),
+}
+"""The input ranks each ``interpolate`` mode has a kernel for."""
+
+_MODE_RANK = {"linear": 3, "bilinear": 4, "trilinear": 5}
+"""The rank the one-rank linear modes name in PyTorch's refusal of another rank."""
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, Tensor):
+        return not value.dtype.is_floating_point
+    return isinstance(value, int)
+
+
+def interpolate_arguments(
+    input: Tensor,
+    size: Any,
+    scale_factor: Any,
+    mode: str,
+    align_corners: bool | None,
+    recompute_scale_factor: bool | None,
+    antialias: bool,
+) -> tuple[list[int], list[float | None], bool]:
+    """``interpolate``'s checks in PyTorch's order and words: the output size of each
+    spatial dim, the scale factor its kernel uses (``None``: from the sizes) and
+    ``align_corners``."""
+    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
+        raise ValueError(
+            "align_corners option can only be set with the interpolating modes: "
+            "linear | bilinear | bicubic | trilinear"
+        )
+    dims = input.dim() - 2
+    spatial = list(input.shape[2:])
+    out_sizes: list[int] | None
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        scales: list[Any] | None = None
+        if isinstance(size, (list, tuple)):
+            if len(size) != dims:
+                raise ValueError(
+                    "Input and output must have the same number of spatial dimensions, but got "
+                    f"input with spatial dimensions of {spatial} and output size of {size}. "
+                    "Please provide input tensor in (N, C, d1, d2, ...,dK) format and output "
+                    "size in (o1, o2, ...,oK) format."
+                )
+            if not all(_is_integer(n) for n in size):
+                raise TypeError(
+                    "expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                    f"Tuple[int, int, int], but got size with types {[type(n) for n in size]}"
+                )
+            out_sizes = [int(n) for n in size]
+        else:
+            out_sizes = [int(size)] * dims
+    elif scale_factor is not None:
+        out_sizes = None
+        if isinstance(scale_factor, (list, tuple)):
+            if len(scale_factor) != dims:
+                raise ValueError(
+                    "Input and scale_factor must have the same number of spatial dimensions, "
+                    f"but got input with spatial dimensions of {spatial} and scale_factor of "
+                    f"shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
+                    "format and scale_factor in (s1, s2, ...,sK) format."
+                )
+            scales = [float(f) for f in scale_factor]
+        else:
+            scales = [float(scale_factor)] * dims
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and out_sizes is None:
+        recompute_scale_factor = True
+    if recompute_scale_factor:
+        out_sizes = [int(n * f) for n, f in zip(spatial, scales, strict=True)]
+        scales = None
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError(
+            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
+            "requires a 4-D tensor as input"
+        )
+    if input.dim() not in _KERNEL_RANKS.get(mode, ()):
+        if mode in _MODE_RANK and input.dim() in (3, 4, 5):
+            raise NotImplementedError(
+                f"Got {input.dim()}D input, but {mode} mode needs {_MODE_RANK[mode]}D input"
+            )
+        raise NotImplementedError(
+            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
+            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
+            f"nearest-exact (got {mode})"
+        )
+    if mode == "lanczos":
+        if align_corners:
+            raise ValueError("Lanczos mode does not support align_corners=True")
+        if not antialias:
+            raise ValueError("Lanczos mode requires antialias=True")
+    if antialias or mode == "lanczos":
+        raise NotImplementedError(
+            f"interpolate: antialias=True ({mode}) is not supported by gpugrad"
+        )
+    if mode == "area":
+        _check_adaptive_pool(input, out_sizes)
+    if out_sizes is None:  # the kernels' own rounding of a scaled size
+        out_sizes = [math.floor(float(n) * f) for n, f in zip(spatial, scales, strict=True)]
+    return out_sizes, scales or [None] * dims, bool(align_corners)
+
+
+def _check_adaptive_pool(input: Tensor, out_sizes: list[int]) -> None:
+    """The checks of the adaptive average pooling PyTorch's area mode is (a 1-D one pools
+    as 2-D, over ``(1, L)``)."""
+    shape, outs = list(input.shape), list(out_sizes)
+    if len(outs) == 1:
+        shape, outs = [*shape[:2], 1, shape[2]], [1, outs[0]]
+    name = f"adaptive_avg_pool{len(outs)}d"
+    for dim in range(2, len(shape)):
+        if shape[dim] == 0:
+            raise RuntimeError(
+                f"{name}(): Expected input to have non-zero size for non-batch dimensions, but "
+                f"input has sizes {_shape_text(shape)} with dimension {dim} being empty"
+            )
+    if min(outs) < 0:
+        shown = f"{outs[0]}, {outs[1]}" + (f",{outs[2]}" if len(outs) == 3 else "")
+        raise RuntimeError(
+            f"{name}: elements of output_size must be greater than or equal to 0 but received "
+            f"{{{shown}}}"
+        )
 
 
 # --- deprecated names ---------------------------------------------------------------------------

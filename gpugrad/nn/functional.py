@@ -535,7 +535,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     k = len(pad) // 2
     if k > 3 or input.dim() not in (k + 1, k + 2):
         raise NotImplementedError(
-            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor."
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
     if mode == "circular":
         return _pad_circular(input, widths)
@@ -558,14 +562,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     outs = [n + before + after for n, (_, before, after) in zip(sizes, widths, strict=True)]
     if all(o < 1 for o in outs) or (k == 1 and outs[0] < 1):
         w, h, d = (*sizes, None, None)[:3]
-        given = {1: f"W: {w}", 2: f"H: {h}, W: {w} ", 3: f"D: {d} H: {h}, W: {w}"}[k]
+        space = " " if mode == "replicate" else ""  # PyTorch's two kernels word it apart
+        given = {1: f"W: {w}", 2: f"H: {h}, W: {w}{space}", 3: f"D: {d} H: {h}, W: {w}"}[k]
         result = " ".join(f"{n}: {o}" for n, o in reversed(list(zip(names, outs, strict=True))))
         raise RuntimeError(f"input ({given}) is too small. Calculated output {result}")
     if any(o < 0 for o in outs):
         shape = list(input.shape)
         for (dim, _, _), o in zip(widths, outs, strict=True):
             shape[dim] = o
-        negative = min(outs)
+        negative = next(n for n in shape if n < 0)  # the first, as PyTorch reports it
         raise RuntimeError(
             f"Trying to create tensor with negative dimension {negative}: {_shape_text(shape)}"
         )
@@ -613,13 +618,13 @@ def _pad_constant(input: Tensor, widths: list, value: float) -> Tensor:
 
 
 def _pad_circular(input: Tensor, widths: list) -> Tensor:
-    for dim, before, after in widths:
+    for dim, before, after in reversed(widths):  # PyTorch's order: outermost dim first
         if before > input.shape[dim] or after > input.shape[dim]:
             raise RuntimeError("Padding value causes wrapping around more than once.")
+        if input.shape[dim] + before + after < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
     out = input
     for dim, before, after in widths:
-        if out.shape[dim] + before + after < 0:
-            raise RuntimeError("Negative padding value is resulting in an empty dimension")
         start, stop = max(-before, 0), out.shape[dim] - max(-after, 0)
         if start >= stop:  # cropped to nothing: PyTorch fills the rest uninitialized
             out = _pad_constant(out, [(dim, -out.shape[dim], out.shape[dim] + before + after)], 0.0)
@@ -1348,74 +1353,12 @@ def interpolate(
     each axis is one gather (and for the linear modes one blend), so gradients flow back
     through autograd; ``"bicubic"`` (4-D) and ``"area"`` are one matrix product per axis
     (``_functional_resample``). ``antialias`` is not implemented."""
-    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
-        raise ValueError(
-            "align_corners option can only be set with the interpolating modes: "
-            "linear | bilinear | bicubic | trilinear"
-        )
-    if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
-    spatial = input.dim() - 2
-    if (
-        mode not in _INTERPOLATE_MODES
-        or spatial not in (1, 2, 3)
-        or (mode == "bicubic" and spatial != 2)  # s7-nnact: PyTorch's generic refusal
-    ):
-        raise NotImplementedError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
-            f"nearest-exact (got {mode})"
-        )
+    out_sizes, scales, align = _functional_resample.interpolate_arguments(  # s7-nnact
+        input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
+    )
+    spatial, sizes = input.dim() - 2, list(input.shape[2:])
     linear_mode = _INTERPOLATE_MODES[mode] is not None
-    if linear_mode and _INTERPOLATE_MODES[mode] != spatial:
-        raise NotImplementedError(
-            f"Got {input.dim()}D input, but {mode} mode needs {_INTERPOLATE_MODES[mode] + 2}D input"
-        )
-    if align_corners is not None and not linear_mode:
-        raise ValueError(
-            "align_corners option can only be set with the interpolating modes: "
-            "linear | bilinear | bicubic | trilinear"
-        )
-    if antialias:
-        raise ValueError(
-            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
-            "requires a 4-D tensor as input"
-            if not (mode == "bilinear" and input.dim() == 4)
-            else "interpolate: antialias=True is not supported by gpugrad"
-        )
-    align = bool(align_corners)
-    sizes = list(input.shape[2:])
-    if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
-    if size is not None:
-        out_sizes = list(size) if isinstance(size, (tuple, list)) else [size] * spatial
-        if len(out_sizes) != spatial:
-            raise ValueError(
-                "Input and output must have the same number of spatial dimensions, but got "
-                f"input with spatial dimensions of {sizes} and output size of {size}. Please "
-                "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
-                "(o1, o2, ...,oK) format."
-            )
-        out_sizes = [int(n) for n in out_sizes]
-        scales: list[float | None] = [None] * spatial
-    elif scale_factor is not None:
-        factors = (
-            list(scale_factor)
-            if isinstance(scale_factor, (tuple, list))
-            else [scale_factor] * spatial
-        )
-        if len(factors) != spatial:
-            raise ValueError(
-                "Input and scale_factor must have the same number of spatial dimensions, but "
-                f"got input with spatial dimensions of {sizes} and scale_factor of shape "
-                f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
-                "and scale_factor in (s1, s2, ...,sK) format."
-            )
-        out_sizes = [_math.floor(float(n) * float(f)) for n, f in zip(sizes, factors, strict=True)]
-        scales = [None if recompute_scale_factor else float(f) for f in factors]
-    else:
-        raise ValueError("either size or scale_factor should be defined")
-    if min(sizes) <= 0 or min(out_sizes) <= 0:
+    if min(sizes) <= 0 or (min(out_sizes) <= 0 and mode != "area"):  # area: adaptive pooling
         names = _SIZE_NAMES[spatial]
         shown_in = ", ".join(f"{k}: {v}" for k, v in zip(names, sizes, strict=True))
         shown_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes, strict=True))
