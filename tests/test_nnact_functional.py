@@ -414,3 +414,96 @@ def test_gumbel_softmax(hard, device):
     assert logits.grad.abs().sum().item() > 0
     with pytest.warns(UserWarning, match="`eps` parameter is deprecated"):
         F.gumbel_softmax(logits, eps=1e-3)
+
+
+# --- special values, dtypes -------------------------------------------------------------------
+SPECIAL = np.array(
+    [
+        -np.inf,
+        -1e300,
+        -20.0,
+        -3.0,
+        -0.75,
+        -0.5,
+        -0.0,
+        0.0,
+        0.5,
+        0.75,
+        3.0,
+        6.0,
+        1e300,
+        np.inf,
+        np.nan,
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("celu", {}),
+        ("selu", {}),
+        ("hardshrink", {"lambd": 0.75}),
+        ("softshrink", {"lambd": 0.75}),
+        ("hardsigmoid", {}),
+        ("hardswish", {}),
+        ("logsigmoid", {}),
+        ("relu6", {}),
+        ("softsign", {}),
+        ("tanhshrink", {}),
+        ("threshold", {"threshold": 0.5, "value": -1.0}),
+        ("rrelu", {}),
+    ],
+)
+def test_special_values_and_boundary_gradients_match_torch(name, kwargs, device):
+    """inf, NaN (propagated, as PyTorch's kernels do) and the kink points, where PyTorch's
+    backward formulas pick a side; gradients compared where the input is not NaN."""
+    x = gg.tensor(SPECIAL, dtype=gg.float64, device=device, requires_grad=True)
+    tx = torch.tensor(SPECIAL, dtype=torch.float64, requires_grad=True)
+    out, expected = getattr(F, name)(x, **kwargs), getattr(TF, name)(tx, **kwargs)
+    np.testing.assert_allclose(out.detach().cpu().numpy(), expected.detach().numpy())
+    out.sum().backward()
+    expected.sum().backward()
+    finite = ~np.isnan(SPECIAL)
+    np.testing.assert_allclose(x.grad.cpu().numpy()[finite], tx.grad.numpy()[finite])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "celu",
+        "selu",
+        "hardshrink",
+        "softshrink",
+        "hardsigmoid",
+        "hardswish",
+        "logsigmoid",
+        "rrelu",
+        "glu",
+    ],
+)
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_integer_inputs_are_refused_like_torch(name, dtype):
+    values = np.arange(-2, 2)
+    assert_raises_like_torch(
+        lambda: getattr(F, name)(gg.tensor(values).to(getattr(gg, dtype))),
+        lambda: getattr(TF, name)(torch.tensor(values).to(getattr(torch, dtype))),
+    )
+
+
+def test_integer_threshold_and_relu6_stay_integer(device):
+    x = gg.tensor([-3, 0, 4, 9], device=device)
+    assert (
+        F.threshold(x, 1, -1.7).tolist()
+        == TF.threshold(torch.tensor([-3, 0, 4, 9]), 1, -1.7).tolist()
+    )
+    assert F.relu6(x).dtype == gg.int64 and F.relu6(x).tolist() == [0, 0, 4, 6]
+
+
+@pytest.mark.parametrize("name", ["hardsigmoid", "softshrink", "hardswish", "celu"])
+def test_half_precision_stays_half(name, device):
+    assert getattr(F, name)(gg.randn(4, device=device).half()).dtype == gg.float16
+
+
+def test_glu_of_an_empty_dim(device):
+    assert F.glu(gg.zeros(3, 0, device=device)).shape == (3, 0)

@@ -12,9 +12,10 @@ from typing import Any
 
 from .._factories import zeros_like
 from .._tensor import Tensor
+from ..backends.dtypes import bool_ as _bool
 from ..ops import nn_activation as _ops
-from ..ops.elementwise import logical_and, logical_or, where
-from ..ops.nn import softplus
+from ..ops.elementwise import logical_and, where
+from ..ops.nn import _require_float, softplus
 from ..ops.nn_activation import (
     apply_composite_inplace,
     celu_,
@@ -99,6 +100,10 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """``min(max(0, x), 6)`` (gradient 0 at both bounds, as PyTorch's)."""
+    if input.dtype == _bool:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if not input.dtype.is_floating_point:  # an integer input stays integer, as PyTorch's
+        return input.clamp_(0, 6) if inplace else input.clamp(0, 6)
     return hardtanh_(input, 0.0, 6.0) if inplace else _functional.hardtanh(input, 0.0, 6.0)
 
 
@@ -123,27 +128,31 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 
 def _hardsigmoid(x: Tensor) -> Tensor:
-    inside = logical_and(x > -3.0, x < 3.0)
-    return where(inside, x / 6.0 + 0.5, where(x >= 3.0, 1.0, 0.0))
+    inside = logical_and(x > -3.0, x < 3.0)  # PyTorch's gradient: 1/6 strictly inside
+    return where(inside, x / 6.0 + 0.5, (x + 3.0).clamp(0.0, 6.0).detach() / 6.0)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``; gradient ``1/6`` strictly inside ``(-3, 3)``."""
+    _require_float(input, "hardsigmoid_cpu")
     return apply_composite_inplace(_hardsigmoid, input) if inplace else _hardsigmoid(input)
 
 
 def _hardswish(x: Tensor) -> Tensor:
-    middle = x * (x + 3.0) / 6.0
-    return where(x < -3.0, 0.0, where(x <= 3.0, middle, x))
+    inside = logical_and(x > -3.0, x < 3.0)  # PyTorch's gradient: 0 at -3, 1 at 3
+    bounded = x.clamp(-3.0, 3.0)  # the branch not taken stays finite (no 0 * inf gradient)
+    return where(inside, bounded * (bounded + 3.0) / 6.0, where(x >= 3.0, x, x.detach() * 0.0))
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6``."""
+    _require_float(input, "hardswish_cpu")
     return apply_composite_inplace(_hardswish, input) if inplace else _hardswish(input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """``log(sigmoid(x)) = -softplus(-x)``, computed stably."""
+    _require_float(input, "log_sigmoid_cpu")
     return -softplus(-input)
 
 
@@ -157,8 +166,9 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise RuntimeError(
             f"Halving dimension must be even, but dimension {wrapped} is size {size}"
         )
-    first, second = input.split(size // 2, dim)
-    return first * second.sigmoid()
+    _require_float(input, "glu_cpu")
+    half = size // 2
+    return input.narrow(dim, 0, half) * input.narrow(dim, half, half).sigmoid()
 
 
 _DTYPE_LIMITS = {
@@ -171,13 +181,14 @@ _DTYPE_LIMITS = {
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    _require_float(input, "softshrink_check")
     if lambd < 0:
         name, limit = _DTYPE_LIMITS.get(str(input.dtype).rpartition(".")[2], ("Float", "0"))
         raise RuntimeError(
             f"lambda must be in range [0, {limit}] for input dtype {name}, but found {lambd:g}"
         )
-    outside = logical_or(input > lambd, input < -lambd)
-    return where(outside, input - where(input > 0, lambd, -lambd), 0.0)
+    inside = logical_and(input >= -lambd, input <= lambd)
+    return where(inside, 0.0, where(input > 0, input - lambd, input + lambd))
 
 
 def softsign(input: Tensor) -> Tensor:

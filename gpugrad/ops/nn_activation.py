@@ -15,8 +15,10 @@ from typing import Any
 from .._factories import rand, triu_indices, zeros
 from .._inplace import apply_inplace
 from .._tensor import Tensor
+from ..backends import dtypes as _dtypes
 from ..backends import python_data
-from .elementwise import logical_or, where
+from .elementwise import logical_and, where
+from .nn import _require_float
 from .registry import declare
 from .transfer import to_dtype
 
@@ -44,6 +46,7 @@ def apply_composite_inplace(function: Any, input: Tensor, *args: Any) -> Tensor:
 @declare(methods=())
 def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    _require_float(input, "elu_cpu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     python_data.checked_fill(alpha, input._data.dtype)
@@ -59,6 +62,7 @@ def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
 @declare(methods=())
 def selu(input: Tensor) -> Tensor:
     """``scale * (max(0, x) + min(0, alpha * (exp(x) - 1)))`` with PyTorch's constants."""
+    _require_float(input, "elu_cpu")
     negative = input.clamp(max=0.0).expm1() * (SELU_ALPHA * SELU_SCALE)
     return where(input > 0, input * SELU_SCALE, negative)
 
@@ -92,9 +96,10 @@ def rrelu(
     drawn uniformly from ``[lower, upper]`` (gpugrad's generator); otherwise by the mean
     slope ``(lower + upper) / 2``."""
     _check_rrelu_bounds(lower, upper)
+    _require_float(input, "leaky_relu_cpu")
     if not training:
         slope = (lower + upper) / 2
-        return where(input >= 0, input, input * slope)
+        return where(input > 0, input, input * slope)
     draws = rand(*input.shape, generator=generator, dtype=input.dtype, device=_device(input))
     slopes = where(input <= 0, draws * (upper - lower) + lower, 1.0)
     return input * slopes
@@ -115,9 +120,14 @@ def rrelu_(
 
 @declare(methods=())
 def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
-    """``x`` where ``x > threshold``, else ``value``."""
+    """``x`` where ``x > threshold``, else ``value`` (NaN stays NaN); an integer input
+    stays integer, ``value`` truncated as PyTorch casts it."""
+    if input.dtype == _dtypes.bool_:
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
     python_data.checked_fill(value, input._data.dtype)
-    return where(input > threshold, input, value)
+    if not input.dtype.is_floating_point:
+        value = int(value)
+    return where(input <= threshold, value, input)
 
 
 _threshold = threshold  # ``threshold_``'s parameter of that name hides the function
@@ -131,8 +141,9 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 
 @declare()
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """``x`` where ``|x| > lambd``, else 0."""
-    return where(logical_or(input > lambd, input < -lambd), input, 0.0)
+    """``x`` where ``|x| > lambd``, else 0 (NaN stays NaN)."""
+    _require_float(input, "hardshrink_cpu")
+    return where(logical_and(input >= -lambd, input <= lambd), 0.0, input)
 
 
 @declare()
