@@ -507,3 +507,42 @@ def test_half_precision_stays_half(name, device):
 
 def test_glu_of_an_empty_dim(device):
     assert F.glu(gg.zeros(3, 0, device=device)).shape == (3, 0)
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        (
+            lambda: gg.prelu(gg.zeros(2, 3, dtype=gg.int64), gg.zeros(5)),
+            lambda: torch.prelu(torch.zeros(2, 3, dtype=torch.int64), torch.zeros(5)),
+        ),
+        (
+            lambda: gg.prelu(gg.zeros(2, 3), gg.zeros(3, dtype=gg.float64)),
+            lambda: torch.prelu(torch.zeros(2, 3), torch.zeros(3, dtype=torch.float64)),
+        ),
+        (
+            lambda: gg.prelu(gg.zeros(2, 3, dtype=gg.int64), gg.zeros(3, dtype=gg.int64)),
+            lambda: torch.prelu(
+                torch.zeros(2, 3, dtype=torch.int64), torch.zeros(3, dtype=torch.int64)
+            ),
+        ),
+        (
+            lambda: gg.feature_alpha_dropout(gg.ones(3, 2, dtype=gg.int64), 0.5, True),
+            lambda: torch.feature_alpha_dropout(torch.ones(3, 2, dtype=torch.int64), 0.5, True),
+        ),
+        (
+            lambda: gg.dropout(gg.ones(3, dtype=gg.bool), 0.5, True),
+            lambda: torch.dropout(torch.ones(3, dtype=torch.bool), 0.5, True),
+        ),
+        (
+            lambda: gg.dropout(gg.ones(3), 1.5, True),
+            lambda: torch.dropout(torch.ones(3), 1.5, True),
+        ),
+        (
+            lambda: gg.feature_dropout(gg.ones(3), 0.5, True),
+            lambda: torch.feature_dropout(torch.ones(3), 0.5, True),
+        ),
+    ],
+)
+def test_top_level_dtype_errors_match_torch(ours, theirs):
+    assert_raises_like_torch(ours, theirs)

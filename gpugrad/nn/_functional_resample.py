@@ -16,6 +16,7 @@ from .._factories import tensor as _tensor
 from .._factories import zeros as _zeros
 from .._tensor import Tensor
 from ..backends import dtypes as _dtypes
+from ..ops.nn import _type_name
 from . import functional as _functional
 
 __all__ = ["fold", "upsample", "upsample_bilinear", "upsample_nearest"]
@@ -295,6 +296,10 @@ def fold(
         raise RuntimeError(
             "Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and "
             f"non-zero dimensions for input, but got: {_shape_text(input.shape)}"
+        )
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(
+            f"\"col2im_out_cpu\" not implemented for '{_type_name(input._data.dtype)}'"
         )
     batched = input.dim() == 3
     x = input if batched else input.unsqueeze(0)

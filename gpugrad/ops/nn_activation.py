@@ -18,7 +18,7 @@ from .._tensor import Tensor
 from ..backends import dtypes as _dtypes
 from ..backends import python_data
 from .elementwise import logical_and, where
-from .nn import _require_float
+from .nn import _require_float, _type_name
 from .registry import declare
 from .transfer import to_dtype
 
@@ -150,6 +150,11 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` where ``x > 0``, else ``weight * x``: ``weight`` holds one slope, or one per
     channel (dim 1)."""
+    if weight.dtype != input.dtype:
+        raise RuntimeError(
+            "prelu: Type promoting not supported. Got "
+            f"{_type_name(input._data.dtype)} and {_type_name(weight._data.dtype)}"
+        )
     slopes = weight.numel()
     channels = input.shape[1] if input.dim() >= 2 else 1
     if slopes != 1 and channels != slopes:
@@ -165,6 +170,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = weight.reshape(slopes, *([1] * (input.dim() - 2)))
     elif weight.dim() == 1 and input.dim() == 0:
         weight = weight.reshape(())
+    _require_float(input, "prelu_cpu")
     return where(input > 0, input, weight * input)
 
 
@@ -298,6 +304,11 @@ def _dropout(input: Tensor, p: float, train: bool, feature: bool, alpha: bool) -
         return input
     if p == 1:
         return input * zeros((), dtype=input.dtype, device=_device(input))
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"result type Float can't be cast to the desired output type "
+            f"{_type_name(input._data.dtype)}"
+        )
     keep = _keep_mask(input, p, feature)
     if not alpha:
         return input * (keep / (1 - p))
