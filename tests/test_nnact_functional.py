@@ -546,3 +546,17 @@ def test_glu_of_an_empty_dim(device):
 )
 def test_top_level_dtype_errors_match_torch(ours, theirs):
     assert_raises_like_torch(ours, theirs)
+
+
+@pytest.mark.parametrize("name", ["celu_", "selu_", "threshold_"])
+def test_inplace_through_a_view_differentiates_like_torch(name, device):
+    args = (0.1, 2.0) if name == "threshold_" else ()
+    ours, theirs = _pair((3, 4), device)
+    y, ty = ours * 2, theirs * 2
+    getattr(gg, name)(y[1], *args)
+    getattr(torch, name)(ty[1], *args)
+    assert type(y.grad_fn).__name__ == type(ty.grad_fn).__name__ == "CopySlices"
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.grad.cpu().numpy(), theirs.grad.numpy(), atol=1e-10)
