@@ -555,7 +555,7 @@ def test_inplace_through_a_view_differentiates_like_torch(name, device):
     y, ty = ours * 2, theirs * 2
     getattr(gg, name)(y[1], *args)
     getattr(torch, name)(ty[1], *args)
-    assert type(y.grad_fn).__name__ == type(ty.grad_fn).__name__ == "CopySlices"
+    assert y.grad_fn.name() == ty.grad_fn.name().rpartition("::")[2] == "CopySlices"
     (y * y).sum().backward()
     (ty * ty).sum().backward()
     np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), atol=1e-12)

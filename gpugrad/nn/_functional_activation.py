@@ -2,8 +2,8 @@
 (``celu``, ``glu``, ``hardswish``, ``rrelu``, ``softshrink``, ``alpha_dropout``,
 ``dropout1d``, ``gumbel_softmax`` …), composed from gpugrad ops. The names PyTorch also has
 at top level (``torch.celu``, ``torch.pixel_shuffle`` …) are those very functions
-(``gpugrad.ops.nn_activation``); the in-place forms write through
-``gpugrad._inplace.apply_inplace`` like every in-place op."""
+(``gpugrad.ops.nn_activation``); the in-place forms write through that module's
+``apply_composite_inplace``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 
 from .._factories import zeros_like
 from .._tensor import Tensor
-from ..backends.dtypes import bool_ as _bool
 from ..ops import nn_activation as _ops
 from ..ops.elementwise import logical_and, where
 from ..ops.nn import _require_float, softplus
@@ -31,7 +30,7 @@ from ..ops.nn_activation import (
     selu_,
     threshold_,
 )
-from . import functional as _functional
+from ..ops.reduce import softmax
 
 __all__ = [
     "alpha_dropout",
@@ -40,22 +39,18 @@ __all__ = [
     "channel_shuffle",
     "dropout1d",
     "dropout3d",
-    "elu_",
     "feature_alpha_dropout",
     "glu",
     "gumbel_softmax",
     "hardshrink",
     "hardsigmoid",
     "hardswish",
-    "hardtanh_",
-    "leaky_relu_",
     "logsigmoid",
     "native_channel_shuffle",
     "pdist",
     "pixel_shuffle",
     "pixel_unshuffle",
     "prelu",
-    "relu6",
     "relu_",
     "rrelu",
     "rrelu_",
@@ -79,32 +74,6 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """``scale * (max(0, x) + min(0, alpha * (exp(x) - 1)))`` (self-normalizing)."""
     return selu_(input) if inplace else _ops.selu(input)
-
-
-def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """In-place ``elu``."""
-    return apply_composite_inplace(_functional.elu, input, alpha)
-
-
-def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """In-place ``hardtanh``."""
-    if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
-    return apply_composite_inplace(_functional.hardtanh, input, min_val, max_val)
-
-
-def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """In-place ``leaky_relu``."""
-    return apply_composite_inplace(_functional.leaky_relu, input, negative_slope)
-
-
-def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """``min(max(0, x), 6)`` (gradient 0 at both bounds, as PyTorch's)."""
-    if input.dtype == _bool:
-        raise RuntimeError("Bool inputs not supported for hardtanh")
-    if not input.dtype.is_floating_point:  # an integer input stays integer, as PyTorch's
-        return input.clamp_(0, 6) if inplace else input.clamp(0, 6)
-    return hardtanh_(input, 0.0, 6.0) if inplace else _functional.hardtanh(input, 0.0, 6.0)
 
 
 def rrelu(
@@ -212,7 +181,7 @@ def softmin(
             stacklevel=_stacklevel,
         )
         dim = 0 if input.dim() in (0, 1, 3) else 1
-    return _functional.softmax(-input, dim, dtype=dtype)
+    return softmax(-input, dim, dtype=dtype)
 
 
 # --- dropouts -------------------------------------------------------------------------------

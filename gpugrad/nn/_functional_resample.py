@@ -1,5 +1,5 @@
-"""``gpugrad.nn.functional``'s ``fold`` (col2im), the deprecated ``upsample`` names, and
-the ``"bicubic"`` and ``"area"`` resampling of ``interpolate``.
+"""``gpugrad.nn.functional``'s ``fold`` (col2im), and ``interpolate``'s argument checks and
+its ``"bicubic"`` and ``"area"`` resampling.
 
 Bicubic and area resampling are separable: along each spatial axis the output is a fixed
 ``(n_out, n_in)`` matrix of weights times the input, built here in Python with PyTorch's
@@ -9,7 +9,6 @@ transpose and CUDA comes from the matmul."""
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 from .._factories import tensor as _tensor
@@ -17,9 +16,8 @@ from .._factories import zeros as _zeros
 from .._tensor import Tensor
 from ..backends import dtypes as _dtypes
 from ..ops.nn import _type_name
-from . import functional as _functional
 
-__all__ = ["fold", "upsample", "upsample_bilinear", "upsample_nearest"]
+__all__ = ["fold"]
 
 CUBIC_A = -0.75
 """The cubic-convolution coefficient PyTorch's bicubic kernels use."""
@@ -221,39 +219,6 @@ def _check_adaptive_pool(input: Tensor, out_sizes: list[int]) -> None:
             f"{name}: elements of output_size must be greater than or equal to 0 but received "
             f"{{{shown}}}"
         )
-
-
-# --- deprecated names ---------------------------------------------------------------------------
-def _deprecated(name: str) -> None:
-    warnings.warn(
-        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
-        stacklevel=3,
-    )
-
-
-def upsample(
-    input: Tensor,
-    size: Any = None,
-    scale_factor: Any = None,
-    mode: str = "nearest",
-    align_corners: bool | None = None,
-) -> Tensor:
-    """Deprecated: ``interpolate(input, size, scale_factor, mode, align_corners)``."""
-    _deprecated("upsample")
-    return _functional.interpolate(input, size, scale_factor, mode, align_corners)
-
-
-def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
-    """Deprecated: ``interpolate(input, size, scale_factor, mode="nearest")``."""
-    _deprecated("upsample_nearest")
-    return _functional.interpolate(input, size, scale_factor, mode="nearest")
-
-
-def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
-    """Deprecated: ``interpolate(input, size, scale_factor, mode="bilinear",
-    align_corners=True)``."""
-    _deprecated("upsample_bilinear")
-    return _functional.interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # --- fold -------------------------------------------------------------------------------------

@@ -2375,8 +2375,78 @@ def _tap_index(position: Tensor, size: int, padding_mode: str, align_corners: bo
 __all__ += ["affine_grid", "grid_sample"]
 
 # --- s7-nnact: activations, dropouts, shuffles, resampling (gpugrad/nn/_functional_*.py) ---
+from ..ops.nn_activation import apply_composite_inplace as _apply_composite_inplace  # noqa: E402
 from . import _functional_activation, _functional_resample  # noqa: E402
 from ._functional_activation import *  # noqa: E402,F403
 from ._functional_resample import *  # noqa: E402,F403
 
-__all__ += _functional_activation.__all__ + _functional_resample.__all__
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu``."""
+    return _apply_composite_inplace(elu, input, alpha)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh``."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _apply_composite_inplace(hardtanh, input, min_val, max_val)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``."""
+    return _apply_composite_inplace(leaky_relu, input, negative_slope)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(0, x), 6)`` (gradient 0 at both bounds, as PyTorch's)."""
+    if input.dtype == _dtypes.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if not input.dtype.is_floating_point:  # an integer input stays integer, as PyTorch's
+        return input.clamp_(0, 6) if inplace else input.clamp(0, 6)
+    return hardtanh_(input, 0.0, 6.0) if inplace else hardtanh(input, 0.0, 6.0)
+
+
+def _deprecated_upsample(name: str) -> None:
+    _warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=3,
+    )
+
+
+def upsample(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode, align_corners)``."""
+    _deprecated_upsample("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="nearest")``."""
+    _deprecated_upsample("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="bilinear",
+    align_corners=True)``."""
+    _deprecated_upsample("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ += [
+    *_functional_activation.__all__,
+    *_functional_resample.__all__,
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "relu6",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
+]

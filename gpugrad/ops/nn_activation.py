@@ -3,8 +3,8 @@
 ``torch.prelu``, ``torch.pixel_shuffle``, ``torch.channel_shuffle``, ``torch.pdist``,
 ``torch.alpha_dropout``, ``torch.feature_dropout`` …), each composed from gpugrad ops so
 gradients (of any order) and CUDA come from those ops. The ``_``-suffixed forms write their
-result into the input with ``gpugrad._inplace.apply_inplace`` (version bump, leaf check,
-recorded history) like every in-place op. ``gpugrad.nn.functional`` exports them under
+result into the input through ``copy_`` (version bump, leaf check, recorded history, a
+view's base rebased) like every in-place op. ``gpugrad.nn.functional`` exports them under
 PyTorch's functional names."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from .._factories import rand, triu_indices, zeros
-from .._inplace import apply_inplace
+from .._grad_mode import is_grad_enabled
 from .._tensor import Tensor
 from ..backends import dtypes as _dtypes
 from ..backends import python_data
@@ -32,14 +32,15 @@ def _device(t: Tensor) -> str:
 
 
 def apply_composite_inplace(function: Any, input: Tensor, *args: Any) -> Tensor:
-    """``apply_inplace`` for a function composed of several ops: when a graph is recorded
-    it runs on a clone of ``input``, so the values its inner nodes save are never the ones
-    the write overwrites."""
-
-    def on_copy(t: Tensor, *a: Any) -> Tensor:
-        return function(t.clone() if t.requires_grad else t, *a)
-
-    return apply_inplace(on_copy, input, *args)
+    """``input`` given ``function(input, *args)``'s values in place (the ``_`` forms and
+    ``inplace=True``). When a graph is recorded, ``function`` runs on a clone (so the values
+    its inner nodes save are never the ones overwritten) and ``copy_`` records the write,
+    with every in-place op's checks (a leaf that requires grad refused, versions bumped,
+    a view's base rebased); otherwise it is a plain assignment."""
+    if is_grad_enabled() and input.requires_grad:
+        return input.copy_(function(input.clone(), *args))
+    input[...] = function(input, *args)
+    return input
 
 
 # --- elementwise activations ----------------------------------------------------------------
