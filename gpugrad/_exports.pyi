@@ -63,6 +63,30 @@ from .ops.linalg_more import orgqr as orgqr
 from .ops.linalg_more import ormqr as ormqr
 from .ops.linalg_more import pinverse as pinverse
 from .ops.linalg_more import triangular_solve as triangular_solve
+from .ops.nn_activation import alpha_dropout as alpha_dropout
+from .ops.nn_activation import alpha_dropout_ as alpha_dropout_
+from .ops.nn_activation import celu as celu
+from .ops.nn_activation import celu_ as celu_
+from .ops.nn_activation import channel_shuffle as channel_shuffle
+from .ops.nn_activation import dropout as dropout
+from .ops.nn_activation import dropout_ as dropout_
+from .ops.nn_activation import feature_alpha_dropout as feature_alpha_dropout
+from .ops.nn_activation import feature_alpha_dropout_ as feature_alpha_dropout_
+from .ops.nn_activation import feature_dropout as feature_dropout
+from .ops.nn_activation import feature_dropout_ as feature_dropout_
+from .ops.nn_activation import hardshrink as hardshrink
+from .ops.nn_activation import native_channel_shuffle as native_channel_shuffle
+from .ops.nn_activation import pdist as pdist
+from .ops.nn_activation import pixel_shuffle as pixel_shuffle
+from .ops.nn_activation import pixel_unshuffle as pixel_unshuffle
+from .ops.nn_activation import prelu as prelu
+from .ops.nn_activation import relu_ as relu_
+from .ops.nn_activation import rrelu as rrelu
+from .ops.nn_activation import rrelu_ as rrelu_
+from .ops.nn_activation import selu as selu
+from .ops.nn_activation import selu_ as selu_
+from .ops.nn_activation import threshold as threshold
+from .ops.nn_activation import threshold_ as threshold_
 from .ops.numeric import angle as angle
 from .ops.numeric import bartlett_window as bartlett_window
 from .ops.numeric import bincount as bincount
@@ -694,6 +718,8 @@ __all__ = [
     "addr",
     "all",
     "allclose",
+    "alpha_dropout",
+    "alpha_dropout_",
     "amax",
     "amin",
     "aminmax",
@@ -736,7 +762,10 @@ __all__ = [
     "cat",
     "cdist",
     "ceil",
+    "celu",
+    "celu_",
     "chain_matmul",
+    "channel_shuffle",
     "cholesky",
     "cholesky_inverse",
     "cholesky_solve",
@@ -775,6 +804,8 @@ __all__ = [
     "div",
     "divide",
     "dot",
+    "dropout",
+    "dropout_",
     "dsplit",
     "dstack",
     "einsum",
@@ -786,6 +817,10 @@ __all__ = [
     "exp",
     "exp2",
     "expm1",
+    "feature_alpha_dropout",
+    "feature_alpha_dropout_",
+    "feature_dropout",
+    "feature_dropout_",
     "fix",
     "flatten",
     "flip",
@@ -810,6 +845,7 @@ __all__ = [
     "gt",
     "hamming_window",
     "hann_window",
+    "hardshrink",
     "heaviside",
     "histc",
     "histogram",
@@ -891,6 +927,7 @@ __all__ = [
     "nanquantile",
     "nansum",
     "narrow",
+    "native_channel_shuffle",
     "ne",
     "neg",
     "negative",
@@ -902,11 +939,15 @@ __all__ = [
     "orgqr",
     "ormqr",
     "outer",
+    "pdist",
     "permute",
     "pinverse",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "polygamma",
     "positive",
     "pow",
+    "prelu",
     "prod",
     "qr",
     "quantile",
@@ -915,6 +956,7 @@ __all__ = [
     "real",
     "reciprocal",
     "relu",
+    "relu_",
     "remainder",
     "renorm",
     "repeat",
@@ -926,12 +968,16 @@ __all__ = [
     "rot90",
     "round",
     "row_stack",
+    "rrelu",
+    "rrelu_",
     "rsqrt",
     "scatter",
     "scatter_add",
     "scatter_reduce",
     "searchsorted",
     "select",
+    "selu",
+    "selu_",
     "sgn",
     "sigmoid",
     "sign",
@@ -962,6 +1008,8 @@ __all__ = [
     "tanh",
     "tensor_split",
     "tensordot",
+    "threshold",
+    "threshold_",
     "tile",
     "topk",
     "trace",

@@ -224,6 +224,36 @@ NOT_FUZZED = {
     "exponential_": "random values",
     "bernoulli_": "random values",
     "random_": "random values",
+    # --- s7-nnact: torch's top-level activation/dropout/shuffle/distance names ---
+    **dict.fromkeys(
+        (
+            "alpha_dropout",
+            "alpha_dropout_",
+            "celu",
+            "celu_",
+            "channel_shuffle",
+            "dropout",
+            "dropout_",
+            "feature_alpha_dropout",
+            "feature_alpha_dropout_",
+            "feature_dropout",
+            "feature_dropout_",
+            "hardshrink",
+            "native_channel_shuffle",
+            "pdist",
+            "pixel_shuffle",
+            "pixel_unshuffle",
+            "prelu",
+            "relu_",
+            "rrelu",
+            "rrelu_",
+            "selu",
+            "selu_",
+            "threshold",
+            "threshold_",
+        ),
+        "covered against PyTorch by tests/test_nnact_functional.py",
+    ),
     # aliases and composites of fuzzed ops (helper "out"), each against PyTorch there
     **dict.fromkeys(
         (

@@ -158,6 +158,11 @@ OPAQUE_SIGNATURES = {
     "gpugrad.nn.modules.linear.Identity",
     # --- s7-seq --- PyTorch's own signature: the stacked datasets, by position or by name.
     "gpugrad.utils.data.StackDataset",
+    # s7-nnact: likewise PyTorch's (argument-free activations accepting and ignoring any)
+    "gpugrad.nn.modules.activation.LogSigmoid",
+    "gpugrad.nn.modules.activation.Softmax2d",
+    "gpugrad.nn.modules.activation.Softsign",
+    "gpugrad.nn.modules.activation.Tanhshrink",
 }
 
 

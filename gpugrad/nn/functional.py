@@ -576,7 +576,11 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     k = len(pad) // 2
     if k > 3 or input.dim() not in (k + 1, k + 2):
         raise NotImplementedError(
-            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor."
+            f"Padding size {len(pad)} is not supported for {input.dim()}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)"
         )
     if mode == "circular":
         return _pad_circular(input, widths)
@@ -599,14 +603,15 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     outs = [n + before + after for n, (_, before, after) in zip(sizes, widths, strict=True)]
     if all(o < 1 for o in outs) or (k == 1 and outs[0] < 1):
         w, h, d = (*sizes, None, None)[:3]
-        given = {1: f"W: {w}", 2: f"H: {h}, W: {w} ", 3: f"D: {d} H: {h}, W: {w}"}[k]
+        space = " " if mode == "replicate" else ""  # PyTorch's two kernels word it apart
+        given = {1: f"W: {w}", 2: f"H: {h}, W: {w}{space}", 3: f"D: {d} H: {h}, W: {w}"}[k]
         result = " ".join(f"{n}: {o}" for n, o in reversed(list(zip(names, outs, strict=True))))
         raise RuntimeError(f"input ({given}) is too small. Calculated output {result}")
     if any(o < 0 for o in outs):
         shape = list(input.shape)
         for (dim, _, _), o in zip(widths, outs, strict=True):
             shape[dim] = o
-        negative = min(outs)
+        negative = next(n for n in shape if n < 0)  # the first, as PyTorch reports it
         raise RuntimeError(
             f"Trying to create tensor with negative dimension {negative}: {_shape_text(shape)}"
         )
@@ -654,13 +659,13 @@ def _pad_constant(input: Tensor, widths: list, value: float) -> Tensor:
 
 
 def _pad_circular(input: Tensor, widths: list) -> Tensor:
-    for dim, before, after in widths:
+    for dim, before, after in reversed(widths):  # PyTorch's order: outermost dim first
         if before > input.shape[dim] or after > input.shape[dim]:
             raise RuntimeError("Padding value causes wrapping around more than once.")
+        if input.shape[dim] + before + after < 0:
+            raise RuntimeError("Negative padding value is resulting in an empty dimension")
     out = input
     for dim, before, after in widths:
-        if out.shape[dim] + before + after < 0:
-            raise RuntimeError("Negative padding value is resulting in an empty dimension")
         start, stop = max(-before, 0), out.shape[dim] - max(-after, 0)
         if start >= stop:  # cropped to nothing: PyTorch fills the rest uninitialized
             out = _pad_constant(out, [(dim, -out.shape[dim], out.shape[dim] + before + after)], 0.0)
@@ -1208,6 +1213,8 @@ _INTERPOLATE_MODES = {
     "linear": 1,
     "bilinear": 2,
     "trilinear": 3,
+    "bicubic": 2,  # s7-nnact
+    "area": None,  # s7-nnact
 }
 _SIZE_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -1230,71 +1237,14 @@ def interpolate(
     ``mode`` ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
     (4-D) or ``"trilinear"`` (5-D), with PyTorch's source-index rules (``align_corners``);
     each axis is one gather (and for the linear modes one blend), so gradients flow back
-    through autograd. ``bicubic``, ``area`` and ``antialias`` are not implemented."""
-    if mode in ("nearest", "area", "nearest-exact") and align_corners is not None:
-        raise ValueError(
-            "align_corners option can only be set with the interpolating modes: "
-            "linear | bilinear | bicubic | trilinear"
-        )
-    if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
-    spatial = input.dim() - 2
-    if mode not in _INTERPOLATE_MODES or spatial not in (1, 2, 3):
-        raise NotImplementedError(
-            f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-            "the modes: nearest | linear | bilinear | bicubic | trilinear | lanczos | area | "
-            f"nearest-exact (got {mode})"
-        )
+    through autograd; ``"bicubic"`` (4-D) and ``"area"`` are one matrix product per axis
+    (``_functional_resample``). ``antialias`` is not implemented."""
+    out_sizes, scales, align = _functional_resample.interpolate_arguments(  # s7-nnact
+        input, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias
+    )
+    spatial, sizes = input.dim() - 2, list(input.shape[2:])
     linear_mode = _INTERPOLATE_MODES[mode] is not None
-    if linear_mode and _INTERPOLATE_MODES[mode] != spatial:
-        raise NotImplementedError(
-            f"Got {input.dim()}D input, but {mode} mode needs {_INTERPOLATE_MODES[mode] + 2}D input"
-        )
-    if align_corners is not None and not linear_mode:
-        raise ValueError(
-            "align_corners option can only be set with the interpolating modes: "
-            "linear | bilinear | bicubic | trilinear"
-        )
-    if antialias:
-        raise ValueError(
-            "Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and "
-            "requires a 4-D tensor as input"
-            if not (mode == "bilinear" and input.dim() == 4)
-            else "interpolate: antialias=True is not supported by gpugrad"
-        )
-    align = bool(align_corners)
-    sizes = list(input.shape[2:])
-    if size is not None and scale_factor is not None:
-        raise ValueError("only one of size or scale_factor should be defined")
-    if size is not None:
-        out_sizes = list(size) if isinstance(size, (tuple, list)) else [size] * spatial
-        if len(out_sizes) != spatial:
-            raise ValueError(
-                "Input and output must have the same number of spatial dimensions, but got "
-                f"input with spatial dimensions of {sizes} and output size of {size}. Please "
-                "provide input tensor in (N, C, d1, d2, ...,dK) format and output size in "
-                "(o1, o2, ...,oK) format."
-            )
-        out_sizes = [int(n) for n in out_sizes]
-        scales: list[float | None] = [None] * spatial
-    elif scale_factor is not None:
-        factors = (
-            list(scale_factor)
-            if isinstance(scale_factor, (tuple, list))
-            else [scale_factor] * spatial
-        )
-        if len(factors) != spatial:
-            raise ValueError(
-                "Input and scale_factor must have the same number of spatial dimensions, but "
-                f"got input with spatial dimensions of {sizes} and scale_factor of shape "
-                f"{scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
-                "and scale_factor in (s1, s2, ...,sK) format."
-            )
-        out_sizes = [_math.floor(float(n) * float(f)) for n, f in zip(sizes, factors, strict=True)]
-        scales = [None if recompute_scale_factor else float(f) for f in factors]
-    else:
-        raise ValueError("either size or scale_factor should be defined")
-    if min(sizes) <= 0 or min(out_sizes) <= 0:
+    if min(sizes) <= 0 or (min(out_sizes) <= 0 and mode != "area"):  # area: adaptive pooling
         names = _SIZE_NAMES[spatial]
         shown_in = ", ".join(f"{k}: {v}" for k, v in zip(names, sizes, strict=True))
         shown_out = ", ".join(f"{k}: {v}" for k, v in zip(names, out_sizes, strict=True))
@@ -1306,7 +1256,11 @@ def interpolate(
     for axis in range(spatial):
         n_in, n_out, scale = sizes[axis], out_sizes[axis], scales[axis]
         dim = 2 + axis
-        if linear_mode:
+        if mode == "bicubic":  # s7-nnact
+            out = _functional_resample.cubic_resample(out, dim, n_in, n_out, scale, align)
+        elif mode == "area":  # s7-nnact
+            out = _functional_resample.area_resample(out, dim, n_in, n_out)
+        elif linear_mode:
             out = _linear_resample(out, dim, n_in, n_out, scale, align)
         else:
             out = _take(out, dim, _nearest_indices(n_in, n_out, scale, mode == "nearest-exact"))
@@ -2334,4 +2288,82 @@ __all__ += [
     "soft_margin_loss",
     "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
+]
+
+
+# --- s7-nnact: activations, dropouts, shuffles, resampling (gpugrad/nn/_functional_*.py) ---
+from ..ops.nn_activation import apply_composite_inplace as _apply_composite_inplace  # noqa: E402
+from . import _functional_activation, _functional_resample  # noqa: E402
+from ._functional_activation import *  # noqa: E402,F403
+from ._functional_resample import *  # noqa: E402,F403
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """In-place ``elu``."""
+    return _apply_composite_inplace(elu, input, alpha)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """In-place ``hardtanh``."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _apply_composite_inplace(hardtanh, input, min_val, max_val)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place ``leaky_relu``."""
+    return _apply_composite_inplace(leaky_relu, input, negative_slope)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(0, x), 6)`` (gradient 0 at both bounds, as PyTorch's)."""
+    if input.dtype == _dtypes.bool_:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if not input.dtype.is_floating_point:  # an integer input stays integer, as PyTorch's
+        return input.clamp_(0, 6) if inplace else input.clamp(0, 6)
+    return hardtanh_(input, 0.0, 6.0) if inplace else hardtanh(input, 0.0, 6.0)
+
+
+def _deprecated_upsample(name: str) -> None:
+    _warnings.warn(
+        f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.",
+        stacklevel=3,
+    )
+
+
+def upsample(
+    input: Tensor,
+    size: Any = None,
+    scale_factor: Any = None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode, align_corners)``."""
+    _deprecated_upsample("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="nearest")``."""
+    _deprecated_upsample("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """Deprecated: ``interpolate(input, size, scale_factor, mode="bilinear",
+    align_corners=True)``."""
+    _deprecated_upsample("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+__all__ += [
+    *_functional_activation.__all__,
+    *_functional_resample.__all__,
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "relu6",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]

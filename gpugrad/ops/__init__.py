@@ -10,6 +10,7 @@ from . import registry
 from . import transfer  # noqa: I001  (families in dependency order)
 from . import elementwise, reduce, shape, index, linalg, nn, random, backward_ns
 from . import numeric, linalg_more  # --- s7-mathx ---
+from . import nn_activation  # --- s7-nnact: torch.celu, torch.pixel_shuffle, torch.pdist ... ---
 
 __all__ = [
     "backward_ns",
@@ -18,6 +19,7 @@ __all__ = [
     "linalg",
     "linalg_more",
     "nn",
+    "nn_activation",
     "numeric",
     "random",
     "reduce",

@@ -157,3 +157,35 @@ from .pooling import *  # noqa: E402, F403
 _ours = (*_conv.__all__, *_lazy.__all__, *_normalization.__all__, *_pooling.__all__)
 __all__ = sorted({*__all__, *_ours})
 del _conv, _lazy, _normalization, _pooling, _ours
+# --- s7-nnact: activations, dropouts, padding, shuffles, upsampling, fold, distances ---
+from . import activation as _activation  # noqa: E402
+from . import distance as _distance  # noqa: E402
+from . import dropout as _dropout  # noqa: E402
+from . import fold as _fold  # noqa: E402
+from . import padding as _padding  # noqa: E402
+from . import pixelshuffle as _pixelshuffle  # noqa: E402
+from . import upsampling as _upsampling  # noqa: E402
+from .activation import *  # noqa: E402,F403
+from .distance import *  # noqa: E402,F403
+from .dropout import *  # noqa: E402,F403
+from .fold import *  # noqa: E402,F403
+from .padding import *  # noqa: E402,F403
+from .pixelshuffle import *  # noqa: E402,F403
+from .upsampling import *  # noqa: E402,F403
+
+__all__ += sorted(
+    {
+        name
+        for module in (
+            _activation,
+            _distance,
+            _dropout,
+            _fold,
+            _padding,
+            _pixelshuffle,
+            _upsampling,
+        )
+        for name in module.__all__
+    }
+    - set(__all__)
+)
