@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 import gpugrad as gg
+from gpugrad.ops import nn_activation as gg_ops_nn_activation
 from gpugrad.ops.registry import REGISTRY
 
 FLOAT_DTYPES = ("float32", "float64")
@@ -226,32 +227,7 @@ NOT_FUZZED = {
     "random_": "random values",
     # --- s7-nnact: torch's top-level activation/dropout/shuffle/distance names ---
     **dict.fromkeys(
-        (
-            "alpha_dropout",
-            "alpha_dropout_",
-            "celu",
-            "celu_",
-            "channel_shuffle",
-            "dropout",
-            "dropout_",
-            "feature_alpha_dropout",
-            "feature_alpha_dropout_",
-            "feature_dropout",
-            "feature_dropout_",
-            "hardshrink",
-            "native_channel_shuffle",
-            "pdist",
-            "pixel_shuffle",
-            "pixel_unshuffle",
-            "prelu",
-            "relu_",
-            "rrelu",
-            "rrelu_",
-            "selu",
-            "selu_",
-            "threshold",
-            "threshold_",
-        ),
+        gg_ops_nn_activation.__all__,
         "covered against PyTorch by tests/test_nnact_functional.py",
     ),
     # aliases and composites of fuzzed ops (helper "out"), each against PyTorch there

@@ -276,14 +276,16 @@ _ZETA_A = tuple(float(Fraction(math.factorial(2 * k)) / _B[2 * k]) for k in rang
 """(2k)! / B_{2k}: the Euler-Maclaurin coefficients of Cephes' ``zeta`` (12, -720, ...)."""
 
 
-def _zeta64(s: float, q: numpy.ndarray) -> numpy.ndarray:
-    """Cephes' ``zeta(s, q) = sum_k (k + q)**-s`` for ``s > 1``; ``inf`` at ``q`` a
-    non-positive integer (``-inf`` included), NaN for ``q < 0`` and ``s`` not an integer,
-    and at ``q = inf`` and NaN, as PyTorch's."""
+def _zeta64(s: numpy.ndarray | float, q: numpy.ndarray) -> numpy.ndarray:
+    """Cephes' ``zeta(s, q) = sum_k (k + q)**-s`` on float64 1-d ``q`` (``s`` a number or an
+    array like ``q``, elementwise): ``inf`` at ``q`` a non-positive integer (``-inf``
+    included) and at ``s = 1``, NaN for ``q < 0`` and ``s`` not an integer, for ``s < 1``, and
+    at ``q = inf`` and NaN, as PyTorch's."""
+    s = numpy.broadcast_to(numpy.asarray(s, dtype=numpy.float64), q.shape)
     total = q**-s
     a = q.copy()
     b = numpy.zeros_like(q)
-    done = ~numpy.isfinite(q)  # set below; ``a += 1`` never passes 9 from -inf
+    done = ~numpy.isfinite(q) | ~(s > 1)  # set below; ``a += 1`` never passes 9 from -inf
     i = 0
     while True:
         active = ~done & ((i < 9) | (a <= 9.0))
@@ -291,7 +293,7 @@ def _zeta64(s: float, q: numpy.ndarray) -> numpy.ndarray:
             break
         i += 1
         a[active] += 1.0
-        b[active] = a[active] ** -s
+        b[active] = a[active] ** -s[active]
         total[active] += b[active]
         done |= active & (numpy.abs(b / total) < _EPS)
     w = a
@@ -310,10 +312,14 @@ def _zeta64(s: float, q: numpy.ndarray) -> numpy.ndarray:
         b = b / w
         k += 1.0
     nonpositive = q <= 0
-    total[nonpositive & (q == numpy.floor(q))] = numpy.inf
-    if s != math.floor(s):
-        total[nonpositive & (q != numpy.floor(q))] = numpy.nan
+    integer_q = q == numpy.floor(q)
+    total[nonpositive & integer_q] = numpy.inf
+    total[nonpositive & ~integer_q & (s != numpy.floor(s))] = numpy.nan
     total[q == numpy.inf] = numpy.nan  # Cephes' and PyTorch's value (polygamma(2, inf))
+    total[(q > 0) & numpy.isfinite(q) & (q**-s == 0)] = 0.0  # every term underflows
+    total[s == 1] = numpy.inf
+    total[s < 1] = numpy.nan
+    total[numpy.isnan(s) | numpy.isnan(q)] = numpy.nan
     return total
 
 

@@ -25,7 +25,6 @@ import numpy
 
 from .erf import _END, _SPLIT
 from .special import (
-    _B,
     _EPS,
     _ERFCX_LOW,
     _ERFCX_MIDDLE,
@@ -35,6 +34,7 @@ from .special import (
     _as_float64,
     _chebyshev,
     _erfc64,
+    _zeta64,
     erfinv,
     gammaln,
 )
@@ -207,51 +207,10 @@ def _ndtri(p):
     return out
 
 
-_ZETA_A = tuple(float(math.factorial(2 * k) / _B[2 * k]) for k in range(1, 13))
-
-
 @_elementwise
 def _zeta(s, q):
     """The Hurwitz zeta function ``sum_{k >= 0} (k + q)**-s`` (``s`` elementwise)."""
-    total = q**-s
-    a = q.copy()
-    b = numpy.zeros_like(q)
-    done = ~numpy.isfinite(q) | ~(s > 1)
-    i = 0
-    while True:
-        active = ~done & ((i < 9) | (a <= 9.0))
-        if not active.any():
-            break
-        i += 1
-        a[active] += 1.0
-        b[active] = a[active] ** -s[active]
-        total[active] += b[active]
-        done |= active & (numpy.abs(b / total) < _EPS)
-    w = a
-    tail = ~done
-    total = numpy.where(tail, total + b * w / (s - 1.0) - 0.5 * b, total)
-    factor = numpy.ones_like(q)
-    k = 0.0
-    for coefficient in _ZETA_A:
-        factor = factor * (s + k)
-        b = b / w
-        term = factor * b / coefficient
-        total = numpy.where(tail, total + term, total)
-        tail &= ~(numpy.abs(term / total) < _EPS)
-        k += 1.0
-        factor = factor * (s + k)
-        b = b / w
-        k += 1.0
-    nonpositive = q <= 0
-    integer_q = q == numpy.floor(q)
-    total[nonpositive & integer_q] = numpy.inf
-    total[nonpositive & ~integer_q & (s != numpy.floor(s))] = numpy.nan
-    total[q == numpy.inf] = numpy.nan
-    total[(q > 0) & numpy.isfinite(q) & (q**-s == 0)] = 0.0  # every term underflows
-    total[s == 1] = numpy.inf
-    total[s < 1] = numpy.nan
-    total[numpy.isnan(s) | numpy.isnan(q)] = numpy.nan
-    return total
+    return _zeta64(s, q)
 
 
 def _gamma_prefix(a: numpy.ndarray, x: numpy.ndarray) -> numpy.ndarray:
