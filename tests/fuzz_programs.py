@@ -225,6 +225,16 @@ NOT_FUZZED = {
     "exponential_": "random values",
     "bernoulli_": "random values",
     "random_": "random values",
+    # --- s7-mathx: the numeric and linear-algebra families and the special functions, each
+    # against PyTorch (and SciPy where PyTorch is inexact) in tests/test_mathx_*.py
+    **dict.fromkeys(
+        (
+            *(n for n, d in REGISTRY.items() if d.family in ("numeric", "linalg_more")),
+            *("i0", "igammac", "mvlgamma", "special_erfcx", "special_i0e", "special_i1"),
+            *("special_i1e", "special_log_ndtr", "special_ndtri", "special_zeta"),
+        ),
+        "covered against PyTorch by tests/test_mathx_*.py",
+    ),
     # --- s7-nnact: torch's top-level activation/dropout/shuffle/distance names ---
     **dict.fromkeys(
         gg_ops_nn_activation.__all__,
