@@ -376,8 +376,13 @@ def sub(input: Tensor, other: TensorOrNumber, *, alpha: Number = 1) -> Tensor:
 
 def _check_bool_subtraction(input: Tensor, other: TensorOrNumber) -> None:
     """PyTorch refuses ``-`` on bools (a Python bool counts as one)."""
-    if type(input) is Tensor and input._data.dtype.kind != "b":  # the common case
-        return
+    kind = type(other)
+    if (
+        type(input) is Tensor
+        and input._data.dtype.kind != "b"
+        and (kind is float or kind is int or (kind is Tensor and other._data.dtype.kind != "b"))
+    ):
+        return  # the common case, without building the list
     bools = [
         t._data.dtype.kind == "b" if isinstance(t, Tensor) else isinstance(t, bool)
         for t in (input, other)
