@@ -7,6 +7,40 @@ from typing import Any
 
 from ._tensor import Tensor
 from .ops.dispatch import Dim, Number, TensorOrNumber
+from ._scatter_copy import adjoint as adjoint
+from ._scatter_copy import alias_copy as alias_copy
+from ._scatter_copy import as_strided as as_strided
+from ._scatter_copy import as_strided_copy as as_strided_copy
+from ._scatter_copy import as_strided_scatter as as_strided_scatter
+from ._scatter_copy import detach_copy as detach_copy
+from ._scatter_copy import diagonal_copy as diagonal_copy
+from ._scatter_copy import diagonal_scatter as diagonal_scatter
+from ._scatter_copy import expand_copy as expand_copy
+from ._scatter_copy import index_copy as index_copy
+from ._scatter_copy import index_reduce as index_reduce
+from ._scatter_copy import masked_scatter as masked_scatter
+from ._scatter_copy import narrow_copy as narrow_copy
+from ._scatter_copy import permute_copy as permute_copy
+from ._scatter_copy import put as put
+from ._scatter_copy import renorm as renorm
+from ._scatter_copy import rsub as rsub
+from ._scatter_copy import select_copy as select_copy
+from ._scatter_copy import select_scatter as select_scatter
+from ._scatter_copy import slice_copy as slice_copy
+from ._scatter_copy import slice_scatter as slice_scatter
+from ._scatter_copy import split_copy as split_copy
+from ._scatter_copy import split_with_sizes as split_with_sizes
+from ._scatter_copy import split_with_sizes_copy as split_with_sizes_copy
+from ._scatter_copy import squeeze_copy as squeeze_copy
+from ._scatter_copy import t_copy as t_copy
+from ._scatter_copy import transpose_copy as transpose_copy
+from ._scatter_copy import unbind_copy as unbind_copy
+from ._scatter_copy import unfold_copy as unfold_copy
+from ._scatter_copy import unsafe_chunk as unsafe_chunk
+from ._scatter_copy import unsafe_split as unsafe_split
+from ._scatter_copy import unsafe_split_with_sizes as unsafe_split_with_sizes
+from ._scatter_copy import unsqueeze_copy as unsqueeze_copy
+from ._scatter_copy import view_copy as view_copy
 from .ops.elementwise import allclose as allclose
 from .ops.elementwise import conj as conj
 from .ops.elementwise import equal as equal
@@ -647,6 +681,8 @@ __all__ = [
     "addmm",
     "addmv",
     "addr",
+    "adjoint",
+    "alias_copy",
     "all",
     "allclose",
     "amax",
@@ -664,6 +700,9 @@ __all__ = [
     "argmin",
     "argsort",
     "argwhere",
+    "as_strided",
+    "as_strided_copy",
+    "as_strided_scatter",
     "asin",
     "asinh",
     "atan",
@@ -709,10 +748,13 @@ __all__ = [
     "cumsum",
     "deg2rad",
     "det",
+    "detach_copy",
     "diag",
     "diag_embed",
     "diagflat",
     "diagonal",
+    "diagonal_copy",
+    "diagonal_scatter",
     "diff",
     "digamma",
     "dist",
@@ -729,6 +771,7 @@ __all__ = [
     "erfinv",
     "exp",
     "exp2",
+    "expand_copy",
     "expm1",
     "fix",
     "flatten",
@@ -753,8 +796,10 @@ __all__ = [
     "hstack",
     "hypot",
     "index_add",
+    "index_copy",
     "index_fill",
     "index_put",
+    "index_reduce",
     "index_select",
     "inner",
     "inverse",
@@ -791,6 +836,7 @@ __all__ = [
     "logsumexp",
     "lt",
     "masked_fill",
+    "masked_scatter",
     "masked_select",
     "matmul",
     "matrix_power",
@@ -815,6 +861,7 @@ __all__ = [
     "nanquantile",
     "nansum",
     "narrow",
+    "narrow_copy",
     "ne",
     "neg",
     "negative",
@@ -823,10 +870,12 @@ __all__ = [
     "not_equal",
     "outer",
     "permute",
+    "permute_copy",
     "polygamma",
     "positive",
     "pow",
     "prod",
+    "put",
     "quantile",
     "rad2deg",
     "ravel",
@@ -834,6 +883,7 @@ __all__ = [
     "reciprocal",
     "relu",
     "remainder",
+    "renorm",
     "repeat",
     "repeat_interleave",
     "reshape",
@@ -844,10 +894,13 @@ __all__ = [
     "round",
     "row_stack",
     "rsqrt",
+    "rsub",
     "scatter",
     "scatter_add",
     "scatter_reduce",
     "select",
+    "select_copy",
+    "select_scatter",
     "sgn",
     "sigmoid",
     "sign",
@@ -855,13 +908,19 @@ __all__ = [
     "sin",
     "sinc",
     "sinh",
+    "slice_copy",
+    "slice_scatter",
     "slogdet",
     "softmax",
     "sort",
     "split",
+    "split_copy",
+    "split_with_sizes",
+    "split_with_sizes_copy",
     "sqrt",
     "square",
     "squeeze",
+    "squeeze_copy",
     "stack",
     "std",
     "std_mean",
@@ -871,6 +930,7 @@ __all__ = [
     "swapaxes",
     "swapdims",
     "t",
+    "t_copy",
     "take",
     "take_along_dim",
     "tan",
@@ -881,17 +941,25 @@ __all__ = [
     "topk",
     "trace",
     "transpose",
+    "transpose_copy",
     "tril",
     "triu",
     "true_divide",
     "trunc",
     "unbind",
+    "unbind_copy",
     "unflatten",
+    "unfold_copy",
     "unique",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
     "unsqueeze",
+    "unsqueeze_copy",
     "var",
     "var_mean",
     "vdot",
+    "view_copy",
     "vsplit",
     "vstack",
     "where",

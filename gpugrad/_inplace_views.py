@@ -23,6 +23,7 @@ VIEW_METHODS: dict[str, Callable[..., Tensor]] = {
     "t_": shape.t,
     "transpose_": shape.transpose,
     "swapaxes_": shape.swapaxes,
+    "swapdims_": shape.swapaxes,  # s7-topx
 }
 """Each in-place view method and the view op whose result it becomes."""
 

@@ -14,7 +14,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from . import _engine, _inplace, _inplace_views, _legacy_tensors
+from . import (
+    _engine,
+    _inplace,
+    _inplace_views,
+    _legacy_tensors,
+    _scatter_copy,  # noqa: F401  (s7-topx: declares its ops before attach)
+)
 from ._tensor import Tensor
 from .ops import registry
 
