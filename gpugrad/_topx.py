@@ -718,7 +718,13 @@ def _is_pinned(self: Tensor, device: Any = None) -> bool:
 
 
 def _output_nr(self: Tensor) -> int:
-    """Which output of its ``grad_fn`` this tensor is (0 for a leaf)."""
+    """Which output of its ``grad_fn`` this tensor is (0 for a leaf; a piece of ``split``
+    or ``unbind``, whose pieces gpugrad records one node each, its piece number, as
+    PyTorch's one node's output)."""
+    extra = self._extra
+    piece = getattr(extra.view_key, "piece", None) if extra is not None else None
+    if piece is not None and self.grad_fn is not None:
+        return piece
     return self._output_nr or 0
 
 

@@ -4,7 +4,9 @@ gpugrad composes from its own ops (so gradients, higher order and CUDA come with
 ``as_strided_scatter``, ``index_copy``, ``index_reduce``, ``put``, ``masked_scatter``,
 ``rsub``, ``adjoint``, ``renorm``, ``split_with_sizes``, the ``unsafe_*`` splits and the
 copies of the view ops (``view_copy``, ``t_copy`` …). Each is declared in the op registry,
-so its Tensor method and in-place form (``index_copy_``) come from the declaration."""
+so its Tensor method and in-place form (``index_copy_``) come from the declaration. This
+family builds on the in-place machinery (``gpugrad._inplace``), so ``gpugrad._tensor_methods``
+imports it, after the other families, rather than ``gpugrad.ops``."""
 
 from __future__ import annotations
 
@@ -12,11 +14,11 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ._inplace import _setitem
-from ._tensor import Tensor, _wrap
-from .backends import dtypes as _dtypes
-from .ops import index as _index
-from .ops.registry import OpDef, declare, register
+from .._inplace import _setitem
+from .._tensor import Tensor, _wrap
+from ..backends import dtypes as _dtypes
+from . import index as _index
+from .registry import OpDef, declare, register
 
 _NAMES = _dtypes.SCALAR_TYPE_NAMES
 
@@ -415,7 +417,7 @@ def _declare_copy(name: str, view: str) -> None:
     copy.__name__ = copy.__qualname__ = name
     copy.__doc__ = f"``input.{view}(...)``, copied into memory of its own."
     globals()[name] = copy
-    register(OpDef(name, copy, methods=(), family="_scatter_copy"))
+    register(OpDef(name, copy, methods=(), family="scatter_copy"))
 
 
 COPIES = {
