@@ -11,6 +11,7 @@ import builtins
 import inspect
 import math
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -121,6 +122,7 @@ TOPLEVEL_INPLACE = [
     "xlogy_",
     "zero_",
     "fill_",
+    "index_put_",
 ]
 """The in-place methods PyTorch also has as top-level functions (``torch.exp_``)."""
 
@@ -147,6 +149,81 @@ def _toplevel_inplace(name: str) -> Callable[..., Tensor]:
 
 globals().update({name: _toplevel_inplace(name) for name in TOPLEVEL_INPLACE})
 __all__ += TOPLEVEL_INPLACE
+
+
+def as_strided_(
+    input: Tensor, size: Sequence[int], stride: Sequence[int], storage_offset: int | None = None
+) -> Tensor:
+    """``input.as_strided_(size, stride, storage_offset)``: ``input`` becomes the view."""
+    _require_tensor("as_strided_", "input", 1, input)
+    return input.as_strided_(size, stride, storage_offset)
+
+
+def resize_as_(input: Tensor, the_template: Tensor, *, memory_format: Any = None) -> Tensor:
+    """``input.resize_as_(the_template)``."""
+    _require_tensor("resize_as_", "input", 1, input)
+    return input.resize_as_(the_template)
+
+
+def is_storage(obj: Any) -> bool:
+    """Whether ``obj`` is a storage (``tensor.storage()``, ``tensor.untyped_storage()``)."""
+    from ._storage import TypedStorage, UntypedStorage
+
+    return isinstance(obj, (TypedStorage, UntypedStorage))
+
+
+def is_distributed(input: Tensor) -> bool:
+    """False: no gpugrad tensor is a distributed tensor."""
+    _require_tensor("is_distributed", "input", 1, input)
+    return False
+
+
+def get_device(input: Tensor) -> int:
+    """The CUDA device index of ``input``, -1 on the CPU."""
+    _require_tensor("get_device", "input", 1, input)
+    return input.get_device()
+
+
+def init_num_threads() -> None:
+    """Nothing to do: gpugrad's kernel threads start when first needed."""
+
+
+def empty_permuted(
+    size: Sequence[int],
+    physical_layout: Sequence[int],
+    *,
+    dtype: Any = None,
+    layout: Any = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    pin_memory: bool = False,
+) -> Tensor:
+    """An uninitialised tensor of ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first)."""
+    size, order = tuple(size), tuple(physical_layout)
+    if len(order) != len(size):
+        raise RuntimeError(
+            "Number of dimensions in size does not match the length of the physical_layout"
+        )
+    if sorted(order) != list(builtins.range(len(size))):
+        raise RuntimeError("Duplicate dim not allowed")
+    strides = [0] * len(size)
+    step = 1
+    for d in reversed(order):
+        strides[d] = step
+        step *= size[d]
+    return empty_strided(size, strides, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+__all__ += [
+    "as_strided_",
+    "empty_permuted",
+    "get_device",
+    "init_num_threads",
+    "is_distributed",
+    "is_storage",
+    "resize_as_",
+]
 
 
 def detach(input: Tensor) -> Tensor:
@@ -796,6 +873,76 @@ def _dim_order(self: Tensor, *, ambiguity_check: bool | list = False) -> tuple[i
     return tuple(sorted(builtins.range(self.dim()), key=lambda d: (-strides[d], d)))
 
 
+def _complex_cast(name: str) -> Callable[..., Tensor]:
+    def cast(self: Tensor, memory_format: Any = None) -> Tensor:
+        raise TypeError(f"{name}(): gpugrad has no complex dtypes (NumPy's are not supported)")
+
+    cast.__doc__ = f"Refused: ``{name}`` casts to a complex dtype, which gpugrad does not have."
+    cast.__name__ = cast.__qualname__ = name
+    return cast
+
+
+def _is_set_to(self: Tensor, tensor: Tensor) -> bool:
+    """Whether ``self`` and ``tensor`` are the same memory with the same shape, strides and
+    offset."""
+    _require_tensor("is_set_to", "tensor", 1, tensor)
+    if self._backend is not tensor._backend or self.shape != tensor.shape:
+        return False
+    if self.stride() != tensor.stride():
+        return False
+    if not self.numel():
+        return self._data is tensor._data
+    return self.data_ptr() == tensor.data_ptr()
+
+
+def _const_data_ptr(self: Tensor) -> int:
+    """``data_ptr()``: the address of the first element."""
+    return self.data_ptr()
+
+
+def _map2_(
+    self: Tensor,
+    x: Tensor,
+    y: Tensor,
+    callable: Callable[[Any, Any, Any], Any],  # noqa: A002
+) -> Tensor:
+    """Replace each element ``a`` by ``callable(a, b, c)``, ``b``/``c`` the elements of
+    ``x``/``y`` at its place (CPU only, as in PyTorch)."""
+    _check_callable_apply(self, "map2_")
+    xs = x.expand(self.shape).reshape(-1).tolist()
+    ys = y.expand(self.shape).reshape(-1).tolist()
+    values = [callable(a, b, c) for a, b, c in zip(self.reshape(-1).tolist(), xs, ys)]
+    with no_grad():
+        self.copy_(_factories.tensor(values, dtype=self.dtype).reshape(self.shape))
+    return self
+
+
+def _ger(self: Tensor, vec2: Tensor) -> Tensor:
+    """Deprecated name of ``outer``."""
+    return self.outer(vec2)
+
+
+def _as_subclass(self: Tensor, cls: type) -> Tensor:
+    """A ``cls`` instance (``cls`` a subclass of ``Tensor``) sharing ``self``'s memory and
+    version counter, attached to the graph where ``self`` is."""
+    from ._tensor import mark_view
+
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass(): argument 'cls' must be a Tensor subclass, not {cls!r}")
+    out = object.__new__(cls)
+    for slot in ("_data", "_backend", "grad_fn", "_requires_grad", "_output_nr"):
+        setattr(out, slot, getattr(self, slot))
+    out._grad = out._extra = None
+    return mark_view(out, self)
+
+
+_FALSE_FLAGS = (
+    "is_meta", "is_mps", "is_xla", "is_xpu", "is_ipu", "is_maia", "is_mtia", "is_vulkan",
+    "is_mkldnn", "is_quantized", "is_sparse", "is_sparse_csr", "is_nested",
+)  # fmt: skip
+"""PyTorch's device and layout flags that no gpugrad tensor has (properties)."""
+
+
 def _bfloat16(self: Tensor, memory_format: Any = None) -> Tensor:
     """Refused: NumPy has no bfloat16."""
     raise TypeError("gpugrad has no bfloat16 dtype (NumPy has none); use float16 or float32")
@@ -936,7 +1083,35 @@ def _as_strided_(
     return apply_inplace_view(lambda t: t.as_strided(size, stride, storage_offset), self)
 
 
+def _register_post_accumulate_grad_hook(self: Tensor, hook: Callable[[Tensor], None]) -> Any:
+    """Call ``hook(self)`` after each backward has accumulated into ``self.grad`` (a leaf
+    that requires grad; ``autograd.grad`` accumulates nothing and calls none)."""
+    from . import _engine
+    from ._tensor import RemovableHandle
+
+    if not self.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    hooks = _engine.post_accumulate_hooks.get(id(self))
+    if hooks is None:
+        hooks = _engine.post_accumulate_hooks[id(self)] = {}
+        weakref.finalize(self, _engine.post_accumulate_hooks.pop, id(self), None)
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
+
+
 TENSOR_METHODS: dict[str, Callable[..., Any]] = {
+    "cfloat": _complex_cast("cfloat"),
+    "cdouble": _complex_cast("cdouble"),
+    "chalf": _complex_cast("chalf"),
+    "is_set_to": _is_set_to,
+    "const_data_ptr": _const_data_ptr,
+    "map2_": _map2_,
+    "ger": _ger,
+    "as_subclass": _as_subclass,
+    "register_post_accumulate_grad_hook": _register_post_accumulate_grad_hook,
     "new": _new,
     "new_empty_strided": _new_empty_strided,
     "resize_": _resize_,
@@ -978,3 +1153,12 @@ def attach() -> None:
         setattr(Tensor, name, function)
     if "output_nr" not in Tensor.__dict__:
         Tensor.output_nr = property(_output_nr)  # type: ignore[attr-defined]
+    for flag in _FALSE_FLAGS:
+        if flag not in Tensor.__dict__:
+            setattr(
+                Tensor, flag, property(_false, doc=f"False: gpugrad has no such tensors ({flag}).")
+            )
+
+
+def _false(self: Tensor) -> bool:
+    return False

@@ -103,6 +103,25 @@ SAME = {
     "default_tensor_type_int": lambda m, d: m.set_default_tensor_type(m.IntTensor),
     "default_tensor_type_number": lambda m, d: m.set_default_tensor_type(3),
     "compiled_with_cxx11_abi": lambda m, d: m.compiled_with_cxx11_abi(),
+    "is_storage": lambda m, d: (
+        m.is_storage(m.zeros(2).untyped_storage()),
+        m.is_storage(m.zeros(2)),
+    ),
+    "is_distributed": lambda m, d: m.is_distributed(m.zeros(2)),
+    "get_device_cpu": lambda m, d: m.get_device(m.zeros(2)),
+    "empty_permuted": lambda m, d: m.empty_permuted((2, 3, 4), (0, 2, 1), device=d).stride(),
+    "empty_permuted_duplicate": lambda m, d: m.empty_permuted((2, 3), (0, 0), device=d),
+    "is_set_to": lambda m, d: [
+        x.is_set_to(y) for x in [m.zeros(3).to(d)] for y in (x, x[:], x.clone(), x[1:])
+    ],
+    "map2_": lambda m, d: m.ones(2).map2_(
+        m.ones(2), m.tensor([2.0, 3.0]), lambda a, b, c: a + b * c
+    ),
+    "ger": lambda m, d: m.tensor([1.0, 2.0]).to(d).ger(m.tensor([3.0, 4.0, 5.0]).to(d)),
+    "false_flags": lambda m, d: [
+        getattr(m.zeros(1).to(d), f)
+        for f in ("is_meta", "is_mps", "is_xla", "is_sparse", "is_quantized", "is_nested")
+    ],
     "is_anomaly_check_nan_enabled": lambda m, d: m.is_anomaly_check_nan_enabled(),
 }
 
@@ -276,3 +295,42 @@ def test_output_nr_as_pytorch(device):
         pieces = (x * 1).split(2)
         assert [p.output_nr for p in pieces] == [0, 1, 2]
         assert x.output_nr == 0
+
+
+def test_post_accumulate_grad_hook_as_pytorch(device):
+    calls = []
+    for m, d in ((gg, device), (torch, "cpu")):
+        w = m.ones(2, requires_grad=True) if m is torch else m.ones(2, device=d, requires_grad=True)
+        handle = w.register_post_accumulate_grad_hook(lambda t: calls.append(t.grad.tolist()))
+        (w * 3).sum().backward()
+        m.autograd.grad((w * 5).sum(), w)  # accumulates nothing: no call
+        (w * 2).sum().backward()
+        handle.remove()
+        (w * 2).sum().backward()
+        with pytest.raises(RuntimeError, match="cannot be registered on non-leaf tensors"):
+            (w * 2).register_post_accumulate_grad_hook(print)
+        with pytest.raises(RuntimeError, match="doesn't require gradient"):
+            m.ones(1).register_post_accumulate_grad_hook(print)
+    assert calls == [[3.0, 3.0], [5.0, 5.0]] * 2
+
+
+def test_as_subclass_shares_memory_and_graph(device):
+    class Marked(gg.Tensor):
+        pass
+
+    x = gg.ones(2, device=device, requires_grad=True)
+    y = x * 2
+    marked = y.as_subclass(Marked)
+    assert type(marked) is Marked and marked.grad_fn is y.grad_fn
+    (marked * 3).sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+    plain = gg.zeros(2, device=device)
+    view = plain.as_subclass(Marked)
+    plain.add_(1)
+    assert view.tolist() == [1.0, 1.0] and view._version == plain._version == 1
+
+
+def test_complex_casts_are_refused(device):
+    for name in ("cfloat", "cdouble", "chalf"):
+        with pytest.raises(TypeError, match="no complex dtypes"):
+            getattr(gg.zeros(1, device=device), name)()
