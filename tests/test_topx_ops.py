@@ -258,3 +258,15 @@ def test_index_reduce_warns_beta_as_pytorch(device):
     x = gg.zeros(2, 2, device=device)
     with pytest.warns(UserWarning, match="index_reduce\\(\\) is in beta"):
         x.index_reduce(0, gg.tensor([0], device=device), gg.ones(1, 2, device=device), "amax")
+
+
+def test_unsafe_split_pieces_may_be_written_in_place(device):
+    x = gg.arange(5.0, dtype=gg.float64, device=device, requires_grad=True)
+    a = x * 1
+    with pytest.raises(RuntimeError, match="returns multiple views"):
+        a.split(2)[0].mul_(3)
+    first = gg.unsafe_split(a, 2)[0]
+    first.mul_(3)
+    assert a.tolist() == [0.0, 3.0, 2.0, 3.0, 4.0]  # the piece shares the input's memory
+    a.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0, 1.0, 1.0, 1.0]

@@ -377,22 +377,34 @@ def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) ->
     return _index.split(input, sizes, dim)
 
 
+def _sliced_like(input: Tensor, pieces: tuple, dim: int) -> tuple:
+    """Views of ``input`` along ``dim`` of the pieces' lengths, made by slicing (so, as
+    PyTorch's ``unsafe_*`` outputs, each may be written in place while recording)."""
+    dim = _dim("split", dim, input.dim())
+    views, start = [], 0
+    for piece in pieces:
+        length = piece.shape[dim]
+        views.append(input[(slice(None),) * dim + (slice(start, start + length),)])
+        start += length
+    return tuple(views)
+
+
 @declare()
 def unsafe_split(tensor: Tensor, split_size: int, dim: int = 0) -> tuple:
-    """``split`` (gpugrad tracks the pieces' views the same way)."""
-    return _index.split(tensor, split_size, dim)
+    """``split``, whose pieces may be written in place while recording."""
+    return _sliced_like(tensor, _index.split(tensor.detach(), split_size, dim), dim)
 
 
 @declare()
 def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
-    """``split_with_sizes`` (gpugrad tracks the pieces' views the same way)."""
-    return split_with_sizes(input, split_sizes, dim)
+    """``split_with_sizes``, whose pieces may be written in place while recording."""
+    return _sliced_like(input, split_with_sizes(input.detach(), split_sizes, dim), dim)
 
 
 @declare()
 def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """``chunk`` (gpugrad tracks the pieces' views the same way)."""
-    return _index.chunk(input, chunks, dim)
+    """``chunk``, whose pieces may be written in place while recording."""
+    return _sliced_like(input, _index.chunk(input.detach(), chunks, dim), dim)
 
 
 # --- the *_copy variants: the view op's result in memory of its own ------------------------
