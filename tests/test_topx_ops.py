@@ -270,3 +270,30 @@ def test_unsafe_split_pieces_may_be_written_in_place(device):
     assert a.tolist() == [0.0, 3.0, 2.0, 3.0, 4.0]  # the piece shares the input's memory
     a.sum().backward()
     assert x.grad.tolist() == [3.0, 3.0, 1.0, 1.0, 1.0]
+
+
+NODE_NAMES = {
+    "slice_scatter": lambda m, x: m.slice_scatter(x, x[:1], 0, 0, 1),
+    "select_scatter": lambda m, x: m.select_scatter(x, x[0], 0, 1),
+    "diagonal_scatter": lambda m, x: m.diagonal_scatter(x, x[0]),
+    "as_strided_scatter": lambda m, x: m.as_strided_scatter(x, x[0, :2], (2,), (1,)),
+    "index_copy": lambda m, x: m.index_copy(x, 0, m.tensor([0]), x[:1]),
+    "index_reduce": lambda m, x: m.index_reduce(x, 0, m.tensor([0]), x[:1], "mean"),
+    "put": lambda m, x: m.put(x, m.tensor([0]), x[0, :1]),
+    "masked_scatter": lambda m, x: m.masked_scatter(x, x > 0, x),
+    "rsub_number": lambda m, x: m.rsub(x, 1),
+    "rsub_tensor": lambda m, x: m.rsub(x, x),
+    "renorm": lambda m, x: m.renorm(x, 2, 0, 1),
+    "index_copy_": lambda m, x: (x * 1).index_copy_(0, m.tensor([0]), x[:1]),
+    "as_strided": lambda m, x: x.as_strided((2,), (1,)),
+}
+
+
+def test_node_names_as_pytorch(device):
+    ours = gg.randn(3, 3, dtype=gg.float64, device=device, requires_grad=True)
+    theirs = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for name, function in NODE_NAMES.items():
+            ours_name = function(gg, ours).grad_fn.name()
+            assert ours_name == function(torch, theirs).grad_fn.name(), name

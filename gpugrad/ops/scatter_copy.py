@@ -10,6 +10,7 @@ imports it, after the other families, rather than ``gpugrad.ops``."""
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +31,23 @@ def _dim(function: str, dim: int, ndim: int) -> int:
             f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})"
         )
     return dim % ndim if ndim else 0
+
+
+_renamed: dict = {}
+
+
+def _named(result: Tensor, node_name: str) -> Tensor:
+    """``result`` with its node under PyTorch's name for the composed op
+    (``SliceScatterBackward0``), its formulas unchanged (one renamed row per op and name)."""
+    node = result.grad_fn
+    if node is not None:
+        key = (node.op, node_name)
+        op = _renamed.get(key)
+        if op is None:
+            op = _renamed[key] = copy.copy(node.op)
+            op.node_name = node_name
+        node.op = op
+    return result
 
 
 def _check_slice_shape(src: Tensor, target: tuple) -> None:
@@ -127,7 +145,7 @@ def as_strided_scatter(
             f"{list(src.shape)}, slice size = {list(size)}"
         )
     key = input._backend.contiguous_strided_key(tuple(input.shape), size, stride, offset)
-    return _scatter_into(input, key, src)
+    return _named(_scatter_into(input, key, src), "AsStridedScatterBackward0")
 
 
 # --- *_scatter ----------------------------------------------------------------------------
@@ -147,7 +165,7 @@ def slice_scatter(
         raise RuntimeError("slice step must be positive")
     key = (slice(None),) * dim + (slice(start, end, step),)
     _check_slice_shape(src, input._data[key].shape)
-    return _scatter_into(input, key, src)
+    return _named(_scatter_into(input, key, src), "SliceScatterBackward0")
 
 
 @declare()
@@ -162,7 +180,7 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
         )
     key = (slice(None),) * dim + (index % size,)
     _check_slice_shape(src, input._data[key].shape)
-    return _scatter_into(input, key, src)
+    return _named(_scatter_into(input, key, src), "SelectScatterBackward0")
 
 
 @declare()
@@ -175,7 +193,7 @@ def diagonal_scatter(
     ndim = input.dim()
     d1, d2 = dim1 % ndim, dim2 % ndim
     key = input._backend.diagonal_key(tuple(input.shape), offset, d1, d2)
-    return _scatter_into(input, key, src)
+    return _named(_scatter_into(input, key, src), "DiagonalScatterBackward0")
 
 
 # --- index writers ------------------------------------------------------------------------
@@ -224,7 +242,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     if not ndim:
         return _scatter_into(input, (), source.reshape(()))
     key = (slice(None),) * dim + (positions._data,)
-    return _setitem(input, key, source)
+    return _named(_setitem(input, key, source), "IndexCopyBackward0")
 
 
 _INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
@@ -268,7 +286,8 @@ def index_reduce(
     if shape:
         shape[dim] = positions.numel()
     spread = positions.reshape(shape).expand(source.shape) if shape else positions.reshape(())
-    return input.scatter_reduce(dim, spread, source, reduce, include_self=include_self)
+    out = input.scatter_reduce(dim, spread, source, reduce, include_self=include_self)
+    return _named(out, "IndexReduceBackward0")
 
 
 @declare(inplace=("put_",))
@@ -299,7 +318,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     flat_index = flat_index.remainder(count) if count else flat_index
     flat = input.reshape(-1)
     out = flat.index_put((flat_index,), source.reshape(-1), accumulate)
-    return out.reshape(input.shape)
+    return _named(out.reshape(input.shape), "PutBackward0")
 
 
 @declare(inplace=("masked_scatter_",))
@@ -321,7 +340,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if count > source.numel():
         raise RuntimeError("Number of elements of source < number of ones in mask")
     values = source.reshape(-1)[:count]
-    return _setitem(input, (mask._data,), values)
+    return _named(_setitem(input, (mask._data,), values), "MaskedScatterBackward0")
 
 
 # --- arithmetic and shape names -----------------------------------------------------------
@@ -329,8 +348,9 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input``."""
     if isinstance(other, Tensor):
-        return other.sub(input, alpha=alpha)
-    return input.mul(-alpha).add(other) if alpha != 1 else input.neg().add(other)
+        return _named(other.sub(input, alpha=alpha), "RsubBackward0")
+    out = input.mul(-alpha).add(other) if alpha != 1 else input.neg().add(other)
+    return _named(out, "RsubBackward1")
 
 
 @declare()
@@ -360,7 +380,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     others = tuple(d for d in range(ndim) if d != dim)
     norms = input.norm(p, dim=others, keepdim=True)
     factor = (maxnorm / (norms + 1e-7)).where(norms > maxnorm, norms.new_ones(()))
-    return input * factor
+    return _named(input * factor, "RenormBackward0")
 
 
 @declare()
