@@ -202,3 +202,26 @@ def test_toplevel_addmv_detach_and_fill(device):
     assert filled.tolist() == [5.0, 5.0] and leaf.tolist() == [1.0, 1.0]
     filled.sum().backward()
     assert leaf.grad.tolist() == [0.0, 0.0]  # as PyTorch: the fill hides the input
+
+
+def test_inplace_view_ops_count_as_writes_as_pytorch(device):
+    for m, d in ((gg, device), (torch, "cpu")):
+        x = m.arange(6.0).reshape(2, 3).to(d)
+        start = x._version
+        x.t_()
+        x.unsqueeze_(0)
+        x.swapdims_(0, 1)
+        x.as_strided_((2,), (1,))
+        assert x._version - start == 4
+        leaf = (
+            m.ones(2, 3, requires_grad=True).to(d)
+            if m is torch
+            else gg.ones(2, 3, device=d, requires_grad=True)
+        )
+        saved = leaf.exp()  # exp saves its output, which t_ then changes
+        saved.t_()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            saved.sum().backward()
+        y = leaf * 1
+        y.as_strided_((2, 2), (1, 2))
+        assert y.grad_fn.name() == "AsStridedBackward1"
