@@ -805,6 +805,65 @@ def _output_nr(self: Tensor) -> int:
     return self._output_nr or 0
 
 
+def _set_(
+    self: Tensor,
+    source: Any = None,
+    storage_offset: int = 0,
+    size: Sequence[int] | None = None,
+    stride: Sequence[int] | None = None,
+) -> Tensor:
+    """Make ``self`` look at other memory: ``source``'s (a tensor: its very elements; a
+    storage: ``size``/``stride`` from ``storage_offset``, by default all of it), or none
+    (``set_()``: 0 elements). Not differentiable; counted as a write."""
+    from ._inplace import LEAF_ERROR, _record_write
+    from ._storage import TypedStorage, UntypedStorage
+
+    if self.requires_grad:
+        raise RuntimeError(LEAF_ERROR)
+    backend = self._backend
+    if source is None:
+        data = backend.empty((0,), self._data.dtype)
+    elif isinstance(source, Tensor):
+        if source.dtype != self.dtype:
+            raise RuntimeError(
+                f"Could not set tensor of type {source.dtype} to a tensor of type {self.dtype}"
+            )
+        data = source._data
+    elif isinstance(source, (TypedStorage, UntypedStorage)):
+        flat = backend.flat_storage(source._root)
+        if flat is None:
+            raise RuntimeError("set_: the storage is not one contiguous memory")
+        if flat.dtype != self._data.dtype:
+            flat = flat.view(self._data.dtype)
+        size = (flat.size - storage_offset,) if size is None else tuple(size)
+        if stride is None:
+            stride, step = [], 1
+            for n in reversed(size):
+                stride.insert(0, step)
+                step *= n
+        data = backend.strided_view(flat, size, tuple(stride), storage_offset)
+    else:
+        raise TypeError(
+            f"set_(): argument 'source' must be Tensor or Storage, not {type(source).__name__}"
+        )
+    _record_write(self)
+    self._data = data
+    return self
+
+
+def _volatile(self: Tensor) -> bool:
+    """Removed (as in PyTorch): always False, with PyTorch's warning."""
+    warnings.warn(
+        "volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2
+    )
+    return False
+
+
+def _reinforce(self: Tensor, reward: Any) -> None:
+    """Removed (as in PyTorch): use ``gg.distributions`` instead."""
+    raise RuntimeError("reinforce() was removed.\nUse torch.distributions instead.")
+
+
 def _check_callable_apply(self: Tensor, name: str) -> None:
     if self.requires_grad:
         raise RuntimeError(
@@ -812,7 +871,7 @@ def _check_callable_apply(self: Tensor, name: str) -> None:
             "instead."
         )
     if self.device.type != "cpu":
-        raise TypeError(f"{name}_ is only implemented on CPU tensors")
+        raise TypeError(f"{name} is only implemented on CPU tensors")
 
 
 def _apply_(self: Tensor, callable: Callable[[Any], Any]) -> Tensor:  # noqa: A002
@@ -1107,6 +1166,8 @@ TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "cdouble": _complex_cast("cdouble"),
     "chalf": _complex_cast("chalf"),
     "is_set_to": _is_set_to,
+    "set_": _set_,
+    "reinforce": _reinforce,
     "const_data_ptr": _const_data_ptr,
     "map2_": _map2_,
     "ger": _ger,
@@ -1153,6 +1214,8 @@ def attach() -> None:
         setattr(Tensor, name, function)
     if "output_nr" not in Tensor.__dict__:
         Tensor.output_nr = property(_output_nr)  # type: ignore[attr-defined]
+    if "volatile" not in Tensor.__dict__:
+        Tensor.volatile = property(_volatile)  # type: ignore[attr-defined]
     for flag in _FALSE_FLAGS:
         if flag not in Tensor.__dict__:
             setattr(

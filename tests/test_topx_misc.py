@@ -334,3 +334,26 @@ def test_complex_casts_are_refused(device):
     for name in ("cfloat", "cdouble", "chalf"):
         with pytest.raises(TypeError, match="no complex dtypes"):
             getattr(gg.zeros(1, device=device), name)()
+
+
+def test_set_as_pytorch(device):
+    for m, d in ((gg, device), (torch, "cpu")):
+        x, y = m.zeros(2).to(d), m.ones(3).to(d)
+        start = x._version
+        assert x.set_(y) is x and x.tolist() == [1.0, 1.0, 1.0] and x._version == start + 1
+        assert x.data_ptr() == y.data_ptr()
+        z = m.zeros(2).to(d).set_(y.untyped_storage(), 1, (2,), (1,))
+        y[2] = 5.0
+        assert z.tolist() == [1.0, 5.0]
+        assert tuple(x.set_().shape) == (0,)
+
+
+def test_removed_attributes_as_pytorch(device):
+    x = gg.zeros(1, device=device)
+    with pytest.warns(UserWarning, match=r"volatile was removed \(Variable.volatile is always"):
+        assert x.volatile is False
+    with pytest.raises(RuntimeError) as ours:
+        x.reinforce(1.0)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.zeros(1).reinforce(1.0)
+    assert str(theirs.value).startswith(str(ours.value))
