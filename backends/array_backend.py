@@ -1205,10 +1205,15 @@ class ArrayBackend:
         """The view of the 1-D array ``storage`` with ``shape`` whose elements lie
         ``strides`` elements apart from element ``offset`` (bounds checked by the caller)."""
         item = storage.itemsize
-        start = storage[offset:] if offset else storage
-        return self.xp.lib.stride_tricks.as_strided(
-            start, tuple(shape), tuple(s * item for s in strides)
-        )
+        byte_strides = tuple(s * item for s in strides)
+        try:  # NumPy: a view whose ``base`` is ``storage`` (as_strided's is a wrapper object)
+            return self.xp.ndarray(
+                tuple(shape), storage.dtype, buffer=storage, offset=offset * item,
+                strides=byte_strides,
+            )  # fmt: skip
+        except TypeError:  # CuPy's ndarray takes no buffer
+            start = storage[offset:] if offset else storage
+            return self.xp.lib.stride_tricks.as_strided(start, tuple(shape), byte_strides)
 
     def flat_storage(self, x: Array) -> Array | None:
         """The 1-D array over the whole C-contiguous memory ``x`` views (its base), or None

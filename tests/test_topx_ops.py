@@ -141,6 +141,8 @@ def test_as_strided_is_a_view_with_pytorchs_storage_semantics(device):
     ours = base.view(3, 4)[1].as_strided((2,), (4,))  # the storage offset of the row is kept
     theirs = torch.arange(12.0).view(3, 4)[1].as_strided((2,), (4,))
     np.testing.assert_array_equal(_numpy(ours), theirs.numpy())
+    chained = base.as_strided((2, 2), (1, 3), 1).as_strided((2,), (3,), 1)  # the storage's
+    assert chained.storage_offset() == 1 and chained.tolist() == [1.0, 4.0]
     with pytest.raises(RuntimeError, match="mismatch in length of strides and shape"):
         base.as_strided((2, 2), (1,))
     with pytest.raises(RuntimeError, match=r"storage offset 100, and itemsize 8 requiring"):
