@@ -1260,6 +1260,19 @@ class ArrayBackend:
             flat = flat + (xp.arange(n, dtype=xp.int64) * st).reshape(steps)
         return flat
 
+    def bit_shift(self, x: Array, s: Any, left: bool) -> Array:
+        """``x << s`` (``left``) or ``x >> s`` of integer arrays, as PyTorch defines shifts
+        outside ``[0, bits)``: 0, or -1 for a negative ``x`` shifted right."""
+        xp = self.xp
+        bits = x.dtype.itemsize * 8
+        s = xp.asarray(s, dtype=x.dtype)
+        inside = (s >= 0) & (s < bits)
+        amount = xp.where(inside, s, 0).astype(x.dtype)
+        if left:
+            return xp.where(inside, xp.left_shift(x, amount), 0).astype(x.dtype)
+        beyond = xp.where(x < 0, -1, 0) if x.dtype.kind == "i" else 0
+        return xp.where(inside, xp.right_shift(x, amount), beyond).astype(x.dtype)
+
     def frombuffer(self, buffer: Any, dtype: Any, count: int, offset: int) -> Array:
         """``count`` elements of ``dtype`` from byte ``offset`` of ``buffer``, sharing it."""
         return self.xp.frombuffer(buffer, dtype=dtype, count=count, offset=offset)

@@ -115,6 +115,8 @@ from .ops.shape import transpose as swapdims
 from .ops.shape import transpose as transpose
 from .ops.shape import unflatten as unflatten
 from .ops.shape import unsqueeze as unsqueeze
+from .ops.shifts import bitwise_left_shift as bitwise_left_shift
+from .ops.shifts import bitwise_right_shift as bitwise_right_shift
 
 def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def absolute(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
@@ -713,8 +715,10 @@ __all__ = [
     "atleast_3d",
     "baddbmm",
     "bitwise_and",
+    "bitwise_left_shift",
     "bitwise_not",
     "bitwise_or",
+    "bitwise_right_shift",
     "bitwise_xor",
     "block_diag",
     "bmm",

@@ -19,6 +19,7 @@ from ._tensor import Tensor
 from .ops import (
     registry,
     scatter_copy,  # noqa: F401  (s7-topx: declares its ops before attach)
+    shifts,  # noqa: F401  (s7-topx: declares its ops before attach)
 )
 
 AUGMENTED = {

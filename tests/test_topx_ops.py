@@ -299,3 +299,50 @@ def test_node_names_as_pytorch(device):
         for name, function in NODE_NAMES.items():
             ours_name = function(gg, ours).grad_fn.name()
             assert ours_name == function(torch, theirs).grad_fn.name(), name
+
+
+SHIFTS = {
+    "left_past_width": lambda m, d: m.bitwise_left_shift(
+        m.tensor([1, -8, 5]).to(d), m.tensor([64, 65, -1]).to(d)
+    ),
+    "right_past_width": lambda m, d: m.bitwise_right_shift(
+        m.tensor([1, -8, 5]).to(d), m.tensor([64, 65, -1]).to(d)
+    ),
+    "uint8": lambda m, d: (
+        m.tensor([1], dtype=m.uint8).to(d) << 9,
+        m.tensor([200], dtype=m.uint8).to(d) >> 9,
+    ),
+    "int8_promoted": lambda m, d: m.tensor([1], dtype=m.int8).to(d) << m.tensor([1]).to(d),
+    "bool_number": lambda m, d: m.tensor([True]).to(d) << 1,
+    "operators": lambda m, d: (m.tensor([1, -8, 5]).to(d) << 2, m.tensor([1, -8, 5]).to(d) >> 1),
+    "reflected": lambda m, d: (
+        2 << m.tensor([1, 8, 5]).to(d),
+        m.tensor([1, -8, 5]).to(d).__rlshift__(1),
+    ),  # noqa: E501
+    "in_place": lambda m, d: (
+        m.tensor([1, -8, 5]).to(d).bitwise_right_shift_(2).bitwise_left_shift_(3)
+    ),  # noqa: E501
+    "float": lambda m, d: m.tensor([1.0]).to(d) << 1,
+    "float_function": lambda m, d: m.bitwise_right_shift(m.tensor([1.0]).to(d), 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIFTS))
+def test_bit_shifts_as_pytorch(name, device):
+    def outcome(m, d):
+        try:
+            result = SHIFTS[name](m, d)
+        except Exception as error:  # noqa: BLE001 - the class and text are compared
+            return type(error).__name__, str(error)
+        results = result if isinstance(result, tuple) else (result,)
+        return [(str(r.dtype).split(".")[-1], r.tolist()) for r in results]
+
+    assert outcome(gg, device) == outcome(torch, "cpu")
+
+
+def test_augmented_shifts(device):
+    x = gg.tensor([1, 2, 3], device=device)
+    start = x._version
+    x <<= 2
+    x >>= 1
+    assert x.tolist() == [2, 4, 6] and x._version == start + 2
