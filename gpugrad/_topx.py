@@ -247,6 +247,24 @@ def fill(input: Tensor, value: Any) -> Tensor:
 __all__ += ["detach_"]
 
 
+class layout:  # noqa: N801 - PyTorch's name
+    """A tensor memory layout (``torch.layout``): gpugrad has one, ``gpugrad.strided``
+    (dense, strided memory), every tensor's ``.layout``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"gpugrad.{self._name}"
+
+    def __reduce__(self) -> str:
+        return self._name  # pickles as the module attribute: the one instance
+
+
+strided = layout("strided")
+__all__ += ["layout", "strided"]
+
+
 # --- settings -------------------------------------------------------------------------------
 class _Settings:
     """The process-wide settings PyTorch keeps and gpugrad only records: gpugrad's kernels
@@ -1214,6 +1232,8 @@ def attach() -> None:
         setattr(Tensor, name, function)
     if "output_nr" not in Tensor.__dict__:
         Tensor.output_nr = property(_output_nr)  # type: ignore[attr-defined]
+    if "layout" not in Tensor.__dict__:
+        Tensor.layout = property(_layout)  # type: ignore[attr-defined]
     if "volatile" not in Tensor.__dict__:
         Tensor.volatile = property(_volatile)  # type: ignore[attr-defined]
     for flag in _FALSE_FLAGS:
@@ -1221,6 +1241,11 @@ def attach() -> None:
             setattr(
                 Tensor, flag, property(_false, doc=f"False: gpugrad has no such tensors ({flag}).")
             )
+
+
+def _layout(self: Tensor) -> layout:
+    """``gpugrad.strided``: every gpugrad tensor is dense and strided."""
+    return strided
 
 
 def _false(self: Tensor) -> bool:

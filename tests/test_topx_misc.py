@@ -357,3 +357,13 @@ def test_removed_attributes_as_pytorch(device):
     with pytest.raises(RuntimeError) as theirs:
         torch.zeros(1).reinforce(1.0)
     assert str(theirs.value).startswith(str(ours.value))
+
+
+def test_layout_as_pytorch(device):
+    import pickle
+
+    x = gg.zeros(2, device=device)
+    assert x.layout is gg.strided and isinstance(gg.strided, gg.layout)
+    assert repr(gg.strided) == repr(torch.strided).replace("torch", "gpugrad")
+    assert pickle.loads(pickle.dumps(gg.strided)) is gg.strided
+    assert x[None].t().layout is gg.strided
