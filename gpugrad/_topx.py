@@ -1129,7 +1129,6 @@ def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor
         raise RuntimeError("dimensions must larger than 1")
     if len(shape) > 2 and len(set(shape)) != 1:
         raise RuntimeError("all dimensions of input must be of equal length")
-    backend = self._backend
     if len(shape) == 2:
         rows, cols = shape
         length = min(rows, cols)
@@ -1146,7 +1145,6 @@ def _fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor
     else:
         diagonal = _factories.arange(shape[0], device=self.device)
         key = (diagonal,) * len(shape)
-    del backend
     self[key] = fill_value
     return self
 
