@@ -232,6 +232,9 @@ ERRORS = {
     "index_copy_rank": lambda m, x: m.index_copy(
         x, 0, m.tensor([[0, 2]]), m.ones(2, 3, dtype=m.float64)
     ),
+    "index_copy_slice_shape": lambda m, x: m.index_copy(
+        x, 0, m.tensor([0, 1]), m.ones(2, 4, dtype=m.float64)
+    ),
     "put_bounds": lambda m, x: m.put(x, m.tensor([0, 20]), m.ones(2, dtype=m.float64)),
     "put_count": lambda m, x: m.put(x, m.tensor([0, -1]), m.ones(3, dtype=m.float64)),
     "put_dtype": lambda m, x: m.put(x, m.tensor([0, -1]), m.ones(2)),

@@ -4,9 +4,9 @@ gpugrad composes from its own ops (so gradients, higher order and CUDA come with
 ``as_strided_scatter``, ``index_copy``, ``index_reduce``, ``put``, ``masked_scatter``,
 ``rsub``, ``adjoint``, ``renorm``, ``split_with_sizes``, the ``unsafe_*`` splits and the
 copies of the view ops (``view_copy``, ``t_copy`` …). Each is declared in the op registry,
-so its Tensor method and in-place form (``index_copy_``) come from the declaration. This
-family builds on the in-place machinery (``gpugrad._inplace``), so ``gpugrad._tensor_methods``
-imports it, after the other families, rather than ``gpugrad.ops``."""
+so its Tensor method and in-place form (``index_copy_``) come from the declaration
+(``gpugrad._tensor_methods`` imports this family, and ``shifts``, before it attaches the
+methods)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .._inplace import _setitem
+from .._graph import Op
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
 from . import index as _index
+from .dispatch import record
 from .registry import OpDef, declare, register
 
 _NAMES = _dtypes.SCALAR_TYPE_NAMES
@@ -56,6 +57,26 @@ def _check_slice_shape(src: Tensor, target: tuple) -> None:
             "expected src to have a size equal to the slice of self. src size = "
             f"{list(src.shape)}, slice size = {list(target)}"
         )
+
+
+WRITTEN = Op("written", "CopySlices", None, _index.INDEX_PUT.grads, attrs=("key", "kept"))
+"""``input`` with ``src`` written at ``input[key]``: ``input``'s gradient outside ``key``,
+``src``'s the gradient at ``key`` (each op renames its node with ``_named``)."""
+
+
+def _setitem(input: Tensor, key: Any, src: Tensor) -> Tensor:
+    """``input`` with ``input[key] = src`` (``src`` of ``input[key]``'s shape and dtype),
+    differentiable for both."""
+    if src._backend is not input._backend:
+        from .dispatch import device_error
+
+        raise device_error(input, src)
+    backend = input._backend
+    kept = backend.ones(input._data.shape, _dtypes.bool_.numpy)
+    kept[key] = False
+    out = backend.copy(input._data)
+    out[key] = src._data
+    return record(WRITTEN, out, backend, (input, src), (key, kept))
 
 
 def _scatter_into(input: Tensor, key: Any, src: Tensor) -> Tensor:
@@ -149,7 +170,7 @@ def as_strided_scatter(
 
 
 # --- *_scatter ----------------------------------------------------------------------------
-@declare()
+@declare(rows=(WRITTEN,))
 def slice_scatter(
     input: Tensor,
     src: Tensor,
@@ -241,6 +262,13 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
             )
     if not ndim:
         return _scatter_into(input, (), source.reshape(()))
+    for d in range(ndim):
+        if d != dim and source.dim() == ndim and source.shape[d] != input.shape[d]:
+            raise RuntimeError(
+                "index_copy_(): Source/destination tensor must have same slice shapes. "
+                f"Destination slice shape: {input.shape[d]} at dimension {d} and source slice "
+                f"shape: {source.shape[d]} at dimension {d}."
+            )
     key = (slice(None),) * dim + (positions._data,)
     return _named(_setitem(input, key, source), "IndexCopyBackward0")
 
