@@ -264,10 +264,11 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
         return _scatter_into(input, (), source.reshape(()))
     for d in range(ndim):
         if d != dim and source.dim() == ndim and source.shape[d] != input.shape[d]:
+            at = d if d < dim else d - 1  # numbered in the slice, ``dim`` left out
             raise RuntimeError(
                 "index_copy_(): Source/destination tensor must have same slice shapes. "
-                f"Destination slice shape: {input.shape[d]} at dimension {d} and source slice "
-                f"shape: {source.shape[d]} at dimension {d}."
+                f"Destination slice shape: {input.shape[d]} at dimension {at} and source slice "
+                f"shape: {source.shape[d]} at dimension {at}."
             )
     key = (slice(None),) * dim + (positions._data,)
     return _named(_setitem(input, key, source), "IndexCopyBackward0")
