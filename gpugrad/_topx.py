@@ -1206,6 +1206,7 @@ TENSOR_METHODS: dict[str, Callable[..., Any]] = {
     "bfloat16": _bfloat16,
     "is_complex": _is_complex,
     "is_neg": is_neg,
+    "is_distributed": is_distributed,
     "is_inference": is_inference,
     "is_nonzero": _is_nonzero,
     "geometric_": _geometric_,

@@ -107,7 +107,7 @@ SAME = {
         m.is_storage(m.zeros(2).untyped_storage()),
         m.is_storage(m.zeros(2)),
     ),
-    "is_distributed": lambda m, d: m.is_distributed(m.zeros(2)),
+    "is_distributed": lambda m, d: (m.is_distributed(m.zeros(2)), m.zeros(2).is_distributed()),
     "get_device_cpu": lambda m, d: m.get_device(m.zeros(2)),
     "empty_permuted": lambda m, d: m.empty_permuted((2, 3, 4), (0, 2, 1), device=d).stride(),
     "empty_permuted_duplicate": lambda m, d: m.empty_permuted((2, 3), (0, 0), device=d),
