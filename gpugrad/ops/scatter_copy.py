@@ -59,12 +59,21 @@ def _check_slice_shape(src: Tensor, target: tuple) -> None:
         )
 
 
-WRITTEN = Op("written", "CopySlices", None, _index.INDEX_PUT.grads, attrs=("key", "kept"))
-"""``input`` with ``src`` written at ``input[key]``: ``input``'s gradient outside ``key``,
-``src``'s the gradient at ``key`` (each op renames its node with ``_named``)."""
+def _written_row(name: str, node_name: str) -> Op:
+    """The row of an op that writes ``src`` at ``input[key]``: ``input``'s gradient
+    outside ``key``, ``src``'s the gradient at ``key`` (index_put's formulas)."""
+    return Op(name, node_name, None, _index.INDEX_PUT.grads, attrs=("key", "kept"))
 
 
-def _setitem(input: Tensor, key: Any, src: Tensor) -> Tensor:
+SLICE_SCATTER = _written_row("slice_scatter", "SliceScatterBackward0")
+SELECT_SCATTER = _written_row("select_scatter", "SelectScatterBackward0")
+DIAGONAL_SCATTER = _written_row("diagonal_scatter", "DiagonalScatterBackward0")
+AS_STRIDED_SCATTER = _written_row("as_strided_scatter", "AsStridedScatterBackward0")
+INDEX_COPY = _written_row("index_copy", "IndexCopyBackward0")
+MASKED_SCATTER = _written_row("masked_scatter", "MaskedScatterBackward0")
+
+
+def _setitem(input: Tensor, key: Any, src: Tensor, row: Op) -> Tensor:
     """``input`` with ``input[key] = src`` (``src`` of ``input[key]``'s shape and dtype),
     differentiable for both."""
     if src._backend is not input._backend:
@@ -76,15 +85,15 @@ def _setitem(input: Tensor, key: Any, src: Tensor) -> Tensor:
     kept[key] = False
     out = backend.copy(input._data)
     out[key] = src._data
-    return record(WRITTEN, out, backend, (input, src), (key, kept))
+    return record(row, out, backend, (input, src), (key, kept))
 
 
-def _scatter_into(input: Tensor, key: Any, src: Tensor) -> Tensor:
+def _scatter_into(input: Tensor, key: Any, src: Tensor, row: Op) -> Tensor:
     """``input`` with ``input[key] = src`` (``src`` cast to ``input``'s dtype; both
     differentiable)."""
     if src.dtype != input.dtype:
         src = src.to(input.dtype)
-    return _setitem(input, key, src)
+    return _setitem(input, key, src, row)
 
 
 # --- strided views ------------------------------------------------------------------------
@@ -147,7 +156,7 @@ def as_strided(
     return _index._index_view(_index.AS_STRIDED, input, view, key)
 
 
-@declare()
+@declare(rows=(AS_STRIDED_SCATTER,))
 def as_strided_scatter(
     input: Tensor,
     src: Tensor,
@@ -166,11 +175,11 @@ def as_strided_scatter(
             f"{list(src.shape)}, slice size = {list(size)}"
         )
     key = input._backend.contiguous_strided_key(tuple(input.shape), size, stride, offset)
-    return _named(_scatter_into(input, key, src), "AsStridedScatterBackward0")
+    return _scatter_into(input, key, src, AS_STRIDED_SCATTER)
 
 
 # --- *_scatter ----------------------------------------------------------------------------
-@declare(rows=(WRITTEN,))
+@declare(rows=(SLICE_SCATTER,))
 def slice_scatter(
     input: Tensor,
     src: Tensor,
@@ -186,10 +195,10 @@ def slice_scatter(
         raise RuntimeError("slice step must be positive")
     key = (slice(None),) * dim + (slice(start, end, step),)
     _check_slice_shape(src, input._data[key].shape)
-    return _named(_scatter_into(input, key, src), "SliceScatterBackward0")
+    return _scatter_into(input, key, src, SLICE_SCATTER)
 
 
-@declare()
+@declare(rows=(SELECT_SCATTER,))
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``input.select(dim, index)``."""
     dim = _dim("select_scatter", dim, input.dim())
@@ -201,10 +210,10 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
         )
     key = (slice(None),) * dim + (index % size,)
     _check_slice_shape(src, input._data[key].shape)
-    return _named(_scatter_into(input, key, src), "SelectScatterBackward0")
+    return _scatter_into(input, key, src, SELECT_SCATTER)
 
 
-@declare()
+@declare(rows=(DIAGONAL_SCATTER,))
 def diagonal_scatter(
     input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1
 ) -> Tensor:
@@ -214,7 +223,7 @@ def diagonal_scatter(
     ndim = input.dim()
     d1, d2 = dim1 % ndim, dim2 % ndim
     key = input._backend.diagonal_key(tuple(input.shape), offset, d1, d2)
-    return _named(_scatter_into(input, key, src), "DiagonalScatterBackward0")
+    return _scatter_into(input, key, src, DIAGONAL_SCATTER)
 
 
 # --- index writers ------------------------------------------------------------------------
@@ -231,7 +240,7 @@ def _long_index(function: str, index: Any) -> None:
         )
 
 
-@declare(inplace=("index_copy_",))
+@declare(inplace=("index_copy_",), rows=(INDEX_COPY,))
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
     """A copy of ``input`` with ``source``'s slices along ``dim`` written at the positions
     ``index`` (1-D)."""
@@ -261,7 +270,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
                 f"index_copy_(): index {bad} is out of bounds for dimension {dim} with size {size}"
             )
     if not ndim:
-        return _scatter_into(input, (), source.reshape(()))
+        return _scatter_into(input, (), source.reshape(()), INDEX_COPY)
     for d in range(ndim):
         if d != dim and source.dim() == ndim and source.shape[d] != input.shape[d]:
             at = d if d < dim else d - 1  # numbered in the slice, ``dim`` left out
@@ -271,7 +280,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
                 f"shape: {source.shape[d]} at dimension {at}."
             )
     key = (slice(None),) * dim + (positions._data,)
-    return _named(_setitem(input, key, source), "IndexCopyBackward0")
+    return _setitem(input, key, source, INDEX_COPY)
 
 
 _INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
@@ -350,7 +359,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     return _named(out.reshape(input.shape), "PutBackward0")
 
 
-@declare(inplace=("masked_scatter_",))
+@declare(inplace=("masked_scatter_",), rows=(MASKED_SCATTER,))
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """A copy of ``input`` with ``source``'s first values written, in row-major order,
     where ``mask`` (broadcast to ``input``'s shape) is True."""
@@ -369,7 +378,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if count > source.numel():
         raise RuntimeError("Number of elements of source < number of ones in mask")
     values = source.reshape(-1)[:count]
-    return _named(_setitem(input, (mask._data,), values), "MaskedScatterBackward0")
+    return _setitem(input, (mask._data,), values, MASKED_SCATTER)
 
 
 # --- arithmetic and shape names -----------------------------------------------------------
