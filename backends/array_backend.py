@@ -1353,6 +1353,83 @@ class ArrayBackend:
             rng = self._rng = self.xp.random.default_rng()
         return rng
 
+    # --- s7-topx: strided views and buffers (as_strided, empty_strided, frombuffer) ------
+    def strided_view(self, storage: Array, shape: Shape, strides: Shape, offset: int) -> Array:
+        """The view of the 1-D array ``storage`` with ``shape`` whose elements lie
+        ``strides`` elements apart from element ``offset`` (bounds checked by the caller)."""
+        item = storage.itemsize
+        byte_strides = tuple(s * item for s in strides)
+        try:  # NumPy: a view whose ``base`` is ``storage`` (as_strided's is a wrapper object)
+            return self.xp.ndarray(
+                tuple(shape), storage.dtype, buffer=storage, offset=offset * item,
+                strides=byte_strides,
+            )  # fmt: skip
+        except TypeError:  # CuPy's ndarray takes no buffer
+            start = storage[offset:] if offset else storage
+            return self.xp.lib.stride_tricks.as_strided(start, tuple(shape), byte_strides)
+
+    def flat_storage(self, x: Array) -> Array | None:
+        """The 1-D array over the whole C-contiguous memory ``x`` views (its base), or None
+        when that memory is not one contiguous array."""
+        base = x
+        while getattr(base, "base", None) is not None and isinstance(base.base, self.xp.ndarray):
+            base = base.base
+        if not isinstance(base, self.xp.ndarray) or not base.flags.c_contiguous:
+            return None
+        return base.reshape(-1)
+
+    def strided_key(self, x: Array, shape: Shape, strides: Shape, offset: int) -> tuple | None:
+        """The index key into ``x`` of the elements of the strided view (``shape``,
+        ``strides``, ``offset``, in elements) of ``x``'s memory, or None when the view
+        reaches memory outside ``x``'s elements."""
+        xp = self.xp
+        storage = self.flat_storage(x)
+        if storage is None:
+            return None
+        flat = self.strided_positions(shape, strides, offset)
+        positions = self.view_positions(x, storage) if x.size else (xp.zeros(0, xp.int64),)
+        if positions is None:
+            return None
+        element = xp.full(storage.size, -1, dtype=xp.int64)
+        element[positions[0].reshape(-1)] = xp.arange(x.size, dtype=xp.int64)
+        found = element[flat]
+        if found.size and int(found.min()) < 0:
+            return None
+        return tuple(xp.unravel_index(found, x.shape)) if x.ndim else ()
+
+    def contiguous_strided_key(self, shape: Shape, size: Shape, strides: Shape, offset: int):
+        """The index key into a C-contiguous array of ``shape`` of the strided view
+        (``size``, ``strides``, ``offset``) of its memory."""
+        flat = self.strided_positions(size, strides, offset)
+        return tuple(self.xp.unravel_index(flat, tuple(shape))) if len(shape) else ()
+
+    def strided_positions(self, shape: Shape, strides: Shape, offset: int) -> Array:
+        """The flat memory position (in elements) of each element of the strided view."""
+        xp = self.xp
+        flat = xp.full(tuple(shape), offset, dtype=xp.int64)
+        for d, (n, st) in enumerate(zip(shape, strides)):
+            steps = [1] * len(shape)
+            steps[d] = n
+            flat = flat + (xp.arange(n, dtype=xp.int64) * st).reshape(steps)
+        return flat
+
+    def bit_shift(self, x: Array, s: Any, left: bool) -> Array:
+        """``x << s`` (``left``) or ``x >> s`` of integer arrays, as PyTorch defines shifts
+        outside ``[0, bits)``: 0, or -1 for a negative ``x`` shifted right."""
+        xp = self.xp
+        bits = x.dtype.itemsize * 8
+        s = xp.asarray(s, dtype=x.dtype)
+        inside = (s >= 0) & (s < bits)
+        amount = xp.where(inside, s, 0).astype(x.dtype)
+        if left:
+            return xp.where(inside, xp.left_shift(x, amount), 0).astype(x.dtype)
+        beyond = xp.where(x < 0, -1, 0) if x.dtype.kind == "i" else 0
+        return xp.where(inside, xp.right_shift(x, amount), beyond).astype(x.dtype)
+
+    def frombuffer(self, buffer: Any, dtype: Any, count: int, offset: int) -> Array:
+        """``count`` elements of ``dtype`` from byte ``offset`` of ``buffer``, sharing it."""
+        return self.xp.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+
     # --- views written in place (fzC: transposed and expanded views, _inplace.py) -------
     def view_positions(self, view: Array, base: Array) -> tuple[Array, ...] | None:
         """Where each element of ``view`` lies in ``base``: one index array per dim of

@@ -106,6 +106,13 @@ from .ops import return_types
 
 _tensor_methods.attach()
 
+# --- s7-topx: top-level in-place forms, settings, legacy Tensor methods ---
+from ._topx import *  # noqa: E402, F403
+from . import _topx  # noqa: E402
+
+_topx.attach()
+# --- end s7-topx ---
+
 from . import nn, optim, utils  # noqa: E402  (they build on the tensor methods above)
 
 # --- s7-nnloss: the losses PyTorch also has at top level ---

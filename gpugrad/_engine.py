@@ -283,6 +283,8 @@ def execute(
             t = node.variable
             if plain and (t._extra is None or not t._extra.hooks):  # the common case
                 _accumulate(t, grad, tensor_mode, id(grad) not in shared)
+                if post_accumulate_hooks:  # s7-topx
+                    _run_post_accumulate_hooks(t)
                 continue
             _finish_leaf(
                 t,
@@ -294,6 +296,12 @@ def execute(
                 node,
                 id(grad) not in shared,
             )
+            if (  # s7-topx
+                post_accumulate_hooks
+                and capture is None
+                and (accumulate_into is None or id(t) in accumulate_into)
+            ):
+                _run_post_accumulate_hooks(t)
     finally:
         fp_errors.reset_state(fp_token)
         grad_state.enabled = previous
@@ -337,6 +345,23 @@ def _deliver(buffers: dict, node: Any, nr: int, grad: Any) -> None:
     if slots is None:
         slots = buffers[node] = [None] * node.n_outputs
     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+
+
+# --- s7-topx: Tensor.register_post_accumulate_grad_hook ----------------------------------
+post_accumulate_hooks: dict[int, dict] = {}
+"""id of a leaf tensor -> {handle id: hook}: each ``hook(tensor)`` runs after a backward
+accumulated into ``tensor.grad`` (empty: one truth test per leaf). An entry goes with its
+tensor (``weakref.finalize``, set by the registration)."""
+
+
+def _run_post_accumulate_hooks(t: Tensor) -> None:
+    hooks = post_accumulate_hooks.get(id(t))
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(t)
+
+
+# --- end s7-topx ---
 
 
 def _run_pre_hooks(node: Node, grad: Any, tensor_mode: bool) -> Any:

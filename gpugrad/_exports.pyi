@@ -105,7 +105,6 @@ from .ops.numeric import kaiser_window as kaiser_window
 from .ops.numeric import lcm as lcm
 from .ops.numeric import ldexp as ldexp
 from .ops.numeric import nextafter as nextafter
-from .ops.numeric import renorm as renorm
 from .ops.numeric import searchsorted as searchsorted
 from .ops.numeric import trapezoid as trapezoid
 from .ops.numeric import trapz as trapz
@@ -117,6 +116,40 @@ from .ops.reduce import flip as flip
 from .ops.reduce import std_mean as std_mean
 from .ops.reduce import unique as unique
 from .ops.reduce import var_mean as var_mean
+from .ops.scatter_copy import adjoint as adjoint
+from .ops.scatter_copy import alias_copy as alias_copy
+from .ops.scatter_copy import as_strided as as_strided
+from .ops.scatter_copy import as_strided_copy as as_strided_copy
+from .ops.scatter_copy import as_strided_scatter as as_strided_scatter
+from .ops.scatter_copy import detach_copy as detach_copy
+from .ops.scatter_copy import diagonal_copy as diagonal_copy
+from .ops.scatter_copy import diagonal_scatter as diagonal_scatter
+from .ops.scatter_copy import expand_copy as expand_copy
+from .ops.scatter_copy import index_copy as index_copy
+from .ops.scatter_copy import index_reduce as index_reduce
+from .ops.scatter_copy import masked_scatter as masked_scatter
+from .ops.scatter_copy import narrow_copy as narrow_copy
+from .ops.scatter_copy import permute_copy as permute_copy
+from .ops.scatter_copy import put as put
+from .ops.scatter_copy import renorm as renorm
+from .ops.scatter_copy import rsub as rsub
+from .ops.scatter_copy import select_copy as select_copy
+from .ops.scatter_copy import select_scatter as select_scatter
+from .ops.scatter_copy import slice_copy as slice_copy
+from .ops.scatter_copy import slice_scatter as slice_scatter
+from .ops.scatter_copy import split_copy as split_copy
+from .ops.scatter_copy import split_with_sizes as split_with_sizes
+from .ops.scatter_copy import split_with_sizes_copy as split_with_sizes_copy
+from .ops.scatter_copy import squeeze_copy as squeeze_copy
+from .ops.scatter_copy import t_copy as t_copy
+from .ops.scatter_copy import transpose_copy as transpose_copy
+from .ops.scatter_copy import unbind_copy as unbind_copy
+from .ops.scatter_copy import unfold_copy as unfold_copy
+from .ops.scatter_copy import unsafe_chunk as unsafe_chunk
+from .ops.scatter_copy import unsafe_split as unsafe_split
+from .ops.scatter_copy import unsafe_split_with_sizes as unsafe_split_with_sizes
+from .ops.scatter_copy import unsqueeze_copy as unsqueeze_copy
+from .ops.scatter_copy import view_copy as view_copy
 from .ops.shape import atleast_1d as atleast_1d
 from .ops.shape import atleast_2d as atleast_2d
 from .ops.shape import atleast_3d as atleast_3d
@@ -150,6 +183,8 @@ from .ops.shape import transpose as swapdims
 from .ops.shape import transpose as transpose
 from .ops.shape import unflatten as unflatten
 from .ops.shape import unsqueeze as unsqueeze
+from .ops.shifts import bitwise_left_shift as bitwise_left_shift
+from .ops.shifts import bitwise_right_shift as bitwise_right_shift
 
 def abs(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
 def absolute(input: Tensor, *, out: Tensor | None = None) -> Tensor: ...
@@ -716,6 +751,8 @@ __all__ = [
     "addmm",
     "addmv",
     "addr",
+    "adjoint",
+    "alias_copy",
     "all",
     "allclose",
     "alpha_dropout",
@@ -736,6 +773,9 @@ __all__ = [
     "argmin",
     "argsort",
     "argwhere",
+    "as_strided",
+    "as_strided_copy",
+    "as_strided_scatter",
     "asin",
     "asinh",
     "atan",
@@ -748,8 +788,10 @@ __all__ = [
     "bartlett_window",
     "bincount",
     "bitwise_and",
+    "bitwise_left_shift",
     "bitwise_not",
     "bitwise_or",
+    "bitwise_right_shift",
     "bitwise_xor",
     "blackman_window",
     "block_diag",
@@ -794,10 +836,13 @@ __all__ = [
     "cumulative_trapezoid",
     "deg2rad",
     "det",
+    "detach_copy",
     "diag",
     "diag_embed",
     "diagflat",
     "diagonal",
+    "diagonal_copy",
+    "diagonal_scatter",
     "diff",
     "digamma",
     "dist",
@@ -816,6 +861,7 @@ __all__ = [
     "erfinv",
     "exp",
     "exp2",
+    "expand_copy",
     "expm1",
     "feature_alpha_dropout",
     "feature_alpha_dropout_",
@@ -857,8 +903,10 @@ __all__ = [
     "igamma",
     "igammac",
     "index_add",
+    "index_copy",
     "index_fill",
     "index_put",
+    "index_reduce",
     "index_select",
     "inner",
     "inverse",
@@ -901,6 +949,7 @@ __all__ = [
     "lu_solve",
     "lu_unpack",
     "masked_fill",
+    "masked_scatter",
     "masked_select",
     "matmul",
     "matrix_exp",
@@ -927,6 +976,7 @@ __all__ = [
     "nanquantile",
     "nansum",
     "narrow",
+    "narrow_copy",
     "native_channel_shuffle",
     "ne",
     "neg",
@@ -941,6 +991,7 @@ __all__ = [
     "outer",
     "pdist",
     "permute",
+    "permute_copy",
     "pinverse",
     "pixel_shuffle",
     "pixel_unshuffle",
@@ -949,6 +1000,7 @@ __all__ = [
     "pow",
     "prelu",
     "prod",
+    "put",
     "qr",
     "quantile",
     "rad2deg",
@@ -971,11 +1023,14 @@ __all__ = [
     "rrelu",
     "rrelu_",
     "rsqrt",
+    "rsub",
     "scatter",
     "scatter_add",
     "scatter_reduce",
     "searchsorted",
     "select",
+    "select_copy",
+    "select_scatter",
     "selu",
     "selu_",
     "sgn",
@@ -985,13 +1040,19 @@ __all__ = [
     "sin",
     "sinc",
     "sinh",
+    "slice_copy",
+    "slice_scatter",
     "slogdet",
     "softmax",
     "sort",
     "split",
+    "split_copy",
+    "split_with_sizes",
+    "split_with_sizes_copy",
     "sqrt",
     "square",
     "squeeze",
+    "squeeze_copy",
     "stack",
     "std",
     "std_mean",
@@ -1002,6 +1063,7 @@ __all__ = [
     "swapaxes",
     "swapdims",
     "t",
+    "t_copy",
     "take",
     "take_along_dim",
     "tan",
@@ -1014,6 +1076,7 @@ __all__ = [
     "topk",
     "trace",
     "transpose",
+    "transpose_copy",
     "trapezoid",
     "trapz",
     "triangular_solve",
@@ -1022,14 +1085,21 @@ __all__ = [
     "true_divide",
     "trunc",
     "unbind",
+    "unbind_copy",
     "unflatten",
+    "unfold_copy",
     "unique",
     "unique_consecutive",
+    "unsafe_chunk",
+    "unsafe_split",
+    "unsafe_split_with_sizes",
     "unsqueeze",
+    "unsqueeze_copy",
     "vander",
     "var",
     "var_mean",
     "vdot",
+    "view_copy",
     "vsplit",
     "vstack",
     "where",

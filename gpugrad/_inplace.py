@@ -18,6 +18,7 @@ from ._graph import ModifiedOutput, Op, clock, describe
 from ._tensor import Tensor, _wrap, shareable_data, version_owner
 from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
+from .ops import registry
 from .ops.dispatch import broadcast_error, device_error, record
 from .ops.index import (
     INDEX,
@@ -242,6 +243,8 @@ def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., 
     # elementwise ops: the operand's dtype checked first, as PyTorch's in-place kernels do
     # (``b.bitwise_and_(2.0)`` is a cast refusal, not bitwise_and's missing float kernel)
     checks_operand = function.__module__.endswith(".elementwise") and name != "lerp_"
+    if name in COMPARISONS:  # s7-topx: a comparison's 0/1 result fits any dtype
+        function, checks_operand = comparison_inplace(name, function), False
 
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         if checks_operand and args:
@@ -468,3 +471,85 @@ def setitem_method(self: Tensor, key: Any, value: Any) -> None:
         _write_through_base(self, key, value)
     finally:
         fp_errors.reset_state(token)
+
+
+# --- s7-topx: in-place forms of declared ops ----------------------------------------------
+INPLACE_FORMS = {
+    "absolute": ("absolute_",),
+    "negative": ("negative_",),
+    "multiply": ("multiply_",),
+    "subtract": ("subtract_",),
+    "divide": ("divide_",),
+    "true_divide": ("true_divide_",),
+    "sign": ("sign_",),
+    "sgn": ("sgn_",),
+    "erf": ("erf_",),
+    "expm1": ("expm1_",),
+    "log1p": ("log1p_",),
+    "reciprocal": ("reciprocal_",),
+    "rsqrt": ("rsqrt_",),
+    "tan": ("tan_",),
+    "cumsum": ("cumsum_",),
+    "cumprod": ("cumprod_",),
+    "addmm": ("addmm_",),
+    "addbmm": ("addbmm_",),
+    "baddbmm": ("baddbmm_",),
+    "addmv": ("addmv_",),
+    "eq": ("eq_",),
+    "ne": ("ne_",),
+    "not_equal": ("not_equal_",),
+    "lt": ("lt_",),
+    "less": ("less_",),
+    "le": ("le_",),
+    "less_equal": ("less_equal_",),
+    "gt": ("gt_",),
+    "greater": ("greater_",),
+    "ge": ("ge_",),
+    "greater_equal": ("greater_equal_",),
+}
+"""PyTorch's in-place methods of ops declared without them, by op (each made by
+``inplace_method`` as the declared ones are)."""
+
+COMPARISONS = frozenset(
+    name for op in ("eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "greater",
+                    "ge", "greater_equal") for name in INPLACE_FORMS[op]
+)  # fmt: skip
+"""In-place comparisons: the 0/1 result is cast to the tensor's dtype, and, in a graph, the
+tensor takes PyTorch's node (``EqBackward0`` …), whose gradients are zero."""
+
+for _op, _names in INPLACE_FORMS.items():
+    registry.add_inplace(_op, *_names)
+
+
+def _comparison_node(name: str, other: Any) -> Op:
+    """The row an in-place comparison records: PyTorch's ``<Op>Backward0`` (a number) or
+    ``<Op>Backward1`` (a tensor), zero gradients for both operands."""
+    base = {"not_equal": "ne", "less": "lt", "less_equal": "le", "greater": "gt"}
+    op = base.get(name.rstrip("_"), name.rstrip("_")).replace("greater_equal", "ge")
+    suffix = "1" if isinstance(other, Tensor) else "0"
+    key = (op, suffix)
+    row = _COMPARISON_ROWS.get(key)
+    if row is None:
+        grads = (_zero_grad, _zero_grad) if suffix == "1" else (_zero_grad,)
+        row = Op(name, f"{op.capitalize()}Backward{suffix}", None, grads)
+        _COMPARISON_ROWS[key] = row
+    return row
+
+
+_COMPARISON_ROWS: dict = {}
+
+
+def comparison_inplace(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``function`` (a comparison) for ``name_``: its result cast to ``t``'s dtype and,
+    when ``t`` or ``other`` requires grad, recorded with zero gradients."""
+
+    def compare(t: Tensor, other: Any) -> Tensor:
+        with no_grad():
+            result = function(t, other)
+        data = t._backend.astype(result._data, t._data.dtype)
+        if not _needs_graph(t, (other,)):
+            return _wrap(data, t._backend)
+        inputs = (t, other) if isinstance(other, Tensor) else (t,)
+        return record(_comparison_node(name, other), data, t._backend, inputs)
+
+    return compare

@@ -13,7 +13,7 @@ from typing import Any
 
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
-from ._inplace import LEAF_ERROR
+from ._inplace import LEAF_ERROR, _record_write
 from ._tensor import Tensor, _wrap
 from .ops import shape
 
@@ -23,6 +23,7 @@ VIEW_METHODS: dict[str, Callable[..., Tensor]] = {
     "t_": shape.t,
     "transpose_": shape.transpose,
     "swapaxes_": shape.swapaxes,
+    "swapdims_": shape.swapaxes,  # s7-topx
 }
 """Each in-place view method and the view op whose result it becomes."""
 
@@ -33,6 +34,7 @@ INPLACE_NODE_NAMES = {
     "SqueezeBackward2": "SqueezeBackward5",
     "TBackward0": "TBackward1",
     "TransposeBackward0": "TransposeBackward1",
+    "AsStridedBackward0": "AsStridedBackward1",  # s7-topx: as_strided_
 }
 """PyTorch's node names for the in-place forms, by the out-of-place op's node name."""
 
@@ -54,6 +56,7 @@ def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -
     recording = _grad_state.enabled and t.requires_grad
     if recording and t.grad_fn is None:
         raise RuntimeError(LEAF_ERROR)
+    _record_write(t)  # s7-topx: PyTorch counts an in-place view op as a write of ``t``
     alias = _wrap(t._data, t._backend)
     alias._requires_grad, alias.grad_fn, alias._output_nr = (
         t.requires_grad,

@@ -16,7 +16,11 @@ from typing import Any
 
 from . import _engine, _inplace, _inplace_views, _legacy_tensors
 from ._tensor import Tensor
-from .ops import registry
+from .ops import (
+    registry,
+    scatter_copy,  # noqa: F401  (s7-topx: declares its ops before attach)
+    shifts,  # noqa: F401  (s7-topx: declares its ops before attach)
+)
 
 AUGMENTED = {
     "__iadd__": "add_",

@@ -978,3 +978,46 @@ def test_gradcheck_perturbs_inputs_of_any_memory_layout() -> None:
     assert not x.detach().numpy().flags.c_contiguous
     assert gradcheck(lambda x: x.sin(), (x,))
     assert gradgradcheck(lambda x: x.sin(), (x,))
+
+
+# --- s7-topx: the scatter ops' rows (gpugrad/ops/scatter_copy.py) -------------------------
+from gpugrad.ops import scatter_copy as SC  # noqa: E402
+
+CASES += [
+    case(
+        "slice_scatter",
+        lambda x, v: gg.slice_scatter(x, v, 1, 0, 4, 2),
+        (randn(3, 4), randn(3, 2)),
+        SC.SLICE_SCATTER,
+    ),
+    case(
+        "select_scatter",
+        lambda x, v: gg.select_scatter(x, v, 0, 1),
+        (randn(3, 4), randn(4)),
+        SC.SELECT_SCATTER,
+    ),
+    case(
+        "diagonal_scatter",
+        lambda x, v: gg.diagonal_scatter(x, v, 1),
+        (randn(3, 4), randn(3)),
+        SC.DIAGONAL_SCATTER,
+    ),
+    case(
+        "as_strided_scatter",
+        lambda x, v: gg.as_strided_scatter(x, v, (2, 2), (1, 3), 1),
+        (randn(3, 4), randn(2, 2)),
+        SC.AS_STRIDED_SCATTER,
+    ),
+    case(
+        "index_copy",
+        lambda x, v: gg.index_copy(x, 1, index([3, 0]), v),
+        (randn(3, 4), randn(3, 2)),
+        SC.INDEX_COPY,
+    ),
+    case(
+        "masked_scatter",
+        lambda x, v: gg.masked_scatter(x, gg.tensor(MASK[0]), v),
+        (randn(3, 4), randn(12)),
+        SC.MASKED_SCATTER,
+    ),
+]

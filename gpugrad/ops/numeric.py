@@ -1,6 +1,6 @@
 """Numeric top-level names PyTorch has (mathx): ``searchsorted bucketize histc histogram
 histogramdd bincount unique_consecutive combinations trapezoid trapz cumulative_trapezoid
-vander gcd lcm ldexp frexp nextafter angle renorm`` and the window functions.
+vander gcd lcm ldexp frexp nextafter angle`` and the window functions.
 
 Differentiable ones are composed from ops (so their gradients, and CUDA, come from those
 ops); counting and searching ones are backend primitives without gradients, as PyTorch's.
@@ -33,7 +33,6 @@ from .elementwise import (
     where,
 )
 from .index import index_select, narrow
-from .linalg import vector_norm
 from .reduce import cumprod, cumsum, sum
 from .registry import declare
 from .shape import cat, flatten, movedim
@@ -392,21 +391,6 @@ def angle(input: Tensor) -> Tensor:
     give the default float dtype. Its gradient is 0."""
     x = _float_input(input)
     return where(isnan(x), x, where(x < 0, math.pi, 0.0).to(x.dtype) + mul(x, 0.0).detach())
-
-
-@declare(inplace=("renorm_",))
-def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
-    """``input`` with each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm``
-    scaled down to norm ``maxnorm``."""
-    if p <= 0:
-        raise RuntimeError("renorm: non-positive-norm not supported")
-    if maxnorm < 0:
-        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
-    dim = dim % input.ndim
-    others = [d for d in builtins_range(input.ndim) if d != dim]
-    norm = vector_norm(input, p, others, keepdim=True)
-    factor = where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
-    return mul(input, factor.to(input.dtype))
 
 
 # --- windows ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ any of them disagree.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .._graph import Op
@@ -106,6 +106,21 @@ def alias(
             family=target.family,
         )
     )
+
+
+# --- s7-topx ---
+def add_inplace(of: str, *names: str) -> None:
+    """Give the declared op ``of`` the further in-place methods ``names`` (``erf_`` for
+    ``erf``), made from it as its own in-place forms are."""
+    target = REGISTRY[of]
+    taken = {m for d in REGISTRY.values() for m in (*d.methods, *d.inplace, *d.properties)}
+    clash = [n for n in names if n in taken]
+    if clash:
+        raise ValueError(f"Tensor.{clash[0]} is already declared")
+    REGISTRY[of] = replace(target, inplace=(*target.inplace, *names))
+
+
+# --- end s7-topx ---
 
 
 def exports() -> dict[str, Callable[..., Any]]:
