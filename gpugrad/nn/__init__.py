@@ -8,11 +8,13 @@ from .parameter import Buffer, Parameter
 from .parameter import UninitializedBuffer, UninitializedParameter  # s7-nnpool
 
 from . import parallel  # noqa: E402  (builds on the modules above)
+from .parallel import DataParallel  # noqa: E402
 from . import utils  # noqa: E402
 
 __all__ = [
     *modules.__all__,
     "Buffer",
+    "DataParallel",
     "Parameter",
     "UninitializedBuffer",  # s7-nnpool
     "UninitializedParameter",  # s7-nnpool

@@ -43,7 +43,7 @@ from .._grad_mode import is_grad_enabled, no_grad
 from .._tensor import Tensor
 from .modules.module import Module
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
 
 UNFINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. "
@@ -66,6 +66,25 @@ IGNORED_TORCH_ARGUMENTS = {
     "mixed_precision",
     "device_mesh",
 }
+
+
+class DataParallel(Module):
+    """PyTorch's ``nn.DataParallel`` on one device: gpugrad runs ``module`` itself on the
+    device its parameters are on, as PyTorch does when it has no GPU or one (the batch is
+    not split; ``DistributedDataParallel`` spreads work over processes). The wrapped module
+    is ``self.module``, so state-dict keys gain the ``module.`` prefix, as PyTorch's."""
+
+    def __init__(
+        self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0
+    ) -> None:
+        super().__init__()
+        self.module = module
+        self.device_ids = [] if device_ids is None else list(device_ids)
+        self.output_device = output_device
+        self.dim = dim
+
+    def forward(self, *inputs: Any, **kwargs: Any) -> Any:
+        return self.module(*inputs, **kwargs)
 
 
 class _Bucket:

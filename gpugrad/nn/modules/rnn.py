@@ -20,7 +20,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -103,7 +103,10 @@ def _project(mode: str, x: Tensor, w_ih: Tensor, b_ih, b_hh) -> Tensor:
     return F.linear(x, w_ih, b_ih)
 
 
-class _RNNBase(Module):
+class RNNBase(Module):
+    """The base of ``RNN``, ``LSTM`` and ``GRU`` (PyTorch's ``nn.RNNBase``): ``mode`` is
+    ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``."""
+
     def __init__(
         self,
         mode: str,
@@ -316,7 +319,7 @@ class _RNNBase(Module):
         return text
 
 
-class RNN(_RNNBase):
+class RNN(RNNBase):
     """Elman RNN: ``h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)`` (or ``relu``)."""
 
     def __init__(
@@ -344,7 +347,7 @@ class RNN(_RNNBase):
         )  # fmt: skip
 
 
-class LSTM(_RNNBase):
+class LSTM(RNNBase):
     """Long short-term memory; ``forward(input, (h_0, c_0))`` returns
     ``output, (h_n, c_n)``."""
 
@@ -367,7 +370,7 @@ class LSTM(_RNNBase):
         )  # fmt: skip
 
 
-class GRU(_RNNBase):
+class GRU(RNNBase):
     """Gated recurrent unit (PyTorch's formulation, gates ``r z n``)."""
 
     def __init__(
@@ -388,7 +391,10 @@ class GRU(_RNNBase):
         )  # fmt: skip
 
 
-class _CellBase(Module):
+class RNNCellBase(Module):
+    """The base of ``RNNCell``, ``LSTMCell`` and ``GRUCell`` (PyTorch's
+    ``nn.RNNCellBase``): ``num_chunks`` gates of ``hidden_size`` rows each."""
+
     _mode = "RNN_TANH"
 
     def __init__(
@@ -396,7 +402,7 @@ class _CellBase(Module):
         input_size: int,
         hidden_size: int,
         bias: bool,
-        gates: int,
+        num_chunks: int,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
@@ -405,14 +411,14 @@ class _CellBase(Module):
         self.hidden_size = hidden_size
         self.bias = bias
         self.weight_ih = Parameter(
-            empty(gates * hidden_size, input_size, dtype=dtype, device=device)
+            empty(num_chunks * hidden_size, input_size, dtype=dtype, device=device)
         )
         self.weight_hh = Parameter(
-            empty(gates * hidden_size, hidden_size, dtype=dtype, device=device)
+            empty(num_chunks * hidden_size, hidden_size, dtype=dtype, device=device)
         )
         if bias:
-            self.bias_ih = Parameter(empty(gates * hidden_size, dtype=dtype, device=device))
-            self.bias_hh = Parameter(empty(gates * hidden_size, dtype=dtype, device=device))
+            self.bias_ih = Parameter(empty(num_chunks * hidden_size, dtype=dtype, device=device))
+            self.bias_hh = Parameter(empty(num_chunks * hidden_size, dtype=dtype, device=device))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -459,7 +465,7 @@ class _CellBase(Module):
         return text
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """One step of ``RNN``: ``h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)``."""
 
     def __init__(
@@ -481,7 +487,7 @@ class RNNCell(_CellBase):
         return self._step(input, hx, None)[0]
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """One step of ``LSTM``: returns ``(h', c')``."""
 
     _mode = "LSTM"
@@ -501,7 +507,7 @@ class LSTMCell(_CellBase):
         return self._step(input, h, c)
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """One step of ``GRU``."""
 
     _mode = "GRU"
