@@ -69,20 +69,22 @@ class Chi2(Gamma):
         return self.concentration * 2
 
 
-class HalfNormal(TransformedDistribution):
-    """``|X|`` for X ~ Normal(0, ``scale``)."""
+class _Folded(TransformedDistribution):
+    """``|X|`` for X of the symmetric ``_base(0, scale)``: ``HalfNormal`` and ``HalfCauchy``
+    share everything but their mean and variance."""
 
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _base: Any = None
 
     def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
-        base_dist = Normal(0, scale, validate_args=False)
+        base_dist = self._base(0, scale, validate_args=False)
         super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> HalfNormal:
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
         """A new distribution whose parameters are expanded to ``batch_shape``."""
-        new = self._get_checked_instance(HalfNormal, _instance)
+        new = self._get_checked_instance(type(self), _instance)
         return super().expand(batch_shape, _instance=new)
 
     @property
@@ -90,21 +92,14 @@ class HalfNormal(TransformedDistribution):
         return self.base_dist.scale
 
     @property
-    def mean(self) -> Any:
-        return self.scale * math.sqrt(2 / math.pi)
-
-    @property
     def mode(self) -> Any:
         return gg.zeros_like(self.scale)
 
-    @property
-    def variance(self) -> Any:
-        return self.scale.pow(2) * (1 - 2 / math.pi)
-
     def log_prob(self, value: Any) -> Any:
-        """Twice the normal density on ``[0, inf)``, ``-inf`` below."""
+        """Twice the base's density on ``[0, inf)``, ``-inf`` below."""
         if self._validate_args:
             self._validate_sample(value)
+        value = gg.as_tensor(value, dtype=self.scale.dtype, device=self.scale.device)
         log_prob = self.base_dist.log_prob(value) + math.log(2)
         return gg.where(value >= 0, log_prob, gg.full_like(log_prob, -math.inf))
 
@@ -119,8 +114,22 @@ class HalfNormal(TransformedDistribution):
         return self.base_dist.icdf((prob + 1) / 2)
 
     def entropy(self) -> Any:
-        """The normal entropy minus ``log 2``."""
+        """The base's entropy minus ``log 2``."""
         return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Folded):
+    """``|X|`` for X ~ Normal(0, ``scale``)."""
+
+    _base = Normal
+
+    @property
+    def mean(self) -> Any:
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def variance(self) -> Any:
+        return self.scale.pow(2) * (1 - 2 / math.pi)
 
 
 class Gumbel(TransformedDistribution):
@@ -807,25 +816,10 @@ class ContinuousBernoulli(_BinaryParams, ExponentialFamily):
         return self.mean * (log_probs0 - log_probs1) - self._cont_bern_log_norm() - log_probs0
 
 
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(_Folded):
     """``|X|`` for X ~ Cauchy(0, ``scale``)."""
 
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-
-    def __init__(self, scale: Any, validate_args: bool | None = None) -> None:
-        base_dist = Cauchy(0, scale, validate_args=False)
-        super().__init__(base_dist, AbsTransform(), validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> HalfCauchy:
-        """A new distribution whose parameters are expanded to ``batch_shape``."""
-        new = self._get_checked_instance(HalfCauchy, _instance)
-        return super().expand(batch_shape, _instance=new)
-
-    @property
-    def scale(self) -> Any:
-        return self.base_dist.scale
+    _base = Cauchy
 
     @property
     def mean(self) -> Any:
@@ -837,34 +831,8 @@ class HalfCauchy(TransformedDistribution):
         )
 
     @property
-    def mode(self) -> Any:
-        return gg.zeros_like(self.scale)
-
-    @property
     def variance(self) -> Any:
         return self.base_dist.variance
-
-    def log_prob(self, value: Any) -> Any:
-        """Twice the Cauchy density on ``[0, inf)``, ``-inf`` below."""
-        if self._validate_args:
-            self._validate_sample(value)
-        value = gg.as_tensor(value, dtype=self.scale.dtype, device=self.scale.device)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return gg.where(value >= 0, log_prob, gg.full_like(log_prob, -math.inf))
-
-    def cdf(self, value: Any) -> Any:
-        """P(X <= value)."""
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob: Any) -> Any:
-        """The quantile at probability ``prob``."""
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self) -> Any:
-        """The Cauchy entropy minus ``log 2``."""
-        return self.base_dist.entropy() - math.log(2)
 
 
 class FisherSnedecor(Distribution):
