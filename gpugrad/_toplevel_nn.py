@@ -1,5 +1,5 @@
-"""The convolution, pooling and normalization functions PyTorch also has at top level
-(``torch.conv2d``, ``torch.batch_norm`` …; task s7-nnpool). The convolutions are
+"""The convolution, pooling, normalization and distance functions PyTorch also has at top
+level (``torch.conv2d``, ``torch.batch_norm``, ``torch.cosine_similarity`` …). The convolutions are
 ``nn.functional``'s; the others keep the top-level signatures, which differ from the
 functional ones (``torch.batch_norm`` takes ``weight, bias`` before the running
 statistics; the poolings' ``stride`` defaults to ``[]``, the kernel, as ``None`` does in
@@ -19,6 +19,8 @@ from .nn.functional import (
     conv_transpose1d,
     conv_transpose2d,
     conv_transpose3d,
+    cosine_similarity,
+    pairwise_distance,
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "conv_transpose1d",
     "conv_transpose2d",
     "conv_transpose3d",
+    "cosine_similarity",
     "group_norm",
     "instance_norm",
     "layer_norm",
@@ -39,6 +42,7 @@ __all__ = [
     "max_pool1d_with_indices",
     "max_pool2d",
     "max_pool3d",
+    "pairwise_distance",
 ]
 
 

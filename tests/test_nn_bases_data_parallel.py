@@ -1,5 +1,5 @@
 """``nn.RNNBase``/``nn.RNNCellBase`` (PyTorch's public bases of the recurrent layers) and
-``nn.DataParallel`` on one device, against PyTorch."""
+``nn.DataParallel`` on one device, and the top-level distance functions, against PyTorch."""
 
 from __future__ import annotations
 
@@ -40,3 +40,22 @@ def test_data_parallel_wraps_one_device(device):
     np.testing.assert_array_equal(model(x).detach().cpu().numpy(), inner(x).detach().cpu().numpy())
     model(x).sum().backward()
     assert inner.weight.grad is not None and model.module is inner
+
+
+def test_top_level_distances_are_the_functional_ones(device):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    ga, gb = gg.tensor(a, device=device), gg.tensor(b, device=device)
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    assert gg.cosine_similarity is gg.nn.functional.cosine_similarity
+    assert gg.pairwise_distance is gg.nn.functional.pairwise_distance
+    np.testing.assert_allclose(
+        gg.cosine_similarity(ga, gb, dim=0).cpu().numpy(),
+        torch.cosine_similarity(ta, tb, dim=0).numpy(),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        gg.pairwise_distance(ga, gb, p=1.5).cpu().numpy(),
+        torch.pairwise_distance(ta, tb, p=1.5).numpy(),
+        rtol=1e-12,
+    )
