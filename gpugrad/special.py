@@ -117,11 +117,9 @@ def xlog1py(input: Tensor | float, other: Tensor | float) -> Tensor:
 
 
 def entr(input: Tensor) -> Tensor:
-    """The elementwise entropy ``-input * log(input)``: 0 at 0, ``-inf`` below 0."""
-    x = _elementwise._float_input(input)
-    positive = x > 0
-    value = _elementwise.neg(xlogy(x, _elementwise.where(positive, x, 1)))
-    return _elementwise.where(x < 0, -math.inf, _elementwise.where(x == 0, 0.0, value))
+    """The elementwise entropy ``-input * log(input)``: 0 at 0, ``-inf`` below 0; one
+    ``SpecialEntrBackward0`` node with PyTorch's derivative ``-(1 + log(input))``."""
+    return _elementwise.special_entr(input)
 
 
 def bessel_j0(input: Tensor) -> Tensor:

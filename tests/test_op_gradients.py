@@ -836,6 +836,7 @@ CASES += [
     case("special_erfcx", gg.special.erfcx, (randn(2, 3),), E.SPECIAL_ERFCX),
     case("special_ndtri", gg.special.ndtri, (positive(2, 3) / 4,), E.SPECIAL_NDTRI),
     case("special_log_ndtr", gg.special.log_ndtr, (randn(2, 3) * 3,), E.SPECIAL_LOG_NDTR),
+    case("special_entr", gg.special.entr, (positive(2, 3),), E.SPECIAL_ENTR),
     case(
         "special_zeta_q",
         lambda q: gg.special.zeta(gg.tensor(_SHAPE_A + 1.5, dtype=q.dtype), q),

@@ -1856,6 +1856,17 @@ SPECIAL_NDTRI = Op(
     (lambda ns, g, o: g * _SQRT_2PI * ns.exp(o * o / 2),),
     save=("o",),
 )
+SPECIAL_ENTR = Op(
+    "special_entr",
+    "SpecialEntrBackward0",
+    lambda B, x: B.where(
+        x > 0,
+        -x * B.log(B.where(x > 0, x, 1)),
+        B.where(x == 0, 0.0 * x, B.where(x < 0, -math.inf, x)),  # 0 at 0, -inf below, NaN
+    ),
+    (lambda ns, g, x: g * -(1 + ns.log(x)),),  # PyTorch's: inf at 0, NaN below 0
+    save=("x",),
+)
 SPECIAL_LOG_NDTR = Op(
     "special_log_ndtr",
     "SpecialLogNdtrBackward0",
@@ -1993,6 +2004,9 @@ special_ndtri = _special(
 )
 special_log_ndtr = _special(
     "log_ndtr", SPECIAL_LOG_NDTR, "``log(ndtr(input))``, accurate in both tails."
+)
+special_entr = _special(
+    "entr", SPECIAL_ENTR, "The elementwise entropy ``-input * log(input)``: 0 at 0, -inf below."
 )
 
 
