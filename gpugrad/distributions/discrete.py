@@ -313,7 +313,34 @@ class OneHotCategorical(Distribution):
         return values
 
 
-class Binomial(_BinaryParams, Distribution):
+class _CountParams(_BinaryParams):
+    """``Binomial`` and ``NegativeBinomial``: ``total_count`` beside ``probs`` or ``logits``,
+    broadcast together."""
+
+    def _set_count_params(
+        self, total_count: Any, probs: Any, logits: Any, validate_args: bool | None
+    ) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError(_BOTH_OR_NEITHER)
+        name = "probs" if probs is not None else "logits"
+        total, param = broadcast_all(total_count, probs if probs is not None else logits)
+        setattr(self, name, param)
+        self.total_count = total.type_as(param)
+        self._param = param
+        Distribution.__init__(self, param.size(), validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Any:
+        """A new distribution whose parameters are expanded to ``batch_shape``."""
+        new = self._get_checked_instance(type(self), _instance)
+        batch_shape = gg.Size(batch_shape)
+        new.total_count = self.total_count.expand(batch_shape)
+        self._expand_probs_or_logits(new, batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+
+class Binomial(_CountParams, Distribution):
     """The number of successes in ``total_count`` Bernoulli(``probs``) trials."""
 
     arg_constraints = {
@@ -330,24 +357,7 @@ class Binomial(_BinaryParams, Distribution):
         logits: Any = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError(_BOTH_OR_NEITHER)
-        name = "probs" if probs is not None else "logits"
-        total, param = broadcast_all(total_count, probs if probs is not None else logits)
-        setattr(self, name, param)
-        self.total_count = total.type_as(param)
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> Binomial:
-        """A new distribution whose parameters are expanded to ``batch_shape``."""
-        new = self._get_checked_instance(Binomial, _instance)
-        batch_shape = gg.Size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        self._expand_probs_or_logits(new, batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        self._set_count_params(total_count, probs, logits, validate_args)
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> Any:

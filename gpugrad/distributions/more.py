@@ -14,7 +14,7 @@ import gpugrad as gg
 from . import constraints
 from ._sampling import parametrized_sample
 from .continuous import Cauchy, Exponential, Gamma, Normal, Uniform
-from .discrete import Binomial, Categorical, _BinaryParams
+from .discrete import Binomial, Categorical, _BinaryParams, _CountParams
 from .distribution import Distribution, ExponentialFamily
 from .transformed import TransformedDistribution
 from .transforms import (
@@ -402,7 +402,7 @@ class MixtureSameFamily(Distribution):
         )
 
 
-class NegativeBinomial(_BinaryParams, Distribution):
+class NegativeBinomial(_CountParams, Distribution):
     """The number of successes before ``total_count`` failures of Bernoulli(``probs``)
     trials (a gamma-Poisson mixture)."""
 
@@ -420,24 +420,7 @@ class NegativeBinomial(_BinaryParams, Distribution):
         logits: Any = None,
         validate_args: bool | None = None,
     ) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        name = "probs" if probs is not None else "logits"
-        total, param = broadcast_all(total_count, probs if probs is not None else logits)
-        setattr(self, name, param)
-        self.total_count = total.type_as(param)
-        self._param = param
-        super().__init__(param.size(), validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> NegativeBinomial:
-        """A new distribution whose parameters are expanded to ``batch_shape``."""
-        new = self._get_checked_instance(NegativeBinomial, _instance)
-        batch_shape = gg.Size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        self._expand_probs_or_logits(new, batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        self._set_count_params(total_count, probs, logits, validate_args)
 
     @property
     def mean(self) -> Any:
