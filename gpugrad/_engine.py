@@ -7,17 +7,22 @@ hooks see the total gradient, as in PyTorch.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
+from ._engine_native import loop as _native_loop
 from ._grad_mode import state as grad_state
 from ._graph import (
+    FREED,
     AccumulateGrad,
     Node,
+    Op,
     SliceNode,
     anomaly,
+    clock,
     edge_of,
     set_unit_seeds,
     wrap_grad,
@@ -171,112 +176,13 @@ def execute(
     grad_state.enabled = create_graph
     fp_token = fp_errors.set_state(fp_errors.IGNORE)  # formulas never warn: 1/0 is inf
     try:
-        node = None  # the next node to run when it was handed on directly (see below)
-        while True:
-            if node is None:
-                if not ready:
-                    break
-                node = heappop(ready)[1]
-                grad = buffers.pop(node)
-                if owned:
-                    owned.pop(node, None)
-            if node.pre_hooks is not None or capture is not None:
-                if node.pre_hooks is not None:
-                    set_unit_seeds(())  # a hook may have changed the seed in place
-                    grad = _run_pre_hooks(node, grad, tensor_mode)
-                    shared.add(id(grad))
-                if capture is not None:
-                    _capture_non_leaf(node, grad, capture, captured)
-            slicing = False
-            if node.n_outputs != 1:
-                input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
-            elif tensor_mode:
-                input_grads = node.apply(grad, backward_ns, True, retain_graph)
-            else:
-                if type(node) is SliceNode:
-                    if _add_slice_into(node, grad, buffers, owned):
-                        node = None
-                        continue
-                    slicing = True
-                input_grads = node.apply(grad, node.backend, False, retain_graph)
-            edges = node.edges
-            if anomaly.enabled:
-                from ._anomaly import check_backward_outputs
-
-                check_backward_outputs(node, input_grads)
-            node = None
-            # One gradient to pass on (a unary op, a reduction, a binary op with one input
-            # that needs none): when the node it goes to is reached for the first time and
-            # is newer than every node waiting, it is the one the heap would hand out
-            # next, so it runs next without the heap and the buffer (the order, hence
-            # every value, is the heap's).
-            n_grads = len(input_grads)
-            if n_grads == 1:
-                edge = edges[0]
-                g = input_grads[0]
-            elif n_grads == 2:
-                g, g1 = input_grads
-                if g is None:
-                    edge = edges[1]
-                    g = g1
-                elif g1 is None:
-                    edge = edges[0]
-                else:
-                    edge = None
-                    if g is g1:
-                        shared.add(id(g))
-            else:
-                edge = None
-                _note_repeats(input_grads, shared)
-            if edge is not None:
-                if g is None:
-                    continue
-                if (
-                    type(edge) is not tuple
-                    and edge.n_outputs == 1
-                    and edge not in buffers
-                    and type(edge) is not AccumulateGrad
-                    and (not ready or -ready[0][0] < edge.seq)
-                ):
-                    node = edge
-                    grad = g
-                    continue
-            # The first node reached for the first time here waits in ``first`` instead
-            # of the heap: if it is the only one and is newer than every node waiting, it
-            # runs next, as above (several inputs: ``w * x + b``, ``y * log(p)``).
-            first = first_grad = None
-            for edge, g in zip(edges, input_grads):
-                if edge is None or g is None:
-                    continue
-                if edge is first:  # a second edge into it (``x * x``): summed in order
-                    first_grad = first_grad + g
-                    continue
-                nr = 0
-                if type(edge) is tuple:
-                    edge, nr = edge
-                current = buffers.get(edge)
-                if current is None:
-                    if type(edge) is AccumulateGrad:
-                        leaves[edge] = None
-                    elif first is None and nr == 0 and edge.n_outputs == 1 and not slicing:
-                        first = edge
-                        first_grad = g
-                        continue
-                    else:
-                        heappush(ready, (-edge.seq, edge))
-                if edge.n_outputs != 1:
-                    _deliver(buffers, edge, nr, g)
-                else:
-                    buffers[edge] = g if current is None else current + g
-                    if slicing:  # a fresh array only this buffer holds
-                        owned[edge] = buffers[edge]
-            if first is not None:
-                if not ready or -ready[0][0] < first.seq:
-                    node = first
-                    grad = first_grad
-                else:
-                    heappush(ready, (-first.seq, first))
-                    buffers[first] = first_grad
+        native = None if tensor_mode or capture is not None else _native_loop(_configure_native)
+        if native is not None:
+            native(buffers, owned, ready, leaves, shared, retain_graph)
+        else:
+            _run_nodes(
+                buffers, owned, ready, leaves, shared, retain_graph, tensor_mode, capture, captured
+            )
         plain = accumulate_into is None and capture is None
         for node in leaves:
             grad = buffers.pop(node)
@@ -307,6 +213,128 @@ def execute(
         grad_state.enabled = previous
         set_unit_seeds(())
     return captured
+
+
+def _run_nodes(
+    buffers: dict,
+    owned: dict,
+    ready: list,
+    leaves: dict,
+    shared: set,
+    retain_graph: bool,
+    tensor_mode: bool = False,
+    capture: dict | None = None,
+    captured: list | None = None,
+) -> None:
+    """Run every node reachable from the gradients waiting in ``buffers`` (the nodes in
+    the heap ``ready``), newest first, each once its inputs have all arrived; the leaves
+    reached are collected in ``leaves``. ``_engine_loop.c`` is this function in C (the
+    same steps in the same order; keep them alike), used for ``tensor_mode=False`` without
+    ``capture``."""
+    node = None  # the next node to run when it was handed on directly (see below)
+    while True:
+        if node is None:
+            if not ready:
+                break
+            node = heappop(ready)[1]
+            grad = buffers.pop(node)
+            if owned:
+                owned.pop(node, None)
+        if node.pre_hooks is not None or capture is not None:
+            if node.pre_hooks is not None:
+                grad = _hooked(node, grad, shared, tensor_mode)
+            if capture is not None:
+                _capture_non_leaf(node, grad, capture, captured)
+        slicing = False
+        if node.n_outputs != 1:
+            input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
+        elif tensor_mode:
+            input_grads = node.apply(grad, backward_ns, True, retain_graph)
+        else:
+            if type(node) is SliceNode:
+                if _add_slice_into(node, grad, buffers, owned):
+                    node = None
+                    continue
+                slicing = True
+            input_grads = node.apply(grad, node.backend, False, retain_graph)
+        edges = node.edges
+        if anomaly.enabled:
+            from ._anomaly import check_backward_outputs
+
+            check_backward_outputs(node, input_grads)
+        node = None
+        # One gradient to pass on (a unary op, a reduction, a binary op with one input
+        # that needs none): when the node it goes to is reached for the first time and
+        # is newer than every node waiting, it is the one the heap would hand out
+        # next, so it runs next without the heap and the buffer (the order, hence
+        # every value, is the heap's).
+        n_grads = len(input_grads)
+        if n_grads == 1:
+            edge = edges[0]
+            g = input_grads[0]
+        elif n_grads == 2:
+            g, g1 = input_grads
+            if g is None:
+                edge = edges[1]
+                g = g1
+            elif g1 is None:
+                edge = edges[0]
+            else:
+                edge = None
+                if g is g1:
+                    shared.add(id(g))
+        else:
+            edge = None
+            _note_repeats(input_grads, shared)
+        if edge is not None:
+            if g is None:
+                continue
+            if (
+                type(edge) is not tuple
+                and edge.n_outputs == 1
+                and edge not in buffers
+                and type(edge) is not AccumulateGrad
+                and (not ready or -ready[0][0] < edge.seq)
+            ):
+                node = edge
+                grad = g
+                continue
+        # The first node reached for the first time here waits in ``first`` instead
+        # of the heap: if it is the only one and is newer than every node waiting, it
+        # runs next, as above (several inputs: ``w * x + b``, ``y * log(p)``).
+        first = first_grad = None
+        for edge, g in zip(edges, input_grads):
+            if edge is None or g is None:
+                continue
+            if edge is first:  # a second edge into it (``x * x``): summed in order
+                first_grad = first_grad + g
+                continue
+            nr = 0
+            if type(edge) is tuple:
+                edge, nr = edge
+            current = buffers.get(edge)
+            if current is None:
+                if type(edge) is AccumulateGrad:
+                    leaves[edge] = None
+                elif first is None and nr == 0 and edge.n_outputs == 1 and not slicing:
+                    first = edge
+                    first_grad = g
+                    continue
+                else:
+                    heappush(ready, (-edge.seq, edge))
+            if edge.n_outputs != 1:
+                _deliver(buffers, edge, nr, g)
+            else:
+                buffers[edge] = g if current is None else current + g
+                if slicing:  # a fresh array only this buffer holds
+                    owned[edge] = buffers[edge]
+        if first is not None:
+            if not ready or -ready[0][0] < first.seq:
+                node = first
+                grad = first_grad
+            else:
+                heappush(ready, (-first.seq, first))
+                buffers[first] = first_grad
 
 
 def _add_slice_into(node: Node, grad: Any, buffers: dict, owned: dict) -> bool:
@@ -362,6 +390,37 @@ def _run_post_accumulate_hooks(t: Tensor) -> None:
 
 
 # --- end s7-topx ---
+
+
+def _hooked(node: Node, grad: Any, shared: set[int], tensor_mode: bool = False) -> Any:
+    """``grad`` after ``node``'s pre-hooks (tensor hooks, ``retain_grad``) ran on it."""
+    set_unit_seeds(())  # a hook may have changed the seed in place
+    grad = _run_pre_hooks(node, grad, tensor_mode)
+    shared.add(id(grad))
+    return grad
+
+
+def _check_outputs(node: Any, grads: list) -> None:
+    """Anomaly mode's check of a node's gradients (NaN, wrong shapes)."""
+    from ._anomaly import check_backward_outputs
+
+    check_backward_outputs(node, grads)
+
+
+_NODE_APPLY = Node.__dict__["apply"]
+"""``Node.apply`` as gpugrad defines it: the C loop stands in for it only while a node's
+class still has it (a test or a profiler that wraps it sees every call)."""
+
+
+def _configure_native(module: Any) -> None:
+    """Hand the C loop the classes it recognises and the Python it calls for rare cases."""
+    from .ops.dispatch import FirstArgumentNode, SecondArgumentNode
+
+    module.configure(
+        (Node, FirstArgumentNode, SecondArgumentNode, SliceNode, AccumulateGrad, Op, Tensor),
+        (FREED, clock, anomaly, _NODE_APPLY),
+        sys.modules[__name__],  # _hooked, _add_slice_into, _deliver, _note_repeats, _check_outputs
+    )
 
 
 def _run_pre_hooks(node: Node, grad: Any, tensor_mode: bool) -> Any:

@@ -38,3 +38,16 @@ def torch_on_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def native_loop():
+    """The backward engine's compiled node loop (``_engine_loop.c``), built or loaded now
+    whatever the CPU kernels' setting; skipped only where nothing can be built (no C
+    compiler or no Python headers), where the Python loop is the only one users get."""
+    from gpugrad import _engine, _engine_native
+
+    missing = _engine_native._toolchain_missing()
+    if missing is not None:
+        pytest.skip(f"the C backward loop cannot be built here: {missing}")
+    return _engine_native.build(_engine._configure_native)

@@ -3,7 +3,9 @@ gradient goes to a node reached for the first time, newer than every node waitin
 that node next without the heap. The engine must still run every reachable node exactly
 once, newest first (the order the heap alone gives, so every sum happens in the same
 order and every value is bitwise what it was), with hooks, ``retain_grad``, anomaly mode,
-slices, multi-output nodes, custom Functions, casts and broadcasting as before."""
+slices, multi-output nodes, custom Functions, casts and broadcasting as before. Every test
+here runs with both node loops: the Python one and the compiled C one
+(``_engine_loop.c``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,14 @@ from gpugrad.autograd.function import FunctionCtx
 from gpugrad.ops.linalg import MultiOutputNode
 
 torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, params=["python", "c"])
+def engine_loop(request, monkeypatch, native_loop):
+    """Runs the test with the Python node loop, then with the C one."""
+    chosen = None if request.param == "python" else native_loop
+    monkeypatch.setattr(_engine, "_native_loop", lambda configure: chosen)
+    return request.param
 
 
 def reachable(roots) -> set:

@@ -656,7 +656,7 @@ def test_kernels_are_cached_in_memory_and_on_disk(tmp_path, monkeypatch):
     def no_compiler(*args, **kwargs):
         raise AssertionError("the cached library was rebuilt")
 
-    monkeypatch.setattr(fusion_c.subprocess, "run", no_compiler)
+    monkeypatch.setattr(native_exec.subprocess, "run", no_compiler)
     numpy.testing.assert_array_equal(fresh(numpy.ones(3))[0], numpy.tanh(numpy.ones(3)))
 
 
@@ -664,7 +664,7 @@ def test_kernels_are_cached_in_memory_and_on_disk(tmp_path, monkeypatch):
 def test_a_failed_build_warns_once_and_runs_the_ops_one_by_one(tmp_path, monkeypatch):
     monkeypatch.setenv("GPUGRAD_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("CXX", "false")  # a compiler that always fails
-    fusion_c._toolchain.cache_clear()
+    native_exec._machine.cache_clear()
     try:
         program = _program(["float32"], [("exp", (0,), "float32", None)], [1], ["sum"])
         kernel = fusion_c.CpuFusedKernel(fusion.resolve(program), CPU)
@@ -677,7 +677,7 @@ def test_a_failed_build_warns_once_and_runs_the_ops_one_by_one(tmp_path, monkeyp
             (again,) = kernel(x)  # no second warning
         assert again == total
     finally:
-        fusion_c._toolchain.cache_clear()
+        native_exec._machine.cache_clear()
 
 
 def test_sigmoid_backward_of_two_dtypes_is_not_fused():

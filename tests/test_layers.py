@@ -21,6 +21,7 @@ LAYERS = [
         "gpugrad._random",
         "gpugrad._factories",
         "gpugrad._default_device",
+        "gpugrad._engine_native",
     ),
     ("gpugrad._graph", "gpugrad._anomaly"),
     ("gpugrad.ops",),

@@ -28,13 +28,7 @@ on where it sits. Two entry points:
 from __future__ import annotations
 
 import ctypes
-import functools
-import hashlib
 import math
-import os
-import shlex
-import subprocess
-import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -501,46 +495,10 @@ its conditionals (a clamp's backward ``where``), and the control flow it leaves 
 loop's vectorization."""
 
 
-@functools.cache
-def _toolchain() -> tuple[tuple[str, ...], str]:
-    """The compiler command and what the cache key takes from the toolchain and machine."""
-    cxx = native_exec.compiler()
-    return tuple(cxx), native_exec._version(cxx) + native_exec._processor()
-
-
-_build_lock = threading.Lock()
-
-
 def build(source: str) -> Path:
     """The shared library of ``source``, built into the native kernels' cache directory
     unless a build of the same source, flags, compiler and processor is there."""
-    cxx, machine = _toolchain()
-    key = "\0".join([source, *cxx, *FLAGS, *native_exec.LIBS, machine])
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    directory = native_exec.cache_dir()
-    target = directory / f"fused_{digest}.so"
-    if target.exists():
-        return target
-    with _build_lock:
-        if target.exists():
-            return target
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=directory) as tmp:
-            src = Path(tmp) / "fused.cpp"
-            src.write_text(source)
-            out = Path(tmp) / target.name
-            command = [*cxx, *FLAGS, str(src), "-o", str(out), *native_exec.LIBS]
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-            except (OSError, subprocess.TimeoutExpired) as error:
-                raise native_exec.NativeBuildError(f"fused kernel: {error}") from error
-            if done.returncode != 0:
-                raise native_exec.NativeBuildError(
-                    f"fused kernel: the build failed ({shlex.join(command)}):\n"
-                    + done.stderr[-4000:]
-                )
-            os.replace(out, target)
-    return target
+    return native_exec.build_cached(source, "fused", FLAGS, "fused kernel")
 
 
 def _data_offset() -> int | None:

@@ -19,6 +19,7 @@ float16 tensors keep the NumPy executor.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import math
 import os
@@ -152,30 +153,61 @@ def build_all() -> None:
 
 
 def _built(dtype: str) -> Path:
-    source = native_source.source(KERNELS, dtype)
-    cxx = compiler()
-    key = "\0".join([source, *cxx, *FLAGS, *LIBS, _version(cxx), _processor()])
+    return build_cached(
+        native_source.source(KERNELS, dtype), f"kernels_{dtype}", FLAGS, "native CPU kernels"
+    )
+
+
+def toolchain() -> tuple[tuple[str, ...], str]:
+    """The compiler command (``$CXX`` as it is now), and what a build's cache key takes from
+    the toolchain and the machine (the compiler's version, the processor)."""
+    cxx = tuple(compiler())
+    return cxx, _machine(cxx)
+
+
+@functools.cache
+def _machine(cxx: tuple[str, ...]) -> str:
+    return _version(list(cxx)) + _processor()
+
+
+_build_locks: dict[str, threading.Lock] = {}
+"""One lock per library being built: a thread that wants a library another thread is
+building waits for it; different libraries (the dtypes) build side by side."""
+
+
+def build_cached(
+    source: str, name: str, flags: Sequence[str], what: str, *, extra: str = ""
+) -> Path:
+    """The shared library of ``source`` (C++, or C with ``-x c`` in ``flags``), built with
+    ``flags`` into the cache directory as ``{name}_{digest}.so`` unless a build of the same
+    source, flags, compiler, processor and ``extra`` is there; ``what`` names it in errors.
+    The file is written under a temporary name and renamed: concurrent builds, in threads
+    or processes, leave one complete file."""
+    cxx, machine = toolchain()
+    key = "\0".join([source, *cxx, *flags, *LIBS, machine, extra])
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
     directory = cache_dir()
-    target = directory / f"kernels_{dtype}_{digest}.so"
+    target = directory / f"{name}_{digest}.so"
     if target.exists():
         return target
-    directory.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=directory) as tmp:
-        src = Path(tmp) / f"kernels_{dtype}.cpp"
-        src.write_text(source)
-        out = Path(tmp) / target.name
-        command = [*cxx, *FLAGS, str(src), "-o", str(out), *LIBS]
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise NativeBuildError(f"native CPU kernels: {error}") from error
-        if done.returncode != 0:
-            raise NativeBuildError(
-                f"native CPU kernels: the build failed ({shlex.join(command)}):\n"
-                + done.stderr[-4000:]
-            )
-        os.replace(out, target)  # atomic: a concurrent build leaves one complete file
+    with _build_locks.setdefault(target.name, threading.Lock()):
+        if target.exists():
+            return target
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=directory) as tmp:
+            src = Path(tmp) / f"{name}.{'c' if '-x' in flags else 'cpp'}"
+            src.write_text(source)
+            out = Path(tmp) / target.name
+            command = [*cxx, *flags, str(src), "-o", str(out), *LIBS]
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            except (OSError, subprocess.TimeoutExpired) as error:
+                raise NativeBuildError(f"{what}: {error}") from error
+            if done.returncode != 0:
+                raise NativeBuildError(
+                    f"{what}: the build failed ({shlex.join(command)}):\n" + done.stderr[-4000:]
+                )
+            os.replace(out, target)  # atomic: a concurrent build leaves one complete file
     return target
 
 

@@ -49,10 +49,12 @@ def _python_rows() -> list[tuple[str, str]]:
 
 
 def _cpu_kernel_rows() -> list[tuple[str, str]]:
-    """Which executor runs the fused kernels on the CPU, and what chose it."""
+    """Which executor runs the fused kernels on the CPU, and what chose it; which node loop
+    runs backward (the C one follows the kernels' choice)."""
+    from .. import _engine_native
     from ..backends import cpu_kernels
 
-    return [("CPU kernels", cpu_kernels())]
+    return [("CPU kernels", cpu_kernels()), ("Backward engine", _engine_native.describe())]
 
 
 def _compiler_rows() -> list[tuple[str, str]]:
