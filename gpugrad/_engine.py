@@ -176,13 +176,19 @@ def execute(
     grad_state.enabled = create_graph
     fp_token = fp_errors.set_state(fp_errors.IGNORE)  # formulas never warn: 1/0 is inf
     try:
-        native = None if tensor_mode or capture is not None else _native_loop(_configure_native)
-        if native is not None:
-            native(buffers, owned, ready, leaves, shared, retain_graph)
-        else:
-            _run_nodes(
-                buffers, owned, ready, leaves, shared, retain_graph, tensor_mode, capture, captured
-            )
+        run_nodes = _native_loop(_configure_native) or _run_nodes
+        run_nodes(
+            buffers,
+            owned,
+            ready,
+            leaves,
+            shared,
+            retain_graph,
+            tensor_mode,
+            capture,
+            captured,
+            backward_ns,
+        )
         plain = accumulate_into is None and capture is None
         for node in leaves:
             grad = buffers.pop(node)
@@ -222,15 +228,15 @@ def _run_nodes(
     leaves: dict,
     shared: set,
     retain_graph: bool,
-    tensor_mode: bool = False,
-    capture: dict | None = None,
-    captured: list | None = None,
+    tensor_mode: bool,
+    capture: dict | None,
+    captured: list | None,
+    tensor_namespace: Any,
 ) -> None:
     """Run every node reachable from the gradients waiting in ``buffers`` (the nodes in
     the heap ``ready``), newest first, each once its inputs have all arrived; the leaves
     reached are collected in ``leaves``. ``_engine_loop.c`` is this function in C (the
-    same steps in the same order; keep them alike), used for ``tensor_mode=False`` without
-    ``capture``."""
+    same steps in the same order; keep them alike), the one that runs where it builds."""
     node = None  # the next node to run when it was handed on directly (see below)
     while True:
         if node is None:
@@ -249,7 +255,7 @@ def _run_nodes(
         if node.n_outputs != 1:
             input_grads = node.apply_multi(grad, tensor_mode, retain_graph)
         elif tensor_mode:
-            input_grads = node.apply(grad, backward_ns, True, retain_graph)
+            input_grads = node.apply(grad, tensor_namespace, True, retain_graph)
         else:
             if type(node) is SliceNode:
                 if _add_slice_into(node, grad, buffers, owned):

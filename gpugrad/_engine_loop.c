@@ -9,8 +9,7 @@
  * anomaly mode) is handed to the same Python code the Python loop calls.
  *
  * Built on first use by ``gpugrad._engine_native`` (see there); the Python loop runs
- * where no compiler is found, with ``gg.set_cpu_kernels("numpy")``, and for
- * ``create_graph=True`` and ``autograd.grad``.
+ * where no compiler is found and with ``gg.set_cpu_kernels("numpy")``.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -25,7 +24,7 @@ static Py_ssize_t off_op, off_edges, off_saved, off_out, off_attrs, off_backend,
     off_casts, off_pre_hooks, off_epoch, off_seq;
 static Py_ssize_t off_op_grads, off_op_save_output, off_op_splits, off_data, off_clock,
     off_anomaly;
-static PyObject *s_hooked, *s_add_slice_into, *s_deliver, *s_note_repeats, *s_check_outputs;
+static PyObject *s_hooked, *s_capture_non_leaf, *s_add_slice_into, *s_deliver, *s_note_repeats, *s_check_outputs;
 static PyObject *s_apply, *s_apply_multi, *s_n_outputs, *s_seq, *s_edges, *s_pre_hooks,
     *s_backend, *s_shape, *s_sum_to, *s_astype;
 static int configured = 0;
@@ -389,23 +388,30 @@ static PyObject *store_sum(PyObject *buffers, PyObject *key, PyObject *current, 
     return failed ? NULL : value;
 }
 
+#define RUN_NODES_SIGNATURE                                                                 \
+    "run_nodes(buffers, owned, ready, leaves, shared, retain_graph, tensor_mode, capture, "  \
+    "captured, tensor_namespace)"
+
 static PyObject *run_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (!configured) {
         PyErr_SetString(PyExc_RuntimeError, "the native engine loop is not configured");
         return NULL;
     }
-    if (nargs != 6 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) ||
+    if (nargs != 10 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) ||
         !PyList_CheckExact(args[2]) || !PyDict_CheckExact(args[3]) ||
         !PySet_Check(args[4])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "run_nodes(buffers, owned, ready, leaves, shared, retain_graph)");
+        PyErr_SetString(PyExc_TypeError, RUN_NODES_SIGNATURE);
         return NULL;
     }
     PyObject *buffers = args[0], *owned = args[1], *ready = args[2], *leaves = args[3];
-    PyObject *shared = args[4], *retain_obj = args[5];
+    PyObject *shared = args[4], *retain_obj = args[5], *tensor_obj = args[6];
+    PyObject *capture = args[7], *captured = args[8], *tensor_ns = args[9];
     int retain = PyObject_IsTrue(retain_obj);
     if (retain < 0) return NULL;
     retain_obj = retain ? Py_True : Py_False;
+    int tensor_mode = PyObject_IsTrue(tensor_obj);
+    if (tensor_mode < 0) return NULL;
+    tensor_obj = tensor_mode ? Py_True : Py_False;
 
     Heap heap = {NULL, 0, 0};
     PyObject *node = NULL, *grad = NULL, *input_grads = NULL, *edges = NULL;
@@ -434,18 +440,26 @@ static PyObject *run_nodes(PyObject *self, PyObject *const *args, Py_ssize_t nar
         if (hooks == NULL) goto error;
         if (hooks != Py_None) {
             Py_DECREF(hooks);
-            PyObject *hooked = call_helper(s_hooked, node, grad, shared, NULL);
+            PyObject *hooked = call_helper(s_hooked, node, grad, shared, tensor_obj);
             if (hooked == NULL) goto error;
             Py_SETREF(grad, hooked);
         } else {
             Py_DECREF(hooks);
+        }
+        if (capture != Py_None) {
+            PyObject *kept = call_helper(s_capture_non_leaf, node, grad, capture, captured);
+            if (kept == NULL) goto error;
+            Py_DECREF(kept);
         }
         int slicing = 0;
         Py_ssize_t outputs = n_outputs(node);
         if (outputs < 0 && PyErr_Occurred()) goto error;
         if (outputs != 1) {
             input_grads =
-                PyObject_CallMethodObjArgs(node, s_apply_multi, grad, Py_False, retain_obj, NULL);
+                PyObject_CallMethodObjArgs(node, s_apply_multi, grad, tensor_obj, retain_obj, NULL);
+        } else if (tensor_mode) {
+            input_grads =
+                PyObject_CallMethodObjArgs(node, s_apply, grad, tensor_ns, Py_True, retain_obj, NULL);
         } else {
             if (Py_TYPE(node) == Slice_type) {
                 PyObject *added =
@@ -620,7 +634,7 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS,
      "configure(types, objects, module): the classes, singletons and the helpers' module."},
     {"run_nodes", (PyCFunction)(void (*)(void))run_nodes, METH_FASTCALL,
-     "run_nodes(buffers, owned, ready, leaves, shared, retain_graph): the node loop."},
+     RUN_NODES_SIGNATURE ": the node loop."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -628,10 +642,10 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_gg_engine_loop",
                                     "gpugrad's backward node loop in C.", -1, methods};
 
 PyMODINIT_FUNC PyInit__gg_engine_loop(void) {
-    PyObject **names[] = {&s_hooked, &s_add_slice_into, &s_deliver, &s_note_repeats,
+    PyObject **names[] = {&s_hooked, &s_capture_non_leaf, &s_add_slice_into, &s_deliver, &s_note_repeats,
                           &s_check_outputs, &s_apply,  &s_apply_multi, &s_n_outputs, &s_seq,    &s_edges,
                           &s_pre_hooks, &s_backend,  &s_shape,     &s_sum_to, &s_astype};
-    const char *texts[] = {"_hooked", "_add_slice_into", "_deliver", "_note_repeats",
+    const char *texts[] = {"_hooked", "_capture_non_leaf", "_add_slice_into", "_deliver", "_note_repeats",
                            "_check_outputs", "apply", "apply_multi", "n_outputs", "seq",    "edges",
                            "pre_hooks", "backend", "shape",     "sum_to", "astype"};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {

@@ -123,7 +123,34 @@ def _retain_graph_twice(device):
     return [x.grad]
 
 
+def _double_backward(device):
+    x = gg.tensor([0.3, -0.8, 1.1], dtype=gg.float64, requires_grad=True, device=device)
+    y = (x.sin() * x.exp()).sum()
+    (g,) = gg.autograd.grad(y, x, create_graph=True)
+    (g.pow(2).sum() + y).backward()
+    return [x.grad, g]
+
+
+def _grad_of_intermediates(device):
+    x = gg.tensor([0.5, 1.0, -2.0], requires_grad=True, device=device)
+    a = x.tanh()
+    b = a * 3
+    return list(gg.autograd.grad(b.exp().sum() + a.sum(), (x, a, b)))
+
+
+def _hessian_and_per_sample_grads(device):
+    x = gg.tensor([0.2, -0.4, 0.9], dtype=gg.float64, device=device)
+    hessian = gg.func.hessian(lambda t: (t.sin() * t).sum())(x)
+    w = gg.randn(3, dtype=gg.float64, device=device)
+    batch = gg.randn(4, 3, dtype=gg.float64, device=device)
+    per_sample = gg.func.vmap(gg.func.grad(lambda w, x: (w * x).sum().tanh()), (None, 0))(w, batch)
+    return [hessian, per_sample]
+
+
 PROGRAMS = [
+    _double_backward,
+    _grad_of_intermediates,
+    _hessian_and_per_sample_grads,
     _bce,
     _mlp_adam,
     _cnn,
