@@ -91,22 +91,27 @@ def _slices_and_multi_output(device):
     return [h.grad]
 
 
-class _Cube(gg.autograd.Function):
+class _Softsign(gg.autograd.Function):
+    """PyTorch 2's style: ``forward`` without ``ctx``, ``setup_context`` apart."""
+
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x**3
+    def forward(x):
+        return x / (1 + x.abs())
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return 3 * x * x * g
+        return g / (1 + x.abs()) ** 2
 
 
 def _hooks_custom_and_casts(device):
     x = gg.tensor([0.5, -1.5, 2.0], requires_grad=True, device=device)
     y = gg.tensor([[1.0], [2.0]], requires_grad=True, dtype=gg.float64, device=device)
-    a = _Cube.apply(x.sin())
+    a = _Softsign.apply(x.sin())
     a.register_hook(lambda g: g * 3)
     b = a * y  # broadcast and float32 * float64
     b.retain_grad()
