@@ -9,6 +9,7 @@ tensors (``F`` is gpugrad's functional namespace), so every formula is different
 
 from __future__ import annotations
 
+import copy
 import inspect
 import itertools
 import threading
@@ -422,6 +423,31 @@ def new_node(
     if _anomaly.enabled:
         _anomaly.record_creation(node)
     return node
+
+
+_renamed_ops: dict[tuple[Op, str], Op] = {}
+
+
+def named_node(result: Tensor, node_name: str, *inputs: Any) -> Tensor:
+    """``result`` with its node shown under ``node_name``: PyTorch's name for an op that
+    gpugrad composes from others (``Deg2RadBackward0`` for ``deg2rad``'s multiplication),
+    or for an in-place form (``AsinhBackward1``). The formulas stay the row's own; one
+    renamed copy of each row per name, made once. Nothing is renamed when ``result`` has
+    no node of its own (no gradient, or the node of one of ``inputs``, returned as is)."""
+    node = result.grad_fn
+    if not isinstance(node, Node) or any(
+        isinstance(t, Tensor) and t.grad_fn is node for t in inputs
+    ):
+        return result
+    op = node.op
+    if op.node_name != node_name:
+        key = (op, node_name)
+        renamed = _renamed_ops.get(key)
+        if renamed is None:
+            renamed = _renamed_ops[key] = copy.copy(op)
+            renamed.node_name = node_name
+        node.op = renamed
+    return result
 
 
 class SliceNode(Node):

@@ -14,7 +14,7 @@ from typing import Any
 
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
-from ._graph import ModifiedOutput, Op, clock, describe
+from ._graph import ModifiedOutput, Op, clock, describe, named_node, next_sequence
 from ._tensor import Tensor, _wrap, shareable_data, version_owner
 from .backends import dtypes as _dtypes
 from .backends import fp_errors, python_data
@@ -49,6 +49,19 @@ OVERLAP_ERROR = (
 VIEW_OF_LEAF_ERROR = (
     "a view of a leaf Variable that requires grad is being used in an in-place operation."
 )
+
+
+INPLACE_UNARY_NODE_NAMES = {
+    "AcoshBackward0": "AcoshBackward1",
+    "AsinhBackward0": "AsinhBackward1",
+    "AtanhBackward0": "AtanhBackward1",
+}
+"""PyTorch's node names for in-place forms whose node differs from the out-of-place one's
+(``acosh_``, ``asinh_``, ``atanh_``), by the out-of-place node's name."""
+
+KEEPS_HISTORY = frozenset(("logical_and_", "logical_or_", "logical_xor_", "logical_not_"))
+"""In-place forms that PyTorch does not record: the tensor keeps its ``grad_fn`` and
+``requires_grad`` (``x.clone().logical_not_()`` is still a ``CloneBackward0`` output)."""
 
 
 def _record_write(t: Tensor) -> None:
@@ -135,8 +148,11 @@ def _needs_graph(t: Tensor, args: tuple) -> bool:
     return t.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
 
 
-def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
-    """Run ``function(t, *args)`` and store its result in ``t`` itself."""
+def apply_inplace(
+    function: Callable[..., Tensor], t: Tensor, *args: Any, keep_history: bool = False
+) -> Tensor:
+    """Run ``function(t, *args)`` and store its result in ``t`` itself; with
+    ``keep_history``, a result without a node leaves ``t``'s history as it was."""
     if not _needs_graph(t, args):
         with no_grad():
             _write(t, function(t, *args))
@@ -163,14 +179,40 @@ def apply_inplace(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Ten
         t.grad_fn,
         t._output_nr,
     )
+    mark = next_sequence()
     out = function(alias, *args)
     node = out.grad_fn
-    if node is not None and any(s is alias for s in getattr(node, "saved", ())):
-        alias._data = t._backend.copy(t._data)  # the node keeps the values it saved
+    if node is not None and node is not alias.grad_fn:
+        renamed = INPLACE_UNARY_NODE_NAMES.get(node.name())
+        if renamed is not None:
+            named_node(out, renamed)
+    if node is not None and _saves(node, alias, mark):
+        alias._data = t._backend.copy(t._data)  # the nodes keep the values they saved
     _write(t, out)
+    if node is None and keep_history:
+        return t
     t.grad_fn, t._output_nr, t._requires_grad = node, out._output_nr, out.requires_grad
     refresh_views(t)
     return t
+
+
+def _saves(node: Any, alias: Tensor, mark: int) -> bool:
+    """Whether ``node`` or a node it reaches made after sequence number ``mark`` (the
+    inner nodes of a composite op such as ``logit_``) saved ``alias`` for backward."""
+    stack, seen = [node], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        saved = getattr(node, "saved", ())
+        if type(saved) is tuple and any(s is alias for s in saved):
+            return True
+        for edge in getattr(node, "edges", ()):
+            target = edge[0] if type(edge) is tuple else edge
+            if getattr(target, "seq", -1) > mark:
+                stack.append(target)
+    return False
 
 
 def refresh_views(base: Tensor) -> None:
@@ -240,6 +282,7 @@ def _inplace_through_base(
 
 def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., Tensor]:
     overlap_allowed = name in OVERLAP_ALLOWED
+    keeps_history = name in KEEPS_HISTORY
     # elementwise ops: the operand's dtype checked first, as PyTorch's in-place kernels do
     # (``b.bitwise_and_(2.0)`` is a cast refusal, not bitwise_and's missing float kernel)
     checks_operand = function.__module__.endswith(".elementwise") and name != "lerp_"
@@ -257,7 +300,9 @@ def inplace_method(name: str, function: Callable[..., Tensor]) -> Callable[..., 
             and self._backend.internal_overlap(self._data)
         ):
             raise RuntimeError(OVERLAP_ERROR)
-        return apply_inplace(lambda t, *a: function(t, *a, **kwargs), self, *args)
+        return apply_inplace(
+            lambda t, *a: function(t, *a, **kwargs), self, *args, keep_history=keeps_history
+        )
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place version of ``{name.rstrip('_')}``."

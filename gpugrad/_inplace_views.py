@@ -7,12 +7,12 @@ PyTorch refuses it."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
+from ._graph import named_node
 from ._inplace import LEAF_ERROR, _record_write
 from ._tensor import Tensor, _wrap
 from .ops import shape
@@ -38,18 +38,6 @@ INPLACE_NODE_NAMES = {
 }
 """PyTorch's node names for the in-place forms, by the out-of-place op's node name."""
 
-_renamed_ops: dict = {}
-
-
-def _inplace_op(op: Any) -> Any:
-    """``op`` under its in-place node name (one copy per op, made once)."""
-    renamed = _renamed_ops.get(op)
-    if renamed is None:
-        renamed = copy.copy(op)
-        renamed.node_name = INPLACE_NODE_NAMES.get(op.node_name, op.node_name)
-        _renamed_ops[op] = renamed
-    return renamed
-
 
 def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
     """Make ``t`` the view ``function(t, *args)`` of its own memory."""
@@ -72,7 +60,7 @@ def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -
     if recording:
         node = out.grad_fn
         if node is not None:
-            node.op = _inplace_op(node.op)
+            named_node(out, INPLACE_NODE_NAMES.get(node.name(), node.name()))
         t.grad_fn, t._output_nr = node, out._output_nr
     extra = t._extra
     if extra is not None and getattr(extra, "view_key", None) is not None:

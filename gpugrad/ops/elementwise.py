@@ -14,7 +14,7 @@ import builtins
 import math
 from typing import Any
 
-from .._graph import Op
+from .._graph import Op, named_node
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
 from ..backends import python_data as _python_data
@@ -1645,7 +1645,6 @@ for _name, _of in (
     ("greater_equal", "ge"),
     ("less_equal", "le"),
     ("not_equal", "ne"),
-    ("sgn", "sign"),
 ):
     alias(_name, _of)
 
@@ -1654,6 +1653,12 @@ def _as_tensor_pair(input: TensorOrNumber, other: TensorOrNumber) -> tuple[Tenso
     """Two operands as tensors on one device (a Python number becomes a 0-d tensor)."""
     like = input if isinstance(input, Tensor) else other
     return as_tensor(input, like), as_tensor(other, like)
+
+
+@declare()
+def sgn(input: Tensor) -> Tensor:
+    """The sign of each element (``sign``, under PyTorch's node name for ``sgn``)."""
+    return named_node(sign(input), "SgnBackward0", input)
 
 
 @declare()
@@ -1667,13 +1672,13 @@ def positive(input: Tensor) -> Tensor:
 @declare(inplace=("deg2rad_",))
 def deg2rad(input: Tensor) -> Tensor:
     """Degrees to radians (integers give the default float dtype)."""
-    return mul(_float_input(input), math.pi / 180)
+    return named_node(mul(_float_input(input), math.pi / 180), "Deg2RadBackward0", input)
 
 
 @declare(inplace=("rad2deg_",))
 def rad2deg(input: Tensor) -> Tensor:
     """Radians to degrees (integers give the default float dtype)."""
-    return mul(_float_input(input), 180 / math.pi)
+    return named_node(mul(_float_input(input), 180 / math.pi), "Rad2DegBackward0", input)
 
 
 @declare(inplace=("logit_",))
@@ -1682,7 +1687,7 @@ def logit(input: Tensor, eps: float | None = None) -> Tensor:
     p = _float_input(input)
     if eps is not None:
         p = clamp(p, eps, 1 - eps)
-    return log(div(p, 1 - p))
+    return named_node(log(div(p, 1 - p)), "LogitBackward0", input)
 
 
 @declare(inplace=("xlogy_",))
@@ -1692,7 +1697,8 @@ def xlogy(input: TensorOrNumber, other: TensorOrNumber) -> Tensor:
     x = _floating_pair(x, y)
     # log(1) = 0 where x is 0, so neither the value nor the gradient meets 0 * log(0)
     safe = where((x == 0) & (y == y), 1, y)
-    return mul(x, log(safe))
+    which = 1 if not isinstance(input, Tensor) else 2 if not isinstance(other, Tensor) else 0
+    return named_node(mul(x, log(safe)), f"XlogyBackward{which}", input, other)
 
 
 @declare(inplace=("sinc_",))
@@ -1701,14 +1707,16 @@ def sinc(input: Tensor) -> Tensor:
     x = _float_input(input)
     zero = x == 0
     scaled = mul(where(zero, 1, x), math.pi)  # 1 at 0: no 0/0 in the value or the gradient
-    return where(zero, 1, div(sin(scaled), scaled))
+    return named_node(where(zero, 1, div(sin(scaled), scaled)), "SincBackward0", input)
 
 
 @declare(inplace=("float_power_",))
 def float_power(input: TensorOrNumber, exponent: TensorOrNumber) -> Tensor:
     """``input ** exponent`` computed in float64."""
     base, power = _as_tensor_pair(input, exponent)
-    return pow(to_dtype(base, _dtypes.float64), to_dtype(power, _dtypes.float64))
+    result = pow(to_dtype(base, _dtypes.float64), to_dtype(power, _dtypes.float64))
+    which = 2 if not isinstance(input, Tensor) else 0 if not isinstance(exponent, Tensor) else 1
+    return named_node(result, f"PowBackward{which}", input, exponent)
 
 
 @declare()
@@ -1724,7 +1732,8 @@ def copysign(input: TensorOrNumber, other: TensorOrNumber) -> Tensor:
     """``input``'s magnitude with ``other``'s sign (as a float)."""
     x, y = _as_tensor_pair(input, other)
     x = _floating_pair(x, y)
-    return where(signbit(y), -abs(x), abs(x))
+    which = 0 if isinstance(other, Tensor) else 1
+    return named_node(where(signbit(y), -abs(x), abs(x)), f"CopysignBackward{which}", input, other)
 
 
 @declare(inplace=("heaviside_",))
@@ -1738,7 +1747,8 @@ def heaviside(input: Tensor, values: Tensor) -> Tensor:
 @declare()
 def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
     """``log2(2**input + 2**other)`` without overflow."""
-    return div(logaddexp(mul(input, math.log(2)), mul(other, math.log(2))), math.log(2))
+    result = div(logaddexp(mul(input, math.log(2)), mul(other, math.log(2))), math.log(2))
+    return named_node(result, "Logaddexp2Backward0", input, other)
 
 
 @declare(inplace=("addcmul_",))
@@ -1756,13 +1766,15 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 
 @declare(inplace=("clamp_min_",))
 def clamp_min(input: Tensor, min: Number) -> Tensor:
     """``clamp(input, min=min)``."""
-    return clamp(input, min=min)
+    which = 1 if isinstance(min, Tensor) else 0
+    return named_node(clamp(input, min=min), f"ClampMinBackward{which}", input)
 
 
 @declare(inplace=("clamp_max_",))
 def clamp_max(input: Tensor, max: Number) -> Tensor:
     """``clamp(input, max=max)``."""
-    return clamp(input, max=max)
+    which = 1 if isinstance(max, Tensor) else 0
+    return named_node(clamp(input, max=max), f"ClampMaxBackward{which}", input)
 
 
 @declare()

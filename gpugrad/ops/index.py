@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .._graph import Op
+from .._graph import Op, named_node
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
 from ..backends import python_data as _python_data
@@ -771,7 +771,7 @@ def scatter_reduce(
         base = input if include_self else scatter(input, axis, idx, 0)
         total = scatter_add(base, axis, idx, part)
         if reduce == "sum":
-            return total
+            return named_node(total, "ScatterReduceBackward0", input, src)
         dtype = input._data.dtype
         ones = backend.ones(idx.shape, dtype)
         start = backend.full(input._data.shape, 1 if include_self else 0, dtype)
@@ -779,7 +779,8 @@ def scatter_reduce(
         count = backend.where(count == 0, backend.ones((), dtype), count)
         if dtype.kind in "iu":  # integer means round down, as PyTorch's
             return _wrap(total._data // count, backend)
-        return total / _wrap(count, backend)
+        mean = total / _wrap(count, backend)
+        return named_node(mean, "ScatterReduceBackward0", input, src)
     out = backend.scatter_reduce(input._data, axis, idx, part._data, reduce, include_self)
     op = SCATTER_REDUCE_PROD if reduce == "prod" else SCATTER_REDUCE_EXTREME
     return _record(op, out, backend, (input, part), (axis, idx, include_self))
@@ -1007,7 +1008,8 @@ def index_put(input: Tensor, indices: Sequence[Any], values: Any, accumulate: bo
         raise IndexError(_index_message(str(error), data.ndim, key)) from None
     values = expand(values, target)
     if accumulate:
-        return input + index_scatter(values, data.shape, key)
+        total = input + index_scatter(values, data.shape, key)
+        return named_node(total, "IndexPutBackward0", input, values)
     backend = input._backend
     out = backend.copy(data)
     out[key] = values._data
@@ -1068,7 +1070,10 @@ def repeat_interleave(
     if counts.shape != (n,):
         raise RuntimeError("repeats must have the same size as input along dim")
     index = backend.repeat_indices(counts)
-    return index_select(input, axis, _wrap(index, backend))
+    result = index_select(input, axis, _wrap(index, backend))
+    if isinstance(repeats, Tensor):
+        return result
+    return named_node(result, "ViewBackward0", input)  # PyTorch: expand, then a view
 
 
 @declare(export=False)

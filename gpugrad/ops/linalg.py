@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .._factories import zeros_like
-from .._graph import FREED, SECOND_BACKWARD, Node, Op, edge_of, new_node
+from .._graph import FREED, SECOND_BACKWARD, Node, Op, edge_of, named_node, new_node
 from .._tensor import Tensor, _wrap, _wrap_result
 from .._tensor import grad_enabled as _grad_enabled
 from ..backends import dtypes as _dtypes
@@ -1014,7 +1014,7 @@ def norm(
 @declare()
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """The ``p``-norm of ``input - other``."""
-    return vector_norm(input - other, p)
+    return named_node(vector_norm(input - other, p), "DistBackward0", input, other)
 
 
 @declare(methods=())
@@ -1185,7 +1185,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     b = reshape(other, (1,) * (ndim - other.ndim) + tuple(other.shape))
     spread_a = reshape(a, tuple(n for m in a.shape for n in (m, 1)))
     spread_b = reshape(b, tuple(n for m in b.shape for n in (1, m)))
-    return reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a.shape, b.shape)))
+    product = reshape(spread_a * spread_b, tuple(m * n for m, n in zip(a.shape, b.shape)))
+    return named_node(product, "UnsafeViewBackward0", input, other)
 
 
 @declare(methods=())
@@ -1310,7 +1311,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
         raise RuntimeError(
             f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors"
         )
-    return dot(input, other)
+    return named_node(dot(input, other), "VdotBackward0", input, other)
 
 
 @declare(inplace=("addr_",))

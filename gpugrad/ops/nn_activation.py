@@ -14,6 +14,7 @@ from typing import Any
 
 from .._factories import rand, triu_indices, zeros
 from .._grad_mode import is_grad_enabled
+from .._graph import named_node
 from .._tensor import Tensor
 from ..backends import dtypes as _dtypes
 from ..backends import python_data
@@ -144,7 +145,8 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x`` where ``|x| > lambd``, else 0 (NaN stays NaN)."""
     _require_float(input, "hardshrink_cpu")
-    return where(logical_and(input >= -lambd, input <= lambd), 0.0, input)
+    result = where(logical_and(input >= -lambd, input <= lambd), 0.0, input)
+    return named_node(result, "HardshrinkBackward0", input)
 
 
 @declare()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._factories import arange, ones, tensor, zeros
+from .._graph import named_node
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
 from ..backends.fp_errors import quiet as _quiet
@@ -362,7 +363,7 @@ def lcm(input: Tensor, other: Tensor) -> Tensor:
 @declare(inplace=("ldexp_",))
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
     """``input * 2**other``."""
-    return mul(_float_input(input), exp2(other))
+    return named_node(mul(_float_input(input), exp2(other)), "LdexpBackward0", input, other)
 
 
 @declare()

@@ -10,12 +10,11 @@ methods)."""
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .._graph import Op
+from .._graph import Op, named_node
 from .._tensor import Tensor, _wrap
 from ..backends import dtypes as _dtypes
 from . import index as _index
@@ -32,23 +31,6 @@ def _dim(function: str, dim: int, ndim: int) -> int:
             f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})"
         )
     return dim % ndim if ndim else 0
-
-
-_renamed: dict = {}
-
-
-def _named(result: Tensor, node_name: str) -> Tensor:
-    """``result`` with its node under PyTorch's name for the composed op
-    (``SliceScatterBackward0``), its formulas unchanged (one renamed row per op and name)."""
-    node = result.grad_fn
-    if node is not None:
-        key = (node.op, node_name)
-        op = _renamed.get(key)
-        if op is None:
-            op = _renamed[key] = copy.copy(node.op)
-            op.node_name = node_name
-        node.op = op
-    return result
 
 
 def _check_slice_shape(src: Tensor, target: tuple) -> None:
@@ -325,7 +307,7 @@ def index_reduce(
         shape[dim] = positions.numel()
     spread = positions.reshape(shape).expand(source.shape) if shape else positions.reshape(())
     out = input.scatter_reduce(dim, spread, source, reduce, include_self=include_self)
-    return _named(out, "IndexReduceBackward0")
+    return named_node(out, "IndexReduceBackward0")
 
 
 @declare(inplace=("put_",))
@@ -356,7 +338,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     flat_index = flat_index.remainder(count) if count else flat_index
     flat = input.reshape(-1)
     out = flat.index_put((flat_index,), source.reshape(-1), accumulate)
-    return _named(out.reshape(input.shape), "PutBackward0")
+    return named_node(out.reshape(input.shape), "PutBackward0")
 
 
 @declare(inplace=("masked_scatter_",), rows=(MASKED_SCATTER,))
@@ -386,9 +368,9 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input``."""
     if isinstance(other, Tensor):
-        return _named(other.sub(input, alpha=alpha), "RsubBackward0")
+        return named_node(other.sub(input, alpha=alpha), "RsubBackward0")
     out = input.mul(-alpha).add(other) if alpha != 1 else input.neg().add(other)
-    return _named(out, "RsubBackward1")
+    return named_node(out, "RsubBackward1")
 
 
 @declare()
@@ -418,7 +400,7 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
     others = tuple(d for d in range(ndim) if d != dim)
     norms = input.norm(p, dim=others, keepdim=True)
     factor = (maxnorm / (norms + 1e-7)).where(norms > maxnorm, norms.new_ones(()))
-    return _named(input * factor, "RenormBackward0")
+    return named_node(input * factor, "RenormBackward0")
 
 
 @declare()

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from .._graph import Op
+from .._graph import Op, named_node
 from .._tensor import Tensor, mark_view, shape_arg, shareable_data
 from ..backends import cpu as _cpu
 from ..backends import dtypes as _dtypes
@@ -582,7 +582,8 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
     if dims is None:
         if isinstance(shifts, int) or len(_ints(shifts)) == 1:
             flat = reshape(input, (-1,))
-            return reshape(roll(flat, _ints(shifts)[0], 0), input._data.shape)
+            rolled = reshape(roll(flat, _ints(shifts)[0], 0), input._data.shape)
+            return named_node(rolled, "RollBackward0", input)
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(_ints(shifts))}, dims:0"
         )
@@ -679,7 +680,7 @@ def trace(input: Tensor) -> Tensor:
         raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if input._data.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
-    return sum_(diagonal(input))
+    return named_node(sum_(diagonal(input)), "TraceBackward0", input)
 
 
 @declare(rows=(REPEAT,))
