@@ -38,6 +38,7 @@ from ._exports import igammac as gammaincc
 from ._exports import lgamma as gammaln
 from ._exports import mvlgamma as multigammaln
 from ._exports import sigmoid as expit
+from ._graph import named_node
 from ._tensor import Tensor
 from .ops import elementwise as _elementwise
 from .ops.elementwise import special_erfcx as erfcx
@@ -113,7 +114,9 @@ def xlog1py(input: Tensor | float, other: Tensor | float) -> Tensor:
     """``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
     x, y = _elementwise._float_operands("", input, other)
     safe = _elementwise.where((x == 0) & (y == y), 0, y)  # log1p(0) = 0: no 0 * inf
-    return _elementwise.mul(x, log1p(safe))
+    which = 1 if not isinstance(input, Tensor) else 2 if not isinstance(other, Tensor) else 0
+    result = _elementwise.mul(x, log1p(safe))
+    return named_node(result, f"SpecialXlog1PyBackward{which}", input, other)
 
 
 def entr(input: Tensor) -> Tensor:

@@ -63,6 +63,40 @@ CASES = {
     "sinc": lambda L, kw: _x(L, **kw).sinc(),
     "sgn": lambda L, kw: _x(L, **kw).sgn(),
     "logaddexp2": lambda L, kw: L.logaddexp2(_x(L, **kw), _x(L, **kw) * 3),
+    "leaky_relu": lambda L, kw: L.nn.functional.leaky_relu(_x(L, **kw) - 0.5, 0.1),
+    "elu": lambda L, kw: L.nn.functional.elu(_x(L, **kw) - 0.5),
+    "silu": lambda L, kw: L.nn.functional.silu(_x(L, **kw)),
+    "mish": lambda L, kw: L.nn.functional.mish(_x(L, **kw)),
+    "hardtanh": lambda L, kw: L.nn.functional.hardtanh(_x(L, **kw) * 3 - 1),
+    "relu6": lambda L, kw: L.nn.functional.relu6(_x(L, **kw) * 9 - 1),
+    "hardsigmoid": lambda L, kw: L.nn.functional.hardsigmoid(_x(L, **kw) * 9 - 4),
+    "hardswish": lambda L, kw: L.nn.functional.hardswish(_x(L, **kw) * 9 - 4),
+    "logsigmoid": lambda L, kw: L.nn.functional.logsigmoid(_x(L, **kw)),
+    "glu": lambda L, kw: L.nn.functional.glu(_x(L, **kw)),
+    "softshrink": lambda L, kw: L.nn.functional.softshrink(_x(L, **kw), 0.4),
+    "celu": lambda L, kw: L.nn.functional.celu(_x(L, **kw) - 0.5, 0.7),
+    "selu": lambda L, kw: L.nn.functional.selu(_x(L, **kw) - 0.5),
+    "smooth_l1_loss": lambda L, kw: L.nn.functional.smooth_l1_loss(_x(L, **kw), _x(L, **kw) / 3),
+    "huber_loss": lambda L, kw: L.nn.functional.huber_loss(
+        _x(L, **kw), _x(L, **kw) * 3, reduction="sum", delta=0.5
+    ),
+    "pixel_shuffle": lambda L, kw: L.nn.functional.pixel_shuffle(
+        _x(L, **kw).reshape(1, 4, 1, 1), 2
+    ),
+    "addcmul": lambda L, kw: L.addcmul(_x(L, **kw), _x(L, **kw), _x(L, **kw), value=0.5),
+    "addcdiv": lambda L, kw: L.addcdiv(_x(L, **kw), _x(L, **kw), _x(L, **kw) + 1),
+    "baddbmm": lambda L, kw: L.baddbmm(
+        _x(L, **kw)[None], _x(L, **kw)[None], _x(L, **kw)[None], beta=0.5
+    ),
+    "addbmm": lambda L, kw: L.addbmm(_x(L, **kw), _x(L, **kw)[None], _x(L, **kw)[None]),
+    "special.xlog1py": lambda L, kw: L.special.xlog1py(_x(L, **kw), _x(L, **kw)),
+    "rot90": lambda L, kw: L.rot90(_x(L, **kw)),
+    "rot90 k=4": lambda L, kw: L.rot90(_x(L, **kw), 4),
+    "linalg.cross": lambda L, kw: L.linalg.cross(
+        _x(L, **kw).reshape(1, 4)[:, :3], _x(L, **kw).reshape(1, 4)[:, 1:]
+    ),
+    "cdist": lambda L, kw: L.cdist(_x(L, **kw), _x(L, **kw) * 2),
+    "linalg.pinv": lambda L, kw: L.linalg.pinv(_x(L, **kw)),
     "asinh_": lambda L, kw: _x(L, **kw).asinh_(),
     "arctanh_": lambda L, kw: (_x(L, **kw) * 0.5).arctanh_(),
     "acosh_": lambda L, kw: (_x(L, **kw) + 1).acosh_(),
@@ -124,7 +158,9 @@ def test_node_names_values_and_gradients_are_pytorchs(case, device):
             either = g_ours if g_ours is not None else g_theirs
             assert either is None or not numpy.abs(either).sum()
         else:
-            numpy.testing.assert_allclose(g_ours, g_theirs, rtol=1e-12, atol=1e-15)
+            # 1e-7: PyTorch rounds some float64 ops' constants to float32 (celu's alpha,
+            # hardsigmoid's 1/6), a relative 3e-8
+            numpy.testing.assert_allclose(g_ours, g_theirs, rtol=1e-7, atol=1e-12)
 
 
 def test_a_renamed_row_is_one_copy_per_name():

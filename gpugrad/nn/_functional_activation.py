@@ -11,6 +11,7 @@ import warnings
 from typing import Any
 
 from .._factories import zeros_like
+from .._graph import named_node
 from .._tensor import Tensor
 from ..ops import nn_activation as _ops
 from ..ops.elementwise import logical_and, where
@@ -104,7 +105,9 @@ def _hardsigmoid(x: Tensor) -> Tensor:
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """``relu6(x + 3) / 6``; gradient ``1/6`` strictly inside ``(-3, 3)``."""
     _require_float(input, "hardsigmoid_cpu")
-    return apply_composite_inplace(_hardsigmoid, input) if inplace else _hardsigmoid(input)
+    if inplace:
+        return apply_composite_inplace(_hardsigmoid, input)
+    return named_node(_hardsigmoid(input), "HardsigmoidBackward0", input)
 
 
 def _hardswish(x: Tensor) -> Tensor:
@@ -116,13 +119,15 @@ def _hardswish(x: Tensor) -> Tensor:
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * relu6(x + 3) / 6``."""
     _require_float(input, "hardswish_cpu")
-    return apply_composite_inplace(_hardswish, input) if inplace else _hardswish(input)
+    if inplace:
+        return apply_composite_inplace(_hardswish, input)
+    return named_node(_hardswish(input), "HardswishBackward0", input)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """``log(sigmoid(x)) = -softplus(-x)``, computed stably."""
     _require_float(input, "log_sigmoid_cpu")
-    return -softplus(-input)
+    return named_node(-softplus(-input), "LogSigmoidBackward0", input)
 
 
 def glu(input: Tensor, dim: int = -1) -> Tensor:
@@ -137,7 +142,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         )
     _require_float(input, "glu_cpu")
     half = size // 2
-    return input.narrow(dim, 0, half) * input.narrow(dim, half, half).sigmoid()
+    result = input.narrow(dim, 0, half) * input.narrow(dim, half, half).sigmoid()
+    return named_node(result, "GluBackward0", input)
 
 
 _DTYPE_LIMITS = {
@@ -157,7 +163,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
             f"lambda must be in range [0, {limit}] for input dtype {name}, but found {lambd:g}"
         )
     inside = logical_and(input >= -lambd, input <= lambd)
-    return where(inside, 0.0, where(input > 0, input - lambd, input + lambd))
+    result = where(inside, 0.0, where(input > 0, input - lambd, input + lambd))
+    return named_node(result, "SoftshrinkBackward0", input)
 
 
 def softsign(input: Tensor) -> Tensor:

@@ -32,6 +32,7 @@ from .._factories import tensor as _tensor
 from .._factories import zeros as _zeros
 from .._grad_mode import is_grad_enabled as _is_grad_enabled
 from .._grad_mode import no_grad as _no_grad
+from .._graph import named_node as _named_node
 from .._tensor import Tensor
 from ..autograd.function import one_node as _one_node
 from ..backends import dtypes as _dtypes
@@ -241,7 +242,9 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     def function(x: Tensor) -> Tensor:
         return _where(x > 0, x, x * negative_slope)
 
-    return _in_place(input, function) if inplace else function(input)
+    if inplace:
+        return _in_place(input, function)
+    return _named_node(function(input), "LeakyReluBackward0", input)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -251,7 +254,9 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     def function(x: Tensor) -> Tensor:
         return _where(x > 0, x, x.clamp(max=0.0).expm1() * alpha)
 
-    return _in_place(input, function) if inplace else function(input)
+    if inplace:
+        return _in_place(input, function)
+    return _named_node(function(input), "EluBackward0", input)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -260,7 +265,9 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     def function(x: Tensor) -> Tensor:
         return x * x.sigmoid()
 
-    return _in_place(input, function) if inplace else function(input)
+    if inplace:
+        return _in_place(input, function)
+    return _named_node(function(input), "SiluBackward0", input)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
@@ -269,7 +276,9 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     def function(x: Tensor) -> Tensor:
         return x * softplus(x).tanh()
 
-    return _in_place(input, function) if inplace else function(input)
+    if inplace:
+        return _in_place(input, function)
+    return _named_node(function(input), "MishBackward0", input)
 
 
 def hardtanh(
@@ -283,7 +292,9 @@ def hardtanh(
         inside = _logical_and(x > min_val, x < max_val)
         return _where(inside, x, x.detach().clamp(min_val, max_val))
 
-    return _in_place(input, function) if inplace else function(input)
+    if inplace:
+        return _in_place(input, function)
+    return _named_node(function(input), "HardtanhBackward0", input)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -1719,7 +1730,7 @@ def smooth_l1_loss(
     if beta == 0:
         return _reduce(size, reduction)
     loss = _where(size < beta, diff * diff * (0.5 / beta), size - 0.5 * beta)
-    return _reduce(loss, reduction)
+    return _named_node(_reduce(loss, reduction), "SmoothL1LossBackward0", input, target)
 
 
 def huber_loss(
@@ -1737,7 +1748,8 @@ def huber_loss(
     diff = input - target
     size = diff.abs()
     loss = _where(size < delta, diff * diff * 0.5, (size - 0.5 * delta) * delta)
-    return _weighted_reduce(loss, input, weight, reduction, by_weight=False)
+    loss = _weighted_reduce(loss, input, weight, reduction, by_weight=False)
+    return loss if weight is not None else _named_node(loss, "HuberLossBackward0", input, target)
 
 
 def kl_div(

@@ -1754,13 +1754,15 @@ def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
 @declare(inplace=("addcmul_",))
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1) -> Tensor:
     """``input + value * tensor1 * tensor2``."""
-    return add(input, mul(tensor1, tensor2), alpha=value)
+    result = add(input, mul(tensor1, tensor2), alpha=value)
+    return named_node(result, "AddcmulBackward0", input, tensor1, tensor2)
 
 
 @declare(inplace=("addcdiv_",))
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Number = 1) -> Tensor:
     """``input + value * tensor1 / tensor2``."""
-    return add(input, div(tensor1, tensor2), alpha=value)
+    result = add(input, div(tensor1, tensor2), alpha=value)
+    return named_node(result, "AddcdivBackward0", input, tensor1, tensor2)
 
 
 @declare(inplace=("clamp_min_",))

@@ -1034,7 +1034,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         )
     if p < 0:
         raise RuntimeError("cdist only supports non-negative p values")
-    return vector_norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, -1)
+    distances = vector_norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, -1)
+    return named_node(distances, "CdistBackward0", x1, x2)
 
 
 # --- products built on matmul and einsum --------------------------------------------------
@@ -1167,14 +1168,16 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any 
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     _check_add_product("baddbmm", input, batch1, batch2)
-    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+    result = _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+    return named_node(result, "BaddbmmBackward0", input, batch1, batch2)
 
 
 @declare()
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1):
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
     _check_add_product("addbmm", input, batch1, batch2)
-    return _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
+    result = _scaled_sum(input, sum(bmm(batch1, batch2), 0), beta, alpha)
+    return named_node(result, "AddbmmBackward0", input, batch1, batch2)
 
 
 @declare()
@@ -1259,13 +1262,13 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     """The 3-D cross product along ``dim`` (the first dimension of size 3 when ``None``)."""
     if dim is None:
         dim = next((i for i, n in enumerate(input.shape) if n == 3), -1)
-    return _cross(input, other, dim, "linalg.cross")
+    return named_node(_cross(input, other, dim, "linalg.cross"), "LinalgCrossBackward0", input)
 
 
 @declare("linalg_cross", methods=(), export=False)
 def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """``torch.linalg.cross``: the 3-D cross product along ``dim`` (default the last)."""
-    return _cross(input, other, dim, "linalg.cross")
+    return named_node(_cross(input, other, dim, "linalg.cross"), "LinalgCrossBackward0", input)
 
 
 @declare("matrix_rank", methods=(), export=False)
@@ -1299,7 +1302,8 @@ def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None, hermitian: bool = Fal
         limit = clamp(largest * rtol, min=atol or 0.0)
     keep = values > limit
     inverse = where(keep, 1 / where(keep, values, 1), 0)
-    return matmul(mT(right) * unsqueeze(inverse, -2), mT(left))
+    result = matmul(mT(right) * unsqueeze(inverse, -2), mT(left))
+    return named_node(result, "LinalgPinvBackward0", A)
 
 
 # --- PyTorch names composed from the ops above (helper "out": missing top-level names) ---

@@ -52,7 +52,8 @@ def celu(input: Tensor, alpha: float = 1.0) -> Tensor:
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     python_data.checked_fill(alpha, input._data.dtype)
-    return where(input > 0, input, (input.clamp(max=0.0) / alpha).expm1() * alpha)
+    result = where(input > 0, input, (input.clamp(max=0.0) / alpha).expm1() * alpha)
+    return named_node(result, "CeluBackward0", input)
 
 
 @declare(methods=())
@@ -66,7 +67,7 @@ def selu(input: Tensor) -> Tensor:
     """``scale * (max(0, x) + min(0, alpha * (exp(x) - 1)))`` with PyTorch's constants."""
     _require_float(input, "elu_cpu")
     negative = input.clamp(max=0.0).expm1() * (SELU_ALPHA * SELU_SCALE)
-    return where(input > 0, input * SELU_SCALE, negative)
+    return named_node(where(input > 0, input * SELU_SCALE, negative), "EluBackward0", input)
 
 
 @declare(methods=())
@@ -206,7 +207,8 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     n = len(lead)
     out = input.reshape(*lead, c // (r * r), r, r, h, w)
     out = out.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
-    return out.reshape(*lead, c // (r * r), h * r, w * r)
+    out = out.reshape(*lead, c // (r * r), h * r, w * r)
+    return named_node(out, "PixelShuffleBackward0", input)
 
 
 @declare(methods=())

@@ -939,12 +939,14 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     a, b = dims
     k %= 4
     if k == 1:
-        return transpose(_flip(input, (b,)), a, b)
-    if k == 2:
-        return _flip(input, (a, b))
-    if k == 3:
-        return _flip(transpose(input, a, b), (b,))
-    return input.clone()
+        rotated = transpose(_flip(input, (b,)), a, b)
+    elif k == 2:
+        rotated = _flip(input, (a, b))
+    elif k == 3:
+        rotated = _flip(transpose(input, a, b), (b,))
+    else:
+        rotated = input.clone()
+    return named_node(rotated, "Rot90Backward0", input)
 
 
 def _at_least_each(function: str, ndim: int, tensors: tuple) -> Any:
