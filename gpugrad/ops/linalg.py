@@ -1136,7 +1136,8 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
         and broadcast_shapes(input.shape, product.shape) == product.shape
     ):
         return _scaled_sum(input, product, beta, alpha)
-    out = product._data + input._data  # the product once: mm's (its node is dropped)
+    with backend.quiet():  # inf + -inf is NaN, unwarned (as PyTorch)
+        out = product._data + input._data  # the product once: mm's (its node is dropped)
     result = _record(ADDMM, out, backend, (input, mat1, mat2))
     if result.grad_fn is not None:
         result.grad_fn.shapes = (input._data.shape, None, None)
