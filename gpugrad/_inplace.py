@@ -34,6 +34,7 @@ from .ops.index import (
 )
 from .ops.registry import declare
 from .ops.shape import expand, reshape
+from .ops.transfer import to_dtype
 
 VIEW_ERROR = (
     "an in-place operation on this view of a tensor that requires grad, while recording a "
@@ -172,7 +173,7 @@ def apply_inplace(
     if owner is not t and owner.requires_grad and owner.grad_fn is None:
         raise RuntimeError(VIEW_OF_LEAF_ERROR)
     if owner is not t:  # a write through a view: the base records it (CopySlices)
-        return _inplace_through_base(function, t, owner, args)
+        return _inplace_through_base(function, t, owner, args, keep_history)
     alias = _wrap(t._data, t._backend)
     alias._requires_grad, alias.grad_fn, alias._output_nr = (
         t.requires_grad,
@@ -240,7 +241,11 @@ def refresh_views(base: Tensor) -> None:
 
 
 def _inplace_through_base(
-    function: Callable[..., Tensor], view: Tensor, base: Tensor, args: tuple
+    function: Callable[..., Tensor],
+    view: Tensor,
+    base: Tensor,
+    args: tuple,
+    keep_history: bool = False,
 ) -> Tensor:
     """An in-place op on ``base[key]``: write the new values into the base at ``key``
     (differentiably, rebasing the base's history, as PyTorch's CopySlices does), then make
@@ -264,6 +269,11 @@ def _inplace_through_base(
         )
     if values._data.dtype != base._data.dtype:
         _check_cast(values._data.dtype, base._data.dtype)
+        values = to_dtype(values, base.dtype)  # logical_not_'s bools into a float base
+    if keep_history and values.grad_fn is None:  # not recorded (see KEEPS_HISTORY)
+        with no_grad():
+            apply_inplace(_setitem, base, key, values, SETITEM_COPY_SLICES)
+        return named_node(view, "AsStridedBackward0")  # PyTorch regenerates the view's node
     if view._backend.internal_overlap(view._data):
         # elements sharing memory: only the changed ones are written, as PyTorch's kernels
         changed = values._data != view._data

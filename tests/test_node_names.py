@@ -109,6 +109,8 @@ CASES = {
     "sin_": lambda L, kw: _x(L, **kw).sin_(),
     "logical_not_": lambda L, kw: _x(L, **kw).clone().logical_not_(),
     "logical_and_": lambda L, kw: _x(L, **kw).logical_and_(_x(L, **kw) > 0.5),
+    "logical_not_ of a transposed view": lambda L, kw: _x(L, **kw).transpose(0, 1).logical_not_(),
+    "logical_not_ of a slice": lambda L, kw: _x(L, **kw)[::2].logical_not_(),
 }
 
 
