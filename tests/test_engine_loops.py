@@ -314,3 +314,38 @@ def test_the_c_loop_keeps_nothing_alive(native_loop, monkeypatch):
     assert (sys.getrefcount(w), sys.getrefcount(w.grad), sys.getrefcount(w.grad._data)) == (
         refcounts
     )
+
+
+def test_two_processes_building_on_an_empty_cache_both_get_the_c_loop(tmp_path):
+    """The first backward of two processes at once, on an empty cache: both build (one
+    file is left, renamed into place atomically) and both run the C loop."""
+    import os
+    import subprocess
+
+    from gpugrad import _engine_native
+
+    if _engine_native._toolchain_missing() is not None:
+        pytest.skip("no compiler: the Python loop is the only one here")
+    script = (
+        "import gpugrad as gg\n"
+        "from gpugrad import _engine_native\n"
+        "x = gg.tensor([1.0, 2.0], requires_grad=True)\n"
+        "(x * x).sum().backward()\n"
+        "print(x.grad.tolist(), _engine_native.describe())\n"
+    )
+    environment = {**os.environ, "GPUGRAD_CACHE_DIR": str(tmp_path), "GPUGRAD_CPU_KERNELS": "auto"}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-W", "error::RuntimeWarning", "-c", script],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        assert out.strip() == "[2.0, 4.0] backward loop: C (built or loaded from the cache)"
+    assert [p.name.startswith("engine_loop_") for p in tmp_path.iterdir()] == [True]
