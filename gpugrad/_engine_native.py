@@ -10,8 +10,9 @@ It follows the CPU kernels' choice (``gg.set_cpu_kernels``, ``GPUGRAD_CPU_KERNEL
 kernels' cache (about a second; later processes load it in milliseconds), with the same
 compiler plus ``-x c`` and Python's headers. Without a compiler or Python's headers, or
 when the build fails, the Python loop runs: silently for ``"auto"`` without a compiler,
-with one ``RuntimeWarning`` naming the reason otherwise. ``create_graph=True`` and
-``autograd.grad`` always take the Python loop.
+with one ``RuntimeWarning`` naming the reason otherwise. It serves every backward
+(``create_graph=True`` and ``autograd.grad`` included: their tensor formulas and captures
+are Python calls from the C loop).
 """
 
 from __future__ import annotations
