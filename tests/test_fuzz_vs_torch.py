@@ -497,3 +497,53 @@ def test_numpy_of_a_full_reduction_shares_its_memory():
         total.numpy()[...] += 1
         assert total.item() == 4.0
         assert L.tensor([1.0, 2.0]).sum().expand(3).tolist() == [3.0, 3.0, 3.0]
+
+
+def test_masked_fill_broadcasts_its_input_out_of_place(device):
+    """``masked_fill(x, mask)`` with a mask larger than ``x`` broadcasts ``x`` (gradients
+    summed back), as PyTorch's; the in-place form refuses the shape, in PyTorch's words."""
+    results = []
+    for L, dev in ((torch, "cpu"), (gg, device)):
+        x = L.zeros(2, 1, 3, requires_grad=True, device=dev)
+        mask = L.tensor([[[1, 0, 1]] * 3, [[0, 0, 1]] * 3], device=dev) > 0
+        y = x.masked_fill(mask, 1.0)
+        (y * L.arange(18.0, device=dev).reshape(2, 3, 3)).sum().backward()
+        results.append((tuple(y.shape), y.tolist(), x.grad.tolist()))
+    assert results[0] == results[1]
+    assert_raises_like_torch(
+        lambda: gg.zeros(2, 1, 3, device=device).masked_fill_(
+            gg.ones(2, 3, 3, device=device) > 0, 1
+        ),
+        lambda: torch.zeros(2, 1, 3).masked_fill_(torch.ones(2, 3, 3) > 0, 1),
+    )
+
+
+def test_cat_leaves_out_1d_empty_tensors_as_pytorch(device):
+    """``out = tensor([]); out = cat([out, x])`` grows a result as in PyTorch: 1-D empty
+    tensors are left out (but count for the dtype, and get an empty gradient); when all
+    are, any ``dim`` goes."""
+    results = []
+    for L, dev in ((torch, "cpu"), (gg, device)):
+        out = L.tensor([], device=dev)
+        for i in range(3):
+            out = L.cat([out, L.ones(2, 3, device=dev) * i])
+        empty = L.zeros(0, dtype=L.float64, requires_grad=True, device=dev)
+        a = L.ones(2, 2, requires_grad=True, device=dev)
+        joined = L.cat([empty, a, empty], 1)
+        (joined * L.arange(4.0, device=dev).reshape(2, 2)).sum().backward()
+        results.append(
+            (
+                out.tolist(),
+                str(out.dtype).split(".")[1],
+                str(joined.dtype).split(".")[1],
+                joined.tolist(),
+                tuple(empty.grad.shape),
+                a.grad.tolist(),
+                tuple(L.cat([L.tensor([], device=dev)] * 2, 3).shape),
+            )
+        )
+    assert results[0] == results[1]
+    assert_raises_like_torch(
+        lambda: gg.cat([gg.zeros(0, device=device), gg.ones(2, 2, device=device)], 5),
+        lambda: torch.cat([torch.zeros(0), torch.ones(2, 2)], 5),
+    )

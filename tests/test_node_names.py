@@ -42,6 +42,7 @@ CASES = {
         _x(L, **kw), (_i(L, [1, 0], **kw),), _i(L, 3.0, dtype=L.float64, **kw), accumulate=True
     ),
     "roll flat": lambda L, kw: _x(L, **kw).roll(1),
+    "roll of an empty tensor, any dim": lambda L, kw: (_x(L, **kw)[:0]).roll(2, 5),
     "vdot": lambda L, kw: _x(L, **kw)[0].vdot(_x(L, **kw)[1]),
     "dist": lambda L, kw: _x(L, **kw).dist(_x(L, **kw) * 2),
     "kron": lambda L, kw: L.kron(_x(L, **kw), _x(L, **kw)),

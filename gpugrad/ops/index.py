@@ -923,13 +923,10 @@ def _mask_array(mask: Any, input: Tensor, what: str) -> Any:
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """A copy of ``input`` with ``value`` where ``mask`` (bool, broadcast) is True."""
     m = _mask_array(mask, input, "masked_fill_")
+    backend_shape = broadcast_shapes_of(m.shape, input._data.shape)
+    if backend_shape != input._data.shape:  # out of place, ``input`` broadcasts as PyTorch's
+        input = expand(input, backend_shape)  # (``masked_fill_`` then refuses the shape)
     data = input._data
-    backend_shape = broadcast_shapes_of(m.shape, data.shape)
-    if backend_shape != data.shape:
-        raise RuntimeError(
-            f"masked_fill_: output with shape {list(data.shape)} doesn't match the broadcast "
-            f"shape {list(backend_shape)}"
-        )
     backend = input._backend
     if isinstance(value, Tensor):
         if value._data.ndim:

@@ -57,7 +57,10 @@ CAT = Op(
     None,
     (
         lambda ns, g, dim, bounds: [
-            ns.getitem(g, (slice(None),) * dim + (slice(start, stop),)) for start, stop in bounds
+            ns.getitem(g, (slice(None),) * dim + (slice(start, stop),))
+            if start is not None
+            else ns.reshape(ns.getitem(g, (slice(None),) * dim + (slice(0, 0),)), (0,))
+            for start, stop in bounds
         ],
     ),
     attrs=("dim", "bounds"),
@@ -367,30 +370,43 @@ def _cast_grads_back(out: Tensor, tensors: list[Tensor]) -> Tensor:
 
 @declare(methods=(), rows=(CAT,))
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Concatenates tensors along an existing dimension ``dim``."""
+    """Concatenates tensors along an existing dimension ``dim``. As in PyTorch, 1-D empty
+    tensors (``tensor([])``, the usual start of a loop that grows a result) are left out,
+    except for the dtype, when any other tensor is there; when all are, ``dim`` is not
+    checked."""
     tensors = list(tensors)
     backend, arrays = _joinable(tensors)
     for i, a in enumerate(arrays):
         if a.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    axis = _dims(arrays[0].ndim, dim)[0]
-    for i, a in enumerate(arrays[1:], 1):
-        if a.ndim != arrays[0].ndim:
+    left_out = [a.shape == (0,) for a in arrays]
+    if all(left_out):
+        left_out = [False] * len(arrays)
+        dim = 0
+    kept = [a for a, out in zip(arrays, left_out) if not out]
+    axis = _dims(kept[0].ndim, dim)[0]
+    for i, a in enumerate(arrays):
+        if left_out[i]:
+            continue
+        if a.ndim != kept[0].ndim:
             raise RuntimeError(
-                f"Tensors must have same number of dimensions: got {arrays[0].ndim} and {a.ndim}"
+                f"Tensors must have same number of dimensions: got {kept[0].ndim} and {a.ndim}"
             )
         for d in range(a.ndim):
-            if d != axis and a.shape[d] != arrays[0].shape[d]:
+            if d != axis and a.shape[d] != kept[0].shape[d]:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {axis}. Expected size "
-                    f"{arrays[0].shape[d]} but got size {a.shape[d]} for tensor number {i} in "
+                    f"{kept[0].shape[d]} but got size {a.shape[d]} for tensor number {i} in "
                     "the list."
                 )
     bounds, start = [], 0
-    for a in arrays:
+    for a, out in zip(arrays, left_out):
+        if out:
+            bounds.append((None, None))
+            continue
         bounds.append((start, start + a.shape[axis]))
         start += a.shape[axis]
-    out = _record(CAT, backend.cat(arrays, axis), backend, tuple(tensors), (axis, bounds))
+    out = _record(CAT, backend.cat(kept, axis), backend, tuple(tensors), (axis, bounds))
     return _cast_grads_back(out, tensors)
 
 
@@ -592,6 +608,8 @@ def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] |
         raise RuntimeError(
             f"shifts and dimensions must align. shifts: {len(moves)}, dims:{len(axes)}"
         )
+    if not input._data.size:  # PyTorch returns a copy of an empty tensor, dims unchecked
+        return named_node(input.clone(), "RollBackward0", input)
     if input._data.ndim == 0:
         raise IndexError(f"Dimension specified as {axes[0]} but tensor has no dimensions")
     axes = tuple(_dims(input._data.ndim, d)[0] for d in axes)
