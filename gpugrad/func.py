@@ -360,6 +360,27 @@ def grad(
     return wrapper
 
 
+def _tensor_outputs(output: Any, has_aux: bool, call: str) -> tuple[Any, Any, list, Any]:
+    """``output`` and the auxiliary value split (``has_aux``), the output's tensors and its
+    tree spec, with PyTorch's errors for a function that returns something else; ``call``
+    names the transform in them (``"vjp(f, *primals)"``)."""
+    aux = None
+    if has_aux:
+        if not (isinstance(output, tuple) and len(output) == 2):
+            raise RuntimeError(
+                f"{call}: output of function f should be a tuple: (output, aux) if has_aux is True"
+            )
+        output, aux = output
+    leaves, spec = _tree_flatten(output)
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(
+                f"{call}: expected f(*primals) to return only tensors, got unsupported type "
+                f"{type(leaf)}"
+            )
+    return output, aux, leaves, spec
+
+
 def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """``(func(*primals), vjp_fn)`` (and ``aux`` with ``has_aux=True``): ``vjp_fn(cotangents)``
     returns the vector-Jacobian products with respect to every primal, as a tuple."""
@@ -374,22 +395,9 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             marked_leaves.extend(marked)
             primal_specs.append((len(marked), spec))
             marked_primals.append(_tree_unflatten(marked, spec))
-        output = func(*marked_primals)
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError(
-                    "vjp(f, *primals): output of function f should be a tuple: (output, aux) "
-                    "if has_aux is True"
-                )
-            output, aux = output
-        out_leaves, out_spec = _tree_flatten(output)
-        for leaf in out_leaves:
-            if not isinstance(leaf, Tensor):
-                raise RuntimeError(
-                    "vjp(f, *primals): expected f(*primals) to return only tensors, got "
-                    f"unsupported type {type(leaf)}"
-                )
+        output, aux, out_leaves, out_spec = _tensor_outputs(
+            func(*marked_primals), has_aux, "vjp(f, *primals)"
+        )
         outside = _keeps_graph(out_leaves, inner)
 
     def vjp_fn(cotangents: Any, *, retain_graph: bool = True, create_graph: Any = None) -> tuple:
@@ -508,22 +516,9 @@ def jvp(
     inner: set[int] = set()
     with _Level(), enable_grad():
         marked = [_mark(p, inner) for p in p_leaves]
-        output = func(*_tree_unflatten(marked, p_spec))
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError(
-                    "jvp(f, primals, tangents): output of function f should be a tuple: "
-                    "(output, aux) if has_aux is True"
-                )
-            output, aux = output
-        out_leaves, out_spec = _tree_flatten(output)
-        for leaf in out_leaves:
-            if not isinstance(leaf, Tensor):
-                raise RuntimeError(
-                    "jvp(f, primals, tangents): expected f(*primals) to return only tensors, "
-                    f"got unsupported type {type(leaf)}"
-                )
+        output, aux, out_leaves, out_spec = _tensor_outputs(
+            func(*_tree_unflatten(marked, p_spec)), has_aux, "jvp(f, primals, tangents)"
+        )
         keep = _keeps_graph(out_leaves, inner, t_leaves)
         products = _jacobian_vector_products(
             out_leaves, marked, [t.to(p.dtype) for t, p in zip(t_leaves, p_leaves)], keep
