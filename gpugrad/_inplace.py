@@ -52,13 +52,20 @@ VIEW_OF_LEAF_ERROR = (
 )
 
 
-INPLACE_UNARY_NODE_NAMES = {
+INPLACE_NODE_NAMES = {
     "AcoshBackward0": "AcoshBackward1",
     "AsinhBackward0": "AsinhBackward1",
     "AtanhBackward0": "AtanhBackward1",
+    "UnsqueezeBackward0": "UnsqueezeBackward1",
+    "SqueezeBackward0": "SqueezeBackward3",
+    "SqueezeBackward1": "SqueezeBackward4",
+    "SqueezeBackward2": "SqueezeBackward5",
+    "TBackward0": "TBackward1",
+    "TransposeBackward0": "TransposeBackward1",
+    "AsStridedBackward0": "AsStridedBackward1",
 }
-"""PyTorch's node names for in-place forms whose node differs from the out-of-place one's
-(``acosh_``, ``asinh_``, ``atanh_``), by the out-of-place node's name."""
+"""PyTorch's node names for the in-place forms whose node differs from the out-of-place
+one's (``asinh_``, ``squeeze_``, ``t_`` …), by the out-of-place node's name."""
 
 KEEPS_HISTORY = frozenset(("logical_and_", "logical_or_", "logical_xor_", "logical_not_"))
 """In-place forms that PyTorch does not record: the tensor keeps its ``grad_fn`` and
@@ -184,7 +191,7 @@ def apply_inplace(
     out = function(alias, *args)
     node = out.grad_fn
     if node is not None and node is not alias.grad_fn:
-        renamed = INPLACE_UNARY_NODE_NAMES.get(node.name())
+        renamed = INPLACE_NODE_NAMES.get(node.name())
         if renamed is not None:
             named_node(out, renamed)
     if node is not None and _saves(node, alias, mark):

@@ -13,7 +13,7 @@ from typing import Any
 from ._grad_mode import no_grad
 from ._grad_mode import state as _grad_state
 from ._graph import named_node
-from ._inplace import LEAF_ERROR, _record_write
+from ._inplace import INPLACE_NODE_NAMES, LEAF_ERROR, _record_write
 from ._tensor import Tensor, _wrap
 from .ops import shape
 
@@ -26,17 +26,6 @@ VIEW_METHODS: dict[str, Callable[..., Tensor]] = {
     "swapdims_": shape.swapaxes,  # s7-topx
 }
 """Each in-place view method and the view op whose result it becomes."""
-
-INPLACE_NODE_NAMES = {
-    "UnsqueezeBackward0": "UnsqueezeBackward1",
-    "SqueezeBackward0": "SqueezeBackward3",
-    "SqueezeBackward1": "SqueezeBackward4",
-    "SqueezeBackward2": "SqueezeBackward5",
-    "TBackward0": "TBackward1",
-    "TransposeBackward0": "TransposeBackward1",
-    "AsStridedBackward0": "AsStridedBackward1",  # s7-topx: as_strided_
-}
-"""PyTorch's node names for the in-place forms, by the out-of-place op's node name."""
 
 
 def apply_inplace_view(function: Callable[..., Tensor], t: Tensor, *args: Any) -> Tensor:
