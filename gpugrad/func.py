@@ -568,22 +568,9 @@ def _jacobian(
         inner: set[int] = set()
         with _Level(), enable_grad():
             new_args, tree, leaves = _marked_args(args, argnums, inner)
-            output = func(*new_args, **kwargs)
-            aux = None
-            if has_aux:
-                if not (isinstance(output, tuple) and len(output) == 2):
-                    raise RuntimeError(
-                        f"{inner_name}: output of function f should be a tuple: "
-                        "(output, aux) if has_aux is True"
-                    )
-                output, aux = output
-            out_leaves, out_spec = _tree_flatten(output)
-            for leaf in out_leaves:
-                if not isinstance(leaf, Tensor):
-                    raise RuntimeError(
-                        f"{inner_name}: expected f(*primals) to return only tensors, "
-                        f"got unsupported type {type(leaf)}"
-                    )
+            output, aux, out_leaves, out_spec = _tensor_outputs(
+                func(*new_args, **kwargs), has_aux, inner_name
+            )
             keep = _keeps_graph(out_leaves, inner)
             in_spec = _tree_flatten(tree)[1]
             per_output = []
